@@ -1,0 +1,34 @@
+package printer
+
+import "time"
+
+// Receipt is a receipt as plain data: what the merchant and the customer
+// read, before any printer dialect. The agent builds one from a payment;
+// Encode turns it into ESC/POS bytes; RenderPNG shows it as a picture.
+type Receipt struct {
+	Copy       string    // "customer" or "merchant"
+	Merchant   string    // merchant name, the header
+	Address    []string  // optional header lines under the name
+	Terminal   string    // terminal_no / lane
+	Time       time.Time // when the payment was created (printed in local time)
+	PaymentID  string    // the agent's payment id
+	OrderID    string    // OTTPay order_id
+	Mode       string    // "scan" or "qr"
+	Wallet     string    // "wechat", "alipay", "unionpay"
+	Amount     int64     // minor units
+	Currency   string    // ISO 4217, e.g. "CAD"
+	CodeMasked string    // masked payment code, scan only
+	State      string    // payment state: succeeded, failed, reversed, ...
+	Refunds    []RefundLine
+	Footer     []string // free text lines at the bottom
+	QR         string   // optional QR content (e.g. a payment or receipt link)
+	Reprint    bool     // printed again on request: marked "REPRINT"
+}
+
+// RefundLine is one refund printed under the payment.
+type RefundLine struct {
+	OrderID string
+	Amount  int64
+	State   string // pending, in_doubt, succeeded, failed
+	Time    time.Time
+}
