@@ -8,14 +8,14 @@ func TestClassify(t *testing.T) {
 		wallet string
 		ok     bool
 	}{
-		{"134567890123456789", WeChat, true},  // 18 digits, 13
-		{"104567890123456789", WeChat, true},  // lower bound 10
-		{"154567890123456789", WeChat, true},  // Hong Kong 15
-		{"164567890123456789", "", false},     // 16 is not a WeChat prefix
-		{"13456789012345678", "", false},      // 17 digits
-		{"1345678901234567890", "", false},    // 19 digits, prefix 13
-		{"2812345678901234", Alipay, true},    // 16 digits
-		{"281234567890123456", Alipay, true},  // 18 digits
+		{"134567890123456789", WeChat, true}, // 18 digits, 13
+		{"104567890123456789", WeChat, true}, // lower bound 10
+		{"154567890123456789", WeChat, true}, // Hong Kong 15
+		{"164567890123456789", "", false},    // 16 is not a WeChat prefix
+		{"13456789012345678", "", false},     // 17 digits
+		{"1345678901234567890", "", false},   // 19 digits, prefix 13
+		{"2812345678901234", Alipay, true},   // 16 digits
+		{"281234567890123456", Alipay, true}, // 18 digits
 		{"301234567890123456789012", Alipay, true},
 		{"25123456789012345678901234567890", Alipay, true}, // Alipay+ 32
 		{"251234567890123456789012345678901", "", false},   // 33 digits
