@@ -2,29 +2,541 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 )
 
-// PLACEHOLDER (lead): the API client commands.
-func placeholder(n string) *cobra.Command {
-	return &cobra.Command{Use: n, Short: "(not built yet)", RunE: func(*cobra.Command, []string) error { return errors.New(n + ": not built yet") }}
+// parseAmount turns what a cashier types ("12.50", "12.5", "12", "0.99")
+// into minor units (1250). It never goes through a float.
+func parseAmount(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("amount is empty: type it like 12.50")
+	}
+	whole, frac, hasDot := strings.Cut(s, ".")
+	if whole == "" && hasDot {
+		whole = "0"
+	}
+	if strings.HasPrefix(whole, "-") || strings.HasPrefix(whole, "+") {
+		return 0, fmt.Errorf("amount %q: must be a positive number like 12.50", s)
+	}
+	for _, part := range []string{whole, frac} {
+		for _, r := range part {
+			if r < '0' || r > '9' {
+				return 0, fmt.Errorf("amount %q: only digits and one '.', like 12.50", s)
+			}
+		}
+	}
+	if hasDot && (len(frac) == 0 || len(frac) > 2) {
+		return 0, fmt.Errorf("amount %q: use at most two decimals, like 12.50", s)
+	}
+	if len(whole) > 15 {
+		return 0, fmt.Errorf("amount %q is too large", s)
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("amount %q: %w", s, err)
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	f, _ := strconv.ParseInt(frac, 10, 64)
+	cents := w*100 + f
+	if cents <= 0 {
+		return 0, fmt.Errorf("amount %q: must be more than zero", s)
+	}
+	return cents, nil
 }
-func newRunCmd(g *globalFlags) *cobra.Command      { return placeholder("run") }
-func newPayCmd(g *globalFlags) *cobra.Command      { return placeholder("pay") }
-func newCancelCmd(g *globalFlags) *cobra.Command   { return placeholder("cancel") }
-func newRefundCmd(g *globalFlags) *cobra.Command   { return placeholder("refund") }
-func newPaymentsCmd(g *globalFlags) *cobra.Command { return placeholder("payments") }
-func newShowCmd(g *globalFlags) *cobra.Command     { return placeholder("show") }
-func newReceiptCmd(g *globalFlags) *cobra.Command  { return placeholder("receipt") }
-func newStatusCmd(g *globalFlags) *cobra.Command   { return placeholder("status") }
-func newSyncCmd(g *globalFlags) *cobra.Command     { return placeholder("sync") }
-func newExportCmd(g *globalFlags) *cobra.Command   { return placeholder("export") }
+
+// formatCents prints minor units as a cashier reads them: 1250 -> "12.50".
+func formatCents(c int64) string {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, c/100, c%100)
+}
+
+func newPayCmd(g *globalFlags) *cobra.Command {
+	var qr bool
+	var wallet, code, ref, currency string
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "pay AMOUNT",
+		Short: "Take a payment and follow it live; exit 0 only if it succeeded",
+		Long: `Start a payment through the daemon's local API and follow it to its final state.
+
+  posagent pay 12.50                         scan payment: waits for the scanner
+  posagent pay 12.50 --code 134567890123456789   scan payment with a code typed in
+  posagent pay 12.50 --qr --wallet alipay    qr payment: the QR is shown on the
+                                             customer display (and here)
+
+AMOUNT is in major units as a cashier types it (12.50 = 1250 cents).
+Ctrl-C asks the daemon to cancel the payment (it ends cancelled, or in_doubt
+if the gateway may already have charged; the daemon then reconciles it).
+Exit status: 0 succeeded, 1 anything else.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			amount, err := parseAmount(args[0])
+			if err != nil {
+				return err
+			}
+			body := map[string]any{"amount": amount, "mode": "scan"}
+			if currency != "" {
+				body["currency"] = currency
+			}
+			if ref != "" {
+				body["reference"] = ref
+			}
+			if qr {
+				body["mode"] = "qr"
+				if wallet == "" {
+					wallet = "wechat"
+				}
+				body["wallet"] = wallet
+				if code != "" {
+					return errors.New("--code is for scan payments; a qr payment is paid by the customer scanning the QR")
+				}
+			} else if wallet != "" {
+				return errors.New("--wallet is for qr payments (--qr); a scan payment's wallet comes from the code")
+			}
+			if code != "" {
+				body["auth_code"] = code
+			}
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			var p payment
+			if err := c.do(cmd.Context(), "POST", "/v1/payments", body, newIdempotencyKey(), &p); err != nil {
+				return err
+			}
+			return follow(cmd.Context(), c, &p, cmd.OutOrStdout(), jsonOut)
+		},
+	}
+	cmd.Flags().BoolVar(&qr, "qr", false, "qr payment: show a QR for the customer's wallet to scan")
+	cmd.Flags().StringVar(&wallet, "wallet", "", "wallet for a qr payment: wechat or alipay (default wechat)")
+	cmd.Flags().StringVar(&code, "code", "", "the customer's payment code, when typed in instead of scanned")
+	cmd.Flags().StringVar(&ref, "ref", "", "your reference for the sale (invoice number)")
+	cmd.Flags().StringVar(&currency, "currency", "", "ISO 4217 currency (default: the merchant's)")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the final payment as JSON")
+	return cmd
+}
+
+// follow prints a payment's state changes until it is final. On Ctrl-C it asks
+// the daemon to cancel and keeps following for a short while.
+func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOut bool) error {
+	fmt.Fprintf(out, "payment %s  %s %s  %s\n", p.ID, formatCents(p.Amount), p.Currency, p.Mode)
+	last, shownQR := "", false
+	cancelled := false
+	bg := context.WithoutCancel(ctx)
+	deadline := time.Time{}
+	for {
+		if p.State != last {
+			fmt.Fprintf(out, "  %s  %s%s\n", time.Now().Format("15:04:05"), p.State, describeState(p))
+			last = p.State
+		}
+		if p.CodeURL != "" && !shownQR && !isFinal(p.State) {
+			fmt.Fprintf(out, "  customer scans: %s\n", p.CodeURL)
+			printTerminalQR(out, p.CodeURL)
+			shownQR = true
+		}
+		if isFinal(p.State) || (cancelled && p.State == "in_doubt") {
+			break
+		}
+		if !cancelled && ctx.Err() != nil {
+			cancelled = true
+			fmt.Fprintln(out, "  cancelling...")
+			var cp payment
+			if err := c.do(bg, "POST", "/v1/payments/"+p.ID+"/cancel", struct{}{}, newIdempotencyKey(), &cp); err != nil {
+				fmt.Fprintf(out, "  cancel refused: %v\n", err)
+			} else {
+				*p = cp
+			}
+			deadline = time.Now().Add(20 * time.Second)
+			continue
+		}
+		if cancelled && time.Now().After(deadline) {
+			break
+		}
+		wait := 200 * time.Millisecond
+		select {
+		case <-ctx.Done():
+			if cancelled {
+				time.Sleep(wait)
+			}
+		case <-time.After(wait):
+		}
+		var np payment
+		if err := c.do(bg, "GET", "/v1/payments/"+p.ID, nil, "", &np); err != nil {
+			return err
+		}
+		*p = np
+	}
+	if jsonOut {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(p)
+	}
+	if p.State != "succeeded" {
+		return exitError{code: 1, msg: fmt.Sprintf("payment %s ended %s%s", p.ID, p.State, describeState(p))}
+	}
+	fmt.Fprintf(out, "paid %s %s with %s (order %s)\n", formatCents(p.Amount), p.Currency, p.Wallet, p.OrderID)
+	return nil
+}
+
+func describeState(p *payment) string {
+	if p.Error != nil && p.Error.Code != "" {
+		if p.Error.Message != "" {
+			return fmt.Sprintf(" (%s: %s)", p.Error.Code, p.Error.Message)
+		}
+		return " (" + p.Error.Code + ")"
+	}
+	switch p.State {
+	case "awaiting_code":
+		return " - scan the customer's payment code"
+	case "in_doubt":
+		return " - outcome unknown; the daemon keeps checking with the gateway"
+	case "queued":
+		return " - gateway unreachable; retrying while the code is valid"
+	}
+	return ""
+}
+
+func newCancelCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel ID",
+		Short: "Stop waiting for a payment (cancelled, or in_doubt if the gateway may have charged)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			var p payment
+			if err := c.do(cmd.Context(), "POST", "/v1/payments/"+url.PathEscape(args[0])+"/cancel", struct{}{}, newIdempotencyKey(), &p); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "payment %s: %s%s\n", p.ID, p.State, describeState(&p))
+			return nil
+		},
+	}
+}
+
+func newRefundCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "refund ID [AMOUNT]",
+		Short: "Refund all (no AMOUNT) or part of a succeeded payment",
+		Long: `Refund a succeeded payment, in full or in part. AMOUNT is in major units
+(5.00); without it, everything not yet refunded is refunded. A refund never
+exceeds what is left. While the gateway is unreachable the refund waits in the
+daemon's durable queue and is sent when it returns.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := map[string]any{}
+			if len(args) == 2 {
+				a, err := parseAmount(args[1])
+				if err != nil {
+					return err
+				}
+				body["amount"] = a
+			}
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			var p payment
+			if err := c.do(cmd.Context(), "POST", "/v1/payments/"+url.PathEscape(args[0])+"/refunds", body, newIdempotencyKey(), &p); err != nil {
+				return err
+			}
+			// Follow the newest refund briefly so the cashier sees its outcome.
+			out := cmd.OutOrStdout()
+			for i := 0; i < 100; i++ {
+				if n := len(p.Refunds); n > 0 {
+					r := p.Refunds[n-1]
+					if r.State == "succeeded" || r.State == "failed" || i == 99 {
+						fmt.Fprintf(out, "refund %s of %s %s: %s (payment %s, refunded %s in all)\n",
+							r.ID, formatCents(r.Amount), p.Currency, r.State, p.ID, formatCents(p.Refunded))
+						if r.State == "failed" {
+							return exitError{code: 1}
+						}
+						return nil
+					}
+				}
+				select {
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				case <-time.After(100 * time.Millisecond):
+				}
+				if err := c.do(cmd.Context(), "GET", "/v1/payments/"+url.PathEscape(p.ID), nil, "", &p); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func newPaymentsCmd(g *globalFlags) *cobra.Command {
+	var state string
+	var limit int
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "payments",
+		Short: "List payments, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if state != "" {
+				q.Set("state", state)
+			}
+			q.Set("limit", strconv.Itoa(limit))
+			var list struct {
+				Payments []payment `json:"payments"`
+			}
+			var raw []byte
+			if err := c.do(cmd.Context(), "GET", "/v1/payments?"+q.Encode(), nil, "", &raw); err != nil {
+				return err
+			}
+			if jsonOut {
+				_, err := cmd.OutOrStdout().Write(append(raw, '\n'))
+				return err
+			}
+			if err := json.Unmarshal(raw, &list); err != nil {
+				return fmt.Errorf("payments: unexpected answer: %w", err)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tCREATED\tMODE\tWALLET\tAMOUNT\tSTATE\tREFUNDED\tREFERENCE")
+			for _, p := range list.Payments {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", p.ID, p.CreatedAt.Local().Format("2006-01-02 15:04:05"),
+					p.Mode, p.Wallet, formatCents(p.Amount), p.Currency, p.State, formatCents(p.Refunded), p.Reference)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&state, "state", "", "only payments in this state (succeeded, in_doubt, ...)")
+	cmd.Flags().IntVar(&limit, "limit", 20, "how many")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the API's JSON")
+	return cmd
+}
+
+func newShowCmd(g *globalFlags) *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one payment with its history and refunds",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			var raw []byte
+			if err := c.do(cmd.Context(), "GET", "/v1/payments/"+url.PathEscape(args[0]), nil, "", &raw); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if jsonOut {
+				_, err := out.Write(append(raw, '\n'))
+				return err
+			}
+			var p payment
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return fmt.Errorf("show: unexpected answer: %w", err)
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "payment\t%s\n", p.ID)
+			fmt.Fprintf(tw, "order id\t%s\n", p.OrderID)
+			fmt.Fprintf(tw, "reference\t%s\n", p.Reference)
+			fmt.Fprintf(tw, "mode\t%s\n", p.Mode)
+			fmt.Fprintf(tw, "wallet\t%s\n", p.Wallet)
+			fmt.Fprintf(tw, "amount\t%s %s\n", formatCents(p.Amount), p.Currency)
+			fmt.Fprintf(tw, "state\t%s%s\n", p.State, describeState(&p))
+			if p.AuthCodeMasked != "" {
+				fmt.Fprintf(tw, "code\t%s\n", p.AuthCodeMasked)
+			}
+			if p.CodeURL != "" {
+				fmt.Fprintf(tw, "code_url\t%s\n", p.CodeURL)
+			}
+			fmt.Fprintf(tw, "created\t%s\n", p.CreatedAt.Local().Format(time.RFC3339))
+			fmt.Fprintf(tw, "refunded\t%s %s\n", formatCents(p.Refunded), p.Currency)
+			tw.Flush()
+			fmt.Fprintln(out, "history:")
+			for _, h := range p.History {
+				fmt.Fprintf(out, "  %s  %s\n", h.At.Local().Format("15:04:05.000"), h.State)
+			}
+			if len(p.Refunds) > 0 {
+				fmt.Fprintln(out, "refunds:")
+				for _, r := range p.Refunds {
+					fmt.Fprintf(out, "  %s  %s %s  %s  (order %s)\n", r.ID, formatCents(r.Amount), p.Currency, r.State, r.OrderID)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the API's JSON")
+	return cmd
+}
+
+func newReceiptCmd(g *globalFlags) *cobra.Command {
+	var pngPath string
+	cmd := &cobra.Command{
+		Use:   "receipt ID",
+		Short: "Print (or reprint) a payment's receipt, or save it as a PNG with --png",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			id := url.PathEscape(args[0])
+			if pngPath != "" {
+				var raw []byte
+				if err := c.do(cmd.Context(), "GET", "/v1/payments/"+id+"/receipt.png", nil, "", &raw); err != nil {
+					return err
+				}
+				if err := os.WriteFile(pngPath, raw, 0o644); err != nil {
+					return fmt.Errorf("receipt: %w", err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "receipt of %s written to %s (%d bytes)\n", args[0], pngPath, len(raw))
+				return nil
+			}
+			if err := c.do(cmd.Context(), "POST", "/v1/payments/"+id+"/receipt", struct{}{}, "", nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "receipt of %s queued for printing\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&pngPath, "png", "", "write the receipt as a PNG to this file instead of printing it")
+	return cmd
+}
+
+func newStatusCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the daemon's status: devices, gateway, outbox",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			var raw json.RawMessage
+			var b []byte
+			if err := c.do(cmd.Context(), "GET", "/v1/status", nil, "", &b); err != nil {
+				return err
+			}
+			raw = b
+			var pretty any
+			if err := json.Unmarshal(raw, &pretty); err != nil {
+				return fmt.Errorf("status: unexpected answer: %w", err)
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(pretty)
+		},
+	}
+}
+
+func newSyncCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "sync",
+		Short: "Reconcile in-doubt payments and flush the outbox now",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			var b []byte
+			if err := c.do(cmd.Context(), "POST", "/v1/sync", struct{}{}, "", &b); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", strings.TrimSpace(string(b)))
+			return nil
+		},
+	}
+}
+
+func newExportCmd(g *globalFlags) *cobra.Command {
+	var since, format, outPath string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Export payments since a time as CSV or JSON (for the accountant)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "csv" && format != "json" {
+				return fmt.Errorf("--format %q: use csv or json", format)
+			}
+			q := url.Values{"format": {format}}
+			if since != "" {
+				t, err := parseSince(since, time.Now())
+				if err != nil {
+					return err
+				}
+				q.Set("since", t.UTC().Format(time.RFC3339))
+			}
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			var b []byte
+			if err := c.do(cmd.Context(), "GET", "/v1/export?"+q.Encode(), nil, "", &b); err != nil {
+				return err
+			}
+			if outPath != "" {
+				return os.WriteFile(outPath, b, 0o600)
+			}
+			_, err = cmd.OutOrStdout().Write(b)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&since, "since", "", "start time: RFC 3339 (2026-11-01T00:00:00Z), a date (2026-11-01) or a duration ago (24h)")
+	cmd.Flags().StringVar(&format, "format", "csv", "csv or json")
+	cmd.Flags().StringVar(&outPath, "out", "", "write to this file instead of standard output")
+	return cmd
+}
+
+// parseSince accepts RFC 3339, a date, or a duration before now.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q: use RFC 3339 (2026-11-01T00:00:00Z), a date (2026-11-01) or a duration (24h)", s)
+}
 
 // postScan sends a code to the daemon's POST /v1/scans, as if a scanner had
 // read it, and prints the daemon's answer to out.
 func postScan(ctx context.Context, g *globalFlags, code string, out io.Writer) error {
-	return errors.New("scan: not built yet")
+	c, err := newAPIClient(g)
+	if err != nil {
+		return err
+	}
+	var b []byte
+	if err := c.do(ctx, "POST", "/v1/scans", map[string]string{"code": code}, "", &b); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s\n", strings.TrimSpace(string(b)))
+	return nil
 }

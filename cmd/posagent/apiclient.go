@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// apiClient talks to the daemon's local API. It is what every client command
+// (pay, cancel, refund, ...) uses, so the CLI exercises the same API a POS does.
+type apiClient struct {
+	base  string // http://127.0.0.1:7420
+	token string
+	http  *http.Client
+}
+
+// apiError is the API's JSON error, {"error":{"code","message"}}, with the status.
+type apiError struct {
+	Status  int
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string {
+	if e.Code == "" {
+		return fmt.Sprintf("HTTP %d", e.Status)
+	}
+	return fmt.Sprintf("%s (%s, HTTP %d)", e.Message, e.Code, e.Status)
+}
+
+// newAPIClient resolves the API address: --api, else $POSAGENT_API, else the
+// config's api.listen; the token: --token, else $POSAGENT_API_TOKEN, else api.token.
+func newAPIClient(g *globalFlags) (*apiClient, error) {
+	base, token := g.apiURL, g.token
+	if base == "" {
+		base = os.Getenv("POSAGENT_API")
+	}
+	if token == "" {
+		token = os.Getenv("POSAGENT_API_TOKEN")
+	}
+	if base == "" || token == "" {
+		listen, cfgToken := apiFromConfig(g)
+		if base == "" {
+			base = listen
+		}
+		if token == "" {
+			token = cfgToken
+		}
+	}
+	if base == "" {
+		base = "127.0.0.1:7420"
+	}
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	return &apiClient{
+		base:  strings.TrimRight(base, "/"),
+		token: token,
+		http:  &http.Client{Timeout: 30 * time.Second},
+	}, nil
+}
+
+// newIdempotencyKey returns a random key for one money-moving request.
+func newIdempotencyKey() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return "cli-" + hex.EncodeToString(b[:])
+}
+
+// do sends a request and decodes a JSON answer into out (when non-nil).
+// Money-moving POSTs pass an idempotency key.
+func (c *apiClient) do(ctx context.Context, method, path string, body any, idemKey string, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if idemKey != "" {
+		req.Header.Set("Idempotency-Key", idemKey)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.explain(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("reading the answer from %s: %w", c.base, err)
+	}
+	if resp.StatusCode >= 300 {
+		var env struct {
+			Error apiError `json:"error"`
+		}
+		ae := &apiError{Status: resp.StatusCode}
+		if json.Unmarshal(data, &env) == nil && env.Error.Code != "" {
+			env.Error.Status = resp.StatusCode
+			ae = &env.Error
+		}
+		return ae
+	}
+	if out == nil {
+		return nil
+	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = data
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("the daemon at %s answered something that is not the expected JSON: %w", c.base, err)
+	}
+	return nil
+}
+
+// explain turns a transport error into advice for the person at the terminal.
+func (c *apiClient) explain(err error) error {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("no posagent daemon answers at %s: start it with `posagent run` (or `make run`), or point --api at it", c.base)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("the daemon at %s did not answer in time: %w", c.base, err)
+	}
+	return fmt.Errorf("talking to the daemon at %s: %w", c.base, err)
+}
+
+// payment is the contract's payment JSON, as the CLI reads it.
+type payment struct {
+	ID             string         `json:"id"`
+	OrderID        string         `json:"order_id"`
+	Reference      string         `json:"reference"`
+	Mode           string         `json:"mode"`
+	Wallet         string         `json:"wallet"`
+	Amount         int64          `json:"amount"`
+	Currency       string         `json:"currency"`
+	State          string         `json:"state"`
+	Error          *apiError      `json:"error"`
+	CodeURL        string         `json:"code_url"`
+	QRExpiresAt    *time.Time     `json:"qr_expires_at"`
+	AuthCodeMasked string         `json:"auth_code_masked"`
+	CreatedAt      time.Time      `json:"created_at"`
+	UpdatedAt      time.Time      `json:"updated_at"`
+	History        []stateChange  `json:"history"`
+	Refunds        []refundRecord `json:"refunds"`
+	Refunded       int64          `json:"refunded"`
+}
+
+type stateChange struct {
+	State string    `json:"state"`
+	At    time.Time `json:"at"`
+}
+
+type refundRecord struct {
+	ID        string    `json:"id"`
+	OrderID   string    `json:"order_id"`
+	Amount    int64     `json:"amount"`
+	State     string    `json:"state"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// isFinal reports whether a payment state never changes again (contract.md).
+func isFinal(state string) bool {
+	switch state {
+	case "succeeded", "failed", "cancelled", "expired", "reversed":
+		return true
+	}
+	return false
+}
