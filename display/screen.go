@@ -1,0 +1,242 @@
+package display
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Screen kinds, the values of Screen.Kind.
+const (
+	KindIdle       = "idle"
+	KindAmountDue  = "amount_due"
+	KindScanPrompt = "scan_prompt"
+	KindQR         = "qr"
+	KindPaid       = "paid"
+	KindFailed     = "failed"
+	KindCancelled  = "cancelled"
+)
+
+// Screen is what the customer should see right now. It is plain data: the
+// web page, the pole display and the PNG renderer each draw it their own way.
+type Screen struct {
+	Kind      string    `json:"kind"`                 // idle | amount_due | scan_prompt | qr | paid | failed | cancelled
+	Amount    int64     `json:"amount"`               // minor units (cents)
+	Currency  string    `json:"currency,omitempty"`   // ISO 4217
+	Wallet    string    `json:"wallet,omitempty"`     // wechat | alipay | unionpay (qr)
+	CodeURL   string    `json:"code_url,omitempty"`   // the QR content (qr)
+	Reference string    `json:"reference,omitempty"`  // the POS reference (invoice number)
+	Message   string    `json:"message,omitempty"`    // English status line; for failed, the reason
+	ExpiresAt time.Time `json:"expires_at,omitzero"`  // when the QR stops being valid (qr)
+	PaymentID string    `json:"payment_id,omitempty"` // the payment this screen shows, "" for idle and cart screens
+}
+
+// Final reports whether s closes a sale (paid, failed, cancelled): such a
+// screen is held for a while and then returns to idle.
+func (s Screen) Final() bool {
+	return s.Kind == KindPaid || s.Kind == KindFailed || s.Kind == KindCancelled
+}
+
+// Equal reports whether two screens show the same thing (times compared with
+// time.Time.Equal).
+func (s Screen) Equal(o Screen) bool {
+	return s.Kind == o.Kind && s.Amount == o.Amount && s.Currency == o.Currency &&
+		s.Wallet == o.Wallet && s.CodeURL == o.CodeURL && s.Reference == o.Reference &&
+		s.Message == o.Message && s.ExpiresAt.Equal(o.ExpiresAt) && s.PaymentID == o.PaymentID
+}
+
+// Messages shown with the screens (English; the page and the renderers add
+// the Chinese line themselves).
+const (
+	MsgScanPrompt  = "please show your payment code"
+	MsgCheckingPay = "checking payment"
+	MsgPreparingQR = "preparing QR code"
+	MsgQRExpired   = "QR code expired"
+	MsgConnecting  = "connecting to the payment service"
+	MsgPaid        = "paid - thank you"
+	MsgCancelled   = "payment cancelled"
+	MsgDeclined    = "payment declined"
+)
+
+// Payment is the part of the contract's payment JSON (docs/architecture.md,
+// "events and the payment JSON") that the display needs.
+type Payment struct {
+	ID          string        `json:"id"`
+	OrderID     string        `json:"order_id,omitempty"`
+	Reference   string        `json:"reference,omitempty"`
+	Mode        string        `json:"mode"`   // scan | qr
+	Wallet      string        `json:"wallet"` // wechat | alipay | unionpay, may be "" for scan until the code is read
+	Amount      int64         `json:"amount"`
+	Currency    string        `json:"currency"`
+	State       string        `json:"state"`
+	Error       *PaymentError `json:"error"`
+	CodeURL     string        `json:"code_url,omitempty"`
+	QRExpiresAt time.Time     `json:"qr_expires_at,omitzero"`
+	UpdatedAt   time.Time     `json:"updated_at,omitzero"`
+}
+
+// PaymentError is the contract's error object {code, message}.
+type PaymentError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// UnmarshalJSON accepts the contract's payment JSON. Times may be RFC 3339
+// strings, "" or null (a scan payment has no qr_expires_at).
+func (p *Payment) UnmarshalJSON(b []byte) error {
+	type plain Payment
+	var aux struct {
+		plain
+		QRExpiresAt *string `json:"qr_expires_at"`
+		UpdatedAt   *string `json:"updated_at"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return fmt.Errorf("display: decode payment: %w", err)
+	}
+	*p = Payment(aux.plain)
+	var err error
+	if p.QRExpiresAt, err = parseOptTime(aux.QRExpiresAt); err != nil {
+		return fmt.Errorf("display: decode payment %s: qr_expires_at: %w", p.ID, err)
+	}
+	if p.UpdatedAt, err = parseOptTime(aux.UpdatedAt); err != nil {
+		return fmt.Errorf("display: decode payment %s: updated_at: %w", p.ID, err)
+	}
+	return nil
+}
+
+func parseOptTime(s *string) (time.Time, error) {
+	if s == nil || *s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, *s)
+}
+
+// Payment states (contract.md).
+const (
+	stateAwaitingCode = "awaiting_code"
+	stateProcessing   = "processing"
+	stateQueued       = "queued"
+	stateInDoubt      = "in_doubt"
+	stateSucceeded    = "succeeded"
+	stateFailed       = "failed"
+	stateCancelled    = "cancelled"
+	stateExpired      = "expired"
+	stateReversed     = "reversed"
+)
+
+// finalState reports whether a payment state never changes again.
+func finalState(state string) bool {
+	switch state {
+	case stateSucceeded, stateFailed, stateCancelled, stateExpired, stateReversed:
+		return true
+	}
+	return false
+}
+
+// ScreenFor says what the customer display shows for payment p at time now.
+// It is pure. Rules:
+//
+//	scan  awaiting_code, processing, queued     -> scan_prompt with the amount
+//	qr    processing with a code_url not expired -> qr
+//	qr    processing, QR expired                 -> amount_due "QR code expired"
+//	qr    awaiting_code/processing without a QR  -> amount_due "preparing QR code"
+//	qr    queued                                 -> amount_due "connecting ..."
+//	in_doubt                                     -> amount_due "checking payment"
+//	succeeded                                    -> paid
+//	failed, expired                              -> failed, Message = the reason
+//	cancelled, reversed                          -> cancelled
+//	anything else (a state this build does not know) -> amount_due
+func ScreenFor(p Payment, now time.Time) Screen {
+	s := Screen{
+		Amount:    p.Amount,
+		Currency:  p.Currency,
+		Wallet:    p.Wallet,
+		Reference: p.Reference,
+		PaymentID: p.ID,
+	}
+	switch p.State {
+	case stateSucceeded:
+		s.Kind, s.Message = KindPaid, MsgPaid
+	case stateFailed, stateExpired:
+		s.Kind, s.Message = KindFailed, failureReason(p)
+	case stateCancelled, stateReversed:
+		s.Kind, s.Message = KindCancelled, MsgCancelled
+	case stateInDoubt:
+		s.Kind, s.Message = KindAmountDue, MsgCheckingPay
+	case stateAwaitingCode, stateProcessing, stateQueued:
+		if p.Mode != "qr" {
+			s.Kind, s.Message = KindScanPrompt, MsgScanPrompt
+			break
+		}
+		s.Kind = KindAmountDue
+		switch {
+		case p.State == stateQueued:
+			s.Message = MsgConnecting
+		case p.CodeURL == "":
+			s.Message = MsgPreparingQR
+		case !p.QRExpiresAt.IsZero() && !now.Before(p.QRExpiresAt):
+			s.Message = MsgQRExpired
+		default:
+			s.Kind = KindQR
+			s.CodeURL = p.CodeURL
+			s.ExpiresAt = p.QRExpiresAt
+		}
+	default:
+		s.Kind = KindAmountDue
+	}
+	return s
+}
+
+// failureReason is the line shown under "payment failed": the gateway's
+// message when there is one, else a readable form of the error code.
+func failureReason(p Payment) string {
+	if p.State == stateExpired {
+		return "payment code expired before the payment service could be reached"
+	}
+	if p.Error == nil {
+		return MsgDeclined
+	}
+	if m := strings.TrimSpace(p.Error.Message); m != "" {
+		return m
+	}
+	switch p.Error.Code {
+	case "declined", "":
+		return MsgDeclined
+	case "invalid_code":
+		return "invalid payment code"
+	case "code_expired":
+		return "payment code expired"
+	case "gateway_unreachable":
+		return "payment service unreachable"
+	}
+	return strings.ReplaceAll(p.Error.Code, "_", " ")
+}
+
+// FormatAmount writes minor units as a cashier reads them: 1250 CAD ->
+// "12.50"; currencies without minor units (JPY, KRW) have no decimals.
+func FormatAmount(amount int64, currency string) string {
+	neg := amount < 0
+	u := uint64(amount)
+	if neg {
+		u = uint64(-amount) // -MinInt64 wraps to itself, and uint64 of it is right
+	}
+	var out string
+	if zeroDecimal(currency) {
+		out = fmt.Sprintf("%d", u)
+	} else {
+		out = fmt.Sprintf("%d.%02d", u/100, u%100)
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
+}
+
+func zeroDecimal(currency string) bool {
+	switch strings.ToUpper(currency) {
+	case "JPY", "KRW", "VND", "CLP", "ISK":
+		return true
+	}
+	return false
+}
