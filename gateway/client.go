@@ -1,0 +1,557 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/posagent/posagent/scanner"
+)
+
+// DefaultTimeout is the whole-exchange timeout of the default HTTP client
+// (ottpay-api.md: send with a 15-20 s HTTP timeout).
+const DefaultTimeout = 20 * time.Second
+
+// Version is the processV2 version sent with every action.
+const Version = "1.0"
+
+// maxResponse bounds the response body read from the gateway.
+const maxResponse = 1 << 20
+
+// Config is what a Client needs. URL, MerchantID, SignKey and OperatorID
+// are required.
+type Config struct {
+	URL                                         string // .../processV2
+	MerchantID, SignKey, OperatorID, TerminalNo string
+	// CallbackURL is sent as call_back_url with ACTIVEPAY when the
+	// QRRequest has none. OTTPay marks call_back_url required; the agent
+	// never relies on call-backs (polling is the source of truth).
+	CallbackURL string
+	HTTPClient  *http.Client // nil: default, 20 s timeout, TLS verification on
+	Logger      *slog.Logger // nil: discard
+}
+
+// Client speaks processV2 to one merchant account. It is safe for
+// concurrent use.
+type Client struct {
+	cfg Config
+	hc  *http.Client
+	log *slog.Logger
+}
+
+// New checks cfg and returns a Client. It does no I/O.
+func New(cfg Config) (*Client, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("gateway: config: URL is empty (e.g. https://frontapi.ottpay.com:443/processV2)")
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("gateway: config: URL %q is not an http(s) URL", cfg.URL)
+	}
+	if cfg.MerchantID == "" {
+		return nil, errors.New("gateway: config: merchant id is empty")
+	}
+	if cfg.SignKey == "" {
+		return nil, errors.New("gateway: config: sign key is empty")
+	}
+	if cfg.OperatorID == "" {
+		return nil, errors.New("gateway: config: operator id is empty (PASSIVEPAY and ACTIVEPAY require operator_id)")
+	}
+	c := &Client{cfg: cfg, hc: cfg.HTTPClient, log: cfg.Logger}
+	if c.hc == nil {
+		c.hc = DefaultHTTPClient()
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// DefaultHTTPClient is the client used when Config.HTTPClient is nil: a
+// 20 s timeout and the system's TLS verification (TLS 1.2 at least).
+func DefaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	t.MaxIdleConnsPerHost = 4
+	return &http.Client{Timeout: DefaultTimeout, Transport: t}
+}
+
+// PayRequest is a scan payment (PASSIVEPAY): the customer's payment code.
+type PayRequest struct {
+	OrderID  string
+	Amount   int64
+	AuthCode string
+	Wallet   Wallet
+}
+
+// QRRequest is a qr payment (ACTIVEPAY): the gateway issues a code_url.
+type QRRequest struct {
+	OrderID     string
+	Amount      int64
+	Wallet      Wallet
+	CallbackURL string
+}
+
+// RefundRequest refunds Amount of OriginalOrderID. OrderID is the
+// refund's own id; resend an unknown refund only with the same OrderID.
+type RefundRequest struct {
+	OrderID, OriginalOrderID string
+	Amount                   int64
+}
+
+// Result is a verified, decrypted answer.
+type Result struct {
+	Action, OrderID string
+	Code, Message   string // rsp_code, rsp_msg
+	OrderStatus     string // lower-case order_status when present
+	Amount          int64  // total_amount / amount (refund_amt for REFUND) when present
+	CodeURL         string // ACTIVEPAY
+	Rate            int64  // EX_RATE_QUERY, rate x 10^8
+	Outcome         Outcome
+	Fields          map[string]string // the verified, decrypted data (nil when the answer had none)
+}
+
+// Error is every non-Paid answer, and every failure to get a believable
+// one. Outcome Failed is final and nothing was charged; Outcome Unknown
+// must be resolved by Query (resend only when errors.Is(err, ErrNotSent)).
+type Error struct {
+	Action, OrderID string
+	Code, Message   string  // rsp_code/rsp_msg when the gateway answered
+	Outcome         Outcome // Failed or Unknown
+	Err             error   // cause; errors.Is(err, ErrNotSent) / ErrUnverified
+}
+
+func (e *Error) Error() string {
+	var b bytes.Buffer
+	b.WriteString("gateway: ")
+	b.WriteString(e.Action)
+	if e.OrderID != "" {
+		b.WriteString(" order ")
+		b.WriteString(e.OrderID)
+	}
+	if e.Code != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Code)
+		if e.Message != "" {
+			b.WriteString(" (" + e.Message + ")")
+		}
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	b.WriteString(" [outcome " + e.Outcome.String() + "]")
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// OutcomeOf reads an error returned by a Client call: nil is Paid, an
+// *Error its Outcome, anything else Unknown.
+func OutcomeOf(err error) Outcome {
+	if err == nil {
+		return Paid
+	}
+	var ge *Error
+	if errors.As(err, &ge) {
+		return ge.Outcome
+	}
+	return Unknown
+}
+
+// Response codes of Appendix B that the client names.
+const (
+	CodeSuccess        = "SUCCESS"
+	CodeProcessing     = "PROCESSING"
+	CodeTimeout        = "TIMEOUT"
+	CodeSystemError    = "SYSTEM_ERROR"
+	CodeDBError        = "DB_ERROR"
+	CodeFail           = "FAIL"
+	CodePwdIncorrect   = "PWD_INCORRECT"
+	CodeParamInvalid   = "PARAM_INVALID"
+	CodeParamError     = "PARAM_ERROR"
+	CodeOrderTypeError = "ORDER_TYPE_ERROR"
+	CodeOrderPaid      = "ORDER_PAID"
+	CodeOrderUsed      = "ORDER_USED"
+)
+
+// order_status values (lower case).
+const (
+	StatusInit            = "init"
+	StatusNotPay          = "notpay"
+	StatusSuccess         = "success"
+	StatusCanceling       = "canceling"
+	StatusFailure         = "failure"
+	StatusOrderClosed     = "orderclosed"
+	StatusPartialRefunded = "partial_refunded"
+	StatusFullyRefunded   = "fully_refunded"
+)
+
+// Classify is the one place that says what an answer means for the money.
+//
+//	rsp_code                                   outcome
+//	FAIL PWD_INCORRECT PARAM_INVALID           Failed (except STATUS_QUERY: Unknown,
+//	PARAM_ERROR ORDER_TYPE_ERROR                 a failed query says nothing of the order)
+//	SUCCESS                                    by action:
+//	  PASSIVEPAY    order_status "" success partial_refunded fully_refunded: Paid;
+//	                failure orderclosed: Failed; init notpay canceling, other: Unknown
+//	  STATUS_QUERY  success partial_refunded fully_refunded: Paid; failure
+//	                orderclosed: Failed; init notpay canceling, "" and other: Unknown
+//	  ACTIVEPAY REFUND EX_RATE_QUERY: Paid (QR issued, refund done, rate given)
+//	PROCESSING TIMEOUT SYSTEM_ERROR DB_ERROR   Unknown
+//	ORDER_PAID ORDER_USED                      Unknown (query the order)
+//	anything else                              Unknown
+func Classify(action, rspCode, orderStatus string) Outcome {
+	switch rspCode {
+	case CodeFail, CodePwdIncorrect, CodeParamInvalid, CodeParamError, CodeOrderTypeError:
+		if action == ActionStatusQuery {
+			return Unknown
+		}
+		return Failed
+	case CodeSuccess:
+	default:
+		return Unknown
+	}
+	switch action {
+	case ActionPassivePay, ActionStatusQuery:
+		switch orderStatus {
+		case StatusSuccess, StatusPartialRefunded, StatusFullyRefunded:
+			return Paid
+		case StatusFailure, StatusOrderClosed:
+			return Failed
+		case "":
+			if action == ActionPassivePay {
+				return Paid
+			}
+		}
+		return Unknown
+	case ActionActivePay, ActionRefund, ActionExRateQuery:
+		return Paid
+	}
+	return Unknown
+}
+
+// PassivePay charges a scanned payment code (product term: scan).
+func (c *Client) PassivePay(ctx context.Context, r PayRequest) (*Result, error) {
+	biz, err := r.Wallet.BizType()
+	if err != nil {
+		return nil, c.localErr(ActionPassivePay, r.OrderID, err)
+	}
+	if err := checkOrder(r.OrderID, r.Amount); err != nil {
+		return nil, c.localErr(ActionPassivePay, r.OrderID, err)
+	}
+	if r.AuthCode == "" {
+		return nil, c.localErr(ActionPassivePay, r.OrderID, errors.New("auth code is empty"))
+	}
+	f := Fields{
+		{"order_id", r.OrderID},
+		{"operator_id", c.cfg.OperatorID},
+		{"amount", strconv.FormatInt(r.Amount, 10)},
+		{"auth_code", r.AuthCode},
+		{"biz_type", biz},
+	}
+	return c.do(ctx, call{action: ActionPassivePay, orderID: r.OrderID, amount: r.Amount, hasAmount: true,
+		authCode: r.AuthCode, fields: f})
+}
+
+// ActivePay asks for a code_url for the customer's wallet to scan
+// (product term: qr). Paid means the QR was issued, not that it was paid.
+func (c *Client) ActivePay(ctx context.Context, r QRRequest) (*Result, error) {
+	biz, err := r.Wallet.BizType()
+	if err != nil {
+		return nil, c.localErr(ActionActivePay, r.OrderID, err)
+	}
+	if err := checkOrder(r.OrderID, r.Amount); err != nil {
+		return nil, c.localErr(ActionActivePay, r.OrderID, err)
+	}
+	cb := r.CallbackURL
+	if cb == "" {
+		cb = c.cfg.CallbackURL
+	}
+	f := Fields{
+		{"order_id", r.OrderID},
+		{"operator_id", c.cfg.OperatorID},
+		{"amount", strconv.FormatInt(r.Amount, 10)},
+		{"biz_type", biz},
+	}
+	if cb != "" {
+		f = append(f, Field{"call_back_url", cb})
+	}
+	res, err := c.do(ctx, call{action: ActionActivePay, orderID: r.OrderID, amount: r.Amount, hasAmount: true, fields: f})
+	if err == nil && res.CodeURL == "" {
+		return res, &Error{Action: ActionActivePay, OrderID: r.OrderID, Code: res.Code, Message: res.Message,
+			Outcome: Unknown, Err: fmt.Errorf("%w: SUCCESS without code_url", ErrUnverified)}
+	}
+	return res, err
+}
+
+// Query asks for the state of one order (a payment or a refund order id).
+func (c *Client) Query(ctx context.Context, orderID string) (*Result, error) {
+	if err := checkOrderID(orderID); err != nil {
+		return nil, c.localErr(ActionStatusQuery, orderID, err)
+	}
+	return c.do(ctx, call{action: ActionStatusQuery, orderID: orderID, fields: Fields{{"order_id", orderID}}})
+}
+
+// Refund refunds all or part of a paid order. Resend an unknown refund
+// only with the same RefundRequest.OrderID (the gateway answers ORDER_USED
+// to a duplicate, which is Unknown: query the refund's order id).
+func (c *Client) Refund(ctx context.Context, r RefundRequest) (*Result, error) {
+	if err := checkOrder(r.OrderID, r.Amount); err != nil {
+		return nil, c.localErr(ActionRefund, r.OrderID, err)
+	}
+	if err := checkOrderID(r.OriginalOrderID); err != nil {
+		return nil, c.localErr(ActionRefund, r.OrderID, fmt.Errorf("original %w", err))
+	}
+	f := Fields{
+		{"order_id", r.OrderID},
+		{"ori_order_id", r.OriginalOrderID},
+		{"refund_amt", strconv.FormatInt(r.Amount, 10)},
+	}
+	return c.do(ctx, call{action: ActionRefund, orderID: r.OrderID, amount: r.Amount, hasAmount: true,
+		oriOrderID: r.OriginalOrderID, fields: f})
+}
+
+// ExchangeRate asks the rate of currency (CAD or USD) to CNY; Result.Rate
+// is the rate x 10^8. It moves no money; doctor uses it to check the
+// account and the sign key.
+func (c *Client) ExchangeRate(ctx context.Context, currency string) (*Result, error) {
+	if currency == "" {
+		return nil, c.localErr(ActionExRateQuery, "", errors.New("currency is empty"))
+	}
+	res, err := c.do(ctx, call{action: ActionExRateQuery, feeType: currency, fields: Fields{{"fee_type", currency}}})
+	if err == nil && res.Rate <= 0 {
+		return res, &Error{Action: ActionExRateQuery, Code: res.Code, Message: res.Message, Outcome: Unknown,
+			Err: fmt.Errorf("%w: no positive rate in the answer", ErrUnverified)}
+	}
+	return res, err
+}
+
+// call is one request and what its answer must agree with.
+type call struct {
+	action     string
+	orderID    string
+	amount     int64
+	hasAmount  bool
+	authCode   string // for masked logging only
+	oriOrderID string
+	feeType    string
+	fields     Fields
+}
+
+func checkOrderID(id string) error {
+	if id == "" {
+		return errors.New("order id is empty")
+	}
+	if len(id) > 20 {
+		return fmt.Errorf("order id %q is longer than 20 characters", id)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return fmt.Errorf("order id %q: only letters and digits are allowed", id)
+		}
+	}
+	return nil
+}
+
+func checkOrder(id string, amount int64) error {
+	if err := checkOrderID(id); err != nil {
+		return err
+	}
+	if amount <= 0 {
+		return fmt.Errorf("amount %d cents: must be positive", amount)
+	}
+	return nil
+}
+
+// localErr is a request refused before any I/O: nothing was sent, and
+// resending it unchanged cannot succeed, so it is Failed.
+func (c *Client) localErr(action, orderID string, err error) error {
+	return &Error{Action: action, OrderID: orderID, Outcome: Failed,
+		Err: fmt.Errorf("%w: bad request: %w", ErrNotSent, err)}
+}
+
+func (c *Client) do(ctx context.Context, k call) (*Result, error) {
+	start := time.Now()
+	res, err := c.exchange(ctx, k)
+	attrs := []any{"action", k.action, "elapsed", time.Since(start).Round(time.Millisecond)}
+	if k.orderID != "" {
+		attrs = append(attrs, "order_id", k.orderID)
+	}
+	if k.authCode != "" {
+		attrs = append(attrs, "auth_code", scanner.MaskCode(k.authCode))
+	}
+	if res != nil {
+		attrs = append(attrs, "rsp_code", res.Code)
+		if res.OrderStatus != "" {
+			attrs = append(attrs, "order_status", res.OrderStatus)
+		}
+	}
+	attrs = append(attrs, "outcome", OutcomeOf(err).String())
+	if err != nil {
+		c.log.Info("gateway call", append(attrs, "err", err.Error())...)
+	} else {
+		c.log.Debug("gateway call", attrs...)
+	}
+	return res, err
+}
+
+func (c *Client) exchange(ctx context.Context, k call) (*Result, error) {
+	fail := func(code, msg string, o Outcome, err error) *Error {
+		return &Error{Action: k.action, OrderID: k.orderID, Code: code, Message: msg, Outcome: o, Err: err}
+	}
+	data, digest, err := Seal(k.fields, c.cfg.SignKey)
+	if err != nil {
+		return nil, fail("", "", Failed, fmt.Errorf("%w: seal: %w", ErrNotSent, err))
+	}
+	body, err := json.Marshal(RequestEnvelope{
+		Action: k.action, Version: Version, MerchantID: c.cfg.MerchantID,
+		TerminalNo: c.cfg.TerminalNo, OperatorID: c.cfg.OperatorID, Data: data, MD5: digest,
+	})
+	if err != nil {
+		return nil, fail("", "", Failed, fmt.Errorf("%w: %w", ErrNotSent, err))
+	}
+
+	// wrote is set once the request headers were written to the
+	// connection: from then on the gateway may have acted on it.
+	var wrote atomic.Bool
+	trace := &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, c.cfg.URL, bytes.NewReader(body))
+	if err != nil {
+		return nil, fail("", "", Failed, fmt.Errorf("%w: %w", ErrNotSent, err))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if !wrote.Load() {
+			return nil, fail("", "", Unknown, fmt.Errorf("%w: %w", ErrNotSent, err))
+		}
+		return nil, fail("", "", Unknown, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return nil, fail("", "", Unknown, fmt.Errorf("read response: %w", err))
+	}
+	if len(raw) > maxResponse {
+		return nil, fail("", "", Unknown, fmt.Errorf("%w: response larger than %d bytes", ErrUnverified, maxResponse))
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fail("", "", Unknown, fmt.Errorf("HTTP %s", resp.Status))
+	}
+	env, err := ParseResponseEnvelope(raw)
+	if err != nil {
+		return nil, fail("", "", Unknown, fmt.Errorf("%w: %w", ErrUnverified, err))
+	}
+	res := &Result{Action: k.action, OrderID: k.orderID, Code: env.RspCode, Message: env.RspMsg}
+	outcomeByCode := Classify(k.action, env.RspCode, "")
+
+	var fields Fields
+	if env.Data != "" || env.MD5 != "" {
+		fields, err = Open(env.Data, env.MD5, c.cfg.SignKey)
+		if err == nil {
+			err = c.verify(k, env, fields)
+		}
+		if err != nil {
+			if env.RspCode != CodeSuccess && outcomeByCode == Failed {
+				// A refusal whose data cannot be read: the code is all
+				// there is (it is never covered by the digest anyway).
+				c.log.Warn("gateway: refusal with unreadable data", "action", k.action, "order_id", k.orderID,
+					"rsp_code", env.RspCode, "err", err.Error())
+				return res, fail(env.RspCode, env.RspMsg, Failed, nil)
+			}
+			return nil, fail(env.RspCode, env.RspMsg, Unknown, fmt.Errorf("%w: %w", ErrUnverified, err))
+		}
+	} else if env.RspCode == CodeSuccess {
+		return nil, fail(env.RspCode, env.RspMsg, Unknown, fmt.Errorf("%w: SUCCESS without data", ErrUnverified))
+	}
+
+	if fields != nil {
+		res.Fields = fields.Map()
+		res.OrderStatus = fields.Value("order_status")
+		res.CodeURL = fields.Value("code_url")
+		for _, key := range []string{"total_amount", "amount", "refund_amt"} {
+			if v, ok := fields.Get(key); ok {
+				res.Amount, _ = strconv.ParseInt(v, 10, 64) // checked in verify
+				break
+			}
+		}
+		if v, ok := fields.Get("rate"); ok {
+			res.Rate, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	res.Outcome = Classify(k.action, env.RspCode, res.OrderStatus)
+	if res.Outcome == Paid {
+		return res, nil
+	}
+	return res, fail(env.RspCode, env.RspMsg, res.Outcome, nil)
+}
+
+// verify checks that a decrypted, digest-checked answer is about this
+// request: same order id (required for order actions), same amounts and
+// merchant id where present.
+func (c *Client) verify(k call, env ResponseEnvelope, f Fields) error {
+	if env.MerchantID != "" && env.MerchantID != c.cfg.MerchantID {
+		return fmt.Errorf("merchant_id %q, want %q", env.MerchantID, c.cfg.MerchantID)
+	}
+	if v, ok := f.Get("merchant_id"); ok && v != c.cfg.MerchantID {
+		return fmt.Errorf("merchant_id %q, want %q", v, c.cfg.MerchantID)
+	}
+	if k.orderID != "" {
+		v, ok := f.Get("order_id")
+		if !ok && k.action != ActionRefund {
+			return errors.New("answer has no order_id")
+		}
+		if ok && v != k.orderID {
+			return fmt.Errorf("order_id %q, want %q", v, k.orderID)
+		}
+	}
+	if k.oriOrderID != "" {
+		if v, ok := f.Get("ori_order_id"); ok && v != k.oriOrderID {
+			return fmt.Errorf("ori_order_id %q, want %q", v, k.oriOrderID)
+		}
+	}
+	if k.feeType != "" {
+		if v, ok := f.Get("fee_type"); ok && v != k.feeType {
+			return fmt.Errorf("fee_type %q, want %q", v, k.feeType)
+		}
+	}
+	amountKeys := []string{"total_amount", "amount"}
+	if k.action == ActionRefund {
+		amountKeys = []string{"refund_amt"}
+	}
+	for _, key := range amountKeys {
+		v, ok := f.Get(key)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s %q is not an integer", key, v)
+		}
+		if k.hasAmount && n != k.amount {
+			return fmt.Errorf("%s %d, want %d", key, n, k.amount)
+		}
+	}
+	if v, ok := f.Get("rate"); ok {
+		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			return fmt.Errorf("rate %q is not an integer", v)
+		}
+	}
+	return nil
+}
