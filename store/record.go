@@ -1,0 +1,168 @@
+package store
+
+import "time"
+
+// State is a payment state, exactly as in the product contract.
+type State string
+
+// Payment states. The final ones never change.
+const (
+	AwaitingCode State = "awaiting_code"
+	Processing   State = "processing"
+	Queued       State = "queued"
+	InDoubt      State = "in_doubt"
+	Succeeded    State = "succeeded"
+	Failed       State = "failed"
+	Cancelled    State = "cancelled"
+	Expired      State = "expired"
+	Reversed     State = "reversed"
+)
+
+// Final reports whether s is a final state.
+func (s State) Final() bool {
+	switch s {
+	case Succeeded, Failed, Cancelled, Expired, Reversed:
+		return true
+	}
+	return false
+}
+
+// RefundState is the state of one refund.
+type RefundState string
+
+// Refund states.
+const (
+	RefundPending   RefundState = "pending"
+	RefundInDoubt   RefundState = "in_doubt"
+	RefundSucceeded RefundState = "succeeded"
+	RefundFailed    RefundState = "failed"
+)
+
+// Final reports whether s is a final refund state.
+func (s RefundState) Final() bool { return s == RefundSucceeded || s == RefundFailed }
+
+// Error is why a payment or refund failed (contract: error {code, message}).
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// HistoryEntry is one state a payment or refund went through.
+type HistoryEntry struct {
+	State string    `json:"state"`
+	At    time.Time `json:"at"`
+}
+
+// Payment is the journal record of one payment.
+type Payment struct {
+	ID          string    `json:"id"`
+	OrderID     string    `json:"order_id"`
+	Reference   string    `json:"reference,omitempty"`
+	Mode        string    `json:"mode"` // scan | qr
+	Wallet      string    `json:"wallet,omitempty"`
+	Amount      int64     `json:"amount"`
+	Currency    string    `json:"currency"`
+	State       State     `json:"state"`
+	Error       *Error    `json:"error,omitempty"`
+	CodeURL     string    `json:"code_url,omitempty"`
+	QRExpiresAt time.Time `json:"qr_expires_at,omitzero"`
+	// AuthCode is the customer's payment code; erased when the payment is final.
+	AuthCode       string         `json:"auth_code,omitempty"`
+	AuthCodeMasked string         `json:"auth_code_masked,omitempty"`
+	CodeAt         time.Time      `json:"code_at,omitzero"` // when the code arrived (validity and polling windows start here)
+	CreatedAt      time.Time      `json:"created_at"`
+	UpdatedAt      time.Time      `json:"updated_at"`
+	History        []HistoryEntry `json:"history"`
+	Refunds        []Refund       `json:"refunds"`
+	// CancelRequested: the cashier stopped waiting (the sale is abandoned).
+	CancelRequested bool `json:"cancel_requested,omitempty"`
+	// PaidLate: the gateway confirmed payment after the sale was abandoned;
+	// an automatic refund is under way.
+	PaidLate bool `json:"paid_late,omitempty"`
+	// Attempts counts gateway sends of the payment action.
+	Attempts int `json:"attempts,omitempty"`
+	// LastOutcome is a short note of the last gateway answer (for the operator).
+	LastOutcome string `json:"last_outcome,omitempty"`
+}
+
+// Refund is one refund of a payment, with its own order id.
+type Refund struct {
+	ID        string         `json:"id"`
+	OrderID   string         `json:"order_id"`
+	Amount    int64          `json:"amount"`
+	State     RefundState    `json:"state"`
+	Auto      bool           `json:"auto,omitempty"` // automatic refund of a late payment
+	Error     *Error         `json:"error,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+	History   []HistoryEntry `json:"history,omitempty"`
+}
+
+// Refunded is the sum of succeeded refunds.
+func (p *Payment) Refunded() int64 {
+	var n int64
+	for _, r := range p.Refunds {
+		if r.State == RefundSucceeded {
+			n += r.Amount
+		}
+	}
+	return n
+}
+
+// Committed is the sum of refunds that are or may become money returned
+// (pending, in_doubt and succeeded): what may no longer be refunded.
+func (p *Payment) Committed() int64 {
+	var n int64
+	for _, r := range p.Refunds {
+		if r.State != RefundFailed {
+			n += r.Amount
+		}
+	}
+	return n
+}
+
+// Refund returns the refund with the given id, or nil.
+func (p *Payment) Refund(id string) *Refund {
+	for i := range p.Refunds {
+		if p.Refunds[i].ID == id {
+			return &p.Refunds[i]
+		}
+	}
+	return nil
+}
+
+// Job kinds of the outbox.
+const (
+	JobQuery   = "query"   // reconcile an in-doubt payment by STATUS_QUERY
+	JobRefund  = "refund"  // send (or resend with the same order id) a refund
+	JobReceipt = "receipt" // print a receipt
+)
+
+// Job is one durable background task.
+type Job struct {
+	Seq       uint64    `json:"seq"` // key in the outbox bucket, set by AddJob
+	Kind      string    `json:"kind"`
+	PaymentID string    `json:"payment_id"`
+	RefundID  string    `json:"refund_id,omitempty"`
+	Reprint   bool      `json:"reprint,omitempty"`
+	Attempts  int       `json:"attempts"`
+	NextAt    time.Time `json:"next_at"`
+	LastError string    `json:"last_error,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Idem is a stored idempotency key.
+type Idem struct {
+	Hash      string    `json:"hash"` // hash of method, path and body
+	PaymentID string    `json:"payment_id"`
+	RefundID  string    `json:"refund_id,omitempty"`
+	Status    int       `json:"status,omitempty"` // HTTP status of the first answer
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Event is one journal event: its sequence and its JSON (which the caller
+// builds; it must contain an "at" RFC 3339 time for Compact).
+type Event struct {
+	Seq  uint64
+	Data []byte
+}
