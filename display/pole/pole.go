@@ -1,0 +1,229 @@
+package pole
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/posagent/posagent/display"
+)
+
+// Width is the number of characters on each of the two lines.
+const Width = 20
+
+// Dialect is a pole display command set. Its encoders are pure.
+type Dialect interface {
+	// Name is the configuration name ("epson", "cd5220").
+	Name() string
+	// Init resets the display, clears it and hides the cursor.
+	Init() []byte
+	// Frame writes both lines in full (each padded or truncated to Width,
+	// non-ASCII removed), overwriting whatever was shown.
+	Frame(lines [2]string) []byte
+}
+
+// Compile-time interface checks.
+var (
+	_ Dialect = EpsonDMD{}
+	_ Dialect = CD5220{}
+)
+
+// DialectNames lists the names DialectByName accepts, canonical first.
+func DialectNames() []string { return []string{"epson", "cd5220"} }
+
+// DialectByName returns the dialect for a configuration value: "epson"
+// (also "dmd", "epson-dmd", "esc/pos") or "cd5220".
+func DialectByName(name string) (Dialect, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "epson", "dmd", "dm-d", "epson-dmd", "esc/pos", "escpos":
+		return EpsonDMD{}, nil
+	case "cd5220":
+		return CD5220{}, nil
+	}
+	return nil, fmt.Errorf("pole: dialect %q: want one of %s", name, strings.Join(DialectNames(), ", "))
+}
+
+// Command bytes.
+const (
+	esc = 0x1B
+	us  = 0x1F
+	ff  = 0x0C // clear (CLR)
+	vt  = 0x0B // home (HOM)
+	cr  = 0x0D
+)
+
+// EpsonDMD is the Epson DM-D command set (DM-D110, DM-D210 and the many
+// "ESC/POS mode" pole displays).
+//
+//	1B 40        ESC @     initialise
+//	1F 01        US MD1    overwrite mode (no scrolling when a line is full)
+//	1F 43 00     US C 0    cursor off
+//	0C           CLR       clear
+//	0B           HOM       cursor home (column 1, line 1)
+//	1F 24 x y    US $ x y  cursor to column x (1-20), line y (1-2)
+type EpsonDMD struct{}
+
+func (EpsonDMD) Name() string { return "epson" }
+
+func (EpsonDMD) Init() []byte {
+	return []byte{esc, '@', us, 0x01, us, 'C', 0x00, ff}
+}
+
+func (EpsonDMD) Frame(lines [2]string) []byte {
+	b := make([]byte, 0, 2*Width+5)
+	b = append(b, vt)
+	b = append(b, Text(lines[0])...)
+	b = append(b, us, '$', 1, 2)
+	b = append(b, Text(lines[1])...)
+	return b
+}
+
+// CD5220 is the CD5220 "standard mode" command set, common on generic VFD
+// and LCD pole displays.
+//
+//	1B 40                ESC @      initialise
+//	0C                   CLR        clear, leave string mode
+//	1B 5F 00             ESC _ 0    cursor off
+//	1B 51 41 [20] 0D     ESC Q A    write the upper line (string mode)
+//	1B 51 42 [20] 0D     ESC Q B    write the lower line (string mode)
+//
+// In string mode the display accepts only ESC Q A/B, CLR and CAN, so Frame
+// uses nothing else.
+type CD5220 struct{}
+
+func (CD5220) Name() string { return "cd5220" }
+
+func (CD5220) Init() []byte {
+	return []byte{esc, '@', ff, esc, '_', 0x00}
+}
+
+func (CD5220) Frame(lines [2]string) []byte {
+	b := make([]byte, 0, 2*Width+8)
+	b = append(b, esc, 'Q', 'A')
+	b = append(b, Text(lines[0])...)
+	b = append(b, cr, esc, 'Q', 'B')
+	b = append(b, Text(lines[1])...)
+	b = append(b, cr)
+	return b
+}
+
+// Text makes s safe and exact for one line: control characters become
+// spaces, accents are stripped (É becomes E), other characters outside
+// printable ASCII are dropped (the display's code page is unknown, and a
+// stray ESC would be a command), then the line is padded with spaces or
+// truncated to Width.
+func Text(s string) string {
+	b := make([]byte, 0, Width)
+	for _, r := range norm.NFD.String(s) {
+		if len(b) == Width {
+			break
+		}
+		switch {
+		case r >= 0x20 && r < 0x7F:
+			b = append(b, byte(r))
+		case r < 0x20 || r == 0x7F:
+			b = append(b, ' ')
+		}
+	}
+	for len(b) < Width {
+		b = append(b, ' ')
+	}
+	return string(b)
+}
+
+// Lines is what a two-line display shows for a screen. Idle shows the
+// merchant name (ASCII part) and WELCOME.
+//
+//	amount_due   TOTAL CAD 12.50 / (status, e.g. CHECKING PAYMENT)
+//	scan_prompt  TOTAL CAD 12.50 / PLEASE SCAN CODE
+//	qr           TOTAL CAD 12.50 / SCAN QR: WECHAT PAY
+//	paid         TOTAL CAD 12.50 / PAID - THANK YOU
+//	failed       TOTAL CAD 12.50 / DECLINED
+//	cancelled    TOTAL CAD 12.50 / CANCELLED
+func Lines(s display.Screen, merchant string) [2]string {
+	total := strings.TrimSpace("TOTAL " + s.Currency + " " + display.FormatAmount(s.Amount, s.Currency))
+	switch s.Kind {
+	case display.KindAmountDue:
+		second := ""
+		switch s.Message {
+		case "":
+		case display.MsgConnecting, display.MsgPreparingQR:
+			second = "PLEASE WAIT"
+		default:
+			second = strings.ToUpper(s.Message)
+		}
+		return [2]string{total, second}
+	case display.KindScanPrompt:
+		return [2]string{total, "PLEASE SCAN CODE"}
+	case display.KindQR:
+		return [2]string{total, strings.ToUpper("SCAN QR: " + display.WalletName(s.Wallet))}
+	case display.KindPaid:
+		return [2]string{total, "PAID - THANK YOU"}
+	case display.KindFailed:
+		return [2]string{total, "DECLINED"}
+	case display.KindCancelled:
+		return [2]string{total, "CANCELLED"}
+	}
+	name := strings.TrimSpace(Text(merchant))
+	if name == "" {
+		return [2]string{"WELCOME", ""}
+	}
+	return [2]string{name, "WELCOME"}
+}
+
+// Options configures a Pole.
+type Options struct {
+	Merchant string // shown on the idle screen
+	// Shared prefixes every write with ESC = 2 (select the display) for a
+	// pole display that shares its serial line with a printer.
+	Shared bool
+}
+
+// Pole is a display.Sink writing to a pole display through w (a serial
+// port opened by the caller; 9600 8N1 is the usual setting). The first Show,
+// and the first after a write error, initialises the display. Safe for
+// concurrent use.
+type Pole struct {
+	w io.Writer
+	d Dialect
+	o Options
+
+	mu     sync.Mutex // mu guards the fields below
+	inited bool
+	last   [2]string
+}
+
+var _ display.Sink = (*Pole)(nil)
+
+// New returns a Pole writing d's commands to w.
+func New(w io.Writer, d Dialect, o Options) *Pole {
+	return &Pole{w: w, d: d, o: o}
+}
+
+// Show writes the screen's two lines in one Write; it writes nothing when
+// the lines are unchanged.
+func (p *Pole) Show(s display.Screen) error {
+	lines := Lines(s, p.o.Merchant)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inited && lines == p.last {
+		return nil
+	}
+	var b []byte
+	if p.o.Shared {
+		b = append(b, esc, '=', 0x02)
+	}
+	if !p.inited {
+		b = append(b, p.d.Init()...)
+	}
+	b = append(b, p.d.Frame(lines)...)
+	if _, err := p.w.Write(b); err != nil {
+		p.inited = false
+		return fmt.Errorf("pole: %s: write: %w", p.d.Name(), err)
+	}
+	p.inited, p.last = true, lines
+	return nil
+}
