@@ -1,0 +1,159 @@
+package config
+
+import "time"
+
+// Config is the agent's whole configuration as plain data. Load fills it
+// (defaults, then the device profile, then the file, then the
+// environment); Validate checks it. The `key` tags are the public key names
+// of the YAML file (contract.md "Configuration"); a `secret` tag marks values
+// that are never printed, logged or put in an error.
+type Config struct {
+	Device   Device    `key:"device"`
+	Merchant Merchant  `key:"merchant"`
+	Gateway  Gateway   `key:"gateway"`
+	API      API       `key:"api"`
+	Store    Store     `key:"store"`
+	Scanners []Scanner `key:"scanners"`
+	Printer  Printer   `key:"printer"`
+	Display  Display   `key:"display"`
+	Agent    Agent     `key:"agent"`
+	Sim      Sim       `key:"sim"`
+	Bridge   Bridge    `key:"bridge"`
+}
+
+// Device names the hardware the agent runs on or beside.
+type Device struct {
+	// Profile is one of Profiles(): it supplies the defaults a technician
+	// would otherwise look up (paper, printer quirks, display, scanner ids).
+	Profile string `key:"profile"`
+	// Deployment is "beside" (a Linux box beside the POS, devices attached
+	// to it) or "on-device" (the agent runs on the Android POS and reaches
+	// the devices Android owns through the bridge).
+	Deployment string `key:"deployment"`
+}
+
+// Merchant is what the receipts and the display show about the shop.
+type Merchant struct {
+	Name     string   `key:"name"`
+	Currency string   `key:"currency"` // ISO 4217, e.g. CAD
+	Address  []string `key:"address"`  // header lines under the name
+	Footer   []string `key:"footer"`   // lines at the bottom of each receipt
+}
+
+// Gateway is the OTTPay account and endpoint. URL "sim" runs the
+// simulator in-process.
+type Gateway struct {
+	URL        string        `key:"url"`
+	MerchantID string        `key:"merchant_id"`
+	SignKey    string        `key:"sign_key" secret:"true"`
+	OperatorID string        `key:"operator_id"`
+	TerminalNo string        `key:"terminal_no"`
+	Timeout    time.Duration `key:"timeout"` // per HTTP request
+}
+
+// API is the local HTTP API.
+type API struct {
+	Listen string `key:"listen"`
+	Token  string `key:"token" secret:"true"` // required when Listen is not loopback
+}
+
+// Store is the bbolt journal.
+type Store struct {
+	Path      string        `key:"path"`
+	Retention time.Duration `key:"retention"` // final payments older than this may be pruned; 0 keeps all
+}
+
+// Scanner is one barcode scanner.
+type Scanner struct {
+	Name string `key:"name"`
+	// Kind is "serial" (USB-CDC or USB-serial tty), "hid" (USB HID, opened
+	// by vid/pid/interface) or "bridge" (a scanner Android owns; the bridge
+	// helper posts its scans to POST /v1/scans, and vid/pid tell the helper
+	// which USB device to claim).
+	Kind       string        `key:"kind"`
+	Device     string        `key:"device"` // serial: /dev/ttyACM0
+	Baud       int           `key:"baud"`
+	Parity     string        `key:"parity"`    // none | odd | even
+	StopBits   int           `key:"stop_bits"` // 1 | 2
+	VID        int           `key:"vid"`       // hid: USB vendor id (0x0c2e)
+	PID        int           `key:"pid"`       // hid: USB product id; 0 = any product of VID
+	Interface  int           `key:"interface"` // hid: USB interface number; -1 = any
+	Mode       string        `key:"mode"`      // hid: keyboard | hidpos
+	Terminator string        `key:"terminator"`
+	StripAIM   bool          `key:"strip_aim"`
+	Dedup      time.Duration `key:"dedup_window"` // 0: agent.dedup
+}
+
+// Printer is the receipt printer.
+type Printer struct {
+	Kind    string `key:"kind"`    // none | serial | usb | network | file | bridge
+	Address string `key:"address"` // network: host:port
+	Device  string `key:"device"`  // serial, usb: /dev/usb/lp0, /dev/ttyUSB0
+	Path    string `key:"path"`    // file: ESC/POS bytes appended here
+	Baud    int    `key:"baud"`    // serial
+	Paper   string `key:"paper"`   // 58mm | 80mm
+	Dots    int    `key:"dots"`    // printable width in dots; 0: from paper (384 / 576)
+	// NativeQR: the printer understands GS ( k; false prints QR codes as raster.
+	NativeQR bool `key:"native_qr"`
+	// Chinese: the printer has a GB18030 font (FS &); false prints Chinese
+	// text as raster or leaves it out.
+	Chinese bool `key:"chinese"`
+	// Image: print the whole receipt as one raster image (Clover, whose SDK
+	// takes images, not ESC/POS).
+	Image bool   `key:"image"`
+	Cut   string `key:"cut"` // full | partial | none
+	// FeedCut: the printer accepts the parameterised "feed and cut"
+	// (GS V 65/66 n). Sunmi's does not: false feeds with ESC d, then GS V 0/1.
+	FeedCut   bool     `key:"feed_cut"`
+	Drawer    bool     `key:"drawer"`    // kick the cash drawer after a paid receipt
+	Copies    []string `key:"copies"`    // customer, merchant
+	AutoPrint bool     `key:"auto_print"` // print when a payment succeeds
+}
+
+// Display is the customer display.
+type Display struct {
+	Kind     string        `key:"kind"`     // web | pole | png | none
+	Language string        `key:"language"` // en | zh
+	Logo     string        `key:"logo"`     // optional image file shown when idle
+	Pole     Pole          `key:"pole"`
+	PNG      PNG           `key:"png"`
+	Hold     time.Duration `key:"hold"` // how long "paid"/"failed" stays before idle
+}
+
+// Pole is a 2x20 serial pole display.
+type Pole struct {
+	Device  string `key:"device"`
+	Baud    int    `key:"baud"`
+	Dialect string `key:"dialect"` // epson | cd5220
+}
+
+// PNG is a display drawn into a PNG file (headless tests, small LCDs).
+type PNG struct {
+	Path   string `key:"path"`
+	Width  int    `key:"width"`
+	Height int    `key:"height"`
+}
+
+// Agent holds the payment flow timings and logging.
+type Agent struct {
+	// TimeScale multiplies every duration of the flows (tests use 0.01-0.05).
+	TimeScale     float64       `key:"time_scale"`
+	ScanWindow    time.Duration `key:"scan_window"`   // how long a scan payment is followed before in_doubt
+	QRWindow      time.Duration `key:"qr_window"`     // how long a QR is shown and polled
+	PollInterval  time.Duration `key:"poll_interval"` // STATUS_QUERY interval while following
+	Dedup         time.Duration `key:"dedup"`         // same code twice within this is one scan
+	ScanAutoStart bool          `key:"scan_auto_start"`
+	LogLevel      string        `key:"log_level"`  // debug | info | warn | error
+	LogFormat     string        `key:"log_format"` // text | json
+}
+
+// Sim configures the in-process simulator (gateway.url: sim).
+type Sim struct {
+	TimeScale float64 `key:"time_scale"`
+}
+
+// Bridge is the Android bridge (deployment on-device).
+type Bridge struct {
+	Enabled bool   `key:"enabled"`
+	Token   string `key:"token" secret:"true"`
+}

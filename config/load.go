@@ -1,0 +1,408 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvPrefix starts every environment variable that overrides a key:
+// gateway.sign_key is POSAGENT_GATEWAY_SIGN_KEY (nested keys joined by "_").
+const EnvPrefix = "POSAGENT_"
+
+// SearchPaths are the files Load tries, in order, when no path is given.
+var SearchPaths = []string{"posagent.yaml", "/etc/posagent/posagent.yaml"}
+
+// SourceKind says which layer a value came from.
+type SourceKind int
+
+const (
+	FromDefault SourceKind = iota
+	FromProfile
+	FromFile
+	FromEnv
+)
+
+// Source is where one value came from: "default", "profile sunmi-t2",
+// "file /etc/posagent/posagent.yaml" or "env POSAGENT_API_TOKEN".
+type Source struct {
+	Kind SourceKind
+	Name string // profile name, file path or variable name
+}
+
+func (s Source) String() string {
+	switch s.Kind {
+	case FromProfile:
+		return "profile " + s.Name
+	case FromFile:
+		return "file " + s.Name
+	case FromEnv:
+		return "env " + s.Name
+	}
+	return "default"
+}
+
+// Sources records where each value of a loaded Config came from.
+type Sources struct {
+	File     string   // the file read; "" when none was found (pure defaults)
+	Profile  string   // the device profile applied
+	Warnings []string // things that are not errors but deserve a look (unknown POSAGENT_ variables)
+	keys     map[string]Source
+}
+
+// Of returns the source of key ("printer.paper", "scanners[0].baud").
+func (s Sources) Of(key string) Source { return s.keys[key] }
+
+// Load reads the configuration: defaults, then the device profile, then
+// the file, then the environment (env is os.Environ() in production; later
+// entries win). path is --config; "" searches SearchPaths and, when none
+// exists, uses pure defaults. Unknown keys, malformed YAML and values of the
+// wrong type are reported together in an *Error. Load does not call
+// Validate.
+func Load(path string, env []string) (*Config, Sources, error) {
+	return load(path, env, SearchPaths)
+}
+
+func load(path string, env []string, search []string) (*Config, Sources, error) {
+	s := newSchema()
+	src := Sources{keys: map[string]Source{}}
+
+	// 1. The file.
+	file, data, err := findFile(path, search)
+	if err != nil {
+		return nil, src, err
+	}
+	src.File = file
+	d := &decoder{s: s}
+	fileMap := map[string]any{}
+	if file != "" {
+		var root yaml.Node
+		if err := yaml.Unmarshal(data, &root); err != nil {
+			return nil, src, &Error{Op: "load", File: file, Problems: []Problem{{Msg: yamlMessage(err)}}}
+		}
+		fileMap = d.mapping(&root, "")
+	}
+
+	// 2. The environment.
+	envMap := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, EnvPrefix) {
+			envMap[k] = v
+		}
+	}
+	envVals, envScanners, envUsed := d.environment(envMap)
+	for _, k := range sortedKeys(envMap) {
+		if !envUsed[k] {
+			src.Warnings = append(src.Warnings, unknownEnv(s, k))
+		}
+	}
+
+	// 3. The profile: named by the environment, else the file, else the default.
+	profName := defaults()["device.profile"].(string)
+	if v, ok := lookupPath(fileMap, "device.profile"); ok {
+		profName = v.(string)
+	}
+	if v, ok := envVals["device.profile"]; ok {
+		profName = v.(string)
+	}
+	prof, ok := LookupProfile(profName)
+	if !ok {
+		d.problems = append(d.problems, Problem{Key: "device.profile", Msg: unknownProfile(profName)})
+	}
+	src.Profile = profName
+	if len(d.problems) > 0 {
+		return nil, src, &Error{Op: "load", File: file, Problems: d.problems}
+	}
+
+	// 4. Layer them in viper: defaults (with the profile), file, environment.
+	v := viper.New()
+	base := defaults()
+	for k, val := range prof.Values {
+		base[k] = val
+	}
+	for k, val := range base {
+		v.SetDefault(k, val)
+	}
+	if err := v.MergeConfigMap(fileMap); err != nil {
+		return nil, src, fmt.Errorf("config: merge %s: %w", file, err)
+	}
+	for k, val := range envVals {
+		v.Set(k, val)
+	}
+
+	cfg := &Config{}
+	root := reflect.ValueOf(cfg).Elem()
+	for i := range s.all {
+		l := &s.all[i]
+		if l.item != nil {
+			continue
+		}
+		if err := assign(root.FieldByIndex(l.index), v.Get(l.path)); err != nil {
+			return nil, src, fmt.Errorf("config: %s: %w", l.path, err)
+		}
+		switch _, inFile := lookupPath(fileMap, l.path); {
+		case envUsed[envName(l.path)]:
+			src.keys[l.path] = Source{FromEnv, envName(l.path)}
+		case inFile:
+			src.keys[l.path] = Source{FromFile, file}
+		case hasKey(prof.Values, l.path):
+			src.keys[l.path] = Source{FromProfile, prof.Name}
+		default:
+			src.keys[l.path] = Source{FromDefault, ""}
+		}
+	}
+
+	// 5. scanners[]: the whole list comes from one layer; its items' missing
+	// keys from scannerDefaults; indexed environment variables override fields.
+	var list []any
+	listSrc := Source{FromDefault, ""}
+	switch {
+	case envScanners.list != nil:
+		list, listSrc = envScanners.list, Source{FromEnv, EnvPrefix + "SCANNERS"}
+	case fileMap["scanners"] != nil:
+		list, listSrc = fileMap["scanners"].([]any), Source{FromFile, file}
+	case prof.Scanners != nil:
+		for _, m := range prof.Scanners {
+			list = append(list, m)
+		}
+		listSrc = Source{FromProfile, prof.Name}
+	}
+	scanLeaf := s.byPath["scanners"]
+	for i, it := range list {
+		m := it.(map[string]any)
+		item := reflect.New(reflect.TypeFor[Scanner]()).Elem()
+		for _, il := range scanLeaf.item {
+			key := fmt.Sprintf("scanners[%d].%s", i, il.path)
+			val, ok := m[il.path]
+			src.keys[key] = listSrc
+			if !ok {
+				val = scannerDefaults(i)[il.path]
+				src.keys[key] = Source{FromDefault, ""}
+			}
+			if ev, ok := envScanners.fields[key]; ok {
+				val = ev.val
+				src.keys[key] = Source{FromEnv, ev.name}
+			}
+			if err := assign(item.FieldByIndex(il.index), val); err != nil {
+				return nil, src, fmt.Errorf("config: %s: %w", key, err)
+			}
+		}
+		cfg.Scanners = append(cfg.Scanners, item.Interface().(Scanner))
+	}
+	for key, ev := range envScanners.fields {
+		if i := scannerIndex(key); i >= len(list) {
+			return nil, src, &Error{Op: "load", File: file, Problems: []Problem{{Key: key, Msg: fmt.Sprintf(
+				"%s sets %s but there are only %d scanners: set the list in the file (or %sSCANNERS) first", ev.name, key, len(list), EnvPrefix)}}}
+		}
+	}
+	return cfg, src, nil
+}
+
+// findFile returns the file to read and its bytes; "" when none (defaults).
+func findFile(path string, search []string) (string, []byte, error) {
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return "", nil, fmt.Errorf("config: read %s: %w", path, err)
+		}
+		return path, data, nil
+	}
+	for _, p := range search {
+		data, err := os.ReadFile(p)
+		if err == nil {
+			return p, data, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", nil, fmt.Errorf("config: read %s: %w", p, err)
+		}
+	}
+	return "", nil, nil
+}
+
+// yamlMessage keeps yaml's own words ("yaml: line 4: mapping values are not
+// allowed in this context"), which carry the line number and never a value.
+func yamlMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if !strings.HasPrefix(msg, "line ") {
+		// yaml leaves the number out for the first line.
+		msg = "line 1: " + msg
+	}
+	return "malformed YAML: " + msg
+}
+
+func envName(path string) string {
+	return EnvPrefix + strings.ToUpper(strings.NewReplacer(".", "_", "[", "_", "]", "").Replace(path))
+}
+
+type envField struct {
+	name string
+	val  any
+}
+
+type envScannerLayer struct {
+	list   []any               // POSAGENT_SCANNERS: a YAML (or JSON) list
+	fields map[string]envField // POSAGENT_SCANNERS_0_DEVICE -> "scanners[0].device"
+}
+
+var scannerEnvRe = regexp.MustCompile(`^` + EnvPrefix + `SCANNERS_(\d+)_([A-Z_]+)$`)
+
+// environment converts the POSAGENT_ variables that name keys.
+func (d *decoder) environment(envMap map[string]string) (vals map[string]any, sc envScannerLayer, used map[string]bool) {
+	vals, used = map[string]any{}, map[string]bool{}
+	sc.fields = map[string]envField{}
+	for i := range d.s.all {
+		l := &d.s.all[i]
+		name := envName(l.path)
+		raw, ok := envMap[name]
+		if !ok {
+			continue
+		}
+		used[name] = true
+		if l.item != nil || l.typ.Kind() == reflect.Slice {
+			// Lists: YAML flow syntax (["a", "b"], [{name: x, kind: hid}]) or,
+			// for a list of strings, one item per line.
+			var n yaml.Node
+			text := raw
+			if l.item == nil && !strings.HasPrefix(strings.TrimSpace(raw), "[") {
+				lines := strings.Split(raw, "\n")
+				vals[l.path] = lines
+				continue
+			}
+			if err := yaml.Unmarshal([]byte(text), &n); err != nil {
+				d.problems = append(d.problems, Problem{Key: l.path, Msg: fmt.Sprintf("%s is not a YAML list: %s", name, yamlMessage(err))})
+				continue
+			}
+			before := len(d.problems)
+			v, ok := d.value(l, resolve(&n), l.path)
+			for j := before; j < len(d.problems); j++ {
+				d.problems[j].Line = 0
+				d.problems[j].Msg = name + ": " + d.problems[j].Msg
+			}
+			if ok {
+				if l.item != nil {
+					sc.list = v.([]any)
+				} else {
+					vals[l.path] = v
+				}
+			}
+			continue
+		}
+		v, err := parseScalar(l.typ, raw)
+		if err != nil {
+			d.problems = append(d.problems, Problem{Key: l.path, Msg: name + ": " + badValue(l, l.path, raw, err)})
+			continue
+		}
+		vals[l.path] = v
+	}
+	item := d.s.byPath["scanners"].item
+	for _, name := range sortedKeys(envMap) {
+		m := scannerEnvRe.FindStringSubmatch(name)
+		if m == nil {
+			continue
+		}
+		field := strings.ToLower(m[2])
+		for x := range item {
+			if item[x].path != field {
+				continue
+			}
+			key := fmt.Sprintf("scanners[%s].%s", m[1], field)
+			used[name] = true
+			v, err := parseScalar(item[x].typ, envMap[name])
+			if err != nil {
+				d.problems = append(d.problems, Problem{Key: key, Msg: name + ": " + badValue(&item[x], key, envMap[name], err)})
+				continue
+			}
+			sc.fields[key] = envField{name, v}
+		}
+	}
+	return vals, sc, used
+}
+
+func scannerIndex(key string) int {
+	i, _ := strconv.Atoi(key[strings.Index(key, "[")+1 : strings.Index(key, "]")])
+	return i
+}
+
+func unknownEnv(s *schema, name string) string {
+	var names []string
+	for _, l := range s.all {
+		names = append(names, envName(l.path))
+	}
+	if hint := closest(name, names); hint != "" {
+		return fmt.Sprintf("environment variable %s names no key (did you mean %s?); it is ignored", name, hint)
+	}
+	return fmt.Sprintf("environment variable %s names no key; it is ignored", name)
+}
+
+// lookupPath finds "a.b.c" in nested maps.
+func lookupPath(m map[string]any, path string) (any, bool) {
+	parts := strings.Split(path, ".")
+	var cur any = m
+	for _, p := range parts {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = mm[p]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func hasKey(m map[string]any, k string) bool { _, ok := m[k]; return ok }
+
+// assign stores a layered value (already of the key's Go type, or nil for
+// "leave zero") into a Config field.
+func assign(f reflect.Value, val any) error {
+	if val == nil {
+		return nil
+	}
+	rv := reflect.ValueOf(val)
+	switch {
+	case rv.Type().AssignableTo(f.Type()):
+		f.Set(rv)
+	case rv.Type().ConvertibleTo(f.Type()) && rv.Kind() != reflect.String && f.Kind() != reflect.String:
+		f.Set(rv.Convert(f.Type()))
+	case f.Kind() == reflect.Slice && rv.Kind() == reflect.Slice:
+		out := reflect.MakeSlice(f.Type(), 0, rv.Len())
+		for i := range rv.Len() {
+			e := reflect.ValueOf(rv.Index(i).Interface())
+			if !e.Type().AssignableTo(f.Type().Elem()) {
+				return fmt.Errorf("list item of type %s", e.Type())
+			}
+			out = reflect.Append(out, e)
+		}
+		f.Set(out)
+	default:
+		return fmt.Errorf("value of type %s for a %s", rv.Type(), f.Type())
+	}
+	return nil
+}
+
+// keysInOrder returns the flattened keys of cfg in file order, scanners
+// expanded ("scanners[0].name").
+func keysInOrder(cfg *Config) []string {
+	var out []string
+	for _, l := range newSchema().all {
+		if l.item == nil {
+			out = append(out, l.path)
+			continue
+		}
+		for i := range cfg.Scanners {
+			for _, il := range l.item {
+				out = append(out, fmt.Sprintf("%s[%d].%s", l.path, i, il.path))
+			}
+		}
+	}
+	return out
+}
+

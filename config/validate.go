@@ -1,0 +1,346 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/text/currency"
+)
+
+// ExampleSignKey is the public sign key of the contract's example merchant
+// (and the simulator's default). It must never be used with a real gateway.
+const ExampleSignKey = "6698851A525C9433"
+
+var (
+	merchantIDRe = regexp.MustCompile(`^[A-Z]{2}[0-9]{8}$`)
+	operatorIDRe = regexp.MustCompile(`^[0-9]{10}$`)
+	terminalRe   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+)
+
+// Validate checks every value and reports every problem at once in an
+// *Error, each naming the key, the bad value (never a secret's) and the
+// fix. It does no I/O: whether a device exists or a port answers is for
+// `posagent doctor`.
+func (c *Config) Validate() error {
+	v := &validator{}
+	c.validate(v)
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return &Error{Op: "validate", Problems: v.problems}
+}
+
+// Problems returns what Validate would report, as a list.
+func (c *Config) Problems() []Problem {
+	v := &validator{}
+	c.validate(v)
+	return v.problems
+}
+
+type validator struct{ problems []Problem }
+
+func (v *validator) add(key, format string, args ...any) {
+	v.problems = append(v.problems, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// oneOf checks that val is one of allowed.
+func (v *validator) oneOf(key, val string, allowed ...string) bool {
+	if slices.Contains(allowed, val) {
+		return true
+	}
+	if val == "" {
+		v.add(key, "%s is missing: use %s", key, orList(allowed))
+		return false
+	}
+	if hint := closest(val, allowed); hint != "" {
+		v.add(key, "%s %s: use %s (did you mean %s?)", key, val, orList(allowed), hint)
+	} else {
+		v.add(key, "%s %s: use %s", key, val, orList(allowed))
+	}
+	return false
+}
+
+func (v *validator) positive(key string, d time.Duration) {
+	if d <= 0 {
+		v.add(key, "%s %s must be more than zero: use a duration like 30s", key, fmtDuration(d))
+	}
+}
+
+func orList(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// IsLoopback reports whether a listen address (host:port) only accepts
+// connections from this machine.
+func IsLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (c *Config) validate(v *validator) {
+	// device
+	if _, ok := LookupProfile(c.Device.Profile); !ok {
+		v.add("device.profile", "%s", unknownProfile(c.Device.Profile))
+	}
+	v.oneOf("device.deployment", c.Device.Deployment, "beside", "on-device")
+
+	// merchant
+	if strings.TrimSpace(c.Merchant.Name) == "" {
+		v.add("merchant.name", "merchant.name is empty: set the shop name printed on receipts")
+	}
+	if cur, err := currency.ParseISO(c.Merchant.Currency); err != nil || cur.String() != c.Merchant.Currency {
+		v.add("merchant.currency", "merchant.currency %q is not an ISO 4217 code: use three capital letters, like CAD or USD", c.Merchant.Currency)
+	}
+
+	// gateway
+	g := c.Gateway
+	live := g.URL != "sim"
+	if live {
+		u, err := url.Parse(g.URL)
+		switch {
+		case g.URL == "":
+			v.add("gateway.url", "gateway.url is missing: use sim (the built-in simulator) or https://frontapi.ottpay.com:443/processV2")
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			v.add("gateway.url", "gateway.url %s is not a URL: use sim or https://frontapi.ottpay.com:443/processV2", g.URL)
+		case u.Scheme == "http" && !IsLoopback(net.JoinHostPort(u.Hostname(), "0")):
+			v.add("gateway.url", "gateway.url %s uses plain http to another machine: use https (http is allowed only for a simulator on 127.0.0.1)", g.URL)
+		case u.User != nil:
+			v.add("gateway.url", "gateway.url must not carry a user or password: remove the user@ part")
+		}
+	}
+	if !merchantIDRe.MatchString(g.MerchantID) {
+		v.add("gateway.merchant_id", "gateway.merchant_id %q must be two letters and eight digits, like ON00004652", g.MerchantID)
+	}
+	switch {
+	case g.SignKey == "":
+		v.add("gateway.sign_key", "gateway.sign_key is missing: set the 16-character key from OTTPay in POSAGENT_GATEWAY_SIGN_KEY (or gateway.sign_key)")
+	case len(g.SignKey) != 16:
+		v.add("gateway.sign_key", "gateway.sign_key must be 16 characters (it has %d): copy it again from OTTPay; better, set POSAGENT_GATEWAY_SIGN_KEY", len(g.SignKey))
+	case live && g.SignKey == ExampleSignKey:
+		v.add("gateway.sign_key", "gateway.sign_key is the public example key but gateway.url is a real gateway: set your merchant's key in POSAGENT_GATEWAY_SIGN_KEY")
+	}
+	if !operatorIDRe.MatchString(g.OperatorID) {
+		v.add("gateway.operator_id", "gateway.operator_id %q must be the 10-digit number OTTPay issued, like \"0000000696\" (quote it in YAML)", g.OperatorID)
+	}
+	if g.TerminalNo != "" && !terminalRe.MatchString(g.TerminalNo) {
+		v.add("gateway.terminal_no", "gateway.terminal_no %q: use up to 32 letters, digits, - or _, like LANE1", g.TerminalNo)
+	}
+	if g.Timeout <= 0 || g.Timeout > 2*time.Minute {
+		v.add("gateway.timeout", "gateway.timeout %s: use a duration between 1s and 2m (15s-20s is usual)", fmtDuration(g.Timeout))
+	}
+
+	// api
+	if _, port, err := net.SplitHostPort(c.API.Listen); err != nil || port == "" {
+		v.add("api.listen", "api.listen %q is not host:port: use 127.0.0.1:7420", c.API.Listen)
+	} else if !IsLoopback(c.API.Listen) && c.API.Token == "" {
+		v.add("api.listen", "api.listen %s is not loopback: set api.token (or POSAGENT_API_TOKEN), or listen on 127.0.0.1:%s", c.API.Listen, port)
+	}
+	if c.API.Token != "" && len(c.API.Token) < 16 {
+		v.add("api.token", "api.token is too short (%d characters): use at least 16 random characters, e.g. from `openssl rand -hex 16`", len(c.API.Token))
+	}
+
+	// store
+	if c.Store.Path == "" {
+		v.add("store.path", "store.path is missing: use /var/lib/posagent/posagent.db (or ./posagent.db)")
+	}
+	if c.Store.Retention < 0 {
+		v.add("store.retention", "store.retention %s is negative: use 0 (keep everything) or a duration like 400d", fmtDuration(c.Store.Retention))
+	}
+
+	// scanners
+	names := map[string]int{}
+	for i, s := range c.Scanners {
+		k := func(f string) string { return fmt.Sprintf("scanners[%d].%s", i, f) }
+		if s.Name == "" {
+			v.add(k("name"), "%s is empty: give each scanner a name, like counter", k("name"))
+		} else if j, dup := names[s.Name]; dup {
+			v.add(k("name"), "%s %q is also the name of scanners[%d]: names must be unique", k("name"), s.Name, j)
+		} else {
+			names[s.Name] = i
+		}
+		if !v.oneOf(k("kind"), s.Kind, "serial", "hid", "bridge") {
+			continue
+		}
+		switch s.Kind {
+		case "serial":
+			if s.Device == "" {
+				v.add(k("device"), "%s missing for kind serial: use the tty, like /dev/ttyACM0 (posagent devices lists them)", k("device"))
+			} else if !strings.HasPrefix(s.Device, "/") && !strings.HasPrefix(strings.ToUpper(s.Device), "COM") {
+				v.add(k("device"), "%s %q is not a device path: use an absolute path like /dev/ttyACM0 or /dev/serial/by-id/...", k("device"), s.Device)
+			}
+			if !slices.Contains(bauds, s.Baud) {
+				v.add(k("baud"), "%s %d is not a standard rate: use 9600 (most scanners) or 115200", k("baud"), s.Baud)
+			}
+			v.oneOf(k("parity"), s.Parity, "none", "odd", "even")
+			if s.StopBits != 1 && s.StopBits != 2 {
+				v.add(k("stop_bits"), "%s %d: use 1 or 2", k("stop_bits"), s.StopBits)
+			}
+		case "hid":
+			if s.VID == 0 {
+				v.add(k("vid"), "%s missing for kind hid: set the USB vendor id, like 0x0c2e (posagent devices lists them)", k("vid"))
+			}
+			v.oneOf(k("mode"), s.Mode, "keyboard", "hidpos")
+		case "bridge":
+			v.oneOf(k("mode"), s.Mode, "keyboard", "hidpos")
+		}
+		if s.VID < 0 || s.VID > 0xFFFF {
+			v.add(k("vid"), "%s %d is out of range: a USB vendor id is 0x0001-0xffff", k("vid"), s.VID)
+		}
+		if s.PID < 0 || s.PID > 0xFFFF {
+			v.add(k("pid"), "%s %d is out of range: a USB product id is 0x0000-0xffff (0 = any)", k("pid"), s.PID)
+		}
+		if s.Interface < -1 || s.Interface > 255 {
+			v.add(k("interface"), "%s %d: use -1 (any) or the USB interface number 0-255", k("interface"), s.Interface)
+		}
+		v.oneOf(k("terminator"), s.Terminator, "auto", "cr", "lf", "crlf", "tab", "none")
+		if s.Dedup < 0 {
+			v.add(k("dedup_window"), "%s %s is negative: use 0 (agent.dedup) or a duration like 2s", k("dedup_window"), fmtDuration(s.Dedup))
+		}
+	}
+
+	// printer
+	p := c.Printer
+	if v.oneOf("printer.kind", p.Kind, "none", "serial", "usb", "network", "file", "bridge") {
+		switch p.Kind {
+		case "network":
+			if host, port, err := net.SplitHostPort(p.Address); err != nil || host == "" || port == "" {
+				v.add("printer.address", "printer.address %q is not host:port: use the printer's address and raw port, like 192.168.1.50:9100", p.Address)
+			}
+		case "serial", "usb":
+			if p.Device == "" {
+				ex := "/dev/usb/lp0"
+				if p.Kind == "serial" {
+					ex = "/dev/ttyUSB0"
+				}
+				v.add("printer.device", "printer.device missing for kind %s: use the device file, like %s", p.Kind, ex)
+			}
+			if p.Kind == "serial" && !slices.Contains(bauds, p.Baud) {
+				v.add("printer.baud", "printer.baud %d is not a standard rate: use the printer's setting, often 9600, 19200 or 38400", p.Baud)
+			}
+		case "file":
+			if p.Path == "" {
+				v.add("printer.path", "printer.path missing for kind file: use a file the ESC/POS bytes are appended to, like ./receipts.bin")
+			}
+		case "bridge":
+			if !c.Bridge.Enabled {
+				v.add("printer.kind", "printer.kind bridge needs the bridge: set bridge.enabled: true")
+			}
+		}
+	}
+	maxDots := 0
+	switch p.Paper {
+	case "58mm":
+		maxDots = 384
+	case "80mm":
+		maxDots = 576
+	default:
+		v.add("printer.paper", "printer.paper %s: use 58mm or 80mm", p.Paper)
+	}
+	if p.Dots < 0 || (maxDots > 0 && p.Dots > maxDots) || (p.Dots > 0 && p.Dots%8 != 0) {
+		v.add("printer.dots", "printer.dots %d does not fit %s paper: use 0 (automatic, %d) or a multiple of 8 up to %d (Epson TM-T88: 512)", p.Dots, p.Paper, maxDots, maxDots)
+	}
+	v.oneOf("printer.cut", p.Cut, "full", "partial", "none")
+	if len(p.Copies) == 0 && p.AutoPrint && p.Kind != "none" {
+		v.add("printer.copies", "printer.copies is empty but printer.auto_print is on: list customer and/or merchant, or turn auto_print off")
+	}
+	seen := map[string]bool{}
+	for i, cp := range p.Copies {
+		key := fmt.Sprintf("printer.copies[%d]", i)
+		if v.oneOf(key, cp, "customer", "merchant") && seen[cp] {
+			v.add(key, "%s %s is listed twice: list each copy once", key, cp)
+		}
+		seen[cp] = true
+	}
+
+	// display
+	dsp := c.Display
+	if v.oneOf("display.kind", dsp.Kind, "web", "pole", "png", "none") {
+		switch dsp.Kind {
+		case "pole":
+			if dsp.Pole.Device == "" {
+				v.add("display.pole.device", "display.pole.device missing for display.kind pole: use the serial device, like /dev/ttyUSB1")
+			}
+			if !slices.Contains(bauds, dsp.Pole.Baud) {
+				v.add("display.pole.baud", "display.pole.baud %d is not a standard rate: pole displays use 9600", dsp.Pole.Baud)
+			}
+			v.oneOf("display.pole.dialect", dsp.Pole.Dialect, "epson", "cd5220")
+		case "png":
+			if dsp.PNG.Path == "" {
+				v.add("display.png.path", "display.png.path missing for display.kind png: use a file name, like ./display.png")
+			}
+			if dsp.PNG.Width < 16 || dsp.PNG.Height < 16 || dsp.PNG.Width > 4096 || dsp.PNG.Height > 4096 {
+				v.add("display.png.width", "display.png %dx%d is not a usable size: use the screen's pixels, 16-4096 each (Sunmi T1 mini: 128x40)", dsp.PNG.Width, dsp.PNG.Height)
+			}
+		}
+	}
+	v.oneOf("display.language", dsp.Language, "en", "zh")
+	if dsp.Hold < 0 {
+		v.add("display.hold", "display.hold %s is negative: use a duration like 5s", fmtDuration(dsp.Hold))
+	}
+
+	// agent and sim
+	a := c.Agent
+	if a.TimeScale <= 0 || a.TimeScale > 100 {
+		v.add("agent.time_scale", "agent.time_scale %g: use 1 in production (tests use 0.01-0.05); it must be above 0", a.TimeScale)
+	}
+	v.positive("agent.scan_window", a.ScanWindow)
+	v.positive("agent.qr_window", a.QRWindow)
+	v.positive("agent.poll_interval", a.PollInterval)
+	if a.PollInterval > 0 && a.ScanWindow > 0 && a.PollInterval >= a.ScanWindow {
+		v.add("agent.poll_interval", "agent.poll_interval %s is not shorter than agent.scan_window %s: poll every 3s-5s", fmtDuration(a.PollInterval), fmtDuration(a.ScanWindow))
+	}
+	if a.Dedup < 0 {
+		v.add("agent.dedup", "agent.dedup %s is negative: use 0 (off) or a duration like 2s", fmtDuration(a.Dedup))
+	}
+	v.oneOf("agent.log_level", a.LogLevel, "debug", "info", "warn", "error")
+	v.oneOf("agent.log_format", a.LogFormat, "text", "json")
+	if c.Sim.TimeScale <= 0 || c.Sim.TimeScale > 100 {
+		v.add("sim.time_scale", "sim.time_scale %g: use 1 (tests use 0.01-0.05); it must be above 0", c.Sim.TimeScale)
+	}
+
+	// bridge
+	if c.Bridge.Token != "" && len(c.Bridge.Token) < 16 {
+		v.add("bridge.token", "bridge.token is too short (%d characters): use at least 16 random characters, e.g. from `openssl rand -hex 16`", len(c.Bridge.Token))
+	}
+	if c.Bridge.Enabled && !IsLoopback(c.API.Listen) && c.Bridge.Token == "" {
+		v.add("bridge.token", "bridge.enabled with api.listen %s (not loopback): set bridge.token (or POSAGENT_BRIDGE_TOKEN) so only the bridge helper can post scans and take print jobs", c.API.Listen)
+	}
+}
+
+var bauds = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200}
+
+func fmtDuration(d time.Duration) string {
+	if d != 0 && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+// WidthDots is the printable width: printer.dots, else from the paper.
+func (p Printer) WidthDots() int {
+	if p.Dots > 0 {
+		return p.Dots
+	}
+	if p.Paper == "58mm" {
+		return 384
+	}
+	return 576
+}
