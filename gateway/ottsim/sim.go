@@ -3,63 +3,381 @@ package ottsim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/posagent/posagent/gateway"
 )
+
+// Defaults of Options (real time; every one is multiplied by TimeScale).
+const (
+	DefaultPaidAfter  = 5 * time.Second
+	DefaultCloseAfter = 45 * time.Second
+	DefaultSlowReply  = 30 * time.Second
+	DefaultQRTimeout  = 5 * time.Minute
+)
+
+// DefaultRates are the simulated EX_RATE_QUERY answers (rate x 10^8 CNY).
+var defaultRates = map[string]int64{"CAD": 515000000, "USD": 712000000}
 
 // Options configure a Sim. Zero values take the documented defaults.
 type Options struct {
 	MerchantID, SignKey string
 	TimeScale           float64       // multiplies every delay below (default 1)
-	PaidAfter           time.Duration // "02": paid ~5 s after PASSIVEPAY/STATUS
+	PaidAfter           time.Duration // "02": paid ~5 s after PASSIVEPAY (qr: after the code_url is opened)
 	CloseAfter          time.Duration // "03": closed after 45 s
 	SlowReply           time.Duration // "06": reply delayed (default 30 s, past the client's timeout)
 	QRTimeout           time.Duration // a qr order unpaid this long is closed (default 5 min)
 	BaseURL             string        // used in code_url; set by Run from the listener when empty
 	Clock               func() time.Time
 	Logger              *slog.Logger
+
+	// Rates are the EX_RATE_QUERY answers by fee_type, rate x 10^8
+	// (default CAD 5.15, USD 7.12).
+	Rates map[string]int64
+	// Seed seeds the random choices of error_rate and drop_rate (0: 1),
+	// so a run with faults is repeatable.
+	Seed uint64
+	// Faults in force from the start (as POST /_sim/faults; DownForMS is
+	// ignored here).
+	Faults Faults
 }
 
-// Order is one order in the ledger.
+// Order is one order in the ledger, as GET /_sim/ledger shows it.
 type Order struct {
 	OrderID   string    `json:"order_id"`
-	Action    string    `json:"action"`
-	Wallet    string    `json:"wallet"`
+	Action    string    `json:"action"` // PASSIVEPAY or ACTIVEPAY
+	Wallet    string    `json:"wallet"` // wechat, alipay, unionpay
 	Amount    int64     `json:"amount"`
-	Charged   int64     `json:"charged"`
-	Refunded  int64     `json:"refunded"`
-	Status    string    `json:"status"`
+	Charged   int64     `json:"charged"`  // cents actually taken from the customer
+	Refunded  int64     `json:"refunded"` // cents given back (sum of Refunds)
+	Status    string    `json:"status"`   // order_status: notpay success orderclosed failure partial_refunded fully_refunded
 	Refunds   []Refund  `json:"refunds"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Refund is one refund of an order.
+// Refund is one refund of an order, under the refund's own order id.
 type Refund struct {
 	OrderID string `json:"order_id"`
 	Amount  int64  `json:"amount"`
 }
 
-// Faults are injected failures.
+// Faults are injected failures of /processV2. Durations are in
+// milliseconds of simulated time: they are multiplied by TimeScale like
+// every other delay.
 type Faults struct {
-	LatencyMS int64   `json:"latency_ms"`
-	ErrorRate float64 `json:"error_rate"`
-	DropRate  float64 `json:"drop_rate"`
-	DownForMS int64   `json:"down_for_ms"`
+	LatencyMS int64   `json:"latency_ms"`  // added before every answer
+	ErrorRate float64 `json:"error_rate"`  // share of requests answered SYSTEM_ERROR without acting
+	DropRate  float64 `json:"drop_rate"`   // share of requests whose connection is closed without acting
+	DownForMS int64   `json:"down_for_ms"` // close the listener this long (connection refused), then listen again
 }
 
-// Sim is the OTTPay simulator.
-type Sim struct{ o Options }
+func (f Faults) validate() error {
+	switch {
+	case f.LatencyMS < 0:
+		return fmt.Errorf("latency_ms %d: must be 0 or more", f.LatencyMS)
+	case f.DownForMS < 0:
+		return fmt.Errorf("down_for_ms %d: must be 0 or more", f.DownForMS)
+	case f.ErrorRate < 0 || f.ErrorRate > 1 || f.ErrorRate != f.ErrorRate:
+		return fmt.Errorf("error_rate %v: must be between 0 and 1", f.ErrorRate)
+	case f.DropRate < 0 || f.DropRate > 1 || f.DropRate != f.DropRate:
+		return fmt.Errorf("drop_rate %v: must be between 0 and 1", f.DropRate)
+	}
+	return nil
+}
 
-func New(o Options) *Sim { return &Sim{o: o} }
+// Errors of Pay.
+var (
+	ErrUnknownOrder = errors.New("ottsim: no such order")
+	ErrNotQR        = errors.New("ottsim: not a qr (ACTIVEPAY) order")
+	ErrNotPayable   = errors.New("ottsim: order cannot be paid")
+)
 
-func (s *Sim) Handler() http.Handler { return http.NotFoundHandler() }
+// Sim is the OTTPay simulator. It is safe for concurrent use; its state
+// lives in memory only.
+type Sim struct {
+	o     Options
+	log   *slog.Logger
+	now   func() time.Time
+	scale float64
+	rates map[string]int64
+	down  chan time.Duration // SetFaults -> Run: close the listener this long
 
-func (s *Sim) Run(ctx context.Context, l net.Listener) error { return errors.New("ottsim: not built yet") }
+	mu        sync.Mutex // mu guards everything below
+	orders    map[string]*order
+	ids       []string          // order ids in creation order
+	refundOf  map[string]string // refund order id -> original order id
+	faults    Faults
+	rng       *rand.Rand
+	baseURL   string
+	running   bool
+	downUntil time.Time
+	nextRef   int
+}
 
-func (s *Sim) Ledger() []Order { return nil }
+// order is a ledger entry with the simulator's private schedule.
+type order struct {
+	Order
+	digits  int64     // amount % 100: the outcome selector
+	payAt   time.Time // when a pending order becomes paid (zero: never)
+	closeAt time.Time // when a pending order closes (zero: never)
+	opened  bool      // qr: the customer opened code_url
+}
 
-func (s *Sim) SetFaults(f Faults) {}
+// New returns a simulator. Zero Options fields take their defaults.
+func New(o Options) *Sim {
+	if o.TimeScale <= 0 {
+		o.TimeScale = 1
+	}
+	if o.PaidAfter <= 0 {
+		o.PaidAfter = DefaultPaidAfter
+	}
+	if o.CloseAfter <= 0 {
+		o.CloseAfter = DefaultCloseAfter
+	}
+	if o.SlowReply <= 0 {
+		o.SlowReply = DefaultSlowReply
+	}
+	if o.QRTimeout <= 0 {
+		o.QRTimeout = DefaultQRTimeout
+	}
+	s := &Sim{
+		o:        o,
+		log:      o.Logger,
+		now:      o.Clock,
+		scale:    o.TimeScale,
+		rates:    o.Rates,
+		down:     make(chan time.Duration, 1),
+		orders:   map[string]*order{},
+		refundOf: map[string]string{},
+		baseURL:  o.BaseURL,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rates == nil {
+		s.rates = defaultRates
+	}
+	seed := o.Seed
+	if seed == 0 {
+		seed = 1
+	}
+	s.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	f := o.Faults
+	f.DownForMS = 0
+	if f.validate() == nil {
+		s.faults = f
+	}
+	return s
+}
 
-func (s *Sim) Pay(orderID string) error { return errors.New("ottsim: not built yet") }
+// scaled multiplies d by TimeScale.
+func (s *Sim) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * s.scale)
+}
+
+// Ledger returns every order in creation order, with the state it has
+// now (pending orders whose time has come are settled first).
+func (s *Sim) Ledger() []Order {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	out := make([]Order, 0, len(s.ids))
+	for _, id := range s.ids {
+		o := s.orders[id]
+		s.settle(o, now)
+		out = append(out, o.snapshot())
+	}
+	return out
+}
+
+func (o *order) snapshot() Order {
+	c := o.Order
+	c.Refunds = append([]Refund{}, o.Refunds...)
+	return c
+}
+
+// settle applies a pending order's schedule up to now.
+func (s *Sim) settle(o *order, now time.Time) {
+	if o.Status != gateway.StatusNotPay {
+		return
+	}
+	pay := !o.payAt.IsZero() && !now.Before(o.payAt)
+	closeNow := !o.closeAt.IsZero() && !now.Before(o.closeAt)
+	if pay && closeNow && o.closeAt.Before(o.payAt) {
+		pay = false
+	}
+	switch {
+	case pay:
+		o.Status = gateway.StatusSuccess
+		o.Charged = o.Amount
+		s.log.Info("ottsim: order paid", "order_id", o.OrderID, "amount", o.Amount)
+	case closeNow:
+		o.Status = gateway.StatusOrderClosed
+		s.log.Info("ottsim: order closed unpaid", "order_id", o.OrderID)
+	}
+}
+
+// SetFaults sets the injected faults. DownForMS > 0 closes the listener
+// of a running Run for that long (scaled); without Run it is ignored.
+func (s *Sim) SetFaults(f Faults) {
+	s.mu.Lock()
+	down := f.DownForMS
+	f.DownForMS = 0
+	s.faults = f
+	running := s.running
+	if down > 0 && running {
+		d := s.scaled(time.Duration(down) * time.Millisecond)
+		s.downUntil = s.now().Add(d)
+		select {
+		case <-s.down: // a newer request replaces one not yet taken
+		default:
+		}
+		s.down <- d
+	}
+	s.mu.Unlock()
+	if down > 0 && !running {
+		s.log.Warn("ottsim: down_for_ms ignored: the simulator is not started by Run")
+	}
+}
+
+// Faults returns the faults in force.
+func (s *Sim) Faults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults
+}
+
+// Pay plays the customer paying a qr order, as opening its code_url does.
+// Amounts ending in 02 are paid PaidAfter later; 03 never pays
+// (ErrNotPayable); paying an order already paid is not an error.
+func (s *Sim) Pay(orderID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[orderID]
+	if !ok {
+		return fmt.Errorf("ottsim: pay %s: %w", orderID, ErrUnknownOrder)
+	}
+	if o.Action != gateway.ActionActivePay {
+		return fmt.Errorf("ottsim: pay %s: %w", orderID, ErrNotQR)
+	}
+	now := s.now()
+	s.settle(o, now)
+	switch o.Status {
+	case gateway.StatusSuccess, gateway.StatusPartialRefunded, gateway.StatusFullyRefunded:
+		return nil
+	case gateway.StatusNotPay:
+	default:
+		return fmt.Errorf("ottsim: pay %s: %w: it is %s", orderID, ErrNotPayable, o.Status)
+	}
+	o.opened = true
+	switch o.digits {
+	case 2:
+		if o.payAt.IsZero() {
+			o.payAt = now.Add(s.scaled(s.o.PaidAfter))
+		}
+	case 3:
+		return fmt.Errorf("ottsim: pay %s: %w: amounts ending in 03 are never paid (closed %s after creation)",
+			orderID, ErrNotPayable, s.scaled(s.o.CloseAfter))
+	default:
+		o.payAt = now
+		s.settle(o, now)
+	}
+	return nil
+}
+
+// Run serves Handler on l until ctx ends, then shuts down cleanly and
+// returns nil. A down_for_ms fault closes the listener (clients get
+// connection refused), waits, and listens again on the same address.
+// BaseURL, when empty, becomes http://<l's address>.
+func (s *Sim) Run(ctx context.Context, l net.Listener) error {
+	addr := l.Addr()
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		l.Close()
+		return errors.New("ottsim: run: already running")
+	}
+	s.running = true
+	if s.baseURL == "" {
+		s.baseURL = "http://" + addr.String()
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running = false
+		s.mu.Unlock()
+	}()
+	h := s.Handler()
+	for {
+		base, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		srv := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			BaseContext:       func(net.Listener) context.Context { return base },
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(l) }()
+		var down time.Duration
+		select {
+		case <-ctx.Done():
+		case err := <-errc:
+			cancel()
+			return fmt.Errorf("ottsim: serve %s: %w", addr, err)
+		case down = <-s.down:
+		}
+		// In-flight handlers (a slow reply, injected latency) see their
+		// request context end and return; then the server is closed.
+		cancel()
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := srv.Shutdown(sctx); err != nil {
+			srv.Close()
+		}
+		scancel()
+		<-errc
+		if ctx.Err() != nil {
+			return nil
+		}
+		s.log.Info("ottsim: down (listener closed)", "addr", addr.String(), "for", down)
+		t := time.NewTimer(down)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		nl, err := net.Listen(addr.Network(), addr.String())
+		if err != nil {
+			return fmt.Errorf("ottsim: listen again on %s after downtime: %w", addr, err)
+		}
+		l = nl
+		s.mu.Lock()
+		s.downUntil = time.Time{}
+		s.mu.Unlock()
+		s.log.Info("ottsim: up again", "addr", addr.String())
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
