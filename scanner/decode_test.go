@@ -259,12 +259,12 @@ func TestSplitAIM(t *testing.T) {
 		{"]C0ABC", "ABC", "]C0"},
 		{"]E04006381333931", "4006381333931", "]E0"},
 		{"]d2010123", "010123", "]d2"},
-		{"]Q9abc", "]Q9abc", ""},   // unknown modifier
-		{"]Zzabc", "]Zzabc", ""},   // unknown symbology
-		{"]D2abc", "]D2abc", ""},   // case matters: ]D is not Data Matrix
-		{"]Q", "]Q", ""},           // too short
-		{"]Q1", "", "]Q1"},         // identifier only
-		{"Q1abc", "Q1abc", ""},     // no bracket
+		{"]Q9abc", "]Q9abc", ""}, // unknown modifier
+		{"]Zzabc", "]Zzabc", ""}, // unknown symbology
+		{"]D2abc", "]D2abc", ""}, // case matters: ]D is not Data Matrix
+		{"]Q", "]Q", ""},         // too short
+		{"]Q1", "", "]Q1"},       // identifier only
+		{"Q1abc", "Q1abc", ""},   // no bracket
 		{"134567", "134567", ""},
 	}
 	for _, tt := range tests {
@@ -283,8 +283,8 @@ func TestDedup(t *testing.T) {
 		dup  bool
 	}{
 		{"A", 0, false},
-		{"A", 500 * time.Millisecond, true},  // inside the window
-		{"A", 999 * time.Millisecond, true},  // a duplicate does not extend the window
+		{"A", 500 * time.Millisecond, true},   // inside the window
+		{"A", 999 * time.Millisecond, true},   // a duplicate does not extend the window
 		{"A", 1000 * time.Millisecond, false}, // window over
 		{"B", 1100 * time.Millisecond, false}, // another code
 		{"A", 1200 * time.Millisecond, false}, // A again after B

@@ -43,8 +43,9 @@ type HIDPOSOptions struct {
 // (not AIM; not reported).
 //
 // With LengthAuto a Honeywell length n is read as "data only" unless the
-// last three of those n bytes are all padding zeros, in which case n counted
-// the AIM bytes.
+// last three of those n bytes are all padding zeros, or n overruns the
+// 56-byte field by at most 3, in which case n counted the AIM bytes. (A
+// code that really ends in three NUL bytes needs LengthData.)
 type HIDPOSDecoder struct {
 	opts  HIDPOSOptions
 	buf   []byte // data of the reports so far (continuations)
@@ -110,7 +111,9 @@ func (d *HIDPOSDecoder) Feed(r []byte, t time.Time) []Raw {
 			n -= 3
 		case LengthData:
 		default:
-			if n >= 3 && n <= len(f) && bytes.Count(f[n-3:n], []byte{0}) == 3 {
+			// A length that overruns the field by up to 3, or whose last 3
+			// bytes are padding, counted the AIM bytes.
+			if n > len(f) && n-3 <= len(f) || n >= 3 && n <= len(f) && bytes.Count(f[n-3:n], []byte{0}) == 3 {
 				n -= 3
 			}
 		}
