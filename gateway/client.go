@@ -496,6 +496,13 @@ func (c *Client) exchange(ctx context.Context, k call) (*Result, error) {
 		}
 	}
 	res.Outcome = Classify(k.action, env.RspCode, res.OrderStatus)
+	if res.Outcome == Failed && Classify(ActionStatusQuery, CodeSuccess, res.OrderStatus) == Paid {
+		// rsp_code is not covered by the digest; authenticated data
+		// saying the order is paid wins over a failure code.
+		res.Outcome = Unknown
+		return nil, fail(env.RspCode, env.RspMsg, Unknown,
+			fmt.Errorf("%w: rsp_code %s contradicts order_status %s", ErrUnverified, env.RspCode, res.OrderStatus))
+	}
 	if res.Outcome == Paid {
 		return res, nil
 	}
