@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -287,13 +288,21 @@ func TestDedup(t *testing.T) {
 		{"A", 999 * time.Millisecond, true},   // a duplicate does not extend the window
 		{"A", 1000 * time.Millisecond, false}, // window over
 		{"B", 1100 * time.Millisecond, false}, // another code
-		{"A", 1200 * time.Millisecond, false}, // A again after B
-		{"A", 1100 * time.Millisecond, false}, // clock went back: not a duplicate
+		{"A", 1200 * time.Millisecond, true},  // A again after B, inside A's window
+		{"B", 2099 * time.Millisecond, true},
+		{"B", 2100 * time.Millisecond, false},
+		{"A", 900 * time.Millisecond, false}, // clock went back: not a duplicate
 	}
 	for i, s := range steps {
 		if got := d.Duplicate(s.code, t0.Add(s.at)); got != s.dup {
 			t.Errorf("step %d (%s at %v): duplicate %v, want %v", i, s.code, s.at, got, s.dup)
 		}
+	}
+	for i := 0; i < 3*maxDedup; i++ {
+		d.Duplicate(fmt.Sprint(i), t0.Add(3*time.Second))
+	}
+	if len(d.seen) > maxDedup {
+		t.Errorf("dedup remembers %d codes, bound %d", len(d.seen), maxDedup)
 	}
 	var off Dedup
 	if off.Duplicate("A", t0) || off.Duplicate("A", t0) {

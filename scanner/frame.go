@@ -70,25 +70,44 @@ func SplitAIM(data string) (code, sym string) {
 	return data[3:], data[:3]
 }
 
-// Dedup suppresses a scanner's repeats: the same code again within Window
-// of the last accepted one is the same scan (a customer holding the phone
-// under a presentation scanner). A different code, or the same code after
-// the window, passes. The zero Window disables suppression. Times come from
-// the caller (an injected clock), not from Dedup. Not safe for concurrent use.
+// Dedup suppresses a scanner's repeats: a code seen again within Window of
+// the time it was accepted is the same scan (a customer holding the phone
+// under a presentation scanner, or scanning it twice between two items).
+// Other codes, and the same code after the window, pass. The zero Window
+// disables suppression. Times come from the caller (an injected clock), not
+// from Dedup. Not safe for concurrent use.
 type Dedup struct {
 	Window time.Duration
 
-	last string
-	at   time.Time
+	seen map[string]time.Time // accepted codes still inside their window
 }
 
-// Duplicate reports whether code at time at repeats the previous one within
-// Window. A duplicate does not extend the window: a code held under the
-// scanner is reported again once per Window.
+// maxDedup bounds the remembered codes (a scanner cannot produce more
+// within a sensible window; past it the oldest entries are forgotten early).
+const maxDedup = 1024
+
+// Duplicate reports whether code at time at repeats a code accepted within
+// Window before. A duplicate does not extend the window: a code held under
+// the scanner is reported again once per Window.
 func (d *Dedup) Duplicate(code string, at time.Time) bool {
-	if d.Window > 0 && code == d.last && !d.at.IsZero() && at.Sub(d.at) >= 0 && at.Sub(d.at) < d.Window {
-		return true
+	if d.Window <= 0 {
+		return false
 	}
-	d.last, d.at = code, at
+	if d.seen == nil {
+		d.seen = make(map[string]time.Time)
+	}
+	if t, ok := d.seen[code]; ok {
+		if age := at.Sub(t); age >= 0 && age < d.Window {
+			return true
+		}
+	}
+	if len(d.seen) >= maxDedup {
+		for c, t := range d.seen {
+			if age := at.Sub(t); age < 0 || age >= d.Window || len(d.seen) >= maxDedup {
+				delete(d.seen, c)
+			}
+		}
+	}
+	d.seen[code] = at
 	return false
 }
