@@ -406,12 +406,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("helper refused", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	s := h.newSession(conn, hello)
-	if !h.attach(s) {
-		_ = conn.Close(websocket.StatusGoingAway, "agent stopping")
-		return
-	}
-	s.run()
+	h.newSession(conn, hello).run()
 }
 
 // readHello reads and checks the first message; on failure it closes conn

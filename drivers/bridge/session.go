@@ -90,9 +90,23 @@ func (s *session) offerFrame(m *Message) {
 	}
 }
 
-// run serves the session until the connection ends, then cleans up.
+// run says welcome, makes s the current session (only then can jobs be
+// sent on it: welcome is always the first message a helper receives), serves
+// it until the connection ends, then cleans up.
 func (s *session) run() {
 	h := s.h
+	if err := s.send(Message{
+		Type: TypeWelcome, Version: s.version, Session: s.id, Server: h.o.Server,
+		PingMillis: int(h.o.PingInterval / time.Millisecond),
+	}); err != nil {
+		h.log.Warn("welcome not sent", "session", s.id, "err", err)
+		s.conn.CloseNow()
+		return
+	}
+	if !h.attach(s) {
+		_ = s.conn.Close(websocket.StatusGoingAway, "agent stopping")
+		return
+	}
 	var wg sync.WaitGroup
 	wg.Add(4)
 	go func() { defer wg.Done(); s.closer() }()
@@ -100,16 +114,6 @@ func (s *session) run() {
 	go func() { defer wg.Done(); s.scanWorker() }()
 	go func() { defer wg.Done(); s.frameWriter() }()
 
-	if err := s.send(Message{
-		Type: TypeWelcome, Version: s.version, Session: s.id, Server: h.o.Server,
-		PingMillis: int(h.o.PingInterval / time.Millisecond),
-	}); err != nil {
-		s.stop(websocket.StatusInternalError, "welcome failed")
-		close(s.scans)
-		h.detach(s, "welcome: "+err.Error())
-		wg.Wait()
-		return
-	}
 	err := s.readLoop()
 	close(s.scans)
 	reason := "connection closed"
@@ -127,8 +131,8 @@ func (s *session) closer() {
 	_ = s.conn.Close(s.closeCode, s.closeReason)
 }
 
-// pinger sends WebSocket pings; an unanswered ping closes the connection
-// (coder/websocket closes it on the ping's error), which ends readLoop.
+// pinger sends WebSocket pings; an unanswered ping closes the connection,
+// which ends readLoop.
 func (s *session) pinger() {
 	t := time.NewTicker(s.h.o.PingInterval)
 	defer t.Stop()
@@ -143,7 +147,10 @@ func (s *session) pinger() {
 		cancel()
 		if err != nil {
 			if s.ctx.Err() == nil {
-				s.h.log.Warn("helper did not answer ping", "session", s.id, "err", err)
+				s.h.log.Warn("helper did not answer ping; dropping it", "session", s.id, "err", err)
+				// A pong timeout leaves the connection open: close it so
+				// readLoop ends and waiting jobs fail now.
+				_ = s.conn.CloseNow()
 			}
 			return
 		}

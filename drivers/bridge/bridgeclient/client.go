@@ -27,6 +27,9 @@ var (
 	// ErrNotConnected: no connection to the agent right now (a request was
 	// not sent, or its connection ended before the answer).
 	ErrNotConnected = errors.New("not connected to the agent")
+	// ErrReplaced: another helper connection took this one's place (close
+	// code 4003). Run stops rather than fight over the bridge. Permanent.
+	ErrReplaced = errors.New("replaced by a newer helper connection")
 	// ErrRefused: the agent answered a request with nack.
 	ErrRefused = errors.New("refused by the agent")
 )
@@ -335,9 +338,13 @@ func (c *Client) Run(ctx context.Context) error {
 		c.resendState(conn)
 		err := c.serveConn(ctx, conn)
 		c.dropConn(conn, websocket.StatusNormalClosure, "helper stopping")
-		if ctx.Err() == nil {
-			c.log.Warn("connection lost", "err", err)
+		if ctx.Err() != nil {
+			return nil
 		}
+		if websocket.CloseStatus(err) == bridge.CloseReplaced {
+			return fmt.Errorf("bridgeclient: run: %w", ErrReplaced)
+		}
+		c.log.Warn("connection lost", "err", err)
 	}
 }
 
