@@ -98,6 +98,22 @@ func (c *Controller) Current() Screen {
 	return c.screen
 }
 
+// Snapshot returns, atomically, the screen to show now, when a final
+// screen's hold ends (zero otherwise) and the highest event sequence applied.
+func (c *Controller) Snapshot() (s Screen, holdUntil time.Time, seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	s = c.screenLocked(now)
+	if s.Final() {
+		holdUntil = c.holdUntil
+	}
+	return s, holdUntil, c.seq
+}
+
+// Now returns the controller's clock reading.
+func (c *Controller) Now() time.Time { return c.now() }
+
 // Seq returns the highest event sequence number applied (0 when the events
 // carried none).
 func (c *Controller) Seq() uint64 {
