@@ -200,6 +200,14 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// SetOnCommit replaces Options.OnCommit (the engine installs its event
+// hook on a store the caller opened).
+func (s *Store) SetOnCommit(fn func(events []Event)) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.onCommit = fn
+}
+
 // Path is the journal's file path.
 func (s *Store) Path() string { return s.path }
 

@@ -1,0 +1,627 @@
+package agent
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/posagent/posagent/scanner"
+	"github.com/posagent/posagent/store"
+)
+
+// MaxBody bounds every request body (413 beyond it).
+const MaxBody = 64 << 10
+
+// CheckListen refuses a non-loopback listen address without a token
+// (contract: loopback needs no credentials; anything else requires api.token).
+func CheckListen(addr, token string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("agent: api.listen %q: %v (want host:port, e.g. 127.0.0.1:7420)", addr, err)
+	}
+	if isLoopback(host) || token != "" {
+		return nil
+	}
+	where := host
+	if where == "" {
+		where = "every interface"
+	}
+	return fmt.Errorf("agent: api.listen %s listens on %s, not loopback: set api.token (or POSAGENT_API_TOKEN) so that requests must carry Authorization: Bearer <token>, or listen on 127.0.0.1", addr, where)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// Handler is the local HTTP API (contract.md), with Options.Mount behind the
+// same authentication.
+func (e *Engine) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/payments", e.hCreate)
+	mux.HandleFunc("GET /v1/payments", e.hList)
+	mux.HandleFunc("GET /v1/payments/{id}", e.hGet)
+	mux.HandleFunc("POST /v1/payments/{id}/code", e.hCode)
+	mux.HandleFunc("POST /v1/payments/{id}/cancel", e.hCancel)
+	mux.HandleFunc("POST /v1/payments/{id}/refunds", e.hRefund)
+	mux.HandleFunc("POST /v1/payments/{id}/receipt", e.hReceipt)
+	mux.HandleFunc("GET /v1/payments/{id}/receipt.png", e.hReceiptPNG)
+	mux.HandleFunc("POST /v1/scans", e.hScan)
+	mux.HandleFunc("GET /v1/events", e.hEvents)
+	mux.HandleFunc("GET /v1/status", e.hStatus)
+	mux.HandleFunc("POST /v1/sync", e.hSync)
+	mux.HandleFunc("GET /v1/cart", e.hCartGet)
+	mux.HandleFunc("PUT /v1/cart", e.hCartPut)
+	mux.HandleFunc("DELETE /v1/cart", e.hCartDelete)
+	mux.HandleFunc("GET /v1/export", e.hExport)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"ok": true})
+	})
+	mux.HandleFunc("GET /metrics", e.hMetrics)
+	for p, h := range e.o.Mount {
+		mux.Handle(p, h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, errf(404, "not_found", "no route %s %s", r.Method, r.URL.Path))
+	})
+	return e.auth(mux)
+}
+
+func (e *Engine) auth(next http.Handler) http.Handler {
+	if e.o.APIToken == "" {
+		return next
+	}
+	want := []byte("Bearer " + e.o.APIToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)
+			writeErr(w, errf(401, "unauthorized", "missing or wrong Authorization: Bearer token"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+type errBody struct {
+	Error   apiErr   `json:"error"`
+	Payment *Payment `json:"payment,omitempty"`
+}
+
+type apiErr struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	var oe *opError
+	if !errors.As(err, &oe) {
+		oe = &opError{Status: 500, Code: "internal", Message: err.Error()}
+	}
+	writeJSON(w, oe.Status, errBody{Error: apiErr{oe.Code, oe.Message}})
+}
+
+// readBody reads a bounded body (413 beyond MaxBody).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, errf(413, "body_too_large", "request body is larger than %d bytes", MaxBody)
+	}
+	if err != nil {
+		return nil, errf(400, "bad_request", "reading the request body: %v", err)
+	}
+	return b, nil
+}
+
+// decodeBody decodes a JSON object strictly: unknown fields, wrong types
+// and trailing data are 400s naming the problem. optional: an empty body
+// is allowed (v keeps its zero value).
+func decodeBody(body []byte, v any, optional bool) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return nil
+		}
+		return errf(400, "invalid_json", "the request body is empty; a JSON object is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+	case errors.As(err, &se):
+		return errf(400, "invalid_json", "the request body is not valid JSON: %v (at byte %d)", se, se.Offset)
+	case errors.As(err, &te):
+		code := "invalid_field"
+		if te.Field == "amount" {
+			code = "invalid_amount"
+		}
+		want := te.Type.String()
+		switch te.Type.Kind().String() {
+		case "int64":
+			want = "an integer number of cents"
+		case "string":
+			want = "a string"
+		}
+		field := te.Field
+		if field == "" {
+			field = "the body"
+		}
+		return errf(400, code, "%s must be %s, got %s", field, want, te.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return errf(400, "unknown_field", "%s is not a field of this request", strings.TrimPrefix(err.Error(), "json: "))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errf(400, "invalid_json", "the request body is truncated JSON")
+	default:
+		return errf(400, "invalid_json", "the request body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return errf(400, "invalid_json", "the request body has data after the JSON object")
+	}
+	return nil
+}
+
+func idemKey(r *http.Request, body []byte) (IdemKey, error) {
+	k := r.Header.Get("Idempotency-Key")
+	if k == "" {
+		return IdemKey{}, nil
+	}
+	if len(k) > 255 {
+		return IdemKey{}, errf(400, "invalid_idempotency_key", "Idempotency-Key is longer than 255 characters")
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %s\n", r.Method, r.URL.Path)
+	h.Write(bytes.TrimSpace(body))
+	return IdemKey{Key: k, Hash: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// request reads the body, its idempotency key and decodes it.
+func request(w http.ResponseWriter, r *http.Request, v any, optional bool) (IdemKey, error) {
+	body, err := readBody(w, r)
+	if err != nil {
+		return IdemKey{}, err
+	}
+	if err := decodeBody(body, v, optional); err != nil {
+		return IdemKey{}, err
+	}
+	return idemKey(r, body)
+}
+
+func (e *Engine) hCreate(w http.ResponseWriter, r *http.Request) {
+	var req CreateRequest
+	ik, err := request(w, r, &req, false)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	p, replayed, err := e.CreatePayment(r.Context(), req, ik)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/v1/payments/"+p.ID)
+	if p.State == Failed && p.Error != nil && p.Error.Code == "gateway_unreachable" {
+		writeJSON(w, 503, errBody{Error: apiErr{p.Error.Code, p.Error.Message}, Payment: p})
+		return
+	}
+	writeJSON(w, 201, p)
+}
+
+func (e *Engine) hGet(w http.ResponseWriter, r *http.Request) {
+	p, err := e.Payment(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, p)
+}
+
+func (e *Engine) hCode(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Code     string `json:"code"`
+		AuthCode string `json:"auth_code"`
+	}
+	ik, err := request(w, r, &req, false)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	code := req.Code
+	if code == "" {
+		code = req.AuthCode
+	}
+	if code == "" {
+		writeErr(w, errf(400, "invalid_code", `code is required: {"code":"<payment code>"}`))
+		return
+	}
+	p, err := e.GiveCode(r.Context(), r.PathValue("id"), code, ik)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, p)
+}
+
+func (e *Engine) hCancel(w http.ResponseWriter, r *http.Request) {
+	var req struct{}
+	ik, err := request(w, r, &req, true)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	p, err := e.Cancel(r.Context(), r.PathValue("id"), ik)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, p)
+}
+
+func (e *Engine) hRefund(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Amount *int64 `json:"amount"`
+	}
+	ik, err := request(w, r, &req, true)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	p, err := e.RefundPayment(r.Context(), r.PathValue("id"), req.Amount, ik)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 201, p)
+}
+
+func (e *Engine) hReceipt(w http.ResponseWriter, r *http.Request) {
+	var req struct{}
+	if _, err := request(w, r, &req, true); err != nil {
+		writeErr(w, err)
+		return
+	}
+	p, err := e.Reprint(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 202, p)
+}
+
+func (e *Engine) hReceiptPNG(w http.ResponseWriter, r *http.Request) {
+	p, err := e.payment(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if e.o.RenderReceipt == nil {
+		writeErr(w, errf(404, "no_renderer", "receipt rendering is not available in this build"))
+		return
+	}
+	png, err := e.o.RenderReceipt(e.Receipt(p, false))
+	if err != nil {
+		writeErr(w, fmt.Errorf("agent: render receipt %s: %w", p.ID, err))
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Write(png)
+}
+
+func (e *Engine) hScan(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Code      string `json:"code"`
+		Symbology string `json:"symbology"`
+		Device    string `json:"device"`
+	}
+	if _, err := request(w, r, &req, false); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if strings.TrimSpace(req.Code) == "" {
+		writeErr(w, errf(400, "invalid_code", `code is required: {"code":"..."}`))
+		return
+	}
+	if req.Device == "" {
+		req.Device = "api"
+	}
+	if err := e.HandleScan(r.Context(), scanner.Scan{Code: req.Code, Symbology: req.Symbology, Device: req.Device, At: e.now()}); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 202, map[string]any{"accepted": true})
+}
+
+func (e *Engine) hList(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			writeErr(w, errf(400, "invalid_limit", "limit must be an integer from 1 to 500, got %q", v))
+			return
+		}
+		limit = n
+	}
+	state := State(q.Get("state"))
+	if state != "" && !validState(state) {
+		writeErr(w, errf(400, "invalid_state_filter", "state %q is not a payment state", state))
+		return
+	}
+	var out []*Payment
+	more := false
+	err := e.st.View(func(tx *store.Tx) error {
+		return tx.ForEachPayment(true, q.Get("after"), func(p *store.Payment) (bool, error) {
+			if state != "" && p.State != state {
+				return true, nil
+			}
+			if len(out) == limit {
+				more = true
+				return false, nil
+			}
+			out = append(out, publicPayment(p))
+			return true, nil
+		})
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	resp := map[string]any{"payments": out}
+	if out == nil {
+		resp["payments"] = []*Payment{}
+	}
+	if more {
+		resp["next_after"] = out[len(out)-1].ID
+	}
+	writeJSON(w, 200, resp)
+}
+
+func validState(s State) bool {
+	switch s {
+	case AwaitingCode, Processing, Queued, InDoubt, Succeeded, Failed, Cancelled, Expired, Reversed:
+		return true
+	}
+	return false
+}
+
+func (e *Engine) hEvents(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeErr(w, errf(500, "internal", "streaming is not supported by this connection"))
+		return
+	}
+	cursor := r.URL.Query().Get("after")
+	if cursor == "" {
+		cursor = r.Header.Get("Last-Event-ID")
+	}
+	var after uint64
+	if cursor != "" {
+		n, err := strconv.ParseUint(cursor, 10, 64)
+		if err != nil {
+			writeErr(w, errf(400, "invalid_cursor", "after / Last-Event-ID must be an event sequence number, got %q", cursor))
+			return
+		}
+		after = n
+	} else {
+		after = e.bus.lastSeq() // a new client starts with what happens next
+	}
+	ch, stop := e.Subscribe(after)
+	defer stop()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(200)
+	fmt.Fprintf(w, ": posagent events after %d\n\n", after)
+	fl.Flush()
+	run := e.runCtxOrBackground()
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				return
+			}
+			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Kind, ev.Data)
+			fl.Flush()
+		case <-e.clock.After(e.pingEvery()):
+			fmt.Fprint(w, ": ping\n\n")
+			fl.Flush()
+		case <-r.Context().Done():
+			return
+		case <-run.Done():
+			return
+		}
+	}
+}
+
+func (e *Engine) pingEvery() time.Duration {
+	return time.Duration(float64(15*time.Second) * e.o.TimeScale)
+}
+
+// Status is GET /v1/status.
+type Status struct {
+	Version       string         `json:"version"`
+	StartedAt     time.Time      `json:"started_at"`
+	UptimeSeconds float64        `json:"uptime_seconds"`
+	Devices       []DeviceStatus `json:"devices"`
+	Gateway       GatewayStatus  `json:"gateway"`
+	Outbox        OutboxStatus   `json:"outbox"`
+	Journal       JournalStatus  `json:"journal"`
+	OpenPayments  int            `json:"open_payments"`
+	Cart          *Cart          `json:"cart"`
+}
+
+// OutboxStatus is the outbox part of /v1/status.
+type OutboxStatus struct {
+	Depth            int            `json:"depth"`
+	OldestAgeSeconds float64        `json:"oldest_age_seconds"`
+	ByKind           map[string]int `json:"by_kind"`
+	LastError        string         `json:"last_error,omitempty"`
+}
+
+// JournalStatus is the journal part of /v1/status.
+type JournalStatus struct {
+	Path      string `json:"path"`
+	SizeBytes int64  `json:"size_bytes"`
+	LastSeq   uint64 `json:"last_event_seq"`
+}
+
+// Status reports the engine's state.
+func (e *Engine) Status() Status {
+	now := e.now()
+	s := Status{Version: e.o.Version, StartedAt: e.start.UTC(), UptimeSeconds: now.Sub(e.start).Seconds(),
+		Devices: e.Devices(), Gateway: e.gw.status(), Outbox: e.outboxStatus(now), Cart: e.CurrentCart(),
+		Journal: JournalStatus{Path: e.st.Path(), SizeBytes: e.st.Size(), LastSeq: e.bus.lastSeq()}}
+	e.mu.Lock()
+	s.OpenPayments = len(e.active)
+	e.mu.Unlock()
+	return s
+}
+
+func (e *Engine) outboxStatus(now time.Time) OutboxStatus {
+	o := OutboxStatus{ByKind: map[string]int{}}
+	e.st.View(func(tx *store.Tx) error {
+		jobs, err := tx.Jobs()
+		for _, j := range jobs {
+			o.Depth++
+			o.ByKind[j.Kind]++
+			if age := now.Sub(j.CreatedAt).Seconds(); age > o.OldestAgeSeconds {
+				o.OldestAgeSeconds = age
+			}
+			if j.LastError != "" {
+				o.LastError = j.LastError
+			}
+		}
+		return err
+	})
+	return o
+}
+
+func (e *Engine) hStatus(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Status()) }
+
+func (e *Engine) hSync(w http.ResponseWriter, r *http.Request) {
+	n, err := e.Sync()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 202, map[string]any{"jobs": n})
+}
+
+func (e *Engine) hCartGet(w http.ResponseWriter, r *http.Request) {
+	c := e.CurrentCart()
+	if c == nil {
+		c = &Cart{Currency: e.o.Currency}
+	}
+	writeJSON(w, 200, c)
+}
+
+func (e *Engine) hCartPut(w http.ResponseWriter, r *http.Request) {
+	var c Cart
+	if _, err := request(w, r, &c, false); err != nil {
+		writeErr(w, err)
+		return
+	}
+	out, err := e.SetCart(c)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, out)
+}
+
+func (e *Engine) hCartDelete(w http.ResponseWriter, r *http.Request) {
+	if err := e.ClearCart(); err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(204)
+}
+
+// hExport: GET /v1/export?since=T&format=csv|json, payments created at or
+// after T (RFC 3339 or YYYY-MM-DD; default: all), oldest first.
+func (e *Engine) hExport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var since time.Time
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			t, err = time.Parse("2006-01-02", v)
+		}
+		if err != nil {
+			writeErr(w, errf(400, "invalid_since", "since must be an RFC 3339 time or a date YYYY-MM-DD, got %q", v))
+			return
+		}
+		since = t
+	}
+	format := q.Get("format")
+	if format == "" {
+		format = "json"
+	}
+	if format != "json" && format != "csv" {
+		writeErr(w, errf(400, "invalid_format", "format must be csv or json, got %q", format))
+		return
+	}
+	var ps []*Payment
+	err := e.st.View(func(tx *store.Tx) error {
+		return tx.ForEachPayment(false, "", func(p *store.Payment) (bool, error) {
+			if !p.CreatedAt.Before(since) {
+				ps = append(ps, publicPayment(p))
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].CreatedAt.Before(ps[j].CreatedAt) })
+	if format == "json" {
+		if ps == nil {
+			ps = []*Payment{}
+		}
+		writeJSON(w, 200, map[string]any{"payments": ps})
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="posagent-export.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"id", "order_id", "reference", "mode", "wallet", "amount", "currency", "state", "error_code", "refunded", "created_at", "updated_at"})
+	for _, p := range ps {
+		ec := ""
+		if p.Error != nil {
+			ec = p.Error.Code
+		}
+		cw.Write([]string{p.ID, p.OrderID, p.Reference, p.Mode, p.Wallet, strconv.FormatInt(p.Amount, 10), p.Currency,
+			string(p.State), ec, strconv.FormatInt(p.Refunded, 10), p.CreatedAt.Format(time.RFC3339), p.UpdatedAt.Format(time.RFC3339)})
+	}
+	cw.Flush()
+}

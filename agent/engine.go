@@ -1,0 +1,380 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/posagent/posagent/store"
+)
+
+// Engine is the payment daemon's core: flows, reconciler, outbox worker,
+// event log, scan routing and device registry. Create with New, then Run.
+type Engine struct {
+	o     Options
+	st    *store.Store
+	gw    *meter
+	log   *slog.Logger
+	clock Clock
+	bus   *bus
+	start time.Time
+
+	// mu guards everything below.
+	mu       sync.Mutex
+	runCtx   context.Context
+	running  bool
+	wg       sync.WaitGroup
+	flows    map[string]*flow
+	active   map[string]activeInfo // non-final payments
+	cart     *Cart
+	devices  map[string]DeviceStatus
+	dedup    map[string]time.Time
+	changed  chan struct{} // closed and replaced on every commit
+	kick     chan struct{} // wakes the outbox worker
+	inflight map[uint64]bool
+}
+
+type activeInfo struct {
+	state   State
+	created time.Time
+}
+
+// flow is one running payment driver.
+type flow struct {
+	id     string
+	run    context.Context // Run's context: its end stops the driver without writing
+	ctx    context.Context // cancelled by the cashier's cancel (and by Run's end)
+	abort  context.CancelFunc
+	cancel chan struct{} // closed on cashier cancel
+	once   sync.Once
+}
+
+func (f *flow) requestCancel() {
+	f.once.Do(func() { close(f.cancel); f.abort() })
+}
+
+// New checks the options and returns an engine; nothing runs until Run.
+func New(opts Options) (*Engine, error) {
+	if opts.Gateway == nil {
+		return nil, errors.New("agent: new: Options.Gateway is required")
+	}
+	if opts.Store == nil {
+		return nil, errors.New("agent: new: Options.Store is required")
+	}
+	opts.setDefaults()
+	if len(opts.Currency) != 3 || strings.ToUpper(opts.Currency) != opts.Currency {
+		return nil, fmt.Errorf("agent: new: currency %q is not an ISO 4217 code like CAD", opts.Currency)
+	}
+	e := &Engine{
+		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
+		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: map[string]DeviceStatus{},
+		dedup: map[string]time.Time{}, changed: make(chan struct{}), kick: make(chan struct{}, 1),
+		inflight: map[uint64]bool{},
+	}
+	e.gw = newMeter(opts.Gateway, e.clock)
+	e.start = e.clock.Now()
+	var last uint64
+	if err := e.st.View(func(tx *store.Tx) error { last = tx.LastEventSeq(); return nil }); err != nil {
+		return nil, fmt.Errorf("agent: new: %w", err)
+	}
+	e.bus = newBus(e.st, last)
+	e.st.SetOnCommit(e.onCommit)
+	// The in-memory index of open payments (scan routing, metrics).
+	err := e.st.View(func(tx *store.Tx) error {
+		return tx.ForEachPayment(false, "", func(p *store.Payment) (bool, error) {
+			if !p.State.Final() {
+				e.active[p.ID] = activeInfo{p.State, p.CreatedAt}
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("agent: new: %w", err)
+	}
+	return e, nil
+}
+
+func (e *Engine) onCommit(evs []store.Event) {
+	e.bus.publish(evs)
+	e.mu.Lock()
+	close(e.changed)
+	e.changed = make(chan struct{})
+	e.mu.Unlock()
+}
+
+func (e *Engine) now() time.Time { return e.clock.Now().UTC() }
+
+// Run drives the engine until ctx ends: it recovers every open payment,
+// runs the outbox worker (reconciler, refunds, receipts) and compaction,
+// and waits for every goroutine it started. Cancellation is not an error.
+func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	if e.running {
+		e.mu.Unlock()
+		return errors.New("agent: run: already running")
+	}
+	e.runCtx, e.running = ctx, true
+	e.mu.Unlock()
+
+	if err := e.recover(); err != nil {
+		e.log.Error("agent: recovery", "err", err)
+	}
+	e.wg.Add(2)
+	go func() { defer e.wg.Done(); e.outboxLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()
+
+	<-ctx.Done()
+	e.mu.Lock()
+	e.running = false
+	e.mu.Unlock()
+	e.wg.Wait()
+	return nil
+}
+
+// recover picks up every non-final payment: processing and queued ones are
+// driven on (a processing payment may have been sent: it is only queried);
+// in-doubt ones get a reconciliation job if they have none.
+func (e *Engine) recover() error {
+	var open []*store.Payment
+	var jobs []*store.Job
+	err := e.st.View(func(tx *store.Tx) error {
+		var err error
+		if jobs, err = tx.Jobs(); err != nil {
+			return err
+		}
+		return tx.ForEachPayment(false, "", func(p *store.Payment) (bool, error) {
+			if !p.State.Final() {
+				open = append(open, p)
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	hasJob := map[string]bool{}
+	for _, j := range jobs {
+		if j.Kind == store.JobQuery || j.Kind == store.JobRefund {
+			hasJob[j.PaymentID] = true
+		}
+	}
+	for _, p := range open {
+		switch p.State {
+		case Processing, Queued:
+			e.log.Info("agent: recovering payment", "id", p.ID, "state", p.State, "order_id", p.OrderID)
+			e.spawn(p.ID, false)
+		case InDoubt:
+			if !hasJob[p.ID] {
+				e.st.Update(func(tx *store.Tx) error {
+					return tx.AddJob(&store.Job{Kind: store.JobQuery, PaymentID: p.ID, NextAt: e.now(), CreatedAt: e.now()})
+				})
+			}
+		}
+	}
+	e.kickOutbox()
+	return nil
+}
+
+// spawn starts the driver of a payment unless one is running (or the
+// engine is not running: Run's recovery will pick the payment up).
+func (e *Engine) spawn(id string, fresh bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.running || e.flows[id] != nil {
+		return
+	}
+	ctx, abort := context.WithCancel(e.runCtx)
+	f := &flow{id: id, run: e.runCtx, ctx: ctx, abort: abort, cancel: make(chan struct{})}
+	e.flows[id] = f
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer func() {
+			abort()
+			e.mu.Lock()
+			delete(e.flows, id)
+			e.mu.Unlock()
+		}()
+		e.drive(f, fresh)
+	}()
+}
+
+func (e *Engine) kickOutbox() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// ---- mutations ----
+
+// errInvalidState and friends are turned into API errors.
+type opError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *opError) Error() string { return "agent: " + e.Message }
+
+func errf(status int, code, format string, args ...any) *opError {
+	return &opError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// mutation is what a change to one payment does inside its transaction.
+type mutation func(tx *store.Tx, p *store.Payment) error
+
+// mutate loads payment id, applies fn, checks the state transition, records
+// history, writes the record and its payment.updated event in one
+// transaction. It returns the record as committed.
+func (e *Engine) mutate(id string, fn mutation) (*store.Payment, error) {
+	var out *store.Payment
+	err := e.st.Update(func(tx *store.Tx) error {
+		p, err := tx.Payment(id)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return errf(404, "not_found", "no payment %s", id)
+			}
+			return err
+		}
+		from := p.State
+		if err := fn(tx, p); err != nil {
+			return err
+		}
+		out = p
+		return e.putPayment(tx, p, from)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.track(out)
+	return out, nil
+}
+
+// putPayment writes p (whose previous state is from) and its event.
+func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
+	now := e.now()
+	if from != "" && !CanTransition(from, p.State) {
+		return errf(422, "invalid_state", "payment %s is %s and cannot become %s", p.ID, from, p.State)
+	}
+	if from != p.State || len(p.History) == 0 {
+		p.History = append(p.History, store.HistoryEntry{State: string(p.State), At: now})
+	}
+	p.UpdatedAt = now
+	if p.Refunds == nil {
+		p.Refunds = []store.Refund{}
+	}
+	if from != p.State && p.State.Final() && e.o.AutoPrint && e.o.Printer != nil &&
+		(p.State == Succeeded || p.State == Reversed) {
+		if err := tx.AddJob(&store.Job{Kind: store.JobReceipt, PaymentID: p.ID, NextAt: now, CreatedAt: now}); err != nil {
+			return err
+		}
+	}
+	if err := tx.PutPayment(p); err != nil {
+		return err
+	}
+	pub := publicPayment(p)
+	_, err := tx.AppendEvent(func(seq uint64) ([]byte, error) {
+		return json.Marshal(Event{Seq: seq, Kind: KindPaymentUpdated, At: now, Payment: pub})
+	})
+	return err
+}
+
+func (e *Engine) track(p *store.Payment) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p.State.Final() {
+		delete(e.active, p.ID)
+	} else {
+		e.active[p.ID] = activeInfo{p.State, p.CreatedAt}
+	}
+}
+
+// appendEvent journals a non-payment event in its own transaction.
+func (e *Engine) appendEvent(ev Event) error {
+	return e.st.Update(func(tx *store.Tx) error {
+		_, err := tx.AppendEvent(func(seq uint64) ([]byte, error) {
+			ev.Seq = seq
+			return json.Marshal(ev)
+		})
+		return err
+	})
+}
+
+// payment reads one record.
+func (e *Engine) payment(id string) (*store.Payment, error) {
+	var p *store.Payment
+	err := e.st.View(func(tx *store.Tx) error {
+		var err error
+		p, err = tx.Payment(id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errf(404, "not_found", "no payment %s", id)
+	}
+	return p, err
+}
+
+// waitFor waits until cond holds for payment id, d passes or ctx ends, and
+// returns the payment as it then is.
+func (e *Engine) waitFor(ctx context.Context, id string, d time.Duration, cond func(*store.Payment) bool) (*store.Payment, error) {
+	deadline := e.clock.After(d)
+	for {
+		e.mu.Lock()
+		ch := e.changed
+		e.mu.Unlock()
+		p, err := e.payment(id)
+		if err != nil || cond(p) {
+			return p, err
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			return p, nil
+		case <-ctx.Done():
+			return p, nil
+		}
+	}
+}
+
+// ---- ids ----
+
+const base36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+func randChars(n int, alphabet string) string {
+	b := make([]byte, n)
+	max := big.NewInt(int64(len(alphabet)))
+	for i := range b {
+		v, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+		b[i] = alphabet[v.Int64()]
+	}
+	return string(b)
+}
+
+// newID is a time-ordered id: prefix + 13 base-36 digits of nanoseconds + 6 random.
+func newID(prefix string, t time.Time) string {
+	ts := strconv.FormatInt(t.UnixNano(), 36)
+	return prefix + strings.Repeat("0", 13-len(ts)) + ts + randChars(6, base36)
+}
+
+// newOrderID is an OTTPay order id: 20 letters and digits, generated here:
+// kind letter (P payment, R refund) + yymmddHHMMSS + 7 random.
+func newOrderID(tx *store.Tx, kind byte, t time.Time) string {
+	for {
+		id := string(kind) + t.UTC().Format("060102150405") + randChars(7, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+		if !tx.OrderUsed(id) {
+			return id
+		}
+	}
+}

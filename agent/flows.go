@@ -1,0 +1,456 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/scanner"
+	"github.com/posagent/posagent/store"
+)
+
+// failCode maps a final gateway refusal to the payment's error.code.
+func failCode(rsp string) string {
+	switch rsp {
+	case gateway.CodeFail:
+		return "declined"
+	case gateway.CodePwdIncorrect:
+		return "wrong_password"
+	case gateway.CodeParamInvalid, gateway.CodeParamError:
+		return "invalid_code"
+	case gateway.CodeOrderTypeError:
+		return "wallet_not_supported"
+	}
+	return "declined"
+}
+
+// statusCode maps a final order_status (Query answered Failed) to error.code.
+func statusCode(orderStatus string) string {
+	if orderStatus == gateway.StatusOrderClosed {
+		return "order_closed"
+	}
+	return "declined"
+}
+
+func gwError(err error) (code, msg string) {
+	var ge *gateway.Error
+	if errors.As(err, &ge) {
+		msg = ge.Message
+		if msg == "" {
+			msg = ge.Code
+		}
+		return ge.Code, msg
+	}
+	return "", ""
+}
+
+type wake int
+
+const (
+	wakeTimer wake = iota
+	wakeCancel
+	wakeStop
+)
+
+// sleep waits d, the cashier's cancel or the engine's end.
+func (e *Engine) sleep(f *flow, d time.Duration) wake {
+	if d < 0 {
+		d = 0
+	}
+	select {
+	case <-f.run.Done():
+		return wakeStop
+	default:
+	}
+	select {
+	case <-f.cancel:
+		return wakeCancel
+	default:
+	}
+	select {
+	case <-e.clock.After(d):
+		return wakeTimer
+	case <-f.cancel:
+		return wakeCancel
+	case <-f.run.Done():
+		return wakeStop
+	}
+}
+
+func (f *flow) cancelled() bool {
+	select {
+	case <-f.cancel:
+		return true
+	default:
+		return false
+	}
+}
+
+// drive runs one payment until it is final or in doubt (then the outbox's
+// reconciler owns it). fresh: the state change to processing was just
+// committed and nothing was sent yet; otherwise (recovery) a processing
+// payment may have been sent and is only ever queried.
+func (e *Engine) drive(f *flow, fresh bool) {
+	p, err := e.payment(f.id)
+	if err != nil {
+		e.log.Error("agent: drive: load", "id", f.id, "err", err)
+		return
+	}
+	if p.CancelRequested {
+		f.requestCancel()
+	}
+	var next string
+	switch {
+	case p.State == Queued && p.CancelRequested:
+		e.finish(f, Cancelled, nil)
+		return
+	case p.State == Queued:
+		next = "queued"
+	case p.State == Processing && p.CancelRequested:
+		next = "cancel"
+	case p.State == Processing && fresh:
+		next = "send"
+	case p.State == Processing:
+		next = "poll"
+	default:
+		return
+	}
+	delay := time.Duration(0)
+	for next != "" {
+		if f.run.Err() != nil {
+			return
+		}
+		switch next {
+		case "send":
+			if p.Mode == "qr" {
+				next = e.sendQR(f, p)
+			} else {
+				next, delay = e.sendScan(f, p)
+			}
+		case "queued":
+			next = e.waitQueued(f, p)
+		case "poll":
+			if p.Mode == "qr" {
+				next = e.pollQR(f)
+			} else {
+				next = e.pollScan(f, p, delay)
+			}
+		case "cancel":
+			e.cancelQuery(f)
+			next = ""
+		}
+		if next != "" {
+			if p, err = e.payment(f.id); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// finish moves the payment to a final (or in-doubt) state.
+func (e *Engine) finish(f *flow, to State, perr *store.Error) {
+	_, err := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
+		if p.State.Final() || p.State == to {
+			return errNoChange
+		}
+		p.State, p.Error = to, perr
+		if to == InDoubt {
+			return e.addQueryJob(tx, p.ID)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNoChange) {
+		e.log.Error("agent: payment change", "id", f.id, "to", to, "err", err)
+	}
+}
+
+// paid records a Paid answer: succeeded, or, when the cashier had already
+// abandoned the sale, in_doubt with an automatic refund (then reversed).
+func (e *Engine) paid(f *flow, late bool) {
+	_, err := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
+		if p.State.Final() {
+			return errNoChange
+		}
+		p.LastOutcome = "paid"
+		if late || p.CancelRequested {
+			return e.paidLate(tx, p)
+		}
+		p.State, p.Error = Succeeded, nil
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNoChange) {
+		e.log.Error("agent: payment paid", "id", f.id, "err", err)
+	}
+}
+
+// paidLate: the gateway says paid after the sale was abandoned. The
+// payment goes (or stays) in_doubt with an automatic full refund queued;
+// the refund's success makes it reversed.
+func (e *Engine) paidLate(tx *store.Tx, p *store.Payment) error {
+	if p.PaidLate {
+		return nil
+	}
+	p.State, p.PaidLate = InDoubt, true
+	p.Error = &store.Error{Code: "paid_after_cancel", Message: "paid after the sale was abandoned; refunding automatically"}
+	left := p.Amount - p.Committed()
+	if left <= 0 {
+		return nil
+	}
+	_, err := e.addRefund(tx, p, left, true)
+	if err == nil {
+		e.kickOutbox()
+	}
+	return err
+}
+
+func (e *Engine) addQueryJob(tx *store.Tx, id string) error {
+	jobs, err := tx.Jobs()
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.PaymentID == id && j.Kind == store.JobQuery {
+			return nil
+		}
+	}
+	now := e.now()
+	return tx.AddJob(&store.Job{Kind: store.JobQuery, PaymentID: id, NextAt: now.Add(backoff(e.o.ReconcileBackoff, 0)), CreatedAt: now})
+}
+
+// sendScan sends PASSIVEPAY once (the payment is processing, committed).
+func (e *Engine) sendScan(f *flow, p *store.Payment) (next string, delay time.Duration) {
+	e.log.Info("agent: scan send", "id", p.ID, "order_id", p.OrderID, "amount", p.Amount, "code", scanner.MaskCode(p.AuthCode))
+	_, err := e.gw.PassivePay(f.ctx, gateway.PayRequest{OrderID: p.OrderID, Amount: p.Amount, AuthCode: p.AuthCode, Wallet: gateway.Wallet(p.Wallet)})
+	if f.run.Err() != nil {
+		return "", 0 // shutting down: recovery will query it
+	}
+	switch {
+	case err == nil:
+		e.paid(f, f.cancelled())
+		return "", 0
+	case errors.Is(err, gateway.ErrNotSent):
+		if f.cancelled() {
+			e.finish(f, Cancelled, nil)
+			return "", 0
+		}
+		_, err2 := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
+			p.State, p.LastOutcome = Queued, "not sent: "+err.Error()
+			return nil
+		})
+		if err2 != nil {
+			e.log.Error("agent: queue payment", "id", f.id, "err", err2)
+			return "", 0
+		}
+		return "queued", 0
+	case gateway.OutcomeOf(err) == gateway.Failed:
+		code, msg := gwError(err)
+		e.finish(f, Failed, &store.Error{Code: failCode(code), Message: msg})
+		return "", 0
+	}
+	if f.cancelled() {
+		return "cancel", 0
+	}
+	code, _ := gwError(err)
+	e.log.Info("agent: scan outcome unknown; polling", "id", p.ID, "order_id", p.OrderID, "err", err)
+	if code == gateway.CodeProcessing {
+		return "poll", e.o.ScanFirstPoll
+	}
+	return "poll", e.o.ScanFirstPollOnErr
+}
+
+func codeAt(p *store.Payment) time.Time {
+	if p.CodeAt.IsZero() {
+		return p.CreatedAt
+	}
+	return p.CodeAt
+}
+
+// waitQueued retries a queued payment (nothing reached the gateway) with
+// the same order id until the code's validity window ends: then expired.
+func (e *Engine) waitQueued(f *flow, p *store.Payment) string {
+	deadline := codeAt(p).Add(e.o.CodeValidity)
+	wait := min(e.o.OfflineRetry, deadline.Sub(e.now()))
+	switch e.sleep(f, wait) {
+	case wakeStop:
+		return ""
+	case wakeCancel:
+		e.finish(f, Cancelled, nil)
+		return ""
+	}
+	if !e.now().Before(deadline) {
+		e.finish(f, Expired, &store.Error{Code: "code_expired",
+			Message: "the gateway could not be reached while the payment code was valid; nothing was charged"})
+		return ""
+	}
+	_, err := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
+		if p.State != Queued {
+			return errNoChange
+		}
+		p.State = Processing
+		p.Attempts++
+		return nil
+	})
+	if err != nil {
+		return ""
+	}
+	return "send"
+}
+
+// pollScan queries an order whose outcome is unknown until the polling
+// window (from the code's arrival) ends; then it is in doubt.
+func (e *Engine) pollScan(f *flow, p *store.Payment, delay time.Duration) string {
+	deadline := codeAt(p).Add(e.o.ScanPollWindow)
+	for {
+		wait := min(delay, deadline.Sub(e.now()))
+		switch e.sleep(f, wait) {
+		case wakeStop:
+			return ""
+		case wakeCancel:
+			return "cancel"
+		}
+		res, err := e.gw.Query(f.ctx, p.OrderID)
+		if f.run.Err() != nil {
+			return ""
+		}
+		switch gateway.OutcomeOf(err) {
+		case gateway.Paid:
+			e.paid(f, f.cancelled())
+			return ""
+		case gateway.Failed:
+			st := ""
+			if res != nil {
+				st = res.OrderStatus
+			}
+			to := Failed
+			if f.cancelled() {
+				to = Cancelled
+			}
+			e.finish(f, to, &store.Error{Code: statusCode(st), Message: "the gateway reports the order " + st})
+			return ""
+		}
+		if f.cancelled() {
+			return "cancel"
+		}
+		if !e.now().Before(deadline) {
+			e.log.Info("agent: scan outcome still unknown after the polling window; in doubt", "id", p.ID, "order_id", p.OrderID)
+			e.finish(f, InDoubt, &store.Error{Code: "outcome_unknown", Message: "no final answer within the polling window; reconciling in the background"})
+			return ""
+		}
+		delay = e.o.ScanPollEvery
+	}
+}
+
+// cancelQuery: the cashier stopped waiting. Query once: paid -> automatic
+// refund (reversed); closed or failed -> cancelled; else in_doubt.
+func (e *Engine) cancelQuery(f *flow) {
+	p, err := e.payment(f.id)
+	if err != nil || p.State.Final() {
+		return
+	}
+	res, err := e.gw.Query(f.run, p.OrderID)
+	if f.run.Err() != nil {
+		return
+	}
+	switch gateway.OutcomeOf(err) {
+	case gateway.Paid:
+		e.paid(f, true)
+	case gateway.Failed:
+		e.finish(f, Cancelled, nil)
+	default:
+		_ = res
+		e.finish(f, InDoubt, &store.Error{Code: "outcome_unknown", Message: "cancelled while the outcome was unknown; reconciling in the background"})
+	}
+}
+
+// sendQR sends ACTIVEPAY and stores the code_url.
+func (e *Engine) sendQR(f *flow, p *store.Payment) string {
+	e.log.Info("agent: qr send", "id", p.ID, "order_id", p.OrderID, "amount", p.Amount, "wallet", p.Wallet)
+	res, err := e.gw.ActivePay(f.ctx, gateway.QRRequest{OrderID: p.OrderID, Amount: p.Amount, Wallet: gateway.Wallet(p.Wallet), CallbackURL: e.o.CallbackURL})
+	if f.run.Err() != nil {
+		return ""
+	}
+	switch {
+	case errors.Is(err, gateway.ErrNotSent):
+		e.finish(f, Failed, &store.Error{Code: "gateway_unreachable", Message: "the gateway could not be reached; nothing was charged"})
+		return ""
+	case err != nil && gateway.OutcomeOf(err) == gateway.Failed:
+		code, msg := gwError(err)
+		e.finish(f, Failed, &store.Error{Code: failCode(code), Message: msg})
+		return ""
+	}
+	if f.cancelled() {
+		return "cancel"
+	}
+	_, err2 := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
+		if p.State != Processing {
+			return errNoChange
+		}
+		if err == nil && res != nil {
+			p.CodeURL = res.CodeURL
+		}
+		p.QRExpiresAt = e.now().Add(e.o.QRWindow)
+		return nil
+	})
+	if err2 != nil {
+		return ""
+	}
+	return "poll"
+}
+
+// pollQR polls a shown QR until it is paid or the QR window ends. At the
+// end (or on cancel) the QR leaves the screen (the display shows a QR only
+// while the payment is processing) and one last answer decides:
+//
+//	paid            -> succeeded (at the window's end) / automatic refund (after a cancel)
+//	closed, failure -> cancelled (nothing can be charged any more)
+//	notpay, unknown -> in_doubt: a customer can still pay a QR they scanned,
+//	                   so the reconciler keeps querying; a late payment is
+//	                   refunded automatically (reversed)
+func (e *Engine) pollQR(f *flow) string {
+	p, err := e.payment(f.id)
+	if err != nil {
+		return ""
+	}
+	deadline := p.QRExpiresAt
+	if deadline.IsZero() {
+		deadline = p.CreatedAt.Add(e.o.QRWindow)
+	}
+	for {
+		switch e.sleep(f, min(e.o.QRPollEvery, deadline.Sub(e.now()))) {
+		case wakeStop:
+			return ""
+		case wakeCancel:
+			return "cancel"
+		}
+		_, err := e.gw.Query(f.ctx, p.OrderID)
+		if f.run.Err() != nil {
+			return ""
+		}
+		switch gateway.OutcomeOf(err) {
+		case gateway.Paid:
+			e.paid(f, f.cancelled())
+			return ""
+		case gateway.Failed:
+			e.finish(f, Cancelled, nil)
+			return ""
+		}
+		if f.cancelled() {
+			return "cancel"
+		}
+		if !e.now().Before(deadline) {
+			e.finish(f, InDoubt, &store.Error{Code: "qr_not_paid", Message: "the QR was not paid within its window; still reconciling, a late payment is refunded"})
+			return ""
+		}
+	}
+}
+
+// call runs a gateway call with the run context (background jobs).
+func (e *Engine) runCtxOrBackground() context.Context {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.runCtx != nil {
+		return e.runCtx
+	}
+	return context.Background()
+}

@@ -1,0 +1,401 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/posagent/posagent/scanner"
+	"github.com/posagent/posagent/store"
+)
+
+// IdemKey is an Idempotency-Key with the hash of the request it came with.
+type IdemKey struct {
+	Key  string
+	Hash string
+}
+
+var errNoChange = errors.New("agent: no change")
+
+// replay checks an idempotency key inside a transaction: it returns the
+// stored record when the key was seen with the same request, a 409 when it
+// was seen with another, and nil when it is new (or empty).
+func replay(tx *store.Tx, ik IdemKey) (*store.Idem, error) {
+	if ik.Key == "" {
+		return nil, nil
+	}
+	r, err := tx.Idem(ik.Key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.Hash != ik.Hash {
+		return nil, errf(409, "idempotency_conflict", "Idempotency-Key %q was already used with a different request", ik.Key)
+	}
+	return r, nil
+}
+
+func (e *Engine) remember(tx *store.Tx, ik IdemKey, paymentID, refundID string, status int) error {
+	if ik.Key == "" {
+		return nil
+	}
+	return tx.PutIdem(ik.Key, &store.Idem{Hash: ik.Hash, PaymentID: paymentID, RefundID: refundID, Status: status, CreatedAt: e.now()})
+}
+
+// CreateRequest starts a payment (POST /v1/payments).
+type CreateRequest struct {
+	Amount    int64  `json:"amount"`
+	Currency  string `json:"currency"`
+	Mode      string `json:"mode"`
+	Wallet    string `json:"wallet"`
+	Reference string `json:"reference"`
+	AuthCode  string `json:"auth_code"`
+}
+
+func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
+	if r.Amount <= 0 {
+		return "", errf(400, "invalid_amount", "amount must be a positive integer number of cents, got %d", r.Amount)
+	}
+	if r.Currency == "" {
+		r.Currency = e.o.Currency
+	}
+	if r.Currency != e.o.Currency {
+		return "", errf(400, "currency_mismatch", "currency %q does not match the merchant account's %s", r.Currency, e.o.Currency)
+	}
+	if len(r.Reference) > 64 {
+		return "", errf(400, "invalid_reference", "reference is %d characters long; at most 64", len(r.Reference))
+	}
+	switch r.Mode {
+	case "scan":
+		if r.AuthCode != "" {
+			w, ok := scanner.Classify(r.AuthCode)
+			if !ok {
+				return "", errf(400, "invalid_code", "auth_code %s is not a WeChat Pay, Alipay or UnionPay payment code", scanner.MaskCode(r.AuthCode))
+			}
+			if r.Wallet != "" && r.Wallet != w {
+				return "", errf(400, "invalid_wallet", "wallet %q does not match the payment code, which is %s", r.Wallet, w)
+			}
+			return w, nil
+		}
+		if r.Wallet != "" && r.Wallet != "wechat" && r.Wallet != "alipay" && r.Wallet != "unionpay" {
+			return "", errf(400, "invalid_wallet", "wallet must be wechat, alipay or unionpay, got %q", r.Wallet)
+		}
+		return r.Wallet, nil
+	case "qr":
+		if r.AuthCode != "" {
+			return "", errf(400, "invalid_field", "auth_code is for scan payments only")
+		}
+		if r.Wallet != "wechat" && r.Wallet != "alipay" {
+			return "", errf(400, "invalid_wallet", "a qr payment needs wallet wechat or alipay, got %q", r.Wallet)
+		}
+		return r.Wallet, nil
+	case "":
+		return "", errf(400, "invalid_mode", "mode is required: scan or qr")
+	}
+	return "", errf(400, "invalid_mode", "mode must be scan or qr, got %q", r.Mode)
+}
+
+// CreatePayment persists a new payment and starts it: a scan payment with
+// no code waits in awaiting_code; a scan payment with a code and every qr
+// payment go to the gateway. It returns after at most Options.APIWait with
+// the payment as it then is (a qr payment normally with its code_url).
+// replayed is true when the Idempotency-Key was seen before.
+func (e *Engine) CreatePayment(ctx context.Context, r CreateRequest, ik IdemKey) (p *Payment, replayed bool, err error) {
+	wallet, err := e.validateCreate(&r)
+	if err != nil {
+		return nil, false, err
+	}
+	var rec *store.Payment
+	err = e.st.Update(func(tx *store.Tx) error {
+		old, err := replay(tx, ik)
+		if err != nil {
+			return err
+		}
+		if old != nil {
+			replayed = true
+			rec, err = tx.Payment(old.PaymentID)
+			return err
+		}
+		rec = e.newPayment(tx, r.Mode, wallet, r.Amount, r.Currency, r.Reference, r.AuthCode)
+		if err := e.remember(tx, ik, rec.ID, "", 201); err != nil {
+			return err
+		}
+		return e.putPayment(tx, rec, "")
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if !replayed {
+		e.track(rec)
+		if rec.State == Processing {
+			e.spawn(rec.ID, true)
+		}
+	}
+	rec, err = e.waitAnswer(ctx, rec)
+	if err != nil {
+		return nil, replayed, err
+	}
+	return publicPayment(rec), replayed, nil
+}
+
+func (e *Engine) newPayment(tx *store.Tx, mode, wallet string, amount int64, currency, ref, code string) *store.Payment {
+	now := e.now()
+	p := &store.Payment{
+		ID: newID("pay_", now), OrderID: newOrderID(tx, 'P', now), Reference: ref, Mode: mode, Wallet: wallet,
+		Amount: amount, Currency: currency, State: AwaitingCode, CreatedAt: now, Refunds: []store.Refund{},
+	}
+	if mode == "qr" {
+		p.State = Processing
+	}
+	if code != "" {
+		p.State, p.AuthCode, p.AuthCodeMasked, p.CodeAt = Processing, code, scanner.MaskCode(code), now
+	}
+	return p
+}
+
+// waitAnswer waits (up to APIWait) for what a caller wants to see first: a
+// qr payment's code_url, or a scan payment leaving processing.
+func (e *Engine) waitAnswer(ctx context.Context, p *store.Payment) (*store.Payment, error) {
+	if p.State != Processing && p.State != Queued {
+		return p, nil
+	}
+	return e.waitFor(ctx, p.ID, e.o.APIWait, func(p *store.Payment) bool {
+		if p.State != Processing {
+			return p.State != Queued
+		}
+		return p.Mode == "qr" && p.CodeURL != ""
+	})
+}
+
+// Payment returns one payment.
+func (e *Engine) Payment(id string) (*Payment, error) {
+	p, err := e.payment(id)
+	if err != nil {
+		return nil, err
+	}
+	return publicPayment(p), nil
+}
+
+// GiveCode gives a scan payment in awaiting_code its payment code
+// (POST /v1/payments/{id}/code, and scans routed by HandleScan).
+func (e *Engine) GiveCode(ctx context.Context, id, code string, ik IdemKey) (*Payment, error) {
+	code = strings.TrimSpace(code)
+	wallet, ok := scanner.Classify(code)
+	if !ok {
+		return nil, errf(400, "invalid_code", "%s is not a WeChat Pay, Alipay or UnionPay payment code", scanner.MaskCode(code))
+	}
+	started := false
+	rec, err := e.mutate(id, func(tx *store.Tx, p *store.Payment) error {
+		old, err := replay(tx, ik)
+		if err != nil {
+			return err
+		}
+		if old != nil {
+			return errNoChange
+		}
+		if p.Mode != "scan" {
+			return errf(422, "invalid_state", "payment %s is a qr payment; it takes no code", id)
+		}
+		if p.State != AwaitingCode {
+			return errf(422, "invalid_state", "payment %s is %s, not awaiting_code", id, p.State)
+		}
+		if p.Wallet != "" && p.Wallet != wallet {
+			return errf(400, "invalid_wallet", "the code is a %s code but the payment is for %s", wallet, p.Wallet)
+		}
+		p.State, p.Wallet, p.AuthCode, p.AuthCodeMasked, p.CodeAt = Processing, wallet, code, scanner.MaskCode(code), e.now()
+		started = true
+		return e.remember(tx, ik, id, "", 200)
+	})
+	if errors.Is(err, errNoChange) {
+		rec, err = e.payment(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if started {
+		e.spawn(id, true)
+	}
+	rec, err = e.waitAnswer(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	return publicPayment(rec), nil
+}
+
+// mutate with errNoChange support: returns the unchanged record.
+func (e *Engine) mutateOrSame(id string, fn mutation) (*store.Payment, error) {
+	rec, err := e.mutate(id, fn)
+	if errors.Is(err, errNoChange) {
+		return e.payment(id)
+	}
+	return rec, err
+}
+
+// Cancel is the cashier stopping the wait (POST /v1/payments/{id}/cancel).
+// awaiting_code and queued payments (nothing reached the gateway) are
+// cancelled at once; a processing payment's driver stops waiting and
+// queries once (cancelled only if the gateway confirms the order closed or
+// failed; in_doubt otherwise; paid -> refunded automatically -> reversed).
+func (e *Engine) Cancel(ctx context.Context, id string, ik IdemKey) (*Payment, error) {
+	signal := false
+	rec, err := e.mutateOrSame(id, func(tx *store.Tx, p *store.Payment) error {
+		old, err := replay(tx, ik)
+		if err != nil {
+			return err
+		}
+		if old != nil {
+			return errNoChange
+		}
+		switch p.State {
+		case AwaitingCode:
+			p.State = Cancelled
+		case Processing, Queued:
+			signal = true
+		case InDoubt:
+		default:
+			return errf(422, "invalid_state", "payment %s is already %s", id, p.State)
+		}
+		p.CancelRequested = true
+		return e.remember(tx, ik, id, "", 200)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if signal {
+		e.mu.Lock()
+		f := e.flows[id]
+		e.mu.Unlock()
+		if f != nil {
+			f.requestCancel()
+		}
+		rec, err = e.waitFor(ctx, id, e.o.APIWait, func(p *store.Payment) bool {
+			return p.State != Processing && p.State != Queued
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return publicPayment(rec), nil
+}
+
+// RefundPayment refunds amount (nil: all that is left) of a succeeded
+// payment. The refund is persisted with its own order id and sent by the
+// outbox; the call waits up to APIWait for its answer.
+func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik IdemKey) (*Payment, error) {
+	var refundID string
+	_, err := e.mutateOrSame(id, func(tx *store.Tx, p *store.Payment) error {
+		old, err := replay(tx, ik)
+		if err != nil {
+			return err
+		}
+		if old != nil {
+			refundID = old.RefundID
+			return errNoChange
+		}
+		if p.State != Succeeded {
+			return errf(422, "invalid_state", "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
+		}
+		left := p.Amount - p.Committed()
+		amt := left
+		if amount != nil {
+			amt = *amount
+		}
+		if amt <= 0 && amount != nil {
+			return errf(400, "invalid_amount", "amount must be a positive integer number of cents, got %d", amt)
+		}
+		if left <= 0 {
+			return errf(422, "nothing_to_refund", "payment %s has nothing left to refund", id)
+		}
+		if amt > left {
+			return errf(422, "amount_too_large", "at most %d can be refunded (amount %d, refunds %d)", left, p.Amount, p.Committed())
+		}
+		r, err := e.addRefund(tx, p, amt, false)
+		if err != nil {
+			return err
+		}
+		refundID = r.ID
+		return e.remember(tx, ik, id, r.ID, 201)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.kickOutbox()
+	rec, err := e.waitFor(ctx, id, e.o.APIWait, func(p *store.Payment) bool {
+		r := p.Refund(refundID)
+		return r == nil || r.State.Final()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return publicPayment(rec), nil
+}
+
+// addRefund appends a pending refund with its own order id and queues it.
+func (e *Engine) addRefund(tx *store.Tx, p *store.Payment, amount int64, auto bool) (*store.Refund, error) {
+	now := e.now()
+	r := store.Refund{ID: newID("ref_", now), OrderID: newOrderID(tx, 'R', now), Amount: amount, State: store.RefundPending,
+		Auto: auto, CreatedAt: now, UpdatedAt: now, History: []store.HistoryEntry{{State: string(store.RefundPending), At: now}}}
+	p.Refunds = append(p.Refunds, r)
+	if err := tx.AddJob(&store.Job{Kind: store.JobRefund, PaymentID: p.ID, RefundID: r.ID, NextAt: now, CreatedAt: now}); err != nil {
+		return nil, err
+	}
+	return &p.Refunds[len(p.Refunds)-1], nil
+}
+
+// Reprint queues a receipt for a final payment (POST /v1/payments/{id}/receipt).
+func (e *Engine) Reprint(id string) (*Payment, error) {
+	if e.o.Printer == nil {
+		return nil, errf(422, "no_printer", "no printer is configured")
+	}
+	var rec *store.Payment
+	err := e.st.Update(func(tx *store.Tx) error {
+		p, err := tx.Payment(id)
+		if errors.Is(err, store.ErrNotFound) {
+			return errf(404, "not_found", "no payment %s", id)
+		}
+		if err != nil {
+			return err
+		}
+		if !p.State.Final() {
+			return errf(422, "invalid_state", "payment %s is %s; a receipt is printed once it is final", id, p.State)
+		}
+		rec = p
+		now := e.now()
+		return tx.AddJob(&store.Job{Kind: store.JobReceipt, PaymentID: id, Reprint: true, NextAt: now, CreatedAt: now})
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.kickOutbox()
+	return publicPayment(rec), nil
+}
+
+// Sync makes every outbox job due now and wakes the worker (POST /v1/sync).
+func (e *Engine) Sync() (int, error) {
+	n := 0
+	err := e.st.Update(func(tx *store.Tx) error {
+		jobs, err := tx.Jobs()
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		for _, j := range jobs {
+			if j.NextAt.After(now) {
+				j.NextAt = now
+				if err := tx.PutJob(j); err != nil {
+					return err
+				}
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("agent: sync: %w", err)
+	}
+	e.kickOutbox()
+	return n, nil
+}

@@ -1,0 +1,114 @@
+package agent
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/posagent/posagent/store"
+)
+
+// Payment is the public JSON of a payment (contract.md).
+type Payment struct {
+	ID             string         `json:"id"`
+	OrderID        string         `json:"order_id"`
+	Reference      string         `json:"reference"`
+	Mode           string         `json:"mode"`
+	Wallet         string         `json:"wallet"`
+	Amount         int64          `json:"amount"`
+	Currency       string         `json:"currency"`
+	State          State          `json:"state"`
+	Error          *store.Error   `json:"error"`
+	CodeURL        string         `json:"code_url,omitempty"`
+	QRExpiresAt    *time.Time     `json:"qr_expires_at,omitempty"`
+	AuthCodeMasked string         `json:"auth_code_masked,omitempty"`
+	CreatedAt      time.Time      `json:"created_at"`
+	UpdatedAt      time.Time      `json:"updated_at"`
+	History        []HistoryEntry `json:"history"`
+	Refunds        []Refund       `json:"refunds"`
+	Refunded       int64          `json:"refunded"`
+}
+
+// HistoryEntry is one state a payment went through.
+type HistoryEntry struct {
+	State string    `json:"state"`
+	At    time.Time `json:"at"`
+}
+
+// Refund is the public JSON of one refund.
+type Refund struct {
+	ID        string            `json:"id"`
+	OrderID   string            `json:"order_id"`
+	Amount    int64             `json:"amount"`
+	State     store.RefundState `json:"state"`
+	Automatic bool              `json:"automatic,omitempty"`
+	Error     *store.Error      `json:"error,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+func publicPayment(p *store.Payment) *Payment {
+	out := &Payment{
+		ID: p.ID, OrderID: p.OrderID, Reference: p.Reference, Mode: p.Mode, Wallet: p.Wallet,
+		Amount: p.Amount, Currency: p.Currency, State: p.State, Error: p.Error, CodeURL: p.CodeURL,
+		AuthCodeMasked: p.AuthCodeMasked, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
+		History: []HistoryEntry{}, Refunds: []Refund{}, Refunded: p.Refunded(),
+	}
+	if !p.QRExpiresAt.IsZero() {
+		t := p.QRExpiresAt.UTC()
+		out.QRExpiresAt = &t
+	}
+	for _, h := range p.History {
+		out.History = append(out.History, HistoryEntry{State: h.State, At: h.At.UTC()})
+	}
+	for _, r := range p.Refunds {
+		out.Refunds = append(out.Refunds, Refund{ID: r.ID, OrderID: r.OrderID, Amount: r.Amount, State: r.State,
+			Automatic: r.Auto, Error: r.Error, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()})
+	}
+	return out
+}
+
+// Event kinds.
+const (
+	KindPaymentUpdated = "payment.updated"
+	KindScanBarcode    = "scan.barcode"
+	KindScanIgnored    = "scan.ignored"
+	KindDeviceChanged  = "device.changed"
+	KindCartUpdated    = "cart.updated"
+)
+
+// Event is one journal event, as streamed on /v1/events.
+type Event struct {
+	Seq     uint64        `json:"seq"`
+	Kind    string        `json:"kind"`
+	At      time.Time     `json:"at"`
+	Payment *Payment      `json:"payment,omitempty"`
+	Scan    *ScanInfo     `json:"scan,omitempty"`
+	Reason  string        `json:"reason,omitempty"`
+	Device  *DeviceStatus `json:"device,omitempty"`
+	Cart    *Cart         `json:"cart,omitempty"`
+	// Data is the event's JSON exactly as journaled.
+	Data json.RawMessage `json:"-"`
+}
+
+// ScanInfo is a scan in an event (masked when it is a payment code).
+type ScanInfo struct {
+	Code      string `json:"code"`
+	Symbology string `json:"symbology,omitempty"`
+	Device    string `json:"device,omitempty"`
+}
+
+// DeviceStatus is one device in the registry (/v1/status, device.changed).
+type DeviceStatus struct {
+	Kind       string    `json:"kind"` // scanner, printer, display
+	Name       string    `json:"name"`
+	State      string    `json:"state"` // e.g. connected, disconnected, error
+	LastError  string    `json:"last_error,omitempty"`
+	LastScanAt time.Time `json:"last_scan_at,omitzero"`
+}
+
+// Cart is the amount due set by the POS (PUT /v1/cart).
+type Cart struct {
+	Amount    int64  `json:"amount"`
+	Currency  string `json:"currency"`
+	Reference string `json:"reference,omitempty"`
+}
