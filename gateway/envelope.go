@@ -61,19 +61,25 @@ func (f Fields) Map() map[string]string {
 	return m
 }
 
-// Digest is OTTPay's message digest: the keys sorted in byte order, their
-// values concatenated with no separator, MD5, upper-case hex.
-func Digest(f Fields) string {
+// DigestInput is the string the digest is computed over: the values of f
+// concatenated in the byte order of their keys, with no separator.
+func DigestInput(f Fields) string {
 	idx := make([]int, len(f))
 	for i := range idx {
 		idx[i] = i
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return f[idx[a]].Key < f[idx[b]].Key })
-	h := md5.New()
+	var b strings.Builder
 	for _, i := range idx {
-		io.WriteString(h, f[i].Value)
+		b.WriteString(f[i].Value)
 	}
-	return strings.ToUpper(hex.EncodeToString(h.Sum(nil)))
+	return b.String()
+}
+
+// Digest is OTTPay's message digest: UPPER(hex(MD5(DigestInput(f)))).
+func Digest(f Fields) string {
+	sum := md5.Sum([]byte(DigestInput(f)))
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
 }
 
 // AESKey derives the AES-128 key of one message from that message's digest
