@@ -384,11 +384,11 @@ func TestSecretsNeverAppear(t *testing.T) {
 		return gateway.PayRequest{OrderID: id, Amount: amount, AuthCode: code, Wallet: gateway.WeChat}
 	}
 	add(c.PassivePay(bg, p("X1", 100)))
-	add(c.PassivePay(bg, p("X2", 101)))  // FAIL
-	add(c.PassivePay(bg, p("X3", 102)))  // PROCESSING
-	add(c.PassivePay(bg, p("X4", 104)))  // dropped
-	add(c.PassivePay(bg, p("X5", 105)))  // SYSTEM_ERROR
-	add(c.PassivePay(bg, p("X1", 100)))  // ORDER_USED
+	add(c.PassivePay(bg, p("X2", 101))) // FAIL
+	add(c.PassivePay(bg, p("X3", 102))) // PROCESSING
+	add(c.PassivePay(bg, p("X4", 104))) // dropped
+	add(c.PassivePay(bg, p("X5", 105))) // SYSTEM_ERROR
+	add(c.PassivePay(bg, p("X1", 100))) // ORDER_USED
 	add(c.ActivePay(bg, gateway.QRRequest{OrderID: "X6", Amount: 201, Wallet: gateway.WeChat}))
 	add(c.Refund(bg, gateway.RefundRequest{OrderID: "X7", OriginalOrderID: "X1", Amount: 500}))
 	add(c.Query(bg, "NOPE"))
