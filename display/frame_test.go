@@ -22,8 +22,9 @@ func renderer(t testing.TB, w, h int) *Renderer {
 func darkPixels(img *image.Gray, r image.Rectangle) int {
 	n := 0
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			if img.GrayAt(x, y).Y < 0x80 {
+		row := img.Pix[img.PixOffset(r.Min.X, y):img.PixOffset(r.Max.X, y)]
+		for _, v := range row {
+			if v < 0x80 {
 				n++
 			}
 		}
@@ -87,7 +88,7 @@ func TestFrameEveryScreenDrawsText(t *testing.T) {
 		{Kind: KindFailed, Message: "a very long reason that would never fit on the small screen at all"},
 		{Kind: KindCancelled, Amount: 1250, Currency: "CAD"},
 	}
-	for _, size := range [][2]int{{800, 480}, {SunmiMiniWidth, SunmiMiniHeight}, {1920, 1080}} {
+	for _, size := range [][2]int{{800, 480}, {SunmiMiniWidth, SunmiMiniHeight}} {
 		r := renderer(t, size[0], size[1])
 		seen := map[string]string{}
 		for _, s := range screens {
@@ -95,8 +96,7 @@ func TestFrameEveryScreenDrawsText(t *testing.T) {
 			if n := darkPixels(img, img.Bounds()); n == 0 {
 				t.Errorf("%dx%d %s: blank", size[0], size[1], s.Kind)
 			}
-			b, _ := r.PNG(s)
-			key := string(b)
+			key := string(img.Pix)
 			if prev, dup := seen[key]; dup {
 				t.Errorf("%dx%d: %s and %s render the same", size[0], size[1], prev, s.Kind+s.Message)
 			}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"image/png"
 	"strconv"
 
@@ -119,14 +118,16 @@ func QRPNG(content string, moduleSize int) ([]byte, error) {
 // drawModules paints matrix m with its top-left corner at (x0, y0).
 func drawModules(img *image.Gray, m [][]bool, x0, y0, scale int) {
 	for y, row := range m {
-		for x, dark := range row {
-			c := color.Gray{Y: 0xff}
-			if dark {
-				c = color.Gray{}
-			}
-			for dy := 0; dy < scale; dy++ {
+		for dy := 0; dy < scale; dy++ {
+			off := img.PixOffset(x0, y0+y*scale+dy)
+			line := img.Pix[off : off+len(row)*scale]
+			for x, dark := range row {
+				v := uint8(0xff)
+				if dark {
+					v = 0
+				}
 				for dx := 0; dx < scale; dx++ {
-					img.SetGray(x0+x*scale+dx, y0+y*scale+dy, c)
+					line[x*scale+dx] = v
 				}
 			}
 		}

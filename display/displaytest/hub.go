@@ -72,12 +72,11 @@ func (h *Hub) Publish(kind string, payload any) (uint64, error) {
 	h.mu.Lock()
 	h.seq++
 	seq := h.seq
-	data, _ := json.Marshal(map[string]any{
-		"seq":              seq,
-		"kind":             kind,
-		"at":               now().UTC().Format(time.RFC3339Nano),
-		payloadField(kind): json.RawMessage(raw),
-	})
+	kindJSON, _ := json.Marshal(kind)
+	fieldJSON, _ := json.Marshal(payloadField(kind))
+	// The agent's field order: seq, kind, at, then the payload.
+	data := []byte(fmt.Sprintf(`{"seq":%d,"kind":%s,"at":"%s",%s:%s}`,
+		seq, kindJSON, now().UTC().Format(time.RFC3339Nano), fieldJSON, raw))
 	h.events = append(h.events, hubEvent{seq, kind, data})
 	close(h.wake)
 	h.wake = make(chan struct{})
