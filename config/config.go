@@ -105,8 +105,8 @@ type Printer struct {
 	// FeedCut: the printer accepts the parameterised "feed and cut"
 	// (GS V 65/66 n). Sunmi's does not: false feeds with ESC d, then GS V 0/1.
 	FeedCut   bool     `key:"feed_cut"`
-	Drawer    bool     `key:"drawer"`    // kick the cash drawer after a paid receipt
-	Copies    []string `key:"copies"`    // customer, merchant
+	Drawer    bool     `key:"drawer"`     // kick the cash drawer after a paid receipt
+	Copies    []string `key:"copies"`     // customer, merchant
 	AutoPrint bool     `key:"auto_print"` // print when a payment succeeds
 }
 

@@ -40,11 +40,23 @@ func isNull(n *yaml.Node) bool {
 }
 
 // pairs lists a mapping's key and value nodes with YAML merge keys
-// ("<<: *base") expanded; explicit keys win over merged ones.
+// ("<<: *base") expanded; explicit keys win over merged ones. Each mapping
+// is merged at most once, so recursive or repeated merges end.
 func pairs(n *yaml.Node) [][2]*yaml.Node {
+	return pairsOnce(n, map[*yaml.Node]bool{})
+}
+
+func pairsOnce(n *yaml.Node, seenMap map[*yaml.Node]bool) [][2]*yaml.Node {
+	if seenMap[n] {
+		return nil
+	}
+	seenMap[n] = true
 	var own, merged [][2]*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn, vn := resolve(n.Content[i]), resolve(n.Content[i+1])
+		if kn == nil || vn == nil {
+			continue
+		}
 		if kn.Tag != "!!merge" && kn.Value != "<<" {
 			own = append(own, [2]*yaml.Node{kn, vn})
 			continue
@@ -55,7 +67,7 @@ func pairs(n *yaml.Node) [][2]*yaml.Node {
 		}
 		for _, m := range srcs {
 			if m = resolve(m); m != nil && m.Kind == yaml.MappingNode {
-				merged = append(merged, pairs(m)...)
+				merged = append(merged, pairsOnce(m, seenMap)...)
 			}
 		}
 	}
@@ -187,7 +199,10 @@ func (d *decoder) value(l *leaf, n *yaml.Node, full string) (any, bool) {
 			in = resolve(in)
 			ip := fmt.Sprintf("%s[%d]", full, i)
 			m := map[string]any{}
-			if in.Kind != yaml.MappingNode {
+			if in == nil || in.Kind != yaml.MappingNode {
+				if in == nil {
+					in = &yaml.Node{Kind: yaml.ScalarNode, Line: n.Line}
+				}
 				d.problem(ip, in.Line, "%s must be a mapping of keys (name: ..., kind: ...), not %s", ip, nodeKind(in))
 				continue
 			}
@@ -226,7 +241,10 @@ func (d *decoder) value(l *leaf, n *yaml.Node, full string) (any, bool) {
 		out := []string{}
 		for _, e := range n.Content {
 			e = resolve(e)
-			if e.Kind != yaml.ScalarNode {
+			if e == nil || e.Kind != yaml.ScalarNode {
+				if e == nil {
+					e = &yaml.Node{Kind: yaml.ScalarNode, Line: n.Line}
+				}
 				d.problem(full, e.Line, "%s must be a list of strings; an item is %s", full, nodeKind(e))
 				continue
 			}

@@ -72,14 +72,19 @@ func Load(path string, env []string) (*Config, Sources, error) {
 }
 
 func load(path string, env []string, search []string) (*Config, Sources, error) {
+	file, data, err := findFile(path, search)
+	if err != nil {
+		return nil, Sources{}, err
+	}
+	return loadData(file, data, env)
+}
+
+// loadData does Load's work on the file's bytes (file == "": no file).
+func loadData(file string, data []byte, env []string) (*Config, Sources, error) {
 	s := newSchema()
 	src := Sources{keys: map[string]Source{}}
 
 	// 1. The file.
-	file, data, err := findFile(path, search)
-	if err != nil {
-		return nil, src, err
-	}
 	src.File = file
 	d := &decoder{s: s}
 	fileMap := map[string]any{}
@@ -405,4 +410,3 @@ func keysInOrder(cfg *Config) []string {
 	}
 	return out
 }
-

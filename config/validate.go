@@ -112,9 +112,11 @@ func (c *Config) validate(v *validator) {
 
 	// gateway
 	g := c.Gateway
-	live := g.URL != "sim"
+	live := g.URL != "sim" // a gateway over the network (maybe a simulator on loopback)
+	remote := false        // a gateway on another machine: real money
 	if live {
 		u, err := url.Parse(g.URL)
+		remote = err == nil && u.Hostname() != "" && !IsLoopback(net.JoinHostPort(u.Hostname(), "0"))
 		switch {
 		case g.URL == "":
 			v.add("gateway.url", "gateway.url is missing: use sim (the built-in simulator) or https://frontapi.ottpay.com:443/processV2")
@@ -134,7 +136,7 @@ func (c *Config) validate(v *validator) {
 		v.add("gateway.sign_key", "gateway.sign_key is missing: set the 16-character key from OTTPay in POSAGENT_GATEWAY_SIGN_KEY (or gateway.sign_key)")
 	case len(g.SignKey) != 16:
 		v.add("gateway.sign_key", "gateway.sign_key must be 16 characters (it has %d): copy it again from OTTPay; better, set POSAGENT_GATEWAY_SIGN_KEY", len(g.SignKey))
-	case live && g.SignKey == ExampleSignKey:
+	case remote && g.SignKey == ExampleSignKey:
 		v.add("gateway.sign_key", "gateway.sign_key is the public example key but gateway.url is a real gateway: set your merchant's key in POSAGENT_GATEWAY_SIGN_KEY")
 	}
 	if !operatorIDRe.MatchString(g.OperatorID) {

@@ -1,0 +1,164 @@
+package config
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// base returns the validated defaults for a table case to break.
+func base(t *testing.T) *Config {
+	t.Helper()
+	cfg, _, err := load("", nil, []string{filepath.Join(t.TempDir(), "none.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	return cfg
+}
+
+func TestValidateRules(t *testing.T) {
+	serial := Scanner{Name: "counter", Kind: "serial", Device: "/dev/ttyACM0", Baud: 9600, Parity: "none", StopBits: 1, Interface: -1, Mode: "keyboard", Terminator: "auto"}
+	hid := Scanner{Name: "handheld", Kind: "hid", Interface: -1, Mode: "keyboard", Terminator: "auto", Baud: 9600, Parity: "none", StopBits: 1}
+	cases := []struct {
+		name   string
+		change func(c *Config)
+		want   string
+	}{
+		{"profile", func(c *Config) { c.Device.Profile = "clover-flx" }, `device.profile "clover-flx" is not a known profile (did you mean clover-flex?)`},
+		{"deployment", func(c *Config) { c.Device.Deployment = "ondevice" }, "device.deployment ondevice: use beside or on-device (did you mean on-device?)"},
+		{"merchant name", func(c *Config) { c.Merchant.Name = " " }, "merchant.name is empty"},
+		{"currency letters", func(c *Config) { c.Merchant.Currency = "cad" }, `merchant.currency "cad" is not an ISO 4217 code: use three capital letters, like CAD or USD`},
+		{"currency unknown", func(c *Config) { c.Merchant.Currency = "XYZ" }, `merchant.currency "XYZ" is not an ISO 4217 code`},
+		{"url empty", func(c *Config) { c.Gateway.URL = "" }, "gateway.url is missing: use sim"},
+		{"url garbage", func(c *Config) { c.Gateway.URL = "frontapi.ottpay.com" }, "gateway.url frontapi.ottpay.com is not a URL"},
+		{"url http remote", func(c *Config) { c.Gateway.URL = "http://frontapi.ottpay.com/processV2" }, "uses plain http to another machine: use https"},
+		{"example key with real gateway", func(c *Config) { c.Gateway.URL = "https://frontapi.ottpay.com:443/processV2" }, "gateway.sign_key is the public example key but gateway.url is a real gateway"},
+		{"merchant id", func(c *Config) { c.Gateway.MerchantID = "X1" }, `gateway.merchant_id "X1" must be two letters and eight digits, like ON00004652`},
+		{"sign key missing", func(c *Config) { c.Gateway.SignKey = "" }, "gateway.sign_key is missing"},
+		{"sign key length", func(c *Config) { c.Gateway.SignKey = "short" }, "gateway.sign_key must be 16 characters (it has 5)"},
+		{"operator id", func(c *Config) { c.Gateway.OperatorID = "696" }, `gateway.operator_id "696" must be the 10-digit number`},
+		{"terminal no", func(c *Config) { c.Gateway.TerminalNo = "lane 1" }, `gateway.terminal_no "lane 1"`},
+		{"timeout", func(c *Config) { c.Gateway.Timeout = 0 }, "gateway.timeout 0s: use a duration between 1s and 2m"},
+		{"listen not loopback", func(c *Config) { c.API.Listen = "0.0.0.0:7420" }, "api.listen 0.0.0.0:7420 is not loopback: set api.token (or POSAGENT_API_TOKEN), or listen on 127.0.0.1:7420"},
+		{"listen garbage", func(c *Config) { c.API.Listen = "7420" }, `api.listen "7420" is not host:port`},
+		{"token short", func(c *Config) { c.API.Token = "abc" }, "api.token is too short (3 characters)"},
+		{"store path", func(c *Config) { c.Store.Path = "" }, "store.path is missing"},
+		{"retention", func(c *Config) { c.Store.Retention = -time.Hour }, "store.retention -1h0m0s is negative"},
+		{"scanner kind", func(c *Config) { s := serial; s.Kind = "usb"; c.Scanners = []Scanner{s} }, "scanners[0].kind usb: use serial, hid or bridge"},
+		{"scanner device", func(c *Config) { s := serial; s.Device = ""; c.Scanners = []Scanner{s} }, "scanners[0].device missing for kind serial"},
+		{"scanner device relative", func(c *Config) { s := serial; s.Device = "ttyACM0"; c.Scanners = []Scanner{s} }, `scanners[0].device "ttyACM0" is not a device path`},
+		{"scanner baud", func(c *Config) { s := serial; s.Baud = 9601; c.Scanners = []Scanner{s} }, "scanners[0].baud 9601 is not a standard rate"},
+		{"scanner parity", func(c *Config) { s := serial; s.Parity = "space"; c.Scanners = []Scanner{s} }, "scanners[0].parity space: use none, odd or even"},
+		{"scanner stop bits", func(c *Config) { s := serial; s.StopBits = 3; c.Scanners = []Scanner{s} }, "scanners[0].stop_bits 3: use 1 or 2"},
+		{"hid vid", func(c *Config) { c.Scanners = []Scanner{serial, hid} }, "scanners[1].vid missing for kind hid"},
+		{"hid mode", func(c *Config) { h := hid; h.VID = 0x0c2e; h.Mode = "pos"; c.Scanners = []Scanner{h} }, "scanners[0].mode pos: use keyboard or hidpos"},
+		{"vid range", func(c *Config) { h := hid; h.VID = 0x10000; c.Scanners = []Scanner{h} }, "scanners[0].vid 65536 is out of range"},
+		{"terminator", func(c *Config) { s := serial; s.Terminator = "\\r"; c.Scanners = []Scanner{s} }, `scanners[0].terminator \r: use auto, cr, lf, crlf, tab or none`},
+		{"duplicate names", func(c *Config) { c.Scanners = []Scanner{serial, serial} }, `scanners[1].name "counter" is also the name of scanners[0]`},
+		{"printer kind", func(c *Config) { c.Printer.Kind = "netwrk" }, "printer.kind netwrk: use none, serial, usb, network, file or bridge (did you mean network?)"},
+		{"printer address", func(c *Config) { c.Printer.Kind = "network"; c.Printer.Address = "printer" }, `printer.address "printer" is not host:port`},
+		{"printer device", func(c *Config) { c.Printer.Kind = "usb" }, "printer.device missing for kind usb: use the device file, like /dev/usb/lp0"},
+		{"printer path", func(c *Config) { c.Printer.Kind = "file" }, "printer.path missing for kind file"},
+		{"printer bridge", func(c *Config) { c.Printer.Kind = "bridge" }, "printer.kind bridge needs the bridge: set bridge.enabled: true"},
+		{"paper", func(c *Config) { c.Printer.Paper = "70mm" }, "printer.paper 70mm: use 58mm or 80mm"},
+		{"dots", func(c *Config) { c.Printer.Paper = "58mm"; c.Printer.Dots = 576 }, "printer.dots 576 does not fit 58mm paper"},
+		{"cut", func(c *Config) { c.Printer.Cut = "half" }, "printer.cut half: use full, partial or none"},
+		{"copies", func(c *Config) { c.Printer.Copies = []string{"customer", "shop"} }, "printer.copies[1] shop: use customer or merchant"},
+		{"display kind", func(c *Config) { c.Display.Kind = "lcd" }, "display.kind lcd: use web, pole, png or none"},
+		{"pole device", func(c *Config) { c.Display.Kind = "pole" }, "display.pole.device missing for display.kind pole"},
+		{"pole dialect", func(c *Config) {
+			c.Display.Kind = "pole"
+			c.Display.Pole.Device = "/dev/ttyUSB1"
+			c.Display.Pole.Dialect = "utc"
+		}, "display.pole.dialect utc: use epson or cd5220"},
+		{"png size", func(c *Config) { c.Display.Kind = "png"; c.Display.PNG.Width = 0 }, "display.png 0x240 is not a usable size"},
+		{"language", func(c *Config) { c.Display.Language = "fr" }, "display.language fr: use en or zh"},
+		{"time scale", func(c *Config) { c.Agent.TimeScale = 0 }, "agent.time_scale 0: use 1 in production"},
+		{"scan window", func(c *Config) { c.Agent.ScanWindow = 0 }, "agent.scan_window 0s must be more than zero"},
+		{"poll vs window", func(c *Config) { c.Agent.PollInterval = time.Minute }, "agent.poll_interval 1m0s is not shorter than agent.scan_window 1m0s"},
+		{"log level", func(c *Config) { c.Agent.LogLevel = "verbose" }, "agent.log_level verbose: use debug, info, warn or error"},
+		{"log format", func(c *Config) { c.Agent.LogFormat = "jsn" }, "agent.log_format jsn: use text or json (did you mean json?)"},
+		{"sim scale", func(c *Config) { c.Sim.TimeScale = -1 }, "sim.time_scale -1"},
+		{"bridge token", func(c *Config) {
+			c.Bridge.Enabled = true
+			c.API.Listen = "0.0.0.0:7420"
+			c.API.Token = "0123456789abcdef"
+		}, "bridge.enabled with api.listen 0.0.0.0:7420 (not loopback): set bridge.token"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base(t)
+			tc.change(cfg)
+			err := cfg.Validate()
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("Validate() = %v, want *Error", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got  %v\nwant %s", err, tc.want)
+			}
+			if len(cfg.Problems()) != len(e.Problems) {
+				t.Fatalf("Problems() and Validate disagree")
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	cfg := base(t)
+	cfg.API.Listen = "0.0.0.0:7420"
+	cfg.Gateway.MerchantID = "X1"
+	cfg.Printer.Paper = "70mm"
+	cfg.Scanners = []Scanner{{Name: "a", Kind: "hid", Mode: "keyboard", Terminator: "auto", Interface: -1}}
+	err := cfg.Validate().(*Error)
+	keys := map[string]bool{}
+	for _, p := range err.Problems {
+		keys[p.Key] = true
+	}
+	for _, k := range []string{"api.listen", "gateway.merchant_id", "printer.paper", "scanners[0].vid"} {
+		if !keys[k] {
+			t.Errorf("no problem for %s in %v", k, err)
+		}
+	}
+	if len(err.Problems) != 4 {
+		t.Errorf("%d problems, want 4: %v", len(err.Problems), err)
+	}
+	if !strings.HasPrefix(err.Error(), "config: 4 problems:\n  ") {
+		t.Errorf("format: %q", err.Error())
+	}
+}
+
+func TestValidLoopbackForms(t *testing.T) {
+	for _, l := range []string{"127.0.0.1:7420", "localhost:7420", "[::1]:7420", "127.0.0.2:80"} {
+		if !IsLoopback(l) {
+			t.Errorf("IsLoopback(%q) = false", l)
+		}
+	}
+	for _, l := range []string{"0.0.0.0:7420", ":7420", "192.168.1.5:7420", "[::]:7420", "example.com:7420"} {
+		if IsLoopback(l) {
+			t.Errorf("IsLoopback(%q) = true", l)
+		}
+	}
+	cfg := base(t)
+	cfg.Gateway.URL = "http://127.0.0.1:9999/processV2" // a local simulator over http is fine
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func BenchmarkValidate(b *testing.B) {
+	cfg, _, err := load("", nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := cfg.Validate(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
