@@ -1,12 +1,393 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/posagent/posagent/gateway/ottsim"
 )
 
-// PLACEHOLDER: replaced by the owner of this command.
+// The contract's gateway defaults (contract.md, "Configuration").
+const (
+	simDefaultListen     = "127.0.0.1:7421"
+	simDefaultMerchantID = "ON00004652"
+	simDefaultSignKey    = "6698851A525C9433" // OTTPay's published test key, not a secret
+	simDefaultURL        = "http://127.0.0.1:7421"
+)
+
+// newSimCmd is `posagent sim`: the OTTPay simulator, and its customer
+// (`sim pay`), ledger and fault controls.
 func newSimCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{Use: "sim", Short: "(not built yet)", RunE: func(*cobra.Command, []string) error { return errors.New("sim: not built yet") }}
+	var (
+		listen, merchantID, signKey, baseURL string
+		o                                    ottsim.Options
+		f                                    ottsim.Faults
+		quiet                                bool
+	)
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Run the OTTPay simulator (processV2 on loopback, with a ledger of what it charged)",
+		Long: `sim runs a simulator of OTTPay's processV2 gateway: the same envelope, digest
+and AES-128-ECB encryption, verified on every request and applied to every
+answer. Point the agent at it with gateway.url: http://LISTEN/processV2 and the
+same merchant id and sign key (or use gateway.url: sim to run it in-process).
+
+Outcomes are chosen by the last two digits of the amount in cents:
+
+  01  declined (FAIL), nothing charged
+  02  PROCESSING, paid --paid-after later (the customer enters a password)
+  03  PROCESSING, never paid, closed --close-after later
+  04  charged, but the connection is dropped without an answer
+  05  SYSTEM_ERROR answer, but charged
+  06  charged, answer delayed by --slow-reply (past the client's timeout)
+  any other: paid at once
+
+For qr payments (ACTIVEPAY) 01 refuses the QR and 04/05/06 apply to the
+ACTIVEPAY answer (the order exists, unpaid). Otherwise the code_url points at
+this simulator: opening it in a browser, or 'posagent sim pay ORDER_ID', plays
+the customer paying (02: paid --paid-after later; 03: never). An unpaid QR
+closes after --qr-timeout.
+
+Every delay is multiplied by --time-scale (0.01 runs a 45 s window in 0.45 s).
+Faults: --latency-ms, --error-rate (answer SYSTEM_ERROR without acting),
+--drop-rate (close the connection without acting), or at run time with
+'posagent sim faults' / POST /_sim/faults, which also takes down_for_ms
+(connection refused for that long).
+
+Endpoints: POST /processV2, GET /_sim/ledger, GET|POST /_sim/faults,
+GET|POST /_sim/pay/{order_id}. The ledger is in memory: it is gone when the
+simulator stops.`,
+		Example: `  posagent sim
+  posagent sim --listen 127.0.0.1:7421 --merchant-id ON00004652 --time-scale 0.1
+  POSAGENT_GATEWAY_SIGN_KEY=... posagent sim --error-rate 0.2`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if signKey == "" {
+				signKey = os.Getenv("POSAGENT_GATEWAY_SIGN_KEY")
+			}
+			if signKey == "" {
+				signKey = simDefaultSignKey
+			}
+			if merchantID == "" {
+				merchantID = os.Getenv("POSAGENT_GATEWAY_MERCHANT_ID")
+			}
+			if merchantID == "" {
+				merchantID = simDefaultMerchantID
+			}
+			if o.TimeScale <= 0 {
+				return fmt.Errorf("sim: --time-scale %v: must be more than 0 (1 is real time, 0.01 is 100x faster)", o.TimeScale)
+			}
+			for name, d := range map[string]time.Duration{"--paid-after": o.PaidAfter, "--close-after": o.CloseAfter,
+				"--slow-reply": o.SlowReply, "--qr-timeout": o.QRTimeout} {
+				if d <= 0 {
+					return fmt.Errorf("sim: %s %v: must be positive", name, d)
+				}
+			}
+			if f.ErrorRate < 0 || f.ErrorRate > 1 || f.DropRate < 0 || f.DropRate > 1 {
+				return errors.New("sim: --error-rate and --drop-rate are shares between 0 and 1")
+			}
+			if f.LatencyMS < 0 {
+				return fmt.Errorf("sim: --latency-ms %d: must be 0 or more", f.LatencyMS)
+			}
+			if baseURL != "" {
+				if u, err := url.Parse(baseURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+					return fmt.Errorf("sim: --base-url %q: want an http(s) URL such as http://192.168.1.20:7421", baseURL)
+				}
+			}
+			level := slog.LevelInfo
+			if quiet {
+				level = slog.LevelWarn
+			}
+			o.MerchantID, o.SignKey, o.BaseURL, o.Faults = merchantID, signKey, baseURL, f
+			o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			l, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("sim: listen %s: %w", listen, err)
+			}
+			sim := ottsim.New(o)
+			base := baseURL
+			if base == "" {
+				base = "http://" + l.Addr().String()
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "OTTPay simulator listening on %s/processV2\n", base)
+			fmt.Fprintf(w, "  merchant %s, time scale %g; ledger %s/_sim/ledger; faults %s/_sim/faults\n",
+				merchantID, o.TimeScale, base, base)
+			if err := sim.Run(cmd.Context(), l); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&listen, "listen", simDefaultListen, "address to listen on")
+	fl.StringVar(&merchantID, "merchant-id", "", "merchant id the simulator accepts (default $POSAGENT_GATEWAY_MERCHANT_ID, else "+simDefaultMerchantID+")")
+	fl.StringVar(&signKey, "sign-key", "", "merchant sign key (default $POSAGENT_GATEWAY_SIGN_KEY, else OTTPay's published test key)")
+	fl.StringVar(&baseURL, "base-url", "", "base of the code_url in qr answers (default http://LISTEN; set it when phones open the QR over the LAN)")
+	fl.Float64Var(&o.TimeScale, "time-scale", 1, "multiplies every delay (0.01 = 100 times faster)")
+	fl.DurationVar(&o.PaidAfter, "paid-after", ottsim.DefaultPaidAfter, `"02": paid this long after the payment (qr: after the code_url is opened)`)
+	fl.DurationVar(&o.CloseAfter, "close-after", ottsim.DefaultCloseAfter, `"03": closed unpaid this long after the payment`)
+	fl.DurationVar(&o.SlowReply, "slow-reply", ottsim.DefaultSlowReply, `"06": the answer is delayed this long`)
+	fl.DurationVar(&o.QRTimeout, "qr-timeout", ottsim.DefaultQRTimeout, "an unpaid qr order closes after this long")
+	fl.Int64Var(&f.LatencyMS, "latency-ms", 0, "added before every answer, in milliseconds (scaled)")
+	fl.Float64Var(&f.ErrorRate, "error-rate", 0, "share of requests answered SYSTEM_ERROR without acting (0-1)")
+	fl.Float64Var(&f.DropRate, "drop-rate", 0, "share of requests whose connection is dropped without acting (0-1)")
+	fl.Uint64Var(&o.Seed, "seed", 1, "seed of the random fault choices (same seed, same sequence)")
+	fl.BoolVar(&quiet, "quiet", false, "log warnings only, not every request")
+
+	cmd.AddCommand(newSimPayCmd(), newSimLedgerCmd(), newSimFaultsCmd())
+	return cmd
+}
+
+// simClient talks to a running simulator's /_sim endpoints.
+type simClient struct {
+	base string
+	hc   *http.Client
+}
+
+func addSimURLFlag(cmd *cobra.Command, u *string) {
+	def := os.Getenv("POSAGENT_SIM_URL")
+	if def == "" {
+		def = simDefaultURL
+	}
+	cmd.Flags().StringVar(u, "sim-url", def, "the running simulator (default $POSAGENT_SIM_URL, else "+simDefaultURL+")")
+}
+
+func newSimClient(base string) (*simClient, error) {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("sim: --sim-url %q: want http://HOST:PORT", base)
+	}
+	return &simClient{base: strings.TrimRight(base, "/"), hc: &http.Client{Timeout: 10 * time.Second}}, nil
+}
+
+// do sends a request and decodes a JSON answer into v; non-2xx answers
+// carrying {"error": "..."} become that error.
+func (c *simClient) do(ctx context.Context, method, path string, body any, v any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("sim: %s %s: %w (is 'posagent sim' running there?)", method, c.base+path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return resp.StatusCode, fmt.Errorf("sim: %s %s: %w", method, path, err)
+	}
+	if v != nil {
+		if err := json.Unmarshal(raw, v); err != nil {
+			return resp.StatusCode, fmt.Errorf("sim: %s %s: HTTP %d, not the simulator's JSON: %.200s", method, path, resp.StatusCode, raw)
+		}
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct{ Error string }
+		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+			return resp.StatusCode, errors.New(e.Error)
+		}
+		return resp.StatusCode, fmt.Errorf("sim: %s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}
+
+func money(cents int64) string {
+	sign := ""
+	if cents < 0 {
+		sign, cents = "-", -cents
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, cents/100, cents%100)
+}
+
+func newSimPayCmd() *cobra.Command {
+	var simURL string
+	cmd := &cobra.Command{
+		Use:   "pay ORDER_ID",
+		Short: "Play the customer paying a qr order at a running simulator",
+		Long: `pay plays the customer: it pays the qr (ACTIVEPAY) order ORDER_ID at a
+running simulator, as opening its code_url in a browser does. Amounts ending
+in 02 are paid --paid-after later; amounts ending in 03 never pay. The
+order id is the payment's order_id (posagent show ID prints it).`,
+		Example: `  posagent sim pay P20261125183000A1B2
+  posagent sim pay P20261125183000A1B2 --sim-url http://192.168.1.20:7421`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newSimClient(simURL)
+			if err != nil {
+				return err
+			}
+			var out struct {
+				Error string        `json:"error"`
+				Order *ottsim.Order `json:"order"`
+			}
+			_, err = c.do(cmd.Context(), http.MethodPost, "/_sim/pay/"+url.PathEscape(args[0]), nil, &out)
+			if err != nil {
+				return err
+			}
+			if o := out.Order; o != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "order %s: %s %s, %s\n", o.OrderID, o.Wallet, money(o.Amount), o.Status)
+				if o.Status == "notpay" {
+					fmt.Fprintln(cmd.OutOrStdout(), "the customer is confirming in the app: it will be paid shortly")
+				}
+			}
+			return nil
+		},
+	}
+	addSimURLFlag(cmd, &simURL)
+	return cmd
+}
+
+func newSimLedgerCmd() *cobra.Command {
+	var (
+		simURL string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "ledger",
+		Short: "Print a running simulator's ledger: every order, what was charged and refunded",
+		Long: `ledger prints every order a running simulator has seen, oldest first, with
+the amount, what it actually charged and refunded (in major units), the
+order_status and the refunds. It is the ground truth to compare the agent's
+journal with. --json prints GET /_sim/ledger as is (amounts in cents).`,
+		Example: `  posagent sim ledger
+  posagent sim ledger --json | jq '.orders[] | select(.charged > 0)'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := newSimClient(simURL)
+			if err != nil {
+				return err
+			}
+			var out struct {
+				Orders []ottsim.Order `json:"orders"`
+			}
+			if _, err := c.do(cmd.Context(), http.MethodGet, "/_sim/ledger", nil, &out); err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			if len(out.Orders) == 0 {
+				fmt.Fprintln(w, "no orders yet")
+				return nil
+			}
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ORDER_ID\tMODE\tWALLET\tAMOUNT\tCHARGED\tREFUNDED\tSTATUS\tCREATED\tREFUNDS")
+			var charged, refunded int64
+			for _, o := range out.Orders {
+				mode := "scan"
+				if o.Action == "ACTIVEPAY" {
+					mode = "qr"
+				}
+				var refunds []string
+				for _, r := range o.Refunds {
+					refunds = append(refunds, r.OrderID+":"+money(r.Amount))
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.OrderID, mode, o.Wallet, money(o.Amount),
+					money(o.Charged), money(o.Refunded), o.Status, o.CreatedAt.UTC().Format(time.RFC3339), strings.Join(refunds, " "))
+				charged += o.Charged
+				refunded += o.Refunded
+			}
+			fmt.Fprintf(tw, "total\t\t\t\t%s\t%s\t\t\t\n", money(charged), money(refunded))
+			return tw.Flush()
+		},
+	}
+	addSimURLFlag(cmd, &simURL)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the JSON of GET /_sim/ledger")
+	return cmd
+}
+
+func newSimFaultsCmd() *cobra.Command {
+	var (
+		simURL string
+		f      ottsim.Faults
+		clear  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "faults",
+		Short: "Show or set a running simulator's injected faults",
+		Long: `faults prints the faults in force at a running simulator; with flags it
+changes them (flags not given keep their current value; --clear resets all).
+Milliseconds are simulated time: the simulator multiplies them by its
+--time-scale. --down-for-ms closes the simulator's listener for that long, so
+clients get "connection refused", then it listens again on the same address.`,
+		Example: `  posagent sim faults
+  posagent sim faults --error-rate 0.3 --latency-ms 2000
+  posagent sim faults --down-for-ms 60000
+  posagent sim faults --clear`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := newSimClient(simURL)
+			if err != nil {
+				return err
+			}
+			var cur struct {
+				ottsim.Faults
+				DownUntil *time.Time `json:"down_until"`
+			}
+			if _, err := c.do(cmd.Context(), http.MethodGet, "/_sim/faults", nil, &cur); err != nil {
+				return err
+			}
+			fl := cmd.Flags()
+			if clear || fl.Changed("latency-ms") || fl.Changed("error-rate") || fl.Changed("drop-rate") || fl.Changed("down-for-ms") {
+				next := cur.Faults
+				if clear {
+					next = ottsim.Faults{}
+				}
+				if fl.Changed("latency-ms") {
+					next.LatencyMS = f.LatencyMS
+				}
+				if fl.Changed("error-rate") {
+					next.ErrorRate = f.ErrorRate
+				}
+				if fl.Changed("drop-rate") {
+					next.DropRate = f.DropRate
+				}
+				next.DownForMS = f.DownForMS
+				if _, err := c.do(cmd.Context(), http.MethodPost, "/_sim/faults", next, &cur); err != nil {
+					return err
+				}
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "latency_ms %d, error_rate %g, drop_rate %g\n", cur.LatencyMS, cur.ErrorRate, cur.DropRate)
+			if cur.DownUntil != nil {
+				fmt.Fprintf(w, "down (connection refused) until %s\n", cur.DownUntil.UTC().Format(time.RFC3339Nano))
+			}
+			return nil
+		},
+	}
+	addSimURLFlag(cmd, &simURL)
+	fl := cmd.Flags()
+	fl.Int64Var(&f.LatencyMS, "latency-ms", 0, "added before every answer, in milliseconds")
+	fl.Float64Var(&f.ErrorRate, "error-rate", 0, "share of requests answered SYSTEM_ERROR without acting (0-1)")
+	fl.Float64Var(&f.DropRate, "drop-rate", 0, "share of requests whose connection is dropped without acting (0-1)")
+	fl.Int64Var(&f.DownForMS, "down-for-ms", 0, "close the listener this long (connection refused), then listen again")
+	fl.BoolVar(&clear, "clear", false, "reset every fault to zero")
+	return cmd
 }

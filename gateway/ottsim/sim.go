@@ -91,11 +91,11 @@ func (f Faults) validate() error {
 	return nil
 }
 
-// Errors of Pay.
+// Errors of Pay, always wrapped as "ottsim: pay ORDER_ID: ...".
 var (
-	ErrUnknownOrder = errors.New("ottsim: no such order")
-	ErrNotQR        = errors.New("ottsim: not a qr (ACTIVEPAY) order")
-	ErrNotPayable   = errors.New("ottsim: order cannot be paid")
+	ErrUnknownOrder = errors.New("no such order")
+	ErrNotQR        = errors.New("not a qr (ACTIVEPAY) order")
+	ErrNotPayable   = errors.New("order cannot be paid")
 )
 
 // Sim is the OTTPay simulator. It is safe for concurrent use; its state
