@@ -76,7 +76,7 @@ type Scanner struct {
 	Parity     string        `key:"parity"`    // none | odd | even
 	StopBits   int           `key:"stop_bits"` // 1 | 2
 	VID        int           `key:"vid"`       // hid: USB vendor id (0x0c2e)
-	PID        int           `key:"pid"`       // hid: USB product id; 0 = any product of VID
+	PID        int           `key:"pid"`       // hid: USB product id (changes with the interface mode)
 	Interface  int           `key:"interface"` // hid: USB interface number; -1 = any
 	Mode       string        `key:"mode"`      // hid: keyboard | hidpos
 	Terminator string        `key:"terminator"`

@@ -199,6 +199,9 @@ func (c *Config) validate(v *validator) {
 			if s.VID == 0 {
 				v.add(k("vid"), "%s missing for kind hid: set the USB vendor id, like 0x0c2e (posagent devices lists them)", k("vid"))
 			}
+			if s.PID == 0 {
+				v.add(k("pid"), "%s missing for kind hid: set the USB product id, like 0x0b8f (it changes with the scanner's interface mode; posagent devices lists it)", k("pid"))
+			}
 			v.oneOf(k("mode"), s.Mode, "keyboard", "hidpos")
 		case "bridge":
 			v.oneOf(k("mode"), s.Mode, "keyboard", "hidpos")
@@ -207,7 +210,7 @@ func (c *Config) validate(v *validator) {
 			v.add(k("vid"), "%s %d is out of range: a USB vendor id is 0x0001-0xffff", k("vid"), s.VID)
 		}
 		if s.PID < 0 || s.PID > 0xFFFF {
-			v.add(k("pid"), "%s %d is out of range: a USB product id is 0x0000-0xffff (0 = any)", k("pid"), s.PID)
+			v.add(k("pid"), "%s %d is out of range: a USB product id is 0x0001-0xffff", k("pid"), s.PID)
 		}
 		if s.Interface < -1 || s.Interface > 255 {
 			v.add(k("interface"), "%s %d: use -1 (any) or the USB interface number 0-255", k("interface"), s.Interface)

@@ -56,7 +56,8 @@ func TestValidateRules(t *testing.T) {
 		{"scanner parity", func(c *Config) { s := serial; s.Parity = "space"; c.Scanners = []Scanner{s} }, "scanners[0].parity space: use none, odd or even"},
 		{"scanner stop bits", func(c *Config) { s := serial; s.StopBits = 3; c.Scanners = []Scanner{s} }, "scanners[0].stop_bits 3: use 1 or 2"},
 		{"hid vid", func(c *Config) { c.Scanners = []Scanner{serial, hid} }, "scanners[1].vid missing for kind hid"},
-		{"hid mode", func(c *Config) { h := hid; h.VID = 0x0c2e; h.Mode = "pos"; c.Scanners = []Scanner{h} }, "scanners[0].mode pos: use keyboard or hidpos"},
+		{"hid pid", func(c *Config) { h := hid; h.VID = 0x0c2e; c.Scanners = []Scanner{serial, h} }, "scanners[1].pid missing for kind hid"},
+		{"hid mode", func(c *Config) { h := hid; h.VID, h.PID = 0x0c2e, 0x0b8f; h.Mode = "pos"; c.Scanners = []Scanner{h} }, "scanners[0].mode pos: use keyboard or hidpos"},
 		{"vid range", func(c *Config) { h := hid; h.VID = 0x10000; c.Scanners = []Scanner{h} }, "scanners[0].vid 65536 is out of range"},
 		{"terminator", func(c *Config) { s := serial; s.Terminator = "\\r"; c.Scanners = []Scanner{s} }, `scanners[0].terminator \r: use auto, cr, lf, crlf, tab or none`},
 		{"duplicate names", func(c *Config) { c.Scanners = []Scanner{serial, serial} }, `scanners[1].name "counter" is also the name of scanners[0]`},
@@ -125,10 +126,10 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 			t.Errorf("no problem for %s in %v", k, err)
 		}
 	}
-	if len(err.Problems) != 4 {
-		t.Errorf("%d problems, want 4: %v", len(err.Problems), err)
+	if len(err.Problems) != 5 { // the four above and scanners[0].pid
+		t.Errorf("%d problems, want 5: %v", len(err.Problems), err)
 	}
-	if !strings.HasPrefix(err.Error(), "config: 4 problems:\n  ") {
+	if !strings.HasPrefix(err.Error(), "config: 5 problems:\n  ") {
 		t.Errorf("format: %q", err.Error())
 	}
 }
