@@ -111,14 +111,18 @@ type conn interface {
 func runLoop(ctx context.Context, kind, name string, b Backoff, clock func() time.Time, log *slog.Logger,
 	onState func(Status), open func() (conn, error), dec Decoder, p *pipeline, bufSize int, emit func(Scan)) error {
 	b = b.withDefaults()
+	var lastReported Status
 	state := func(st string, err error) {
-		if onState == nil {
-			return
-		}
 		s := Status{Kind: "scanner", Name: name, State: st, At: clock()}
 		if err != nil {
 			s.Err = err.Error()
 		}
+		// Retrying an absent device every few seconds is one "error" state,
+		// not a stream of identical events.
+		if onState == nil || (s.State == lastReported.State && s.Err == lastReported.Err) {
+			return
+		}
+		lastReported = s
 		onState(s)
 	}
 	var wait time.Duration
@@ -200,7 +204,7 @@ type SerialSource struct {
 	Backoff  Backoff
 	Clock    func() time.Time // default time.Now
 	Logger   *slog.Logger     // default: discard
-	OnState  func(Status)     // optional; called from Run's goroutine
+	OnState  func(Status)     // optional; called from Run's goroutine on each change of state or error text
 	// Open opens the port; nil means serial.Open. A test seam, like HIDSource.Open.
 	Open func(serial.Config) (io.ReadCloser, error)
 }

@@ -56,3 +56,13 @@ func (g *guard) close() {
 		g.f.Close()
 	}
 }
+
+// CheckAccess reports whether this process may open path read-write,
+// without opening it (opening a serial port can toggle DTR). The error
+// wraps ErrPermission and carries PermissionHint.
+func CheckAccess(path string) error {
+	if err := unix.Access(path, unix.R_OK|unix.W_OK); err != nil {
+		return openError(path, err)
+	}
+	return nil
+}
