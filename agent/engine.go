@@ -104,6 +104,7 @@ func New(opts Options) (*Engine, error) {
 
 func (e *Engine) onCommit(evs []store.Event) {
 	e.bus.publish(evs)
+	e.kickOutbox() // a commit may have queued a job
 	e.mu.Lock()
 	close(e.changed)
 	e.changed = make(chan struct{})

@@ -164,7 +164,7 @@ func (e *Engine) waitAnswer(ctx context.Context, p *store.Payment) (*store.Payme
 	}
 	return e.waitFor(ctx, p.ID, e.o.APIWait, func(p *store.Payment) bool {
 		if p.State != Processing {
-			return p.State != Queued
+			return true
 		}
 		return p.Mode == "qr" && p.CodeURL != ""
 	})

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/posagent/posagent/gateway"
@@ -141,6 +142,25 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
 			return nil
 		})
 	default:
+		if e.neverReached(p, j, err) {
+			e.log.Warn("agent: the gateway has no such order, twice, after it could no longer be charged: it never reached the gateway",
+				"id", p.ID, "order_id", p.OrderID)
+			_, err = e.mutate(p.ID, func(tx *store.Tx, p *store.Payment) error {
+				if p.State != InDoubt {
+					return errNoChange
+				}
+				if err := tx.DeleteJob(j.Seq); err != nil {
+					return err
+				}
+				p.State = Failed
+				if p.CancelRequested {
+					p.State = Cancelled
+				}
+				p.Error = &store.Error{Code: "gateway_unreachable", Message: "the order never reached the gateway (it has no record of it); nothing was charged"}
+				return nil
+			})
+			break
+		}
 		e.retryJob(j, e.o.ReconcileBackoff, err)
 		return
 	}
@@ -152,6 +172,28 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
 	if errors.Is(err, errNoChange) {
 		e.dropJob(j)
 	}
+}
+
+// neverReached reports whether an in-doubt order is known never to have
+// reached the gateway: a crash between committing "processing" and sending
+// leaves an order the agent can never resend (its outcome was unknown).
+// Our rule: when the gateway answers STATUS_QUERY with FAIL ("no such
+// order") on two attempts in a row, and the order can no longer be charged
+// by anyone (the scan code's validity window, or the QR window, is over,
+// and the agent never resends), nothing was charged.
+func (e *Engine) neverReached(p *store.Payment, j *store.Job, err error) bool {
+	var ge *gateway.Error
+	if !errors.As(err, &ge) || ge.Code != gateway.CodeFail || !strings.Contains(j.LastError, gateway.CodeFail) {
+		return false
+	}
+	limit := codeAt(p).Add(e.o.CodeValidity)
+	if p.Mode == "qr" {
+		limit = p.QRExpiresAt
+		if limit.IsZero() {
+			limit = p.CreatedAt.Add(e.o.QRWindow)
+		}
+	}
+	return e.now().After(limit)
 }
 
 // sendRefund sends (or resends, always with the refund's own order id) a

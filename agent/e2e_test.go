@@ -1,0 +1,371 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/gateway/ottsim"
+)
+
+type outcome struct {
+	cents     int64
+	state     State
+	errCode   string
+	charged   bool // the simulator took the money
+	customer  bool // qr: the test opens code_url (the customer pays)
+}
+
+// checkLedger asserts what the simulator charged and refunded for p.
+func checkLedger(t *testing.T, sim *simEnv, p *Payment, charged, refunded int64) {
+	t.Helper()
+	o, ok := sim.ledger()[p.OrderID]
+	if !ok {
+		if charged != 0 {
+			t.Errorf("%s (%d): no order %s at the simulator, want %d charged", p.ID, p.Amount, p.OrderID, charged)
+		}
+		return
+	}
+	if o.Charged != charged || o.Refunded != refunded {
+		t.Errorf("%s (%d, %s): simulator charged %d refunded %d (status %s), want charged %d refunded %d",
+			p.ID, p.Amount, p.State, o.Charged, o.Refunded, o.Status, charged, refunded)
+	}
+}
+
+func TestScanOutcomesEndToEnd(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	a := startAgent(t, "", gw, testOptions())
+	cases := []outcome{
+		{cents: 1200, state: Succeeded, charged: true},
+		{cents: 1201, state: Failed, errCode: "declined"},
+		{cents: 1202, state: Succeeded, charged: true},
+		{cents: 1203, state: Failed, errCode: "order_closed"},
+		{cents: 1204, state: Succeeded, charged: true},
+		{cents: 1205, state: Succeeded, charged: true},
+		{cents: 1206, state: Succeeded, charged: true},
+	}
+	var wg sync.WaitGroup
+	for i, c := range cases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(fmt.Sprintf("cents_%02d", c.cents%100), func(t *testing.T) {
+				code := wechatCode(i + 1)
+				if i%2 == 1 {
+					code = alipayCode(i + 1)
+				}
+				status, m := a.call("POST", "/v1/payments", map[string]any{"amount": c.cents, "currency": "CAD", "mode": "scan", "auth_code": code, "reference": "INV-1"})
+				if status != 201 {
+					t.Fatalf("create: %d %v", status, m)
+				}
+				p := decodePayment(t, m)
+				if p.AuthCodeMasked != code[:4]+"**********"+code[14:] {
+					t.Errorf("auth_code_masked = %q", p.AuthCodeMasked)
+				}
+				p = a.waitFinal(p.ID)
+				if p.State != c.state {
+					t.Fatalf("state %s, want %s (error %v, history %v)", p.State, c.state, p.Error, p.History)
+				}
+				if c.errCode != "" && (p.Error == nil || p.Error.Code != c.errCode) {
+					t.Errorf("error %v, want code %s", p.Error, c.errCode)
+				}
+				if p.History[0].State != "processing" || p.History[len(p.History)-1].State != string(c.state) {
+					t.Errorf("history %v", p.History)
+				}
+				var charged int64
+				if c.charged {
+					charged = c.cents
+				}
+				checkLedger(t, sim, p, charged, 0)
+			})
+		}()
+	}
+	wg.Wait()
+}
+
+func TestQROutcomesEndToEnd(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	a := startAgent(t, "", gw, testOptions())
+	customer := &http.Client{Timeout: 10 * time.Second}
+	defer customer.CloseIdleConnections()
+	cases := []outcome{
+		{cents: 2500, state: Succeeded, charged: true, customer: true},
+		{cents: 2501, state: Failed, errCode: "declined"},
+		{cents: 2502, state: Succeeded, charged: true, customer: true},
+		{cents: 2503, state: Cancelled, customer: true}, // the wallet never pays it; the gateway closes it
+		{cents: 2504, state: Cancelled},                 // response lost: no QR shown; the order closes unpaid
+		{cents: 2505, state: Cancelled},                 // SYSTEM_ERROR: no QR; closes unpaid
+		{cents: 2506, state: Cancelled},                 // reply too late: no QR; closes unpaid
+	}
+	var wg sync.WaitGroup
+	for i, c := range cases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(fmt.Sprintf("cents_%02d", c.cents%100), func(t *testing.T) {
+				wallet := []string{"wechat", "alipay"}[i%2]
+				status, m := a.call("POST", "/v1/payments", map[string]any{"amount": c.cents, "mode": "qr", "wallet": wallet})
+				if status != 201 {
+					t.Fatalf("create: %d %v", status, m)
+				}
+				p := decodePayment(t, m)
+				if c.customer {
+					if p.CodeURL == "" {
+						t.Fatalf("no code_url in %+v", p)
+					}
+					if p.QRExpiresAt == nil || !p.QRExpiresAt.After(p.CreatedAt) {
+						t.Errorf("qr_expires_at %v", p.QRExpiresAt)
+					}
+					resp, err := customer.Get(p.CodeURL) // the customer's wallet opens the QR
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+				}
+				p = a.waitFinal(p.ID)
+				if p.State != c.state {
+					t.Fatalf("state %s, want %s (error %v, history %v)", p.State, c.state, p.Error, p.History)
+				}
+				if c.errCode != "" && (p.Error == nil || p.Error.Code != c.errCode) {
+					t.Errorf("error %v, want code %s", p.Error, c.errCode)
+				}
+				var charged int64
+				if c.charged {
+					charged = c.cents
+				}
+				checkLedger(t, sim, p, charged, 0)
+			})
+		}()
+	}
+	wg.Wait()
+}
+
+// A qr payment the cashier cancels while the customer has the QR open:
+// in_doubt, and the late payment is refunded automatically (reversed).
+func TestQRCancelThenLatePaymentIsReversed(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	a := startAgent(t, "", gw, testOptions())
+	status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 3300, "mode": "qr", "wallet": "alipay"})
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, m)
+	}
+	p := decodePayment(t, m)
+	status, m = a.call("POST", "/v1/payments/"+p.ID+"/cancel", nil)
+	if status != 200 {
+		t.Fatalf("cancel: %d %v", status, m)
+	}
+	if got := decodePayment(t, m); got.State != InDoubt {
+		t.Fatalf("after cancel: %s, want in_doubt (the customer may still pay a scanned QR)", got.State)
+	}
+	if err := sim.sim.Pay(p.OrderID); err != nil { // the customer pays anyway
+		t.Fatal(err)
+	}
+	p = a.waitFinal(p.ID)
+	if p.State != Reversed || len(p.Refunds) != 1 || !p.Refunds[0].Automatic || p.Refunded != 3300 {
+		t.Fatalf("late payment: %s refunds %+v refunded %d", p.State, p.Refunds, p.Refunded)
+	}
+	checkLedger(t, sim, p, 3300, 3300)
+}
+
+// Scan payments whose customer confirms only after the polling window
+// (the simulator's PaidAfter is longer than the window): in_doubt, then
+// paid -> refunded -> reversed. One of them is cancelled by the cashier.
+func TestScanLatePaymentIsReversed(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	o := simOptions()
+	o.PaidAfter = 100 * time.Second // 2 s scaled; the agent's window is 1.2 s
+	s := ottsim.New(o)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, l) }()
+	defer func() { cancel(); <-done }()
+	sim := &simEnv{sim: s, url: "http://" + l.Addr().String()}
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	a := startAgent(t, "", gw, testOptions())
+
+	var ids []string
+	for i, cancelIt := range []bool{false, true} {
+		status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 4402, "mode": "scan", "auth_code": wechatCode(40 + i)})
+		if status != 201 {
+			t.Fatalf("create: %d %v", status, m)
+		}
+		p := decodePayment(t, m)
+		if cancelIt {
+			status, m = a.call("POST", "/v1/payments/"+p.ID+"/cancel", nil)
+			if status != 200 || decodePayment(t, m).State != InDoubt {
+				t.Fatalf("cancel: %d %v", status, m)
+			}
+		}
+		ids = append(ids, p.ID)
+	}
+	for _, id := range ids {
+		p := a.waitFinal(id)
+		if p.State != Reversed || p.Refunded != 4402 {
+			t.Errorf("%s: %s refunded %d, history %v", id, p.State, p.Refunded, p.History)
+		}
+		checkLedger(t, sim, p, 4402, 4402)
+	}
+}
+
+func TestRefundsEndToEnd(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	a := startAgent(t, "", gw, testOptions())
+	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 5000, "mode": "scan", "auth_code": wechatCode(50)})
+	p := a.waitFinal(decodePayment(t, m).ID)
+	if p.State != Succeeded {
+		t.Fatalf("payment %s", p.State)
+	}
+	status, m := a.call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 1500})
+	if status != 201 {
+		t.Fatalf("refund: %d %v", status, m)
+	}
+	status, m = a.call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 3501})
+	if status != 422 || m["error"].(map[string]any)["code"] != "amount_too_large" {
+		t.Fatalf("over-refund: %d %v", status, m)
+	}
+	status, m = a.call("POST", "/v1/payments/"+p.ID+"/refunds", nil) // all that is left
+	if status != 201 {
+		t.Fatalf("refund rest: %d %v", status, m)
+	}
+	p = a.waitFinal(p.ID)
+	if len(p.Refunds) != 2 || p.Refunds[1].Amount != 3500 || p.Refunded != 5000 || p.State != Succeeded {
+		t.Fatalf("refunds %+v refunded %d state %s", p.Refunds, p.Refunded, p.State)
+	}
+	if p.Refunds[0].OrderID == p.Refunds[1].OrderID || p.Refunds[0].OrderID == p.OrderID {
+		t.Errorf("refund order ids not distinct: %s %s %s", p.OrderID, p.Refunds[0].OrderID, p.Refunds[1].OrderID)
+	}
+	status, m = a.call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 1})
+	if status != 422 || m["error"].(map[string]any)["code"] != "nothing_to_refund" {
+		t.Fatalf("refund of a fully refunded payment: %d %v", status, m)
+	}
+	checkLedger(t, sim, p, 5000, 5000)
+	// Only a succeeded payment can be refunded.
+	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 5001, "mode": "scan", "auth_code": wechatCode(51)})
+	f := a.waitFinal(decodePayment(t, m).ID)
+	status, m = a.call("POST", "/v1/payments/"+f.ID+"/refunds", map[string]any{"amount": 1})
+	if status != 422 || m["error"].(map[string]any)["code"] != "invalid_state" {
+		t.Fatalf("refund of a failed payment: %d %v", status, m)
+	}
+}
+
+// The gateway goes down for "a minute and a half" (compressed): scan
+// payments are queued; one whose code validity ends during the outage
+// expires (nothing charged), one that still has time is sent when the
+// gateway returns; a refund and an in-doubt query wait in the outbox and
+// are delivered after recovery.
+func TestGatewayDownThenBack(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	a := startAgent(t, "", gw, testOptions())
+	customer := &http.Client{Timeout: 10 * time.Second}
+	defer customer.CloseIdleConnections()
+
+	// Before the outage: a paid scan payment (to refund later) and a paid qr
+	// payment whose cashier will cancel during the outage.
+	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 6000, "mode": "scan", "auth_code": wechatCode(60)})
+	paid := a.waitFinal(decodePayment(t, m).ID)
+	if paid.State != Succeeded {
+		t.Fatalf("setup: %s", paid.State)
+	}
+	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 6100, "mode": "qr", "wallet": "wechat"})
+	qr := decodePayment(t, m)
+	if qr.CodeURL == "" {
+		t.Fatalf("setup: qr without code_url: %+v", qr)
+	}
+
+	down := 90 * time.Second // scaled: 1.8 s; the code validity is 60 s (1.2 s)
+	sim.sim.SetFaults(ottsim.Faults{DownForMS: down.Milliseconds()})
+	t0 := time.Now()
+	waitDown(t, sim.url)
+
+	// Scan A now: its code expires before the gateway is back.
+	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 6200, "mode": "scan", "auth_code": wechatCode(62)})
+	expA := decodePayment(t, m)
+	if expA.State != Queued {
+		t.Fatalf("scan during outage is %s, want queued", expA.State)
+	}
+	// The customer pays the qr on their phone meanwhile (the wallet talks to
+	// OTTPay, not to us); then the cashier gives up.
+	if err := sim.sim.Pay(qr.OrderID); err != nil {
+		t.Fatal(err)
+	}
+	status, m := a.call("POST", "/v1/payments/"+qr.ID+"/cancel", nil)
+	if status != 200 || decodePayment(t, m).State != InDoubt {
+		t.Fatalf("cancel during outage: %d %v", status, m)
+	}
+	status, m = a.call("POST", "/v1/payments/"+paid.ID+"/refunds", map[string]any{"amount": 2000})
+	if status != 201 {
+		t.Fatalf("refund during outage: %d %v", status, m)
+	}
+	if r := decodePayment(t, m).Refunds[0]; r.State != "pending" {
+		t.Fatalf("refund during outage is %s, want pending (queued)", r.State)
+	}
+	// Scan B late in the outage: still valid when the gateway returns.
+	time.Sleep(time.Until(t0.Add(1200 * time.Millisecond)))
+	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 6300, "mode": "scan", "auth_code": wechatCode(63)})
+	sentB := decodePayment(t, m)
+	st := a.e.Status()
+	if st.Gateway.Reachable || st.Outbox.Depth == 0 {
+		t.Errorf("status during outage: %+v", st)
+	}
+
+	pA := a.waitFinal(expA.ID)
+	if pA.State != Expired || pA.Error == nil || pA.Error.Code != "code_expired" {
+		t.Errorf("scan A: %s %v", pA.State, pA.Error)
+	}
+	checkLedger(t, sim, pA, 0, 0)
+	pB := a.waitFinal(sentB.ID)
+	if pB.State != Succeeded {
+		t.Errorf("scan B: %s %v %v", pB.State, pB.Error, pB.History)
+	}
+	seenQueued := false
+	for _, h := range pB.History {
+		seenQueued = seenQueued || h.State == "queued"
+	}
+	if !seenQueued {
+		t.Errorf("scan B was never queued: %v", pB.History)
+	}
+	checkLedger(t, sim, pB, 6300, 0)
+	pr := a.waitFinal(paid.ID)
+	if pr.Refunded != 2000 {
+		t.Errorf("refund after recovery: %+v", pr.Refunds)
+	}
+	checkLedger(t, sim, pr, 6000, 2000)
+	pq := a.waitFinal(qr.ID)
+	if pq.State != Reversed {
+		t.Errorf("qr paid during the outage and cancelled: %s %v", pq.State, pq.History)
+	}
+	checkLedger(t, sim, pq, 6100, 6100)
+	if st := a.e.Status(); !st.Gateway.Reachable || st.Outbox.Depth != 0 {
+		t.Errorf("status after recovery: %+v", st)
+	}
+}
+
+// waitDown waits until the simulator refuses connections.
+func waitDown(t *testing.T, url string) {
+	t.Helper()
+	addr := url[len("http://"):]
+	for i := 0; i < 500; i++ {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err != nil {
+			return
+		}
+		c.Close()
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatal("the simulator never went down")
+}
