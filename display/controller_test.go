@@ -241,3 +241,24 @@ func TestControllerRun(t *testing.T) {
 		}
 	})
 }
+
+// FuzzApply: any event data leaves the controller on a valid screen.
+func FuzzApply(f *testing.F) {
+	f.Add(EventPaymentUpdated, []byte(`{"seq":1,"payment":{"id":"a","mode":"qr","state":"processing","code_url":"u"}}`))
+	f.Add(EventCartUpdated, []byte(`{"cart":{"amount":5}}`))
+	f.Add(EventPaymentUpdated, []byte(`{"id":"a","state":"succeeded","updated_at":"2026-11-25T18:30:00Z"}`))
+	f.Add("x", []byte(`{`))
+	f.Fuzz(func(t *testing.T, kind string, data []byte) {
+		c := NewController(ControllerOptions{Now: func() time.Time { return t0 }})
+		err := c.Apply(kind, json.RawMessage(data))
+		s := c.Current()
+		if err != nil && s.Kind != KindIdle {
+			t.Fatalf("failed Apply changed the screen to %+v", s)
+		}
+		switch s.Kind {
+		case KindIdle, KindAmountDue, KindScanPrompt, KindQR, KindPaid, KindFailed, KindCancelled:
+		default:
+			t.Fatalf("kind %q", s.Kind)
+		}
+	})
+}

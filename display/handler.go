@@ -28,7 +28,8 @@ type Options struct {
 	EventsURL    string // the agent's SSE endpoint (default "/v1/events")
 
 	// CodeURL returns the code_url of a payment for /display/qr.svg and
-	// /display/qr.png; (_, false) gives 404. Nil: every QR is 404.
+	// /display/qr.png; (_, false) gives 404. When it is nil or says no, the
+	// Controller's current qr screen is used if it shows that payment.
 	CodeURL func(id string) (string, bool)
 
 	// Controller backs /display/frame.png and /display/screen.json (the
@@ -188,6 +189,12 @@ func (h *handler) qr(w http.ResponseWriter, r *http.Request, svg bool) {
 	ok := false
 	if h.o.CodeURL != nil {
 		content, ok = h.o.CodeURL(id)
+	}
+	if (!ok || content == "") && h.o.Controller != nil {
+		// The payment on screen needs no lookup.
+		if s := h.o.Controller.Current(); s.PaymentID == id && s.CodeURL != "" {
+			content, ok = s.CodeURL, true
+		}
 	}
 	if !ok || content == "" {
 		httpError(w, http.StatusNotFound, "not_found", "no QR for payment "+id)

@@ -152,3 +152,27 @@ func TestPageSelfContained(t *testing.T) {
 		}
 	}
 }
+
+func TestHandlerQRFromController(t *testing.T) {
+	url := "https://frontapi.ottpay.com/qr/2"
+	ctrl := NewController(ControllerOptions{Now: func() time.Time { return t0 }})
+	h := Handler(Options{Controller: ctrl})
+	if r := get(t, h, "GET", "/display/qr.svg?id=pay_2"); r.StatusCode != 404 {
+		t.Fatalf("before the payment: %d", r.StatusCode)
+	}
+	k, d := ev(1, EventPaymentUpdated, pay("pay_2", "qr", "processing", `,"code_url":"`+url+`"`))
+	if err := ctrl.Apply(k, d); err != nil {
+		t.Fatal(err)
+	}
+	r := get(t, h, "GET", "/display/qr.png?id=pay_2&module=2")
+	img, err := png.Decode(bytes.NewReader(body(t, r)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DecodeQR(img); err != nil || got != url {
+		t.Errorf("qr.png of the payment on screen decodes to %q, %v", got, err)
+	}
+	if r := get(t, h, "GET", "/display/qr.svg?id=other"); r.StatusCode != 404 {
+		t.Errorf("another payment: %d, want 404", r.StatusCode)
+	}
+}

@@ -31,6 +31,12 @@ type stand struct {
 }
 
 func newStand(t *testing.T, lang string, hold time.Duration) *stand {
+	return newStandWith(t, lang, hold, true)
+}
+
+// newStandWith builds a stand; withController false leaves the Handler
+// without a Controller (no screen.json), as a minimal wiring would.
+func newStandWith(t *testing.T, lang string, hold time.Duration, withController bool) *stand {
 	s := &stand{t: t, codes: map[string]string{}}
 	s.ctrl = display.NewController(display.ControllerOptions{Hold: hold})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -44,11 +50,15 @@ func newStand(t *testing.T, lang string, hold time.Duration) *stand {
 	})
 	s.hub = displaytest.NewHub(0)
 	s.hub.OnEvent = s.ctrl.Apply
+	var ctrl *display.Controller
+	if withController {
+		ctrl = s.ctrl
+	}
 	h := display.Handler(display.Options{
 		MerchantName: "Maple Tea House",
 		Language:     lang,
 		EventsURL:    "/v1/events",
-		Controller:   s.ctrl,
+		Controller:   ctrl,
 		CodeURL: func(id string) (string, bool) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -264,5 +274,30 @@ func TestPageResyncAfterLostEvents(t *testing.T) {
 	must(t, displaytest.WaitScreen(ctx, display.KindPaid))
 	if got := text(t, ctx, "title1"); got != "支付成功，谢谢" {
 		t.Errorf("zh paid title %q", got)
+	}
+}
+
+// TestPageReplayWithoutController: with no Controller wired (no
+// screen.json), a page opened in the middle of a sale replays the event log
+// (after=0) and starts on the right screen.
+func TestPageReplayWithoutController(t *testing.T) {
+	ctx := displaytest.StartBrowser(t)
+	s := newStandWith(t, "en", 5*time.Second, false)
+	codeURL := "https://frontapi.ottpay.com/qr/ON00004652-LANE1-0003"
+	s.publish(display.EventCartUpdated, map[string]any{"amount": 1250, "currency": "CAD"})
+	s.publish(display.EventPaymentUpdated, s.payment("old", "scan", "succeeded", "", "", time.Time{}))
+	s.publish(display.EventPaymentUpdated, s.payment("pay_qr3", "qr", "processing", "unionpay", codeURL, time.Now().Add(time.Minute)))
+	must(t, displaytest.Open(ctx, s.url()))
+	must(t, displaytest.WaitScreen(ctx, display.KindQR))
+	must(t, displaytest.WaitQRLoaded(ctx))
+	if id, _ := displaytest.Eval[string](ctx, `document.body.getAttribute("data-payment-id")`); id != "pay_qr3" {
+		t.Errorf("replayed to payment %q", id)
+	}
+	if seq, _ := displaytest.Eval[float64](ctx, `POS.lastSeq`); seq != 3 {
+		t.Errorf("POS.lastSeq = %v, want 3", seq)
+	}
+	got, err := displaytest.DecodeQRScreenshot(ctx)
+	if err != nil || got != codeURL {
+		t.Fatalf("screenshot QR %q, %v; want %q", got, err, codeURL)
 	}
 }
