@@ -41,7 +41,10 @@ func TestHubFormatAndReplay(t *testing.T) {
 	h := NewHub(40)
 	h.Now = func() time.Time { return at }
 	var applied []string
-	h.OnEvent = func(kind string, data json.RawMessage) error { applied = append(applied, kind+" "+string(data)); return nil }
+	h.OnEvent = func(kind string, data json.RawMessage) error {
+		applied = append(applied, kind+" "+string(data))
+		return nil
+	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
