@@ -1,12 +1,205 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/posagent/posagent/config"
 )
 
-// PLACEHOLDER: replaced by the owner of this command.
+// loadConfig loads the configuration the global flags name (--config, else
+// the search path) with the process environment. It does not validate.
+func loadConfig(g *globalFlags) (*config.Config, config.Sources, error) {
+	return config.Load(g.configPath, os.Environ())
+}
+
 func newConfigCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{Use: "config", Short: "(not built yet)", RunE: func(*cobra.Command, []string) error { return errors.New("config: not built yet") }}
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Write, check and show the configuration",
+		Long: `Write, check and show the configuration.
+
+The file is --config, else ./posagent.yaml, else /etc/posagent/posagent.yaml;
+with none, the defaults run the built-in OTTPay simulator. Every key can be
+overridden by the environment: POSAGENT_ and the key in capitals with "." as
+"_" (gateway.sign_key is POSAGENT_GATEWAY_SIGN_KEY).`,
+	}
+	cmd.AddCommand(newConfigInitCmd(g), newConfigCheckCmd(g), newConfigShowCmd(g), newConfigProfilesCmd())
+	return cmd
+}
+
+func newConfigInitCmd(g *globalFlags) *cobra.Command {
+	var force bool
+	var profile string
+	c := &cobra.Command{
+		Use:   "init [PATH]",
+		Short: "Write the fully commented example configuration (default ./posagent.yaml)",
+		Long: `Write the fully commented example configuration to PATH (default
+--config, else ./posagent.yaml). Every key is explained in it. An existing
+file is kept unless --force is given.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := g.configPath
+			if len(args) == 1 {
+				path = args[0]
+			}
+			if path == "" {
+				path = "posagent.yaml"
+			}
+			data, err := exampleFor(profile)
+			if err != nil {
+				return err
+			}
+			if err := writeConfigFile(path, data, force); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (check it with: posagent config check --config %s)\n", path, path)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	c.Flags().StringVar(&profile, "profile", "", "device profile to write into device.profile ("+strings.Join(config.ProfileNames(), ", ")+")")
+	return c
+}
+
+// exampleFor returns the example file with device.profile set to profile.
+func exampleFor(profile string) ([]byte, error) {
+	data := config.Example()
+	if profile == "" {
+		return data, nil
+	}
+	if _, ok := config.LookupProfile(profile); !ok {
+		return nil, fmt.Errorf("config init: profile %q: use one of %s", profile, strings.Join(config.ProfileNames(), ", "))
+	}
+	const line = "\n  profile: generic-linux\n"
+	if !bytes.Contains(data, []byte(line)) {
+		return nil, errors.New("config init: the example has no device.profile line (bug)")
+	}
+	return bytes.Replace(data, []byte(line), []byte("\n  profile: "+profile+"\n"), 1), nil
+}
+
+// writeConfigFile writes data to path (mode 0640) through a temporary file
+// and a rename, so a reader never sees half a file; it refuses to replace an
+// existing file unless force.
+func writeConfigFile(path string, data []byte, force bool) error {
+	if fi, err := os.Stat(path); err == nil {
+		if !force {
+			return fmt.Errorf("config init: %s already exists: keep it, or overwrite it with --force", path)
+		}
+		if fi.IsDir() {
+			return fmt.Errorf("config init: %s is a directory", path)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("config init: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".posagent-*.yaml")
+	if err != nil {
+		return fmt.Errorf("config init: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config init: write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Chmod(0o640); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config init: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("config init: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("config init: %w", err)
+	}
+	return nil
+}
+
+func newConfigCheckCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "check",
+		Short: "Load and validate the configuration; print ok or every problem",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return configCheck(cmd.OutOrStdout(), g)
+		},
+	}
+}
+
+func configCheck(out io.Writer, g *globalFlags) error {
+	cfg, src, err := loadConfig(g)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	for _, w := range src.Warnings {
+		fmt.Fprintln(out, "warning:", w)
+	}
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		where := src.File
+		if where == "" {
+			where = "defaults and environment"
+		}
+		fmt.Fprintf(out, "%s: %d problem(s):\n", where, len(ce.Problems))
+		for _, p := range ce.Problems {
+			fmt.Fprintln(out, "  "+p.String())
+		}
+		return exitError{code: 1}
+	}
+	if err != nil {
+		return err
+	}
+	file := src.File
+	if file == "" {
+		file = "no file: defaults"
+	}
+	fmt.Fprintf(out, "ok (%s, profile %s)\n", file, src.Profile)
+	return nil
+}
+
+func newConfigShowCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show",
+		Short: "Print the effective configuration and where each value came from (secrets redacted)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, src, err := loadConfig(g)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if err := config.Show(out, cfg, src); err != nil {
+				return err
+			}
+			for _, p := range cfg.Problems() {
+				fmt.Fprintln(out, "# problem:", p.String())
+			}
+			return nil
+		},
+	}
+}
+
+func newConfigProfilesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "profiles",
+		Short: "List the device profiles and what each sets",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			for _, p := range config.Profiles() {
+				fmt.Fprintf(out, "%s: %s\n", p.Name, p.Description)
+				for _, n := range p.Notes {
+					fmt.Fprintf(out, "  - %s\n", n)
+				}
+			}
+			return nil
+		},
+	}
 }
