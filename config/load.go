@@ -67,6 +67,11 @@ func (s Sources) Of(key string) Source { return s.keys[key] }
 // exists, uses pure defaults. Unknown keys, malformed YAML and values of the
 // wrong type are reported together in an *Error. Load does not call
 // Validate.
+//
+// With an *Error about keys or values, Load still returns the configuration
+// built from everything else (bad keys left at their defaults), so that
+// doctor and `config show` can go on; a caller that runs the agent must stop
+// on any error. After malformed YAML or an unreadable file the *Config is nil.
 func Load(path string, env []string) (*Config, Sources, error) {
 	return load(path, env, SearchPaths)
 }
@@ -121,11 +126,9 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 	prof, ok := LookupProfile(profName)
 	if !ok {
 		d.problems = append(d.problems, Problem{Key: "device.profile", Msg: unknownProfile(profName)})
+		prof, _ = LookupProfile("generic-linux")
 	}
-	src.Profile = profName
-	if len(d.problems) > 0 {
-		return nil, src, &Error{Op: "load", File: file, Problems: d.problems}
-	}
+	src.Profile = prof.Name
 
 	// 4. Layer them in viper: defaults (with the profile), file, environment.
 	v := viper.New()
@@ -202,11 +205,17 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 		}
 		cfg.Scanners = append(cfg.Scanners, item.Interface().(Scanner))
 	}
-	for key, ev := range envScanners.fields {
+	for _, key := range sortedKeys(envScanners.fields) {
 		if i := scannerIndex(key); i >= len(list) {
-			return nil, src, &Error{Op: "load", File: file, Problems: []Problem{{Key: key, Msg: fmt.Sprintf(
-				"%s sets %s but there are only %d scanners: set the list in the file (or %sSCANNERS) first", ev.name, key, len(list), EnvPrefix)}}}
+			d.problems = append(d.problems, Problem{Key: key, Msg: fmt.Sprintf(
+				"%s sets %s but there are only %d scanners: set the list in the file (or %sSCANNERS) first",
+				envScanners.fields[key].name, key, len(list), EnvPrefix)})
 		}
+	}
+	if len(d.problems) > 0 {
+		// The rest still loaded: return it with the problems, for doctor
+		// and config show. Nothing may run on it.
+		return cfg, src, &Error{Op: "load", File: file, Problems: d.problems}
 	}
 	return cfg, src, nil
 }

@@ -332,3 +332,18 @@ scanners:
 		t.Fatalf("scanners = %+v", cfg.Scanners)
 	}
 }
+
+func TestLoadReturnsTheRestWithProblems(t *testing.T) {
+	cfg, _, err := load(writeFile(t, "printer:\n  papr: 58mm\n  kind: network\n  address: 127.0.0.1:9\n"), nil, nil)
+	var e *Error
+	if !errors.As(err, &e) || len(e.Problems) != 1 {
+		t.Fatalf("err = %v", err)
+	}
+	if cfg == nil || cfg.Printer.Kind != "network" || cfg.Printer.Address != "127.0.0.1:9" {
+		t.Fatalf("the valid keys were not loaded: %+v", cfg)
+	}
+	cfg, _, err = load(writeFile(t, "a: [\n"), nil, nil)
+	if err == nil || cfg != nil {
+		t.Fatalf("malformed YAML: cfg %v err %v", cfg, err)
+	}
+}
