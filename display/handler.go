@@ -41,6 +41,10 @@ type Options struct {
 
 	// Reconnect backoff of the page's event stream (defaults 500 ms, 10 s).
 	ReconnectMin, ReconnectMax time.Duration
+	// Watchdog is how often the page compares its stream with the
+	// Controller to catch a silently dead connection (default 20 s;
+	// negative: off). Only useful with a Controller.
+	Watchdog time.Duration
 
 	Logger *slog.Logger
 }
@@ -54,6 +58,7 @@ type config struct {
 	EventsURL      string `json:"events_url"`
 	ReconnectMinMS int64  `json:"reconnect_min_ms"`
 	ReconnectMaxMS int64  `json:"reconnect_max_ms"`
+	WatchdogMS     int64  `json:"watchdog_ms"`
 	ServerTime     string `json:"server_time"`
 }
 
@@ -108,6 +113,12 @@ func Handler(o Options) http.Handler {
 			o.ReconnectMax = o.ReconnectMin
 		}
 	}
+	switch {
+	case o.Watchdog == 0:
+		o.Watchdog = 20 * time.Second
+	case o.Watchdog < 0:
+		o.Watchdog = 0
+	}
 	h := &handler{o: o, log: o.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -155,6 +166,7 @@ func (h *handler) config(w http.ResponseWriter) {
 		EventsURL:      h.o.EventsURL,
 		ReconnectMinMS: h.o.ReconnectMin.Milliseconds(),
 		ReconnectMaxMS: h.o.ReconnectMax.Milliseconds(),
+		WatchdogMS:     h.o.Watchdog.Milliseconds(),
 		ServerTime:     h.now().UTC().Format(time.RFC3339Nano),
 	}
 	if h.o.LogoPath != "" {

@@ -59,7 +59,7 @@ func TestHandlerRoutes(t *testing.T) {
 		{"GET", "/display/", 200, "text/html", "EventSource"},
 		{"GET", "/", 200, "text/html", "EventSource"}, // behind http.StripPrefix
 		{"HEAD", "/display", 200, "text/html", ""},
-		{"GET", "/display/config.json", 200, "application/json", `"merchant_name":"Maple Tea House","language":"zh","logo_url":"logo","hold_seconds":3,"events_url":"/v1/events","reconnect_min_ms":500,"reconnect_max_ms":10000,"server_time":"2026-11-25T18:30:00Z"`},
+		{"GET", "/display/config.json", 200, "application/json", `"merchant_name":"Maple Tea House","language":"zh","logo_url":"logo","hold_seconds":3,"events_url":"/v1/events","reconnect_min_ms":500,"reconnect_max_ms":10000,"watchdog_ms":20000,"server_time":"2026-11-25T18:30:00Z"`},
 		{"GET", "/display/screen.json", 200, "application/json", `{"seq":4,"screen":{"kind":"qr","amount":1250,"currency":"CAD","wallet":"wechat","code_url":"` + url + `","payment_id":"pay_1"}`},
 		{"GET", "/display/qr.svg?id=pay_1", 200, "image/svg+xml", "<svg"},
 		{"GET", "/display/qr.png?id=pay_1", 200, "image/png", "PNG"},

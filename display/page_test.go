@@ -31,12 +31,12 @@ type stand struct {
 }
 
 func newStand(t *testing.T, lang string, hold time.Duration) *stand {
-	return newStandWith(t, lang, hold, true)
+	return newStandWith(t, lang, hold, true, nil)
 }
 
 // newStandWith builds a stand; withController false leaves the Handler
 // without a Controller (no screen.json), as a minimal wiring would.
-func newStandWith(t *testing.T, lang string, hold time.Duration, withController bool) *stand {
+func newStandWith(t *testing.T, lang string, hold time.Duration, withController bool, opt func(*display.Options)) *stand {
 	s := &stand{t: t, codes: map[string]string{}}
 	s.ctrl = display.NewController(display.ControllerOptions{Hold: hold})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -54,7 +54,7 @@ func newStandWith(t *testing.T, lang string, hold time.Duration, withController 
 	if withController {
 		ctrl = s.ctrl
 	}
-	h := display.Handler(display.Options{
+	o := display.Options{
 		MerchantName: "Maple Tea House",
 		Language:     lang,
 		EventsURL:    "/v1/events",
@@ -67,7 +67,11 @@ func newStandWith(t *testing.T, lang string, hold time.Duration, withController 
 		},
 		ReconnectMin: 100 * time.Millisecond,
 		ReconnectMax: 400 * time.Millisecond,
-	})
+	}
+	if opt != nil {
+		opt(&o)
+	}
+	h := display.Handler(o)
 	s.mux = http.NewServeMux()
 	s.mux.Handle("/v1/events", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.hub.ServeHTTP(w, r) }))
 	s.mux.Handle("/display", h)
@@ -282,7 +286,7 @@ func TestPageResyncAfterLostEvents(t *testing.T) {
 // (after=0) and starts on the right screen.
 func TestPageReplayWithoutController(t *testing.T) {
 	ctx := displaytest.StartBrowser(t)
-	s := newStandWith(t, "en", 5*time.Second, false)
+	s := newStandWith(t, "en", 5*time.Second, false, nil)
 	codeURL := "https://frontapi.ottpay.com/qr/ON00004652-LANE1-0003"
 	s.publish(display.EventCartUpdated, map[string]any{"amount": 1250, "currency": "CAD"})
 	s.publish(display.EventPaymentUpdated, s.payment("old", "scan", "succeeded", "", "", time.Time{}))
@@ -299,5 +303,23 @@ func TestPageReplayWithoutController(t *testing.T) {
 	got, err := displaytest.DecodeQRScreenshot(ctx)
 	if err != nil || got != codeURL {
 		t.Fatalf("screenshot QR %q, %v; want %q", got, err, codeURL)
+	}
+}
+
+// TestPageWatchdog: the stream goes silent without closing (no TCP reset);
+// the page notices that the controller is ahead, restarts the stream and
+// catches up.
+func TestPageWatchdog(t *testing.T) {
+	ctx := displaytest.StartBrowser(t)
+	s := newStandWith(t, "en", 5*time.Second, true, func(o *display.Options) { o.Watchdog = 200 * time.Millisecond })
+	must(t, displaytest.Open(ctx, s.url()))
+	must(t, displaytest.WaitConnected(ctx, true))
+	s.publish(display.EventCartUpdated, map[string]any{"amount": 700, "currency": "CAD"})
+	must(t, displaytest.WaitScreen(ctx, display.KindAmountDue))
+	s.hub.StallOpen()
+	s.publish(display.EventPaymentUpdated, s.payment("pay_w", "scan", "awaiting_code", "", "", time.Time{}))
+	must(t, displaytest.WaitScreen(ctx, display.KindScanPrompt))
+	if n, _ := displaytest.Eval[float64](ctx, `POS.watchdogRestarts || 0`); n < 1 {
+		t.Errorf("the scan prompt arrived without a watchdog restart (%v): the stall did not stall", n)
 	}
 }

@@ -31,6 +31,7 @@ type Hub struct {
 	events []hubEvent
 	seq    uint64
 	wake   chan struct{} // closed and replaced on every publish
+	stall  chan struct{} // closed by StallOpen: the streams open then go silent
 }
 
 type hubEvent struct {
@@ -41,7 +42,16 @@ type hubEvent struct {
 
 // NewHub returns an empty hub whose first event will be seq start+1.
 func NewHub(start uint64) *Hub {
-	return &Hub{seq: start, wake: make(chan struct{})}
+	return &Hub{seq: start, wake: make(chan struct{}), stall: make(chan struct{})}
+}
+
+// StallOpen makes every stream open now go silent without closing (a
+// connection that died without a TCP reset); new streams work normally.
+func (h *Hub) StallOpen() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	close(h.stall)
+	h.stall = make(chan struct{})
 }
 
 // payloadField is the data field holding the payload of a kind.
@@ -132,6 +142,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	t := time.NewTicker(ping)
 	defer t.Stop()
+	h.mu.Lock()
+	stalled := h.stall
+	h.mu.Unlock()
 	for {
 		evs, wake := h.since(last)
 		for _, e := range evs {
@@ -143,6 +156,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fl.Flush()
 		select {
 		case <-r.Context().Done():
+			return
+		case <-stalled:
+			<-r.Context().Done()
 			return
 		case <-wake:
 		case <-t.C:
