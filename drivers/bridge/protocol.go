@@ -52,11 +52,11 @@ const (
 // Limits on what a message may carry. Print data is bounded by the
 // connection's read limit, not here.
 const (
-	maxIDLen      = 128  // id, ref, job_id, session
-	maxNameLen    = 128  // device, helper, kind, name, state, symbology
-	maxCodeLen    = 4096 // a scanned code (QR contents can be long)
-	maxErrorLen   = 1024 // error text
-	maxDevices    = 64   // entries in a state message
+	maxIDLen    = 128  // id, ref, job_id, session
+	maxNameLen  = 128  // device, helper, kind, name, state, symbology
+	maxCodeLen  = 4096 // a scanned code (QR contents can be long)
+	maxErrorLen = 1024 // error text
+	maxDevices  = 64   // entries in a state message
 )
 
 // ErrUnknownType is returned (wrapped) by Decode for a well-formed message of
