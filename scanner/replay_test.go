@@ -1,9 +1,7 @@
 package scanner
 
 import (
-	"bufio"
 	"context"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,13 +29,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-type recReport struct {
-	gap  time.Duration
-	data []byte
-}
+type recReport = Report
 
-// loadRecording reads a hex report file: one report per line, '#' comments,
-// an optional leading +DURATION gap (default 2 ms).
+// loadRecording reads a testdata recording.
 func loadRecording(t testing.TB, path string) []recReport {
 	t.Helper()
 	f, err := os.Open(path)
@@ -45,27 +39,11 @@ func loadRecording(t testing.TB, path string) []recReport {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []recReport
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		s := strings.TrimSpace(sc.Text())
-		if s == "" || strings.HasPrefix(s, "#") {
-			continue
-		}
-		r := recReport{gap: 2 * time.Millisecond}
-		if strings.HasPrefix(s, "+") {
-			gap, rest, _ := strings.Cut(s[1:], " ")
-			if r.gap, err = time.ParseDuration(gap); err != nil {
-				t.Fatalf("%s:%d: %v", path, line, err)
-			}
-			s = rest
-		}
-		if r.data, err = hex.DecodeString(strings.ReplaceAll(s, " ", "")); err != nil {
-			t.Fatalf("%s:%d: %v", path, line, err)
-		}
-		out = append(out, r)
+	reps, err := ParseRecording(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
-	return out
+	return reps
 }
 
 // replay is a recorded device: each Read returns the next report (advancing
@@ -91,8 +69,8 @@ func (r *replay) Read(b []byte) (int, error) {
 	if r.i < len(r.reports) {
 		rep := r.reports[r.i]
 		r.i++
-		r.clock.Advance(rep.gap)
-		return copy(b, rep.data), nil
+		r.clock.Advance(rep.Gap)
+		return copy(b, rep.Data), nil
 	}
 	if !r.idleSent {
 		r.idleSent = true

@@ -33,6 +33,7 @@ type scanFlags struct {
 	image     string
 	showCodes bool
 	verbose   bool
+	record    string
 }
 
 func newScanCmd(g *globalFlags) *cobra.Command {
@@ -55,6 +56,7 @@ posagent scan --image photo.png decodes the QR codes and barcodes in a picture.`
   posagent scan --listen /dev/ttyACM0
   posagent scan --listen /dev/serial/by-id/usb-Honeywell_Xenon-if00 --baud 115200
   posagent scan --hid 0c2e:0b61:0 --mode hidpos
+  posagent scan --hid 1eab:1d10 --mode hidpos --record newland.hex
   posagent scan --image customer-phone.png --show-codes`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -94,6 +96,7 @@ posagent scan --image photo.png decodes the QR codes and barcodes in a picture.`
 	fl.StringVar(&f.image, "image", "", "decode the codes in a picture (PNG, JPEG or GIF)")
 	fl.BoolVar(&f.showCodes, "show-codes", false, "show payment codes in full (they are masked by default)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log connection details")
+	fl.StringVar(&f.record, "record", "", "with --listen/--hid: also write every raw read to FILE in the testdata recording format (hex, one report per line) - payment codes are NOT masked there")
 	return cmd
 }
 
@@ -136,10 +139,32 @@ func listenScanner(cmd *cobra.Command, f *scanFlags) error {
 		fmt.Fprintf(out, "%s  %s\n", s.At.Format("15:04:05.000"), scanner.Describe(s, f.showCodes))
 	}
 	dec := scanner.Decoding{TabEnds: f.tabEnds, DedupWindow: f.dedup}
+	record := func(rc io.ReadCloser) io.ReadCloser { return rc }
+	if f.record != "" {
+		file, err := os.OpenFile(f.record, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("scan: --record: %w", err)
+		}
+		defer file.Close()
+		dev := f.listen
+		if dev == "" {
+			dev = "HID " + f.hid + " mode " + f.mode
+		}
+		fmt.Fprintf(file, "# recorded by posagent scan from %s on %s\n", dev, time.Now().UTC().Format(time.RFC3339))
+		record = func(rc io.ReadCloser) io.ReadCloser { return scanner.Record(rc, file, nil) }
+		fmt.Fprintf(out, "recording raw reads to %s (unmasked: delete it after use if it holds payment codes)\n", f.record)
+	}
 	var err error
 	if f.listen != "" {
 		src := &scanner.SerialSource{Name: f.listen, Port: serial.Config{Device: f.listen, Baud: f.baud},
-			Decoding: dec, Logger: log, OnState: onState}
+			Decoding: dec, Logger: log, OnState: onState,
+			Open: func(c serial.Config) (io.ReadCloser, error) {
+				p, err := serial.Open(c)
+				if err != nil {
+					return nil, err
+				}
+				return record(p), nil
+			}}
 		fmt.Fprintf(out, "watching serial scanner %s at %d baud\n", f.listen, f.baud)
 		err = src.Run(cmd.Context(), emit)
 	} else {
@@ -151,7 +176,14 @@ func listenScanner(cmd *cobra.Command, f *scanFlags) error {
 			return fmt.Errorf("scan: --hid: %w", usbhid.ErrUnsupported)
 		}
 		src := &scanner.HIDSource{Name: sel.String(), Device: usbhid.Config{Selector: sel}, Mode: f.mode,
-			ReportID: f.reportID, POS: scanner.HIDPOSOptions{Layout: f.layout}, Decoding: dec, Logger: log, OnState: onState}
+			ReportID: f.reportID, POS: scanner.HIDPOSOptions{Layout: f.layout}, Decoding: dec, Logger: log, OnState: onState,
+			Open: func() (io.ReadCloser, error) {
+				d, err := usbhid.Open(usbhid.Config{Selector: sel})
+				if err != nil {
+					return nil, err
+				}
+				return record(d), nil
+			}}
 		if _, derr := src.NewDecoder(); derr != nil {
 			return fmt.Errorf("scan: %w", derr)
 		}
