@@ -306,3 +306,20 @@ func BenchmarkDecodeJob(b *testing.B) {
 		}
 	}
 }
+
+// docs/bridge.md shows the wire form of every example message.
+func TestDocsShowEveryExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "bridge.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ex := range examples {
+		wire, err := os.ReadFile(filepath.Join("testdata", "messages", ex.name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(doc, bytes.TrimSpace(wire)) {
+			t.Errorf("docs/bridge.md does not show the %s example:\n%s", ex.name, wire)
+		}
+	}
+}
