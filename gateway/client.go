@@ -562,3 +562,54 @@ func (c *Client) verify(k call, env ResponseEnvelope, f Fields) error {
 	}
 	return nil
 }
+
+// ParseCallback reads a call-back OTTPay POSTs to a call_back_url: the
+// response envelope plus merchant_id. It returns an error (a *Error with
+// ErrUnverified) unless the data decrypts, its digest matches, the
+// merchant id (when present) is ours and the data names an order_id.
+// A nil error means only that the message is authentic: read
+// Result.Outcome (Classify as for STATUS_QUERY), check Result.Amount
+// against the order, and confirm with Query before acting on it
+// (ottpay-api.md: polling is the source of truth).
+func (c *Client) ParseCallback(body []byte) (*Result, error) {
+	const action = "CALLBACK"
+	bad := func(orderID string, err error) error {
+		return &Error{Action: action, OrderID: orderID, Outcome: Unknown, Err: fmt.Errorf("%w: %w", ErrUnverified, err)}
+	}
+	if len(body) > maxResponse {
+		return nil, bad("", fmt.Errorf("call-back larger than %d bytes", maxResponse))
+	}
+	env, err := ParseResponseEnvelope(body)
+	if err != nil {
+		return nil, bad("", err)
+	}
+	if env.MerchantID != "" && env.MerchantID != c.cfg.MerchantID {
+		return nil, bad("", fmt.Errorf("merchant_id %q, want %q", env.MerchantID, c.cfg.MerchantID))
+	}
+	if env.Data == "" {
+		return nil, bad("", errors.New("call-back without data"))
+	}
+	f, err := Open(env.Data, env.MD5, c.cfg.SignKey)
+	if err != nil {
+		return nil, bad("", err)
+	}
+	id, ok := f.Get("order_id")
+	if !ok || id == "" {
+		return nil, bad("", errors.New("call-back data has no order_id"))
+	}
+	if err := c.verify(call{action: action, orderID: id}, env, f); err != nil {
+		return nil, bad(id, err)
+	}
+	res := &Result{Action: action, OrderID: id, Code: env.RspCode, Message: env.RspMsg, Fields: f.Map(),
+		OrderStatus: f.Value("order_status"), CodeURL: f.Value("code_url")}
+	for _, key := range []string{"total_amount", "amount"} {
+		if v, ok := f.Get(key); ok {
+			res.Amount, _ = strconv.ParseInt(v, 10, 64)
+			break
+		}
+	}
+	res.Outcome = Classify(ActionStatusQuery, env.RspCode, res.OrderStatus)
+	c.log.Info("gateway call-back", "order_id", id, "rsp_code", env.RspCode, "order_status", res.OrderStatus,
+		"outcome", res.Outcome.String())
+	return res, nil
+}

@@ -66,6 +66,13 @@
 // every unrecognised code are Unknown. For STATUS_QUERY a failure code is
 // Unknown: a failed query says nothing about the order.
 //
+// # Call-backs
+//
+// ParseCallback verifies a call-back body (digest, merchant id, order id)
+// and returns its Result; a nil error means authentic, not paid: read
+// Result.Outcome, compare Result.Amount with the order, and confirm with
+// Query before acting.
+//
 // # Caveats
 //
 //   - rsp_code and rsp_msg are outside the digest: anyone on the path can

@@ -68,6 +68,9 @@ Faults: --latency-ms, --error-rate (answer SYSTEM_ERROR without acting),
 'posagent sim faults' / POST /_sim/faults, which also takes down_for_ms
 (connection refused for that long).
 
+With --callbacks, a paid qr order is also announced to its call_back_url
+(the response envelope plus merchant_id, signed like an answer).
+
 Endpoints: POST /processV2, GET /_sim/ledger, GET|POST /_sim/faults,
 GET|POST /_sim/pay/{order_id}. The ledger is in memory: it is gone when the
 simulator stops.`,
@@ -147,6 +150,7 @@ simulator stops.`,
 	fl.Float64Var(&f.ErrorRate, "error-rate", 0, "share of requests answered SYSTEM_ERROR without acting (0-1)")
 	fl.Float64Var(&f.DropRate, "drop-rate", 0, "share of requests whose connection is dropped without acting (0-1)")
 	fl.Uint64Var(&o.Seed, "seed", 1, "seed of the random fault choices (same seed, same sequence)")
+	fl.BoolVar(&o.Callbacks, "callbacks", false, "POST a call-back to a qr order's call_back_url when it is paid (3 attempts)")
 	fl.BoolVar(&quiet, "quiet", false, "log warnings only, not every request")
 
 	cmd.AddCommand(newSimPayCmd(), newSimLedgerCmd(), newSimFaultsCmd())

@@ -75,6 +75,16 @@
 // Downtime needs Run: with only Handler there is no listener to close, and
 // POST /_sim/faults answers 409.
 //
+// # Call-backs
+//
+// With Options.Callbacks, Run POSTs a call-back to a qr order's
+// call_back_url when it becomes paid: the response envelope plus
+// merchant_id, data {order_id, order_status, total_amount, trade_time}
+// sealed like an answer (gateway.Client.ParseCallback verifies it). Any 2xx
+// is an acknowledgement; otherwise it is retried twice, CallbackRetry apart.
+// Order.Callback records the result. OTTPay's real acknowledgement format
+// and retry policy are unknown, so this is off by default.
+//
 // # Running
 //
 // Handler serves everything (it can be mounted in an httptest.Server);

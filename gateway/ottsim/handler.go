@@ -306,6 +306,7 @@ func (s *Sim) activePay(r *http.Request, f gateway.Fields) reply {
 	codeURL := strings.TrimRight(base, "/") + "/_sim/pay/" + o.OrderID
 	data := gateway.Fields{{Key: "order_id", Value: o.OrderID}, {Key: "code_url", Value: codeURL}}
 	s.add(o)
+	o.cbURL = f.Value("call_back_url")
 	o.closeAt = now.Add(s.scaled(s.o.QRTimeout))
 	switch o.digits {
 	case 1:

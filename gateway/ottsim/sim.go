@@ -1,13 +1,17 @@
 package ottsim
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -46,6 +50,11 @@ type Options struct {
 	// Faults in force from the start (as POST /_sim/faults; DownForMS is
 	// ignored here).
 	Faults Faults
+	// Callbacks makes Run POST a call-back to a qr order's call_back_url
+	// when it is paid (up to 3 attempts, CallbackRetry apart). Off by
+	// default: OTTPay's acknowledgement format and retry policy are unknown.
+	Callbacks     bool
+	CallbackRetry time.Duration // default 2 s (scaled)
 }
 
 // Order is one order in the ledger, as GET /_sim/ledger shows it.
@@ -59,6 +68,9 @@ type Order struct {
 	Status    string    `json:"status"`   // order_status: notpay success orderclosed failure partial_refunded fully_refunded
 	Refunds   []Refund  `json:"refunds"`
 	CreatedAt time.Time `json:"created_at"`
+	// Callback is what became of the paid call-back (Options.Callbacks):
+	// "pending", "delivered" or "failed: ...". Empty when none was due.
+	Callback string `json:"callback,omitempty"`
 }
 
 // Refund is one refund of an order, under the refund's own order id.
@@ -107,6 +119,7 @@ type Sim struct {
 	scale float64
 	rates map[string]int64
 	down  chan time.Duration // SetFaults -> Run: close the listener this long
+	wake  chan struct{}      // settle -> callbackLoop: a call-back is due
 
 	mu        sync.Mutex // mu guards everything below
 	orders    map[string]*order
@@ -118,6 +131,7 @@ type Sim struct {
 	running   bool
 	downUntil time.Time
 	nextRef   int
+	due       []callback // call-backs not yet taken by callbackLoop
 }
 
 // order is a ledger entry with the simulator's private schedule.
@@ -127,6 +141,13 @@ type order struct {
 	payAt   time.Time // when a pending order becomes paid (zero: never)
 	closeAt time.Time // when a pending order closes (zero: never)
 	opened  bool      // qr: the customer opened code_url
+	cbURL   string    // qr: call_back_url
+}
+
+// callback is a call-back due to be delivered.
+type callback struct {
+	orderID, url string
+	data         gateway.Fields
 }
 
 // New returns a simulator. Zero Options fields take their defaults.
@@ -146,6 +167,9 @@ func New(o Options) *Sim {
 	if o.QRTimeout <= 0 {
 		o.QRTimeout = DefaultQRTimeout
 	}
+	if o.CallbackRetry <= 0 {
+		o.CallbackRetry = 2 * time.Second
+	}
 	s := &Sim{
 		o:        o,
 		log:      o.Logger,
@@ -153,6 +177,7 @@ func New(o Options) *Sim {
 		scale:    o.TimeScale,
 		rates:    o.Rates,
 		down:     make(chan time.Duration, 1),
+		wake:     make(chan struct{}, 1),
 		orders:   map[string]*order{},
 		refundOf: map[string]string{},
 		baseURL:  o.BaseURL,
@@ -220,6 +245,19 @@ func (s *Sim) settle(o *order, now time.Time) {
 		o.Status = gateway.StatusSuccess
 		o.Charged = o.Amount
 		s.log.Info("ottsim: order paid", "order_id", o.OrderID, "amount", o.Amount)
+		if s.o.Callbacks && o.cbURL != "" {
+			o.Callback = "pending"
+			s.due = append(s.due, callback{orderID: o.OrderID, url: o.cbURL, data: gateway.Fields{
+				{Key: "order_id", Value: o.OrderID},
+				{Key: "order_status", Value: gateway.StatusSuccess},
+				{Key: "total_amount", Value: strconv.FormatInt(o.Amount, 10)},
+				{Key: "trade_time", Value: now.UTC().Format("20060102150405")},
+			}})
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+		}
 	case closeNow:
 		o.Status = gateway.StatusOrderClosed
 		s.log.Info("ottsim: order closed unpaid", "order_id", o.OrderID)
@@ -317,6 +355,14 @@ func (s *Sim) Run(ctx context.Context, l net.Listener) error {
 		s.mu.Unlock()
 	}()
 	h := s.Handler()
+	if s.o.Callbacks {
+		var wg sync.WaitGroup
+		cbctx, cbcancel := context.WithCancel(ctx)
+		defer wg.Wait()
+		defer cbcancel()
+		wg.Add(1)
+		go func() { defer wg.Done(); s.callbackLoop(cbctx) }()
+	}
 	for {
 		base, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		srv := &http.Server{
@@ -380,4 +426,71 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// callbackLoop delivers due call-backs until ctx ends. It also settles
+// every order now and then, so that orders paid by the passing of time
+// (02) get their call-back without anyone asking.
+func (s *Sim) callbackLoop(ctx context.Context) {
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			s.Ledger() // settles what is due
+		case <-s.wake:
+		}
+		s.mu.Lock()
+		due := s.due
+		s.due = nil
+		s.mu.Unlock()
+		for _, cb := range due {
+			result := s.deliver(ctx, hc, cb)
+			s.mu.Lock()
+			if o, ok := s.orders[cb.orderID]; ok {
+				o.Callback = result
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+// deliver POSTs one call-back, up to 3 attempts; it returns "delivered"
+// or "failed: <last error>".
+func (s *Sim) deliver(ctx context.Context, hc *http.Client, cb callback) string {
+	data, digest, err := gateway.Seal(cb.data, s.o.SignKey)
+	if err != nil {
+		return "failed: " + err.Error()
+	}
+	body, _ := json.Marshal(gateway.ResponseEnvelope{RspCode: gateway.CodeSuccess, RspMsg: "success",
+		MerchantID: s.o.MerchantID, Data: data, MD5: digest})
+	var last string
+	for attempt := 1; attempt <= 3; attempt++ {
+		if attempt > 1 && !sleep(ctx, s.scaled(s.o.CallbackRetry)) {
+			return "failed: simulator stopped"
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, cb.url, bytes.NewReader(body))
+		if err != nil {
+			return "failed: " + err.Error()
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		if resp.StatusCode/100 == 2 {
+			s.log.Info("ottsim: call-back delivered", "order_id", cb.orderID, "attempt", attempt)
+			return "delivered"
+		}
+		last = "HTTP " + resp.Status
+	}
+	s.log.Warn("ottsim: call-back not delivered", "order_id", cb.orderID, "err", last)
+	return "failed: " + last
 }
