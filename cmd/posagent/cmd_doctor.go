@@ -1,12 +1,500 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+	"go.etcd.io/bbolt"
+
+	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/drivers/serial"
+	"github.com/posagent/posagent/drivers/usbhid"
+	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/printer"
 )
 
-// PLACEHOLDER: replaced by the owner of this command.
+// doctorOptions are the knobs of a doctor run; tests set them directly.
+type doctorOptions struct {
+	timeout   time.Duration    // for each network or lock check
+	printTest bool             // also print a test receipt
+	now       func() time.Time // the clock being checked
+	maxSkew   time.Duration    // allowed difference from the gateway's clock
+}
+
 func newDoctorCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{Use: "doctor", Short: "(not built yet)", RunE: func(*cobra.Command, []string) error { return errors.New("doctor: not built yet") }}
+	opt := doctorOptions{now: time.Now, maxSkew: 2 * time.Minute}
+	c := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the configuration, each configured device, the journal, the gateway and the clock",
+		Long: `Check everything the agent needs and say what to fix: the configuration
+(every problem), the journal (its directory is writable and no running agent
+holds it), each configured scanner (serial: opened; hid: present), the printer
+(network: connected; usb, serial, file: can be opened for writing), the pole
+or PNG display, the gateway (a TCP connection and an EX_RATE_QUERY; skipped
+for the simulator) and the clock (a sane year, and the gateway's Date header
+when reachable). With --print-test, a test receipt is printed.
+
+One line per check, "ok" or "FAIL" with the fix; the exit status is non-zero
+when any check fails. Run it with the agent stopped: a running agent holds
+the journal and its serial devices.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, src, err := loadConfig(g)
+			if n := runDoctor(cmd.Context(), cmd.OutOrStdout(), cfg, src, err, opt); n > 0 {
+				return exitError{code: 1, msg: fmt.Sprintf("doctor: %d check(s) failed", n)}
+			}
+			return nil
+		},
+	}
+	c.Flags().DurationVar(&opt.timeout, "timeout", 3*time.Second, "time allowed for each network or lock check")
+	c.Flags().BoolVar(&opt.printTest, "print-test", false, "print a test receipt on the configured printer")
+	return c
+}
+
+// doctor writes one line per check and counts the failures.
+type doctor struct {
+	out    io.Writer
+	opt    doctorOptions
+	failed int
+}
+
+func (d *doctor) ok(name, format string, args ...any) {
+	fmt.Fprintf(d.out, "ok    %s: %s\n", name, fmt.Sprintf(format, args...))
+}
+
+func (d *doctor) fail(name, format string, args ...any) {
+	d.failed++
+	fmt.Fprintf(d.out, "FAIL  %s: %s\n", name, fmt.Sprintf(format, args...))
+}
+
+func (d *doctor) warn(name, format string, args ...any) {
+	fmt.Fprintf(d.out, "warn  %s: %s\n", name, fmt.Sprintf(format, args...))
+}
+
+// runDoctor runs every check on a loaded configuration (cfg may be partial
+// when loadErr is a *config.Error) and returns the number that failed.
+func runDoctor(ctx context.Context, out io.Writer, cfg *config.Config, src config.Sources, loadErr error, opt doctorOptions) int {
+	if opt.timeout <= 0 {
+		opt.timeout = 3 * time.Second
+	}
+	if opt.now == nil {
+		opt.now = time.Now
+	}
+	if opt.maxSkew <= 0 {
+		opt.maxSkew = 2 * time.Minute
+	}
+	d := &doctor{out: out, opt: opt}
+
+	// The configuration: every load and validation problem.
+	var ce *config.Error
+	switch {
+	case errors.As(loadErr, &ce):
+		for _, p := range ce.Problems {
+			d.fail("config", "%s", p)
+		}
+	case loadErr != nil:
+		d.fail("config", "%v", loadErr)
+	}
+	if cfg == nil {
+		d.fail("config", "cannot check anything else until the file loads: fix the problems above (posagent config check)")
+		return d.failed
+	}
+	for _, w := range src.Warnings {
+		d.warn("config", "%s", w)
+	}
+	problems := cfg.Problems()
+	for _, p := range problems {
+		d.fail("config", "%s", p)
+	}
+	if loadErr == nil && len(problems) == 0 {
+		file := src.File
+		if file == "" {
+			file = "no file, defaults"
+		}
+		d.ok("config", "%s (profile %s)", file, src.Profile)
+	}
+
+	d.journal(cfg.Store.Path)
+	for i, sc := range cfg.Scanners {
+		d.scanner(i, sc)
+	}
+	d.printer(ctx, cfg)
+	d.display(cfg.Display)
+	date := d.gateway(ctx, cfg)
+	d.clock(date)
+	if opt.printTest {
+		d.printTestReceipt(ctx, cfg)
+	}
+	return d.failed
+}
+
+// journal: the directory is writable and no running agent holds the file.
+func (d *doctor) journal(path string) {
+	const name = "journal"
+	if path == "" {
+		d.fail(name, "store.path is empty: set it, e.g. /var/lib/posagent/posagent.db")
+		return
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		d.fail(name, "directory %s does not exist: create it (scripts/install makes /var/lib/posagent) or fix store.path", dir)
+		return
+	case err != nil:
+		d.fail(name, "%v: fix store.path or the directory's permissions", err)
+		return
+	case !fi.IsDir():
+		d.fail(name, "%s is not a directory: fix store.path", dir)
+		return
+	}
+	if err := writableDir(dir); err != nil {
+		d.fail(name, "directory %s is not writable by this user (%s): run as the service user (sudo -u posagent posagent doctor) or fix its owner", dir, err)
+		return
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		d.ok(name, "%s does not exist yet; the agent will create it", path)
+		return
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: d.opt.timeout})
+	switch {
+	case errors.Is(err, bbolt.ErrTimeout):
+		d.fail(name, "%s is locked: an agent is running (systemctl status posagent); stop it to run every check, or ignore this line", path)
+		return
+	case err != nil:
+		d.fail(name, "%s cannot be opened: %v: restore it from a backup or move it aside (the agent starts a new one)", path, err)
+		return
+	}
+	var buckets int
+	_ = db.View(func(tx *bbolt.Tx) error {
+		return tx.ForEach(func([]byte, *bbolt.Bucket) error { buckets++; return nil })
+	})
+	size := int64(0)
+	if st, err := os.Stat(path); err == nil {
+		size = st.Size()
+	}
+	db.Close()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		d.fail(name, "%s is not writable by this user: %v: chown it to the service user", path, err)
+		return
+	}
+	f.Close()
+	d.ok(name, "%s opens (%d buckets, %d KiB) and is not locked", path, buckets, size/1024)
+}
+
+// writableDir creates and removes a file in dir.
+func writableDir(dir string) error {
+	f, err := os.CreateTemp(dir, ".posagent-doctor-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+func (d *doctor) scanner(i int, sc config.Scanner) {
+	name := fmt.Sprintf("scanner %s", sc.Name)
+	key := fmt.Sprintf("scanners[%d]", i)
+	switch sc.Kind {
+	case "serial":
+		if msg, ok := d.serialCheck(serial.Config{Device: sc.Device, Baud: sc.Baud, Parity: sc.Parity, StopBits: sc.StopBits}, key+".device"); ok {
+			d.ok(name, "%s opens at %d baud", sc.Device, sc.Baud)
+		} else {
+			d.fail(name, "%s", msg)
+		}
+	case "hid":
+		sel := fmt.Sprintf("%04x:%04x", sc.VID, sc.PID)
+		if !usbhid.Supported() {
+			d.fail(name, "%s: %s", sel, usbhid.UnsupportedMessage)
+			return
+		}
+		devs, err := usbhid.Enumerate()
+		if err != nil {
+			d.fail(name, "%s: %v: install scripts/99-posagent.rules and replug, or run as the service user", sel, err)
+			return
+		}
+		for _, dev := range devs {
+			if int(dev.VID) == sc.VID && int(dev.PID) == sc.PID && (sc.Interface < 0 || dev.Interface == sc.Interface) {
+				d.ok(name, "%s present (%s %s, interface %d)", sel, dev.Manufacturer, dev.Product, dev.Interface)
+				return
+			}
+		}
+		d.fail(name, "no USB HID device %s: plug it in, check its mode (the PID changes with it), or fix %s.vid and %s.pid (posagent devices lists what is present)", sel, key, key)
+	case "bridge":
+		d.ok(name, "scans arrive through the bridge helper (POST /v1/scans); posagent status shows whether it is connected")
+	default:
+		d.fail(name, "kind %q: fix %s.kind", sc.Kind, key)
+	}
+}
+
+// serialCheck opens and closes a serial device; on failure it says what to do.
+func (d *doctor) serialCheck(c serial.Config, key string) (string, bool) {
+	p, err := serial.Open(c)
+	if err == nil {
+		p.Close()
+		return "", true
+	}
+	switch {
+	case errors.Is(err, serial.ErrNotFound):
+		return fmt.Sprintf("%s not found: plug the device in, or fix %s (posagent devices lists the serial ports)", c.Device, key), false
+	case errors.Is(err, serial.ErrPermission):
+		return fmt.Sprintf("%s: permission denied: %s", c.Device, serial.PermissionHint), false
+	case errors.Is(err, serial.ErrBusy):
+		return fmt.Sprintf("%s is busy: another program (a running agent?) has it open; stop it and check again", c.Device), false
+	}
+	return fmt.Sprintf("%v: fix %s", err, key), false
+}
+
+func (d *doctor) printer(ctx context.Context, cfg *config.Config) {
+	const name = "printer"
+	p := cfg.Printer
+	switch p.Kind {
+	case "none":
+		d.ok(name, "none configured (printer.kind none)")
+	case "bridge":
+		if cfg.Bridge.Enabled {
+			d.ok(name, "prints through the bridge helper; posagent status shows whether it is connected")
+		} else {
+			d.fail(name, "printer.kind bridge but bridge.enabled is false: set bridge.enabled: true")
+		}
+	case "network":
+		dialer := net.Dialer{Timeout: d.opt.timeout}
+		conn, err := dialer.DialContext(ctx, "tcp", p.Address)
+		if err != nil {
+			d.fail(name, "%s", dialAdvice(p.Address, err, "is the printer on, and is printer.address right (the raw port is usually 9100)?"))
+			return
+		}
+		conn.Close()
+		d.ok(name, "%s accepts connections", p.Address)
+	case "usb":
+		d.deviceWritable(name, p.Device, "printer.device")
+	case "serial":
+		if msg, ok := d.serialCheck(serial.Config{Device: p.Device, Baud: p.Baud}, "printer.device"); ok {
+			d.ok(name, "%s opens at %d baud", p.Device, p.Baud)
+		} else {
+			d.fail(name, "%s", msg)
+		}
+	case "file":
+		if _, err := os.Stat(p.Path); err == nil {
+			f, err := os.OpenFile(p.Path, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				d.fail(name, "%s cannot be written: %v: fix its permissions or printer.path", p.Path, err)
+				return
+			}
+			f.Close()
+			d.ok(name, "%s is writable", p.Path)
+			return
+		}
+		if err := writableDir(filepath.Dir(p.Path)); err != nil {
+			d.fail(name, "cannot create %s: %v: fix printer.path", p.Path, err)
+			return
+		}
+		d.ok(name, "%s will be created", p.Path)
+	default:
+		d.fail(name, "printer.kind %q: use none, serial, usb, network, file or bridge", p.Kind)
+	}
+}
+
+// deviceWritable opens a character device for writing without blocking.
+func (d *doctor) deviceWritable(name, dev, key string) {
+	if dev == "" {
+		d.fail(name, "%s is empty: set the device file, like /dev/usb/lp0", key)
+		return
+	}
+	f, err := os.OpenFile(dev, os.O_WRONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		d.fail(name, "%s not found: plug the printer in and switch it on, or fix %s", dev, key)
+	case errors.Is(err, fs.ErrPermission):
+		d.fail(name, "%s: permission denied: install scripts/99-posagent.rules or add the service user to the lp group", dev)
+	case err != nil:
+		d.fail(name, "%s: %v: fix %s", dev, err, key)
+	default:
+		f.Close()
+		d.ok(name, "%s can be opened for writing", dev)
+	}
+}
+
+func (d *doctor) display(dsp config.Display) {
+	const name = "display"
+	switch dsp.Kind {
+	case "pole":
+		if msg, ok := d.serialCheck(serial.Config{Device: dsp.Pole.Device, Baud: dsp.Pole.Baud}, "display.pole.device"); ok {
+			d.ok(name, "pole display %s opens at %d baud", dsp.Pole.Device, dsp.Pole.Baud)
+		} else {
+			d.fail(name, "%s", msg)
+		}
+	case "png":
+		if err := writableDir(filepath.Dir(dsp.PNG.Path)); err != nil {
+			d.fail(name, "cannot write %s: %v: fix display.png.path", dsp.PNG.Path, err)
+			return
+		}
+		d.ok(name, "frames go to %s (%dx%d)", dsp.PNG.Path, dsp.PNG.Width, dsp.PNG.Height)
+	case "web":
+		d.ok(name, "web page at /display (open it in the customer screen's browser)")
+	case "none":
+		d.ok(name, "none")
+	}
+}
+
+// dateRecorder remembers the Date header of the gateway's last response.
+type dateRecorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex // guards date
+	date time.Time
+}
+
+func (r *dateRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err == nil {
+		if t, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {
+			r.mu.Lock()
+			r.date = t
+			r.mu.Unlock()
+		}
+	}
+	return resp, err
+}
+
+// gateway checks the OTTPay endpoint and returns its Date header (zero
+// when not reached).
+func (d *doctor) gateway(ctx context.Context, cfg *config.Config) time.Time {
+	const name = "gateway"
+	g := cfg.Gateway
+	if g.URL == "sim" {
+		d.ok(name, "the in-process simulator (gateway.url: sim): no account, no real money")
+		return time.Time{}
+	}
+	u, err := url.Parse(g.URL)
+	if err != nil || u.Host == "" {
+		d.fail(name, "gateway.url %q is not a URL: fix it", g.URL)
+		return time.Time{}
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	dialer := net.Dialer{Timeout: d.opt.timeout}
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		d.fail(name, "%s", dialAdvice(addr, err, "check the network, DNS and gateway.url; payments queue until it is reachable"))
+		return time.Time{}
+	}
+	conn.Close()
+
+	rec := &dateRecorder{next: gateway.DefaultHTTPClient().Transport}
+	if rec.next == nil {
+		rec.next = http.DefaultTransport
+	}
+	client, err := gateway.New(gateway.Config{
+		URL: g.URL, MerchantID: g.MerchantID, SignKey: g.SignKey, OperatorID: g.OperatorID, TerminalNo: g.TerminalNo,
+		HTTPClient: &http.Client{Timeout: d.opt.timeout, Transport: rec},
+	})
+	if err != nil {
+		d.fail(name, "%v: fix the gateway keys", err)
+		return time.Time{}
+	}
+	cctx, cancel := context.WithTimeout(ctx, d.opt.timeout)
+	defer cancel()
+	res, err := client.ExchangeRate(cctx, cfg.Merchant.Currency)
+	rec.mu.Lock()
+	date := rec.date
+	rec.mu.Unlock()
+	if err != nil {
+		d.fail(name, "%s reached, but EX_RATE_QUERY failed: %v: check gateway.merchant_id and the sign key (POSAGENT_GATEWAY_SIGN_KEY) with OTTPay", addr, err)
+		return date
+	}
+	d.ok(name, "%s answered EX_RATE_QUERY: 1 %s = %.4f CNY", addr, cfg.Merchant.Currency, float64(res.Rate)/1e8)
+	return date
+}
+
+// dialAdvice words a failed TCP connection.
+func dialAdvice(addr string, err error, fix string) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("%s refused the connection: %s", addr, fix)
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("%s did not answer in time: %s", addr, fix)
+	}
+	return fmt.Sprintf("cannot connect to %s: %v: %s", addr, err, fix)
+}
+
+func (d *doctor) clock(gatewayDate time.Time) {
+	const name = "clock"
+	now := d.opt.now()
+	if y := now.Year(); y < 2024 || y > 2100 {
+		d.fail(name, "the system time is %s: set it (timedatectl set-ntp true); payments and receipts carry this time", now.UTC().Format(time.RFC3339))
+		return
+	}
+	if gatewayDate.IsZero() {
+		d.ok(name, "%s (not compared: no gateway Date header)", now.UTC().Format(time.RFC3339))
+		return
+	}
+	skew := now.Sub(gatewayDate)
+	if skew.Abs() > d.opt.maxSkew {
+		d.fail(name, "%s off the gateway's clock: enable time synchronisation (timedatectl set-ntp true)", skew.Round(time.Second))
+		return
+	}
+	d.ok(name, "within %s of the gateway's clock", skew.Abs().Round(time.Second))
+}
+
+// printTestReceipt prints a test receipt through the configured printer.
+func (d *doctor) printTestReceipt(ctx context.Context, cfg *config.Config) {
+	const name = "print-test"
+	switch cfg.Printer.Kind {
+	case "none":
+		d.fail(name, "printer.kind is none: configure a printer first")
+		return
+	case "bridge":
+		d.fail(name, "the bridge helper prints, and only while the agent runs: print a receipt with posagent receipt ID")
+		return
+	}
+	open, err := printerOpener(cfg)
+	if err != nil {
+		d.fail(name, "%v", err)
+		return
+	}
+	r := printer.Receipt{
+		Copy: "customer", Merchant: cfg.Merchant.Name, Address: cfg.Merchant.Address, Terminal: cfg.Gateway.TerminalNo,
+		Time: d.opt.now(), PaymentID: "doctor-test", OrderID: "TEST", Mode: "scan", Wallet: "wechat",
+		Amount: 0, Currency: cfg.Merchant.Currency, State: "succeeded",
+		Footer: []string{"posagent doctor: test print", "not a payment"},
+	}
+	cctx, cancel := context.WithTimeout(ctx, d.opt.timeout)
+	defer cancel()
+	w, err := open(cctx)
+	if err != nil {
+		d.fail(name, "%v", err)
+		return
+	}
+	data := printer.Encode(r, printerProfile(cfg))
+	if _, err := w.Write(data); err != nil {
+		w.Close()
+		d.fail(name, "%v", err)
+		return
+	}
+	if err := w.Close(); err != nil {
+		d.fail(name, "%v", err)
+		return
+	}
+	d.ok(name, "sent a test receipt (%d bytes, %s paper, cut %s): check it came out whole", len(data), cfg.Printer.Paper, cfg.Printer.Cut)
 }
