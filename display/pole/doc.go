@@ -19,9 +19,11 @@
 //
 // Pole is a display.Sink writing to any io.Writer (a drivers/serial port in
 // production, a pseudo-terminal in the tests). It initialises the display
-// on the first Show and again after a write error (the port may have been
-// reopened), writes each change in a single Write, and skips unchanged
-// lines. Options.Shared prefixes ESC = 2 for a display sharing its line
+// on the first Show and again after a write error, writes each change in a
+// single Write, and skips unchanged lines. NewReopening takes an open
+// function instead of a writer: after a write error it closes the port and
+// opens it again on the next Show, so an unplugged display comes back by
+// itself (on the next screen change). Options.Shared prefixes ESC = 2 for a display sharing its line
 // with a printer.
 //
 // Caveats: the UTC dialect and vendor-specific code pages are not

@@ -187,11 +187,12 @@ type Options struct {
 // and the first after a write error, initialises the display. Safe for
 // concurrent use.
 type Pole struct {
-	w io.Writer
-	d Dialect
-	o Options
+	d    Dialect
+	o    Options
+	open func() (io.WriteCloser, error) // nil: w is fixed
 
 	mu     sync.Mutex // mu guards the fields below
+	w      io.Writer  // nil while closed (with open set)
 	inited bool
 	last   [2]string
 }
@@ -203,6 +204,33 @@ func New(w io.Writer, d Dialect, o Options) *Pole {
 	return &Pole{w: w, d: d, o: o}
 }
 
+// NewReopening returns a Pole that opens its port with open on the first
+// Show, and after a write error closes it and opens it again on the next
+// Show, so an unplugged display comes back by itself (for example open =
+// func() (io.WriteCloser, error) { return serial.Open(cfg) }).
+func NewReopening(open func() (io.WriteCloser, error), d Dialect, o Options) *Pole {
+	return &Pole{open: open, d: d, o: o}
+}
+
+// Close closes a port opened by a reopening Pole; it does nothing for New.
+func (p *Pole) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closeLocked()
+}
+
+func (p *Pole) closeLocked() error {
+	if p.open == nil || p.w == nil {
+		return nil
+	}
+	err := p.w.(io.Closer).Close()
+	p.w, p.inited = nil, false
+	if err != nil {
+		return fmt.Errorf("pole: %s: close: %w", p.d.Name(), err)
+	}
+	return nil
+}
+
 // Show writes the screen's two lines in one Write; it writes nothing when
 // the lines are unchanged.
 func (p *Pole) Show(s display.Screen) error {
@@ -211,6 +239,13 @@ func (p *Pole) Show(s display.Screen) error {
 	defer p.mu.Unlock()
 	if p.inited && lines == p.last {
 		return nil
+	}
+	if p.w == nil {
+		w, err := p.open()
+		if err != nil {
+			return fmt.Errorf("pole: %s: open: %w", p.d.Name(), err)
+		}
+		p.w, p.inited = w, false
 	}
 	var b []byte
 	if p.o.Shared {
@@ -222,6 +257,7 @@ func (p *Pole) Show(s display.Screen) error {
 	b = append(b, p.d.Frame(lines)...)
 	if _, err := p.w.Write(b); err != nil {
 		p.inited = false
+		p.closeLocked() // a reopening Pole opens the port again next time
 		return fmt.Errorf("pole: %s: write: %w", p.d.Name(), err)
 	}
 	p.inited, p.last = true, lines

@@ -262,3 +262,67 @@ func BenchmarkFrame(b *testing.B) {
 		CD5220{}.Frame([2]string{"TOTAL CAD 12.50", "PAID - THANK YOU"})
 	}
 }
+
+// TestPoleReopens: the display's serial line goes away (the pty master
+// closes, as on a USB unplug); the next Show fails, and the one after
+// opens the new port and initialises the display again.
+func TestPoleReopens(t *testing.T) {
+	type dev struct {
+		master *os.File
+		path   string
+	}
+	newDev := func() dev {
+		m, s, err := pty.Open()
+		if err != nil {
+			t.Skipf("no pseudo-terminals here: %v", err)
+		}
+		t.Cleanup(func() { m.Close() })
+		s.Close()
+		return dev{m, s.Name()}
+	}
+	cur := newDev()
+	opens := 0
+	p := NewReopening(func() (io.WriteCloser, error) {
+		opens++
+		return serial.Open(serial.Config{Device: cur.path})
+	}, CD5220{}, Options{})
+	defer p.Close()
+	read := func(d dev, n int) []byte {
+		t.Helper()
+		b := make([]byte, n)
+		if _, err := io.ReadFull(d.master, b); err != nil {
+			t.Fatalf("read %d bytes: %v", n, err)
+		}
+		return b
+	}
+	idle := display.Screen{Kind: display.KindIdle}
+	if err := p.Show(idle); err != nil {
+		t.Fatal(err)
+	}
+	first := append(CD5220{}.Init(), CD5220{}.Frame([2]string{"WELCOME", ""})...)
+	if got := read(cur, len(first)); !bytes.Equal(got, first) {
+		t.Fatalf("first frame %q", got)
+	}
+	// Unplug: the master goes away. Writes to a hung-up pty fail.
+	cur.master.Close()
+	paid := display.Screen{Kind: display.KindPaid, Amount: 100, Currency: "CAD"}
+	var err error
+	for i := 0; i < 3 && err == nil; i++ { // the first write may still land in the kernel buffer
+		err = p.Show(display.Screen{Kind: display.KindAmountDue, Amount: int64(i + 1), Currency: "CAD"})
+	}
+	if err == nil || !strings.Contains(err.Error(), "pole: cd5220: write:") {
+		t.Fatalf("Show on an unplugged display = %v", err)
+	}
+	// Plug in again (a new device node) and show.
+	cur = newDev()
+	if err := p.Show(paid); err != nil {
+		t.Fatal(err)
+	}
+	want := append(CD5220{}.Init(), CD5220{}.Frame(Lines(paid, ""))...)
+	if got := read(cur, len(want)); !bytes.Equal(got, want) {
+		t.Fatalf("after reopening %q, want %q", got, want)
+	}
+	if opens != 2 {
+		t.Errorf("opened %d times, want 2", opens)
+	}
+}
