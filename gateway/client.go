@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -79,13 +80,41 @@ func New(cfg Config) (*Client, error) {
 }
 
 // DefaultHTTPClient is the client used when Config.HTTPClient is nil: a
-// 20 s timeout and the system's TLS verification (TLS 1.2 at least).
+// 20 s timeout for the whole exchange, 10 s to connect and to finish the
+// TLS handshake, the system's certificate verification (TLS 1.2 at
+// least) and the environment's proxy settings. Each call returns a new
+// client with its own connection pool.
 func DefaultHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	t.MaxIdleConnsPerHost = 4
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:   10 * time.Second,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          8,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
 	return &http.Client{Timeout: DefaultTimeout, Transport: t}
 }
+
+// String describes the config without its sign key.
+func (c Config) String() string {
+	return fmt.Sprintf("gateway.Config{URL:%s MerchantID:%s OperatorID:%s TerminalNo:%s SignKey:[redacted]}",
+		c.URL, c.MerchantID, c.OperatorID, c.TerminalNo)
+}
+
+// LogValue keeps the sign key out of structured logs.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("url", c.URL), slog.String("merchant_id", c.MerchantID),
+		slog.String("operator_id", c.OperatorID), slog.String("terminal_no", c.TerminalNo),
+		slog.String("sign_key", "[redacted]"))
+}
+
+// String describes the client without its sign key.
+func (c *Client) String() string { return "gateway.Client(" + c.cfg.String() + ")" }
 
 // PayRequest is a scan payment (PASSIVEPAY): the customer's payment code.
 type PayRequest struct {
@@ -401,10 +430,10 @@ func (c *Client) do(ctx context.Context, k call) (*Result, error) {
 	}
 	attrs = append(attrs, "outcome", OutcomeOf(err).String())
 	if err != nil {
-		c.log.Info("gateway call", append(attrs, "err", err.Error())...)
-	} else {
-		c.log.Debug("gateway call", attrs...)
+		attrs = append(attrs, "err", err.Error())
 	}
+	// A trace only: the error is returned, the caller decides what to log.
+	c.log.Debug("gateway call", attrs...)
 	return res, err
 }
 

@@ -411,6 +411,13 @@ func TestSecretsNeverAppear(t *testing.T) {
 	_, err = gateway.New(gateway.Config{URL: "::bad", MerchantID: merchant, SignKey: signKey, OperatorID: operator})
 	errs = append(errs, err)
 
+	cfg := gateway.Config{URL: dead, MerchantID: merchant, SignKey: signKey, OperatorID: operator}
+	text0 := fmt.Sprintf("%v %+v %s %v %+v", cfg, cfg, cfg, c, &cfg)
+	log.Info("config", "cfg", cfg)
+	if !strings.Contains(text0, "redacted") {
+		t.Errorf("printed config: %s", text0)
+	}
+
 	if len(errs) < 12 {
 		t.Fatalf("only %d errors were produced", len(errs))
 	}
@@ -426,6 +433,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 	lmu.Lock()
 	text := logs.String()
 	lmu.Unlock()
+	text += text0
 	for _, err := range errs {
 		text += fmt.Sprintf("\n%v\n%+v\n%#v\n%s", err, err, err, err)
 	}
