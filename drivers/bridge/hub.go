@@ -34,6 +34,9 @@ var (
 	ErrStopped = errors.New("bridge hub stopped")
 )
 
+// displayJobPrefix starts the job id of every display frame.
+const displayJobPrefix = "display:"
+
 // NackError is returned by PrintReceipt when the helper refused or failed a
 // job (paper out, printer error, ...). The message is the helper's.
 type NackError struct {
@@ -224,7 +227,7 @@ func (h *Hub) PrintReceiptJob(ctx context.Context, jobID string, r printer.Recei
 	if h.o.Encode == nil {
 		return fmt.Errorf("bridge: print %s: no receipt encoder configured", jobID)
 	}
-	if jobID == "" || checkText(jobID, maxIDLen, false) != nil {
+	if jobID == "" || checkText(jobID, maxIDLen, false) != nil || strings.HasPrefix(jobID, displayJobPrefix) {
 		return fmt.Errorf("bridge: print: invalid job id %q", clip(jobID, 40))
 	}
 	data, err := h.o.Encode(r)
@@ -251,7 +254,7 @@ func (h *Hub) ShowFrame(png []byte) error {
 	h.mu.Lock()
 	h.frameSeq++
 	m := &Message{
-		Type: TypeJob, JobID: fmt.Sprintf("display:%d", h.frameSeq),
+		Type: TypeJob, JobID: fmt.Sprintf("%s%d", displayJobPrefix, h.frameSeq),
 		Kind: KindDisplay, Format: FormatPNG, Data: png,
 	}
 	h.frame = m

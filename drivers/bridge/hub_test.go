@@ -309,6 +309,9 @@ func TestPrintReceiptBadInput(t *testing.T) {
 	if err := th.PrintReceiptJob(ctx, "bad\nid", sampleReceipt("p")); err == nil || !strings.Contains(err.Error(), "invalid job id") {
 		t.Errorf("bad job id: %v", err)
 	}
+	if err := th.PrintReceiptJob(ctx, "display:1", sampleReceipt("p")); err == nil || !strings.Contains(err.Error(), "invalid job id") {
+		t.Errorf("job id in the display namespace: %v", err)
+	}
 	noEnc := startHub(t, bridge.Options{})
 	if err := noEnc.PrintReceipt(ctx, sampleReceipt("p")); err == nil || !strings.Contains(err.Error(), "no receipt encoder") {
 		t.Errorf("no encoder: %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -257,6 +258,12 @@ func (s *session) dispatch(m Message) error {
 	case TypeAck, TypeNack:
 		if m.JobID == "" {
 			return nil // an answer to a request the agent never makes in v1
+		}
+		if strings.HasPrefix(m.JobID, displayJobPrefix) { // frames are not waited for
+			if m.Type == TypeNack {
+				h.log.Warn("helper could not show a display frame", "session", s.id, "job_id", m.JobID, "error", m.Error)
+			}
+			return nil
 		}
 		var err error
 		if m.Type == TypeNack {
