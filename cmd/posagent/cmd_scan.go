@@ -156,6 +156,9 @@ func listenScanner(cmd *cobra.Command, f *scanFlags) error {
 	}
 	var err error
 	if f.listen != "" {
+		if err := (serial.Config{Device: f.listen, Baud: f.baud}).Validate(); err != nil {
+			return fmt.Errorf("scan: %w", err)
+		}
 		src := &scanner.SerialSource{Name: f.listen, Port: serial.Config{Device: f.listen, Baud: f.baud},
 			Decoding: dec, Logger: log, OnState: onState,
 			Open: func(c serial.Config) (io.ReadCloser, error) {

@@ -49,6 +49,13 @@ const PermissionHint = "install scripts/99-posagent.rules (udev) or add the serv
 
 var bauds = []int{1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600}
 
+// Validate reports every problem with c at once (an error wrapping
+// ErrConfig), without touching the device.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 // withDefaults validates c and fills defaults. It does no I/O.
 func (c Config) withDefaults() (Config, error) {
 	var problems []string

@@ -51,6 +51,9 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if verr := tt.cfg.Validate(); (verr != nil) != errors.Is(tt.is, ErrConfig) {
+				t.Errorf("Validate: %v", verr)
+			}
 			p, err := Open(tt.cfg)
 			if err == nil {
 				p.Close()
