@@ -39,7 +39,9 @@
 // LCDs and headless tests (128x40 Sunmi mini, 800x480 second screen): the
 // 7x13 bitmap font below 120 pixels of height, Go Regular/Bold above, the QR
 // as large as fits at an integer scale. PNGSink writes each frame to a file
-// atomically. Pole displays are in the subpackage pole; the browser test
+// atomically; FramebufferSink writes it into a Linux framebuffer (/dev/fbN)
+// in gray8, rgb565 or xrgb8888 with a configured stride (EncodeFramebuffer
+// is the pure layout step). Pole displays are in the subpackage pole; the browser test
 // helpers in displaytest.
 //
 // # Caveats
