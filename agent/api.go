@@ -129,7 +129,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return nil, errf(413, "body_too_large", "request body is larger than %d bytes", MaxBody)
+		return nil, errf(413, "body_too_large", "request body is larger than %d KiB", MaxBody>>10)
 	}
 	if err != nil {
 		return nil, errf(400, "bad_request", "reading the request body: %v", err)

@@ -269,3 +269,5 @@ func refundsFinal(p *Payment) bool {
 // payment codes per wallet (scanner.Classify rules).
 func wechatCode(n int) string { return fmt.Sprintf("13%016d", n) }
 func alipayCode(n int) string { return fmt.Sprintf("28%016d", n) }
+
+func storeEvent(seq uint64, data []byte) store.Event { return store.Event{Seq: seq, Data: data} }
