@@ -18,7 +18,7 @@
 //     PNG at the printer's dot width for a Clover), sends it as a job and
 //     returns nil only when the helper acknowledged it;
 //   - a display sink: ShowFrame(png) sends customer-display frames,
-//     latest-wins.
+//     latest-wins; FrameSink(hub, renderer.PNG) adapts it to display.Sink.
 //
 // Scans arrive through Options.OnScan as scanner.Scan{Device: "bridge:" +
 // device}; hello, state reports and disconnects through Options.OnState.

@@ -295,10 +295,18 @@ func (h *Hub) deliver(ctx context.Context, m Message) error {
 		h.mu.Unlock()
 	}()
 
-	if err := s.send(m); err != nil {
-		return fmt.Errorf("bridge: print %s: send to session %s: %w (%w)", m.JobID, s.id, ErrHelperGone, err)
+	select { // a session becomes current just before its welcome is written
+	case <-s.welcomed:
+	case <-w.done: // the session ended first: answered below
+	case <-ctx.Done():
+		return fmt.Errorf("bridge: print %s: waiting for the helper's welcome: %w", m.JobID, ctx.Err())
 	}
-	h.log.Info("print job sent", "job_id", m.JobID, "session", s.id, "bytes", len(m.Data))
+	if !isClosed(w.done) {
+		if err := s.send(m); err != nil {
+			return fmt.Errorf("bridge: print %s: send to session %s: %w (%w)", m.JobID, s.id, ErrHelperGone, err)
+		}
+		h.log.Info("print job sent", "job_id", m.JobID, "session", s.id, "bytes", len(m.Data))
+	}
 
 	var timeout <-chan time.Time
 	if h.o.AckTimeout > 0 {
@@ -486,4 +494,13 @@ func newSessionID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }

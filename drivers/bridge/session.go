@@ -30,7 +30,8 @@ type session struct {
 	closeCode   websocket.StatusCode // set once, before cancel
 	closeReason string
 
-	scans chan Message // read loop -> scan worker; closed by the read loop
+	scans    chan Message  // read loop -> scan worker; closed by the read loop
+	welcomed chan struct{} // closed once welcome is written; jobs wait for it
 
 	// frameMu guards frame; frameReady (cap 1) says a frame is waiting.
 	frameMu    sync.Mutex
@@ -47,6 +48,7 @@ func (h *Hub) newSession(conn *websocket.Conn, hello Message) *session {
 		id: newSessionID(), device: hello.Device, helper: hello.Helper, version: hello.Version,
 		since:      h.o.Clock(),
 		scans:      make(chan Message, h.o.ScanQueue),
+		welcomed:   make(chan struct{}),
 		frameReady: make(chan struct{}, 1),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -91,23 +93,25 @@ func (s *session) offerFrame(m *Message) {
 	}
 }
 
-// run says welcome, makes s the current session (only then can jobs be
-// sent on it: welcome is always the first message a helper receives), serves
-// it until the connection ends, then cleans up.
+// run makes s the current session, says welcome (jobs wait for it: welcome
+// is always the first message a helper receives), serves the session until
+// the connection ends, then cleans up.
 func (s *session) run() {
 	h := s.h
-	if err := s.send(Message{
-		Type: TypeWelcome, Version: s.version, Session: s.id, Server: h.o.Server,
-		PingMillis: int(h.o.PingInterval / time.Millisecond),
-	}); err != nil {
-		h.log.Warn("welcome not sent", "session", s.id, "err", err)
-		s.conn.CloseNow()
-		return
-	}
 	if !h.attach(s) {
 		_ = s.conn.Close(websocket.StatusGoingAway, "agent stopping")
 		return
 	}
+	if err := s.send(Message{
+		Type: TypeWelcome, Version: s.version, Session: s.id, Server: h.o.Server,
+		PingMillis: int(h.o.PingInterval / time.Millisecond),
+	}); err != nil {
+		s.stop(websocket.StatusInternalError, "")
+		s.conn.CloseNow()
+		h.detach(s, "welcome not sent: "+err.Error())
+		return
+	}
+	close(s.welcomed)
 	var wg sync.WaitGroup
 	wg.Add(4)
 	go func() { defer wg.Done(); s.closer() }()
