@@ -144,15 +144,14 @@ func (r *Renderer) lines(s Screen) []line {
 	case KindPaid:
 		return []line{{"PAID", 16, true}, {"Thank you", 8, false}, {amount, 7, false}}
 	case KindFailed:
-		return []line{{"DECLINED", 14, true}, {s.Message, 6, false}}
+		return []line{{"DECLINED", 14, true}, {s.Message, 6, false}, {amount, 7, false}}
 	case KindCancelled:
 		return []line{{"CANCELLED", 14, true}, {amount, 7, false}}
 	}
-	name := r.merchant
-	if name == "" {
-		name = "Welcome"
+	if r.merchant == "" {
+		return []line{{"Welcome", 12, true}}
 	}
-	return []line{{name, 12, true}, {"Welcome", 7, false}}
+	return []line{{r.merchant, 12, true}, {"Welcome", 7, false}}
 }
 
 // drawLines centres ls vertically and horizontally in area. On large
