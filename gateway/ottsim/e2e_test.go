@@ -126,8 +126,8 @@ func TestScanSystemErrorButCharged05(t *testing.T) {
 }
 
 func TestScanSlowReply06(t *testing.T) {
-	// SlowReply 30 s x 0.01 = 300 ms; the client gives up after 100 ms.
-	r := newRig(t, withClientTimeout(100*time.Millisecond))
+	// SlowReply 200 s x 0.01 = 2 s; the client gives up after 100 ms.
+	r := newRig(t, withClientTimeout(100*time.Millisecond), withSlowReply(200*time.Second))
 	_, err := r.client.PassivePay(bg, pay("S06", 1006))
 	gwErr(t, err, gateway.Unknown, "")
 	if errors.Is(err, gateway.ErrNotSent) {
@@ -147,7 +147,7 @@ func TestScanSlowReply06PatientClient(t *testing.T) {
 }
 
 func TestScanContextCancelledAfterSend(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t, withSlowReply(200*time.Second))
 	ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
 	defer cancel()
 	_, err := r.client.PassivePay(ctx, pay("S06C", 2006))
@@ -312,7 +312,7 @@ func TestQRSystemError05(t *testing.T) {
 }
 
 func TestQRSlowReply06(t *testing.T) {
-	r := newRig(t, withClientTimeout(100*time.Millisecond))
+	r := newRig(t, withClientTimeout(100*time.Millisecond), withSlowReply(200*time.Second))
 	_, err := r.client.ActivePay(bg, qr("Q06", 2506))
 	gwErr(t, err, gateway.Unknown, "")
 	if errors.Is(err, gateway.ErrNotSent) {

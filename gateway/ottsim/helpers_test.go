@@ -84,6 +84,11 @@ func withClientTimeout(d time.Duration) rigOpt {
 	return func(_ *ottsim.Options, c *gateway.Config) { c.HTTPClient.Timeout = d }
 }
 
+// withSlowReply makes "06" answers wait d of simulated time (x 0.01).
+func withSlowReply(d time.Duration) rigOpt {
+	return func(o *ottsim.Options, _ *gateway.Config) { o.SlowReply = d }
+}
+
 func newRig(t *testing.T, opts ...rigOpt) *rig {
 	t.Helper()
 	r := &rig{t: t, clock: newClock(), logs: &syncBuffer{}}

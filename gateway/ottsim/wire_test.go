@@ -248,18 +248,23 @@ func TestDowntimeRefusesThenRecovers(t *testing.T) {
 		ottsim.Faults
 		DownUntil *time.Time `json:"down_until"`
 	}
-	// 20 s of simulated downtime = 200 ms at TimeScale 0.01.
-	if code := r.postJSON("/_sim/faults", ottsim.Faults{DownForMS: 20000}, &v); code != 200 || v.DownUntil == nil {
+	// 100 s of simulated downtime = 1 s at TimeScale 0.01.
+	if code := r.postJSON("/_sim/faults", ottsim.Faults{DownForMS: 100000}, &v); code != 200 || v.DownUntil == nil {
 		t.Fatalf("POST /_sim/faults: %d %+v", code, v)
 	}
-	var err error
-	for range 50 { // the listener closes just after the answer above
-		_, err = r.client.PassivePay(bg, pay("DOWN1", 1000))
-		if errors.Is(err, gateway.ErrNotSent) {
+	// The listener closes just after the answer above: wait for it, and
+	// drop the client's idle keep-alive connection to the old server.
+	host := strings.TrimPrefix(r.url, "http://")
+	for range 200 {
+		c, err := net.Dial("tcp", host)
+		if err != nil {
 			break
 		}
-		time.Sleep(5 * time.Millisecond)
+		c.Close()
+		time.Sleep(2 * time.Millisecond)
 	}
+	r.hc.CloseIdleConnections()
+	_, err := r.client.PassivePay(bg, pay("DOWN1", 1000))
 	gwErr(t, err, gateway.Unknown, "")
 	if !errors.Is(err, gateway.ErrNotSent) {
 		t.Fatalf("during downtime: %v, want ErrNotSent", err)
@@ -267,7 +272,7 @@ func TestDowntimeRefusesThenRecovers(t *testing.T) {
 	r.noOrder("DOWN1")
 	// The same order id is safe to resend once the simulator is back.
 	var res *gateway.Result
-	for range 200 {
+	for range 500 {
 		res, err = r.client.PassivePay(bg, pay("DOWN1", 1000))
 		if !errors.Is(err, gateway.ErrNotSent) {
 			break
@@ -326,13 +331,13 @@ func TestFaultRatesAreStatistical(t *testing.T) {
 }
 
 func TestFaultLatency(t *testing.T) {
-	// latency_ms 10000 x 0.01 = 100 ms, past a 50 ms client timeout.
+	// latency_ms 100000 x 0.01 = 1 s, past a 50 ms client timeout.
 	r := newRig(t, withClientTimeout(50*time.Millisecond))
-	if code := r.postJSON("/_sim/faults", ottsim.Faults{LatencyMS: 10000}, nil); code != 200 {
+	if code := r.postJSON("/_sim/faults", ottsim.Faults{LatencyMS: 100000}, nil); code != 200 {
 		t.Fatalf("POST /_sim/faults: %d", code)
 	}
 	var f ottsim.Faults
-	if r.getJSON("/_sim/faults", &f); f.LatencyMS != 10000 {
+	if r.getJSON("/_sim/faults", &f); f.LatencyMS != 100000 {
 		t.Fatalf("GET /_sim/faults: %+v", f)
 	}
 	_, err := r.client.Query(bg, "ANY")
