@@ -28,7 +28,8 @@
 // screen. Elements carry stable ids and data attributes for tests:
 // <body data-screen data-payment-id data-wallet data-connected>, #amount,
 // #qr (its src is /display/qr.svg?id=...), #title1/#title2, #countdown;
-// window.POS holds lastSeq, connects and loadedAt.
+// window.POS holds lastSeq, connects, loadedAt and history (the screens
+// shown, last 50).
 //
 // QR codes are made with gozxing's QR writer: error correction M, a quiet
 // zone of 4 modules, as SVG (one path, crisp edges, scales to any size) or

@@ -214,7 +214,7 @@ func TestPageLive(t *testing.T) {
 	}
 
 	s.publish(display.EventPaymentUpdated, s.payment("pay_qr1", "qr", "succeeded", "wechat", codeURL, time.Now().Add(5*time.Minute)))
-	must(t, displaytest.WaitScreen(ctx, display.KindPaid))
+	must(t, displaytest.WaitShown(ctx, display.KindPaid))
 	assertNoReload("after paid")
 	// The hold (2 s here) ends and the page returns to idle by itself.
 	must(t, displaytest.WaitScreen(ctx, display.KindIdle))
@@ -239,7 +239,7 @@ func TestPageLive(t *testing.T) {
 	}
 	// And the next live event after the reconnect.
 	s.publish(display.EventPaymentUpdated, s.payment("pay_scan2", "scan", "failed", "", "", time.Time{}))
-	must(t, displaytest.WaitScreen(ctx, display.KindFailed))
+	must(t, displaytest.WaitShown(ctx, display.KindFailed))
 	assertNoReload("after reconnect")
 	if n, _ := displaytest.Eval[float64](ctx, `POS.connects`); n <= connects {
 		t.Errorf("connects %v, want more than %v", n, connects)

@@ -123,6 +123,19 @@ func WaitScreen(ctx context.Context, kind string) error {
 	return nil
 }
 
+// WaitShown waits until the page has shown this screen kind at some point
+// since it loaded (window.POS.history), even if it has moved on since: a
+// final screen returns to idle after its hold, and a slow test must not
+// miss it.
+func WaitShown(ctx context.Context, kind string) error {
+	err := WaitUntil(ctx, fmt.Sprintf(`window.POS && POS.history.indexOf(%q) >= 0`, kind))
+	if err != nil {
+		h, _ := Eval[[]string](ctx, `window.POS ? POS.history : []`)
+		return fmt.Errorf("displaytest: page never showed %q (history %v): %w", kind, h, err)
+	}
+	return nil
+}
+
 // WaitConnected waits until the page's event stream is open (true) or
 // closed (false): <body data-connected>.
 func WaitConnected(ctx context.Context, connected bool) error {
