@@ -344,6 +344,9 @@ func TestNackIsAnErrorAndRetryPrints(t *testing.T) {
 	if !errors.As(err, &ne) || ne.Message != "paper out" {
 		t.Fatalf("PrintReceipt with paper out: %v, want a NackError saying paper out", err)
 	}
+	if !strings.Contains(err.Error(), "refused by the helper: paper out") {
+		t.Errorf("nack error reads %q", err)
+	}
 	if err := th.PrintReceipt(ctx, r); err != nil {
 		t.Fatalf("retry after paper loaded: %v", err)
 	}
@@ -351,6 +354,49 @@ func TestNackIsAnErrorAndRetryPrints(t *testing.T) {
 	defer mu.Unlock()
 	if calls != 2 {
 		t.Errorf("OnPrint called %d times, want 2 (a failed print is printed again)", calls)
+	}
+}
+
+// A helper that never answers: PrintReceipt gives up at AckTimeout, or when
+// its context ends, and says which.
+func TestPrintReceiptGivesUpWaiting(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		ackTimeout time.Duration
+		ctxTimeout time.Duration
+		check      func(error) bool
+	}{
+		{"ack timeout", 30 * time.Millisecond, waitFor, func(err error) bool {
+			return err != nil && strings.Contains(err.Error(), "no ack within 30ms")
+		}},
+		{"context", 0, 30 * time.Millisecond, func(err error) bool {
+			return errors.Is(err, context.DeadlineExceeded)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			th := startHub(t, bridge.Options{Encode: escpos58, AckTimeout: tc.ackTimeout})
+			ctx := testCtx(t)
+			unblock := make(chan struct{})
+			c, err := bridgeclient.Dial(ctx, th.url, testToken, "sunmi-t2",
+				bridgeclient.WithPrintHandler(func(ctx context.Context, j bridgeclient.Job) error {
+					select { // the printer hangs
+					case <-unblock:
+					case <-ctx.Done():
+					}
+					return errors.New("printer hung")
+				}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			th.connected(t)
+			runClient(t, c)
+			defer close(unblock)
+			pctx, cancel := context.WithTimeout(ctx, tc.ctxTimeout)
+			defer cancel()
+			if err := th.PrintReceipt(pctx, sampleReceipt("pay_slow")); !tc.check(err) {
+				t.Errorf("PrintReceipt with a hung printer: %v", err)
+			}
+		})
 	}
 }
 
