@@ -348,7 +348,7 @@ func TestEventsSSEReplayAndLive(t *testing.T) {
 	// Last-Event-ID resumes after the given seq; live events follow the replay.
 	go func() {
 		time.Sleep(50 * time.Millisecond)
-		a.call("POST", "/v1/scans", map[string]any{"code": "4006381333931", "device": "counter"})
+		a.e.HandleScan(context.Background(), scanner.Scan{Code: "4006381333931", Device: "counter"})
 	}()
 	evs = readSSE(t, a, "", []string{"Last-Event-ID", "1"}, 2)
 	if evs[0].Seq != 2 || evs[1].Kind != KindScanBarcode || evs[1].Scan.Code != "4006381333931" || evs[1].Seq != 3 {

@@ -13,11 +13,11 @@ import (
 )
 
 type outcome struct {
-	cents     int64
-	state     State
-	errCode   string
-	charged   bool // the simulator took the money
-	customer  bool // qr: the test opens code_url (the customer pays)
+	cents    int64
+	state    State
+	errCode  string
+	charged  bool // the simulator took the money
+	customer bool // qr: the test opens code_url (the customer pays)
 }
 
 // checkLedger asserts what the simulator charged and refunded for p.

@@ -47,7 +47,10 @@ func testLogger(t testing.TB) *slog.Logger {
 
 type tWriter struct{ t testing.TB }
 
-func (w tWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // simEnv is a simulator served over loopback HTTP.
 type simEnv struct {
@@ -119,14 +122,14 @@ func testOptions() Options {
 
 // agentEnv is an engine with its API on a real HTTP server.
 type agentEnv struct {
-	t      testing.TB
-	e      *Engine
-	st     *store.Store
-	srv    *httptest.Server
-	hc     *http.Client
-	token  string
-	stop   func()
-	path   string
+	t     testing.TB
+	e     *Engine
+	st    *store.Store
+	srv   *httptest.Server
+	hc    *http.Client
+	token string
+	stop  func()
+	path  string
 }
 
 func startAgent(t testing.TB, path string, gw Gateway, o Options) *agentEnv {

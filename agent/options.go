@@ -50,12 +50,12 @@ type Options struct {
 	CallbackURL  string // optional call_back_url for qr orders
 
 	// scan (PASSIVEPAY)
-	ScanFirstPoll       time.Duration // first STATUS_QUERY after a reply (3 s)
-	ScanFirstPollOnErr  time.Duration // ... after a system error / no answer (5 s)
-	ScanPollEvery       time.Duration // then every (3 s)
-	ScanPollWindow      time.Duration // until this long after the code arrived (60 s)
-	CodeValidity        time.Duration // offline window: a queued payment expires after (60 s)
-	OfflineRetry        time.Duration // retry of a queued payment (3 s)
+	ScanFirstPoll      time.Duration // first STATUS_QUERY after a reply (3 s)
+	ScanFirstPollOnErr time.Duration // ... after a system error / no answer (5 s)
+	ScanPollEvery      time.Duration // then every (3 s)
+	ScanPollWindow     time.Duration // until this long after the code arrived (60 s)
+	CodeValidity       time.Duration // offline window: a queued payment expires after (60 s)
+	OfflineRetry       time.Duration // retry of a queued payment (3 s)
 	// qr (ACTIVEPAY)
 	QRPollEvery time.Duration // (2 s)
 	QRWindow    time.Duration // how long the QR is shown and polled (3 min)

@@ -6,7 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/posagent/posagent/scanner")
+	"github.com/posagent/posagent/scanner"
+)
 
 // HandleScan routes one scan (a hardware scanner, a bridge, POST /v1/scans):
 //
