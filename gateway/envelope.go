@@ -17,12 +17,14 @@ import (
 
 // Errors of the pure envelope code. Open and the decoders wrap them, so
 // callers can tell a corrupt message from a forged one with errors.Is.
+// Like ErrNotSent and ErrUnverified they carry no package prefix: the
+// client wraps them in an *Error, whose text starts "gateway: ACTION".
 var (
-	ErrBase64    = errors.New("gateway: data is not valid base64")
-	ErrBlockSize = errors.New("gateway: ciphertext is not a whole number of 16-byte AES blocks")
-	ErrPadding   = errors.New("gateway: bad PKCS#7 padding (wrong key or corrupt data)")
-	ErrJSON      = errors.New("gateway: data is not a flat JSON object of string values")
-	ErrDigest    = errors.New("gateway: digest does not match the data")
+	ErrBase64    = errors.New("data is not valid base64")
+	ErrBlockSize = errors.New("ciphertext is not a whole number of 16-byte AES blocks")
+	ErrPadding   = errors.New("bad PKCS#7 padding (wrong key or corrupt data)")
+	ErrJSON      = errors.New("data is not a flat JSON object of string values")
+	ErrDigest    = errors.New("digest does not match the data")
 )
 
 // Field is one business field of the encrypted data object. Values are
@@ -203,7 +205,7 @@ func UnmarshalFields(b []byte) (Fields, error) {
 func Encrypt(plain, key []byte) ([]byte, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: aes key: %w", err)
+		return nil, fmt.Errorf("aes key: %w", err)
 	}
 	n := aes.BlockSize - len(plain)%aes.BlockSize
 	buf := make([]byte, len(plain)+n)
@@ -222,7 +224,7 @@ func Encrypt(plain, key []byte) ([]byte, error) {
 func Decrypt(ct, key []byte) ([]byte, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: aes key: %w", err)
+		return nil, fmt.Errorf("aes key: %w", err)
 	}
 	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
 		return nil, fmt.Errorf("%w (%d bytes)", ErrBlockSize, len(ct))
@@ -308,14 +310,14 @@ func ParseResponseEnvelope(body []byte) (ResponseEnvelope, error) {
 		RepCode string `json:"rep_code"`
 	}
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return ResponseEnvelope{}, fmt.Errorf("gateway: response is not a JSON envelope: %w", err)
+		return ResponseEnvelope{}, fmt.Errorf("response is not a JSON envelope: %w", err)
 	}
 	e := raw.ResponseEnvelope
 	if e.RspCode == "" {
 		e.RspCode = raw.RepCode
 	}
 	if e.RspCode == "" {
-		return ResponseEnvelope{}, errors.New("gateway: response has no rsp_code")
+		return ResponseEnvelope{}, errors.New("response has no rsp_code")
 	}
 	return e, nil
 }

@@ -24,7 +24,7 @@ func (w Wallet) BizType() (string, error) {
 	case UnionPay:
 		return "UNIONPAY", nil
 	}
-	return "", fmt.Errorf("gateway: unknown wallet %q", string(w))
+	return "", fmt.Errorf("unknown wallet %q (want wechat, alipay or unionpay)", string(w))
 }
 
 // Outcome is what a gateway answer means for the money. Every answer is
@@ -67,8 +67,8 @@ var (
 	// ErrNotSent: the request certainly never reached the gateway (connection
 	// refused, no route, DNS failure: no byte of the request was written).
 	// Safe to resend with the same order id.
-	ErrNotSent = errors.New("gateway: request not sent")
+	ErrNotSent = errors.New("request not sent")
 	// ErrUnverified: a response arrived but failed decryption or verification
 	// (digest, merchant id, order id or amount mismatch). It is not believed.
-	ErrUnverified = errors.New("gateway: response failed verification")
+	ErrUnverified = errors.New("response failed verification")
 )
