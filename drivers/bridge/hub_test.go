@@ -7,6 +7,7 @@ import (
 	"errors"
 	"image/png"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -681,6 +682,55 @@ func BenchmarkPrintReceiptRoundTrip(b *testing.B) {
 		r.PaymentID = "bench" + strconv.Itoa(i) // a new job each time
 		if err := h.PrintReceipt(ctx, r); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// syncBuffer is a log sink safe for the hub's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Payment codes appear masked in the hub's logs; tokens never appear.
+func TestLogsMaskCodesAndHideToken(t *testing.T) {
+	var logs syncBuffer
+	th := startHub(t, bridge.Options{
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OnScan: func(context.Context, scanner.Scan) error { return nil },
+	})
+	ctx := testCtx(t)
+	if _, err := bridgeclient.Dial(ctx, th.url, "guessed-token", "sunmi-t2"); err == nil {
+		t.Fatal("wrong token accepted")
+	}
+	c, err := bridgeclient.Dial(ctx, th.url, testToken, "sunmi-t2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runClient(t, c)
+	const code = "285678901234567890"
+	if err := c.Scan(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	out := logs.String()
+	if strings.Contains(out, code) || !strings.Contains(out, scanner.MaskCode(code)) {
+		t.Errorf("scan not logged masked:\n%s", out)
+	}
+	for _, secret := range []string{testToken, "guessed-token"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log shows a token %q:\n%s", secret, out)
 		}
 	}
 }
