@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -43,7 +44,8 @@ func (r *rig) clientAt(url string) *gateway.Client {
 	r.t.Helper()
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
 	r.t.Cleanup(hc.CloseIdleConnections)
-	c, err := gateway.New(gateway.Config{URL: url, MerchantID: merchant, SignKey: signKey, OperatorID: operator, HTTPClient: hc})
+	c, err := gateway.New(gateway.Config{URL: url, MerchantID: merchant, SignKey: signKey, OperatorID: operator,
+		CallbackURL: "https://pos.example/callback", HTTPClient: hc})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -529,5 +531,104 @@ func TestConcurrentPaymentsAndRefunds(t *testing.T) {
 	o := r.order("CC0")
 	if refunded != 9800 || o.Refunded != 9800 || len(o.Refunds) != 14 || o.Status != "partial_refunded" {
 		t.Fatalf("client saw %d refunded; ledger %+v", refunded, o)
+	}
+}
+
+// resign decrypts an answer, lets edit change its fields, and signs it
+// again with the right key: a well-formed answer that says the wrong thing.
+func resign(t *testing.T, edit func(gateway.Fields) gateway.Fields) func([]byte) []byte {
+	return func(b []byte) []byte {
+		env := envelopeOf(t, b)
+		if env.Data == "" {
+			return b
+		}
+		f, err := gateway.Open(env.Data, env.MD5, signKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Data, env.MD5, _ = gateway.Seal(edit(f), signKey)
+		return marshal(env)
+	}
+}
+
+func set(key, v string) func(gateway.Fields) gateway.Fields {
+	return func(f gateway.Fields) gateway.Fields {
+		for i := range f {
+			if f[i].Key == key {
+				f[i].Value = v
+				return f
+			}
+		}
+		return append(f, gateway.Field{Key: key, Value: v})
+	}
+}
+
+func drop(key string) func(gateway.Fields) gateway.Fields {
+	return func(f gateway.Fields) gateway.Fields {
+		var out gateway.Fields
+		for _, kv := range f {
+			if kv.Key != key {
+				out = append(out, kv)
+			}
+		}
+		return out
+	}
+}
+
+// TestVerifiedAnswersMustMatchTheRequest: correctly signed answers about
+// something else are not believed, for every action.
+func TestVerifiedAnswersMustMatchTheRequest(t *testing.T) {
+	r := newRig(t)
+	if _, err := r.client.PassivePay(bg, pay("V0", 9000)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	refund := func(c *gateway.Client) error {
+		n++
+		_, err := c.Refund(bg, gateway.RefundRequest{OrderID: "VR" + strconv.Itoa(n), OriginalOrderID: "V0", Amount: 100})
+		return err
+	}
+	cases := []struct {
+		name string
+		edit func(gateway.Fields) gateway.Fields
+		call func(c *gateway.Client) error
+	}{
+		{"refund amount", set("refund_amt", "99"), refund},
+		{"refund of another order", set("ori_order_id", "V9"), refund},
+		{"refund id", set("order_id", "VRX"), refund},
+		{"query of another order", set("order_id", "V9"), func(c *gateway.Client) error { _, err := c.Query(bg, "V0"); return err }},
+		{"query without order_id", drop("order_id"), func(c *gateway.Client) error { _, err := c.Query(bg, "V0"); return err }},
+		{"query amount not a number", set("amount", "90.00"), func(c *gateway.Client) error { _, err := c.Query(bg, "V0"); return err }},
+		{"qr amount", set("amount", "1"), func(c *gateway.Client) error {
+			n++
+			_, err := c.ActivePay(bg, qr("VQ"+strconv.Itoa(n), 500))
+			return err
+		}},
+		{"qr without code_url", drop("code_url"), func(c *gateway.Client) error {
+			n++
+			_, err := c.ActivePay(bg, qr("VQ"+strconv.Itoa(n), 500))
+			return err
+		}},
+		{"qr for another merchant", set("merchant_id", "QC00005496"), func(c *gateway.Client) error {
+			n++
+			_, err := c.ActivePay(bg, qr("VQ"+strconv.Itoa(n), 500))
+			return err
+		}},
+		{"rate of another currency", set("fee_type", "USD"), func(c *gateway.Client) error { _, err := c.ExchangeRate(bg, "CAD"); return err }},
+		{"rate not an integer", set("rate", "5.15"), func(c *gateway.Client) error { _, err := c.ExchangeRate(bg, "CAD"); return err }},
+		{"no rate", drop("rate"), func(c *gateway.Client) error { _, err := c.ExchangeRate(bg, "CAD"); return err }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call(r.tamperProxy(resign(t, tc.edit)))
+			if !errors.Is(err, gateway.ErrUnverified) || gateway.OutcomeOf(err) != gateway.Unknown {
+				t.Fatalf("err %v, want ErrUnverified (Unknown)", err)
+			}
+		})
+	}
+	// The refunds the simulator did make are in its ledger, though the
+	// client did not believe the answers.
+	if o := r.order("V0"); o.Refunded != 300 || len(o.Refunds) != 3 {
+		t.Fatalf("ledger %+v", o)
 	}
 }
