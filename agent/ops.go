@@ -104,6 +104,10 @@ func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 // the payment as it then is (a qr payment normally with its code_url).
 // replayed is true when the Idempotency-Key was seen before.
 func (e *Engine) CreatePayment(ctx context.Context, r CreateRequest, ik IdemKey) (p *Payment, replayed bool, err error) {
+	return e.createPayment(ctx, r, ik, true)
+}
+
+func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey, wait bool) (p *Payment, replayed bool, err error) {
 	wallet, err := e.validateCreate(&r)
 	if err != nil {
 		return nil, false, err
@@ -134,9 +138,10 @@ func (e *Engine) CreatePayment(ctx context.Context, r CreateRequest, ik IdemKey)
 			e.spawn(rec.ID, true)
 		}
 	}
-	rec, err = e.waitAnswer(ctx, rec)
-	if err != nil {
-		return nil, replayed, err
+	if wait {
+		if rec, err = e.waitAnswer(ctx, rec); err != nil {
+			return nil, replayed, err
+		}
 	}
 	return publicPayment(rec), replayed, nil
 }
@@ -182,6 +187,10 @@ func (e *Engine) Payment(id string) (*Payment, error) {
 // GiveCode gives a scan payment in awaiting_code its payment code
 // (POST /v1/payments/{id}/code, and scans routed by HandleScan).
 func (e *Engine) GiveCode(ctx context.Context, id, code string, ik IdemKey) (*Payment, error) {
+	return e.giveCode(ctx, id, code, ik, true)
+}
+
+func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait bool) (*Payment, error) {
 	code = strings.TrimSpace(code)
 	wallet, ok := scanner.Classify(code)
 	if !ok {
@@ -218,9 +227,10 @@ func (e *Engine) GiveCode(ctx context.Context, id, code string, ik IdemKey) (*Pa
 	if started {
 		e.spawn(id, true)
 	}
-	rec, err = e.waitAnswer(ctx, rec)
-	if err != nil {
-		return nil, err
+	if wait {
+		if rec, err = e.waitAnswer(ctx, rec); err != nil {
+			return nil, err
+		}
 	}
 	return publicPayment(rec), nil
 }

@@ -52,7 +52,7 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	}
 	masked := &ScanInfo{Code: scanner.MaskCode(code), Symbology: s.Symbology, Device: s.Device}
 	for _, id := range e.awaitingCode() {
-		_, err := e.GiveCode(ctx, id, code, IdemKey{})
+		_, err := e.giveCode(ctx, id, code, IdemKey{}, false) // a scanner never waits for the gateway
 		var oe *opError
 		if errors.As(err, &oe) && oe.Status == 422 {
 			continue // it stopped waiting meanwhile; try the next
@@ -67,12 +67,17 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	}
 	e.mu.Unlock()
 	if auto {
-		_, _, err := e.CreatePayment(ctx, CreateRequest{Amount: cart.Amount, Currency: cart.Currency, Mode: "scan",
-			Reference: cart.Reference, AuthCode: code}, IdemKey{})
-		if err == nil {
-			e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &Cart{Currency: e.o.Currency}})
+		_, _, err := e.createPayment(ctx, CreateRequest{Amount: cart.Amount, Currency: cart.Currency, Mode: "scan",
+			Reference: cart.Reference, AuthCode: code}, IdemKey{}, false)
+		if err != nil {
+			e.mu.Lock()
+			if e.cart == nil {
+				e.cart = cart // keep the amount due for the next attempt
+			}
+			e.mu.Unlock()
+			return err
 		}
-		return err
+		return e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &Cart{Currency: e.o.Currency}})
 	}
 	return e.appendEvent(Event{Kind: KindScanIgnored, At: now, Scan: masked, Reason: "no payment is waiting for a code"})
 }

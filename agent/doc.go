@@ -1,0 +1,159 @@
+// Package agent is the payment engine of posagent: the payment state
+// machine and its flows, the reconciler and outbox worker, recovery after a
+// crash, the event log, scan routing, the device registry and the local
+// HTTP API (api.go). A shop trusts it with its money; every rule below is
+// about never charging twice, never losing a charge, and never keeping
+// money for a sale that was abandoned.
+//
+// # Basics
+//
+//	st, _ := store.Open(path, store.Options{})
+//	e, _ := agent.New(agent.Options{Gateway: client, Store: st, Logger: log})
+//	go e.Run(ctx)                    // recovery, outbox worker, compaction
+//	agent.CheckListen(addr, token)   // before listening
+//	http.Serve(l, e.Handler())       // the local API (contract.md)
+//
+// Every state change is one journal transaction (store.Update, fsync) that
+// writes the payment, its payment.updated event and any outbox job
+// together; only after the commit is it acted on (sent to the gateway) or
+// announced (events, API answers).
+//
+// # States
+//
+// Exactly those of contract.md; [CanTransition] is the table. Final states
+// (succeeded, failed, cancelled, expired, reversed) never change. A
+// payment's history lists every state with its time. Refunds are records
+// on the payment: pending, in_doubt, succeeded, failed.
+//
+// # scan (PASSIVEPAY)
+//
+// The code is classified locally (scanner.Classify); anything that is not
+// a payment code is refused (invalid_code) and never reaches the gateway.
+// The payment is committed as processing, with its device-generated order
+// id (20 letters and digits) and the code, before the send. Then:
+//
+//	Paid                 -> succeeded
+//	Failed               -> failed, error.code from rsp_code (FAIL declined,
+//	                        PWD_INCORRECT wrong_password, PARAM_* invalid_code,
+//	                        ORDER_TYPE_ERROR wallet_not_supported)
+//	Unknown              -> STATUS_QUERY 3 s after the reply (5 s after a system
+//	                        error or no answer), then every 3 s until 60 s after
+//	                        the code arrived; still unknown -> in_doubt
+//	NotSent (no byte     -> queued; retried with the same order id every 3 s
+//	reached the gateway)    (each retry is committed as processing first) until
+//	                        the code's 60 s validity ends -> expired
+//
+// PASSIVEPAY is never resent for an order that may have reached the
+// gateway: after a crash a processing payment is only ever queried.
+//
+// # qr (ACTIVEPAY)
+//
+// Committed as processing, then ACTIVEPAY; the code_url and qr_expires_at
+// (now + 3 min) are stored and the order is polled every 2 s. The display
+// shows the QR only while the payment is processing, so the QR leaves the
+// screen at the end of the window or on cancel, and one answer decides:
+// paid -> succeeded (after a cancel: refunded, reversed); closed or failure
+// -> cancelled; notpay or no answer -> in_doubt, because a customer can
+// still pay a QR they already scanned. ACTIVEPAY refused -> failed;
+// ACTIVEPAY not sent -> failed gateway_unreachable (nothing can be paid: no
+// QR was shown; POST /v1/payments answers 503).
+//
+// # Cancel, in doubt, and the automatic refund
+//
+// Cancel of awaiting_code or queued (nothing sent) -> cancelled at once.
+// Cancel of processing: the driver stops waiting and queries once:
+// closed/failed -> cancelled; paid -> automatic refund; else in_doubt.
+//
+// An in_doubt payment belongs to the reconciler (an outbox query job at
+// +2 min, +10 min, +1 h, +6 h, +24 h, then every 24 h). Our rule: a sale in
+// doubt has been abandoned (the cashier was told it did not go through),
+// so when the gateway later says paid, the agent refunds the whole amount
+// automatically (a refund record with its own persisted order id, sent by
+// the outbox) and the payment becomes reversed when the refund succeeds.
+// Confirmed not paid -> cancelled (or failed for a scan payment the
+// cashier did not cancel). If the automatic refund is refused, the
+// payment becomes succeeded with error.code refund_failed (the money is
+// the merchant's; a person must refund it).
+//
+// A crash between committing processing and sending leaves an order the
+// gateway never saw; it can never be charged, because the agent never
+// resends. When STATUS_QUERY answers FAIL ("no such order") twice in a
+// row after the code's validity (or the QR window) has ended, the payment
+// is failed (cancelled if the cashier cancelled) with error.code
+// gateway_unreachable.
+//
+// # Refunds
+//
+// Only of a succeeded payment; never more than what is left, counting
+// pending, in_doubt and succeeded refunds as used. The refund is committed
+// with its own order id and sent by the outbox. NotSent -> stays pending
+// and is retried (backoff 3 s, 15 s, 1 min, 5 min, 15 min, 1 h...). Unknown
+// (including ORDER_USED) -> in_doubt: the next attempt first queries the
+// refund's order id, and resends only with the same order id, so the
+// gateway's duplicate check stops a double refund.
+//
+// # Outbox
+//
+// Durable jobs in the journal (query, refund, receipt) with attempts,
+// next_at and last_error; they survive restarts. The worker wakes on every
+// commit and at the next due time; POST /v1/sync makes every job due now.
+// Receipts are queued in the same transaction that makes a payment
+// succeeded or reversed (and for each succeeded refund) when AutoPrint is
+// on; a failing printer is retried forever and never touches a payment.
+//
+// # Events
+//
+// Every change appends an event (seq, kind, at, payload) in the same
+// transaction. Subscribe(after) replays the journal and then streams live
+// events with no gap and no duplicate; GET /v1/events serves them as SSE
+// (id = seq, Last-Event-ID or ?after= to resume; a ": ping" comment every
+// 15 s). Kinds: payment.updated, scan.barcode, scan.ignored (code masked),
+// device.changed, cart.updated.
+//
+// # Scans
+//
+// HandleScan suppresses the same code within DedupWindow (2 s); a payment
+// code goes to the oldest scan payment in awaiting_code, else (with
+// ScanAutoStart and an amount due from PUT /v1/cart) starts a payment for
+// the cart, else becomes a scan.ignored event: never charged. Other codes
+// become scan.barcode events for the POS.
+//
+// # Idempotency
+//
+// Every money-moving POST (payments, code, cancel, refunds) may carry an
+// Idempotency-Key. The key, the SHA-256 of method, path and body, and the
+// payment (and refund) it produced are stored in the same transaction as
+// the change, so they survive restarts: the same key and body returns the
+// same payment (header Idempotent-Replayed: true); the same key with
+// another request is 409 idempotency_conflict.
+//
+// # API shapes beyond contract.md
+//
+//	GET  /v1/payments?state=&limit=&after=  {"payments":[...], "next_after":"pay_..."} newest first
+//	POST /v1/payments/{id}/code             {"code":"..."} (or "auth_code")
+//	POST /v1/payments/{id}/refunds          201 with the payment (refunds inside)
+//	POST /v1/payments/{id}/receipt          202 (queued)
+//	PUT  /v1/cart {"amount":1250,"reference":"..."}, DELETE /v1/cart, GET /v1/cart
+//	GET  /v1/export?since=RFC3339|YYYY-MM-DD&format=json|csv
+//	POST /v1/scans {"code":"...","symbology":"]Q1","device":"bridge"} 202
+//
+// POSTs that start work wait up to APIWait (3 s) for a first answer (a qr
+// payment's code_url, a scan payment leaving processing, a refund's
+// result) and otherwise answer with the payment as it is; follow it with
+// GET or the event stream.
+//
+// # Time
+//
+// Every delay is an Options field with the documented default; TimeScale
+// multiplies all of them, so tests run real flows in compressed time. The
+// Clock is injectable.
+//
+// # Caveats
+//
+//   - The reconciler never gives up on an in-doubt payment; the status
+//     endpoint shows the outbox depth and the oldest job's age.
+//   - A subscriber more than 10000 events behind is dropped (its channel
+//     closes); an SSE client reconnects with Last-Event-ID.
+//   - Payment codes are erased from the journal record in the transaction
+//     that makes a payment final; see package store for bbolt's free pages.
+package agent
