@@ -74,7 +74,7 @@ type Options struct {
 	HelloTimeout time.Duration // time allowed for the first message (default 10 s)
 	WriteTimeout time.Duration // time allowed for one message write (default 10 s)
 	AckTimeout   time.Duration // PrintReceipt gives up waiting after this (default 0: only its ctx)
-	ReadLimit    int64         // largest message accepted from a helper (default 64 KiB)
+	ReadLimit    int64         // largest message accepted from a helper (default 256 KiB)
 	ScanQueue    int           // scans waiting for OnScan per session before nack (default 16)
 
 	Clock  func() time.Time // default time.Now
@@ -148,7 +148,7 @@ func New(o Options) (*Hub, error) {
 	def(&o.HelloTimeout, 10*time.Second)
 	def(&o.WriteTimeout, 10*time.Second)
 	if o.ReadLimit <= 0 {
-		o.ReadLimit = 64 << 10
+		o.ReadLimit = 256 << 10
 	}
 	if o.ScanQueue <= 0 {
 		o.ScanQueue = 16

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image/png"
 	"io"
 	"log/slog"
@@ -732,5 +733,40 @@ func TestLogsMaskCodesAndHideToken(t *testing.T) {
 		if strings.Contains(out, secret) {
 			t.Errorf("log shows a token %q:\n%s", secret, out)
 		}
+	}
+}
+
+// The largest valid state report fits the read limit; a message beyond it
+// ends the session with 1009 (message too big).
+func TestReadLimit(t *testing.T) {
+	th := startHub(t, bridge.Options{})
+	ctx := testCtx(t)
+	c, err := bridgeclient.Dial(ctx, th.url, testToken, "sunmi-t2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	th.connected(t)
+	runClient(t, c)
+	devs := make([]bridge.DeviceState, 64)
+	for i := range devs {
+		devs[i] = bridge.DeviceState{Kind: strings.Repeat("k", 128), Name: fmt.Sprintf("%0128d", i),
+			State: strings.Repeat("s", 128), Error: strings.Repeat("e", 1024)}
+	}
+	if err := c.ReportState(ctx, devs...); err != nil {
+		t.Fatalf("largest valid state report: %v", err)
+	}
+
+	conn, _, err := websocket.Dial(ctx, th.url, &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + testToken}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	huge := `{"type":"hello","version":1,"device":"x","pad":"` + strings.Repeat("x", 300<<10) + `"}`
+	_ = conn.Write(ctx, websocket.MessageText, []byte(huge))
+	_, _, err = conn.Read(ctx)
+	if got := websocket.CloseStatus(err); got != websocket.StatusMessageTooBig {
+		t.Errorf("oversized message: close %d (%v), want 1009", got, err)
 	}
 }
