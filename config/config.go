@@ -95,8 +95,8 @@ type Printer struct {
 	Dots    int    `key:"dots"`    // printable width in dots; 0: from paper (384 / 576)
 	// NativeQR: the printer understands GS ( k; false prints QR codes as raster.
 	NativeQR bool `key:"native_qr"`
-	// Chinese: the printer has a GB18030 font (FS &); false prints Chinese
-	// text as raster or leaves it out.
+	// Chinese: the printer has a GB18030 font (FS &); receipts then carry
+	// the Chinese wallet names. False keeps receipts in Latin text.
 	Chinese bool `key:"chinese"`
 	// Image: print the whole receipt as one raster image (Clover, whose SDK
 	// takes images, not ESC/POS).

@@ -205,3 +205,21 @@ func TestUnitVerifies(t *testing.T) {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// TestDocsNameEveryKey keeps docs/configuration.md complete.
+func TestDocsNameEveryKey(t *testing.T) {
+	doc, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys() {
+		if !strings.Contains(string(doc), "`"+k+"`") {
+			t.Errorf("docs/configuration.md does not document `%s`", k)
+		}
+	}
+	for _, p := range ProfileNames() {
+		if !strings.Contains(string(doc), "| `"+p+"` |") {
+			t.Errorf("docs/configuration.md has no row for profile %s", p)
+		}
+	}
+}
