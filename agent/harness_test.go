@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -274,3 +275,5 @@ func wechatCode(n int) string { return fmt.Sprintf("13%016d", n) }
 func alipayCode(n int) string { return fmt.Sprintf("28%016d", n) }
 
 func storeEvent(seq uint64, data []byte) store.Event { return store.Event{Seq: seq, Data: data} }
+
+func asOpError(err error, oe **opError) bool { return errors.As(err, oe) }
