@@ -401,21 +401,3 @@ func assign(f reflect.Value, val any) error {
 	}
 	return nil
 }
-
-// keysInOrder returns the flattened keys of cfg in file order, scanners
-// expanded ("scanners[0].name").
-func keysInOrder(cfg *Config) []string {
-	var out []string
-	for _, l := range newSchema().all {
-		if l.item == nil {
-			out = append(out, l.path)
-			continue
-		}
-		for i := range cfg.Scanners {
-			for _, il := range l.item {
-				out = append(out, fmt.Sprintf("%s[%d].%s", l.path, i, il.path))
-			}
-		}
-	}
-	return out
-}
