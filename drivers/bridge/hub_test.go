@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -768,5 +769,82 @@ func TestReadLimit(t *testing.T) {
 	_, _, err = conn.Read(ctx)
 	if got := websocket.CloseStatus(err); got != websocket.StatusMessageTooBig {
 		t.Errorf("oversized message: close %d (%v), want 1009", got, err)
+	}
+}
+
+// The helper app itself restarts between printing a job and acknowledging
+// it: with its printed ids in a FileStore, the new process acknowledges the
+// retry without printing.
+func TestHelperRestartDoesNotReprint(t *testing.T) {
+	th := startHub(t, bridge.Options{Encode: escpos58, PingInterval: time.Hour})
+	px := startProxy(t, th.srv.Listener.Addr().String())
+	ctx := testCtx(t)
+	path := filepath.Join(t.TempDir(), "printed-jobs.txt")
+	url := "ws://" + px.addr() + "/v1/bridge"
+	var mu sync.Mutex
+	printed := 0
+	onPrint := func(cut bool, release <-chan struct{}) func(context.Context, bridgeclient.Job) error {
+		return func(ctx context.Context, j bridgeclient.Job) error {
+			mu.Lock()
+			printed++
+			mu.Unlock()
+			if cut {
+				px.cut() // the network drops while it prints; the ack cannot leave
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+			return nil // printed: the client records the id before acking
+		}
+	}
+
+	store1, err := bridgeclient.OpenFileStore(path, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	c1, err := bridgeclient.Dial(ctx, url, testToken, "sunmi-t2", bridgeclient.WithAckedStore(store1),
+		bridgeclient.WithBackoff(time.Hour, time.Hour), // it dies before reconnecting
+		bridgeclient.WithPrintHandler(onPrint(true, release)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	th.connected(t)
+	run1, stop1 := context.WithCancel(ctx)
+	done1 := make(chan error, 1)
+	go func() { done1 <- c1.Run(run1) }()
+
+	r := sampleReceipt("pay_restart")
+	if err := th.PrintReceipt(ctx, r); !errors.Is(err, bridge.ErrHelperGone) {
+		t.Fatalf("PrintReceipt across the drop: %v, want ErrHelperGone", err)
+	}
+	close(release)
+	stop1() // the app is killed before it reconnects
+	if err := <-done1; err != nil {
+		t.Fatalf("first app Run: %v", err)
+	}
+	store1.Close()
+
+	// The app starts again, reading its printed ids from disk.
+	store2, err := bridgeclient.OpenFileStore(path, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store2.Close()
+	c2, err := bridgeclient.Dial(ctx, url, testToken, "sunmi-t2", bridgeclient.WithAckedStore(store2),
+		bridgeclient.WithPrintHandler(onPrint(false, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	th.connected(t)
+	runClient(t, c2)
+	if err := th.PrintReceipt(ctx, r); err != nil { // the outbox's retry
+		t.Fatalf("retry after the app restarted: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if printed != 1 {
+		t.Errorf("printed %d times, want once", printed)
 	}
 }

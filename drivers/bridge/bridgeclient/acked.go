@@ -70,3 +70,14 @@ func (l *LRU) Len() int {
 	defer l.mu.Unlock()
 	return l.order.Len()
 }
+
+// oldestFirst returns the remembered ids, least recently used first.
+func (l *LRU) oldestFirst() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, l.order.Len())
+	for e := l.order.Back(); e != nil; e = e.Prev() {
+		out = append(out, e.Value.(string))
+	}
+	return out
+}
