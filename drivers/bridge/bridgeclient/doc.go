@@ -28,9 +28,9 @@
 //
 // # Caveats
 //
-//   - On Android the AckedStore must be persistent (a file or
-//     SharedPreferences), or a helper restarted between the print and the
-//     retry prints twice.
+//   - The AckedStore must be persistent (FileStore here; a file or
+//     SharedPreferences on Android), or a helper restarted between the print
+//     and the retry prints twice. The in-memory LRU only covers reconnects.
 //   - A print handler that blocks holds up later jobs (they are ordered);
 //     give it its own timeout.
 package bridgeclient
