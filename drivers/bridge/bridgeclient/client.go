@@ -330,6 +330,11 @@ func (c *Client) Run(ctx context.Context) error {
 				continue
 			}
 			c.mu.Lock()
+			if c.closed { // Close was called while dialling
+				c.mu.Unlock()
+				_ = nc.Close(websocket.StatusNormalClosure, "helper closing")
+				return nil
+			}
 			c.conn, c.session = nc, session
 			c.mu.Unlock()
 			conn = nc
