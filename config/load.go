@@ -253,7 +253,17 @@ func yamlMessage(err error) string {
 }
 
 func envName(path string) string {
-	return EnvPrefix + strings.ToUpper(strings.NewReplacer(".", "_", "[", "_", "]", "").Replace(path))
+	return EnvPrefix + strings.Map(func(r rune) rune {
+		switch {
+		case r == '.' || r == '[':
+			return '_'
+		case r == ']':
+			return -1
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		}
+		return r
+	}, path)
 }
 
 type envField struct {

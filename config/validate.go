@@ -203,6 +203,9 @@ func (c *Config) validate(v *validator) {
 				v.add(k("pid"), "%s missing for kind hid: set the USB product id, like 0x0b8f (it changes with the scanner's interface mode; posagent devices lists it)", k("pid"))
 			}
 			v.oneOf(k("mode"), s.Mode, "keyboard", "hidpos")
+			if c.Device.Deployment == "on-device" {
+				v.add(k("kind"), "%s hid with device.deployment on-device: Android owns USB devices and the Android build has no HID support; use kind bridge (the helper forwards the scans)", k("kind"))
+			}
 		case "bridge":
 			v.oneOf(k("mode"), s.Mode, "keyboard", "hidpos")
 		}

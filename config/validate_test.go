@@ -58,6 +58,12 @@ func TestValidateRules(t *testing.T) {
 		{"hid vid", func(c *Config) { c.Scanners = []Scanner{serial, hid} }, "scanners[1].vid missing for kind hid"},
 		{"hid pid", func(c *Config) { h := hid; h.VID = 0x0c2e; c.Scanners = []Scanner{serial, h} }, "scanners[1].pid missing for kind hid"},
 		{"hid mode", func(c *Config) { h := hid; h.VID, h.PID = 0x0c2e, 0x0b8f; h.Mode = "pos"; c.Scanners = []Scanner{h} }, "scanners[0].mode pos: use keyboard or hidpos"},
+		{"hid on device", func(c *Config) {
+			h := hid
+			h.VID, h.PID = 0x1eab, 0x1a03
+			c.Device.Deployment = "on-device"
+			c.Scanners = []Scanner{h}
+		}, "scanners[0].kind hid with device.deployment on-device: Android owns USB devices"},
 		{"vid range", func(c *Config) { h := hid; h.VID = 0x10000; c.Scanners = []Scanner{h} }, "scanners[0].vid 65536 is out of range"},
 		{"terminator", func(c *Config) { s := serial; s.Terminator = "\\r"; c.Scanners = []Scanner{s} }, `scanners[0].terminator \r: use auto, cr, lf, crlf, tab or none`},
 		{"duplicate names", func(c *Config) { c.Scanners = []Scanner{serial, serial} }, `scanners[1].name "counter" is also the name of scanners[0]`},
