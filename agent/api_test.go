@@ -583,3 +583,25 @@ func TestMountBehindAuth(t *testing.T) {
 		t.Errorf("mounted without token: %d", status)
 	}
 }
+
+func TestSSEPing(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	a := startAgent(t, "", gw, testOptions()) // ping every 15 s, scaled
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", a.srv.URL+"/v1/events", nil)
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if sc.Text() == ": ping" {
+			return
+		}
+	}
+	t.Fatal("no ping comment on an idle stream")
+}

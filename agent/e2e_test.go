@@ -2,14 +2,18 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/store"
 )
 
 type outcome struct {
@@ -261,7 +265,7 @@ func TestRefundsEndToEnd(t *testing.T) {
 	}
 }
 
-// The gateway goes down for "a minute and a half" (compressed): scan
+// The gateway goes down for two "minutes" (compressed): scan
 // payments are queued; one whose code validity ends during the outage
 // expires (nothing charged), one that still has time is sent when the
 // gateway returns; a refund and an in-doubt query wait in the outbox and
@@ -270,9 +274,10 @@ func TestGatewayDownThenBack(t *testing.T) {
 	sim := startSim(t, "")
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
-	a := startAgent(t, "", gw, testOptions())
-	customer := &http.Client{Timeout: 10 * time.Second}
-	defer customer.CloseIdleConnections()
+	o := testOptions()
+	o.CodeValidity = 90 * time.Second // 1.8 s scaled
+	o.APIWait = 10 * time.Second      // 0.2 s scaled: the refund POST answers while the refund is still queued
+	a := startAgent(t, "", gw, o)
 
 	// Before the outage: a paid scan payment (to refund later) and a paid qr
 	// payment whose cashier will cancel during the outage.
@@ -282,12 +287,9 @@ func TestGatewayDownThenBack(t *testing.T) {
 		t.Fatalf("setup: %s", paid.State)
 	}
 	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 6100, "mode": "qr", "wallet": "wechat"})
-	qr := decodePayment(t, m)
-	if qr.CodeURL == "" {
-		t.Fatalf("setup: qr without code_url: %+v", qr)
-	}
+	qr := a.waitUntil(decodePayment(t, m).ID, "shown", func(p *Payment) bool { return p.CodeURL != "" })
 
-	down := 90 * time.Second // scaled: 1.8 s; the code validity is 60 s (1.2 s)
+	down := 120 * time.Second // scaled: 2.4 s; the code validity is 90 s (1.8 s)
 	sim.sim.SetFaults(ottsim.Faults{DownForMS: down.Milliseconds()})
 	t0 := time.Now()
 	waitDown(t, sim.url)
@@ -315,7 +317,7 @@ func TestGatewayDownThenBack(t *testing.T) {
 		t.Fatalf("refund during outage is %s, want pending (queued)", r.State)
 	}
 	// Scan B late in the outage: still valid when the gateway returns.
-	time.Sleep(time.Until(t0.Add(1200 * time.Millisecond)))
+	time.Sleep(time.Until(t0.Add(1000 * time.Millisecond)))
 	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 6300, "mode": "scan", "auth_code": wechatCode(63)})
 	sentB := decodePayment(t, m)
 	st := a.e.Status()
@@ -368,4 +370,78 @@ func waitDown(t *testing.T, url string) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	t.Fatal("the simulator never went down")
+}
+
+// lossyRefunds performs the first refund for real and then loses its
+// answer (as a connection reset after the gateway acted would).
+type lossyRefunds struct {
+	Gateway
+	mu    sync.Mutex
+	lost  bool
+	calls int
+}
+
+func (g *lossyRefunds) Refund(ctx context.Context, r gateway.RefundRequest) (*gateway.Result, error) {
+	res, err := g.Gateway.Refund(ctx, r)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls++
+	if !g.lost {
+		g.lost = true
+		return nil, &gateway.Error{Action: gateway.ActionRefund, OrderID: r.OrderID, Outcome: gateway.Unknown, Err: errors.New("connection reset by peer")}
+	}
+	return res, err
+}
+
+// A refund whose answer is lost is in doubt; it is resolved by querying
+// its own order id (or resent with that same id), never refunded twice.
+func TestRefundLostAnswerNotDoubled(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	lg := &lossyRefunds{Gateway: gw}
+	a := startAgent(t, "", lg, testOptions())
+	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 7000, "mode": "scan", "auth_code": wechatCode(70)})
+	p := a.waitFinal(decodePayment(t, m).ID)
+	status, m := a.call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 2500})
+	if status != 201 {
+		t.Fatalf("refund: %d %v", status, m)
+	}
+	p = a.waitFinal(p.ID)
+	if p.Refunds[0].State != "succeeded" || p.Refunded != 2500 {
+		t.Fatalf("refund %+v", p.Refunds)
+	}
+	checkLedger(t, sim, p, 7000, 2500)
+	lg.mu.Lock()
+	calls := lg.calls
+	lg.mu.Unlock()
+	if calls != 1 {
+		t.Errorf("REFUND sent %d times; the in-doubt refund should have been resolved by querying its order id", calls)
+	}
+	if o := sim.ledger()[p.OrderID]; len(o.Refunds) != 1 || o.Refunds[0].OrderID != p.Refunds[0].OrderID {
+		t.Errorf("simulator refunds %+v", o.Refunds)
+	}
+}
+
+func TestNotRunningRefusesPayments(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	st, err := store.Open(filepath.Join(t.TempDir(), "posagent.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := New(Options{Gateway: gw, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.CreatePayment(context.Background(), CreateRequest{Amount: 100, Mode: "qr", Wallet: "wechat"}, IdemKey{})
+	var oe *opError
+	if !errors.As(err, &oe) || oe.Status != 503 || oe.Code != "not_running" {
+		t.Fatalf("create before Run: %v", err)
+	}
+	if len(sim.sim.Ledger()) != 0 {
+		t.Error("a payment reached the gateway")
+	}
 }

@@ -45,6 +45,18 @@ func (e *Engine) remember(tx *store.Tx, ik IdemKey, paymentID, refundID string, 
 	return tx.PutIdem(ik.Key, &store.Idem{Hash: ik.Hash, PaymentID: paymentID, RefundID: refundID, Status: status, CreatedAt: e.now()})
 }
 
+// checkRunning refuses work that must be sent while Run is not running: a
+// payment committed as processing without its driver would, after a
+// restart, only be queried (it may have been sent), never sent.
+func (e *Engine) checkRunning() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.running {
+		return errf(503, "not_running", "the payment engine is not running (starting or shutting down); try again")
+	}
+	return nil
+}
+
 // CreateRequest starts a payment (POST /v1/payments).
 type CreateRequest struct {
 	Amount    int64  `json:"amount"`
@@ -110,6 +122,9 @@ func (e *Engine) CreatePayment(ctx context.Context, r CreateRequest, ik IdemKey)
 func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey, wait bool) (p *Payment, replayed bool, err error) {
 	wallet, err := e.validateCreate(&r)
 	if err != nil {
+		return nil, false, err
+	}
+	if err := e.checkRunning(); err != nil {
 		return nil, false, err
 	}
 	var rec *store.Payment
@@ -195,6 +210,9 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 	wallet, ok := scanner.Classify(code)
 	if !ok {
 		return nil, errf(400, "invalid_code", "%s is not a WeChat Pay, Alipay or UnionPay payment code", scanner.MaskCode(code))
+	}
+	if err := e.checkRunning(); err != nil {
+		return nil, err
 	}
 	started := false
 	rec, err := e.mutate(id, func(tx *store.Tx, p *store.Payment) error {

@@ -121,6 +121,15 @@ func TestOpenCorruptFilesUntouched(t *testing.T) {
 			t.Fatalf("got %v, want a clear 'is a directory' error", err)
 		}
 	})
+	t.Run("parent is a file", func(t *testing.T) {
+		parent := filepath.Join(dir, "afile")
+		os.WriteFile(parent, []byte("x"), 0o600)
+		path := filepath.Join(parent, "posagent.db")
+		_, err := Open(path, Options{})
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not a directory") {
+			t.Fatalf("got %v, want a clear error naming the path", err)
+		}
+	})
 	t.Run("unreadable", func(t *testing.T) {
 		if os.Geteuid() == 0 {
 			t.Skip("running as root: file permissions do not apply")
