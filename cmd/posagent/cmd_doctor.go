@@ -226,6 +226,10 @@ func (d *doctor) scanner(i int, sc config.Scanner) {
 			return
 		}
 		devs, err := usbhid.Enumerate()
+		if errors.Is(err, usbhid.ErrNoAccess) {
+			d.fail(name, "%s: %v", sel, err) // the driver says what is wrong with USB access
+			return
+		}
 		if err != nil {
 			d.fail(name, "%s: %v: install scripts/99-posagent.rules and replug, or run as the service user", sel, err)
 			return

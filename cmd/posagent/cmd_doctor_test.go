@@ -58,6 +58,10 @@ scanners:
   - name: counter
     kind: serial
     device: %s/ttyACM9
+  - name: handheld
+    kind: hid
+    vid: 0x1eab
+    pid: 0xfffe
 printer:
   kind: network
   address: %s
@@ -65,7 +69,9 @@ printer:
 `, gatewayAddr, dir, dir, printerAddr)
 	out, failed := doctorOn(t, body, doctorOptions{timeout: 2 * time.Second})
 	for _, want := range []string{
-		"FAIL  config: line 14: unknown key printer.papr (did you mean printer.paper?)",
+		"FAIL  scanner handheld: ", // no such device, no USB access or no cgo: each says so
+		"1eab:fffe",
+		"FAIL  config: line 18: unknown key printer.papr (did you mean printer.paper?)",
 		`FAIL  config: gateway.merchant_id "X1" must be two letters and eight digits`,
 		"FAIL  journal: directory " + dir + "/missing does not exist",
 		"FAIL  scanner counter: " + dir + "/ttyACM9 not found: plug the device in, or fix scanners[0].device",
@@ -77,8 +83,8 @@ printer:
 			t.Errorf("doctor output lacks %q", want)
 		}
 	}
-	if failed != 6 {
-		t.Errorf("%d failures, want 6:\n%s", failed, out)
+	if failed != 7 {
+		t.Errorf("%d failures, want 7:\n%s", failed, out)
 	}
 	if t.Failed() {
 		t.Log(out)
