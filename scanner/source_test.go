@@ -97,24 +97,25 @@ func TestSerialSourcePTY(t *testing.T) {
 		t.Errorf("first scan classified %q", w)
 	}
 
-	// Unplug: a new pty exists (another number), the old one goes away, and
-	// the link still points at the dead path until it is re-pointed.
+	// Unplug: like udev, remove the link, then the device goes away. (The
+	// link goes first so that a pty another test opens meanwhile, which may
+	// reuse the number, is never reached through it.)
 	m2, s2, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m2.Close()
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
 	m1.Close()
 	gone := waitState(t, states, StateDisconnected)
 	if !strings.Contains(gone.Err, "serial") {
 		t.Errorf("disconnect error %q does not say what failed", gone.Err)
 	}
-	waitState(t, states, StateError) // reopening the dead path fails
-	tmp := link + ".new"
-	if err := os.Symlink(s2.Name(), tmp); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, link); err != nil {
+	waitState(t, states, StateError) // reopening the missing path fails
+	// Plug in again: the link reappears, pointing at the new device.
+	if err := os.Symlink(s2.Name(), link); err != nil {
 		t.Fatal(err)
 	}
 	s2.Close()
