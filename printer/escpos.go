@@ -273,16 +273,8 @@ func sanitize(s string) string {
 	}, s)
 }
 
-func textEncoder(chinese bool, codePage int) *encoding.Encoder {
-	switch {
-	case chinese:
-		return encoding.ReplaceUnsupported(simplifiedchinese.GB18030.NewEncoder())
-	case codePage == CodePageWPC1252:
-		return encoding.ReplaceUnsupported(charmap.Windows1252.NewEncoder())
-	}
-	return encoding.ReplaceUnsupported(charmap.CodePage437.NewEncoder())
-}
-
+// encodeText encodes s for the printer: GB18030 in Chinese mode, else the
+// single-byte code page; a character the code page lacks becomes '?'.
 func encodeText(s string, chinese bool, codePage int) []byte {
 	ascii := true
 	for i := 0; i < len(s); i++ {
@@ -294,14 +286,22 @@ func encodeText(s string, chinese bool, codePage int) []byte {
 	if ascii {
 		return []byte(s)
 	}
-	out, err := textEncoder(chinese, codePage).Bytes([]byte(s))
-	if err != nil { // cannot happen with ReplaceUnsupported; be safe
-		return []byte(strings.Map(func(r rune) rune {
-			if r >= 0x80 {
-				return '?'
-			}
-			return r
-		}, s))
+	if chinese {
+		if out, err := encoding.ReplaceUnsupported(simplifiedchinese.GB18030.NewEncoder()).Bytes([]byte(s)); err == nil {
+			return out
+		}
+	}
+	cm := charmap.CodePage437
+	if codePage == CodePageWPC1252 {
+		cm = charmap.Windows1252
+	}
+	out := make([]byte, 0, len(s))
+	for _, r := range s {
+		b, ok := cm.EncodeRune(r)
+		if !ok || b < 0x20 {
+			b = '?'
+		}
+		out = append(out, b)
 	}
 	return out
 }

@@ -237,9 +237,10 @@ func (p *Printer) session(ctx context.Context, fn func(context.Context, io.Write
 	}
 	c, err := p.o.Open(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %w", ErrUnreachable, ctx.Err())
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w (%w)", err, ctx.Err())
 		}
+		p.note(Status{}, err)
 		return err
 	}
 	var once sync.Once
@@ -258,6 +259,9 @@ func (p *Printer) session(ctx context.Context, fn func(context.Context, io.Write
 		}
 	}
 	err = fn(ctx, c)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		<-ctx.Done() // the write deadline is ctx's: it has passed, or is about to
+	}
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		err = fmt.Errorf("%w (%w)", err, ctx.Err())
 	}
@@ -303,8 +307,16 @@ func (p *Printer) ask(ctx context.Context, c io.WriteCloser, st *Status, n byte,
 func readByte(ctx context.Context, c io.WriteCloser, timeout time.Duration) (byte, error) {
 	r := c.(io.Reader)
 	deadline := time.Now().Add(timeout)
+	ctxDeadline := false
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+		deadline, ctxDeadline = d, true
+	}
+	timedOut := func() error {
+		if ctxDeadline {
+			<-ctx.Done() // our deadline is ctx's: report it as such
+			return ctx.Err()
+		}
+		return ErrNoStatus
 	}
 	hasDeadline := false
 	if rd, ok := r.(interface{ SetReadDeadline(time.Time) error }); ok {
@@ -329,7 +341,7 @@ func readByte(ctx context.Context, c io.WriteCloser, timeout time.Duration) (byt
 		}
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(deadline) {
-				return 0, ErrNoStatus
+				return 0, timedOut()
 			}
 			if errors.Is(err, io.EOF) {
 				return 0, fmt.Errorf("%w: connection closed by the printer", ErrNoStatus)
@@ -337,7 +349,7 @@ func readByte(ctx context.Context, c io.WriteCloser, timeout time.Duration) (byt
 			return 0, err
 		}
 		if !time.Now().Before(deadline) {
-			return 0, ErrNoStatus
+			return 0, timedOut()
 		}
 	}
 }

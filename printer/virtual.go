@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // Condition is the state a VirtualPrinter simulates.
@@ -202,7 +203,8 @@ func (v *VirtualPrinter) Serve(ctx context.Context, rw io.ReadWriteCloser) error
 	if p := in.Close(); p != nil {
 		v.receive(p)
 	}
-	if errors.Is(rerr, io.EOF) || errors.Is(rerr, net.ErrClosed) || errors.Is(rerr, os.ErrClosed) || ctx.Err() != nil {
+	// EOF, a closed connection, or EIO (a terminal's other side hung up) end it cleanly.
+	if errors.Is(rerr, io.EOF) || errors.Is(rerr, net.ErrClosed) || errors.Is(rerr, os.ErrClosed) || errors.Is(rerr, syscall.EIO) || ctx.Err() != nil {
 		rerr = nil
 	}
 	if rerr != nil {
