@@ -33,6 +33,9 @@
 //   - hidapi frees the device in Close; Device makes Close from any goroutine
 //     safe by deferring the release to the reading goroutine, but the project
 //     rule stays: the goroutine that reads is the one that closes.
+//   - Several devices matching a selector (two identical scanners, or a
+//     composite scanner with AnyInterface) is ErrAmbiguous: set the interface
+//     or the serial. A selector with a zero VID or PID is ErrSelector.
 //   - An unplugged device makes Read return an error; the device value is then
 //     dead and the owner reopens it (scanner.HIDSource does, with backoff).
 package usbhid

@@ -40,6 +40,9 @@ func Enumerate() ([]DeviceInfo, error) {
 // kernel keyboard driver: an opened keyboard-wedge scanner stops typing
 // into the focused window.
 func Open(c Config) (*Device, error) {
+	if err := c.Selector.Validate(); err != nil {
+		return nil, err
+	}
 	devs, err := Enumerate()
 	if err != nil {
 		return nil, fmt.Errorf("usbhid: open %s: %w", c.Selector, err)

@@ -27,6 +27,7 @@ var (
 	ErrNoAccess    = errors.New("USB devices are not readable")
 	ErrClosed      = errors.New("device closed")
 	ErrSelector    = errors.New("bad device selector")
+	ErrAmbiguous   = errors.New("several HID devices match")
 )
 
 // Selector picks one HID device. A scanner's PID often changes with its
@@ -97,6 +98,17 @@ type DeviceInfo struct {
 	Path         string // platform path (libusb "bus:addr:iface" on Linux)
 }
 
+// Validate reports a selector that can never match (an error wrapping ErrSelector).
+func (s Selector) Validate() error {
+	if s.VID == 0 || s.PID == 0 {
+		return fmt.Errorf("usbhid: selector %s: %w: vendor and product id must not be 0 (posagent devices lists them)", s, ErrSelector)
+	}
+	if s.Interface < AnyInterface || s.Interface > 255 {
+		return fmt.Errorf("usbhid: selector %s: %w: interface %d is not 0-255 or %d (any)", s, ErrSelector, s.Interface, AnyInterface)
+	}
+	return nil
+}
+
 // Match reports whether d is selected by s.
 func (s Selector) Match(d DeviceInfo) bool {
 	return d.VID == s.VID && d.PID == s.PID &&
@@ -123,7 +135,7 @@ func pick(devs []DeviceInfo, s Selector) (DeviceInfo, error) {
 	for i, d := range found {
 		paths[i] = fmt.Sprintf("%s (interface %d, serial %q)", d.Path, d.Interface, d.Serial)
 	}
-	return DeviceInfo{}, fmt.Errorf("usbhid: open %s: %w: %d devices match (%s); add the interface number or the serial", s, ErrSelector, len(found), strings.Join(paths, ", "))
+	return DeviceInfo{}, fmt.Errorf("usbhid: open %s: %w: %d of them (%s); add the interface number or the serial", s, ErrAmbiguous, len(found), strings.Join(paths, ", "))
 }
 
 // Config says which device to open and how to read it.

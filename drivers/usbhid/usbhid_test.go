@@ -45,6 +45,19 @@ func TestParseSelector(t *testing.T) {
 	}
 }
 
+func TestSelectorValidate(t *testing.T) {
+	for _, s := range []Selector{{PID: 1}, {VID: 1}, {VID: 1, PID: 1, Interface: -2}, {VID: 1, PID: 1, Interface: 256}} {
+		if err := s.Validate(); !errors.Is(err, ErrSelector) {
+			t.Errorf("%+v: %v", s, err)
+		}
+	}
+	for _, s := range []Selector{{VID: 1, PID: 1}, {VID: 1, PID: 1, Interface: AnyInterface}, {VID: 1, PID: 1, Interface: 255}} {
+		if err := s.Validate(); err != nil {
+			t.Errorf("%+v: %v", s, err)
+		}
+	}
+}
+
 func TestPick(t *testing.T) {
 	devs := []DeviceInfo{
 		{VID: 0x0c2e, PID: 0x0b61, Interface: 0, Serial: "A1", Path: "1-1:1.0"},
@@ -60,7 +73,8 @@ func TestPick(t *testing.T) {
 		{Selector{VID: 0x1eab, PID: 0x1d10, Interface: AnyInterface}, "1-3:1.0", nil},
 		{Selector{VID: 0x0c2e, PID: 0x0b61, Interface: 1}, "1-1:1.1", nil},
 		{Selector{VID: 0x0c2e, PID: 0x0b61, Interface: 0, Serial: "B2"}, "1-2:1.0", nil},
-		{Selector{VID: 0x0c2e, PID: 0x0b61, Interface: 0}, "", ErrSelector}, // two scanners: ambiguous
+		{Selector{VID: 0x0c2e, PID: 0x0b61, Interface: 0}, "", ErrAmbiguous}, // two scanners
+		{Selector{VID: 0x0c2e, PID: 0x0b61, Interface: AnyInterface, Serial: "A1"}, "", ErrAmbiguous}, // two interfaces
 		{Selector{VID: 0x0c2e, PID: 0x0b61, Interface: 2}, "", ErrNotFound},
 		{Selector{VID: 0x05e0, PID: 0x1200, Interface: AnyInterface}, "", ErrNotFound},
 	}
