@@ -73,7 +73,7 @@ func TestPick(t *testing.T) {
 		{Selector{VID: 0x1eab, PID: 0x1d10, Interface: AnyInterface}, "1-3:1.0", nil},
 		{Selector{VID: 0x0c2e, PID: 0x0b61, Interface: 1}, "1-1:1.1", nil},
 		{Selector{VID: 0x0c2e, PID: 0x0b61, Interface: 0, Serial: "B2"}, "1-2:1.0", nil},
-		{Selector{VID: 0x0c2e, PID: 0x0b61, Interface: 0}, "", ErrAmbiguous}, // two scanners
+		{Selector{VID: 0x0c2e, PID: 0x0b61, Interface: 0}, "", ErrAmbiguous},                          // two scanners
 		{Selector{VID: 0x0c2e, PID: 0x0b61, Interface: AnyInterface, Serial: "A1"}, "", ErrAmbiguous}, // two interfaces
 		{Selector{VID: 0x0c2e, PID: 0x0b61, Interface: 2}, "", ErrNotFound},
 		{Selector{VID: 0x05e0, PID: 0x1200, Interface: AnyInterface}, "", ErrNotFound},
