@@ -442,7 +442,6 @@ func (e *Engine) hEvents(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(200)
 	fmt.Fprintf(w, ": posagent events after %d\n\n", after)
 	fl.Flush()
-	run := e.runCtxOrBackground()
 	for {
 		select {
 		case ev, ok := <-ch:
@@ -456,7 +455,7 @@ func (e *Engine) hEvents(w http.ResponseWriter, r *http.Request) {
 			fl.Flush()
 		case <-r.Context().Done():
 			return
-		case <-run.Done():
+		case <-e.quit: // the engine stopped: let the server shut down
 			return
 		}
 	}

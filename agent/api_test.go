@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -604,4 +605,25 @@ func TestSSEPing(t *testing.T) {
 		}
 	}
 	t.Fatal("no ping comment on an idle stream")
+}
+
+// When Run ends, open event streams end, so the HTTP server can shut down.
+func TestSSEEndsWhenEngineStops(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	a := startAgent(t, "", gw, testOptions())
+	resp, err := a.hc.Get(a.srv.URL + "/v1/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	a.cancel()
+	done := make(chan struct{})
+	go func() { io.Copy(io.Discard, resp.Body); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second): // hang guard
+		t.Fatal("the event stream outlived the engine")
+	}
 }

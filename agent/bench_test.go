@@ -97,4 +97,3 @@ func BenchmarkIdleMemory(b *testing.B) {
 	b.ReportMetric(heap/1024, "idle-heap-KiB")
 	b.ReportMetric(goroutines, "goroutines")
 }
-

@@ -40,6 +40,8 @@ type Engine struct {
 	changed  chan struct{} // closed and replaced on every commit
 	kick     chan struct{} // wakes the outbox worker
 	inflight map[uint64]bool
+	quit     chan struct{} // closed when Run returns (ends SSE streams)
+	quitOnce sync.Once
 }
 
 type activeInfo struct {
@@ -77,7 +79,7 @@ func New(opts Options) (*Engine, error) {
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: map[string]DeviceStatus{},
 		dedup: map[string]time.Time{}, changed: make(chan struct{}), kick: make(chan struct{}, 1),
-		inflight: map[uint64]bool{},
+		inflight: map[uint64]bool{}, quit: make(chan struct{}),
 	}
 	e.gw = newMeter(opts.Gateway, e.clock)
 	e.start = e.clock.Now()
@@ -136,6 +138,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	e.running = false
 	e.mu.Unlock()
+	e.quitOnce.Do(func() { close(e.quit) })
 	e.wg.Wait()
 	return nil
 }

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"errors"
 	"time"
 
@@ -443,14 +442,4 @@ func (e *Engine) pollQR(f *flow) string {
 			return ""
 		}
 	}
-}
-
-// call runs a gateway call with the run context (background jobs).
-func (e *Engine) runCtxOrBackground() context.Context {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.runCtx != nil {
-		return e.runCtx
-	}
-	return context.Background()
 }

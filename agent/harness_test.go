@@ -123,14 +123,15 @@ func testOptions() Options {
 
 // agentEnv is an engine with its API on a real HTTP server.
 type agentEnv struct {
-	t     testing.TB
-	e     *Engine
-	st    *store.Store
-	srv   *httptest.Server
-	hc    *http.Client
-	token string
-	stop  func()
-	path  string
+	t      testing.TB
+	e      *Engine
+	st     *store.Store
+	srv    *httptest.Server
+	hc     *http.Client
+	token  string
+	stop   func()
+	cancel context.CancelFunc // ends Run only
+	path   string
 }
 
 func startAgent(t testing.TB, path string, gw Gateway, o Options) *agentEnv {
@@ -155,7 +156,7 @@ func startAgent(t testing.TB, path string, gw Gateway, o Options) *agentEnv {
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
 	srv := httptest.NewServer(e.Handler())
-	a := &agentEnv{t: t, e: e, st: st, srv: srv, hc: srv.Client(), token: o.APIToken, path: path}
+	a := &agentEnv{t: t, e: e, st: st, srv: srv, hc: srv.Client(), token: o.APIToken, path: path, cancel: cancel}
 	var once sync.Once
 	a.stop = func() {
 		once.Do(func() {
