@@ -1,0 +1,69 @@
+package printer
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func BenchmarkEncode(b *testing.B) {
+	for _, native := range []bool{true, false} {
+		b.Run(fmt.Sprintf("nativeQR=%v", native), func(b *testing.B) {
+			r, p := sampleReceipt(), Profile{NativeQR: native, Location: time.UTC}
+			b.ReportAllocs()
+			for b.Loop() {
+				Encode(r, p)
+			}
+		})
+	}
+}
+
+func BenchmarkRenderPNG(b *testing.B) {
+	for _, paper := range []Paper{Paper58, Paper80} {
+		b.Run(string(paper), func(b *testing.B) {
+			r, p := sampleReceipt(), Profile{Paper: paper, NativeQR: true, Location: time.UTC}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := RenderPNG(r, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func ExampleEncode() {
+	r := Receipt{
+		Merchant: "Maple Tea House", Copy: "customer", Wallet: "alipay",
+		Amount: 1250, Currency: "CAD", State: "succeeded",
+		Time: time.Date(2026, 11, 25, 18, 30, 0, 0, time.UTC),
+	}
+	prof := Profile{Paper: Paper58, GB18030: true, Location: time.UTC}
+	data := Encode(r, prof)
+	page := Render(data, prof.Normalize().Dots)[0]
+	for _, l := range page.Lines {
+		if strings.TrimSpace(l) != "" {
+			fmt.Println(l)
+		}
+	}
+	// Output:
+	// Maple Tea House
+	// CUSTOMER COPY
+	// --------------------------------
+	// Date         2026-11-25 18:30:00
+	// Wallet             Alipay 支付宝
+	// --------------------------------
+	// TOTAL                  12.50 CAD
+	// PAID
+}
+
+func ExampleFormatAmount() {
+	fmt.Println(FormatAmount(1250, "CAD"))
+	fmt.Println(FormatAmount(-500, "CAD"))
+	fmt.Println(FormatAmount(1250, "JPY"))
+	// Output:
+	// 12.50 CAD
+	// -5.00 CAD
+	// 1250 JPY
+}

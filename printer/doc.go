@@ -1,0 +1,69 @@
+// Package printer prints receipts on ESC/POS receipt printers, and plays
+// one: it turns a Receipt (plain data) into ESC/POS bytes, sends them over a
+// transport with status checks and deadlines, and interprets ESC/POS back
+// into text and a PNG picture (the virtual printer).
+//
+// # Basics
+//
+// A Receipt is what the merchant and the customer read. A Profile is what
+// the printer understands: paper width (58 mm: 384 dots, 32 columns; 80 mm:
+// 576 dots, 48 columns; Epson TM-T88: 512 dots), native QR (GS ( k) or
+// not, Chinese double-byte mode with GB18030 or not, the cut style, the
+// code page, the cash drawer pulse. The device profiles in config fill it.
+//
+//	data := printer.Encode(r, prof)   // pure: same input, same bytes
+//	png, err := printer.RenderPNG(r, prof)
+//
+// Encode is built on Builder, which appends single commands (Init, Align,
+// Bold, Size, Feed, CodePage, ChineseOn, QRNative, QRRaster, Raster, Cut,
+// DrawerKick). Text is encoded for the mode in effect (GB18030 in Chinese
+// mode, else PC437 or WPC1252; a missing character prints '?'), and
+// control characters in data are replaced so that a merchant name can never
+// inject a command. Amounts are int64 minor units; FormatAmount(1250, "CAD")
+// is "12.50 CAD", with no floating point anywhere.
+//
+// A Printer sends receipts through an Opener: TCP (raw port 9100), USB
+// (/dev/usb/lp0), Serial (drivers/serial) or File (append). Each print
+// opens the transport, reads the status with DLE EOT 1..4 when the
+// transport can read (paper out, cover open, error, offline: an error and
+// nothing is sent), writes the bytes, asks DLE EOT once more (the reply
+// comes only after every byte before it arrived, so it confirms delivery),
+// and closes. The context, bounded by Options.Timeout, closes the
+// connection when it ends, so a print never hangs past it; errors wrap
+// ErrPaperOut, ErrCoverOpen, ErrFault, ErrOffline, ErrUnreachable,
+// ErrNoStatus or the context's error. Run polls the status and OnChange
+// reports changes (StateOf gives "ok", "paper_out", "unreachable", ...).
+//
+// The Interpreter is the virtual printer's engine: it takes ESC/POS in any
+// chunks and produces Pages (one per cut): the printed text lines, the
+// native QR data, and an image with font A/B, bold, double size, alignment,
+// underline, reverse, native QR (drawn from the stored data with gozxing's
+// encoder), raster images (GS v 0) and a dashed line at each cut. Unknown
+// commands are skipped by their length (GS ( x pL pH, ESC and GS commands
+// of known arity, barcodes), anything else by two bytes; it never panics
+// (FuzzInterpreter). VirtualPrinter serves it over TCP (posagent
+// printer-sim), answers DLE EOT according to a Condition, and writes
+// DIR/receipt-NNNN.png, .txt and .bin.
+//
+// # Caveats
+//
+//   - Chinese text is decoded from GB18030 into the text lines, but the
+//     image draws it as empty boxes: the built-in font (Go Mono) has no CJK
+//     glyphs. A real printer uses its own fonts.
+//   - Status needs a transport that reads. File and write-only USB report
+//     Status{Known: false} ("unknown") and a print then cannot confirm
+//     delivery. Some USB printers never answer on the IN endpoint: use
+//     USB(dev, false) or Options.SkipStatus for them. A printer that does
+//     not answer DLE EOT fails with ErrNoStatus unless SkipStatus is set.
+//   - A print that fails after the bytes were written (no delivery
+//     confirmation) may have printed: a retry can print the receipt twice.
+//     For a receipt that is better than none.
+//   - Sunmi's built-in printer has no parameterised cut (GS V 65/66 n):
+//     its profile uses CutPartial (ESC d n, then GS V 1). Clover prints
+//     images only: RenderPNG is the way there (through the Android bridge).
+//   - The renderer's line spacing and glyphs approximate an Epson printer
+//     at 203 dpi; they are for tests and previews, not pixel-exact.
+//   - Pages taller than InterpreterOptions.MaxHeight are cut short
+//     (Page.Truncated), and a command declaring more than 4 MiB of data is
+//     skipped without buffering it.
+package printer
