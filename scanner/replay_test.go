@@ -237,3 +237,42 @@ func TestHIDSourceBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// failingDevice opens fine and fails its first read.
+type failingDevice struct{}
+
+func (failingDevice) Read([]byte) (int, error) { return 0, errors.New("hidapi: read error") }
+func (failingDevice) Close() error             { return nil }
+
+// TestBackoffFlappingDevice: a device that fails right after each open is
+// retried with growing waits (bounded by Max), not in a tight loop.
+func TestBackoffFlappingDevice(t *testing.T) {
+	clock := &fakeClock{now: t0}
+	var opens []time.Time
+	start := time.Now()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	src := HIDSource{
+		Name:    "flappy",
+		Clock:   clock.Now,
+		Backoff: Backoff{Min: time.Millisecond, Max: 8 * time.Millisecond},
+		Open: func() (io.ReadCloser, error) {
+			opens = append(opens, time.Now())
+			if len(opens) == 7 {
+				cancel()
+			}
+			return failingDevice{}, nil
+		},
+	}
+	if err := src.Run(ctx, func(Scan) {}); err != nil {
+		t.Fatal(err)
+	}
+	// Waits 1, 2, 4, 8, 8, 8 ms between the opens: at least 31 ms in all
+	// (timers never fire early, so this lower bound is exact, not a race).
+	if len(opens) != 7 {
+		t.Fatalf("%d opens", len(opens))
+	}
+	if total := opens[6].Sub(start); total < 31*time.Millisecond {
+		t.Errorf("7 opens in %v: the backoff did not grow", total)
+	}
+}

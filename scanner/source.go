@@ -30,7 +30,9 @@ type Status struct {
 }
 
 // Backoff is the wait between reconnect attempts: Min, doubling on each
-// failure up to Max, back to Min after a successful open.
+// failure up to Max. It starts again from Min once a connection has lasted
+// at least Max, so a device that opens but fails at once cannot make the
+// source spin.
 type Backoff struct {
 	Min time.Duration // default 100 ms
 	Max time.Duration // default 5 s
@@ -149,10 +151,10 @@ func runLoop(ctx context.Context, kind, name string, b Backoff, clock func() tim
 			lastState = StateError
 			state(StateError, err)
 		} else {
-			wait = 0
 			lastState = StateConnected
 			state(StateConnected, nil)
 			log.Info("scanner: connected", "device", name, "kind", kind)
+			since := clock()
 			dec.Reset()
 			err = readLoop(ctx, c, dec, p, clock, buf, emit)
 			c.Close()
@@ -162,7 +164,12 @@ func runLoop(ctx context.Context, kind, name string, b Backoff, clock func() tim
 			lastState = StateDisconnected
 			log.Warn("scanner: disconnected", "device", name, "kind", kind, "err", err)
 			state(StateDisconnected, err)
-			wait = b.Min
+			// A device that fails right after every open keeps backing
+			// off; one that worked for a while is retried quickly.
+			if clock().Sub(since) >= b.Max {
+				wait = 0
+			}
+			wait = b.next(wait)
 		}
 		t := time.NewTimer(wait)
 		select {
