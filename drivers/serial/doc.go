@@ -36,6 +36,14 @@
 // another program gets ErrBusy instead of silently stealing half the bytes.
 // Root ignores TIOCEXCL but not the flock.
 //
+// # Finding ports
+//
+// ListPorts lists /dev/ttyACM*, /dev/ttyUSB*, the /dev/ttyS* with a real
+// UART (sysfs type not 0) and the stable /dev/serial/by-id names, which are
+// what a configuration should use: ttyACM numbers change with plug order.
+// CheckAccess says whether this process may open a port, without opening it
+// (an open can toggle DTR). Config.Validate checks settings without I/O.
+//
 // # Caveats
 //
 //   - Reconnect with backoff is not done here: a Port is one open device.
