@@ -113,6 +113,9 @@ func TestInstallIntoDestdir(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("installed config: %v", err)
 	}
+	if cfg.Store.Path != "/var/lib/posagent/posagent.db" {
+		t.Errorf("installed store.path = %q, want the state directory", cfg.Store.Path)
+	}
 	if cfg.Device.Profile != "sunmi-t2" || src.Of("printer.feed_cut").String() != "profile sunmi-t2" {
 		t.Errorf("profile not written: %q", cfg.Device.Profile)
 	}
