@@ -171,15 +171,24 @@ func newConfigShowCmd(g *globalFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, src, err := loadConfig(g)
-			if err != nil {
+			var ce *config.Error
+			if err != nil && (cfg == nil || !errors.As(err, &ce)) {
 				return err
 			}
+			// With key problems the rest still shows, followed by the problems.
 			out := cmd.OutOrStdout()
 			if err := config.Show(out, cfg, src); err != nil {
 				return err
 			}
-			for _, p := range cfg.Problems() {
+			problems := cfg.Problems()
+			if ce != nil {
+				problems = append(ce.Problems, problems...)
+			}
+			for _, p := range problems {
 				fmt.Fprintln(out, "# problem:", p.String())
+			}
+			if len(problems) > 0 {
+				return exitError{code: 1}
 			}
 			return nil
 		},

@@ -124,3 +124,22 @@ func TestConfigProfiles(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigShowWithProblems(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.yaml")
+	os.WriteFile(path, []byte("printer:\n  papr: 58mm\n  kind: network\n  address: 127.0.0.1:9100\n  paper: 70mm\n"), 0o600)
+	out, err := runCLI(t, "--config", path, "config", "show")
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{
+		"# problem: line 2: unknown key printer.papr (did you mean printer.paper?)",
+		"# problem: printer.paper 70mm: use 58mm or 80mm",
+		"127.0.0.1:9100",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+}
