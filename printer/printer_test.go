@@ -162,10 +162,23 @@ func TestPrintReceiptPaperOutStoppedRestarted(t *testing.T) {
 		t.Errorf("Status() = %+v, %v; want paper out", st, err)
 	}
 
+	// A printer told not to ask sends anyway; the printer does not print it.
+	blind := newTCPPrinter(t, addr, Profile80(), Options{SkipStatus: true})
+	if err := blind.PrintReceipt(ctx, sampleReceipt()); err != nil {
+		t.Fatalf("SkipStatus to a paper-out printer: %v", err)
+	}
+	waitFor(t, func() bool { return v.Dropped() == 1 })
+	if n := len(v.Receipts()); n != 0 {
+		t.Errorf("paper out: %d receipts printed", n)
+	}
+
 	// Paper loaded: prints.
 	v.SetCondition(Ready)
 	if err := pr.PrintReceipt(ctx, sampleReceipt()); err != nil {
 		t.Fatalf("after loading paper: %v", err)
+	}
+	if v.Dropped() != 1 {
+		t.Errorf("dropped %d receipts, want the one sent blind", v.Dropped())
 	}
 	if n := len(v.Receipts()); n != 1 {
 		t.Fatalf("after loading paper: %d receipts, want 1", n)
@@ -216,8 +229,12 @@ func TestPrintReceiptHonoursContextDeadline(t *testing.T) {
 	}
 	// A short StatusTimeout gives ErrNoStatus on its own, without a deadline.
 	pr = newTCPPrinter(t, addr, Profile80(), Options{StatusTimeout: 50 * time.Millisecond})
-	if err := pr.PrintReceipt(context.Background(), sampleReceipt()); !errors.Is(err, ErrNoStatus) {
+	err = pr.PrintReceipt(context.Background(), sampleReceipt())
+	if !errors.Is(err, ErrNoStatus) {
 		t.Fatalf("mute printer, short status timeout: err = %v, want ErrNoStatus", err)
+	}
+	if got := StateOf(Status{}, err); got != "no_reply" {
+		t.Errorf("StateOf(%v) = %q, want no_reply", err, got)
 	}
 	// SkipStatus prints to a mute printer.
 	pr = newTCPPrinter(t, addr, Profile80(), Options{SkipStatus: true})

@@ -1,6 +1,7 @@
 package printer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -131,8 +132,9 @@ func (s Status) String() string {
 }
 
 // StateOf combines a status query's result into one word: the Status's
-// State, or "unreachable" when the printer could not be opened, or
-// "no_reply" when it did not answer.
+// State, "unreachable" when the printer could not be opened, "no_reply"
+// when it did not answer, "timeout" when the caller's deadline ended the
+// exchange, else "error".
 func StateOf(s Status, err error) string {
 	switch {
 	case err == nil:
@@ -141,6 +143,8 @@ func StateOf(s Status, err error) string {
 		return "unreachable"
 	case errors.Is(err, ErrNoStatus):
 		return "no_reply"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
 	}
 	return "error"
 }

@@ -84,12 +84,13 @@ type VirtualPrinter struct {
 	o   VirtualOptions
 	log *slog.Logger
 
-	mu        sync.Mutex // guards cond, receipts, seq, conns, bytes
+	mu        sync.Mutex // guards cond, receipts, seq, conns, bytesRecv, dropped
 	cond      Condition
 	receipts  []VirtualReceipt
 	seq       int
 	conns     int
 	bytesRecv int64
+	dropped   int
 }
 
 // NewVirtualPrinter returns a virtual printer. With a Dir, numbering
@@ -213,11 +214,29 @@ func (v *VirtualPrinter) Serve(ctx context.Context, rw io.ReadWriteCloser) error
 	return nil
 }
 
+// Dropped returns how many receipts arrived while the printer could not
+// print (paper out, cover open, offline): like a real printer, it did not
+// print them.
+func (v *VirtualPrinter) Dropped() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.dropped
+}
+
 // receive records a page that printed something, writing its files.
 func (v *VirtualPrinter) receive(p *Page) {
 	if !p.Printed {
 		return
 	}
+	v.mu.Lock()
+	cond := v.cond
+	if cond == PaperOut || cond == CoverOpen || cond == Offline {
+		v.dropped++
+		v.mu.Unlock()
+		v.log.Warn("printer: virtual printer: receipt not printed: printer not ready", "condition", int(cond), "bytes", len(p.Raw))
+		return
+	}
+	v.mu.Unlock()
 	img, err := p.PNG()
 	if err != nil {
 		v.log.Error("printer: virtual printer: png", "err", err)
