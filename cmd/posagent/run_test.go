@@ -20,8 +20,8 @@ import (
 
 // startDaemon runs the real daemon (runDaemon, as `posagent run` does) with
 // the in-process simulator, a journal in a temp dir and compressed time,
-// and returns the API address.
-func startDaemon(t *testing.T, extraYAML string) string {
+// and returns where it runs.
+func startDaemonAt(t *testing.T, extraYAML string) running {
 	t.Helper()
 	dir := t.TempDir()
 	yaml := "store:\n  path: " + filepath.Join(dir, "posagent.db") + "\n" +
@@ -41,10 +41,10 @@ func startDaemon(t *testing.T, extraYAML string) string {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan string, 1)
+	addrc := make(chan running, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- runDaemon(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { addrc <- a })
+		done <- runDaemon(ctx, cfg, slog.New(slog.DiscardHandler), func(r running) { addrc <- r })
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -60,7 +60,13 @@ func startDaemon(t *testing.T, extraYAML string) string {
 	case <-time.After(20 * time.Second):
 		t.Fatal("daemon did not start")
 	}
-	return ""
+	return running{}
+}
+
+// startDaemon starts a daemon and returns its API address.
+func startDaemon(t *testing.T, extraYAML string) string {
+	t.Helper()
+	return startDaemonAt(t, extraYAML).API
 }
 
 // cli runs a posagent command against the daemon at addr.

@@ -62,8 +62,11 @@ driven on; in-doubt payments are reconciled in the background.`,
 				return err
 			}
 			log := newLogger(cmd.ErrOrStderr(), cfg.Agent.LogLevel, cfg.Agent.LogFormat)
-			return runDaemon(cmd.Context(), cfg, log, func(addr string) {
-				fmt.Fprintf(cmd.OutOrStdout(), "posagent %s: API on http://%s  customer display http://%s/display\n", version, addr, addr)
+			return runDaemon(cmd.Context(), cfg, log, func(r running) {
+				fmt.Fprintf(cmd.OutOrStdout(), "posagent %s: API on http://%s  customer display http://%s/display\n", version, r.API, r.API)
+				if r.SimURL != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "OTTPay simulator (no real money) at %s; its ledger: %s/_sim/ledger\n", r.SimURL, r.SimURL)
+				}
 			})
 		},
 	}
@@ -88,10 +91,16 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, ho))
 }
 
+// running says where a started daemon can be reached.
+type running struct {
+	API    string // host:port of the local API
+	SimURL string // base URL of the in-process simulator ("" with a real gateway)
+}
+
 // runDaemon turns the configuration into concrete parts and runs them in one
-// errgroup until ctx ends. ready is called with the API's address once it
-// listens. Parts started are cleaned up even after a partial start.
-func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(addr string)) (err error) {
+// errgroup until ctx ends. ready is called once the API listens. Parts
+// started are cleaned up even after a partial start.
+func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(running)) (err error) {
 	if err := agent.CheckListen(cfg.API.Listen, cfg.API.Token); err != nil {
 		return err
 	}
@@ -110,7 +119,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 	grp, ctx := errgroup.WithContext(ctx)
 
 	// The gateway, or the simulator in-process on loopback.
-	gwURL := cfg.Gateway.URL
+	gwURL, simURL := cfg.Gateway.URL, ""
 	if gwURL == "sim" {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -121,7 +130,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 			TimeScale: cfg.Sim.TimeScale, Logger: log.With("part", "sim"),
 		})
 		grp.Go(func() error { return sim.Run(ctx, l) })
-		gwURL = "http://" + l.Addr().String() + "/processV2"
+		simURL = "http://" + l.Addr().String()
+		gwURL = simURL + "/processV2"
 		log.Info("OTTPay simulator in-process (no real money)", "url", gwURL)
 	}
 	hc := gateway.DefaultHTTPClient()
@@ -162,11 +172,14 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 			Token: cfg.Bridge.Token, Format: format, Encode: encode, WidthDots: prof.Dots,
 			OnScan: func(ctx context.Context, s scanner.Scan) error { return eng.HandleScan(ctx, s) },
 			OnState: func(h bridge.HelperStatus) {
-				state := "disconnected"
+				d := agent.DeviceStatus{Kind: "bridge", Name: "bridge", State: "disconnected", LastError: h.Reason}
 				if h.Connected {
-					state = "connected"
+					d.State, d.LastError = "connected", ""
 				}
-				setDevice(agent.DeviceStatus{Kind: "bridge", Name: "bridge", State: state})
+				setDevice(d)
+				for _, hd := range h.Devices {
+					setDevice(agent.DeviceStatus{Kind: hd.Kind, Name: "bridge:" + hd.Name, State: hd.State, LastError: hd.Error})
+				}
 			},
 			Logger: log.With("part", "bridge"),
 		})
@@ -211,25 +224,29 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 	var dispHandler http.Handler
 	switch cfg.Display.Kind {
 	case "pole":
-		port, err := serial.Open(serial.Config{Device: cfg.Display.Pole.Device, Baud: cfg.Display.Pole.Baud})
+		d, err := pole.DialectByName(cfg.Display.Pole.Dialect)
 		if err != nil {
-			// A missing pole display must not stop payments: report it.
-			log.Warn("pole display unavailable", "device", cfg.Display.Pole.Device, "err", err)
-			defer setDevice(agent.DeviceStatus{Kind: "display", Name: "pole", State: "error", LastError: err.Error()})
-		} else {
-			defer port.Close()
-			d, err := pole.DialectByName(cfg.Display.Pole.Dialect)
-			if err != nil {
-				return err
-			}
-			ctl.AddSink(pole.New(port, d, pole.Options{Merchant: cfg.Merchant.Name}))
+			return err
 		}
+		// Reopened on the next screen change when missing or unplugged: a
+		// pole display never stops payments.
+		pd := pole.NewReopening(func() (io.WriteCloser, error) {
+			return serial.Open(serial.Config{Device: cfg.Display.Pole.Device, Baud: cfg.Display.Pole.Baud})
+		}, d, pole.Options{Merchant: cfg.Merchant.Name})
+		defer pd.Close()
+		ctl.AddSink(pd)
 	case "png":
 		r, err := display.NewRenderer(display.FrameOptions{Width: cfg.Display.PNG.Width, Height: cfg.Display.PNG.Height, MerchantName: cfg.Merchant.Name})
 		if err != nil {
 			return err
 		}
-		ctl.AddSink(&display.PNGSink{Path: cfg.Display.PNG.Path, Renderer: r})
+		if cfg.Display.PNG.Path != "" {
+			ctl.AddSink(&display.PNGSink{Path: cfg.Display.PNG.Path, Renderer: r})
+		}
+		if hub != nil {
+			// A small LCD that Android owns (Sunmi T1 mini): frames go over the bridge.
+			ctl.AddSink(bridge.FrameSink(hub, r.PNG))
+		}
 	}
 	if cfg.Display.Kind != "none" {
 		dispHandler = display.Handler(display.Options{
@@ -314,7 +331,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 	})
 	log.Info("posagent running", "version", version, "api", l.Addr().String(), "journal", cfg.Store.Path)
 	if ready != nil {
-		ready(l.Addr().String())
+		ready(running{API: l.Addr().String(), SimURL: simURL})
 	}
 	err = grp.Wait()
 	if errors.Is(err, context.Canceled) {
@@ -327,7 +344,15 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 // A subscriber that falls behind is closed by the engine: resubscribe from
 // the last event seen, so the display never misses a change.
 func feedDisplay(ctx context.Context, eng *agent.Engine, ctl *display.Controller) error {
+	// Start a little in the past, so that a payment in progress when the
+	// agent restarted is on the screen at once; the controller's hold rule
+	// keeps old results off it.
 	last := eng.Status().Journal.LastSeq
+	if last > 200 {
+		last -= 200
+	} else {
+		last = 0
+	}
 	for ctx.Err() == nil {
 		events, stop := eng.Subscribe(last)
 		for open := true; open; {
