@@ -55,6 +55,7 @@ func TestAPIErrors(t *testing.T) {
 		{"string amount", "POST", "/v1/payments", `{"amount":"1250","mode":"scan"}`, 400, "invalid_amount", "amount"},
 		{"zero amount", "POST", "/v1/payments", `{"amount":0,"mode":"scan"}`, 400, "invalid_amount", "positive"},
 		{"negative amount", "POST", "/v1/payments", `{"amount":-5,"mode":"scan"}`, 400, "invalid_amount", "positive"},
+		{"huge amount", "POST", "/v1/payments", `{"amount":10000000000,"mode":"scan"}`, 400, "invalid_amount", "more than"},
 		{"missing amount", "POST", "/v1/payments", `{"mode":"scan"}`, 400, "invalid_amount", "positive"},
 		{"unknown field", "POST", "/v1/payments", `{"amount":100,"mode":"scan","tip":5}`, 400, "unknown_field", `"tip"`},
 		{"wrong currency", "POST", "/v1/payments", `{"amount":100,"mode":"scan","currency":"USD"}`, 400, "currency_mismatch", "CAD"},

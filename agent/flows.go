@@ -20,6 +20,8 @@ func failCode(rsp string) string {
 		return "invalid_code"
 	case gateway.CodeOrderTypeError:
 		return "wallet_not_supported"
+	case "invalid_request":
+		return "invalid_request"
 	}
 	return "declined"
 }
@@ -39,9 +41,22 @@ func gwError(err error) (code, msg string) {
 		if msg == "" {
 			msg = ge.Code
 		}
+		if ge.Code == "" && errors.Is(err, gateway.ErrNotSent) {
+			// Refused by the client before any I/O (a bad request).
+			return "invalid_request", err.Error()
+		}
 		return ge.Code, msg
 	}
 	return "", ""
+}
+
+// queryOutcome reads a STATUS_QUERY result: a query that was not sent says
+// nothing about the order.
+func queryOutcome(err error) gateway.Outcome {
+	if errors.Is(err, gateway.ErrNotSent) {
+		return gateway.Unknown
+	}
+	return gateway.OutcomeOf(err)
 }
 
 type wake int
@@ -228,6 +243,10 @@ func (e *Engine) sendScan(f *flow, p *store.Payment) (next string, delay time.Du
 	case err == nil:
 		e.paid(f, f.cancelled())
 		return "", 0
+	case gateway.OutcomeOf(err) == gateway.Failed:
+		code, msg := gwError(err)
+		e.finish(f, Failed, &store.Error{Code: failCode(code), Message: msg})
+		return "", 0
 	case errors.Is(err, gateway.ErrNotSent):
 		if f.cancelled() {
 			e.finish(f, Cancelled, nil)
@@ -242,10 +261,6 @@ func (e *Engine) sendScan(f *flow, p *store.Payment) (next string, delay time.Du
 			return "", 0
 		}
 		return "queued", 0
-	case gateway.OutcomeOf(err) == gateway.Failed:
-		code, msg := gwError(err)
-		e.finish(f, Failed, &store.Error{Code: failCode(code), Message: msg})
-		return "", 0
 	}
 	if f.cancelled() {
 		return "cancel", 0
@@ -312,7 +327,7 @@ func (e *Engine) pollScan(f *flow, p *store.Payment, delay time.Duration) string
 		if f.run.Err() != nil {
 			return ""
 		}
-		switch gateway.OutcomeOf(err) {
+		switch queryOutcome(err) {
 		case gateway.Paid:
 			e.paid(f, f.cancelled())
 			return ""
@@ -351,7 +366,7 @@ func (e *Engine) cancelQuery(f *flow) {
 	if f.run.Err() != nil {
 		return
 	}
-	switch gateway.OutcomeOf(err) {
+	switch queryOutcome(err) {
 	case gateway.Paid:
 		e.paid(f, true)
 	case gateway.Failed:
@@ -370,12 +385,12 @@ func (e *Engine) sendQR(f *flow, p *store.Payment) string {
 		return ""
 	}
 	switch {
-	case errors.Is(err, gateway.ErrNotSent):
-		e.finish(f, Failed, &store.Error{Code: "gateway_unreachable", Message: "the gateway could not be reached; nothing was charged"})
-		return ""
 	case err != nil && gateway.OutcomeOf(err) == gateway.Failed:
 		code, msg := gwError(err)
 		e.finish(f, Failed, &store.Error{Code: failCode(code), Message: msg})
+		return ""
+	case errors.Is(err, gateway.ErrNotSent):
+		e.finish(f, Failed, &store.Error{Code: "gateway_unreachable", Message: "the gateway could not be reached; nothing was charged"})
 		return ""
 	}
 	if f.cancelled() {
@@ -426,7 +441,7 @@ func (e *Engine) pollQR(f *flow) string {
 		if f.run.Err() != nil {
 			return ""
 		}
-		switch gateway.OutcomeOf(err) {
+		switch queryOutcome(err) {
 		case gateway.Paid:
 			e.paid(f, f.cancelled())
 			return ""

@@ -108,7 +108,7 @@ func FuzzDecodeCreate(f *testing.F) {
 			if !asOpError(err, &oe) || oe.Status != 400 {
 				t.Fatalf("validation error is not a 400: %v", err)
 			}
-		} else if r.Amount <= 0 || r.Currency != "CAD" {
+		} else if r.Amount <= 0 || r.Amount > MaxAmount || r.Currency != "CAD" {
 			t.Fatalf("accepted %+v", r)
 		}
 	})

@@ -57,6 +57,10 @@ func (e *Engine) checkRunning() error {
 	return nil
 }
 
+// MaxAmount is the largest payment, in minor units (the gateway takes at
+// most 12 digits; this is 99,999,999.99).
+const MaxAmount = 9_999_999_999
+
 // CreateRequest starts a payment (POST /v1/payments).
 type CreateRequest struct {
 	Amount    int64  `json:"amount"`
@@ -70,6 +74,9 @@ type CreateRequest struct {
 func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 	if r.Amount <= 0 {
 		return "", errf(400, "invalid_amount", "amount must be a positive integer number of cents, got %d", r.Amount)
+	}
+	if r.Amount > MaxAmount {
+		return "", errf(400, "invalid_amount", "amount %d is more than the %d cents a payment may be", r.Amount, int64(MaxAmount))
 	}
 	if r.Currency == "" {
 		r.Currency = e.o.Currency

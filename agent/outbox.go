@@ -110,7 +110,7 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
 	if ctx.Err() != nil {
 		return
 	}
-	switch gateway.OutcomeOf(err) {
+	switch queryOutcome(err) {
 	case gateway.Paid:
 		e.log.Info("agent: in-doubt payment turned out paid; refunding automatically", "id", p.ID, "order_id", p.OrderID)
 		_, err = e.mutate(p.ID, func(tx *store.Tx, p *store.Payment) error {
@@ -214,7 +214,7 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job) {
 		if ctx.Err() != nil {
 			return
 		}
-		switch gateway.OutcomeOf(qerr) {
+		switch queryOutcome(qerr) {
 		case gateway.Paid:
 			e.refundDone(j, store.RefundSucceeded, nil)
 			return
@@ -230,11 +230,11 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job) {
 	switch {
 	case err == nil:
 		e.refundDone(j, store.RefundSucceeded, nil)
-	case errors.Is(err, gateway.ErrNotSent):
-		e.retryJob(j, e.o.RetryBackoff, err)
 	case gateway.OutcomeOf(err) == gateway.Failed:
 		code, msg := gwError(err)
 		e.refundDone(j, store.RefundFailed, &store.Error{Code: "refund_" + failCode(code), Message: msg})
+	case errors.Is(err, gateway.ErrNotSent):
+		e.retryJob(j, e.o.RetryBackoff, err)
 	default:
 		// Possibly done: in doubt; the next attempt queries it first and
 		// resends only with the same order id (ORDER_USED stops a double).
