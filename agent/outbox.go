@@ -341,11 +341,16 @@ func (e *Engine) compactLoop(ctx context.Context) {
 	if e.o.Retention < 0 {
 		return
 	}
+	first := true
 	for {
+		wait := e.o.CompactEvery
+		if first {
+			wait, first = 0, false // once at start, then every CompactEvery
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-e.clock.After(e.o.CompactEvery):
+		case <-e.clock.After(wait):
 		}
 		res, err := e.st.Compact(e.now().Add(-e.o.Retention))
 		if err != nil {

@@ -90,3 +90,31 @@ func TestRecoveryAfterCrash(t *testing.T) {
 		return nil
 	})
 }
+
+func TestRetentionCompacts(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	o := testOptions()
+	o.Retention = 20 * time.Second    // 0.4 s scaled
+	o.CompactEvery = 10 * time.Second // 0.2 s scaled
+	a := startAgent(t, "", gw, o)
+	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": wechatCode(95)})
+	done := a.waitFinal(decodePayment(t, m).ID)
+	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan"})
+	open := decodePayment(t, m) // awaiting_code: never compacted
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, _ := a.call("GET", "/v1/payments/"+done.ID, nil)
+		if status == 404 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the final payment was never compacted")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if p := a.payment(open.ID); p.State != AwaitingCode {
+		t.Errorf("open payment: %s", p.State)
+	}
+}
