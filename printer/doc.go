@@ -55,6 +55,9 @@
 //     delivery. Some USB printers never answer on the IN endpoint: use
 //     USB(dev, false) or Options.SkipStatus for them. A printer that does
 //     not answer DLE EOT fails with ErrNoStatus unless SkipStatus is set.
+//   - A printer with Automatic Status Back (GS a n) enabled sends status
+//     bytes unasked; they can be taken for the reply to DLE EOT. Disable
+//     ASB on such printers (or use SkipStatus).
 //   - A print that fails after the bytes were written (no delivery
 //     confirmation) may have printed: a retry can print the receipt twice.
 //     For a receipt that is better than none.

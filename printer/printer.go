@@ -63,10 +63,11 @@ type Printer struct {
 	log  *slog.Logger
 	turn chan struct{} // one token: whoever holds it has the connection
 
-	mu        sync.Mutex // guards last, lastErr, lastState, hasLast
+	mu        sync.Mutex // guards last, lastErr, lastState, lastAt, hasLast
 	last      Status
 	lastErr   error
 	lastState string
+	lastAt    time.Time
 	hasLast   bool
 }
 
@@ -198,11 +199,11 @@ func (p *Printer) Run(ctx context.Context) error {
 }
 
 // LastStatus returns the most recent status and error seen by a print or
-// a poll, and whether there was one.
-func (p *Printer) LastStatus() (Status, error, bool) {
+// a poll, and when it was seen (zero: never).
+func (p *Printer) LastStatus() (s Status, at time.Time, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.last, p.lastErr, p.hasLast
+	return p.last, p.lastAt, p.lastErr
 }
 
 // note records a status result and calls OnChange when its state word
@@ -214,7 +215,7 @@ func (p *Printer) note(st Status, err error) {
 	state := StateOf(st, err)
 	p.mu.Lock()
 	changed := !p.hasLast || p.lastState != state
-	p.last, p.lastErr, p.lastState, p.hasLast = st, err, state, true
+	p.last, p.lastErr, p.lastState, p.lastAt, p.hasLast = st, err, state, time.Now(), true
 	p.mu.Unlock()
 	if changed {
 		p.log.Info("printer: status", "state", state, "err", err)
