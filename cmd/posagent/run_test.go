@@ -18,17 +18,26 @@ import (
 	"github.com/posagent/posagent/config"
 )
 
-// startDaemon runs the real daemon (runDaemon, as `posagent run` does) with
-// the in-process simulator, a journal in a temp dir and compressed time,
-// and returns where it runs.
-func startDaemonAt(t *testing.T, extraYAML string) running {
+// daemon is the real daemon (runDaemon, as `posagent run` runs it) with the
+// in-process simulator, a journal in a temp dir and compressed time.
+type daemon struct {
+	t      *testing.T
+	cfg    *config.Config
+	cancel context.CancelFunc
+	done   chan error
+	run    running
+}
+
+func newDaemon(t *testing.T, extraYAML string) *daemon {
 	t.Helper()
 	dir := t.TempDir()
 	yaml := "store:\n  path: " + filepath.Join(dir, "posagent.db") + "\n" +
 		"api:\n  listen: 127.0.0.1:0\n" +
 		"agent:\n  time_scale: 0.02\n" +
-		"sim:\n  time_scale: 0.02\n" +
-		"printer:\n  kind: none\n" + extraYAML
+		"sim:\n  time_scale: 0.02\n" + extraYAML
+	if !strings.Contains(extraYAML, "printer:") {
+		yaml += "printer:\n  kind: none\n"
+	}
 	path := filepath.Join(dir, "posagent.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -40,27 +49,50 @@ func startDaemonAt(t *testing.T, extraYAML string) running {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	d := &daemon{t: t, cfg: cfg}
+	t.Cleanup(d.stop)
+	return d
+}
+
+// start runs the daemon; after a stop it runs again on the same API
+// address and journal.
+func (d *daemon) start() running {
+	d.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	addrc := make(chan running, 1)
+	ready := make(chan running, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- runDaemon(ctx, cfg, slog.New(slog.DiscardHandler), func(r running) { addrc <- r })
+		done <- runDaemon(ctx, d.cfg, slog.New(slog.DiscardHandler), func(r running) { ready <- r })
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
+	d.cancel, d.done = cancel, done
 	select {
-	case a := <-addrc:
-		return a
+	case r := <-ready:
+		d.run = r
+		d.cfg.API.Listen = r.API
+		return r
 	case err := <-done:
-		t.Fatalf("daemon did not start: %v", err)
+		d.t.Fatalf("daemon did not start: %v", err)
 	case <-time.After(20 * time.Second):
-		t.Fatal("daemon did not start")
+		d.t.Fatal("daemon did not start")
 	}
 	return running{}
+}
+
+func (d *daemon) stop() {
+	if d.cancel == nil {
+		return
+	}
+	d.cancel()
+	if err := <-d.done; err != nil {
+		d.t.Errorf("daemon: %v", err)
+	}
+	d.cancel = nil
+}
+
+// startDaemonAt starts a daemon and says where it runs.
+func startDaemonAt(t *testing.T, extraYAML string) running {
+	t.Helper()
+	return newDaemon(t, extraYAML).start()
 }
 
 // startDaemon starts a daemon and returns its API address.
