@@ -448,6 +448,11 @@ func scannerSource(sc config.Scanner, cfg *config.Config, log *slog.Logger, setD
 		dedup = cfg.Agent.Dedup
 	}
 	dec := scanner.Decoding{KeepAIM: !sc.StripAIM, TabEnds: sc.Terminator == "tab", DedupWindow: dedup}
+	// Serial framing always accepts CR, LF and CR LF (auto, cr, lf and crlf
+	// alike); a scanner set to send no suffix is framed by an idle gap.
+	if sc.Terminator == "none" {
+		dec.IdleFlush = 50 * time.Millisecond
+	}
 	l := log.With("part", "scanner", "scanner", sc.Name)
 	switch sc.Kind {
 	case "serial":
