@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/scanner"
+	"github.com/posagent/posagent/store"
 )
 
 func errCode(m map[string]any) string {
@@ -626,5 +628,63 @@ func TestSSEEndsWhenEngineStops(t *testing.T) {
 	case <-done:
 	case <-time.After(30 * time.Second): // hang guard
 		t.Fatal("the event stream outlived the engine")
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Payment codes appear only masked in logs, events and API answers.
+func TestCodesMaskedInLogsAndEvents(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	var logs syncBuf
+	o := testOptions()
+	o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := startAgent(t, "", gw, o)
+	var codes []string
+	for i, cents := range []int64{1000, 1001, 1004, 1003} {
+		code := wechatCode(300 + i)
+		codes = append(codes, code)
+		_, m := a.call("POST", "/v1/payments", map[string]any{"amount": cents, "mode": "scan", "auth_code": code})
+		a.waitFinal(decodePayment(t, m).ID)
+	}
+	ignored := alipayCode(399)
+	codes = append(codes, ignored)
+	a.e.HandleScan(context.Background(), scanner.Scan{Code: ignored, Device: "counter"})
+	a.e.HandleScan(context.Background(), scanner.Scan{Code: ignored, Device: "counter"}) // duplicate (debug log)
+	_, events := a.raw("GET", "/v1/export?format=json", nil)
+	var all strings.Builder
+	all.WriteString(logs.String())
+	all.Write(events)
+	a.st.View(func(tx *store.Tx) error {
+		evs, _ := tx.Events(0, 0, 0)
+		for _, e := range evs {
+			all.Write(e.Data)
+		}
+		return nil
+	})
+	if !strings.Contains(logs.String(), scanner.MaskCode(codes[0])) {
+		t.Error("the logs do not mention the masked code at all (is logging wired?)")
+	}
+	for _, c := range codes {
+		if strings.Contains(all.String(), c) {
+			t.Errorf("payment code %s appears unmasked", scanner.MaskCode(c))
+		}
 	}
 }
