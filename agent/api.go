@@ -450,7 +450,7 @@ func (e *Engine) hEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Kind, ev.Data)
 			fl.Flush()
-		case <-e.clock.After(e.pingEvery()):
+		case <-e.clock.After(e.o.SSEPing):
 			fmt.Fprint(w, ": ping\n\n")
 			fl.Flush()
 		case <-r.Context().Done():
@@ -459,10 +459,6 @@ func (e *Engine) hEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-}
-
-func (e *Engine) pingEvery() time.Duration {
-	return time.Duration(float64(15*time.Second) * e.o.TimeScale)
 }
 
 // Status is GET /v1/status.

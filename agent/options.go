@@ -64,6 +64,8 @@ type Options struct {
 	RetryBackoff     []time.Duration // refunds and receipts (3s, 15s, 1m, 5m, 15m, 1h; then the last)
 	APIWait          time.Duration   // how long a POST waits for a qr code_url or a quick final answer (3 s)
 	DedupWindow      time.Duration   // the same code within this is one scan (2 s)
+	SSEPing          time.Duration   // ": ping" comment on idle event streams (15 s)
+	PrintTimeout     time.Duration   // one receipt print attempt (30 s)
 	Retention        time.Duration   // final, synced payments older than this are compacted (90 days; <0: never)
 	CompactEvery     time.Duration   // (24 h)
 	TimeScale        float64         // multiplies every duration above (default 1)
@@ -98,6 +100,8 @@ func (o *Options) setDefaults() {
 	d(&o.QRWindow, 3*time.Minute)
 	d(&o.APIWait, 3*time.Second)
 	d(&o.DedupWindow, 2*time.Second)
+	d(&o.SSEPing, 15*time.Second)
+	d(&o.PrintTimeout, 30*time.Second)
 	d(&o.Retention, 90*24*time.Hour)
 	d(&o.CompactEvery, 24*time.Hour)
 	if len(o.ReconcileBackoff) == 0 {
@@ -112,7 +116,7 @@ func (o *Options) setDefaults() {
 	if o.TimeScale != 1 {
 		s := func(v *time.Duration) { *v = time.Duration(float64(*v) * o.TimeScale) }
 		for _, v := range []*time.Duration{&o.ScanFirstPoll, &o.ScanFirstPollOnErr, &o.ScanPollEvery, &o.ScanPollWindow,
-			&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery} {
+			&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.SSEPing, &o.PrintTimeout} {
 			s(v)
 		}
 		if o.Retention > 0 {

@@ -322,7 +322,7 @@ func (e *Engine) printJob(ctx context.Context, j *store.Job) {
 		e.dropJob(j)
 		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	pctx, cancel := context.WithTimeout(ctx, e.o.PrintTimeout)
 	err = e.o.Printer.PrintReceipt(pctx, e.Receipt(p, j.Reprint))
 	cancel()
 	if ctx.Err() != nil {

@@ -1,0 +1,98 @@
+package agent
+
+import (
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// manualClock is a Clock that moves only when the test advances it.
+type manualClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []manualWaiter
+}
+
+type manualWaiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.waiters = append(c.waiters, manualWaiter{c.now.Add(d), ch})
+	return ch
+}
+
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	keep := c.waiters[:0]
+	for _, w := range c.waiters {
+		if !w.at.After(c.now) {
+			w.ch <- c.now
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	c.waiters = keep
+}
+
+// The offline window runs on the engine's clock, with the real defaults
+// (60 s validity, retry every 3 s): a scan payment stays queued while the
+// gateway is unreachable and expires when its code's minute is over,
+// whatever the wall clock does.
+func TestOfflineWindowFollowsTheClock(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + l.Addr().String()
+	l.Close() // connection refused: nothing is ever sent
+	gw, hc := newGatewayClient(t, dead)
+	defer hc.CloseIdleConnections()
+	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
+	a := startAgent(t, "", gw, Options{Clock: clk, APIWait: time.Nanosecond})
+	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": wechatCode(500)})
+	id := decodePayment(t, m).ID
+	a.waitUntil(id, "queued", func(p *Payment) bool { return p.State == Queued })
+	for s := 0; s < 59; s++ {
+		clk.Advance(time.Second)
+		time.Sleep(2 * time.Millisecond)
+	}
+	if p := a.payment(id); p.State != Queued && p.State != Processing {
+		t.Fatalf("59 s after the code: %s (history %v)", p.State, p.History)
+	}
+	clk.Advance(2 * time.Second)
+	for i := 0; i < 100 && a.payment(id).State != Expired; i++ {
+		clk.Advance(time.Second) // wake whichever wait is pending
+		time.Sleep(5 * time.Millisecond)
+	}
+	p := a.payment(id)
+	if p.State != Expired || p.Error == nil || p.Error.Code != "code_expired" {
+		t.Fatalf("after the code's minute: %s %v", p.State, p.Error)
+	}
+	if at := p.History[len(p.History)-1].At; at.Sub(p.CreatedAt) < 60*time.Second {
+		t.Errorf("expired at %v, %v after creation (clock time)", at, at.Sub(p.CreatedAt))
+	}
+	retries := 0
+	for _, h := range p.History {
+		if h.State == "processing" {
+			retries++
+		}
+	}
+	if retries < 10 {
+		t.Errorf("only %d attempts in the 60 s window (retry every 3 s): %v", retries, p.History)
+	}
+}
