@@ -109,13 +109,18 @@ func TestCrashRecovery(t *testing.T) {
 
 	hc := &http.Client{Timeout: 5 * time.Second}
 	defer hc.CloseIdleConnections()
-	post := func(url string, body any) (map[string]any, error) {
+	post := func(url string, body any, key ...string) (map[string]any, error) {
 		var rd io.Reader
 		if body != nil {
 			j, _ := json.Marshal(body)
 			rd = strings.NewReader(string(j))
 		}
-		resp, err := hc.Post(url, "application/json", rd)
+		req, _ := http.NewRequest("POST", url, rd)
+		req.Header.Set("Content-Type", "application/json")
+		if len(key) > 0 {
+			req.Header.Set("Idempotency-Key", key[0])
+		}
+		resp, err := hc.Do(req)
 		if err != nil {
 			return nil, err
 		}
@@ -127,9 +132,31 @@ func TestCrashRecovery(t *testing.T) {
 
 	var codeN atomic.Int64
 	var customers sync.WaitGroup
+	// Requests whose answer was lost in a crash are retried with the same
+	// Idempotency-Key after the restart, as a POS would: never a second payment.
+	type retry struct {
+		key  string
+		body map[string]any
+	}
+	var qmu sync.Mutex
+	var retries []retry
+	resend := func(base string) {
+		qmu.Lock()
+		todo := retries
+		retries = nil
+		qmu.Unlock()
+		for _, r := range todo {
+			if _, err := post(base+"/v1/payments", r.body, r.key); err != nil {
+				qmu.Lock()
+				retries = append(retries, r)
+				qmu.Unlock()
+			}
+		}
+	}
 	const rounds = 8
 	for round := 0; round < rounds; round++ {
 		c := startChild(t, dir, path, sim.url, round)
+		resend(c.base)
 		killAt := time.Duration(50+rnd(600)) * time.Millisecond
 		ctx, cancel := context.WithTimeout(context.Background(), killAt)
 		var workers sync.WaitGroup
@@ -145,8 +172,13 @@ func TestCrashRecovery(t *testing.T) {
 					} else {
 						body = map[string]any{"amount": cents, "mode": "qr", "wallet": "alipay"}
 					}
-					m, err := post(c.base+"/v1/payments", body)
+					key := fmt.Sprintf("k%d", codeN.Add(1))
+					body["reference"] = key
+					m, err := post(c.base+"/v1/payments", body, key)
 					if err != nil || m["id"] == nil {
+						qmu.Lock()
+						retries = append(retries, retry{key, body})
+						qmu.Unlock()
 						time.Sleep(10 * time.Millisecond)
 						continue
 					}
@@ -180,6 +212,7 @@ func TestCrashRecovery(t *testing.T) {
 	// Final run: recovery drives everything to a final state.
 	c := startChild(t, dir, path, sim.url, rounds)
 	defer c.kill()
+	resend(c.base)
 	var list []*Payment
 	deadline := time.Now().Add(90 * time.Second) // hang guard
 	for {
@@ -224,6 +257,13 @@ func TestCrashRecovery(t *testing.T) {
 	}
 
 	ledger := sim.ledger()
+	byRef := map[string]int{}
+	for _, p := range list {
+		byRef[p.Reference]++
+		if byRef[p.Reference] > 1 {
+			t.Errorf("Idempotency-Key %s produced %d payments", p.Reference, byRef[p.Reference])
+		}
+	}
 	byOrder := map[string]*Payment{}
 	counts := map[State]int{}
 	for _, p := range list {
