@@ -105,6 +105,21 @@ func New(opts Options) (*Engine, error) {
 }
 
 func (e *Engine) onCommit(evs []store.Event) {
+	// The open-payment index follows the journal in commit order (OnCommit
+	// calls are serialised), so it never sees an older state after a newer one.
+	for _, ev := range evs {
+		var m struct {
+			Kind    string `json:"kind"`
+			Payment *struct {
+				ID        string    `json:"id"`
+				State     State     `json:"state"`
+				CreatedAt time.Time `json:"created_at"`
+			} `json:"payment"`
+		}
+		if json.Unmarshal(ev.Data, &m) == nil && m.Kind == KindPaymentUpdated && m.Payment != nil {
+			e.track(m.Payment.ID, m.Payment.State, m.Payment.CreatedAt)
+		}
+	}
 	e.bus.publish(evs)
 	e.kickOutbox() // a commit may have queued a job
 	e.mu.Lock()
@@ -259,7 +274,6 @@ func (e *Engine) mutate(id string, fn mutation) (*store.Payment, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.track(out)
 	return out, nil
 }
 
@@ -292,13 +306,13 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	return err
 }
 
-func (e *Engine) track(p *store.Payment) {
+func (e *Engine) track(id string, st State, created time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if p.State.Final() {
-		delete(e.active, p.ID)
+	if st.Final() {
+		delete(e.active, id)
 	} else {
-		e.active[p.ID] = activeInfo{p.State, p.CreatedAt}
+		e.active[id] = activeInfo{st, created}
 	}
 }
 

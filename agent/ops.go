@@ -154,11 +154,8 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 	if err != nil {
 		return nil, false, err
 	}
-	if !replayed {
-		e.track(rec)
-		if rec.State == Processing {
-			e.spawn(rec.ID, true)
-		}
+	if !replayed && rec.State == Processing {
+		e.spawn(rec.ID, true)
 	}
 	if wait {
 		if rec, err = e.waitAnswer(ctx, rec); err != nil {
