@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -344,8 +345,8 @@ func readByte(ctx context.Context, c io.WriteCloser, timeout time.Duration) (byt
 			if errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(deadline) {
 				return 0, timedOut()
 			}
-			if errors.Is(err, io.EOF) {
-				return 0, fmt.Errorf("%w: connection closed by the printer", ErrNoStatus)
+			if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+				return 0, fmt.Errorf("%w: connection closed by the printer (%v)", ErrNoStatus, err)
 			}
 			return 0, err
 		}

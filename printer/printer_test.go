@@ -415,3 +415,28 @@ func TestNewRejectsBadOptions(t *testing.T) {
 }
 
 var _ io.WriteCloser = writeOnly{}
+
+// A printer that hangs up at once: an error, not a silent success.
+func TestPrintReceiptConnectionClosedByPrinter(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	defer func() { l.Close(); <-done }()
+	pr := newTCPPrinter(t, l.Addr().String(), Profile80(), Options{})
+	err = pr.PrintReceipt(context.Background(), sampleReceipt())
+	if !errors.Is(err, ErrNoStatus) || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("hang-up: err = %v, want ErrNoStatus (connection closed)", err)
+	}
+}
