@@ -615,8 +615,16 @@ func (e *Engine) hExport(w http.ResponseWriter, r *http.Request) {
 		if p.Error != nil {
 			ec = p.Error.Code
 		}
-		cw.Write([]string{p.ID, p.OrderID, p.Reference, p.Mode, p.Wallet, strconv.FormatInt(p.Amount, 10), p.Currency,
+		cw.Write([]string{p.ID, p.OrderID, csvSafe(p.Reference), p.Mode, p.Wallet, strconv.FormatInt(p.Amount, 10), p.Currency,
 			string(p.State), ec, strconv.FormatInt(p.Refunded, 10), p.CreatedAt.Format(time.RFC3339), p.UpdatedAt.Format(time.RFC3339)})
 	}
 	cw.Flush()
+}
+
+// csvSafe keeps a spreadsheet from reading a POS reference as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

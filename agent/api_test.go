@@ -688,3 +688,12 @@ func TestCodesMaskedInLogsAndEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestCSVSafe(t *testing.T) {
+	cases := map[string]string{"INV-1": "INV-1", "=HYPERLINK(1)": "'=HYPERLINK(1)", "+1": "'+1", "-5": "'-5", "@x": "'@x", "": ""}
+	for in, want := range cases {
+		if got := csvSafe(in); got != want {
+			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
