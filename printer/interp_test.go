@@ -3,6 +3,7 @@ package printer
 import (
 	"bytes"
 	"image"
+	"image/png"
 	"slices"
 	"strings"
 	"testing"
@@ -230,12 +231,33 @@ func TestRenderHeightLimit(t *testing.T) {
 }
 
 func TestRenderPNG(t *testing.T) {
-	b, err := RenderPNG(sampleReceipt(), Profile58())
+	r := sampleReceipt()
+	b, err := RenderPNG(r, Profile58())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {
-		t.Errorf("not a PNG")
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if img.Bounds().Dx() != 384 {
+		t.Errorf("width %d, want 384", img.Bounds().Dx())
+	}
+	if got := decodeQR(t, img); got != r.QR {
+		t.Errorf("QR %q, want %q", got, r.QR)
+	}
+}
+
+func TestRenderBoldHasMoreInk(t *testing.T) {
+	var b Builder
+	b.Line("Total 12.50").Bold(true).Line("Total 12.50")
+	p := Render(b.Bytes(), 576)[0]
+	img := p.Image()
+	h := p.blocks[0].h
+	plain := ink(img, image.Rect(0, 8, 576, 8+h))
+	bold := ink(img, image.Rect(0, 8+h, 576, 8+2*h))
+	if plain == 0 || bold < plain*11/10 {
+		t.Errorf("ink: plain %d, bold %d; want bold at least 10%% more", plain, bold)
 	}
 }
 
