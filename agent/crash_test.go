@@ -53,12 +53,13 @@ func crashChild() int {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 2
 	}
+	go e.Run(context.Background()) // until SIGKILL
+	<-e.Ready()
 	go http.Serve(l, e.Handler())
 	tmp := addrFile + ".tmp"
 	os.WriteFile(tmp, []byte(l.Addr().String()), 0o600)
 	os.Rename(tmp, addrFile)
-	e.Run(context.Background()) // until SIGKILL
-	return 0
+	select {} // until SIGKILL
 }
 
 type child struct {

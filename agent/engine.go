@@ -28,20 +28,22 @@ type Engine struct {
 	start time.Time
 
 	// mu guards everything below.
-	mu       sync.Mutex
-	runCtx   context.Context
-	running  bool
-	wg       sync.WaitGroup
-	flows    map[string]*flow
-	active   map[string]activeInfo // non-final payments
-	cart     *Cart
-	devices  map[string]DeviceStatus
-	dedup    map[string]time.Time
-	changed  chan struct{} // closed and replaced on every commit
-	kick     chan struct{} // wakes the outbox worker
-	inflight map[uint64]bool
-	quit     chan struct{} // closed when Run returns (ends SSE streams)
-	quitOnce sync.Once
+	mu        sync.Mutex
+	runCtx    context.Context
+	running   bool
+	wg        sync.WaitGroup
+	flows     map[string]*flow
+	active    map[string]activeInfo // non-final payments
+	cart      *Cart
+	devices   map[string]DeviceStatus
+	dedup     map[string]time.Time
+	changed   chan struct{} // closed and replaced on every commit
+	kick      chan struct{} // wakes the outbox worker
+	inflight  map[uint64]bool
+	quit      chan struct{} // closed when Run returns (ends SSE streams)
+	quitOnce  sync.Once
+	ready     chan struct{} // closed once Run has recovered and takes payments
+	readyOnce sync.Once
 }
 
 type activeInfo struct {
@@ -79,7 +81,7 @@ func New(opts Options) (*Engine, error) {
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: map[string]DeviceStatus{},
 		dedup: map[string]time.Time{}, changed: make(chan struct{}), kick: make(chan struct{}, 1),
-		inflight: map[uint64]bool{}, quit: make(chan struct{}),
+		inflight: map[uint64]bool{}, quit: make(chan struct{}), ready: make(chan struct{}),
 	}
 	e.gw = newMeter(opts.Gateway, e.clock)
 	e.start = e.clock.Now()
@@ -145,6 +147,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.recover(); err != nil {
 		e.log.Error("agent: recovery", "err", err)
 	}
+	e.readyOnce.Do(func() { close(e.ready) })
 	e.wg.Add(2)
 	go func() { defer e.wg.Done(); e.outboxLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()
@@ -157,6 +160,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.wg.Wait()
 	return nil
 }
+
+// Ready is closed once Run has started and recovered the open payments:
+// from then on payments are accepted (before, they are refused with 503
+// not_running). Start serving the API after it, or accept those 503s.
+func (e *Engine) Ready() <-chan struct{} { return e.ready }
 
 // recover picks up every non-final payment: processing and queued ones are
 // driven on (a processing payment may have been sent: it is only queried);

@@ -155,6 +155,7 @@ func startAgent(t testing.TB, path string, gw Gateway, o Options) *agentEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
+	<-e.Ready()
 	srv := httptest.NewServer(e.Handler())
 	a := &agentEnv{t: t, e: e, st: st, srv: srv, hc: srv.Client(), token: o.APIToken, path: path, cancel: cancel}
 	var once sync.Once
