@@ -232,7 +232,9 @@ func TestSerialScannerPays(t *testing.T) {
 // page reconnects on its own.
 func TestDisplayFollowsPayments(t *testing.T) {
 	bctx := displaytest.StartBrowser(t)
-	d := newDaemon(t, "merchant:\n  name: Maple Tea House\n")
+	// The QR stays up for 3 minutes of compressed time (about 18 s): a
+	// busy CI machine can be slow to screenshot and decode it.
+	d := newDaemon(t, "merchant:\n  name: Maple Tea House\nagent:\n  time_scale: 0.1\n")
 	r := d.start()
 	api := "http://" + r.API
 	if err := displaytest.Open(bctx, api+"/display"); err != nil {

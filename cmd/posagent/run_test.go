@@ -33,8 +33,10 @@ func newDaemon(t *testing.T, extraYAML string) *daemon {
 	dir := t.TempDir()
 	yaml := "store:\n  path: " + filepath.Join(dir, "posagent.db") + "\n" +
 		"api:\n  listen: 127.0.0.1:0\n" +
-		"agent:\n  time_scale: 0.02\n" +
 		"sim:\n  time_scale: 0.02\n" + extraYAML
+	if !strings.Contains(extraYAML, "agent:") {
+		yaml += "agent:\n  time_scale: 0.02\n"
+	}
 	if !strings.Contains(extraYAML, "printer:") {
 		yaml += "printer:\n  kind: none\n"
 	}
