@@ -121,6 +121,9 @@ func (e *Engine) drive(f *flow, fresh bool) {
 		return
 	case p.State == Queued:
 		next = "queued"
+	case p.State == Processing && p.CancelRequested && fresh:
+		e.finish(f, Cancelled, nil) // cancelled before anything was sent
+		return
 	case p.State == Processing && p.CancelRequested:
 		next = "cancel"
 	case p.State == Processing && fresh:
