@@ -10,8 +10,12 @@
 //	st, _ := store.Open(path, store.Options{})
 //	e, _ := agent.New(agent.Options{Gateway: client, Store: st, Logger: log})
 //	go e.Run(ctx)                    // recovery, outbox worker, compaction
+//	<-e.Ready()                      // recovered; payments are accepted (503 not_running before)
 //	agent.CheckListen(addr, token)   // before listening
 //	http.Serve(l, e.Handler())       // the local API (contract.md)
+//
+// New installs the engine's commit hook on the store (store.SetOnCommit):
+// one engine per store.
 //
 // Every state change is one journal transaction (store.Update, fsync) that
 // writes the payment, its payment.updated event and any outbox job
