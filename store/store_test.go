@@ -43,7 +43,6 @@ func event(kind string, at time.Time) func(uint64) ([]byte, error) {
 func TestOpenSecondProcessLocked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "posagent.db")
 	open(t, path, Options{})
-	start := time.Now()
 	_, err := Open(path, Options{LockTimeout: 50 * time.Millisecond})
 	if !errors.Is(err, ErrLocked) {
 		t.Fatalf("second open: got %v, want ErrLocked", err)
@@ -51,7 +50,6 @@ func TestOpenSecondProcessLocked(t *testing.T) {
 	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "already running") {
 		t.Errorf("message %q should name the file and the likely cause", err)
 	}
-	_ = start
 }
 
 func TestOpenZeroTimeoutDoesNotWaitForever(t *testing.T) {
