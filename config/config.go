@@ -38,6 +38,10 @@ type Merchant struct {
 	Currency string   `key:"currency"` // ISO 4217, e.g. CAD
 	Address  []string `key:"address"`  // header lines under the name
 	Footer   []string `key:"footer"`   // lines at the bottom of each receipt
+	// ReceiptQR is the content of the QR printed on receipts, with
+	// {order_id} and {payment_id} replaced; "" prints none. The default,
+	// the OTTPay order id, lets a cashier scan a receipt to find the sale.
+	ReceiptQR string `key:"receipt_qr"`
 }
 
 // Gateway is the OTTPay account and endpoint. URL "sim" runs the
@@ -108,6 +112,9 @@ type Printer struct {
 	Drawer    bool     `key:"drawer"`     // kick the cash drawer after a paid receipt
 	Copies    []string `key:"copies"`     // customer, merchant
 	AutoPrint bool     `key:"auto_print"` // print when a payment succeeds
+	// Status: ask the printer for its status (DLE EOT) before and after each
+	// receipt. Turn off for a printer that never answers.
+	Status bool `key:"status"`
 }
 
 // Display is the customer display.
@@ -150,6 +157,9 @@ type Agent struct {
 // Sim configures the in-process simulator (gateway.url: sim).
 type Sim struct {
 	TimeScale float64 `key:"time_scale"`
+	// Listen is where the in-process simulator serves (its code_url pages
+	// and /_sim/ledger); the default 127.0.0.1:0 picks a free port.
+	Listen string `key:"listen"`
 }
 
 // Bridge is the Android bridge (deployment on-device).

@@ -31,10 +31,11 @@ func defaults() map[string]any {
 		"device.profile":    "generic-linux",
 		"device.deployment": "beside",
 
-		"merchant.name":     "Demo Shop",
-		"merchant.currency": "CAD",
-		"merchant.address":  []string{},
-		"merchant.footer":   []string{"Thank you!"},
+		"merchant.name":       "Demo Shop",
+		"merchant.currency":   "CAD",
+		"merchant.address":    []string{},
+		"merchant.footer":     []string{"Thank you!"},
+		"merchant.receipt_qr": "{order_id}",
 
 		"gateway.url":         "sim",
 		"gateway.merchant_id": "ON00004652",
@@ -64,6 +65,7 @@ func defaults() map[string]any {
 		"printer.drawer":     false,
 		"printer.copies":     []string{"customer"},
 		"printer.auto_print": true,
+		"printer.status":     true,
 
 		"display.kind":         "web",
 		"display.language":     "en",
@@ -86,6 +88,7 @@ func defaults() map[string]any {
 		"agent.log_format":      "text",
 
 		"sim.time_scale": 1.0,
+		"sim.listen":     "127.0.0.1:0",
 
 		"bridge.enabled": false,
 		"bridge.token":   "",

@@ -323,6 +323,9 @@ func (c *Config) validate(v *validator) {
 	if c.Sim.TimeScale <= 0 || c.Sim.TimeScale > 100 {
 		v.add("sim.time_scale", "sim.time_scale %g: use 1 (tests use 0.01-0.05); it must be above 0", c.Sim.TimeScale)
 	}
+	if c.Gateway.URL == "sim" && !IsLoopback(c.Sim.Listen) {
+		v.add("sim.listen", "sim.listen %q: the in-process simulator serves on loopback only: use 127.0.0.1:0 (a free port) or 127.0.0.1:PORT", c.Sim.Listen)
+	}
 
 	// bridge
 	if c.Bridge.Token != "" && len(c.Bridge.Token) < 16 {

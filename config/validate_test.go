@@ -32,6 +32,7 @@ func TestValidateRules(t *testing.T) {
 		{"profile", func(c *Config) { c.Device.Profile = "clover-flx" }, `device.profile "clover-flx" is not a known profile (did you mean clover-flex?)`},
 		{"deployment", func(c *Config) { c.Device.Deployment = "ondevice" }, "device.deployment ondevice: use beside or on-device (did you mean on-device?)"},
 		{"merchant name", func(c *Config) { c.Merchant.Name = " " }, "merchant.name is empty"},
+		{"sim listen", func(c *Config) { c.Sim.Listen = "0.0.0.0:7421" }, `sim.listen "0.0.0.0:7421": the in-process simulator serves on loopback only`},
 		{"currency letters", func(c *Config) { c.Merchant.Currency = "cad" }, `merchant.currency "cad" is not an ISO 4217 code: use three capital letters, like CAD or USD`},
 		{"currency unknown", func(c *Config) { c.Merchant.Currency = "XYZ" }, `merchant.currency "XYZ" is not an ISO 4217 code`},
 		{"url empty", func(c *Config) { c.Gateway.URL = "" }, "gateway.url is missing: use sim"},

@@ -121,7 +121,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 	// The gateway, or the simulator in-process on loopback.
 	gwURL, simURL := cfg.Gateway.URL, ""
 	if gwURL == "sim" {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", cfg.Sim.Listen)
 		if err != nil {
 			return fmt.Errorf("sim: %w", err)
 		}
@@ -162,6 +162,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 
 	// The printer (or the bridge helper that prints for Android).
 	prof := printerProfile(cfg)
+	dec := receiptDecorator(cfg)
 	var hub *bridge.Hub
 	if cfg.Bridge.Enabled || cfg.Printer.Kind == "bridge" {
 		format, encode := bridge.FormatESCPOS, func(r printer.Receipt) ([]byte, error) { return printer.Encode(r, prof), nil }
@@ -201,7 +202,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 		name := "printer"
 		prn, err = printer.New(printer.Options{
 			Open: open, Profile: prof, Name: name, Logger: log.With("part", "printer"),
-			SkipStatus: cfg.Printer.Kind == "file",
+			SkipStatus: cfg.Printer.Kind == "file" || !cfg.Printer.Status,
 			OnChange: func(s printer.Status, err error) {
 				d := agent.DeviceStatus{Kind: "printer", Name: name, State: printer.StateOf(s, err)}
 				if err != nil {
@@ -215,8 +216,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 		}
 		rp = prn
 	}
-	if rp != nil && len(cfg.Printer.Copies) > 1 {
-		rp = copies{rp, cfg.Printer.Copies}
+	if rp != nil {
+		rp = receiptPrinter{p: rp, copies: cfg.Printer.Copies, decorate: dec}
 	}
 
 	// The customer display.
@@ -269,7 +270,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 		ScanPollWindow: cfg.Agent.ScanWindow, QRWindow: cfg.Agent.QRWindow, ScanPollEvery: cfg.Agent.PollInterval,
 		DedupWindow: cfg.Agent.Dedup, Retention: cfg.Store.Retention, TimeScale: cfg.Agent.TimeScale,
 		Printer: rp, AutoPrint: cfg.Printer.AutoPrint && rp != nil,
-		RenderReceipt: func(r printer.Receipt) ([]byte, error) { return printer.RenderPNG(r, prof) },
+		RenderReceipt: func(r printer.Receipt) ([]byte, error) { return printer.RenderPNG(dec(r), prof) },
 		ReceiptFooter: cfg.Merchant.Footer,
 		APIToken:      cfg.API.Token, ScanAutoStart: cfg.Agent.ScanAutoStart, Version: version,
 	}
@@ -382,20 +383,42 @@ func feedDisplay(ctx context.Context, eng *agent.Engine, ctl *display.Controller
 	return nil
 }
 
-// copies prints each configured copy (customer, merchant) of a receipt.
-type copies struct {
-	p     agent.ReceiptPrinter
-	names []string
+// receiptPrinter prints each configured copy (customer, merchant) of a
+// receipt, with the merchant's header lines and QR.
+type receiptPrinter struct {
+	p        agent.ReceiptPrinter
+	copies   []string
+	decorate func(printer.Receipt) printer.Receipt
 }
 
-func (c copies) PrintReceipt(ctx context.Context, r printer.Receipt) error {
-	for _, n := range c.names {
+func (c receiptPrinter) PrintReceipt(ctx context.Context, r printer.Receipt) error {
+	r = c.decorate(r)
+	names := c.copies
+	if len(names) == 0 {
+		names = []string{r.Copy}
+	}
+	for _, n := range names {
 		r.Copy = n
 		if err := c.p.PrintReceipt(ctx, r); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// receiptDecorator adds what the config says every receipt carries: the
+// address lines under the merchant's name and the QR (merchant.receipt_qr
+// with {order_id} and {payment_id} replaced).
+func receiptDecorator(cfg *config.Config) func(printer.Receipt) printer.Receipt {
+	return func(r printer.Receipt) printer.Receipt {
+		if len(r.Address) == 0 {
+			r.Address = cfg.Merchant.Address
+		}
+		if r.QR == "" && cfg.Merchant.ReceiptQR != "" {
+			r.QR = strings.NewReplacer("{order_id}", r.OrderID, "{payment_id}", r.PaymentID).Replace(cfg.Merchant.ReceiptQR)
+		}
+		return r
+	}
 }
 
 // printerProfile is the printer.Profile the config (and its device profile) describe.
