@@ -268,7 +268,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 		Gateway: gw, Store: st, Logger: log.With("part", "agent"),
 		Currency: cfg.Merchant.Currency, TerminalNo: cfg.Gateway.TerminalNo, MerchantName: cfg.Merchant.Name,
 		ScanPollWindow: cfg.Agent.ScanWindow, QRWindow: cfg.Agent.QRWindow, ScanPollEvery: cfg.Agent.PollInterval,
-		DedupWindow: cfg.Agent.Dedup, Retention: cfg.Store.Retention, TimeScale: cfg.Agent.TimeScale,
+		DedupWindow: cfg.Agent.Dedup, Retention: retention(cfg.Store.Retention), TimeScale: cfg.Agent.TimeScale,
 		Printer: rp, AutoPrint: cfg.Printer.AutoPrint && rp != nil,
 		RenderReceipt: func(r printer.Receipt) ([]byte, error) { return printer.RenderPNG(dec(r), prof) },
 		ReceiptFooter: cfg.Merchant.Footer,
@@ -282,6 +282,13 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 		return err
 	}
 	grp.Go(func() error { return eng.Run(ctx) })
+	// Recovery first: every payment left open by a crash is picked up
+	// before a scanner or the POS can start a new one.
+	select {
+	case <-eng.Ready():
+	case <-ctx.Done():
+		return grp.Wait()
+	}
 	grp.Go(func() error { return ctl.Run(ctx) })
 	grp.Go(func() error { return feedDisplay(ctx, eng, ctl) })
 	if prn != nil {
@@ -381,6 +388,15 @@ func feedDisplay(ctx context.Context, eng *agent.Engine, ctl *display.Controller
 		stop()
 	}
 	return nil
+}
+
+// retention maps store.retention (0 keeps everything) to the engine's
+// option (negative: never compact).
+func retention(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // receiptPrinter prints each configured copy (customer, merchant) of a
