@@ -287,7 +287,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 	select {
 	case <-eng.Ready():
 	case <-ctx.Done():
-		return grp.Wait()
+		if err := grp.Wait(); !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
 	}
 	grp.Go(func() error { return ctl.Run(ctx) })
 	grp.Go(func() error { return feedDisplay(ctx, eng, ctl) })
