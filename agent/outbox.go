@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -323,7 +324,9 @@ func (e *Engine) printJob(ctx context.Context, j *store.Job) {
 		return
 	}
 	pctx, cancel := context.WithTimeout(ctx, e.o.PrintTimeout)
-	err = e.o.Printer.PrintReceipt(pctx, e.Receipt(p, j.Reprint))
+	r := e.Receipt(p, j.Reprint)
+	r.JobKey = fmt.Sprintf("%s:%d", p.ID, j.Seq) // the same across this job's retries
+	err = e.o.Printer.PrintReceipt(pctx, r)
 	cancel()
 	if ctx.Err() != nil {
 		return

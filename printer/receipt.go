@@ -23,6 +23,10 @@ type Receipt struct {
 	Footer     []string // free text lines at the bottom
 	QR         string   // optional QR content (e.g. a payment or receipt link)
 	Reprint    bool     // printed again on request: marked "REPRINT"
+	// JobKey identifies one print job across its retries (the agent uses
+	// the payment id and its outbox job's sequence): printers that
+	// deduplicate deliveries, like the Android bridge, key on it. Not printed.
+	JobKey string
 }
 
 // RefundLine is one refund printed under the payment.

@@ -190,12 +190,21 @@ func (p *printLog) print(ctx context.Context, j bridgeclient.Job) error {
 	return nil
 }
 
-func (p *printLog) count(id string) int {
+// receiptJob names the customer-copy print jobs of a payment: the agent keys
+// each job by payment id and outbox sequence ("rcpt:<id>_<seq>:customer").
+func receiptJob(paymentID string) string { return "rcpt:" + paymentID + "_" }
+
+func isJob(j bridgeclient.Job, prefix string) bool {
+	return strings.HasPrefix(j.ID, prefix) && strings.HasSuffix(j.ID, ":customer")
+}
+
+// count is how many jobs of prefix (receiptJob) the helper printed.
+func (p *printLog) count(prefix string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := 0
 	for _, j := range p.jobs {
-		if j.ID == id {
+		if isJob(j, prefix) {
 			n++
 		}
 	}
@@ -212,7 +221,7 @@ func (p *printLog) data(id string) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, j := range p.jobs {
-		if j.ID == id {
+		if isJob(j, id) {
 			return j.Data
 		}
 	}
@@ -259,7 +268,7 @@ func TestE2EScanOverBridgeToReceipt(t *testing.T) {
 		t.Errorf("simulator charged %d for %s, want 1250", charged, final.OrderID)
 	}
 
-	jobID := "rcpt:" + p.ID + ":customer:0"
+	jobID := receiptJob(p.ID)
 	waitUntil(t, "receipt printed and outbox empty", func() bool {
 		return prints.count(jobID) == 1 && a.eng.Status().Outbox.ByKind["receipt"] == 0
 	})
@@ -294,7 +303,7 @@ func TestE2EReconnectGetsMissedReceiptsOnce(t *testing.T) {
 	done1 := make(chan error, 1)
 	go func() { done1 <- c1.Run(runCtx) }()
 	p0 := a.createScan(t, 1100, "INV-0", "134567890123450000")
-	id0 := "rcpt:" + p0.ID + ":customer:0"
+	id0 := receiptJob(p0.ID)
 	waitUntil(t, "first receipt printed", func() bool {
 		return prints.count(id0) == 1 && a.eng.Status().Outbox.ByKind["receipt"] == 0
 	})
@@ -312,7 +321,7 @@ func TestE2EReconnectGetsMissedReceiptsOnce(t *testing.T) {
 			q, err := a.eng.Payment(p.ID)
 			return err == nil && q.State == agent.Succeeded
 		})
-		missed = append(missed, "rcpt:"+p.ID+":customer:0")
+		missed = append(missed, receiptJob(p.ID))
 	}
 	waitUntil(t, "the outbox holds both receipts", func() bool {
 		return a.eng.Status().Outbox.ByKind["receipt"] == 2

@@ -12,8 +12,8 @@ import (
 	"github.com/posagent/posagent/printer"
 )
 
-// ReceiptJobID derives the job id of a receipt print job from the receipt
-// itself, so that the engine's outbox retrying the same receipt sends the
+// ReceiptJobID derives the job id of a receipt print job from its JobKey
+// when set ("rcpt:<job key>:<copy>"), else from the receipt itself, so that the engine's outbox retrying the same receipt sends the
 // same job_id and the helper, which remembers the job ids it has printed,
 // acknowledges the retry without printing twice.
 //
@@ -36,6 +36,12 @@ func ReceiptJobID(r printer.Receipt) (string, error) {
 		tail = "r" + receiptDigest(r)
 	}
 	id := "rcpt:" + safeIDPart(r.PaymentID) + ":" + safeIDPart(cp) + ":" + tail
+	if r.JobKey != "" {
+		// The caller names the job (the agent: payment id and outbox job
+		// sequence), so every print job differs, reprints and refund
+		// receipts included, while a retry of one job keeps its id.
+		id = "rcpt:" + safeIDPart(r.JobKey) + ":" + safeIDPart(cp)
+	}
 	if len(id) > maxIDLen {
 		// Very long payment ids: keep the id bounded and still deterministic.
 		sum := sha256.Sum256([]byte(id))

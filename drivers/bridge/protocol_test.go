@@ -227,6 +227,16 @@ func TestReceiptJobID(t *testing.T) {
 	if id(re) != rid {
 		t.Error("reprint id not deterministic")
 	}
+	keyed := base
+	keyed.JobKey = "pay_7Qm2:12"
+	if got := id(keyed); got != "rcpt:pay_7Qm2_12:customer" {
+		t.Errorf("keyed job id %q", got)
+	}
+	keyed2 := keyed
+	keyed2.JobKey = "pay_7Qm2:13" // the same receipt printed again by a new job
+	if id(keyed2) == id(keyed) {
+		t.Error("two print jobs of the same receipt share an id: the second would not print")
+	}
 	refunded := re
 	refunded.Refunds = []printer.RefundLine{{OrderID: "R1", Amount: 500, State: "succeeded", Time: time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC)}}
 	if id(refunded) == rid {
