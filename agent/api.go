@@ -89,6 +89,13 @@ func (e *Engine) auth(next http.Handler) http.Handler {
 	want := []byte("Bearer " + e.o.APIToken)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := []byte(r.Header.Get("Authorization"))
+		// A kiosk browser cannot set headers: the customer display page and
+		// its event stream may carry the token as ?token= instead (GET only).
+		if len(got) == 0 && r.Method == http.MethodGet && (strings.HasPrefix(r.URL.Path, "/display") || r.URL.Path == "/v1/events") {
+			if t := r.URL.Query().Get("token"); t != "" {
+				got = []byte("Bearer " + t)
+			}
+		}
 		if subtle.ConstantTimeCompare(got, want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)
 			writeErr(w, errf(401, "unauthorized", "missing or wrong Authorization: Bearer token"))

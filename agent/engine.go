@@ -58,6 +58,7 @@ type flow struct {
 	ctx    context.Context // cancelled by the cashier's cancel (and by Run's end)
 	abort  context.CancelFunc
 	cancel chan struct{} // closed on cashier cancel
+	poke   chan struct{} // a verified call-back: poll now (buffered 1)
 	once   sync.Once
 }
 
@@ -219,7 +220,7 @@ func (e *Engine) spawn(id string, fresh bool) {
 		return
 	}
 	ctx, abort := context.WithCancel(e.runCtx)
-	f := &flow{id: id, run: e.runCtx, ctx: ctx, abort: abort, cancel: make(chan struct{})}
+	f := &flow{id: id, run: e.runCtx, ctx: ctx, abort: abort, cancel: make(chan struct{}), poke: make(chan struct{}, 1)}
 	e.flows[id] = f
 	e.wg.Add(1)
 	go func() {

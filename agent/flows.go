@@ -67,7 +67,8 @@ const (
 	wakeStop
 )
 
-// sleep waits d, the cashier's cancel or the engine's end.
+// sleep waits d, the cashier's cancel or the engine's end. A poke (a
+// verified call-back) ends the wait early, as a timer would.
 func (e *Engine) sleep(f *flow, d time.Duration) wake {
 	if d < 0 {
 		d = 0
@@ -84,6 +85,8 @@ func (e *Engine) sleep(f *flow, d time.Duration) wake {
 	}
 	select {
 	case <-e.clock.After(d):
+		return wakeTimer
+	case <-f.poke:
 		return wakeTimer
 	case <-f.cancel:
 		return wakeCancel

@@ -320,6 +320,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 	if hub != nil {
 		mux.Handle("/v1/bridge", hub.Handler())
 	}
+	// OTTPay's call-backs carry no token of ours: the digest authenticates them.
+	mux.Handle("POST /v1/ottpay/callback", eng.CallbackHandler())
 	mux.Handle("/", eng.Handler())
 	l, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
