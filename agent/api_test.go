@@ -125,7 +125,25 @@ func TestAPIToken(t *testing.T) {
 	if status, _ := a.call("GET", "/v1/status", nil); status != 200 {
 		t.Errorf("with the token: %d", status)
 	}
-	// Mounted routes are behind the same auth.
+	// ?token= opens only the display's GETs and the event stream (a kiosk
+	// browser cannot set headers), never the rest of the API.
+	a.token = ""
+	for _, c := range []struct {
+		path string
+		want int
+	}{
+		{"/v1/status?token=s3cret-token-for-tests", 401},
+		{"/v1/payments?token=s3cret-token-for-tests", 401},
+		{"/v1/events?token=wrong", 401},
+		{"/display?token=s3cret-token-for-tests", 404}, // authorised; nothing mounted here
+	} {
+		if status, _ := a.raw("GET", c.path, nil); status != c.want {
+			t.Errorf("GET %s: %d, want %d", c.path, status, c.want)
+		}
+	}
+	if status, _ := a.raw("POST", "/v1/payments?token=s3cret-token-for-tests", `{"amount":100,"mode":"scan"}`); status != 401 {
+		t.Errorf("POST with ?token=: %d, want 401", status)
+	}
 }
 
 func TestCheckListen(t *testing.T) {
