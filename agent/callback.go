@@ -82,21 +82,9 @@ func (e *Engine) nudge(orderID string, amount int64) (int, error) {
 			n++
 		}
 		e.mu.Unlock()
-		jobs, err := tx.Jobs()
-		if err != nil {
-			return err
-		}
-		now := e.now()
-		for _, j := range jobs {
-			if j.PaymentID == id && j.NextAt.After(now) {
-				j.NextAt = now
-				if err := tx.PutJob(j); err != nil {
-					return err
-				}
-				n++
-			}
-		}
-		return nil
+		jobs, err := e.dueNow(tx, id)
+		n += jobs
+		return err
 	})
 	if err != nil {
 		return 0, err

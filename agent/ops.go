@@ -408,26 +408,36 @@ func (e *Engine) Reprint(id string) (*Payment, error) {
 // Sync makes every outbox job due now and wakes the worker (POST /v1/sync).
 func (e *Engine) Sync() (int, error) {
 	n := 0
-	err := e.st.Update(func(tx *store.Tx) error {
-		jobs, err := tx.Jobs()
-		if err != nil {
-			return err
-		}
-		now := e.now()
-		for _, j := range jobs {
-			if j.NextAt.After(now) {
-				j.NextAt = now
-				if err := tx.PutJob(j); err != nil {
-					return err
-				}
-			}
-			n++
-		}
-		return nil
+	err := e.st.Update(func(tx *store.Tx) (err error) {
+		n, err = e.dueNow(tx, "")
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("agent: sync: %w", err)
 	}
 	e.kickOutbox()
+	return n, nil
+}
+
+// dueNow makes the outbox jobs of one payment (every job when paymentID
+// is "") due now, and counts them.
+func (e *Engine) dueNow(tx *store.Tx, paymentID string) (int, error) {
+	jobs, err := tx.Jobs()
+	if err != nil {
+		return 0, err
+	}
+	n, now := 0, e.now()
+	for _, j := range jobs {
+		if paymentID != "" && j.PaymentID != paymentID {
+			continue
+		}
+		if j.NextAt.After(now) {
+			j.NextAt = now
+			if err := tx.PutJob(j); err != nil {
+				return 0, err
+			}
+		}
+		n++
+	}
 	return n, nil
 }
