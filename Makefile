@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.bui
 # Tests: race detector on, every package; the fuzz targets run their seed corpus.
 TESTFLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: help setup build run test bench lint cross fuzz clean
+.PHONY: help setup build run test bench lint cross fuzz install clean
 help: ## list the targets
 	@echo "posagent make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -29,8 +29,10 @@ test: setup ## vet, build without cgo, and run every test with -race
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./...
 	$(GO) test $(TESTFLAGS) ./...
 
-bench: ## run the Go benchmarks and write bench.txt (journal, agent overhead, payment, memory, codecs)
+bench: build ## run the Go benchmarks and the daemon's idle memory into bench.txt
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./... | tee bench.txt
+	bash scripts/bench-rss $(BIN) | tee -a bench.txt
+	@echo; echo "headline figures:"; grep -E '^Benchmark(Commit|ScanToSend|ScanPaymentHTTP|IdleMemory)' bench.txt; tail -1 bench.txt
 	@echo "report: bench.txt"
 
 lint: ## go vet and gofmt check
@@ -50,6 +52,9 @@ cross: ## build linux/amd64, linux/arm64, linux/armv7 (cgo) and android/arm64 (n
 	CGO_ENABLED=1 GOOS=linux GOARCH=arm GOARM=7 CC=arm-linux-gnueabihf-gcc $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/posagent-linux-armv7 $(PKG)
 	CGO_ENABLED=0 GOOS=android GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/posagent-android-arm64 $(PKG)
 	@echo "binary sizes:"; ls -l dist/ | awk 'NR>1 {printf "  %-28s %6.1f MB\n", $$9, $$5/1048576}'
+
+install: build ## install on this Linux box as a systemd service (needs root; see scripts/install --help)
+	sudo scripts/install --binary $(BIN)
 
 clean: ## remove build output
 	rm -rf bin dist bench.txt
