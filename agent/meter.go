@@ -70,7 +70,11 @@ func (m *meter) record(action string, t0 time.Time, err error) {
 		out = "not_sent"
 	}
 	m.errs[[2]string{action, out}]++
-	m.lastError = err.Error()
+	// A verified SUCCESS whose order is still open (notpay) is an answer,
+	// not a gateway error: it is counted, but not shown as the last error.
+	if !answered || ge.Code != gateway.CodeSuccess {
+		m.lastError = err.Error()
+	}
 	if answered {
 		m.reachable, m.lastContact = true, m.clock.Now()
 	} else {
