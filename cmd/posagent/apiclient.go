@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 )
 
 // apiClient talks to the daemon's local API. It is what every client command
@@ -150,45 +152,5 @@ func (c *apiClient) explain(err error) error {
 	return fmt.Errorf("talking to the daemon at %s: %w", c.base, err)
 }
 
-// payment is the contract's payment JSON, as the CLI reads it.
-type payment struct {
-	ID             string         `json:"id"`
-	OrderID        string         `json:"order_id"`
-	Reference      string         `json:"reference"`
-	Mode           string         `json:"mode"`
-	Wallet         string         `json:"wallet"`
-	Amount         int64          `json:"amount"`
-	Currency       string         `json:"currency"`
-	State          string         `json:"state"`
-	Error          *apiError      `json:"error"`
-	CodeURL        string         `json:"code_url"`
-	QRExpiresAt    *time.Time     `json:"qr_expires_at"`
-	AuthCodeMasked string         `json:"auth_code_masked"`
-	CreatedAt      time.Time      `json:"created_at"`
-	UpdatedAt      time.Time      `json:"updated_at"`
-	History        []stateChange  `json:"history"`
-	Refunds        []refundRecord `json:"refunds"`
-	Refunded       int64          `json:"refunded"`
-}
-
-type stateChange struct {
-	State string    `json:"state"`
-	At    time.Time `json:"at"`
-}
-
-type refundRecord struct {
-	ID        string    `json:"id"`
-	OrderID   string    `json:"order_id"`
-	Amount    int64     `json:"amount"`
-	State     string    `json:"state"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// isFinal reports whether a payment state never changes again (contract.md).
-func isFinal(state string) bool {
-	switch state {
-	case "succeeded", "failed", "cancelled", "expired", "reversed":
-		return true
-	}
-	return false
-}
+// payment is the contract's payment JSON, as the API serves it.
+type payment = agent.Payment

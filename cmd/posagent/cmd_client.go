@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/posagent/posagent/agent"
 )
 
 // parseAmount turns what a cashier types ("12.50", "12.5", "12", "0.99")
@@ -137,7 +139,8 @@ Exit status: 0 succeeded, 1 anything else.`,
 // the daemon to cancel and keeps following for a short while.
 func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOut bool) error {
 	fmt.Fprintf(out, "payment %s  %s %s  %s\n", p.ID, formatCents(p.Amount), p.Currency, p.Mode)
-	last, shownQR := "", false
+	var last agent.State
+	shownQR := false
 	cancelled := false
 	bg := context.WithoutCancel(ctx)
 	deadline := time.Time{}
@@ -146,12 +149,12 @@ func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOu
 			fmt.Fprintf(out, "  %s  %s%s\n", time.Now().Format("15:04:05"), p.State, describeState(p))
 			last = p.State
 		}
-		if p.CodeURL != "" && !shownQR && !isFinal(p.State) {
+		if p.CodeURL != "" && !shownQR && !p.State.Final() {
 			fmt.Fprintf(out, "  customer scans: %s\n", p.CodeURL)
 			printTerminalQR(out, p.CodeURL)
 			shownQR = true
 		}
-		if isFinal(p.State) || (cancelled && p.State == "in_doubt") {
+		if p.State.Final() || (cancelled && p.State == "in_doubt") {
 			break
 		}
 		if !cancelled && ctx.Err() != nil {

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/store"
 )
 
 func TestParseAmount(t *testing.T) {
@@ -104,9 +107,9 @@ func TestPayFollowsToFinal(t *testing.T) {
 				case r.Method == "GET" && r.URL.Path == "/v1/payments/pay_1":
 					gets++
 					if gets >= 2 {
-						p.State = final
+						p.State = agent.State(final)
 						if final == "failed" {
-							p.Error = &apiError{Code: "declined", Message: "the wallet declined"}
+							p.Error = &store.Error{Code: "declined", Message: "the wallet declined"}
 						}
 					}
 				default:

@@ -165,7 +165,7 @@ func TestSerialScannerPays(t *testing.T) {
 	state := func(id string) string {
 		var p payment
 		apiJSON(t, "GET", api+"/v1/payments/"+id, nil, &p)
-		return p.State
+		return string(p.State)
 	}
 
 	// 1. A WeChat code, in odd chunks as a 9600-baud line delivers it.

@@ -255,7 +255,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 			Controller: ctl, FrameWidth: cfg.Display.PNG.Width, FrameHeight: cfg.Display.PNG.Height,
 			CodeURL: func(id string) (string, bool) {
 				p, err := eng.Payment(id)
-				if err != nil || p.CodeURL == "" || isFinal(string(p.State)) {
+				if err != nil || p.CodeURL == "" || p.State.Final() {
 					return "", false
 				}
 				return p.CodeURL, true
