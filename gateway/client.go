@@ -147,6 +147,8 @@ type Result struct {
 	Amount          int64  // total_amount / amount (refund_amt for REFUND) when present
 	CodeURL         string // ACTIVEPAY
 	Rate            int64  // EX_RATE_QUERY, rate x 10^8
+	Refunded        int64  // STATUS_QUERY: the order's refunded total (refund_amount), when HasRefunded
+	HasRefunded     bool
 	Outcome         Outcome
 	Fields          map[string]string // the verified, decrypted data (nil when the answer had none)
 }
@@ -326,11 +328,21 @@ func (c *Client) ActivePay(ctx context.Context, r QRRequest) (*Result, error) {
 }
 
 // Query asks for the state of one order (a payment or a refund order id).
+// It checks no amount: prefer QueryOrder when the amount is known.
 func (c *Client) Query(ctx context.Context, orderID string) (*Result, error) {
+	return c.QueryOrder(ctx, orderID, 0)
+}
+
+// QueryOrder asks for the state of one order and, when amount > 0, refuses
+// (ErrUnverified, outcome Unknown) an answer whose amount fields differ
+// from it. Result.Refunded is the order's refunded total when the answer
+// carries one (refund_amount).
+func (c *Client) QueryOrder(ctx context.Context, orderID string, amount int64) (*Result, error) {
 	if err := checkOrderID(orderID); err != nil {
 		return nil, c.localErr(ActionStatusQuery, orderID, err)
 	}
-	return c.do(ctx, call{action: ActionStatusQuery, orderID: orderID, fields: Fields{{"order_id", orderID}}})
+	return c.do(ctx, call{action: ActionStatusQuery, orderID: orderID, amount: amount, hasAmount: amount > 0,
+		fields: Fields{{"order_id", orderID}}})
 }
 
 // Refund refunds all or part of a paid order. Resend an unknown refund
@@ -497,12 +509,12 @@ func (c *Client) exchange(ctx context.Context, k call) (*Result, error) {
 			err = c.verify(k, env, fields)
 		}
 		if err != nil {
-			if env.RspCode != CodeSuccess && outcomeByCode == Failed {
-				// A refusal whose data cannot be read: the code is all
-				// there is (it is never covered by the digest anyway).
-				c.log.Warn("gateway: refusal with unreadable data", "action", k.action, "order_id", k.orderID,
+			// A refusal whose data cannot be read is not believed either:
+			// rsp_code is not covered by the digest, and data that fails
+			// verification may say the order was paid.
+			if outcomeByCode == Failed {
+				c.log.Warn("gateway: refusal with unreadable data; outcome unknown", "action", k.action, "order_id", k.orderID,
 					"rsp_code", env.RspCode, "err", err.Error())
-				return res, fail(env.RspCode, env.RspMsg, Failed, nil)
 			}
 			return nil, fail(env.RspCode, env.RspMsg, Unknown, fmt.Errorf("%w: %w", ErrUnverified, err))
 		}
@@ -522,6 +534,9 @@ func (c *Client) exchange(ctx context.Context, k call) (*Result, error) {
 		}
 		if v, ok := fields.Get("rate"); ok {
 			res.Rate, _ = strconv.ParseInt(v, 10, 64)
+		}
+		if v, ok := fields.Get("refund_amount"); ok && k.action == ActionStatusQuery {
+			res.Refunded, res.HasRefunded = mustCents(v), true
 		}
 	}
 	res.Outcome = Classify(k.action, env.RspCode, res.OrderStatus)
@@ -589,7 +604,22 @@ func (c *Client) verify(k call, env ResponseEnvelope, f Fields) error {
 			return fmt.Errorf("rate %q is not an integer", v)
 		}
 	}
+	if v, ok := f.Get("refund_amount"); ok && k.action == ActionStatusQuery {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("refund_amount %q is not a non-negative integer", v)
+		}
+		if k.hasAmount && n > k.amount {
+			return fmt.Errorf("refund_amount %d is more than the order's amount %d", n, k.amount)
+		}
+	}
 	return nil
+}
+
+// mustCents parses an amount verify has already checked.
+func mustCents(v string) int64 {
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n
 }
 
 // ParseCallback reads a call-back OTTPay POSTs to a call_back_url: the

@@ -37,7 +37,7 @@ func Example() {
 	res, err := c.PassivePay(ctx, gateway.PayRequest{OrderID: "A1", Amount: 1250, AuthCode: "134567890123456789", Wallet: gateway.WeChat})
 	fmt.Println(res.Code, res.OrderStatus, err)
 
-	_, err = c.PassivePay(ctx, gateway.PayRequest{OrderID: "A2", Amount: 1201, AuthCode: "134567890123456789", Wallet: gateway.WeChat})
+	_, err = c.PassivePay(ctx, gateway.PayRequest{OrderID: "A2", Amount: 1201, AuthCode: "134567890123450002", Wallet: gateway.WeChat})
 	var ge *gateway.Error
 	if errors.As(err, &ge) {
 		fmt.Println(ge.Code, ge.Outcome)

@@ -37,7 +37,7 @@ func TestAnswersGolden(t *testing.T) {
 	}
 	payF := func(id, amount string) gateway.Fields {
 		return gateway.Fields{{Key: "order_id", Value: id}, {Key: "operator_id", Value: operator},
-			{Key: "amount", Value: amount}, {Key: "auth_code", Value: wechat}, {Key: "biz_type", Value: "WECHATPAY"}}
+			{Key: "amount", Value: amount}, {Key: "auth_code", Value: codeFor(id)}, {Key: "biz_type", Value: "WECHATPAY"}}
 	}
 	steps := []struct {
 		name   string

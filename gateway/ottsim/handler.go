@@ -247,6 +247,10 @@ func (s *Sim) passivePay(f gateway.Fields) reply {
 		return refuse(gateway.CodeOrderUsed, "order_id %s already used", o.OrderID)
 	}
 	now := s.now()
+	if rep, ok := s.useCode(code, o.OrderID, now); !ok {
+		return rep
+	}
+	o.AuthCode = code
 	charge := func() { o.Status, o.Charged = gateway.StatusSuccess, o.Amount }
 	data := func() gateway.Fields {
 		d := gateway.Fields{

@@ -1,6 +1,8 @@
 package ottsim_test
 
 import (
+	"fmt"
+	"hash/fnv"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -209,7 +211,15 @@ func gwErr(t *testing.T, err error, outcome gateway.Outcome, code string) *gatew
 }
 
 func pay(id string, amount int64) gateway.PayRequest {
-	return gateway.PayRequest{OrderID: id, Amount: amount, AuthCode: wechat, Wallet: gateway.WeChat}
+	return gateway.PayRequest{OrderID: id, Amount: amount, AuthCode: codeFor(id), Wallet: gateway.WeChat}
+}
+
+// codeFor is a WeChat payment code of its own for each order id: the
+// simulator, like the wallets, charges a code once.
+func codeFor(id string) string {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return fmt.Sprintf("13%016d", h.Sum64()%1e16)
 }
 
 func qr(id string, amount int64) gateway.QRRequest {

@@ -24,6 +24,9 @@ const (
 	DefaultCloseAfter = 45 * time.Second
 	DefaultSlowReply  = 30 * time.Second
 	DefaultQRTimeout  = 5 * time.Minute
+	// DefaultCodeValidity is how long a payment code may be charged after
+	// it was issued (or first seen): about a minute, as the wallets do.
+	DefaultCodeValidity = 60 * time.Second
 )
 
 // DefaultRates are the simulated EX_RATE_QUERY answers (rate x 10^8 CNY).
@@ -37,6 +40,7 @@ type Options struct {
 	CloseAfter          time.Duration // "03": closed after 45 s
 	SlowReply           time.Duration // "06": reply delayed (default 30 s, past the client's timeout)
 	QRTimeout           time.Duration // a qr order unpaid this long is closed (default 5 min)
+	CodeValidity        time.Duration // a payment code expires this long after it was issued or first seen (default 60 s)
 	BaseURL             string        // used in code_url; set by Run from the listener when empty
 	Clock               func() time.Time
 	Logger              *slog.Logger
@@ -60,8 +64,9 @@ type Options struct {
 // Order is one order in the ledger, as GET /_sim/ledger shows it.
 type Order struct {
 	OrderID   string    `json:"order_id"`
-	Action    string    `json:"action"` // PASSIVEPAY or ACTIVEPAY
-	Wallet    string    `json:"wallet"` // wechat, alipay, unionpay
+	Action    string    `json:"action"`              // PASSIVEPAY or ACTIVEPAY
+	AuthCode  string    `json:"auth_code,omitempty"` // PASSIVEPAY: the payment code charged (the ledger is a test tool)
+	Wallet    string    `json:"wallet"`              // wechat, alipay, unionpay
 	Amount    int64     `json:"amount"`
 	Charged   int64     `json:"charged"`  // cents actually taken from the customer
 	Refunded  int64     `json:"refunded"` // cents given back (sum of Refunds)
@@ -132,6 +137,16 @@ type Sim struct {
 	downUntil time.Time
 	nextRef   int
 	due       []callback // call-backs not yet taken by callbackLoop
+	codes     map[string]*codeUse
+	nextCode  int
+}
+
+// codeUse is what the simulated wallets know of a payment code: codes are
+// single-use and expire CodeValidity after they were issued (IssueCode) or
+// first seen.
+type codeUse struct {
+	issued  time.Time
+	orderID string // the order that used it ("" while unused)
 }
 
 // order is a ledger entry with the simulator's private schedule.
@@ -167,6 +182,9 @@ func New(o Options) *Sim {
 	if o.QRTimeout <= 0 {
 		o.QRTimeout = DefaultQRTimeout
 	}
+	if o.CodeValidity <= 0 {
+		o.CodeValidity = DefaultCodeValidity
+	}
 	if o.CallbackRetry <= 0 {
 		o.CallbackRetry = 2 * time.Second
 	}
@@ -180,6 +198,7 @@ func New(o Options) *Sim {
 		wake:     make(chan struct{}, 1),
 		orders:   map[string]*order{},
 		refundOf: map[string]string{},
+		codes:    map[string]*codeUse{},
 		baseURL:  o.BaseURL,
 	}
 	if s.log == nil {
@@ -292,6 +311,46 @@ func (s *Sim) Faults() Faults {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.faults
+}
+
+// IssueCode plays a customer's wallet showing a fresh payment code for
+// wallet (wechat, alipay or unionpay): valid CodeValidity from now, once.
+func (s *Sim) IssueCode(wallet string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextCode++
+	var code string
+	switch wallet {
+	case "wechat":
+		code = fmt.Sprintf("13%016d", 7_000_000_000_000_000+s.nextCode)
+	case "alipay":
+		code = fmt.Sprintf("28%016d", 7_000_000_000_000_000+s.nextCode)
+	case "unionpay":
+		code = fmt.Sprintf("62%017d", 70_000_000_000_000_000+s.nextCode)
+	default:
+		return "", fmt.Errorf("ottsim: issue code: unknown wallet %q (want wechat, alipay or unionpay)", wallet)
+	}
+	s.codes[code] = &codeUse{issued: s.now()}
+	return code, nil
+}
+
+// useCode checks a PASSIVEPAY's payment code as the wallets do: a code
+// already charged under another order is refused, and so is a code older
+// than CodeValidity. mu held.
+func (s *Sim) useCode(code, orderID string, now time.Time) (reply, bool) {
+	u := s.codes[code]
+	if u == nil {
+		u = &codeUse{issued: now}
+		s.codes[code] = u
+	}
+	if u.orderID != "" && u.orderID != orderID {
+		return refuse(gateway.CodeFail, "auth_code was already used (order %s): a payment code pays once", u.orderID), false
+	}
+	if now.Sub(u.issued) > s.scaled(s.o.CodeValidity) {
+		return refuse(gateway.CodeFail, "auth_code expired: it was issued %s ago", now.Sub(u.issued).Round(time.Millisecond)), false
+	}
+	u.orderID = orderID
+	return reply{}, true
 }
 
 // Pay plays the customer paying a qr order, as opening its code_url does.

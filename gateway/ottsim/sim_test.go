@@ -208,3 +208,56 @@ func BenchmarkPassivePayLoopback(b *testing.B) {
 		}
 	}
 }
+
+// A payment code pays once, as the wallets do: the same code under another
+// order id is refused (FAIL) and nothing more is charged; resending the
+// same order is the gateway's duplicate check (ORDER_USED), not a charge.
+func TestCodeIsSingleUse(t *testing.T) {
+	r := newRig(t)
+	code, err := r.sim.IssueCode("wechat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.client.PassivePay(bg, gateway.PayRequest{OrderID: "SU1", Amount: 500, AuthCode: code, Wallet: gateway.WeChat}); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	_, err = r.client.PassivePay(bg, gateway.PayRequest{OrderID: "SU2", Amount: 500, AuthCode: code, Wallet: gateway.WeChat})
+	gwErr(t, err, gateway.Failed, "FAIL")
+	if !strings.Contains(err.Error(), "already used") {
+		t.Fatalf("second use: %v", err)
+	}
+	_, err = r.client.PassivePay(bg, gateway.PayRequest{OrderID: "SU1", Amount: 500, AuthCode: code, Wallet: gateway.WeChat})
+	gwErr(t, err, gateway.Unknown, "ORDER_USED")
+	charged := 0
+	for _, o := range r.sim.Ledger() {
+		if o.AuthCode == code {
+			charged++
+			if o.Charged != 500 || o.OrderID != "SU1" {
+				t.Fatalf("ledger %+v", o)
+			}
+		}
+	}
+	if charged != 1 {
+		t.Fatalf("code on %d orders, want 1", charged)
+	}
+	if _, err := r.sim.IssueCode("visa"); err == nil {
+		t.Fatal("IssueCode accepted an unknown wallet")
+	}
+}
+
+// A code older than its validity (60 s, x 0.01 here) is refused.
+func TestCodeExpires(t *testing.T) {
+	r := newRig(t)
+	code, _ := r.sim.IssueCode("alipay")
+	r.clock.Advance(601 * time.Millisecond) // 60.1 s of simulated time
+	_, err := r.client.PassivePay(bg, gateway.PayRequest{OrderID: "EX1", Amount: 500, AuthCode: code, Wallet: gateway.Alipay})
+	gwErr(t, err, gateway.Failed, "FAIL")
+	if !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired code: %v", err)
+	}
+	fresh, _ := r.sim.IssueCode("alipay")
+	r.clock.Advance(500 * time.Millisecond)
+	if _, err := r.client.PassivePay(bg, gateway.PayRequest{OrderID: "EX2", Amount: 500, AuthCode: fresh, Wallet: gateway.Alipay}); err != nil {
+		t.Fatalf("a code inside its validity: %v", err)
+	}
+}
