@@ -6,15 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // SchemaVersion is the journal layout version written in the meta bucket.
@@ -30,6 +26,9 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrDuplicate: an order id is already used by another payment.
 	ErrDuplicate = errors.New("store: duplicate order id")
+	// ErrRolledBack: the journal is behind its high-water mark (it went
+	// back in time or was replaced); it was left untouched.
+	ErrRolledBack = errors.New("store: journal rolled back")
 )
 
 var (
@@ -42,154 +41,22 @@ var (
 	allBkts   = [][]byte{bPayments, bOrders, bIdem, bOutbox, bEvents, bMeta}
 )
 
-// Options configure Open. The zero value is usable.
-type Options struct {
-	// LockTimeout is how long Open waits for another process to release
-	// the file. Zero means the default (1 s); it never means "forever".
-	LockTimeout time.Duration
-	// NoSync disables fsync (tests and benchmarks only: a crash loses data).
-	NoSync bool
-	// OnCommit receives the events appended by each committed Update, in
-	// sequence order, after the commit and before Update returns. Calls
-	// are serialised.
-	OnCommit func(events []Event)
-	Logger   *slog.Logger
-}
-
 // Store is an open journal. It is safe for concurrent use.
 type Store struct {
 	db       *bolt.DB
 	path     string
 	onCommit func([]Event)
 	log      *slog.Logger
+	keys     *keyring
+	mark     *markFile
+	id       string // the journal's id (meta journal_id)
+	clock    func() time.Time
+	keyEvery time.Duration
 	// wmu serialises Update so that OnCommit sees events in commit order.
 	wmu sync.Mutex
-}
-
-// Open opens (creating if needed) the journal at path.
-func Open(path string, opts Options) (*Store, error) {
-	if opts.LockTimeout <= 0 {
-		opts.LockTimeout = time.Second
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if err := precheck(path); err != nil {
-		return nil, err
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync})
-	if err != nil {
-		switch {
-		case errors.Is(err, berrors.ErrTimeout):
-			return nil, fmt.Errorf("%w: %s is in use by another posagent (already running?)", ErrLocked, path)
-		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
-			return nil, fmt.Errorf("%w: %s: %v (the file was not modified; move it aside to start a new journal)", ErrCorrupt, path, err)
-		}
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	s := &Store{db: db, path: path, onCommit: opts.OnCommit, log: opts.Logger}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBkts {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		m := tx.Bucket(bMeta)
-		if v := m.Get([]byte("schema")); v != nil {
-			if n := binary.BigEndian.Uint64(v); n > SchemaVersion {
-				return fmt.Errorf("schema version %d is newer than this posagent (%d)", n, SchemaVersion)
-			}
-			return nil
-		}
-		return m.Put([]byte("schema"), u64(SchemaVersion))
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	return s, nil
-}
-
-// precheck reads the two bbolt meta pages without modifying the file, so that
-// a truncated or foreign file is reported instead of mapped (bbolt would fault
-// on pages past the end of a truncated file).
-func precheck(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("store: open %s: %w", path, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("store: open %s: %w", path, err)
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("store: open %s: is a directory, not a journal file", path)
-	}
-	size := fi.Size()
-	if size == 0 {
-		return nil // a new, empty file: bbolt initialises it
-	}
-	corrupt := func(why string) error {
-		return fmt.Errorf("%w: %s: %s (the file was not modified; move it aside to start a new journal)", ErrCorrupt, path, why)
-	}
-	buf := make([]byte, 4096)
-	n, err := io.ReadFull(f, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("store: read %s: %w", path, err)
-	}
-	best, ok0 := parseMeta(buf[:n])
-	if !ok0 {
-		// Try the second meta page at the default page size.
-		buf2 := make([]byte, 4096)
-		n2, _ := f.ReadAt(buf2, 4096)
-		m, ok := parseMeta(buf2[:n2])
-		if !ok {
-			return corrupt("not a bbolt journal (no valid meta page)")
-		}
-		best = m
-	} else {
-		buf2 := make([]byte, best.pageSize)
-		if n2, _ := f.ReadAt(buf2, int64(best.pageSize)); n2 > 0 {
-			if m, ok := parseMeta(buf2[:n2]); ok && m.txid > best.txid {
-				best = m
-			}
-		}
-	}
-	if need := int64(best.pgid) * int64(best.pageSize); size < need {
-		return corrupt(fmt.Sprintf("truncated: %d bytes, the journal needs %d", size, need))
-	}
-	return nil
-}
-
-type metaInfo struct {
-	pageSize   uint32
-	pgid, txid uint64
-}
-
-func parseMeta(p []byte) (metaInfo, bool) {
-	const hdr = 16
-	if len(p) < hdr+64 {
-		return metaInfo{}, false
-	}
-	m := p[hdr : hdr+64]
-	le := binary.LittleEndian
-	if le.Uint32(m[0:]) != 0xED0CDAED || le.Uint32(m[4:]) != 2 {
-		return metaInfo{}, false
-	}
-	h := fnv.New64a()
-	h.Write(m[:56])
-	if h.Sum64() != le.Uint64(m[56:]) {
-		return metaInfo{}, false
-	}
-	ps := le.Uint32(m[8:])
-	if ps < 512 || ps > 1<<20 {
-		return metaInfo{}, false
-	}
-	return metaInfo{pageSize: ps, pgid: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}, true
+	// bmu guards backup.
+	bmu    sync.Mutex
+	backup BackupStatus
 }
 
 // Close closes the file.
@@ -197,7 +64,8 @@ func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
 	}
-	return nil
+	// The last mark is written after the last commit.
+	return s.mark.close()
 }
 
 // SetOnCommit replaces Options.OnCommit (the engine installs its event
@@ -238,13 +106,19 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	var t *Tx
+	var m Mark
 	err := s.db.Update(func(btx *bolt.Tx) error {
-		t = &Tx{tx: btx}
-		return fn(t)
+		t = &Tx{tx: btx, keys: s.keys}
+		if err := fn(t); err != nil {
+			return err
+		}
+		m = Mark{JournalID: s.id, Seq: btx.Bucket(bEvents).Sequence(), TxID: uint64(btx.ID()), At: s.now()}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
+	s.mark.post(m)
 	if s.onCommit != nil && len(t.events) > 0 {
 		s.onCommit(t.events)
 	}
@@ -253,12 +127,13 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, keys: s.keys}) })
 }
 
 // Tx is a journal transaction. It is valid only inside the closure.
 type Tx struct {
 	tx     *bolt.Tx
+	keys   *keyring
 	events []Event
 }
 
@@ -274,11 +149,27 @@ func (t *Tx) Payment(id string) (*Payment, error) {
 	if v == nil {
 		return nil, fmt.Errorf("store: payment %s: %w", id, ErrNotFound)
 	}
-	var p Payment
-	if err := json.Unmarshal(v, &p); err != nil {
+	return t.decodePayment(id, v)
+}
+
+// decodePayment decodes a stored payment and opens its sealed code. A code
+// whose key was destroyed reads as "" (the payment is open only when its
+// key was lost with the key file, or after a restore).
+func (t *Tx) decodePayment(id string, v []byte) (*Payment, error) {
+	r, err := decodePayment(v)
+	if err != nil {
 		return nil, fmt.Errorf("store: payment %s: decode: %w", id, err)
 	}
-	return &p, nil
+	p := r.Payment
+	switch {
+	case r.Sealed != "" && t.keys != nil:
+		if code, err := t.keys.open(r.Sealed, p.ID); err == nil {
+			p.AuthCode = code
+		}
+	case r.AuthCode != "":
+		p.AuthCode = r.AuthCode // a journal from before codes were sealed
+	}
+	return p, nil
 }
 
 // PaymentIDByOrder returns the payment that owns orderID (a payment's or a
@@ -323,7 +214,18 @@ func (t *Tx) PutPayment(p *Payment) error {
 			return err
 		}
 	}
-	b, err := json.Marshal(p)
+	rec := paymentRecord{Payment: p}
+	if p.AuthCode != "" {
+		if t.keys == nil {
+			return fmt.Errorf("store: payment %s: no data key to seal its code", p.ID)
+		}
+		sealed, err := t.keys.seal(p.AuthCode, p.ID)
+		if err != nil {
+			return fmt.Errorf("store: payment %s: %w", p.ID, err)
+		}
+		rec.Sealed = sealed
+	}
+	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("store: payment %s: encode: %w", p.ID, err)
 	}
@@ -355,11 +257,11 @@ func (t *Tx) ForEachPayment(reverse bool, after string, fn func(p *Payment) (boo
 		}
 	}
 	for k != nil {
-		var p Payment
-		if err := json.Unmarshal(v, &p); err != nil {
-			return fmt.Errorf("store: payment %s: decode: %w", k, err)
+		p, err := t.decodePayment(string(k), v)
+		if err != nil {
+			return err
 		}
-		more, err := fn(&p)
+		more, err := fn(p)
 		if err != nil || !more {
 			return err
 		}

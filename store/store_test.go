@@ -193,9 +193,18 @@ func TestFinalStateErasesCodeFromFile(t *testing.T) {
 	p := &Payment{ID: "pay_1", OrderID: "P1", State: Processing, AuthCode: code}
 	s.Update(func(tx *Tx) error { return tx.PutPayment(p) })
 	raw, _ := os.ReadFile(path)
-	if !bytes.Contains(raw, []byte(code)) {
-		t.Fatal("precondition: the code should be in the file while processing")
+	if bytes.Contains(raw, []byte(code)) {
+		t.Fatal("the code is in the file in clear while processing; it should be sealed")
 	}
+	if !bytes.Contains(raw, []byte(`"auth_code_sealed":"v1.`)) {
+		t.Fatal("precondition: the sealed code should be in the file while processing")
+	}
+	s.View(func(tx *Tx) error {
+		if got, _ := tx.Payment("pay_1"); got.AuthCode != code {
+			t.Errorf("read back %q, want the code", got.AuthCode)
+		}
+		return nil
+	})
 	p.State = Succeeded
 	p.AuthCode = code // the caller forgot: the store erases it anyway
 	s.Update(func(tx *Tx) error { return tx.PutPayment(p) })
@@ -288,6 +297,9 @@ func TestOutboxOrderAndSurvival(t *testing.T) {
 	s, _ := Open(path, Options{})
 	s.Update(func(tx *Tx) error {
 		for _, k := range []string{JobRefund, JobQuery, JobReceipt} {
+			if err := tx.PutPayment(&Payment{ID: "pay_" + k, OrderID: "O" + k, State: Succeeded}); err != nil {
+				return err
+			}
 			if err := tx.AddJob(&Job{Kind: k, PaymentID: "pay_" + k}); err != nil {
 				return err
 			}

@@ -1,0 +1,362 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// BackupStatus is the state of the journal's backups (GET /v1/status).
+type BackupStatus struct {
+	Dir       string    `json:"dir,omitempty"`
+	Last      time.Time `json:"last_at,omitzero"`
+	LastPath  string    `json:"last_path,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+	// AgeSeconds is the newest verified backup's age; -1 when there is none.
+	AgeSeconds float64 `json:"age_seconds"`
+}
+
+// BackupStatus reports the newest verified backup and the last error.
+func (s *Store) BackupStatus() BackupStatus {
+	s.bmu.Lock()
+	b := s.backup
+	s.bmu.Unlock()
+	b.AgeSeconds = -1
+	if !b.Last.IsZero() {
+		b.AgeSeconds = s.now().Sub(b.Last).Seconds()
+	}
+	return b
+}
+
+// WriteBackup writes a consistent copy of the journal to w from one read
+// transaction: payments go on being taken meanwhile, and the copy holds
+// every transaction committed before it started.
+func (s *Store) WriteBackup(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("store: backup %s: %w", s.path, err)
+	}
+	return n, nil
+}
+
+// BackupFile writes a consistent copy of the journal to out (a temporary
+// file, fsync, rename) and verifies it with CheckFile. A copy that does not
+// verify is removed and the error says why.
+func (s *Store) BackupFile(out string) (*Report, error) {
+	if err := writeVerified(out, func(w io.Writer) error { _, err := s.WriteBackup(w); return err }); err != nil {
+		return nil, err
+	}
+	return verifyBackup(out)
+}
+
+// CopyJournal backs up the journal at path when no agent holds it: the
+// journal is checked first (a damaged journal is refused: use Salvage),
+// then copied from a read-only transaction and verified.
+func CopyJournal(path, out string, opt CheckOptions) (*Report, error) {
+	rep, err := CheckFile(path, opt)
+	if err != nil {
+		return nil, err
+	}
+	if rep.Damaged() {
+		return rep, &DamageError{Report: rep}
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: max(opt.LockTimeout, time.Second)})
+	if err != nil {
+		return nil, fmt.Errorf("store: backup %s: %w", path, err)
+	}
+	defer db.Close()
+	err = writeVerified(out, func(w io.Writer) error {
+		return db.View(func(tx *bolt.Tx) error { _, err := tx.WriteTo(w); return err })
+	})
+	if err != nil {
+		return nil, err
+	}
+	return verifyBackup(out)
+}
+
+func verifyBackup(out string) (*Report, error) {
+	rep, err := CheckFile(out, CheckOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("store: verify backup %s: %w", out, err)
+	}
+	if rep.Damaged() {
+		os.Remove(out)
+		return rep, fmt.Errorf("store: verify backup %s: the copy is damaged (%v); it was removed", out, &DamageError{Report: rep})
+	}
+	return rep, nil
+}
+
+// writeVerified writes out through a temporary file in its directory:
+// written, fsynced, renamed, directory fsynced. An existing out is refused.
+func writeVerified(out string, write func(io.Writer) error) error {
+	if _, err := os.Lstat(out); err == nil {
+		return fmt.Errorf("store: backup %s: the file exists; choose a new name", out)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("store: backup %s: %w", out, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("store: backup %s: %w", out, err)
+	}
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("store: backup %s: %w", out, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("store: backup %s: %w", out, err)
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return fmt.Errorf("store: backup %s: %w", out, err)
+	}
+	return syncDir(filepath.Dir(out))
+}
+
+// BackupOptions configure scheduled backups (config store.backup.*).
+type BackupOptions struct {
+	Dir   string        // "" disables scheduled backups
+	Every time.Duration // between backups (default 24 h)
+	Keep  int           // newest backups kept (default 7)
+}
+
+func (o *BackupOptions) defaults() {
+	if o.Every <= 0 {
+		o.Every = 24 * time.Hour
+	}
+	if o.Keep <= 0 {
+		o.Keep = 7
+	}
+}
+
+const backupPrefix, backupExt = "posagent-", ".db"
+
+// backupName is the file name of a backup made at t; names sort by time.
+func backupName(t time.Time) string {
+	return backupPrefix + t.UTC().Format("20060102T150405.000Z") + backupExt
+}
+
+// Backups lists the backups in dir, newest first, with their times.
+func Backups(dir string) ([]string, []time.Time, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: backups %s: %w", dir, err)
+	}
+	var names []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.Type().IsRegular() && strings.HasPrefix(n, backupPrefix) && strings.HasSuffix(n, backupExt) {
+			if _, err := time.Parse("20060102T150405.000Z", strings.TrimSuffix(strings.TrimPrefix(n, backupPrefix), backupExt)); err == nil {
+				names = append(names, n)
+			}
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(names)))
+	paths, times := make([]string, len(names)), make([]time.Time, len(names))
+	for i, n := range names {
+		paths[i] = filepath.Join(dir, n)
+		times[i], _ = time.Parse("20060102T150405.000Z", strings.TrimSuffix(strings.TrimPrefix(n, backupPrefix), backupExt))
+	}
+	return paths, times, nil
+}
+
+// BackupNow writes one scheduled backup into o.Dir, verifies it, and
+// removes the oldest beyond o.Keep. BackupStatus follows.
+func (s *Store) BackupNow(o BackupOptions) (string, error) {
+	o.defaults()
+	now := s.now()
+	fail := func(err error) (string, error) {
+		s.bmu.Lock()
+		s.backup.Dir, s.backup.LastError = o.Dir, err.Error()
+		s.bmu.Unlock()
+		return "", err
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return fail(fmt.Errorf("store: backup: %w", err))
+	}
+	out := filepath.Join(o.Dir, backupName(now))
+	if _, err := s.BackupFile(out); err != nil {
+		return fail(err)
+	}
+	s.bmu.Lock()
+	s.backup = BackupStatus{Dir: o.Dir, Last: now, LastPath: out}
+	s.bmu.Unlock()
+	paths, _, err := Backups(o.Dir)
+	if err != nil {
+		return out, err
+	}
+	for _, p := range paths[min(len(paths), o.Keep):] {
+		if err := os.Remove(p); err != nil {
+			s.log.Warn("store: remove old backup", "path", p, "err", err)
+		}
+	}
+	return out, nil
+}
+
+// MaintenanceOptions configure RunMaintenance.
+type MaintenanceOptions struct {
+	Backup BackupOptions
+	// KeyCheck is how often data keys are rotated and destroyed when no
+	// longer needed (default 1 h; keys rotate at Options.KeyRotation).
+	KeyCheck time.Duration
+}
+
+// RunMaintenance runs the journal's background work until ctx ends:
+// scheduled backups (when o.Backup.Dir is set; the first one is due
+// o.Backup.Every after the newest backup already in the directory) and
+// data-key rotation. Cancellation is not an error; failures are logged and
+// shown by BackupStatus, and never stop the agent.
+func (s *Store) RunMaintenance(ctx context.Context, o MaintenanceOptions) error {
+	o.Backup.defaults()
+	if o.KeyCheck <= 0 {
+		o.KeyCheck = time.Hour
+	}
+	var nextBackup time.Time
+	if o.Backup.Dir != "" {
+		nextBackup = s.now()
+		if _, times, err := Backups(o.Backup.Dir); err == nil && len(times) > 0 {
+			s.bmu.Lock()
+			s.backup = BackupStatus{Dir: o.Backup.Dir, Last: times[0], LastPath: filepath.Join(o.Backup.Dir, backupName(times[0]))}
+			s.bmu.Unlock()
+			nextBackup = times[0].Add(o.Backup.Every)
+		} else {
+			s.bmu.Lock()
+			s.backup.Dir = o.Backup.Dir
+			s.bmu.Unlock()
+		}
+	}
+	nextKeys := s.now()
+	for {
+		now := s.now()
+		if !now.Before(nextKeys) {
+			if r, err := s.RotateKeys(false); err != nil {
+				s.log.Error("store: rotate data keys", "err", err)
+			} else if r.New != 0 || len(r.Destroyed) > 0 {
+				s.log.Info("store: data keys rotated", "new", r.New, "destroyed", r.Destroyed)
+			}
+			nextKeys = now.Add(o.KeyCheck)
+		}
+		if o.Backup.Dir != "" && !now.Before(nextBackup) {
+			if p, err := s.BackupNow(o.Backup); err != nil {
+				s.log.Error("store: scheduled backup failed", "err", err)
+				nextBackup = now.Add(min(o.Backup.Every, 10*time.Minute))
+			} else {
+				s.log.Info("store: backup written and verified", "path", p)
+				nextBackup = now.Add(o.Backup.Every)
+			}
+		}
+		wait := nextKeys.Sub(now)
+		if o.Backup.Dir != "" {
+			wait = min(wait, nextBackup.Sub(now))
+		}
+		t := time.NewTimer(max(wait, time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// RestoreResult says what Restore did.
+type RestoreResult struct {
+	Replaced string    // where the journal that was in place now is ("" when there was none)
+	Report   *Report   // the check of the restored file
+	Rollback *Rollback // how far back the restored journal is from the mark (nil: not behind)
+}
+
+// Restore puts the journal file in in place of the journal at path. It
+// refuses while an agent holds the journal (ErrLocked) and when in is
+// damaged. The journal in place is kept as path.replaced-TIME; the restore
+// is recorded as a "journal.restored" event, the event sequence moves past
+// every sequence already announced, and the high-water mark follows.
+func Restore(path, in string, opts Options) (*RestoreResult, error) {
+	res := &RestoreResult{}
+	rep, err := CheckFile(in, CheckOptions{LockTimeout: opts.LockTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("store: restore from %s: %w", in, err)
+	}
+	res.Report = rep
+	if rep.Damaged() || rep.Empty {
+		return res, fmt.Errorf("store: restore from %s: not a sound journal (%v); run posagent journal check on it, or salvage it first", in, &DamageError{Report: rep})
+	}
+	if same, _ := sameFile(path, in); same {
+		return res, fmt.Errorf("store: restore from %s: that is the journal itself", in)
+	}
+	now := opts.clockNow()
+	if cur, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+		err := lockFile(cur, true, max(opts.LockTimeout, 100*time.Millisecond))
+		if err != nil {
+			cur.Close()
+			if errors.Is(err, ErrLocked) {
+				return res, fmt.Errorf("%w: %s is held by a running posagent: stop it first (systemctl stop posagent), then restore", ErrLocked, path)
+			}
+			return res, fmt.Errorf("store: restore %s: %w", path, err)
+		}
+		res.Replaced = path + ".replaced-" + now.UTC().Format("20060102T150405Z")
+		err = os.Rename(path, res.Replaced)
+		unlockFile(cur)
+		cur.Close()
+		if err != nil {
+			return res, fmt.Errorf("store: restore %s: %w", path, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return res, fmt.Errorf("store: restore %s: %w", path, err)
+	}
+	src, err := os.Open(in)
+	if err != nil {
+		return res, fmt.Errorf("store: restore from %s: %w", in, err)
+	}
+	err = writeVerified(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
+	src.Close()
+	if err != nil {
+		return res, err
+	}
+	s, _, err := openJournal(path, opts, func(t *Tx, rep *Report) error {
+		res.Rollback = rep.Rollback
+		detail := map[string]any{"from": in, "replaced": res.Replaced, "found_seq": rep.LastSeq, "found_txid": rep.TxID}
+		if m := rep.Mark; m != nil {
+			detail["expected_seq"], detail["expected_txid"] = m.Seq, m.TxID
+			if err := t.skipTo(m.Seq); err != nil {
+				return err
+			}
+		}
+		_, err := t.journalEvent("journal.restored", now, detail)
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	return res, s.Close()
+}
+
+func sameFile(a, b string) (bool, error) {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	fb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fa, fb), nil
+}

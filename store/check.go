@@ -1,0 +1,454 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Report is what CheckFile and Inspect found in a journal file.
+type Report struct {
+	Path      string    `json:"path"`
+	Size      int64     `json:"size_bytes"`
+	PageSize  int       `json:"page_size,omitempty"`
+	Pages     uint64    `json:"pages,omitempty"`
+	TxID      uint64    `json:"txid,omitempty"` // the last committed bbolt transaction
+	JournalID string    `json:"journal_id,omitempty"`
+	Schema    uint64    `json:"schema,omitempty"`
+	Empty     bool      `json:"empty,omitempty"`   // a zero-length file
+	Missing   bool      `json:"missing,omitempty"` // no file (Inspect only)
+	Payments  int       `json:"payments"`
+	Open      int       `json:"open_payments"`
+	Orders    int       `json:"orders"`
+	Jobs      int       `json:"jobs"`
+	IdemKeys  int       `json:"idempotency_keys"`
+	Events    int       `json:"events"`
+	LastSeq   uint64    `json:"last_event_seq"` // the events bucket's sequence
+	Findings  []Finding `json:"findings"`
+	// Mark is the high-water mark beside the journal (Inspect only).
+	Mark *Mark `json:"mark,omitempty"`
+	// Rollback is set (Inspect only) when the journal is behind its
+	// high-water mark: it went back in time, or was replaced.
+	Rollback *Rollback `json:"rollback,omitempty"`
+}
+
+// Damaged reports whether any finding is damage.
+func (r *Report) Damaged() bool {
+	for _, f := range r.Findings {
+		if f.Damage {
+			return true
+		}
+	}
+	return false
+}
+
+// Warnings lists the findings that are not damage.
+func (r *Report) Warnings() []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if !f.Damage {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// DamageError is returned by Open for a damaged journal; errors.Is(err,
+// ErrCorrupt) holds. The file was not modified.
+type DamageError struct {
+	Report *Report
+}
+
+func (e *DamageError) Error() string {
+	var dmg []string
+	for _, f := range e.Report.Findings {
+		if f.Damage {
+			dmg = append(dmg, f.String())
+		}
+	}
+	more := ""
+	if len(dmg) > 3 {
+		more = fmt.Sprintf(" (and %d more)", len(dmg)-3)
+		dmg = dmg[:3]
+	}
+	return fmt.Sprintf("store: open %s: the journal is damaged: %s%s. The file was not modified and the agent will not use it. "+
+		"What to do: keep the file; run \"posagent journal check\" to see every finding, then either restore the newest backup "+
+		"(\"posagent journal restore FILE\") or copy what is readable into a new journal (\"posagent journal salvage NEW.db\", then \"posagent journal restore NEW.db\")",
+		e.Report.Path, strings.Join(dmg, "; "), more)
+}
+
+func (e *DamageError) Is(target error) bool { return target == ErrCorrupt }
+
+// CheckOptions configure CheckFile and Inspect.
+type CheckOptions struct {
+	// LockTimeout: how long to wait for a running agent to release the
+	// file (default 1 s); then the error is ErrLocked.
+	LockTimeout time.Duration
+}
+
+// CheckFile checks the journal file at path without modifying it: every
+// page is read with bound checks and accounted for (in use, free, meta,
+// freelist), every record is decoded, and the journal's own invariants are
+// checked (each payment's order ids are indexed and the index points back;
+// outbox jobs name existing payments; the event sequence has no gap it did
+// not record). When that finds no damage, bbolt's own consistency check
+// runs too. Damage is reported as findings; the error is for a file that
+// could not be examined at all (missing, locked, unreadable directory).
+// No panic escapes, whatever the file holds.
+func CheckFile(path string, opt CheckOptions) (*Report, error) {
+	rep, _, err := checkFile(path, opt, false)
+	return rep, err
+}
+
+// checkFileWith opens path read-only under a shared lock and runs raw on
+// it; then, when raw found no damage, bbolt's check.
+func checkFileWith(path string, opt CheckOptions, raw func(f *os.File, rep *Report)) (rep *Report, err error) {
+	if opt.LockTimeout <= 0 {
+		opt.LockTimeout = time.Second
+	}
+	rep = &Report{Path: path}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: check %s: %w", path, err)
+	}
+	if fi.IsDir() {
+		rep.Findings = append(rep.Findings, Finding{Problem: "is a directory, not a journal file", Damage: true})
+		return rep, nil
+	}
+	if !fi.Mode().IsRegular() {
+		rep.Findings = append(rep.Findings, Finding{Problem: "is not a regular file", Damage: true})
+		return rep, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: check %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := lockFile(f, false, opt.LockTimeout); err != nil {
+		if errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("%w: %s is in use by a running posagent", ErrLocked, path)
+		}
+		return nil, fmt.Errorf("store: check %s: %w", path, err)
+	}
+	defer unlockFile(f)
+	if fi, err = f.Stat(); err != nil {
+		return nil, fmt.Errorf("store: check %s: %w", path, err)
+	}
+	rep.Size = fi.Size()
+	if rep.Size == 0 {
+		rep.Empty = true
+		rep.Findings = append(rep.Findings, Finding{Problem: "the file is empty (0 bytes): it holds no journal"})
+		return rep, nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			rep.Findings = append(rep.Findings, Finding{Problem: fmt.Sprintf("reading the file failed: %v", r), Damage: true})
+			err = nil
+		}
+	}()
+	raw(f, rep)
+	if rep.Damaged() {
+		return rep, nil
+	}
+	boltCheck(path, opt.LockTimeout, rep)
+	return rep, nil
+}
+
+// checkRawKeep walks the file with the checked reader and fills rep; with
+// keep, the inventory holds every readable record.
+func checkRawKeep(f *os.File, rep *Report, keep bool) *inventory {
+	pf, fs := openPageFile(f, rep.Size)
+	rep.Findings = append(rep.Findings, fs...)
+	if pf == nil {
+		return nil
+	}
+	m := pf.m()
+	rep.PageSize, rep.Pages, rep.TxID = pf.ps, m.pgid, m.txid
+	if int64(m.pgid)*int64(pf.ps) > rep.Size {
+		return nil
+	}
+	inv := newInventory()
+	inv.keep = keep
+	w := &walker{pf: pf, v: inv}
+	w.walk()
+	rep.Findings = append(rep.Findings, w.finds...)
+	inv.finish(rep)
+	return inv
+}
+
+// boltCheck runs bbolt's own consistency check (tx.Check, every page) on a
+// file the checked reader found sound, read-only.
+func boltCheck(path string, lock time.Duration, rep *Report) {
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer func() {
+		if r := recover(); r != nil {
+			rep.Findings = append(rep.Findings, Finding{Problem: fmt.Sprintf("bbolt could not read the file: %v", r), Damage: true})
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lock})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			rep.Findings = append(rep.Findings, Finding{Problem: "locked by a running posagent during the check"})
+			return
+		}
+		rep.Findings = append(rep.Findings, Finding{Problem: "bbolt refuses the file: " + err.Error(), Damage: true})
+		return
+	}
+	defer db.Close()
+	_ = db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			rep.Findings = append(rep.Findings, Finding{Problem: "bbolt check: " + err.Error(), Damage: true})
+		}
+		return nil
+	})
+}
+
+// coreBkts are the buckets every journal has had since format 1.
+var coreBkts = [][]byte{bPayments, bOrders, bIdem, bOutbox, bEvents, bMeta}
+
+// inventory gathers what a walk read, record by record, to check the
+// journal's invariants (and, for salvage, to keep the records).
+type inventory struct {
+	keep     bool // keep every record's bytes (salvage)
+	buckets  map[string]bool
+	seqs     map[string]uint64
+	records  map[string][][2][]byte // keep: bucket -> key/value pairs
+	payments map[string]*payIndex
+	orders   map[string]string
+	jobs     []jobRef
+	idem     map[string]string
+	events   []uint64
+	meta     map[string][]byte
+	finds    []Finding
+	lostIn   map[string][]uint64
+}
+
+type payIndex struct {
+	orders  []string // the payment's and its refunds' order ids
+	refunds map[string]bool
+	final   bool
+	keyID   uint32 // the data key its sealed code needs (0: none)
+	clear   bool   // a payment code stored in clear (a journal from before sealing)
+}
+
+type jobRef struct {
+	seq       uint64
+	key       []byte
+	paymentID string
+	refundID  string
+}
+
+func newInventory() *inventory {
+	return &inventory{buckets: map[string]bool{}, seqs: map[string]uint64{}, records: map[string][][2][]byte{},
+		payments: map[string]*payIndex{}, orders: map[string]string{}, idem: map[string]string{}, meta: map[string][]byte{},
+		lostIn: map[string][]uint64{}}
+}
+
+func (inv *inventory) bucketSeq(b string, seq uint64) { inv.buckets[b] = true; inv.seqs[b] = seq }
+func (inv *inventory) lost(b string, page uint64)     { inv.lostIn[b] = append(inv.lostIn[b], page) }
+
+func (inv *inventory) bad(b string, k []byte, why string) {
+	inv.finds = append(inv.finds, Finding{Bucket: b, Key: printable(k), Problem: why, Damage: true})
+}
+
+// record decodes one record; a record that does not decode is a finding
+// (and is not kept).
+func (inv *inventory) record(b string, k, v []byte) {
+	if inv.accept(b, k, v) && inv.keep {
+		inv.records[b] = append(inv.records[b], [2][]byte{bytes.Clone(k), bytes.Clone(v)})
+	}
+}
+
+func (inv *inventory) accept(b string, k, v []byte) bool {
+	switch b {
+	case string(bPayments):
+		p, err := decodePayment(v)
+		if err != nil {
+			inv.bad(b, k, "record unreadable: "+err.Error())
+			return false
+		}
+		if p.ID != string(k) || p.OrderID == "" {
+			inv.bad(b, k, fmt.Sprintf("record names payment %q, order %q", p.ID, p.OrderID))
+			return false
+		}
+		pi := &payIndex{orders: []string{p.OrderID}, refunds: map[string]bool{}, final: p.State.Final(), clear: p.AuthCode != ""}
+		for _, r := range p.Refunds {
+			pi.orders = append(pi.orders, r.OrderID)
+			pi.refunds[r.ID] = true
+		}
+		if p.Sealed != "" {
+			id, _, err := parseSealed(p.Sealed)
+			if err != nil {
+				inv.bad(b, k, "sealed payment code unreadable: "+err.Error())
+				return false
+			}
+			pi.keyID = id
+		}
+		inv.payments[p.ID] = pi
+	case string(bOrders):
+		inv.orders[string(k)] = string(v)
+	case string(bOutbox):
+		var j Job
+		if len(k) != 8 {
+			inv.bad(b, k, "key is not a sequence number")
+			return false
+		}
+		if err := json.Unmarshal(v, &j); err != nil {
+			inv.bad(b, k, "job unreadable: "+err.Error())
+			return false
+		}
+		inv.jobs = append(inv.jobs, jobRef{seq: binary.BigEndian.Uint64(k), key: bytes.Clone(k), paymentID: j.PaymentID, refundID: j.RefundID})
+	case string(bIdem):
+		var r Idem
+		if err := json.Unmarshal(v, &r); err != nil {
+			inv.bad(b, k, "idempotency key unreadable: "+err.Error())
+			return false
+		}
+		inv.idem[string(k)] = r.PaymentID
+	case string(bEvents):
+		if len(k) != 8 {
+			inv.bad(b, k, "key is not a sequence number")
+			return false
+		}
+		if !json.Valid(v) {
+			inv.bad(b, k, "event unreadable (not JSON)")
+			return false
+		}
+		inv.events = append(inv.events, binary.BigEndian.Uint64(k))
+	case string(bMeta):
+		inv.meta[string(k)] = bytes.Clone(v)
+	}
+	return true
+}
+
+// gaps are the event-sequence ranges a technician accepted as lost
+// (accept-rollback, restore): meta "gap/" + from (big-endian) -> to.
+func (inv *inventory) gaps() map[uint64]uint64 {
+	g := map[uint64]uint64{}
+	for k, v := range inv.meta {
+		if strings.HasPrefix(k, gapPrefix) && len(k) == len(gapPrefix)+8 && len(v) == 8 {
+			g[binary.BigEndian.Uint64([]byte(k[len(gapPrefix):]))] = binary.BigEndian.Uint64(v)
+		}
+	}
+	return g
+}
+
+// finish checks the invariants across buckets and fills rep.
+func (inv *inventory) finish(rep *Report) {
+	rep.Findings = append(rep.Findings, inv.finds...)
+	if len(inv.buckets) == 0 && len(inv.lostIn) == 0 {
+		// A bbolt file whose first posagent transaction never committed.
+		rep.Findings = append(rep.Findings, Finding{Problem: "a new journal with no records yet"})
+		return
+	}
+	for _, b := range coreBkts {
+		if !inv.buckets[string(b)] {
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(b), Problem: "bucket missing", Damage: true})
+		}
+	}
+	if v, ok := inv.meta[string(keySchema)]; ok && len(v) == 8 {
+		rep.Schema = binary.BigEndian.Uint64(v)
+		if rep.Schema > SchemaVersion {
+			rep.Findings = append(rep.Findings, Finding{Bucket: "meta", Key: "schema", Damage: true,
+				Problem: fmt.Sprintf("written by a newer posagent (journal format %d; this posagent reads up to %d): install that version again", rep.Schema, SchemaVersion)})
+		}
+	} else if inv.buckets[string(bMeta)] {
+		rep.Findings = append(rep.Findings, Finding{Bucket: "meta", Key: "schema", Problem: "journal format version missing or unreadable", Damage: true})
+	}
+	rep.JournalID = string(inv.meta[string(keyJournalID)])
+	if len(inv.lostIn) > 0 {
+		// Cross-bucket checks would only repeat the loss.
+		for b, pages := range inv.lostIn {
+			rep.Findings = append(rep.Findings, Finding{Page: pages[0], Bucket: b, Damage: true,
+				Problem: fmt.Sprintf("records on %d page(s) cannot be read (%s)", len(pages), pageList(pages))})
+		}
+	}
+	// Every payment's order ids point at it, and every index entry at a
+	// payment that owns it.
+	ids := make([]string, 0, len(inv.payments))
+	for id := range inv.payments {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	lost := len(inv.lostIn) > 0
+	for _, id := range ids {
+		p := inv.payments[id]
+		rep.Payments++
+		if !p.final {
+			rep.Open++
+		}
+		for _, oid := range p.orders {
+			if got, ok := inv.orders[oid]; !ok && !lost {
+				rep.Findings = append(rep.Findings, Finding{Bucket: "orders", Key: oid, Problem: "order id of payment " + id + " is not indexed", Damage: true})
+			} else if ok && got != id {
+				rep.Findings = append(rep.Findings, Finding{Bucket: "orders", Key: oid, Problem: fmt.Sprintf("indexed to %s, but payment %s owns it", got, id), Damage: true})
+			}
+		}
+	}
+	oids := make([]string, 0, len(inv.orders))
+	for oid := range inv.orders {
+		oids = append(oids, oid)
+	}
+	sort.Strings(oids)
+	for _, oid := range oids {
+		rep.Orders++
+		pid := inv.orders[oid]
+		if _, ok := inv.payments[pid]; !ok && !lost {
+			rep.Findings = append(rep.Findings, Finding{Bucket: "orders", Key: oid, Problem: "points at payment " + pid + ", which is not in the journal", Damage: true})
+		}
+	}
+	var maxJob uint64
+	for _, j := range inv.jobs {
+		rep.Jobs++
+		maxJob = max(maxJob, j.seq)
+		p, ok := inv.payments[j.paymentID]
+		switch {
+		case !ok && !lost:
+			rep.Findings = append(rep.Findings, Finding{Bucket: "outbox", Key: printable(j.key), Problem: "job for payment " + j.paymentID + ", which is not in the journal", Damage: true})
+		case ok && j.refundID != "" && !p.refunds[j.refundID]:
+			rep.Findings = append(rep.Findings, Finding{Bucket: "outbox", Key: printable(j.key), Problem: "job for refund " + j.refundID + ", which payment " + j.paymentID + " does not have", Damage: true})
+		}
+	}
+	if maxJob > inv.seqs[string(bOutbox)] {
+		rep.Findings = append(rep.Findings, Finding{Bucket: "outbox", Problem: fmt.Sprintf("job #%d is past the outbox sequence %d", maxJob, inv.seqs[string(bOutbox)]), Damage: true})
+	}
+	for k, pid := range inv.idem {
+		rep.IdemKeys++
+		if _, ok := inv.payments[pid]; !ok && pid != "" && !lost {
+			rep.Findings = append(rep.Findings, Finding{Bucket: "idem", Key: printable([]byte(k)), Problem: "names payment " + pid + ", which is not in the journal (harmless: the key answers 404)"})
+		}
+	}
+	// Events: consecutive from the oldest kept to the sequence, except for
+	// recorded gaps. Compact removes only the oldest.
+	rep.Events, rep.LastSeq = len(inv.events), inv.seqs[string(bEvents)]
+	gaps := inv.gaps()
+	for i := 1; i < len(inv.events); i++ {
+		a, b := inv.events[i-1], inv.events[i]
+		if b == a+1 {
+			continue
+		}
+		if to, ok := gaps[a+1]; ok && to >= b-1 {
+			continue
+		}
+		rep.Findings = append(rep.Findings, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", a+1), Problem: fmt.Sprintf("events #%d to #%d are missing", a+1, b-1), Damage: true})
+	}
+	if n := len(inv.events); n > 0 {
+		last := inv.events[n-1]
+		if last > rep.LastSeq {
+			rep.Findings = append(rep.Findings, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", last), Problem: fmt.Sprintf("past the event sequence %d", rep.LastSeq), Damage: true})
+		} else if last < rep.LastSeq && !lost {
+			rep.Findings = append(rep.Findings, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", last+1), Problem: fmt.Sprintf("events #%d to #%d are missing (the newest)", last+1, rep.LastSeq), Damage: true})
+		}
+	}
+}

@@ -1,0 +1,226 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// Mark is the journal's high-water mark, kept in a small file beside it
+// (MarkPath): the journal's id, its last event sequence and its last bbolt
+// transaction, written and fsynced after each batch of commits. The journal
+// may run ahead of its mark (a crash between the two writes); it may never
+// be behind it. A journal behind its mark went back in time (an older copy
+// put in its place, a damaged meta page that made bbolt fall back to the
+// previous transaction) or was replaced (empty, missing, another journal).
+type Mark struct {
+	JournalID string    `json:"journal_id"`
+	Seq       uint64    `json:"seq"`
+	TxID      uint64    `json:"txid"`
+	At        time.Time `json:"at"`
+	Gen       uint64    `json:"gen"` // write generation: the newer slot wins
+}
+
+// MarkPath is the high-water-mark file of the journal at path.
+func MarkPath(path string) string { return path + ".hwm" }
+
+// The mark file has two slots written alternately, each with a CRC, so a
+// write torn by a power cut leaves the other slot intact.
+const markSlot = 512
+
+func encodeMark(m Mark) []byte {
+	b, _ := json.Marshal(m)
+	slot := make([]byte, markSlot)
+	binary.LittleEndian.PutUint16(slot[4:], uint16(len(b)))
+	copy(slot[6:], b)
+	binary.LittleEndian.PutUint32(slot[0:], crc32.ChecksumIEEE(slot[4:]))
+	return slot
+}
+
+func decodeMark(slot []byte) (Mark, bool) {
+	var m Mark
+	if len(slot) != markSlot || binary.LittleEndian.Uint32(slot) != crc32.ChecksumIEEE(slot[4:]) {
+		return m, false
+	}
+	n := int(binary.LittleEndian.Uint16(slot[4:]))
+	if n == 0 || 6+n > markSlot || json.Unmarshal(slot[6:6+n], &m) != nil {
+		return m, false
+	}
+	return m, true
+}
+
+// errMarkUnreadable: the mark file exists but neither slot is valid.
+var errMarkUnreadable = errors.New("high-water mark unreadable")
+
+// readMark reads the newest valid slot; nil, nil when there is no file.
+func readMark(path string) (*Mark, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: mark %s: %w", path, err)
+	}
+	defer f.Close()
+	var best *Mark
+	for i := range 2 {
+		slot := make([]byte, markSlot)
+		if _, err := f.ReadAt(slot, int64(i*markSlot)); err != nil && !errors.Is(err, io.EOF) {
+			continue
+		}
+		if m, ok := decodeMark(slot); ok && (best == nil || m.Gen > best.Gen) {
+			best = &m
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("store: mark %s: %w", path, errMarkUnreadable)
+	}
+	return best, nil
+}
+
+// markFile writes the mark. Update hands it each commit's mark; a flusher
+// goroutine writes the newest one, so a burst of commits costs one fsync.
+type markFile struct {
+	f *os.File
+	// mu guards gen, pending, last and err.
+	mu      sync.Mutex
+	gen     uint64
+	pending *Mark
+	last    Mark
+	err     error
+	kick    chan struct{}
+	done    chan struct{}
+}
+
+func openMarkFile(path string, gen uint64) (*markFile, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: mark %s: %w", path, err)
+	}
+	return &markFile{f: f, gen: gen, kick: make(chan struct{}, 1), done: make(chan struct{})}, nil
+}
+
+// write writes m durably now.
+func (mf *markFile) write(m Mark) error {
+	mf.mu.Lock()
+	mf.gen++
+	m.Gen = mf.gen
+	mf.mu.Unlock()
+	if _, err := mf.f.WriteAt(encodeMark(m), int64(m.Gen%2)*markSlot); err != nil {
+		return fmt.Errorf("store: mark %s: %w", mf.f.Name(), err)
+	}
+	if err := mf.f.Sync(); err != nil {
+		return fmt.Errorf("store: mark %s: %w", mf.f.Name(), err)
+	}
+	mf.mu.Lock()
+	mf.last = m
+	mf.mu.Unlock()
+	return nil
+}
+
+// post queues m for the flusher.
+func (mf *markFile) post(m Mark) {
+	mf.mu.Lock()
+	mf.pending = &m
+	mf.mu.Unlock()
+	select {
+	case mf.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run writes queued marks until kick is closed, then the last one.
+func (mf *markFile) run() {
+	defer close(mf.done)
+	for range mf.kick {
+		mf.flush()
+	}
+	mf.flush()
+}
+
+func (mf *markFile) flush() {
+	mf.mu.Lock()
+	m := mf.pending
+	mf.pending = nil
+	mf.mu.Unlock()
+	if m == nil {
+		return
+	}
+	if err := mf.write(*m); err != nil {
+		mf.mu.Lock()
+		mf.err = err
+		mf.mu.Unlock()
+	}
+}
+
+// close writes the last mark and closes the file.
+func (mf *markFile) close() error {
+	close(mf.kick)
+	<-mf.done
+	mf.mu.Lock()
+	err := mf.err
+	mf.mu.Unlock()
+	if cerr := mf.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Rollback says how a journal is behind its high-water mark.
+type Rollback struct {
+	Reason    string `json:"reason"`
+	Mark      Mark   `json:"mark"`
+	JournalID string `json:"journal_id,omitempty"`
+	Seq       uint64 `json:"seq"`
+	TxID      uint64 `json:"txid"`
+}
+
+func (r *Rollback) String() string {
+	return fmt.Sprintf("%s: the high-water mark (%s) says the journal reached event #%d in transaction %d; the file holds event #%d and transaction %d",
+		r.Reason, r.Mark.At.UTC().Format(time.RFC3339), r.Mark.Seq, r.Mark.TxID, r.Seq, r.TxID)
+}
+
+// RollbackError is returned by Open when the journal is behind its mark;
+// errors.Is(err, ErrRolledBack) holds. Nothing was written.
+type RollbackError struct {
+	Path     string
+	Rollback *Rollback
+}
+
+func (e *RollbackError) Error() string {
+	return fmt.Sprintf("store: open %s: %s. Payments or refunds committed after that point may be missing, so the agent will not start on it. "+
+		"What to do: if a backup or the right file exists, put it back with \"posagent journal restore FILE\"; if this file is all there is, "+
+		"accept the loss with \"posagent journal accept-rollback\" (recorded in the journal) and reconcile with the OTTPay merchant portal",
+		e.Path, e.Rollback)
+}
+
+func (e *RollbackError) Is(target error) bool { return target == ErrRolledBack }
+
+// compareMark says whether the journal described by rep is behind m.
+func compareMark(rep *Report, m *Mark) *Rollback {
+	if m == nil || (m.Seq == 0 && m.TxID == 0) {
+		return nil
+	}
+	r := &Rollback{Mark: *m, JournalID: rep.JournalID, Seq: rep.LastSeq, TxID: rep.TxID}
+	switch {
+	case rep.Missing:
+		r.Reason = "the journal file is missing"
+	case rep.Empty:
+		r.Reason = "the journal file is empty (0 bytes)"
+	case rep.JournalID == "" && rep.Payments == 0 && rep.LastSeq == 0:
+		r.Reason = "the journal was replaced by a new, empty one"
+	case m.JournalID != "" && rep.JournalID != "" && rep.JournalID != m.JournalID:
+		r.Reason = fmt.Sprintf("the journal was replaced by another journal (id %s, expected %s)", rep.JournalID, m.JournalID)
+	case rep.TxID < m.TxID || rep.LastSeq < m.Seq:
+		r.Reason = "the journal went back in time"
+	default:
+		return nil
+	}
+	return r
+}

@@ -1,0 +1,345 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+var (
+	keySchema    = []byte("schema")
+	keyJournalID = []byte("journal_id")
+	gapPrefix    = "gap/"
+)
+
+// Inspect checks the journal at path as Open will use it, without
+// modifying anything: CheckFile, plus its high-water mark (Report.Mark,
+// Report.Rollback) and its data keys. A missing journal is a report with
+// Missing set, not an error.
+func Inspect(path string, opt CheckOptions) (*Report, error) {
+	rep, inv, err := inspect(path, opt)
+	_ = inv
+	return rep, err
+}
+
+func inspect(path string, opt CheckOptions) (*Report, *inventory, error) {
+	mark, merr := readMark(MarkPath(path))
+	rep, inv, err := checkFile(path, opt, false)
+	if errors.Is(err, os.ErrNotExist) {
+		rep, err = &Report{Path: path, Missing: true}, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Mark = mark
+	switch {
+	case merr != nil:
+		rep.Findings = append(rep.Findings, Finding{Problem: fmt.Sprintf("%v: a rollback of the journal cannot be seen until the agent writes it again", merr)})
+	case mark == nil && !rep.Missing && !rep.Empty && rep.TxID > 2:
+		rep.Findings = append(rep.Findings, Finding{Problem: "no high-water mark beside the journal (" + MarkPath(path) + "): the first start of this version, or it was removed; the agent writes one"})
+	}
+	if !rep.Damaged() {
+		rep.Rollback = compareMark(rep, mark)
+	}
+	if rep.Empty && mark == nil {
+		rep.Findings = append(rep.Findings, Finding{Problem: "the agent starts a new journal in this empty file"})
+	}
+	if inv != nil && !rep.Damaged() {
+		keys, kerr := loadKeyring(KeysPath(path))
+		if kerr != nil {
+			rep.Findings = append(rep.Findings, Finding{Problem: kerr.Error()})
+		} else {
+			missing := map[uint32]int{}
+			for _, p := range inv.payments {
+				if p.keyID != 0 && !p.final {
+					if _, ok := keys.keys[p.keyID]; !ok {
+						missing[p.keyID]++
+					}
+				}
+			}
+			for id, n := range missing {
+				rep.Findings = append(rep.Findings, Finding{Problem: fmt.Sprintf("%d open payment(s) need data key %d, which is not in %s: their payment codes are lost (they are queried, never sent again with a code)", n, id, KeysPath(path))})
+			}
+		}
+	}
+	return rep, inv, nil
+}
+
+// checkFile is CheckFile, also returning what the walk read.
+func checkFile(path string, opt CheckOptions, keep bool) (*Report, *inventory, error) {
+	var inv *inventory
+	rep, err := checkFileWith(path, opt, func(f *os.File, rep *Report) {
+		inv = checkRawKeep(f, rep, keep)
+	})
+	return rep, inv, err
+}
+
+// Options configure Open. The zero value is usable.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release
+	// the file. Zero means the default (1 s); it never means "forever".
+	LockTimeout time.Duration
+	// NoSync disables fsync (tests and benchmarks only: a crash loses data).
+	NoSync bool
+	// OnCommit receives the events appended by each committed Update, in
+	// sequence order, after the commit and before Update returns. Calls
+	// are serialised.
+	OnCommit func(events []Event)
+	Logger   *slog.Logger
+	// Clock is the time source (key ages, backups); nil means time.Now.
+	Clock func() time.Time
+	// KeyRotation is the age at which RotateKeys makes a new data key for
+	// payment codes (default 24 h).
+	KeyRotation time.Duration
+}
+
+// Open checks the journal at path (Inspect) and opens it, creating it if
+// needed. Nothing is written to a journal that is damaged (DamageError,
+// errors.Is ErrCorrupt) or behind its high-water mark (RollbackError,
+// errors.Is ErrRolledBack). Warnings (Report.Warnings) are logged.
+func Open(path string, opts Options) (*Store, error) {
+	s, _, err := openJournal(path, opts, nil)
+	return s, err
+}
+
+// OpenReport is Open, also returning what the check before it found (the
+// warnings to show a technician).
+func OpenReport(path string, opts Options) (*Store, *Report, error) {
+	return openJournal(path, opts, nil)
+}
+
+// acceptFn runs in Open's first transaction when a rollback is accepted.
+type acceptFn func(t *Tx, rep *Report) error
+
+func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Report, err error) {
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.KeyRotation <= 0 {
+		opts.KeyRotation = 24 * time.Hour
+	}
+	rep, inv, err := inspect(path, CheckOptions{LockTimeout: opts.LockTimeout})
+	if errors.Is(err, ErrLocked) {
+		return nil, nil, fmt.Errorf("%w: %s is in use by another posagent (already running?)", ErrLocked, path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if rep.Damaged() {
+		return nil, rep, &DamageError{Report: rep}
+	}
+	if rep.Rollback != nil && accept == nil {
+		return nil, rep, &RollbackError{Path: path, Rollback: rep.Rollback}
+	}
+	for _, w := range rep.Warnings() {
+		opts.Logger.Warn("store: journal: "+w.String(), "journal", path)
+	}
+	keys, err := loadKeyring(KeysPath(path))
+	if err != nil {
+		return nil, rep, err
+	}
+	if err := keys.ensure(opts.Clock()); err != nil {
+		return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db, err := boltOpen(path, opts)
+	if err != nil {
+		return nil, rep, err
+	}
+	s = &Store{db: db, path: path, onCommit: opts.OnCommit, log: opts.Logger, keys: keys, clock: opts.Clock, keyEvery: opts.KeyRotation}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
+	var txid, seq uint64
+	clearCodes := inv != nil && hasClearCodes(inv)
+	err = db.Update(func(btx *bolt.Tx) error {
+		for _, b := range allBkts {
+			if _, err := btx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		m := btx.Bucket(bMeta)
+		if v := m.Get(keySchema); v == nil {
+			if err := m.Put(keySchema, u64(SchemaVersion)); err != nil {
+				return err
+			}
+		}
+		if m.Get(keyJournalID) == nil {
+			id := make([]byte, 8)
+			rand.Read(id)
+			if err := m.Put(keyJournalID, []byte(hex.EncodeToString(id))); err != nil {
+				return err
+			}
+		}
+		t := &Tx{tx: btx, keys: keys}
+		if clearCodes {
+			if err := t.sealClearCodes(); err != nil {
+				return err
+			}
+		}
+		if accept != nil {
+			if err := accept(t, rep); err != nil {
+				return err
+			}
+		}
+		s.id = string(m.Get(keyJournalID))
+		txid, seq = uint64(btx.ID()), btx.Bucket(bEvents).Sequence()
+		return nil
+	})
+	if err != nil {
+		return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	var gen uint64
+	if rep.Mark != nil {
+		gen = rep.Mark.Gen
+	}
+	s.mark, err = openMarkFile(MarkPath(path), gen)
+	if err != nil {
+		return nil, rep, err
+	}
+	if err = s.mark.write(Mark{JournalID: s.id, Seq: seq, TxID: txid, At: s.now()}); err != nil {
+		s.mark.f.Close()
+		return nil, rep, err
+	}
+	go s.mark.run()
+	return s, rep, nil
+}
+
+// boltOpen opens the checked file read-write; a panic or fault from
+// bbolt on a file the check passed becomes an error.
+func boltOpen(path string, opts Options) (db *bolt.DB, err error) {
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("%w: %s: bbolt could not read it (%v); the file was not modified", ErrCorrupt, path, r)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync})
+	if err != nil {
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
+			return nil, fmt.Errorf("%w: %s is in use by another posagent (already running?)", ErrLocked, path)
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+			return nil, fmt.Errorf("%w: %s: %v (the file was not modified)", ErrCorrupt, path, err)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func hasClearCodes(inv *inventory) bool {
+	for _, p := range inv.payments {
+		if p.clear {
+			return true
+		}
+	}
+	return false
+}
+
+// sealClearCodes rewrites payments that hold a code in clear (journals
+// written before codes were sealed): open ones sealed, final ones without.
+func (t *Tx) sealClearCodes() error {
+	var ps []*Payment
+	err := t.tx.Bucket(bPayments).ForEach(func(k, v []byte) error {
+		r, err := decodePayment(v)
+		if err == nil && r.AuthCode != "" {
+			r.Payment.AuthCode = r.AuthCode
+			ps = append(ps, r.Payment)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := t.PutPayment(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordGap notes that event sequences [from, to] were lost with a
+// technician's consent, so the check does not report them.
+func (t *Tx) recordGap(from, to uint64) error {
+	if to < from {
+		return nil
+	}
+	return t.tx.Bucket(bMeta).Put([]byte(gapPrefix+string(u64(from))), u64(to))
+}
+
+// skipTo moves the event sequence up to at least seq (recording the gap),
+// so that no sequence a client has seen is ever used again.
+func (t *Tx) skipTo(seq uint64) error {
+	b := t.tx.Bucket(bEvents)
+	cur := b.Sequence()
+	if seq <= cur {
+		return nil
+	}
+	if err := t.recordGap(cur+1, seq); err != nil {
+		return err
+	}
+	return b.SetSequence(seq)
+}
+
+// journalEvent appends a journal.* event (technician actions on the file).
+func (t *Tx) journalEvent(kind string, at time.Time, detail map[string]any) (uint64, error) {
+	return t.AppendEvent(func(seq uint64) ([]byte, error) {
+		return json.Marshal(map[string]any{"seq": seq, "kind": kind, "at": at.UTC(), "journal": detail})
+	})
+}
+
+// AcceptRollback opens a journal that is behind its high-water mark,
+// records the acceptance as a "journal.rollback_accepted" event (with what
+// the mark said and what the file holds, and note), moves the event
+// sequence past every sequence already announced, and writes a new mark.
+// A damaged journal is still refused. It returns what was accepted (nil
+// when the journal was not behind its mark).
+func AcceptRollback(path string, opts Options, note string) (*Rollback, error) {
+	var accepted *Rollback
+	s, _, err := openJournal(path, opts, func(t *Tx, rep *Report) error {
+		r := rep.Rollback
+		if r == nil {
+			return nil
+		}
+		accepted = r
+		if err := t.skipTo(r.Mark.Seq); err != nil {
+			return err
+		}
+		_, err := t.journalEvent("journal.rollback_accepted", opts.clockNow(), map[string]any{
+			"reason": r.Reason, "expected_seq": r.Mark.Seq, "expected_txid": r.Mark.TxID, "expected_journal_id": r.Mark.JournalID,
+			"found_seq": r.Seq, "found_txid": r.TxID, "note": note,
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return accepted, s.Close()
+}
+
+func (o Options) clockNow() time.Time {
+	if o.Clock == nil {
+		return time.Now()
+	}
+	return o.Clock()
+}
+
+func (s *Store) now() time.Time { return s.clock() }
