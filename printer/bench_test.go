@@ -33,6 +33,24 @@ func BenchmarkRenderPNG(b *testing.B) {
 	}
 }
 
+// BenchmarkRenderPNGChinese renders the bilingual receipt with Noto Sans
+// CJK: what a Clover receipt or a receipt preview costs.
+func BenchmarkRenderPNGChinese(b *testing.B) {
+	cjk := loadCJK(b)
+	for _, paper := range []Paper{Paper58, Paper80} {
+		b.Run(string(paper), func(b *testing.B) {
+			r := bilingualReceipt()
+			p := Profile{Paper: paper, GB18030: true, Language: Bilingual, CJK: cjk, Location: time.UTC}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := RenderPNG(r, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func ExampleEncode() {
 	r := Receipt{
 		Merchant: "Maple Tea House", Copy: "customer", Wallet: "alipay",

@@ -22,6 +22,14 @@
 // inject a command. Amounts are int64 minor units; FormatAmount(1250, "CAD")
 // is "12.50 CAD", with no floating point anywhere.
 //
+// Profile.Language prints the labels in English, Chinese or both
+// ("TOTAL 合计"; Label gives each one), and wallet names in their own
+// scripts (微信支付, 支付宝, 银联) when the printer has GB18030. Amounts,
+// dates and ids are the same in every language. A Chinese character counts
+// two columns: every line fits 32 (58 mm) or 48 (80 mm) columns, so the
+// printer never wraps one by itself (Page.Overflow counts those that it
+// would; TestReceiptWidth and FuzzReceiptWidth keep it at zero).
+//
 // A Printer sends receipts through an Opener: TCP (raw port 9100), USB
 // (/dev/usb/lp0), Serial (drivers/serial) or File (append). Each print
 // opens the transport, reads the status with DLE EOT 1..4 when the
@@ -47,9 +55,13 @@
 //
 // # Caveats
 //
-//   - Chinese text is decoded from GB18030 into the text lines, but the
-//     image draws it as empty boxes: the built-in font (Go Mono) has no CJK
-//     glyphs. A real printer uses its own fonts.
+//   - Chinese needs a system font: the built-in Go Mono has no CJK glyphs.
+//     Profile.CJK (and InterpreterOptions.CJK, VirtualOptions.CJK) carry
+//     the font package fonts loads (Noto Sans CJK); each double-byte
+//     character is drawn from it into a square double cell, so columns stay
+//     aligned. Without one, Chinese is left blank and the picture starts
+//     with "(Chinese text omitted)" (Page.Omitted counts it); the text lines
+//     always have it. A real printer uses its own fonts.
 //   - Status needs a transport that reads. File and write-only USB report
 //     Status{Known: false} ("unknown") and a print then cannot confirm
 //     delivery. Some USB printers never answer on the IN endpoint: use

@@ -60,6 +60,41 @@ func StateLabel(r Receipt) string {
 	return strings.ToUpper(r.State)
 }
 
+// labelsZH are the Chinese labels of a receipt, by their English text.
+var labelsZH = map[string]string{
+	"CUSTOMER COPY": "顾客联", "MERCHANT COPY": "商户联", "REPRINT": "重印",
+	"Date": "日期", "Terminal": "终端", "Payment": "支付编号", "Order": "订单号",
+	"Wallet": "支付方式", "Type": "类型", "Scan": "扫码", "QR": "二维码", "Code": "付款码",
+	"TOTAL": "合计", "Refund": "退款",
+	"PAID": "支付成功", "DECLINED": "支付失败", "REFUNDED": "已退款", "PARTIALLY REFUNDED": "部分退款",
+	"REVERSED": "已撤销", "CANCELLED": "已取消", "EXPIRED": "已过期", "PENDING": "处理中", "UNKNOWN": "状态未知",
+	"SUCCEEDED": "成功", "FAILED": "失败", "IN_DOUBT": "待确认",
+	"(QR too large to print)": "(二维码太大，无法打印)",
+}
+
+// Label returns an English receipt label in a language: "TOTAL" is "合计"
+// in Chinese and "TOTAL 合计" in both. A label without a translation
+// stays English.
+func Label(en string, l Language) string {
+	zh, ok := labelsZH[en]
+	switch {
+	case !ok || l == English || l == "":
+		return en
+	case l == Chinese:
+		return zh
+	}
+	return en + " " + zh
+}
+
+// walletLabel is the printed wallet name: in its own script when the
+// printer has Chinese (Chinese only on a Chinese receipt).
+func walletLabel(wallet string, l Language, chinese bool) string {
+	if n, ok := walletNames[strings.ToLower(wallet)]; ok && l == Chinese {
+		return n[1]
+	}
+	return WalletName(wallet, chinese)
+}
+
 // Encode turns a receipt into ESC/POS bytes for a printer profile. It is
 // pure: the same receipt and profile always give the same bytes.
 //
@@ -69,12 +104,21 @@ func StateLabel(r Receipt) string {
 // amount (double height) and state, refund lines, footer, the optional QR
 // (native GS ( k or GS v 0 raster, per profile), the cut and the drawer kick
 // (when the profile enables it and the receipt is not a reprint).
+//
+// Labels follow p.Language (en, zh, en+zh) when the printer has Chinese
+// (GB18030); amounts, dates and ids are the same in every language. Every
+// line fits the profile's columns, a Chinese character counting two.
 func Encode(r Receipt, p Profile) []byte {
 	p = p.Normalize()
 	loc := p.Location
 	if loc == nil {
 		loc = time.Local
 	}
+	lang := p.Language
+	if !p.GB18030 || lang == "" {
+		lang = English // no Chinese font on the printer: Chinese would print as '?'
+	}
+	L := func(en string) string { return Label(en, lang) }
 	cols := p.Columns
 	b := &Builder{}
 	b.Init()
@@ -85,6 +129,26 @@ func Encode(r Receipt, p Profile) []byte {
 		b.ChineseOn()
 	}
 	rule := strings.Repeat("-", cols)
+	reprint := func(wide bool) { // double width at the top, plain at the bottom
+		w := 1
+		if wide {
+			w = 2
+			b.Bold(true).Size(2, 1)
+		} else {
+			b.Bold(true)
+		}
+		text := "** " + L("REPRINT") + " **"
+		if textWidth(text, p.GB18030) > cols/w {
+			text = L("REPRINT")
+		}
+		for _, l := range wrap(text, cols/w, p.GB18030) {
+			b.Line(l)
+		}
+		if wide {
+			b.Size(1, 1)
+		}
+		b.Bold(false)
+	}
 
 	// Header.
 	b.Align(AlignCenter)
@@ -105,9 +169,9 @@ func Encode(r Receipt, p Profile) []byte {
 	if strings.EqualFold(r.Copy, "merchant") {
 		copyLabel = "MERCHANT COPY"
 	}
-	b.Bold(true).Line(copyLabel).Bold(false)
+	b.Bold(true).Line(L(copyLabel)).Bold(false)
 	if r.Reprint {
-		b.Bold(true).Size(2, 1).Line("** REPRINT **").Size(1, 1).Bold(false)
+		reprint(true)
 	}
 	b.Align(AlignLeft).Line(rule)
 
@@ -121,37 +185,49 @@ func Encode(r Receipt, p Profile) []byte {
 		}
 	}
 	if !r.Time.IsZero() {
-		pair("Date", r.Time.In(loc).Format("2006-01-02 15:04:05"))
+		pair(L("Date"), r.Time.In(loc).Format("2006-01-02 15:04:05"))
 	}
-	pair("Terminal", r.Terminal)
-	pair("Payment", r.PaymentID)
-	pair("Order", r.OrderID)
-	pair("Wallet", WalletName(r.Wallet, p.GB18030))
+	pair(L("Terminal"), r.Terminal)
+	pair(L("Payment"), r.PaymentID)
+	pair(L("Order"), r.OrderID)
+	pair(L("Wallet"), walletLabel(r.Wallet, lang, p.GB18030))
 	switch strings.ToLower(r.Mode) {
 	case "scan":
-		pair("Type", "Scan")
+		pair(L("Type"), L("Scan"))
 	case "qr":
-		pair("Type", "QR")
+		pair(L("Type"), L("QR"))
 	}
-	pair("Code", r.CodeMasked)
+	pair(L("Code"), r.CodeMasked)
 	b.Line(rule)
 
 	// Amount and state.
 	b.Bold(true).Size(1, 2)
-	for _, l := range columns("TOTAL", FormatAmount(r.Amount, r.Currency), cols, p.GB18030) {
+	for _, l := range columns(L("TOTAL"), FormatAmount(r.Amount, r.Currency), cols, p.GB18030) {
 		b.Line(l)
 	}
 	b.Size(1, 1)
-	b.Align(AlignCenter).Line(StateLabel(r)).Bold(false).Align(AlignLeft)
+	b.Align(AlignCenter)
+	for _, l := range wrap(L(StateLabel(r)), cols, p.GB18030) {
+		b.Line(l)
+	}
+	b.Bold(false).Align(AlignLeft)
 
 	// Refunds.
 	if len(r.Refunds) > 0 {
 		b.Line(rule)
 		for _, f := range r.Refunds {
-			pair("Refund "+strings.ToUpper(f.State), FormatAmount(-f.Amount, r.Currency))
-			pair("  Order", f.OrderID)
+			st := strings.ToUpper(f.State)
+			label := "Refund " + st
+			switch lang {
+			case Chinese:
+				label = L("Refund") + Label(st, Chinese)
+			case Bilingual:
+				label += " " + labelsZH["Refund"] + Label(st, Chinese)
+			}
+			pair(label, FormatAmount(-f.Amount, r.Currency))
+			pair("  "+L("Order"), f.OrderID)
 			if !f.Time.IsZero() {
-				pair("  Date", f.Time.In(loc).Format("2006-01-02 15:04:05"))
+				pair("  "+L("Date"), f.Time.In(loc).Format("2006-01-02 15:04:05"))
 			}
 		}
 	}
@@ -172,11 +248,11 @@ func Encode(r Receipt, p Profile) []byte {
 			b.QRNative(r.QR, p.QRModule)
 			b.LF()
 		} else if err := b.QRRaster(r.QR, p.QRModule, p.Dots); err != nil {
-			b.Line("(QR too large to print)")
+			b.Line(L("(QR too large to print)"))
 		}
 	}
 	if r.Reprint {
-		b.Bold(true).Line("** REPRINT **").Bold(false)
+		reprint(false)
 	}
 	b.Align(AlignLeft)
 	if p.GB18030 {
@@ -197,7 +273,11 @@ func columns(label, value string, cols int, chinese bool) []string {
 	if lw+1+vw <= cols {
 		return []string{label + strings.Repeat(" ", cols-lw-vw) + value}
 	}
-	out := wrap(label, cols, chinese)
+	indent := label[:len(label)-len(strings.TrimLeft(label, " "))]
+	var out []string
+	for _, l := range wrap(label, cols-len(indent), chinese) {
+		out = append(out, indent+l)
+	}
 	for _, l := range wrap(value, cols, chinese) {
 		out = append(out, strings.Repeat(" ", cols-textWidth(l, chinese))+l)
 	}

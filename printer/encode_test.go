@@ -39,6 +39,9 @@ func goldenCases() []struct {
 	p58 := Profile{Name: "t58", Paper: Paper58, Location: time.UTC}
 	p80 := Profile{Name: "t80", Paper: Paper80, Location: time.UTC}
 	native := func(p Profile) Profile { p.NativeQR = true; return p }
+	lang := func(p Profile, l Language) Profile { p.Language = l; return p }
+	zhReprint := zh
+	zhReprint.Reprint, zhReprint.Wallet, zhReprint.State = true, "wechat", "failed"
 	chinese := func(p Profile) Profile { p.GB18030 = true; return p }
 	drawer := p80
 	drawer.Drawer = DrawerKick{Enabled: true, Pin: 2}
@@ -56,6 +59,10 @@ func goldenCases() []struct {
 		{"80mm-raster-zh", zh, chinese(p80)},
 		{"80mm-reprint-drawer", merchantReprint, drawer},
 		{"80mm-declined", declined, p80},
+		{"58mm-native-en+zh", zh, native(lang(chinese(p58), Bilingual))},
+		{"80mm-raster-en+zh", zh, lang(chinese(p80), Bilingual)},
+		{"80mm-native-zh-reprint", zhReprint, native(lang(chinese(p80), Chinese))},
+		{"58mm-en+zh-without-gb18030", zh, lang(p58, Bilingual)}, // no Chinese font: English
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/posagent/posagent/fonts"
 )
 
 // Defaults for the interpreter.
@@ -25,7 +27,14 @@ type InterpreterOptions struct {
 	MaxHeight int           // page image height limit in dots (default DefaultMaxHeight)
 	OnStatus  func(n byte)  // called for each real-time status request DLE EOT n
 	OnPage    func(p *Page) // called for each page ended by a cut
+	// CJK draws double-byte (Chinese) characters. Nil: they are left out
+	// of the image, which then says "(Chinese text omitted)".
+	CJK *fonts.CJK
 }
+
+// OmittedNote is drawn at the top of a page image whose Chinese text was
+// left out for want of a CJK font.
+const OmittedNote = "(Chinese text omitted)"
 
 // Page is one receipt as a printer would have printed it: what came
 // between two cuts (or between the start, a cut and the end of the data).
@@ -37,6 +46,12 @@ type Page struct {
 	Printed   bool     // anything visible was printed (text, image, QR)
 	Truncated bool     // taller than MaxHeight: the rest was dropped
 	Width     int      // in dots
+	// Overflow counts the lines wider than the paper that the printer
+	// wrapped by itself: a receipt layout should have none.
+	Overflow int
+	// Omitted counts the Chinese characters left blank in the image for
+	// want of a CJK font (the text lines still have them).
+	Omitted int
 
 	blocks []block
 	height int
@@ -140,7 +155,7 @@ func NewInterpreter(o InterpreterOptions) *Interpreter {
 	if o.MaxHeight <= 0 {
 		o.MaxHeight = DefaultMaxHeight
 	}
-	in := &Interpreter{o: o, glyphs: newGlyphCache()}
+	in := &Interpreter{o: o, glyphs: newGlyphCache(o.CJK)}
 	in.reset()
 	in.page = &Page{Width: o.Width}
 	return in
@@ -196,6 +211,7 @@ func (in *Interpreter) Close() *Page {
 	if !p.Printed {
 		return nil
 	}
+	in.note(p)
 	in.pages = append(in.pages, p)
 	return p
 }
@@ -207,6 +223,7 @@ func (in *Interpreter) endPage(cut bool) {
 	p := in.page
 	p.Cut = cut
 	in.page = &Page{Width: in.o.Width}
+	in.note(p)
 	in.pages = append(in.pages, p)
 	if in.o.OnPage != nil {
 		in.o.OnPage(p)
@@ -214,12 +231,36 @@ func (in *Interpreter) endPage(cut bool) {
 }
 
 // Render interprets data for a paper width and returns its pages: one per
-// cut, plus the rest if anything was printed after the last cut.
+// cut, plus the rest if anything was printed after the last cut. It has no
+// CJK font: Chinese is omitted from the images (see RenderWith).
 func Render(data []byte, widthDots int) []*Page {
-	in := NewInterpreter(InterpreterOptions{Width: widthDots})
+	return RenderWith(data, InterpreterOptions{Width: widthDots})
+}
+
+// RenderWith is Render with interpreter options (the paper width, the CJK font).
+func RenderWith(data []byte, o InterpreterOptions) []*Page {
+	o.OnPage, o.OnStatus = nil, nil
+	in := NewInterpreter(o)
 	in.Write(data)
 	in.Close()
 	return in.Pages()
+}
+
+// note puts OmittedNote at the top of a page whose Chinese was left out.
+func (in *Interpreter) note(p *Page) {
+	if p.Omitted == 0 {
+		return
+	}
+	h := defaultSpacing
+	blk := in.newBlock(h)
+	x := max((in.o.Width-len(OmittedNote)*fontACellW)/2, 0)
+	for _, r := range OmittedNote {
+		c := in.glyphs.cell(r, false, false, false)
+		drawCell(blk, lineItem{cell: c.img, w: fontACellW, h: fontACellH, wmul: 1, hmul: 1}, x, h-fontACellH-3, in.o.Width)
+		x += fontACellW
+	}
+	p.blocks = append([]block{{img: blk, h: h}}, p.blocks...)
+	p.height += h
 }
 
 // need returns n when b holds n bytes, else 0 (incomplete).
@@ -720,12 +761,17 @@ func (in *Interpreter) alignX(w int) int {
 }
 
 func (in *Interpreter) addChar(r rune, wide bool) {
-	cell := in.glyphs.cell(r, wide, in.st.bold, in.st.fontB)
+	g := in.glyphs.cell(r, wide, in.st.bold, in.st.fontB)
+	cell := g.img
+	if g.omitted {
+		in.page.Omitted++
+	}
 	w, h := cell.Rect.Dx()*in.st.wmul, cell.Rect.Dy()*in.st.hmul
 	if w > in.o.Width {
 		return // wider than the paper: a printer drops it
 	}
 	if in.lineW+w > in.o.Width {
+		in.page.Overflow++
 		in.printLine() // wrap
 	}
 	if len(in.items) == 0 {
@@ -761,19 +807,7 @@ func (in *Interpreter) printLine() {
 	}
 	bottom := h - gap // items stand on this row
 	for _, it := range in.items {
-		top := bottom - it.h
-		for y := 0; y < it.h; y++ {
-			for xx := 0; xx < it.w && x+xx < in.o.Width; xx++ {
-				a := it.cell.AlphaAt(xx/it.wmul, y/it.hmul).A
-				ink := a >= 0x80
-				if it.reverse {
-					ink = !ink
-				}
-				if ink && top+y >= 0 {
-					blk.SetGray(x+xx, top+y, color.Gray{})
-				}
-			}
-		}
+		drawCell(blk, it, x, bottom-it.h, in.o.Width)
 		if it.underline && bottom-1 >= 0 {
 			for xx := 0; xx < it.w && x+xx < in.o.Width; xx++ {
 				blk.SetGray(x+xx, bottom-1, color.Gray{})
@@ -786,6 +820,22 @@ func (in *Interpreter) printLine() {
 		in.page.Printed = true
 	}
 	in.items, in.lineW, in.lineText = in.items[:0], 0, in.lineText[:0]
+}
+
+// drawCell draws one item's cell, scaled, with its top left corner at x, top.
+func drawCell(blk *image.Gray, it lineItem, x, top, width int) {
+	for y := 0; y < it.h; y++ {
+		for xx := 0; xx < it.w && x+xx < width; xx++ {
+			a := it.cell.AlphaAt(xx/it.wmul, y/it.hmul).A
+			ink := a >= 0x80
+			if it.reverse {
+				ink = !ink
+			}
+			if ink && top+y >= 0 {
+				blk.SetGray(x+xx, top+y, color.Gray{})
+			}
+		}
+	}
 }
 
 func hasReverse(items []lineItem) bool {

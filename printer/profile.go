@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/posagent/posagent/fonts"
 )
 
 // Paper is a paper roll width.
@@ -70,6 +72,39 @@ type Profile struct {
 	Drawer        DrawerKick // cash drawer kick after the receipt
 	// Location is the time zone receipts print their time in (nil: time.Local).
 	Location *time.Location
+	// Language is the merchant's choice of receipt labels: English,
+	// Chinese, or both (the default is English). Chinese needs GB18030:
+	// without it a receipt is printed in English.
+	Language Language
+	// CJK is the font pictures of the receipt (RenderPNG) draw Chinese
+	// with; nil leaves Chinese out of them ("(Chinese text omitted)").
+	// The printer uses its own font: Encode ignores it.
+	CJK *fonts.CJK
+}
+
+// Language says which language a receipt's labels are printed in.
+type Language string
+
+// Receipt languages. Wallet names are printed in their own scripts
+// whenever the printer has a Chinese font (WeChat Pay 微信支付).
+const (
+	English   Language = "en"    // the default
+	Chinese   Language = "zh"    // Chinese labels only
+	Bilingual Language = "en+zh" // each label in English, then Chinese
+)
+
+// ParseLanguage accepts "en", "zh", "en+zh" (also "" for en, "zh+en" and
+// "both" for en+zh).
+func ParseLanguage(s string) (Language, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "en":
+		return English, nil
+	case "zh", "zh-cn", "zh-hans":
+		return Chinese, nil
+	case "en+zh", "zh+en", "both":
+		return Bilingual, nil
+	}
+	return "", fmt.Errorf("printer: receipt language %q: want en, zh or en+zh", s)
 }
 
 // Code pages the encoder knows how to encode text for (ESC t n).
@@ -159,6 +194,9 @@ func (p Profile) Validate() error {
 	}
 	if p.CodePage != CodePagePC437 && p.CodePage != CodePageWPC1252 {
 		probs = append(probs, fmt.Sprintf("code page %d is not 0 (PC437) or 16 (WPC1252)", p.CodePage))
+	}
+	if _, err := ParseLanguage(string(p.Language)); err != nil {
+		probs = append(probs, fmt.Sprintf("language %q is not en, zh or en+zh", p.Language))
 	}
 	if p.Drawer.Enabled && p.Drawer.Pin != 0 && p.Drawer.Pin != 2 && p.Drawer.Pin != 5 {
 		probs = append(probs, fmt.Sprintf("drawer pin %d is not 2 or 5", p.Drawer.Pin))

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/posagent/posagent/fonts"
 )
 
 // Condition is the state a VirtualPrinter simulates.
@@ -63,6 +65,7 @@ type VirtualOptions struct {
 	Width     int          // paper width in dots (default 576)
 	Condition Condition    // initial condition (default Ready)
 	Logger    *slog.Logger // nil: discard
+	CJK       *fonts.CJK   // draws Chinese in the PNGs (nil: omitted, see OmittedNote)
 	// OnReceipt is called for each receipt, after its files are written.
 	OnReceipt func(VirtualReceipt)
 }
@@ -176,6 +179,7 @@ func (v *VirtualPrinter) Serve(ctx context.Context, rw io.ReadWriteCloser) error
 	var werr error
 	in := NewInterpreter(InterpreterOptions{
 		Width: v.o.Width,
+		CJK:   v.o.CJK,
 		OnStatus: func(n byte) {
 			v.mu.Lock()
 			b, ok := statusReply(v.cond, n)
