@@ -1,0 +1,314 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// SalvageReport says what Salvage copied and what it could not.
+type SalvageReport struct {
+	From, To string
+	// Copied counts the records written to the new journal, by bucket.
+	Copied map[string]int
+	// Rescued counts records found on pages whose parent page was lost
+	// (recognised by their shape), included in Copied.
+	Rescued int
+	// Lost lists what could not be read: damaged pages, undecodable
+	// records, and the problems the check of the damaged file found.
+	Lost []Finding
+	// Dropped lists records left out because what they point at was lost
+	// (an outbox job of a payment that could not be read, ...).
+	Dropped []string
+	// Check is the check of the new journal.
+	Check *Report
+}
+
+// Salvage copies every readable record of the journal file in (typically a
+// damaged one) into a new journal file out, which must not exist. in is
+// only read. Records are read with the checked page reader: a damaged
+// page loses the records on it, never the others; pages whose parent was
+// lost are searched for records too. The order index is rebuilt from the
+// payments; outbox jobs, idempotency keys and code uses of lost payments
+// are dropped; lost event sequences are recorded as a gap. The new journal
+// is checked before Salvage returns.
+func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
+	if _, err := os.Lstat(out); err == nil {
+		return nil, fmt.Errorf("store: salvage to %s: the file exists; choose a new name", out)
+	}
+	var inv *inventory
+	rescued := 0
+	rep, err := checkFileWith(in, opt, func(f *os.File, rep *Report) {
+		pf, fs := openPageFile(f, rep.Size)
+		rep.Findings = append(rep.Findings, fs...)
+		if pf == nil {
+			return
+		}
+		m := pf.m()
+		rep.PageSize, rep.Pages, rep.TxID = pf.ps, m.pgid, m.txid
+		inv = newInventory()
+		inv.keep = true
+		w := &walker{pf: pf, v: inv}
+		w.walk()
+		rep.Findings = append(rep.Findings, w.finds...)
+		inv.finish(rep)
+		rescued = rescueOrphans(pf, w, inv)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: salvage %s: %w", in, err)
+	}
+	sr := &SalvageReport{From: in, To: out, Copied: map[string]int{}}
+	for _, f := range rep.Findings {
+		if f.Damage {
+			sr.Lost = append(sr.Lost, f)
+		}
+	}
+	if inv == nil {
+		return sr, fmt.Errorf("store: salvage %s: nothing readable (%s)", in, rep.Findings[0])
+	}
+	sr.Rescued = rescued
+
+	// What survives: payments first, then what points at them.
+	pays := map[string]*Payment{}
+	for _, kv := range inv.records[string(bPayments)] {
+		r, err := decodePayment(kv[1])
+		if err == nil {
+			pays[string(kv[0])] = r.Payment
+		}
+	}
+	db, err := bolt.Open(out, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return sr, fmt.Errorf("store: salvage to %s: %w", out, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		bk := map[string]*bolt.Bucket{}
+		bucket := func(name string) (*bolt.Bucket, error) {
+			if b, ok := bk[name]; ok {
+				return b, nil
+			}
+			b, err := tx.CreateBucketIfNotExists([]byte(name))
+			bk[name] = b
+			return b, err
+		}
+		for _, b := range coreBkts {
+			if _, err := bucket(string(b)); err != nil {
+				return err
+			}
+		}
+		put := func(b string, k, v []byte) error {
+			bb, err := bucket(b)
+			if err != nil {
+				return err
+			}
+			sr.Copied[b]++
+			return bb.Put(k, v)
+		}
+		names := make([]string, 0, len(inv.records))
+		for b := range inv.records {
+			names = append(names, b)
+		}
+		sort.Strings(names)
+		var maxEvent, maxJob uint64
+		var events []uint64
+		for _, b := range names {
+			for _, kv := range inv.records[b] {
+				k, v := kv[0], kv[1]
+				switch b {
+				case string(bOrders):
+					continue // rebuilt below
+				case string(bDueIndex):
+					continue // derived from the outbox; rebuilt on first use
+				case string(bOutbox):
+					var j Job
+					json.Unmarshal(v, &j)
+					p, ok := pays[j.PaymentID]
+					if !ok || (j.RefundID != "" && p.Refund(j.RefundID) == nil) {
+						sr.Dropped = append(sr.Dropped, fmt.Sprintf("outbox %s (%s job of payment %s, which was lost)", printable(k), j.Kind, j.PaymentID))
+						continue
+					}
+					maxJob = max(maxJob, binary.BigEndian.Uint64(k))
+				case string(bIdem):
+					var r Idem
+					json.Unmarshal(v, &r)
+					if _, ok := pays[r.PaymentID]; !ok {
+						sr.Dropped = append(sr.Dropped, fmt.Sprintf("idempotency key %s (payment %s was lost)", printable(k), r.PaymentID))
+						continue
+					}
+				case "codes":
+					var u struct {
+						PaymentID string `json:"payment_id"`
+					}
+					json.Unmarshal(v, &u)
+					if _, ok := pays[u.PaymentID]; !ok {
+						sr.Dropped = append(sr.Dropped, "code use of payment "+u.PaymentID+" (lost)")
+						continue
+					}
+				case string(bEvents):
+					seq := binary.BigEndian.Uint64(k)
+					maxEvent = max(maxEvent, seq)
+					events = append(events, seq)
+				}
+				if err := put(b, k, v); err != nil {
+					return err
+				}
+			}
+		}
+		// The order index, from the payments.
+		for id, p := range pays {
+			oids := []string{p.OrderID}
+			for _, r := range p.Refunds {
+				oids = append(oids, r.OrderID)
+			}
+			for _, oid := range oids {
+				if oid != "" {
+					if err := put(string(bOrders), []byte(oid), []byte(id)); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if err := bk[string(bOutbox)].SetSequence(max(maxJob, inv.seqs[string(bOutbox)])); err != nil {
+			return err
+		}
+		seq := max(maxEvent, inv.seqs[string(bEvents)])
+		if err := bk[string(bEvents)].SetSequence(seq); err != nil {
+			return err
+		}
+		// Event sequences lost with their pages: a recorded gap.
+		sort.Slice(events, func(i, j int) bool { return events[i] < events[j] })
+		meta := bk[string(bMeta)]
+		gap := func(from, to uint64) error {
+			if to < from {
+				return nil
+			}
+			sr.Lost = append(sr.Lost, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", from), Problem: fmt.Sprintf("events #%d to #%d were lost", from, to)})
+			return meta.Put([]byte(gapPrefix+string(u64(from))), u64(to))
+		}
+		for k, v := range inv.gaps() {
+			if err := meta.Put([]byte(gapPrefix+string(u64(k))), u64(v)); err != nil {
+				return err
+			}
+		}
+		known := inv.gaps()
+		for i := 1; i < len(events); i++ {
+			if a, b := events[i-1], events[i]; b > a+1 {
+				if to, ok := known[a+1]; ok && to >= b-1 {
+					continue
+				}
+				if err := gap(a+1, b-1); err != nil {
+					return err
+				}
+			}
+		}
+		if n := len(events); n > 0 && events[n-1] < seq {
+			if err := gap(events[n-1]+1, seq); err != nil {
+				return err
+			}
+		}
+		if meta.Get(keySchema) == nil {
+			return meta.Put(keySchema, u64(SchemaVersion))
+		}
+		return nil
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(out)
+		return sr, fmt.Errorf("store: salvage to %s: %w", out, err)
+	}
+	// The data keys go with the copy, so its open payments keep their codes.
+	if b, err := os.ReadFile(KeysPath(in)); err == nil {
+		if err := writeFileSync(KeysPath(out), b, 0o600); err != nil {
+			return sr, fmt.Errorf("store: salvage: copy the data keys: %w", err)
+		}
+	}
+	sr.Check, err = CheckFile(out, CheckOptions{})
+	if err != nil {
+		return sr, fmt.Errorf("store: salvage: check %s: %w", out, err)
+	}
+	if sr.Check.Damaged() {
+		return sr, fmt.Errorf("store: salvage: the new journal %s does not check clean: %v", out, &DamageError{Report: sr.Check})
+	}
+	return sr, nil
+}
+
+// bDueIndex is the outbox's due index (derived; rebuilt when missing).
+var bDueIndex = []byte("outbox_due")
+
+// rescueOrphans reads the leaf pages that are neither in use nor free
+// (their parent page was lost) and keeps the records whose shape says
+// where they belong: payments, outbox jobs, events, idempotency keys.
+func rescueOrphans(pf *pageFile, w *walker, inv *inventory) int {
+	have := map[string]map[string]bool{}
+	for b, kvs := range inv.records {
+		have[b] = map[string]bool{}
+		for _, kv := range kvs {
+			have[b][string(kv[0])] = true
+		}
+	}
+	n := 0
+	for _, id := range w.unreached {
+		p, err := pf.page(id)
+		if err != nil {
+			continue
+		}
+		fl, els, err := elements(p)
+		if err != nil || fl != flagLeaf {
+			continue
+		}
+		for _, e := range els {
+			if e.bucket {
+				continue
+			}
+			b := shapeOf(e.key, e.value)
+			if b == "" || have[b][string(e.key)] {
+				continue
+			}
+			if have[b] == nil {
+				have[b] = map[string]bool{}
+			}
+			have[b][string(e.key)] = true
+			inv.records[b] = append(inv.records[b], [2][]byte{bytes.Clone(e.key), bytes.Clone(e.value)})
+			n++
+		}
+	}
+	return n
+}
+
+// shapeOf recognises a record by its key and value.
+func shapeOf(k, v []byte) string {
+	if bytes.HasPrefix(k, []byte("pay_")) {
+		if r, err := decodePayment(v); err == nil && r.ID == string(k) && r.OrderID != "" {
+			return string(bPayments)
+		}
+		return ""
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(v, &m) != nil {
+		return ""
+	}
+	if len(k) == 8 {
+		var seq uint64
+		if json.Unmarshal(m["seq"], &seq) == nil && seq == binary.BigEndian.Uint64(k) {
+			if _, ok := m["kind"]; ok {
+				if _, ok := m["payment_id"]; ok {
+					return string(bOutbox)
+				}
+				return string(bEvents)
+			}
+		}
+	}
+	if _, ok := m["hash"]; ok {
+		if _, ok := m["payment_id"]; ok {
+			return string(bIdem)
+		}
+	}
+	return ""
+}
