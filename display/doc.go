@@ -36,10 +36,20 @@
 // PNG at an integer module size. DecodeQR reads them back; tests prove
 // every rendering scans.
 //
+// Languages: every display shows a primary language and, where there is
+// room, the other one second. Options.Language (display.language) is en,
+// zh or auto; PrimaryLanguage decides per screen: with auto, a WeChat Pay
+// or Alipay payment is Chinese first (most of their customers read Chinese
+// first), anything else (UnionPay, the cart, idle) the shop's language
+// (ShopLanguage). The page's primary() mirrors it and marks the choice as
+// <body data-lang> and <html lang>.
+//
 // Renderer draws a Screen into a grey image of a configured size for small
 // LCDs and headless tests (128x40 Sunmi mini, 800x480 second screen): the
-// 7x13 bitmap font below 120 pixels of height, Go Regular/Bold above, the QR
-// as large as fits at an integer scale. PNGSink writes each frame to a file
+// 7x13 bitmap font below 120 pixels of height, Go Regular/Bold above,
+// Chinese with the CJK font of package fonts (FrameOptions.CJK), the QR as
+// large as fits at an integer scale. Large frames show the primary language
+// with the other smaller beneath; small ones the primary language only. PNGSink writes each frame to a file
 // atomically; FramebufferSink writes it into a Linux framebuffer (/dev/fbN)
 // in gray8, rgb565 or xrgb8888 with a configured stride (EncodeFramebuffer
 // is the pure layout step). Pole displays are in the subpackage pole; the browser test
@@ -47,8 +57,10 @@
 //
 // # Caveats
 //
-//   - PNG frames are English only: the Go fonts have no Chinese glyphs. The
-//     page relies on the system's CJK font (fonts-noto-cjk on Linux).
+//   - Chinese in PNG frames needs a CJK font (FrameOptions.CJK, found by
+//     package fonts): without one frames are English and large ones say
+//     "(Chinese text omitted)". The page relies on the browser's CJK font
+//     (fonts-noto-cjk on Linux).
 //   - On a 128x40 frame a QR fits only up to version 3 (about 40 bytes of
 //     URL at level M); a longer code_url is shown as text without a QR.
 //   - The page's EventSource cannot send an Authorization header. When the

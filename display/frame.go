@@ -17,6 +17,8 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/posagent/posagent/fonts"
 )
 
 // Frame sizes of the common small screens.
@@ -32,20 +34,37 @@ const smallFrame = 120
 type FrameOptions struct {
 	Width, Height int    // pixels (default 800x480); at least 64x32
 	MerchantName  string // shown on the idle screen
+	// CJK draws Chinese. Nil: frames are English only, and large ones say
+	// "(Chinese text omitted)".
+	CJK *fonts.CJK
+	// Language is which language a screen shows first: "en" (default),
+	// "zh", or "auto" (see PrimaryLanguage); ShopLanguage is auto's
+	// language for screens that are not WeChat Pay or Alipay (default "en").
+	Language, ShopLanguage string
 }
 
-// Renderer draws Screens as grey images: text with golang.org/x/image fonts
-// (basicfont 7x13 on small screens, Go Regular/Bold at larger sizes) and, on
-// the qr screen, the QR as large as fits at an integer module scale. Text is
-// English only: the Go fonts have no Chinese glyphs. Safe for concurrent use.
-type Renderer struct {
-	w, h     int
-	merchant string
+// OmittedNote is shown on a large frame whose Chinese was left out for
+// want of a CJK font.
+const OmittedNote = "(Chinese text omitted)"
 
-	mu      sync.Mutex // mu guards faces (opentype faces are not safe for concurrent use)
-	regular *opentype.Font
-	bold    *opentype.Font
-	faces   map[faceKey]font.Face
+// Renderer draws Screens as grey images: text with golang.org/x/image fonts
+// (basicfont 7x13 on small screens, Go Regular/Bold at larger sizes, the
+// CJK font for Chinese) and, on the qr screen, the QR as large as fits at
+// an integer module scale. Large frames show each text in the primary
+// language with the other language smaller beneath it; small frames
+// (under 120 pixels high) show the primary language only. Safe for
+// concurrent use.
+type Renderer struct {
+	w, h       int
+	merchant   string
+	lang, shop string
+	cjk        *fonts.CJK
+
+	mu       sync.Mutex // mu guards faces and cjkFaces (opentype faces are not safe for concurrent use)
+	regular  *opentype.Font
+	bold     *opentype.Font
+	faces    map[faceKey]font.Face
+	cjkFaces map[faceKey]font.Face
 }
 
 type faceKey struct {
@@ -61,6 +80,14 @@ func NewRenderer(o FrameOptions) (*Renderer, error) {
 	if o.Width < 64 || o.Height < 32 || o.Width > 8192 || o.Height > 8192 {
 		return nil, fmt.Errorf("display: frame size %dx%d: want 64x32 to 8192x8192", o.Width, o.Height)
 	}
+	lang, err := ParseLanguage(o.Language)
+	if err != nil {
+		return nil, err
+	}
+	shop, err := ParseLanguage(o.ShopLanguage)
+	if err != nil || shop == LangAuto {
+		return nil, fmt.Errorf("display: frame: shop language %q: want en or zh", o.ShopLanguage)
+	}
 	reg, err := opentype.Parse(goregular.TTF)
 	if err != nil {
 		return nil, fmt.Errorf("display: frame: font: %w", err)
@@ -69,8 +96,8 @@ func NewRenderer(o FrameOptions) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("display: frame: font: %w", err)
 	}
-	return &Renderer{w: o.Width, h: o.Height, merchant: o.MerchantName,
-		regular: reg, bold: bold, faces: map[faceKey]font.Face{}}, nil
+	return &Renderer{w: o.Width, h: o.Height, merchant: o.MerchantName, lang: lang, shop: shop, cjk: o.CJK,
+		regular: reg, bold: bold, faces: map[faceKey]font.Face{}, cjkFaces: map[faceKey]font.Face{}}, nil
 }
 
 // Size returns the frame size in pixels.
@@ -127,40 +154,178 @@ func (r *Renderer) Render(s Screen) *image.Gray {
 	return img
 }
 
-// lines is the text of each screen, largest first.
-func (r *Renderer) lines(s Screen) []line {
+// text is one text of a screen in both languages; shared texts (the
+// amount, the merchant's name) are the same in both. A "\n" in the English
+// text breaks the line on small frames and is a space on large ones.
+type text struct {
+	en, zh string
+	size   int
+	bold   bool
+	shared bool
+}
+
+// screenTexts is what each screen says, largest first.
+func (r *Renderer) screenTexts(s Screen) []text {
 	amount := strings.TrimSpace(s.Currency + " " + FormatAmount(s.Amount, s.Currency))
+	money := func(size int, bold bool) text { return text{en: amount, size: size, bold: bold, shared: true} }
+	msg := func(m string, size int) []text {
+		if m == "" {
+			return nil
+		}
+		return []text{{en: m, zh: messageZH(m), size: size}}
+	}
 	switch s.Kind {
 	case KindAmountDue:
-		ls := []line{{"Amount due", 6, false}, {amount, 16, true}}
-		if s.Message != "" {
-			ls = append(ls, line{s.Message, 6, false})
-		}
-		return ls
+		return append([]text{{en: "Amount due", zh: "应付金额", size: 6}, money(16, true)}, msg(s.Message, 6)...)
 	case KindScanPrompt:
-		return []line{{amount, 16, true}, {"Please show your", 7, false}, {"payment code", 7, false}}
+		return []text{money(16, true), {en: "Please show your\npayment code", zh: "请出示付款码", size: 7}}
 	case KindQR:
-		return []line{{amount, 12, true}, {"Scan with", 6, false}, {WalletName(s.Wallet), 7, true}}
+		return []text{money(12, true), {en: "Scan with\n" + WalletName(s.Wallet), zh: "请使用" + walletZH(s.Wallet) + "扫码", size: 7, bold: true}}
 	case KindPaid:
-		return []line{{"PAID", 16, true}, {"Thank you", 8, false}, {amount, 7, false}}
+		return []text{{en: "PAID", zh: "支付成功", size: 16, bold: true}, {en: "Thank you", zh: "谢谢惠顾", size: 8}, money(7, false)}
 	case KindFailed:
-		return []line{{"DECLINED", 14, true}, {s.Message, 6, false}, {amount, 7, false}}
+		return append(append([]text{{en: "DECLINED", zh: "支付失败", size: 14, bold: true}}, msg(s.Message, 6)...), money(7, false))
 	case KindCancelled:
-		return []line{{"CANCELLED", 14, true}, {amount, 7, false}}
+		return []text{{en: "CANCELLED", zh: "支付已取消", size: 14, bold: true}, money(7, false)}
 	}
 	if r.merchant == "" {
-		return []line{{"Welcome", 12, true}}
+		return []text{{en: "Welcome", zh: "欢迎光临", size: 12, bold: true}}
 	}
-	return []line{{r.merchant, 12, true}, {"Welcome", 7, false}}
+	return []text{{en: r.merchant, size: 12, bold: true, shared: true}, {en: "Welcome", zh: "欢迎光临", size: 7}}
+}
+
+// lines lays out a screen's texts in its primary language (see
+// PrimaryLanguage), with the other language beneath on large frames.
+// Without a CJK font Chinese is left out: English is primary, and a large
+// frame ends with OmittedNote.
+func (r *Renderer) lines(s Screen) []line {
+	small := r.h < smallFrame
+	zhFirst := PrimaryLanguage(r.lang, r.shop, s) == LangZH && r.cjk != nil
+	var out []line
+	omitted := false
+	add := func(t string, size int, bold bool) {
+		if r.cjk == nil && hasCJK(t) {
+			omitted = true
+			t = strings.TrimSpace(stripCJK(t))
+		}
+		if t != "" {
+			out = append(out, line{t, size, bold})
+		}
+	}
+	for _, t := range r.screenTexts(s) {
+		first, second := t.en, t.zh
+		if zhFirst && t.zh != "" {
+			first, second = t.zh, t.en
+		}
+		if t.shared {
+			second = ""
+		}
+		if small {
+			for _, part := range strings.Split(first, "\n") {
+				add(part, t.size, t.bold)
+			}
+			continue
+		}
+		add(strings.ReplaceAll(first, "\n", " "), t.size, t.bold)
+		if second != "" {
+			add(strings.ReplaceAll(second, "\n", " "), max(t.size*6/10, 4), false)
+		}
+	}
+	if omitted && !small {
+		out = append(out, line{OmittedNote, 4, false})
+	}
+	return out
+}
+
+// messagesZH are the Chinese forms of the status lines and failure reasons.
+var messagesZH = map[string]string{
+	MsgScanPrompt: "请出示付款码", MsgCheckingPay: "正在确认支付", MsgPreparingQR: "正在生成二维码",
+	MsgQRExpired: "二维码已过期", MsgConnecting: "正在连接支付服务", MsgPaid: "支付成功，谢谢",
+	MsgCancelled: "支付已取消", MsgDeclined: "支付被拒绝",
+	"invalid payment code": "付款码无效", "payment code expired": "付款码已过期",
+	"payment service unreachable":                                      "无法连接支付服务",
+	"payment code expired before the payment service could be reached": "付款码在连接支付服务前已过期",
+}
+
+// messageZH returns the Chinese form of a status line, "" when there is none.
+func messageZH(m string) string { return messagesZH[m] }
+
+// MessageChinese returns the Chinese form of a Screen's Message ("" for a
+// message it does not know, such as a gateway's own reason).
+func MessageChinese(m string) string { return messageZH(m) }
+
+// WalletNameChinese is a wallet's name in Chinese (微信支付, 支付宝, 银联云闪付).
+func WalletNameChinese(w string) string { return walletZH(w) }
+
+// walletZH is a wallet's name in Chinese.
+func walletZH(w string) string {
+	switch w {
+	case "wechat":
+		return "微信支付"
+	case "alipay":
+		return "支付宝"
+	case "unionpay":
+		return "银联云闪付"
+	}
+	return WalletName(w)
+}
+
+func hasCJK(s string) bool {
+	for _, r := range s {
+		if fonts.IsCJK(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func stripCJK(s string) string {
+	return strings.Map(func(r rune) rune {
+		if fonts.IsCJK(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// textFace draws text with a Latin face and, for CJK characters, the CJK face.
+type textFace struct {
+	latin, cjk font.Face // cjk may be nil
+}
+
+func (f textFace) faceFor(r rune) font.Face {
+	if f.cjk != nil && fonts.IsCJK(r) {
+		return f.cjk
+	}
+	return f.latin
+}
+
+func (f textFace) measure(s string) int {
+	var w fixed.Int26_6
+	for _, r := range s {
+		a, _ := f.faceFor(r).GlyphAdvance(r)
+		w += a
+	}
+	return w.Ceil()
+}
+
+func (f textFace) draw(img draw.Image, x, y int, s string) {
+	dot := fixed.P(x, y)
+	for _, r := range s {
+		face := f.faceFor(r)
+		d := font.Drawer{Dst: img, Src: image.Black, Face: face, Dot: dot}
+		d.DrawString(string(r))
+		dot = d.Dot
+	}
 }
 
 // drawLines centres ls vertically and horizontally in area. On large
 // frames sizes are percent of the frame height, shrunk until each line fits
-// the width; on small frames every line uses the 7x13 bitmap font and lines
-// that do not fit the height are dropped from the end.
+// the width; on small frames every line uses the 7x13 bitmap font (13
+// pixel Chinese) and lines that do not fit the height are dropped from the end.
 func (r *Renderer) drawLines(img *image.Gray, area image.Rectangle, ls []line) {
 	type placed struct {
-		face   font.Face
+		face   textFace
 		text   string
 		height int
 		ascent int
@@ -171,21 +336,21 @@ func (r *Renderer) drawLines(img *image.Gray, area image.Rectangle, ls []line) {
 		if l.text == "" {
 			continue
 		}
-		var f font.Face = basicfont.Face7x13
+		f := textFace{latin: basicfont.Face7x13, cjk: r.cjkFace(false, 12)}
 		text := l.text
 		if r.h >= smallFrame {
 			px := r.h * l.size / 100
 			for px > 8 {
-				f = r.face(l.bold, px)
-				if font.MeasureString(f, text).Ceil() <= area.Dx()-8 {
+				f = r.textFace(l.bold, px)
+				if f.measure(text) <= area.Dx()-8 {
 					break
 				}
 				px = px * 9 / 10
 			}
-			f = r.face(l.bold, px)
+			f = r.textFace(l.bold, px)
 		}
 		text = truncate(f, text, area.Dx()-4)
-		m := f.Metrics()
+		m := f.latin.Metrics()
 		h := (m.Ascent + m.Descent).Ceil()
 		if r.h < smallFrame && total+h > area.Dy() {
 			break
@@ -200,12 +365,14 @@ func (r *Renderer) drawLines(img *image.Gray, area image.Rectangle, ls []line) {
 	total += gap * (len(ps) - 1)
 	y := area.Min.Y + (area.Dy()-total)/2
 	for _, p := range ps {
-		wd := font.MeasureString(p.face, p.text).Ceil()
-		d := font.Drawer{Dst: img, Src: image.Black, Face: p.face,
-			Dot: fixed.P(area.Min.X+(area.Dx()-wd)/2, y+p.ascent)}
-		d.DrawString(p.text)
+		wd := p.face.measure(p.text)
+		p.face.draw(img, area.Min.X+(area.Dx()-wd)/2, y+p.ascent, p.text)
 		y += p.height + gap
 	}
+}
+
+func (r *Renderer) textFace(bold bool, px int) textFace {
+	return textFace{latin: r.face(bold, px), cjk: r.cjkFace(bold, px)}
 }
 
 // face returns a cached face. With mu held.
@@ -226,16 +393,37 @@ func (r *Renderer) face(bold bool, px int) font.Face {
 	return f
 }
 
+// cjkFace returns a cached CJK face, nil without a CJK font. With mu held.
+func (r *Renderer) cjkFace(bold bool, px int) font.Face {
+	if r.cjk == nil {
+		return nil
+	}
+	k := faceKey{bold, px}
+	if f, ok := r.cjkFaces[k]; ok {
+		return f
+	}
+	src := r.cjk.Regular
+	if bold && r.cjk.Bold != nil {
+		src = r.cjk.Bold
+	}
+	f, err := opentype.NewFace(src, &opentype.FaceOptions{Size: float64(px), DPI: 72, Hinting: font.HintingNone})
+	if err != nil {
+		return nil
+	}
+	r.cjkFaces[k] = f
+	return f
+}
+
 // truncate shortens text with "..." until it fits width pixels.
-func truncate(f font.Face, text string, width int) string {
-	if font.MeasureString(f, text).Ceil() <= width {
+func truncate(f textFace, text string, width int) string {
+	if f.measure(text) <= width {
 		return text
 	}
 	rs := []rune(text)
 	for len(rs) > 0 {
 		rs = rs[:len(rs)-1]
 		t := string(rs) + "..."
-		if font.MeasureString(f, t).Ceil() <= width {
+		if f.measure(t) <= width {
 			return t
 		}
 	}

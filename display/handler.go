@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/posagent/posagent/fonts"
 )
 
 //go:embed page.html
@@ -23,9 +25,15 @@ var pageHTML []byte
 // Options configures Handler. Zero values are the defaults.
 type Options struct {
 	MerchantName string
-	Language     string // "en" (default) or "zh": which line is primary; both are shown
-	LogoPath     string // optional image file served at /display/logo
-	EventsURL    string // the agent's SSE endpoint (default "/v1/events")
+	// Language is which line is primary (both are shown): "en" (default),
+	// "zh", or "auto": Chinese first for WeChat Pay and Alipay payments,
+	// ShopLanguage ("en" default, or "zh") for everything else.
+	Language     string
+	ShopLanguage string
+	// CJK draws Chinese in /display/frame.png (nil: English only, with a note).
+	CJK       *fonts.CJK
+	LogoPath  string // optional image file served at /display/logo
+	EventsURL string // the agent's SSE endpoint (default "/v1/events")
 
 	// CodeURL returns the code_url of a payment for /display/qr.svg and
 	// /display/qr.png; (_, false) gives 404. When it is nil or says no, the
@@ -60,6 +68,7 @@ type config struct {
 	ReconnectMaxMS int64  `json:"reconnect_max_ms"`
 	WatchdogMS     int64  `json:"watchdog_ms"`
 	ServerTime     string `json:"server_time"`
+	ShopLanguage   string `json:"shop_language"`
 }
 
 // snapshot is /display/screen.json.
@@ -95,11 +104,15 @@ func Handler(o Options) http.Handler {
 	if o.EventsURL == "" {
 		o.EventsURL = "/v1/events"
 	}
-	switch strings.ToLower(o.Language) {
-	case "zh", "zh-cn", "zh-hans":
-		o.Language = "zh"
-	default:
-		o.Language = "en"
+	if l, err := ParseLanguage(o.Language); err == nil {
+		o.Language = l
+	} else {
+		o.Language = LangEN
+	}
+	if l, err := ParseLanguage(o.ShopLanguage); err == nil && l != LangAuto {
+		o.ShopLanguage = l
+	} else {
+		o.ShopLanguage = LangEN
 	}
 	if o.QRModule <= 0 {
 		o.QRModule = 8
@@ -168,6 +181,7 @@ func (h *handler) config(w http.ResponseWriter) {
 		ReconnectMaxMS: h.o.ReconnectMax.Milliseconds(),
 		WatchdogMS:     h.o.Watchdog.Milliseconds(),
 		ServerTime:     h.now().UTC().Format(time.RFC3339Nano),
+		ShopLanguage:   h.o.ShopLanguage,
 	}
 	if h.o.LogoPath != "" {
 		c.LogoURL = "logo"
@@ -248,7 +262,8 @@ func (h *handler) frame(w http.ResponseWriter) {
 		return
 	}
 	h.rOnce.Do(func() {
-		h.renderer, h.rErr = NewRenderer(FrameOptions{Width: h.o.FrameWidth, Height: h.o.FrameHeight, MerchantName: h.o.MerchantName})
+		h.renderer, h.rErr = NewRenderer(FrameOptions{Width: h.o.FrameWidth, Height: h.o.FrameHeight, MerchantName: h.o.MerchantName,
+			CJK: h.o.CJK, Language: h.o.Language, ShopLanguage: h.o.ShopLanguage})
 	})
 	if h.rErr != nil {
 		httpError(w, http.StatusInternalServerError, "bad_frame_size", h.rErr.Error())

@@ -323,3 +323,68 @@ func TestPageWatchdog(t *testing.T) {
 		t.Errorf("the scan prompt arrived without a watchdog restart (%v): the stall did not stall", n)
 	}
 }
+
+// TestPageLanguageFollowsWallet: with language auto, a WeChat Pay qr
+// payment is shown Chinese first (larger, above the English) and a UnionPay
+// one in the shop's English; idle and the cart are in the shop's language.
+func TestPageLanguageFollowsWallet(t *testing.T) {
+	ctx := displaytest.StartBrowser(t)
+	s := newStand(t, "auto", 30*time.Second)
+	must(t, displaytest.Open(ctx, s.url()))
+	must(t, displaytest.WaitConnected(ctx, true))
+	must(t, displaytest.WaitScreen(ctx, display.KindIdle))
+	if got := text(t, ctx, "welcome1"); got != "Welcome" {
+		t.Errorf("idle in the shop's language: welcome line %q", got)
+	}
+
+	codeURL := "https://frontapi.ottpay.com/qr/ON00004652-LANE1-0009"
+	s.publish(display.EventPaymentUpdated, s.payment("pay_wx", "qr", "processing", "wechat", codeURL, time.Now().Add(5*time.Minute)))
+	must(t, displaytest.WaitScreen(ctx, display.KindQR))
+	must(t, displaytest.WaitQRLoaded(ctx))
+	if got := text(t, ctx, "title1"); got != "请使用微信支付扫码付款" {
+		t.Errorf("WeChat Pay primary title %q, want Chinese", got)
+	}
+	if got := text(t, ctx, "title2"); got != "Scan with WeChat Pay to pay" {
+		t.Errorf("WeChat Pay second title %q, want English", got)
+	}
+	if got := text(t, ctx, "walletname"); got != "微信支付 WeChat Pay" {
+		t.Errorf("wallet name %q", got)
+	}
+	lang, err := displaytest.Eval[string](ctx, `document.documentElement.lang + " " + document.body.getAttribute("data-lang")`)
+	must(t, err)
+	if lang != "zh-Hans zh" {
+		t.Errorf("page language %q, want zh-Hans zh", lang)
+	}
+	// As the customer sees it: the Chinese line is above the English one and larger.
+	layout, err := displaytest.Eval[[]float64](ctx, `(function () {
+		var a = document.getElementById("title1"), b = document.getElementById("title2");
+		return [a.getBoundingClientRect().top, b.getBoundingClientRect().top,
+			parseFloat(getComputedStyle(a).fontSize), parseFloat(getComputedStyle(b).fontSize)];
+	})()`)
+	must(t, err)
+	if len(layout) != 4 || !(layout[0] < layout[1]) || !(layout[2] > layout[3]) {
+		t.Errorf("Chinese title not first and larger: top %v vs %v, size %v vs %v", layout[0], layout[1], layout[2], layout[3])
+	}
+	got, err := displaytest.DecodeQRScreenshot(ctx)
+	if err != nil || got != codeURL {
+		t.Fatalf("screenshot QR %q, %v; want %q", got, err, codeURL)
+	}
+	s.publish(display.EventPaymentUpdated, s.payment("pay_wx", "qr", "succeeded", "wechat", codeURL, time.Now().Add(5*time.Minute)))
+	must(t, displaytest.WaitShown(ctx, display.KindPaid))
+	if got := text(t, ctx, "title1"); got != "支付成功，谢谢" {
+		t.Errorf("WeChat Pay paid title %q, want Chinese", got)
+	}
+
+	// A UnionPay payment: the shop's language (English) first.
+	s.publish(display.EventPaymentUpdated, s.payment("pay_up", "qr", "processing", "unionpay", codeURL+"-up", time.Now().Add(5*time.Minute)))
+	must(t, displaytest.WaitUntil(ctx, `document.body.getAttribute("data-payment-id") === "pay_up"`))
+	if got := text(t, ctx, "title1"); got != "Scan with UnionPay to pay" {
+		t.Errorf("UnionPay primary title %q, want English", got)
+	}
+	if got := text(t, ctx, "title2"); got != "请使用银联云闪付扫码付款" {
+		t.Errorf("UnionPay second title %q", got)
+	}
+	if lang, _ := displaytest.Eval[string](ctx, `document.body.getAttribute("data-lang")`); lang != "en" {
+		t.Errorf("UnionPay page language %q", lang)
+	}
+}

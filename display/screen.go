@@ -240,3 +240,42 @@ func zeroDecimal(currency string) bool {
 	}
 	return false
 }
+
+// Display languages: which language a screen shows first (the other is
+// shown too, second, where there is room).
+const (
+	LangEN   = "en"
+	LangZH   = "zh"
+	LangAuto = "auto" // Chinese first for WeChat Pay and Alipay payments, else the shop's language
+)
+
+// ParseLanguage accepts en (also ""), zh (zh-cn, zh-hans) and auto.
+func ParseLanguage(s string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "en":
+		return LangEN, nil
+	case "zh", "zh-cn", "zh-hans":
+		return LangZH, nil
+	case "auto":
+		return LangAuto, nil
+	}
+	return "", fmt.Errorf("display: language %q: want en, zh or auto", s)
+}
+
+// PrimaryLanguage says which language s is shown in first, for a display
+// set to language (en, zh or auto) in a shop whose own language is shop
+// (en or zh). With auto, a WeChat Pay or Alipay payment is Chinese first:
+// most of their customers read Chinese first; every other screen (UnionPay,
+// a scan before its code is read, the cart, idle) is in the shop's language.
+// page.html's primary() mirrors it.
+func PrimaryLanguage(language, shop string, s Screen) string {
+	switch language {
+	case LangZH:
+		return LangZH
+	case LangAuto:
+		if s.Wallet == "wechat" || s.Wallet == "alipay" || shop == LangZH {
+			return LangZH
+		}
+	}
+	return LangEN
+}

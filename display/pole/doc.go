@@ -26,6 +26,15 @@
 // itself (on the next screen change). Options.Shared prefixes ESC = 2 for a display sharing its line
 // with a printer.
 //
-// Caveats: the UTC dialect and vendor-specific code pages are not
+// Chinese: a CD5220 with GB2312 set (CD5220{GB2312: true}, for models with a
+// Chinese font) writes its lines as GB2312 double-byte text (TextGB2312, a
+// Chinese character taking two of the 20 columns), and a Pole shows a
+// screen in Chinese (LinesChinese: 合计 CAD 12.50 / 请出示付款码) when its
+// Options.Language makes Chinese primary (display.PrimaryLanguage: zh, or
+// auto with WeChat Pay or Alipay). Other dialects always show English.
+//
+// Caveats: the CD5220 Chinese models are driven in the same string mode
+// (ESC Q A/B) with GB2312 bytes, as their manuals describe; models that
+// need a vendor command to select the Chinese font are not handled. The UTC dialect and vendor-specific code pages are not
 // implemented; the display's own code page is never changed.
 package pole

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/posagent/posagent/display"
@@ -82,7 +83,9 @@ func (EpsonDMD) Frame(lines [2]string) []byte {
 }
 
 // CD5220 is the CD5220 "standard mode" command set, common on generic VFD
-// and LCD pole displays.
+// and LCD pole displays. With GB2312 set (models with a Chinese font) the
+// lines are written as GB2312 double-byte text (TextGB2312), so Chinese
+// can be shown; without it, as Text.
 //
 //	1B 40                ESC @      initialise
 //	0C                   CLR        clear, leave string mode
@@ -92,22 +95,80 @@ func (EpsonDMD) Frame(lines [2]string) []byte {
 //
 // In string mode the display accepts only ESC Q A/B, CLR and CAN, so Frame
 // uses nothing else.
-type CD5220 struct{}
+type CD5220 struct {
+	GB2312 bool // the display has a GB2312 Chinese font
+}
+
+// ChineseCapable is the optional ability of a dialect to show Chinese.
+type ChineseCapable interface {
+	Chinese() bool
+}
+
+var _ ChineseCapable = CD5220{}
 
 func (CD5220) Name() string { return "cd5220" }
+
+// Chinese reports whether the display was declared to have a GB2312 font.
+func (c CD5220) Chinese() bool { return c.GB2312 }
 
 func (CD5220) Init() []byte {
 	return []byte{esc, '@', ff, esc, '_', 0x00}
 }
 
-func (CD5220) Frame(lines [2]string) []byte {
+func (c CD5220) Frame(lines [2]string) []byte {
+	text := Text
+	if c.GB2312 {
+		text = TextGB2312
+	}
 	b := make([]byte, 0, 2*Width+8)
 	b = append(b, esc, 'Q', 'A')
-	b = append(b, Text(lines[0])...)
+	b = append(b, text(lines[0])...)
 	b = append(b, cr, esc, 'Q', 'B')
-	b = append(b, Text(lines[1])...)
+	b = append(b, text(lines[1])...)
 	b = append(b, cr)
 	return b
+}
+
+// TextGB2312 is Text for a display with a GB2312 font: printable ASCII as
+// one byte, a character of GB2312 (Chinese, full-width punctuation) as two
+// bytes, both from 0xA1 to 0xFE, so no byte of it can be a command; it
+// takes two of the 20 columns. Other characters are dropped, a Chinese
+// character that would pass column 20 too, and the line is padded with
+// spaces to exactly 20 columns (bytes).
+func TextGB2312(s string) string {
+	enc := simplifiedchinese.GBK.NewEncoder()
+	b := make([]byte, 0, Width)
+	for _, r := range norm.NFC.String(s) {
+		if len(b) == Width {
+			break
+		}
+		switch {
+		case r >= 0x20 && r < 0x7F:
+			b = append(b, byte(r))
+			continue
+		case r < 0x20 || r == 0x7F:
+			b = append(b, ' ')
+			continue
+		}
+		if len(b)+2 > Width {
+			break
+		}
+		e, err := enc.Bytes([]byte(string(r)))
+		if err != nil || len(e) != 2 || e[0] < 0xA1 || e[0] > 0xFE || e[1] < 0xA1 || e[1] > 0xFE {
+			// Not GB2312: try the letter without its accent (É -> E).
+			for _, d := range norm.NFD.String(string(r)) {
+				if d >= 0x20 && d < 0x7F && len(b) < Width {
+					b = append(b, byte(d))
+				}
+			}
+			continue
+		}
+		b = append(b, e...)
+	}
+	for len(b) < Width {
+		b = append(b, ' ')
+	}
+	return string(b)
 }
 
 // Text makes s safe and exact for one line: control characters become
@@ -174,9 +235,58 @@ func Lines(s display.Screen, merchant string) [2]string {
 	return [2]string{name, "WELCOME"}
 }
 
+// LinesChinese is Lines in Chinese, for displays with a GB2312 font:
+//
+//	amount_due   合计 CAD 12.50 / (status, e.g. 正在确认支付)
+//	scan_prompt  合计 CAD 12.50 / 请出示付款码
+//	qr           合计 CAD 12.50 / 请用微信支付扫码
+//	paid         合计 CAD 12.50 / 支付成功 谢谢惠顾
+//	failed       合计 CAD 12.50 / 支付失败
+//	cancelled    合计 CAD 12.50 / 支付已取消
+//
+// Idle shows the merchant name (Chinese kept) and 欢迎光临.
+func LinesChinese(s display.Screen, merchant string) [2]string {
+	total := strings.TrimSpace("合计 " + s.Currency + " " + display.FormatAmount(s.Amount, s.Currency))
+	switch s.Kind {
+	case display.KindAmountDue:
+		second := ""
+		switch s.Message {
+		case "":
+		case display.MsgConnecting, display.MsgPreparingQR:
+			second = "请稍候"
+		default:
+			second = display.MessageChinese(s.Message)
+			if second == "" {
+				second = strings.ToUpper(s.Message)
+			}
+		}
+		return [2]string{total, second}
+	case display.KindScanPrompt:
+		return [2]string{total, "请出示付款码"}
+	case display.KindQR:
+		return [2]string{total, "请用" + display.WalletNameChinese(s.Wallet) + "扫码"}
+	case display.KindPaid:
+		return [2]string{total, "支付成功 谢谢惠顾"}
+	case display.KindFailed:
+		return [2]string{total, "支付失败"}
+	case display.KindCancelled:
+		return [2]string{total, "支付已取消"}
+	}
+	name := strings.TrimSpace(merchant)
+	if strings.TrimSpace(TextGB2312(name)) == "" {
+		return [2]string{"欢迎光临", ""}
+	}
+	return [2]string{name, "欢迎光临"}
+}
+
 // Options configures a Pole.
 type Options struct {
 	Merchant string // shown on the idle screen
+	// Language and ShopLanguage choose the language of each screen as on
+	// the other displays (display.PrimaryLanguage: en, zh or auto). A
+	// screen is shown in Chinese only when the dialect can show it
+	// (ChineseCapable, a CD5220 with GB2312); otherwise in English.
+	Language, ShopLanguage string
 	// Shared prefixes every write with ESC = 2 (select the display) for a
 	// pole display that shares its serial line with a printer.
 	Shared bool
@@ -231,10 +341,18 @@ func (p *Pole) closeLocked() error {
 	return nil
 }
 
+// lines is what the display shows for s, in the screen's language.
+func (p *Pole) lines(s display.Screen) [2]string {
+	if c, ok := p.d.(ChineseCapable); ok && c.Chinese() && display.PrimaryLanguage(p.o.Language, p.o.ShopLanguage, s) == display.LangZH {
+		return LinesChinese(s, p.o.Merchant)
+	}
+	return Lines(s, p.o.Merchant)
+}
+
 // Show writes the screen's two lines in one Write; it writes nothing when
 // the lines are unchanged.
 func (p *Pole) Show(s display.Screen) error {
-	lines := Lines(s, p.o.Merchant)
+	lines := p.lines(s)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.inited && lines == p.last {
