@@ -65,6 +65,15 @@ type API struct {
 type Store struct {
 	Path      string        `key:"path"`
 	Retention time.Duration `key:"retention"` // final payments older than this may be pruned; 0 keeps all
+	Backup    Backup        `key:"backup"`
+}
+
+// Backup is the journal's scheduled backups: a verified copy every Every,
+// into Dir, the newest Keep kept. Dir "" disables them.
+type Backup struct {
+	Dir   string        `key:"dir"`
+	Every time.Duration `key:"every"`
+	Keep  int           `key:"keep"`
 }
 
 // Scanner is one barcode scanner.

@@ -47,8 +47,11 @@ func defaults() map[string]any {
 		"api.listen": "127.0.0.1:7420",
 		"api.token":  "",
 
-		"store.path":      "./posagent.db",
-		"store.retention": time.Duration(0),
+		"store.path":         "./posagent.db",
+		"store.retention":    time.Duration(0),
+		"store.backup.dir":   "",
+		"store.backup.every": 24 * time.Hour,
+		"store.backup.keep":  7,
 
 		"printer.kind":       "none",
 		"printer.address":    "",

@@ -166,6 +166,14 @@ func (c *Config) validate(v *validator) {
 	if c.Store.Retention < 0 {
 		v.add("store.retention", "store.retention %s is negative: use 0 (keep everything) or a duration like 400d", fmtDuration(c.Store.Retention))
 	}
+	if b := c.Store.Backup; b.Dir != "" {
+		if b.Every < time.Minute {
+			v.add("store.backup.every", "store.backup.every %s is too short: use a duration of at least 1m, like 24h", fmtDuration(b.Every))
+		}
+		if b.Keep < 1 || b.Keep > 1000 {
+			v.add("store.backup.keep", "store.backup.keep %d: keep 1 to 1000 backups (default 7)", b.Keep)
+		}
+	}
 
 	// scanners
 	names := map[string]int{}
