@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,6 +60,7 @@ func (e *Engine) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/payments/{id}/code", e.hCode)
 	mux.HandleFunc("POST /v1/payments/{id}/cancel", e.hCancel)
 	mux.HandleFunc("POST /v1/payments/{id}/refunds", e.hRefund)
+	mux.HandleFunc("POST /v1/payments/{id}/resolve", e.hResolve)
 	mux.HandleFunc("POST /v1/payments/{id}/receipt", e.hReceipt)
 	mux.HandleFunc("GET /v1/payments/{id}/receipt.png", e.hReceiptPNG)
 	mux.HandleFunc("POST /v1/scans", e.hScan)
@@ -154,6 +156,9 @@ func decodeBody(body []byte, v any, optional bool) error {
 		}
 		return errf(400, "invalid_json", "the request body is empty; a JSON object is required")
 	}
+	if err := exactKeys(body, v); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -193,9 +198,76 @@ func decodeBody(body []byte, v any, optional bool) error {
 	return nil
 }
 
-func idemKey(r *http.Request, body []byte) (IdemKey, error) {
+// exactKeys checks the top level of a JSON object against the json tags
+// of v's struct before encoding/json sees it, because encoding/json
+// matches keys case-insensitively and lets a duplicate key win: an amount
+// the POS did not mean. Every key must be a field's exact name, appear
+// once, and not be null (no field of a request is nullable). A body that
+// is not an object is left to the decoder's own error.
+func exactKeys(body []byte, v any) error {
+	fields := map[string]bool{}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			fields[name] = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // the decoder says what is wrong
+		}
+		key, _ := tok.(string)
+		if !fields[key] {
+			for f := range fields {
+				if strings.EqualFold(f, key) {
+					return errf(400, "unknown_field", "field %q is not a field of this request (did you mean %q? keys are case-sensitive)", key, f)
+				}
+			}
+			return errf(400, "unknown_field", "field %q is not a field of this request", key)
+		}
+		if seen[key] {
+			return errf(400, "duplicate_field", "field %q appears more than once; send each field once", key)
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil
+		}
+		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			code := "invalid_field"
+			if key == "amount" {
+				code = "invalid_amount"
+			}
+			return errf(400, code, "field %q is null; give a value or leave the key out", key)
+		}
+	}
+	return nil
+}
+
+// idemKey reads the Idempotency-Key header. required: a money-moving
+// request without one is refused, because a POS that retries it after a
+// time-out would otherwise move the money twice.
+func idemKey(r *http.Request, body []byte, required bool) (IdemKey, error) {
 	k := r.Header.Get("Idempotency-Key")
 	if k == "" {
+		if required {
+			return IdemKey{}, errf(400, "idempotency_key_required",
+				"%s %s moves money and needs an Idempotency-Key header (a unique string per intended operation, reused on every retry of it)", r.Method, r.URL.Path)
+		}
 		return IdemKey{}, nil
 	}
 	if len(k) > 255 {
@@ -209,19 +281,33 @@ func idemKey(r *http.Request, body []byte) (IdemKey, error) {
 
 // request reads the body, its idempotency key and decodes it.
 func request(w http.ResponseWriter, r *http.Request, v any, optional bool) (IdemKey, error) {
+	return requestKey(w, r, v, optional, false)
+}
+
+// moneyRequest is request for the routes that move money: the
+// Idempotency-Key is required.
+func moneyRequest(w http.ResponseWriter, r *http.Request, v any, optional bool) (IdemKey, error) {
+	return requestKey(w, r, v, optional, true)
+}
+
+func requestKey(w http.ResponseWriter, r *http.Request, v any, optional, keyRequired bool) (IdemKey, error) {
 	body, err := readBody(w, r)
+	if err != nil {
+		return IdemKey{}, err
+	}
+	ik, err := idemKey(r, body, keyRequired)
 	if err != nil {
 		return IdemKey{}, err
 	}
 	if err := decodeBody(body, v, optional); err != nil {
 		return IdemKey{}, err
 	}
-	return idemKey(r, body)
+	return ik, nil
 }
 
 func (e *Engine) hCreate(w http.ResponseWriter, r *http.Request) {
 	var req CreateRequest
-	ik, err := request(w, r, &req, false)
+	ik, err := moneyRequest(w, r, &req, false)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -256,7 +342,7 @@ func (e *Engine) hCode(w http.ResponseWriter, r *http.Request) {
 		Code     string `json:"code"`
 		AuthCode string `json:"auth_code"`
 	}
-	ik, err := request(w, r, &req, false)
+	ik, err := moneyRequest(w, r, &req, false)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -279,7 +365,7 @@ func (e *Engine) hCode(w http.ResponseWriter, r *http.Request) {
 
 func (e *Engine) hCancel(w http.ResponseWriter, r *http.Request) {
 	var req struct{}
-	ik, err := request(w, r, &req, true)
+	ik, err := moneyRequest(w, r, &req, true)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -292,13 +378,25 @@ func (e *Engine) hCancel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, p)
 }
 
+// hRefund: {"amount": N} refunds N cents; everything left is refunded only
+// when asked explicitly, by {"all": true} or a body without an amount key
+// ({} or none). A null amount is refused, never read as "everything".
 func (e *Engine) hRefund(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Amount *int64 `json:"amount"`
+		All    *bool  `json:"all"`
 	}
-	ik, err := request(w, r, &req, true)
+	ik, err := moneyRequest(w, r, &req, true)
 	if err != nil {
 		writeErr(w, err)
+		return
+	}
+	switch {
+	case req.All != nil && !*req.All:
+		writeErr(w, errf(400, "invalid_field", `"all" may only be true; to refund part, send {"amount": <cents>}`))
+		return
+	case req.All != nil && req.Amount != nil:
+		writeErr(w, errf(400, "invalid_field", `send either {"amount": <cents>} or {"all": true}, not both`))
 		return
 	}
 	p, err := e.RefundPayment(r.Context(), r.PathValue("id"), req.Amount, ik)
@@ -307,6 +405,21 @@ func (e *Engine) hRefund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 201, p)
+}
+
+func (e *Engine) hResolve(w http.ResponseWriter, r *http.Request) {
+	var req ResolveRequest
+	ik, err := moneyRequest(w, r, &req, false)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	p, err := e.Resolve(r.PathValue("id"), req, ik)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, p)
 }
 
 func (e *Engine) hReceipt(w http.ResponseWriter, r *http.Request) {
@@ -479,6 +592,27 @@ type Status struct {
 	Journal       JournalStatus  `json:"journal"`
 	OpenPayments  int            `json:"open_payments"`
 	Cart          *Cart          `json:"cart"`
+	// InDoubt lists the payments whose outcome the gateway has not told
+	// yet: they keep being reconciled, or a manager resolves them by hand.
+	InDoubt []InDoubtPayment `json:"in_doubt"`
+	Clock   ClockStatus      `json:"clock"`
+	// StoreErrors counts journal errors in background steps since start.
+	StoreErrors int `json:"store_errors"`
+}
+
+// InDoubtPayment is one in-doubt payment in /v1/status.
+type InDoubtPayment struct {
+	ID         string  `json:"id"`
+	OrderID    string  `json:"order_id"`
+	Amount     int64   `json:"amount"`
+	AgeSeconds float64 `json:"age_seconds"`
+}
+
+// ClockStatus says whether the wall clock is believed.
+type ClockStatus struct {
+	Plausible bool   `json:"plausible"`
+	Problem   string `json:"problem,omitempty"`
+	Jumps     int    `json:"jumps"` // jumps against the monotonic clock since start
 }
 
 // OutboxStatus is the outbox part of /v1/status.
@@ -499,12 +633,31 @@ type JournalStatus struct {
 // Status reports the engine's state.
 func (e *Engine) Status() Status {
 	now := e.now()
-	s := Status{Version: e.o.Version, StartedAt: e.start.UTC(), UptimeSeconds: now.Sub(e.start).Seconds(),
+	s := Status{Version: e.o.Version, StartedAt: e.start.UTC(), UptimeSeconds: e.mono().Seconds(),
 		Devices: e.Devices(), Gateway: e.gw.status(), Outbox: e.outboxStatus(now), Cart: e.CurrentCart(),
 		Journal: JournalStatus{Path: e.st.Path(), SizeBytes: e.st.Size(), LastSeq: e.bus.lastSeq()}}
+	problem := e.clockProblem()
 	e.mu.Lock()
 	s.OpenPayments = len(e.active)
+	var doubt []string
+	for id, a := range e.active {
+		if a.state == InDoubt {
+			doubt = append(doubt, id)
+		}
+	}
+	s.Clock = ClockStatus{Plausible: problem == "", Problem: problem, Jumps: e.jumps}
+	s.StoreErrors = e.storeErrs
 	e.mu.Unlock()
+	sort.Strings(doubt)
+	s.InDoubt = []InDoubtPayment{}
+	e.st.View(func(tx *store.Tx) error {
+		for _, id := range doubt {
+			if p, err := tx.Payment(id); err == nil && p.State == InDoubt {
+				s.InDoubt = append(s.InDoubt, InDoubtPayment{ID: p.ID, OrderID: p.OrderID, Amount: p.Amount, AgeSeconds: e.ageOf(p.CreatedAt).Seconds()})
+			}
+		}
+		return nil
+	})
 	return s
 }
 

@@ -459,24 +459,29 @@ func TestScanRouting(t *testing.T) {
 	if ev := next(); ev.Kind != KindScanBarcode || ev.Scan.Symbology != "]E0" {
 		t.Fatalf("barcode event %+v", ev)
 	}
-	// Two payments wait: the oldest gets the code; a duplicate read within the window is one scan.
+	// One payment waits for a code at a time: a second is refused (409,
+	// naming the first) unless it replaces it; the code goes to the one that
+	// waits (the one the display shows); a duplicate read within the window
+	// is one scan.
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan"})
 	first := decodePayment(t, m)
-	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 1100, "mode": "scan"})
-	second := decodePayment(t, m)
-	code2 := alipayCode(12)
-	now := time.Now()
-	a.e.HandleScan(ctx, scanner.Scan{Code: code2, Device: "counter", At: now})
-	a.e.HandleScan(ctx, scanner.Scan{Code: code2, Device: "counter", At: now.Add(10 * time.Millisecond)})
-	p1 := a.waitFinal(first.ID)
-	if p1.State != Succeeded || p1.Wallet != "alipay" {
-		t.Fatalf("oldest waiting payment: %s %s", p1.State, p1.Wallet)
+	status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1100, "mode": "scan"})
+	if status != 409 || errCode(m) != "payment_waiting" || !strings.Contains(m["error"].(map[string]any)["message"].(string), first.ID) {
+		t.Fatalf("second waiting payment: %d %v", status, m)
 	}
-	if p2 := a.payment(second.ID); p2.State != AwaitingCode {
-		t.Fatalf("the duplicate read reached the second payment: %s", p2.State)
+	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 1100, "mode": "scan", "replace": true})
+	second := decodePayment(t, m)
+	if p := a.payment(first.ID); p.State != Cancelled || p.Error == nil || p.Error.Code != "replaced" {
+		t.Fatalf("replaced payment: %s %+v", p.State, p.Error)
+	}
+	code2 := alipayCode(12)
+	a.e.HandleScan(ctx, scanner.Scan{Code: code2, Device: "counter"})
+	a.e.HandleScan(ctx, scanner.Scan{Code: code2, Device: "counter"})
+	p2 := a.waitFinal(second.ID)
+	if p2.State != Succeeded || p2.Wallet != "alipay" || p2.Amount != 1100 {
+		t.Fatalf("waiting payment: %s %s %d", p2.State, p2.Wallet, p2.Amount)
 	}
 	// Cart + auto start: a code starts a payment for the amount due.
-	a.call("POST", "/v1/payments/"+second.ID+"/cancel", nil)
 	if status, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 1250, "reference": "T-9"}); status != 200 || m["amount"] != float64(1250) {
 		t.Fatalf("cart: %d %v", status, m)
 	}

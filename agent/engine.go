@@ -36,14 +36,27 @@ type Engine struct {
 	active    map[string]activeInfo // non-final payments
 	cart      *Cart
 	devices   map[string]DeviceStatus
-	dedup     map[string]time.Time
-	changed   chan struct{} // closed and replaced on every commit
-	kick      chan struct{} // wakes the outbox worker
+	dedup     map[string]time.Duration // code -> monotonic reading of its last scan
+	changed   chan struct{}            // closed and replaced on every commit
+	kick      chan struct{}            // wakes the outbox worker
 	inflight  map[uint64]bool
 	quit      chan struct{} // closed when Run returns (ends SSE streams)
 	quitOnce  sync.Once
 	ready     chan struct{} // closed once Run has recovered and takes payments
 	readyOnce sync.Once
+	// clock bookkeeping (clock.go)
+	monoOrigin   time.Duration // MonoClock reading at New
+	realOrigin   time.Time     // Clock.Now at New, with Go's monotonic reading
+	wallOrigin   time.Time     // the same, wall reading only
+	lastOffset   time.Duration // wall minus monotonic at the last check
+	jumps        int           // wall-clock jumps seen
+	lastJumpMono time.Duration
+	jumpSeen     bool      // a jump since the last compaction
+	newest       time.Time // newest stamp in the journal
+	awaitMono    map[string]time.Duration
+	cartMono     time.Duration // when the cart was set
+	storeErrs    int           // store errors logged (metrics)
+	workers      int           // outbox jobs running
 }
 
 type activeInfo struct {
@@ -53,13 +66,21 @@ type activeInfo struct {
 
 // flow is one running payment driver.
 type flow struct {
-	id     string
-	run    context.Context // Run's context: its end stops the driver without writing
-	ctx    context.Context // cancelled by the cashier's cancel (and by Run's end)
+	id  string
+	run context.Context // Run's context: its end stops the driver between steps
+	// ctx carries gateway calls: cancelled by the cashier's cancel, and
+	// ShutdownGrace after Run's end, so that a call in flight at SIGTERM
+	// still gets its answer recorded.
+	ctx    context.Context
 	abort  context.CancelFunc
 	cancel chan struct{} // closed on cashier cancel
 	poke   chan struct{} // a verified call-back: poll now (buffered 1)
 	once   sync.Once
+	// Monotonic bookkeeping: the code's age when the driver started, and
+	// the monotonic reading then; the QR window's end.
+	codeAge0   time.Duration
+	mono0      time.Duration
+	qrDeadline time.Duration
 }
 
 func (f *flow) requestCancel() {
@@ -81,10 +102,16 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: map[string]DeviceStatus{},
-		dedup: map[string]time.Time{}, changed: make(chan struct{}), kick: make(chan struct{}, 1),
+		dedup: map[string]time.Duration{}, changed: make(chan struct{}), kick: make(chan struct{}, 1),
 		inflight: map[uint64]bool{}, quit: make(chan struct{}), ready: make(chan struct{}),
 	}
 	e.gw = newMeter(opts.Gateway, e.clock)
+	e.realOrigin = e.clock.Now()
+	e.wallOrigin = e.realOrigin.Round(0)
+	if mc, ok := e.clock.(MonoClock); ok {
+		e.monoOrigin = mc.Mono()
+	}
+	e.awaitMono = map[string]time.Duration{}
 	e.start = e.clock.Now()
 	var last uint64
 	if err := e.st.View(func(tx *store.Tx) error { last = tx.LastEventSeq(); return nil }); err != nil {
@@ -97,6 +124,11 @@ func New(opts Options) (*Engine, error) {
 		return tx.ForEachPayment(false, "", func(p *store.Payment) (bool, error) {
 			if !p.State.Final() {
 				e.active[p.ID] = activeInfo{p.State, p.CreatedAt}
+				if p.State == AwaitingCode {
+					// Waiting since before this start: its wait so far by
+					// the wall clock, never less than zero.
+					e.awaitMono[p.ID] = e.mono() - e.ageOf(p.CreatedAt)
+				}
 			}
 			return true, nil
 		})
@@ -104,6 +136,24 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)
 	}
+	// The newest stamp in the journal: a wall clock behind it is not believed.
+	err = e.st.View(func(tx *store.Tx) error {
+		evs, err := tx.Events(max(last, 1)-1, 0, 1)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		var ev struct {
+			At time.Time `json:"at"`
+		}
+		if json.Unmarshal(evs[0].Data, &ev) == nil {
+			e.newest = ev.At
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("agent: new: %w", err)
+	}
+	e.lastOffset = e.wallOffset()
 	return e, nil
 }
 
@@ -131,8 +181,6 @@ func (e *Engine) onCommit(evs []store.Event) {
 	e.mu.Unlock()
 }
 
-func (e *Engine) now() time.Time { return e.clock.Now().UTC() }
-
 // Run drives the engine until ctx ends: it recovers every open payment,
 // runs the outbox worker (reconciler, refunds, receipts) and compaction,
 // and waits for every goroutine it started. Cancellation is not an error.
@@ -149,9 +197,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.log.Error("agent: recovery", "err", err)
 	}
 	e.readyOnce.Do(func() { close(e.ready) })
-	e.wg.Add(2)
+	e.wg.Add(4)
 	go func() { defer e.wg.Done(); e.outboxLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.clockLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.awaitLoop(ctx) }()
 
 	<-ctx.Done()
 	e.mu.Lock()
@@ -201,12 +251,16 @@ func (e *Engine) recover() error {
 			e.spawn(p.ID, false)
 		case InDoubt:
 			if !hasJob[p.ID] {
-				e.st.Update(func(tx *store.Tx) error {
+				err := e.st.Update(func(tx *store.Tx) error {
 					return tx.AddJob(&store.Job{Kind: store.JobQuery, PaymentID: p.ID, NextAt: e.now(), CreatedAt: e.now()})
 				})
+				if err != nil {
+					e.storeError("recover: queue reconciliation", err)
+				}
 			}
 		}
 	}
+	e.awaitingCode() // cancels those that waited too long for a code
 	e.kickOutbox()
 	return nil
 }
@@ -219,13 +273,16 @@ func (e *Engine) spawn(id string, fresh bool) {
 	if !e.running || e.flows[id] != nil {
 		return
 	}
-	ctx, abort := context.WithCancel(e.runCtx)
+	ctx, abort := context.WithCancel(context.WithoutCancel(e.runCtx))
+	grace := e.o.ShutdownGrace
+	stopGrace := context.AfterFunc(e.runCtx, func() { time.AfterFunc(grace, abort) })
 	f := &flow{id: id, run: e.runCtx, ctx: ctx, abort: abort, cancel: make(chan struct{}), poke: make(chan struct{}, 1)}
 	e.flows[id] = f
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		defer func() {
+			stopGrace()
 			abort()
 			e.mu.Lock()
 			delete(e.flows, id)
@@ -289,6 +346,7 @@ func (e *Engine) mutate(id string, fn mutation) (*store.Payment, error) {
 // putPayment writes p (whose previous state is from) and its event.
 func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	now := e.now()
+	e.noteStamp(now)
 	if from != "" && !CanTransition(from, p.State) {
 		return errf(422, "invalid_state", "payment %s is %s and cannot become %s", p.ID, from, p.State)
 	}
@@ -322,6 +380,11 @@ func (e *Engine) track(id string, st State, created time.Time) {
 		delete(e.active, id)
 	} else {
 		e.active[id] = activeInfo{st, created}
+	}
+	if st != AwaitingCode {
+		delete(e.awaitMono, id)
+	} else if _, ok := e.awaitMono[id]; !ok {
+		e.awaitMono[id] = e.mono() // its wait for a code starts now
 	}
 }
 

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -59,6 +60,44 @@ func queryOutcome(err error) gateway.Outcome {
 	return gateway.OutcomeOf(err)
 }
 
+// answerOf turns a gateway call's result into the structured answer kept
+// on payments and jobs: decisions read it, never error text.
+func answerOf(action string, res *gateway.Result, err error, at time.Time) *store.Answer {
+	a := &store.Answer{Action: action, Sent: !errors.Is(err, gateway.ErrNotSent), Outcome: gateway.OutcomeOf(err).String(), At: at}
+	if res != nil {
+		a.RspCode, a.OrderStatus, a.Answered = res.Code, res.OrderStatus, true
+	}
+	var ge *gateway.Error
+	if errors.As(err, &ge) {
+		if ge.Code != "" {
+			a.RspCode = ge.Code
+		}
+		// A refusal the gateway sent (a code, nothing unverified) is an answer.
+		a.Answered = ge.Code != "" && !errors.Is(err, gateway.ErrUnverified) && !errors.Is(err, gateway.ErrNotSent)
+	}
+	if err != nil && !errors.As(err, &ge) {
+		a.Answered = false
+	}
+	if errors.Is(err, gateway.ErrNotSent) && a.Outcome == gateway.Unknown.String() {
+		a.Outcome = "not_sent"
+	}
+	return a
+}
+
+// note records a gateway answer on the payment (no state change).
+func (e *Engine) note(id string, a *store.Answer) {
+	_, err := e.mutate(id, func(tx *store.Tx, p *store.Payment) error {
+		if p.State.Final() {
+			return errNoChange
+		}
+		p.Answer = a
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNoChange) {
+		e.storeError("record answer", err)
+	}
+}
+
 type wake int
 
 const (
@@ -114,6 +153,21 @@ func (e *Engine) drive(f *flow, fresh bool) {
 		e.log.Error("agent: drive: load", "id", f.id, "err", err)
 		return
 	}
+	// Windows run on the monotonic clock from here; a recovered payment's
+	// age so far comes from the wall clock, clamped at zero.
+	f.mono0 = e.mono()
+	if !fresh {
+		f.codeAge0 = e.ageOf(codeAt(p))
+	}
+	if p.Mode == "qr" {
+		left := e.o.QRWindow
+		if !p.QRExpiresAt.IsZero() {
+			left = min(left, max(0, p.QRExpiresAt.Sub(e.now())))
+		} else if !fresh {
+			left = max(0, e.o.QRWindow-e.ageOf(p.CreatedAt))
+		}
+		f.qrDeadline = f.mono0 + left
+	}
 	if p.CancelRequested {
 		f.requestCancel()
 	}
@@ -168,13 +222,17 @@ func (e *Engine) drive(f *flow, fresh bool) {
 	}
 }
 
-// finish moves the payment to a final (or in-doubt) state.
-func (e *Engine) finish(f *flow, to State, perr *store.Error) {
+// finish moves the payment to a final (or in-doubt) state; a, when not
+// nil, is the gateway answer that decided it.
+func (e *Engine) finish(f *flow, to State, perr *store.Error, a ...*store.Answer) {
 	_, err := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
 		if p.State.Final() || p.State == to {
 			return errNoChange
 		}
 		p.State, p.Error = to, perr
+		if len(a) > 0 && a[0] != nil {
+			p.Answer = a[0]
+		}
 		if to == InDoubt {
 			return e.addQueryJob(tx, p.ID)
 		}
@@ -185,14 +243,17 @@ func (e *Engine) finish(f *flow, to State, perr *store.Error) {
 	}
 }
 
+// codeAge is how long ago the flow's payment code arrived (monotonic).
+func (e *Engine) codeAge(f *flow) time.Duration { return f.codeAge0 + e.mono() - f.mono0 }
+
 // paid records a Paid answer: succeeded, or, when the cashier had already
 // abandoned the sale, in_doubt with an automatic refund (then reversed).
-func (e *Engine) paid(f *flow, late bool) {
+func (e *Engine) paid(f *flow, late bool, a *store.Answer) {
 	_, err := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
 		if p.State.Final() {
 			return errNoChange
 		}
-		p.LastOutcome = "paid"
+		p.LastOutcome, p.Answer = "paid", a
 		if late || p.CancelRequested {
 			return e.paidLate(tx, p)
 		}
@@ -239,41 +300,48 @@ func (e *Engine) addQueryJob(tx *store.Tx, id string) error {
 }
 
 // sendScan sends PASSIVEPAY once (the payment is processing, committed).
+// An answer that arrives during shutdown (within ShutdownGrace) is still
+// recorded; only the next step is left to recovery.
 func (e *Engine) sendScan(f *flow, p *store.Payment) (next string, delay time.Duration) {
 	e.log.Info("agent: scan send", "id", p.ID, "order_id", p.OrderID, "amount", p.Amount, "code", scanner.MaskCode(p.AuthCode))
-	_, err := e.gw.PassivePay(f.ctx, gateway.PayRequest{OrderID: p.OrderID, Amount: p.Amount, AuthCode: p.AuthCode, Wallet: gateway.Wallet(p.Wallet)})
-	if f.run.Err() != nil {
-		return "", 0 // shutting down: recovery will query it
-	}
+	res, err := e.gw.PassivePay(f.ctx, gateway.PayRequest{OrderID: p.OrderID, Amount: p.Amount, AuthCode: p.AuthCode, Wallet: gateway.Wallet(p.Wallet)})
+	a := answerOf(gateway.ActionPassivePay, res, err, e.now())
+	stopping := f.run.Err() != nil
 	switch {
 	case err == nil:
-		e.paid(f, f.cancelled())
+		e.paid(f, f.cancelled(), a)
 		return "", 0
 	case gateway.OutcomeOf(err) == gateway.Failed:
 		code, msg := gwError(err)
-		e.finish(f, Failed, &store.Error{Code: failCode(code), Message: msg})
+		e.finish(f, Failed, &store.Error{Code: failCode(code), Message: msg}, a)
 		return "", 0
 	case errors.Is(err, gateway.ErrNotSent):
 		if f.cancelled() {
-			e.finish(f, Cancelled, nil)
+			e.finish(f, Cancelled, nil, a)
 			return "", 0
 		}
 		_, err2 := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
-			p.State, p.LastOutcome = Queued, "not sent: "+err.Error()
+			p.State, p.LastOutcome, p.Answer = Queued, "not sent: "+err.Error(), a
 			return nil
 		})
 		if err2 != nil {
-			e.log.Error("agent: queue payment", "id", f.id, "err", err2)
+			e.storeError("queue payment", err2)
+			return "", 0
+		}
+		if stopping {
 			return "", 0
 		}
 		return "queued", 0
 	}
+	if stopping {
+		return "", 0 // recovery queries it
+	}
+	e.note(f.id, a)
 	if f.cancelled() {
 		return "cancel", 0
 	}
-	code, _ := gwError(err)
 	e.log.Info("agent: scan outcome unknown; polling", "id", p.ID, "order_id", p.OrderID, "err", err)
-	if code == gateway.CodeProcessing {
+	if a.RspCode == gateway.CodeProcessing {
 		return "poll", e.o.ScanFirstPoll
 	}
 	return "poll", e.o.ScanFirstPollOnErr
@@ -289,8 +357,7 @@ func codeAt(p *store.Payment) time.Time {
 // waitQueued retries a queued payment (nothing reached the gateway) with
 // the same order id until the code's validity window ends: then expired.
 func (e *Engine) waitQueued(f *flow, p *store.Payment) string {
-	deadline := codeAt(p).Add(e.o.CodeValidity)
-	wait := min(e.o.OfflineRetry, deadline.Sub(e.now()))
+	wait := min(e.o.OfflineRetry, e.o.CodeValidity-e.codeAge(f))
 	switch e.sleep(f, wait) {
 	case wakeStop:
 		return ""
@@ -298,7 +365,7 @@ func (e *Engine) waitQueued(f *flow, p *store.Payment) string {
 		e.finish(f, Cancelled, nil)
 		return ""
 	}
-	if !e.now().Before(deadline) {
+	if e.codeAge(f) >= e.o.CodeValidity {
 		e.finish(f, Expired, &store.Error{Code: "code_expired",
 			Message: "the gateway could not be reached while the payment code was valid; nothing was charged"})
 		return ""
@@ -320,22 +387,19 @@ func (e *Engine) waitQueued(f *flow, p *store.Payment) string {
 // pollScan queries an order whose outcome is unknown until the polling
 // window (from the code's arrival) ends; then it is in doubt.
 func (e *Engine) pollScan(f *flow, p *store.Payment, delay time.Duration) string {
-	deadline := codeAt(p).Add(e.o.ScanPollWindow)
 	for {
-		wait := min(delay, deadline.Sub(e.now()))
+		wait := min(delay, e.o.ScanPollWindow-e.codeAge(f))
 		switch e.sleep(f, wait) {
 		case wakeStop:
 			return ""
 		case wakeCancel:
 			return "cancel"
 		}
-		res, err := e.gw.Query(f.ctx, p.OrderID)
-		if f.run.Err() != nil {
-			return ""
-		}
+		res, err := e.gw.QueryOrder(f.ctx, p.OrderID, p.Amount)
+		a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
 		switch queryOutcome(err) {
 		case gateway.Paid:
-			e.paid(f, f.cancelled())
+			e.paid(f, f.cancelled(), a)
 			return ""
 		case gateway.Failed:
 			st := ""
@@ -346,15 +410,18 @@ func (e *Engine) pollScan(f *flow, p *store.Payment, delay time.Duration) string
 			if f.cancelled() {
 				to = Cancelled
 			}
-			e.finish(f, to, &store.Error{Code: statusCode(st), Message: "the gateway reports the order " + st})
+			e.finish(f, to, &store.Error{Code: statusCode(st), Message: "the gateway reports the order " + st}, a)
+			return ""
+		}
+		if f.run.Err() != nil {
 			return ""
 		}
 		if f.cancelled() {
 			return "cancel"
 		}
-		if !e.now().Before(deadline) {
+		if e.codeAge(f) >= e.o.ScanPollWindow {
 			e.log.Info("agent: scan outcome still unknown after the polling window; in doubt", "id", p.ID, "order_id", p.OrderID)
-			e.finish(f, InDoubt, &store.Error{Code: "outcome_unknown", Message: "no final answer within the polling window; reconciling in the background"})
+			e.finish(f, InDoubt, &store.Error{Code: "outcome_unknown", Message: "no final answer within the polling window; reconciling in the background"}, a)
 			return ""
 		}
 		delay = e.o.ScanPollEvery
@@ -368,18 +435,22 @@ func (e *Engine) cancelQuery(f *flow) {
 	if err != nil || p.State.Final() {
 		return
 	}
-	res, err := e.gw.Query(f.run, p.OrderID)
-	if f.run.Err() != nil {
-		return
-	}
+	qctx, cancel := context.WithCancel(context.WithoutCancel(f.run))
+	stop := context.AfterFunc(f.run, func() { time.AfterFunc(e.o.ShutdownGrace, cancel) })
+	res, err := e.gw.QueryOrder(qctx, p.OrderID, p.Amount)
+	stop()
+	cancel()
+	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
 	switch queryOutcome(err) {
 	case gateway.Paid:
-		e.paid(f, true)
+		e.paid(f, true, a)
 	case gateway.Failed:
-		e.finish(f, Cancelled, nil)
+		e.finish(f, Cancelled, nil, a)
 	default:
-		_ = res
-		e.finish(f, InDoubt, &store.Error{Code: "outcome_unknown", Message: "cancelled while the outcome was unknown; reconciling in the background"})
+		if f.run.Err() != nil {
+			return // recovery picks it up (the cancel is journaled)
+		}
+		e.finish(f, InDoubt, &store.Error{Code: "outcome_unknown", Message: "cancelled while the outcome was unknown; reconciling in the background"}, a)
 	}
 }
 
@@ -387,21 +458,23 @@ func (e *Engine) cancelQuery(f *flow) {
 func (e *Engine) sendQR(f *flow, p *store.Payment) string {
 	e.log.Info("agent: qr send", "id", p.ID, "order_id", p.OrderID, "amount", p.Amount, "wallet", p.Wallet)
 	res, err := e.gw.ActivePay(f.ctx, gateway.QRRequest{OrderID: p.OrderID, Amount: p.Amount, Wallet: gateway.Wallet(p.Wallet), CallbackURL: e.o.CallbackURL})
-	if f.run.Err() != nil {
-		return ""
-	}
+	a := answerOf(gateway.ActionActivePay, res, err, e.now())
 	switch {
 	case err != nil && gateway.OutcomeOf(err) == gateway.Failed:
 		code, msg := gwError(err)
-		e.finish(f, Failed, &store.Error{Code: failCode(code), Message: msg})
+		e.finish(f, Failed, &store.Error{Code: failCode(code), Message: msg}, a)
 		return ""
 	case errors.Is(err, gateway.ErrNotSent):
-		e.finish(f, Failed, &store.Error{Code: "gateway_unreachable", Message: "the gateway could not be reached; nothing was charged"})
+		e.finish(f, Failed, &store.Error{Code: "gateway_unreachable", Message: "the gateway could not be reached; nothing was charged"}, a)
+		return ""
+	}
+	if f.run.Err() != nil {
 		return ""
 	}
 	if f.cancelled() {
 		return "cancel"
 	}
+	f.qrDeadline = e.mono() + e.o.QRWindow
 	_, err2 := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
 		if p.State != Processing {
 			return errNoChange
@@ -409,6 +482,7 @@ func (e *Engine) sendQR(f *flow, p *store.Payment) string {
 		if err == nil && res != nil {
 			p.CodeURL = res.CodeURL
 		}
+		p.Answer = a
 		p.QRExpiresAt = e.now().Add(e.o.QRWindow)
 		return nil
 	})
@@ -432,34 +506,31 @@ func (e *Engine) pollQR(f *flow) string {
 	if err != nil {
 		return ""
 	}
-	deadline := p.QRExpiresAt
-	if deadline.IsZero() {
-		deadline = p.CreatedAt.Add(e.o.QRWindow)
-	}
 	for {
-		switch e.sleep(f, min(e.o.QRPollEvery, deadline.Sub(e.now()))) {
+		switch e.sleep(f, min(e.o.QRPollEvery, f.qrDeadline-e.mono())) {
 		case wakeStop:
 			return ""
 		case wakeCancel:
 			return "cancel"
 		}
-		_, err := e.gw.Query(f.ctx, p.OrderID)
-		if f.run.Err() != nil {
-			return ""
-		}
+		res, err := e.gw.QueryOrder(f.ctx, p.OrderID, p.Amount)
+		a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
 		switch queryOutcome(err) {
 		case gateway.Paid:
-			e.paid(f, f.cancelled())
+			e.paid(f, f.cancelled(), a)
 			return ""
 		case gateway.Failed:
-			e.finish(f, Cancelled, nil)
+			e.finish(f, Cancelled, nil, a)
+			return ""
+		}
+		if f.run.Err() != nil {
 			return ""
 		}
 		if f.cancelled() {
 			return "cancel"
 		}
-		if !e.now().Before(deadline) {
-			e.finish(f, InDoubt, &store.Error{Code: "qr_not_paid", Message: "the QR was not paid within its window; still reconciling, a late payment is refunded"})
+		if e.mono() >= f.qrDeadline {
+			e.finish(f, InDoubt, &store.Error{Code: "qr_not_paid", Message: "the QR was not paid within its window; still reconciling, a late payment is refunded"}, a)
 			return ""
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,6 +133,7 @@ type agentEnv struct {
 	stop   func()
 	cancel context.CancelFunc // ends Run only
 	path   string
+	keys   atomic.Int64 // Idempotency-Keys made by raw
 }
 
 func startAgent(t testing.TB, path string, gw Gateway, o Options) *agentEnv {
@@ -207,7 +209,17 @@ func (a *agentEnv) raw(method, path string, body any, hdr ...string) (int, []byt
 	if a.token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.token)
 	}
+	if method == http.MethodPost {
+		// Money-moving routes require a key: a test that does not give
+		// its own gets a fresh one (as the CLI does per invocation); pass
+		// "Idempotency-Key", "" to send none.
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("test-%d", a.keys.Add(1)))
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i+1] == "" {
+			req.Header.Del(hdr[i])
+			continue
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	resp, err := a.hc.Do(req)

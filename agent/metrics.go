@@ -40,7 +40,26 @@ func (e *Engine) hMetrics(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(&b, "posagent_events_seq %d\n", e.bus.lastSeq())
 	fmt.Fprintln(&b, "# HELP posagent_uptime_seconds Seconds since the engine was created.")
 	fmt.Fprintln(&b, "# TYPE posagent_uptime_seconds gauge")
-	fmt.Fprintf(&b, "posagent_uptime_seconds %g\n", now.Sub(e.start).Seconds())
+	fmt.Fprintf(&b, "posagent_uptime_seconds %g\n", e.mono().Seconds())
+	e.mu.Lock()
+	jumps, storeErrs := e.jumps, e.storeErrs
+	e.mu.Unlock()
+	plausible := 0
+	if e.clockProblem() == "" {
+		plausible = 1
+	}
+	fmt.Fprintln(&b, "# HELP posagent_payments_in_doubt Payments whose outcome is not known yet (reconciling, or to resolve by hand).")
+	fmt.Fprintln(&b, "# TYPE posagent_payments_in_doubt gauge")
+	fmt.Fprintf(&b, "posagent_payments_in_doubt %d\n", counts[InDoubt])
+	fmt.Fprintln(&b, "# HELP posagent_clock_plausible 1 while the wall clock is believed (not before the build or the newest journal record).")
+	fmt.Fprintln(&b, "# TYPE posagent_clock_plausible gauge")
+	fmt.Fprintf(&b, "posagent_clock_plausible %d\n", plausible)
+	fmt.Fprintln(&b, "# HELP posagent_clock_jumps_total Wall-clock jumps against the monotonic clock since start.")
+	fmt.Fprintln(&b, "# TYPE posagent_clock_jumps_total counter")
+	fmt.Fprintf(&b, "posagent_clock_jumps_total %d\n", jumps)
+	fmt.Fprintln(&b, "# HELP posagent_store_errors_total Journal errors in background steps (each logged and retried).")
+	fmt.Fprintln(&b, "# TYPE posagent_store_errors_total counter")
+	fmt.Fprintf(&b, "posagent_store_errors_total %d\n", storeErrs)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Write(b.Bytes())
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -69,6 +70,9 @@ type CreateRequest struct {
 	Wallet    string `json:"wallet"`
 	Reference string `json:"reference"`
 	AuthCode  string `json:"auth_code"`
+	// Replace: a scan payment without a code replaces the one already
+	// waiting for a code (which is cancelled first) instead of a 409.
+	Replace bool `json:"replace"`
 }
 
 func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
@@ -145,7 +149,20 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 			rec, err = tx.Payment(old.PaymentID)
 			return err
 		}
+		if err := e.checkClockPlausible(); err != nil {
+			return err
+		}
 		rec = e.newPayment(tx, r.Mode, wallet, r.Amount, r.Currency, r.Reference, r.AuthCode)
+		if rec.State == AwaitingCode {
+			if err := e.oneWaiter(tx, rec.ID, r.Replace); err != nil {
+				return err
+			}
+		}
+		if r.AuthCode != "" {
+			if err := e.useCode(tx, r.AuthCode, rec.ID); err != nil {
+				return err
+			}
+		}
 		if err := e.remember(tx, ik, rec.ID, "", 201); err != nil {
 			return err
 		}
@@ -163,6 +180,65 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 		}
 	}
 	return publicPayment(rec), replayed, nil
+}
+
+// oneWaiter enforces that one scan payment at a time waits for a code:
+// another one waiting is a 409 naming it, unless replace, which cancels it
+// in the same transaction. Inside a write transaction the open-payment
+// index is exact: every earlier commit has been applied to it.
+func (e *Engine) oneWaiter(tx *store.Tx, newID string, replace bool) error {
+	ids, stale := e.waiters()
+	for _, id := range stale {
+		p, err := tx.Payment(id)
+		if err != nil || p.State != AwaitingCode {
+			continue
+		}
+		from := p.State
+		p.State = Cancelled
+		p.Error = &store.Error{Code: "no_code", Message: fmt.Sprintf("no payment code arrived within %s; nothing was charged", e.o.AwaitCodeTimeout)}
+		if err := e.putPayment(tx, p, from); err != nil {
+			return err
+		}
+	}
+	for _, id := range ids {
+		p, err := tx.Payment(id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if p.State != AwaitingCode {
+			continue
+		}
+		if !replace {
+			return errf(409, "payment_waiting", "payment %s (%d %s) is already waiting for a payment code: give it the code, cancel it, or create this one with \"replace\": true",
+				p.ID, p.Amount, p.Currency)
+		}
+		from := p.State
+		p.State, p.CancelRequested = Cancelled, true
+		p.Error = &store.Error{Code: "replaced", Message: "replaced by payment " + newID + " before a code arrived; nothing was charged"}
+		if err := e.putPayment(tx, p, from); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// useCode refuses a payment code another payment already used within
+// CodeReuseWindow (a wallet charges a code once; sending it under a second
+// order id could charge twice), and records this use. It runs in the
+// transaction that commits the payment as processing, before any send.
+func (e *Engine) useCode(tx *store.Tx, code, id string) error {
+	u, err := tx.CodeUsed(code)
+	if err != nil {
+		return err
+	}
+	if u != nil && u.PaymentID != id && e.ageOf(u.At) < e.o.CodeReuseWindow {
+		return errf(409, "code_already_used", "payment code %s was already used by payment %s: a payment code pays once; ask the customer to refresh the code in their wallet",
+			scanner.MaskCode(code), u.PaymentID)
+	}
+	return tx.MarkCodeUsed(code, id, e.now())
 }
 
 func (e *Engine) newPayment(tx *store.Tx, mode, wallet string, amount int64, currency, ref, code string) *store.Payment {
@@ -233,8 +309,17 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 		if p.State != AwaitingCode {
 			return errf(422, "invalid_state", "payment %s is %s, not awaiting_code", id, p.State)
 		}
+		if e.waitedTooLong(id) {
+			return errf(422, "invalid_state", "payment %s waited longer than %s for a code and is being cancelled; start a new payment", id, e.o.AwaitCodeTimeout)
+		}
 		if p.Wallet != "" && p.Wallet != wallet {
 			return errf(400, "invalid_wallet", "the code is a %s code but the payment is for %s", wallet, p.Wallet)
+		}
+		if err := e.checkClockPlausible(); err != nil {
+			return err
+		}
+		if err := e.useCode(tx, code, id); err != nil {
+			return err
 		}
 		p.State, p.Wallet, p.AuthCode, p.AuthCodeMasked, p.CodeAt = Processing, wallet, code, scanner.MaskCode(code), e.now()
 		started = true
@@ -244,6 +329,9 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 		rec, err = e.payment(id)
 	}
 	if err != nil {
+		if e.waitedTooLong(id) {
+			e.expireAwaiting(id)
+		}
 		return nil, err
 	}
 	if started {
@@ -255,6 +343,15 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 		}
 	}
 	return publicPayment(rec), nil
+}
+
+// waitedTooLong reports whether a payment in awaiting_code has waited
+// AwaitCodeTimeout (monotonic) for its code.
+func (e *Engine) waitedTooLong(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	since, ok := e.awaitMono[id]
+	return ok && e.mono()-since >= e.o.AwaitCodeTimeout
 }
 
 // mutate with errNoChange support: returns the unchanged record.
@@ -313,7 +410,8 @@ func (e *Engine) Cancel(ctx context.Context, id string, ik IdemKey) (*Payment, e
 	return publicPayment(rec), nil
 }
 
-// RefundPayment refunds amount (nil: all that is left) of a succeeded
+// RefundPayment refunds amount (nil: all that is left, which the API
+// reaches only by an explicit "all": true or no amount key) of a succeeded
 // payment. The refund is persisted with its own order id and sent by the
 // outbox; the call waits up to APIWait for its answer.
 func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik IdemKey) (*Payment, error) {
@@ -329,6 +427,9 @@ func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik
 		}
 		if p.State != Succeeded {
 			return errf(422, "invalid_state", "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
+		}
+		if err := e.checkClockPlausible(); err != nil {
+			return err
 		}
 		left := p.Amount - p.Committed()
 		amt := left
@@ -440,4 +541,86 @@ func (e *Engine) dueNow(tx *store.Tx, paymentID string) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// ResolveRequest settles an in-doubt payment by hand
+// (POST /v1/payments/{id}/resolve, posagent resolve).
+type ResolveRequest struct {
+	// Outcome is "paid" (the money was taken: succeeded) or "not_paid"
+	// (nothing was taken: failed, or cancelled when the sale was abandoned).
+	Outcome  string `json:"outcome"`
+	Reason   string `json:"reason"`
+	Operator string `json:"operator"`
+}
+
+// Resolve settles an in-doubt payment on a manager's word, after they
+// checked the merchant portal or the customer's wallet. The decision, its
+// reason and who made it stay on the payment and in its history, and a
+// payment.resolved event announces it. Reconciliation stops.
+func (e *Engine) Resolve(id string, r ResolveRequest, ik IdemKey) (*Payment, error) {
+	if r.Outcome != "paid" && r.Outcome != "not_paid" {
+		return nil, errf(400, "invalid_outcome", `outcome must be "paid" or "not_paid", got %q`, r.Outcome)
+	}
+	r.Reason = strings.TrimSpace(r.Reason)
+	if r.Reason == "" {
+		return nil, errf(400, "reason_required", "a reason is required: say what was checked (the merchant portal, the customer's wallet)")
+	}
+	if len(r.Reason) > 500 || len(r.Operator) > 64 {
+		return nil, errf(400, "invalid_field", "reason is at most 500 characters, operator at most 64")
+	}
+	rec, err := e.mutateOrSame(id, func(tx *store.Tx, p *store.Payment) error {
+		old, err := replay(tx, ik)
+		if err != nil {
+			return err
+		}
+		if old != nil {
+			return errNoChange
+		}
+		if p.State != InDoubt {
+			return errf(422, "invalid_state", "payment %s is %s; only an in_doubt payment can be resolved by hand", id, p.State)
+		}
+		if p.PaidLate {
+			return errf(422, "invalid_state", "payment %s was paid after the sale was abandoned and its automatic refund is under way; it settles by itself", id)
+		}
+		now := e.now()
+		p.Resolution = &store.Resolution{Outcome: r.Outcome, Reason: r.Reason, Operator: r.Operator, At: now}
+		if r.Outcome == "paid" {
+			p.State, p.Error = Succeeded, nil
+			if p.CancelRequested {
+				// The sale was abandoned but the money was taken: refund it.
+				return e.paidLate(tx, p)
+			}
+		} else {
+			p.State = Failed
+			if p.CancelRequested || p.Mode == "qr" {
+				p.State = Cancelled
+			}
+			p.Error = &store.Error{Code: "resolved_not_paid", Message: "settled by hand as not paid: " + r.Reason}
+		}
+		jobs, err := tx.Jobs()
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if j.PaymentID == id && j.Kind == store.JobQuery {
+				if err := tx.DeleteJob(j.Seq); err != nil {
+					return err
+				}
+			}
+		}
+		if err := e.remember(tx, ik, id, "", 200); err != nil {
+			return err
+		}
+		_, err = tx.AppendEvent(func(seq uint64) ([]byte, error) {
+			return json.Marshal(Event{Seq: seq, Kind: KindPaymentResolved, At: now,
+				Reason: r.Outcome + ": " + r.Reason, Payment: &Payment{ID: p.ID, OrderID: p.OrderID, Amount: p.Amount, State: p.State}})
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.kickOutbox()
+	e.log.Warn("agent: in-doubt payment resolved by hand", "id", id, "outcome", r.Outcome, "operator", r.Operator, "reason", r.Reason)
+	return publicPayment(rec), nil
 }

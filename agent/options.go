@@ -16,7 +16,8 @@ import (
 type Gateway interface {
 	PassivePay(ctx context.Context, r gateway.PayRequest) (*gateway.Result, error)
 	ActivePay(ctx context.Context, r gateway.QRRequest) (*gateway.Result, error)
-	Query(ctx context.Context, orderID string) (*gateway.Result, error)
+	// QueryOrder is STATUS_QUERY; amount > 0 must match the answer's.
+	QueryOrder(ctx context.Context, orderID string, amount int64) (*gateway.Result, error)
 	Refund(ctx context.Context, r gateway.RefundRequest) (*gateway.Result, error)
 }
 
@@ -26,9 +27,24 @@ type ReceiptPrinter interface {
 }
 
 // Clock is the engine's time source; flows depend on it.
+//
+// Now is the wall clock: it stamps records and may jump (a POS board
+// without a real-time clock boots in 1970 and jumps when NTP answers).
+// After is a timer on the monotonic clock. A Clock that also implements
+// MonoClock gives the engine its monotonic reading; otherwise the engine
+// uses Go's monotonic clock (time.Now's reading), which is what the real
+// clock needs.
 type Clock interface {
 	Now() time.Time
 	After(d time.Duration) <-chan time.Time
+}
+
+// MonoClock is a Clock whose monotonic reading is separate from its wall
+// clock (tests that jump the wall clock implement it).
+type MonoClock interface {
+	// Mono is the time elapsed on the monotonic clock since an arbitrary
+	// origin; it never goes back and ignores wall-clock jumps.
+	Mono() time.Duration
 }
 
 type realClock struct{}
@@ -79,6 +95,29 @@ type Options struct {
 	APIToken      string                  // non-empty: every request needs Authorization: Bearer <token>
 	ScanAutoStart bool                    // a payment code with no waiting payment starts one for the cart amount
 	Version       string
+
+	// AwaitCodeTimeout is how long a scan payment waits for its code
+	// before it is cancelled with error no_code (2 min).
+	AwaitCodeTimeout time.Duration
+	// CartTimeout is how long an amount due set by the POS stays (10 min).
+	CartTimeout time.Duration
+	// CodeReuseWindow is how long a payment code's use is remembered to
+	// refuse a second use (24 h; never less than CodeValidity).
+	CodeReuseWindow time.Duration
+	// RefundSettle is how long an in-doubt refund is given to show on its
+	// original order before it is judged not made (10 min).
+	RefundSettle time.Duration
+	// ShutdownGrace is how long gateway calls in flight may finish after
+	// Run's context ends, so that a clean answer is recorded (10 s).
+	ShutdownGrace time.Duration
+	// OutboxWorkers bounds the outbox jobs run at once (4).
+	OutboxWorkers int
+	// JumpCheck is how often the wall clock is compared with the
+	// monotonic clock to detect a jump (5 s).
+	JumpCheck time.Duration
+	// NotBefore is the earliest plausible wall-clock time (the build time);
+	// payments are refused while the clock is earlier. Zero: 2025-01-01.
+	NotBefore time.Time
 }
 
 func (o *Options) setDefaults() {
@@ -104,6 +143,18 @@ func (o *Options) setDefaults() {
 	d(&o.PrintTimeout, 30*time.Second)
 	d(&o.Retention, 90*24*time.Hour)
 	d(&o.CompactEvery, 24*time.Hour)
+	d(&o.AwaitCodeTimeout, 2*time.Minute)
+	d(&o.CartTimeout, 10*time.Minute)
+	d(&o.CodeReuseWindow, 24*time.Hour)
+	d(&o.RefundSettle, 10*time.Minute)
+	d(&o.ShutdownGrace, 10*time.Second)
+	d(&o.JumpCheck, 5*time.Second)
+	if o.OutboxWorkers <= 0 {
+		o.OutboxWorkers = 4
+	}
+	if o.NotBefore.IsZero() {
+		o.NotBefore = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
 	if len(o.ReconcileBackoff) == 0 {
 		o.ReconcileBackoff = []time.Duration{2 * time.Minute, 10 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
 	}
@@ -116,7 +167,8 @@ func (o *Options) setDefaults() {
 	if o.TimeScale != 1 {
 		s := func(v *time.Duration) { *v = time.Duration(float64(*v) * o.TimeScale) }
 		for _, v := range []*time.Duration{&o.ScanFirstPoll, &o.ScanFirstPollOnErr, &o.ScanPollEvery, &o.ScanPollWindow,
-			&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.SSEPing, &o.PrintTimeout} {
+			&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.SSEPing, &o.PrintTimeout,
+			&o.AwaitCodeTimeout, &o.CartTimeout, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck} {
 			s(v)
 		}
 		if o.Retention > 0 {
@@ -139,6 +191,21 @@ func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.CodeReuseWindow < o.CodeValidity {
+		o.CodeReuseWindow = o.CodeValidity
+	}
+}
+
+// longestBackoff is the longest delay the outbox ever schedules: a job due
+// further out than this was scheduled before the wall clock went back.
+func (o *Options) longestBackoff() time.Duration {
+	var m time.Duration
+	for _, s := range [][]time.Duration{o.ReconcileBackoff, o.RetryBackoff} {
+		for _, d := range s {
+			m = max(m, d)
+		}
+	}
+	return m
 }
 
 // backoff returns the n-th delay (n from 0) of a schedule, repeating the last.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/posagent/posagent/gateway"
@@ -12,41 +11,46 @@ import (
 	"github.com/posagent/posagent/store"
 )
 
-// outboxLoop runs due jobs (each in its own goroutine, one at a time per
-// job) and sleeps until the next is due or it is kicked.
+// outboxLoop runs due jobs on at most OutboxWorkers goroutines. It reads
+// only the due end of the outbox's time index (never the whole bucket),
+// sleeps until the next job is due or it is kicked (a commit, a finished
+// job), and counts a job as due when its next_at is further out than the
+// longest backoff: it was scheduled before the wall clock went back.
 func (e *Engine) outboxLoop(ctx context.Context) {
 	const maxSleep = time.Hour
+	horizon := e.o.longestBackoff()
 	for {
-		var jobs []*store.Job
-		if err := e.st.View(func(tx *store.Tx) error {
-			var err error
-			jobs, err = tx.Jobs()
-			return err
-		}); err != nil {
-			e.log.Error("agent: outbox: load", "err", err)
-		}
-		now := e.now()
 		sleep := maxSleep
-		for _, j := range jobs {
-			if wait := j.NextAt.Sub(now); wait > 0 {
-				sleep = min(sleep, wait)
-				continue
+		e.mu.Lock()
+		free := e.o.OutboxWorkers - e.workers
+		e.mu.Unlock()
+		if free > 0 {
+			now := e.now()
+			var jobs []*store.Job
+			var next time.Time
+			err := e.st.View(func(tx *store.Tx) error {
+				var err error
+				// A few more than the free workers: some may be running.
+				jobs, next, err = tx.DueJobs(now, free+len(e.inflightSnapshot()))
+				return err
+			})
+			if err != nil {
+				e.storeError("outbox: load", err)
+				sleep = e.o.RetryBackoff[0]
 			}
-			e.mu.Lock()
-			busy := e.inflight[j.Seq]
-			if !busy && e.running {
-				e.inflight[j.Seq] = true
-				e.wg.Add(1)
-				go func(j *store.Job) {
-					defer e.wg.Done()
-					e.runJob(ctx, j)
-					e.mu.Lock()
-					delete(e.inflight, j.Seq)
-					e.mu.Unlock()
-					e.kickOutbox()
-				}(j)
+			if !next.IsZero() {
+				if wait := next.Sub(now); wait > horizon {
+					sleep = 0 // scheduled before the clock went back: due
+					e.makeDue(next)
+				} else {
+					sleep = min(sleep, max(0, wait))
+				}
 			}
-			e.mu.Unlock()
+			for _, j := range jobs {
+				if !e.startJob(ctx, j) {
+					break
+				}
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -55,6 +59,78 @@ func (e *Engine) outboxLoop(ctx context.Context) {
 		case <-e.clock.After(sleep):
 		}
 	}
+}
+
+// inflightSnapshot lists the jobs running now.
+func (e *Engine) inflightSnapshot() map[uint64]bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m := make(map[uint64]bool, len(e.inflight))
+	for k := range e.inflight {
+		m[k] = true
+	}
+	return m
+}
+
+// startJob runs j on a worker unless it is running already; false when no
+// worker is free.
+func (e *Engine) startJob(ctx context.Context, j *store.Job) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.inflight[j.Seq] {
+		return true
+	}
+	if e.workers >= e.o.OutboxWorkers || !e.running {
+		return false
+	}
+	e.inflight[j.Seq] = true
+	e.workers++
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.runJob(ctx, j)
+		e.mu.Lock()
+		delete(e.inflight, j.Seq)
+		e.workers--
+		e.mu.Unlock()
+		e.kickOutbox()
+	}()
+	return true
+}
+
+// makeDue moves every job due at or after at (and so beyond the horizon)
+// to now: they were scheduled before the wall clock went back.
+func (e *Engine) makeDue(at time.Time) {
+	err := e.st.Update(func(tx *store.Tx) error {
+		jobs, err := tx.Jobs()
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		for _, j := range jobs {
+			if j.NextAt.Sub(now) > e.o.longestBackoff() {
+				j.NextAt = now
+				if err := tx.PutJob(j); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.storeError("outbox: make due", err)
+	} else {
+		e.log.Warn("agent: outbox jobs were due further out than the longest backoff (the clock went back); made due now", "next_at", at)
+	}
+}
+
+// storeError logs and counts a journal error that a background step could
+// not return to anyone; the step is retried by its loop.
+func (e *Engine) storeError(op string, err error) {
+	e.mu.Lock()
+	e.storeErrs++
+	e.mu.Unlock()
+	e.log.Error("agent: journal: "+op, "err", err)
 }
 
 func (e *Engine) runJob(ctx context.Context, j *store.Job) {
@@ -67,12 +143,13 @@ func (e *Engine) runJob(ctx context.Context, j *store.Job) {
 		e.printJob(ctx, j)
 	default:
 		e.log.Error("agent: outbox: unknown job kind; dropped", "kind", j.Kind, "seq", j.Seq)
-		e.st.Update(func(tx *store.Tx) error { return tx.DeleteJob(j.Seq) })
+		e.dropJob(j)
 	}
 }
 
-// retryJob records a failed attempt and schedules the next one.
-func (e *Engine) retryJob(j *store.Job, sched []time.Duration, why error) {
+// retryJob records a failed attempt (its structured answer, when there
+// was a gateway call) and schedules the next one.
+func (e *Engine) retryJob(j *store.Job, sched []time.Duration, why error, a *store.Answer) {
 	err := e.st.Update(func(tx *store.Tx) error {
 		cur, err := tx.Job(j.Seq)
 		if err != nil {
@@ -83,20 +160,38 @@ func (e *Engine) retryJob(j *store.Job, sched []time.Duration, why error) {
 		if why != nil {
 			cur.LastError = why.Error()
 		}
+		if a != nil {
+			cur.Last = a
+			if notFound(a) {
+				cur.NotFound++
+			} else {
+				cur.NotFound = 0
+			}
+		}
 		return tx.PutJob(cur)
 	})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		e.log.Error("agent: outbox: reschedule", "seq", j.Seq, "err", err)
+		e.storeError("outbox: reschedule", err)
 	}
 }
 
 func (e *Engine) dropJob(j *store.Job) {
-	e.st.Update(func(tx *store.Tx) error { return tx.DeleteJob(j.Seq) })
+	if err := e.st.Update(func(tx *store.Tx) error { return tx.DeleteJob(j.Seq) }); err != nil {
+		e.storeError("outbox: drop job", err)
+	}
+}
+
+// notFound: a verified STATUS_QUERY answer that the gateway has no such
+// order (rsp_code FAIL; a query's FAIL says nothing else).
+func notFound(a *store.Answer) bool {
+	return a.Action == gateway.ActionStatusQuery && a.Answered && a.RspCode == gateway.CodeFail
 }
 
 // reconcile queries an in-doubt payment (the reconciler):
 // paid -> automatic refund (then reversed); failed or closed -> cancelled
-// (failed for a scan payment the cashier never cancelled); unknown -> later.
+// (failed for a scan payment the cashier never cancelled); unknown -> later,
+// forever (the last backoff step, daily by default), until the gateway
+// answers or a manager resolves it by hand.
 func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
 	p, err := e.payment(j.PaymentID)
 	if err != nil {
@@ -107,10 +202,11 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
 		e.dropJob(j) // final, or its refund is in charge now
 		return
 	}
-	res, err := e.gw.Query(ctx, p.OrderID)
+	res, err := e.gw.QueryOrder(ctx, p.OrderID, p.Amount)
 	if ctx.Err() != nil {
 		return
 	}
+	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
 	switch queryOutcome(err) {
 	case gateway.Paid:
 		e.log.Info("agent: in-doubt payment turned out paid; refunding automatically", "id", p.ID, "order_id", p.OrderID)
@@ -121,6 +217,7 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
 			if err := tx.DeleteJob(j.Seq); err != nil {
 				return err
 			}
+			p.Answer = a
 			return e.paidLate(tx, p)
 		})
 	case gateway.Failed:
@@ -131,6 +228,7 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
 			if err := tx.DeleteJob(j.Seq); err != nil {
 				return err
 			}
+			p.Answer = a
 			if p.CancelRequested || p.Mode == "qr" {
 				p.State, p.Error = Cancelled, nil
 				return nil
@@ -143,8 +241,8 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
 			return nil
 		})
 	default:
-		if e.neverReached(p, j, err) {
-			e.log.Warn("agent: the gateway has no such order, twice, after it could no longer be charged: it never reached the gateway",
+		if e.neverReached(p, j, a) {
+			e.log.Warn("agent: the gateway has no such order, on consecutive answers, after it could no longer be charged: it never reached the gateway",
 				"id", p.ID, "order_id", p.OrderID)
 			_, err = e.mutate(p.ID, func(tx *store.Tx, p *store.Payment) error {
 				if p.State != InDoubt {
@@ -153,7 +251,7 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
 				if err := tx.DeleteJob(j.Seq); err != nil {
 					return err
 				}
-				p.State = Failed
+				p.State, p.Answer = Failed, a
 				if p.CancelRequested {
 					p.State = Cancelled
 				}
@@ -162,12 +260,13 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
 			})
 			break
 		}
-		e.retryJob(j, e.o.ReconcileBackoff, err)
+		e.note(p.ID, a)
+		e.retryJob(j, e.o.ReconcileBackoff, err, a)
 		return
 	}
 	if err != nil && !errors.Is(err, errNoChange) {
-		e.log.Error("agent: reconcile", "id", p.ID, "err", err)
-		e.retryJob(j, e.o.ReconcileBackoff, err)
+		e.storeError("reconcile", err)
+		e.retryJob(j, e.o.ReconcileBackoff, err, nil)
 		return
 	}
 	if errors.Is(err, errNoChange) {
@@ -178,27 +277,31 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
 // neverReached reports whether an in-doubt order is known never to have
 // reached the gateway: a crash between committing "processing" and sending
 // leaves an order the agent can never resend (its outcome was unknown).
-// Our rule: when the gateway answers STATUS_QUERY with FAIL ("no such
-// order") on two attempts in a row, and the order can no longer be charged
-// by anyone (the scan code's validity window, or the QR window, is over,
-// and the agent never resends), nothing was charged.
-func (e *Engine) neverReached(p *store.Payment, j *store.Job, err error) bool {
-	var ge *gateway.Error
-	if !errors.As(err, &ge) || ge.Code != gateway.CodeFail || !strings.Contains(j.LastError, gateway.CodeFail) {
+// The rule reads structure only: this answer and the previous attempt's
+// (kept on the job) are both verified STATUS_QUERY answers with rsp_code
+// FAIL (no such order), and the order can no longer be charged by anyone:
+// the scan code's validity window (or the QR window) is over, and the agent
+// never resends. Anything else (an error message, an unverified answer, a
+// refusal of another kind) keeps the payment in doubt.
+func (e *Engine) neverReached(p *store.Payment, j *store.Job, a *store.Answer) bool {
+	if !notFound(a) || j.Last == nil || !notFound(j.Last) || j.NotFound < 1 {
 		return false
 	}
-	limit := codeAt(p).Add(e.o.CodeValidity)
+	limit := e.o.CodeValidity
 	if p.Mode == "qr" {
-		limit = p.QRExpiresAt
-		if limit.IsZero() {
-			limit = p.CreatedAt.Add(e.o.QRWindow)
+		limit = e.o.QRWindow
+		if !p.QRExpiresAt.IsZero() {
+			limit = max(limit, p.QRExpiresAt.Sub(p.CreatedAt))
 		}
+		return e.ageOf(p.CreatedAt) > limit && e.ageOf(j.Last.At) >= backoff(e.o.ReconcileBackoff, 0)/2
 	}
-	return e.now().After(limit)
+	return e.ageOf(codeAt(p)) > limit && e.ageOf(j.Last.At) >= backoff(e.o.ReconcileBackoff, 0)/2
 }
 
-// sendRefund sends (or resends, always with the refund's own order id) a
-// refund. An in-doubt refund is first queried by its order id.
+// sendRefund sends a pending refund (or resends it, with its own order id,
+// when the last attempt certainly never left this machine). A refund whose
+// outcome is unknown (in_doubt) is never sent again: it is settled from
+// the original order's STATUS_QUERY, which reports what was refunded.
 func (e *Engine) sendRefund(ctx context.Context, j *store.Job) {
 	p, err := e.payment(j.PaymentID)
 	if err != nil {
@@ -211,23 +314,14 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job) {
 		return
 	}
 	if r.State == store.RefundInDoubt {
-		_, qerr := e.gw.Query(ctx, r.OrderID)
-		if ctx.Err() != nil {
-			return
-		}
-		switch queryOutcome(qerr) {
-		case gateway.Paid:
-			e.refundDone(j, store.RefundSucceeded, nil)
-			return
-		case gateway.Failed:
-			e.refundDone(j, store.RefundFailed, &store.Error{Code: "refund_failed", Message: "the gateway reports the refund failed"})
-			return
-		}
-	}
-	_, err = e.gw.Refund(ctx, gateway.RefundRequest{OrderID: r.OrderID, OriginalOrderID: p.OrderID, Amount: r.Amount})
-	if ctx.Err() != nil {
+		e.settleRefund(ctx, j, p, r)
 		return
 	}
+	res, err := e.gw.Refund(ctx, gateway.RefundRequest{OrderID: r.OrderID, OriginalOrderID: p.OrderID, Amount: r.Amount})
+	if ctx.Err() != nil && !errors.Is(err, gateway.ErrNotSent) && err != nil {
+		return // stopped mid-call: the refund is still pending; recovery decides
+	}
+	a := answerOf(gateway.ActionRefund, res, err, e.now())
 	switch {
 	case err == nil:
 		e.refundDone(j, store.RefundSucceeded, nil)
@@ -235,10 +329,9 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job) {
 		code, msg := gwError(err)
 		e.refundDone(j, store.RefundFailed, &store.Error{Code: "refund_" + failCode(code), Message: msg})
 	case errors.Is(err, gateway.ErrNotSent):
-		e.retryJob(j, e.o.RetryBackoff, err)
+		e.retryJob(j, e.o.RetryBackoff, err, a)
 	default:
-		// Possibly done: in doubt; the next attempt queries it first and
-		// resends only with the same order id (ORDER_USED stops a double).
+		// Possibly done: in doubt; settled from the original order.
 		_, merr := e.mutate(p.ID, func(tx *store.Tx, p *store.Payment) error {
 			r := p.Refund(j.RefundID)
 			if r == nil || r.State != store.RefundPending {
@@ -248,10 +341,62 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job) {
 			return nil
 		})
 		if merr != nil && !errors.Is(merr, errNoChange) {
-			e.log.Error("agent: refund in doubt", "id", p.ID, "err", merr)
+			e.storeError("refund in doubt", merr)
 		}
-		e.retryJob(j, e.o.RetryBackoff, err)
+		e.retryJob(j, e.o.RetryBackoff, err, a)
 	}
+}
+
+// settleRefund resolves an in-doubt refund from the original order's
+// STATUS_QUERY: the gateway's refunded total (refund_amount, or the whole
+// amount when the order is fully_refunded) less what is known refunded
+// says whether this refund landed. When the original shows no such refund
+// RefundSettle after the refund was made, it did not land: failed, nothing
+// refunded. Anything unclear stays in doubt and is asked again.
+func (e *Engine) settleRefund(ctx context.Context, j *store.Job, p *store.Payment, r *store.Refund) {
+	res, err := e.gw.QueryOrder(ctx, p.OrderID, p.Amount)
+	if ctx.Err() != nil {
+		return
+	}
+	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
+	if err != nil && queryOutcome(err) != gateway.Failed || res == nil {
+		if err == nil {
+			err = errors.New("agent: no answer")
+		}
+		e.retryJob(j, e.o.RetryBackoff, err, a)
+		return
+	}
+	total, known := refundedTotal(p, res)
+	if !known {
+		e.retryJob(j, e.o.RetryBackoff, fmt.Errorf("agent: the original order %s is %s without a refunded amount", p.OrderID, res.OrderStatus), a)
+		return
+	}
+	extra := total - p.Refunded() // refunded at the gateway beyond the refunds known to have succeeded
+	switch {
+	case extra >= r.Amount:
+		e.log.Info("agent: in-doubt refund found on the original order", "payment", p.ID, "refund", r.ID, "refunded_total", total)
+		e.refundDone(j, store.RefundSucceeded, nil)
+	case extra <= 0 && e.ageOf(r.CreatedAt) >= e.o.RefundSettle:
+		e.log.Warn("agent: in-doubt refund is not on the original order; it was not made", "payment", p.ID, "refund", r.ID)
+		e.refundDone(j, store.RefundFailed, &store.Error{Code: "refund_not_made",
+			Message: "the original order shows no such refund: nothing was refunded; refund again if the customer is owed"})
+	default:
+		e.retryJob(j, e.o.RetryBackoff, fmt.Errorf("agent: the original order %s shows %d refunded, %d known; waiting", p.OrderID, total, p.Refunded()), a)
+	}
+}
+
+// refundedTotal reads what the gateway says was refunded of an order.
+func refundedTotal(p *store.Payment, res *gateway.Result) (int64, bool) {
+	if res.HasRefunded {
+		return res.Refunded, true
+	}
+	switch res.OrderStatus {
+	case gateway.StatusFullyRefunded:
+		return p.Amount, true
+	case gateway.StatusSuccess:
+		return 0, true
+	}
+	return 0, false
 }
 
 func (e *Engine) setRefundState(r *store.Refund, to store.RefundState, rerr *store.Error) {
@@ -294,7 +439,7 @@ func (e *Engine) refundDone(j *store.Job, to store.RefundState, rerr *store.Erro
 		return nil
 	})
 	if err != nil {
-		e.log.Error("agent: refund result", "payment", j.PaymentID, "refund", j.RefundID, "err", err)
+		e.storeError("refund result", err)
 	}
 }
 
@@ -333,13 +478,16 @@ func (e *Engine) printJob(ctx context.Context, j *store.Job) {
 	}
 	if err != nil {
 		e.log.Warn("agent: receipt not printed; will retry", "id", p.ID, "err", err)
-		e.retryJob(j, e.o.RetryBackoff, err)
+		e.retryJob(j, e.o.RetryBackoff, err, nil)
 		return
 	}
 	e.dropJob(j)
 }
 
-// compactLoop removes old, final, synced payments every CompactEvery.
+// compactLoop removes old, final, synced payments every CompactEvery,
+// and forgets payment-code uses older than CodeReuseWindow. It holds off
+// while the wall clock is implausible or jumped since the last round: ages
+// are read from wall-clock stamps, and a jump would make new records look old.
 func (e *Engine) compactLoop(ctx context.Context) {
 	if e.o.Retention < 0 {
 		return
@@ -355,9 +503,19 @@ func (e *Engine) compactLoop(ctx context.Context) {
 			return
 		case <-e.clock.After(wait):
 		}
-		res, err := e.st.Compact(e.now().Add(-e.o.Retention))
+		if why := e.compactHeld(); why != "" {
+			e.log.Warn("agent: compaction held: it removes records by their age, and the wall clock cannot be trusted now", "why", why)
+			continue
+		}
+		now := e.now()
+		if n, err := e.st.ForgetCodes(now.Add(-e.o.CodeReuseWindow)); err != nil {
+			e.storeError("forget used codes", err)
+		} else if n > 0 {
+			e.log.Info("agent: forgot payment-code uses past the reuse window", "codes", n)
+		}
+		res, err := e.st.Compact(now.Add(-e.o.Retention))
 		if err != nil {
-			e.log.Error("agent: compact", "err", err)
+			e.storeError("compact", err)
 		} else if res.Payments > 0 || res.Events > 0 {
 			e.log.Info("agent: compacted the journal", "payments", res.Payments, "events", res.Events)
 		}

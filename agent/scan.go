@@ -3,46 +3,50 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/posagent/posagent/scanner"
+	"github.com/posagent/posagent/store"
 )
 
 // HandleScan routes one scan (a hardware scanner, a bridge, POST /v1/scans):
 //
-//   - the same code again within DedupWindow is the same scan: ignored;
+//   - the same code again within DedupWindow (monotonic) is the same scan: ignored;
 //   - a code that is not a payment code -> a scan.barcode event for the
 //     POS; it never reaches the gateway;
-//   - a payment code goes to the oldest scan payment in awaiting_code;
-//   - with none waiting, ScanAutoStart and an amount due set by the POS
-//     (PUT /v1/cart), it starts a scan payment for that amount;
-//   - otherwise a scan.ignored event (code masked): nothing is charged.
+//   - a payment code goes to the one scan payment waiting for a code (the
+//     one the customer display shows), or, with none waiting, ScanAutoStart
+//     and an amount due set by the POS (PUT /v1/cart), starts a scan
+//     payment for that amount;
+//   - when more than one of those could take it, or the code was already
+//     used by another payment, the scan is refused: a scan.refused event
+//     (code masked) and an error; nothing is charged;
+//   - with nothing to take it, a scan.ignored event: nothing is charged.
 func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	code := strings.TrimSpace(s.Code)
 	if code == "" {
 		return errf(400, "invalid_code", "empty scan")
 	}
-	now := e.now()
-	if s.At.IsZero() {
-		s.At = now
-	}
+	now, mono := e.now(), e.mono()
 	e.mu.Lock()
-	if last, ok := e.dedup[code]; ok && s.At.Sub(last) < e.o.DedupWindow && s.At.Sub(last) >= 0 {
+	if last, ok := e.dedup[code]; ok && mono-last < e.o.DedupWindow && mono-last >= 0 {
 		e.mu.Unlock()
 		e.log.Debug("agent: duplicate scan suppressed", "code", scanner.MaskCode(code), "device", s.Device)
 		return nil
 	}
-	e.dedup[code] = s.At
+	e.dedup[code] = mono
 	if len(e.dedup) > 256 {
 		for k, t := range e.dedup {
-			if s.At.Sub(t) > e.o.DedupWindow {
+			if mono-t > e.o.DedupWindow {
 				delete(e.dedup, k)
 			}
 		}
 	}
 	if d, ok := e.devices["scanner/"+s.Device]; ok {
-		d.LastScanAt = s.At
+		d.LastScanAt = now
 		e.devices["scanner/"+s.Device] = d
 	}
 	e.mu.Unlock()
@@ -51,22 +55,34 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 		return e.appendEvent(Event{Kind: KindScanBarcode, At: now, Scan: &ScanInfo{Code: code, Symbology: s.Symbology, Device: s.Device}})
 	}
 	masked := &ScanInfo{Code: scanner.MaskCode(code), Symbology: s.Symbology, Device: s.Device}
-	for _, id := range e.awaitingCode() {
-		_, err := e.giveCode(ctx, id, code, IdemKey{}, false) // a scanner never waits for the gateway
+	waiting := e.awaitingCode()
+	cart := e.liveCart()
+	auto := e.o.ScanAutoStart && cart != nil && cart.Amount > 0
+	candidates := len(waiting)
+	if auto {
+		candidates++
+	}
+	switch {
+	case candidates > 1:
+		err := errf(409, "scan_ambiguous", "%d payments could take this code (%s); nothing was charged: cancel the one the customer is not paying",
+			candidates, describeCandidates(waiting, auto, cart))
+		return e.refuseScan(masked, err)
+	case len(waiting) == 1:
+		_, err := e.giveCode(ctx, waiting[0], code, IdemKey{}, false) // a scanner never waits for the gateway
 		var oe *opError
+		if errors.As(err, &oe) && (oe.Code == "code_already_used" || oe.Code == "clock_implausible") {
+			return e.refuseScan(masked, err)
+		}
 		if errors.As(err, &oe) && oe.Status == 422 {
-			continue // it stopped waiting meanwhile; try the next
+			return e.appendEvent(Event{Kind: KindScanIgnored, At: now, Scan: masked, Reason: "the payment stopped waiting for a code: " + oe.Message})
 		}
 		return err
-	}
-	e.mu.Lock()
-	cart := e.cart
-	auto := e.o.ScanAutoStart && cart != nil && cart.Amount > 0
-	if auto {
-		e.cart = nil
-	}
-	e.mu.Unlock()
-	if auto {
+	case auto:
+		e.mu.Lock()
+		if e.cart != nil && *e.cart == *cart {
+			e.cart = nil // taken
+		}
+		e.mu.Unlock()
 		_, _, err := e.createPayment(ctx, CreateRequest{Amount: cart.Amount, Currency: cart.Currency, Mode: "scan",
 			Reference: cart.Reference, AuthCode: code}, IdemKey{}, false)
 		if err != nil {
@@ -75,6 +91,10 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 				e.cart = cart // keep the amount due for the next attempt
 			}
 			e.mu.Unlock()
+			var oe *opError
+			if errors.As(err, &oe) && oe.Status < 500 || errors.As(err, &oe) && oe.Code == "clock_implausible" {
+				return e.refuseScan(masked, err)
+			}
 			return err
 		}
 		return e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &Cart{Currency: e.o.Currency}})
@@ -82,32 +102,108 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	return e.appendEvent(Event{Kind: KindScanIgnored, At: now, Scan: masked, Reason: "no payment is waiting for a code"})
 }
 
-// awaitingCode lists scan payments in awaiting_code, oldest first.
+func describeCandidates(waiting []string, auto bool, cart *Cart) string {
+	parts := append([]string(nil), waiting...)
+	if auto {
+		parts = append(parts, fmt.Sprintf("the cart's amount due %d", cart.Amount))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// refuseScan journals a scan.refused event (the POS and the cashier see it)
+// and returns err.
+func (e *Engine) refuseScan(s *ScanInfo, err error) error {
+	var oe *opError
+	errors.As(err, &oe)
+	ev := Event{Kind: KindScanRefused, At: e.now(), Scan: s}
+	if oe != nil {
+		ev.Error, ev.Reason = &store.Error{Code: oe.Code, Message: oe.Message}, oe.Message
+	}
+	e.log.Warn("agent: scan refused; nothing charged", "code", s.Code, "device", s.Device, "err", err)
+	if jerr := e.appendEvent(ev); jerr != nil {
+		e.storeError("scan refused event", jerr)
+	}
+	return err
+}
+
+// awaitingCode lists the scan payments waiting for a code whose wait has
+// not timed out, oldest first. Timed-out ones are cancelled (no_code).
+// Never call it inside a store transaction: it may write.
 func (e *Engine) awaitingCode() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	type kv struct {
-		id string
-		a  activeInfo
-	}
-	var out []kv
-	for id, a := range e.active {
-		if a.state == AwaitingCode {
-			out = append(out, kv{id, a})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id }) // ids are time-ordered
-	ids := make([]string, len(out))
-	for i, x := range out {
-		ids[i] = x.id
+	ids, stale := e.waiters()
+	for _, id := range stale {
+		e.expireAwaiting(id)
 	}
 	return ids
 }
 
-// SetCart sets the amount due shown on the display (PUT /v1/cart).
+// waiters lists the payments in awaiting_code: those still inside their
+// wait, and those past it (stale), each oldest first. It only reads.
+func (e *Engine) waiters() (ids, stale []string) {
+	e.mu.Lock()
+	mono := e.mono()
+	for id, a := range e.active {
+		if a.state != AwaitingCode {
+			continue
+		}
+		if since, ok := e.awaitMono[id]; ok && mono-since >= e.o.AwaitCodeTimeout {
+			stale = append(stale, id)
+			continue
+		}
+		ids = append(ids, id)
+	}
+	e.mu.Unlock()
+	sort.Strings(ids) // ids are time-ordered
+	sort.Strings(stale)
+	return ids, stale
+}
+
+// expireAwaiting cancels a payment that waited too long for its code.
+func (e *Engine) expireAwaiting(id string) {
+	_, err := e.mutate(id, func(tx *store.Tx, p *store.Payment) error {
+		if p.State != AwaitingCode {
+			return errNoChange
+		}
+		p.State = Cancelled
+		p.Error = &store.Error{Code: "no_code", Message: fmt.Sprintf("no payment code arrived within %s; nothing was charged", e.o.AwaitCodeTimeout)}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNoChange) {
+		e.storeError("expire awaiting payment", err)
+		return
+	}
+	if err == nil {
+		e.log.Info("agent: payment waited too long for its code; cancelled", "id", id, "timeout", e.o.AwaitCodeTimeout)
+	}
+}
+
+// awaitLoop cancels payments that waited AwaitCodeTimeout for a code and
+// clears an expired cart, checking a few times per timeout.
+func (e *Engine) awaitLoop(ctx context.Context) {
+	every := max(min(e.o.AwaitCodeTimeout, e.o.CartTimeout)/8, time.Millisecond)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.clock.After(every):
+		}
+		e.awaitingCode()
+		if e.cartExpired() {
+			if err := e.ClearCart(); err != nil {
+				e.storeError("clear expired cart", err)
+			}
+		}
+	}
+}
+
+// SetCart sets the amount due shown on the display (PUT /v1/cart). It
+// expires CartTimeout later.
 func (e *Engine) SetCart(c Cart) (*Cart, error) {
 	if c.Amount <= 0 {
 		return nil, errf(400, "invalid_amount", "amount must be a positive integer number of cents, got %d", c.Amount)
+	}
+	if c.Amount > MaxAmount {
+		return nil, errf(400, "invalid_amount", "amount %d is more than the %d cents a payment may be", c.Amount, int64(MaxAmount))
 	}
 	if c.Currency == "" {
 		c.Currency = e.o.Currency
@@ -118,9 +214,12 @@ func (e *Engine) SetCart(c Cart) (*Cart, error) {
 	if len(c.Reference) > 64 {
 		return nil, errf(400, "invalid_reference", "reference is %d characters long; at most 64", len(c.Reference))
 	}
+	exp := e.now().Add(e.o.CartTimeout)
+	c.ExpiresAt = &exp
 	e.mu.Lock()
 	cp := c
 	e.cart = &cp
+	e.cartMono = e.mono()
 	e.mu.Unlock()
 	return &c, e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &c})
 }
@@ -131,6 +230,21 @@ func (e *Engine) ClearCart() error {
 	e.cart = nil
 	e.mu.Unlock()
 	return e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &Cart{Currency: e.o.Currency}})
+}
+
+// cartExpired reports whether a cart is set and past its lifetime.
+func (e *Engine) cartExpired() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cart != nil && e.mono()-e.cartMono >= e.o.CartTimeout
+}
+
+// liveCart is the amount due unless it expired.
+func (e *Engine) liveCart() *Cart {
+	if e.cartExpired() {
+		return nil
+	}
+	return e.CurrentCart()
 }
 
 // CurrentCart returns the amount due, or nil.

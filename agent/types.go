@@ -26,6 +26,10 @@ type Payment struct {
 	History        []HistoryEntry `json:"history"`
 	Refunds        []Refund       `json:"refunds"`
 	Refunded       int64          `json:"refunded"`
+	// Answer is the gateway's last answer about the payment, as structure.
+	Answer *store.Answer `json:"gateway_answer,omitempty"`
+	// Resolution is a manager's decision on an in-doubt payment.
+	Resolution *store.Resolution `json:"resolution,omitempty"`
 }
 
 // HistoryEntry is one state a payment went through.
@@ -52,6 +56,7 @@ func publicPayment(p *store.Payment) *Payment {
 		Amount: p.Amount, Currency: p.Currency, State: p.State, Error: p.Error, CodeURL: p.CodeURL,
 		AuthCodeMasked: p.AuthCodeMasked, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
 		History: []HistoryEntry{}, Refunds: []Refund{}, Refunded: p.Refunded(),
+		Answer: p.Answer, Resolution: p.Resolution,
 	}
 	if !p.QRExpiresAt.IsZero() {
 		t := p.QRExpiresAt.UTC()
@@ -74,6 +79,13 @@ const (
 	KindScanIgnored    = "scan.ignored"
 	KindDeviceChanged  = "device.changed"
 	KindCartUpdated    = "cart.updated"
+	// KindScanRefused: a payment code that was not charged because it
+	// could not be routed safely (already used, two payments could take it).
+	KindScanRefused = "scan.refused"
+	// KindClockJumped: the wall clock moved against the monotonic clock.
+	KindClockJumped = "clock.jumped"
+	// KindPaymentResolved: a manager settled an in-doubt payment by hand.
+	KindPaymentResolved = "payment.resolved"
 )
 
 // Event is one journal event, as streamed on /v1/events.
@@ -86,6 +98,8 @@ type Event struct {
 	Reason  string        `json:"reason,omitempty"`
 	Device  *DeviceStatus `json:"device,omitempty"`
 	Cart    *Cart         `json:"cart,omitempty"`
+	// Error is why a scan was refused (scan.refused).
+	Error *store.Error `json:"error,omitempty"`
 	// Data is the event's JSON exactly as journaled.
 	Data json.RawMessage `json:"-"`
 }
@@ -106,9 +120,11 @@ type DeviceStatus struct {
 	LastScanAt time.Time `json:"last_scan_at,omitzero"`
 }
 
-// Cart is the amount due set by the POS (PUT /v1/cart).
+// Cart is the amount due set by the POS (PUT /v1/cart). It expires
+// CartTimeout after it was set.
 type Cart struct {
-	Amount    int64  `json:"amount"`
-	Currency  string `json:"currency"`
-	Reference string `json:"reference,omitempty"`
+	Amount    int64      `json:"amount"`
+	Currency  string     `json:"currency"`
+	Reference string     `json:"reference,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }

@@ -15,7 +15,9 @@ type Config struct {
 	Store    Store     `key:"store"`
 	Scanners []Scanner `key:"scanners"`
 	Printer  Printer   `key:"printer"`
+	Receipt  Receipt   `key:"receipt"`
 	Display  Display   `key:"display"`
+	Render   Render    `key:"render"`
 	Agent    Agent     `key:"agent"`
 	Sim      Sim       `key:"sim"`
 	Bridge   Bridge    `key:"bridge"`
@@ -126,11 +128,31 @@ type Printer struct {
 	Status bool `key:"status"`
 }
 
+// Receipt is what receipts say.
+type Receipt struct {
+	// Language of the labels: en, zh or en+zh (both, "TOTAL 合计"). Chinese
+	// needs printer.chinese. Wallet names are printed in their own scripts
+	// (微信支付) whenever the printer has Chinese.
+	Language string `key:"language"`
+}
+
+// Render is how the agent draws pictures: receipt PNGs (previews, Clover,
+// the virtual printer) and display frames.
+type Render struct {
+	// Font is the CJK font file Chinese is drawn with (.ttc, .ttf, .otf);
+	// "" looks in the usual places (Noto Sans CJK from fonts-noto-cjk,
+	// Android's /system/fonts/NotoSansCJK-Regular.ttc).
+	Font string `key:"font"`
+}
+
 // Display is the customer display.
 type Display struct {
-	Kind     string        `key:"kind"`     // web | pole | png | none
-	Language string        `key:"language"` // en | zh
-	Logo     string        `key:"logo"`     // optional image file shown when idle
+	Kind string `key:"kind"` // web | pole | png | none
+	// Language is the primary language: en, zh, or auto (Chinese first for
+	// WeChat Pay and Alipay payments, else the shop's language: zh when
+	// receipt.language is zh, else en).
+	Language string        `key:"language"`
+	Logo     string        `key:"logo"` // optional image file shown when idle
 	Pole     Pole          `key:"pole"`
 	PNG      PNG           `key:"png"`
 	Hold     time.Duration `key:"hold"` // how long "paid"/"failed" stays before idle
@@ -141,6 +163,9 @@ type Pole struct {
 	Device  string `key:"device"`
 	Baud    int    `key:"baud"`
 	Dialect string `key:"dialect"` // epson | cd5220
+	// Chinese: the display has a GB2312 font (CD5220-compatible Chinese
+	// models); screens whose language is Chinese are then shown in Chinese.
+	Chinese bool `key:"chinese"`
 }
 
 // PNG is a display drawn into a PNG file (headless tests, small LCDs).
@@ -159,8 +184,16 @@ type Agent struct {
 	PollInterval  time.Duration `key:"poll_interval"` // STATUS_QUERY interval while following
 	Dedup         time.Duration `key:"dedup"`         // same code twice within this is one scan
 	ScanAutoStart bool          `key:"scan_auto_start"`
-	LogLevel      string        `key:"log_level"`  // debug | info | warn | error
-	LogFormat     string        `key:"log_format"` // text | json
+	// AwaitCodeTimeout: a scan payment waiting this long for its code is cancelled (no_code).
+	AwaitCodeTimeout time.Duration `key:"await_code_timeout"`
+	// CartTimeout: an amount due set by the POS expires after this.
+	CartTimeout time.Duration `key:"cart_timeout"`
+	// ShutdownGrace: gateway calls in flight at a stop get this long to answer.
+	ShutdownGrace time.Duration `key:"shutdown_grace"`
+	// OutboxWorkers bounds the follow-ups (queries, refunds, receipts) run at once.
+	OutboxWorkers int    `key:"outbox_workers"`
+	LogLevel      string `key:"log_level"`  // debug | info | warn | error
+	LogFormat     string `key:"log_format"` // text | json
 }
 
 // Sim configures the in-process simulator (gateway.url: sim).

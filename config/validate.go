@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -286,6 +287,11 @@ func (c *Config) validate(v *validator) {
 		seen[cp] = true
 	}
 
+	// receipt
+	if v.oneOf("receipt.language", c.Receipt.Language, "en", "zh", "en+zh") && c.Receipt.Language != "en" && !p.Chinese && p.Kind != "none" {
+		v.add("receipt.language", "receipt.language %s needs a printer with a Chinese font, but printer.chinese is false: set printer.chinese: true if the printer has a GB18030 font (Sunmi, Clover and most printers sold in China do), or use receipt.language: en", c.Receipt.Language)
+	}
+
 	// display
 	dsp := c.Display
 	if v.oneOf("display.kind", dsp.Kind, "web", "pole", "png", "none") {
@@ -297,7 +303,9 @@ func (c *Config) validate(v *validator) {
 			if !slices.Contains(bauds, dsp.Pole.Baud) {
 				v.add("display.pole.baud", "display.pole.baud %d is not a standard rate: pole displays use 9600", dsp.Pole.Baud)
 			}
-			v.oneOf("display.pole.dialect", dsp.Pole.Dialect, "epson", "cd5220")
+			if v.oneOf("display.pole.dialect", dsp.Pole.Dialect, "epson", "cd5220") && dsp.Pole.Chinese && dsp.Pole.Dialect != "cd5220" {
+				v.add("display.pole.chinese", "display.pole.chinese needs display.pole.dialect cd5220 (Chinese is shown on CD5220-compatible models with a GB2312 font): set the dialect to cd5220, or turn chinese off for an %s display", dsp.Pole.Dialect)
+			}
 		case "png":
 			if dsp.PNG.Path == "" {
 				v.add("display.png.path", "display.png.path missing for display.kind png: use a file name, like ./display.png")
@@ -307,7 +315,18 @@ func (c *Config) validate(v *validator) {
 			}
 		}
 	}
-	v.oneOf("display.language", dsp.Language, "en", "zh")
+	v.oneOf("display.language", dsp.Language, "en", "zh", "auto")
+
+	// render
+	if f := c.Render.Font; f != "" {
+		ext := strings.ToLower(filepath.Ext(f))
+		switch {
+		case !filepath.IsAbs(f):
+			v.add("render.font", "render.font %q is not an absolute path: name the font file in full, like /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc (or leave it empty to look in the usual places)", f)
+		case ext != ".ttc" && ext != ".ttf" && ext != ".otf" && ext != ".otc":
+			v.add("render.font", "render.font %q is not a font file (.ttc, .ttf or .otf): use a CJK font such as /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", f)
+		}
+	}
 	if dsp.Hold < 0 {
 		v.add("display.hold", "display.hold %s is negative: use a duration like 5s", fmtDuration(dsp.Hold))
 	}
@@ -325,6 +344,14 @@ func (c *Config) validate(v *validator) {
 	}
 	if a.Dedup < 0 {
 		v.add("agent.dedup", "agent.dedup %s is negative: use 0 (off) or a duration like 2s", fmtDuration(a.Dedup))
+	}
+	v.positive("agent.await_code_timeout", a.AwaitCodeTimeout)
+	v.positive("agent.cart_timeout", a.CartTimeout)
+	if a.ShutdownGrace < 0 || a.ShutdownGrace > 2*time.Minute {
+		v.add("agent.shutdown_grace", "agent.shutdown_grace %s: use 0 to 2m (default 10s); systemd's stop timeout must be longer", fmtDuration(a.ShutdownGrace))
+	}
+	if a.OutboxWorkers < 1 || a.OutboxWorkers > 64 {
+		v.add("agent.outbox_workers", "agent.outbox_workers %d: use 1 to 64 (default 4)", a.OutboxWorkers)
 	}
 	v.oneOf("agent.log_level", a.LogLevel, "debug", "info", "warn", "error")
 	v.oneOf("agent.log_format", a.LogFormat, "text", "json")

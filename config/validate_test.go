@@ -85,7 +85,14 @@ func TestValidateRules(t *testing.T) {
 			c.Display.Pole.Dialect = "utc"
 		}, "display.pole.dialect utc: use epson or cd5220"},
 		{"png size", func(c *Config) { c.Display.Kind = "png"; c.Display.PNG.Width = 0 }, "display.png 0x240 is not a usable size"},
-		{"language", func(c *Config) { c.Display.Language = "fr" }, "display.language fr: use en or zh"},
+		{"language", func(c *Config) { c.Display.Language = "fr" }, "display.language fr: use en, zh or auto"},
+		{"receipt language", func(c *Config) { c.Receipt.Language = "cn" }, "receipt.language cn: use en, zh or en+zh"},
+		{"receipt language needs chinese", func(c *Config) { c.Printer.Kind = "file"; c.Printer.Path = "r.bin"; c.Receipt.Language = "en+zh" }, "receipt.language en+zh needs a printer with a Chinese font, but printer.chinese is false: set printer.chinese: true"},
+		{"pole chinese needs cd5220", func(c *Config) {
+			c.Display.Kind, c.Display.Pole.Device, c.Display.Pole.Chinese = "pole", "/dev/ttyUSB1", true
+		}, "display.pole.chinese needs display.pole.dialect cd5220"},
+		{"render font relative", func(c *Config) { c.Render.Font = "NotoSansCJK-Regular.ttc" }, `render.font "NotoSansCJK-Regular.ttc" is not an absolute path`},
+		{"render font not a font", func(c *Config) { c.Render.Font = "/usr/share/fonts/noto.png" }, `render.font "/usr/share/fonts/noto.png" is not a font file (.ttc, .ttf or .otf)`},
 		{"time scale", func(c *Config) { c.Agent.TimeScale = 0 }, "agent.time_scale 0: use 1 in production"},
 		{"scan window", func(c *Config) { c.Agent.ScanWindow = 0 }, "agent.scan_window 0s must be more than zero"},
 		{"poll vs window", func(c *Config) { c.Agent.PollInterval = time.Minute }, "agent.poll_interval 1m0s is not shorter than agent.scan_window 1m0s"},

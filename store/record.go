@@ -83,6 +83,30 @@ type Payment struct {
 	Attempts int `json:"attempts,omitempty"`
 	// LastOutcome is a short note of the last gateway answer (for the operator).
 	LastOutcome string `json:"last_outcome,omitempty"`
+	// Answer is the last gateway answer about this payment, as structure:
+	// decisions read this, never LastOutcome's text.
+	Answer *Answer `json:"answer,omitempty"`
+	// Resolution records a manager settling an in-doubt payment by hand.
+	Resolution *Resolution `json:"resolution,omitempty"`
+}
+
+// Answer is what one gateway call said, as structure.
+type Answer struct {
+	Action      string    `json:"action"`                 // PASSIVEPAY, STATUS_QUERY, ...
+	Sent        bool      `json:"sent"`                   // the request may have reached the gateway
+	Answered    bool      `json:"answered"`               // a response arrived and was verified (or was a bare refusal)
+	RspCode     string    `json:"rsp_code,omitempty"`     // the gateway's rsp_code
+	OrderStatus string    `json:"order_status,omitempty"` // lower-case order_status
+	Outcome     string    `json:"outcome"`                // paid, failed, unknown
+	At          time.Time `json:"at"`
+}
+
+// Resolution is a manager's decision on an in-doubt payment.
+type Resolution struct {
+	Outcome  string    `json:"outcome"` // paid | not_paid
+	Reason   string    `json:"reason"`
+	Operator string    `json:"operator,omitempty"`
+	At       time.Time `json:"at"`
 }
 
 // Refund is one refund of a payment, with its own order id.
@@ -149,6 +173,11 @@ type Job struct {
 	NextAt    time.Time `json:"next_at"`
 	LastError string    `json:"last_error,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Last is the last attempt's gateway answer, as structure.
+	Last *Answer `json:"last,omitempty"`
+	// NotFound counts consecutive verified STATUS_QUERY answers that the
+	// gateway has no such order (rsp_code FAIL).
+	NotFound int `json:"not_found,omitempty"`
 }
 
 // Idem is a stored idempotency key.

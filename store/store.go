@@ -307,17 +307,39 @@ func (t *Tx) AddJob(j *Job) error {
 	return t.PutJob(j)
 }
 
-// PutJob rewrites a job (after an attempt).
+// PutJob rewrites a job (after an attempt), keeping the due index.
 func (t *Tx) PutJob(j *Job) error {
 	v, err := json.Marshal(j)
 	if err != nil {
+		return err
+	}
+	old, err := t.Job(j.Seq)
+	if errors.Is(err, ErrNotFound) {
+		old, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := t.indexDue(old, j); err != nil {
 		return err
 	}
 	return t.tx.Bucket(bOutbox).Put(u64(j.Seq), v)
 }
 
 // DeleteJob removes a done job.
-func (t *Tx) DeleteJob(seq uint64) error { return t.tx.Bucket(bOutbox).Delete(u64(seq)) }
+func (t *Tx) DeleteJob(seq uint64) error {
+	old, err := t.Job(seq)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := t.indexDue(old, nil); err != nil {
+		return err
+	}
+	return t.tx.Bucket(bOutbox).Delete(u64(seq))
+}
 
 // Job reads one job.
 func (t *Tx) Job(seq uint64) (*Job, error) {

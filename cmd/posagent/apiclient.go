@@ -82,9 +82,32 @@ func newIdempotencyKey() string {
 	return "cli-" + hex.EncodeToString(b[:])
 }
 
+// moneyRetries is how often a money-moving request is sent again, with
+// the same Idempotency-Key, after the daemon's answer was lost.
+const moneyRetries = 3
+
 // do sends a request and decodes a JSON answer into out (when non-nil).
-// Money-moving POSTs pass an idempotency key.
+// Money-moving POSTs pass an idempotency key (one per invocation): when the
+// answer is lost on the way (a reset, a time-out), the same request is sent
+// again with the same key, so the daemon does it at most once.
 func (c *apiClient) do(ctx context.Context, method, path string, body any, idemKey string, out any) error {
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = c.once(ctx, method, path, body, idemKey, out)
+		var ae *apiError
+		if err == nil || idemKey == "" || errors.As(err, &ae) || attempt >= moneyRetries || ctx.Err() != nil ||
+			errors.Is(err, syscall.ECONNREFUSED) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
+		}
+	}
+}
+
+func (c *apiClient) once(ctx context.Context, method, path string, body any, idemKey string, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)

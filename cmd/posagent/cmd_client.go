@@ -246,8 +246,9 @@ exceeds what is left. While the gateway is unreachable the refund waits in the
 daemon's durable queue and is sent when it returns.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body := map[string]any{}
+			body := map[string]any{"all": true} // everything left, said explicitly
 			if len(args) == 2 {
+				delete(body, "all")
 				a, err := parseAmount(args[1])
 				if err != nil {
 					return err
@@ -542,4 +543,52 @@ func postScan(ctx context.Context, g *globalFlags, code string, out io.Writer) e
 	}
 	fmt.Fprintf(out, "%s\n", strings.TrimSpace(string(b)))
 	return nil
+}
+
+func newResolveCmd(g *globalFlags) *cobra.Command {
+	var paid, notPaid bool
+	var reason, operator string
+	cmd := &cobra.Command{
+		Use:   "resolve ID (--paid | --not-paid) --reason TEXT",
+		Short: "Settle an in-doubt payment by hand, after checking the merchant portal or the customer's wallet",
+		Long: `Settle a payment that is in_doubt (the gateway never gave a final answer)
+on a manager's word. Check first: the OTTPay merchant portal, or the
+customer's wallet, shows whether the money was taken.
+
+  --paid       the money was taken: the payment becomes succeeded (if the
+               sale had been abandoned, it is refunded automatically)
+  --not-paid   nothing was taken: the payment becomes failed (or cancelled)
+
+The decision, the reason and the operator stay on the payment and in the
+journal as a payment.resolved event. Reconciliation of the payment stops.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if paid == notPaid {
+				return fmt.Errorf("say what was found: exactly one of --paid or --not-paid")
+			}
+			if strings.TrimSpace(reason) == "" {
+				return fmt.Errorf("--reason is required: say what was checked (e.g. \"merchant portal shows no order\")")
+			}
+			outcome := "paid"
+			if notPaid {
+				outcome = "not_paid"
+			}
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			var p payment
+			body := map[string]any{"outcome": outcome, "reason": reason, "operator": operator}
+			if err := c.do(cmd.Context(), "POST", "/v1/payments/"+url.PathEscape(args[0])+"/resolve", body, newIdempotencyKey(), &p); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "payment %s: %s%s (resolved by hand: %s)\n", p.ID, p.State, describeState(&p), reason)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&paid, "paid", false, "the money was taken")
+	cmd.Flags().BoolVar(&notPaid, "not-paid", false, "nothing was taken")
+	cmd.Flags().StringVar(&reason, "reason", "", "what was checked (required)")
+	cmd.Flags().StringVar(&operator, "operator", "", "who decides (recorded on the payment)")
+	return cmd
 }

@@ -35,7 +35,7 @@ of that API or tools for technicians.`,
 		// the daemon and its wiring (cmd_run.go)
 		newRunCmd(g),
 		// clients of the local API (cmd_client.go)
-		newPayCmd(g), newCancelCmd(g), newRefundCmd(g), newPaymentsCmd(g), newShowCmd(g),
+		newPayCmd(g), newCancelCmd(g), newRefundCmd(g), newResolveCmd(g), newPaymentsCmd(g), newShowCmd(g),
 		newReceiptCmd(g), newStatusCmd(g), newSyncCmd(g), newExportCmd(g),
 		// scanners (cmd_scan.go, cmd_devices.go)
 		newScanCmd(g), newDevicesCmd(g),

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -25,4 +26,15 @@ func newVersionCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// buildTime is when this binary was built (make sets it), the earliest
+// wall-clock time the agent believes; zero when unknown (the agent's own
+// floor applies).
+func buildTime() time.Time {
+	t, err := time.Parse(time.RFC3339, built)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }

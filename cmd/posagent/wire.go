@@ -23,6 +23,7 @@ import (
 	"github.com/posagent/posagent/drivers/bridge"
 	"github.com/posagent/posagent/drivers/serial"
 	"github.com/posagent/posagent/drivers/usbhid"
+	"github.com/posagent/posagent/fonts"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/printer"
@@ -163,6 +164,16 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 	// The printer (or the bridge helper that prints for Android).
 	prof := printerProfile(cfg)
 	dec := receiptDecorator(cfg)
+	// The CJK font pictures draw Chinese with; without one they leave it
+	// out (and say so), and payments go on.
+	cjk, err := fonts.Load(cfg.Render.Font)
+	if err != nil {
+		log.Warn("render: no CJK font: receipt pictures and display frames leave Chinese out (posagent doctor)", "err", err)
+		cjk = nil
+	} else {
+		defer cjk.Close()
+	}
+	prof.CJK = cjk
 	var hub *bridge.Hub
 	if cfg.Bridge.Enabled || cfg.Printer.Kind == "bridge" {
 		format, encode := bridge.FormatESCPOS, func(r printer.Receipt) ([]byte, error) { return printer.Encode(r, prof), nil }
@@ -229,15 +240,20 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 		if err != nil {
 			return err
 		}
+		if c, ok := d.(pole.CD5220); ok {
+			c.GB2312 = cfg.Display.Pole.Chinese
+			d = c
+		}
 		// Reopened on the next screen change when missing or unplugged: a
 		// pole display never stops payments.
 		pd := pole.NewReopening(func() (io.WriteCloser, error) {
 			return serial.Open(serial.Config{Device: cfg.Display.Pole.Device, Baud: cfg.Display.Pole.Baud})
-		}, d, pole.Options{Merchant: cfg.Merchant.Name})
+		}, d, pole.Options{Merchant: cfg.Merchant.Name, Language: cfg.Display.Language, ShopLanguage: shopLanguage(cfg)})
 		defer pd.Close()
 		ctl.AddSink(pd)
 	case "png":
-		r, err := display.NewRenderer(display.FrameOptions{Width: cfg.Display.PNG.Width, Height: cfg.Display.PNG.Height, MerchantName: cfg.Merchant.Name})
+		r, err := display.NewRenderer(display.FrameOptions{Width: cfg.Display.PNG.Width, Height: cfg.Display.PNG.Height, MerchantName: cfg.Merchant.Name,
+			CJK: cjk, Language: cfg.Display.Language, ShopLanguage: shopLanguage(cfg)})
 		if err != nil {
 			return err
 		}
@@ -252,6 +268,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 	if cfg.Display.Kind != "none" {
 		dispHandler = display.Handler(display.Options{
 			MerchantName: cfg.Merchant.Name, Language: cfg.Display.Language, LogoPath: cfg.Display.Logo,
+			ShopLanguage: shopLanguage(cfg), CJK: cjk,
 			Controller: ctl, FrameWidth: cfg.Display.PNG.Width, FrameHeight: cfg.Display.PNG.Height,
 			CodeURL: func(id string) (string, bool) {
 				p, err := eng.Payment(id)
@@ -273,6 +290,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 		RenderReceipt: func(r printer.Receipt) ([]byte, error) { return printer.RenderPNG(dec(r), prof) },
 		ReceiptFooter: cfg.Merchant.Footer,
 		APIToken:      cfg.API.Token, ScanAutoStart: cfg.Agent.ScanAutoStart, Version: version,
+		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout,
+		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
 	}
 	if dispHandler != nil {
 		opts.Mount = map[string]http.Handler{"/display": dispHandler, "/display/": dispHandler}
@@ -442,11 +461,21 @@ func receiptDecorator(cfg *config.Config) func(printer.Receipt) printer.Receipt 
 	}
 }
 
-// printerProfile is the printer.Profile the config (and its device profile) describe.
+// shopLanguage is the shop's own language, for display.language auto:
+// Chinese when its receipts are Chinese only, else English.
+func shopLanguage(cfg *config.Config) string {
+	if cfg.Receipt.Language == "zh" {
+		return display.LangZH
+	}
+	return display.LangEN
+}
+
+// printerProfile is the printer.Profile the config (and its device profile)
+// describe; the caller adds the CJK font for pictures.
 func printerProfile(cfg *config.Config) printer.Profile {
 	p := printer.Profile{
 		Name: cfg.Device.Profile, Paper: printer.Paper(cfg.Printer.Paper), Dots: cfg.Printer.Dots,
-		NativeQR: cfg.Printer.NativeQR, GB18030: cfg.Printer.Chinese,
+		NativeQR: cfg.Printer.NativeQR, GB18030: cfg.Printer.Chinese, Language: printer.Language(cfg.Receipt.Language),
 		Drawer: printer.DrawerKick{Enabled: cfg.Printer.Drawer},
 	}
 	switch {

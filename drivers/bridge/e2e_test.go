@@ -133,7 +133,10 @@ func startE2E(t *testing.T) *e2eAgent {
 func (a *e2eAgent) createScan(t *testing.T, amount int64, ref, code string) agent.Payment {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"amount": amount, "currency": "CAD", "mode": "scan", "reference": ref, "auth_code": code})
-	resp, err := a.hc.Post(a.srv.URL+"/v1/payments", "application/json", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", a.srv.URL+"/v1/payments", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "bridge-e2e-"+ref) // money-moving requests carry a key
+	resp, err := a.hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

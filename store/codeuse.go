@@ -1,0 +1,222 @@
+package store
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The code-use index makes payment codes single-use on this terminal: a
+// keyed hash of each code (never the code itself) points at the payment
+// that used it. The key is random per journal, so the index cannot be
+// searched by hashing candidate codes without the journal's meta bucket.
+
+var (
+	bCodes   = []byte("codes")
+	kCodeKey = []byte("code_key")
+)
+
+// CodeUse is one entry of the code-use index.
+type CodeUse struct {
+	PaymentID string    `json:"payment_id"`
+	At        time.Time `json:"at"`
+}
+
+// codeHash is HMAC-SHA-256(code) under the journal's code key. create:
+// make the key when the journal has none (write transactions only).
+func (t *Tx) codeHash(code string, create bool) ([]byte, error) {
+	m := t.tx.Bucket(bMeta)
+	key := m.Get(kCodeKey)
+	if key == nil {
+		if !create {
+			return nil, nil
+		}
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("store: code key: %w", err)
+		}
+		if err := m.Put(kCodeKey, key); err != nil {
+			return nil, err
+		}
+	}
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(code))
+	return h.Sum(nil), nil
+}
+
+// CodeUsed returns the use of a payment code, or nil when it was never
+// used (or its use was forgotten after the reuse window).
+func (t *Tx) CodeUsed(code string) (*CodeUse, error) {
+	b := t.tx.Bucket(bCodes)
+	if b == nil {
+		return nil, nil
+	}
+	h, err := t.codeHash(code, false)
+	if err != nil || h == nil {
+		return nil, err
+	}
+	v := b.Get(h)
+	if v == nil {
+		return nil, nil
+	}
+	var u CodeUse
+	if err := json.Unmarshal(v, &u); err != nil {
+		return nil, fmt.Errorf("store: code use: decode: %w", err)
+	}
+	return &u, nil
+}
+
+// MarkCodeUsed records that payment id used code at time at.
+func (t *Tx) MarkCodeUsed(code, id string, at time.Time) error {
+	b, err := t.tx.CreateBucketIfNotExists(bCodes)
+	if err != nil {
+		return err
+	}
+	h, err := t.codeHash(code, true)
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(CodeUse{PaymentID: id, At: at})
+	if err != nil {
+		return err
+	}
+	return b.Put(h, v)
+}
+
+// ForgetCodes removes code uses recorded before olderThan and returns how
+// many it removed.
+func (s *Store) ForgetCodes(olderThan time.Time) (int, error) {
+	n := 0
+	err := s.Update(func(t *Tx) error {
+		b := t.tx.Bucket(bCodes)
+		if b == nil {
+			return nil
+		}
+		var del [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var u CodeUse
+			if json.Unmarshal(v, &u) != nil || u.At.Before(olderThan) {
+				del = append(del, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range del {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: forget codes: %w", err)
+	}
+	return n, nil
+}
+
+// The due index orders outbox jobs by next_at: key = next_at (unix nano,
+// big-endian, sign bit flipped so that times before 1970 sort first) + seq.
+var bDue = []byte("outbox_due")
+
+func dueKey(at time.Time, seq uint64) []byte {
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k, uint64(at.UnixNano())^(1<<63))
+	binary.BigEndian.PutUint64(k[8:], seq)
+	return k
+}
+
+func (t *Tx) dueBucket() (*bolt.Bucket, error) {
+	if b := t.tx.Bucket(bDue); b != nil {
+		return b, nil
+	}
+	if !t.tx.Writable() {
+		return nil, nil
+	}
+	b, err := t.tx.CreateBucket(bDue)
+	if err != nil {
+		return nil, err
+	}
+	// First use on a journal that has jobs: index them.
+	err = t.tx.Bucket(bOutbox).ForEach(func(k, v []byte) error {
+		var j Job
+		if err := json.Unmarshal(v, &j); err != nil {
+			return fmt.Errorf("store: job %x: decode: %w", k, err)
+		}
+		return b.Put(dueKey(j.NextAt, j.Seq), nil)
+	})
+	return b, err
+}
+
+// indexDue moves job j's entry in the due index from old (nil: none).
+func (t *Tx) indexDue(old *Job, j *Job) error {
+	b, err := t.dueBucket()
+	if err != nil || b == nil {
+		return err
+	}
+	if old != nil {
+		if err := b.Delete(dueKey(old.NextAt, old.Seq)); err != nil {
+			return err
+		}
+	}
+	if j != nil {
+		return b.Put(dueKey(j.NextAt, j.Seq), nil)
+	}
+	return nil
+}
+
+// DueJobs returns up to limit jobs due at or before now, soonest first,
+// and when the next job not returned is due: zero when none is left, now
+// when more are due than limit.
+func (t *Tx) DueJobs(now time.Time, limit int) ([]*Job, time.Time, error) {
+	b := t.tx.Bucket(bDue)
+	if b == nil {
+		// Not indexed yet (a read transaction on an older journal): scan.
+		jobs, err := t.Jobs()
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		var out []*Job
+		var next time.Time
+		for _, j := range jobs {
+			switch {
+			case j.NextAt.After(now):
+				if next.IsZero() || j.NextAt.Before(next) {
+					next = j.NextAt
+				}
+			case len(out) < limit:
+				out = append(out, j)
+			default:
+				next = now
+			}
+		}
+		return out, next, nil
+	}
+	var out []*Job
+	c := b.Cursor()
+	limitKey := dueKey(now, ^uint64(0))
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if bytes.Compare(k, limitKey) > 0 {
+			at := int64(binary.BigEndian.Uint64(k) ^ (1 << 63))
+			return out, time.Unix(0, at).UTC(), nil
+		}
+		if len(out) >= limit {
+			return out, now, nil // more are due
+		}
+		j, err := t.Job(binary.BigEndian.Uint64(k[8:]))
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		out = append(out, j)
+	}
+	return out, time.Time{}, nil
+}
