@@ -21,6 +21,7 @@ import (
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/drivers/serial"
 	"github.com/posagent/posagent/drivers/usbhid"
+	"github.com/posagent/posagent/fonts"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/printer"
 )
@@ -132,6 +133,7 @@ func runDoctor(ctx context.Context, out io.Writer, cfg *config.Config, src confi
 	}
 	d.printer(ctx, cfg)
 	d.display(cfg.Display)
+	d.cjkFont(cfg)
 	date := d.gateway(ctx, cfg)
 	d.clock(date)
 	if opt.printTest {
@@ -333,6 +335,25 @@ func (d *doctor) deviceWritable(name, dev, key string) {
 	default:
 		f.Close()
 		d.ok(name, "%s can be opened for writing", dev)
+	}
+}
+
+// cjkFont checks the font receipt pictures and display frames draw Chinese
+// with. Missing, Chinese is left out of them: a failure where the printed
+// receipt is a picture (Clover) or render.font names a file, else a warning.
+func (d *doctor) cjkFont(cfg *config.Config) {
+	const name = "font"
+	c, err := fonts.Load(cfg.Render.Font)
+	switch {
+	case err == nil:
+		defer c.Close()
+		d.ok(name, "Chinese is drawn with %s (%s)", c.Name, c.Path)
+	case cfg.Render.Font != "":
+		d.fail(name, "%v: fix render.font, or leave it empty to find Noto Sans CJK (apt-get install fonts-noto-cjk)", err)
+	case cfg.Printer.Image && cfg.Printer.Chinese:
+		d.fail(name, "%v; receipts are printed as pictures here, so their Chinese would be left out", err)
+	default:
+		d.warn(name, "%v; receipt previews and display frames say \"(Chinese text omitted)\" instead of showing Chinese", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/posagent/posagent/fonts"
 	"github.com/posagent/posagent/printer"
 )
 
@@ -21,6 +22,7 @@ func newPrinterSimCmd(g *globalFlags) *cobra.Command {
 		paperOut bool
 		mute     bool
 		verbose  bool
+		fontPath string
 	)
 	cmd := &cobra.Command{
 		Use:   "printer-sim",
@@ -34,8 +36,9 @@ and .bin, and its path is printed. It answers real-time status requests
 --paper-out, or not at all with --mute.
 
 Point the agent at it with printer.kind: network, printer.address: the --listen
-address. Chinese text is decoded (see the .txt files) but drawn as boxes: the
-built-in font has no CJK glyphs.`,
+address. Chinese (GB18030) is drawn with the system's CJK font (Noto Sans CJK
+from fonts-noto-cjk, or --font); without one the PNGs leave it out and say
+"(Chinese text omitted)", and the .txt files still have it.`,
 		Example: `  posagent printer-sim --listen 127.0.0.1:9100 --out ./receipts
   posagent printer-sim --paper 58mm --paper-out`,
 		Args: cobra.NoArgs,
@@ -67,8 +70,15 @@ built-in font has no CJK glyphs.`,
 				return fmt.Errorf("printer-sim: listen %s: %w", listen, err)
 			}
 			w := cmd.OutOrStdout()
+			cjk, err := fonts.Load(fontPath)
+			if err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "printer-sim: %v; Chinese is left out of the PNGs\n", err)
+				cjk = nil
+			} else {
+				defer cjk.Close()
+			}
 			v := printer.NewVirtualPrinter(printer.VirtualOptions{
-				Dir: out, Width: prof.Dots, Condition: cond, Logger: log,
+				Dir: out, Width: prof.Dots, Condition: cond, Logger: log, CJK: cjk,
 				OnReceipt: func(r printer.VirtualReceipt) {
 					fmt.Fprintf(w, "%s.png (%d lines, %d bytes)\n", r.Path, len(r.Page.Lines), len(r.Page.Raw))
 				},
@@ -90,6 +100,7 @@ built-in font has no CJK glyphs.`,
 	f.BoolVar(&paperOut, "paper-out", false, "simulate a printer out of paper (status replies say so)")
 	f.BoolVar(&mute, "mute", false, "never answer status requests (a printer without DLE EOT)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every connection and receipt")
+	f.StringVar(&fontPath, "font", "", "CJK font file for Chinese in the PNGs (default: find Noto Sans CJK)")
 	_ = g
 	return cmd
 }
