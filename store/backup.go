@@ -39,9 +39,13 @@ func (s *Store) BackupStatus() BackupStatus {
 // WriteBackup writes a consistent copy of the journal to w from one read
 // transaction: payments go on being taken meanwhile, and the copy holds
 // every transaction committed before it started.
-func (s *Store) WriteBackup(w io.Writer) (int64, error) {
+// size, when not nil, is told the copy's size before it is written.
+func (s *Store) WriteBackup(w io.Writer, size func(int64)) (int64, error) {
 	var n int64
 	err := s.db.View(func(tx *bolt.Tx) error {
+		if size != nil {
+			size(tx.Size())
+		}
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
@@ -56,7 +60,7 @@ func (s *Store) WriteBackup(w io.Writer) (int64, error) {
 // file, fsync, rename) and verifies it with CheckFile. A copy that does not
 // verify is removed and the error says why.
 func (s *Store) BackupFile(out string) (*Report, error) {
-	if err := writeVerified(out, func(w io.Writer) error { _, err := s.WriteBackup(w); return err }); err != nil {
+	if err := writeVerified(out, func(w io.Writer) error { _, err := s.WriteBackup(w, nil); return err }); err != nil {
 		return nil, err
 	}
 	return verifyBackup(out)
@@ -80,6 +84,21 @@ func CopyJournal(path, out string, opt CheckOptions) (*Report, error) {
 	defer db.Close()
 	err = writeVerified(out, func(w io.Writer) error {
 		return db.View(func(tx *bolt.Tx) error { _, err := tx.WriteTo(w); return err })
+	})
+	if err != nil {
+		return nil, err
+	}
+	return verifyBackup(out)
+}
+
+// SaveBackup writes a copy received from r (a running agent's
+// GET /v1/journal/backup) to out durably and verifies it.
+func SaveBackup(out string, r io.Reader) (*Report, error) {
+	err := writeVerified(out, func(w io.Writer) error {
+		if _, err := io.Copy(w, r); err != nil {
+			return fmt.Errorf("store: backup %s: %w", out, err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

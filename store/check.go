@@ -370,7 +370,7 @@ func (inv *inventory) finish(rep *Report) {
 	if len(inv.lostIn) > 0 {
 		// Cross-bucket checks would only repeat the loss.
 		for b, pages := range inv.lostIn {
-			rep.Findings = append(rep.Findings, Finding{Page: pages[0], Bucket: b, Damage: true,
+			rep.Findings = append(rep.Findings, Finding{Page: pg(pages[0]), Bucket: b, Damage: true,
 				Problem: fmt.Sprintf("records on %d page(s) cannot be read (%s)", len(pages), pageList(pages))})
 		}
 	}

@@ -586,7 +586,7 @@ func TestMarkTornWrite(t *testing.T) {
 }
 
 func TestFindingJSON(t *testing.T) {
-	b, _ := json.Marshal(Finding{Page: 3, Bucket: "payments", Problem: "x", Damage: true})
+	b, _ := json.Marshal(Finding{Page: pg(3), Bucket: "payments", Problem: "x", Damage: true})
 	if string(b) != `{"page":3,"bucket":"payments","problem":"x","damage":true}` {
 		t.Error(string(b))
 	}

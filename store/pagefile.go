@@ -98,10 +98,10 @@ type pageFile struct {
 
 // Finding is one problem found in a journal file.
 type Finding struct {
-	Page    uint64 `json:"page,omitempty"`   // the bbolt page, when the problem is one page
-	Bucket  string `json:"bucket,omitempty"` // payments, orders, outbox, ...
-	Key     string `json:"key,omitempty"`    // the record, printable
-	Problem string `json:"problem"`
+	Page    *uint64 `json:"page,omitempty"`   // the bbolt page, when the problem is one page
+	Bucket  string  `json:"bucket,omitempty"` // payments, orders, outbox, ...
+	Key     string  `json:"key,omitempty"`    // the record, printable
+	Problem string  `json:"problem"`
 	// Damage: the journal must not be used as it is. A finding that is
 	// not damage is a warning: the agent starts and says so.
 	Damage bool `json:"damage"`
@@ -109,8 +109,8 @@ type Finding struct {
 
 func (f Finding) String() string {
 	var b bytes.Buffer
-	if f.Page != 0 || f.Problem == "" {
-		fmt.Fprintf(&b, "page %d: ", f.Page)
+	if f.Page != nil {
+		fmt.Fprintf(&b, "page %d: ", *f.Page)
 	}
 	if f.Bucket != "" {
 		b.WriteString(f.Bucket)
@@ -122,6 +122,8 @@ func (f Finding) String() string {
 	b.WriteString(f.Problem)
 	return b.String()
 }
+
+func pg(id uint64) *uint64 { return &id }
 
 // openPageFile reads the meta pages. A file with no valid meta page at all
 // gives a finding and no pageFile.
@@ -142,6 +144,16 @@ func openPageFile(r io.ReaderAt, size int64) (*pageFile, []Finding) {
 		n, _ = r.ReadAt(second, int64(ps))
 		m1 = decodeMeta(second[:n])
 	}
+	// bbolt asserts that a page names itself: so must a meta page.
+	for i, m := range []*metaPage{&m0, &m1} {
+		buf := first
+		if i == 1 {
+			buf = second
+		}
+		if m.ok && binary.LittleEndian.Uint64(buf) != uint64(i) {
+			m.ok, m.why = false, fmt.Sprintf("names itself page %d", binary.LittleEndian.Uint64(buf))
+		}
+	}
 	pf.ps, pf.meta = ps, [2]metaPage{m0, m1}
 	var fs []Finding
 	if !m0.ok && !m1.ok {
@@ -153,7 +165,7 @@ func openPageFile(r io.ReaderAt, size int64) (*pageFile, []Finding) {
 	}
 	for i, m := range pf.meta {
 		if !m.ok {
-			fs = append(fs, Finding{Page: uint64(i), Problem: "meta page damaged (" + m.why + "): bbolt would silently fall back to the other, older copy and lose the last transaction", Damage: true})
+			fs = append(fs, Finding{Page: pg(uint64(i)), Problem: "meta page damaged (" + m.why + "): bbolt would silently fall back to the other, older copy and lose the last transaction", Damage: true})
 		}
 	}
 	switch {
@@ -326,7 +338,7 @@ func (w *walker) walk() {
 	free := map[uint64]bool{}
 	span, ids, err := w.pf.freelist()
 	if err != nil {
-		w.find(Finding{Page: m.freelist, Problem: "freelist unreadable: " + err.Error(), Damage: true})
+		w.find(Finding{Page: pg(m.freelist), Problem: "freelist unreadable: " + err.Error(), Damage: true})
 	} else {
 		for i := uint64(0); i < span; i++ {
 			w.reach[m.freelist+i] = true
@@ -334,9 +346,9 @@ func (w *walker) walk() {
 		for _, id := range ids {
 			switch {
 			case id < 2 || id >= m.pgid:
-				w.find(Finding{Page: m.freelist, Problem: fmt.Sprintf("freelist names page %d, outside the journal", id), Damage: true})
+				w.find(Finding{Page: pg(m.freelist), Problem: fmt.Sprintf("freelist names page %d, outside the journal", id), Damage: true})
 			case free[id]:
-				w.find(Finding{Page: id, Problem: "freed twice in the freelist", Damage: true})
+				w.find(Finding{Page: pg(id), Problem: "freed twice in the freelist", Damage: true})
 			}
 			free[id] = true
 		}
@@ -348,7 +360,7 @@ func (w *walker) walk() {
 	var unreached []uint64
 	for id := uint64(2); id < m.pgid; id++ {
 		if w.reach[id] && free[id] {
-			w.find(Finding{Page: id, Problem: "in use and in the freelist at the same time", Damage: true})
+			w.find(Finding{Page: pg(id), Problem: "in use and in the freelist at the same time", Damage: true})
 		}
 		if !w.reach[id] && !free[id] {
 			unreached = append(unreached, id)
@@ -356,7 +368,7 @@ func (w *walker) walk() {
 	}
 	w.unreached = unreached
 	if len(unreached) > 0 {
-		w.find(Finding{Page: unreached[0], Problem: fmt.Sprintf("%d page(s) neither in use nor free (%s): a parent page was lost", len(unreached), pageList(unreached)), Damage: true})
+		w.find(Finding{Page: pg(unreached[0]), Problem: fmt.Sprintf("%d page(s) neither in use nor free (%s): a parent page was lost", len(unreached), pageList(unreached)), Damage: true})
 	}
 }
 
@@ -383,19 +395,20 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 		where = "(root)"
 	}
 	if depth > maxDepth {
-		w.find(Finding{Page: id, Bucket: where, Problem: "the tree is impossibly deep (a loop of pages)", Damage: true})
+		w.find(Finding{Page: pg(id), Bucket: where, Problem: "the tree is impossibly deep (a loop of pages)", Damage: true})
 		return false
 	}
 	p := inline
 	if p == nil {
 		if w.reach[id] {
-			w.find(Finding{Page: id, Bucket: where, Problem: "referenced twice", Damage: true})
+			w.find(Finding{Page: pg(id), Bucket: where, Problem: "referenced twice", Damage: true})
 			return false
 		}
+		w.reach[id] = true // referenced, even when it cannot be read
 		var err error
 		p, err = w.pf.page(id)
 		if err != nil {
-			w.find(Finding{Page: id, Bucket: where, Problem: err.Error(), Damage: true})
+			w.find(Finding{Page: pg(id), Bucket: where, Problem: err.Error(), Damage: true})
 			if !top {
 				w.v.lost(bucket, id)
 			}
@@ -407,7 +420,7 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 	}
 	flags, els, err := elements(p)
 	if err != nil {
-		w.find(Finding{Page: id, Bucket: where, Problem: err.Error(), Damage: true})
+		w.find(Finding{Page: pg(id), Bucket: where, Problem: err.Error(), Damage: true})
 		if !top {
 			w.v.lost(bucket, id)
 		}
@@ -416,7 +429,7 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 	// Keys strictly ascending, within the parent's range.
 	for i, e := range els {
 		if (i > 0 && bytes.Compare(els[i-1].key, e.key) >= 0) || (lo != nil && bytes.Compare(e.key, lo) < 0) || (hi != nil && bytes.Compare(e.key, hi) >= 0) {
-			w.find(Finding{Page: id, Bucket: where, Key: printable(e.key), Problem: "keys out of order", Damage: true})
+			w.find(Finding{Page: pg(id), Bucket: where, Key: printable(e.key), Problem: "keys out of order", Damage: true})
 			if !top {
 				w.v.lost(bucket, id)
 			}
@@ -425,7 +438,7 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 	}
 	if flags == flagBranch {
 		if inline != nil {
-			w.find(Finding{Page: id, Bucket: where, Problem: "an inline bucket holds a branch page", Damage: true})
+			w.find(Finding{Page: pg(id), Bucket: where, Problem: "an inline bucket holds a branch page", Damage: true})
 			return false
 		}
 		w.branchOf[id] = bucket
@@ -446,7 +459,7 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 	for _, e := range els {
 		if !top {
 			if e.bucket {
-				w.find(Finding{Page: id, Bucket: bucket, Key: printable(e.key), Problem: "unexpected nested bucket", Damage: true})
+				w.find(Finding{Page: pg(id), Bucket: bucket, Key: printable(e.key), Problem: "unexpected nested bucket", Damage: true})
 				continue
 			}
 			w.v.record(bucket, e.key, e.value)
@@ -454,11 +467,11 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 		}
 		name := string(e.key)
 		if !e.bucket {
-			w.find(Finding{Page: id, Bucket: "(root)", Key: printable(e.key), Problem: "a plain value where a bucket belongs", Damage: true})
+			w.find(Finding{Page: pg(id), Bucket: "(root)", Key: printable(e.key), Problem: "a plain value where a bucket belongs", Damage: true})
 			continue
 		}
 		if len(e.value) < bucketHdrSize {
-			w.find(Finding{Page: id, Bucket: name, Problem: "bucket header cut short", Damage: true})
+			w.find(Finding{Page: pg(id), Bucket: name, Problem: "bucket header cut short", Damage: true})
 			continue
 		}
 		root := binary.LittleEndian.Uint64(e.value)
