@@ -628,6 +628,8 @@ type JournalStatus struct {
 	Path      string `json:"path"`
 	SizeBytes int64  `json:"size_bytes"`
 	LastSeq   uint64 `json:"last_event_seq"`
+	// Backup: the newest verified backup (age_seconds -1: none yet).
+	Backup store.BackupStatus `json:"backup"`
 }
 
 // Status reports the engine's state.
@@ -635,7 +637,7 @@ func (e *Engine) Status() Status {
 	now := e.now()
 	s := Status{Version: e.o.Version, StartedAt: e.start.UTC(), UptimeSeconds: e.mono().Seconds(),
 		Devices: e.Devices(), Gateway: e.gw.status(), Outbox: e.outboxStatus(now), Cart: e.CurrentCart(),
-		Journal: JournalStatus{Path: e.st.Path(), SizeBytes: e.st.Size(), LastSeq: e.bus.lastSeq()}}
+		Journal: e.journalStatus()}
 	problem := e.clockProblem()
 	e.mu.Lock()
 	s.OpenPayments = len(e.active)

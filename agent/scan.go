@@ -52,7 +52,9 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	e.mu.Unlock()
 
 	if _, ok := scanner.Classify(code); !ok {
-		return e.appendEvent(Event{Kind: KindScanBarcode, At: now, Scan: &ScanInfo{Code: code, Symbology: s.Symbology, Device: s.Device}})
+		// A payment code wrapped in a symbology prefix, split by invisible
+		// characters or inside a longer string is masked here too.
+		return e.appendEvent(Event{Kind: KindScanBarcode, At: now, Scan: &ScanInfo{Code: scanner.MaskCodesIn(code), Symbology: s.Symbology, Device: s.Device}})
 	}
 	masked := &ScanInfo{Code: scanner.MaskCode(code), Symbology: s.Symbology, Device: s.Device}
 	waiting := e.awaitingCode()
