@@ -11,12 +11,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.etcd.io/bbolt"
 
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/drivers/serial"
@@ -24,6 +24,7 @@ import (
 	"github.com/posagent/posagent/fonts"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/store"
 )
 
 // doctorOptions are the knobs of a doctor run; tests set them directly.
@@ -128,6 +129,7 @@ func runDoctor(ctx context.Context, out io.Writer, cfg *config.Config, src confi
 	}
 
 	d.journal(cfg.Store.Path)
+	d.backups(cfg.Store.Backup)
 	for i, sc := range cfg.Scanners {
 		d.scanner(i, sc)
 	}
@@ -170,31 +172,74 @@ func (d *doctor) journal(path string) {
 		d.ok(name, "%s does not exist yet; the agent will create it", path)
 		return
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: d.opt.timeout})
+	// The same check the agent makes before it starts (read-only).
+	rep, err := store.Inspect(path, store.CheckOptions{LockTimeout: d.opt.timeout})
 	switch {
-	case errors.Is(err, bbolt.ErrTimeout):
-		d.fail(name, "%s is locked: an agent is running (systemctl status posagent); stop it to run every check, or ignore this line", path)
+	case errors.Is(err, store.ErrLocked):
+		d.fail(name, "%s is locked: an agent is running (systemctl status posagent); it checked the journal when it started. Stop it to run every check, or ignore this line", path)
 		return
 	case err != nil:
-		d.fail(name, "%s cannot be opened: %v: restore it from a backup or move it aside (the agent starts a new one)", path, err)
+		d.fail(name, "%s cannot be checked: %v", path, err)
 		return
 	}
-	var buckets int
-	_ = db.View(func(tx *bbolt.Tx) error {
-		return tx.ForEach(func([]byte, *bbolt.Bucket) error { buckets++; return nil })
-	})
-	size := int64(0)
-	if st, err := os.Stat(path); err == nil {
-		size = st.Size()
+	for _, w := range rep.Warnings() {
+		d.warn(name, "%s", w)
 	}
-	db.Close()
+	if rep.Damaged() {
+		var dmg []string
+		for _, f := range rep.Findings {
+			if f.Damage {
+				dmg = append(dmg, f.String())
+			}
+		}
+		if len(dmg) > 3 {
+			dmg = append(dmg[:3], fmt.Sprintf("and %d more", len(dmg)-3))
+		}
+		d.fail(name, "%s is damaged (%s): the agent will not start on it. Run posagent journal check for every finding; then restore a backup (posagent journal restore FILE) or salvage it (posagent journal salvage NEW.db)", path, strings.Join(dmg, "; "))
+		return
+	}
+	if rep.Rollback != nil {
+		d.fail(name, "%s: %s: the agent will not start on it. Restore the right file (posagent journal restore FILE) or accept the loss (posagent journal accept-rollback)", path, rep.Rollback)
+		return
+	}
+	if rep.Missing {
+		d.ok(name, "%s does not exist yet; the agent will create it", path)
+		return
+	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		d.fail(name, "%s is not writable by this user: %v: chown it to the service user", path, err)
 		return
 	}
 	f.Close()
-	d.ok(name, "%s opens (%d buckets, %d KiB) and is not locked", path, buckets, size/1024)
+	d.ok(name, "%s checks sound (%d payments, %d open, %d events, %d KiB) and is not locked", path, rep.Payments, rep.Open, rep.Events, rep.Size/1024)
+}
+
+// backups: the newest scheduled backup is there and recent.
+func (d *doctor) backups(b config.Backup) {
+	const name = "backup"
+	if b.Dir == "" {
+		d.warn(name, "no scheduled backups of the journal: set store.backup.dir (ideally on another disk or card)")
+		return
+	}
+	paths, times, err := store.Backups(b.Dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		d.warn(name, "%s does not exist yet; the agent creates it with the first backup", b.Dir)
+		return
+	case err != nil:
+		d.fail(name, "%v: fix store.backup.dir or its permissions", err)
+		return
+	case len(paths) == 0:
+		d.warn(name, "no backup in %s yet; the agent makes one when it starts", b.Dir)
+		return
+	}
+	age := d.opt.now().Sub(times[0])
+	if b.Every > 0 && age > 2*b.Every {
+		d.fail(name, "the newest backup %s is %s old (store.backup.every %s): is the agent running? Its log says why backups fail", paths[0], age.Round(time.Minute), b.Every)
+		return
+	}
+	d.ok(name, "newest %s, %s old (%d kept in %s)", filepath.Base(paths[0]), age.Round(time.Second), len(paths), b.Dir)
 }
 
 // writableDir creates and removes a file in dir.

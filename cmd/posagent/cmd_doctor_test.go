@@ -17,6 +17,7 @@ import (
 
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/store"
 )
 
 // closedPort returns a loopback address nothing listens on.
@@ -134,12 +135,11 @@ func TestDoctorHealthy(t *testing.T) {
 	}()
 
 	dbPath := filepath.Join(dir, "posagent.db")
-	db, err := bbolt.Open(dbPath, 0o600, &bbolt.Options{Timeout: time.Second})
+	st, err := store.Open(dbPath, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket([]byte("payments")); return err })
-	db.Close()
+	st.Close()
 
 	body := fmt.Sprintf(`
 gateway:
@@ -160,7 +160,7 @@ printer:
 	}
 	for _, want := range []string{
 		"ok    config:",
-		"ok    journal: " + dbPath + " opens (1 buckets",
+		"ok    journal: " + dbPath + " checks sound (0 payments",
 		"ok    scanner counter: " + tty.Name() + " opens at 9600 baud",
 		"ok    printer: " + pl.Addr().String() + " accepts connections",
 		"ok    gateway: " + sl.Addr().String() + " answered EX_RATE_QUERY: 1 CAD = ",

@@ -37,6 +37,9 @@ func run() error {
 type exitError struct {
 	code int
 	msg  string
+	err  error // the cause, when there is one (errors.Is sees through)
 }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit %d: %s", e.code, e.msg) }
+
+func (e exitError) Unwrap() error { return e.err }

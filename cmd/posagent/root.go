@@ -41,6 +41,8 @@ of that API or tools for technicians.`,
 		newScanCmd(g), newDevicesCmd(g),
 		// configuration and diagnosis (cmd_config.go, cmd_doctor.go)
 		newConfigCmd(g), newDoctorCmd(g),
+		// the payment journal (cmd_journal.go)
+		newJournalCmd(g),
 		// simulators (cmd_sim.go, cmd_printersim.go)
 		newSimCmd(g), newPrinterSimCmd(g),
 		newVersionCmd(),

@@ -105,7 +105,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 	if err := agent.CheckListen(cfg.API.Listen, cfg.API.Token); err != nil {
 		return err
 	}
-	st, err := store.Open(cfg.Store.Path, store.Options{Logger: log})
+	// The journal is checked before anything else: a damaged or rolled-back
+	// journal stops the start here, unmodified (cmd_journal.go).
+	st, err := openJournal(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -293,8 +295,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout,
 		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
 	}
+	opts.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(st, log)}
 	if dispHandler != nil {
-		opts.Mount = map[string]http.Handler{"/display": dispHandler, "/display/": dispHandler}
+		opts.Mount["/display"], opts.Mount["/display/"] = dispHandler, dispHandler
 	}
 	eng, err = agent.New(opts)
 	if err != nil {
@@ -311,6 +314,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 		}
 		return nil
 	}
+	grp.Go(func() error {
+		return st.RunMaintenance(ctx, store.MaintenanceOptions{Backup: store.BackupOptions{
+			Dir: cfg.Store.Backup.Dir, Every: cfg.Store.Backup.Every, Keep: cfg.Store.Backup.Keep}})
+	})
 	grp.Go(func() error { return ctl.Run(ctx) })
 	grp.Go(func() error { return feedDisplay(ctx, eng, ctl) })
 	if prn != nil {
