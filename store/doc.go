@@ -7,8 +7,34 @@
 //
 // Open the file once per process with [Open]; a second process gets
 // [ErrLocked] after Options.LockTimeout (default 1 s; a zero value never means
-// "wait forever"). A file that is not a readable bbolt journal gives
-// [ErrCorrupt]; the file is then left exactly as it was, never replaced.
+// "wait forever").
+//
+// # The check before use
+//
+// Open first checks the file without modifying it ([Inspect]): every page
+// is read with plain, bounds-checked reads (bbolt maps the file and trusts
+// it, so damage makes it fault or panic) and accounted for; every record is
+// decoded; the journal's invariants are checked (order index both ways,
+// outbox jobs name existing payments, no gap in the event sequence but the
+// accepted ones, a journal format this package reads); then bbolt's own
+// tx.Check runs. A damaged file gives a [*DamageError] (errors.Is
+// [ErrCorrupt]) naming the page or record; nothing was written to it.
+// [CheckFile] is the same check for any file (backups, salvaged copies);
+// [Pages] lists the pages for diagnostics.
+//
+// The high-water mark ([Mark], in MarkPath beside the journal) holds the
+// journal's id, last event sequence and last transaction; a flusher writes
+// it after each batch of commits. A journal behind its mark (an older copy,
+// a meta-page fallback, an empty, missing or foreign file) gives a
+// [*RollbackError] (errors.Is [ErrRolledBack]) until [AcceptRollback] or
+// [Restore] records, as a journal.* event, what was lost, and moves the
+// event sequence past every sequence ever announced.
+//
+// Backups: [Store.WriteBackup] and [Store.BackupFile] copy from one read
+// transaction while writers go on; [CopyJournal] copies a journal no
+// process holds; [Store.RunMaintenance] takes scheduled, verified backups
+// and rotates data keys. [Salvage] copies every readable record of a
+// damaged file into a new journal.
 //
 // Every state change is one [Store.Update]: a closure that reads and writes
 // records through [Tx], appends its events and queues its outbox jobs. The
@@ -34,15 +60,24 @@
 // # Payment codes
 //
 // The customer's payment code (auth_code) is kept only while a payment may
-// still need it. [Tx.PutPayment] erases it in the same transaction that writes
-// a final state, so the live record of a final payment never holds it.
+// still need it, and never in clear: [Tx.PutPayment] seals it with AES-GCM
+// under the current data key (KeysPath, beside the journal) and erases it in
+// the same transaction that writes a final state; reads open it again. Keys
+// rotate ([Store.RotateKeys], Options.KeyRotation, daily) and a key no open
+// payment needs is destroyed, so a sealed code left in a freed page (or in
+// a backup) can no longer be read.
 //
 // # Caveats
 //
 //   - bbolt is copy-on-write: a page freed by a later transaction keeps its
-//     old bytes until it is reused, so an erased payment code can survive in a
-//     free page of the file for a while (until the page is reused, or the file
-//     is compacted with "bbolt compact"). The live record never holds it.
+//     old bytes until it is reused. Payment codes there are sealed; they stay
+//     readable until their key is destroyed (at most a rotation after the
+//     last payment that needed it ended).
+//   - The mark follows the journal by one fsync: a rollback of only the
+//     very last commit before a power cut can go unseen.
+//   - Backups do not hold the data keys: codes of payments open at the
+//     time of a backup are lost when it is restored (such payments are
+//     queried, never sent again with a code).
 //   - One process at a time: the file lock is exclusive.
 //   - [Store.Compact] deletes final, synced payments (no pending outbox job)
 //     older than a cut-off, with their order-index and idempotency entries,

@@ -591,3 +591,42 @@ func TestFindingJSON(t *testing.T) {
 		t.Error(string(b))
 	}
 }
+
+// BenchmarkCheckFile: the check every start makes, on a journal of 2,000
+// payments.
+func BenchmarkCheckFile(b *testing.B) {
+	path := journal(b, b.TempDir(), 2000)
+	b.ResetTimer()
+	for range b.N {
+		if rep, err := CheckFile(path, CheckOptions{}); err != nil || rep.Damaged() {
+			b.Fatal(err, rep.Findings)
+		}
+	}
+}
+
+// BenchmarkBackup: a consistent copy of a 2,000-payment journal, verified.
+func BenchmarkBackup(b *testing.B) {
+	dir := b.TempDir()
+	s, err := Open(journal(b, dir, 2000), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := s.BackupFile(filepath.Join(dir, fmt.Sprintf("b%d.db", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCommitWithMark: one fsynced commit with its high-water mark.
+func BenchmarkCommitWithMark(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "posagent.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ResetTimer()
+	takePayments(b, s, 0, b.N)
+}
