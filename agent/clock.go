@@ -81,6 +81,11 @@ func (e *Engine) checkClock() {
 	e.log.Warn("agent: the wall clock jumped; durations run on the monotonic clock, outbox deadlines follow the jump",
 		"jump", jump.Round(time.Millisecond).String(), "now", e.now())
 	err := e.st.Update(func(tx *store.Tx) error {
+		if jump > 0 {
+			if err := addJump(tx, store.ClockJump{At: e.now().Add(-jump), By: jump}); err != nil {
+				return err
+			}
+		}
 		if jump < 0 {
 			jobs, err := tx.Jobs()
 			if err != nil {
@@ -167,4 +172,70 @@ func (e *Engine) compactHeld() string {
 		return "the wall clock jumped since the last compaction"
 	}
 	return ""
+}
+
+// gapTolerance: a start more than this after the newest journal record
+// counts as a possible forward jump of the clock while the agent was down.
+const gapTolerance = time.Hour
+
+// addJump appends one jump to the journal's list.
+func addJump(tx *store.Tx, j store.ClockJump) error {
+	js, err := tx.ClockJumps()
+	if err != nil {
+		return err
+	}
+	return tx.PutClockJumps(append(js, j))
+}
+
+// noteStartGap records the time between the newest journal record and
+// this start as a possible clock jump: the terminal may have been off, or
+// its clock may have jumped while it was; compaction cannot tell, so it
+// keeps records that much longer. Called once, before compaction runs.
+func (e *Engine) noteStartGap() {
+	e.mu.Lock()
+	newest := e.newest
+	e.mu.Unlock()
+	if newest.IsZero() {
+		return
+	}
+	gap := e.now().Sub(newest)
+	if gap <= gapTolerance {
+		return
+	}
+	err := e.st.Update(func(tx *store.Tx) error { return addJump(tx, store.ClockJump{At: newest, By: gap}) })
+	if err != nil {
+		e.storeError("record start gap", err)
+	}
+}
+
+// cutoff is the wall-clock time before which a record may be removed when
+// it must be kept for keep: now - keep, moved back by every forward jump
+// (and start gap) recorded, so that no record younger than keep is ever
+// removed because the clock jumped. prune (with the longest keep, the
+// retention) drops jumps too old to matter to any record kept.
+func (e *Engine) cutoff(keep time.Duration, prune bool) (time.Time, error) {
+	now := e.now()
+	var c time.Time
+	err := e.st.Update(func(tx *store.Tx) error {
+		js, err := tx.ClockJumps()
+		if err != nil {
+			return err
+		}
+		var total time.Duration
+		for _, j := range js {
+			total += j.By
+		}
+		c = now.Add(-keep - total)
+		var kept []store.ClockJump
+		for _, j := range js {
+			if j.At.After(c) {
+				kept = append(kept, j)
+			}
+		}
+		if prune && len(kept) != len(js) {
+			return tx.PutClockJumps(kept)
+		}
+		return nil
+	})
+	return c, err
 }

@@ -7,15 +7,32 @@ import (
 	"time"
 )
 
-// manualClock is a Clock that moves only when the test advances it.
+// manualClock is a Clock that moves only when the test advances it. Its
+// wall clock can also jump (Jump) without the monotonic clock moving.
 type manualClock struct {
 	mu      sync.Mutex
 	now     time.Time
+	mono    time.Duration
 	waiters []manualWaiter
 }
 
+// Mono implements MonoClock.
+func (c *manualClock) Mono() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mono
+}
+
+// Jump moves the wall clock by d (either way); timers and the monotonic
+// clock do not move.
+func (c *manualClock) Jump(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 type manualWaiter struct {
-	at time.Time
+	at time.Duration // monotonic
 	ch chan time.Time
 }
 
@@ -33,17 +50,39 @@ func (c *manualClock) After(d time.Duration) <-chan time.Time {
 		ch <- c.now
 		return ch
 	}
-	c.waiters = append(c.waiters, manualWaiter{c.now.Add(d), ch})
+	c.waiters = append(c.waiters, manualWaiter{c.mono + d, ch})
 	return ch
+}
+
+// run advances the clock by step every real millisecond until the test
+// ends: compressed time that still only moves forward.
+func (c *manualClock) run(t testing.TB, step time.Duration) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+				c.Advance(step)
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
 }
 
 func (c *manualClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+	c.mono += d
 	keep := c.waiters[:0]
 	for _, w := range c.waiters {
-		if !w.at.After(c.now) {
+		if w.at <= c.mono {
 			w.ch <- c.now
 		} else {
 			keep = append(keep, w)

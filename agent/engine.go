@@ -261,6 +261,7 @@ func (e *Engine) recover() error {
 		}
 	}
 	e.awaitingCode() // cancels those that waited too long for a code
+	e.noteStartGap()
 	e.kickOutbox()
 	return nil
 }

@@ -507,13 +507,22 @@ func (e *Engine) compactLoop(ctx context.Context) {
 			e.log.Warn("agent: compaction held: it removes records by their age, and the wall clock cannot be trusted now", "why", why)
 			continue
 		}
-		now := e.now()
-		if n, err := e.st.ForgetCodes(now.Add(-e.o.CodeReuseWindow)); err != nil {
+		codesBefore, err := e.cutoff(e.o.CodeReuseWindow, false)
+		if err != nil {
+			e.storeError("compaction cutoff", err)
+			continue
+		}
+		if n, err := e.st.ForgetCodes(codesBefore); err != nil {
 			e.storeError("forget used codes", err)
 		} else if n > 0 {
 			e.log.Info("agent: forgot payment-code uses past the reuse window", "codes", n)
 		}
-		res, err := e.st.Compact(now.Add(-e.o.Retention))
+		before, err := e.cutoff(e.o.Retention, true)
+		if err != nil {
+			e.storeError("compaction cutoff", err)
+			continue
+		}
+		res, err := e.st.Compact(before)
 		if err != nil {
 			e.storeError("compact", err)
 		} else if res.Payments > 0 || res.Events > 0 {

@@ -220,3 +220,48 @@ func (t *Tx) DueJobs(now time.Time, limit int) ([]*Job, time.Time, error) {
 	}
 	return out, time.Time{}, nil
 }
+
+// Clock jumps: a forward jump of the wall clock makes every record stamped
+// before it look older than it is. The agent records each jump it sees
+// (and each long gap between the newest record and a start, which may hide
+// one) so that compaction can keep records that much longer.
+
+var kJumps = []byte("clock_jumps")
+
+// maxJumps bounds the list; the oldest are dropped first.
+const maxJumps = 64
+
+// ClockJump is one forward jump of the wall clock: records stamped before
+// At may be younger than their stamps say, by up to By.
+type ClockJump struct {
+	At time.Time     `json:"at"`
+	By time.Duration `json:"by"`
+}
+
+// ClockJumps lists the recorded jumps, oldest first.
+func (t *Tx) ClockJumps() ([]ClockJump, error) {
+	v := t.tx.Bucket(bMeta).Get(kJumps)
+	if v == nil {
+		return nil, nil
+	}
+	var out []ClockJump
+	if err := json.Unmarshal(v, &out); err != nil {
+		return nil, fmt.Errorf("store: clock jumps: decode: %w", err)
+	}
+	return out, nil
+}
+
+// PutClockJumps replaces the list (at most the newest maxJumps are kept).
+func (t *Tx) PutClockJumps(js []ClockJump) error {
+	if len(js) > maxJumps {
+		js = js[len(js)-maxJumps:]
+	}
+	if len(js) == 0 {
+		return t.tx.Bucket(bMeta).Delete(kJumps)
+	}
+	v, err := json.Marshal(js)
+	if err != nil {
+		return err
+	}
+	return t.tx.Bucket(bMeta).Put(kJumps, v)
+}

@@ -379,11 +379,13 @@ func TestRefunds(t *testing.T) {
 	if o := r.order("P1"); o.Refunded != 2000 || len(o.Refunds) != 1 {
 		t.Fatalf("ledger after duplicate refund %+v", o)
 	}
-	// The refund's own order id can be queried.
-	q, err := r.client.Query(bg, "R1")
-	if err != nil || q.OrderStatus != "success" || q.Amount != 2000 || q.Fields["ori_order_id"] != "P1" {
-		t.Fatalf("query refund: %+v %v", q, err)
+	// A refund is reported on its original order, not under its own id.
+	q, err := r.client.QueryOrder(bg, "P1", 5000)
+	if err != nil || q.OrderStatus != "partial_refunded" || !q.HasRefunded || q.Refunded != 2000 {
+		t.Fatalf("query original after a refund: %+v %v", q, err)
 	}
+	_, err = r.client.Query(bg, "R1")
+	gwErr(t, err, gateway.Unknown, "FAIL")
 	// The rest: fully refunded.
 	if _, err := r.client.Refund(bg, gateway.RefundRequest{OrderID: "R3", OriginalOrderID: "P1", Amount: 3000}); err != nil {
 		t.Fatal(err)
@@ -391,8 +393,8 @@ func TestRefunds(t *testing.T) {
 	if o := r.order("P1"); o.Refunded != 5000 || o.Status != "fully_refunded" || len(o.Refunds) != 2 {
 		t.Fatalf("ledger after full refund %+v", o)
 	}
-	q, err = r.client.Query(bg, "P1")
-	if err != nil || q.OrderStatus != "fully_refunded" || q.Fields["refund_amount"] != "5000" {
+	q, err = r.client.QueryOrder(bg, "P1", 5000)
+	if err != nil || q.OrderStatus != "fully_refunded" || q.Refunded != 5000 {
 		t.Fatalf("query refunded order: %+v %v", q, err)
 	}
 	// Nothing left.

@@ -347,17 +347,10 @@ func (s *Sim) statusQuery(f gateway.Fields) reply {
 			{Key: "bizpay_order_id", Value: "SIM" + o.OrderID},
 		}}
 	}
-	if ori, ok := s.refundOf[id]; ok {
-		for _, rf := range s.orders[ori].Refunds {
-			if rf.OrderID == id {
-				return reply{code: gateway.CodeSuccess, msg: "success", data: gateway.Fields{
-					{Key: "order_id", Value: id},
-					{Key: "order_status", Value: gateway.StatusSuccess},
-					{Key: "amount", Value: strconv.FormatInt(rf.Amount, 10)},
-					{Key: "ori_order_id", Value: ori},
-				}}
-			}
-		}
+	if _, ok := s.refundOf[id]; ok {
+		// OTTPay documents STATUS_QUERY for payment orders only: a refund
+		// shows on its original order (order_status, refund_amount).
+		return refuse(gateway.CodeFail, "order %s not found (a refund is reported on its original order)", id)
 	}
 	return refuse(gateway.CodeFail, "order %s not found", id)
 }

@@ -637,3 +637,35 @@ func TestVerifiedAnswersMustMatchTheRequest(t *testing.T) {
 		t.Fatalf("ledger %+v", o)
 	}
 }
+
+// A STATUS_QUERY answer whose amount is not the order's (re-signed by a
+// proxy that knows the key, or another order's answer) is not believed:
+// QueryOrder checks it like every other answer.
+func TestQueryAnswerWithAnotherAmountIsNotBelieved(t *testing.T) {
+	r := newRig(t)
+	if _, err := r.client.PassivePay(bg, pay("QA1", 1500)); err != nil {
+		t.Fatal(err)
+	}
+	c := r.tamperProxy(func(b []byte) []byte {
+		env := envelopeOf(t, b)
+		f, err := gateway.Open(env.Data, env.MD5, signKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range f {
+			if f[i].Key == "total_amount" || f[i].Key == "amount" {
+				f[i].Value = "1"
+			}
+		}
+		env.Data, env.MD5, _ = gateway.Seal(f, signKey)
+		return marshal(env)
+	})
+	res, err := c.QueryOrder(bg, "QA1", 1500)
+	gwErr(t, err, gateway.Unknown, codeOf(err))
+	if !errors.Is(err, gateway.ErrUnverified) || res != nil {
+		t.Fatalf("err %v res %+v: want ErrUnverified and no result", err, res)
+	}
+	if q, err := r.client.QueryOrder(bg, "QA1", 1500); err != nil || q.Amount != 1500 {
+		t.Fatalf("honest query: %+v %v", q, err)
+	}
+}
