@@ -632,3 +632,36 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 func ottsimLatency(d time.Duration) ottsim.Faults {
 	return ottsim.Faults{LatencyMS: d.Milliseconds()}
 }
+
+// A payment code behind an AIM symbology prefix or bidi characters is the
+// same payment code: routed to the waiting payment, and single-use like the
+// bare code (a re-scan without the prefix is refused).
+func TestWrappedCodeIsTheSameCode(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	a := startAgent(t, "", gw, testOptions())
+	code, _ := sim.sim.IssueCode("wechat")
+	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 800, "mode": "scan"})
+	id := decodePayment(t, m).ID
+	if err := a.e.HandleScan(context.Background(), scanner.Scan{Code: "]Q1" + code[:6] + "\u200e" + code[6:], Device: "lane1"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := a.waitFinal(id); p.State != Succeeded || p.Amount != 800 {
+		t.Fatalf("wrapped code: %s", p.State)
+	}
+	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 800, "mode": "scan"})
+	second := decodePayment(t, m).ID
+	time.Sleep(a.e.o.DedupWindow + 10*time.Millisecond)
+	err := a.e.HandleScan(context.Background(), scanner.Scan{Code: code, Device: "lane2"})
+	var oe *opError
+	if !errors.As(err, &oe) || oe.Code != "code_already_used" {
+		t.Fatalf("the bare code after the wrapped one: %v", err)
+	}
+	if p := a.payment(second); p.State != AwaitingCode {
+		t.Fatalf("second payment %s", p.State)
+	}
+	if got := sim.chargedWith(code); len(got) != 1 {
+		t.Fatalf("charged on %v", got)
+	}
+}

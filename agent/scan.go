@@ -30,6 +30,14 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	if code == "" {
 		return errf(400, "invalid_code", "empty scan")
 	}
+	// A payment code the scanner wrapped (an AIM prefix such as "]Q1",
+	// invisible or bidi characters) is the same payment code.
+	if bare, sym, ok := scanner.BareCode(code); ok {
+		code = bare
+		if s.Symbology == "" {
+			s.Symbology = sym
+		}
+	}
 	now, mono := e.now(), e.mono()
 	e.mu.Lock()
 	if last, ok := e.dedup[code]; ok && mono-last < e.o.DedupWindow && mono-last >= 0 {
