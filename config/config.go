@@ -19,6 +19,7 @@ type Config struct {
 	Display  Display   `key:"display"`
 	Render   Render    `key:"render"`
 	Agent    Agent     `key:"agent"`
+	Log      Log       `key:"log"`
 	Sim      Sim       `key:"sim"`
 	Bridge   Bridge    `key:"bridge"`
 }
@@ -191,9 +192,18 @@ type Agent struct {
 	// ShutdownGrace: gateway calls in flight at a stop get this long to answer.
 	ShutdownGrace time.Duration `key:"shutdown_grace"`
 	// OutboxWorkers bounds the follow-ups (queries, refunds, receipts) run at once.
-	OutboxWorkers int    `key:"outbox_workers"`
-	LogLevel      string `key:"log_level"`  // debug | info | warn | error
-	LogFormat     string `key:"log_format"` // text | json
+	OutboxWorkers int `key:"outbox_workers"`
+	// LogLevel and LogFormat are the old names of log.level and log.format:
+	// still read (with a warning), and after Load always equal to them.
+	LogLevel  string `key:"log_level"`
+	LogFormat string `key:"log_format"`
+}
+
+// Log is how the agent logs (to stderr; under systemd, to journald with a
+// priority per level).
+type Log struct {
+	Level  string `key:"level"`  // debug | info | warn | error; changes apply on reload
+	Format string `key:"format"` // text | json (fields in docs/configuration.md)
 }
 
 // Sim configures the in-process simulator (gateway.url: sim).

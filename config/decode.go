@@ -16,6 +16,39 @@ import (
 type decoder struct {
 	s        *schema
 	problems []Problem
+	lines    map[string]int // key ("printer.paper", "scanners[1].vid") -> its line in the file
+}
+
+// line records where key was written.
+func (d *decoder) line(key string, line int) {
+	if d.lines == nil {
+		d.lines = map[string]int{}
+	}
+	if _, ok := d.lines[key]; !ok {
+		d.lines[key] = line
+	}
+}
+
+// duplicates reports every key written more than once in one mapping
+// (prefix: where the mapping lives), with both lines. YAML parsers keep
+// one of the two silently; a technician means one of them.
+func (d *decoder) duplicates(n *yaml.Node, prefix string) {
+	first := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn := resolve(n.Content[i])
+		if kn == nil || kn.Kind != yaml.ScalarNode || kn.Tag == "!!merge" || kn.Value == "<<" {
+			continue
+		}
+		full := kn.Value
+		if prefix != "" {
+			full = prefix + "." + kn.Value
+		}
+		if l, dup := first[kn.Value]; dup {
+			d.problem(full, kn.Line, "%s is written twice, on line %d and line %d: keep one and delete the other (nothing was read from either)", full, l, kn.Line)
+			continue
+		}
+		first[kn.Value] = kn.Line
+	}
 }
 
 func (d *decoder) problem(key string, line int, format string, args ...any) {
@@ -150,6 +183,12 @@ func (d *decoder) mapping(n *yaml.Node, prefix string) map[string]any {
 	for _, l := range d.s.all {
 		allPaths = append(allPaths, l.path)
 	}
+	before := len(d.problems)
+	d.duplicates(n, prefix)
+	dup := map[string]bool{}
+	for _, p := range d.problems[before:] {
+		dup[p.Key] = true
+	}
 	for _, p := range pairs(n) {
 		kn, vn := p[0], p[1]
 		key := kn.Value
@@ -157,6 +196,10 @@ func (d *decoder) mapping(n *yaml.Node, prefix string) map[string]any {
 		if prefix != "" {
 			full = prefix + "." + key
 		}
+		if dup[full] {
+			continue // neither is read: which one was meant is the technician's call
+		}
+		d.line(full, kn.Line)
 		if l, ok := d.s.byPath[full]; ok {
 			if v, ok := d.value(l, vn, full); ok {
 				out[key] = v
@@ -210,9 +253,20 @@ func (d *decoder) value(l *leaf, n *yaml.Node, full string) (any, bool) {
 			for _, il := range l.item {
 				sib = append(sib, ip+"."+il.path)
 			}
+			d.line(ip, in.Line)
+			before := len(d.problems)
+			d.duplicates(in, ip)
+			dup := map[string]bool{}
+			for _, p := range d.problems[before:] {
+				dup[p.Key] = true
+			}
 			for _, p := range pairs(in) {
 				kn, vn := p[0], p[1]
 				k := kn.Value
+				if dup[ip+"."+k] {
+					continue
+				}
+				d.line(ip+"."+k, kn.Line)
 				var il *leaf
 				for x := range l.item {
 					if l.item[x].path == k {
@@ -239,8 +293,11 @@ func (d *decoder) value(l *leaf, n *yaml.Node, full string) (any, bool) {
 			return nil, false
 		}
 		out := []string{}
-		for _, e := range n.Content {
+		for i, e := range n.Content {
 			e = resolve(e)
+			if e != nil {
+				d.line(fmt.Sprintf("%s[%d]", full, i), e.Line)
+			}
 			if e == nil || e.Kind != yaml.ScalarNode {
 				if e == nil {
 					e = &yaml.Node{Kind: yaml.ScalarNode, Line: n.Line}

@@ -56,10 +56,34 @@ type Sources struct {
 	Profile  string   // the device profile applied
 	Warnings []string // things that are not errors but deserve a look (unknown POSAGENT_ variables)
 	keys     map[string]Source
+	lines    map[string]int
 }
 
 // Of returns the source of key ("printer.paper", "scanners[0].baud").
 func (s Sources) Of(key string) Source { return s.keys[key] }
+
+// Line returns the line of the file key was written on, 0 when the file
+// does not set it. A list item's key ("printer.copies[1]") falls back to
+// its list's line, a missing field of a scanner to the scanner's line.
+func (s Sources) Line(key string) int {
+	for k := key; k != ""; {
+		if l, ok := s.lines[k]; ok {
+			return l
+		}
+		switch i, j := strings.LastIndexByte(k, '.'), strings.LastIndexByte(k, '['); {
+		case i > j:
+			k = k[:i]
+		case j > 0:
+			k = k[:j]
+		default:
+			k = ""
+		}
+		if k == "" || !strings.Contains(key, "[") {
+			return 0 // only list items borrow a parent's line
+		}
+	}
+	return 0
+}
 
 // Load reads the configuration: defaults, then the device profile, then
 // the file, then the environment (env is os.Environ() in production; later
@@ -100,6 +124,7 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 		}
 		fileMap = d.mapping(&root, "")
 	}
+	src.lines = d.lines
 
 	// 2. The environment.
 	envMap := map[string]string{}
@@ -125,7 +150,7 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 	}
 	prof, ok := LookupProfile(profName)
 	if !ok {
-		d.problems = append(d.problems, Problem{Key: "device.profile", Msg: unknownProfile(profName)})
+		d.problems = append(d.problems, Problem{Key: "device.profile", Line: d.lines["device.profile"], Msg: unknownProfile(profName)})
 		prof, _ = LookupProfile("generic-linux")
 	}
 	src.Profile = prof.Name
@@ -212,6 +237,7 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 				envScanners.fields[key].name, key, len(list), EnvPrefix)})
 		}
 	}
+	d.problems = append(d.problems, migrateLog(cfg, &src)...)
 	if len(d.problems) > 0 {
 		// The rest still loaded: return it with the problems, for doctor
 		// and config show. Nothing may run on it.
@@ -410,4 +436,38 @@ func assign(f reflect.Value, val any) error {
 		return fmt.Errorf("value of type %s for a %s", rv.Type(), f.Type())
 	}
 	return nil
+}
+
+// Renamed maps the old names of keys that still work to their new names.
+// They are read (with a warning) but left out of Keys, Show and the example.
+var Renamed = map[string]string{"agent.log_level": "log.level", "agent.log_format": "log.format"}
+
+// migrateLog reads agent.log_level and agent.log_format, the old names of
+// log.level and log.format: set alone they still work (with a warning);
+// set beside the new key with another value, it is a problem. Afterwards
+// both names hold the effective value.
+func migrateLog(cfg *Config, src *Sources) []Problem {
+	var out []Problem
+	for _, m := range []struct {
+		old, new string
+		oldV     *string
+		newV     *string
+	}{
+		{"agent.log_level", "log.level", &cfg.Agent.LogLevel, &cfg.Log.Level},
+		{"agent.log_format", "log.format", &cfg.Agent.LogFormat, &cfg.Log.Format},
+	} {
+		oldSet := *m.oldV != "" && src.keys[m.old].Kind >= FromFile
+		newSet := src.keys[m.new].Kind >= FromFile
+		switch {
+		case oldSet && newSet && *m.oldV != *m.newV:
+			out = append(out, Problem{Key: m.old, Line: src.Line(m.old), Msg: fmt.Sprintf(
+				"%s %s and %s %s disagree: %s is the old name of %s; delete %s", m.old, *m.oldV, m.new, *m.newV, m.old, m.new, m.old)})
+		case oldSet && !newSet:
+			*m.newV = *m.oldV
+			src.keys[m.new] = src.keys[m.old]
+			src.Warnings = append(src.Warnings, fmt.Sprintf("%s is the old name of %s: it still works; write %s: %s instead", m.old, m.new, m.new, *m.oldV))
+		}
+		*m.oldV = *m.newV
+	}
+	return out
 }

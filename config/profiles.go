@@ -96,8 +96,10 @@ func defaults() map[string]any {
 		"agent.cart_timeout":       10 * time.Minute,
 		"agent.shutdown_grace":     10 * time.Second,
 		"agent.outbox_workers":     4,
-		"agent.log_level":          "info",
-		"agent.log_format":         "text",
+		"agent.log_level":          "",
+		"agent.log_format":         "",
+		"log.level":                "info",
+		"log.format":               "text",
 
 		"sim.time_scale": 1.0,
 		"sim.listen":     "127.0.0.1:0",

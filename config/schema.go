@@ -78,7 +78,9 @@ func Keys() []string {
 			}
 			continue
 		}
-		out = append(out, l.path)
+		if _, old := Renamed[l.path]; !old {
+			out = append(out, l.path)
+		}
 	}
 	return out
 }

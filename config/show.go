@@ -25,6 +25,9 @@ func (c *Config) Settings() []Setting {
 	var out []Setting
 	root := reflect.ValueOf(c).Elem()
 	for _, l := range newSchema().all {
+		if _, old := Renamed[l.path]; old {
+			continue // shown under its new name
+		}
 		if l.item == nil {
 			out = append(out, setting(l, l.path, root.FieldByIndex(l.index)))
 			continue

@@ -353,8 +353,9 @@ func (c *Config) validate(v *validator) {
 	if a.OutboxWorkers < 1 || a.OutboxWorkers > 64 {
 		v.add("agent.outbox_workers", "agent.outbox_workers %d: use 1 to 64 (default 4)", a.OutboxWorkers)
 	}
-	v.oneOf("agent.log_level", a.LogLevel, "debug", "info", "warn", "error")
-	v.oneOf("agent.log_format", a.LogFormat, "text", "json")
+	// agent.log_level and agent.log_format are old names (load.go, migrateLog).
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "text", "json")
 	if c.Sim.TimeScale <= 0 || c.Sim.TimeScale > 100 {
 		v.add("sim.time_scale", "sim.time_scale %g: use 1 (tests use 0.01-0.05); it must be above 0", c.Sim.TimeScale)
 	}

@@ -96,8 +96,8 @@ func TestValidateRules(t *testing.T) {
 		{"time scale", func(c *Config) { c.Agent.TimeScale = 0 }, "agent.time_scale 0: use 1 in production"},
 		{"scan window", func(c *Config) { c.Agent.ScanWindow = 0 }, "agent.scan_window 0s must be more than zero"},
 		{"poll vs window", func(c *Config) { c.Agent.PollInterval = time.Minute }, "agent.poll_interval 1m0s is not shorter than agent.scan_window 1m0s"},
-		{"log level", func(c *Config) { c.Agent.LogLevel = "verbose" }, "agent.log_level verbose: use debug, info, warn or error"},
-		{"log format", func(c *Config) { c.Agent.LogFormat = "jsn" }, "agent.log_format jsn: use text or json (did you mean json?)"},
+		{"log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level verbose: use debug, info, warn or error"},
+		{"log format", func(c *Config) { c.Log.Format = "jsn" }, "log.format jsn: use text or json (did you mean json?)"},
 		{"sim scale", func(c *Config) { c.Sim.TimeScale = -1 }, "sim.time_scale -1"},
 		{"bridge token", func(c *Config) {
 			c.Bridge.Enabled = true

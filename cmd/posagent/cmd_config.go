@@ -32,7 +32,7 @@ with none, the defaults run the built-in OTTPay simulator. Every key can be
 overridden by the environment: POSAGENT_ and the key in capitals with "." as
 "_" (gateway.sign_key is POSAGENT_GATEWAY_SIGN_KEY).`,
 	}
-	cmd.AddCommand(newConfigInitCmd(g), newConfigCheckCmd(g), newConfigShowCmd(g), newConfigProfilesCmd())
+	cmd.AddCommand(newConfigInitCmd(g), newConfigCheckCmd(g), newConfigShowCmd(g), newConfigDiffCmd(g), newConfigProfilesCmd())
 	return cmd
 }
 
@@ -134,10 +134,7 @@ func newConfigCheckCmd(g *globalFlags) *cobra.Command {
 }
 
 func configCheck(out io.Writer, g *globalFlags) error {
-	cfg, src, err := loadConfig(g)
-	if err == nil {
-		err = cfg.Validate()
-	}
+	_, src, err := config.Check(g.configPath, os.Environ())
 	for _, w := range src.Warnings {
 		fmt.Fprintln(out, "warning:", w)
 	}
@@ -188,6 +185,37 @@ func newConfigShowCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintln(out, "# problem:", p.String())
 			}
 			if len(problems) > 0 {
+				return exitError{code: 1}
+			}
+			return nil
+		},
+	}
+}
+
+func newConfigDiffCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "diff",
+		Short: "Show what differs from the built-in defaults and the device profile, and who set it",
+		Long: `Show every key whose value is not the built-in default: the value in
+effect, what the device profile alone gives, the built-in default, and who set
+it (the profile, the file with its line, or an environment variable). A line
+of the file that repeats the profile's value is marked: it can go. Secrets
+are redacted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, src, err := loadConfig(g)
+			var ce *config.Error
+			if err != nil && (cfg == nil || !errors.As(err, &ce)) {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if err := config.WriteDiff(out, cfg, src); err != nil {
+				return err
+			}
+			if ce != nil {
+				for _, p := range ce.Problems {
+					fmt.Fprintln(out, "# problem:", p.String())
+				}
 				return exitError{code: 1}
 			}
 			return nil

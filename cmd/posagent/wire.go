@@ -55,14 +55,11 @@ On start every payment that is not final is picked up from the journal and
 driven on; in-doubt payments are reconciled in the background.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := config.Load(g.configPath, os.Environ())
+			cfg, _, err := config.Check(g.configPath, os.Environ())
 			if err != nil {
 				return err
 			}
-			if err := cfg.Validate(); err != nil {
-				return err
-			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.Agent.LogLevel, cfg.Agent.LogFormat)
+			log := newLogger(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
 			return runDaemon(cmd.Context(), cfg, log, func(r running) {
 				fmt.Fprintf(cmd.OutOrStdout(), "posagent %s: API on http://%s  customer display http://%s/display\n", version, r.API, r.API)
 				if r.SimURL != "" {
@@ -71,25 +68,6 @@ driven on; in-doubt payments are reconciled in the background.`,
 			})
 		},
 	}
-}
-
-func newLogger(w io.Writer, level, format string) *slog.Logger {
-	var lv slog.Level
-	switch strings.ToLower(level) {
-	case "debug":
-		lv = slog.LevelDebug
-	case "warn":
-		lv = slog.LevelWarn
-	case "error":
-		lv = slog.LevelError
-	default:
-		lv = slog.LevelInfo
-	}
-	ho := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, ho))
-	}
-	return slog.New(slog.NewTextHandler(w, ho))
 }
 
 // running says where a started daemon can be reached.
