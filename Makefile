@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.bui
 # Tests: race detector on, every package; the fuzz targets run their seed corpus.
 TESTFLAGS ?= -race -count=1 -timeout 15m
 
-.PHONY: help setup build run test bench lint cross fuzz install clean
+.PHONY: help setup build run test soak bench lint cross fuzz install clean
 help: ## list the targets
 	@echo "posagent make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ test: setup ## vet, build without cgo, and run every test with -race
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./...
 	$(GO) test $(TESTFLAGS) ./...
+
+soak: setup ## the money model test for longer: SOAK_OPS operations (default 10000), SOAK_SEED to replay a seed
+	set -o pipefail; SOAK_OPS=$${SOAK_OPS:-10000} $(GO) test -count=1 -timeout 0 -run '^TestModel$$' -v ./agent/ | grep -E 'model:|invariant|replay|seed|^(ok|FAIL|---)'
 
 bench: build ## run the Go benchmarks and the daemon's idle memory into bench.txt
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./... | tee bench.txt

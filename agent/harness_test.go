@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
 		os.Exit(crashChild())
 	}
+	if os.Getenv(modelEnv) != "" {
+		os.Exit(modelChild())
+	}
 	goleak.VerifyTestMain(m)
 }
 
