@@ -230,6 +230,8 @@ type inventory struct {
 	idem     map[string]string
 	events   []uint64
 	meta     map[string][]byte
+	payState map[string]string // pay_state: id -> state
+	byState  map[string]string // by_state: id -> state (a second entry is a finding)
 	finds    []Finding
 	lostIn   map[string][]uint64
 }
@@ -238,6 +240,7 @@ type payIndex struct {
 	orders  []string // the payment's and its refunds' order ids
 	refunds map[string]bool
 	final   bool
+	state   State
 	keyID   uint32 // the data key its sealed code needs (0: none)
 	clear   bool   // a payment code stored in clear (a journal from before sealing)
 }
@@ -252,7 +255,7 @@ type jobRef struct {
 func newInventory() *inventory {
 	return &inventory{buckets: map[string]bool{}, seqs: map[string]uint64{}, records: map[string][][2][]byte{},
 		payments: map[string]*payIndex{}, orders: map[string]string{}, idem: map[string]string{}, meta: map[string][]byte{},
-		lostIn: map[string][]uint64{}}
+		payState: map[string]string{}, byState: map[string]string{}, lostIn: map[string][]uint64{}}
 }
 
 func (inv *inventory) bucketSeq(b string, seq uint64) { inv.buckets[b] = true; inv.seqs[b] = seq }
@@ -282,7 +285,7 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 			inv.bad(b, k, fmt.Sprintf("record names payment %q, order %q", p.ID, p.OrderID))
 			return false
 		}
-		pi := &payIndex{orders: []string{p.OrderID}, refunds: map[string]bool{}, final: p.State.Final(), clear: p.AuthCode != ""}
+		pi := &payIndex{orders: []string{p.OrderID}, refunds: map[string]bool{}, final: p.State.Final(), state: p.State, clear: p.AuthCode != ""}
 		for _, r := range p.Refunds {
 			pi.orders = append(pi.orders, r.OrderID)
 			pi.refunds[r.ID] = true
@@ -328,8 +331,59 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 		inv.events = append(inv.events, binary.BigEndian.Uint64(k))
 	case string(bMeta):
 		inv.meta[string(k)] = bytes.Clone(v)
+	case string(bPayState):
+		inv.payState[string(k)] = string(v)
+	case string(bByState):
+		st, id, ok := strings.Cut(string(k), "\x00")
+		if !ok {
+			inv.bad(b, k, "not a state and a payment id")
+			return false
+		}
+		if prev, dup := inv.byState[id]; dup {
+			inv.bad(b, k, fmt.Sprintf("payment %s is indexed as %s and as %s", id, prev, st))
+			return false
+		}
+		inv.byState[id] = st
 	}
 	return true
+}
+
+// checkIndexes checks the payment indexes (index.go) against the payments,
+// when the journal has them.
+func (inv *inventory) checkIndexes(rep *Report, ids []string) {
+	if !indexed(inv.meta) || len(inv.lostIn) > 0 {
+		return
+	}
+	counts := map[string]uint64{}
+	for _, id := range ids {
+		st := string(inv.payments[id].state)
+		counts[st]++
+		if got := inv.payState[id]; got != st {
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(bPayState), Key: id, Problem: fmt.Sprintf("says %q, the payment is %s", got, st), Damage: true})
+		}
+		if got := inv.byState[id]; got != st {
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(bByState), Key: id, Problem: fmt.Sprintf("indexed as %q, the payment is %s", got, st), Damage: true})
+		}
+	}
+	for id := range inv.byState {
+		if _, ok := inv.payments[id]; !ok {
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(bByState), Key: id, Problem: "indexes a payment that is not in the journal", Damage: true})
+		}
+	}
+	for id := range inv.payState {
+		if _, ok := inv.payments[id]; !ok {
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(bPayState), Key: id, Problem: "names a payment that is not in the journal", Damage: true})
+		}
+	}
+	for _, s := range States {
+		var n uint64
+		if v := inv.meta[kCount+string(s)]; len(v) == 8 {
+			n = binary.BigEndian.Uint64(v)
+		}
+		if n != counts[string(s)] {
+			rep.Findings = append(rep.Findings, Finding{Bucket: "meta", Key: kCount + string(s), Problem: fmt.Sprintf("counts %d payments, the journal has %d", n, counts[string(s)]), Damage: true})
+		}
+	}
 }
 
 // gaps are the event-sequence ranges a technician accepted as lost
@@ -396,6 +450,7 @@ func (inv *inventory) finish(rep *Report) {
 			}
 		}
 	}
+	inv.checkIndexes(rep, ids)
 	oids := make([]string, 0, len(inv.orders))
 	for oid := range inv.orders {
 		oids = append(oids, oid)

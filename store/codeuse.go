@@ -75,7 +75,7 @@ func (t *Tx) CodeUsed(code string) (*CodeUse, error) {
 
 // MarkCodeUsed records that payment id used code at time at.
 func (t *Tx) MarkCodeUsed(code, id string, at time.Time) error {
-	b, err := t.tx.CreateBucketIfNotExists(bCodes)
+	b, err := t.w().CreateBucketIfNotExists(bCodes)
 	if err != nil {
 		return err
 	}
@@ -94,8 +94,9 @@ func (t *Tx) MarkCodeUsed(code, id string, at time.Time) error {
 // many it removed.
 func (s *Store) ForgetCodes(olderThan time.Time) (int, error) {
 	n := 0
-	err := s.Update(func(t *Tx) error {
-		b := t.tx.Bucket(bCodes)
+	err := s.updateSolo(func(t *Tx) error {
+		n = 0
+		b := t.w().Bucket(bCodes)
 		if b == nil {
 			return nil
 		}
@@ -253,6 +254,7 @@ func (t *Tx) ClockJumps() ([]ClockJump, error) {
 
 // PutClockJumps replaces the list (at most the newest maxJumps are kept).
 func (t *Tx) PutClockJumps(js []ClockJump) error {
+	t.wrote = true
 	if len(js) > maxJumps {
 		js = js[len(js)-maxJumps:]
 	}

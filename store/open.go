@@ -188,6 +188,12 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 			}
 		}
 		t := &Tx{tx: btx, keys: keys}
+		if m.Get(kIndex) == nil {
+			// A journal from before the payment indexes, or salvaged.
+			if err := t.buildIndexes(); err != nil {
+				return err
+			}
+		}
 		if clearCodes {
 			if err := t.sealClearCodes(); err != nil {
 				return err
@@ -279,6 +285,7 @@ func (t *Tx) sealClearCodes() error {
 // recordGap notes that event sequences [from, to] were lost with a
 // technician's consent, so the check does not report them.
 func (t *Tx) recordGap(from, to uint64) error {
+	t.wrote = true
 	if to < from {
 		return nil
 	}
@@ -288,6 +295,7 @@ func (t *Tx) recordGap(from, to uint64) error {
 // skipTo moves the event sequence up to at least seq (recording the gap),
 // so that no sequence a client has seen is ever used again.
 func (t *Tx) skipTo(seq uint64) error {
+	t.wrote = true
 	b := t.tx.Bucket(bEvents)
 	cur := b.Sequence()
 	if seq <= cur {

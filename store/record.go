@@ -88,6 +88,10 @@ type Payment struct {
 	Answer *Answer `json:"answer,omitempty"`
 	// Resolution records a manager settling an in-doubt payment by hand.
 	Resolution *Resolution `json:"resolution,omitempty"`
+	// Operator is the cashier who took the payment; GatewayOperator the
+	// OTTPay operator_id sent for them ("" the gateway's configured one).
+	Operator        string `json:"operator,omitempty"`
+	GatewayOperator string `json:"gateway_operator,omitempty"`
 }
 
 // Answer is what one gateway call said, as structure.
@@ -120,6 +124,11 @@ type Refund struct {
 	CreatedAt time.Time      `json:"created_at"`
 	UpdatedAt time.Time      `json:"updated_at"`
 	History   []HistoryEntry `json:"history,omitempty"`
+	// Operator asked for the refund, ApprovedBy (a manager) approved it
+	// with a PIN; GatewayOperator is the OTTPay operator_id sent.
+	Operator        string `json:"operator,omitempty"`
+	ApprovedBy      string `json:"approved_by,omitempty"`
+	GatewayOperator string `json:"gateway_operator,omitempty"`
 }
 
 // Refunded is the sum of succeeded refunds.
@@ -194,4 +203,7 @@ type Idem struct {
 type Event struct {
 	Seq  uint64
 	Data []byte
+	// Value is what the appender handed AppendEventWith (never stored):
+	// set only on events passed to OnCommit or listed by Uncommitted.
+	Value any
 }

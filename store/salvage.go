@@ -124,6 +124,12 @@ func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
 					continue // rebuilt below
 				case string(bDueIndex):
 					continue // derived from the outbox; rebuilt on first use
+				case string(bPayState), string(bByState):
+					continue // derived from the payments; rebuilt by Open
+				case string(bMeta):
+					if isIndexMeta(string(k)) {
+						continue
+					}
 				case string(bOutbox):
 					var j Job
 					json.Unmarshal(v, &j)

@@ -52,8 +52,12 @@ type Store struct {
 	id       string // the journal's id (meta journal_id)
 	clock    func() time.Time
 	keyEvery time.Duration
-	// wmu serialises Update so that OnCommit sees events in commit order.
+	// wmu is held by the committer (commit): one transaction at a time,
+	// so OnCommit sees events in commit order.
 	wmu sync.Mutex
+	// qmu guards queue: changes waiting for a committer.
+	qmu   sync.Mutex
+	queue []*change
 	// bmu guards backup.
 	bmu    sync.Mutex
 	backup BackupStatus
@@ -100,29 +104,139 @@ func (s *Store) Check() error {
 	})
 }
 
-// Update runs fn in one read-write transaction, committed with fsync. The
-// events fn appended are passed to Options.OnCommit after the commit.
-func (s *Store) Update(fn func(tx *Tx) error) error {
+// Update runs fn in a read-write transaction committed with fsync, and
+// returns once that commit is on disk. The events fn appended are passed
+// to Options.OnCommit after the commit, before Update returns.
+//
+// Group commit: changes from concurrent callers share one transaction and
+// one fsync. They run one after another, in the order they arrived, so
+// each sees every earlier change (Tx.Uncommitted lists the events of those
+// not yet committed), and OnCommit gets their events in sequence order. A
+// change that fails without writing is left out; one that fails after
+// writing undoes the whole transaction, and the others run again in a new
+// one: fn may run more than once, so it must not act outside tx except to
+// keep what it read (the caller sees the results of its last run).
+func (s *Store) Update(fn func(tx *Tx) error) error { return s.commit(fn, false) }
+
+// updateSolo is Update in a transaction of its own (maintenance that is
+// large or counts what it does).
+func (s *Store) updateSolo(fn func(tx *Tx) error) error { return s.commit(fn, true) }
+
+// maxBatch bounds the changes in one transaction.
+const maxBatch = 256
+
+// change is one caller's fn waiting for a commit.
+type change struct {
+	fn   func(*Tx) error
+	solo bool
+	// Set by the committer while it holds wmu.
+	done bool
+	err  error
+}
+
+// errRedo: a change failed after writing; the transaction is undone.
+var errRedo = errors.New("store: redo the batch")
+
+// commit queues fn and waits until it is committed. Whoever holds wmu
+// commits everything queued so far (leader); the others find their change
+// done when they get wmu in turn.
+func (s *Store) commit(fn func(*Tx) error, solo bool) error {
+	c := &change{fn: fn, solo: solo}
+	s.qmu.Lock()
+	s.queue = append(s.queue, c)
+	s.qmu.Unlock()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	var t *Tx
-	var m Mark
-	err := s.db.Update(func(btx *bolt.Tx) error {
-		t = &Tx{tx: btx, keys: s.keys}
-		if err := fn(t); err != nil {
-			return err
+	for !c.done {
+		s.qmu.Lock()
+		n := min(len(s.queue), maxBatch)
+		batch := s.queue[:n:n]
+		s.queue = s.queue[n:]
+		s.qmu.Unlock()
+		for len(batch) > 0 {
+			// A run of shared changes, or one solo change.
+			k := 1
+			for !batch[0].solo && k < len(batch) && !batch[k].solo {
+				k++
+			}
+			s.commitGroup(batch[:k])
+			batch = batch[k:]
 		}
-		m = Mark{JournalID: s.id, Seq: btx.Bucket(bEvents).Sequence(), TxID: uint64(btx.ID()), At: s.now()}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
-	s.mark.post(m)
-	if s.onCommit != nil && len(t.events) > 0 {
-		s.onCommit(t.events)
+	return c.err
+}
+
+// commitGroup commits changes in one transaction (wmu held).
+func (s *Store) commitGroup(group []*change) {
+	defer func() {
+		if r := recover(); r != nil {
+			for _, c := range group {
+				if !c.done {
+					c.done, c.err = true, fmt.Errorf("store: commit abandoned: another change in its transaction panicked: %v", r)
+				}
+			}
+			panic(r)
+		}
+	}()
+	for len(group) > 0 {
+		var (
+			m      Mark
+			events []Event
+			ok     []*change
+			redo   *change
+		)
+		err := s.db.Update(func(btx *bolt.Tx) error {
+			shared := &batchState{}
+			for _, c := range group {
+				t := &Tx{tx: btx, keys: s.keys, batch: shared}
+				c.err = c.fn(t)
+				if c.err != nil {
+					if t.wrote {
+						redo = c
+						return errRedo
+					}
+					continue
+				}
+				ok = append(ok, c)
+				shared.events = append(shared.events, t.events...)
+			}
+			events = shared.events
+			m = Mark{JournalID: s.id, Seq: btx.Bucket(bEvents).Sequence(), TxID: uint64(btx.ID()), At: s.now()}
+			return nil
+		})
+		if redo != nil {
+			// Answer the change that failed; run the others again.
+			redo.done = true
+			rest := make([]*change, 0, len(group)-1)
+			for _, c := range group {
+				if c != redo {
+					c.err = nil
+					rest = append(rest, c)
+				}
+			}
+			group = rest
+			continue
+		}
+		for _, c := range ok {
+			c.err = err // nil, or the commit failed
+		}
+		for _, c := range group {
+			c.done = true
+		}
+		if err != nil {
+			return
+		}
+		s.mark.post(m)
+		if s.onCommit != nil && len(events) > 0 {
+			s.onCommit(events)
+		}
+		return
 	}
-	return nil
+}
+
+// batchState is shared by the changes of one transaction.
+type batchState struct {
+	events []Event // appended by the changes that succeeded so far
 }
 
 // View runs fn in a read-only transaction.
@@ -135,6 +249,25 @@ type Tx struct {
 	tx     *bolt.Tx
 	keys   *keyring
 	events []Event
+	batch  *batchState // nil outside Update
+	wrote  bool        // a write was attempted (the change cannot be left out alone)
+}
+
+// w notes a write and returns the bbolt transaction.
+func (t *Tx) w() *bolt.Tx {
+	t.wrote = true
+	return t.tx
+}
+
+// Uncommitted lists the events appended in this write transaction and not
+// yet committed: those of earlier changes sharing it (Update's group
+// commit), then this change's own, in sequence order. OnCommit has not
+// seen them.
+func (t *Tx) Uncommitted() []Event {
+	if t.batch == nil {
+		return t.events
+	}
+	return append(t.batch.events[:len(t.batch.events):len(t.batch.events)], t.events...)
 }
 
 func u64(n uint64) []byte {
@@ -190,6 +323,7 @@ func (t *Tx) OrderUsed(orderID string) bool {
 // PutPayment writes p and indexes its order ids (and its refunds'). When p
 // is final its payment code is erased in this same transaction.
 func (t *Tx) PutPayment(p *Payment) error {
+	t.wrote = true
 	if p.State.Final() {
 		p.AuthCode = ""
 	}
@@ -228,6 +362,13 @@ func (t *Tx) PutPayment(p *Payment) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("store: payment %s: encode: %w", p.ID, err)
+	}
+	var old State
+	if ps := t.tx.Bucket(bPayState); ps != nil {
+		old = State(ps.Get([]byte(p.ID)))
+	}
+	if err := t.indexPayment(p.ID, old, p.State); err != nil {
+		return err
 	}
 	return t.tx.Bucket(bPayments).Put([]byte(p.ID), b)
 }
@@ -289,6 +430,7 @@ func (t *Tx) Idem(key string) (*Idem, error) {
 
 // PutIdem stores an idempotency key.
 func (t *Tx) PutIdem(key string, r *Idem) error {
+	t.wrote = true
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -298,6 +440,7 @@ func (t *Tx) PutIdem(key string, r *Idem) error {
 
 // AddJob queues a job; it sets j.Seq.
 func (t *Tx) AddJob(j *Job) error {
+	t.wrote = true
 	b := t.tx.Bucket(bOutbox)
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -309,6 +452,7 @@ func (t *Tx) AddJob(j *Job) error {
 
 // PutJob rewrites a job (after an attempt), keeping the due index.
 func (t *Tx) PutJob(j *Job) error {
+	t.wrote = true
 	v, err := json.Marshal(j)
 	if err != nil {
 		return err
@@ -328,6 +472,7 @@ func (t *Tx) PutJob(j *Job) error {
 
 // DeleteJob removes a done job.
 func (t *Tx) DeleteJob(seq uint64) error {
+	t.wrote = true
 	old, err := t.Job(seq)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -371,7 +516,14 @@ func (t *Tx) Jobs() ([]*Job, error) {
 // AppendEvent appends one event; build receives its sequence number and
 // returns its JSON. The event is announced (OnCommit) after the commit.
 func (t *Tx) AppendEvent(build func(seq uint64) ([]byte, error)) (uint64, error) {
-	b := t.tx.Bucket(bEvents)
+	return t.AppendEventWith(nil, build)
+}
+
+// AppendEventWith is AppendEvent, handing v (not stored) to OnCommit with
+// the event (Event.Value): what the event is about, as the caller had it
+// in hand, so that OnCommit need not decode the event.
+func (t *Tx) AppendEventWith(v any, build func(seq uint64) ([]byte, error)) (uint64, error) {
+	b := t.w().Bucket(bEvents)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return 0, err
@@ -383,7 +535,7 @@ func (t *Tx) AppendEvent(build func(seq uint64) ([]byte, error)) (uint64, error)
 	if err := b.Put(u64(seq), data); err != nil {
 		return 0, err
 	}
-	t.events = append(t.events, Event{Seq: seq, Data: data})
+	t.events = append(t.events, Event{Seq: seq, Data: data, Value: v})
 	return seq, nil
 }
 
@@ -419,7 +571,9 @@ type CompactResult struct {
 // older than olderThan. It returns what it removed.
 func (s *Store) Compact(olderThan time.Time) (CompactResult, error) {
 	var res CompactResult
-	err := s.Update(func(t *Tx) error {
+	err := s.updateSolo(func(t *Tx) error {
+		res = CompactResult{}
+		t.wrote = true
 		busy := map[string]bool{}
 		jobs, err := t.Jobs()
 		if err != nil {
@@ -449,6 +603,9 @@ func (s *Store) Compact(olderThan time.Time) (CompactResult, error) {
 		for _, p := range victims {
 			gone[p.ID] = true
 			if err := pb.Delete([]byte(p.ID)); err != nil {
+				return err
+			}
+			if err := t.indexPayment(p.ID, p.State, ""); err != nil {
 				return err
 			}
 			ob.Delete([]byte(p.OrderID))
