@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -479,59 +478,6 @@ func (e *Engine) hScan(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 202, map[string]any{"accepted": true})
 }
 
-func (e *Engine) hList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit := 50
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			writeErr(w, errf(400, "invalid_limit", "limit must be an integer from 1 to 500, got %q", v))
-			return
-		}
-		limit = n
-	}
-	state := State(q.Get("state"))
-	if state != "" && !validState(state) {
-		writeErr(w, errf(400, "invalid_state_filter", "state %q is not a payment state", state))
-		return
-	}
-	var out []*Payment
-	more := false
-	err := e.st.View(func(tx *store.Tx) error {
-		return tx.ForEachPayment(true, q.Get("after"), func(p *store.Payment) (bool, error) {
-			if state != "" && p.State != state {
-				return true, nil
-			}
-			if len(out) == limit {
-				more = true
-				return false, nil
-			}
-			out = append(out, publicPayment(p))
-			return true, nil
-		})
-	})
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	resp := map[string]any{"payments": out}
-	if out == nil {
-		resp["payments"] = []*Payment{}
-	}
-	if more {
-		resp["next_after"] = out[len(out)-1].ID
-	}
-	writeJSON(w, 200, resp)
-}
-
-func validState(s State) bool {
-	switch s {
-	case AwaitingCode, Processing, Queued, InDoubt, Succeeded, Failed, Cancelled, Expired, Reversed:
-		return true
-	}
-	return false
-}
-
 func (e *Engine) hEvents(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -726,67 +672,10 @@ func (e *Engine) hCartDelete(w http.ResponseWriter, r *http.Request) {
 // hExport: GET /v1/export?since=T&format=csv|json, payments created at or
 // after T (RFC 3339 or YYYY-MM-DD; default: all), oldest first.
 func (e *Engine) hExport(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	var since time.Time
-	if v := q.Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			t, err = time.Parse("2006-01-02", v)
-		}
-		if err != nil {
-			writeErr(w, errf(400, "invalid_since", "since must be an RFC 3339 time or a date YYYY-MM-DD, got %q", v))
-			return
-		}
-		since = t
-	}
-	format := q.Get("format")
-	if format == "" {
-		format = "json"
-	}
-	if format != "json" && format != "csv" {
-		writeErr(w, errf(400, "invalid_format", "format must be csv or json, got %q", format))
-		return
-	}
-	var ps []*Payment
-	err := e.st.View(func(tx *store.Tx) error {
-		return tx.ForEachPayment(false, "", func(p *store.Payment) (bool, error) {
-			if !p.CreatedAt.Before(since) {
-				ps = append(ps, publicPayment(p))
-			}
-			return true, nil
-		})
-	})
+	since, format, err := parseExport(r)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	sort.SliceStable(ps, func(i, j int) bool { return ps[i].CreatedAt.Before(ps[j].CreatedAt) })
-	if format == "json" {
-		if ps == nil {
-			ps = []*Payment{}
-		}
-		writeJSON(w, 200, map[string]any{"payments": ps})
-		return
-	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="posagent-export.csv"`)
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"id", "order_id", "reference", "mode", "wallet", "amount", "currency", "state", "error_code", "refunded", "created_at", "updated_at"})
-	for _, p := range ps {
-		ec := ""
-		if p.Error != nil {
-			ec = p.Error.Code
-		}
-		cw.Write([]string{p.ID, p.OrderID, csvSafe(p.Reference), p.Mode, p.Wallet, strconv.FormatInt(p.Amount, 10), p.Currency,
-			string(p.State), ec, strconv.FormatInt(p.Refunded, 10), p.CreatedAt.Format(time.RFC3339), p.UpdatedAt.Format(time.RFC3339)})
-	}
-	cw.Flush()
-}
-
-// csvSafe keeps a spreadsheet from reading a POS reference as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
+	e.writeExport(w, since, format)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,9 +37,9 @@ type Engine struct {
 	active    map[string]activeInfo // non-final payments
 	cart      *Cart
 	devices   map[string]DeviceStatus
-	dedup     map[string]time.Duration // code -> monotonic reading of its last scan
-	changed   chan struct{}            // closed and replaced on every commit
-	kick      chan struct{}            // wakes the outbox worker
+	dedup     map[string]time.Duration                    // code -> monotonic reading of its last scan
+	waiting   map[string]map[chan *store.Payment]struct{} // waitFor: payment id -> its waiters
+	kick      chan struct{}                               // wakes the outbox worker
 	inflight  map[uint64]bool
 	quit      chan struct{} // closed when Run returns (ends SSE streams)
 	quitOnce  sync.Once
@@ -102,7 +103,7 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: map[string]DeviceStatus{},
-		dedup: map[string]time.Duration{}, changed: make(chan struct{}), kick: make(chan struct{}, 1),
+		dedup: map[string]time.Duration{}, waiting: map[string]map[chan *store.Payment]struct{}{}, kick: make(chan struct{}, 1),
 		inflight: map[uint64]bool{}, quit: make(chan struct{}), ready: make(chan struct{}),
 	}
 	e.gw = newMeter(opts.Gateway, e.clock)
@@ -119,18 +120,17 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.bus = newBus(e.st, last)
 	e.st.SetOnCommit(e.onCommit)
-	// The in-memory index of open payments (scan routing, metrics).
+	// The in-memory index of open payments (scan routing, status), from
+	// the journal's open-payment index: it costs the open payments only.
 	err := e.st.View(func(tx *store.Tx) error {
-		return tx.ForEachPayment(false, "", func(p *store.Payment) (bool, error) {
-			if !p.State.Final() {
-				e.active[p.ID] = activeInfo{p.State, p.CreatedAt}
-				if p.State == AwaitingCode {
-					// Waiting since before this start: its wait so far by
-					// the wall clock, never less than zero.
-					e.awaitMono[p.ID] = e.mono() - e.ageOf(p.CreatedAt)
-				}
+		return tx.OpenPayments(func(p *store.Payment) error {
+			e.active[p.ID] = activeInfo{p.State, p.CreatedAt}
+			if p.State == AwaitingCode {
+				// Waiting since before this start: its wait so far by
+				// the wall clock, never less than zero.
+				e.awaitMono[p.ID] = e.mono() - e.ageOf(p.CreatedAt)
 			}
-			return true, nil
+			return nil
 		})
 	})
 	if err != nil {
@@ -159,26 +159,26 @@ func New(opts Options) (*Engine, error) {
 
 func (e *Engine) onCommit(evs []store.Event) {
 	// The open-payment index follows the journal in commit order (OnCommit
-	// calls are serialised), so it never sees an older state after a newer one.
+	// calls are serialised), so it never sees an older state after a newer
+	// one. Each payment's waiters get the record as committed.
 	for _, ev := range evs {
-		var m struct {
-			Kind    string `json:"kind"`
-			Payment *struct {
-				ID        string    `json:"id"`
-				State     State     `json:"state"`
-				CreatedAt time.Time `json:"created_at"`
-			} `json:"payment"`
+		p, ok := ev.Value.(*store.Payment)
+		if !ok {
+			continue
 		}
-		if json.Unmarshal(ev.Data, &m) == nil && m.Kind == KindPaymentUpdated && m.Payment != nil {
-			e.track(m.Payment.ID, m.Payment.State, m.Payment.CreatedAt)
+		e.mu.Lock()
+		e.trackLocked(p.ID, p.State, p.CreatedAt)
+		for ch := range e.waiting[p.ID] {
+			select { // keep only the newest
+			case <-ch:
+			default:
+			}
+			ch <- p
 		}
+		e.mu.Unlock()
 	}
 	e.bus.publish(evs)
 	e.kickOutbox() // a commit may have queued a job
-	e.mu.Lock()
-	close(e.changed)
-	e.changed = make(chan struct{})
-	e.mu.Unlock()
 }
 
 // Run drives the engine until ctx ends: it recovers every open payment,
@@ -228,11 +228,9 @@ func (e *Engine) recover() error {
 		if jobs, err = tx.Jobs(); err != nil {
 			return err
 		}
-		return tx.ForEachPayment(false, "", func(p *store.Payment) (bool, error) {
-			if !p.State.Final() {
-				open = append(open, p)
-			}
-			return true, nil
+		return tx.OpenPayments(func(p *store.Payment) error {
+			open = append(open, p)
+			return nil
 		})
 	})
 	if err != nil {
@@ -368,15 +366,23 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 		return err
 	}
 	pub := publicPayment(p)
-	_, err := tx.AppendEvent(func(seq uint64) ([]byte, error) {
+	_, err := tx.AppendEventWith(snapshot(p), func(seq uint64) ([]byte, error) {
 		return json.Marshal(Event{Seq: seq, Kind: KindPaymentUpdated, At: now, Payment: pub})
 	})
 	return err
 }
 
-func (e *Engine) track(id string, st State, created time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+// snapshot copies p as committed, for OnCommit and the waiters (who only
+// read it): the caller may go on changing p.
+func snapshot(p *store.Payment) *store.Payment {
+	c := *p
+	c.History = slices.Clone(p.History)
+	c.Refunds = slices.Clone(p.Refunds)
+	return &c
+}
+
+// trackLocked updates the open-payment index (e.mu held).
+func (e *Engine) trackLocked(id string, st State, created time.Time) {
 	if st.Final() {
 		delete(e.active, id)
 	} else {
@@ -415,19 +421,39 @@ func (e *Engine) payment(id string) (*store.Payment, error) {
 }
 
 // waitFor waits until cond holds for payment id, d passes or ctx ends, and
-// returns the payment as it then is.
+// returns the payment as it then is. It reads the journal once; then each
+// commit of this payment (and only this one) hands it the record.
 func (e *Engine) waitFor(ctx context.Context, id string, d time.Duration, cond func(*store.Payment) bool) (*store.Payment, error) {
+	ch := make(chan *store.Payment, 1)
+	e.mu.Lock()
+	ws := e.waiting[id]
+	if ws == nil {
+		ws = map[chan *store.Payment]struct{}{}
+		e.waiting[id] = ws
+	}
+	ws[ch] = struct{}{}
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(ws, ch)
+		if len(ws) == 0 {
+			delete(e.waiting, id)
+		}
+		e.mu.Unlock()
+	}()
+	// Registered before reading: a commit after this read reaches ch.
+	p, err := e.payment(id)
+	if err != nil || cond(p) {
+		return p, err
+	}
 	deadline := e.clock.After(d)
 	for {
-		e.mu.Lock()
-		ch := e.changed
-		e.mu.Unlock()
-		p, err := e.payment(id)
-		if err != nil || cond(p) {
-			return p, err
-		}
 		select {
-		case <-ch:
+		case q := <-ch:
+			p = q
+			if cond(p) {
+				return p, nil
+			}
 		case <-deadline:
 			return p, nil
 		case <-ctx.Done():

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/posagent/posagent/scanner"
@@ -73,6 +74,10 @@ type CreateRequest struct {
 	// Replace: a scan payment without a code replaces the one already
 	// waiting for a code (which is cancelled first) instead of a 409.
 	Replace bool `json:"replace"`
+	// Operator is the cashier who takes the payment (recorded on it);
+	// GatewayOperator is sent to OTTPay as operator_id ("" the gateway's).
+	Operator        string `json:"operator"`
+	GatewayOperator string `json:"-"`
 }
 
 func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
@@ -153,6 +158,7 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 			return err
 		}
 		rec = e.newPayment(tx, r.Mode, wallet, r.Amount, r.Currency, r.Reference, r.AuthCode)
+		rec.Operator, rec.GatewayOperator = r.Operator, r.GatewayOperator
 		if rec.State == AwaitingCode {
 			if err := e.oneWaiter(tx, rec.ID, r.Replace); err != nil {
 				return err
@@ -185,9 +191,17 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 // oneWaiter enforces that one scan payment at a time waits for a code:
 // another one waiting is a 409 naming it, unless replace, which cancels it
 // in the same transaction. Inside a write transaction the open-payment
-// index is exact: every earlier commit has been applied to it.
+// index, with the changes sharing the transaction (Tx.Uncommitted), is
+// exact: every earlier commit has been applied to it.
 func (e *Engine) oneWaiter(tx *store.Tx, newID string, replace bool) error {
 	ids, stale := e.waiters()
+	// Changes committed with this one (group commit) are not in the index
+	// yet: their payments may wait for a code too.
+	for _, ev := range tx.Uncommitted() {
+		if p, ok := ev.Value.(*store.Payment); ok && p.State == AwaitingCode && !slices.Contains(ids, p.ID) {
+			ids = append(ids, p.ID)
+		}
+	}
 	for _, id := range stale {
 		p, err := tx.Payment(id)
 		if err != nil || p.State != AwaitingCode {
@@ -415,6 +429,14 @@ func (e *Engine) Cancel(ctx context.Context, id string, ik IdemKey) (*Payment, e
 // payment. The refund is persisted with its own order id and sent by the
 // outbox; the call waits up to APIWait for its answer.
 func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik IdemKey) (*Payment, error) {
+	return e.refundPayment(ctx, id, amount, ik, refundBy{})
+}
+
+// refundBy is who asked for a refund: the operator, the OTTPay operator_id
+// sent for them, and the manager who approved it.
+type refundBy struct{ operator, gatewayOperator, approver string }
+
+func (e *Engine) refundPayment(ctx context.Context, id string, amount *int64, ik IdemKey, by refundBy) (*Payment, error) {
 	var refundID string
 	_, err := e.mutateOrSame(id, func(tx *store.Tx, p *store.Payment) error {
 		old, err := replay(tx, ik)
@@ -449,6 +471,7 @@ func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik
 		if err != nil {
 			return err
 		}
+		r.Operator, r.GatewayOperator, r.ApprovedBy = by.operator, by.gatewayOperator, by.approver
 		refundID = r.ID
 		return e.remember(tx, ik, id, r.ID, 201)
 	})
