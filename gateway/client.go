@@ -92,8 +92,8 @@ func DefaultHTTPClient() *http.Client {
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   10 * time.Second,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          8,
-		MaxIdleConnsPerHost:   4,
+		MaxIdleConns:          64, // sized to the agent's concurrency (up to 64 outbox workers and the
+		MaxIdleConnsPerHost:   64, // payments in flight): a drain reuses its connections, no TIME_WAIT pile
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
