@@ -32,10 +32,12 @@ test: setup ## vet, build without cgo, and run every test with -race
 soak: setup ## the money model test for longer: SOAK_OPS operations (default 10000), SOAK_SEED to replay a seed
 	set -o pipefail; SOAK_OPS=$${SOAK_OPS:-10000} $(GO) test -count=1 -timeout 0 -run '^TestModel$$' -v ./agent/ | grep -E 'model:|invariant|replay|seed|^(ok|FAIL|---)'
 
-bench: build ## run the Go benchmarks and the daemon's idle memory into bench.txt
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./... | tee bench.txt
+bench: build ## every benchmark, then each figure beside its floor (bench.txt; record it in bench.md)
+	@mkdir -p .bench
+	POSAGENT_BENCH_DIR=$(CURDIR)/.bench $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 40m ./... | tee bench.txt
 	bash scripts/bench-rss $(BIN) | tee -a bench.txt
-	@echo; echo "headline figures:"; grep -E '^Benchmark(Commit|ScanToSend|ScanPaymentHTTP|IdleMemory)' bench.txt; tail -1 bench.txt
+	bash scripts/bench-rss $(BIN) .bench/journal-100000.db | tee -a bench.txt
+	@echo; bash scripts/bench-table bench.txt | tee -a bench.txt
 	@echo "report: bench.txt"
 
 lint: ## go vet and gofmt check
@@ -60,4 +62,4 @@ install: build ## install on this Linux box as a systemd service (needs root; se
 	sudo scripts/install --binary $(BIN)
 
 clean: ## remove build output
-	rm -rf bin dist bench.txt
+	rm -rf bin dist bench.txt .bench
