@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"net/http"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -49,63 +47,6 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Handler is the local HTTP API (contract.md), with Options.Mount behind the
-// same authentication.
-func (e *Engine) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/payments", e.hCreate)
-	mux.HandleFunc("GET /v1/payments", e.hList)
-	mux.HandleFunc("GET /v1/payments/{id}", e.hGet)
-	mux.HandleFunc("POST /v1/payments/{id}/code", e.hCode)
-	mux.HandleFunc("POST /v1/payments/{id}/cancel", e.hCancel)
-	mux.HandleFunc("POST /v1/payments/{id}/refunds", e.hRefund)
-	mux.HandleFunc("POST /v1/payments/{id}/resolve", e.hResolve)
-	mux.HandleFunc("POST /v1/payments/{id}/receipt", e.hReceipt)
-	mux.HandleFunc("GET /v1/payments/{id}/receipt.png", e.hReceiptPNG)
-	mux.HandleFunc("POST /v1/scans", e.hScan)
-	mux.HandleFunc("GET /v1/events", e.hEvents)
-	mux.HandleFunc("GET /v1/status", e.hStatus)
-	mux.HandleFunc("POST /v1/sync", e.hSync)
-	mux.HandleFunc("GET /v1/cart", e.hCartGet)
-	mux.HandleFunc("PUT /v1/cart", e.hCartPut)
-	mux.HandleFunc("DELETE /v1/cart", e.hCartDelete)
-	mux.HandleFunc("GET /v1/export", e.hExport)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"ok": true})
-	})
-	mux.HandleFunc("GET /metrics", e.hMetrics)
-	for p, h := range e.o.Mount {
-		mux.Handle(p, h)
-	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeErr(w, errf(404, "not_found", "no route %s %s", r.Method, r.URL.Path))
-	})
-	return e.auth(mux)
-}
-
-func (e *Engine) auth(next http.Handler) http.Handler {
-	if e.o.APIToken == "" {
-		return next
-	}
-	want := []byte("Bearer " + e.o.APIToken)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		// A kiosk browser cannot set headers: the customer display page and
-		// its event stream may carry the token as ?token= instead (GET only).
-		if len(got) == 0 && r.Method == http.MethodGet && (strings.HasPrefix(r.URL.Path, "/display") || r.URL.Path == "/v1/events") {
-			if t := r.URL.Query().Get("token"); t != "" {
-				got = []byte("Bearer " + t)
-			}
-		}
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)
-			writeErr(w, errf(401, "unauthorized", "missing or wrong Authorization: Bearer token"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -138,6 +79,10 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, errf(413, "body_too_large", "request body is larger than %d KiB", MaxBody>>10)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return nil, errf(408, "body_timeout", "the request body did not arrive in time")
 	}
 	if err != nil {
 		return nil, errf(400, "bad_request", "reading the request body: %v", err)
@@ -274,8 +219,29 @@ func idemKey(r *http.Request, body []byte, required bool) (IdemKey, error) {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s\n", r.Method, r.URL.Path)
-	h.Write(bytes.TrimSpace(body))
+	h.Write(canonical(body))
 	return IdemKey{Key: k, Hash: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// canonical is the form of a body that an Idempotency-Key is bound to: a
+// JSON object with its keys sorted and no insignificant space, so that the
+// same request with its keys in another order is the same request. Numbers
+// keep their literal text. A manager's approval (a PIN) is left out: it is
+// not part of what is asked, and no hash of a PIN is kept. A body that is
+// not a JSON object is taken as it is (the decoder refuses it anyway).
+func canonical(body []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || dec.More() || m == nil {
+		return bytes.TrimSpace(body)
+	}
+	delete(m, "approval")
+	out, err := json.Marshal(m)
+	if err != nil {
+		return bytes.TrimSpace(body)
+	}
+	return out
 }
 
 // request reads the body, its idempotency key and decodes it.
@@ -311,6 +277,13 @@ func (e *Engine) hCreate(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	op, err := e.operator(req.Operator)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	req.Operator, req.GatewayOperator = op.ID, op.GatewayID
+	noteOf(r).operator, noteOf(r).amount = op.ID, req.Amount
 	p, replayed, err := e.CreatePayment(r.Context(), req, ik)
 	if err != nil {
 		writeErr(w, err)
@@ -375,35 +348,6 @@ func (e *Engine) hCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, p)
-}
-
-// hRefund: {"amount": N} refunds N cents; everything left is refunded only
-// when asked explicitly, by {"all": true} or a body without an amount key
-// ({} or none). A null amount is refused, never read as "everything".
-func (e *Engine) hRefund(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Amount *int64 `json:"amount"`
-		All    *bool  `json:"all"`
-	}
-	ik, err := moneyRequest(w, r, &req, true)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	switch {
-	case req.All != nil && !*req.All:
-		writeErr(w, errf(400, "invalid_field", `"all" may only be true; to refund part, send {"amount": <cents>}`))
-		return
-	case req.All != nil && req.Amount != nil:
-		writeErr(w, errf(400, "invalid_field", `send either {"amount": <cents>} or {"all": true}, not both`))
-		return
-	}
-	p, err := e.RefundPayment(r.Context(), r.PathValue("id"), req.Amount, ik)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, 201, p)
 }
 
 func (e *Engine) hResolve(w http.ResponseWriter, r *http.Request) {
@@ -478,55 +422,6 @@ func (e *Engine) hScan(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 202, map[string]any{"accepted": true})
 }
 
-func (e *Engine) hEvents(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		writeErr(w, errf(500, "internal", "streaming is not supported by this connection"))
-		return
-	}
-	cursor := r.URL.Query().Get("after")
-	if cursor == "" {
-		cursor = r.Header.Get("Last-Event-ID")
-	}
-	var after uint64
-	if cursor != "" {
-		n, err := strconv.ParseUint(cursor, 10, 64)
-		if err != nil {
-			writeErr(w, errf(400, "invalid_cursor", "after / Last-Event-ID must be an event sequence number, got %q", cursor))
-			return
-		}
-		after = n
-	} else {
-		after = e.bus.lastSeq() // a new client starts with what happens next
-	}
-	ch, stop := e.Subscribe(after)
-	defer stop()
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(200)
-	fmt.Fprintf(w, ": posagent events after %d\n\n", after)
-	fl.Flush()
-	for {
-		select {
-		case ev, ok := <-ch:
-			if !ok {
-				return
-			}
-			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Kind, ev.Data)
-			fl.Flush()
-		case <-e.clock.After(e.o.SSEPing):
-			fmt.Fprint(w, ": ping\n\n")
-			fl.Flush()
-		case <-r.Context().Done():
-			return
-		case <-e.quit: // the engine stopped: let the server shut down
-			return
-		}
-	}
-}
-
 // Status is GET /v1/status.
 type Status struct {
 	Version       string         `json:"version"`
@@ -544,6 +439,20 @@ type Status struct {
 	Clock   ClockStatus      `json:"clock"`
 	// StoreErrors counts journal errors in background steps since start.
 	StoreErrors int `json:"store_errors"`
+	// API is how the local API is reached and protected.
+	API APIStatus `json:"api"`
+}
+
+// APIStatus is the api part of /v1/status.
+type APIStatus struct {
+	// Open: no tokens are configured; loopback callers have every role.
+	Open bool `json:"open"`
+	// Roles lists the roles that have a token.
+	Roles []Role `json:"roles"`
+	// TLSFingerprint is the SHA-256 fingerprint of the API's certificate,
+	// for a POS to pin ("" without TLS).
+	TLSFingerprint string `json:"tls_fingerprint,omitempty"`
+	Socket         string `json:"socket,omitempty"`
 }
 
 // InDoubtPayment is one in-doubt payment in /v1/status.
@@ -583,7 +492,7 @@ func (e *Engine) Status() Status {
 	now := e.now()
 	s := Status{Version: e.o.Version, StartedAt: e.start.UTC(), UptimeSeconds: e.mono().Seconds(),
 		Devices: e.Devices(), Gateway: e.gw.status(), Outbox: e.outboxStatus(now), Cart: e.CurrentCart(),
-		Journal: e.journalStatus()}
+		Journal: e.journalStatus(), API: e.apiStatus()}
 	problem := e.clockProblem()
 	e.mu.Lock()
 	s.OpenPayments = len(e.active)
@@ -677,5 +586,5 @@ func (e *Engine) hExport(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	e.writeExport(w, since, format)
+	e.writeExport(w, since, format, exportField{"audit", func() (any, error) { return e.AuditTrail(since, 0) }})
 }

@@ -135,7 +135,9 @@ func TestAPIToken(t *testing.T) {
 		{"/v1/status?token=s3cret-token-for-tests", 401},
 		{"/v1/payments?token=s3cret-token-for-tests", 401},
 		{"/v1/events?token=wrong", 401},
-		{"/display?token=s3cret-token-for-tests", 404}, // authorised; nothing mounted here
+		// The master token never opens anything from a URL: a kiosk's
+		// address could then refund. Only a display token may (below).
+		{"/display?token=s3cret-token-for-tests", 401},
 	} {
 		if status, _ := a.raw("GET", c.path, nil); status != c.want {
 			t.Errorf("GET %s: %d, want %d", c.path, status, c.want)
@@ -143,6 +145,32 @@ func TestAPIToken(t *testing.T) {
 	}
 	if status, _ := a.raw("POST", "/v1/payments?token=s3cret-token-for-tests", `{"amount":100,"mode":"scan"}`); status != 401 {
 		t.Errorf("POST with ?token=: %d, want 401", status)
+	}
+}
+
+// TestDisplayTokenInURL: the display token opens the display's GETs from a
+// URL (a kiosk cannot set headers), and nothing else.
+func TestDisplayTokenInURL(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	o := testOptions()
+	o.Access.Tokens = map[Role]string{RoleDisplay: "display-token-0123456789", RolePOS: "pos-token-0123456789"}
+	a := startAgent(t, "", gw, o)
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/display?token=display-token-0123456789", 404}, // authorised; nothing mounted here
+		{"GET", "/v1/cart?token=display-token-0123456789", 200},
+		{"GET", "/v1/events?token=display-token-0123456789&after=999999", 400},
+		{"GET", "/v1/payments?token=display-token-0123456789", 401},
+		{"GET", "/display?token=pos-token-0123456789", 401}, // only the display's token goes in a URL
+		{"POST", "/v1/payments?token=display-token-0123456789", 401},
+	} {
+		if status, body := a.raw(c.method, c.path, `{"amount":100,"mode":"scan"}`); status != c.want {
+			t.Errorf("%s %s: %d %s, want %d", c.method, c.path, status, body, c.want)
+		}
 	}
 }
 
@@ -373,7 +401,8 @@ func TestEventsSSEReplayAndLive(t *testing.T) {
 		a.e.HandleScan(context.Background(), scanner.Scan{Code: "4006381333931", Device: "counter"})
 	}()
 	evs = readSSE(t, a, "", []string{"Last-Event-ID", "1"}, 2)
-	if evs[0].Seq != 2 || evs[1].Kind != KindScanBarcode || evs[1].Scan.Code != "4006381333931" || evs[1].Seq != 3 {
+	// Seq 3 is the audit entry of the POST: journaled, but not streamed.
+	if evs[0].Seq != 2 || evs[1].Kind != KindScanBarcode || evs[1].Scan.Code != "4006381333931" || evs[1].Seq != 4 {
 		t.Fatalf("resume: %+v", evs)
 	}
 }

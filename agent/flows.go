@@ -304,7 +304,7 @@ func (e *Engine) addQueryJob(tx *store.Tx, id string) error {
 // recorded; only the next step is left to recovery.
 func (e *Engine) sendScan(f *flow, p *store.Payment) (next string, delay time.Duration) {
 	e.log.Info("agent: scan send", "id", p.ID, "order_id", p.OrderID, "amount", p.Amount, "code", scanner.MaskCode(p.AuthCode))
-	res, err := e.gw.PassivePay(f.ctx, gateway.PayRequest{OrderID: p.OrderID, Amount: p.Amount, AuthCode: p.AuthCode, Wallet: gateway.Wallet(p.Wallet)})
+	res, err := e.gw.PassivePay(f.ctx, gateway.PayRequest{OrderID: p.OrderID, Amount: p.Amount, AuthCode: p.AuthCode, Wallet: gateway.Wallet(p.Wallet), OperatorID: p.GatewayOperator})
 	a := answerOf(gateway.ActionPassivePay, res, err, e.now())
 	stopping := f.run.Err() != nil
 	switch {
@@ -457,7 +457,7 @@ func (e *Engine) cancelQuery(f *flow) {
 // sendQR sends ACTIVEPAY and stores the code_url.
 func (e *Engine) sendQR(f *flow, p *store.Payment) string {
 	e.log.Info("agent: qr send", "id", p.ID, "order_id", p.OrderID, "amount", p.Amount, "wallet", p.Wallet)
-	res, err := e.gw.ActivePay(f.ctx, gateway.QRRequest{OrderID: p.OrderID, Amount: p.Amount, Wallet: gateway.Wallet(p.Wallet), CallbackURL: e.o.CallbackURL})
+	res, err := e.gw.ActivePay(f.ctx, gateway.QRRequest{OrderID: p.OrderID, Amount: p.Amount, Wallet: gateway.Wallet(p.Wallet), CallbackURL: e.o.CallbackURL, OperatorID: p.GatewayOperator})
 	a := answerOf(gateway.ActionActivePay, res, err, e.now())
 	switch {
 	case err != nil && gateway.OutcomeOf(err) == gateway.Failed:

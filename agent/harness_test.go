@@ -212,6 +212,9 @@ func (a *agentEnv) raw(method, path string, body any, hdr ...string) (int, []byt
 	if a.token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.token)
 	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json") // as every POS must
+	}
 	if method == http.MethodPost {
 		// Money-moving routes require a key: a test that does not give
 		// its own gets a fresh one (as the CLI does per invocation); pass

@@ -93,6 +93,9 @@ type Options struct {
 
 	Mount         map[string]http.Handler // extra routes behind the same auth ("/display/")
 	APIToken      string                  // non-empty: every request needs Authorization: Bearer <token>
+	// Access is who may use the API: role tokens, allowed hosts and
+	// origins, operators and refund approval (auth.go).
+	Access Access
 	ScanAutoStart bool                    // a payment code with no waiting payment starts one for the cart amount
 	Version       string
 

@@ -317,7 +317,7 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job) {
 		e.settleRefund(ctx, j, p, r)
 		return
 	}
-	res, err := e.gw.Refund(ctx, gateway.RefundRequest{OrderID: r.OrderID, OriginalOrderID: p.OrderID, Amount: r.Amount})
+	res, err := e.gw.Refund(ctx, gateway.RefundRequest{OrderID: r.OrderID, OriginalOrderID: p.OrderID, Amount: r.Amount, OperatorID: r.GatewayOperator})
 	if ctx.Err() != nil && !errors.Is(err, gateway.ErrNotSent) && err != nil {
 		return // stopped mid-call: the refund is still pending; recovery decides
 	}

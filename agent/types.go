@@ -30,6 +30,8 @@ type Payment struct {
 	Answer *store.Answer `json:"gateway_answer,omitempty"`
 	// Resolution is a manager's decision on an in-doubt payment.
 	Resolution *store.Resolution `json:"resolution,omitempty"`
+	// Operator is the cashier who took the payment.
+	Operator string `json:"operator,omitempty"`
 }
 
 // HistoryEntry is one state a payment went through.
@@ -45,6 +47,8 @@ type Refund struct {
 	Amount    int64             `json:"amount"`
 	State     store.RefundState `json:"state"`
 	Automatic bool              `json:"automatic,omitempty"`
+	Operator  string            `json:"operator,omitempty"`
+	Approver  string            `json:"approved_by,omitempty"`
 	Error     *store.Error      `json:"error,omitempty"`
 	CreatedAt time.Time         `json:"created_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
@@ -56,7 +60,7 @@ func publicPayment(p *store.Payment) *Payment {
 		Amount: p.Amount, Currency: p.Currency, State: p.State, Error: p.Error, CodeURL: p.CodeURL,
 		AuthCodeMasked: p.AuthCodeMasked, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
 		History: []HistoryEntry{}, Refunds: []Refund{}, Refunded: p.Refunded(),
-		Answer: p.Answer, Resolution: p.Resolution,
+		Answer: p.Answer, Resolution: p.Resolution, Operator: p.Operator,
 	}
 	if !p.QRExpiresAt.IsZero() {
 		t := p.QRExpiresAt.UTC()
@@ -67,7 +71,7 @@ func publicPayment(p *store.Payment) *Payment {
 	}
 	for _, r := range p.Refunds {
 		out.Refunds = append(out.Refunds, Refund{ID: r.ID, OrderID: r.OrderID, Amount: r.Amount, State: r.State,
-			Automatic: r.Auto, Error: r.Error, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()})
+			Automatic: r.Auto, Operator: r.Operator, Approver: r.ApprovedBy, Error: r.Error, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()})
 	}
 	return out
 }
@@ -100,6 +104,8 @@ type Event struct {
 	Cart    *Cart         `json:"cart,omitempty"`
 	// Error is why a scan was refused (scan.refused).
 	Error *store.Error `json:"error,omitempty"`
+	// Audit is an audit-trail entry (api.audit).
+	Audit *Audit `json:"audit,omitempty"`
 	// Data is the event's JSON exactly as journaled.
 	Data json.RawMessage `json:"-"`
 }

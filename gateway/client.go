@@ -122,6 +122,8 @@ type PayRequest struct {
 	Amount   int64
 	AuthCode string
 	Wallet   Wallet
+	// OperatorID is the cashier's OTTPay operator_id; "" the Config's.
+	OperatorID string
 }
 
 // QRRequest is a qr payment (ACTIVEPAY): the gateway issues a code_url.
@@ -130,6 +132,7 @@ type QRRequest struct {
 	Amount      int64
 	Wallet      Wallet
 	CallbackURL string
+	OperatorID  string // "" the Config's
 }
 
 // RefundRequest refunds Amount of OriginalOrderID. OrderID is the
@@ -137,6 +140,7 @@ type QRRequest struct {
 type RefundRequest struct {
 	OrderID, OriginalOrderID string
 	Amount                   int64
+	OperatorID               string // the envelope's operator_id; "" the Config's
 }
 
 // Result is a verified, decrypted answer.
@@ -287,13 +291,13 @@ func (c *Client) PassivePay(ctx context.Context, r PayRequest) (*Result, error) 
 	}
 	f := Fields{
 		{"order_id", r.OrderID},
-		{"operator_id", c.cfg.OperatorID},
+		{"operator_id", or(r.OperatorID, c.cfg.OperatorID)},
 		{"amount", strconv.FormatInt(r.Amount, 10)},
 		{"auth_code", r.AuthCode},
 		{"biz_type", biz},
 	}
 	return c.do(ctx, call{action: ActionPassivePay, orderID: r.OrderID, amount: r.Amount, hasAmount: true,
-		authCode: r.AuthCode, fields: f})
+		authCode: r.AuthCode, fields: f, operatorID: r.OperatorID})
 }
 
 // ActivePay asks for a code_url for the customer's wallet to scan
@@ -312,14 +316,14 @@ func (c *Client) ActivePay(ctx context.Context, r QRRequest) (*Result, error) {
 	}
 	f := Fields{
 		{"order_id", r.OrderID},
-		{"operator_id", c.cfg.OperatorID},
+		{"operator_id", or(r.OperatorID, c.cfg.OperatorID)},
 		{"amount", strconv.FormatInt(r.Amount, 10)},
 		{"biz_type", biz},
 	}
 	if cb != "" {
 		f = append(f, Field{"call_back_url", cb})
 	}
-	res, err := c.do(ctx, call{action: ActionActivePay, orderID: r.OrderID, amount: r.Amount, hasAmount: true, fields: f})
+	res, err := c.do(ctx, call{action: ActionActivePay, orderID: r.OrderID, amount: r.Amount, hasAmount: true, fields: f, operatorID: r.OperatorID})
 	if err == nil && res.CodeURL == "" {
 		return res, &Error{Action: ActionActivePay, OrderID: r.OrderID, Code: res.Code, Message: res.Message,
 			Outcome: Unknown, Err: fmt.Errorf("%w: SUCCESS without code_url", ErrUnverified)}
@@ -361,7 +365,7 @@ func (c *Client) Refund(ctx context.Context, r RefundRequest) (*Result, error) {
 		{"refund_amt", strconv.FormatInt(r.Amount, 10)},
 	}
 	return c.do(ctx, call{action: ActionRefund, orderID: r.OrderID, amount: r.Amount, hasAmount: true,
-		oriOrderID: r.OriginalOrderID, fields: f})
+		oriOrderID: r.OriginalOrderID, fields: f, operatorID: r.OperatorID})
 }
 
 // ExchangeRate asks the rate of currency (CAD or USD) to CNY; Result.Rate
@@ -389,6 +393,14 @@ type call struct {
 	oriOrderID string
 	feeType    string
 	fields     Fields
+	operatorID string // the envelope's operator_id; "" the Config's
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func checkOrderID(id string) error {
@@ -459,7 +471,7 @@ func (c *Client) exchange(ctx context.Context, k call) (*Result, error) {
 	}
 	body, err := json.Marshal(RequestEnvelope{
 		Action: k.action, Version: Version, MerchantID: c.cfg.MerchantID,
-		TerminalNo: c.cfg.TerminalNo, OperatorID: c.cfg.OperatorID, Data: data, MD5: digest,
+		TerminalNo: c.cfg.TerminalNo, OperatorID: or(k.operatorID, c.cfg.OperatorID), Data: data, MD5: digest,
 	})
 	if err != nil {
 		return nil, fail("", "", Failed, fmt.Errorf("%w: %w", ErrNotSent, err))

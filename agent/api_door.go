@@ -1,0 +1,452 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// door is the API's front door: every request passes it before a handler
+// sees it. In order it checks the Host (DNS rebinding), the browser
+// context (Origin, Sec-Fetch-Site; CORS for allowed origins), the Unix
+// socket caller's uid, the credentials (from the headers only, before any
+// body is read), the route and the role, then the body's size and type.
+// One door serves every listener of an engine.
+type door struct {
+	e      *Engine
+	a      Access
+	creds  *credentials
+	open   bool // no credentials configured: loopback and socket callers have every role
+	mux    *http.ServeMux
+	routes map[string]route // by mux pattern
+	log    *slog.Logger
+
+	authFails *strikes // per client
+	pinFails  *strikes // per operator
+
+	mu      sync.Mutex // guards streams
+	streams map[string]int
+	total   int
+}
+
+// route is one API route: who may call it and what the audit trail calls it.
+type route struct {
+	roles roleSet
+	audit string // "" not audited
+	h     http.Handler
+}
+
+// caller is who sent a request, once the door let it in.
+type caller struct {
+	roles  roleSet
+	name   string // credential name: pos, manager, display, bridge, metrics, token, local
+	client string // "127.0.0.1", "unix uid 1000"
+}
+
+type ctxKey int
+
+const (
+	callerKey ctxKey = iota
+	auditKey
+	connKey
+)
+
+func callerOf(r *http.Request) caller {
+	c, _ := r.Context().Value(callerKey).(caller)
+	return c
+}
+
+// ConnContext is http.Server.ConnContext for the API's listeners: it keeps
+// the connection so that the door can ask a Unix socket for its peer's uid.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey, c)
+}
+
+var (
+	readRoles  = setOf(RolePOS, RoleManager)
+	posRoles   = setOf(RolePOS, RoleManager)
+	mgrRoles   = setOf(RoleManager)
+	dispRoles  = setOf(RoleDisplay, RolePOS, RoleManager)
+	scanRoles  = setOf(RolePOS, RoleManager, RoleBridge)
+	metrRoles  = setOf(RoleMetrics, RoleManager)
+	refundRole = setOf(RolePOS, RoleManager) // pos only within the approval rules
+)
+
+func newDoor(e *Engine) *door {
+	a := e.o.Access
+	a.setDefaults()
+	d := &door{e: e, a: a, creds: newCredentials(e.o.APIToken, a.Tokens), mux: http.NewServeMux(), routes: map[string]route{},
+		log: e.log, streams: map[string]int{}}
+	d.open = d.creds.empty()
+	d.authFails = newStrikes(a.AuthFailures, a.AuthBlock, e.mono)
+	d.pinFails = newStrikes(a.PINAttempts, a.PINLockout, e.mono)
+	return d
+}
+
+func (d *door) handle(pattern string, roles roleSet, audit string, h http.HandlerFunc) {
+	rt := route{roles: roles, audit: audit, h: h}
+	d.routes[pattern] = rt
+	if audit == "" {
+		d.mux.Handle(pattern, h)
+		return
+	}
+	d.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { d.serveAudited(w, r, rt, callerOf(r)) })
+}
+
+// Handler is the local HTTP API (contract.md, docs/api.md), with
+// Options.Mount behind the same front door.
+func (e *Engine) Handler() http.Handler {
+	d := newDoor(e)
+	d.handle("POST /v1/payments", posRoles, "payment.create", e.hCreate)
+	d.handle("GET /v1/payments", readRoles, "", e.hList)
+	d.handle("GET /v1/payments/{id}", readRoles, "", e.hGet)
+	d.handle("POST /v1/payments/{id}/code", posRoles, "payment.code", e.hCode)
+	d.handle("POST /v1/payments/{id}/cancel", posRoles, "payment.cancel", e.hCancel)
+	d.handle("POST /v1/payments/{id}/refunds", refundRole, "payment.refund", d.hRefund)
+	d.handle("POST /v1/payments/{id}/resolve", mgrRoles, "payment.resolve", e.hResolve)
+	d.handle("POST /v1/payments/{id}/receipt", posRoles, "receipt.print", e.hReceipt)
+	d.handle("GET /v1/payments/{id}/receipt.png", readRoles, "", e.hReceiptPNG)
+	d.handle("POST /v1/scans", scanRoles, "scan", e.hScan)
+	d.handle("GET /v1/events", dispRoles, "", d.hEvents)
+	d.handle("GET /v1/status", setOf(RolePOS, RoleManager, RoleMetrics), "", e.hStatus)
+	d.handle("POST /v1/sync", posRoles, "sync", e.hSync)
+	d.handle("GET /v1/cart", dispRoles, "", e.hCartGet)
+	d.handle("PUT /v1/cart", posRoles, "cart.set", e.hCartPut)
+	d.handle("DELETE /v1/cart", posRoles, "cart.clear", e.hCartDelete)
+	d.handle("GET /v1/export", mgrRoles, "", e.hExport)
+	d.handle("GET /v1/audit", mgrRoles, "", e.hAudit)
+	d.handle("GET /healthz", allRoles, "", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"ok": true})
+	})
+	d.handle("GET /metrics", metrRoles, "", e.hMetrics)
+	for p, h := range e.o.Mount {
+		roles := mgrRoles // e.g. GET /v1/journal/backup
+		if strings.Contains(p, "/display") {
+			roles = dispRoles
+		}
+		d.routes[p] = route{roles: roles, h: h}
+		d.mux.Handle(p, h)
+	}
+	return d
+}
+
+// apiError writes a refusal. A request whose body was not read is answered
+// with Connection: close, so that the server never waits for a body it
+// will not use (a slow or endless one) before sending the answer.
+func refuse(w http.ResponseWriter, r *http.Request, status int, code, format string, args ...any) {
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+	}
+	writeErr(w, errf(status, code, format, args...))
+}
+
+func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	uid, onSocket := peerUID(r)
+	// 1. Host: a page on a rebound name (rebind.attacker.example -> 127.0.0.1)
+	// carries its own name in Host. A Unix socket has no browser behind it.
+	if !onSocket && !d.hostAllowed(r.Host) {
+		refuse(w, r, http.StatusMisdirectedRequest, "host_not_allowed",
+			"Host %q is not this agent's name: use 127.0.0.1, localhost or a name listed in api.allowed_hosts", clip(r.Host, 80))
+		return
+	}
+	// 2. The browser context.
+	origin := r.Header.Get("Origin")
+	corsOK := origin != "" && slices.Contains(d.a.AllowedOrigins, origin)
+	if origin != "" && !corsOK && !d.sameOrigin(origin, r.Host) {
+		refuse(w, r, http.StatusForbidden, "origin_not_allowed",
+			"requests from web pages at %s are refused: list the origin in api.allowed_origins to let a web POS in", clip(origin, 80))
+		return
+	}
+	if origin == "" && r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		refuse(w, r, http.StatusForbidden, "origin_not_allowed", "cross-site requests from web pages are refused")
+		return
+	}
+	if corsOK {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Expose-Headers", "Location, Idempotent-Replayed, Retry-After")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, Last-Event-ID")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	// 3. The Unix socket's caller.
+	client := clientOf(r)
+	if onSocket {
+		client = "unix uid " + strconv.Itoa(uid)
+		if !d.uidAllowed(uid) {
+			d.log.Warn("api: unix socket caller refused", "uid", uid, "path", r.URL.Path)
+			refuse(w, r, http.StatusForbidden, "uid_not_allowed", "uid %d may not use this socket: add it to api.socket_users", uid)
+			return
+		}
+	}
+	// 4. Credentials, from the headers alone.
+	c, ok := d.authenticate(w, r, client, onSocket, corsOK)
+	if !ok {
+		return
+	}
+	// 5. The route and the role.
+	_, pattern := d.mux.Handler(r)
+	rt, known := d.routes[pattern]
+	if !known {
+		if allow := d.allowed(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			refuse(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s: use %s", clip(r.Method, 16), clip(r.URL.Path, 80), strings.Join(allow, ", "))
+			return
+		}
+		refuse(w, r, http.StatusNotFound, "not_found", "no route %s %s", clip(r.Method, 16), clip(r.URL.Path, 80))
+		return
+	}
+	if rt.roles&c.roles == 0 {
+		d.log.Warn("api: role refused", "client", c.client, "credential", c.name, "method", r.Method, "path", clip(r.URL.Path, 80))
+		refuse(w, r, http.StatusForbidden, "forbidden", "the %s credential may not %s %s", c.name, r.Method, pattern)
+		return
+	}
+	// 6. The body: size from Content-Length, type from Content-Type, both
+	// before it is read; then a deadline for reading it.
+	if r.ContentLength > MaxBody {
+		refuse(w, r, http.StatusRequestEntityTooLarge, "body_too_large", "request body is larger than %d KiB", MaxBody>>10)
+		return
+	}
+	if hasBody(r) || r.Header.Get("Content-Type") != "" {
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if hasBody(r) && (err != nil || mt != "application/json") || err == nil && mt != "application/json" {
+			refuse(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", "request bodies must be JSON: send Content-Type: application/json")
+			return
+		}
+	}
+	if hasBody(r) {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d.a.BodyTimeout))
+	}
+	// The mux again, so that the handler sees its path values.
+	d.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey, c)))
+}
+
+// hasBody reports whether a request says it carries a body.
+func hasBody(r *http.Request) bool { return r.ContentLength > 0 || r.ContentLength < 0 }
+
+// authenticate decides who the caller is from the headers (and the
+// display's ?token=), or answers 401/429.
+func (d *door) authenticate(w http.ResponseWriter, r *http.Request, client string, onSocket, fromWeb bool) (caller, bool) {
+	if left := d.authFails.blocked(client); left > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(left/time.Second)+1))
+		refuse(w, r, http.StatusTooManyRequests, "too_many_attempts", "too many failed authentications from this client; try again later")
+		return caller{}, false
+	}
+	tok, inURL, hasTok := bearer(r)
+	if !hasTok {
+		if d.open && !fromWeb && (onSocket || isLoopbackAddr(r.RemoteAddr)) {
+			return caller{roles: allRoles, name: "local", client: client}, true
+		}
+		if r.URL.Path == "/healthz" && r.Method == http.MethodGet {
+			return caller{roles: allRoles, name: "anonymous", client: client}, true
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)
+		refuse(w, r, http.StatusUnauthorized, "unauthorized", "missing Authorization: Bearer <token>")
+		return caller{}, false
+	}
+	cred, ok := d.creds.match(tok, inURL)
+	if !ok {
+		blocked := d.authFails.fail(client)
+		// Never the token: only where it came from and where it was going.
+		d.log.Warn("api: authentication failed", "client", client, "method", r.Method, "path", clip(r.URL.Path, 80), "in_url", inURL, "blocked", blocked)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="posagent", error="invalid_token"`)
+		msg := "missing or wrong Authorization: Bearer token"
+		if inURL {
+			msg = "?token= is accepted for the display token only, on the display's pages and its event stream; send other tokens as Authorization: Bearer"
+		}
+		refuse(w, r, http.StatusUnauthorized, "unauthorized", "%s", msg)
+		return caller{}, false
+	}
+	return caller{roles: cred.roles, name: cred.name, client: client}, true
+}
+
+// bearer returns the presented token: the Authorization header, or on a
+// display GET (the page and its event stream) ?token=.
+func bearer(r *http.Request) (tok string, inURL, ok bool) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		t, found := strings.CutPrefix(h, "Bearer ")
+		if !found {
+			return "\x00" + h, false, true // present but malformed: a failure
+		}
+		return t, false, true
+	}
+	if q := r.URL.Query().Get("token"); q != "" {
+		display := r.Method == http.MethodGet && (r.URL.Path == "/display" || strings.HasPrefix(r.URL.Path, "/display/") || r.URL.Path == "/v1/events" || r.URL.Path == "/v1/cart")
+		if !display {
+			return "\x00url", true, true // never accepted: a failure
+		}
+		return q, true, true
+	}
+	return "", false, false
+}
+
+// allowed lists the methods that do have a route for r's path.
+func (d *door) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		probe := &http.Request{Method: m, URL: &url.URL{Path: r.URL.Path}, Host: r.Host, Header: http.Header{}}
+		if _, p := d.mux.Handler(probe); p != "" {
+			if _, ok := d.routes[p]; ok {
+				out = append(out, m)
+			}
+		}
+	}
+	if slices.Contains(out, http.MethodGet) {
+		out = append(out, http.MethodHead)
+	}
+	return out
+}
+
+// hostAllowed: loopback names, IP literals (a rebound page always carries
+// a name), the listen host and api.allowed_hosts.
+func (d *door) hostAllowed(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "" {
+		return false
+	}
+	if host == "localhost" || net.ParseIP(host) != nil {
+		return true
+	}
+	if d.a.ListenHost != "" && strings.EqualFold(host, d.a.ListenHost) {
+		return true
+	}
+	for _, h := range d.a.AllowedHosts {
+		if strings.EqualFold(host, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameOrigin: the agent's own pages (the customer display) calling it.
+func (d *door) sameOrigin(origin, host string) bool {
+	return origin == "http://"+host || origin == "https://"+host
+}
+
+func (d *door) uidAllowed(uid int) bool {
+	if len(d.a.SocketUIDs) == 0 {
+		return uid == selfUID()
+	}
+	return slices.Contains(d.a.SocketUIDs, uid)
+}
+
+func clientOf(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+func isLoopbackAddr(addr string) bool {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// clip shortens what a caller sent before it goes into an answer or a log.
+func clip(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// acquireStream takes an event-stream slot for a credential, or says how
+// long to wait.
+func (d *door) acquireStream(name string) (release func(), ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.total >= d.a.MaxStreams || d.streams[name] >= d.a.MaxStreamsPerRole {
+		return nil, false
+	}
+	d.total++
+	d.streams[name]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			d.mu.Lock()
+			d.total--
+			d.streams[name]--
+			d.mu.Unlock()
+		})
+	}, true
+}
+
+// recorder keeps the status and the error code of an answer for the audit
+// trail; it passes Flush on (the event stream is not audited, though).
+type recorder struct {
+	http.ResponseWriter
+	status int
+	head   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(s int) {
+	if r.status == 0 {
+		r.status = s
+	}
+	r.ResponseWriter.WriteHeader(s)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = 200
+	}
+	if r.head.Len() < 4096 {
+		r.head.Write(b[:min(len(b), 4096-r.head.Len())])
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// result is the answer's error code, or "ok".
+func (r *recorder) result() (code string, pay *Payment) {
+	var m struct {
+		Error *apiErr `json:"error"`
+		Payment
+	}
+	if json.Unmarshal(r.head.Bytes(), &m) == nil {
+		if m.Error != nil {
+			return m.Error.Code, nil
+		}
+		if m.Payment.ID != "" {
+			p := m.Payment
+			return "ok", &p
+		}
+	}
+	if r.status >= 400 {
+		return http.StatusText(r.status), nil
+	}
+	return "ok", nil
+}
+
+func fmtRetry(d time.Duration) string { return fmt.Sprint(int(d/time.Second) + 1) }
