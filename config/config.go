@@ -22,6 +22,9 @@ type Config struct {
 	Log      Log       `key:"log"`
 	Sim      Sim       `key:"sim"`
 	Bridge   Bridge    `key:"bridge"`
+	// Operators are the cashiers and managers who use the POS.
+	Operators []Operator `key:"operators"`
+	Refunds   Refunds    `key:"refunds"`
 }
 
 // Device names the hardware the agent runs on or beside.
@@ -62,6 +65,61 @@ type Gateway struct {
 type API struct {
 	Listen string `key:"listen"`
 	Token  string `key:"token" secret:"true"` // required when Listen is not loopback
+	// Tokens are the role credentials (docs/api.md "Security").
+	Tokens APITokens `key:"tokens"`
+	// AllowedHosts are names the Host header may carry besides loopback
+	// names, IP addresses and the listen host (DNS rebinding guard).
+	AllowedHosts []string `key:"allowed_hosts"`
+	// AllowedOrigins are the web origins of a browser-based POS (CORS).
+	AllowedOrigins []string `key:"allowed_origins"`
+	// Socket is a Unix socket to listen on as well ("" none); mode 0660,
+	// group SocketGroup; only SocketUsers (names or uids) may use it.
+	Socket      string   `key:"socket"`
+	SocketGroup string   `key:"socket_group"`
+	SocketUsers []string `key:"socket_users"`
+	TLS         APITLS   `key:"tls"`
+	// DefaultOperator is recorded on payments and refunds whose request
+	// names no operator ("" none).
+	DefaultOperator string `key:"default_operator"`
+}
+
+// APITokens holds one secret per role of the local API; "" leaves the
+// role without a credential.
+type APITokens struct {
+	POS     string `key:"pos" secret:"true"`
+	Manager string `key:"manager" secret:"true"`
+	Display string `key:"display" secret:"true"`
+	Bridge  string `key:"bridge" secret:"true"`
+	Metrics string `key:"metrics" secret:"true"`
+}
+
+// APITLS is TLS for the local API: Cert and Key files, or Cert "auto" (a
+// self-signed certificate made on first start beside the journal). ""
+// serves plain HTTP.
+type APITLS struct {
+	Cert string `key:"cert"`
+	Key  string `key:"key"`
+}
+
+// Operator is a cashier or manager (operators[]).
+type Operator struct {
+	ID   string `key:"id"`
+	Name string `key:"name"`
+	Role string `key:"role"` // cashier | manager
+	// PINHash is a bcrypt or argon2id hash of the PIN (posagent operator
+	// add writes it); a manager needs one to approve refunds.
+	PINHash string `key:"pin_hash" secret:"true"`
+	// OTTPayID is the operator_id OTTPay knows this person by; "" sends
+	// gateway.operator_id.
+	OTTPayID string `key:"ottpay_id"`
+}
+
+// Refunds are the rules for refunds.
+type Refunds struct {
+	// ApprovalAbove: a refund of more than this many cents needs a
+	// manager's PIN; 0 every refund; -1 none (then only the manager
+	// token refunds).
+	ApprovalAbove int `key:"approval_above"`
 }
 
 // Store is the bbolt journal.

@@ -19,7 +19,8 @@ func ExampleLoad() {
 	fmt.Println(err.(*config.Error).Problems[0])
 
 	os.WriteFile(path, []byte("device:\n  profile: sunmi-t2\nprinter:\n  paper: 58mm\n  dots: 384\n"), 0o600)
-	cfg, src, err := config.Load(path, []string{"POSAGENT_GATEWAY_SIGN_KEY=0123456789ABCDEF"})
+	cfg, src, err := config.Load(path, []string{"POSAGENT_GATEWAY_SIGN_KEY=0123456789ABCDEF",
+		"POSAGENT_API_TOKENS_POS=0123456789abcdef0", "POSAGENT_BRIDGE_TOKEN=fedcba9876543210f"})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -237,6 +237,24 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 				envScanners.fields[key].name, key, len(list), EnvPrefix)})
 		}
 	}
+	// 6. operators[]: from the file only; a missing field is empty.
+	if ops, ok := fileMap["operators"].([]any); ok {
+		opLeaf := s.byPath["operators"]
+		for i, it := range ops {
+			m, _ := it.(map[string]any)
+			item := reflect.New(reflect.TypeFor[Operator]()).Elem()
+			for _, il := range opLeaf.item {
+				key := fmt.Sprintf("operators[%d].%s", i, il.path)
+				src.keys[key] = Source{FromFile, file}
+				if val, ok := m[il.path]; ok {
+					if err := assign(item.FieldByIndex(il.index), val); err != nil {
+						return nil, src, fmt.Errorf("config: %s: %w", key, err)
+					}
+				}
+			}
+			cfg.Operators = append(cfg.Operators, item.Interface().(Operator))
+		}
+	}
 	d.problems = append(d.problems, migrateLog(cfg, &src)...)
 	if len(d.problems) > 0 {
 		// The rest still loaded: return it with the problems, for doctor

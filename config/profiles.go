@@ -106,6 +106,21 @@ func defaults() map[string]any {
 
 		"bridge.enabled": false,
 		"bridge.token":   "",
+
+		"api.tokens.pos":       "",
+		"api.tokens.manager":   "",
+		"api.tokens.display":   "",
+		"api.tokens.bridge":    "",
+		"api.tokens.metrics":   "",
+		"api.allowed_hosts":    []string{},
+		"api.allowed_origins":  []string{},
+		"api.socket":           "",
+		"api.socket_group":     "",
+		"api.socket_users":     []string{},
+		"api.tls.cert":         "",
+		"api.tls.key":          "",
+		"api.default_operator": "",
+		"refunds.approval_above": -1,
 	}
 }
 

@@ -8,6 +8,14 @@ import (
 	"testing"
 )
 
+func problemKeys(c *Config) string {
+	var keys []string
+	for _, p := range c.Problems() {
+		keys = append(keys, p.Key)
+	}
+	return strings.Join(keys, ", ")
+}
+
 // TestProfiles loads every profile with nothing else set, validates it,
 // checks that its values and sources arrived, and that an explicit key in
 // the file overrides one of them.
@@ -18,6 +26,18 @@ func TestProfiles(t *testing.T) {
 	for _, p := range Profiles() {
 		t.Run(p.Name, func(t *testing.T) {
 			cfg, src := mustLoad(t, "device:\n  profile: "+p.Name+"\n")
+			if p.Values["device.deployment"] == "on-device" {
+				// On the terminal every app reaches loopback: the POS and the
+				// bridge helper need their tokens (and nothing else does).
+				want := "api.tokens.pos"
+				if cfg.Bridge.Enabled || cfg.Printer.Kind == "bridge" {
+					want += ", bridge.token"
+				}
+				if got := problemKeys(cfg); got != want {
+					t.Fatalf("on-device profile without tokens: problems %s, want %s", got, want)
+				}
+				cfg.API.Tokens.POS, cfg.Bridge.Token = "pos-token-0123456789", "bridge-token-0123456789"
+			}
 			if err := cfg.Validate(); err != nil {
 				t.Fatalf("profile defaults do not validate: %v", err)
 			}
@@ -50,7 +70,8 @@ func TestProfiles(t *testing.T) {
 			if cfg.Printer.Paper == "58mm" {
 				override = "80mm"
 			}
-			cfg2, src2 := mustLoad(t, "device:\n  profile: "+p.Name+"\nprinter:\n  paper: "+override+"\n  dots: 0\n")
+			cfg2, src2 := mustLoad(t, "device:\n  profile: "+p.Name+"\nprinter:\n  paper: "+override+"\n  dots: 0\n",
+				"POSAGENT_API_TOKENS_POS=pos-token-0123456789", "POSAGENT_BRIDGE_TOKEN=bridge-token-0123456789")
 			if cfg2.Printer.Paper != override || src2.Of("printer.paper").Kind != FromFile {
 				t.Errorf("override: paper %q from %v", cfg2.Printer.Paper, src2.Of("printer.paper"))
 			}

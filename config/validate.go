@@ -153,12 +153,13 @@ func (c *Config) validate(v *validator) {
 	// api
 	if _, port, err := net.SplitHostPort(c.API.Listen); err != nil || port == "" {
 		v.add("api.listen", "api.listen %q is not host:port: use 127.0.0.1:7420", c.API.Listen)
-	} else if !IsLoopback(c.API.Listen) && c.API.Token == "" {
+	} else if !IsLoopback(c.API.Listen) && !c.API.HasTokens() {
 		v.add("api.listen", "api.listen %s is not loopback: set api.token (or POSAGENT_API_TOKEN), or listen on 127.0.0.1:%s", c.API.Listen, port)
 	}
 	if c.API.Token != "" && len(c.API.Token) < 16 {
 		v.add("api.token", "api.token is too short (%d characters): use at least 16 random characters, e.g. from `openssl rand -hex 16`", len(c.API.Token))
 	}
+	c.validateAccess(v)
 
 	// store
 	if c.Store.Path == "" {
@@ -367,8 +368,8 @@ func (c *Config) validate(v *validator) {
 	if c.Bridge.Token != "" && len(c.Bridge.Token) < 16 {
 		v.add("bridge.token", "bridge.token is too short (%d characters): use at least 16 random characters, e.g. from `openssl rand -hex 16`", len(c.Bridge.Token))
 	}
-	if c.Bridge.Enabled && !IsLoopback(c.API.Listen) && c.Bridge.Token == "" {
-		v.add("bridge.token", "bridge.enabled with api.listen %s (not loopback): set bridge.token (or POSAGENT_BRIDGE_TOKEN) so only the bridge helper can post scans and take print jobs", c.API.Listen)
+	if (c.Bridge.Enabled || c.Printer.Kind == "bridge") && c.BridgeToken() == "" {
+		v.add("bridge.token", "bridge.enabled needs a token the helper authenticates with: set bridge.token (or POSAGENT_BRIDGE_TOKEN), e.g. from `openssl rand -hex 16`")
 	}
 }
 

@@ -103,7 +103,25 @@ func TestValidateRules(t *testing.T) {
 			c.Bridge.Enabled = true
 			c.API.Listen = "0.0.0.0:7420"
 			c.API.Token = "0123456789abcdef"
-		}, "bridge.enabled with api.listen 0.0.0.0:7420 (not loopback): set bridge.token"},
+		}, "bridge.enabled needs a token the helper authenticates with: set bridge.token"},
+		// config check refuses what run would refuse: bridge.New needs a token on loopback too.
+		{"bridge token on loopback", func(c *Config) { c.Bridge.Enabled = true }, "bridge.enabled needs a token"},
+		{"on-device without tokens", func(c *Config) { c.Device.Deployment = "on-device" }, "device.deployment on-device needs tokens"},
+		{"short role token", func(c *Config) { c.API.Tokens.Manager = "short" }, "api.tokens.manager is too short"},
+		{"shared role token", func(c *Config) {
+			c.API.Tokens.POS, c.API.Tokens.Manager = "0123456789abcdef0", "0123456789abcdef0"
+		}, "api.tokens.manager is the same secret as api.tokens.pos"},
+		{"origin with path", func(c *Config) {
+			c.API.Tokens.POS = "0123456789abcdef0"
+			c.API.AllowedOrigins = []string{"https://pos.example.com/app"}
+		}, "api.allowed_origins[0] \"https://pos.example.com/app\" is not a web origin"},
+		{"origins without tokens", func(c *Config) { c.API.AllowedOrigins = []string{"https://pos.example.com"} }, "api.allowed_origins lets web pages call the API, which then needs tokens"},
+		{"plaintext pin", func(c *Config) {
+			c.Operators = []Operator{{ID: "m1", Role: "manager", PINHash: "2468"}}
+		}, "operators[0].pin_hash is not a bcrypt or argon2id hash"},
+		{"approval without manager", func(c *Config) { c.Refunds.ApprovalAbove = 0 }, "refunds.approval_above 0 needs a manager who can approve"},
+		{"unknown default operator", func(c *Config) { c.API.DefaultOperator = "c9" }, "api.default_operator \"c9\" is not an operators[].id"},
+		{"tls key without cert", func(c *Config) { c.API.TLS.Key = "/etc/posagent/key.pem" }, "api.tls.key is set without api.tls.cert"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

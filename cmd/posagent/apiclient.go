@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/config"
 )
 
 // apiClient talks to the daemon's local API. It is what every client command
@@ -51,13 +52,21 @@ func newAPIClient(g *globalFlags) (*apiClient, error) {
 	if token == "" {
 		token = os.Getenv("POSAGENT_API_TOKEN")
 	}
+	hc := &http.Client{Timeout: 30 * time.Second}
 	if base == "" || token == "" {
-		listen, cfgToken := apiFromConfig(g)
-		if base == "" {
-			base = listen
-		}
-		if token == "" {
-			token = cfgToken
+		// The config says where the daemon is: its Unix socket, or TCP with
+		// its TLS certificate pinned; and which token to send.
+		if cfg, _, err := config.Load(g.configPath, os.Environ()); err == nil {
+			if base == "" {
+				b, rt, err := apiTransport(cfg)
+				if err != nil {
+					return nil, err
+				}
+				base, hc.Transport = b, rt
+			}
+			if token == "" {
+				token = cliToken(cfg)
+			}
 		}
 	}
 	if base == "" {
@@ -69,7 +78,7 @@ func newAPIClient(g *globalFlags) (*apiClient, error) {
 	return &apiClient{
 		base:  strings.TrimRight(base, "/"),
 		token: token,
-		http:  &http.Client{Timeout: 30 * time.Second},
+		http:  hc,
 	}, nil
 }
 

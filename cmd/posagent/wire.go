@@ -80,7 +80,11 @@ type running struct {
 // errgroup until ctx ends. ready is called once the API listens. Parts
 // started are cleaned up even after a partial start.
 func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(running)) (err error) {
-	if err := agent.CheckListen(cfg.API.Listen, cfg.API.Token); err != nil {
+	if err := agent.CheckListen(cfg.API.Listen, anyToken(cfg)); err != nil {
+		return err
+	}
+	front, err := newAPIFront(cfg, log) // api_front.go: roles, operators, TLS
+	if err != nil {
 		return err
 	}
 	// The journal is checked before anything else: a damaged or rolled-back
@@ -161,7 +165,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 			format, encode = bridge.FormatPNG, func(r printer.Receipt) ([]byte, error) { return printer.RenderPNG(r, prof) }
 		}
 		hub, err = bridge.New(bridge.Options{
-			Token: cfg.Bridge.Token, Format: format, Encode: encode, WidthDots: prof.Dots,
+			Token: cfg.BridgeToken(), Format: format, Encode: encode, WidthDots: prof.Dots,
 			OnScan: func(ctx context.Context, s scanner.Scan) error { return eng.HandleScan(ctx, s) },
 			OnState: func(h bridge.HelperStatus) {
 				d := agent.DeviceStatus{Kind: "bridge", Name: "bridge", State: "disconnected", LastError: h.Reason}
@@ -261,7 +265,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 		})
 	}
 
-	opts := agent.Options{
+	opts := agent.Options{Access: front.access,
 		Gateway: gw, Store: st, Logger: log.With("part", "agent"),
 		Currency: cfg.Merchant.Currency, TerminalNo: cfg.Gateway.TerminalNo, MerchantName: cfg.Merchant.Name,
 		ScanPollWindow: cfg.Agent.ScanWindow, QRWindow: cfg.Agent.QRWindow, ScanPollEvery: cfg.Agent.PollInterval,
@@ -327,25 +331,15 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 	// OTTPay's call-backs carry no token of ours: the digest authenticates them.
 	mux.Handle("POST /v1/ottpay/callback", eng.CallbackHandler())
 	mux.Handle("/", eng.Handler())
-	l, err := net.Listen("tcp", cfg.API.Listen)
+	ls, err := front.listen(cfg)
 	if err != nil {
 		cancel()
 		_ = grp.Wait()
-		return fmt.Errorf("api: listen %s: %w (is another posagent running?)", cfg.API.Listen, err)
+		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	grp.Go(func() error {
-		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("api: %w", err)
-		}
-		return nil
-	})
-	grp.Go(func() error {
-		<-ctx.Done()
-		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer scancel()
-		return srv.Shutdown(sctx)
-	})
+	l := ls[0]
+	// Timeouts on every listener; a stop closes slow and idle connections.
+	grp.Go(func() error { return agent.Serve(ctx, agent.NewServer(mux, log), ls...) })
 	log.Info("posagent running", "version", version, "api", l.Addr().String(), "journal", cfg.Store.Path)
 	if ready != nil {
 		ready(running{API: l.Addr().String(), SimURL: simURL})

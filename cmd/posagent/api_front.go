@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/config"
+)
+
+// apiFront turns the api.*, operators and refunds keys into the engine's
+// Access rules, and listens where the config says: TCP (with TLS when
+// api.tls is set) and the Unix socket.
+type apiFront struct {
+	access agent.Access
+	tls    *tls.Config // nil: plain HTTP
+}
+
+func newAPIFront(cfg *config.Config, log *slog.Logger) (*apiFront, error) {
+	a := cfg.API
+	host, _, _ := net.SplitHostPort(a.Listen)
+	f := &apiFront{access: agent.Access{
+		Tokens: map[agent.Role]string{
+			agent.RolePOS: a.Tokens.POS, agent.RoleManager: a.Tokens.Manager, agent.RoleDisplay: a.Tokens.Display,
+			agent.RoleBridge: cfg.BridgeToken(), agent.RoleMetrics: a.Tokens.Metrics,
+		},
+		AllowedHosts: a.AllowedHosts, AllowedOrigins: a.AllowedOrigins, ListenHost: host,
+		DefaultOperator: a.DefaultOperator, Approval: cfg.Refunds.ApprovalAbove >= 0, ApprovalAbove: int64(cfg.Refunds.ApprovalAbove), Socket: a.Socket,
+	}}
+	for _, o := range cfg.Operators {
+		f.access.Operators = append(f.access.Operators, agent.Operator{ID: o.ID, Name: o.Name, Role: o.Role, PINHash: o.PINHash, GatewayID: o.OTTPayID})
+	}
+	if a.Socket != "" {
+		uids, err := agent.LookupUIDs(a.SocketUsers)
+		if err != nil {
+			return nil, err
+		}
+		f.access.SocketUIDs = uids
+	}
+	if a.TLS.Cert != "" {
+		certPath, keyPath := a.TLS.Cert, a.TLS.Key
+		if a.TLSAuto() {
+			certPath, keyPath = agent.AutoCertPaths(cfg.Store.Path)
+		}
+		cert, err := agent.LoadOrCreateCert(certPath, keyPath, append([]string{host}, a.AllowedHosts...))
+		if err != nil {
+			return nil, err
+		}
+		f.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		f.access.TLSFingerprint = agent.Fingerprint(cert.Certificate[0])
+		log.Info("api: TLS", "certificate", certPath, "sha256", f.access.TLSFingerprint)
+	}
+	switch {
+	case !a.HasTokens():
+		log.Warn("api: no tokens: every program on this machine may take payments and refunds (device.deployment beside, loopback only); set api.tokens.* to give each its role")
+	case !config.IsLoopback(a.Listen) && f.tls == nil:
+		log.Warn("api: plain HTTP on a network address: tokens and payments cross the LAN readable; set api.tls.cert (auto) and pin its fingerprint on the POS", "listen", a.Listen)
+	}
+	return f, nil
+}
+
+// listen opens the API's listeners: TCP first (the address reported), then
+// the Unix socket when configured.
+func (f *apiFront) listen(cfg *config.Config) ([]net.Listener, error) {
+	l, err := net.Listen("tcp", cfg.API.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("api: listen %s: %w (is another posagent running?)", cfg.API.Listen, err)
+	}
+	if f.tls != nil {
+		l = tls.NewListener(l, f.tls)
+	}
+	ls := []net.Listener{l}
+	if cfg.API.Socket != "" {
+		u, err := agent.ListenUnix(cfg.API.Socket, cfg.API.SocketGroup)
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+		ls = append(ls, u)
+	}
+	return ls, nil
+}
+
+// apiTransport is how the CLI reaches the daemon the config describes: its
+// Unix socket when there is one, else TCP, with the api.tls certificate
+// pinned (read from its file).
+func apiTransport(cfg *config.Config) (base string, rt http.RoundTripper, err error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.API.Socket != "" {
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", cfg.API.Socket)
+		}
+		return "http://localhost", tr, nil
+	}
+	if cfg.API.TLS.Cert == "" {
+		return "http://" + cfg.API.Listen, tr, nil
+	}
+	certPath := cfg.API.TLS.Cert
+	if cfg.API.TLSAuto() {
+		certPath, _ = agent.AutoCertPaths(cfg.Store.Path)
+	}
+	fp, err := agent.CertFileFingerprint(certPath)
+	if err != nil {
+		return "", nil, fmt.Errorf("api: %w (the CLI pins the API's certificate: run it as a user who can read it, or use api.socket)", err)
+	}
+	tr.TLSClientConfig = agent.PinnedTLS(fp)
+	host := cfg.API.Listen
+	if strings.HasPrefix(host, "0.0.0.0:") || strings.HasPrefix(host, "[::]:") || strings.HasPrefix(host, ":") {
+		_, port, _ := net.SplitHostPort(host)
+		host = "127.0.0.1:" + port
+	}
+	return "https://" + host, tr, nil
+}
+
+// cliToken is the token the CLI sends: the manager's (it refunds, exports
+// and reads the audit trail), else the pos one, else api.token.
+func cliToken(cfg *config.Config) string {
+	for _, t := range []string{cfg.API.Tokens.Manager, cfg.API.Tokens.POS, cfg.API.Token} {
+		if t != "" {
+			return t
+		}
+	}
+	return ""
+}
+
+// anyToken is one configured API token ("" none), for agent.CheckListen.
+func anyToken(cfg *config.Config) string {
+	t := cfg.API.Tokens
+	for _, s := range []string{cfg.API.Token, t.POS, t.Manager, t.Display, t.Bridge, t.Metrics} {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// fingerprintOf is the SHA-256 fingerprint of the API's certificate as the
+// config places it ("" without TLS), for status and doctor.
+func fingerprintOf(cfg *config.Config) (string, error) {
+	if cfg.API.TLS.Cert == "" {
+		return "", nil
+	}
+	p := cfg.API.TLS.Cert
+	if cfg.API.TLSAuto() {
+		p, _ = agent.AutoCertPaths(cfg.Store.Path)
+	}
+	return agent.CertFileFingerprint(p)
+}
