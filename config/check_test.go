@@ -141,7 +141,7 @@ func TestOldLogKeys(t *testing.T) {
 
 func TestDiff(t *testing.T) {
 	body := "device:\n  profile: sunmi-t2\nmerchant:\n  name: Corner Shop\nprinter:\n  cut: full\n"
-	cfg, src, err := check(writeFile(t, body), []string{"POSAGENT_API_TOKEN=0123456789abcdef0123"}, nil)
+	cfg, src, err := check(writeFile(t, body), []string{"POSAGENT_API_TOKEN=0123456789abcdef0123", "POSAGENT_BRIDGE_TOKEN=fedcba9876543210fedc"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
