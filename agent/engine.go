@@ -194,7 +194,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Unlock()
 
 	if err := e.recover(); err != nil {
-		e.log.Error("agent: recovery", "err", err)
+		e.storeError("recovery", err)
 	}
 	e.readyOnce.Do(func() { close(e.ready) })
 	e.wg.Add(4)

@@ -150,7 +150,7 @@ func (f *flow) cancelled() bool {
 func (e *Engine) drive(f *flow, fresh bool) {
 	p, err := e.payment(f.id)
 	if err != nil {
-		e.log.Error("agent: drive: load", "id", f.id, "err", err)
+		e.storeError("drive "+f.id+": load", err)
 		return
 	}
 	// Windows run on the monotonic clock from here; a recovered payment's
@@ -225,7 +225,7 @@ func (e *Engine) drive(f *flow, fresh bool) {
 // finish moves the payment to a final (or in-doubt) state; a, when not
 // nil, is the gateway answer that decided it.
 func (e *Engine) finish(f *flow, to State, perr *store.Error, a ...*store.Answer) {
-	_, err := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
+	_, err := e.mutateRetry(f.id, func(tx *store.Tx, p *store.Payment) error {
 		if p.State.Final() || p.State == to {
 			return errNoChange
 		}
@@ -239,7 +239,7 @@ func (e *Engine) finish(f *flow, to State, perr *store.Error, a ...*store.Answer
 		return nil
 	})
 	if err != nil && !errors.Is(err, errNoChange) {
-		e.log.Error("agent: payment change", "id", f.id, "to", to, "err", err)
+		e.storeError("payment "+f.id+" to "+string(to), err)
 	}
 }
 
@@ -249,7 +249,7 @@ func (e *Engine) codeAge(f *flow) time.Duration { return f.codeAge0 + e.mono() -
 // paid records a Paid answer: succeeded, or, when the cashier had already
 // abandoned the sale, in_doubt with an automatic refund (then reversed).
 func (e *Engine) paid(f *flow, late bool, a *store.Answer) {
-	_, err := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
+	_, err := e.mutateRetry(f.id, func(tx *store.Tx, p *store.Payment) error {
 		if p.State.Final() {
 			return errNoChange
 		}
@@ -261,7 +261,7 @@ func (e *Engine) paid(f *flow, late bool, a *store.Answer) {
 		return nil
 	})
 	if err != nil && !errors.Is(err, errNoChange) {
-		e.log.Error("agent: payment paid", "id", f.id, "err", err)
+		e.storeError("payment "+f.id+" paid", err)
 	}
 }
 

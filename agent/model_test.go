@@ -129,17 +129,14 @@ type modelRun struct {
 	hc    *http.Client
 	n     int
 
-	keys      int
-	created   map[string]*modelPayment // payment id -> what was asked (acknowledged with 201)
-	byKey     map[string]*modelPayment // every key sent for a payment
-	pending   []modelRequest           // requests whose answer was lost: resent after a restart
-	shown     map[string][]int64       // scanned code -> amounts the customer could have been shown
-	codes     []string                 // codes scanned or sent, for re-scans
-	waiting   *modelPayment            // the scan payment the display shows as waiting for a code
-	waitingID string
-	cart      int64
-	offset    time.Duration
-	qrs       []string // order ids of qr payments (customers may pay them)
+	keys    int
+	created map[string]*modelPayment // payment id -> what was asked (acknowledged with 201)
+	byKey   map[string]*modelPayment // every key sent for a payment
+	pending []modelRequest           // requests whose answer was lost: resent after a restart
+	shown   map[string][]int64       // scanned code -> amounts the customer could have been shown
+	codes   []string                 // codes scanned or sent, for re-scans
+	offset  time.Duration
+	qrs     []string // order ids of qr payments (customers may pay them)
 
 	stats map[string]int
 }
@@ -262,28 +259,23 @@ func (m *modelRun) step() {
 		m.stats["wait"]++
 		replace := m.intn(2) == 0
 		amt := m.amount()
-		if id, ok := m.create(map[string]any{"amount": amt, "mode": "scan", "replace": replace}); ok {
-			m.waiting, m.waitingID = m.created[id], id
-		}
+		m.create(map[string]any{"amount": amt, "mode": "scan", "replace": replace})
 	case op < 42: // a scanner reads a fresh code
 		m.stats["scanner"]++
 		c := m.issue()
 		m.shown[c] = append(m.shown[c], m.candidates()...)
 		m.codes = append(m.codes, c)
 		m.do(modelRequest{"POST", "/v1/scans", map[string]any{"code": c, "device": []string{"lane-a", "lane-b"}[m.intn(2)]}, ""})
-		m.waiting, m.cart = nil, 0 // the code was given (or refused): the display moves on
 	case op < 48: // a re-scan of a code seen before (a slow customer, a second scanner)
 		if len(m.codes) > 0 {
 			m.stats["rescan"]++
 			c := m.codes[m.intn(len(m.codes))]
 			m.shown[c] = append(m.shown[c], m.candidates()...)
 			m.do(modelRequest{"POST", "/v1/scans", map[string]any{"code": c, "device": "lane-b"}, ""})
-			m.waiting, m.cart = nil, 0
 		}
 	case op < 53: // the POS sets an amount due
 		m.stats["cart"]++
-		m.cart = m.amount()
-		m.do(modelRequest{"PUT", "/v1/cart", map[string]any{"amount": m.cart}, ""})
+		m.do(modelRequest{"PUT", "/v1/cart", map[string]any{"amount": m.amount()}, ""})
 	case op < 63: // a qr payment
 		m.stats["qr"]++
 		m.create(map[string]any{"amount": m.amount(), "mode": "qr", "wallet": []string{"wechat", "alipay"}[m.intn(2)]})
@@ -347,14 +339,30 @@ func (m *modelRun) step() {
 }
 
 // candidates are the amounts the customer display could be showing now:
-// the payment waiting for a code, the cart.
+// the newest payment waiting for a code (the display shows the newest),
+// and the amount due the POS set. Read from the daemon, because requests
+// lost in a kill and resent later change what waits.
 func (m *modelRun) candidates() []int64 {
 	var cand []int64
-	if m.waiting != nil {
-		cand = append(cand, m.waiting.amount)
+	var page struct {
+		Payments []*Payment `json:"payments"`
 	}
-	if m.cart > 0 {
-		cand = append(cand, m.cart)
+	if resp, err := m.hc.Get(m.child.base + "/v1/payments?state=awaiting_code&limit=1"); err == nil {
+		json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if len(page.Payments) == 1 {
+			cand = append(cand, page.Payments[0].Amount)
+		}
+	}
+	var cart Cart
+	if resp, err := m.hc.Get(m.child.base + "/v1/cart"); err == nil {
+		if resp.StatusCode == 200 {
+			json.NewDecoder(resp.Body).Decode(&cart)
+		}
+		resp.Body.Close()
+		if cart.Amount > 0 {
+			cand = append(cand, cart.Amount)
+		}
 	}
 	return cand
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/posagent/posagent/scanner"
 	"github.com/posagent/posagent/store"
@@ -357,6 +358,27 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 		}
 	}
 	return publicPayment(rec), nil
+}
+
+// mutateRetry is mutate for a gateway answer that must be recorded: a
+// journal error (not a refusal of the change) is counted and the write
+// tried again, a few times, before it is given up to recovery (the
+// payment then stays in its state, and is queried at the next start).
+func (e *Engine) mutateRetry(id string, fn mutation) (*store.Payment, error) {
+	var err error
+	for i, wait := range []time.Duration{0, 10 * time.Millisecond, 100 * time.Millisecond, time.Second} {
+		time.Sleep(wait)
+		var rec *store.Payment
+		rec, err = e.mutate(id, fn)
+		var oe *opError
+		if err == nil || errors.Is(err, errNoChange) || errors.As(err, &oe) {
+			return rec, err
+		}
+		if i < 3 {
+			e.storeError("payment "+id+": will retry", err)
+		}
+	}
+	return nil, err
 }
 
 // waitedTooLong reports whether a payment in awaiting_code has waited

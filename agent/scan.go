@@ -250,18 +250,13 @@ func (e *Engine) cartExpired() bool {
 }
 
 // liveCart is the amount due unless it expired.
-func (e *Engine) liveCart() *Cart {
-	if e.cartExpired() {
-		return nil
-	}
-	return e.CurrentCart()
-}
+func (e *Engine) liveCart() *Cart { return e.CurrentCart() }
 
-// CurrentCart returns the amount due, or nil.
+// CurrentCart returns the amount due, or nil (also once it expired).
 func (e *Engine) CurrentCart() *Cart {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.cart == nil {
+	if e.cart == nil || e.mono()-e.cartMono >= e.o.CartTimeout {
 		return nil
 	}
 	c := *e.cart
