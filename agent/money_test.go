@@ -665,3 +665,69 @@ func TestWrappedCodeIsTheSameCode(t *testing.T) {
 		t.Fatalf("charged on %v", got)
 	}
 }
+
+// An in-doubt payment is settled by hand with a recorded reason: it stays
+// in the payment's history (resolution), is an event, and stops the
+// reconciliation; only in_doubt payments can be resolved.
+func TestResolveInDoubtByHand(t *testing.T) {
+	sim := startSim(t, "")
+	real, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	unknown := func() (*gateway.Result, error) {
+		return nil, &gateway.Error{Action: gateway.ActionStatusQuery, Outcome: gateway.Unknown, Err: errors.New("EOF")}
+	}
+	script := make([]func() (*gateway.Result, error), 1000)
+	for i := range script {
+		script[i] = unknown
+	}
+	gw := &scriptGateway{Gateway: real, passiveLost: true, armed: true, queryScript: script}
+	a := startAgent(t, "", gw, testOptions())
+	var ids []string
+	for i := 0; i < 2; i++ {
+		code, _ := sim.sim.IssueCode("wechat")
+		_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1500, "mode": "scan", "auth_code": code})
+		id := decodePayment(t, m).ID
+		a.waitUntil(id, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
+		ids = append(ids, id)
+	}
+	if st := a.e.Status(); len(st.InDoubt) != 2 {
+		t.Fatalf("status in_doubt %+v", st.InDoubt)
+	}
+	for _, c := range []struct{ body, code string }{
+		{`{"outcome":"paid"}`, "reason_required"},
+		{`{"outcome":"maybe","reason":"x"}`, "invalid_outcome"},
+	} {
+		if s, m := a.call("POST", "/v1/payments/"+ids[0]+"/resolve", c.body); s != 400 || errCode(m) != c.code {
+			t.Errorf("%s: %d %v", c.body, s, m)
+		}
+	}
+	s, m := a.call("POST", "/v1/payments/"+ids[0]+"/resolve", map[string]any{"outcome": "paid", "reason": "merchant portal shows it paid", "operator": "mgr-ann"})
+	p := decodePayment(t, m)
+	if s != 200 || p.State != Succeeded || p.Resolution == nil || p.Resolution.Reason != "merchant portal shows it paid" || p.Resolution.Operator != "mgr-ann" {
+		t.Fatalf("resolve paid: %d %+v", s, p)
+	}
+	s, m = a.call("POST", "/v1/payments/"+ids[1]+"/resolve", map[string]any{"outcome": "not_paid", "reason": "customer's wallet shows no charge"})
+	p = decodePayment(t, m)
+	if s != 200 || p.State != Failed || p.Error == nil || p.Error.Code != "resolved_not_paid" {
+		t.Fatalf("resolve not paid: %d %+v", s, p)
+	}
+	if s, m := a.call("POST", "/v1/payments/"+ids[1]+"/resolve", map[string]any{"outcome": "paid", "reason": "again"}); s != 422 {
+		t.Fatalf("resolving a final payment: %d %v", s, m)
+	}
+	if st := a.e.Status(); len(st.InDoubt) != 0 || st.Outbox.ByKind["query"] != 0 {
+		t.Fatalf("after resolving: in_doubt %+v, outbox %+v", st.InDoubt, st.Outbox)
+	}
+	resolved := 0
+	a.e.st.View(func(tx *store.Tx) error {
+		evs, err := tx.Events(0, 0, 0)
+		for _, ev := range evs {
+			if strings.Contains(string(ev.Data), `"kind":"payment.resolved"`) {
+				resolved++
+			}
+		}
+		return err
+	})
+	if resolved != 2 {
+		t.Fatalf("%d payment.resolved events, want 2", resolved)
+	}
+}

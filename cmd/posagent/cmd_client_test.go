@@ -173,3 +173,43 @@ func TestClientReportsAPIError(t *testing.T) {
 		t.Fatalf("err = %v; want the API's 422 refund_exceeds", err)
 	}
 }
+
+// A money-moving command whose answer is lost on the way (the connection
+// drops after the request was read) sends the same request again with the
+// same Idempotency-Key: the daemon does it once.
+func TestRefundRetriesWithTheSameKey(t *testing.T) {
+	var keys []string
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" && r.URL.Path == "/v1/payments/pay_1/refunds" {
+			b, _ := io.ReadAll(r.Body)
+			keys = append(keys, r.Header.Get("Idempotency-Key"))
+			bodies = append(bodies, string(b))
+			if len(keys) == 1 {
+				panic(http.ErrAbortHandler) // the answer is lost
+			}
+			w.WriteHeader(201)
+			_ = json.NewEncoder(w).Encode(payment{ID: "pay_1", Currency: "CAD", State: "succeeded", Amount: 1250, Refunded: 1250,
+				Refunds: []agent.Refund{{ID: "ref_1", Amount: 1250, State: "succeeded"}}})
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetArgs([]string{"--api", srv.URL, "refund", "pay_1"})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("refund: %v\n%s", err, out.String())
+	}
+	if len(keys) != 2 || keys[0] != keys[1] || !strings.HasPrefix(keys[0], "cli-") {
+		t.Fatalf("keys sent: %q; want the same key twice", keys)
+	}
+	if bodies[0] != `{"all":true}` || bodies[1] != bodies[0] {
+		t.Fatalf("bodies %q: a refund of everything left is asked explicitly", bodies)
+	}
+	if !strings.Contains(out.String(), "succeeded") {
+		t.Fatalf("output %s", out.String())
+	}
+}
