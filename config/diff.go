@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -105,4 +106,65 @@ func defaultConfig() *Config {
 		}
 	}
 	return cfg
+}
+
+// Change is one key whose value differs between two configurations
+// (secrets redacted: a changed secret shows as ******** on both sides).
+type Change struct {
+	Key string `json:"key"`
+	Old string `json:"old"`
+	New string `json:"new"`
+}
+
+// Changes lists the keys whose values differ from old to new, in file
+// order. A scanner added or removed shows as its keys with "-" on the
+// missing side.
+func Changes(old, new *Config) []Change {
+	o := settingsMap(old)
+	var out []Change
+	seen := map[string]bool{}
+	for _, s := range new.Settings() {
+		seen[s.Key] = true
+		ov, ok := o[s.Key]
+		if !ok {
+			ov = "-"
+		}
+		if ov != s.Value || (s.Secret && secretChanged(old, new, s.Key)) {
+			out = append(out, Change{Key: s.Key, Old: ov, New: s.Value})
+		}
+	}
+	for _, s := range old.Settings() {
+		if !seen[s.Key] {
+			out = append(out, Change{Key: s.Key, Old: s.Value, New: "-"})
+		}
+	}
+	return out
+}
+
+// secretChanged compares a secret's real values (Settings redacts them).
+func secretChanged(old, new *Config, key string) bool {
+	l, ok := newSchema().byPath[key]
+	if !ok {
+		return false
+	}
+	a := reflect.ValueOf(old).Elem().FieldByIndex(l.index).String()
+	b := reflect.ValueOf(new).Elem().FieldByIndex(l.index).String()
+	return a != b
+}
+
+// With returns a copy of c whose values for keys come from other; a key
+// inside scanners (scanners[1].device) brings the whole list.
+func (c *Config) With(other *Config, keys []string) *Config {
+	out := *c
+	dst, src := reflect.ValueOf(&out).Elem(), reflect.ValueOf(other).Elem()
+	s := newSchema()
+	for _, k := range keys {
+		if i := strings.IndexByte(k, '['); i >= 0 {
+			k = k[:i] // a list comes whole
+		}
+		if l, ok := s.byPath[k]; ok {
+			dst.FieldByIndex(l.index).Set(src.FieldByIndex(l.index))
+		}
+	}
+	return &out
 }

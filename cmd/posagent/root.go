@@ -40,7 +40,7 @@ of that API or tools for technicians.`,
 		// scanners (cmd_scan.go, cmd_devices.go)
 		newScanCmd(g), newDevicesCmd(g),
 		// configuration and diagnosis (cmd_config.go, cmd_doctor.go)
-		newConfigCmd(g), newDoctorCmd(g),
+		newConfigCmd(g), newDoctorCmd(g), newReloadCmd(g),
 		// the payment journal (cmd_journal.go)
 		newJournalCmd(g),
 		// simulators (cmd_sim.go, cmd_printersim.go)

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,7 +20,6 @@ import (
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/display"
-	"github.com/posagent/posagent/display/pole"
 	"github.com/posagent/posagent/drivers/bridge"
 	"github.com/posagent/posagent/drivers/serial"
 	"github.com/posagent/posagent/drivers/usbhid"
@@ -55,17 +55,34 @@ On start every payment that is not final is picked up from the journal and
 driven on; in-doubt payments are reconciled in the background.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := config.Check(g.configPath, os.Environ())
+			cfg, src, err := config.Check(g.configPath, os.Environ())
 			if err != nil {
 				return err
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
-			return runDaemon(cmd.Context(), cfg, log, func(r running) {
+			log, level := newLevelLogger(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
+			for _, w := range src.Warnings {
+				log.Warn("config: "+w, "part", "config")
+			}
+			// SIGHUP (systemctl reload posagent) reads the file again.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer func() { signal.Stop(hup); close(hup) }()
+			reload := make(chan struct{}, 1)
+			go func() {
+				for range hup {
+					select {
+					case reload <- struct{}{}:
+					default: // one pending reload reads the newest file anyway
+					}
+				}
+			}()
+			do := daemonOptions{ConfigPath: src.File, Env: os.Environ(), Level: level, Reload: reload, Reloadable: true}
+			return runDaemonWith(cmd.Context(), cfg, log, func(r running) {
 				fmt.Fprintf(cmd.OutOrStdout(), "posagent %s: API on http://%s  customer display http://%s/display\n", version, r.API, r.API)
 				if r.SimURL != "" {
 					fmt.Fprintf(cmd.OutOrStdout(), "OTTPay simulator (no real money) at %s; its ledger: %s/_sim/ledger\n", r.SimURL, r.SimURL)
 				}
-			})
+			}, do)
 		},
 	}
 }
@@ -80,6 +97,11 @@ type running struct {
 // errgroup until ctx ends. ready is called once the API listens. Parts
 // started are cleaned up even after a partial start.
 func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(running)) (err error) {
+	return runDaemonWith(ctx, cfg, log, ready, daemonOptions{})
+}
+
+// runDaemonWith is runDaemon with reloading (reload.go) when do asks for it.
+func runDaemonWith(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(running), do daemonOptions) (err error) {
 	if err := agent.CheckListen(cfg.API.Listen, anyToken(cfg)); err != nil {
 		return err
 	}
@@ -147,7 +169,6 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 
 	// The printer (or the bridge helper that prints for Android).
 	prof := printerProfile(cfg)
-	dec := receiptDecorator(cfg)
 	// The CJK font pictures draw Chinese with; without one they leave it
 	// out (and say so), and payments go on.
 	cjk, err := fonts.Load(cfg.Render.Font)
@@ -183,86 +204,31 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 			return err
 		}
 	}
-	var rp agent.ReceiptPrinter
-	var prn *printer.Printer
-	switch cfg.Printer.Kind {
-	case "", "none":
-	case "bridge":
-		rp = hub
-	default:
-		open, err := printerOpener(cfg)
-		if err != nil {
-			return err
-		}
-		name := "printer"
-		prn, err = printer.New(printer.Options{
-			Open: open, Profile: prof, Name: name, Logger: log.With("part", "printer"),
-			SkipStatus: cfg.Printer.Kind == "file" || !cfg.Printer.Status,
-			OnChange: func(s printer.Status, err error) {
-				d := agent.DeviceStatus{Kind: "printer", Name: name, State: printer.StateOf(s, err)}
-				if err != nil {
-					d.LastError = err.Error()
-				}
-				setDevice(d)
-			},
-		})
-		if err != nil {
-			return err
-		}
-		rp = prn
+	// The printer, behind a livePrinter a reload can rebuild (reload.go).
+	lp, err := newLivePrinter(cfg, hub, cjk, log, setDevice)
+	if err != nil {
+		return err
 	}
-	if rp != nil {
-		rp = receiptPrinter{p: rp, copies: cfg.Printer.Copies, decorate: dec}
+	var rp agent.ReceiptPrinter
+	if lp.present() {
+		rp = lp
 	}
 
 	// The customer display.
 	ctl := display.NewController(display.ControllerOptions{Hold: cfg.Display.Hold, Logger: log.With("part", "display")})
-	var dispHandler http.Handler
-	switch cfg.Display.Kind {
-	case "pole":
-		d, err := pole.DialectByName(cfg.Display.Pole.Dialect)
+	var dispHandler *liveHandler
+	var sink *swapSink
+	if cfg.Display.Kind == "pole" || cfg.Display.Kind == "png" {
+		ds, closer, err := displaySink(cfg, cjk, hub)
 		if err != nil {
 			return err
 		}
-		if c, ok := d.(pole.CD5220); ok {
-			c.GB2312 = cfg.Display.Pole.Chinese
-			d = c
-		}
-		// Reopened on the next screen change when missing or unplugged: a
-		// pole display never stops payments.
-		pd := pole.NewReopening(func() (io.WriteCloser, error) {
-			return serial.Open(serial.Config{Device: cfg.Display.Pole.Device, Baud: cfg.Display.Pole.Baud})
-		}, d, pole.Options{Merchant: cfg.Merchant.Name, Language: cfg.Display.Language, ShopLanguage: shopLanguage(cfg)})
-		defer pd.Close()
-		ctl.AddSink(pd)
-	case "png":
-		r, err := display.NewRenderer(display.FrameOptions{Width: cfg.Display.PNG.Width, Height: cfg.Display.PNG.Height, MerchantName: cfg.Merchant.Name,
-			CJK: cjk, Language: cfg.Display.Language, ShopLanguage: shopLanguage(cfg)})
-		if err != nil {
-			return err
-		}
-		if cfg.Display.PNG.Path != "" {
-			ctl.AddSink(&display.PNGSink{Path: cfg.Display.PNG.Path, Renderer: r})
-		}
-		if hub != nil {
-			// A small LCD that Android owns (Sunmi T1 mini): frames go over the bridge.
-			ctl.AddSink(bridge.FrameSink(hub, r.PNG))
-		}
+		sink = &swapSink{s: ds, closer: closer}
+		defer sink.Close()
+		ctl.AddSink(sink)
 	}
 	if cfg.Display.Kind != "none" {
-		dispHandler = display.Handler(display.Options{
-			MerchantName: cfg.Merchant.Name, Language: cfg.Display.Language, LogoPath: cfg.Display.Logo,
-			ShopLanguage: shopLanguage(cfg), CJK: cjk,
-			Controller: ctl, FrameWidth: cfg.Display.PNG.Width, FrameHeight: cfg.Display.PNG.Height,
-			CodeURL: func(id string) (string, bool) {
-				p, err := eng.Payment(id)
-				if err != nil || p.CodeURL == "" || p.State.Final() {
-					return "", false
-				}
-				return p.CodeURL, true
-			},
-			Logger: log.With("part", "display"),
-		})
+		dispHandler = newLiveHandler(displayHandler(cfg, cjk, ctl, func() *agent.Engine { return eng }, log))
 	}
 
 	opts := agent.Options{Access: front.access,
@@ -271,13 +237,18 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 		ScanPollWindow: cfg.Agent.ScanWindow, QRWindow: cfg.Agent.QRWindow, ScanPollEvery: cfg.Agent.PollInterval,
 		DedupWindow: cfg.Agent.Dedup, Retention: retention(cfg.Store.Retention), TimeScale: cfg.Agent.TimeScale,
 		Printer: rp, AutoPrint: cfg.Printer.AutoPrint && rp != nil,
-		RenderReceipt: func(r printer.Receipt) ([]byte, error) { return printer.RenderPNG(dec(r), prof) },
+		RenderReceipt: lp.RenderPNG,
 		ReceiptFooter: cfg.Merchant.Footer,
 		APIToken:      cfg.API.Token, ScanAutoStart: cfg.Agent.ScanAutoStart, Version: version,
 		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout,
 		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
 	}
 	opts.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(st, log)}
+	var rl *reloader
+	if do.Reloadable {
+		rl = &reloader{path: do.ConfigPath, env: do.Env, log: log.With("part", "config"), level: do.Level, cur: cfg}
+		opts.Mount["POST /v1/config/reload"] = rl.handler()
+	}
 	if dispHandler != nil {
 		opts.Mount["/display"], opts.Mount["/display/"] = dispHandler, dispHandler
 	}
@@ -302,25 +273,26 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 	})
 	grp.Go(func() error { return ctl.Run(ctx) })
 	grp.Go(func() error { return feedDisplay(ctx, eng, ctl) })
-	if prn != nil {
-		grp.Go(func() error { return prn.Run(ctx) })
-	}
+	grp.Go(func() error { return lp.Run(ctx) })
 	if hub != nil {
 		grp.Go(func() error { return hub.Run(ctx) })
 	}
 
 	// Scanners: each one's codes go to the engine's routing.
+	scanners := &scannerSet{log: log, setDevice: setDevice, emit: func(ctx context.Context, s scanner.Scan) {
+		if err := eng.HandleScan(ctx, s); err != nil {
+			log.Warn("scan not taken", "scanner", s.Device, "err", err)
+		}
+	}}
 	for _, sc := range cfg.Scanners {
-		src, err := scannerSource(sc, cfg, log, setDevice)
-		if err != nil {
+		if _, err := scannerSource(sc, cfg, log, setDevice); err != nil {
 			return err
 		}
-		emit := func(s scanner.Scan) {
-			if err := eng.HandleScan(ctx, s); err != nil {
-				log.Warn("scan not taken", "scanner", s.Device, "err", err)
-			}
-		}
-		grp.Go(func() error { return src.Run(ctx, emit) })
+	}
+	grp.Go(func() error { return scanners.Run(ctx, cfg) })
+	if rl != nil {
+		rl.eng, rl.printer, rl.display, rl.sink, rl.scanners, rl.cjk, rl.hub, rl.ctl = eng, lp, dispHandler, sink, scanners, cjk, hub, ctl
+		grp.Go(func() error { return rl.run(ctx, do.Reload) })
 	}
 
 	// The local API (and the bridge endpoint, which has its own token).
