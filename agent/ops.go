@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 	"time"
 
 	"github.com/posagent/posagent/scanner"
@@ -96,6 +97,9 @@ func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 	}
 	if len(r.Reference) > 64 {
 		return "", errf(400, "invalid_reference", "reference is %d characters long; at most 64", len(r.Reference))
+	}
+	if strings.ContainsFunc(r.Reference, unicode.IsControl) {
+		return "", errf(400, "invalid_reference", "reference has control characters; it is printed on receipts and exported")
 	}
 	switch r.Mode {
 	case "scan":
