@@ -1,10 +1,6 @@
 package scanner
 
-import (
-	"fmt"
-
-	"github.com/posagent/posagent/paycode"
-)
+import "fmt"
 
 // Describe formats a scan for people (the technician's `posagent scan`):
 // the code, masked when it is a payment code unless showCodes, its
@@ -13,10 +9,10 @@ import (
 func Describe(s Scan, showCodes bool) string {
 	kind := "barcode"
 	code := s.Code
-	if w, ok := paycode.Classify(s.Code); ok {
+	if w, ok := Classify(s.Code); ok {
 		kind = w + " payment code"
 		if !showCodes {
-			code = paycode.Mask(code)
+			code = MaskCode(code)
 		}
 	}
 	sym := s.Symbology

@@ -50,6 +50,9 @@ func TestConfigInitCheckShow(t *testing.T) {
 	if _, err := runCLI(t, "config", "init", "--force", "--profile", "sunmi-t2", path); err != nil {
 		t.Fatal(err)
 	}
+	// On the terminal the POS and the bridge helper need their tokens.
+	t.Setenv("POSAGENT_API_TOKENS_POS", "pos-token-0123456789")
+	t.Setenv("POSAGENT_BRIDGE_TOKEN", "bridge-token-0123456789")
 	out, err = runCLI(t, "--config", path, "config", "show")
 	if err != nil {
 		t.Fatal(err)

@@ -136,6 +136,7 @@ func runDoctor(ctx context.Context, out io.Writer, cfg *config.Config, src confi
 	d.printer(ctx, cfg)
 	d.display(cfg.Display)
 	d.cjkFont(cfg)
+	d.apiTLS(cfg)
 	date := d.gateway(ctx, cfg)
 	d.clock(date)
 	if opt.printTest {

@@ -36,7 +36,9 @@ of that API or tools for technicians.`,
 		newRunCmd(g),
 		// clients of the local API (cmd_client.go)
 		newPayCmd(g), newCancelCmd(g), newRefundCmd(g), newResolveCmd(g), newPaymentsCmd(g), newShowCmd(g),
-		newReceiptCmd(g), newStatusCmd(g), newSyncCmd(g), newExportCmd(g),
+		newReceiptCmd(g), newStatusCmd(g), newSyncCmd(g), newExportCmd(g), newAuditCmd(g),
+		// cashiers and managers (cmd_operator.go)
+		newOperatorCmd(g),
 		// scanners (cmd_scan.go, cmd_devices.go)
 		newScanCmd(g), newDevicesCmd(g),
 		// configuration and diagnosis (cmd_config.go, cmd_doctor.go)
