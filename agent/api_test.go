@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/scanner"
 	"github.com/posagent/posagent/store"
@@ -480,7 +481,7 @@ func TestScanRouting(t *testing.T) {
 	if err := a.e.HandleScan(ctx, scanner.Scan{Code: code, Device: "counter"}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := next(); ev.Kind != KindScanIgnored || ev.Scan.Code != scanner.MaskCode(code) || strings.Contains(string(ev.Data), code) {
+	if ev := next(); ev.Kind != KindScanIgnored || ev.Scan.Code != paycode.Mask(code) || strings.Contains(string(ev.Data), code) {
 		t.Fatalf("ignored event %+v %s", ev, ev.Data)
 	}
 	// A barcode goes to the POS.
@@ -731,12 +732,12 @@ func TestCodesMaskedInLogsAndEvents(t *testing.T) {
 		}
 		return nil
 	})
-	if !strings.Contains(logs.String(), scanner.MaskCode(codes[0])) {
+	if !strings.Contains(logs.String(), paycode.Mask(codes[0])) {
 		t.Error("the logs do not mention the masked code at all (is logging wired?)")
 	}
 	for _, c := range codes {
 		if strings.Contains(all.String(), c) {
-			t.Errorf("payment code %s appears unmasked", scanner.MaskCode(c))
+			t.Errorf("payment code %s appears unmasked", paycode.Mask(c))
 		}
 	}
 }

@@ -31,7 +31,7 @@
 //
 // # scan (PASSIVEPAY)
 //
-// The code is classified locally (scanner.Classify); anything that is not
+// The code is classified locally (paycode.Classify); anything that is not
 // a payment code is refused (invalid_code) and never reaches the gateway.
 // The payment is committed as processing, with its device-generated order
 // id (20 letters and digits) and the code, before the send. Then:

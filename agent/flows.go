@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateway"
-	"github.com/posagent/posagent/scanner"
+	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/store"
 )
 
@@ -303,7 +303,7 @@ func (e *Engine) addQueryJob(tx *store.Tx, id string) error {
 // An answer that arrives during shutdown (within ShutdownGrace) is still
 // recorded; only the next step is left to recovery.
 func (e *Engine) sendScan(f *flow, p *store.Payment) (next string, delay time.Duration) {
-	e.log.Info("agent: scan send", "id", p.ID, "order_id", p.OrderID, "amount", p.Amount, "code", scanner.MaskCode(p.AuthCode))
+	e.log.Info("agent: scan send", "id", p.ID, "order_id", p.OrderID, "amount", p.Amount, "code", paycode.Mask(p.AuthCode))
 	res, err := e.gw.PassivePay(f.ctx, gateway.PayRequest{OrderID: p.OrderID, Amount: p.Amount, AuthCode: p.AuthCode, Wallet: gateway.Wallet(p.Wallet), OperatorID: p.GatewayOperator})
 	a := answerOf(gateway.ActionPassivePay, res, err, e.now())
 	stopping := f.run.Err() != nil

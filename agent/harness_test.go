@@ -290,7 +290,7 @@ func refundsFinal(p *Payment) bool {
 	return true
 }
 
-// payment codes per wallet (scanner.Classify rules).
+// payment codes per wallet (paycode.Classify rules).
 func wechatCode(n int) string { return fmt.Sprintf("13%016d", n) }
 func alipayCode(n int) string { return fmt.Sprintf("28%016d", n) }
 

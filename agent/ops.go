@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"time"
 
-	"github.com/posagent/posagent/scanner"
+	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/store"
 )
 
@@ -104,9 +104,9 @@ func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 	switch r.Mode {
 	case "scan":
 		if r.AuthCode != "" {
-			w, ok := scanner.Classify(r.AuthCode)
+			w, ok := paycode.Classify(r.AuthCode)
 			if !ok {
-				return "", errf(400, "invalid_code", "auth_code %s is not a WeChat Pay, Alipay or UnionPay payment code", scanner.MaskCode(r.AuthCode))
+				return "", errf(400, "invalid_code", "auth_code %s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(r.AuthCode))
 			}
 			if r.Wallet != "" && r.Wallet != w {
 				return "", errf(400, "invalid_wallet", "wallet %q does not match the payment code, which is %s", r.Wallet, w)
@@ -255,7 +255,7 @@ func (e *Engine) useCode(tx *store.Tx, code, id string) error {
 	}
 	if u != nil && u.PaymentID != id && e.ageOf(u.At) < e.o.CodeReuseWindow {
 		return errf(409, "code_already_used", "payment code %s was already used by payment %s: a payment code pays once; ask the customer to refresh the code in their wallet",
-			scanner.MaskCode(code), u.PaymentID)
+			paycode.Mask(code), u.PaymentID)
 	}
 	return tx.MarkCodeUsed(code, id, e.now())
 }
@@ -270,7 +270,7 @@ func (e *Engine) newPayment(tx *store.Tx, mode, wallet string, amount int64, cur
 		p.State = Processing
 	}
 	if code != "" {
-		p.State, p.AuthCode, p.AuthCodeMasked, p.CodeAt = Processing, code, scanner.MaskCode(code), now
+		p.State, p.AuthCode, p.AuthCodeMasked, p.CodeAt = Processing, code, paycode.Mask(code), now
 	}
 	return p
 }
@@ -306,9 +306,9 @@ func (e *Engine) GiveCode(ctx context.Context, id, code string, ik IdemKey) (*Pa
 
 func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait bool) (*Payment, error) {
 	code = strings.TrimSpace(code)
-	wallet, ok := scanner.Classify(code)
+	wallet, ok := paycode.Classify(code)
 	if !ok {
-		return nil, errf(400, "invalid_code", "%s is not a WeChat Pay, Alipay or UnionPay payment code", scanner.MaskCode(code))
+		return nil, errf(400, "invalid_code", "%s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(code))
 	}
 	if err := e.checkRunning(); err != nil {
 		return nil, err
@@ -340,7 +340,7 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 		if err := e.useCode(tx, code, id); err != nil {
 			return err
 		}
-		p.State, p.Wallet, p.AuthCode, p.AuthCodeMasked, p.CodeAt = Processing, wallet, code, scanner.MaskCode(code), e.now()
+		p.State, p.Wallet, p.AuthCode, p.AuthCodeMasked, p.CodeAt = Processing, wallet, code, paycode.Mask(code), e.now()
 		started = true
 		return e.remember(tx, ik, id, "", 200)
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
 )
@@ -136,7 +137,7 @@ func (o *Options) setDefaults() {
 	d(&o.ScanFirstPollOnErr, 5*time.Second)
 	d(&o.ScanPollEvery, 3*time.Second)
 	d(&o.ScanPollWindow, 60*time.Second)
-	d(&o.CodeValidity, 60*time.Second)
+	d(&o.CodeValidity, paycode.Validity)
 	d(&o.OfflineRetry, 3*time.Second)
 	d(&o.QRPollEvery, 2*time.Second)
 	d(&o.QRWindow, 3*time.Minute)

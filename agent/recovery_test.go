@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posagent/posagent/scanner"
+	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/store"
 )
 
@@ -44,7 +44,7 @@ func TestRecoveryAfterCrash(t *testing.T) {
 		// gateway never saw it. It may not be resent; it is queried, found
 		// nowhere (twice, after the code's validity), and fails: nothing charged.
 		&store.Payment{ID: "pay_a_neversent", OrderID: "P000000000000NEVER1", Mode: "scan", Wallet: "wechat", Amount: 1000,
-			Currency: "CAD", State: Processing, AuthCode: code, AuthCodeMasked: scanner.MaskCode(code),
+			Currency: "CAD", State: Processing, AuthCode: code, AuthCodeMasked: paycode.Mask(code),
 			CodeAt: now.Add(-2 * time.Minute), CreatedAt: now.Add(-2 * time.Minute)},
 		// Queued (the last attempt certainly never reached the gateway), its
 		// code still valid: resent with the same order id.

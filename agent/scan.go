@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/scanner"
 	"github.com/posagent/posagent/store"
 )
@@ -32,7 +33,7 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	}
 	// A payment code the scanner wrapped (an AIM prefix such as "]Q1",
 	// invisible or bidi characters) is the same payment code.
-	if bare, sym, ok := scanner.BareCode(code); ok {
+	if bare, sym, ok := paycode.Bare(code); ok {
 		code = bare
 		if s.Symbology == "" {
 			s.Symbology = sym
@@ -42,7 +43,7 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	e.mu.Lock()
 	if last, ok := e.dedup[code]; ok && mono-last < e.o.DedupWindow && mono-last >= 0 {
 		e.mu.Unlock()
-		e.log.Debug("agent: duplicate scan suppressed", "code", scanner.MaskCode(code), "device", s.Device)
+		e.log.Debug("agent: duplicate scan suppressed", "code", paycode.Mask(code), "device", s.Device)
 		return nil
 	}
 	e.dedup[code] = mono
@@ -59,12 +60,12 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	}
 	e.mu.Unlock()
 
-	if _, ok := scanner.Classify(code); !ok {
+	if _, ok := paycode.Classify(code); !ok {
 		// A payment code wrapped in a symbology prefix, split by invisible
 		// characters or inside a longer string is masked here too.
-		return e.appendEvent(Event{Kind: KindScanBarcode, At: now, Scan: &ScanInfo{Code: scanner.MaskCodesIn(code), Symbology: s.Symbology, Device: s.Device}})
+		return e.appendEvent(Event{Kind: KindScanBarcode, At: now, Scan: &ScanInfo{Code: paycode.MaskIn(code), Symbology: s.Symbology, Device: s.Device}})
 	}
-	masked := &ScanInfo{Code: scanner.MaskCode(code), Symbology: s.Symbology, Device: s.Device}
+	masked := &ScanInfo{Code: paycode.Mask(code), Symbology: s.Symbology, Device: s.Device}
 	waiting := e.awaitingCode()
 	cart := e.liveCart()
 	auto := e.o.ScanAutoStart && cart != nil && cart.Amount > 0

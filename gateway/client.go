@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/posagent/posagent/scanner"
+	"github.com/posagent/posagent/paycode"
 )
 
 // DefaultTimeout is the whole-exchange timeout of the default HTTP client
@@ -444,7 +444,7 @@ func (c *Client) do(ctx context.Context, k call) (*Result, error) {
 		attrs = append(attrs, "order_id", k.orderID)
 	}
 	if k.authCode != "" {
-		attrs = append(attrs, "auth_code", scanner.MaskCode(k.authCode))
+		attrs = append(attrs, "auth_code", paycode.Mask(k.authCode))
 	}
 	if res != nil {
 		attrs = append(attrs, "rsp_code", res.Code)

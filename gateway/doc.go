@@ -88,7 +88,7 @@
 //     on call-backs; polling is the source of truth.
 //   - The sign key and the derived AES keys never appear in errors or
 //     logs (tested by formatting every error the client produces); payment
-//     codes are logged masked (scanner.MaskCode).
+//     codes are logged masked (paycode.Mask).
 //   - The default HTTP client has a 20 s timeout and verifies TLS; there is
 //     no option to skip verification.
 package gateway

@@ -1,6 +1,10 @@
 package scanner
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/posagent/posagent/paycode"
+)
 
 // Describe formats a scan for people (the technician's `posagent scan`):
 // the code, masked when it is a payment code unless showCodes, its
@@ -9,10 +13,10 @@ import "fmt"
 func Describe(s Scan, showCodes bool) string {
 	kind := "barcode"
 	code := s.Code
-	if w, ok := Classify(s.Code); ok {
+	if w, ok := paycode.Classify(s.Code); ok {
 		kind = w + " payment code"
 		if !showCodes {
-			code = MaskCode(code)
+			code = paycode.Mask(code)
 		}
 	}
 	sym := s.Symbology

@@ -1,6 +1,6 @@
 // Package scanner gives barcode scanner bytes their meaning: it decodes
-// what USB HID and serial scanners send into Scans, recognises customer
-// payment codes (Classify), and reads codes from pictures (DecodeImage).
+// what USB HID and serial scanners send into Scans and reads codes from
+// pictures (DecodeImage). What a payment code is belongs to package paycode.
 //
 // # Concepts
 //
@@ -37,10 +37,10 @@
 //
 // # Payment codes
 //
-// Classify says whether a code is a WeChat Pay, Alipay or UnionPay payment
-// code; anything else is an ordinary barcode and must never reach the
-// gateway. Payment codes are secrets of a sort: log them with MaskCode
-// (Describe does for people).
+// paycode.Classify says whether a code is a WeChat Pay, Alipay or UnionPay
+// payment code; anything else is an ordinary barcode and must never reach
+// the gateway. Payment codes are secrets of a sort: this package logs them
+// masked (paycode.Mask), and Describe shows them masked for people.
 //
 // # Caveats
 //

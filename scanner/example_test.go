@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/scanner"
 )
 
@@ -23,8 +24,8 @@ func ExampleKeyboardDecoder() {
 
 func ExampleSplitAIM() {
 	code, sym := scanner.SplitAIM("]Q1134567890123456789")
-	wallet, ok := scanner.Classify(code)
-	fmt.Println(sym, scanner.MaskCode(code), wallet, ok)
+	wallet, ok := paycode.Classify(code)
+	fmt.Println(sym, paycode.Mask(code), wallet, ok)
 	// Output: ]Q1 1345**********6789 wechat true
 }
 

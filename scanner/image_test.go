@@ -14,6 +14,8 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/oned"
 	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/posagent/posagent/paycode"
 )
 
 // render draws a gozxing matrix as a grey image, scale pixels per module,
@@ -99,7 +101,7 @@ func TestDecodeImage(t *testing.T) {
 	tests := []struct {
 		file, code, sym, wallet string
 	}{
-		{"wechat-qr.png", "134567890123456789", "]Q1", WeChat},
+		{"wechat-qr.png", "134567890123456789", "]Q1", paycode.WeChat},
 		{"ean13.png", "6901234567892", "]E0", ""},
 	}
 	for _, tt := range tests {
@@ -111,9 +113,9 @@ func TestDecodeImage(t *testing.T) {
 			if len(scans) != 1 || scans[0].Code != tt.code || scans[0].Symbology != tt.sym || scans[0].Device != "image" {
 				t.Fatalf("scans %+v, want %s %s", scans, tt.code, tt.sym)
 			}
-			wallet, ok := Classify(scans[0].Code)
+			wallet, ok := paycode.Classify(scans[0].Code)
 			if wallet != tt.wallet || ok != (tt.wallet != "") {
-				t.Errorf("Classify(%s) = %q, %v; want %q", tt.code, wallet, ok, tt.wallet)
+				t.Errorf("paycode.Classify(%s) = %q, %v; want %q", tt.code, wallet, ok, tt.wallet)
 			}
 		})
 	}

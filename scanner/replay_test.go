@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/paycode"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -141,7 +143,7 @@ func TestHIDRecordings(t *testing.T) {
 				if s.Device != "counter" {
 					t.Errorf("device %q", s.Device)
 				}
-				wallet, ok := Classify(s.Code)
+				wallet, ok := paycode.Classify(s.Code)
 				if !ok {
 					wallet = "barcode"
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/posagent/posagent/drivers/serial"
 	"github.com/posagent/posagent/drivers/usbhid"
+	"github.com/posagent/posagent/paycode"
 )
 
 // Device states reported through OnState.
@@ -95,8 +96,8 @@ func (p *pipeline) emit(raws []Raw, emit func(Scan)) {
 
 // logCode masks payment codes for logs; other barcodes are shown.
 func logCode(code string) string {
-	if _, ok := Classify(code); ok {
-		return MaskCode(code)
+	if _, ok := paycode.Classify(code); ok {
+		return paycode.Mask(code)
 	}
 	return code
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/posagent/posagent/drivers/serial"
+	"github.com/posagent/posagent/paycode"
 )
 
 // waitFor reads from c until want arrives, failing on anything else.
@@ -93,7 +94,7 @@ func TestSerialSourcePTY(t *testing.T) {
 			t.Fatalf("scan %+v, want %+v", s, w)
 		}
 	}
-	if w, ok := Classify(want[0].Code); !ok || w != WeChat {
+	if w, ok := paycode.Classify(want[0].Code); !ok || w != paycode.WeChat {
 		t.Errorf("first scan classified %q", w)
 	}
 

@@ -49,6 +49,6 @@
 //     that misses a pong is dropped so jobs fail fast rather than hang.
 //   - Two reprints with identical content get the same derived job id; use
 //     PrintReceiptJob with the outbox's own job id to tell them apart.
-//   - Codes are logged masked (scanner.MaskCode); the token never appears in
+//   - Codes are logged masked (paycode.Mask); the token never appears in
 //     logs or errors.
 package bridge

@@ -20,6 +20,7 @@ import (
 	"github.com/posagent/posagent/drivers/bridge/bridgeclient"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/scanner"
 	"github.com/posagent/posagent/store"
 )
@@ -258,7 +259,7 @@ func TestE2EScanOverBridgeToReceipt(t *testing.T) {
 		final, err = a.eng.Payment(p.ID)
 		return err == nil && final.State.Final()
 	})
-	if final.State != agent.Succeeded || final.AuthCodeMasked != scanner.MaskCode(code) {
+	if final.State != agent.Succeeded || final.AuthCodeMasked != paycode.Mask(code) {
 		t.Fatalf("payment %s: state %s code %q, want succeeded with the bridge's code", p.ID, final.State, final.AuthCodeMasked)
 	}
 	var charged int64 = -1

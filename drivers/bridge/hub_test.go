@@ -22,6 +22,7 @@ import (
 
 	"github.com/posagent/posagent/drivers/bridge"
 	"github.com/posagent/posagent/drivers/bridge/bridgeclient"
+	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/scanner"
 )
@@ -162,7 +163,7 @@ func TestScanOverBridgeCallsOnScan(t *testing.T) {
 	th := startHub(t, bridge.Options{
 		Clock: func() time.Time { return at },
 		OnScan: func(ctx context.Context, s scanner.Scan) error {
-			if _, ok := scanner.Classify(s.Code); !ok {
+			if _, ok := paycode.Classify(s.Code); !ok {
 				return errors.New("no payment is waiting for this code")
 			}
 			scans <- s
@@ -727,7 +728,7 @@ func TestLogsMaskCodesAndHideToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := logs.String()
-	if strings.Contains(out, code) || !strings.Contains(out, scanner.MaskCode(code)) {
+	if strings.Contains(out, code) || !strings.Contains(out, paycode.Mask(code)) {
 		t.Errorf("scan not logged masked:\n%s", out)
 	}
 	for _, secret := range []string{testToken, "guessed-token"} {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/scanner"
 )
 
@@ -188,7 +189,7 @@ func (s *session) scanWorker() {
 	h := s.h
 	for m := range s.scans {
 		sc := scanner.Scan{Code: m.Code, Symbology: m.Symbology, Device: "bridge:" + s.device, At: h.o.Clock()}
-		h.log.Info("scan from helper", "session", s.id, "code", scanner.MaskCode(m.Code), "symbology", m.Symbology)
+		h.log.Info("scan from helper", "session", s.id, "code", paycode.Mask(m.Code), "symbology", m.Symbology)
 		var err error
 		if h.o.OnScan == nil {
 			err = errors.New("this agent takes no scans from the bridge")

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateway"
-	"github.com/posagent/posagent/scanner"
+	"github.com/posagent/posagent/paycode"
 )
 
 // maxBody bounds a request body.
@@ -143,7 +143,7 @@ func (s *Sim) process(r *http.Request, body []byte) reply {
 		attrs = append(attrs, "amount", v)
 	}
 	if v := f.Value("auth_code"); v != "" {
-		attrs = append(attrs, "auth_code", scanner.MaskCode(v))
+		attrs = append(attrs, "auth_code", paycode.Mask(v))
 	}
 	if rep.drop {
 		attrs = append(attrs, "reply", "dropped")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/paycode"
 )
 
 // Defaults of Options (real time; every one is multiplied by TimeScale).
@@ -26,7 +27,7 @@ const (
 	DefaultQRTimeout  = 5 * time.Minute
 	// DefaultCodeValidity is how long a payment code may be charged after
 	// it was issued (or first seen): about a minute, as the wallets do.
-	DefaultCodeValidity = 60 * time.Second
+	DefaultCodeValidity = paycode.Validity
 )
 
 // DefaultRates are the simulated EX_RATE_QUERY answers (rate x 10^8 CNY).

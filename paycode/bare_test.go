@@ -1,4 +1,4 @@
-package scanner
+package paycode
 
 import "testing"
 
@@ -19,9 +19,9 @@ func TestBareCode(t *testing.T) {
 		{"", "", "", false},
 		{"]Q1]Q1" + wc, "", "", false}, // one prefix only
 	} {
-		code, sym, ok := BareCode(c.in)
+		code, sym, ok := Bare(c.in)
 		if code != c.code || sym != c.sym || ok != c.ok {
-			t.Errorf("BareCode(%q) = %q %q %v, want %q %q %v", c.in, code, sym, ok, c.code, c.sym, c.ok)
+			t.Errorf("Bare(%q) = %q %q %v, want %q %q %v", c.in, code, sym, ok, c.code, c.sym, c.ok)
 		}
 	}
 }
@@ -30,13 +30,13 @@ func FuzzBareCode(f *testing.F) {
 	f.Add("]Q1134567890123456789")
 	f.Add("\u202e28001234567890123456")
 	f.Fuzz(func(t *testing.T, s string) {
-		code, _, ok := BareCode(s)
+		code, _, ok := Bare(s)
 		if ok {
 			if _, valid := Classify(code); !valid {
-				t.Fatalf("BareCode(%q) = %q, not a payment code", s, code)
+				t.Fatalf("Bare(%q) = %q, not a payment code", s, code)
 			}
 		} else if code != "" {
-			t.Fatalf("BareCode(%q) returned %q with ok false", s, code)
+			t.Fatalf("Bare(%q) returned %q with ok false", s, code)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package scanner
+package paycode
 
 import (
 	"strings"
@@ -30,8 +30,8 @@ func TestMaskCodesIn(t *testing.T) {
 		{"", ""},
 		{"1345678901234567890123456789012345", "1345678901234567890123456789012345"}, // 34 digits
 	} {
-		if got := MaskCodesIn(tc.in); got != tc.want {
-			t.Errorf("MaskCodesIn(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := MaskIn(tc.in); got != tc.want {
+			t.Errorf("MaskIn(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -45,16 +45,16 @@ func FuzzMaskCodesIn(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pre, aim, sep, post string) {
 		const code = "134567890123456789"
 		in := pre + aim + code[:6] + sep + code[6:] + post
-		out := MaskCodesIn(in)
-		_ = MaskCodesIn(pre + sep + post) // any input: no panic
-		if !utf8.ValidString(in) || strings.ContainsAny(sep, "0123456789０１２３４５６７８９") || strings.IndexFunc(sep, func(r rune) bool { return !invisibleRune(r) }) >= 0 {
+		out := MaskIn(in)
+		_ = MaskIn(pre + sep + post) // any input: no panic
+		if !utf8.ValidString(in) || strings.ContainsAny(sep, "0123456789０１２３４５６７８９") || strings.IndexFunc(sep, func(r rune) bool { return !Invisible(r) }) >= 0 {
 			return // sep must be invisible for the code to be one run
 		}
 		if endsInDigit(pre+aim) && !isAIM(pre+aim) || startsWithDigit(post) {
 			return // digits glued to the code make another number
 		}
 		if strings.Contains(out, code) || strings.Contains(stripInvisible(out), code) {
-			t.Fatalf("MaskCodesIn(%q) = %q: the code is readable", in, out)
+			t.Fatalf("MaskIn(%q) = %q: the code is readable", in, out)
 		}
 	})
 }
@@ -80,7 +80,7 @@ func isAIM(s string) bool {
 
 func stripInvisible(s string) string {
 	return strings.Map(func(r rune) rune {
-		if invisibleRune(r) {
+		if Invisible(r) {
 			return -1
 		}
 		return r

@@ -1,4 +1,4 @@
-package scanner
+package paycode
 
 import "testing"
 
@@ -37,7 +37,7 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestMaskCode(t *testing.T) {
+func TestMask(t *testing.T) {
 	tests := map[string]string{
 		"134567890123456789": "1345**********6789",
 		"12345678":           "********",
@@ -45,8 +45,8 @@ func TestMaskCode(t *testing.T) {
 		"123456789":          "1234*6789",
 	}
 	for in, want := range tests {
-		if got := MaskCode(in); got != want {
-			t.Errorf("MaskCode(%q) = %q, want %q", in, got, want)
+		if got := Mask(in); got != want {
+			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -59,8 +59,44 @@ func FuzzClassify(f *testing.F) {
 		if ok != (w != "") {
 			t.Fatalf("Classify(%q) = %q, %v: wallet and ok disagree", code, w, ok)
 		}
-		if m := MaskCode(code); len(m) != len(code) {
-			t.Fatalf("MaskCode changed length: %q -> %q", code, m)
+		if m := Mask(code); len(m) != len(code) {
+			t.Fatalf("Mask changed length: %q -> %q", code, m)
+		}
+	})
+}
+
+func TestValid(t *testing.T) {
+	for code, want := range map[string]bool{
+		"134567890123456789": true, "6212345678901234567": true, "2812345678901234": true,
+		"4006381333931": false, "": false, " 134567890123456789": false,
+	} {
+		if got := Valid(code); got != want {
+			t.Errorf("Valid(%q) = %v, want %v", code, got, want)
+		}
+	}
+}
+
+// FuzzMask: Mask keeps the length, keeps at most 8 characters of a code in
+// clear, and never shows the middle.
+func FuzzMask(f *testing.F) {
+	f.Add("134567890123456789")
+	f.Add("12345678")
+	f.Fuzz(func(t *testing.T, code string) {
+		m := Mask(code)
+		if len(m) != len(code) {
+			t.Fatalf("Mask(%q) = %q: length changed", code, m)
+		}
+		clear := 0
+		for i := range len(m) {
+			if m[i] != '*' {
+				clear++
+			}
+		}
+		if clear > 8 {
+			t.Fatalf("Mask(%q) = %q: %d characters in clear", code, m, clear)
+		}
+		if Valid(code) && Valid(m) {
+			t.Fatalf("Mask(%q) = %q is still a payment code", code, m)
 		}
 	})
 }
