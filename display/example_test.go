@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/display"
+	"github.com/posagent/posagent/money"
 )
 
 func ExampleScreenFor() {
@@ -12,7 +13,7 @@ func ExampleScreenFor() {
 	p := display.Payment{ID: "pay_1", Mode: "qr", Wallet: "wechat", Amount: 1250, Currency: "CAD",
 		State: "processing", CodeURL: "https://example/qr/1", QRExpiresAt: now.Add(5 * time.Minute)}
 	s := display.ScreenFor(p, now)
-	fmt.Println(s.Kind, display.FormatAmount(s.Amount, s.Currency), s.CodeURL)
+	fmt.Println(s.Kind, money.Amount(s.Amount).Format(s.Currency), s.CodeURL)
 	p.State = "succeeded"
 	fmt.Println(display.ScreenFor(p, now).Kind)
 	// Output:

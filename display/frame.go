@@ -19,6 +19,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"github.com/posagent/posagent/fonts"
+	"github.com/posagent/posagent/money"
 )
 
 // Frame sizes of the common small screens.
@@ -166,7 +167,7 @@ type text struct {
 
 // screenTexts is what each screen says, largest first.
 func (r *Renderer) screenTexts(s Screen) []text {
-	amount := strings.TrimSpace(s.Currency + " " + FormatAmount(s.Amount, s.Currency))
+	amount := strings.TrimSpace(s.Currency + " " + money.Amount(s.Amount).Format(s.Currency))
 	money := func(size int, bold bool) text { return text{en: amount, size: size, bold: bold, shared: true} }
 	msg := func(m string, size int) []text {
 		if m == "" {

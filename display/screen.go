@@ -213,34 +213,6 @@ func failureReason(p Payment) string {
 	return strings.ReplaceAll(p.Error.Code, "_", " ")
 }
 
-// FormatAmount writes minor units as a cashier reads them: 1250 CAD ->
-// "12.50"; currencies without minor units (JPY, KRW) have no decimals.
-func FormatAmount(amount int64, currency string) string {
-	neg := amount < 0
-	u := uint64(amount)
-	if neg {
-		u = uint64(-amount) // -MinInt64 wraps to itself, and uint64 of it is right
-	}
-	var out string
-	if zeroDecimal(currency) {
-		out = fmt.Sprintf("%d", u)
-	} else {
-		out = fmt.Sprintf("%d.%02d", u/100, u%100)
-	}
-	if neg {
-		out = "-" + out
-	}
-	return out
-}
-
-func zeroDecimal(currency string) bool {
-	switch strings.ToUpper(currency) {
-	case "JPY", "KRW", "VND", "CLP", "ISK":
-		return true
-	}
-	return false
-}
-
 // Display languages: which language a screen shows first (the other is
 // shown too, second, where there is room).
 const (

@@ -106,23 +106,6 @@ func TestPaymentUnmarshal(t *testing.T) {
 	}
 }
 
-func TestFormatAmount(t *testing.T) {
-	tests := []struct {
-		amount   int64
-		currency string
-		want     string
-	}{
-		{1250, "CAD", "12.50"}, {5, "CAD", "0.05"}, {0, "CAD", "0.00"}, {100000, "USD", "1000.00"},
-		{-250, "CAD", "-2.50"}, {1250, "JPY", "1250"}, {1250, "", "12.50"},
-		{-9223372036854775808, "CAD", "-92233720368547758.08"},
-	}
-	for _, tt := range tests {
-		if got := FormatAmount(tt.amount, tt.currency); got != tt.want {
-			t.Errorf("FormatAmount(%d, %q) = %q, want %q", tt.amount, tt.currency, got, tt.want)
-		}
-	}
-}
-
 func FuzzPaymentJSON(f *testing.F) {
 	f.Add([]byte(`{"id":"p","mode":"qr","state":"processing","code_url":"u","qr_expires_at":"2026-11-25T18:35:00Z"}`))
 	f.Add([]byte(`{"id":"p","mode":"scan","state":"failed","error":{"code":"declined","message":""}}`))

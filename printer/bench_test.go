@@ -75,13 +75,3 @@ func ExampleEncode() {
 	// TOTAL                  12.50 CAD
 	// PAID
 }
-
-func ExampleFormatAmount() {
-	fmt.Println(FormatAmount(1250, "CAD"))
-	fmt.Println(FormatAmount(-500, "CAD"))
-	fmt.Println(FormatAmount(1250, "JPY"))
-	// Output:
-	// 12.50 CAD
-	// -5.00 CAD
-	// 1250 JPY
-}

@@ -19,8 +19,8 @@
 // DrawerKick). Text is encoded for the mode in effect (GB18030 in Chinese
 // mode, else PC437 or WPC1252; a missing character prints '?'), and
 // control characters in data are replaced so that a merchant name can never
-// inject a command. Amounts are int64 minor units; FormatAmount(1250, "CAD")
-// is "12.50 CAD", with no floating point anywhere.
+// inject a command. Amounts are int64 minor units, printed by package money
+// ("12.50 CAD"), with no floating point anywhere.
 //
 // Profile.Language prints the labels in English, Chinese or both
 // ("TOTAL 合计"; Label gives each one), and wallet names in their own

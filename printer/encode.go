@@ -3,6 +3,8 @@ package printer
 import (
 	"strings"
 	"time"
+
+	"github.com/posagent/posagent/money"
 )
 
 // walletNames are the printed wallet names: English, Chinese.
@@ -202,7 +204,7 @@ func Encode(r Receipt, p Profile) []byte {
 
 	// Amount and state.
 	b.Bold(true).Size(1, 2)
-	for _, l := range columns(L("TOTAL"), FormatAmount(r.Amount, r.Currency), cols, p.GB18030) {
+	for _, l := range columns(L("TOTAL"), money.Amount(r.Amount).WithCode(r.Currency), cols, p.GB18030) {
 		b.Line(l)
 	}
 	b.Size(1, 1)
@@ -224,7 +226,7 @@ func Encode(r Receipt, p Profile) []byte {
 			case Bilingual:
 				label += " " + labelsZH["Refund"] + Label(st, Chinese)
 			}
-			pair(label, FormatAmount(-f.Amount, r.Currency))
+			pair(label, money.Amount(-f.Amount).WithCode(r.Currency))
 			pair("  "+L("Order"), f.OrderID)
 			if !f.Time.IsZero() {
 				pair("  "+L("Date"), f.Time.In(loc).Format("2006-01-02 15:04:05"))

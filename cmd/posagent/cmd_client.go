@@ -16,57 +16,20 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/money"
 )
 
 // parseAmount turns what a cashier types ("12.50", "12.5", "12", "0.99")
-// into minor units (1250). It never goes through a float.
+// into minor units (1250) with money.Parse, and refuses zero.
 func parseAmount(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, errors.New("amount is empty: type it like 12.50")
-	}
-	whole, frac, hasDot := strings.Cut(s, ".")
-	if whole == "" && hasDot {
-		whole = "0"
-	}
-	if strings.HasPrefix(whole, "-") || strings.HasPrefix(whole, "+") {
-		return 0, fmt.Errorf("amount %q: must be a positive number like 12.50", s)
-	}
-	for _, part := range []string{whole, frac} {
-		for _, r := range part {
-			if r < '0' || r > '9' {
-				return 0, fmt.Errorf("amount %q: only digits and one '.', like 12.50", s)
-			}
-		}
-	}
-	if hasDot && (len(frac) == 0 || len(frac) > 2) {
-		return 0, fmt.Errorf("amount %q: use at most two decimals, like 12.50", s)
-	}
-	if len(whole) > 15 {
-		return 0, fmt.Errorf("amount %q is too large", s)
-	}
-	w, err := strconv.ParseInt(whole, 10, 64)
+	a, err := money.Parse(s, "")
 	if err != nil {
-		return 0, fmt.Errorf("amount %q: %w", s, err)
+		return 0, err
 	}
-	for len(frac) < 2 {
-		frac += "0"
+	if a <= 0 {
+		return 0, fmt.Errorf("amount %q: must be more than zero", strings.TrimSpace(s))
 	}
-	f, _ := strconv.ParseInt(frac, 10, 64)
-	cents := w*100 + f
-	if cents <= 0 {
-		return 0, fmt.Errorf("amount %q: must be more than zero", s)
-	}
-	return cents, nil
-}
-
-// formatCents prints minor units as a cashier reads them: 1250 -> "12.50".
-func formatCents(c int64) string {
-	sign := ""
-	if c < 0 {
-		sign, c = "-", -c
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, c/100, c%100)
+	return int64(a), nil
 }
 
 func newPayCmd(g *globalFlags) *cobra.Command {
@@ -138,7 +101,7 @@ Exit status: 0 succeeded, 1 anything else.`,
 // follow prints a payment's state changes until it is final. On Ctrl-C it asks
 // the daemon to cancel and keeps following for a short while.
 func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOut bool) error {
-	fmt.Fprintf(out, "payment %s  %s %s  %s\n", p.ID, formatCents(p.Amount), p.Currency, p.Mode)
+	fmt.Fprintf(out, "payment %s  %s %s  %s\n", p.ID, money.Amount(p.Amount).Format(p.Currency), p.Currency, p.Mode)
 	var last agent.State
 	shownQR := false
 	cancelled := false
@@ -194,7 +157,7 @@ func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOu
 	if p.State != "succeeded" {
 		return exitError{code: 1, msg: fmt.Sprintf("payment %s ended %s%s", p.ID, p.State, describeState(p))}
 	}
-	fmt.Fprintf(out, "paid %s %s with %s (order %s)\n", formatCents(p.Amount), p.Currency, p.Wallet, p.OrderID)
+	fmt.Fprintf(out, "paid %s %s with %s (order %s)\n", money.Amount(p.Amount).Format(p.Currency), p.Currency, p.Wallet, p.OrderID)
 	return nil
 }
 
@@ -270,7 +233,7 @@ daemon's durable queue and is sent when it returns.`,
 					r := p.Refunds[n-1]
 					if r.State == "succeeded" || r.State == "failed" || i == 99 {
 						fmt.Fprintf(out, "refund %s of %s %s: %s (payment %s, refunded %s in all)\n",
-							r.ID, formatCents(r.Amount), p.Currency, r.State, p.ID, formatCents(p.Refunded))
+							r.ID, money.Amount(r.Amount).Format(p.Currency), p.Currency, r.State, p.ID, money.Amount(p.Refunded).Format(p.Currency))
 						if r.State == "failed" {
 							return exitError{code: 1}
 						}
@@ -327,7 +290,7 @@ func newPaymentsCmd(g *globalFlags) *cobra.Command {
 			fmt.Fprintln(tw, "ID\tCREATED\tMODE\tWALLET\tAMOUNT\tSTATE\tREFUNDED\tREFERENCE")
 			for _, p := range list.Payments {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", p.ID, p.CreatedAt.Local().Format("2006-01-02 15:04:05"),
-					p.Mode, p.Wallet, formatCents(p.Amount), p.Currency, p.State, formatCents(p.Refunded), p.Reference)
+					p.Mode, p.Wallet, money.Amount(p.Amount).Format(p.Currency), p.Currency, p.State, money.Amount(p.Refunded).Format(p.Currency), p.Reference)
 			}
 			return tw.Flush()
 		},
@@ -368,7 +331,7 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 			fmt.Fprintf(tw, "reference\t%s\n", p.Reference)
 			fmt.Fprintf(tw, "mode\t%s\n", p.Mode)
 			fmt.Fprintf(tw, "wallet\t%s\n", p.Wallet)
-			fmt.Fprintf(tw, "amount\t%s %s\n", formatCents(p.Amount), p.Currency)
+			fmt.Fprintf(tw, "amount\t%s %s\n", money.Amount(p.Amount).Format(p.Currency), p.Currency)
 			fmt.Fprintf(tw, "state\t%s%s\n", p.State, describeState(&p))
 			if p.AuthCodeMasked != "" {
 				fmt.Fprintf(tw, "code\t%s\n", p.AuthCodeMasked)
@@ -377,7 +340,7 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(tw, "code_url\t%s\n", p.CodeURL)
 			}
 			fmt.Fprintf(tw, "created\t%s\n", p.CreatedAt.Local().Format(time.RFC3339))
-			fmt.Fprintf(tw, "refunded\t%s %s\n", formatCents(p.Refunded), p.Currency)
+			fmt.Fprintf(tw, "refunded\t%s %s\n", money.Amount(p.Refunded).Format(p.Currency), p.Currency)
 			tw.Flush()
 			fmt.Fprintln(out, "history:")
 			for _, h := range p.History {
@@ -386,7 +349,7 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 			if len(p.Refunds) > 0 {
 				fmt.Fprintln(out, "refunds:")
 				for _, r := range p.Refunds {
-					fmt.Fprintf(out, "  %s  %s %s  %s  (order %s)\n", r.ID, formatCents(r.Amount), p.Currency, r.State, r.OrderID)
+					fmt.Fprintf(out, "  %s  %s %s  %s  (order %s)\n", r.ID, money.Amount(r.Amount).Format(p.Currency), p.Currency, r.State, r.OrderID)
 				}
 			}
 			return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/money"
 )
 
 // The contract's gateway defaults (contract.md, "Configuration").
@@ -219,14 +220,6 @@ func (c *simClient) do(ctx context.Context, method, path string, body any, v any
 	return resp.StatusCode, nil
 }
 
-func money(cents int64) string {
-	sign := ""
-	if cents < 0 {
-		sign, cents = "-", -cents
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, cents/100, cents%100)
-}
-
 func newSimPayCmd() *cobra.Command {
 	var simURL string
 	cmd := &cobra.Command{
@@ -253,7 +246,7 @@ order id is the payment's order_id (posagent show ID prints it).`,
 				return err
 			}
 			if o := out.Order; o != nil {
-				fmt.Fprintf(cmd.OutOrStdout(), "order %s: %s %s, %s\n", o.OrderID, o.Wallet, money(o.Amount), o.Status)
+				fmt.Fprintf(cmd.OutOrStdout(), "order %s: %s %s, %s\n", o.OrderID, o.Wallet, money.Amount(o.Amount).String(), o.Status)
 				if o.Status == "notpay" {
 					fmt.Fprintln(cmd.OutOrStdout(), "the customer is confirming in the app: it will be paid shortly")
 				}
@@ -311,14 +304,14 @@ journal with. --json prints GET /_sim/ledger as is (amounts in cents).`,
 				}
 				var refunds []string
 				for _, r := range o.Refunds {
-					refunds = append(refunds, r.OrderID+":"+money(r.Amount))
+					refunds = append(refunds, r.OrderID+":"+money.Amount(r.Amount).String())
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.OrderID, mode, o.Wallet, money(o.Amount),
-					money(o.Charged), money(o.Refunded), o.Status, o.CreatedAt.UTC().Format(time.RFC3339), strings.Join(refunds, " "))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.OrderID, mode, o.Wallet, money.Amount(o.Amount).String(),
+					money.Amount(o.Charged).String(), money.Amount(o.Refunded).String(), o.Status, o.CreatedAt.UTC().Format(time.RFC3339), strings.Join(refunds, " "))
 				charged += o.Charged
 				refunded += o.Refunded
 			}
-			fmt.Fprintf(tw, "total\t\t\t\t%s\t%s\t\t\t\n", money(charged), money(refunded))
+			fmt.Fprintf(tw, "total\t\t\t\t%s\t%s\t\t\t\n", money.Amount(charged).String(), money.Amount(refunded).String())
 			return tw.Flush()
 		},
 	}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/posagent/posagent/display"
+	"github.com/posagent/posagent/money"
 )
 
 // Width is the number of characters on each of the two lines.
@@ -205,7 +206,7 @@ func Text(s string) string {
 //	failed       TOTAL CAD 12.50 / DECLINED
 //	cancelled    TOTAL CAD 12.50 / CANCELLED
 func Lines(s display.Screen, merchant string) [2]string {
-	total := strings.TrimSpace("TOTAL " + s.Currency + " " + display.FormatAmount(s.Amount, s.Currency))
+	total := strings.TrimSpace("TOTAL " + s.Currency + " " + money.Amount(s.Amount).Format(s.Currency))
 	switch s.Kind {
 	case display.KindAmountDue:
 		second := ""
@@ -246,7 +247,7 @@ func Lines(s display.Screen, merchant string) [2]string {
 //
 // Idle shows the merchant name (Chinese kept) and 欢迎光临.
 func LinesChinese(s display.Screen, merchant string) [2]string {
-	total := strings.TrimSpace("合计 " + s.Currency + " " + display.FormatAmount(s.Amount, s.Currency))
+	total := strings.TrimSpace("合计 " + s.Currency + " " + money.Amount(s.Amount).Format(s.Currency))
 	switch s.Kind {
 	case display.KindAmountDue:
 		second := ""

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/money"
 	"github.com/posagent/posagent/paycode"
 )
 
@@ -517,7 +518,7 @@ func (s *Sim) servePay(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	amount := ""
 	if o != nil {
-		amount = fmt.Sprintf("<p>%s %d.%02d (%s)</p>", html.EscapeString(o.Wallet), o.Amount/100, o.Amount%100, html.EscapeString(o.Status))
+		amount = fmt.Sprintf("<p>%s %s (%s)</p>", html.EscapeString(o.Wallet), money.Amount(o.Amount), html.EscapeString(o.Status))
 	}
 	fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>OTTPay simulator: %s</title></head><body style="font-family:sans-serif;text-align:center;margin-top:3em">
