@@ -322,7 +322,7 @@ func (w *swapSink) Close() error {
 type livePrinter struct {
 	log       *slog.Logger
 	cjk       *fonts.CJK
-	hub       *bridge.Hub
+	hub       agent.ReceiptPrinter // the bridge helper's printer (nil: no bridge)
 	setDevice func(agent.DeviceStatus)
 
 	mu   sync.Mutex
@@ -340,7 +340,7 @@ type printerGen struct {
 	cancel context.CancelFunc
 }
 
-func newLivePrinter(cfg *config.Config, hub *bridge.Hub, cjk *fonts.CJK, log *slog.Logger, setDevice func(agent.DeviceStatus)) (*livePrinter, error) {
+func newLivePrinter(cfg *config.Config, hub agent.ReceiptPrinter, cjk *fonts.CJK, log *slog.Logger, setDevice func(agent.DeviceStatus)) (*livePrinter, error) {
 	lp := &livePrinter{log: log, cjk: cjk, hub: hub, setDevice: setDevice}
 	g, err := lp.build(cfg)
 	if err != nil {

@@ -180,14 +180,15 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, log *slog.Logger, re
 	}
 	prof.CJK = cjk
 	var hub *bridge.Hub
+	var hubPrinter agent.ReceiptPrinter // prints through the hub
 	if cfg.Bridge.Enabled || cfg.Printer.Kind == "bridge" {
 		format, encode := bridge.FormatESCPOS, func(r printer.Receipt) ([]byte, error) { return printer.Encode(r, prof), nil }
 		if cfg.Printer.Image {
 			format, encode = bridge.FormatPNG, func(r printer.Receipt) ([]byte, error) { return printer.RenderPNG(r, prof) }
 		}
 		hub, err = bridge.New(bridge.Options{
-			Token: cfg.BridgeToken(), Format: format, Encode: encode, WidthDots: prof.Dots,
-			OnScan: func(ctx context.Context, s scanner.Scan) error { return eng.HandleScan(ctx, s) },
+			Token: cfg.BridgeToken(), Format: format, WidthDots: prof.Dots,
+			OnScan: func(ctx context.Context, s bridge.Scan) error { return eng.HandleScan(ctx, scanner.Scan(s)) },
 			OnState: func(h bridge.HelperStatus) {
 				d := agent.DeviceStatus{Kind: "bridge", Name: "bridge", State: "disconnected", LastError: h.Reason}
 				if h.Connected {
@@ -203,9 +204,10 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, log *slog.Logger, re
 		if err != nil {
 			return err
 		}
+		hubPrinter = printer.JobPrinter{Sender: hub, Encode: encode}
 	}
 	// The printer, behind a livePrinter a reload can rebuild (reload.go).
-	lp, err := newLivePrinter(cfg, hub, cjk, log, setDevice)
+	lp, err := newLivePrinter(cfg, hubPrinter, cjk, log, setDevice)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/paycode"
+	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/scanner"
 	"github.com/posagent/posagent/store"
 )
@@ -97,8 +98,8 @@ func startE2E(t *testing.T) *e2eAgent {
 
 	// The hub: ESC/POS for a Sunmi; scans go to the engine.
 	a.hub, err = bridge.New(bridge.Options{
-		Token: testToken, Encode: escpos58, WidthDots: 384, Logger: testLogger(t),
-		OnScan: func(ctx context.Context, s scanner.Scan) error { return a.eng.HandleScan(ctx, s) },
+		Token: testToken, WidthDots: 384, Logger: testLogger(t),
+		OnScan: func(ctx context.Context, s bridge.Scan) error { return a.eng.HandleScan(ctx, scanner.Scan(s)) },
 		OnState: func(s bridge.HelperStatus) {
 			select {
 			case a.states <- s:
@@ -114,7 +115,7 @@ func startE2E(t *testing.T) *e2eAgent {
 		MerchantName: "Maple Tea House", TerminalNo: "LANE1", Currency: "CAD",
 		RetryBackoff: []time.Duration{3 * time.Second, 5 * time.Second},
 		APIWait:      50 * time.Second,
-		Printer:      a.hub, AutoPrint: true,
+		Printer:      printer.JobPrinter{Sender: a.hub, Encode: escpos58}, AutoPrint: true,
 		Mount: map[string]http.Handler{"/v1/bridge": a.hub.Handler()},
 	})
 	if err != nil {

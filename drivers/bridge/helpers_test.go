@@ -27,22 +27,28 @@ const testToken = "s3cret-bridge-token"
 // and never a speed assertion.
 const waitFor = 10 * time.Second
 
-// testHub is a hub served over real loopback HTTP.
+// testHub is a hub served over real loopback HTTP. It prints receipts as
+// the daemon does, through printer.JobPrinter with the hub as its sender.
 type testHub struct {
 	*bridge.Hub
+	encode func(printer.Receipt) ([]byte, error) // nil: no encoder
 	srv    *httptest.Server
 	url    string // ws://127.0.0.1:port/v1/bridge
 	states chan bridge.HelperStatus
 }
 
-// startHub runs a hub behind httptest; o.Token defaults to testToken. The
+// startHub runs a hub behind httptest; o.Token defaults to testToken;
+// encode, when given, is the receipt encoder th.PrintReceipt uses. The
 // hub's OnState feeds th.states. Stopped at test cleanup.
-func startHub(t *testing.T, o bridge.Options) *testHub {
+func startHub(t *testing.T, o bridge.Options, encode ...func(printer.Receipt) ([]byte, error)) *testHub {
 	t.Helper()
 	if o.Token == "" {
 		o.Token = testToken
 	}
 	th := &testHub{states: make(chan bridge.HelperStatus, 64)}
+	if len(encode) > 0 {
+		th.encode = encode[0]
+	}
 	user := o.OnState
 	o.OnState = func(s bridge.HelperStatus) {
 		if user != nil {
@@ -136,6 +142,11 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// PrintReceipt prints r through the hub as the daemon does.
+func (th *testHub) PrintReceipt(ctx context.Context, r printer.Receipt) error {
+	return printer.JobPrinter{Sender: th.Hub, Encode: th.encode}.PrintReceipt(ctx, r)
 }
 
 // escpos58 is the real receipt encoder for a 58 mm Sunmi-like printer.

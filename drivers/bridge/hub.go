@@ -16,12 +16,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/posagent/posagent/printer"
-	"github.com/posagent/posagent/scanner"
 )
 
-// Errors a caller of PrintReceipt decides on with errors.Is.
+// Errors a caller of SendJob decides on with errors.Is.
 var (
 	// ErrNoHelper: no helper is connected; nothing was sent. Retry later.
 	ErrNoHelper = errors.New("no bridge helper connected")
@@ -37,7 +34,7 @@ var (
 // displayJobPrefix starts the job id of every display frame.
 const displayJobPrefix = "display:"
 
-// NackError is returned by PrintReceipt when the helper refused or failed a
+// NackError is returned by SendJob when the helper refused or failed a
 // job (paper out, printer error, ...). The message is the helper's.
 type NackError struct {
 	JobID   string
@@ -57,23 +54,23 @@ type Options struct {
 	// OnScan receives every scan a helper posts, with Device "bridge:<device>".
 	// Its error is sent back to the helper as a nack. The context lives as long
 	// as the hub, not the helper's connection. Nil: scans are refused.
-	OnScan func(ctx context.Context, s scanner.Scan) error
+	OnScan func(ctx context.Context, s Scan) error
 	// OnState is called when a helper connects, reports device state, and
 	// disconnects. It runs on the session's goroutine: keep it quick.
 	OnState func(HelperStatus)
 
-	// Encode turns a receipt into printer data in Format (ESC/POS bytes for a
-	// Sunmi, a PNG at WidthDots for a Clover). Required for PrintReceipt.
-	Encode    func(printer.Receipt) ([]byte, error)
-	Format    string // FormatESCPOS (default) or FormatPNG
-	WidthDots int    // the printer's dot width, sent with each print job (0: not sent)
+	// Format says what print jobs carry (FormatESCPOS, the default: bytes
+	// for a Sunmi; FormatPNG: a picture at WidthDots for a Clover). The
+	// caller encodes; the hub only carries the bytes.
+	Format    string
+	WidthDots int // the printer's dot width, sent with each print job (0: not sent)
 
 	Server       string        // name in welcome (default "posagent")
 	PingInterval time.Duration // WebSocket ping period (default 15 s)
 	PingTimeout  time.Duration // a ping unanswered this long ends the session (default 10 s)
 	HelloTimeout time.Duration // time allowed for the first message (default 10 s)
 	WriteTimeout time.Duration // time allowed for one message write (default 10 s)
-	AckTimeout   time.Duration // PrintReceipt gives up waiting after this (default 0: only its ctx)
+	AckTimeout   time.Duration // SendJob gives up waiting after this (default 0: only its ctx)
 	ReadLimit    int64         // largest message accepted from a helper (default 256 KiB)
 	ScanQueue    int           // scans waiting for OnScan per session before nack (default 16)
 
@@ -94,7 +91,7 @@ type HelperStatus struct {
 }
 
 // Hub is the agent's end of the bridge: an http.Handler that accepts helper
-// connections, a printer (PrintReceipt) and a display sink (ShowFrame).
+// connections, a print-job sender (SendJob) and a display sink (ShowFrame).
 // At most one helper session is current; a newer connection replaces an
 // older one.
 type Hub struct {
@@ -115,7 +112,7 @@ type Hub struct {
 	handlers sync.WaitGroup // serve calls in flight (Add under mu, when not stopped)
 }
 
-// waiter is the PrintReceipt calls waiting for one job id's answer.
+// waiter is the SendJob calls waiting for one job id's answer.
 type waiter struct {
 	done chan struct{} // closed with err set
 	err  error
@@ -207,35 +204,28 @@ func (h *Hub) Status() HelperStatus {
 // or wrong bearer token is answered 401 before any upgrade.
 func (h *Hub) Handler() http.Handler { return http.HandlerFunc(h.serve) }
 
-// PrintReceipt sends r to the helper as a print job and waits for its
-// answer: nil once the helper acknowledged it. The job id is ReceiptJobID(r),
-// so a retry of the same receipt is recognised by the helper. Without a
-// connected helper it returns ErrNoHelper at once; if the helper disconnects
-// before answering, ErrHelperGone; a nack is a *NackError.
-func (h *Hub) PrintReceipt(ctx context.Context, r printer.Receipt) error {
-	id, err := ReceiptJobID(r)
-	if err != nil {
-		return err
-	}
-	return h.PrintReceiptJob(ctx, id, r)
+// Scan is one code a helper posted: the fields of scanner.Scan, so the
+// caller hands it on with a conversion (scanner.Scan(s)).
+type Scan struct {
+	Code      string    // the code as the helper sent it
+	Symbology string    // the AIM identifier when the helper sent one, else ""
+	Device    string    // "bridge:" + the helper's device name
+	At        time.Time // when the hub received it
 }
 
-// PrintReceiptJob is PrintReceipt with the caller's job id (for example the
-// outbox job's id, which tells reprints apart). Retries of one job must use
-// the same id.
-func (h *Hub) PrintReceiptJob(ctx context.Context, jobID string, r printer.Receipt) error {
-	if h.o.Encode == nil {
-		return fmt.Errorf("bridge: print %s: no receipt encoder configured", jobID)
-	}
+// SendJob sends data (in Options.Format) to the helper as the print job
+// jobID and waits for its answer: nil once the helper acknowledged it.
+// Retries of one job must use the same id: the helper acknowledges a job
+// it has already printed without printing it again. Without a connected
+// helper it returns ErrNoHelper at once; if the helper disconnects before
+// answering, ErrHelperGone; a nack is a *NackError. printer.JobPrinter
+// turns receipts into jobs.
+func (h *Hub) SendJob(ctx context.Context, jobID string, data []byte) error {
 	if jobID == "" || checkText(jobID, maxIDLen, false) != nil || strings.HasPrefix(jobID, displayJobPrefix) {
 		return fmt.Errorf("bridge: print: invalid job id %q", clip(jobID, 40))
 	}
-	data, err := h.o.Encode(r)
-	if err != nil {
-		return fmt.Errorf("bridge: print %s: encode: %w", jobID, err)
-	}
 	if len(data) == 0 {
-		return fmt.Errorf("bridge: print %s: encoder returned no data", jobID)
+		return fmt.Errorf("bridge: print %s: no data", jobID)
 	}
 	return h.deliver(ctx, Message{
 		Type: TypeJob, JobID: jobID, Kind: KindPrint, Format: h.o.Format,

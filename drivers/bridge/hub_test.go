@@ -24,7 +24,6 @@ import (
 	"github.com/posagent/posagent/drivers/bridge/bridgeclient"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/printer"
-	"github.com/posagent/posagent/scanner"
 )
 
 func testCtx(t *testing.T) context.Context {
@@ -158,11 +157,11 @@ func TestBadHelloClosesWith4002(t *testing.T) {
 }
 
 func TestScanOverBridgeCallsOnScan(t *testing.T) {
-	scans := make(chan scanner.Scan, 4)
+	scans := make(chan bridge.Scan, 4)
 	at := time.Date(2026, 11, 25, 18, 31, 0, 0, time.UTC)
 	th := startHub(t, bridge.Options{
 		Clock: func() time.Time { return at },
-		OnScan: func(ctx context.Context, s scanner.Scan) error {
+		OnScan: func(ctx context.Context, s bridge.Scan) error {
 			if _, ok := paycode.Classify(s.Code); !ok {
 				return errors.New("no payment is waiting for this code")
 			}
@@ -182,7 +181,7 @@ func TestScanOverBridgeCallsOnScan(t *testing.T) {
 		t.Fatalf("Scan: %v", err)
 	}
 	s := <-scans // OnScan ran before the ack came back
-	want := scanner.Scan{Code: code, Symbology: "]Q1", Device: "bridge:sunmi-t2", At: at}
+	want := bridge.Scan{Code: code, Symbology: "]Q1", Device: "bridge:sunmi-t2", At: at}
 	if s != want {
 		t.Errorf("OnScan got %+v, want %+v", s, want)
 	}
@@ -207,7 +206,7 @@ func TestScanWithoutHandlerIsRefused(t *testing.T) {
 }
 
 func TestPrintReceiptAckedByClient(t *testing.T) {
-	th := startHub(t, bridge.Options{Encode: escpos58, WidthDots: 384})
+	th := startHub(t, bridge.Options{WidthDots: 384}, escpos58)
 	ctx := testCtx(t)
 	jobs := make(chan bridgeclient.Job, 4)
 	c, err := bridgeclient.Dial(ctx, th.url, testToken, "sunmi-t2",
@@ -226,7 +225,7 @@ func TestPrintReceiptAckedByClient(t *testing.T) {
 		t.Fatalf("PrintReceipt: %v", err)
 	}
 	j := <-jobs
-	wantID, _ := bridge.ReceiptJobID(r)
+	wantID, _ := printer.JobID(r)
 	want, _ := escpos58(r)
 	if j.ID != wantID || j.Kind != bridge.KindPrint || j.Format != bridge.FormatESCPOS || j.WidthDots != 384 {
 		t.Errorf("job %+v, want id %s, print, escpos, 384 dots", j, wantID)
@@ -240,8 +239,7 @@ func TestPrintReceiptAckedByClient(t *testing.T) {
 func TestPrintReceiptAsPNG(t *testing.T) {
 	th := startHub(t, bridge.Options{
 		Format: bridge.FormatPNG, WidthDots: 576,
-		Encode: func(r printer.Receipt) ([]byte, error) { return printer.RenderPNG(r, printer.Profile80()) },
-	})
+	}, func(r printer.Receipt) ([]byte, error) { return printer.RenderPNG(r, printer.Profile80()) })
 	ctx := testCtx(t)
 	jobs := make(chan bridgeclient.Job, 1)
 	c, err := bridgeclient.Dial(ctx, th.url, testToken, "clover-station",
@@ -271,7 +269,7 @@ func TestPrintReceiptAsPNG(t *testing.T) {
 }
 
 func TestPrintReceiptWithoutHelper(t *testing.T) {
-	th := startHub(t, bridge.Options{Encode: escpos58})
+	th := startHub(t, bridge.Options{}, escpos58)
 	ctx := testCtx(t)
 	r := sampleReceipt("pay_02")
 	if err := th.PrintReceipt(ctx, r); !errors.Is(err, bridge.ErrNoHelper) {
@@ -300,9 +298,9 @@ func TestPrintReceiptWithoutHelper(t *testing.T) {
 }
 
 func TestPrintReceiptBadInput(t *testing.T) {
-	th := startHub(t, bridge.Options{Encode: func(printer.Receipt) ([]byte, error) {
+	th := startHub(t, bridge.Options{}, func(printer.Receipt) ([]byte, error) {
 		return nil, errors.New("paper profile unknown")
-	}})
+	})
 	ctx := testCtx(t)
 	if err := th.PrintReceipt(ctx, printer.Receipt{}); err == nil || !strings.Contains(err.Error(), "no payment id") {
 		t.Errorf("receipt without payment id: %v", err)
@@ -310,10 +308,10 @@ func TestPrintReceiptBadInput(t *testing.T) {
 	if err := th.PrintReceipt(ctx, sampleReceipt("p")); err == nil || !strings.Contains(err.Error(), "encode: paper profile unknown") {
 		t.Errorf("encoder failure: %v", err)
 	}
-	if err := th.PrintReceiptJob(ctx, "bad\nid", sampleReceipt("p")); err == nil || !strings.Contains(err.Error(), "invalid job id") {
+	if err := th.SendJob(ctx, "bad\nid", []byte("x")); err == nil || !strings.Contains(err.Error(), "invalid job id") {
 		t.Errorf("bad job id: %v", err)
 	}
-	if err := th.PrintReceiptJob(ctx, "display:1", sampleReceipt("p")); err == nil || !strings.Contains(err.Error(), "invalid job id") {
+	if err := th.SendJob(ctx, "display:1", []byte("x")); err == nil || !strings.Contains(err.Error(), "invalid job id") {
 		t.Errorf("job id in the display namespace: %v", err)
 	}
 	noEnc := startHub(t, bridge.Options{})
@@ -323,7 +321,7 @@ func TestPrintReceiptBadInput(t *testing.T) {
 }
 
 func TestNackIsAnErrorAndRetryPrints(t *testing.T) {
-	th := startHub(t, bridge.Options{Encode: escpos58})
+	th := startHub(t, bridge.Options{}, escpos58)
 	ctx := testCtx(t)
 	var mu sync.Mutex
 	calls := 0
@@ -378,7 +376,7 @@ func TestPrintReceiptGivesUpWaiting(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			th := startHub(t, bridge.Options{Encode: escpos58, AckTimeout: tc.ackTimeout})
+			th := startHub(t, bridge.Options{AckTimeout: tc.ackTimeout}, escpos58)
 			ctx := testCtx(t)
 			unblock := make(chan struct{})
 			c, err := bridgeclient.Dial(ctx, th.url, testToken, "sunmi-t2",
@@ -429,7 +427,7 @@ func (s *countingStore) deliveries(id string) int {
 // ack left. PrintReceipt fails; the outbox retries; the helper reconnects,
 // gets the same job_id and acknowledges it without printing it again.
 func TestReconnectRedeliversSameJobWithoutReprint(t *testing.T) {
-	th := startHub(t, bridge.Options{Encode: escpos58, PingInterval: time.Hour})
+	th := startHub(t, bridge.Options{PingInterval: time.Hour}, escpos58)
 	px := startProxy(t, th.srv.Listener.Addr().String())
 	ctx := testCtx(t)
 
@@ -461,7 +459,7 @@ func TestReconnectRedeliversSameJobWithoutReprint(t *testing.T) {
 	runClient(t, c)
 
 	r := sampleReceipt("pay_04")
-	jobID, _ := bridge.ReceiptJobID(r)
+	jobID, _ := printer.JobID(r)
 	err = th.PrintReceipt(ctx, r)
 	if !errors.Is(err, bridge.ErrHelperGone) {
 		t.Fatalf("PrintReceipt across a drop: %v, want ErrHelperGone", err)
@@ -659,7 +657,7 @@ func TestBadMessagesAnsweredWithError(t *testing.T) {
 }
 
 func BenchmarkPrintReceiptRoundTrip(b *testing.B) {
-	h, err := bridge.New(bridge.Options{Token: testToken, Encode: escpos58})
+	h, err := bridge.New(bridge.Options{Token: testToken})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -683,7 +681,7 @@ func BenchmarkPrintReceiptRoundTrip(b *testing.B) {
 	r := sampleReceipt("bench")
 	for i := 0; b.Loop(); i++ {
 		r.PaymentID = "bench" + strconv.Itoa(i) // a new job each time
-		if err := h.PrintReceipt(ctx, r); err != nil {
+		if err := (printer.JobPrinter{Sender: h, Encode: escpos58}).PrintReceipt(ctx, r); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -712,7 +710,7 @@ func TestLogsMaskCodesAndHideToken(t *testing.T) {
 	var logs syncBuffer
 	th := startHub(t, bridge.Options{
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		OnScan: func(context.Context, scanner.Scan) error { return nil },
+		OnScan: func(context.Context, bridge.Scan) error { return nil },
 	})
 	ctx := testCtx(t)
 	if _, err := bridgeclient.Dial(ctx, th.url, "guessed-token", "sunmi-t2"); err == nil {
@@ -777,7 +775,7 @@ func TestReadLimit(t *testing.T) {
 // it: with its printed ids in a FileStore, the new process acknowledges the
 // retry without printing.
 func TestHelperRestartDoesNotReprint(t *testing.T) {
-	th := startHub(t, bridge.Options{Encode: escpos58, PingInterval: time.Hour})
+	th := startHub(t, bridge.Options{PingInterval: time.Hour}, escpos58)
 	px := startProxy(t, th.srv.Listener.Addr().String())
 	ctx := testCtx(t)
 	path := filepath.Join(t.TempDir(), "printed-jobs.txt")

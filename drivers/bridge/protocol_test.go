@@ -9,10 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/posagent/posagent/drivers/bridge"
-	"github.com/posagent/posagent/printer"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -187,73 +185,6 @@ func TestCleanText(t *testing.T) {
 		if got := bridge.CleanText(tc.in, tc.n); got != tc.want {
 			t.Errorf("CleanText(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
 		}
-	}
-}
-
-func TestReceiptJobID(t *testing.T) {
-	base := sampleReceipt("pay_7Qm2")
-	id := func(r printer.Receipt) string {
-		t.Helper()
-		s, err := bridge.ReceiptJobID(r)
-		if err != nil {
-			t.Fatalf("ReceiptJobID: %v", err)
-		}
-		return s
-	}
-	if got := id(base); got != "rcpt:pay_7Qm2:customer:0" {
-		t.Errorf("first print id %q", got)
-	}
-	merchant := base
-	merchant.Copy = "merchant"
-	if got := id(merchant); got != "rcpt:pay_7Qm2:merchant:0" {
-		t.Errorf("merchant copy id %q", got)
-	}
-	noCopy := base
-	noCopy.Copy = ""
-	if id(noCopy) != id(base) {
-		t.Error("an empty copy is not the customer copy")
-	}
-	// A retry of the same receipt carries the same id, even rebuilt later.
-	again := sampleReceipt("pay_7Qm2")
-	if id(again) != id(base) {
-		t.Error("same receipt, different ids")
-	}
-	re := base
-	re.Reprint = true
-	rid := id(re)
-	if !strings.HasPrefix(rid, "rcpt:pay_7Qm2:customer:r") || rid == id(base) {
-		t.Errorf("reprint id %q", rid)
-	}
-	if id(re) != rid {
-		t.Error("reprint id not deterministic")
-	}
-	keyed := base
-	keyed.JobKey = "pay_7Qm2:12"
-	if got := id(keyed); got != "rcpt:pay_7Qm2_12:customer" {
-		t.Errorf("keyed job id %q", got)
-	}
-	keyed2 := keyed
-	keyed2.JobKey = "pay_7Qm2:13" // the same receipt printed again by a new job
-	if id(keyed2) == id(keyed) {
-		t.Error("two print jobs of the same receipt share an id: the second would not print")
-	}
-	refunded := re
-	refunded.Refunds = []printer.RefundLine{{OrderID: "R1", Amount: 500, State: "succeeded", Time: time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC)}}
-	if id(refunded) == rid {
-		t.Error("a reprint after a refund has the id of the reprint before it")
-	}
-	odd := base
-	odd.PaymentID = "a:b c"
-	if got := id(odd); got != "rcpt:a_b_c:customer:0" {
-		t.Errorf("separator in payment id: %q", got)
-	}
-	long := base
-	long.PaymentID = strings.Repeat("p", 300)
-	if got := id(long); len(got) > 128 || !strings.HasPrefix(got, "rcpt:h") {
-		t.Errorf("long payment id gives %q", got)
-	}
-	if _, err := bridge.ReceiptJobID(printer.Receipt{}); err == nil {
-		t.Error("a receipt without payment id got a job id")
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/posagent/posagent/paycode"
-	"github.com/posagent/posagent/scanner"
 )
 
 // session is one helper connection after a valid hello.
@@ -188,7 +187,7 @@ func (s *session) frameWriter() {
 func (s *session) scanWorker() {
 	h := s.h
 	for m := range s.scans {
-		sc := scanner.Scan{Code: m.Code, Symbology: m.Symbology, Device: "bridge:" + s.device, At: h.o.Clock()}
+		sc := Scan{Code: m.Code, Symbology: m.Symbology, Device: "bridge:" + s.device, At: h.o.Clock()}
 		h.log.Info("scan from helper", "session", s.id, "code", paycode.Mask(m.Code), "symbology", m.Symbology)
 		var err error
 		if h.o.OnScan == nil {

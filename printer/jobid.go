@@ -1,20 +1,68 @@
-package bridge
+package printer
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash"
 	"strings"
 	"time"
-
-	"github.com/posagent/posagent/printer"
 )
 
-// ReceiptJobID derives the job id of a receipt print job from its JobKey
-// when set ("rcpt:<job key>:<copy>"), else from the receipt itself, so that the engine's outbox retrying the same receipt sends the
-// same job_id and the helper, which remembers the job ids it has printed,
+// maxJobIDLen bounds a job id (the bridge protocol's limit on ids).
+const maxJobIDLen = 128
+
+// A JobSender takes whole print jobs and answers each: nil once the job
+// is printed (acknowledged). Retries of one job carry the same id, so a
+// sender that remembers the ids it printed prints a job once. The Android
+// bridge's hub (package drivers/bridge) is one.
+type JobSender interface {
+	SendJob(ctx context.Context, id string, data []byte) error
+}
+
+// JobPrinter prints receipts as jobs on a JobSender: it names the job
+// (JobID), encodes the receipt (Encode: ESC/POS for a Sunmi, a PNG for a
+// Clover) and sends it. It is a ReceiptPrinter.
+type JobPrinter struct {
+	Sender JobSender
+	Encode func(Receipt) ([]byte, error)
+}
+
+var _ ReceiptPrinter = JobPrinter{}
+
+// PrintReceipt prints r as the job JobID(r) and returns the sender's answer.
+func (p JobPrinter) PrintReceipt(ctx context.Context, r Receipt) error {
+	id, err := JobID(r)
+	if err != nil {
+		return err
+	}
+	return p.PrintReceiptJob(ctx, id, r)
+}
+
+// PrintReceiptJob is PrintReceipt with the caller's job id (for example
+// the outbox job's id, which tells reprints apart). Retries of one job
+// must use the same id.
+func (p JobPrinter) PrintReceiptJob(ctx context.Context, id string, r Receipt) error {
+	if p.Encode == nil {
+		return fmt.Errorf("printer: print job %s: no receipt encoder configured", id)
+	}
+	data, err := p.Encode(r)
+	if err != nil {
+		return fmt.Errorf("printer: print job %s: encode: %w", id, err)
+	}
+	if len(data) == 0 {
+		return fmt.Errorf("printer: print job %s: encoder returned no data", id)
+	}
+	return p.Sender.SendJob(ctx, id, data)
+}
+
+// JobID derives the job id of a receipt print job from its JobKey when
+// set ("rcpt:<job key>:<copy>"), else from the receipt itself, so that the
+// engine's outbox retrying the same receipt sends the same job id and a
+// JobSender that remembers the ids it has printed (the bridge's helper)
 // acknowledges the retry without printing twice.
 //
 // The id is "rcpt:<payment id>:<copy>:0" for a first print and
@@ -22,10 +70,10 @@ import (
 // the whole receipt (state, refunds, ...). Caveat: two reprints with the same
 // content get the same id, and a helper that still remembers the first one
 // will not print the second. A caller that counts reprints (the outbox job
-// id, a reprint counter) should use (*Hub).PrintReceiptJob with its own id.
-func ReceiptJobID(r printer.Receipt) (string, error) {
+// id, a reprint counter) should use JobPrinter.PrintReceiptJob with its own id.
+func JobID(r Receipt) (string, error) {
 	if r.PaymentID == "" {
-		return "", errors.New("bridge: receipt job id: receipt has no payment id")
+		return "", errors.New("printer: receipt job id: receipt has no payment id")
 	}
 	cp := r.Copy
 	if cp == "" {
@@ -42,7 +90,7 @@ func ReceiptJobID(r printer.Receipt) (string, error) {
 		// receipts included, while a retry of one job keeps its id.
 		id = "rcpt:" + safeIDPart(r.JobKey) + ":" + safeIDPart(cp)
 	}
-	if len(id) > maxIDLen {
+	if len(id) > maxJobIDLen {
 		// Very long payment ids: keep the id bounded and still deterministic.
 		sum := sha256.Sum256([]byte(id))
 		id = "rcpt:h" + hex.EncodeToString(sum[:16])
@@ -61,7 +109,7 @@ func safeIDPart(s string) string {
 }
 
 // receiptDigest is a short, stable digest of everything printed on r.
-func receiptDigest(r printer.Receipt) string {
+func receiptDigest(r Receipt) string {
 	h := sha256.New()
 	str := func(s string) {
 		writeLen(h, len(s))
