@@ -1,0 +1,176 @@
+// The import-direction test: posagent's packages depend one way,
+//
+//	cmd -> agent -> (gateway, scanner, printer, display, store) -> drivers
+//
+// with paycode and money as leaves anyone may use (standard library only),
+// fonts beside them, and config read only by cmd. It runs `go list -deps
+// -json` over the module (non-test code) and fails when an arrow runs up.
+package posagent_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/posagent/posagent"
+
+// allowed lists, per room, the rooms of this module its packages may
+// import. A package belongs to the longest key that is its path or a
+// parent of it, so a new package (agent/outbox) joins its room's rules; a
+// package in no room fails the test until it is placed here. A room may
+// always import its own subpackages.
+var allowed = map[string][]string{
+	"cmd":     {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money"},
+	"agent":   {"gateway", "scanner", "printer", "display", "store", "fonts", "paycode", "money"},
+	"gateway": {"paycode", "money"},
+	"scanner": {"drivers", "paycode", "money"},
+	"printer": {"drivers", "fonts", "paycode", "money"},
+	"display": {"drivers", "fonts", "paycode", "money"},
+	"store":   {"paycode", "money"},
+	"drivers": {"paycode", "money"},
+	"fonts":   {},
+	"config":  {"paycode", "money"},
+	"scripts": {},
+	"paycode": {}, // standard library only (checked below)
+	"money":   {}, // standard library only (checked below)
+}
+
+// stdlibOnly are the leaves: they import nothing outside the standard library.
+var stdlibOnly = []string{"paycode", "money"}
+
+// devicePackages must never be linked into the OTTPay client or its
+// simulator: the protocol is pure, and the simulator runs anywhere.
+var devicePackages = []string{"github.com/karalabe/hid", "github.com/tarm/serial",
+	module + "/scanner", module + "/drivers", module + "/printer", module + "/display", module + "/store"}
+
+type listedPackage struct {
+	ImportPath string
+	Standard   bool
+	Imports    []string
+	Deps       []string
+	Error      *struct{ Err string }
+}
+
+// goList runs `go list -deps -json` with args and decodes its stream.
+func goList(t *testing.T, args ...string) map[string]*listedPackage {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to list imports: %v", err)
+	}
+	cmd := exec.Command(goBin, append([]string{"list", "-deps", "-json"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	pkgs := map[string]*listedPackage{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		p := new(listedPackage)
+		if err := dec.Decode(p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("go list output: %v", err)
+		}
+		if p.Error != nil {
+			t.Fatalf("go list: %s: %s", p.ImportPath, p.Error.Err)
+		}
+		pkgs[p.ImportPath] = p
+	}
+	return pkgs
+}
+
+// rel is path inside the module ("agent/outbox"), ok false outside it.
+func rel(path string) (string, bool) {
+	if path == module {
+		return "", true
+	}
+	r, ok := strings.CutPrefix(path, module+"/")
+	return r, ok
+}
+
+// within reports whether path is room or below it.
+func within(path, room string) bool { return path == room || strings.HasPrefix(path, room+"/") }
+
+// roomOf is the longest key of allowed that holds path.
+func roomOf(path string) (string, bool) {
+	best := ""
+	for room := range allowed {
+		if within(path, room) && len(room) > len(best) {
+			best = room
+		}
+	}
+	return best, best != ""
+}
+
+func TestImportsPointDown(t *testing.T) {
+	pkgs := goList(t, "./...")
+	for _, p := range pkgs {
+		from, ok := rel(p.ImportPath)
+		if !ok || from == "" { // outside the module, or this test
+			continue
+		}
+		room, ok := roomOf(from)
+		if !ok {
+			t.Errorf("%s is in no room: add it to the allowed table in deps_test.go", from)
+			continue
+		}
+		for _, imp := range p.Imports {
+			to, ok := rel(imp)
+			if !ok {
+				continue
+			}
+			if within(to, room) || slices.ContainsFunc(allowed[room], func(r string) bool { return within(to, r) }) {
+				continue
+			}
+			t.Errorf("%s imports %s: %s may import only %v (and its own subpackages)", from, to, room, allowed[room])
+		}
+		// Nothing below agent depends on agent or config, even indirectly.
+		if room != "cmd" {
+			for _, dep := range p.Deps {
+				to, ok := rel(dep)
+				if !ok {
+					continue
+				}
+				for _, top := range []string{"agent", "config"} {
+					if within(to, top) && !within(from, top) {
+						t.Errorf("%s depends on %s: only cmd may", from, to)
+					}
+				}
+			}
+		}
+		if slices.Contains(stdlibOnly, room) {
+			for _, imp := range p.Imports {
+				if q := pkgs[imp]; q == nil || !q.Standard {
+					if r, _ := rel(imp); !within(r, room) {
+						t.Errorf("%s imports %s: %s is a leaf, standard library only", from, imp, room)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGatewayLinksNoDeviceCode is `go list -deps ./gateway/...`: the OTTPay
+// client and the simulator link no device driver, no cgo HID code.
+func TestGatewayLinksNoDeviceCode(t *testing.T) {
+	pkgs := goList(t, "./gateway/...")
+	if len(pkgs) == 0 {
+		t.Fatal("go list ./gateway/... listed nothing")
+	}
+	for path := range pkgs {
+		for _, bad := range devicePackages {
+			if within(path, bad) {
+				t.Errorf("./gateway/... depends on %s", path)
+			}
+		}
+	}
+}
