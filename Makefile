@@ -9,8 +9,9 @@ BUILT   ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.built=$(BUILT)
 # Tests: race detector on, every package; the fuzz targets run their seed corpus.
 TESTFLAGS ?= -race -count=1 -timeout 15m
+ARCHS     ?= amd64,arm64,armhf
 
-.PHONY: help setup build run test soak bench lint cross fuzz install clean
+.PHONY: help setup build run test soak rules bench lint cross fuzz install package clean
 help: ## list the targets
 	@echo "posagent make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
@@ -28,6 +29,11 @@ test: setup ## vet, build without cgo, and run every test with -race
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./...
 	$(GO) test $(TESTFLAGS) ./...
+	$(MAKE) --no-print-directory rules
+
+rules: ## check and unit-test the Prometheus alerts (deploy/prometheus) with promtool
+	promtool check rules deploy/prometheus/alerts.yml
+	cd deploy/prometheus && promtool test rules alerts_test.yml
 
 soak: setup ## the money model test for longer: SOAK_OPS operations (default 10000), SOAK_SEED to replay a seed
 	set -o pipefail; SOAK_OPS=$${SOAK_OPS:-10000} $(GO) test -count=1 -timeout 0 -run '^TestModel$$' -v ./agent/ | grep -E 'model:|invariant|replay|seed|^(ok|FAIL|---)'
@@ -57,6 +63,10 @@ cross: ## build linux/amd64, linux/arm64, linux/armv7 (cgo) and android/arm64 (n
 	CGO_ENABLED=1 GOOS=linux GOARCH=arm GOARM=7 CC=arm-linux-gnueabihf-gcc $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/posagent-linux-armv7 $(PKG)
 	CGO_ENABLED=0 GOOS=android GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/posagent-android-arm64 $(PKG)
 	@echo "binary sizes:"; ls -l dist/ | awk 'NR>1 {printf "  %-28s %6.1f MB\n", $$9, $$5/1048576}'
+
+package: ## build .deb packages for amd64, arm64 and armhf into dist/ (nfpm; ARCHS=amd64 for one)
+	bash scripts/package --arch $(ARCHS) --version $(VERSION)
+	@ls -l dist/*.deb | awk '{printf "  %-48s %6.1f MB\n", $$9, $$5/1048576}'
 
 install: build ## install on this Linux box as a systemd service (needs root; see scripts/install --help)
 	sudo scripts/install --binary $(BIN)

@@ -49,5 +49,6 @@ of that API or tools for technicians.`,
 		newSimCmd(g), newPrinterSimCmd(g),
 		newVersionCmd(),
 	)
+	root.AddCommand(newGenDocsCmd(root)) // hidden: man pages and completions for the packages
 	return root
 }
