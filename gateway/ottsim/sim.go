@@ -323,11 +323,11 @@ func (s *Sim) IssueCode(wallet string) (string, error) {
 	var code string
 	switch wallet {
 	case "wechat":
-		code = fmt.Sprintf("13%016d", 7_000_000_000_000_000+s.nextCode)
+		code = fmt.Sprintf("13%016d", 7_000_000_000_000_000+int64(s.nextCode))
 	case "alipay":
-		code = fmt.Sprintf("28%016d", 7_000_000_000_000_000+s.nextCode)
+		code = fmt.Sprintf("28%016d", 7_000_000_000_000_000+int64(s.nextCode))
 	case "unionpay":
-		code = fmt.Sprintf("62%017d", 70_000_000_000_000_000+s.nextCode)
+		code = fmt.Sprintf("62%017d", 70_000_000_000_000_000+int64(s.nextCode))
 	default:
 		return "", fmt.Errorf("ottsim: issue code: unknown wallet %q (want wechat, alipay or unionpay)", wallet)
 	}
