@@ -197,8 +197,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.storeError("recovery", err)
 	}
 	e.readyOnce.Do(func() { close(e.ready) })
-	e.wg.Add(4)
+	e.wg.Add(5)
 	go func() { defer e.wg.Done(); e.outboxLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.shiftLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.clockLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.awaitLoop(ctx) }()

@@ -164,6 +164,9 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 		}
 		rec = e.newPayment(tx, r.Mode, wallet, r.Amount, r.Currency, r.Reference, r.AuthCode)
 		rec.Operator, rec.GatewayOperator = r.Operator, r.GatewayOperator
+		if rec.Shift, err = e.shiftNo(tx); err != nil {
+			return err
+		}
 		if rec.State == AwaitingCode {
 			if err := e.oneWaiter(tx, rec.ID, r.Replace); err != nil {
 				return err
@@ -520,6 +523,11 @@ func (e *Engine) addRefund(tx *store.Tx, p *store.Payment, amount int64, auto bo
 	now := e.now()
 	r := store.Refund{ID: newID("ref_", now), OrderID: newOrderID(tx, 'R', now), Amount: amount, State: store.RefundPending,
 		Auto: auto, CreatedAt: now, UpdatedAt: now, History: []store.HistoryEntry{{State: string(store.RefundPending), At: now}}}
+	shift, err := e.shiftNo(tx)
+	if err != nil {
+		return nil, err
+	}
+	r.Shift = shift
 	p.Refunds = append(p.Refunds, r)
 	if err := tx.AddJob(&store.Job{Kind: store.JobRefund, PaymentID: p.ID, RefundID: r.ID, NextAt: now, CreatedAt: now}); err != nil {
 		return nil, err

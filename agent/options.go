@@ -122,6 +122,23 @@ type Options struct {
 	// NotBefore is the earliest plausible wall-clock time (the build time);
 	// payments are refused while the clock is earlier. Zero: 2025-01-01.
 	NotBefore time.Time
+
+	// Location is the shop's time zone (merchant.timezone): shift
+	// boundaries and reports use it (nil: time.Local).
+	Location *time.Location
+	// CloseAt is the local time of day ("03:00") at which a shift still
+	// open is closed with its Z report ("": never).
+	CloseAt string
+	// ReconcileRate is how many STATUS_QUERY a second a reconciliation
+	// after a Z report sends (5; negative: no reconciliation by itself).
+	ReconcileRate float64
+	// ReconcileSpread: the reconciliation after a Z report starts after
+	// a random delay up to this (10 min), so that a fleet of terminals
+	// closing at the same minute does not query OTTPay at once.
+	ReconcileSpread time.Duration
+	// Reports prints and draws X and Z reports (nil: not printed; PNGs
+	// drawn for a generic 80 mm printer).
+	Reports ReportPrinter
 }
 
 func (o *Options) setDefaults() {
@@ -153,6 +170,7 @@ func (o *Options) setDefaults() {
 	d(&o.RefundSettle, 10*time.Minute)
 	d(&o.ShutdownGrace, 10*time.Second)
 	d(&o.JumpCheck, 5*time.Second)
+	d(&o.ReconcileSpread, 10*time.Minute)
 	if o.OutboxWorkers <= 0 {
 		o.OutboxWorkers = 4
 	}

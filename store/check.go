@@ -333,6 +333,8 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 		inv.meta[string(k)] = bytes.Clone(v)
 	case string(bPayState):
 		inv.payState[string(k)] = string(v)
+	case string(bShifts), string(bZReports), string(bRecons):
+		return inv.acceptShift(b, k, v)
 	case string(bByState):
 		st, id, ok := strings.Cut(string(k), "\x00")
 		if !ok {

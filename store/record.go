@@ -92,6 +92,8 @@ type Payment struct {
 	// OTTPay operator_id sent for them ("" the gateway's configured one).
 	Operator        string `json:"operator,omitempty"`
 	GatewayOperator string `json:"gateway_operator,omitempty"`
+	// Shift is the number of the shift open when the payment was created.
+	Shift uint64 `json:"shift,omitempty"`
 }
 
 // Answer is what one gateway call said, as structure.
@@ -129,6 +131,8 @@ type Refund struct {
 	Operator        string `json:"operator,omitempty"`
 	ApprovedBy      string `json:"approved_by,omitempty"`
 	GatewayOperator string `json:"gateway_operator,omitempty"`
+	// Shift is the number of the shift open when the refund was created.
+	Shift uint64 `json:"shift,omitempty"`
 }
 
 // Refunded is the sum of succeeded refunds.

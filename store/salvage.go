@@ -179,6 +179,9 @@ func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
 				}
 			}
 		}
+		if err := restoreShiftSeqs(tx, inv); err != nil {
+			return err
+		}
 		if err := bk[string(bOutbox)].SetSequence(max(maxJob, inv.seqs[string(bOutbox)])); err != nil {
 			return err
 		}
