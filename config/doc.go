@@ -4,9 +4,15 @@
 //
 // # Basics
 //
-//	cfg, src, err := config.Load(path, os.Environ()) // path is --config, or ""
-//	if err != nil { ... }                           // *config.Error: every problem, with line numbers
-//	if err := cfg.Validate(); err != nil { ... }    // *config.Error: every problem, with the fix
+//	cfg, src, err := config.Check(path, os.Environ()) // path is --config, or ""
+//	if err != nil { ... } // *config.Error: every problem (keys, values, profile, rules), each with its line, key and fix
+//
+// Check is Load followed by Validate with the validation problems given
+// the line of their key (or of its section), all sorted by line. Load and
+// Validate remain for callers that want one half (doctor, config show).
+// Diff and WriteDiff say what differs from the built-in defaults and the
+// profile (posagent config diff); Changes and With are what a reload of a
+// running agent compares and merges.
 //
 // Load layers four sources, each overriding the one before:
 //
@@ -34,6 +40,11 @@
 //     digits even unquoted. Integers accept hex (vid: 0x0c2e); durations are
 //     Go durations plus whole days ("90d"); a bare number is refused for a
 //     duration because its unit is ambiguous.
+//   - A key written twice in one mapping (top level, nested, or inside one
+//     scanner) is an error naming both lines, and neither value is read;
+//     YAML merge keys (<<: *base) are not duplicates.
+//   - agent.log_level and agent.log_format are the old names of log.level
+//     and log.format (Renamed): read with a warning, hidden from Keys and Show.
 //   - Unknown keys (at any depth, also inside scanners[]) are errors with a
 //     suggestion; unknown POSAGENT_ variables are only warnings
 //     (Sources.Warnings), since other tools share the environment.
