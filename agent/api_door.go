@@ -104,7 +104,7 @@ func (d *door) handle(pattern string, roles roleSet, audit string, h http.Handle
 	d.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { d.serveAudited(w, r, rt, callerOf(r)) })
 }
 
-// Handler is the local HTTP API (contract.md, docs/api.md), with
+// Handler is the local HTTP API (docs/api.md), with
 // Options.Mount behind the same front door.
 func (e *Engine) Handler() http.Handler {
 	d := newDoor(e)

@@ -12,7 +12,7 @@
 //	go e.Run(ctx)                    // recovery, outbox worker, compaction
 //	<-e.Ready()                      // recovered; payments are accepted (503 not_running before)
 //	agent.CheckListen(addr, token)   // before listening
-//	http.Serve(l, e.Handler())       // the local API (contract.md)
+//	http.Serve(l, e.Handler())       // the local API (docs/api.md)
 //
 // New installs the engine's commit hook on the store (store.SetOnCommit):
 // one engine per store.
@@ -24,7 +24,7 @@
 //
 // # States
 //
-// Exactly those of contract.md; [CanTransition] is the table. Final states
+// Exactly those of docs/payments.md; [CanTransition] is the table. Final states
 // (succeeded, failed, cancelled, expired, reversed) never change. A
 // payment's history lists every state with its time. Refunds are records
 // on the payment: pending, in_doubt, succeeded, failed.
@@ -131,7 +131,7 @@
 // same payment (header Idempotent-Replayed: true); the same key with
 // another request is 409 idempotency_conflict.
 //
-// # API shapes beyond contract.md
+// # API shapes (docs/api.md has them all)
 //
 //	GET  /v1/payments?state=&limit=&after=  {"payments":[...], "next_after":"pay_..."} newest first
 //	POST /v1/payments/{id}/code             {"code":"..."} (or "auth_code")

@@ -2,7 +2,7 @@ package agent
 
 import "github.com/posagent/posagent/store"
 
-// State is a payment state (contract.md). Final states never change.
+// State is a payment state (docs/payments.md). Final states never change.
 type State = store.State
 
 // Payment states, re-exported from the journal's record type.

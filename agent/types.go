@@ -7,7 +7,7 @@ import (
 	"github.com/posagent/posagent/store"
 )
 
-// Payment is the public JSON of a payment (contract.md).
+// Payment is the public JSON of a payment (docs/api.md).
 type Payment struct {
 	ID             string         `json:"id"`
 	OrderID        string         `json:"order_id"`

@@ -5,7 +5,7 @@ import "time"
 // Config is the agent's whole configuration as plain data. Load fills it
 // (defaults, then the device profile, then the file, then the
 // environment); Validate checks it. The `key` tags are the public key names
-// of the YAML file (contract.md "Configuration"); a `secret` tag marks values
+// of the YAML file (docs/configuration.md); a `secret` tag marks values
 // that are never printed, logged or put in an error.
 type Config struct {
 	Device   Device    `key:"device"`

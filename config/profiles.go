@@ -8,7 +8,7 @@ import (
 )
 
 // Profile is a set of defaults for one kind of terminal: what a technician
-// would otherwise look up in hardware.md (paper width and dots, printer
+// would otherwise look up in docs/hardware.md (paper width and dots, printer
 // quirks, display kind and size, scanner transport and ids, deployment).
 // Keys set in the file or the environment override a profile's values.
 type Profile struct {

@@ -112,7 +112,7 @@ func parseOptTime(s *string) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, *s)
 }
 
-// Payment states (contract.md).
+// Payment states (docs/payments.md).
 const (
 	stateAwaitingCode = "awaiting_code"
 	stateProcessing   = "processing"

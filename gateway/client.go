@@ -21,7 +21,7 @@ import (
 )
 
 // DefaultTimeout is the whole-exchange timeout of the default HTTP client
-// (ottpay-api.md: send with a 15-20 s HTTP timeout).
+// (docs/ottpay.md: send with a 15-20 s HTTP timeout).
 const DefaultTimeout = 20 * time.Second
 
 // Version is the processV2 version sent with every action.
@@ -641,7 +641,7 @@ func mustCents(v string) int64 {
 // A nil error means only that the message is authentic: read
 // Result.Outcome (Classify as for STATUS_QUERY), check Result.Amount
 // against the order, and confirm with Query before acting on it
-// (ottpay-api.md: polling is the source of truth).
+// (docs/ottpay.md: polling is the source of truth).
 func (c *Client) ParseCallback(body []byte) (*Result, error) {
 	const action = "CALLBACK"
 	bad := func(orderID string, err error) error {

@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 )
 
-// Appendix A of OTTPay's documentation (ottpay-api.md).
+// Appendix A of OTTPay's documentation (docs/ottpay.md).
 var (
 	vectorFields = Fields{
 		{"orderId", "1234567890"},

@@ -42,7 +42,7 @@ func aimFor(f gozxing.BarcodeFormat, fallback string) string {
 
 // grey converts img to 8-bit luminance once; gozxing's generic image.Image
 // path converts pixel by pixel on every access and is about 2.5 times
-// slower (hardware.md section 7).
+// slower (docs/hardware.md section 7).
 func grey(img image.Image) *image.Gray {
 	if g, ok := img.(*image.Gray); ok && g.Rect.Min == (image.Point{}) && g.Stride == g.Rect.Dx() {
 		return g

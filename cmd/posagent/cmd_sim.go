@@ -22,7 +22,7 @@ import (
 	"github.com/posagent/posagent/money"
 )
 
-// The contract's gateway defaults (contract.md, "Configuration").
+// The contract's gateway defaults (docs/configuration.md).
 const (
 	simDefaultListen     = "127.0.0.1:7421"
 	simDefaultMerchantID = "ON00004652"
