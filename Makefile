@@ -11,21 +11,29 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.bui
 TESTFLAGS ?= -race -count=1 -timeout 15m
 ARCHS     ?= amd64,arm64,armhf
 
-.PHONY: help setup build run test soak rules bench lint cross fuzz install package clean
+.PHONY: help setup setup-run setup-test setup-cross build run test soak rules bench lint cross fuzz install package clean
 help: ## list the targets
 	@echo "posagent make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
 
-setup: ## install the system packages the build and tests need (scripts/setup)
+setup: ## install every system package the build, tests and cross builds need (scripts/setup)
 	bash scripts/setup
+
+# What each job needs and nothing more: make run works without a browser.
+setup-run:
+	bash scripts/setup --run
+setup-test:
+	bash scripts/setup --test
+setup-cross:
+	bash scripts/setup --cross
 
 build: ## build bin/posagent for this machine
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) $(PKG)
 
-run: setup build ## run the daemon with the in-process OTTPay simulator (API on 127.0.0.1:7420)
+run: setup-run build ## run the daemon with the in-process OTTPay simulator (API on 127.0.0.1:7420)
 	./$(BIN) run $(RUNFLAGS)
 
-test: setup ## vet, build without cgo, and run every test with -race
+test: setup-test ## vet, build without cgo, and run every test with -race
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./...
 	$(GO) test $(TESTFLAGS) ./...
@@ -35,7 +43,7 @@ rules: ## check and unit-test the Prometheus alerts (deploy/prometheus) with pro
 	promtool check rules deploy/prometheus/alerts.yml
 	cd deploy/prometheus && promtool test rules alerts_test.yml
 
-soak: setup ## the money model test for longer: SOAK_OPS operations (default 10000), SOAK_SEED to replay a seed
+soak: setup-test ## the money model test for longer: SOAK_OPS operations (default 10000), SOAK_SEED to replay a seed
 	set -o pipefail; SOAK_OPS=$${SOAK_OPS:-10000} $(GO) test -count=1 -timeout 0 -run '^TestModel$$' -v ./agent/ | grep -E 'model:|invariant|replay|seed|^(ok|FAIL|---)'
 
 bench: build ## every benchmark, then each figure beside its floor (bench.txt; record it in bench.md)
@@ -56,7 +64,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 10s)
 	    echo "== $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-10s} $$p || exit 1; \
 	  done; done
 
-cross: ## build linux/amd64, linux/arm64, linux/armv7 (cgo) and android/arm64 (no cgo) into dist/
+cross: setup-cross ## build linux/amd64, linux/arm64, linux/armv7 (cgo) and android/arm64 (no cgo) into dist/
 	@mkdir -p dist
 	CGO_ENABLED=1 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/posagent-linux-amd64 $(PKG)
 	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/posagent-linux-arm64 $(PKG)
