@@ -103,6 +103,9 @@ func decodeBody(body []byte, v any, optional bool) error {
 	if err := exactKeys(body, v); err != nil {
 		return err
 	}
+	// exactKeys has refused every key that is not a field (unknown_field),
+	// by structure; DisallowUnknownFields stays as a backstop whose error
+	// (encoding/json has no type for it) is plain invalid_json.
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -129,8 +132,6 @@ func decodeBody(body []byte, v any, optional bool) error {
 			field = "the body"
 		}
 		return errf(400, code, "%s must be %s, got %s", field, want, te.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return errf(400, "unknown_field", "%s is not a field of this request", strings.TrimPrefix(err.Error(), "json: "))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errf(400, "invalid_json", "the request body is truncated JSON")
 	default:

@@ -143,6 +143,34 @@ func (f *flow) cancelled() bool {
 	}
 }
 
+// step is where a flow goes next; each step's function returns the one
+// after it, stepDone when the flow has nothing left to do.
+type step uint8
+
+const (
+	stepDone   step = iota
+	stepSend        // send the payment (PASSIVEPAY or ACTIVEPAY)
+	stepPoll        // query it until it is final or the window ends
+	stepQueued      // nothing reached the gateway: retry while the code is valid
+	stepCancel      // the cashier stopped waiting: one last query decides
+)
+
+func (s step) String() string {
+	switch s {
+	case stepDone:
+		return "done"
+	case stepSend:
+		return "send"
+	case stepPoll:
+		return "poll"
+	case stepQueued:
+		return "queued"
+	case stepCancel:
+		return "cancel"
+	}
+	return "unknown"
+}
+
 // drive runs one payment until it is final or in doubt (then the outbox's
 // reconciler owns it). fresh: the state change to processing was just
 // committed and nothing was sent yet; otherwise (recovery) a processing
@@ -171,50 +199,50 @@ func (e *Engine) drive(f *flow, fresh bool) {
 	if p.CancelRequested {
 		f.requestCancel()
 	}
-	var next string
+	var next step
 	switch {
 	case p.State == Queued && p.CancelRequested:
 		e.finish(f, Cancelled, nil)
 		return
 	case p.State == Queued:
-		next = "queued"
+		next = stepQueued
 	case p.State == Processing && p.CancelRequested && fresh:
 		e.finish(f, Cancelled, nil) // cancelled before anything was sent
 		return
 	case p.State == Processing && p.CancelRequested:
-		next = "cancel"
+		next = stepCancel
 	case p.State == Processing && fresh:
-		next = "send"
+		next = stepSend
 	case p.State == Processing:
-		next = "poll"
+		next = stepPoll
 	default:
 		return
 	}
 	delay := time.Duration(0)
-	for next != "" {
+	for next != stepDone {
 		if f.run.Err() != nil {
 			return
 		}
 		switch next {
-		case "send":
+		case stepSend:
 			if p.Mode == "qr" {
 				next = e.sendQR(f, p)
 			} else {
 				next, delay = e.sendScan(f, p)
 			}
-		case "queued":
+		case stepQueued:
 			next = e.waitQueued(f, p)
-		case "poll":
+		case stepPoll:
 			if p.Mode == "qr" {
 				next = e.pollQR(f)
 			} else {
 				next = e.pollScan(f, p, delay)
 			}
-		case "cancel":
+		case stepCancel:
 			e.cancelQuery(f)
-			next = ""
+			next = stepDone
 		}
-		if next != "" {
+		if next != stepDone {
 			if p, err = e.payment(f.id); err != nil {
 				return
 			}
@@ -302,7 +330,7 @@ func (e *Engine) addQueryJob(tx *store.Tx, id string) error {
 // sendScan sends PASSIVEPAY once (the payment is processing, committed).
 // An answer that arrives during shutdown (within ShutdownGrace) is still
 // recorded; only the next step is left to recovery.
-func (e *Engine) sendScan(f *flow, p *store.Payment) (next string, delay time.Duration) {
+func (e *Engine) sendScan(f *flow, p *store.Payment) (next step, delay time.Duration) {
 	e.log.Info("agent: scan send", "id", p.ID, "order_id", p.OrderID, "amount", p.Amount, "code", paycode.Mask(p.AuthCode))
 	res, err := e.gw.PassivePay(f.ctx, gateway.PayRequest{OrderID: p.OrderID, Amount: p.Amount, AuthCode: p.AuthCode, Wallet: gateway.Wallet(p.Wallet), OperatorID: p.GatewayOperator})
 	a := answerOf(gateway.ActionPassivePay, res, err, e.now())
@@ -310,15 +338,15 @@ func (e *Engine) sendScan(f *flow, p *store.Payment) (next string, delay time.Du
 	switch {
 	case err == nil:
 		e.paid(f, f.cancelled(), a)
-		return "", 0
+		return stepDone, 0
 	case gateway.OutcomeOf(err) == gateway.Failed:
 		code, msg := gwError(err)
 		e.finish(f, Failed, &store.Error{Code: failCode(code), Message: msg}, a)
-		return "", 0
+		return stepDone, 0
 	case errors.Is(err, gateway.ErrNotSent):
 		if f.cancelled() {
 			e.finish(f, Cancelled, nil, a)
-			return "", 0
+			return stepDone, 0
 		}
 		_, err2 := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
 			p.State, p.LastOutcome, p.Answer = Queued, "not sent: "+err.Error(), a
@@ -326,25 +354,25 @@ func (e *Engine) sendScan(f *flow, p *store.Payment) (next string, delay time.Du
 		})
 		if err2 != nil {
 			e.storeError("queue payment", err2)
-			return "", 0
+			return stepDone, 0
 		}
 		if stopping {
-			return "", 0
+			return stepDone, 0
 		}
-		return "queued", 0
+		return stepQueued, 0
 	}
 	if stopping {
-		return "", 0 // recovery queries it
+		return stepDone, 0 // recovery queries it
 	}
 	e.note(f.id, a)
 	if f.cancelled() {
-		return "cancel", 0
+		return stepCancel, 0
 	}
 	e.log.Info("agent: scan outcome unknown; polling", "id", p.ID, "order_id", p.OrderID, "err", err)
 	if a.RspCode == gateway.CodeProcessing {
-		return "poll", e.o.ScanFirstPoll
+		return stepPoll, e.o.ScanFirstPoll
 	}
-	return "poll", e.o.ScanFirstPollOnErr
+	return stepPoll, e.o.ScanFirstPollOnErr
 }
 
 func codeAt(p *store.Payment) time.Time {
@@ -356,19 +384,19 @@ func codeAt(p *store.Payment) time.Time {
 
 // waitQueued retries a queued payment (nothing reached the gateway) with
 // the same order id until the code's validity window ends: then expired.
-func (e *Engine) waitQueued(f *flow, p *store.Payment) string {
+func (e *Engine) waitQueued(f *flow, p *store.Payment) step {
 	wait := min(e.o.OfflineRetry, e.o.CodeValidity-e.codeAge(f))
 	switch e.sleep(f, wait) {
 	case wakeStop:
-		return ""
+		return stepDone
 	case wakeCancel:
 		e.finish(f, Cancelled, nil)
-		return ""
+		return stepDone
 	}
 	if e.codeAge(f) >= e.o.CodeValidity {
 		e.finish(f, Expired, &store.Error{Code: "code_expired",
 			Message: "the gateway could not be reached while the payment code was valid; nothing was charged"})
-		return ""
+		return stepDone
 	}
 	_, err := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
 		if p.State != Queued {
@@ -379,28 +407,28 @@ func (e *Engine) waitQueued(f *flow, p *store.Payment) string {
 		return nil
 	})
 	if err != nil {
-		return ""
+		return stepDone
 	}
-	return "send"
+	return stepSend
 }
 
 // pollScan queries an order whose outcome is unknown until the polling
 // window (from the code's arrival) ends; then it is in doubt.
-func (e *Engine) pollScan(f *flow, p *store.Payment, delay time.Duration) string {
+func (e *Engine) pollScan(f *flow, p *store.Payment, delay time.Duration) step {
 	for {
 		wait := min(delay, e.o.ScanPollWindow-e.codeAge(f))
 		switch e.sleep(f, wait) {
 		case wakeStop:
-			return ""
+			return stepDone
 		case wakeCancel:
-			return "cancel"
+			return stepCancel
 		}
 		res, err := e.gw.QueryOrder(f.ctx, p.OrderID, p.Amount)
 		a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
 		switch queryOutcome(err) {
 		case gateway.Paid:
 			e.paid(f, f.cancelled(), a)
-			return ""
+			return stepDone
 		case gateway.Failed:
 			st := ""
 			if res != nil {
@@ -411,18 +439,18 @@ func (e *Engine) pollScan(f *flow, p *store.Payment, delay time.Duration) string
 				to = Cancelled
 			}
 			e.finish(f, to, &store.Error{Code: statusCode(st), Message: "the gateway reports the order " + st}, a)
-			return ""
+			return stepDone
 		}
 		if f.run.Err() != nil {
-			return ""
+			return stepDone
 		}
 		if f.cancelled() {
-			return "cancel"
+			return stepCancel
 		}
 		if e.codeAge(f) >= e.o.ScanPollWindow {
 			e.log.Info("agent: scan outcome still unknown after the polling window; in doubt", "id", p.ID, "order_id", p.OrderID)
 			e.finish(f, InDoubt, &store.Error{Code: "outcome_unknown", Message: "no final answer within the polling window; reconciling in the background"}, a)
-			return ""
+			return stepDone
 		}
 		delay = e.o.ScanPollEvery
 	}
@@ -455,7 +483,7 @@ func (e *Engine) cancelQuery(f *flow) {
 }
 
 // sendQR sends ACTIVEPAY and stores the code_url.
-func (e *Engine) sendQR(f *flow, p *store.Payment) string {
+func (e *Engine) sendQR(f *flow, p *store.Payment) step {
 	e.log.Info("agent: qr send", "id", p.ID, "order_id", p.OrderID, "amount", p.Amount, "wallet", p.Wallet)
 	res, err := e.gw.ActivePay(f.ctx, gateway.QRRequest{OrderID: p.OrderID, Amount: p.Amount, Wallet: gateway.Wallet(p.Wallet), CallbackURL: e.o.CallbackURL, OperatorID: p.GatewayOperator})
 	a := answerOf(gateway.ActionActivePay, res, err, e.now())
@@ -463,16 +491,16 @@ func (e *Engine) sendQR(f *flow, p *store.Payment) string {
 	case err != nil && gateway.OutcomeOf(err) == gateway.Failed:
 		code, msg := gwError(err)
 		e.finish(f, Failed, &store.Error{Code: failCode(code), Message: msg}, a)
-		return ""
+		return stepDone
 	case errors.Is(err, gateway.ErrNotSent):
 		e.finish(f, Failed, &store.Error{Code: "gateway_unreachable", Message: "the gateway could not be reached; nothing was charged"}, a)
-		return ""
+		return stepDone
 	}
 	if f.run.Err() != nil {
-		return ""
+		return stepDone
 	}
 	if f.cancelled() {
-		return "cancel"
+		return stepCancel
 	}
 	f.qrDeadline = e.mono() + e.o.QRWindow
 	_, err2 := e.mutate(f.id, func(tx *store.Tx, p *store.Payment) error {
@@ -487,9 +515,9 @@ func (e *Engine) sendQR(f *flow, p *store.Payment) string {
 		return nil
 	})
 	if err2 != nil {
-		return ""
+		return stepDone
 	}
-	return "poll"
+	return stepPoll
 }
 
 // pollQR polls a shown QR until it is paid or the QR window ends. At the
@@ -501,37 +529,37 @@ func (e *Engine) sendQR(f *flow, p *store.Payment) string {
 //	notpay, unknown -> in_doubt: a customer can still pay a QR they scanned,
 //	                   so the reconciler keeps querying; a late payment is
 //	                   refunded automatically (reversed)
-func (e *Engine) pollQR(f *flow) string {
+func (e *Engine) pollQR(f *flow) step {
 	p, err := e.payment(f.id)
 	if err != nil {
-		return ""
+		return stepDone
 	}
 	for {
 		switch e.sleep(f, min(e.o.QRPollEvery, f.qrDeadline-e.mono())) {
 		case wakeStop:
-			return ""
+			return stepDone
 		case wakeCancel:
-			return "cancel"
+			return stepCancel
 		}
 		res, err := e.gw.QueryOrder(f.ctx, p.OrderID, p.Amount)
 		a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
 		switch queryOutcome(err) {
 		case gateway.Paid:
 			e.paid(f, f.cancelled(), a)
-			return ""
+			return stepDone
 		case gateway.Failed:
 			e.finish(f, Cancelled, nil, a)
-			return ""
+			return stepDone
 		}
 		if f.run.Err() != nil {
-			return ""
+			return stepDone
 		}
 		if f.cancelled() {
-			return "cancel"
+			return stepCancel
 		}
 		if e.mono() >= f.qrDeadline {
 			e.finish(f, InDoubt, &store.Error{Code: "qr_not_paid", Message: "the QR was not paid within its window; still reconciling, a late payment is refunded"}, a)
-			return ""
+			return stepDone
 		}
 	}
 }
