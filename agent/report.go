@@ -224,7 +224,10 @@ func (e *Engine) buildReport(tx *store.Tx, sh *store.Shift, kind string, now tim
 			switch r.State {
 			case store.RefundSucceeded:
 				op := r.Operator
-				if op == "" && !r.Auto {
+				switch {
+				case r.Auto:
+					op = "(automatic)"
+				case op == "":
 					op = p.Operator
 				}
 				for _, l := range []*Line{wallets.at(p.Wallet), modes.at(p.Mode), operators.at(op)} {
