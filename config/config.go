@@ -25,6 +25,8 @@ type Config struct {
 	// Operators are the cashiers and managers who use the POS.
 	Operators []Operator `key:"operators"`
 	Refunds   Refunds    `key:"refunds"`
+	// Reports are shifts, X and Z reports and the reconciliation with the gateway.
+	Reports Reports `key:"reports"`
 }
 
 // Device names the hardware the agent runs on or beside.
@@ -48,6 +50,9 @@ type Merchant struct {
 	// {order_id} and {payment_id} replaced; "" prints none. The default,
 	// the OTTPay order id, lets a cashier scan a receipt to find the sale.
 	ReceiptQR string `key:"receipt_qr"`
+	// Timezone is the shop's IANA time zone (America/Toronto): receipts,
+	// reports and shift boundaries use it. "" is the system's.
+	Timezone string `key:"timezone"`
 }
 
 // Gateway is the OTTPay account and endpoint. URL "sim" runs the

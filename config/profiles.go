@@ -36,6 +36,7 @@ func defaults() map[string]any {
 		"merchant.address":    []string{},
 		"merchant.footer":     []string{"Thank you!"},
 		"merchant.receipt_qr": "{order_id}",
+		"merchant.timezone":   "",
 
 		"gateway.url":         "sim",
 		"gateway.merchant_id": "ON00004652",
@@ -121,6 +122,8 @@ func defaults() map[string]any {
 		"api.tls.key":          "",
 		"api.default_operator": "",
 		"refunds.approval_above": -1,
+		"reports.close_at":       "03:00",
+		"reports.reconcile_rate": 5.0,
 	}
 }
 

@@ -110,6 +110,7 @@ func (c *Config) validate(v *validator) {
 	if cur, err := currency.ParseISO(c.Merchant.Currency); err != nil || cur.String() != c.Merchant.Currency {
 		v.add("merchant.currency", "merchant.currency %q is not an ISO 4217 code: use three capital letters, like CAD or USD", c.Merchant.Currency)
 	}
+	c.validateReports(v) // merchant.timezone, reports.* (reports.go)
 
 	// gateway
 	g := c.Gateway

@@ -37,6 +37,8 @@ of that API or tools for technicians.`,
 		// clients of the local API (cmd_client.go)
 		newPayCmd(g), newCancelCmd(g), newRefundCmd(g), newResolveCmd(g), newPaymentsCmd(g), newShowCmd(g),
 		newReceiptCmd(g), newStatusCmd(g), newSyncCmd(g), newExportCmd(g), newAuditCmd(g),
+		// shifts and end of day (cmd_report.go)
+		newShiftCmd(g), newReportCmd(g),
 		// cashiers and managers (cmd_operator.go)
 		newOperatorCmd(g),
 		// scanners (cmd_scan.go, cmd_devices.go)

@@ -244,6 +244,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, log *slog.Logger, re
 		APIToken:      cfg.API.Token, ScanAutoStart: cfg.Agent.ScanAutoStart, Version: version,
 		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout,
 		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
+		Location: shopLocation(cfg), CloseAt: cfg.Reports.CloseAt, ReconcileRate: reconcileRate(cfg), Reports: lp, // cmd_report.go
 	}
 	opts.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(st, log)}
 	var rl *reloader
@@ -429,6 +430,7 @@ func printerProfile(cfg *config.Config) printer.Profile {
 	p := printer.Profile{
 		Name: cfg.Device.Profile, Paper: printer.Paper(cfg.Printer.Paper), Dots: cfg.Printer.Dots,
 		NativeQR: cfg.Printer.NativeQR, GB18030: cfg.Printer.Chinese, Language: printer.Language(cfg.Receipt.Language),
+		Location: shopLocation(cfg), // receipts print the shop's time, not the system's (often UTC)
 		Drawer: printer.DrawerKick{Enabled: cfg.Printer.Drawer},
 	}
 	switch {
