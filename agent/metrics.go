@@ -36,6 +36,7 @@ func (e *Engine) hMetrics(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(&b, "posagent_events_seq %d\n", e.bus.lastSeq())
 	e.writeJournalMetrics(&b)
 	e.writeDeviceMetrics(&b)
+	e.writeReportMetrics(&b) // reconcile.go
 	fmt.Fprintln(&b, "# HELP posagent_uptime_seconds Seconds since the engine was created.")
 	fmt.Fprintln(&b, "# TYPE posagent_uptime_seconds gauge")
 	fmt.Fprintf(&b, "posagent_uptime_seconds %g\n", e.mono().Seconds())

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -218,4 +219,28 @@ func (e *Engine) compare(p *store.Payment, res *gateway.Result, err error) (m *M
 		return mk("late_success", "the customer was charged for a payment the journal shows "+string(p.State)+": refund the order in the OTTPay merchant portal")
 	}
 	return nil, true
+}
+
+// writeReportMetrics writes the Z report and reconciliation gauges, read
+// from the journal.
+func (e *Engine) writeReportMetrics(b *bytes.Buffer) {
+	var lastZ, reconZ uint64
+	var rc Reconciliation
+	e.st.View(func(tx *store.Tx) error {
+		lastZ = tx.LastZ()
+		var data []byte
+		if reconZ, data = tx.LastReconciliation(); data != nil {
+			json.Unmarshal(data, &rc)
+		}
+		return nil
+	})
+	fmt.Fprintln(b, "# HELP posagent_z_reports Number of the last Z report.")
+	fmt.Fprintln(b, "# TYPE posagent_z_reports counter")
+	fmt.Fprintf(b, "posagent_z_reports %d\n", lastZ)
+	fmt.Fprintln(b, "# HELP posagent_reconciliation_mismatches Differences with the gateway found by the last reconciliation of a Z report.")
+	fmt.Fprintln(b, "# TYPE posagent_reconciliation_mismatches gauge")
+	fmt.Fprintf(b, "posagent_reconciliation_mismatches{z=\"%d\"} %d\n", reconZ, len(rc.Mismatches))
+	fmt.Fprintln(b, "# HELP posagent_reconciliation_unanswered Orders the last reconciliation got no believable answer for.")
+	fmt.Fprintln(b, "# TYPE posagent_reconciliation_unanswered gauge")
+	fmt.Fprintf(b, "posagent_reconciliation_unanswered{z=\"%d\"} %d\n", reconZ, rc.Unanswered)
 }

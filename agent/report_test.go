@@ -248,6 +248,9 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	if rc.Checked == 0 || rc.Matched+len(rc.Mismatches)+rc.Unanswered != rc.Checked {
 		t.Errorf("reconciliation counts %+v", rc)
 	}
+	if s, metrics := a.raw("GET", "/metrics", nil); s != 200 || !strings.Contains(string(metrics), `posagent_reconciliation_mismatches{z="1"} 1`) {
+		t.Errorf("metrics %d:\n%s", s, metrics)
+	}
 
 	// Printed on 58 and 80 mm, read back from the virtual printer's
 	// rendering: the totals are the JSON's.
