@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -270,6 +271,15 @@ func TestZReportOfAMixedDay(t *testing.T) {
 		if !strings.Contains(whole, "Z REPORT #1") || !strings.Contains(whole, doubt.ID) {
 			t.Errorf("%s: title or in-doubt payment missing:\n%s", prof.Name, whole)
 		}
+	}
+	if *update { // the sample in docs/reports.md
+		js, _ := json.MarshalIndent(z, "", "  ")
+		png, err := printer.RenderReportPNG(a.e.printable(&z, false), printer.Profile58())
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile("../docs/reports-z-sample.json", append(js, '\n'), 0o644)
+		os.WriteFile("../docs/reports-z-sample.png", png, 0o644)
 	}
 	zh := printer.Profile80()
 	zh.GB18030, zh.Language = true, printer.Chinese
