@@ -25,9 +25,6 @@ import (
 // One door serves every listener of an engine.
 type door struct {
 	e      *Engine
-	a      Access
-	creds  *credentials
-	open   bool // no credentials configured: loopback and socket callers have every role
 	mux    *http.ServeMux
 	routes map[string]route // by mux pattern
 	log    *slog.Logger
@@ -84,11 +81,9 @@ var (
 )
 
 func newDoor(e *Engine) *door {
-	a := e.o.Access
-	a.setDefaults()
-	d := &door{e: e, a: a, creds: newCredentials(e.o.APIToken, a.Tokens), mux: http.NewServeMux(), routes: map[string]route{},
+	a := e.accessNow().a
+	d := &door{e: e, mux: http.NewServeMux(), routes: map[string]route{},
 		log: e.log, streams: map[string]int{}}
-	d.open = d.creds.empty()
 	d.authFails = newStrikes(a.AuthFailures, a.AuthBlock, e.mono)
 	d.pinFails = newStrikes(a.PINAttempts, a.PINLockout, e.mono)
 	return d
@@ -163,7 +158,7 @@ func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// 2. The browser context.
 	origin := r.Header.Get("Origin")
-	corsOK := origin != "" && slices.Contains(d.a.AllowedOrigins, origin)
+	corsOK := origin != "" && slices.Contains(d.e.accessNow().a.AllowedOrigins, origin)
 	if origin != "" && !corsOK && !d.sameOrigin(origin, r.Host) {
 		refuse(w, r, http.StatusForbidden, "origin_not_allowed",
 			"requests from web pages at %s are refused: list the origin in api.allowed_origins to let a web POS in", clip(origin, 80))
@@ -232,7 +227,7 @@ func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if hasBody(r) {
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d.a.BodyTimeout))
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d.e.accessNow().a.BodyTimeout))
 	}
 	// The mux again, so that the handler sees its path values.
 	d.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey, c)))
@@ -251,7 +246,7 @@ func (d *door) authenticate(w http.ResponseWriter, r *http.Request, client strin
 	}
 	tok, inURL, hasTok := bearer(r)
 	if !hasTok {
-		if d.open && !fromWeb && (onSocket || isLoopbackAddr(r.RemoteAddr)) {
+		if d.e.accessNow().open && !fromWeb && (onSocket || isLoopbackAddr(r.RemoteAddr)) {
 			return caller{roles: allRoles, name: "local", client: client}, true
 		}
 		if r.URL.Path == "/healthz" && r.Method == http.MethodGet {
@@ -261,7 +256,7 @@ func (d *door) authenticate(w http.ResponseWriter, r *http.Request, client strin
 		refuse(w, r, http.StatusUnauthorized, "unauthorized", "missing Authorization: Bearer <token>")
 		return caller{}, false
 	}
-	cred, ok := d.creds.match(tok, inURL)
+	cred, ok := d.e.accessNow().creds.match(tok, inURL)
 	if !ok {
 		blocked := d.authFails.fail(client)
 		// Never the token: only where it came from and where it was going.
@@ -328,10 +323,10 @@ func (d *door) hostAllowed(hostport string) bool {
 	if host == "localhost" || net.ParseIP(host) != nil {
 		return true
 	}
-	if d.a.ListenHost != "" && strings.EqualFold(host, d.a.ListenHost) {
+	if d.e.accessNow().a.ListenHost != "" && strings.EqualFold(host, d.e.accessNow().a.ListenHost) {
 		return true
 	}
-	for _, h := range d.a.AllowedHosts {
+	for _, h := range d.e.accessNow().a.AllowedHosts {
 		if strings.EqualFold(host, h) {
 			return true
 		}
@@ -345,10 +340,10 @@ func (d *door) sameOrigin(origin, host string) bool {
 }
 
 func (d *door) uidAllowed(uid int) bool {
-	if len(d.a.SocketUIDs) == 0 {
+	if len(d.e.accessNow().a.SocketUIDs) == 0 {
 		return uid == selfUID()
 	}
-	return slices.Contains(d.a.SocketUIDs, uid)
+	return slices.Contains(d.e.accessNow().a.SocketUIDs, uid)
 }
 
 func clientOf(r *http.Request) string {
@@ -386,7 +381,7 @@ func clip(s string, n int) string {
 func (d *door) acquireStream(name string) (release func(), ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.total >= d.a.MaxStreams || d.streams[name] >= d.a.MaxStreamsPerRole {
+	if d.total >= d.e.accessNow().a.MaxStreams || d.streams[name] >= d.e.accessNow().a.MaxStreamsPerRole {
 		return nil, false
 	}
 	d.total++

@@ -19,7 +19,7 @@ type Approval struct {
 
 // operator resolves the operator a request names ("" the default one).
 func (e *Engine) operator(id string) (Operator, error) {
-	a := &e.o.Access
+	a := &e.accessNow().a
 	if id == "" {
 		id = a.DefaultOperator
 	}
@@ -38,14 +38,14 @@ func (e *Engine) operator(id string) (Operator, error) {
 }
 
 func (e *Engine) apiStatus() APIStatus {
-	a := e.o.Access
+	a := e.accessNow().a
 	s := APIStatus{Roles: []Role{}, TLSFingerprint: a.TLSFingerprint, Socket: a.Socket}
 	for _, r := range Roles {
 		if a.Tokens[r] != "" {
 			s.Roles = append(s.Roles, r)
 		}
 	}
-	s.Open = len(s.Roles) == 0 && e.o.APIToken == ""
+	s.Open = e.accessNow().open
 	return s
 }
 
@@ -120,8 +120,8 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 // failures). It returns the approving manager's id.
 func (d *door) approve(r *http.Request, amt int64, ap *Approval) (string, error) {
 	c := callerOf(r)
-	limit := d.a.ApprovalAbove
-	if !d.a.Approval {
+	limit := d.e.accessNow().a.ApprovalAbove
+	if !d.e.accessNow().a.Approval {
 		limit = -1
 	}
 	need := limit >= 0 && amt > limit
@@ -138,9 +138,9 @@ func (d *door) approve(r *http.Request, amt int64, ap *Approval) (string, error)
 		return "", errf(403, "approval_required", "the %s credential may refund only with a manager's approval: add \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", c.name)
 	}
 	var mgr *Operator
-	for i, op := range d.a.Operators {
+	for i, op := range d.e.accessNow().a.Operators {
 		if op.ID == ap.Operator && op.Role == "manager" && op.PINHash != "" {
-			mgr = &d.a.Operators[i]
+			mgr = &d.e.accessNow().a.Operators[i]
 		}
 	}
 	if mgr == nil {
@@ -149,14 +149,14 @@ func (d *door) approve(r *http.Request, amt int64, ap *Approval) (string, error)
 	}
 	key := "op:" + mgr.ID
 	if left := d.pinFails.blocked(key); left > 0 {
-		return "", errf(429, "approval_locked", "manager %s is locked after %d wrong PINs; try again in %s", mgr.ID, d.a.PINAttempts, left.Round(time.Second))
+		return "", errf(429, "approval_locked", "manager %s is locked after %d wrong PINs; try again in %s", mgr.ID, d.e.accessNow().a.PINAttempts, left.Round(time.Second))
 	}
 	err := VerifyPIN(mgr.PINHash, ap.PIN)
 	if errors.Is(err, ErrPINMismatch) {
 		locked := d.pinFails.fail(key)
 		d.log.Warn("api: refund approval refused: wrong PIN", "client", c.client, "approver", mgr.ID, "locked", locked)
 		if locked {
-			return "", errf(429, "approval_locked", "wrong PIN; manager %s is now locked for %s after %d wrong PINs", mgr.ID, d.a.PINLockout, d.a.PINAttempts)
+			return "", errf(429, "approval_locked", "wrong PIN; manager %s is now locked for %s after %d wrong PINs", mgr.ID, d.e.accessNow().a.PINLockout, d.e.accessNow().a.PINAttempts)
 		}
 		return "", errf(403, "approval_denied", "wrong PIN for manager %s", mgr.ID)
 	}
@@ -202,7 +202,7 @@ func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
 	release, ok := d.acquireStream(c.name)
 	if !ok {
 		w.Header().Set("Retry-After", "5")
-		writeErr(w, errf(503, "too_many_streams", "too many event streams are open (%d in all, %d per credential); try again later", d.a.MaxStreams, d.a.MaxStreamsPerRole))
+		writeErr(w, errf(503, "too_many_streams", "too many event streams are open (%d in all, %d per credential); try again later", d.e.accessNow().a.MaxStreams, d.e.accessNow().a.MaxStreamsPerRole))
 		return
 	}
 	defer release()

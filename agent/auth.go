@@ -385,3 +385,34 @@ func parseArgon2(h string) (argon2Hash, error) {
 	}
 	return a, nil
 }
+
+// accessState is the API's access rules in force: SetAccess swaps it
+// whole, so a request sees one set of rules from start to end.
+type accessState struct {
+	a     Access
+	creds *credentials
+	open  bool // no credentials configured: loopback and socket callers have every role
+}
+
+func newAccessState(a Access, legacy string) *accessState {
+	a.setDefaults()
+	c := newCredentials(legacy, a.Tokens)
+	return &accessState{a: a, creds: c, open: c.empty()}
+}
+
+// accessNow returns the access rules in force.
+func (e *Engine) accessNow() *accessState { return e.access.Load() }
+
+// SetAccess puts new access rules in force at once (a reload of the
+// config): tokens, operators and their PINs, the approval limit, allowed
+// hosts and origins, socket users. Requests under way finish under the
+// rules they started with. The rate limits (failed authentications, PIN
+// lock-out), the stream caps and the listeners stay as they were at start;
+// the socket path and TLS fingerprint shown by /v1/status are kept.
+func (e *Engine) SetAccess(a Access) {
+	old := e.accessNow().a
+	a.AuthFailures, a.AuthBlock, a.PINAttempts, a.PINLockout = old.AuthFailures, old.AuthBlock, old.PINAttempts, old.PINLockout
+	a.MaxStreams, a.MaxStreamsPerRole, a.BodyTimeout = old.MaxStreams, old.MaxStreamsPerRole, old.BodyTimeout
+	a.TLSFingerprint, a.Socket = old.TLSFingerprint, old.Socket
+	e.access.Store(newAccessState(a, e.o.APIToken))
+}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/posagent/posagent/store"
@@ -20,13 +21,14 @@ import (
 // Engine is the payment daemon's core: flows, reconciler, outbox worker,
 // event log, scan routing and device registry. Create with New, then Run.
 type Engine struct {
-	o     Options
-	st    *store.Store
-	gw    *meter
-	log   *slog.Logger
-	clock Clock
-	bus   *bus
-	start time.Time
+	o      Options
+	access atomic.Pointer[accessState] // the API's access rules (SetAccess)
+	st     *store.Store
+	gw     *meter
+	log    *slog.Logger
+	clock  Clock
+	bus    *bus
+	start  time.Time
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -106,6 +108,7 @@ func New(opts Options) (*Engine, error) {
 		dedup: map[string]time.Duration{}, waiting: map[string]map[chan *store.Payment]struct{}{}, kick: make(chan struct{}, 1),
 		inflight: map[uint64]bool{}, quit: make(chan struct{}), ready: make(chan struct{}),
 	}
+	e.access.Store(newAccessState(opts.Access, opts.APIToken))
 	e.gw = newMeter(opts.Gateway, e.clock)
 	e.realOrigin = e.clock.Now()
 	e.wallOrigin = e.realOrigin.Round(0)

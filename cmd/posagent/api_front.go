@@ -21,27 +21,41 @@ type apiFront struct {
 	tls    *tls.Config // nil: plain HTTP
 }
 
-func newAPIFront(cfg *config.Config, log *slog.Logger) (*apiFront, error) {
+// accessOf turns the config's api.*, operators and refunds keys into the
+// engine's Access rules (at start, and on a reload: tokens, operators,
+// the approval limit, allowed hosts and origins, socket users apply live).
+func accessOf(cfg *config.Config) (agent.Access, error) {
 	a := cfg.API
 	host, _, _ := net.SplitHostPort(a.Listen)
-	f := &apiFront{access: agent.Access{
+	acc := agent.Access{
 		Tokens: map[agent.Role]string{
 			agent.RolePOS: a.Tokens.POS, agent.RoleManager: a.Tokens.Manager, agent.RoleDisplay: a.Tokens.Display,
 			agent.RoleBridge: cfg.BridgeToken(), agent.RoleMetrics: a.Tokens.Metrics,
 		},
 		AllowedHosts: a.AllowedHosts, AllowedOrigins: a.AllowedOrigins, ListenHost: host,
 		DefaultOperator: a.DefaultOperator, Approval: cfg.Refunds.ApprovalAbove >= 0, ApprovalAbove: int64(cfg.Refunds.ApprovalAbove), Socket: a.Socket,
-	}}
+	}
 	for _, o := range cfg.Operators {
-		f.access.Operators = append(f.access.Operators, agent.Operator{ID: o.ID, Name: o.Name, Role: o.Role, PINHash: o.PINHash, GatewayID: o.OTTPayID})
+		acc.Operators = append(acc.Operators, agent.Operator{ID: o.ID, Name: o.Name, Role: o.Role, PINHash: o.PINHash, GatewayID: o.OTTPayID})
 	}
 	if a.Socket != "" {
 		uids, err := agent.LookupUIDs(a.SocketUsers)
 		if err != nil {
-			return nil, err
+			return agent.Access{}, err
 		}
-		f.access.SocketUIDs = uids
+		acc.SocketUIDs = uids
 	}
+	return acc, nil
+}
+
+func newAPIFront(cfg *config.Config, log *slog.Logger) (*apiFront, error) {
+	a := cfg.API
+	host, _, _ := net.SplitHostPort(a.Listen)
+	acc, err := accessOf(cfg)
+	if err != nil {
+		return nil, err
+	}
+	f := &apiFront{access: acc}
 	if a.TLS.Cert != "" {
 		certPath, keyPath := a.TLS.Cert, a.TLS.Key
 		if a.TLSAuto() {

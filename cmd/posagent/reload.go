@@ -65,6 +65,10 @@ func liveKey(key string, old, new *config.Config) bool {
 	switch {
 	case key == "log.level":
 		return true
+	case strings.HasPrefix(key, "api.tokens.") || key == "api.allowed_hosts" || key == "api.allowed_origins" ||
+		key == "api.default_operator" || key == "api.socket_users" || strings.HasPrefix(key, "operators") ||
+		key == "refunds.approval_above":
+		return true // the engine's access rules (SetAccess)
 	case strings.HasPrefix(key, "scanners["):
 		return true
 	case key == "display.language" || key == "display.logo" || strings.HasPrefix(key, "display.pole.") ||
@@ -148,7 +152,7 @@ func (r *reloader) reloadLocked() reloadResult {
 	}
 	// Prepare every part first; only when all are ready is anything swapped.
 	var commits []func()
-	for _, prep := range []func(old, new *config.Config) (func(), error){r.printer.prepare, r.prepareDisplay, r.scanners.prepare} {
+	for _, prep := range []func(old, new *config.Config) (func(), error){r.printer.prepare, r.prepareDisplay, r.scanners.prepare, r.prepareAccess} {
 		c, err := prep(r.cur, merged)
 		if err != nil {
 			res.Error = err.Error()
@@ -630,4 +634,18 @@ func displayHandler(cfg *config.Config, cjk *fonts.CJK, ctl *display.Controller,
 		},
 		Logger: log.With("part", "display"),
 	})
+}
+
+// prepareAccess builds the API's access rules from the new config; the
+// commit puts them in force at once (tokens, operators, approval limit,
+// allowed hosts and origins, socket users).
+func (r *reloader) prepareAccess(old, new *config.Config) (func(), error) {
+	if r.eng == nil {
+		return nil, nil
+	}
+	acc, err := accessOf(new)
+	if err != nil {
+		return nil, fmt.Errorf("api access: %w", err)
+	}
+	return func() { r.eng.SetAccess(acc) }, nil
 }

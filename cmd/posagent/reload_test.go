@@ -318,3 +318,101 @@ func (w tWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
 	return len(b), nil
 }
+
+// TestReloadTokensAndOperators: a reload puts new API tokens and operators
+// in force at once, without a restart: the old pos token is refused, the
+// new one works, and a payment names a cashier the reload added.
+func TestReloadTokensAndOperators(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "posagent.yaml")
+	file := func(posToken, operators string) string {
+		return fmt.Sprintf(`store:
+  path: %s
+api:
+  listen: 127.0.0.1:0
+  tokens:
+    pos: %s
+    manager: manager-secret-1-cccccccccc
+sim:
+  time_scale: 0.05
+agent:
+  time_scale: 0.1
+printer:
+  kind: none
+display:
+  kind: none
+%s`, filepath.Join(dir, "posagent.db"), posToken, operators)
+	}
+	write := func(body string) {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(file("pos-secret-1-aaaaaaaaaa", ""))
+	cfg, _, err := config.Check(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan running, 1), make(chan error, 1)
+	go func() {
+		done <- runDaemonWith(ctx, cfg, testLogger(t), func(r running) { ready <- r },
+			daemonOptions{ConfigPath: path, Reload: reload, Reloadable: true, Level: new(slog.LevelVar)})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	}()
+	var r running
+	select {
+	case r = <-ready:
+	case err := <-done:
+		t.Fatalf("daemon did not start: %v", err)
+	}
+	api := "http://" + r.API
+	status := func(token string) int {
+		req, _ := http.NewRequest("GET", api+"/v1/payments", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := status("pos-secret-1-aaaaaaaaaa"); s != 200 {
+		t.Fatalf("the first pos token: %d", s)
+	}
+	write(file("pos-secret-2-bbbbbbbbbb", "operators:\n  - id: c7\n    name: Lin\n    role: cashier\n"))
+	reload <- struct{}{}
+	deadline := time.Now().Add(20 * time.Second) // hang guard
+	for status("pos-secret-2-bbbbbbbbbb") != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("the new pos token never worked")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s := status("pos-secret-1-aaaaaaaaaa"); s != 401 {
+		t.Fatalf("the old pos token after the reload: %d, want 401", s)
+	}
+	body := strings.NewReader(`{"amount":1000,"mode":"qr","wallet":"wechat","operator":"c7"}`)
+	req, _ := http.NewRequest("POST", api+"/v1/payments", body)
+	req.Header.Set("Authorization", "Bearer pos-secret-2-bbbbbbbbbb")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "reload-op-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Operator string `json:"operator"`
+	}
+	json.NewDecoder(resp.Body).Decode(&p)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || p.Operator != "c7" {
+		t.Fatalf("a payment by the operator the reload added: %d %+v", resp.StatusCode, p)
+	}
+}
