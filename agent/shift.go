@@ -84,6 +84,9 @@ func (e *Engine) newShift(tx *store.Tx, by string, auto bool) (*store.Shift, err
 	if err := tx.NewShift(sh); err != nil {
 		return nil, err
 	}
+	if auto {
+		return sh, nil // silently, with the first payment: its events are the payment's
+	}
 	_, err := tx.AppendEvent(func(seq uint64) ([]byte, error) {
 		return json.Marshal(map[string]any{"seq": seq, "kind": KindShiftOpened, "at": now, "shift": sh})
 	})
