@@ -34,9 +34,13 @@ type scriptGateway struct {
 	refunds       int // Refund calls that reached the simulator
 	// passiveLost: PassivePay answers are lost after the gateway acted.
 	passiveLost bool
-	// queryScript answers STATUS_QUERY calls once armed, one per call.
-	armed       bool
-	queryScript []func() (*gateway.Result, error)
+	// passiveSent, when set, receives a value as each PassivePay is sent.
+	passiveSent chan struct{}
+	// queryScript answers STATUS_QUERY calls once armed, one per call;
+	// before, queryDefault (when set) answers them all.
+	armed        bool
+	queryScript  []func() (*gateway.Result, error)
+	queryDefault func() (*gateway.Result, error)
 	// down: every call fails before sending (connection refused).
 	down bool
 	// slowRefund makes Refund take this long (concurrency is measured).
@@ -47,6 +51,12 @@ type scriptGateway struct {
 func (g *scriptGateway) PassivePay(ctx context.Context, r gateway.PayRequest) (*gateway.Result, error) {
 	if err := g.downErr(gateway.ActionPassivePay, r.OrderID); err != nil {
 		return nil, err
+	}
+	g.mu.Lock()
+	sent := g.passiveSent
+	g.mu.Unlock()
+	if sent != nil {
+		sent <- struct{}{}
 	}
 	res, err := g.Gateway.PassivePay(ctx, r)
 	g.mu.Lock()
@@ -66,6 +76,8 @@ func (g *scriptGateway) QueryOrder(ctx context.Context, id string, amount int64)
 	var next func() (*gateway.Result, error)
 	if g.armed && len(g.queryScript) > 0 {
 		next, g.queryScript = g.queryScript[0], g.queryScript[1:]
+	} else if !g.armed {
+		next = g.queryDefault
 	}
 	g.mu.Unlock()
 	if next != nil {
@@ -274,15 +286,18 @@ func TestTextNeverMakesAGuessFinal(t *testing.T) {
 	sim := startSim(t, "")
 	real, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
-	gw := &scriptGateway{Gateway: real, passiveLost: true}
-	a := startAgent(t, "", gw, testOptions())
-	code, _ := sim.sim.IssueCode("wechat")
 	lost := func() (*gateway.Result, error) {
 		return nil, &gateway.Error{Action: gateway.ActionStatusQuery, Outcome: gateway.Unknown, Err: errors.New("query FAILED: EOF")}
 	}
+	// The answers are lost until the payment is in doubt.
+	gw := &scriptGateway{Gateway: real, passiveLost: true, queryDefault: lost}
+	a := startAgent(t, "", gw, testOptions())
+	code, _ := sim.sim.IssueCode("wechat")
+	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code})
+	id := decodePayment(t, m).ID
+	a.waitUntil(id, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
 	gw.set(func(g *scriptGateway) {
 		g.queryScript = []func() (*gateway.Result, error){
-			lost, lost, lost, lost, lost, lost, lost, lost, lost, lost, lost, lost, lost, lost, lost, lost, lost, lost, lost, lost,
 			func() (*gateway.Result, error) {
 				return nil, &gateway.Error{Action: gateway.ActionStatusQuery, Code: "SYSTEM_FAIL", Message: "FAIL", Outcome: gateway.Unknown}
 			},
@@ -292,8 +307,6 @@ func TestTextNeverMakesAGuessFinal(t *testing.T) {
 		}
 		g.armed = true
 	})
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code})
-	id := decodePayment(t, m).ID
 	p := a.waitFinal(id)
 	if got := sim.chargedWith(code); len(got) != 1 {
 		t.Fatalf("the simulator should have charged the order: %v", got)
@@ -559,18 +572,19 @@ func TestRequestBodiesAreExact(t *testing.T) {
 // ShutdownGrace to answer, and its answer is recorded.
 func TestShutdownLetsAnInFlightCallAnswer(t *testing.T) {
 	sim := startSim(t, "")
-	gw, hc := newGatewayClient(t, sim.url)
+	real, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
+	gw := &scriptGateway{Gateway: real, passiveSent: make(chan struct{}, 1)}
 	sim.sim.SetFaults(ottsimLatency(15 * time.Second)) // 300 ms at scale 0.02
 	o := testOptions()
-	o.ShutdownGrace = 100 * time.Second // 2 s scaled
+	o.ShutdownGrace = 250 * time.Second // 5 s scaled
 	o.APIWait = time.Millisecond
 	a := startAgent(t, "", gw, o)
 	code, _ := sim.sim.IssueCode("wechat")
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code})
 	id := decodePayment(t, m).ID
-	time.Sleep(50 * time.Millisecond) // the request is on the wire
-	a.cancel()                        // SIGTERM
+	<-gw.passiveSent // the request is on its way
+	a.cancel()       // SIGTERM
 	a.stop()
 	st, err := store.Open(a.path, store.Options{})
 	if err != nil {
