@@ -116,13 +116,17 @@ func startE2E(t *testing.T) *e2eAgent {
 		RetryBackoff: []time.Duration{3 * time.Second, 5 * time.Second},
 		APIWait:      50 * time.Second,
 		Printer:      printer.JobPrinter{Sender: a.hub, Encode: escpos58}, AutoPrint: true,
-		Mount: map[string]http.Handler{"/v1/bridge": a.hub.Handler()},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	run("engine", a.eng.Run)
-	a.srv = httptest.NewServer(a.eng.Handler())
+	// As posagent run wires it: the bridge endpoint has its own token and
+	// sits beside the API's front door.
+	mux := http.NewServeMux()
+	mux.Handle("/v1/bridge", a.hub.Handler())
+	mux.Handle("/", a.eng.Handler())
+	a.srv = httptest.NewServer(mux)
 	stops = append(stops, a.srv.Close)
 	run("hub", a.hub.Run) // stopped before the server closes
 	a.hc = &http.Client{}
