@@ -595,6 +595,11 @@ func runModel(t *testing.T, seed uint64, ops int) {
 	}
 	t.Logf("model: seed %d, %d operations, %d payments (%v), %d orders charged; kills %d, faults %d, clock jumps %d; ops %v",
 		seed, ops, len(list), states, charged, m.stats["kills"], m.stats["faults"], m.stats["clock_jumps"], m.stats)
+	for _, p := range list {
+		if p.State == InDoubt {
+			t.Logf("still in doubt: %s %s %d, error %+v, last answer %+v, paid late refunds %+v", p.ID, p.Mode, p.Amount, p.Error, p.Answer, p.Refunds)
+		}
+	}
 	failed := 0
 	for _, name := range modelInvariants {
 		t.Logf("invariant %-58s violations: %d", name, len(v[name]))
