@@ -124,6 +124,11 @@ type PayRequest struct {
 	Wallet   Wallet
 	// OperatorID is the cashier's OTTPay operator_id; "" the Config's.
 	OperatorID string
+	// Tip is added to Amount by the gateway (sent as tip when not 0).
+	Tip int64
+	// SaleNum is the POS's sale number (sent as sale_num when not "");
+	// see CheckSaleNum.
+	SaleNum string
 }
 
 // QRRequest is a qr payment (ACTIVEPAY): the gateway issues a code_url.
@@ -133,6 +138,7 @@ type QRRequest struct {
 	Wallet      Wallet
 	CallbackURL string
 	OperatorID  string // "" the Config's
+	Tip         int64  // sent as tip when not 0
 }
 
 // RefundRequest refunds Amount of OriginalOrderID. OrderID is the
@@ -149,6 +155,9 @@ type Result struct {
 	Code, Message   string // rsp_code, rsp_msg
 	OrderStatus     string // lower-case order_status when present
 	Amount          int64  // total_amount / amount (refund_amt for REFUND) when present
+	Tip             int64  // the tip the answer carries, else the one sent (PASSIVEPAY, ACTIVEPAY)
+	Fee             int64  // a convenience fee the gateway added (FeeKey, or the amount fields' surplus)
+	Total           int64  // what the customer is charged: amount + tip + fee (0 for REFUND, EX_RATE_QUERY)
 	CodeURL         string // ACTIVEPAY
 	Rate            int64  // EX_RATE_QUERY, rate x 10^8
 	Refunded        int64  // STATUS_QUERY: the order's refunded total (refund_amount), when HasRefunded
@@ -289,6 +298,12 @@ func (c *Client) PassivePay(ctx context.Context, r PayRequest) (*Result, error) 
 	if r.AuthCode == "" {
 		return nil, c.localErr(ActionPassivePay, r.OrderID, errors.New("auth code is empty"))
 	}
+	if err := checkTip(r.Tip); err != nil {
+		return nil, c.localErr(ActionPassivePay, r.OrderID, err)
+	}
+	if err := CheckSaleNum(r.SaleNum); err != nil {
+		return nil, c.localErr(ActionPassivePay, r.OrderID, err)
+	}
 	f := Fields{
 		{"order_id", r.OrderID},
 		{"operator_id", or(r.OperatorID, c.cfg.OperatorID)},
@@ -296,8 +311,12 @@ func (c *Client) PassivePay(ctx context.Context, r PayRequest) (*Result, error) 
 		{"auth_code", r.AuthCode},
 		{"biz_type", biz},
 	}
+	f = appendTip(f, r.Tip)
+	if r.SaleNum != "" {
+		f = append(f, Field{"sale_num", r.SaleNum})
+	}
 	return c.do(ctx, call{action: ActionPassivePay, orderID: r.OrderID, amount: r.Amount, hasAmount: true,
-		authCode: r.AuthCode, fields: f, operatorID: r.OperatorID})
+		tip: r.Tip, hasTip: true, authCode: r.AuthCode, fields: f, operatorID: r.OperatorID})
 }
 
 // ActivePay asks for a code_url for the customer's wallet to scan
@@ -308,6 +327,9 @@ func (c *Client) ActivePay(ctx context.Context, r QRRequest) (*Result, error) {
 		return nil, c.localErr(ActionActivePay, r.OrderID, err)
 	}
 	if err := checkOrder(r.OrderID, r.Amount); err != nil {
+		return nil, c.localErr(ActionActivePay, r.OrderID, err)
+	}
+	if err := checkTip(r.Tip); err != nil {
 		return nil, c.localErr(ActionActivePay, r.OrderID, err)
 	}
 	cb := r.CallbackURL
@@ -323,7 +345,9 @@ func (c *Client) ActivePay(ctx context.Context, r QRRequest) (*Result, error) {
 	if cb != "" {
 		f = append(f, Field{"call_back_url", cb})
 	}
-	res, err := c.do(ctx, call{action: ActionActivePay, orderID: r.OrderID, amount: r.Amount, hasAmount: true, fields: f, operatorID: r.OperatorID})
+	f = appendTip(f, r.Tip)
+	res, err := c.do(ctx, call{action: ActionActivePay, orderID: r.OrderID, amount: r.Amount, hasAmount: true,
+		tip: r.Tip, hasTip: true, fields: f, operatorID: r.OperatorID})
 	if err == nil && res.CodeURL == "" {
 		return res, &Error{Action: ActionActivePay, OrderID: r.OrderID, Code: res.Code, Message: res.Message,
 			Outcome: Unknown, Err: fmt.Errorf("%w: SUCCESS without code_url", ErrUnverified)}
@@ -389,6 +413,8 @@ type call struct {
 	orderID    string
 	amount     int64
 	hasAmount  bool
+	tip        int64 // sent with amount; hasTip: known (PASSIVEPAY, ACTIVEPAY)
+	hasTip     bool
 	authCode   string // for masked logging only
 	oriOrderID string
 	feeType    string
@@ -547,6 +573,11 @@ func (c *Client) exchange(ctx context.Context, k call) (*Result, error) {
 		if v, ok := fields.Get("rate"); ok {
 			res.Rate, _ = strconv.ParseInt(v, 10, 64)
 		}
+		if k.action != ActionRefund && k.action != ActionExRateQuery {
+			if am, err := checkAmounts(k, fields); err == nil && k.hasAmount {
+				res.Tip, res.Fee, res.Total = am.tip, am.fee, am.total
+			}
+		}
 		if v, ok := fields.Get("refund_amount"); ok && k.action == ActionStatusQuery {
 			res.Refunded, res.HasRefunded = mustCents(v), true
 		}
@@ -594,21 +625,22 @@ func (c *Client) verify(k call, env ResponseEnvelope, f Fields) error {
 			return fmt.Errorf("fee_type %q, want %q", v, k.feeType)
 		}
 	}
-	amountKeys := []string{"total_amount", "amount"}
 	if k.action == ActionRefund {
-		amountKeys = []string{"refund_amt"}
+		if v, ok := f.Get("refund_amt"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("refund_amt %q is not an integer", v)
+			}
+			if k.hasAmount && n != k.amount {
+				return fmt.Errorf("refund_amt %d, want %d", n, k.amount)
+			}
+		}
 	}
-	for _, key := range amountKeys {
-		v, ok := f.Get(key)
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fmt.Errorf("%s %q is not an integer", key, v)
-		}
-		if k.hasAmount && n != k.amount {
-			return fmt.Errorf("%s %d, want %d", key, n, k.amount)
+	am := amounts{total: k.amount}
+	if k.action != ActionRefund {
+		var err error
+		if am, err = checkAmounts(k, f); err != nil {
+			return err
 		}
 	}
 	if v, ok := f.Get("rate"); ok {
@@ -621,8 +653,8 @@ func (c *Client) verify(k call, env ResponseEnvelope, f Fields) error {
 		if err != nil || n < 0 {
 			return fmt.Errorf("refund_amount %q is not a non-negative integer", v)
 		}
-		if k.hasAmount && n > k.amount {
-			return fmt.Errorf("refund_amount %d is more than the order's amount %d", n, k.amount)
+		if k.hasAmount && n > am.total {
+			return fmt.Errorf("refund_amount %d is more than the order's amount %d", n, am.total)
 		}
 	}
 	return nil

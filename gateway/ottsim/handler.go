@@ -211,9 +211,19 @@ func (s *Sim) newOrder(action string, f gateway.Fields) (*order, reply, bool) {
 	if action == gateway.ActionActivePay && wallet == "unionpay" {
 		return nil, refuse(gateway.CodeOrderTypeError, "biz_type UNIONPAY does not support ACTIVEPAY"), false
 	}
+	var tip int64
+	if v, ok := f.Get("tip"); ok && v != "0" {
+		if tip, ok = cents(v); !ok {
+			return nil, refuse(gateway.CodeParamInvalid, "tip %q: an integer of cents", v), false
+		}
+	}
+	saleNum := f.Value("sale_num")
+	if len(saleNum) > gateway.MaxSaleNum {
+		return nil, refuse(gateway.CodeParamInvalid, "sale_num %q: at most %d characters", saleNum, gateway.MaxSaleNum), false
+	}
 	return &order{
-		Order: Order{OrderID: id, Action: action, Wallet: wallet, Amount: amount,
-			Status: gateway.StatusNotPay, Refunds: []Refund{}, CreatedAt: s.now().UTC()},
+		Order: Order{OrderID: id, Action: action, Wallet: wallet, Amount: amount, Tip: tip, Fee: s.o.ConvenienceFee,
+			SaleNum: saleNum, Status: gateway.StatusNotPay, Refunds: []Refund{}, CreatedAt: s.now().UTC()},
 		digits: amount % 100,
 	}, reply{}, true
 }
@@ -252,13 +262,13 @@ func (s *Sim) passivePay(f gateway.Fields) reply {
 		return rep
 	}
 	o.AuthCode = code
-	charge := func() { o.Status, o.Charged = gateway.StatusSuccess, o.Amount }
+	charge := func() { o.Status, o.Charged = gateway.StatusSuccess, o.total() }
 	data := func() gateway.Fields {
-		d := gateway.Fields{
+		d := withTip(gateway.Fields{
 			{Key: "order_id", Value: o.OrderID},
 			{Key: "order_status", Value: o.Status},
-			{Key: "total_amount", Value: strconv.FormatInt(o.Amount, 10)},
-		}
+			{Key: "total_amount", Value: strconv.FormatInt(o.total(), 10)},
+		}, o)
 		if o.Status == gateway.StatusSuccess {
 			d = append(d, gateway.Field{Key: "buyer_login_id", Value: "sim_" + o.Wallet + "_buyer"},
 				gateway.Field{Key: "trade_time", Value: now.UTC().Format("20060102150405")})
@@ -338,15 +348,14 @@ func (s *Sim) statusQuery(f gateway.Fields) reply {
 	defer s.mu.Unlock()
 	if o, ok := s.orders[id]; ok {
 		s.settle(o, s.now())
-		amt := strconv.FormatInt(o.Amount, 10)
-		return reply{code: gateway.CodeSuccess, msg: "success", data: gateway.Fields{
+		return reply{code: gateway.CodeSuccess, msg: "success", data: withTip(gateway.Fields{
 			{Key: "order_id", Value: o.OrderID},
 			{Key: "order_status", Value: o.Status},
-			{Key: "amount", Value: amt},
-			{Key: "total_amount", Value: amt},
+			{Key: "amount", Value: strconv.FormatInt(o.Amount, 10)},
+			{Key: "total_amount", Value: strconv.FormatInt(o.total(), 10)},
 			{Key: "refund_amount", Value: strconv.FormatInt(o.Refunded, 10)},
 			{Key: "bizpay_order_id", Value: "SIM" + o.OrderID},
-		}}
+		}, o)}
 	}
 	if _, ok := s.refundOf[id]; ok {
 		// OTTPay documents STATUS_QUERY for payment orders only: a refund

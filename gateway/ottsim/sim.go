@@ -60,6 +60,11 @@ type Options struct {
 	// default: OTTPay's acknowledgement format and retry policy are unknown.
 	Callbacks     bool
 	CallbackRetry time.Duration // default 2 s (scaled)
+	// ConvenienceFee is added, in cents, to the total of every PASSIVEPAY
+	// and ACTIVEPAY order (0: none), as a gateway that charges the
+	// customer a fee does: the answers' total_amount carries it, with no
+	// field of its own (OTTPay names none).
+	ConvenienceFee int64
 }
 
 // Order is one order in the ledger, as GET /_sim/ledger shows it.
@@ -69,9 +74,12 @@ type Order struct {
 	AuthCode  string    `json:"auth_code,omitempty"` // PASSIVEPAY: the payment code charged (the ledger is a test tool)
 	Wallet    string    `json:"wallet"`              // wechat, alipay, unionpay
 	Amount    int64     `json:"amount"`
-	Charged   int64     `json:"charged"`  // cents actually taken from the customer
-	Refunded  int64     `json:"refunded"` // cents given back (sum of Refunds)
-	Status    string    `json:"status"`   // order_status: notpay success orderclosed failure partial_refunded fully_refunded
+	Tip       int64     `json:"tip,omitempty"`      // the request's tip, as decrypted
+	Fee       int64     `json:"fee,omitempty"`      // the convenience fee added (Options.ConvenienceFee)
+	SaleNum   string    `json:"sale_num,omitempty"` // the request's sale_num, as decrypted
+	Charged   int64     `json:"charged"`            // cents actually taken from the customer
+	Refunded  int64     `json:"refunded"`           // cents given back (sum of Refunds)
+	Status    string    `json:"status"`             // order_status: notpay success orderclosed failure partial_refunded fully_refunded
 	Refunds   []Refund  `json:"refunds"`
 	CreatedAt time.Time `json:"created_at"`
 	// Callback is what became of the paid call-back (Options.Callbacks):
@@ -263,16 +271,16 @@ func (s *Sim) settle(o *order, now time.Time) {
 	switch {
 	case pay:
 		o.Status = gateway.StatusSuccess
-		o.Charged = o.Amount
-		s.log.Info("ottsim: order paid", "order_id", o.OrderID, "amount", o.Amount)
+		o.Charged = o.total()
+		s.log.Info("ottsim: order paid", "order_id", o.OrderID, "amount", o.Amount, "tip", o.Tip)
 		if s.o.Callbacks && o.cbURL != "" {
 			o.Callback = "pending"
-			s.due = append(s.due, callback{orderID: o.OrderID, url: o.cbURL, data: gateway.Fields{
+			s.due = append(s.due, callback{orderID: o.OrderID, url: o.cbURL, data: withTip(gateway.Fields{
 				{Key: "order_id", Value: o.OrderID},
 				{Key: "order_status", Value: gateway.StatusSuccess},
-				{Key: "total_amount", Value: strconv.FormatInt(o.Amount, 10)},
+				{Key: "total_amount", Value: strconv.FormatInt(o.total(), 10)},
 				{Key: "trade_time", Value: now.UTC().Format("20060102150405")},
-			}})
+			}, o)})
 			select {
 			case s.wake <- struct{}{}:
 			default:
@@ -553,4 +561,15 @@ func (s *Sim) deliver(ctx context.Context, hc *http.Client, cb callback) string 
 	}
 	s.log.Warn("ottsim: call-back not delivered", "order_id", cb.orderID, "err", last)
 	return "failed: " + last
+}
+
+// total is what the customer is charged: amount, tip and fee.
+func (o *order) total() int64 { return o.Amount + o.Tip + o.Fee }
+
+// withTip adds the order's tip to an answer's data when it has one.
+func withTip(d gateway.Fields, o *order) gateway.Fields {
+	if o.Tip == 0 {
+		return d
+	}
+	return append(d, gateway.Field{Key: "tip", Value: strconv.FormatInt(o.Tip, 10)})
 }
