@@ -324,7 +324,7 @@ func (e *Engine) addQueryJob(tx *store.Tx, id string) error {
 		}
 	}
 	now := e.now()
-	return tx.AddJob(&store.Job{Kind: store.JobQuery, PaymentID: id, NextAt: now.Add(backoff(e.o.ReconcileBackoff, 0)), CreatedAt: now})
+	return tx.AddJob(&store.Job{Kind: store.JobQuery, PaymentID: id, NextAt: now.Add(e.o.jitter(backoff(e.o.ReconcileBackoff, 0))), CreatedAt: now})
 }
 
 // sendScan sends PASSIVEPAY once (the payment is processing, committed).

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -116,6 +117,14 @@ type Options struct {
 	ShutdownGrace time.Duration
 	// OutboxWorkers bounds the outbox jobs run at once (4).
 	OutboxWorkers int
+	// BackoffJitter spreads every delay the outbox schedules by up to this
+	// fraction either way (0.2: a 10 s retry comes after 8 to 12 s), so
+	// that a fleet of agents whose retries failed together through a
+	// gateway outage does not come back in step. Zero: 0.2; negative: none.
+	BackoffJitter float64
+	// Rand returns a uniform number in [0, 1) for the jitter; it is called
+	// from several goroutines (nil: math/rand/v2's Float64). A test seam.
+	Rand func() float64
 	// JumpCheck is how often the wall clock is compared with the
 	// monotonic clock to detect a jump (5 s).
 	JumpCheck time.Duration
@@ -174,6 +183,13 @@ func (o *Options) setDefaults() {
 	if o.OutboxWorkers <= 0 {
 		o.OutboxWorkers = 4
 	}
+	if o.BackoffJitter == 0 {
+		o.BackoffJitter = 0.2
+	}
+	o.BackoffJitter = min(max(o.BackoffJitter, 0), 1)
+	if o.Rand == nil {
+		o.Rand = rand.Float64
+	}
 	if o.NotBefore.IsZero() {
 		o.NotBefore = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
@@ -218,8 +234,9 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// longestBackoff is the longest delay the outbox ever schedules: a job due
-// further out than this was scheduled before the wall clock went back.
+// longestBackoff is the longest delay the outbox ever schedules, jitter
+// included: a job due further out than this was scheduled before the wall
+// clock went back.
 func (o *Options) longestBackoff() time.Duration {
 	var m time.Duration
 	for _, s := range [][]time.Duration{o.ReconcileBackoff, o.RetryBackoff} {
@@ -227,7 +244,15 @@ func (o *Options) longestBackoff() time.Duration {
 			m = max(m, d)
 		}
 	}
-	return m
+	return m + time.Duration(float64(m)*o.BackoffJitter)
+}
+
+// jitter spreads d uniformly over d*(1-BackoffJitter) to d*(1+BackoffJitter).
+func (o *Options) jitter(d time.Duration) time.Duration {
+	if o.BackoffJitter <= 0 || d <= 0 {
+		return d
+	}
+	return d + time.Duration(float64(d)*o.BackoffJitter*(2*o.Rand()-1))
 }
 
 // backoff returns the n-th delay (n from 0) of a schedule, repeating the last.

@@ -156,7 +156,7 @@ func (e *Engine) retryJob(j *store.Job, sched []time.Duration, why error, a *sto
 			return err
 		}
 		cur.Attempts++
-		cur.NextAt = e.now().Add(backoff(sched, cur.Attempts))
+		cur.NextAt = e.now().Add(e.o.jitter(backoff(sched, cur.Attempts)))
 		if why != nil {
 			cur.LastError = why.Error()
 		}
