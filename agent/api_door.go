@@ -125,7 +125,7 @@ func (e *Engine) Handler() http.Handler {
 	d.handle("GET /healthz", allRoles, "", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"ok": true})
 	})
-	d.handle("GET /metrics", metrRoles, "", e.hMetrics)
+	d.handle("GET /metrics", metrRoles, "", e.metricsHandler())
 	for p, h := range e.o.Mount {
 		roles := mgrRoles // e.g. GET /v1/journal/backup
 		if strings.Contains(p, "/display") {

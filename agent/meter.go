@@ -3,58 +3,67 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"sort"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/posagent/posagent/gateway"
 )
 
 // meter wraps the Gateway and records latency, errors and reachability.
+// The latency histogram and the error counter are kept as calls end; the
+// engine's registry (metrics.go) collects them with the meter itself.
 type meter struct {
-	g     Gateway
-	clock Clock
+	g       Gateway
+	clock   Clock
+	latency *prometheus.HistogramVec // action
+	errs    *prometheus.CounterVec   // action, outcome
+	up      *prometheus.Desc
 	// mu guards everything below.
 	mu          sync.Mutex
-	hist        map[string]*histogram
-	errs        map[[2]string]uint64 // action, outcome
 	reachable   bool
 	everTried   bool
 	lastContact time.Time
 	lastError   string
 }
 
+// latencyBuckets are posagent_gateway_request_duration_seconds' buckets;
+// the dashboard's quantiles read them.
 var latencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30}
 
-type histogram struct {
-	counts []uint64 // per bucket, cumulative at render time
-	sum    float64
-	n      uint64
-}
+// meterActions and meterOutcomes are the error counter's label values: every
+// pair is exported from the start (at 0), so alerts see the series before
+// the first error.
+var (
+	meterActions  = []string{"qr", "query", "refund", "scan"}
+	meterOutcomes = []string{"failed", "not_sent", "unknown"}
+)
 
 func newMeter(g Gateway, c Clock) *meter {
-	return &meter{g: g, clock: c, hist: map[string]*histogram{}, errs: map[[2]string]uint64{}}
+	m := &meter{g: g, clock: c,
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "posagent_gateway_request_duration_seconds", Help: "Gateway call latency by action.",
+			Buckets: latencyBuckets,
+		}, []string{"action"}),
+		errs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posagent_gateway_errors_total", Help: "Gateway calls that did not end Paid, by action and outcome.",
+		}, []string{"action", "outcome"}),
+		up: prometheus.NewDesc("posagent_gateway_reachable", "1 when the last gateway call got an answer.", nil, nil),
+	}
+	for _, a := range meterActions {
+		for _, o := range meterOutcomes {
+			m.errs.WithLabelValues(a, o)
+		}
+	}
+	return m
 }
 
 func (m *meter) record(action string, t0 time.Time, err error) {
 	d := m.clock.Now().Sub(t0).Seconds()
+	m.latency.WithLabelValues(action).Observe(d)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	h := m.hist[action]
-	if h == nil {
-		h = &histogram{counts: make([]uint64, len(latencyBuckets))}
-		m.hist[action] = h
-	}
-	for i, b := range latencyBuckets {
-		if d <= b {
-			h.counts[i]++
-			break
-		}
-	}
-	h.sum += d
-	h.n++
 	m.everTried = true
 	if err == nil {
 		m.reachable, m.lastContact = true, m.clock.Now()
@@ -69,7 +78,7 @@ func (m *meter) record(action string, t0 time.Time, err error) {
 	if errors.Is(err, gateway.ErrNotSent) {
 		out = "not_sent"
 	}
-	m.errs[[2]string{action, out}]++
+	m.errs.WithLabelValues(action, out).Inc()
 	// A verified SUCCESS whose order is still open (notpay) is an answer,
 	// not a gateway error: it is counted, but not shown as the last error.
 	if !answered || ge.Code != gateway.CodeSuccess {
@@ -128,42 +137,27 @@ func (m *meter) status() GatewayStatus {
 	return s
 }
 
-func (m *meter) writeMetrics(w io.Writer) {
+// Describe and Collect make the meter a prometheus.Collector: the
+// histogram and the error counter as kept, reachability as it is now.
+func (m *meter) Describe(ch chan<- *prometheus.Desc) {
+	m.latency.Describe(ch)
+	m.errs.Describe(ch)
+	ch <- m.up
+}
+
+func (m *meter) Collect(ch chan<- prometheus.Metric) {
+	m.latency.Collect(ch)
+	m.errs.Collect(ch)
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	fmt.Fprintln(w, "# HELP posagent_gateway_request_duration_seconds Gateway call latency by action.")
-	fmt.Fprintln(w, "# TYPE posagent_gateway_request_duration_seconds histogram")
-	actions := make([]string, 0, len(m.hist))
-	for a := range m.hist {
-		actions = append(actions, a)
+	up := m.reachable || !m.everTried
+	m.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(m.up, prometheus.GaugeValue, b2f(up))
+}
+
+// b2f is 1 for true, 0 for false.
+func b2f(b bool) float64 {
+	if b {
+		return 1
 	}
-	sort.Strings(actions)
-	for _, a := range actions {
-		h := m.hist[a]
-		var cum uint64
-		for i, b := range latencyBuckets {
-			cum += h.counts[i]
-			fmt.Fprintf(w, "posagent_gateway_request_duration_seconds_bucket{action=%q,le=\"%g\"} %d\n", a, b, cum)
-		}
-		fmt.Fprintf(w, "posagent_gateway_request_duration_seconds_bucket{action=%q,le=\"+Inf\"} %d\n", a, h.n)
-		fmt.Fprintf(w, "posagent_gateway_request_duration_seconds_sum{action=%q} %g\n", a, h.sum)
-		fmt.Fprintf(w, "posagent_gateway_request_duration_seconds_count{action=%q} %d\n", a, h.n)
-	}
-	fmt.Fprintln(w, "# HELP posagent_gateway_errors_total Gateway calls that did not end Paid, by action and outcome.")
-	fmt.Fprintln(w, "# TYPE posagent_gateway_errors_total counter")
-	keys := make([][2]string, 0, len(m.errs))
-	for k := range m.errs {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+keys[i][1] < keys[j][0]+keys[j][1] })
-	for _, k := range keys {
-		fmt.Fprintf(w, "posagent_gateway_errors_total{action=%q,outcome=%q} %d\n", k[0], k[1], m.errs[k])
-	}
-	up := 0
-	if m.reachable || !m.everTried {
-		up = 1
-	}
-	fmt.Fprintln(w, "# HELP posagent_gateway_reachable 1 when the last gateway call got an answer.")
-	fmt.Fprintln(w, "# TYPE posagent_gateway_reachable gauge")
-	fmt.Fprintf(w, "posagent_gateway_reachable %d\n", up)
+	return 0
 }

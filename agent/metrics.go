@@ -1,64 +1,93 @@
 package agent
 
 import (
-	"bytes"
-	"fmt"
 	"net/http"
-	"sort"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/posagent/posagent/store"
 )
 
-// hMetrics writes Prometheus text format by hand.
-func (e *Engine) hMetrics(w http.ResponseWriter, r *http.Request) {
-	var b bytes.Buffer
-	// The journal's counters, kept with every commit: no payment is read.
+// metricsHandler serves /metrics from a registry of the engine's own (never
+// the global default one): the Go runtime and process collectors, the
+// gateway meter's histogram and counters (kept as calls end, meter.go), and
+// engineCollector, which reads the journal and the engine at scrape time.
+// Names, labels and buckets are the dashboard's and the alert rules'
+// contract (deploy/; cmd/posagent/deploy_test.go checks it on a real scrape).
+func (e *Engine) metricsHandler() http.HandlerFunc {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		e.gw,
+		engineCollector{e},
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP
+}
+
+// The engine's gauges and counters read at scrape time.
+var (
+	descPayments      = prometheus.NewDesc("posagent_payments", "Payments in the journal by state.", []string{"state"}, nil)
+	descInDoubt       = prometheus.NewDesc("posagent_payments_in_doubt", "Payments whose outcome is not known yet (reconciling, or to resolve by hand).", nil, nil)
+	descOutboxDepth   = prometheus.NewDesc("posagent_outbox_depth", "Jobs waiting in the outbox.", nil, nil)
+	descOutboxOldest  = prometheus.NewDesc("posagent_outbox_oldest_age_seconds", "Age of the oldest outbox job.", nil, nil)
+	descEventsSeq     = prometheus.NewDesc("posagent_events_seq", "Sequence of the last journal event.", nil, nil)
+	descUptime        = prometheus.NewDesc("posagent_uptime_seconds", "Seconds since the engine was created.", nil, nil)
+	descClockOK       = prometheus.NewDesc("posagent_clock_plausible", "1 while the wall clock is believed (not before the build or the newest journal record).", nil, nil)
+	descClockJumps    = prometheus.NewDesc("posagent_clock_jumps_total", "Wall-clock jumps against the monotonic clock since start.", nil, nil)
+	descStoreErrs     = prometheus.NewDesc("posagent_store_errors_total", "Journal errors in background steps (each logged and retried).", nil, nil)
+	descBackupAge     = prometheus.NewDesc("posagent_journal_backup_age_seconds", "Age of the newest verified journal backup; -1 when there is none.", nil, nil)
+	descJournalSize   = prometheus.NewDesc("posagent_journal_size_bytes", "Size of the journal file.", nil, nil)
+	descDeviceUp      = prometheus.NewDesc("posagent_device_up", "1 while a device (scanner, printer, display, bridge) can do its job.", []string{"kind", "name"}, nil)
+	descDeviceState   = prometheus.NewDesc("posagent_device_state", "The state of each device as a label (printer: ok, paper_out, paper_near_end, cover_open, offline, unreachable, ...; scanner: connected, disconnected, ...); always 1.", []string{"kind", "name", "state"}, nil)
+	descZReports      = prometheus.NewDesc("posagent_z_reports", "Number of the last Z report.", nil, nil)
+	descReconMismatch = prometheus.NewDesc("posagent_reconciliation_mismatches", "Differences with the gateway found by the last reconciliation of a Z report.", []string{"z"}, nil)
+	descReconUnanswer = prometheus.NewDesc("posagent_reconciliation_unanswered", "Orders the last reconciliation got no believable answer for.", []string{"z"}, nil)
+)
+
+// engineCollector is the engine's state as a prometheus.Collector. The
+// journal's counts are kept with every commit, so a scrape reads no payment.
+type engineCollector struct{ e *Engine }
+
+func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPayments, descInDoubt, descOutboxDepth, descOutboxOldest,
+		descEventsSeq, descUptime, descClockOK, descClockJumps, descStoreErrs, descBackupAge,
+		descJournalSize, descDeviceUp, descDeviceState, descZReports, descReconMismatch, descReconUnanswer} {
+		ch <- d
+	}
+}
+
+func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
+	e := c.e
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
 	var counts map[State]int
 	e.st.View(func(tx *store.Tx) error { counts = tx.Counts(); return nil })
-	fmt.Fprintln(&b, "# HELP posagent_payments Payments in the journal by state.")
-	fmt.Fprintln(&b, "# TYPE posagent_payments gauge")
-	states := []State{AwaitingCode, Processing, Queued, InDoubt, Succeeded, Failed, Cancelled, Expired, Reversed}
-	sort.Slice(states, func(i, j int) bool { return states[i] < states[j] })
-	for _, s := range states {
-		fmt.Fprintf(&b, "posagent_payments{state=%q} %d\n", s, counts[s])
+	for _, s := range []State{AwaitingCode, Processing, Queued, InDoubt, Succeeded, Failed, Cancelled, Expired, Reversed} {
+		gauge(descPayments, float64(counts[s]), string(s))
 	}
-	e.gw.writeMetrics(&b)
-	now := e.now()
-	ob := e.outboxStatus(now)
-	fmt.Fprintln(&b, "# HELP posagent_outbox_depth Jobs waiting in the outbox.")
-	fmt.Fprintln(&b, "# TYPE posagent_outbox_depth gauge")
-	fmt.Fprintf(&b, "posagent_outbox_depth %d\n", ob.Depth)
-	fmt.Fprintln(&b, "# HELP posagent_outbox_oldest_age_seconds Age of the oldest outbox job.")
-	fmt.Fprintln(&b, "# TYPE posagent_outbox_oldest_age_seconds gauge")
-	fmt.Fprintf(&b, "posagent_outbox_oldest_age_seconds %g\n", ob.OldestAgeSeconds)
-	fmt.Fprintln(&b, "# HELP posagent_events_seq Sequence of the last journal event.")
-	fmt.Fprintln(&b, "# TYPE posagent_events_seq counter")
-	fmt.Fprintf(&b, "posagent_events_seq %d\n", e.bus.lastSeq())
-	e.writeJournalMetrics(&b)
-	e.writeDeviceMetrics(&b)
-	e.writeReportMetrics(&b) // reconcile.go
-	fmt.Fprintln(&b, "# HELP posagent_uptime_seconds Seconds since the engine was created.")
-	fmt.Fprintln(&b, "# TYPE posagent_uptime_seconds gauge")
-	fmt.Fprintf(&b, "posagent_uptime_seconds %g\n", e.mono().Seconds())
+	gauge(descInDoubt, float64(counts[InDoubt]))
+	ob := e.outboxStatus(e.now())
+	gauge(descOutboxDepth, float64(ob.Depth))
+	gauge(descOutboxOldest, ob.OldestAgeSeconds)
+	counter(descEventsSeq, float64(e.bus.lastSeq()))
+	gauge(descUptime, e.mono().Seconds())
 	e.mu.Lock()
 	jumps, storeErrs := e.jumps, e.storeErrs
 	e.mu.Unlock()
-	plausible := 0
-	if e.clockProblem() == "" {
-		plausible = 1
-	}
-	fmt.Fprintln(&b, "# HELP posagent_payments_in_doubt Payments whose outcome is not known yet (reconciling, or to resolve by hand).")
-	fmt.Fprintln(&b, "# TYPE posagent_payments_in_doubt gauge")
-	fmt.Fprintf(&b, "posagent_payments_in_doubt %d\n", counts[InDoubt])
-	fmt.Fprintln(&b, "# HELP posagent_clock_plausible 1 while the wall clock is believed (not before the build or the newest journal record).")
-	fmt.Fprintln(&b, "# TYPE posagent_clock_plausible gauge")
-	fmt.Fprintf(&b, "posagent_clock_plausible %d\n", plausible)
-	fmt.Fprintln(&b, "# HELP posagent_clock_jumps_total Wall-clock jumps against the monotonic clock since start.")
-	fmt.Fprintln(&b, "# TYPE posagent_clock_jumps_total counter")
-	fmt.Fprintf(&b, "posagent_clock_jumps_total %d\n", jumps)
-	fmt.Fprintln(&b, "# HELP posagent_store_errors_total Journal errors in background steps (each logged and retried).")
-	fmt.Fprintln(&b, "# TYPE posagent_store_errors_total counter")
-	fmt.Fprintf(&b, "posagent_store_errors_total %d\n", storeErrs)
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	w.Write(b.Bytes())
+	gauge(descClockOK, b2f(e.clockProblem() == ""))
+	counter(descClockJumps, float64(jumps))
+	counter(descStoreErrs, float64(storeErrs))
+	e.collectJournal(gauge)          // api_journal.go
+	e.collectDevices(gauge)          // metrics_devices.go
+	e.collectReports(gauge, counter) // reconcile.go
 }
+
+// metricFunc adds one sample of d with the label values given.
+type metricFunc func(d *prometheus.Desc, v float64, labels ...string)

@@ -1,12 +1,12 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/posagent/posagent/gateway"
@@ -221,9 +221,9 @@ func (e *Engine) compare(p *store.Payment, res *gateway.Result, err error) (m *M
 	return nil, true
 }
 
-// writeReportMetrics writes the Z report and reconciliation gauges, read
-// from the journal.
-func (e *Engine) writeReportMetrics(b *bytes.Buffer) {
+// collectReports adds the Z report and reconciliation metrics, read from
+// the journal.
+func (e *Engine) collectReports(gauge, counter metricFunc) {
 	var lastZ, reconZ uint64
 	var rc Reconciliation
 	e.st.View(func(tx *store.Tx) error {
@@ -234,13 +234,8 @@ func (e *Engine) writeReportMetrics(b *bytes.Buffer) {
 		}
 		return nil
 	})
-	fmt.Fprintln(b, "# HELP posagent_z_reports Number of the last Z report.")
-	fmt.Fprintln(b, "# TYPE posagent_z_reports counter")
-	fmt.Fprintf(b, "posagent_z_reports %d\n", lastZ)
-	fmt.Fprintln(b, "# HELP posagent_reconciliation_mismatches Differences with the gateway found by the last reconciliation of a Z report.")
-	fmt.Fprintln(b, "# TYPE posagent_reconciliation_mismatches gauge")
-	fmt.Fprintf(b, "posagent_reconciliation_mismatches{z=\"%d\"} %d\n", reconZ, len(rc.Mismatches))
-	fmt.Fprintln(b, "# HELP posagent_reconciliation_unanswered Orders the last reconciliation got no believable answer for.")
-	fmt.Fprintln(b, "# TYPE posagent_reconciliation_unanswered gauge")
-	fmt.Fprintf(b, "posagent_reconciliation_unanswered{z=\"%d\"} %d\n", reconZ, rc.Unanswered)
+	counter(descZReports, float64(lastZ))
+	z := strconv.FormatUint(reconZ, 10)
+	gauge(descReconMismatch, float64(len(rc.Mismatches)), z)
+	gauge(descReconUnanswer, float64(rc.Unanswered), z)
 }
