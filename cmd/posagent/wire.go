@@ -101,46 +101,238 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 }
 
 // runDaemonWith is runDaemon with reloading (reload.go) when do asks for it.
+// build calls the parts' constructors in order; run starts the long-lived
+// ones in one errgroup; close undoes what build opened.
 func runDaemonWith(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(running), do daemonOptions) (err error) {
 	if err := agent.CheckListen(cfg.API.Listen, anyToken(cfg)); err != nil {
 		return err
 	}
-	front, err := newAPIFront(cfg, log) // api_front.go: roles, operators, TLS
-	if err != nil {
-		return err
-	}
-	// The journal is checked before anything else: a damaged or rolled-back
-	// journal stops the start here, unmodified (cmd_journal.go).
-	st, err := openJournal(cfg, log)
-	if err != nil {
-		return err
-	}
+	d := &daemonParts{cfg: cfg, log: log}
 	defer func() {
-		if cerr := st.Close(); cerr != nil && err == nil {
+		if cerr := d.close(); cerr != nil && err == nil {
 			err = cerr
 		}
 	}()
+	if err := d.build(do); err != nil {
+		return err
+	}
+	return d.run(ctx, ready, do)
+}
 
+// daemonParts holds the parts of a running posagent, in the order build makes
+// them. Each is made by one newX(cfg, ...) constructor.
+type daemonParts struct {
+	cfg *config.Config
+	log *slog.Logger
+
+	front    *apiFront    // api_front.go: roles, operators, TLS
+	st       *store.Store // the journal
+	sim      *simPart     // nil with a real gateway
+	gw       *gateway.Client
+	cjk      *fonts.CJK   // nil without a CJK font
+	hub      *bridge.Hub  // nil without the bridge
+	printer  *livePrinter // reload.go
+	disp     *displayPart
+	rl       *reloader // nil unless reloadable
+	eng      *agent.Engine
+	ref      engineRef // the engine for parts made before it
+	scanners *scannerSet
+}
+
+// build makes every part. The journal is checked before anything else: a
+// damaged or rolled-back journal stops the start here, unmodified
+// (cmd_journal.go).
+func (d *daemonParts) build(do daemonOptions) (err error) {
+	cfg, log := d.cfg, d.log
+	if d.front, err = newAPIFront(cfg, log); err != nil {
+		return err
+	}
+	if d.st, err = openJournal(cfg, log); err != nil {
+		return err
+	}
+	if d.sim, err = newSim(cfg, log); err != nil {
+		return err
+	}
+	if d.gw, err = newGateway(cfg, d.sim.gatewayURL(cfg), log); err != nil {
+		return err
+	}
+	d.cjk = loadCJK(cfg, log)
+	hubPrinter, err := d.newBridge()
+	if err != nil {
+		return err
+	}
+	if d.printer, err = newLivePrinter(cfg, hubPrinter, d.cjk, log, d.ref.setDevice); err != nil {
+		return err
+	}
+	if d.disp, err = newDisplay(cfg, d.cjk, d.hub, d.ref.get, log); err != nil {
+		return err
+	}
+	d.rl = newReloader(cfg, log, do)
+	if d.eng, err = d.newEngine(); err != nil {
+		return err
+	}
+	d.ref.eng = d.eng
+	if d.scanners, err = newScanners(cfg, log, &d.ref); err != nil {
+		return err
+	}
+	if d.rl != nil {
+		rl := d.rl
+		rl.eng, rl.printer, rl.display, rl.sink, rl.scanners, rl.cjk, rl.hub, rl.ctl = d.eng, d.printer, d.disp.handler, d.disp.sink, d.scanners, d.cjk, d.hub, d.disp.ctl
+	}
+	return nil
+}
+
+// run starts the parts in one errgroup and waits for them. Recovery comes
+// first: every payment left open by a crash is picked up before a scanner or
+// the POS can start a new one, so the rest start, and the API listens, only
+// once the engine is ready.
+func (d *daemonParts) run(ctx context.Context, ready func(running), do daemonOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	grp, ctx := errgroup.WithContext(ctx)
-
-	// The gateway, or the simulator in-process on loopback.
-	gwURL, simURL := cfg.Gateway.URL, ""
-	if gwURL == "sim" {
-		l, err := net.Listen("tcp", cfg.Sim.Listen)
-		if err != nil {
-			return fmt.Errorf("sim: %w", err)
-		}
-		sim := ottsim.New(ottsim.Options{
-			MerchantID: cfg.Gateway.MerchantID, SignKey: cfg.Gateway.SignKey,
-			TimeScale: cfg.Sim.TimeScale, Logger: log.With("part", "sim"),
-		})
-		grp.Go(func() error { return sim.Run(ctx, l) })
-		simURL = "http://" + l.Addr().String()
-		gwURL = simURL + "/processV2"
-		log.Info("OTTPay simulator in-process (no real money)", "url", gwURL)
+	if d.sim != nil {
+		grp.Go(func() error { return d.sim.Run(ctx) })
 	}
+	grp.Go(func() error { return d.eng.Run(ctx) })
+	select {
+	case <-d.eng.Ready():
+	case <-ctx.Done():
+		return quietCancel(grp.Wait())
+	}
+	d.start(ctx, grp, do)
+	ls, err := d.front.listen(d.cfg)
+	if err != nil {
+		cancel()
+		_ = grp.Wait()
+		return err
+	}
+	// Timeouts on every listener; a stop closes slow and idle connections.
+	grp.Go(func() error { return agent.Serve(ctx, agent.NewServer(d.apiMux(), d.log), ls...) })
+	api := ls[0].Addr().String()
+	d.log.Info("posagent running", "version", version, "api", api, "journal", d.cfg.Store.Path)
+	if ready != nil {
+		ready(running{API: api, SimURL: d.sim.url()})
+	}
+	return quietCancel(grp.Wait())
+}
+
+// start runs the parts that follow the engine: journal maintenance, the
+// display, the printer, the bridge, the scanners and the reloader.
+func (d *daemonParts) start(ctx context.Context, grp *errgroup.Group, do daemonOptions) {
+	cfg := d.cfg
+	grp.Go(func() error {
+		return d.st.RunMaintenance(ctx, store.MaintenanceOptions{Backup: store.BackupOptions{
+			Dir: cfg.Store.Backup.Dir, Every: cfg.Store.Backup.Every, Keep: cfg.Store.Backup.Keep}})
+	})
+	grp.Go(func() error { return d.disp.ctl.Run(ctx) })
+	grp.Go(func() error { return feedDisplay(ctx, d.eng, d.disp.ctl) })
+	grp.Go(func() error { return d.printer.Run(ctx) })
+	if d.hub != nil {
+		grp.Go(func() error { return d.hub.Run(ctx) })
+	}
+	grp.Go(func() error { return d.scanners.Run(ctx, cfg) })
+	if d.rl != nil {
+		grp.Go(func() error { return d.rl.run(ctx, do.Reload) })
+	}
+}
+
+// apiMux is the local API, with the bridge endpoint beside its front door
+// (the bridge has its own token) and OTTPay's call-backs, which carry no
+// token of ours: the digest authenticates them.
+func (d *daemonParts) apiMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	if d.hub != nil {
+		mux.Handle("/v1/bridge", d.hub.Handler())
+	}
+	mux.Handle("POST /v1/ottpay/callback", d.eng.CallbackHandler())
+	mux.Handle("/", d.eng.Handler())
+	return mux
+}
+
+// close undoes what build opened, the last first; the journal's error is
+// the one returned.
+func (d *daemonParts) close() error {
+	if d.disp != nil && d.disp.sink != nil {
+		d.disp.sink.Close()
+	}
+	if d.cjk != nil {
+		d.cjk.Close()
+	}
+	if d.sim != nil {
+		d.sim.l.Close() // Run closes it too; a second close changes nothing
+	}
+	if d.st != nil {
+		return d.st.Close()
+	}
+	return nil
+}
+
+// quietCancel is err, with cancellation not an error.
+func quietCancel(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// engineRef lets the parts made before the engine reach it: device states
+// reported before it exists are dropped (each part reports again on its
+// next change), and scans arrive only once the parts run, after it is set.
+type engineRef struct{ eng *agent.Engine }
+
+func (r *engineRef) get() *agent.Engine { return r.eng }
+
+func (r *engineRef) setDevice(s agent.DeviceStatus) {
+	if r.eng != nil {
+		r.eng.SetDevice(s)
+	}
+}
+
+// simPart is the OTTPay simulator, in-process on loopback (gateway.url: sim).
+type simPart struct {
+	sim *ottsim.Sim
+	l   net.Listener
+}
+
+// newSim listens for the simulator when the config asks for it; nil otherwise.
+func newSim(cfg *config.Config, log *slog.Logger) (*simPart, error) {
+	if cfg.Gateway.URL != "sim" {
+		return nil, nil
+	}
+	l, err := net.Listen("tcp", cfg.Sim.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	sim := ottsim.New(ottsim.Options{
+		MerchantID: cfg.Gateway.MerchantID, SignKey: cfg.Gateway.SignKey,
+		TimeScale: cfg.Sim.TimeScale, Logger: log.With("part", "sim"),
+	})
+	s := &simPart{sim: sim, l: l}
+	log.Info("OTTPay simulator in-process (no real money)", "url", s.gatewayURL(cfg))
+	return s, nil
+}
+
+func (s *simPart) Run(ctx context.Context) error { return s.sim.Run(ctx, s.l) }
+
+// url is the simulator's base URL; "" with a real gateway.
+func (s *simPart) url() string {
+	if s == nil {
+		return ""
+	}
+	return "http://" + s.l.Addr().String()
+}
+
+// gatewayURL is where gateway calls go: the simulator's, or gateway.url.
+func (s *simPart) gatewayURL(cfg *config.Config) string {
+	if s == nil {
+		return cfg.Gateway.URL
+	}
+	return s.url() + "/processV2"
+}
+
+// newGateway is the OTTPay client for url, with the config's timeout
+// (scaled with agent.time_scale against the simulator).
+func newGateway(cfg *config.Config, url string, log *slog.Logger) (*gateway.Client, error) {
 	hc := gateway.DefaultHTTPClient()
 	if cfg.Gateway.Timeout > 0 {
 		hc.Timeout = cfg.Gateway.Timeout
@@ -148,93 +340,109 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, log *slog.Logger, re
 	if ts := cfg.Agent.TimeScale; ts > 0 && ts < 1 && cfg.Gateway.URL == "sim" {
 		hc.Timeout = time.Duration(float64(hc.Timeout) * ts)
 	}
-	gw, err := gateway.New(gateway.Config{
-		URL: gwURL, MerchantID: cfg.Gateway.MerchantID, SignKey: cfg.Gateway.SignKey,
+	return gateway.New(gateway.Config{
+		URL: url, MerchantID: cfg.Gateway.MerchantID, SignKey: cfg.Gateway.SignKey,
 		OperatorID: cfg.Gateway.OperatorID, TerminalNo: cfg.Gateway.TerminalNo,
 		HTTPClient: hc, Logger: log.With("part", "gateway"),
 		// OTTPay requires a call_back_url on qr orders. A terminal on a shop LAN
 		// rarely receives call-backs; polling is the source of truth.
 		CallbackURL: "http://" + cfg.API.Listen + "/v1/ottpay/callback",
 	})
-	if err != nil {
-		return err
-	}
+}
 
-	var eng *agent.Engine // set below; device callbacks run only after it is
-	setDevice := func(d agent.DeviceStatus) {
-		if eng != nil {
-			eng.SetDevice(d)
-		}
-	}
-
-	// The printer (or the bridge helper that prints for Android).
-	prof := printerProfile(cfg)
-	// The CJK font pictures draw Chinese with; without one they leave it
-	// out (and say so), and payments go on.
+// loadCJK is the CJK font pictures draw Chinese with; without one they
+// leave it out (and say so), and payments go on.
+func loadCJK(cfg *config.Config, log *slog.Logger) *fonts.CJK {
 	cjk, err := fonts.Load(cfg.Render.Font)
 	if err != nil {
 		log.Warn("render: no CJK font: receipt pictures and display frames leave Chinese out (posagent doctor)", "err", err)
-		cjk = nil
-	} else {
-		defer cjk.Close()
+		return nil
 	}
-	prof.CJK = cjk
-	var hub *bridge.Hub
-	var hubPrinter agent.ReceiptPrinter // prints through the hub
-	if cfg.Bridge.Enabled || cfg.Printer.Kind == "bridge" {
-		format, encode := bridge.FormatESCPOS, func(r printer.Receipt) ([]byte, error) { return printer.Encode(r, prof), nil }
-		if cfg.Printer.Image {
-			format, encode = bridge.FormatPNG, func(r printer.Receipt) ([]byte, error) { return printer.RenderPNG(r, prof) }
-		}
-		hub, err = bridge.New(bridge.Options{
-			Token: cfg.BridgeToken(), Format: format, WidthDots: prof.Dots,
-			OnScan: func(ctx context.Context, s bridge.Scan) error { return eng.HandleScan(ctx, scanner.Scan(s)) },
-			OnState: func(h bridge.HelperStatus) {
-				d := agent.DeviceStatus{Kind: "bridge", Name: "bridge", State: "disconnected", LastError: h.Reason}
-				if h.Connected {
-					d.State, d.LastError = "connected", ""
-				}
-				setDevice(d)
-				for _, hd := range h.Devices {
-					setDevice(agent.DeviceStatus{Kind: hd.Kind, Name: "bridge:" + hd.Name, State: hd.State, LastError: hd.Error})
-				}
-			},
-			Logger: log.With("part", "bridge"),
-		})
-		if err != nil {
-			return err
-		}
-		hubPrinter = printer.JobPrinter{Sender: hub, Encode: encode}
+	return cjk
+}
+
+// newBridge makes the hub the Android helper connects to, when the config
+// uses it, and the printer that prints through it; (nil, nil) otherwise.
+func (d *daemonParts) newBridge() (agent.ReceiptPrinter, error) {
+	cfg, ref := d.cfg, &d.ref
+	if !cfg.Bridge.Enabled && cfg.Printer.Kind != "bridge" {
+		return nil, nil
 	}
-	// The printer, behind a livePrinter a reload can rebuild (reload.go).
-	lp, err := newLivePrinter(cfg, hubPrinter, cjk, log, setDevice)
+	prof := printerProfile(cfg)
+	prof.CJK = d.cjk
+	format, encode := bridge.FormatESCPOS, func(r printer.Receipt) ([]byte, error) { return printer.Encode(r, prof), nil }
+	if cfg.Printer.Image {
+		format, encode = bridge.FormatPNG, func(r printer.Receipt) ([]byte, error) { return printer.RenderPNG(r, prof) }
+	}
+	hub, err := bridge.New(bridge.Options{
+		Token: cfg.BridgeToken(), Format: format, WidthDots: prof.Dots,
+		OnScan:  func(ctx context.Context, s bridge.Scan) error { return ref.get().HandleScan(ctx, scanner.Scan(s)) },
+		OnState: func(h bridge.HelperStatus) { bridgeDevices(h, ref.setDevice) },
+		Logger:  d.log.With("part", "bridge"),
+	})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	d.hub = hub
+	return printer.JobPrinter{Sender: hub, Encode: encode}, nil
+}
+
+// bridgeDevices reports the helper and the devices it owns.
+func bridgeDevices(h bridge.HelperStatus, setDevice func(agent.DeviceStatus)) {
+	d := agent.DeviceStatus{Kind: "bridge", Name: "bridge", State: "disconnected", LastError: h.Reason}
+	if h.Connected {
+		d.State, d.LastError = "connected", ""
+	}
+	setDevice(d)
+	for _, hd := range h.Devices {
+		setDevice(agent.DeviceStatus{Kind: hd.Kind, Name: "bridge:" + hd.Name, State: hd.State, LastError: hd.Error})
+	}
+}
+
+// displayPart is the customer display: the controller, the web page (nil
+// with display.kind none) and the pole or PNG sink (nil without one).
+type displayPart struct {
+	ctl     *display.Controller
+	handler *liveHandler
+	sink    *swapSink
+}
+
+func newDisplay(cfg *config.Config, cjk *fonts.CJK, hub *bridge.Hub, eng func() *agent.Engine, log *slog.Logger) (*displayPart, error) {
+	p := &displayPart{ctl: display.NewController(display.ControllerOptions{Hold: cfg.Display.Hold, Logger: log.With("part", "display")})}
+	if cfg.Display.Kind == "pole" || cfg.Display.Kind == "png" {
+		ds, closer, err := displaySink(cfg, cjk, hub)
+		if err != nil {
+			return nil, err
+		}
+		p.sink = &swapSink{s: ds, closer: closer}
+		p.ctl.AddSink(p.sink)
+	}
+	if cfg.Display.Kind != "none" {
+		p.handler = newLiveHandler(displayHandler(cfg, cjk, p.ctl, eng, log))
+	}
+	return p, nil
+}
+
+// newReloader is the config reloader when do asks for one; nil otherwise.
+// Its parts are set once they exist (daemonParts.build).
+func newReloader(cfg *config.Config, log *slog.Logger, do daemonOptions) *reloader {
+	if !do.Reloadable {
+		return nil
+	}
+	return &reloader{path: do.ConfigPath, env: do.Env, log: log.With("part", "config"), level: do.Level, cur: cfg}
+}
+
+// newEngine is the payment engine over the parts made before it, with the
+// journal backup, the reload endpoint and the display page mounted behind
+// its front door.
+func (d *daemonParts) newEngine() (*agent.Engine, error) {
+	cfg, lp := d.cfg, d.printer
 	var rp agent.ReceiptPrinter
 	if lp.present() {
 		rp = lp
 	}
-
-	// The customer display.
-	ctl := display.NewController(display.ControllerOptions{Hold: cfg.Display.Hold, Logger: log.With("part", "display")})
-	var dispHandler *liveHandler
-	var sink *swapSink
-	if cfg.Display.Kind == "pole" || cfg.Display.Kind == "png" {
-		ds, closer, err := displaySink(cfg, cjk, hub)
-		if err != nil {
-			return err
-		}
-		sink = &swapSink{s: ds, closer: closer}
-		defer sink.Close()
-		ctl.AddSink(sink)
-	}
-	if cfg.Display.Kind != "none" {
-		dispHandler = newLiveHandler(displayHandler(cfg, cjk, ctl, func() *agent.Engine { return eng }, log))
-	}
-
-	opts := agent.Options{Access: front.access,
-		Gateway: gw, Store: st, Logger: log.With("part", "agent"),
+	opts := agent.Options{Access: d.front.access,
+		Gateway: d.gw, Store: d.st, Logger: d.log.With("part", "agent"),
 		Currency: cfg.Merchant.Currency, TerminalNo: cfg.Gateway.TerminalNo, MerchantName: cfg.Merchant.Name,
 		ScanPollWindow: cfg.Agent.ScanWindow, QRWindow: cfg.Agent.QRWindow, ScanPollEvery: cfg.Agent.PollInterval,
 		DedupWindow: cfg.Agent.Dedup, Retention: retention(cfg.Store.Retention), TimeScale: cfg.Agent.TimeScale,
@@ -246,84 +454,29 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, log *slog.Logger, re
 		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
 		Location: shopLocation(cfg), CloseAt: cfg.Reports.CloseAt, ReconcileRate: reconcileRate(cfg), Reports: lp, // cmd_report.go
 	}
-	opts.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(st, log)}
-	var rl *reloader
-	if do.Reloadable {
-		rl = &reloader{path: do.ConfigPath, env: do.Env, log: log.With("part", "config"), level: do.Level, cur: cfg}
-		opts.Mount["POST /v1/config/reload"] = rl.handler()
+	opts.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(d.st, d.log)}
+	if d.rl != nil {
+		opts.Mount["POST /v1/config/reload"] = d.rl.handler()
 	}
-	if dispHandler != nil {
-		opts.Mount["/display"], opts.Mount["/display/"] = dispHandler, dispHandler
+	if h := d.disp.handler; h != nil {
+		opts.Mount["/display"], opts.Mount["/display/"] = h, h
 	}
-	eng, err = agent.New(opts)
-	if err != nil {
-		return err
-	}
-	grp.Go(func() error { return eng.Run(ctx) })
-	// Recovery first: every payment left open by a crash is picked up
-	// before a scanner or the POS can start a new one.
-	select {
-	case <-eng.Ready():
-	case <-ctx.Done():
-		if err := grp.Wait(); !errors.Is(err, context.Canceled) {
-			return err
-		}
-		return nil
-	}
-	grp.Go(func() error {
-		return st.RunMaintenance(ctx, store.MaintenanceOptions{Backup: store.BackupOptions{
-			Dir: cfg.Store.Backup.Dir, Every: cfg.Store.Backup.Every, Keep: cfg.Store.Backup.Keep}})
-	})
-	grp.Go(func() error { return ctl.Run(ctx) })
-	grp.Go(func() error { return feedDisplay(ctx, eng, ctl) })
-	grp.Go(func() error { return lp.Run(ctx) })
-	if hub != nil {
-		grp.Go(func() error { return hub.Run(ctx) })
-	}
+	return agent.New(opts)
+}
 
-	// Scanners: each one's codes go to the engine's routing.
-	scanners := &scannerSet{log: log, setDevice: setDevice, emit: func(ctx context.Context, s scanner.Scan) {
-		if err := eng.HandleScan(ctx, s); err != nil {
+// newScanners checks each configured scanner and makes the set that runs
+// them; their codes go to the engine's routing.
+func newScanners(cfg *config.Config, log *slog.Logger, ref *engineRef) (*scannerSet, error) {
+	for _, sc := range cfg.Scanners {
+		if _, err := scannerSource(sc, cfg, log, ref.setDevice); err != nil {
+			return nil, err
+		}
+	}
+	return &scannerSet{log: log, setDevice: ref.setDevice, emit: func(ctx context.Context, s scanner.Scan) {
+		if err := ref.get().HandleScan(ctx, s); err != nil {
 			log.Warn("scan not taken", "scanner", s.Device, "err", err)
 		}
-	}}
-	for _, sc := range cfg.Scanners {
-		if _, err := scannerSource(sc, cfg, log, setDevice); err != nil {
-			return err
-		}
-	}
-	grp.Go(func() error { return scanners.Run(ctx, cfg) })
-	if rl != nil {
-		rl.eng, rl.printer, rl.display, rl.sink, rl.scanners, rl.cjk, rl.hub, rl.ctl = eng, lp, dispHandler, sink, scanners, cjk, hub, ctl
-		grp.Go(func() error { return rl.run(ctx, do.Reload) })
-	}
-
-	// The local API (and the bridge endpoint, which has its own token).
-	mux := http.NewServeMux()
-	if hub != nil {
-		mux.Handle("/v1/bridge", hub.Handler())
-	}
-	// OTTPay's call-backs carry no token of ours: the digest authenticates them.
-	mux.Handle("POST /v1/ottpay/callback", eng.CallbackHandler())
-	mux.Handle("/", eng.Handler())
-	ls, err := front.listen(cfg)
-	if err != nil {
-		cancel()
-		_ = grp.Wait()
-		return err
-	}
-	l := ls[0]
-	// Timeouts on every listener; a stop closes slow and idle connections.
-	grp.Go(func() error { return agent.Serve(ctx, agent.NewServer(mux, log), ls...) })
-	log.Info("posagent running", "version", version, "api", l.Addr().String(), "journal", cfg.Store.Path)
-	if ready != nil {
-		ready(running{API: l.Addr().String(), SimURL: simURL})
-	}
-	err = grp.Wait()
-	if errors.Is(err, context.Canceled) {
-		err = nil
-	}
-	return err
+	}}, nil
 }
 
 // feedDisplay passes the engine's live events to the display controller.
@@ -431,7 +584,7 @@ func printerProfile(cfg *config.Config) printer.Profile {
 		Name: cfg.Device.Profile, Paper: printer.Paper(cfg.Printer.Paper), Dots: cfg.Printer.Dots,
 		NativeQR: cfg.Printer.NativeQR, GB18030: cfg.Printer.Chinese, Language: printer.Language(cfg.Receipt.Language),
 		Location: shopLocation(cfg), // receipts print the shop's time, not the system's (often UTC)
-		Drawer: printer.DrawerKick{Enabled: cfg.Printer.Drawer},
+		Drawer:   printer.DrawerKick{Enabled: cfg.Printer.Drawer},
 	}
 	switch {
 	case cfg.Printer.Cut == "none":
