@@ -32,6 +32,8 @@ func (c *Config) BridgeToken() string {
 // TLSAuto reports whether api.tls makes its own certificate.
 func (a API) TLSAuto() bool { return a.TLS.Cert == "auto" }
 
+// validateAccess checks the API's credentials, origins, hosts, socket and
+// TLS keys.
 func (c *Config) validateAccess(v *validator) {
 	a := c.API
 	seen := map[string]string{}
@@ -82,7 +84,12 @@ func (c *Config) validateAccess(v *validator) {
 	case a.TLS.Cert == "" && a.TLS.Key != "":
 		v.add("api.tls.cert", "api.tls.key is set without api.tls.cert: set the certificate file, or auto")
 	}
+}
 
+// validateOperators checks operators, api.default_operator and
+// refunds.approval_above (which needs a manager with a PIN).
+func (c *Config) validateOperators(v *validator) {
+	a := c.API
 	managers := 0
 	ids := map[string]int{}
 	for i, o := range c.Operators {

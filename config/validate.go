@@ -96,40 +96,51 @@ func IsLoopback(listen string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// validate runs one validator per section, in the order of the example
+// file. Each adds every problem it finds and none stops the others, so all
+// problems are reported at once.
 func (c *Config) validate(v *validator) {
-	// device
+	for _, section := range []func(*validator){
+		c.validateDevice,
+		c.validateMerchant,
+		c.validateReports, // merchant.timezone, reports.* (reports.go)
+		c.validateGateway,
+		c.validateAPI,
+		c.validateAccess,    // api.tokens, api.allowed_*, api.socket*, api.tls (access.go)
+		c.validateOperators, // operators, api.default_operator, refunds (access.go)
+		c.validateStore,
+		c.validateScanners,
+		c.validatePrinter,
+		c.validateReceipt,
+		c.validateDisplay,
+		c.validateRender,
+		c.validateAgent,
+		c.validateSim,
+		c.validateBridge,
+	} {
+		section(v)
+	}
+}
+
+func (c *Config) validateDevice(v *validator) {
 	if _, ok := LookupProfile(c.Device.Profile); !ok {
 		v.add("device.profile", "%s", unknownProfile(c.Device.Profile))
 	}
 	v.oneOf("device.deployment", c.Device.Deployment, "beside", "on-device")
+}
 
-	// merchant
+func (c *Config) validateMerchant(v *validator) {
 	if strings.TrimSpace(c.Merchant.Name) == "" {
 		v.add("merchant.name", "merchant.name is empty: set the shop name printed on receipts")
 	}
 	if cur, err := currency.ParseISO(c.Merchant.Currency); err != nil || cur.String() != c.Merchant.Currency {
 		v.add("merchant.currency", "merchant.currency %q is not an ISO 4217 code: use three capital letters, like CAD or USD", c.Merchant.Currency)
 	}
-	c.validateReports(v) // merchant.timezone, reports.* (reports.go)
+}
 
-	// gateway
+func (c *Config) validateGateway(v *validator) {
 	g := c.Gateway
-	live := g.URL != "sim" // a gateway over the network (maybe a simulator on loopback)
-	remote := false        // a gateway on another machine: real money
-	if live {
-		u, err := url.Parse(g.URL)
-		remote = err == nil && u.Hostname() != "" && !IsLoopback(net.JoinHostPort(u.Hostname(), "0"))
-		switch {
-		case g.URL == "":
-			v.add("gateway.url", "gateway.url is missing: use sim (the built-in simulator) or https://frontapi.ottpay.com:443/processV2")
-		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-			v.add("gateway.url", "gateway.url %s is not a URL: use sim or https://frontapi.ottpay.com:443/processV2", g.URL)
-		case u.Scheme == "http" && !IsLoopback(net.JoinHostPort(u.Hostname(), "0")):
-			v.add("gateway.url", "gateway.url %s uses plain http to another machine: use https (http is allowed only for a simulator on 127.0.0.1)", g.URL)
-		case u.User != nil:
-			v.add("gateway.url", "gateway.url must not carry a user or password: remove the user@ part")
-		}
-	}
+	remote := validateGatewayURL(v, g.URL)
 	if !merchantIDRe.MatchString(g.MerchantID) {
 		v.add("gateway.merchant_id", "gateway.merchant_id %q must be two letters and eight digits, like ON00004652", g.MerchantID)
 	}
@@ -150,8 +161,30 @@ func (c *Config) validate(v *validator) {
 	if g.Timeout <= 0 || g.Timeout > 2*time.Minute {
 		v.add("gateway.timeout", "gateway.timeout %s: use a duration between 1s and 2m (15s-20s is usual)", fmtDuration(g.Timeout))
 	}
+}
 
-	// api
+// validateGatewayURL checks gateway.url and reports whether it names a
+// gateway on another machine (real money); "sim" is the built-in simulator.
+func validateGatewayURL(v *validator, raw string) (remote bool) {
+	if raw == "sim" {
+		return false
+	}
+	u, err := url.Parse(raw)
+	remote = err == nil && u.Hostname() != "" && !IsLoopback(net.JoinHostPort(u.Hostname(), "0"))
+	switch {
+	case raw == "":
+		v.add("gateway.url", "gateway.url is missing: use sim (the built-in simulator) or https://frontapi.ottpay.com:443/processV2")
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		v.add("gateway.url", "gateway.url %s is not a URL: use sim or https://frontapi.ottpay.com:443/processV2", raw)
+	case u.Scheme == "http" && !IsLoopback(net.JoinHostPort(u.Hostname(), "0")):
+		v.add("gateway.url", "gateway.url %s uses plain http to another machine: use https (http is allowed only for a simulator on 127.0.0.1)", raw)
+	case u.User != nil:
+		v.add("gateway.url", "gateway.url must not carry a user or password: remove the user@ part")
+	}
+	return remote
+}
+
+func (c *Config) validateAPI(v *validator) {
 	if _, port, err := net.SplitHostPort(c.API.Listen); err != nil || port == "" {
 		v.add("api.listen", "api.listen %q is not host:port: use 127.0.0.1:7420", c.API.Listen)
 	} else if !IsLoopback(c.API.Listen) && !c.API.HasTokens() {
@@ -160,9 +193,9 @@ func (c *Config) validate(v *validator) {
 	if c.API.Token != "" && len(c.API.Token) < 16 {
 		v.add("api.token", "api.token is too short (%d characters): use at least 16 random characters, e.g. from `openssl rand -hex 16`", len(c.API.Token))
 	}
-	c.validateAccess(v)
+}
 
-	// store
+func (c *Config) validateStore(v *validator) {
 	if c.Store.Path == "" {
 		v.add("store.path", "store.path is missing: use /var/lib/posagent/posagent.db (or ./posagent.db)")
 	}
@@ -177,8 +210,9 @@ func (c *Config) validate(v *validator) {
 			v.add("store.backup.keep", "store.backup.keep %d: keep 1 to 1000 backups (default 7)", b.Keep)
 		}
 	}
+}
 
-	// scanners
+func (c *Config) validateScanners(v *validator) {
 	names := map[string]int{}
 	for i, s := range c.Scanners {
 		k := func(f string) string { return fmt.Sprintf("scanners[%d].%s", i, f) }
@@ -192,34 +226,7 @@ func (c *Config) validate(v *validator) {
 		if !v.oneOf(k("kind"), s.Kind, "serial", "hid", "bridge") {
 			continue
 		}
-		switch s.Kind {
-		case "serial":
-			if s.Device == "" {
-				v.add(k("device"), "%s missing for kind serial: use the tty, like /dev/ttyACM0 (posagent devices lists them)", k("device"))
-			} else if !strings.HasPrefix(s.Device, "/") && !strings.HasPrefix(strings.ToUpper(s.Device), "COM") {
-				v.add(k("device"), "%s %q is not a device path: use an absolute path like /dev/ttyACM0 or /dev/serial/by-id/...", k("device"), s.Device)
-			}
-			if !slices.Contains(bauds, s.Baud) {
-				v.add(k("baud"), "%s %d is not a standard rate: use 9600 (most scanners) or 115200", k("baud"), s.Baud)
-			}
-			v.oneOf(k("parity"), s.Parity, "none", "odd", "even")
-			if s.StopBits != 1 && s.StopBits != 2 {
-				v.add(k("stop_bits"), "%s %d: use 1 or 2", k("stop_bits"), s.StopBits)
-			}
-		case "hid":
-			if s.VID == 0 {
-				v.add(k("vid"), "%s missing for kind hid: set the USB vendor id, like 0x0c2e (posagent devices lists them)", k("vid"))
-			}
-			if s.PID == 0 {
-				v.add(k("pid"), "%s missing for kind hid: set the USB product id, like 0x0b8f (it changes with the scanner's interface mode; posagent devices lists it)", k("pid"))
-			}
-			v.oneOf(k("mode"), s.Mode, "keyboard", "hidpos")
-			if c.Device.Deployment == "on-device" {
-				v.add(k("kind"), "%s hid with device.deployment on-device: Android owns USB devices and the Android build has no HID support; use kind bridge (the helper forwards the scans)", k("kind"))
-			}
-		case "bridge":
-			v.oneOf(k("mode"), s.Mode, "keyboard", "hidpos")
-		}
+		c.validateScannerKind(v, s, k)
 		if s.VID < 0 || s.VID > 0xFFFF {
 			v.add(k("vid"), "%s %d is out of range: a USB vendor id is 0x0001-0xffff", k("vid"), s.VID)
 		}
@@ -234,35 +241,45 @@ func (c *Config) validate(v *validator) {
 			v.add(k("dedup_window"), "%s %s is negative: use 0 (agent.dedup) or a duration like 2s", k("dedup_window"), fmtDuration(s.Dedup))
 		}
 	}
+}
 
-	// printer
+// validateScannerKind checks the keys a scanner's kind needs; k names a
+// key of this scanner (scanners[i].f).
+func (c *Config) validateScannerKind(v *validator, s Scanner, k func(string) string) {
+	switch s.Kind {
+	case "serial":
+		if s.Device == "" {
+			v.add(k("device"), "%s missing for kind serial: use the tty, like /dev/ttyACM0 (posagent devices lists them)", k("device"))
+		} else if !strings.HasPrefix(s.Device, "/") && !strings.HasPrefix(strings.ToUpper(s.Device), "COM") {
+			v.add(k("device"), "%s %q is not a device path: use an absolute path like /dev/ttyACM0 or /dev/serial/by-id/...", k("device"), s.Device)
+		}
+		if !slices.Contains(bauds, s.Baud) {
+			v.add(k("baud"), "%s %d is not a standard rate: use 9600 (most scanners) or 115200", k("baud"), s.Baud)
+		}
+		v.oneOf(k("parity"), s.Parity, "none", "odd", "even")
+		if s.StopBits != 1 && s.StopBits != 2 {
+			v.add(k("stop_bits"), "%s %d: use 1 or 2", k("stop_bits"), s.StopBits)
+		}
+	case "hid":
+		if s.VID == 0 {
+			v.add(k("vid"), "%s missing for kind hid: set the USB vendor id, like 0x0c2e (posagent devices lists them)", k("vid"))
+		}
+		if s.PID == 0 {
+			v.add(k("pid"), "%s missing for kind hid: set the USB product id, like 0x0b8f (it changes with the scanner's interface mode; posagent devices lists it)", k("pid"))
+		}
+		v.oneOf(k("mode"), s.Mode, "keyboard", "hidpos")
+		if c.Device.Deployment == "on-device" {
+			v.add(k("kind"), "%s hid with device.deployment on-device: Android owns USB devices and the Android build has no HID support; use kind bridge (the helper forwards the scans)", k("kind"))
+		}
+	case "bridge":
+		v.oneOf(k("mode"), s.Mode, "keyboard", "hidpos")
+	}
+}
+
+func (c *Config) validatePrinter(v *validator) {
 	p := c.Printer
 	if v.oneOf("printer.kind", p.Kind, "none", "serial", "usb", "network", "file", "bridge") {
-		switch p.Kind {
-		case "network":
-			if host, port, err := net.SplitHostPort(p.Address); err != nil || host == "" || port == "" {
-				v.add("printer.address", "printer.address %q is not host:port: use the printer's address and raw port, like 192.168.1.50:9100", p.Address)
-			}
-		case "serial", "usb":
-			if p.Device == "" {
-				ex := "/dev/usb/lp0"
-				if p.Kind == "serial" {
-					ex = "/dev/ttyUSB0"
-				}
-				v.add("printer.device", "printer.device missing for kind %s: use the device file, like %s", p.Kind, ex)
-			}
-			if p.Kind == "serial" && !slices.Contains(bauds, p.Baud) {
-				v.add("printer.baud", "printer.baud %d is not a standard rate: use the printer's setting, often 9600, 19200 or 38400", p.Baud)
-			}
-		case "file":
-			if p.Path == "" {
-				v.add("printer.path", "printer.path missing for kind file: use a file the ESC/POS bytes are appended to, like ./receipts.bin")
-			}
-		case "bridge":
-			if !c.Bridge.Enabled {
-				v.add("printer.kind", "printer.kind bridge needs the bridge: set bridge.enabled: true")
-			}
-		}
+		c.validatePrinterKind(v)
 	}
 	maxDots := 0
 	switch p.Paper {
@@ -288,13 +305,46 @@ func (c *Config) validate(v *validator) {
 		}
 		seen[cp] = true
 	}
+}
 
-	// receipt
+// validatePrinterKind checks the keys printer.kind needs.
+func (c *Config) validatePrinterKind(v *validator) {
+	p := c.Printer
+	switch p.Kind {
+	case "network":
+		if host, port, err := net.SplitHostPort(p.Address); err != nil || host == "" || port == "" {
+			v.add("printer.address", "printer.address %q is not host:port: use the printer's address and raw port, like 192.168.1.50:9100", p.Address)
+		}
+	case "serial", "usb":
+		if p.Device == "" {
+			ex := "/dev/usb/lp0"
+			if p.Kind == "serial" {
+				ex = "/dev/ttyUSB0"
+			}
+			v.add("printer.device", "printer.device missing for kind %s: use the device file, like %s", p.Kind, ex)
+		}
+		if p.Kind == "serial" && !slices.Contains(bauds, p.Baud) {
+			v.add("printer.baud", "printer.baud %d is not a standard rate: use the printer's setting, often 9600, 19200 or 38400", p.Baud)
+		}
+	case "file":
+		if p.Path == "" {
+			v.add("printer.path", "printer.path missing for kind file: use a file the ESC/POS bytes are appended to, like ./receipts.bin")
+		}
+	case "bridge":
+		if !c.Bridge.Enabled {
+			v.add("printer.kind", "printer.kind bridge needs the bridge: set bridge.enabled: true")
+		}
+	}
+}
+
+func (c *Config) validateReceipt(v *validator) {
+	p := c.Printer
 	if v.oneOf("receipt.language", c.Receipt.Language, "en", "zh", "en+zh") && c.Receipt.Language != "en" && !p.Chinese && p.Kind != "none" {
 		v.add("receipt.language", "receipt.language %s needs a printer with a Chinese font, but printer.chinese is false: set printer.chinese: true if the printer has a GB18030 font (Sunmi, Clover and most printers sold in China do), or use receipt.language: en", c.Receipt.Language)
 	}
+}
 
-	// display
+func (c *Config) validateDisplay(v *validator) {
 	dsp := c.Display
 	if v.oneOf("display.kind", dsp.Kind, "web", "pole", "png", "none") {
 		switch dsp.Kind {
@@ -318,22 +368,28 @@ func (c *Config) validate(v *validator) {
 		}
 	}
 	v.oneOf("display.language", dsp.Language, "en", "zh", "auto")
-
-	// render
-	if f := c.Render.Font; f != "" {
-		ext := strings.ToLower(filepath.Ext(f))
-		switch {
-		case !filepath.IsAbs(f):
-			v.add("render.font", "render.font %q is not an absolute path: name the font file in full, like /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc (or leave it empty to look in the usual places)", f)
-		case ext != ".ttc" && ext != ".ttf" && ext != ".otf" && ext != ".otc":
-			v.add("render.font", "render.font %q is not a font file (.ttc, .ttf or .otf): use a CJK font such as /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", f)
-		}
-	}
 	if dsp.Hold < 0 {
 		v.add("display.hold", "display.hold %s is negative: use a duration like 5s", fmtDuration(dsp.Hold))
 	}
+}
 
-	// agent and sim
+func (c *Config) validateRender(v *validator) {
+	f := c.Render.Font
+	if f == "" {
+		return
+	}
+	ext := strings.ToLower(filepath.Ext(f))
+	switch {
+	case !filepath.IsAbs(f):
+		v.add("render.font", "render.font %q is not an absolute path: name the font file in full, like /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc (or leave it empty to look in the usual places)", f)
+	case ext != ".ttc" && ext != ".ttf" && ext != ".otf" && ext != ".otc":
+		v.add("render.font", "render.font %q is not a font file (.ttc, .ttf or .otf): use a CJK font such as /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", f)
+	}
+}
+
+// validateAgent checks agent.* and log.* (agent.log_level and
+// agent.log_format are old names: load.go, migrateLog).
+func (c *Config) validateAgent(v *validator) {
 	a := c.Agent
 	if a.TimeScale <= 0 || a.TimeScale > 100 {
 		v.add("agent.time_scale", "agent.time_scale %g: use 1 in production (tests use 0.01-0.05); it must be above 0", a.TimeScale)
@@ -355,17 +411,20 @@ func (c *Config) validate(v *validator) {
 	if a.OutboxWorkers < 1 || a.OutboxWorkers > 64 {
 		v.add("agent.outbox_workers", "agent.outbox_workers %d: use 1 to 64 (default 4)", a.OutboxWorkers)
 	}
-	// agent.log_level and agent.log_format are old names (load.go, migrateLog).
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
+}
+
+func (c *Config) validateSim(v *validator) {
 	if c.Sim.TimeScale <= 0 || c.Sim.TimeScale > 100 {
 		v.add("sim.time_scale", "sim.time_scale %g: use 1 (tests use 0.01-0.05); it must be above 0", c.Sim.TimeScale)
 	}
 	if c.Gateway.URL == "sim" && !IsLoopback(c.Sim.Listen) {
 		v.add("sim.listen", "sim.listen %q: the in-process simulator serves on loopback only: use 127.0.0.1:0 (a free port) or 127.0.0.1:PORT", c.Sim.Listen)
 	}
+}
 
-	// bridge
+func (c *Config) validateBridge(v *validator) {
 	if c.Bridge.Token != "" && len(c.Bridge.Token) < 16 {
 		v.add("bridge.token", "bridge.token is too short (%d characters): use at least 16 random characters, e.g. from `openssl rand -hex 16`", len(c.Bridge.Token))
 	}
