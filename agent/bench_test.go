@@ -129,6 +129,7 @@ func payLoad(b *testing.B, a *agentEnv, n, c int, codes *atomic.Int64) float64 {
 				body := fmt.Sprintf(`{"amount":1000,"mode":"scan","auth_code":%q}`, alipayCode(int(i)))
 				req, _ := http.NewRequest("POST", a.srv.URL+"/v1/payments", strings.NewReader(body))
 				req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", i))
+				req.Header.Set("Content-Type", "application/json")
 				resp, err := hc.Do(req)
 				if err != nil {
 					b.Error(err)
