@@ -141,21 +141,53 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 	}
 
 	// 3. The profile: named by the environment, else the file, else the default.
-	profName := defaults()["device.profile"].(string)
-	if v, ok := lookupPath(fileMap, "device.profile"); ok {
-		profName = v.(string)
-	}
-	if v, ok := envVals["device.profile"]; ok {
-		profName = v.(string)
-	}
-	prof, ok := LookupProfile(profName)
-	if !ok {
-		d.problems = append(d.problems, Problem{Key: "device.profile", Line: d.lines["device.profile"], Msg: unknownProfile(profName)})
-		prof, _ = LookupProfile("generic-linux")
-	}
+	prof := d.profile(fileMap, envVals)
 	src.Profile = prof.Name
 
 	// 4. Layer them in viper: defaults (with the profile), file, environment.
+	cfg := &Config{}
+	if err := layerValues(cfg, s, &src, prof, fileMap, envVals, envUsed); err != nil {
+		return nil, src, err
+	}
+	// 5. scanners[]; 6. operators[].
+	if err := d.loadScanners(cfg, &src, prof, fileMap, envScanners); err != nil {
+		return nil, src, err
+	}
+	if err := loadOperators(cfg, s, &src, fileMap); err != nil {
+		return nil, src, err
+	}
+	d.problems = append(d.problems, migrateLog(cfg, &src)...)
+	if len(d.problems) > 0 {
+		// The rest still loaded: return it with the problems, for doctor
+		// and config show. Nothing may run on it.
+		return cfg, src, &Error{Op: "load", File: file, Problems: d.problems}
+	}
+	return cfg, src, nil
+}
+
+// profile is the device profile named by the environment, else the file,
+// else the default. An unknown name is a problem reported with the rest,
+// and generic-linux stands in for it so that loading goes on.
+func (d *decoder) profile(fileMap map[string]any, envVals map[string]any) Profile {
+	name := defaults()["device.profile"].(string)
+	if v, ok := lookupPath(fileMap, "device.profile"); ok {
+		name = v.(string)
+	}
+	if v, ok := envVals["device.profile"]; ok {
+		name = v.(string)
+	}
+	prof, ok := LookupProfile(name)
+	if !ok {
+		d.problems = append(d.problems, Problem{Key: "device.profile", Line: d.lines["device.profile"], Msg: unknownProfile(name)})
+		prof, _ = LookupProfile("generic-linux")
+	}
+	return prof
+}
+
+// layerValues sets every key of cfg but the lists from viper, layered as
+// defaults (with the profile's values), the file, the environment, and
+// records where each value came from.
+func layerValues(cfg *Config, s *schema, src *Sources, prof Profile, fileMap, envVals map[string]any, envUsed map[string]bool) error {
 	v := viper.New()
 	base := defaults()
 	for k, val := range prof.Values {
@@ -165,13 +197,11 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 		v.SetDefault(k, val)
 	}
 	if err := v.MergeConfigMap(fileMap); err != nil {
-		return nil, src, fmt.Errorf("config: merge %s: %w", file, err)
+		return fmt.Errorf("config: merge %s: %w", src.File, err)
 	}
 	for k, val := range envVals {
 		v.Set(k, val)
 	}
-
-	cfg := &Config{}
 	root := reflect.ValueOf(cfg).Elem()
 	for i := range s.all {
 		l := &s.all[i]
@@ -179,36 +209,40 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 			continue
 		}
 		if err := assign(root.FieldByIndex(l.index), v.Get(l.path)); err != nil {
-			return nil, src, fmt.Errorf("config: %s: %w", l.path, err)
+			return fmt.Errorf("config: %s: %w", l.path, err)
 		}
 		switch _, inFile := lookupPath(fileMap, l.path); {
 		case envUsed[envName(l.path)]:
 			src.keys[l.path] = Source{FromEnv, envName(l.path)}
 		case inFile:
-			src.keys[l.path] = Source{FromFile, file}
+			src.keys[l.path] = Source{FromFile, src.File}
 		case hasKey(prof.Values, l.path):
 			src.keys[l.path] = Source{FromProfile, prof.Name}
 		default:
 			src.keys[l.path] = Source{FromDefault, ""}
 		}
 	}
+	return nil
+}
 
-	// 5. scanners[]: the whole list comes from one layer; its items' missing
-	// keys from scannerDefaults; indexed environment variables override fields.
+// loadScanners sets cfg.Scanners: the whole list comes from one layer
+// (environment, file, profile); its items' missing keys from
+// scannerDefaults; indexed environment variables override fields.
+func (d *decoder) loadScanners(cfg *Config, src *Sources, prof Profile, fileMap map[string]any, envScanners envScannerLayer) error {
 	var list []any
 	listSrc := Source{FromDefault, ""}
 	switch {
 	case envScanners.list != nil:
 		list, listSrc = envScanners.list, Source{FromEnv, EnvPrefix + "SCANNERS"}
 	case fileMap["scanners"] != nil:
-		list, listSrc = fileMap["scanners"].([]any), Source{FromFile, file}
+		list, listSrc = fileMap["scanners"].([]any), Source{FromFile, src.File}
 	case prof.Scanners != nil:
 		for _, m := range prof.Scanners {
 			list = append(list, m)
 		}
 		listSrc = Source{FromProfile, prof.Name}
 	}
-	scanLeaf := s.byPath["scanners"]
+	scanLeaf := d.s.byPath["scanners"]
 	for i, it := range list {
 		m := it.(map[string]any)
 		item := reflect.New(reflect.TypeFor[Scanner]()).Elem()
@@ -225,7 +259,7 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 				src.keys[key] = Source{FromEnv, ev.name}
 			}
 			if err := assign(item.FieldByIndex(il.index), val); err != nil {
-				return nil, src, fmt.Errorf("config: %s: %w", key, err)
+				return fmt.Errorf("config: %s: %w", key, err)
 			}
 		}
 		cfg.Scanners = append(cfg.Scanners, item.Interface().(Scanner))
@@ -237,31 +271,32 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 				envScanners.fields[key].name, key, len(list), EnvPrefix)})
 		}
 	}
-	// 6. operators[]: from the file only; a missing field is empty.
-	if ops, ok := fileMap["operators"].([]any); ok {
-		opLeaf := s.byPath["operators"]
-		for i, it := range ops {
-			m, _ := it.(map[string]any)
-			item := reflect.New(reflect.TypeFor[Operator]()).Elem()
-			for _, il := range opLeaf.item {
-				key := fmt.Sprintf("operators[%d].%s", i, il.path)
-				src.keys[key] = Source{FromFile, file}
-				if val, ok := m[il.path]; ok {
-					if err := assign(item.FieldByIndex(il.index), val); err != nil {
-						return nil, src, fmt.Errorf("config: %s: %w", key, err)
-					}
+	return nil
+}
+
+// loadOperators sets cfg.Operators, from the file only; a missing field is
+// empty.
+func loadOperators(cfg *Config, s *schema, src *Sources, fileMap map[string]any) error {
+	ops, ok := fileMap["operators"].([]any)
+	if !ok {
+		return nil
+	}
+	opLeaf := s.byPath["operators"]
+	for i, it := range ops {
+		m, _ := it.(map[string]any)
+		item := reflect.New(reflect.TypeFor[Operator]()).Elem()
+		for _, il := range opLeaf.item {
+			key := fmt.Sprintf("operators[%d].%s", i, il.path)
+			src.keys[key] = Source{FromFile, src.File}
+			if val, ok := m[il.path]; ok {
+				if err := assign(item.FieldByIndex(il.index), val); err != nil {
+					return fmt.Errorf("config: %s: %w", key, err)
 				}
 			}
-			cfg.Operators = append(cfg.Operators, item.Interface().(Operator))
 		}
+		cfg.Operators = append(cfg.Operators, item.Interface().(Operator))
 	}
-	d.problems = append(d.problems, migrateLog(cfg, &src)...)
-	if len(d.problems) > 0 {
-		// The rest still loaded: return it with the problems, for doctor
-		// and config show. Nothing may run on it.
-		return cfg, src, &Error{Op: "load", File: file, Problems: d.problems}
-	}
-	return cfg, src, nil
+	return nil
 }
 
 // findFile returns the file to read and its bytes; "" when none (defaults).
