@@ -100,6 +100,10 @@ type Options struct {
 	// KeyRotation is the age at which RotateKeys makes a new data key for
 	// payment codes (default 24 h).
 	KeyRotation time.Duration
+	// CompactFree: Open rewrites the journal into a fresh file
+	// (CompactFile) when its free pages take this many bytes and at least
+	// half the file (0: DefaultCompactFree; negative: never).
+	CompactFree int64
 }
 
 // Open checks the journal at path (Inspect) and opens it, creating it if
@@ -159,6 +163,25 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 	db, err := boltOpen(path, opts)
 	if err != nil {
 		return nil, rep, err
+	}
+	if lim := opts.CompactFree; lim >= 0 && accept == nil {
+		if lim == 0 {
+			lim = DefaultCompactFree
+		}
+		free := int64(db.Stats().FreePageN) * int64(db.Info().PageSize)
+		var size int64 // the pages below bbolt's high-water mark
+		db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil })
+		if free >= lim && 2*free >= size {
+			db.Close()
+			opts.CompactFree = -1
+			res, err := CompactFile(path, opts)
+			if err != nil {
+				opts.Logger.Warn("store: journal: compaction at start failed; the journal is used as it is", "journal", path, "free_bytes", free, "err", err)
+			} else {
+				opts.Logger.Info("store: journal: compacted at start", "journal", path, "size_before", res.Before, "size_after", res.After)
+			}
+			return openJournal(path, opts, accept)
+		}
 	}
 	s = &Store{db: db, path: path, onCommit: opts.OnCommit, log: opts.Logger, keys: keys, clock: opts.Clock, keyEvery: opts.KeyRotation}
 	defer func() {
@@ -237,7 +260,8 @@ func boltOpen(path string, opts Options) (db *bolt.DB, err error) {
 			db, err = nil, fmt.Errorf("%w: %s: bbolt could not read it (%v); the file was not modified", ErrCorrupt, path, r)
 		}
 	}()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync})
+	before, _ := os.Stat(path)
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync, PreLoadFreelist: true})
 	if err != nil {
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
@@ -246,6 +270,17 @@ func boltOpen(path string, opts Options) (db *bolt.DB, err error) {
 			return nil, fmt.Errorf("%w: %s: %v (the file was not modified)", ErrCorrupt, path, err)
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	// The lock is on the file opened; CompactFile renames a new file into
+	// place while holding the old one's lock, so a process that waited for
+	// that lock would hold a file no longer at path. bbolt opened the file
+	// at path before or after its open: the same file on both sides is the
+	// file it opened (a new file, before had no file, is nobody's rename).
+	if before != nil {
+		if cur, err := os.Stat(path); err != nil || !os.SameFile(before, cur) {
+			db.Close()
+			return nil, fmt.Errorf("%w: %s was replaced while this posagent waited for it (a compaction); start again", ErrLocked, path)
+		}
 	}
 	return db, nil
 }

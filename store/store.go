@@ -120,7 +120,8 @@ func (s *Store) Usage() (Usage, error) {
 			return nil
 		})
 	})
-	u.FreeBytes = int64(s.db.Stats().FreeAlloc)
+	st := s.db.Stats()
+	u.FreeBytes = max(int64(st.FreeAlloc), int64(st.FreePageN)*int64(s.db.Info().PageSize))
 	return u, err
 }
 

@@ -78,6 +78,7 @@ without writing to it. These commands say what is wrong and repair it:
   salvage OUT        copy every readable record into a new journal OUT
   backup OUT         a consistent copy, also while the agent runs
   restore IN         put a backup or a salvaged journal in place (agent stopped)
+  compact            rewrite the journal without its free pages (agent stopped)
   accept-rollback    accept that the journal went back in time (recorded)
 
 The file being repaired is never modified: restore keeps it beside the
@@ -95,7 +96,7 @@ journal as posagent.db.replaced-TIME.`,
 		return cfg.Store.Path, cfg, nil
 	}
 	c.AddCommand(newJournalCheckCmd(path), newJournalSalvageCmd(path), newJournalBackupCmd(g, path),
-		newJournalRestoreCmd(path), newJournalAcceptCmd(path))
+		newJournalRestoreCmd(path), newJournalAcceptCmd(path), newJournalCompactCmd(path))
 	return c
 }
 
@@ -335,6 +336,37 @@ sequence continues after the last one ever announced.`,
 				fmt.Fprintf(out, "recorded: %s\n", res.Rollback)
 				fmt.Fprintln(out, "payments taken after the copy was made are not in it: reconcile them with the OTTPay merchant portal")
 			}
+			return nil
+		},
+	}
+}
+
+func newJournalCompactCmd(path journalPath) *cobra.Command {
+	return &cobra.Command{
+		Use:   "compact",
+		Short: "Rewrite the journal into a fresh file without its free pages (agent stopped)",
+		Long: `Copy every record of the journal into a fresh file packed full, check the
+copy and compare it record by record with the journal, then put it in place
+(the high-water mark follows; the key file is unchanged). Refused while the
+agent runs (stop it first: systemctl stop posagent) and when the journal is
+not sound. The agent does the same by itself at start when the free pages
+take 16 MiB and half the file. Recorded as a journal.compacted event.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, _, err := path()
+			if err != nil {
+				return err
+			}
+			res, err := store.CompactFile(p, store.Options{LockTimeout: 200 * time.Millisecond})
+			if err != nil {
+				if errors.Is(err, store.ErrLocked) {
+					return fmt.Errorf("the agent is running and holds %s: stop it first (systemctl stop posagent), then compact", p)
+				}
+				return err
+			}
+			matchOwner(p, store.MarkPath(p), store.KeysPath(p))
+			fmt.Fprintf(cmd.OutOrStdout(), "compacted %s: %d -> %d bytes in use (%d were free); %d payments, %d events\n",
+				p, res.Before, res.After, res.FreeBefore, res.Report.Payments, res.Report.Events)
 			return nil
 		},
 	}

@@ -501,6 +501,24 @@ func TestJournalCommands(t *testing.T) {
 	if out, err = run("journal", "check"); err != nil || !strings.Contains(out, "result: sound") {
 		t.Fatalf("check after accept: %v\n%s", err, out)
 	}
+	// Compaction: refused while held, then the journal is rewritten and
+	// still sound, with its mark.
+	held, err := store.Open(path, store.Options{CompactFree: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = run("journal", "compact")
+	held.Close()
+	if err == nil || !strings.Contains(err.Error(), "stop it first") {
+		t.Fatalf("compact while held: %v\n%s", err, out)
+	}
+	if out, err = run("journal", "compact"); err != nil || !strings.Contains(out, "compacted "+path) {
+		t.Fatalf("compact: %v\n%s", err, out)
+	}
+	t.Logf("posagent journal compact: %s", out)
+	if out, err = run("journal", "check"); err != nil || !strings.Contains(out, "result: sound") {
+		t.Fatalf("check after compact: %v\n%s", err, out)
+	}
 }
 
 func copyTo(t *testing.T, from, to string) {
