@@ -91,7 +91,7 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	amt := p.Amount - p.Committed()
+	amt := total(p) - p.Committed()
 	if req.Amount != nil {
 		amt = *req.Amount
 	}

@@ -60,7 +60,7 @@ func TestAPIErrors(t *testing.T) {
 		{"negative amount", "POST", "/v1/payments", `{"amount":-5,"mode":"scan"}`, 400, "invalid_amount", "positive"},
 		{"huge amount", "POST", "/v1/payments", `{"amount":10000000000,"mode":"scan"}`, 400, "invalid_amount", "more than"},
 		{"missing amount", "POST", "/v1/payments", `{"mode":"scan"}`, 400, "invalid_amount", "positive"},
-		{"unknown field", "POST", "/v1/payments", `{"amount":100,"mode":"scan","tip":5}`, 400, "unknown_field", `"tip"`},
+		{"unknown field", "POST", "/v1/payments", `{"amount":100,"mode":"scan","gratuity":5}`, 400, "unknown_field", `"gratuity"`},
 		{"wrong currency", "POST", "/v1/payments", `{"amount":100,"mode":"scan","currency":"USD"}`, 400, "currency_mismatch", "CAD"},
 		{"no mode", "POST", "/v1/payments", `{"amount":100}`, 400, "invalid_mode", "scan or qr"},
 		{"bad mode", "POST", "/v1/payments", `{"amount":100,"mode":"nfc"}`, 400, "invalid_mode", "nfc"},
@@ -572,7 +572,7 @@ func TestStatusMetricsListExport(t *testing.T) {
 	a := startAgent(t, "", gw, o)
 	var ids []string
 	for i, cents := range []int64{1000, 1001, 1000} {
-		_, m := a.call("POST", "/v1/payments", map[string]any{"amount": cents, "mode": "scan", "auth_code": wechatCode(20 + i), "reference": fmt.Sprintf("INV,%d", i)})
+		_, m := a.call("POST", "/v1/payments", map[string]any{"amount": cents, "mode": "scan", "auth_code": wechatCode(20 + i), "reference": fmt.Sprintf("INV-%d", i)})
 		ids = append(ids, a.waitFinal(decodePayment(t, m).ID).ID)
 	}
 	status, m := a.call("GET", "/v1/status", nil)
@@ -612,7 +612,7 @@ func TestStatusMetricsListExport(t *testing.T) {
 	// Export.
 	status, raw = a.raw("GET", "/v1/export?format=csv&since=2000-01-01", nil)
 	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	if status != 200 || len(lines) != 4 || !strings.HasPrefix(lines[0], "id,order_id,reference") || !strings.Contains(lines[1], `"INV,0"`) {
+	if status != 200 || len(lines) != 4 || !strings.HasPrefix(lines[0], "id,order_id,reference") || !strings.Contains(lines[1], `,INV-0,`) {
 		t.Errorf("csv export: %d\n%s", status, raw)
 	}
 	_, m = a.call("GET", "/v1/export?since="+time.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil)

@@ -70,8 +70,8 @@ func (e *Engine) nudge(orderID string, amount int64) (int, error) {
 		if err != nil {
 			return err
 		}
-		if amount != 0 && amount != p.Amount && p.OrderID == orderID {
-			return errf(400, "amount_mismatch", "call-back amount %d is not the order's %d", amount, p.Amount)
+		if amount != 0 && !gateway.AmountMatches(amount, p.Amount, p.Tip) && p.OrderID == orderID {
+			return errf(400, "amount_mismatch", "call-back amount %d is not the order's %d (tip %d)", amount, p.Amount, p.Tip)
 		}
 		e.mu.Lock()
 		if f := e.flows[id]; f != nil {

@@ -360,6 +360,7 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	if p.Refunds == nil {
 		p.Refunds = []store.Refund{}
 	}
+	keepWalletSide(p)
 	if from != p.State && p.State.Final() && e.o.AutoPrint && e.o.Printer != nil &&
 		(p.State == Succeeded || p.State == Reversed) {
 		if err := tx.AddJob(&store.Job{Kind: store.JobReceipt, PaymentID: p.ID, NextAt: now, CreatedAt: now}); err != nil {

@@ -66,6 +66,7 @@ func answerOf(action string, res *gateway.Result, err error, at time.Time) *stor
 	a := &store.Answer{Action: action, Sent: !errors.Is(err, gateway.ErrNotSent), Outcome: gateway.OutcomeOf(err).String(), At: at}
 	if res != nil {
 		a.RspCode, a.OrderStatus, a.Answered = res.Code, res.OrderStatus, true
+		a.Wallet = walletSideOf(res)
 	}
 	var ge *gateway.Error
 	if errors.As(err, &ge) {
@@ -302,7 +303,7 @@ func (e *Engine) paidLate(tx *store.Tx, p *store.Payment) error {
 	}
 	p.State, p.PaidLate = InDoubt, true
 	p.Error = &store.Error{Code: "paid_after_cancel", Message: "paid after the sale was abandoned; refunding automatically"}
-	left := p.Amount - p.Committed()
+	left := total(p) - p.Committed()
 	if left <= 0 {
 		return nil
 	}
@@ -332,7 +333,8 @@ func (e *Engine) addQueryJob(tx *store.Tx, id string) error {
 // recorded; only the next step is left to recovery.
 func (e *Engine) sendScan(f *flow, p *store.Payment) (next step, delay time.Duration) {
 	e.log.Info("agent: scan send", "id", p.ID, "order_id", p.OrderID, "amount", p.Amount, "code", paycode.Mask(p.AuthCode))
-	res, err := e.gw.PassivePay(f.ctx, gateway.PayRequest{OrderID: p.OrderID, Amount: p.Amount, AuthCode: p.AuthCode, Wallet: gateway.Wallet(p.Wallet), OperatorID: p.GatewayOperator})
+	res, err := e.gw.PassivePay(f.ctx, gateway.PayRequest{OrderID: p.OrderID, Amount: p.Amount, AuthCode: p.AuthCode, Wallet: gateway.Wallet(p.Wallet), OperatorID: p.GatewayOperator,
+		Tip: p.Tip, SaleNum: p.Reference})
 	a := answerOf(gateway.ActionPassivePay, res, err, e.now())
 	stopping := f.run.Err() != nil
 	switch {
@@ -485,7 +487,8 @@ func (e *Engine) cancelQuery(f *flow) {
 // sendQR sends ACTIVEPAY and stores the code_url.
 func (e *Engine) sendQR(f *flow, p *store.Payment) step {
 	e.log.Info("agent: qr send", "id", p.ID, "order_id", p.OrderID, "amount", p.Amount, "wallet", p.Wallet)
-	res, err := e.gw.ActivePay(f.ctx, gateway.QRRequest{OrderID: p.OrderID, Amount: p.Amount, Wallet: gateway.Wallet(p.Wallet), CallbackURL: e.o.CallbackURL, OperatorID: p.GatewayOperator})
+	res, err := e.gw.ActivePay(f.ctx, gateway.QRRequest{OrderID: p.OrderID, Amount: p.Amount, Wallet: gateway.Wallet(p.Wallet), CallbackURL: e.o.CallbackURL, OperatorID: p.GatewayOperator,
+		Tip: p.Tip})
 	a := answerOf(gateway.ActionActivePay, res, err, e.now())
 	switch {
 	case err != nil && gateway.OutcomeOf(err) == gateway.Failed:

@@ -34,9 +34,17 @@ func (e *Engine) hList(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errf(400, "invalid_state_filter", "state %q is not a payment state", state))
 		return
 	}
+	match, err := listFilter(q)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	var out []*Payment
 	more := false
 	each := func(p *store.Payment) (bool, error) {
+		if !match(p) {
+			return true, nil
+		}
 		if len(out) == limit {
 			more = true
 			return false, nil
@@ -44,7 +52,7 @@ func (e *Engine) hList(w http.ResponseWriter, r *http.Request) {
 		out = append(out, publicPayment(p))
 		return true, nil
 	}
-	err := e.st.View(func(tx *store.Tx) error {
+	err = e.st.View(func(tx *store.Tx) error {
 		if state != "" {
 			return tx.PaymentsIn(state, true, q.Get("after"), each)
 		}
@@ -122,14 +130,16 @@ func (e *Engine) writeExport(w http.ResponseWriter, since time.Time, format stri
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="posagent-export.csv"`)
 		cw := csv.NewWriter(w)
-		cw.Write([]string{"id", "order_id", "reference", "mode", "wallet", "amount", "currency", "state", "error_code", "refunded", "created_at", "updated_at"})
+		cw.Write(append([]string{"id", "order_id", "reference", "mode", "wallet", "amount", "currency", "state", "error_code", "refunded", "created_at", "updated_at"},
+			exportExtraColumns...))
 		err := e.eachExported(since, func(p *Payment) error {
 			ec := ""
 			if p.Error != nil {
 				ec = p.Error.Code
 			}
-			return cw.Write([]string{p.ID, p.OrderID, csvSafe(p.Reference), p.Mode, p.Wallet, strconv.FormatInt(p.Amount, 10), p.Currency,
-				string(p.State), ec, strconv.FormatInt(p.Refunded, 10), p.CreatedAt.Format(time.RFC3339), p.UpdatedAt.Format(time.RFC3339)})
+			return cw.Write(append([]string{p.ID, p.OrderID, csvSafe(p.Reference), p.Mode, p.Wallet, strconv.FormatInt(p.Amount, 10), p.Currency,
+				string(p.State), ec, strconv.FormatInt(p.Refunded, 10), p.CreatedAt.Format(time.RFC3339), p.UpdatedAt.Format(time.RFC3339)},
+				exportExtras(p)...))
 		})
 		if err != nil {
 			e.log.Error("agent: export: stopped", "err", err)

@@ -73,6 +73,8 @@ type CreateRequest struct {
 	Wallet    string `json:"wallet"`
 	Reference string `json:"reference"`
 	AuthCode  string `json:"auth_code"`
+	// Tip is added to Amount (cents): the customer is charged both.
+	Tip int64 `json:"tip"`
 	// Replace: a scan payment without a code replaces the one already
 	// waiting for a code (which is cancelled first) instead of a 409.
 	Replace bool `json:"replace"`
@@ -95,11 +97,14 @@ func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 	if r.Currency != e.o.Currency {
 		return "", errf(400, "currency_mismatch", "currency %q does not match the merchant account's %s", r.Currency, e.o.Currency)
 	}
-	if len(r.Reference) > 64 {
-		return "", errf(400, "invalid_reference", "reference is %d characters long; at most 64", len(r.Reference))
+	if err := checkTip(r.Amount, r.Tip); err != nil {
+		return "", err
 	}
 	if strings.ContainsFunc(r.Reference, unicode.IsControl) {
 		return "", errf(400, "invalid_reference", "reference has control characters; it is printed on receipts and exported")
+	}
+	if err := checkReference(r.Reference); err != nil {
+		return "", err
 	}
 	switch r.Mode {
 	case "scan":
@@ -163,7 +168,7 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 			return err
 		}
 		rec = e.newPayment(tx, r.Mode, wallet, r.Amount, r.Currency, r.Reference, r.AuthCode)
-		rec.Operator, rec.GatewayOperator = r.Operator, r.GatewayOperator
+		rec.Operator, rec.GatewayOperator, rec.Tip = r.Operator, r.GatewayOperator, r.Tip
 		if rec.Shift, err = e.shiftNo(tx); err != nil {
 			return err
 		}
@@ -482,7 +487,7 @@ func (e *Engine) refundPayment(ctx context.Context, id string, amount *int64, ik
 		if err := e.checkClockPlausible(); err != nil {
 			return err
 		}
-		left := p.Amount - p.Committed()
+		left := total(p) - p.Committed()
 		amt := left
 		if amount != nil {
 			amt = *amount
@@ -494,7 +499,7 @@ func (e *Engine) refundPayment(ctx context.Context, id string, amount *int64, ik
 			return errf(422, "nothing_to_refund", "payment %s has nothing left to refund", id)
 		}
 		if amt > left {
-			return errf(422, "amount_too_large", "at most %d can be refunded (amount %d, refunds %d)", left, p.Amount, p.Committed())
+			return errf(422, "amount_too_large", "at most %d can be refunded (amount %d, tip %d, refunds %d)", left, p.Amount, p.Tip, p.Committed())
 		}
 		r, err := e.addRefund(tx, p, amt, false)
 		if err != nil {

@@ -392,7 +392,7 @@ func refundedTotal(p *store.Payment, res *gateway.Result) (int64, bool) {
 	}
 	switch res.OrderStatus {
 	case gateway.StatusFullyRefunded:
-		return p.Amount, true
+		return total(p), true
 	case gateway.StatusSuccess:
 		return 0, true
 	}
@@ -450,6 +450,7 @@ func (e *Engine) Receipt(p *store.Payment, reprint bool) printer.Receipt {
 		PaymentID: p.ID, OrderID: p.OrderID, Mode: p.Mode, Wallet: p.Wallet, Amount: p.Amount, Currency: p.Currency,
 		CodeMasked: p.AuthCodeMasked, State: string(p.State), Footer: e.o.ReceiptFooter, Reprint: reprint,
 	}
+	receiptExtras(&r, p)
 	for _, rf := range p.Refunds {
 		r.Refunds = append(r.Refunds, printer.RefundLine{OrderID: rf.OrderID, Amount: rf.Amount, State: string(rf.State), Time: rf.CreatedAt})
 	}

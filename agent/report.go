@@ -88,9 +88,8 @@ type InDoubtLine struct {
 	AgeSeconds int64     `json:"age_seconds"`
 }
 
-// tipOf is a payment's tip. Tips do not exist yet: when a payment carries
-// one, it is read here, and every report line and total follows.
-func tipOf(p *store.Payment) int64 { return 0 }
+// tipOf is a payment's tip: every report line and total follows it.
+func tipOf(p *store.Payment) int64 { return p.Tip }
 
 // taken reports whether a payment's money was taken by the gateway.
 func taken(p *store.Payment) bool { return p.State == Succeeded || p.State == Reversed }

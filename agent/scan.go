@@ -95,7 +95,7 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 		}
 		e.mu.Unlock()
 		_, _, err := e.createPayment(ctx, CreateRequest{Amount: cart.Amount, Currency: cart.Currency, Mode: "scan",
-			Reference: cart.Reference, AuthCode: code}, IdemKey{}, false)
+			Reference: cart.Reference, AuthCode: code, Tip: cart.Tip}, IdemKey{}, false)
 		if err != nil {
 			e.mu.Lock()
 			if e.cart == nil {
@@ -222,8 +222,11 @@ func (e *Engine) SetCart(c Cart) (*Cart, error) {
 	if c.Currency != e.o.Currency {
 		return nil, errf(400, "currency_mismatch", "currency %q does not match the merchant account's %s", c.Currency, e.o.Currency)
 	}
-	if len(c.Reference) > 64 {
-		return nil, errf(400, "invalid_reference", "reference is %d characters long; at most 64", len(c.Reference))
+	if err := checkTip(c.Amount, c.Tip); err != nil {
+		return nil, err
+	}
+	if err := checkReference(c.Reference); err != nil {
+		return nil, err
 	}
 	exp := e.now().Add(e.o.CartTimeout)
 	c.ExpiresAt = &exp

@@ -15,6 +15,8 @@ type Payment struct {
 	Mode           string         `json:"mode"`
 	Wallet         string         `json:"wallet"`
 	Amount         int64          `json:"amount"`
+	Tip            int64          `json:"tip"`
+	Total          int64          `json:"total"` // amount + tip: what the customer is charged
 	Currency       string         `json:"currency"`
 	State          State          `json:"state"`
 	Error          *store.Error   `json:"error"`
@@ -32,6 +34,8 @@ type Payment struct {
 	Resolution *store.Resolution `json:"resolution,omitempty"`
 	// Operator is the cashier who took the payment.
 	Operator string `json:"operator,omitempty"`
+	// WalletSide is the wallet's side of the payment, as the gateway told it.
+	WalletSide *store.WalletSide `json:"wallet_side,omitempty"`
 }
 
 // HistoryEntry is one state a payment went through.
@@ -61,6 +65,7 @@ func publicPayment(p *store.Payment) *Payment {
 		AuthCodeMasked: p.AuthCodeMasked, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
 		History: []HistoryEntry{}, Refunds: []Refund{}, Refunded: p.Refunded(),
 		Answer: p.Answer, Resolution: p.Resolution, Operator: p.Operator,
+		Tip: p.Tip, Total: total(p), WalletSide: p.WalletSide,
 	}
 	if !p.QRExpiresAt.IsZero() {
 		t := p.QRExpiresAt.UTC()
@@ -133,4 +138,6 @@ type Cart struct {
 	Currency  string     `json:"currency"`
 	Reference string     `json:"reference,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Tip is added to Amount when the cart starts a payment.
+	Tip int64 `json:"tip,omitempty"`
 }

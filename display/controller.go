@@ -136,6 +136,7 @@ type Cart struct {
 	Amount    int64  `json:"amount"`
 	Currency  string `json:"currency"`
 	Reference string `json:"reference"`
+	Tip       int64  `json:"tip"`
 }
 
 // Apply feeds one event. data is either the whole SSE data object
@@ -274,7 +275,7 @@ func (c *Controller) cartScreen(cart Cart, now time.Time) (Screen, bool) {
 		}
 		return Screen{}, false
 	}
-	return Screen{Kind: KindAmountDue, Amount: cart.Amount, Currency: cart.Currency, Reference: cart.Reference}, true
+	return Screen{Kind: KindAmountDue, Amount: cart.Amount, Tip: cart.Tip, Currency: cart.Currency, Reference: cart.Reference}, true
 }
 
 // notify shows s on every sink unless they already show it. The caller

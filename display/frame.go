@@ -167,7 +167,7 @@ type text struct {
 
 // screenTexts is what each screen says, largest first.
 func (r *Renderer) screenTexts(s Screen) []text {
-	amount := strings.TrimSpace(s.Currency + " " + money.Amount(s.Amount).Format(s.Currency))
+	amount := strings.TrimSpace(s.Currency + " " + money.Amount(s.Amount+s.Tip).Format(s.Currency))
 	money := func(size int, bold bool) text { return text{en: amount, size: size, bold: bold, shared: true} }
 	msg := func(m string, size int) []text {
 		if m == "" {
@@ -175,13 +175,20 @@ func (r *Renderer) screenTexts(s Screen) []text {
 		}
 		return []text{{en: m, zh: messageZH(m), size: size}}
 	}
+	// tip is the line under the total when there is a tip: amount + tip.
+	tip := func() []text {
+		if s.Tip == 0 {
+			return nil
+		}
+		return []text{{en: TipLine(s), zh: "含小费", size: 5}}
+	}
 	switch s.Kind {
 	case KindAmountDue:
-		return append([]text{{en: "Amount due", zh: "应付金额", size: 6}, money(16, true)}, msg(s.Message, 6)...)
+		return append(append([]text{{en: "Amount due", zh: "应付金额", size: 6}, money(16, true)}, tip()...), msg(s.Message, 6)...)
 	case KindScanPrompt:
-		return []text{money(16, true), {en: "Please show your\npayment code", zh: "请出示付款码", size: 7}}
+		return append(append([]text{money(16, true)}, tip()...), text{en: "Please show your\npayment code", zh: "请出示付款码", size: 7})
 	case KindQR:
-		return []text{money(12, true), {en: "Scan with\n" + WalletName(s.Wallet), zh: "请使用" + walletZH(s.Wallet) + "扫码", size: 7, bold: true}}
+		return append(append([]text{money(12, true)}, tip()...), text{en: "Scan with\n" + WalletName(s.Wallet), zh: "请使用" + walletZH(s.Wallet) + "扫码", size: 7, bold: true})
 	case KindPaid:
 		return []text{{en: "PAID", zh: "支付成功", size: 16, bold: true}, {en: "Thank you", zh: "谢谢惠顾", size: 8}, money(7, false)}
 	case KindFailed:

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/posagent/posagent/money"
 )
 
 // Screen kinds, the values of Screen.Kind.
@@ -23,6 +25,7 @@ const (
 type Screen struct {
 	Kind      string    `json:"kind"`                 // idle | amount_due | scan_prompt | qr | paid | failed | cancelled
 	Amount    int64     `json:"amount"`               // minor units (cents)
+	Tip       int64     `json:"tip,omitempty"`        // added to Amount: the screen shows the total, and the amount and tip under it
 	Currency  string    `json:"currency,omitempty"`   // ISO 4217
 	Wallet    string    `json:"wallet,omitempty"`     // wechat | alipay | unionpay (qr)
 	CodeURL   string    `json:"code_url,omitempty"`   // the QR content (qr)
@@ -41,7 +44,7 @@ func (s Screen) Final() bool {
 // Equal reports whether two screens show the same thing (times compared with
 // time.Time.Equal).
 func (s Screen) Equal(o Screen) bool {
-	return s.Kind == o.Kind && s.Amount == o.Amount && s.Currency == o.Currency &&
+	return s.Kind == o.Kind && s.Amount == o.Amount && s.Tip == o.Tip && s.Currency == o.Currency &&
 		s.Wallet == o.Wallet && s.CodeURL == o.CodeURL && s.Reference == o.Reference &&
 		s.Message == o.Message && s.ExpiresAt.Equal(o.ExpiresAt) && s.PaymentID == o.PaymentID
 }
@@ -68,6 +71,7 @@ type Payment struct {
 	Mode        string        `json:"mode"`   // scan | qr
 	Wallet      string        `json:"wallet"` // wechat | alipay | unionpay, may be "" for scan until the code is read
 	Amount      int64         `json:"amount"`
+	Tip         int64         `json:"tip,omitempty"`
 	Currency    string        `json:"currency"`
 	State       string        `json:"state"`
 	Error       *PaymentError `json:"error"`
@@ -150,6 +154,7 @@ func finalState(state string) bool {
 func ScreenFor(p Payment, now time.Time) Screen {
 	s := Screen{
 		Amount:    p.Amount,
+		Tip:       p.Tip,
 		Currency:  p.Currency,
 		Wallet:    p.Wallet,
 		Reference: p.Reference,
@@ -250,4 +255,13 @@ func PrimaryLanguage(language, shop string, s Screen) string {
 		}
 	}
 	return LangEN
+}
+
+// TipLine is the line under the total of a screen with a tip:
+// "12.50 + tip 2.00" ("" without a tip).
+func TipLine(s Screen) string {
+	if s.Tip == 0 {
+		return ""
+	}
+	return money.Amount(s.Amount).Format(s.Currency) + " + tip " + money.Amount(s.Tip).Format(s.Currency)
 }

@@ -1,6 +1,7 @@
 package printer
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,7 +41,7 @@ func StateLabel(r Receipt) string {
 			}
 		}
 		switch {
-		case refunded > 0 && refunded >= r.Amount:
+		case refunded > 0 && refunded >= r.Amount+r.Tip:
 			return "REFUNDED"
 		case refunded > 0:
 			return "PARTIALLY REFUNDED"
@@ -67,7 +68,8 @@ var labelsZH = map[string]string{
 	"CUSTOMER COPY": "顾客联", "MERCHANT COPY": "商户联", "REPRINT": "重印",
 	"Date": "日期", "Terminal": "终端", "Payment": "支付编号", "Order": "订单号",
 	"Wallet": "支付方式", "Type": "类型", "Scan": "扫码", "QR": "二维码", "Code": "付款码",
-	"TOTAL": "合计", "Refund": "退款",
+	"TOTAL": "合计", "Refund": "退款", "Amount": "金额", "Tip": "小费", "Fee": "手续费", "Sale": "销售单号",
+	"Buyer": "付款账户", "Wallet time": "支付时间", "Wallet txn": "交易单号", "CNY (est.)": "人民币(估)",
 	"PAID": "支付成功", "DECLINED": "支付失败", "REFUNDED": "已退款", "PARTIALLY REFUNDED": "部分退款",
 	"REVERSED": "已撤销", "CANCELLED": "已取消", "EXPIRED": "已过期", "PENDING": "处理中", "UNKNOWN": "状态未知",
 	"SUCCEEDED": "成功", "FAILED": "失败", "IN_DOUBT": "待确认",
@@ -200,14 +202,32 @@ func Encode(r Receipt, p Profile) []byte {
 		pair(L("Type"), L("QR"))
 	}
 	pair(L("Code"), r.CodeMasked)
+	pair(L("Sale"), r.Reference)
+	pair(L("Buyer"), r.Buyer)
+	pair(L("Wallet time"), r.TradeTime)
+	pair(L("Wallet txn"), r.WalletTxn)
 	b.Line(rule)
 
-	// Amount and state.
+	// Amount, tip and state.
+	if r.Tip != 0 {
+		pair(L("Amount"), money.Amount(r.Amount).WithCode(r.Currency))
+		pair(L("Tip"), money.Amount(r.Tip).WithCode(r.Currency))
+	}
 	b.Bold(true).Size(1, 2)
-	for _, l := range columns(L("TOTAL"), money.Amount(r.Amount).WithCode(r.Currency), cols, p.GB18030) {
+	for _, l := range columns(L("TOTAL"), money.Amount(r.Amount+r.Tip).WithCode(r.Currency), cols, p.GB18030) {
 		b.Line(l)
 	}
 	b.Size(1, 1)
+	if r.Fee != 0 {
+		pair(L("Fee"), money.Amount(r.Fee).WithCode(r.Currency))
+	}
+	if r.CNYAmount != 0 {
+		cny := "CNY " + money.Amount(r.CNYAmount).String()
+		if r.Rate != 0 {
+			cny += " @" + strconv.FormatFloat(float64(r.Rate)/1e8, 'f', 4, 64)
+		}
+		pair(L("CNY (est.)"), cny)
+	}
 	b.Align(AlignCenter)
 	for _, l := range wrap(L(StateLabel(r)), cols, p.GB18030) {
 		b.Line(l)

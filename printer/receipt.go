@@ -23,6 +23,18 @@ type Receipt struct {
 	Footer     []string // free text lines at the bottom
 	QR         string   // optional QR content (e.g. a payment or receipt link)
 	Reprint    bool     // printed again on request: marked "REPRINT"
+	// Tip is added to Amount: the receipt shows the amount, the tip and
+	// TOTAL (Amount + Tip). 0: TOTAL is Amount, as before tips.
+	Tip int64
+	// Fee is a convenience fee the gateway added (printed when not 0).
+	Fee int64
+	// Reference is the POS's sale number.
+	Reference string
+	// The wallet's side, as the gateway answered it ("" / 0: not printed):
+	// the buyer's masked account, the wallet's time and transaction
+	// number, the amount in CNY fen and the rate (x 10^8) it used.
+	Buyer, TradeTime, WalletTxn string
+	CNYAmount, Rate             int64
 	// JobKey identifies one print job across its retries (the agent uses
 	// the payment id and its outbox job's sequence): printers that
 	// deduplicate deliveries, like the Android bridge, key on it. Not printed.

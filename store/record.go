@@ -94,6 +94,11 @@ type Payment struct {
 	GatewayOperator string `json:"gateway_operator,omitempty"`
 	// Shift is the number of the shift open when the payment was created.
 	Shift uint64 `json:"shift,omitempty"`
+	// Tip is the customer's tip on top of Amount (Amount + Tip is charged).
+	Tip int64 `json:"tip,omitempty"`
+	// WalletSide is the wallet's side of the payment, as the gateway's
+	// answers told it (nil until one did).
+	WalletSide *WalletSide `json:"wallet_side,omitempty"`
 }
 
 // Answer is what one gateway call said, as structure.
@@ -105,6 +110,9 @@ type Answer struct {
 	OrderStatus string    `json:"order_status,omitempty"` // lower-case order_status
 	Outcome     string    `json:"outcome"`                // paid, failed, unknown
 	At          time.Time `json:"at"`
+	// Wallet is what the answer said of the wallet's side; the engine
+	// moves it to Payment.WalletSide when it records the answer.
+	Wallet *WalletSide `json:"wallet,omitempty"`
 }
 
 // Resolution is a manager's decision on an in-doubt payment.

@@ -34,7 +34,7 @@ func parseAmount(s string) (int64, error) {
 
 func newPayCmd(g *globalFlags) *cobra.Command {
 	var qr bool
-	var wallet, code, ref, currency string
+	var wallet, code, ref, currency, tipText string
 	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "pay AMOUNT",
@@ -45,6 +45,8 @@ func newPayCmd(g *globalFlags) *cobra.Command {
   posagent pay 12.50 --code 134567890123456789   scan payment with a code typed in
   posagent pay 12.50 --qr --wallet alipay    qr payment: the QR is shown on the
                                              customer display (and here)
+  posagent pay 12.50 --tip 2.00              with a tip: 14.50 is charged
+  posagent pay 12.50 --ref INV-1042          the POS's sale number (sent to OTTPay)
 
 AMOUNT is in major units as a cashier types it (12.50 = 1250 cents).
 Ctrl-C asks the daemon to cancel the payment (it ends cancelled, or in_doubt
@@ -57,6 +59,15 @@ Exit status: 0 succeeded, 1 anything else.`,
 				return err
 			}
 			body := map[string]any{"amount": amount, "mode": "scan"}
+			if tipText != "" {
+				tip, err := money.Parse(tipText, "")
+				if err != nil || tip < 0 {
+					return fmt.Errorf("--tip %q: give the tip as an amount, like 2.00", tipText)
+				}
+				if tip > 0 {
+					body["tip"] = int64(tip)
+				}
+			}
 			if currency != "" {
 				body["currency"] = currency
 			}
@@ -92,7 +103,8 @@ Exit status: 0 succeeded, 1 anything else.`,
 	cmd.Flags().BoolVar(&qr, "qr", false, "qr payment: show a QR for the customer's wallet to scan")
 	cmd.Flags().StringVar(&wallet, "wallet", "", "wallet for a qr payment: wechat or alipay (default wechat)")
 	cmd.Flags().StringVar(&code, "code", "", "the customer's payment code, when typed in instead of scanned")
-	cmd.Flags().StringVar(&ref, "ref", "", "your reference for the sale (invoice number)")
+	cmd.Flags().StringVar(&ref, "ref", "", "your sale number (invoice number), sent to OTTPay as sale_num: up to 32 letters, digits and - _ . / #")
+	cmd.Flags().StringVar(&tipText, "tip", "", "a tip on top of AMOUNT, in major units (2.00)")
 	cmd.Flags().StringVar(&currency, "currency", "", "ISO 4217 currency (default: the merchant's)")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the final payment as JSON")
 	return cmd
@@ -101,7 +113,7 @@ Exit status: 0 succeeded, 1 anything else.`,
 // follow prints a payment's state changes until it is final. On Ctrl-C it asks
 // the daemon to cancel and keeps following for a short while.
 func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOut bool) error {
-	fmt.Fprintf(out, "payment %s  %s %s  %s\n", p.ID, money.Amount(p.Amount).Format(p.Currency), p.Currency, p.Mode)
+	fmt.Fprintf(out, "payment %s  %s %s%s  %s\n", p.ID, money.Amount(p.Amount+p.Tip).Format(p.Currency), p.Currency, tipNote(p), p.Mode)
 	var last agent.State
 	shownQR := false
 	cancelled := false
@@ -157,7 +169,7 @@ func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOu
 	if p.State != "succeeded" {
 		return exitError{code: 1, msg: fmt.Sprintf("payment %s ended %s%s", p.ID, p.State, describeState(p))}
 	}
-	fmt.Fprintf(out, "paid %s %s with %s (order %s)\n", money.Amount(p.Amount).Format(p.Currency), p.Currency, p.Wallet, p.OrderID)
+	fmt.Fprintf(out, "paid %s %s%s with %s (order %s)\n", money.Amount(p.Amount+p.Tip).Format(p.Currency), p.Currency, tipNote(p), p.Wallet, p.OrderID)
 	return nil
 }
 
@@ -255,12 +267,12 @@ daemon's durable queue and is sent when it returns.`,
 }
 
 func newPaymentsCmd(g *globalFlags) *cobra.Command {
-	var state string
+	var state, ref, find string
 	var limit int
 	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "payments",
-		Short: "List payments, newest first",
+		Short: "List payments, newest first (--ref SALE, --find TRANSACTION-NUMBER)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := newAPIClient(g)
@@ -270,6 +282,12 @@ func newPaymentsCmd(g *globalFlags) *cobra.Command {
 			q := url.Values{}
 			if state != "" {
 				q.Set("state", state)
+			}
+			if ref != "" {
+				q.Set("reference", ref)
+			}
+			if find != "" {
+				q.Set("find", find)
 			}
 			q.Set("limit", strconv.Itoa(limit))
 			var list struct {
@@ -296,6 +314,8 @@ func newPaymentsCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&state, "state", "", "only payments in this state (succeeded, in_doubt, ...)")
+	cmd.Flags().StringVar(&ref, "ref", "", "only the payments of this sale number (reference)")
+	cmd.Flags().StringVar(&find, "find", "", "find a sale by the wallet's transaction number (from the customer's phone), an order id or a reference, or part of one")
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the API's JSON")
 	return cmd
@@ -332,6 +352,11 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 			fmt.Fprintf(tw, "mode\t%s\n", p.Mode)
 			fmt.Fprintf(tw, "wallet\t%s\n", p.Wallet)
 			fmt.Fprintf(tw, "amount\t%s %s\n", money.Amount(p.Amount).Format(p.Currency), p.Currency)
+			if p.Tip != 0 {
+				fmt.Fprintf(tw, "tip\t%s %s\n", money.Amount(p.Tip).Format(p.Currency), p.Currency)
+				fmt.Fprintf(tw, "total\t%s %s\n", money.Amount(p.Amount+p.Tip).Format(p.Currency), p.Currency)
+			}
+			showWalletSide(tw, &p)
 			fmt.Fprintf(tw, "state\t%s%s\n", p.State, describeState(&p))
 			if p.AuthCodeMasked != "" {
 				fmt.Fprintf(tw, "code\t%s\n", p.AuthCodeMasked)

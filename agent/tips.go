@@ -1,0 +1,164 @@
+package agent
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/store"
+)
+
+// total is what a payment charges the customer: its amount and its tip
+// (a convenience fee the gateway adds is the gateway's, not the shop's).
+// Refunds are bounded by it.
+func total(p *store.Payment) int64 { return p.Amount + p.Tip }
+
+// checkTip validates a tip on a payment or the cart of amount cents.
+func checkTip(amount, tip int64) error {
+	if tip < 0 {
+		return errf(400, "invalid_tip", "tip must be zero or a positive integer number of cents, got %d", tip)
+	}
+	if amount+tip > MaxAmount {
+		return errf(400, "invalid_tip", "amount %d and tip %d come to more than the %d cents a payment may be", amount, tip, int64(MaxAmount))
+	}
+	return nil
+}
+
+// checkReference validates a payment's reference, the POS's sale number:
+// it is sent to OTTPay as sale_num, so it must be one OTTPay takes.
+func checkReference(ref string) error {
+	if err := gateway.CheckSaleNum(ref); err != nil {
+		return errf(400, "invalid_reference", "reference %q is sent to OTTPay as the sale number (sale_num): up to %d letters, digits and - _ . / #", ref, gateway.MaxSaleNum)
+	}
+	return nil
+}
+
+// walletSideOf reads what an answer says about the wallet's side of a
+// payment (nil when it says nothing).
+func walletSideOf(res *gateway.Result) *store.WalletSide {
+	if res == nil || res.Fields == nil {
+		return nil
+	}
+	f := res.Fields
+	w := &store.WalletSide{BuyerLoginID: f["buyer_login_id"], TradeTime: f["trade_time"],
+		TransactionID: f["bizpay_order_id"], Fee: res.Fee, Total: res.Total}
+	if w.TransactionID == "" {
+		w.TransactionID = f["transaction_id"]
+	}
+	w.Rate = digits(f["exchange_rate"])
+	if w.Rate == 0 {
+		w.Rate = digits(f["rate"])
+	}
+	w.CNYAmount = digits(f["cny_amount"])
+	if *w == (store.WalletSide{}) {
+		return nil
+	}
+	return w
+}
+
+// digits parses a non-negative integer field ("" or anything else: 0).
+func digits(s string) int64 {
+	var n int64
+	if s == "" || len(s) > 18 {
+		return 0
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0
+		}
+		n = n*10 + int64(s[i]-'0')
+	}
+	return n
+}
+
+// keepWalletSide moves the wallet's side carried by the payment's last
+// answer into what the payment keeps (it is not kept twice): a later
+// answer adds what an earlier one lacked and never erases it.
+func keepWalletSide(p *store.Payment) {
+	if p.Answer == nil || p.Answer.Wallet == nil {
+		return
+	}
+	w := p.Answer.Wallet
+	a := *p.Answer
+	a.Wallet = nil
+	p.Answer = &a
+	if p.WalletSide == nil {
+		p.WalletSide = &store.WalletSide{}
+	}
+	k := p.WalletSide
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&k.BuyerLoginID, w.BuyerLoginID)
+	set(&k.TradeTime, w.TradeTime)
+	set(&k.TransactionID, w.TransactionID)
+	for _, x := range []struct {
+		dst *int64
+		v   int64
+	}{{&k.Fee, w.Fee}, {&k.Total, w.Total}, {&k.Rate, w.Rate}, {&k.CNYAmount, w.CNYAmount}} {
+		if x.v != 0 {
+			*x.dst = x.v
+		}
+	}
+}
+
+// exportExtraColumns are the CSV export's columns after the original
+// twelve (added at the end so that a reader by position keeps working).
+var exportExtraColumns = []string{"tip", "total", "fee", "buyer_login_id", "trade_time", "wallet_transaction_id", "cny_amount"}
+
+func exportExtras(p *Payment) []string {
+	w := p.WalletSide
+	if w == nil {
+		w = &store.WalletSide{}
+	}
+	n := func(v int64) string {
+		if v == 0 {
+			return ""
+		}
+		return strconv.FormatInt(v, 10)
+	}
+	return []string{strconv.FormatInt(p.Tip, 10), strconv.FormatInt(p.Total, 10), n(w.Fee),
+		csvSafe(w.BuyerLoginID), csvSafe(w.TradeTime), csvSafe(w.TransactionID), n(w.CNYAmount)}
+}
+
+// receiptExtras adds the tip, the sale number and the wallet's side to a
+// receipt.
+func receiptExtras(r *printer.Receipt, p *store.Payment) {
+	r.Tip, r.Reference = p.Tip, p.Reference
+	if w := p.WalletSide; w != nil {
+		r.Fee, r.Buyer, r.TradeTime, r.WalletTxn, r.CNYAmount, r.Rate = w.Fee, w.BuyerLoginID, w.TradeTime, w.TransactionID, w.CNYAmount, w.Rate
+	}
+}
+
+// listFilter reads GET /v1/payments' reference= (the POS's sale number,
+// exactly) and find= (a wallet transaction number, a buyer account, an
+// order id, a payment id or a reference, or a part of one of them at least
+// 4 characters long: what a cashier types from the customer's phone).
+func listFilter(q url.Values) (func(*store.Payment) bool, error) {
+	ref, find := q.Get("reference"), strings.TrimSpace(q.Get("find"))
+	if q.Has("find") && len(find) < 4 {
+		return nil, errf(400, "invalid_find", "find needs at least 4 characters (a transaction number, an order id, a reference), got %q", find)
+	}
+	return func(p *store.Payment) bool {
+		if q.Has("reference") && p.Reference != ref {
+			return false
+		}
+		if find == "" {
+			return true
+		}
+		hay := []string{p.ID, p.OrderID, p.Reference}
+		if w := p.WalletSide; w != nil {
+			hay = append(hay, w.TransactionID, w.BuyerLoginID)
+		}
+		for _, h := range hay {
+			if h != "" && strings.Contains(strings.ToLower(h), strings.ToLower(find)) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}

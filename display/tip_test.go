@@ -1,0 +1,46 @@
+package display_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/display"
+	"github.com/posagent/posagent/display/displaytest"
+)
+
+func TestScreenForTip(t *testing.T) {
+	s := display.ScreenFor(display.Payment{ID: "p1", Mode: "scan", State: "processing", Amount: 1250, Tip: 200, Currency: "CAD"}, time.Now())
+	if s.Amount != 1250 || s.Tip != 200 || display.TipLine(s) != "12.50 + tip 2.00" {
+		t.Fatalf("screen %+v, tip line %q", s, display.TipLine(s))
+	}
+	if display.TipLine(display.Screen{Amount: 100}) != "" {
+		t.Fatal("a screen without a tip has a tip line")
+	}
+}
+
+// The page shows the total in large type and the amount and tip under it,
+// for a cart and for a payment, in real Chromium.
+func TestPageShowsTip(t *testing.T) {
+	ctx := displaytest.StartBrowser(t)
+	s := newStand(t, "en", 2*time.Second)
+	must(t, displaytest.Open(ctx, s.url()))
+	must(t, displaytest.WaitConnected(ctx, true))
+	s.publish(display.EventCartUpdated, map[string]any{"amount": 1250, "tip": 200, "currency": "CAD", "reference": "INV-1001"})
+	must(t, displaytest.WaitScreen(ctx, display.KindAmountDue))
+	if a, l := text(t, ctx, "amount"), text(t, ctx, "tipline"); a != "CAD 14.50" || l != "CAD 12.50 + tip CAD 2.00" {
+		t.Errorf("cart: amount %q, tip line %q", a, l)
+	}
+	p := s.payment("pay_tip1", "scan", "processing", "", "", time.Time{})
+	p["tip"] = 300
+	s.publish(display.EventPaymentUpdated, p)
+	must(t, displaytest.WaitUntil(ctx, `POS.screen && POS.screen.payment_id === "pay_tip1"`))
+	if a, l := text(t, ctx, "amount"), text(t, ctx, "tipline"); a != "CAD 15.50" || l != "CAD 12.50 + tip CAD 3.00" {
+		t.Errorf("payment: amount %q, tip line %q", a, l)
+	}
+	// Without a tip the line is empty.
+	s.publish(display.EventPaymentUpdated, s.payment("pay_tip2", "scan", "processing", "", "", time.Time{}))
+	must(t, displaytest.WaitUntil(ctx, `POS.screen && POS.screen.payment_id === "pay_tip2"`))
+	if a, l := text(t, ctx, "amount"), text(t, ctx, "tipline"); a != "CAD 12.50" || l != "" {
+		t.Errorf("no tip: amount %q, tip line %q", a, l)
+	}
+}
