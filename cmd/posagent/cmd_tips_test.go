@@ -25,7 +25,7 @@ func TestTipAndReferenceTour(t *testing.T) {
 	}
 	out, err = cli(t, addr, "show", p.ID)
 	if err != nil || !regexp.MustCompile(`tip +2\.00 CAD`).MatchString(out) || !regexp.MustCompile(`total +14\.50 CAD`).MatchString(out) ||
-		!regexp.MustCompile(`buyer +sim_wechat_buyer`).MatchString(out) {
+		!regexp.MustCompile(`buyer +sim_wechat_buyer`).MatchString(out) || !regexp.MustCompile(`wallet transaction +42000\d{23}`).MatchString(out) {
 		t.Fatalf("show: %v\n%s", err, out)
 	}
 	if _, err := cli(t, addr, "pay", "3.00", "--code", "134567890123450300"); err != nil {
@@ -35,9 +35,14 @@ func TestTipAndReferenceTour(t *testing.T) {
 	if err != nil || strings.Count(out, "\npay_") != 1 || !strings.Contains(out, p.ID) {
 		t.Fatalf("payments --ref: %v\n%s", err, out)
 	}
-	out, err = cli(t, addr, "payments", "--find", p.OrderID[len(p.OrderID)-6:])
-	if err != nil || strings.Count(out, "\npay_") != 1 || !strings.Contains(out, p.ID) {
-		t.Fatalf("payments --find: %v\n%s", err, out)
+	if p.WalletSide == nil || !strings.HasPrefix(p.WalletSide.TransactionID, "42000") {
+		t.Fatalf("wallet side %+v", p.WalletSide)
+	}
+	for _, find := range []string{p.WalletSide.TransactionID[len(p.WalletSide.TransactionID)-10:], p.OrderID[len(p.OrderID)-6:]} {
+		out, err = cli(t, addr, "payments", "--find", find)
+		if err != nil || strings.Count(out, "\npay_") != 1 || !strings.Contains(out, p.ID) {
+			t.Fatalf("payments --find %s: %v\n%s", find, err, out)
+		}
 	}
 	if _, err := cli(t, addr, "pay", "1.00", "--ref", "INV 7", "--code", "134567890123450100"); err == nil || !strings.Contains(err.Error(), "sale_num") {
 		t.Fatalf("a reference OTTPay does not take: %v", err)

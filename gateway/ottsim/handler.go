@@ -262,7 +262,7 @@ func (s *Sim) passivePay(f gateway.Fields) reply {
 		return rep
 	}
 	o.AuthCode = code
-	charge := func() { o.Status, o.Charged = gateway.StatusSuccess, o.total() }
+	charge := func() { o.Status, o.Charged, o.paidAt = gateway.StatusSuccess, o.total(), now }
 	data := func() gateway.Fields {
 		d := withTip(gateway.Fields{
 			{Key: "order_id", Value: o.OrderID},
@@ -271,7 +271,8 @@ func (s *Sim) passivePay(f gateway.Fields) reply {
 		}, o)
 		if o.Status == gateway.StatusSuccess {
 			d = append(d, gateway.Field{Key: "buyer_login_id", Value: "sim_" + o.Wallet + "_buyer"},
-				gateway.Field{Key: "trade_time", Value: now.UTC().Format("20060102150405")})
+				gateway.Field{Key: "trade_time", Value: now.UTC().Format("20060102150405")},
+				gateway.Field{Key: "bizpay_order_id", Value: o.walletTxn()})
 		}
 		return d
 	}
@@ -348,14 +349,14 @@ func (s *Sim) statusQuery(f gateway.Fields) reply {
 	defer s.mu.Unlock()
 	if o, ok := s.orders[id]; ok {
 		s.settle(o, s.now())
-		return reply{code: gateway.CodeSuccess, msg: "success", data: withTip(gateway.Fields{
+		return reply{code: gateway.CodeSuccess, msg: "success", data: o.buyer(withTip(gateway.Fields{
 			{Key: "order_id", Value: o.OrderID},
 			{Key: "order_status", Value: o.Status},
 			{Key: "amount", Value: strconv.FormatInt(o.Amount, 10)},
 			{Key: "total_amount", Value: strconv.FormatInt(o.total(), 10)},
 			{Key: "refund_amount", Value: strconv.FormatInt(o.Refunded, 10)},
-			{Key: "bizpay_order_id", Value: "SIM" + o.OrderID},
-		}, o)}
+			{Key: "bizpay_order_id", Value: o.walletTxn()},
+		}, o))}
 	}
 	if _, ok := s.refundOf[id]; ok {
 		// OTTPay documents STATUS_QUERY for payment orders only: a refund

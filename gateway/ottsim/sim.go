@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -165,6 +166,7 @@ type order struct {
 	payAt   time.Time // when a pending order becomes paid (zero: never)
 	closeAt time.Time // when a pending order closes (zero: never)
 	opened  bool      // qr: the customer opened code_url
+	paidAt  time.Time // when it was charged (trade_time)
 	cbURL   string    // qr: call_back_url
 }
 
@@ -271,7 +273,7 @@ func (s *Sim) settle(o *order, now time.Time) {
 	switch {
 	case pay:
 		o.Status = gateway.StatusSuccess
-		o.Charged = o.total()
+		o.Charged, o.paidAt = o.total(), now
 		s.log.Info("ottsim: order paid", "order_id", o.OrderID, "amount", o.Amount, "tip", o.Tip)
 		if s.o.Callbacks && o.cbURL != "" {
 			o.Callback = "pending"
@@ -572,4 +574,31 @@ func withTip(d gateway.Fields, o *order) gateway.Fields {
 		return d
 	}
 	return append(d, gateway.Field{Key: "tip", Value: strconv.FormatInt(o.Tip, 10)})
+}
+
+// walletTxn is the wallet's own transaction number of an order, shaped
+// like the real ones (the customer reads it in their app): WeChat Pay's 28
+// digits from 4200, Alipay's 28 digits from the date, UnionPay's 21
+// digits. It is derived from the order id, so it is stable.
+func (o *order) walletTxn() string {
+	h := fnv.New64a()
+	h.Write([]byte(o.OrderID))
+	n := fmt.Sprintf("%020d", h.Sum64())
+	switch o.Wallet {
+	case "wechat":
+		return "42000" + o.CreatedAt.Format("20060102") + n[5:]
+	case "alipay":
+		return o.CreatedAt.Format("20060102") + "22001" + n[5:]
+	}
+	return "6" + n
+}
+
+// buyer adds the buyer's account and the wallet's time to a
+// STATUS_QUERY answer about an order that was charged.
+func (o *order) buyer(d gateway.Fields) gateway.Fields {
+	if o.paidAt.IsZero() {
+		return d
+	}
+	return append(d, gateway.Field{Key: "buyer_login_id", Value: "sim_" + o.Wallet + "_buyer"},
+		gateway.Field{Key: "trade_time", Value: o.paidAt.UTC().Format("20060102150405")})
 }
