@@ -28,10 +28,10 @@ func (e *Engine) outboxLoop(ctx context.Context) {
 			now := e.now()
 			var jobs []*store.Job
 			var next time.Time
+			running := e.inflightSnapshot()
 			err := e.st.View(func(tx *store.Tx) error {
 				var err error
-				// A few more than the free workers: some may be running.
-				jobs, next, err = tx.DueJobs(now, free+len(e.inflightSnapshot()))
+				jobs, next, err = tx.DueJobsExcept(now, free, func(seq uint64) bool { return running[seq] })
 				return err
 			})
 			if err != nil {
@@ -74,6 +74,13 @@ func (e *Engine) inflightSnapshot() map[uint64]bool {
 
 // startJob runs j on a worker unless it is running already; false when no
 // worker is free.
+//
+// A worker is a slot for a gateway call (or a print): a job lets its slot
+// go (free) once the call is over, and commits what it learnt while the
+// next job's call goes out, so that the commits of several jobs share one
+// fsync instead of each worker waiting for its own. The job stays in
+// flight (never started twice) until it ends. At most committingPerWorker
+// jobs per worker are committing at once; beyond, a job keeps its slot.
 func (e *Engine) startJob(ctx context.Context, j *store.Job) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -88,15 +95,33 @@ func (e *Engine) startJob(ctx context.Context, j *store.Job) bool {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.runJob(ctx, j)
+		freed := false
+		free := func() {
+			e.mu.Lock()
+			// In flight and not holding a slot: committing.
+			if !freed && len(e.inflight)-e.workers < committingPerWorker*e.o.OutboxWorkers {
+				freed = true
+				e.workers--
+			}
+			e.mu.Unlock()
+			if freed {
+				e.kickOutbox()
+			}
+		}
+		e.runJob(ctx, j, free)
 		e.mu.Lock()
 		delete(e.inflight, j.Seq)
-		e.workers--
+		if !freed {
+			e.workers--
+		}
 		e.mu.Unlock()
 		e.kickOutbox()
 	}()
 	return true
 }
+
+// committingPerWorker bounds the jobs committing their outcome, per worker.
+const committingPerWorker = 4
 
 // makeDue moves every job due at or after at (and so beyond the horizon)
 // to now: they were scheduled before the wall clock went back.
@@ -133,14 +158,16 @@ func (e *Engine) storeError(op string, err error) {
 	e.log.Error("agent: journal: "+op, "err", err)
 }
 
-func (e *Engine) runJob(ctx context.Context, j *store.Job) {
+// runJob runs one job; free is called once its gateway call (or print) is
+// over, before it commits the outcome.
+func (e *Engine) runJob(ctx context.Context, j *store.Job, free func()) {
 	switch j.Kind {
 	case store.JobQuery:
-		e.reconcile(ctx, j)
+		e.reconcile(ctx, j, free)
 	case store.JobRefund:
-		e.sendRefund(ctx, j)
+		e.sendRefund(ctx, j, free)
 	case store.JobReceipt:
-		e.printJob(ctx, j)
+		e.printJob(ctx, j, free)
 	default:
 		e.log.Error("agent: outbox: unknown job kind; dropped", "kind", j.Kind, "seq", j.Seq)
 		e.dropJob(j)
@@ -192,7 +219,7 @@ func notFound(a *store.Answer) bool {
 // (failed for a scan payment the cashier never cancelled); unknown -> later,
 // forever (the last backoff step, daily by default), until the gateway
 // answers or a manager resolves it by hand.
-func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
+func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 	p, err := e.payment(j.PaymentID)
 	if err != nil {
 		e.dropJob(j)
@@ -206,6 +233,7 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job) {
 	if ctx.Err() != nil {
 		return
 	}
+	free()
 	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
 	switch queryOutcome(err) {
 	case gateway.Paid:
@@ -302,7 +330,7 @@ func (e *Engine) neverReached(p *store.Payment, j *store.Job, a *store.Answer) b
 // when the last attempt certainly never left this machine). A refund whose
 // outcome is unknown (in_doubt) is never sent again: it is settled from
 // the original order's STATUS_QUERY, which reports what was refunded.
-func (e *Engine) sendRefund(ctx context.Context, j *store.Job) {
+func (e *Engine) sendRefund(ctx context.Context, j *store.Job, free func()) {
 	p, err := e.payment(j.PaymentID)
 	if err != nil {
 		e.dropJob(j)
@@ -314,13 +342,14 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job) {
 		return
 	}
 	if r.State == store.RefundInDoubt {
-		e.settleRefund(ctx, j, p, r)
+		e.settleRefund(ctx, j, p, r, free)
 		return
 	}
 	res, err := e.gw.Refund(ctx, gateway.RefundRequest{OrderID: r.OrderID, OriginalOrderID: p.OrderID, Amount: r.Amount, OperatorID: r.GatewayOperator})
 	if ctx.Err() != nil && !errors.Is(err, gateway.ErrNotSent) && err != nil {
 		return // stopped mid-call: the refund is still pending; recovery decides
 	}
+	free()
 	a := answerOf(gateway.ActionRefund, res, err, e.now())
 	switch {
 	case err == nil:
@@ -353,11 +382,12 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job) {
 // says whether this refund landed. When the original shows no such refund
 // RefundSettle after the refund was made, it did not land: failed, nothing
 // refunded. Anything unclear stays in doubt and is asked again.
-func (e *Engine) settleRefund(ctx context.Context, j *store.Job, p *store.Payment, r *store.Refund) {
+func (e *Engine) settleRefund(ctx context.Context, j *store.Job, p *store.Payment, r *store.Refund, free func()) {
 	res, err := e.gw.QueryOrder(ctx, p.OrderID, p.Amount)
 	if ctx.Err() != nil {
 		return
 	}
+	free()
 	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
 	if err != nil && queryOutcome(err) != gateway.Failed || res == nil {
 		if err == nil {
@@ -459,7 +489,7 @@ func (e *Engine) Receipt(p *store.Payment, reprint bool) printer.Receipt {
 
 // printJob prints a receipt; a failing printer is retried with backoff and
 // never touches the payment.
-func (e *Engine) printJob(ctx context.Context, j *store.Job) {
+func (e *Engine) printJob(ctx context.Context, j *store.Job, free func()) {
 	if e.o.Printer == nil {
 		e.dropJob(j)
 		return
@@ -477,6 +507,7 @@ func (e *Engine) printJob(ctx context.Context, j *store.Job) {
 	if ctx.Err() != nil {
 		return
 	}
+	free()
 	if err != nil {
 		e.log.Warn("agent: receipt not printed; will retry", "id", p.ID, "err", err)
 		e.retryJob(j, e.o.RetryBackoff, err, nil)

@@ -179,6 +179,12 @@ func (t *Tx) indexDue(old *Job, j *Job) error {
 // and when the next job not returned is due: zero when none is left, now
 // when more are due than limit.
 func (t *Tx) DueJobs(now time.Time, limit int) ([]*Job, time.Time, error) {
+	return t.DueJobsExcept(now, limit, nil)
+}
+
+// DueJobsExcept is DueJobs leaving out (without reading them) the jobs
+// for which skip, when not nil, is true: those already running.
+func (t *Tx) DueJobsExcept(now time.Time, limit int, skip func(seq uint64) bool) ([]*Job, time.Time, error) {
 	b := t.tx.Bucket(bDue)
 	if b == nil {
 		// Not indexed yet (a read transaction on an older journal): scan.
@@ -194,6 +200,7 @@ func (t *Tx) DueJobs(now time.Time, limit int) ([]*Job, time.Time, error) {
 				if next.IsZero() || j.NextAt.Before(next) {
 					next = j.NextAt
 				}
+			case skip != nil && skip(j.Seq):
 			case len(out) < limit:
 				out = append(out, j)
 			default:
@@ -210,10 +217,14 @@ func (t *Tx) DueJobs(now time.Time, limit int) ([]*Job, time.Time, error) {
 			at := int64(binary.BigEndian.Uint64(k) ^ (1 << 63))
 			return out, time.Unix(0, at).UTC(), nil
 		}
+		seq := binary.BigEndian.Uint64(k[8:])
+		if skip != nil && skip(seq) {
+			continue
+		}
 		if len(out) >= limit {
 			return out, now, nil // more are due
 		}
-		j, err := t.Job(binary.BigEndian.Uint64(k[8:]))
+		j, err := t.Job(seq)
 		if err != nil {
 			return nil, time.Time{}, err
 		}

@@ -546,6 +546,10 @@ func (t *Tx) Job(seq uint64) (*Job, error) {
 	return &j, nil
 }
 
+// JobCount is the number of jobs in the outbox, counted without decoding
+// them.
+func (t *Tx) JobCount() int { return t.tx.Bucket(bOutbox).Stats().KeyN }
+
 // Jobs lists the outbox in creation order.
 func (t *Tx) Jobs() ([]*Job, error) {
 	var out []*Job
