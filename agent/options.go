@@ -106,6 +106,10 @@ type Options struct {
 	AwaitCodeTimeout time.Duration
 	// CartTimeout is how long an amount due set by the POS stays (10 min).
 	CartTimeout time.Duration
+	// DuplicateWindow: a new payment for the same amount as one that
+	// failed or is in doubt within this long carries a possible_duplicate
+	// warning (10 min; negative: off).
+	DuplicateWindow time.Duration
 	// CodeReuseWindow is how long a payment code's use is remembered to
 	// refuse a second use (24 h; never less than CodeValidity).
 	CodeReuseWindow time.Duration
@@ -175,6 +179,7 @@ func (o *Options) setDefaults() {
 	d(&o.CompactEvery, 24*time.Hour)
 	d(&o.AwaitCodeTimeout, 2*time.Minute)
 	d(&o.CartTimeout, 10*time.Minute)
+	d(&o.DuplicateWindow, 10*time.Minute)
 	d(&o.CodeReuseWindow, 24*time.Hour)
 	d(&o.RefundSettle, 10*time.Minute)
 	d(&o.ShutdownGrace, 10*time.Second)
@@ -206,7 +211,7 @@ func (o *Options) setDefaults() {
 		s := func(v *time.Duration) { *v = time.Duration(float64(*v) * o.TimeScale) }
 		for _, v := range []*time.Duration{&o.ScanFirstPoll, &o.ScanFirstPollOnErr, &o.ScanPollEvery, &o.ScanPollWindow,
 			&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.SSEPing, &o.PrintTimeout,
-			&o.AwaitCodeTimeout, &o.CartTimeout, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck} {
+			&o.AwaitCodeTimeout, &o.CartTimeout, &o.DuplicateWindow, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck} {
 			s(v)
 		}
 		if o.Retention > 0 {

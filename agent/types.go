@@ -36,6 +36,8 @@ type Payment struct {
 	Operator string `json:"operator,omitempty"`
 	// WalletSide is the wallet's side of the payment, as the gateway told it.
 	WalletSide *store.WalletSide `json:"wallet_side,omitempty"`
+	// Warnings are for the cashier (possible_duplicate); nothing was refused.
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // HistoryEntry is one state a payment went through.
@@ -65,7 +67,7 @@ func publicPayment(p *store.Payment) *Payment {
 		AuthCodeMasked: p.AuthCodeMasked, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
 		History: []HistoryEntry{}, Refunds: []Refund{}, Refunded: p.Refunded(),
 		Answer: p.Answer, Resolution: p.Resolution, Operator: p.Operator,
-		Tip: p.Tip, Total: total(p), WalletSide: p.WalletSide,
+		Tip: p.Tip, Total: total(p), WalletSide: p.WalletSide, Warnings: warningsOf(p),
 	}
 	if !p.QRExpiresAt.IsZero() {
 		t := p.QRExpiresAt.UTC()

@@ -252,6 +252,9 @@ type Agent struct {
 	AwaitCodeTimeout time.Duration `key:"await_code_timeout"`
 	// CartTimeout: an amount due set by the POS expires after this.
 	CartTimeout time.Duration `key:"cart_timeout"`
+	// DuplicateWindow: a payment for the same amount as one that failed or
+	// is in doubt within this long carries a possible_duplicate warning (0: off).
+	DuplicateWindow time.Duration `key:"duplicate_window"`
 	// ShutdownGrace: gateway calls in flight at a stop get this long to answer.
 	ShutdownGrace time.Duration `key:"shutdown_grace"`
 	// OutboxWorkers bounds the follow-ups (queries, refunds, receipts) run at once.

@@ -95,6 +95,7 @@ func defaults() map[string]any {
 		"agent.scan_auto_start":    false,
 		"agent.await_code_timeout": 2 * time.Minute,
 		"agent.cart_timeout":       10 * time.Minute,
+		"agent.duplicate_window":   10 * time.Minute,
 		"agent.shutdown_grace":     10 * time.Second,
 		"agent.outbox_workers":     4,
 		"agent.log_level":          "",

@@ -405,6 +405,9 @@ func (c *Config) validateAgent(v *validator) {
 	}
 	v.positive("agent.await_code_timeout", a.AwaitCodeTimeout)
 	v.positive("agent.cart_timeout", a.CartTimeout)
+	if a.DuplicateWindow < 0 {
+		v.add("agent.duplicate_window", "agent.duplicate_window %s is negative: use 0 (off) or a duration like 10m", fmtDuration(a.DuplicateWindow))
+	}
 	if a.ShutdownGrace < 0 || a.ShutdownGrace > 2*time.Minute {
 		v.add("agent.shutdown_grace", "agent.shutdown_grace %s: use 0 to 2m (default 10s); systemd's stop timeout must be longer", fmtDuration(a.ShutdownGrace))
 	}

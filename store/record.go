@@ -99,6 +99,9 @@ type Payment struct {
 	// WalletSide is the wallet's side of the payment, as the gateway's
 	// answers told it (nil until one did).
 	WalletSide *WalletSide `json:"wallet_side,omitempty"`
+	// DuplicateOf is an earlier payment for the same amount that failed or
+	// was in doubt when this one was created (a possible duplicate).
+	DuplicateOf string `json:"duplicate_of,omitempty"`
 }
 
 // Answer is what one gateway call said, as structure.

@@ -35,7 +35,7 @@ func parseAmount(s string) (int64, error) {
 func newPayCmd(g *globalFlags) *cobra.Command {
 	var qr bool
 	var wallet, code, ref, currency, tipText string
-	var jsonOut bool
+	var jsonOut, yes bool
 	cmd := &cobra.Command{
 		Use:   "pay AMOUNT",
 		Short: "Take a payment and follow it live; exit 0 only if it succeeded",
@@ -86,16 +86,24 @@ Exit status: 0 succeeded, 1 anything else.`,
 			} else if wallet != "" {
 				return errors.New("--wallet is for qr payments (--qr); a scan payment's wallet comes from the code")
 			}
-			if code != "" {
-				body["auth_code"] = code
-			}
 			c, err := newAPIClient(g)
 			if err != nil {
 				return err
 			}
+			// A typed code is given after the payment exists, so that the
+			// cashier can answer a possible_duplicate warning before
+			// anything is charged.
 			var p payment
 			if err := c.do(cmd.Context(), "POST", "/v1/payments", body, newIdempotencyKey(), &p); err != nil {
 				return err
+			}
+			if !confirmDuplicate(cmd, c, &p, yes) {
+				return exitError{code: 1, msg: fmt.Sprintf("payment %s not taken: %s", p.ID, p.State)}
+			}
+			if code != "" {
+				if err := c.do(cmd.Context(), "POST", "/v1/payments/"+url.PathEscape(p.ID)+"/code", map[string]any{"code": code}, newIdempotencyKey(), &p); err != nil {
+					return err
+				}
 			}
 			return follow(cmd.Context(), c, &p, cmd.OutOrStdout(), jsonOut)
 		},
@@ -105,6 +113,7 @@ Exit status: 0 succeeded, 1 anything else.`,
 	cmd.Flags().StringVar(&code, "code", "", "the customer's payment code, when typed in instead of scanned")
 	cmd.Flags().StringVar(&ref, "ref", "", "your sale number (invoice number), sent to OTTPay as sale_num: up to 32 letters, digits and - _ . / #")
 	cmd.Flags().StringVar(&tipText, "tip", "", "a tip on top of AMOUNT, in major units (2.00)")
+	cmd.Flags().BoolVar(&yes, "yes", false, "take the payment even if it may duplicate an earlier one that failed or is in doubt (no question asked)")
 	cmd.Flags().StringVar(&currency, "currency", "", "ISO 4217 currency (default: the merchant's)")
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the final payment as JSON")
 	return cmd

@@ -95,7 +95,7 @@ func TestPayFollowsToFinal(t *testing.T) {
 	for _, final := range []string{"succeeded", "failed"} {
 		t.Run(final, func(t *testing.T) {
 			var gets int
-			var gotBody map[string]any
+			var gotBody, gotCode map[string]any
 			var gotKey string
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				p := payment{ID: "pay_1", OrderID: "PA1", Mode: "scan", Amount: 1250, Currency: "CAD", State: "processing", Wallet: "wechat"}
@@ -104,7 +104,11 @@ func TestPayFollowsToFinal(t *testing.T) {
 					gotKey = r.Header.Get("Idempotency-Key")
 					b, _ := io.ReadAll(r.Body)
 					_ = json.Unmarshal(b, &gotBody)
+					p.State = "awaiting_code"
 					w.WriteHeader(201)
+				case r.Method == "POST" && r.URL.Path == "/v1/payments/pay_1/code":
+					b, _ := io.ReadAll(r.Body)
+					_ = json.Unmarshal(b, &gotCode)
 				case r.Method == "GET" && r.URL.Path == "/v1/payments/pay_1":
 					gets++
 					if gets >= 2 {
@@ -125,8 +129,10 @@ func TestPayFollowsToFinal(t *testing.T) {
 			root.SetOut(&out)
 			root.SetArgs([]string{"--api", srv.URL, "pay", "12.50", "--code", "134567890123456789"})
 			err := root.Execute()
-			if gotBody["amount"] != float64(1250) || gotBody["auth_code"] != "134567890123456789" || gotBody["mode"] != "scan" {
-				t.Errorf("request body = %v", gotBody)
+			// The typed code is given once the payment exists (after any
+			// possible_duplicate question).
+			if gotBody["amount"] != float64(1250) || gotBody["auth_code"] != nil || gotBody["mode"] != "scan" || gotCode["code"] != "134567890123456789" {
+				t.Errorf("request bodies = %v, %v", gotBody, gotCode)
 			}
 			if !strings.HasPrefix(gotKey, "cli-") {
 				t.Errorf("Idempotency-Key = %q", gotKey)

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
+	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/money"
 )
 
@@ -42,4 +50,48 @@ func showWalletSide(w io.Writer, p *payment) {
 	if s.Rate != 0 {
 		line("CNY rate", fmt.Sprintf("%.4f", float64(s.Rate)/1e8))
 	}
+}
+
+// duplicateWindow is agent.duplicate_window for the engine: 0 in the
+// config is off, which the engine spells negative (its 0 is the default).
+func duplicateWindow(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// confirmDuplicate shows a payment's possible_duplicate warning and asks
+// the cashier whether to take it (yes: no question). On "no" (or no
+// answer: stdin closed) the payment is cancelled, and false returned.
+// Nothing was charged yet: pay gives a typed code only after this.
+func confirmDuplicate(cmd *cobra.Command, c *apiClient, p *payment, yes bool) bool {
+	var w *agent.Warning
+	for i := range p.Warnings {
+		if p.Warnings[i].Code == "possible_duplicate" {
+			w = &p.Warnings[i]
+		}
+	}
+	if w == nil {
+		return true
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "WARNING: possible duplicate: %s\n", w.Message)
+	if yes {
+		fmt.Fprintln(out, "  taking it (--yes)")
+		return true
+	}
+	fmt.Fprintf(out, "  check the customer's wallet for payment %s; take this payment anyway? [y/N] ", w.PaymentID)
+	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(line)); a == "y" || a == "yes" {
+		return true
+	}
+	fmt.Fprintln(out)
+	var cp payment
+	if err := c.do(context.WithoutCancel(cmd.Context()), "POST", "/v1/payments/"+url.PathEscape(p.ID)+"/cancel", struct{}{}, newIdempotencyKey(), &cp); err != nil {
+		fmt.Fprintf(out, "  cancel refused: %v\n", err)
+	} else {
+		*p = cp
+	}
+	return false
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -47,4 +49,40 @@ func TestTipAndReferenceTour(t *testing.T) {
 	if _, err := cli(t, addr, "pay", "1.00", "--ref", "INV 7", "--code", "134567890123450100"); err == nil || !strings.Contains(err.Error(), "sale_num") {
 		t.Fatalf("a reference OTTPay does not take: %v", err)
 	}
+}
+
+// After a declined payment, pay for the same amount asks the cashier:
+// "n" (or no answer) cancels it before the code is given, nothing
+// charged; --yes takes it.
+func TestPayAsksAboutAPossibleDuplicate(t *testing.T) {
+	addr := startDaemon(t, "")
+	if _, err := cli(t, addr, "pay", "20.01", "--code", "134567890123452001"); err == nil {
+		t.Fatal("the declined payment succeeded")
+	}
+	out, err := cliIn(t, addr, "n\n", "pay", "20.01", "--code", "134567890123452002")
+	if err == nil || !strings.Contains(out, "possible duplicate") || !strings.Contains(out, "take this payment anyway? [y/N]") ||
+		!strings.Contains(err.Error(), "not taken: cancelled") {
+		t.Fatalf("answered no: %v\n%s", err, out)
+	}
+	out, err = cliIn(t, addr, "y\n", "pay", "20.00", "--code", "134567890123452003")
+	if err != nil || strings.Contains(out, "possible duplicate") {
+		t.Fatalf("another amount: %v\n%s", err, out)
+	}
+	out, err = cli(t, addr, "pay", "20.01", "--yes", "--code", "134567890123452004")
+	if !strings.Contains(out, "possible duplicate") || !strings.Contains(out, "taking it (--yes)") || !strings.Contains(out, "declined") {
+		t.Fatalf("--yes: %v\n%s", err, out) // 01: the simulator declines it again, but it was sent
+	}
+}
+
+// cliIn is cli with the cashier's answers on stdin.
+func cliIn(t *testing.T, addr, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetIn(strings.NewReader(stdin))
+	root.SetArgs(append([]string{"--api", addr}, args...))
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
 }
