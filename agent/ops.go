@@ -126,8 +126,8 @@ func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 		if r.AuthCode != "" {
 			return "", errf(400, "invalid_field", "auth_code is for scan payments only")
 		}
-		if r.Wallet != "wechat" && r.Wallet != "alipay" {
-			return "", errf(400, "invalid_wallet", "a qr payment needs wallet wechat or alipay, got %q", r.Wallet)
+		if r.Wallet != "wechat" && r.Wallet != "alipay" && r.Wallet != "unionpay" {
+			return "", errf(400, "invalid_wallet", "a qr payment needs wallet wechat, alipay or unionpay, got %q", r.Wallet)
 		}
 		return r.Wallet, nil
 	case "":

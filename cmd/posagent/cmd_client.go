@@ -109,7 +109,7 @@ Exit status: 0 succeeded, 1 anything else.`,
 		},
 	}
 	cmd.Flags().BoolVar(&qr, "qr", false, "qr payment: show a QR for the customer's wallet to scan")
-	cmd.Flags().StringVar(&wallet, "wallet", "", "wallet for a qr payment: wechat or alipay (default wechat)")
+	cmd.Flags().StringVar(&wallet, "wallet", "", "wallet for a qr payment: wechat, alipay or unionpay (default wechat)")
 	cmd.Flags().StringVar(&code, "code", "", "the customer's payment code, when typed in instead of scanned")
 	cmd.Flags().StringVar(&ref, "ref", "", "your sale number (invoice number), sent to OTTPay as sale_num: up to 32 letters, digits and - _ . / #")
 	cmd.Flags().StringVar(&tipText, "tip", "", "a tip on top of AMOUNT, in major units (2.00)")

@@ -50,7 +50,6 @@
 //	1-20 letters and digits, unknown biz_type, auth_code not
 //	16-32 digits, unsupported fee_type)                        PARAM_INVALID
 //	data that does not decrypt or whose digest does not match  FAIL ("signature verification failed")
-//	ACTIVEPAY with UNIONPAY                                    ORDER_TYPE_ERROR
 //
 // Refusals carry no data (the client must cope with that); business
 // answers carry data.

@@ -342,11 +342,20 @@ func TestQRTimeoutClosesUnpaid(t *testing.T) {
 	}
 }
 
-func TestQRUnionPayNotSupported(t *testing.T) {
+// OTTPay's ACTIVEPAY lists UNIONPAY among its biz_type values: a UnionPay
+// QR is issued and paid like the others.
+func TestQRUnionPay(t *testing.T) {
 	r := newRig(t)
-	_, err := r.client.ActivePay(bg, gateway.QRRequest{OrderID: "QU", Amount: 100, Wallet: gateway.UnionPay})
-	gwErr(t, err, gateway.Failed, "ORDER_TYPE_ERROR")
-	r.noOrder("QU")
+	res, err := r.client.ActivePay(bg, gateway.QRRequest{OrderID: "QU", Amount: 100, Wallet: gateway.UnionPay})
+	if err != nil || res.CodeURL == "" {
+		t.Fatalf("ActivePay: %+v %v", res, err)
+	}
+	if err := r.sim.Pay("QU"); err != nil {
+		t.Fatal(err)
+	}
+	if o := r.order("QU"); o.Wallet != "unionpay" || o.Charged != 100 {
+		t.Fatalf("ledger %+v", o)
+	}
 }
 
 func TestRefunds(t *testing.T) {

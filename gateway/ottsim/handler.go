@@ -208,9 +208,6 @@ func (s *Sim) newOrder(action string, f gateway.Fields) (*order, reply, bool) {
 	if !ok {
 		return nil, refuse(gateway.CodeParamInvalid, "biz_type %q: WECHATPAY, ALIPAY or UNIONPAY", f.Value("biz_type")), false
 	}
-	if action == gateway.ActionActivePay && wallet == "unionpay" {
-		return nil, refuse(gateway.CodeOrderTypeError, "biz_type UNIONPAY does not support ACTIVEPAY"), false
-	}
 	var tip int64
 	if v, ok := f.Get("tip"); ok && v != "0" {
 		if tip, ok = cents(v); !ok {
