@@ -60,6 +60,10 @@ const (
 	MsgPaid        = "paid - thank you"
 	MsgCancelled   = "payment cancelled"
 	MsgDeclined    = "payment declined"
+	// MsgCheckingEarlier: a new payment waits for its code while the
+	// cashier checks an earlier one of the same amount that failed or is
+	// in doubt (the payment's possible_duplicate warning).
+	MsgCheckingEarlier = "please wait, we are checking your earlier payment"
 )
 
 // Payment is the part of the contract's payment JSON (docs/architecture.md,
@@ -78,6 +82,12 @@ type Payment struct {
 	CodeURL     string        `json:"code_url,omitempty"`
 	QRExpiresAt time.Time     `json:"qr_expires_at,omitzero"`
 	UpdatedAt   time.Time     `json:"updated_at,omitzero"`
+	Warnings    []Warning     `json:"warnings,omitempty"`
+}
+
+// Warning is a payment's warning for the cashier (code possible_duplicate).
+type Warning struct {
+	Code string `json:"code"`
 }
 
 // PaymentError is the contract's error object {code, message}.
@@ -170,6 +180,10 @@ func ScreenFor(p Payment, now time.Time) Screen {
 	case stateInDoubt:
 		s.Kind, s.Message = KindAmountDue, MsgCheckingPay
 	case stateAwaitingCode, stateProcessing, stateQueued:
+		if p.State == stateAwaitingCode && possibleDuplicate(p) {
+			s.Kind, s.Message = KindAmountDue, MsgCheckingEarlier
+			break
+		}
 		if p.Mode != "qr" {
 			s.Kind, s.Message = KindScanPrompt, MsgScanPrompt
 			break
@@ -264,4 +278,15 @@ func TipLine(s Screen) string {
 		return ""
 	}
 	return money.Amount(s.Amount).Format(s.Currency) + " + tip " + money.Amount(s.Tip).Format(s.Currency)
+}
+
+// possibleDuplicate reports whether a payment carries the agent's
+// possible_duplicate warning.
+func possibleDuplicate(p Payment) bool {
+	for _, w := range p.Warnings {
+		if w.Code == "possible_duplicate" {
+			return true
+		}
+	}
+	return false
 }

@@ -44,3 +44,33 @@ func TestPageShowsTip(t *testing.T) {
 		t.Errorf("no tip: amount %q, tip line %q", a, l)
 	}
 }
+
+// A payment that waits for its code while the cashier checks an earlier
+// one (possible_duplicate) asks the customer to wait, on the page (real
+// Chromium) and on the rendered screens alike.
+func TestCheckingEarlierPayment(t *testing.T) {
+	p := display.Payment{ID: "p2", Mode: "scan", State: "awaiting_code", Amount: 2001, Currency: "CAD",
+		Warnings: []display.Warning{{Code: "possible_duplicate"}}}
+	if s := display.ScreenFor(p, time.Now()); s.Kind != display.KindAmountDue || s.Message != display.MsgCheckingEarlier {
+		t.Fatalf("screen %+v", s)
+	}
+	p.State = "processing" // the cashier gave the code: on as usual
+	if s := display.ScreenFor(p, time.Now()); s.Kind != display.KindScanPrompt {
+		t.Fatalf("after the code: %+v", s)
+	}
+	if display.MessageChinese(display.MsgCheckingEarlier) == "" {
+		t.Fatal("no Chinese line")
+	}
+
+	ctx := displaytest.StartBrowser(t)
+	st := newStand(t, "en", 2*time.Second)
+	must(t, displaytest.Open(ctx, st.url()))
+	must(t, displaytest.WaitConnected(ctx, true))
+	pay := st.payment("pay_dup2", "scan", "awaiting_code", "", "", time.Time{})
+	pay["warnings"] = []any{map[string]any{"code": "possible_duplicate", "payment_id": "pay_dup1", "message": "..."}}
+	st.publish(display.EventPaymentUpdated, pay)
+	must(t, displaytest.WaitUntil(ctx, `POS.screen && POS.screen.payment_id === "pay_dup2"`))
+	if got := text(t, ctx, "message1"); got != "Please wait, we are checking your earlier payment" {
+		t.Errorf("message %q", got)
+	}
+}
