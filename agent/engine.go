@@ -371,7 +371,7 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 		return err
 	}
 	pub := publicPayment(p)
-	_, err := tx.AppendEventWith(snapshot(p), func(seq uint64) ([]byte, error) {
+	_, err := tx.AppendEventAbout(p.ID, snapshot(p), func(seq uint64) ([]byte, error) {
 		return json.Marshal(Event{Seq: seq, Kind: KindPaymentUpdated, At: now, Payment: pub})
 	})
 	return err

@@ -21,6 +21,7 @@ func BenchmarkJournalSize(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.Logf("live bytes by bucket: %v", u.Buckets)
 		b.ReportMetric(float64(u.FileBytes)/1e6, "file-MB")
 		b.ReportMetric(float64(u.LiveBytes)/1e6, "live-MB")
 		b.ReportMetric(float64(u.FreeBytes)/1e6, "free-MB")

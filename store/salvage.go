@@ -116,6 +116,15 @@ func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
 		sort.Strings(names)
 		var maxEvent, maxJob uint64
 		var events []uint64
+		// Events stored as deltas are written in full, from the readable
+		// events; one whose base was lost is lost with it.
+		readable := map[uint64][]byte{}
+		for _, kv := range inv.records[string(bEvents)] {
+			if len(kv[0]) == 8 {
+				readable[binary.BigEndian.Uint64(kv[0])] = kv[1]
+			}
+		}
+		evr := newEventReader(func(seq uint64) []byte { return readable[seq] })
 		for _, b := range names {
 			for _, kv := range inv.records[b] {
 				k, v := kv[0], kv[1]
@@ -126,6 +135,8 @@ func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
 					continue // derived from the outbox; rebuilt on first use
 				case string(bPayState), string(bByState):
 					continue // derived from the payments; rebuilt by Open
+				case string(bEvLast):
+					continue // events are written in full below
 				case string(bMeta):
 					if isIndexMeta(string(k)) {
 						continue
@@ -158,6 +169,11 @@ func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
 				case string(bEvents):
 					seq := binary.BigEndian.Uint64(k)
 					maxEvent = max(maxEvent, seq)
+					full, err := evr.full(seq, v)
+					if err != nil {
+						continue // a recorded gap, below
+					}
+					v = full
 					events = append(events, seq)
 				}
 				if err := put(b, k, v); err != nil {

@@ -95,6 +95,8 @@ type Usage struct {
 	FileBytes int64 `json:"file_bytes"` // the file as bbolt sees it
 	LiveBytes int64 `json:"live_bytes"` // every record's key and value
 	FreeBytes int64 `json:"free_bytes"` // free pages, reused by later commits
+	// Buckets is LiveBytes by bucket.
+	Buckets map[string]int64 `json:"buckets"`
 }
 
 // Usage measures the journal: one read transaction over every record.
@@ -102,21 +104,25 @@ func (s *Store) Usage() (Usage, error) {
 	var u Usage
 	err := s.db.View(func(tx *bolt.Tx) error {
 		u.FileBytes = tx.Size()
-		var walk func(b *bolt.Bucket)
-		walk = func(b *bolt.Bucket) {
+		u.Buckets = map[string]int64{}
+		var walk func(b *bolt.Bucket) int64
+		walk = func(b *bolt.Bucket) int64 {
+			var n int64
 			c := b.Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
-				u.LiveBytes += int64(len(k) + len(v))
+				n += int64(len(k) + len(v))
 				if v == nil {
 					if sub := b.Bucket(k); sub != nil {
-						walk(sub)
+						n += walk(sub)
 					}
 				}
 			}
+			return n
 		}
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			u.LiveBytes += int64(len(name))
-			walk(b)
+			n := int64(len(name)) + walk(b)
+			u.Buckets[string(name)] = n
+			u.LiveBytes += n
 			return nil
 		})
 	})
@@ -574,6 +580,14 @@ func (t *Tx) AppendEvent(build func(seq uint64) ([]byte, error)) (uint64, error)
 // the event (Event.Value): what the event is about, as the caller had it
 // in hand, so that OnCommit need not decode the event.
 func (t *Tx) AppendEventWith(v any, build func(seq uint64) ([]byte, error)) (uint64, error) {
+	return t.AppendEventAbout("", v, build)
+}
+
+// AppendEventAbout is AppendEventWith for an event about thing (a payment
+// id): the journal stores it as a delta of the last event about the same
+// thing when that is smaller (eventdelta.go). Every read gives back the
+// bytes build returned.
+func (t *Tx) AppendEventAbout(thing string, v any, build func(seq uint64) ([]byte, error)) (uint64, error) {
 	b := t.w().Bucket(bEvents)
 	b.FillPercent = appendFull
 	seq, err := b.NextSequence()
@@ -584,7 +598,13 @@ func (t *Tx) AppendEventWith(v any, build func(seq uint64) ([]byte, error)) (uin
 	if err != nil {
 		return 0, err
 	}
-	if err := b.Put(u64(seq), data); err != nil {
+	stored := data
+	if thing != "" {
+		if stored, err = t.deltaOf(thing, seq, data); err != nil {
+			return 0, err
+		}
+	}
+	if err := b.Put(u64(seq), stored); err != nil {
 		return 0, err
 	}
 	t.events = append(t.events, Event{Seq: seq, Data: data, Value: v})
@@ -599,12 +619,17 @@ func (t *Tx) LastEventSeq() uint64 { return t.tx.Bucket(bEvents).Sequence() }
 func (t *Tx) Events(after, upto uint64, limit int) ([]Event, error) {
 	var out []Event
 	c := t.tx.Bucket(bEvents).Cursor()
+	r := t.eventReader()
 	for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
 		seq := binary.BigEndian.Uint64(k)
 		if upto != 0 && seq > upto {
 			break
 		}
-		out = append(out, Event{Seq: seq, Data: bytes.Clone(v)})
+		full, err := r.full(seq, v)
+		if err != nil {
+			continue // its base was lost with a damaged page (salvage drops it)
+		}
+		out = append(out, Event{Seq: seq, Data: bytes.Clone(full)})
 		if limit > 0 && len(out) >= limit {
 			break
 		}
@@ -664,6 +689,9 @@ func (s *Store) Compact(olderThan time.Time) (CompactResult, error) {
 			for _, r := range p.Refunds {
 				ob.Delete([]byte(r.OrderID))
 			}
+			if el := t.tx.Bucket(bEvLast); el != nil {
+				el.Delete([]byte(p.ID))
+			}
 			res.Payments++
 		}
 		// Idempotency keys of removed payments, and old keys of any payment.
@@ -691,6 +719,14 @@ func (s *Store) Compact(olderThan time.Time) (CompactResult, error) {
 				break // events are in time order
 			}
 			evDel = append(evDel, bytes.Clone(k))
+		}
+		// An event kept that is a delta of one removed (through its chain)
+		// is stored in full first.
+		if len(evDel) > 0 {
+			cut := binary.BigEndian.Uint64(evDel[len(evDel)-1])
+			if err := t.fullFrom(cut); err != nil {
+				return err
+			}
 		}
 		for _, k := range evDel {
 			eb.Delete(k)
