@@ -23,6 +23,7 @@ import (
 type Engine struct {
 	o      Options
 	access atomic.Pointer[accessState] // the API's access rules (SetAccess)
+	rate   atomic.Pointer[ExRate]      // the exchange rate to CNY (rateLoop)
 	st     *store.Store
 	gw     *meter
 	log    *slog.Logger
@@ -200,7 +201,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.storeError("recovery", err)
 	}
 	e.readyOnce.Do(func() { close(e.ready) })
-	e.wg.Add(5)
+	e.wg.Add(6)
+	go func() { defer e.wg.Done(); e.rateLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.outboxLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.shiftLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()

@@ -110,6 +110,11 @@ type Options struct {
 	// failed or is in doubt within this long carries a possible_duplicate
 	// warning (10 min; negative: off).
 	DuplicateWindow time.Duration
+	// RateEvery is how often the exchange rate to CNY is fetched
+	// (EX_RATE_QUERY), at start and then each RateEvery (0: never; the
+	// daemon fetches hourly); RateMaxAge is how old a rate may be and still
+	// be printed as a CNY estimate (2 h).
+	RateEvery, RateMaxAge time.Duration
 	// CodeReuseWindow is how long a payment code's use is remembered to
 	// refuse a second use (24 h; never less than CodeValidity).
 	CodeReuseWindow time.Duration
@@ -180,6 +185,7 @@ func (o *Options) setDefaults() {
 	d(&o.AwaitCodeTimeout, 2*time.Minute)
 	d(&o.CartTimeout, 10*time.Minute)
 	d(&o.DuplicateWindow, 10*time.Minute)
+	d(&o.RateMaxAge, 2*time.Hour)
 	d(&o.CodeReuseWindow, 24*time.Hour)
 	d(&o.RefundSettle, 10*time.Minute)
 	d(&o.ShutdownGrace, 10*time.Second)
@@ -211,7 +217,7 @@ func (o *Options) setDefaults() {
 		s := func(v *time.Duration) { *v = time.Duration(float64(*v) * o.TimeScale) }
 		for _, v := range []*time.Duration{&o.ScanFirstPoll, &o.ScanFirstPollOnErr, &o.ScanPollEvery, &o.ScanPollWindow,
 			&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.SSEPing, &o.PrintTimeout,
-			&o.AwaitCodeTimeout, &o.CartTimeout, &o.DuplicateWindow, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck} {
+			&o.AwaitCodeTimeout, &o.CartTimeout, &o.DuplicateWindow, &o.RateEvery, &o.RateMaxAge, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck} {
 			s(v)
 		}
 		if o.Retention > 0 {

@@ -480,7 +480,7 @@ func (e *Engine) Receipt(p *store.Payment, reprint bool) printer.Receipt {
 		PaymentID: p.ID, OrderID: p.OrderID, Mode: p.Mode, Wallet: p.Wallet, Amount: p.Amount, Currency: p.Currency,
 		CodeMasked: p.AuthCodeMasked, State: string(p.State), Footer: e.o.ReceiptFooter, Reprint: reprint,
 	}
-	receiptExtras(&r, p)
+	e.receiptExtras(&r, p)
 	for _, rf := range p.Refunds {
 		r.Refunds = append(r.Refunds, printer.RefundLine{OrderID: rf.OrderID, Amount: rf.Amount, State: string(rf.State), Time: rf.CreatedAt})
 	}

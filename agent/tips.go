@@ -126,11 +126,18 @@ func exportExtras(p *Payment) []string {
 }
 
 // receiptExtras adds the tip, the sale number and the wallet's side to a
-// receipt.
-func receiptExtras(r *printer.Receipt, p *store.Payment) {
+// receipt and, for WeChat Pay and Alipay when the gateway's answers gave
+// no CNY amount, an estimate in CNY at the agent's rate if it is fresh.
+func (e *Engine) receiptExtras(r *printer.Receipt, p *store.Payment) {
 	r.Tip, r.Reference = p.Tip, p.Reference
 	if w := p.WalletSide; w != nil {
 		r.Fee, r.Buyer, r.TradeTime, r.WalletTxn, r.CNYAmount, r.Rate = w.Fee, w.BuyerLoginID, w.TradeTime, w.TransactionID, w.CNYAmount, w.Rate
+	}
+	if r.CNYAmount != 0 || p.Wallet != "wechat" && p.Wallet != "alipay" {
+		return
+	}
+	if x := e.freshRate(); x != nil {
+		r.CNYAmount, r.Rate, r.RateAt = x.CNY(total(p)), x.Rate, x.At
 	}
 }
 

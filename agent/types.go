@@ -113,6 +113,8 @@ type Event struct {
 	Error *store.Error `json:"error,omitempty"`
 	// Audit is an audit-trail entry (api.audit).
 	Audit *Audit `json:"audit,omitempty"`
+	// Rate is the exchange rate to CNY (rate.updated).
+	Rate *ExRate `json:"rate,omitempty"`
 	// Data is the event's JSON exactly as journaled.
 	Data json.RawMessage `json:"-"`
 }

@@ -220,6 +220,9 @@ type Display struct {
 	Pole     Pole          `key:"pole"`
 	PNG      PNG           `key:"png"`
 	Hold     time.Duration `key:"hold"` // how long "paid"/"failed" stays before idle
+	// RateMaxAge: an exchange rate to CNY older than this is not shown as
+	// an estimate (display) or printed (receipt).
+	RateMaxAge time.Duration `key:"rate_max_age"`
 }
 
 // Pole is a 2x20 serial pole display.

@@ -84,6 +84,7 @@ func defaults() map[string]any {
 		"display.png.width":    320,
 		"display.png.height":   240,
 		"display.hold":         5 * time.Second,
+		"display.rate_max_age": 2 * time.Hour,
 
 		"render.font": "",
 

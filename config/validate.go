@@ -371,6 +371,9 @@ func (c *Config) validateDisplay(v *validator) {
 	if dsp.Hold < 0 {
 		v.add("display.hold", "display.hold %s is negative: use a duration like 5s", fmtDuration(dsp.Hold))
 	}
+	if dsp.RateMaxAge < 0 {
+		v.add("display.rate_max_age", "display.rate_max_age %s is negative: use a duration like 2h", fmtDuration(dsp.RateMaxAge))
+	}
 }
 
 func (c *Config) validateRender(v *validator) {

@@ -69,7 +69,7 @@ var labelsZH = map[string]string{
 	"Date": "日期", "Terminal": "终端", "Payment": "支付编号", "Order": "订单号",
 	"Wallet": "支付方式", "Type": "类型", "Scan": "扫码", "QR": "二维码", "Code": "付款码",
 	"TOTAL": "合计", "Refund": "退款", "Amount": "金额", "Tip": "小费", "Fee": "手续费", "Sale": "销售单号",
-	"Buyer": "付款账户", "Wallet time": "支付时间", "Wallet txn": "交易单号", "CNY (est.)": "人民币(估)",
+	"Buyer": "付款账户", "Rate of": "汇率时间", "Wallet time": "支付时间", "Wallet txn": "交易单号", "CNY (est.)": "人民币(估)",
 	"PAID": "支付成功", "DECLINED": "支付失败", "REFUNDED": "已退款", "PARTIALLY REFUNDED": "部分退款",
 	"REVERSED": "已撤销", "CANCELLED": "已取消", "EXPIRED": "已过期", "PENDING": "处理中", "UNKNOWN": "状态未知",
 	"SUCCEEDED": "成功", "FAILED": "失败", "IN_DOUBT": "待确认",
@@ -226,7 +226,14 @@ func Encode(r Receipt, p Profile) []byte {
 		if r.Rate != 0 {
 			cny += " @" + strconv.FormatFloat(float64(r.Rate)/1e8, 'f', 4, 64)
 		}
-		pair(L("CNY (est.)"), cny)
+		label := "CNY" // as the gateway answered it
+		if !r.RateAt.IsZero() {
+			label = "CNY (est.)" // the agent's estimate at its last rate
+		}
+		pair(L(label), cny)
+		if !r.RateAt.IsZero() {
+			pair("  "+L("Rate of"), r.RateAt.In(loc).Format("2006-01-02 15:04"))
+		}
 	}
 	b.Align(AlignCenter)
 	for _, l := range wrap(L(StateLabel(r)), cols, p.GB18030) {

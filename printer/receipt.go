@@ -35,6 +35,9 @@ type Receipt struct {
 	// number, the amount in CNY fen and the rate (x 10^8) it used.
 	Buyer, TradeTime, WalletTxn string
 	CNYAmount, Rate             int64
+	// RateAt is when the rate was fetched: set for an estimate made by
+	// the agent (printed "CNY (est.)" with the rate and its time).
+	RateAt time.Time
 	// JobKey identifies one print job across its retries (the agent uses
 	// the payment id and its outbox job's sequence): printers that
 	// deduplicate deliveries, like the Android bridge, key on it. Not printed.

@@ -451,6 +451,7 @@ func (d *daemonParts) newEngine() (*agent.Engine, error) {
 		ReceiptFooter: cfg.Merchant.Footer,
 		APIToken:      cfg.API.Token, ScanAutoStart: cfg.Agent.ScanAutoStart, Version: version,
 		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout, DuplicateWindow: duplicateWindow(cfg.Agent.DuplicateWindow),
+		RateEvery: time.Hour, RateMaxAge: cfg.Display.RateMaxAge,
 		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
 		Location: shopLocation(cfg), CloseAt: cfg.Reports.CloseAt, ReconcileRate: reconcileRate(cfg), Reports: lp, // cmd_report.go
 	}
