@@ -55,6 +55,14 @@ type Options struct {
 	Watchdog time.Duration
 
 	Logger *slog.Logger
+
+	// Rate is the agent's exchange rate of currency to CNY (rate x 10^8)
+	// and when it was fetched (ok false: none); the page shows "≈ ¥ ..."
+	// under the amount of WeChat Pay and Alipay payments while the rate
+	// is younger than RateMaxAge (default 2 h). Later rates arrive as
+	// rate.updated events. nil: no estimate.
+	Rate       func() (currency string, rate int64, at time.Time, ok bool)
+	RateMaxAge time.Duration
 }
 
 // config is /display/config.json.
@@ -69,6 +77,11 @@ type config struct {
 	WatchdogMS     int64  `json:"watchdog_ms"`
 	ServerTime     string `json:"server_time"`
 	ShopLanguage   string `json:"shop_language"`
+	// The exchange rate to CNY for the estimate (rate x 10^8; 0: none).
+	CNYRate         int64  `json:"cny_rate"`
+	CNYRateAt       string `json:"cny_rate_at,omitempty"`
+	CNYRateCurrency string `json:"cny_rate_currency,omitempty"`
+	RateMaxAgeMS    int64  `json:"rate_max_age_ms"`
 }
 
 // snapshot is /display/screen.json.
@@ -185,6 +198,15 @@ func (h *handler) config(w http.ResponseWriter) {
 	}
 	if h.o.LogoPath != "" {
 		c.LogoURL = "logo"
+	}
+	c.RateMaxAgeMS = h.o.RateMaxAge.Milliseconds()
+	if c.RateMaxAgeMS <= 0 {
+		c.RateMaxAgeMS = (2 * time.Hour).Milliseconds()
+	}
+	if h.o.Rate != nil {
+		if cur, rate, at, ok := h.o.Rate(); ok {
+			c.CNYRate, c.CNYRateAt, c.CNYRateCurrency = rate, at.UTC().Format(time.RFC3339Nano), cur
+		}
 	}
 	writeJSON(w, c)
 }

@@ -74,3 +74,39 @@ func TestCheckingEarlierPayment(t *testing.T) {
 		t.Errorf("message %q", got)
 	}
 }
+
+// The CNY estimate: "≈ ¥ ..." under the amount of WeChat Pay and Alipay
+// screens, at the rate config.json gives and then at a rate.updated
+// event's; none for UnionPay, none once the rate is older than
+// RateMaxAge. In real Chromium.
+func TestPageShowsCNYEstimate(t *testing.T) {
+	ctx := displaytest.StartBrowser(t)
+	at := time.Now().Add(-10 * time.Minute)
+	s := newStandWith(t, "en", 2*time.Second, true, func(o *display.Options) {
+		o.Rate = func() (string, int64, time.Time, bool) { return "CAD", 515000000, at, true }
+		o.RateMaxAge = time.Hour
+	})
+	must(t, displaytest.Open(ctx, s.url()))
+	must(t, displaytest.WaitConnected(ctx, true))
+	s.publish(display.EventPaymentUpdated, s.payment("pay_cny1", "qr", "processing", "wechat", "https://qr.example/1", time.Now().Add(5*time.Minute)))
+	must(t, displaytest.WaitScreen(ctx, display.KindQR))
+	if got := text(t, ctx, "cny"); got != "≈ ¥ 64.38" { // 12.50 CAD at 5.15
+		t.Errorf("wechat: cny %q", got)
+	}
+	// A new rate arrives on the event stream.
+	s.publish("rate.updated", map[string]any{"currency": "CAD", "rate": 520000000, "at": time.Now().UTC().Format(time.RFC3339Nano)})
+	must(t, displaytest.WaitUntil(ctx, `document.getElementById("cny").textContent === "≈ ¥ 65.00"`))
+	// UnionPay: no estimate.
+	s.publish(display.EventPaymentUpdated, s.payment("pay_cny2", "qr", "processing", "unionpay", "https://qr.example/2", time.Now().Add(5*time.Minute)))
+	must(t, displaytest.WaitUntil(ctx, `POS.screen && POS.screen.payment_id === "pay_cny2"`))
+	if got := text(t, ctx, "cny"); got != "" {
+		t.Errorf("unionpay: cny %q", got)
+	}
+	// A stale rate is not shown.
+	s.publish("rate.updated", map[string]any{"currency": "CAD", "rate": 520000000, "at": time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339Nano)})
+	s.publish(display.EventPaymentUpdated, s.payment("pay_cny3", "qr", "processing", "alipay", "https://qr.example/3", time.Now().Add(5*time.Minute)))
+	must(t, displaytest.WaitUntil(ctx, `POS.screen && POS.screen.payment_id === "pay_cny3"`))
+	if got := text(t, ctx, "cny"); got != "" {
+		t.Errorf("stale rate: cny %q", got)
+	}
+}

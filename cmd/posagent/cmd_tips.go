@@ -95,3 +95,18 @@ func confirmDuplicate(cmd *cobra.Command, c *apiClient, p *payment, yes bool) bo
 	}
 	return false
 }
+
+// engineRate is the display's view of the engine's exchange rate to CNY.
+func engineRate(eng func() *agent.Engine) func() (string, int64, time.Time, bool) {
+	return func() (string, int64, time.Time, bool) {
+		e := eng()
+		if e == nil {
+			return "", 0, time.Time{}, false
+		}
+		r := e.Rate()
+		if r == nil {
+			return "", 0, time.Time{}, false
+		}
+		return r.Currency, r.Rate, r.At, true
+	}
+}

@@ -632,7 +632,9 @@ func displayHandler(cfg *config.Config, cjk *fonts.CJK, ctl *display.Controller,
 			}
 			return p.CodeURL, true
 		},
-		Logger: log.With("part", "display"),
+		Rate:       engineRate(eng),
+		RateMaxAge: cfg.Display.RateMaxAge,
+		Logger:     log.With("part", "display"),
 	})
 }
 

@@ -65,6 +65,8 @@ func payloadField(kind string) string {
 		return "scan"
 	case strings.HasPrefix(kind, "device."):
 		return "device"
+	case strings.HasPrefix(kind, "rate."):
+		return "rate"
 	}
 	return "data"
 }
