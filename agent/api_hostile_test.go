@@ -335,4 +335,3 @@ func FuzzHandler(f *testing.F) {
 		}
 	})
 }
-

@@ -93,12 +93,12 @@ type Options struct {
 	RenderReceipt func(printer.Receipt) ([]byte, error)
 	ReceiptFooter []string
 
-	Mount         map[string]http.Handler // extra routes behind the same auth ("/display/")
-	APIToken      string                  // non-empty: every request needs Authorization: Bearer <token>
+	Mount    map[string]http.Handler // extra routes behind the same auth ("/display/")
+	APIToken string                  // non-empty: every request needs Authorization: Bearer <token>
 	// Access is who may use the API: role tokens, allowed hosts and
 	// origins, operators and refund approval (auth.go).
-	Access Access
-	ScanAutoStart bool                    // a payment code with no waiting payment starts one for the cart amount
+	Access        Access
+	ScanAutoStart bool // a payment code with no waiting payment starts one for the cart amount
 	Version       string
 
 	// AwaitCodeTimeout is how long a scan payment waits for its code

@@ -22,9 +22,9 @@ type Reconciliation struct {
 	Shift      uint64     `json:"shift"`
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt time.Time  `json:"finished_at"`
-	Checked    int        `json:"checked"`   // orders queried
-	Matched    int        `json:"matched"`   // the gateway agreed
-	Skipped    int        `json:"skipped"`   // never sent (nothing to ask) or still followed by the engine
+	Checked    int        `json:"checked"`    // orders queried
+	Matched    int        `json:"matched"`    // the gateway agreed
+	Skipped    int        `json:"skipped"`    // never sent (nothing to ask) or still followed by the engine
 	Unanswered int        `json:"unanswered"` // no believable answer: asked again next time
 	Mismatches []Mismatch `json:"mismatches"`
 }

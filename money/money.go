@@ -100,7 +100,9 @@ func (e *ParseError) Unwrap() error { return e.Err }
 
 var words = []string{"no", "one", "two", "three"}
 
-func example(digits int) string { return Amount(1250 * pow10(digits) / 100).Format(currencyWith(digits)) }
+func example(digits int) string {
+	return Amount(1250 * pow10(digits) / 100).Format(currencyWith(digits))
+}
 
 // currencyWith names a currency with the given number of decimals.
 func currencyWith(digits int) string {

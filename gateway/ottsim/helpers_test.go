@@ -1,12 +1,12 @@
 package ottsim_test
 
 import (
-	"fmt"
-	"hash/fnv"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net"
