@@ -53,7 +53,22 @@ type Merchant struct {
 	// Timezone is the shop's IANA time zone (America/Toronto): receipts,
 	// reports and shift boundaries use it. "" is the system's.
 	Timezone string `key:"timezone"`
+	// StaticQR is the URL of the merchant's OTTPay static QR (from the
+	// merchant portal), shown on the idle display (display.idle_qr) and
+	// printed by posagent placard. "" none. Payments made with it do not
+	// pass through the agent.
+	StaticQR string `key:"static_qr"`
+	// PaymentLinks are the merchant's OTTPay item payment links, printed
+	// on the placard each with its QR. They do not pass through the agent either.
+	PaymentLinks []PaymentLink `key:"payment_links"`
 }
+
+// PaymentLink is one merchant.payment_links item: a name and its URL.
+type PaymentLink struct {
+	Name string `key:"name"`
+	URL  string `key:"url"`
+}
+
 
 // Gateway is the OTTPay account and endpoint. URL "sim" runs the
 // simulator in-process.
@@ -223,6 +238,8 @@ type Display struct {
 	// RateMaxAge: an exchange rate to CNY older than this is not shown as
 	// an estimate (display) or printed (receipt).
 	RateMaxAge time.Duration `key:"rate_max_age"`
+	// IdleQR: the idle screen shows merchant.static_qr ("scan to pay us").
+	IdleQR bool `key:"idle_qr"`
 }
 
 // Pole is a 2x20 serial pole display.

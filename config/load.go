@@ -156,6 +156,9 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 	if err := loadOperators(cfg, s, &src, fileMap); err != nil {
 		return nil, src, err
 	}
+	if err := loadPaymentLinks(cfg, s, &src, fileMap); err != nil {
+		return nil, src, err
+	}
 	d.problems = append(d.problems, migrateLog(cfg, &src)...)
 	if len(d.problems) > 0 {
 		// The rest still loaded: return it with the problems, for doctor
@@ -274,6 +277,32 @@ func (d *decoder) loadScanners(cfg *Config, src *Sources, prof Profile, fileMap 
 	return nil
 }
 
+// loadPaymentLinks sets cfg.Merchant.PaymentLinks, from the file only; a
+// missing field is empty.
+func loadPaymentLinks(cfg *Config, s *schema, src *Sources, fileMap map[string]any) error {
+	v, _ := lookupPath(fileMap, "merchant.payment_links")
+	links, ok := v.([]any)
+	if !ok {
+		return nil
+	}
+	lf := s.byPath["merchant.payment_links"]
+	for i, it := range links {
+		m, _ := it.(map[string]any)
+		item := reflect.New(reflect.TypeFor[PaymentLink]()).Elem()
+		for _, il := range lf.item {
+			key := fmt.Sprintf("merchant.payment_links[%d].%s", i, il.path)
+			src.keys[key] = Source{FromFile, src.File}
+			if val, ok := m[il.path]; ok {
+				if err := assign(item.FieldByIndex(il.index), val); err != nil {
+					return fmt.Errorf("config: %s: %w", key, err)
+				}
+			}
+		}
+		cfg.Merchant.PaymentLinks = append(cfg.Merchant.PaymentLinks, item.Interface().(PaymentLink))
+	}
+	return nil
+}
+
 // loadOperators sets cfg.Operators, from the file only; a missing field is
 // empty.
 func loadOperators(cfg *Config, s *schema, src *Sources, fileMap map[string]any) error {
@@ -369,6 +398,12 @@ func (d *decoder) environment(envMap map[string]string) (vals map[string]any, sc
 			continue
 		}
 		used[name] = true
+		if l.item != nil && l.path != "scanners" {
+			// Only scanners[] is read from the environment; other lists of
+			// items (operators, merchant.payment_links) are the file's.
+			d.problems = append(d.problems, Problem{Key: l.path, Msg: fmt.Sprintf("%s: %s is read from the file only: set it there", name, l.path)})
+			continue
+		}
 		if l.item != nil || l.typ.Kind() == reflect.Slice {
 			// Lists: YAML flow syntax (["a", "b"], [{name: x, kind: hid}]) or,
 			// for a list of strings, one item per line.

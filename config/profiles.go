@@ -37,6 +37,7 @@ func defaults() map[string]any {
 		"merchant.footer":     []string{"Thank you!"},
 		"merchant.receipt_qr": "{order_id}",
 		"merchant.timezone":   "",
+		"merchant.static_qr":  "",
 
 		"gateway.url":         "sim",
 		"gateway.merchant_id": "ON00004652",
@@ -85,6 +86,7 @@ func defaults() map[string]any {
 		"display.png.height":   240,
 		"display.hold":         5 * time.Second,
 		"display.rate_max_age": 2 * time.Hour,
+		"display.idle_qr":      false,
 
 		"render.font": "",
 

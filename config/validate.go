@@ -136,7 +136,45 @@ func (c *Config) validateMerchant(v *validator) {
 	if cur, err := currency.ParseISO(c.Merchant.Currency); err != nil || cur.String() != c.Merchant.Currency {
 		v.add("merchant.currency", "merchant.currency %q is not an ISO 4217 code: use three capital letters, like CAD or USD", c.Merchant.Currency)
 	}
+	if c.Merchant.StaticQR != "" {
+		if why := badLinkURL(c.Merchant.StaticQR); why != "" {
+			v.add("merchant.static_qr", "merchant.static_qr %q %s: copy the static QR's link from the OTTPay merchant portal", c.Merchant.StaticQR, why)
+		}
+	}
+	for i, l := range c.Merchant.PaymentLinks {
+		k := fmt.Sprintf("merchant.payment_links[%d]", i)
+		if strings.TrimSpace(l.Name) == "" {
+			v.add(k+".name", "%s.name is empty: name the link as the placard should print it, like \"Gift card $50\"", k)
+		}
+		if why := badLinkURL(l.URL); why != "" {
+			v.add(k+".url", "%s.url %q %s: copy the payment link from the OTTPay merchant portal", k, l.URL, why)
+		}
+	}
+	if c.Display.IdleQR && c.Merchant.StaticQR == "" {
+		v.add("display.idle_qr", "display.idle_qr is on but merchant.static_qr is empty: set the static QR's link, or turn idle_qr off")
+	}
 }
+
+// badLinkURL says what is wrong with a static QR or payment link URL
+// ("" when it is an absolute http or https URL with a host that fits a QR).
+func badLinkURL(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "is empty"
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || s != strings.TrimSpace(s):
+		return "is not a URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "is not an http or https URL"
+	case u.Host == "":
+		return "has no host"
+	case len(s) > 1024:
+		return "is longer than 1024 bytes (too long for a QR)"
+	}
+	return ""
+}
+
 
 func (c *Config) validateGateway(v *validator) {
 	g := c.Gateway

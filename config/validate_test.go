@@ -2,7 +2,9 @@ package config
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +195,96 @@ func BenchmarkValidate(b *testing.B) {
 		if err := cfg.Validate(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestValidateStaticQR: merchant.static_qr and merchant.payment_links take
+// http and https URLs only, link names must not be empty, and
+// display.idle_qr needs a static QR; each problem names its key.
+func TestValidateStaticQR(t *testing.T) {
+	cases := []struct {
+		name  string
+		set   func(c *Config)
+		key   string // "" valid
+		words string
+	}{
+		{"none", func(c *Config) {}, "", ""},
+		{"static https", func(c *Config) { c.Merchant.StaticQR = "https://pay.ottpay.com/s/ON00004652" }, "", ""},
+		{"static and links", func(c *Config) {
+			c.Merchant.StaticQR = "http://pay.ottpay.com/s/1"
+			c.Merchant.PaymentLinks = []PaymentLink{{Name: "Gift card $50", URL: "https://pay.ottpay.com/l/9"}}
+			c.Display.IdleQR = true
+		}, "", ""},
+		{"static ftp", func(c *Config) { c.Merchant.StaticQR = "ftp://x.example/y" }, "merchant.static_qr", "not an http or https URL"},
+		{"static no scheme", func(c *Config) { c.Merchant.StaticQR = "pay.ottpay.com/s/1" }, "merchant.static_qr", "not an http or https URL"},
+		{"static no host", func(c *Config) { c.Merchant.StaticQR = "https:///s/1" }, "merchant.static_qr", "has no host"},
+		{"static spaces", func(c *Config) { c.Merchant.StaticQR = " https://a.example/ " }, "merchant.static_qr", "not a URL"},
+		{"static too long", func(c *Config) { c.Merchant.StaticQR = "https://a.example/" + strings.Repeat("x", 1100) }, "merchant.static_qr", "too long for a QR"},
+		{"link without name", func(c *Config) {
+			c.Merchant.PaymentLinks = []PaymentLink{{Name: "ok", URL: "https://a.example/1"}, {Name: "  ", URL: "https://a.example/2"}}
+		}, "merchant.payment_links[1].name", "is empty"},
+		{"link bad url", func(c *Config) {
+			c.Merchant.PaymentLinks = []PaymentLink{{Name: "Tea", URL: "javascript:alert(1)"}}
+		}, "merchant.payment_links[0].url", "not an http or https URL"},
+		{"link empty url", func(c *Config) {
+			c.Merchant.PaymentLinks = []PaymentLink{{Name: "Tea"}}
+		}, "merchant.payment_links[0].url", "is empty"},
+		{"idle qr without static", func(c *Config) { c.Display.IdleQR = true }, "display.idle_qr", "merchant.static_qr is empty"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base(t)
+			tc.set(cfg)
+			err := cfg.Validate()
+			if tc.key == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || len(ce.Problems) != 1 {
+				t.Fatalf("want one problem at %s, got %v", tc.key, err)
+			}
+			if p := ce.Problems[0]; p.Key != tc.key || !strings.Contains(p.Msg, tc.words) {
+				t.Errorf("problem %s: %q; want %s: ...%s...", p.Key, p.Msg, tc.key, tc.words)
+			}
+		})
+	}
+}
+
+// TestLoadPaymentLinks: merchant.payment_links is read from the file, with
+// unknown item keys refused; it cannot be set from the environment.
+func TestLoadPaymentLinks(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "posagent.yaml")
+	yaml := "merchant:\n  static_qr: https://pay.ottpay.com/s/ON00004652\n  payment_links:\n    - name: Gift card $50\n      url: https://pay.ottpay.com/l/1\n    - { name: Tea box, url: \"https://pay.ottpay.com/l/2\" }\ndisplay:\n  idle_qr: true\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, src, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PaymentLink{{Name: "Gift card $50", URL: "https://pay.ottpay.com/l/1"}, {Name: "Tea box", URL: "https://pay.ottpay.com/l/2"}}
+	if !slices.Equal(cfg.Merchant.PaymentLinks, want) || !cfg.Display.IdleQR || cfg.Merchant.StaticQR != "https://pay.ottpay.com/s/ON00004652" {
+		t.Errorf("loaded %+v idle_qr %v static %q", cfg.Merchant.PaymentLinks, cfg.Display.IdleQR, cfg.Merchant.StaticQR)
+	}
+	if s := src.Of("merchant.payment_links[1].url"); s.Kind != FromFile {
+		t.Errorf("merchant.payment_links[1].url from %v", s)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Error(err)
+	}
+
+	if err := os.WriteFile(path, []byte("merchant:\n  payment_links:\n    - { name: Tea, link: \"https://a.example\" }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(path, nil); err == nil || !strings.Contains(err.Error(), "merchant.payment_links[0].link") {
+		t.Errorf("unknown item key: %v", err)
+	}
+	_, _, err = Load(os.DevNull, []string{"POSAGENT_MERCHANT_PAYMENT_LINKS=[{name: a, url: \"https://a.example\"}]"})
+	if err == nil || !strings.Contains(err.Error(), "read from the file only") {
+		t.Errorf("payment links from the environment: %v", err)
 	}
 }
