@@ -70,7 +70,7 @@ func (e *Engine) nudge(orderID string, amount int64) (int, error) {
 		if err != nil {
 			return err
 		}
-		if amount != 0 && !gateway.AmountMatches(amount, p.Amount, p.Tip) && p.OrderID == orderID {
+		if amount != 0 && !gateway.AmountMatches(amount, p.Amount, p.Tip, e.o.FeeAllowanceBPS) && p.OrderID == orderID {
 			return errf(400, "amount_mismatch", "call-back amount %d is not the order's %d (tip %d)", amount, p.Amount, p.Tip)
 		}
 		e.mu.Lock()

@@ -425,7 +425,7 @@ func (e *Engine) pollScan(f *flow, p *store.Payment, delay time.Duration) step {
 		case wakeCancel:
 			return stepCancel
 		}
-		res, err := e.gw.QueryOrder(f.ctx, p.OrderID, p.Amount)
+		res, err := e.gw.QueryOrder(f.ctx, p.OrderID, p.Amount, p.Tip)
 		a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
 		switch queryOutcome(err) {
 		case gateway.Paid:
@@ -467,7 +467,7 @@ func (e *Engine) cancelQuery(f *flow) {
 	}
 	qctx, cancel := context.WithCancel(context.WithoutCancel(f.run))
 	stop := context.AfterFunc(f.run, func() { time.AfterFunc(e.o.ShutdownGrace, cancel) })
-	res, err := e.gw.QueryOrder(qctx, p.OrderID, p.Amount)
+	res, err := e.gw.QueryOrder(qctx, p.OrderID, p.Amount, p.Tip)
 	stop()
 	cancel()
 	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
@@ -544,7 +544,7 @@ func (e *Engine) pollQR(f *flow) step {
 		case wakeCancel:
 			return stepCancel
 		}
-		res, err := e.gw.QueryOrder(f.ctx, p.OrderID, p.Amount)
+		res, err := e.gw.QueryOrder(f.ctx, p.OrderID, p.Amount, p.Tip)
 		a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
 		switch queryOutcome(err) {
 		case gateway.Paid:

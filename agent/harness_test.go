@@ -103,11 +103,15 @@ func (s *simEnv) ledger() map[string]ottsim.Order {
 	return out
 }
 
-func newGatewayClient(t testing.TB, simURL string) (*gateway.Client, *http.Client) {
+func newGatewayClient(t testing.TB, simURL string, opts ...func(*gateway.Config)) (*gateway.Client, *http.Client) {
 	hc := gateway.DefaultHTTPClient()
 	hc.Timeout = time.Duration(float64(gateway.DefaultTimeout) * scale)
-	c, err := gateway.New(gateway.Config{URL: simURL + "/processV2", MerchantID: merchantID, SignKey: signKey,
-		OperatorID: "0000000696", TerminalNo: "LANE1", CallbackURL: "http://127.0.0.1:1/cb", HTTPClient: hc})
+	cfg := gateway.Config{URL: simURL + "/processV2", MerchantID: merchantID, SignKey: signKey,
+		OperatorID: "0000000696", TerminalNo: "LANE1", CallbackURL: "http://127.0.0.1:1/cb", HTTPClient: hc}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c, err := gateway.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,9 +105,9 @@ func (m *meter) ActivePay(ctx context.Context, r gateway.QRRequest) (*gateway.Re
 	return res, err
 }
 
-func (m *meter) QueryOrder(ctx context.Context, orderID string, amount int64) (*gateway.Result, error) {
+func (m *meter) QueryOrder(ctx context.Context, orderID string, amount, tip int64) (*gateway.Result, error) {
 	t0 := m.clock.Now()
-	res, err := m.g.QueryOrder(ctx, orderID, amount)
+	res, err := m.g.QueryOrder(ctx, orderID, amount, tip)
 	m.record("query", t0, err)
 	return res, err
 }

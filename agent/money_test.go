@@ -68,7 +68,7 @@ func (g *scriptGateway) PassivePay(ctx context.Context, r gateway.PayRequest) (*
 	return res, err
 }
 
-func (g *scriptGateway) QueryOrder(ctx context.Context, id string, amount int64) (*gateway.Result, error) {
+func (g *scriptGateway) QueryOrder(ctx context.Context, id string, amount, tip int64) (*gateway.Result, error) {
 	if err := g.downErr(gateway.ActionStatusQuery, id); err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (g *scriptGateway) QueryOrder(ctx context.Context, id string, amount int64)
 	if next != nil {
 		return next()
 	}
-	return g.Gateway.QueryOrder(ctx, id, amount)
+	return g.Gateway.QueryOrder(ctx, id, amount, tip)
 }
 
 func (g *scriptGateway) Refund(ctx context.Context, r gateway.RefundRequest) (*gateway.Result, error) {

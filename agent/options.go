@@ -18,8 +18,9 @@ import (
 type Gateway interface {
 	PassivePay(ctx context.Context, r gateway.PayRequest) (*gateway.Result, error)
 	ActivePay(ctx context.Context, r gateway.QRRequest) (*gateway.Result, error)
-	// QueryOrder is STATUS_QUERY; amount > 0 must match the answer's.
-	QueryOrder(ctx context.Context, orderID string, amount int64) (*gateway.Result, error)
+	// QueryOrder is STATUS_QUERY of an order sent with amount and tip;
+	// the answer's amounts must agree with them (amount > 0).
+	QueryOrder(ctx context.Context, orderID string, amount, tip int64) (*gateway.Result, error)
 	Refund(ctx context.Context, r gateway.RefundRequest) (*gateway.Result, error)
 }
 
@@ -121,6 +122,10 @@ type Options struct {
 	// RefundSettle is how long an in-doubt refund is given to show on its
 	// original order before it is judged not made (10 min).
 	RefundSettle time.Duration
+	// FeeAllowanceBPS: the convenience fee believed from a call-back that
+	// charges more than was due without naming it (gateway.FeeAllowance);
+	// the same as the gateway client's (gateway.fee_allowance_bps). 0: none.
+	FeeAllowanceBPS int
 	// ShutdownGrace is how long gateway calls in flight may finish after
 	// Run's context ends, so that a clean answer is recorded (10 s).
 	ShutdownGrace time.Duration

@@ -229,7 +229,7 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 		e.dropJob(j) // final, or its refund is in charge now
 		return
 	}
-	res, err := e.gw.QueryOrder(ctx, p.OrderID, p.Amount)
+	res, err := e.gw.QueryOrder(ctx, p.OrderID, p.Amount, p.Tip)
 	if ctx.Err() != nil {
 		return
 	}
@@ -383,7 +383,7 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job, free func()) {
 // RefundSettle after the refund was made, it did not land: failed, nothing
 // refunded. Anything unclear stays in doubt and is asked again.
 func (e *Engine) settleRefund(ctx context.Context, j *store.Job, p *store.Payment, r *store.Refund, free func()) {
-	res, err := e.gw.QueryOrder(ctx, p.OrderID, p.Amount)
+	res, err := e.gw.QueryOrder(ctx, p.OrderID, p.Amount, p.Tip)
 	if ctx.Err() != nil {
 		return
 	}

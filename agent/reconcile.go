@@ -113,7 +113,7 @@ func (e *Engine) Reconcile(ctx context.Context, no uint64) (*Reconciliation, err
 			}
 		}
 		first = false
-		res, qerr := e.gw.QueryOrder(ctx, p.OrderID, p.Amount)
+		res, qerr := e.gw.QueryOrder(ctx, p.OrderID, p.Amount, p.Tip)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

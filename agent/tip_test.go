@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/printer"
 )
@@ -57,7 +58,7 @@ func receiptText(t *testing.T, r printer.Receipt) string {
 // X report's tips and net, and refundable with the amount.
 func TestTipEndToEnd(t *testing.T) {
 	sim := startSimWith(t, func(o *ottsim.Options) { o.ConvenienceFee = 25 })
-	gw, hc := newGatewayClient(t, sim.url)
+	gw, hc := newGatewayClient(t, sim.url, func(c *gateway.Config) { c.FeeAllowanceBPS = 500 }) // the account adds a fee
 	defer hc.CloseIdleConnections()
 	pr := &recordingPrinter{}
 	o := testOptions()

@@ -69,7 +69,6 @@ type PaymentLink struct {
 	URL  string `key:"url"`
 }
 
-
 // Gateway is the OTTPay account and endpoint. URL "sim" runs the
 // simulator in-process.
 type Gateway struct {
@@ -79,6 +78,10 @@ type Gateway struct {
 	OperatorID string        `key:"operator_id"`
 	TerminalNo string        `key:"terminal_no"`
 	Timeout    time.Duration `key:"timeout"` // per HTTP request
+	// FeeAllowanceBPS: the convenience fee (basis points of the amount due,
+	// at least 1.00) believed from an answer that charges more than was due
+	// without naming the fee; 0 believes only a named fee.
+	FeeAllowanceBPS int `key:"fee_allowance_bps"`
 }
 
 // API is the local HTTP API.

@@ -175,7 +175,6 @@ func badLinkURL(s string) string {
 	return ""
 }
 
-
 func (c *Config) validateGateway(v *validator) {
 	g := c.Gateway
 	remote := validateGatewayURL(v, g.URL)
@@ -198,6 +197,9 @@ func (c *Config) validateGateway(v *validator) {
 	}
 	if g.Timeout <= 0 || g.Timeout > 2*time.Minute {
 		v.add("gateway.timeout", "gateway.timeout %s: use a duration between 1s and 2m (15s-20s is usual)", fmtDuration(g.Timeout))
+	}
+	if g.FeeAllowanceBPS < 0 || g.FeeAllowanceBPS > 1000 {
+		v.add("gateway.fee_allowance_bps", "gateway.fee_allowance_bps %d: use 0 (no convenience fee on this account) up to 1000 (10 %%), in basis points of the amount due, e.g. 300 for 3 %%", g.FeeAllowanceBPS)
 	}
 }
 

@@ -13,19 +13,24 @@ import (
 const FeeKey = "convenience_fee"
 
 // FeeAllowance is the largest convenience fee accepted from an answer that
-// does not name it: 5% of what was due (amount + tip), at least one unit
-// of currency (100 cents). An answer saying more was charged is not about
-// this request and is unverified (our rule).
-func FeeAllowance(due int64) int64 { return max(100, due/20) }
+// does not name it: bps basis points of what was due (amount + tip), at
+// least one unit of currency (100 cents), and nothing when bps is 0 (the
+// default: a merchant account without a fee). An answer saying more was
+// charged is not about this request and is unverified (our rule).
+func FeeAllowance(due int64, bps int) int64 {
+	if bps <= 0 {
+		return 0
+	}
+	return max(100, due*int64(bps)/10000)
+}
 
 // AmountMatches reports whether an amount an answer or a call-back carries
 // agrees with an order of amount plus tip: the amount alone (an echo of
 // the request's amount), amount + tip, or amount + tip plus a convenience
-// fee of at most FeeAllowance. tip < 0: not known (a STATUS_QUERY), then
-// only the amount alone or a fee-sized surplus agrees.
-func AmountMatches(got, amount, tip int64) bool {
+// fee of at most FeeAllowance(bps).
+func AmountMatches(got, amount, tip int64, bps int) bool {
 	due := amount + max(tip, 0)
-	return got == amount || got == due || got > due && got-due <= FeeAllowance(due)
+	return got == amount || got == due || got > due && got-due <= FeeAllowance(due, bps)
 }
 
 // amounts are what an answer says about the money, verified.
@@ -46,7 +51,7 @@ type amounts struct {
 // up to FeeAllowance. For an order whose tip is not known (STATUS_QUERY)
 // the answer's own tip is used; without one, a tip is indistinguishable
 // from a fee and only a fee-sized surplus is accepted.
-func checkAmounts(k call, f Fields) (amounts, error) {
+func checkAmounts(k call, f Fields, feeBPS int) (amounts, error) {
 	var a amounts
 	num := func(key string) (int64, bool, error) {
 		v, ok := f.Get(key)
@@ -85,7 +90,7 @@ func checkAmounts(k call, f Fields) (amounts, error) {
 		switch {
 		case n == due, key == "amount" && n == k.amount:
 		case a.hasFee && n == due+a.fee:
-		case !a.hasFee && n > due && n-due <= FeeAllowance(due):
+		case !a.hasFee && n > due && n-due <= FeeAllowance(due, feeBPS):
 			a.fee = n - due
 		default:
 			if a.tip == 0 {

@@ -41,6 +41,13 @@ type Config struct {
 	CallbackURL string
 	HTTPClient  *http.Client // nil: default, 20 s timeout, TLS verification on
 	Logger      *slog.Logger // nil: discard
+	// FeeAllowanceBPS is the largest convenience fee, in basis points of
+	// what was due (amount + tip, at least 1.00), believed from an answer
+	// that charges more than was due without naming the fee. 0 (the
+	// default): only a fee the answer names (convenience_fee) is believed;
+	// any other surplus makes the answer unverified. Set it for a merchant
+	// account that adds a convenience fee.
+	FeeAllowanceBPS int
 }
 
 // Client speaks processV2 to one merchant account. It is safe for
@@ -358,19 +365,20 @@ func (c *Client) ActivePay(ctx context.Context, r QRRequest) (*Result, error) {
 // Query asks for the state of one order (a payment or a refund order id).
 // It checks no amount: prefer QueryOrder when the amount is known.
 func (c *Client) Query(ctx context.Context, orderID string) (*Result, error) {
-	return c.QueryOrder(ctx, orderID, 0)
+	return c.QueryOrder(ctx, orderID, 0, 0)
 }
 
-// QueryOrder asks for the state of one order and, when amount > 0, refuses
-// (ErrUnverified, outcome Unknown) an answer whose amount fields differ
-// from it. Result.Refunded is the order's refunded total when the answer
-// carries one (refund_amount).
-func (c *Client) QueryOrder(ctx context.Context, orderID string, amount int64) (*Result, error) {
+// QueryOrder asks for the state of one order sent with amount and tip
+// and, when amount > 0, refuses (ErrUnverified, outcome Unknown) an
+// answer whose amount fields do not agree with them (see checkAmounts).
+// Result.Refunded is the order's refunded total when the answer carries
+// one (refund_amount).
+func (c *Client) QueryOrder(ctx context.Context, orderID string, amount, tip int64) (*Result, error) {
 	if err := checkOrderID(orderID); err != nil {
 		return nil, c.localErr(ActionStatusQuery, orderID, err)
 	}
 	return c.do(ctx, call{action: ActionStatusQuery, orderID: orderID, amount: amount, hasAmount: amount > 0,
-		fields: Fields{{"order_id", orderID}}})
+		tip: tip, hasTip: amount > 0, fields: Fields{{"order_id", orderID}}})
 }
 
 // Refund refunds all or part of a paid order. Resend an unknown refund
@@ -574,7 +582,7 @@ func (c *Client) exchange(ctx context.Context, k call) (*Result, error) {
 			res.Rate, _ = strconv.ParseInt(v, 10, 64)
 		}
 		if k.action != ActionRefund && k.action != ActionExRateQuery {
-			if am, err := checkAmounts(k, fields); err == nil && k.hasAmount {
+			if am, err := checkAmounts(k, fields, c.cfg.FeeAllowanceBPS); err == nil && k.hasAmount {
 				res.Tip, res.Fee, res.Total = am.tip, am.fee, am.total
 			}
 		}
@@ -639,7 +647,7 @@ func (c *Client) verify(k call, env ResponseEnvelope, f Fields) error {
 	am := amounts{total: k.amount}
 	if k.action != ActionRefund {
 		var err error
-		if am, err = checkAmounts(k, f); err != nil {
+		if am, err = checkAmounts(k, f, c.cfg.FeeAllowanceBPS); err != nil {
 			return err
 		}
 	}

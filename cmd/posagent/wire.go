@@ -343,7 +343,7 @@ func newGateway(cfg *config.Config, url string, log *slog.Logger) (*gateway.Clie
 	return gateway.New(gateway.Config{
 		URL: url, MerchantID: cfg.Gateway.MerchantID, SignKey: cfg.Gateway.SignKey,
 		OperatorID: cfg.Gateway.OperatorID, TerminalNo: cfg.Gateway.TerminalNo,
-		HTTPClient: hc, Logger: log.With("part", "gateway"),
+		HTTPClient: hc, Logger: log.With("part", "gateway"), FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS,
 		// OTTPay requires a call_back_url on qr orders. A terminal on a shop LAN
 		// rarely receives call-backs; polling is the source of truth.
 		CallbackURL: "http://" + cfg.API.Listen + "/v1/ottpay/callback",
@@ -453,7 +453,8 @@ func (d *daemonParts) newEngine() (*agent.Engine, error) {
 		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout, DuplicateWindow: duplicateWindow(cfg.Agent.DuplicateWindow),
 		RateEvery: time.Hour, RateMaxAge: cfg.Display.RateMaxAge,
 		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
-		Location: shopLocation(cfg), CloseAt: cfg.Reports.CloseAt, ReconcileRate: reconcileRate(cfg), Reports: lp, // cmd_report.go
+		FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS,
+		Location:        shopLocation(cfg), CloseAt: cfg.Reports.CloseAt, ReconcileRate: reconcileRate(cfg), Reports: lp, // cmd_report.go
 	}
 	opts.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(d.st, d.log)}
 	if d.rl != nil {

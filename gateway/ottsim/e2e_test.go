@@ -389,7 +389,7 @@ func TestRefunds(t *testing.T) {
 		t.Fatalf("ledger after duplicate refund %+v", o)
 	}
 	// A refund is reported on its original order, not under its own id.
-	q, err := r.client.QueryOrder(bg, "P1", 5000)
+	q, err := r.client.QueryOrder(bg, "P1", 5000, 0)
 	if err != nil || q.OrderStatus != "partial_refunded" || !q.HasRefunded || q.Refunded != 2000 {
 		t.Fatalf("query original after a refund: %+v %v", q, err)
 	}
@@ -402,7 +402,7 @@ func TestRefunds(t *testing.T) {
 	if o := r.order("P1"); o.Refunded != 5000 || o.Status != "fully_refunded" || len(o.Refunds) != 2 {
 		t.Fatalf("ledger after full refund %+v", o)
 	}
-	q, err = r.client.QueryOrder(bg, "P1", 5000)
+	q, err = r.client.QueryOrder(bg, "P1", 5000, 0)
 	if err != nil || q.OrderStatus != "fully_refunded" || q.Refunded != 5000 {
 		t.Fatalf("query refunded order: %+v %v", q, err)
 	}

@@ -9,8 +9,10 @@ import (
 	"github.com/posagent/posagent/gateway/ottsim"
 )
 
+// withFee makes the simulator add a convenience fee of cents without
+// naming it, and tells the client the account has one (5 %).
 func withFee(cents int64) rigOpt {
-	return func(o *ottsim.Options, _ *gateway.Config) { o.ConvenienceFee = cents }
+	return func(o *ottsim.Options, c *gateway.Config) { o.ConvenienceFee, c.FeeAllowanceBPS = cents, 500 }
 }
 
 // A tip and a sale number reach the simulator (its decrypted request, in
@@ -31,7 +33,7 @@ func TestTipAndSaleNumOnTheWire(t *testing.T) {
 	if o.Amount != 1250 || o.Tip != 200 || o.SaleNum != "INV-2026/0042" || o.Charged != 1450 {
 		t.Fatalf("ledger %+v", o)
 	}
-	q, err := r.client.QueryOrder(bg, "TIP1", 1250)
+	q, err := r.client.QueryOrder(bg, "TIP1", 1250, 200)
 	if err != nil || q.Tip != 200 || q.Total != 1450 {
 		t.Fatalf("query %+v %v", q, err)
 	}
@@ -51,13 +53,14 @@ func TestTipAndSaleNumOnTheWire(t *testing.T) {
 	if err := r.sim.Pay("TIP3"); err != nil {
 		t.Fatal(err)
 	}
-	if q, err := r.client.QueryOrder(bg, "TIP3", 800); err != nil || q.Total != 950 || r.order("TIP3").Charged != 950 {
+	if q, err := r.client.QueryOrder(bg, "TIP3", 800, 150); err != nil || q.Total != 950 || r.order("TIP3").Charged != 950 {
 		t.Fatalf("qr query %+v %v, ledger %+v", q, err, r.order("TIP3"))
 	}
 }
 
 // A convenience fee the gateway adds to the total (with no field naming
-// it) does not make the answers unverified; it is reported as Fee.
+// it) does not make the answers unverified when the account is configured
+// to have one (gateway.fee_allowance_bps); it is reported as Fee.
 func TestConvenienceFeeIsBelieved(t *testing.T) {
 	r := newRig(t, withFee(35))
 	req := pay("FEE1", 1250)
@@ -69,7 +72,7 @@ func TestConvenienceFeeIsBelieved(t *testing.T) {
 	if res.Tip != 200 || res.Fee != 35 || res.Total != 1485 {
 		t.Fatalf("result %+v", res)
 	}
-	q, err := r.client.QueryOrder(bg, "FEE1", 1250)
+	q, err := r.client.QueryOrder(bg, "FEE1", 1250, 200)
 	if err != nil || q.Fee != 35 || q.Total != 1485 {
 		t.Fatalf("query %+v %v", q, err)
 	}
@@ -137,5 +140,21 @@ func TestSaleNumIsCheckedBeforeSending(t *testing.T) {
 	}
 	if len(r.sim.Ledger()) != 0 {
 		t.Fatalf("ledger %+v: nothing should have been sent", r.sim.Ledger())
+	}
+}
+
+// Without a configured fee allowance, an answer that charges more than
+// amount + tip without naming a fee is not believed: the customer may
+// have paid more than they were shown.
+func TestUnnamedSurplusIsUnverifiedByDefault(t *testing.T) {
+	r := newRig(t, func(o *ottsim.Options, _ *gateway.Config) { o.ConvenienceFee = 35 })
+	req := pay("NOFEE1", 1250)
+	req.Tip = 200
+	res, err := r.client.PassivePay(bg, req)
+	if !errors.Is(err, gateway.ErrUnverified) || gateway.OutcomeOf(err) != gateway.Unknown || res != nil {
+		t.Fatalf("unnamed surplus: %+v %v; want unverified", res, err)
+	}
+	if _, err := r.client.QueryOrder(bg, "NOFEE1", 1250, 200); !errors.Is(err, gateway.ErrUnverified) {
+		t.Fatalf("query: %v; want unverified", err)
 	}
 }

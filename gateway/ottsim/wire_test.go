@@ -186,7 +186,7 @@ func TestRefusalWithUndecryptableDataIsUnknown(t *testing.T) {
 	if o := r.order("UD01"); o.Charged != 0 {
 		t.Fatalf("ledger %+v", o)
 	}
-	if q, err := r.client.QueryOrder(bg, "UD01", 1101); gateway.OutcomeOf(err) != gateway.Failed && (q == nil || q.OrderStatus != "failure") {
+	if q, err := r.client.QueryOrder(bg, "UD01", 1101, 0); gateway.OutcomeOf(err) != gateway.Failed && (q == nil || q.OrderStatus != "failure") {
 		t.Fatalf("query through the honest path: %+v %v", q, err)
 	}
 }
@@ -660,12 +660,12 @@ func TestQueryAnswerWithAnotherAmountIsNotBelieved(t *testing.T) {
 		env.Data, env.MD5, _ = gateway.Seal(f, signKey)
 		return marshal(env)
 	})
-	res, err := c.QueryOrder(bg, "QA1", 1500)
+	res, err := c.QueryOrder(bg, "QA1", 1500, 0)
 	gwErr(t, err, gateway.Unknown, codeOf(err))
 	if !errors.Is(err, gateway.ErrUnverified) || res != nil {
 		t.Fatalf("err %v res %+v: want ErrUnverified and no result", err, res)
 	}
-	if q, err := r.client.QueryOrder(bg, "QA1", 1500); err != nil || q.Amount != 1500 {
+	if q, err := r.client.QueryOrder(bg, "QA1", 1500, 0); err != nil || q.Amount != 1500 {
 		t.Fatalf("honest query: %+v %v", q, err)
 	}
 }
