@@ -346,9 +346,9 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job, free func()) {
 		return
 	}
 	res, err := e.gw.Refund(ctx, gateway.RefundRequest{OrderID: r.OrderID, OriginalOrderID: p.OrderID, Amount: r.Amount, OperatorID: r.GatewayOperator})
-	if ctx.Err() != nil && !errors.Is(err, gateway.ErrNotSent) && err != nil {
-		return // stopped mid-call: the refund is still pending; recovery decides
-	}
+	// A call cut short by a stop may have reached the gateway: it falls
+	// through to in doubt below (settled from the original order), never
+	// left pending to be sent again.
 	free()
 	a := answerOf(gateway.ActionRefund, res, err, e.now())
 	switch {
