@@ -42,6 +42,9 @@ type FrameOptions struct {
 	// "zh", or "auto" (see PrimaryLanguage); ShopLanguage is auto's
 	// language for screens that are not WeChat Pay or Alipay (default "en").
 	Language, ShopLanguage string
+	// IdleQR is the merchant's static QR: the idle screen shows it beside
+	// the shop's name and "Scan to pay us" ("" none).
+	IdleQR string
 }
 
 // OmittedNote is shown on a large frame whose Chinese was left out for
@@ -60,6 +63,7 @@ type Renderer struct {
 	merchant   string
 	lang, shop string
 	cjk        *fonts.CJK
+	idleQR     string
 
 	mu       sync.Mutex // mu guards faces and cjkFaces (opentype faces are not safe for concurrent use)
 	regular  *opentype.Font
@@ -97,7 +101,7 @@ func NewRenderer(o FrameOptions) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("display: frame: font: %w", err)
 	}
-	return &Renderer{w: o.Width, h: o.Height, merchant: o.MerchantName, lang: lang, shop: shop, cjk: o.CJK,
+	return &Renderer{w: o.Width, h: o.Height, merchant: o.MerchantName, lang: lang, shop: shop, cjk: o.CJK, idleQR: o.IdleQR,
 		regular: reg, bold: bold, faces: map[faceKey]font.Face{}, cjkFaces: map[faceKey]font.Face{}}, nil
 }
 
@@ -131,8 +135,15 @@ func (r *Renderer) Render(s Screen) *image.Gray {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	area := img.Bounds()
-	if s.Kind == KindQR && s.CodeURL != "" {
-		if m, err := QRMatrix(s.CodeURL); err == nil {
+	content := ""
+	switch {
+	case s.Kind == KindQR:
+		content = s.CodeURL
+	case s.Kind == KindIdle:
+		content = r.idleQR
+	}
+	if content != "" {
+		if m, err := QRMatrix(content); err == nil {
 			side := r.h
 			if r.w < side {
 				side = r.w
@@ -195,6 +206,14 @@ func (r *Renderer) screenTexts(s Screen) []text {
 		return append(append([]text{{en: "DECLINED", zh: "支付失败", size: 14, bold: true}}, msg(s.Message, 6)...), money(7, false))
 	case KindCancelled:
 		return []text{{en: "CANCELLED", zh: "支付已取消", size: 14, bold: true}, money(7, false)}
+	}
+	if r.idleQR != "" {
+		// The static QR is drawn beside: the shop's name and "scan to pay us".
+		scan := text{en: MsgScanToPayUs, zh: "扫码向我们付款", size: 8, bold: true}
+		if r.merchant == "" {
+			return []text{scan}
+		}
+		return []text{{en: r.merchant, size: 10, bold: true, shared: true}, scan}
 	}
 	if r.merchant == "" {
 		return []text{{en: "Welcome", zh: "欢迎光临", size: 12, bold: true}}

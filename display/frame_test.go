@@ -167,3 +167,32 @@ func BenchmarkRenderQR800x480(b *testing.B) {
 		}
 	}
 }
+
+// TestFrameIdleStaticQR: with FrameOptions.IdleQR the idle frame carries
+// the merchant's static QR, decoded to the configured URL, beside the shop's
+// name; without it the idle frame has no QR.
+func TestFrameIdleStaticQR(t *testing.T) {
+	static := "https://pay.ottpay.com/static/ON00004652"
+	for _, sz := range [][2]int{{SecondWidth, SecondHeight}, {320, 240}} {
+		r, err := NewRenderer(FrameOptions{Width: sz[0], Height: sz[1], MerchantName: "Maple Tea House", IdleQR: static})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := r.Render(Screen{Kind: KindIdle})
+		got, err := DecodeQR(img)
+		if err != nil || got != static {
+			t.Errorf("%dx%d idle frame QR %q, %v; want %q", sz[0], sz[1], got, err, static)
+		}
+		// Text right of the QR: the name and "Scan to pay us".
+		if right := image.Rect(sz[1], 0, sz[0], sz[1]); darkPixels(img, right) == 0 {
+			t.Errorf("%dx%d idle frame: nothing written beside the QR", sz[0], sz[1])
+		}
+		lines := r.lines(Screen{Kind: KindIdle})
+		if len(lines) < 2 || lines[0].text != "Maple Tea House" || lines[1].text != MsgScanToPayUs {
+			t.Errorf("idle lines %+v", lines)
+		}
+	}
+	if _, err := DecodeQR(renderer(t, SecondWidth, SecondHeight).Render(Screen{Kind: KindIdle})); err == nil {
+		t.Error("an idle frame without IdleQR has a QR")
+	}
+}

@@ -63,6 +63,12 @@ type Options struct {
 	// rate.updated events. nil: no estimate.
 	Rate       func() (currency string, rate int64, at time.Time, ok bool)
 	RateMaxAge time.Duration
+
+	// IdleQR is the merchant's static QR (its URL, from the OTTPay
+	// merchant portal), shown on the idle screen with "Scan to pay us"
+	// and served at /display/idle-qr.svg; "" shows none. Payments made
+	// with it do not pass through the agent: the display never learns of them.
+	IdleQR string
 }
 
 // config is /display/config.json.
@@ -82,6 +88,8 @@ type config struct {
 	CNYRateAt       string `json:"cny_rate_at,omitempty"`
 	CNYRateCurrency string `json:"cny_rate_currency,omitempty"`
 	RateMaxAgeMS    int64  `json:"rate_max_age_ms"`
+	// IdleQR: the idle screen shows the static QR (idle-qr.svg).
+	IdleQR bool `json:"idle_qr"`
 }
 
 // snapshot is /display/screen.json.
@@ -109,6 +117,7 @@ type handler struct {
 //	/display/qr.svg?id=   the QR of a payment's code_url (SVG)
 //	/display/qr.png?id=   the same as PNG (&module=N pixels per module)
 //	/display/frame.png    the Controller's current screen rendered as PNG
+//	/display/idle-qr.svg  Options.IdleQR, the merchant's static QR (404 without one)
 //	/display/logo         Options.LogoPath
 //
 // It accepts paths with or without the /display prefix, so it can be
@@ -173,6 +182,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.qr(w, r, p == "/qr.svg")
 	case "/frame.png":
 		h.frame(w)
+	case "/idle-qr.svg":
+		h.idleQR(w)
 	case "/logo":
 		h.logo(w, r)
 	default:
@@ -195,6 +206,7 @@ func (h *handler) config(w http.ResponseWriter) {
 		WatchdogMS:     h.o.Watchdog.Milliseconds(),
 		ServerTime:     h.now().UTC().Format(time.RFC3339Nano),
 		ShopLanguage:   h.o.ShopLanguage,
+		IdleQR:         h.o.IdleQR != "",
 	}
 	if h.o.LogoPath != "" {
 		c.LogoURL = "logo"
@@ -278,6 +290,21 @@ func (h *handler) qr(w http.ResponseWriter, r *http.Request, svg bool) {
 	w.Write(b)
 }
 
+func (h *handler) idleQR(w http.ResponseWriter) {
+	if h.o.IdleQR == "" {
+		httpError(w, http.StatusNotFound, "not_found", "no static QR configured (merchant.static_qr, display.idle_qr)")
+		return
+	}
+	b, err := QRSVG(h.o.IdleQR)
+	if err != nil {
+		h.log.Warn("display: idle qr", "err", err)
+		httpError(w, http.StatusInternalServerError, "qr_failed", err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Write(b)
+}
+
 func (h *handler) frame(w http.ResponseWriter) {
 	if h.o.Controller == nil {
 		httpError(w, http.StatusNotFound, "no_controller", "this display has no screen controller")
@@ -285,7 +312,7 @@ func (h *handler) frame(w http.ResponseWriter) {
 	}
 	h.rOnce.Do(func() {
 		h.renderer, h.rErr = NewRenderer(FrameOptions{Width: h.o.FrameWidth, Height: h.o.FrameHeight, MerchantName: h.o.MerchantName,
-			CJK: h.o.CJK, Language: h.o.Language, ShopLanguage: h.o.ShopLanguage})
+			CJK: h.o.CJK, Language: h.o.Language, ShopLanguage: h.o.ShopLanguage, IdleQR: h.o.IdleQR})
 	})
 	if h.rErr != nil {
 		httpError(w, http.StatusInternalServerError, "bad_frame_size", h.rErr.Error())

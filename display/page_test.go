@@ -388,3 +388,70 @@ func TestPageLanguageFollowsWallet(t *testing.T) {
 		t.Errorf("UnionPay page language %q", lang)
 	}
 }
+
+// TestPageIdleStaticQR: with the merchant's static QR configured
+// (display.idle_qr), the idle page shows it with the shop's name and "scan
+// to pay us" in English and Chinese; the QR decoded from a Chromium
+// screenshot is the configured URL. A sale replaces it, and it comes back
+// when the display returns to idle.
+func TestPageIdleStaticQR(t *testing.T) {
+	ctx := displaytest.StartBrowser(t)
+	static := "https://pay.ottpay.com/static/ON00004652?store=maple"
+	s := newStandWith(t, "en", time.Second, true, func(o *display.Options) { o.IdleQR = static })
+	must(t, displaytest.Open(ctx, s.url()))
+	must(t, displaytest.WaitConnected(ctx, true))
+	must(t, displaytest.WaitScreen(ctx, display.KindIdle))
+	waitIdleQR := func() {
+		t.Helper()
+		must(t, displaytest.WaitUntil(ctx, `(function(){var q=document.getElementById("idleqr");return document.body.classList.contains("has-idle-qr")&&q.complete&&q.naturalWidth>0;})()`))
+	}
+	waitIdleQR()
+	if got := text(t, ctx, "merchant"); got != "Maple Tea House" {
+		t.Errorf("idle merchant %q", got)
+	}
+	if a, b := text(t, ctx, "scanus1"), text(t, ctx, "scanus2"); a != "Scan to pay us" || b != "扫码向我们付款" {
+		t.Errorf("scan to pay us lines %q / %q", a, b)
+	}
+	got, err := displaytest.DecodeQRScreenshot(ctx)
+	if err != nil || got != static {
+		t.Fatalf("idle screenshot QR %q, %v; want %q", got, err, static)
+	}
+
+	// A qr sale shows the payment's own QR instead, then idle again.
+	codeURL := "https://frontapi.ottpay.com/qr/ON00004652-LANE1-0042"
+	s.publish(display.EventPaymentUpdated, s.payment("pay_s1", "qr", "processing", "alipay", codeURL, time.Now().Add(5*time.Minute)))
+	must(t, displaytest.WaitScreen(ctx, display.KindQR))
+	must(t, displaytest.WaitQRLoaded(ctx))
+	if got, err := displaytest.DecodeQRScreenshot(ctx); err != nil || got != codeURL {
+		t.Fatalf("qr screen decodes to %q, %v; want the payment's %q", got, err, codeURL)
+	}
+	s.publish(display.EventPaymentUpdated, s.payment("pay_s1", "qr", "succeeded", "alipay", codeURL, time.Now().Add(5*time.Minute)))
+	must(t, displaytest.WaitShown(ctx, display.KindPaid))
+	must(t, displaytest.WaitScreen(ctx, display.KindIdle))
+	waitIdleQR()
+	if got, err := displaytest.DecodeQRScreenshot(ctx); err != nil || got != static {
+		t.Fatalf("back to idle: screenshot QR %q, %v; want %q", got, err, static)
+	}
+}
+
+// TestPageIdleNoStaticQR: without one, the idle page is as before and
+// /display/idle-qr.svg is 404.
+func TestPageIdleNoStaticQR(t *testing.T) {
+	s := newStand(t, "en", time.Second)
+	res, err := http.Get(s.url() + "/idle-qr.svg")
+	must(t, err)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("idle-qr.svg without a static QR: %d", res.StatusCode)
+	}
+	res, err = http.Get(s.url() + "/config.json")
+	must(t, err)
+	defer res.Body.Close()
+	var c struct {
+		IdleQR *bool `json:"idle_qr"`
+	}
+	must(t, json.NewDecoder(res.Body).Decode(&c))
+	if c.IdleQR == nil || *c.IdleQR {
+		t.Errorf("config.json idle_qr %v, want false", c.IdleQR)
+	}
+}

@@ -64,6 +64,9 @@ const (
 	// cashier checks an earlier one of the same amount that failed or is
 	// in doubt (the payment's possible_duplicate warning).
 	MsgCheckingEarlier = "please wait, we are checking your earlier payment"
+	// MsgScanToPayUs is shown with the merchant's static QR on the idle
+	// screen (display.idle_qr). Such payments do not pass through the agent.
+	MsgScanToPayUs = "Scan to pay us"
 )
 
 // Payment is the part of the contract's payment JSON (docs/architecture.md,

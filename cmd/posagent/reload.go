@@ -71,7 +71,7 @@ func liveKey(key string, old, new *config.Config) bool {
 		return true // the engine's access rules (SetAccess)
 	case strings.HasPrefix(key, "scanners["):
 		return true
-	case key == "display.language" || key == "display.logo" || strings.HasPrefix(key, "display.pole.") ||
+	case key == "display.language" || key == "display.logo" || key == "display.idle_qr" || strings.HasPrefix(key, "display.pole.") ||
 		strings.HasPrefix(key, "display.png."):
 		return old.Display.Kind == new.Display.Kind
 	case strings.HasPrefix(key, "merchant.") && key != "merchant.currency":
@@ -234,7 +234,7 @@ func (r *reloader) run(ctx context.Context, sig <-chan struct{}) error {
 // prepareDisplay rebuilds the web page's handler and the pole or PNG sink
 // with the new values; the controller (what is on screen) stays.
 func (r *reloader) prepareDisplay(old, new *config.Config) (func(), error) {
-	if sameKeys(old, new, "display.", "merchant.name", "receipt.language") {
+	if sameKeys(old, new, "display.", "merchant.name", "merchant.static_qr", "receipt.language") {
 		return nil, nil
 	}
 	var h http.Handler
@@ -589,7 +589,7 @@ func displaySink(cfg *config.Config, cjk *fonts.CJK, hub *bridge.Hub) (display.S
 		return pd, pd, nil
 	case "png":
 		r, err := display.NewRenderer(display.FrameOptions{Width: cfg.Display.PNG.Width, Height: cfg.Display.PNG.Height, MerchantName: cfg.Merchant.Name,
-			CJK: cjk, Language: cfg.Display.Language, ShopLanguage: shopLanguage(cfg)})
+			CJK: cjk, Language: cfg.Display.Language, ShopLanguage: shopLanguage(cfg), IdleQR: idleQR(cfg)})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -634,8 +634,18 @@ func displayHandler(cfg *config.Config, cjk *fonts.CJK, ctl *display.Controller,
 		},
 		Rate:       engineRate(eng),
 		RateMaxAge: cfg.Display.RateMaxAge,
+		IdleQR:     idleQR(cfg),
 		Logger:     log.With("part", "display"),
 	})
+}
+
+// idleQR is what the idle customer display shows as the merchant's static
+// QR: merchant.static_qr when display.idle_qr is on, else "".
+func idleQR(cfg *config.Config) string {
+	if !cfg.Display.IdleQR {
+		return ""
+	}
+	return cfg.Merchant.StaticQR
 }
 
 // prepareAccess builds the API's access rules from the new config; the
