@@ -121,7 +121,8 @@ func (e *Engine) Handler() http.Handler {
 	d.handle("DELETE /v1/cart", posRoles, "cart.clear", e.hCartDelete)
 	d.handle("GET /v1/export", mgrRoles, "", e.hExport)
 	d.handle("GET /v1/audit", mgrRoles, "", e.hAudit)
-	e.reportRoutes(d) // shifts and reports (api_reports.go)
+	e.reportRoutes(d)  // shifts and reports (api_reports.go)
+	e.placardRoutes(d) // the static QR placard (api_placard.go)
 	d.handle("GET /healthz", allRoles, "", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"ok": true})
 	})

@@ -64,8 +64,10 @@ func EncodePlacard(pl Placard, p Profile) []byte {
 	}
 	qr := func(data string, module int) {
 		if p.NativeQR {
-			b.QRNative(data, module)
-			b.LF()
+			// Native symbols come without a quiet zone on some printers:
+			// blank lines keep text and rules off the code.
+			b.LF().QRNative(data, module)
+			b.LF().LF()
 			return
 		}
 		if err := b.QRRaster(data, module, p.Dots); err != nil {

@@ -336,12 +336,14 @@ type livePrinter struct {
 }
 
 type printerGen struct {
-	rp     agent.ReceiptPrinter // nil: no printer
-	prn    *printer.Printer     // nil: none, or the bridge
-	prof   printer.Profile
-	dec    func(printer.Receipt) printer.Receipt
-	jobs   sync.WaitGroup
-	cancel context.CancelFunc
+	rp   agent.ReceiptPrinter // nil: no printer
+	prn  *printer.Printer     // nil: none, or the bridge
+	prof printer.Profile
+	dec  func(printer.Receipt) printer.Receipt
+	// placard is merchant.static_qr and merchant.payment_links (cmd_placard.go).
+	placard printer.Placard
+	jobs    sync.WaitGroup
+	cancel  context.CancelFunc
 }
 
 func newLivePrinter(cfg *config.Config, hub agent.ReceiptPrinter, cjk *fonts.CJK, log *slog.Logger, setDevice func(agent.DeviceStatus)) (*livePrinter, error) {
@@ -358,7 +360,7 @@ func newLivePrinter(cfg *config.Config, hub agent.ReceiptPrinter, cjk *fonts.CJK
 func (lp *livePrinter) build(cfg *config.Config) (*printerGen, error) {
 	prof := printerProfile(cfg)
 	prof.CJK = lp.cjk
-	g := &printerGen{prof: prof, dec: receiptDecorator(cfg)}
+	g := &printerGen{prof: prof, dec: receiptDecorator(cfg), placard: placardOf(cfg)}
 	var rp agent.ReceiptPrinter
 	switch cfg.Printer.Kind {
 	case "", "none":

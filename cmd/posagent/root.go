@@ -38,7 +38,7 @@ of that API or tools for technicians.`,
 		newPayCmd(g), newCancelCmd(g), newRefundCmd(g), newResolveCmd(g), newPaymentsCmd(g), newShowCmd(g),
 		newReceiptCmd(g), newStatusCmd(g), newSyncCmd(g), newExportCmd(g), newAuditCmd(g),
 		// shifts and end of day (cmd_report.go)
-		newShiftCmd(g), newReportCmd(g),
+		newShiftCmd(g), newReportCmd(g), newPlacardCmd(g),
 		// cashiers and managers (cmd_operator.go)
 		newOperatorCmd(g),
 		// scanners (cmd_scan.go, cmd_devices.go)

@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/posagent/posagent/printer"
+)
+
+// PlacardPrinter is an optional ability of the Reports printer (found by
+// type assertion): the counter placard of the merchant's own OTTPay static
+// QR and payment links (merchant.static_qr, merchant.payment_links). Those
+// payments go to OTTPay directly and never pass through the agent: the
+// placard is printed, nothing is journaled.
+type PlacardPrinter interface {
+	// Placard is the placard the configuration describes (Empty: none).
+	Placard() printer.Placard
+	PrintPlacard(ctx context.Context, p printer.Placard) error
+	RenderPlacard(p printer.Placard) ([]byte, error)
+}
+
+// placardRoutes registers GET /v1/placard (the PNG, as printed) and POST
+// /v1/placard/print. Neither moves money.
+func (e *Engine) placardRoutes(d *door) {
+	d.handle("GET /v1/placard", readRoles, "", e.hPlacard)
+	d.handle("POST /v1/placard/print", posRoles, "placard.print", e.hPlacardPrint)
+}
+
+// placard returns the configured placard, or the error to answer.
+func (e *Engine) placard() (PlacardPrinter, printer.Placard, error) {
+	pp, ok := e.o.Reports.(PlacardPrinter)
+	if !ok {
+		return nil, printer.Placard{}, errf(422, "no_printer", "no printer is configured to print the placard")
+	}
+	pl := pp.Placard()
+	if pl.Empty() {
+		return nil, pl, errf(422, "no_static_qr", "no static QR or payment link is configured: set merchant.static_qr or merchant.payment_links")
+	}
+	return pp, pl, nil
+}
+
+func (e *Engine) hPlacard(w http.ResponseWriter, r *http.Request) {
+	if f := r.URL.Query().Get("format"); f != "" && f != "png" {
+		writeErr(w, errf(400, "invalid_format", "format must be png, got %q", f))
+		return
+	}
+	pp, pl, err := e.placard()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var b []byte
+	switch paper := r.URL.Query().Get("paper"); paper {
+	case "":
+		b, err = pp.RenderPlacard(pl)
+	case "58mm", "58":
+		b, err = printer.RenderPlacardPNG(pl, printer.Profile58())
+	case "80mm", "80":
+		b, err = printer.RenderPlacardPNG(pl, printer.Profile80())
+	default:
+		err = errf(400, "invalid_paper", "paper must be 58mm or 80mm, got %q", paper)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Write(b)
+}
+
+// placardRequest is POST /v1/placard/print's body (empty).
+type placardRequest struct{}
+
+func (e *Engine) hPlacardPrint(w http.ResponseWriter, r *http.Request) {
+	var req placardRequest
+	if _, err := request(w, r, &req, true); err != nil {
+		writeErr(w, err)
+		return
+	}
+	pp, pl, err := e.placard()
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	pctx, cancel := context.WithTimeout(r.Context(), e.o.PrintTimeout)
+	defer cancel()
+	if err := pp.PrintPlacard(pctx, pl); err != nil {
+		writeErr(w, errf(503, "printer_error", "the placard was not printed: %v", err))
+		return
+	}
+	writeJSON(w, 200, map[string]any{"printed": true})
+}
