@@ -571,6 +571,22 @@ func (e *Engine) hCartPut(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, out)
 }
 
+// hCartTip: the customer's tip choice from the display's touch screen (or
+// the cashier's): {"percent": 15} or {"tip": 0}.
+func (e *Engine) hCartTip(w http.ResponseWriter, r *http.Request) {
+	var ch TipChoice
+	if _, err := request(w, r, &ch, false); err != nil {
+		writeErr(w, err)
+		return
+	}
+	out, err := e.ChooseTip(ch)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, out)
+}
+
 func (e *Engine) hCartDelete(w http.ResponseWriter, r *http.Request) {
 	if err := e.ClearCart(); err != nil {
 		writeErr(w, err)

@@ -118,6 +118,7 @@ func (e *Engine) Handler() http.Handler {
 	d.handle("POST /v1/sync", posRoles, "sync", e.hSync)
 	d.handle("GET /v1/cart", dispRoles, "", e.hCartGet)
 	d.handle("PUT /v1/cart", posRoles, "cart.set", e.hCartPut)
+	d.handle("POST /v1/cart/tip", dispRoles, "cart.tip", e.hCartTip)
 	d.handle("DELETE /v1/cart", posRoles, "cart.clear", e.hCartDelete)
 	d.handle("GET /v1/export", mgrRoles, "", e.hExport)
 	d.handle("GET /v1/audit", mgrRoles, "", e.hAudit)

@@ -126,6 +126,10 @@ type Options struct {
 	// charges more than was due without naming it (gateway.FeeAllowance);
 	// the same as the gateway client's (gateway.fee_allowance_bps). 0: none.
 	FeeAllowanceBPS int
+	// TipChoices are the tip suggestions, in percent of the amount, a cart
+	// with tip_prompt shows the customer (display.tip_choices); "no tip"
+	// is always offered.
+	TipChoices []int
 	// ShutdownGrace is how long gateway calls in flight may finish after
 	// Run's context ends, so that a clean answer is recorded (10 s).
 	ShutdownGrace time.Duration

@@ -68,7 +68,7 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	masked := &ScanInfo{Code: paycode.Mask(code), Symbology: s.Symbology, Device: s.Device}
 	waiting := e.awaitingCode()
 	cart := e.liveCart()
-	auto := e.o.ScanAutoStart && cart != nil && cart.Amount > 0
+	auto := e.o.ScanAutoStart && cart != nil && cart.Amount > 0 && !(cart.TipPrompt && !cart.TipChosen) // a tip prompt waits for its answer
 	candidates := len(waiting)
 	if auto {
 		candidates++
@@ -90,7 +90,7 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 		return err
 	case auto:
 		e.mu.Lock()
-		if e.cart != nil && *e.cart == *cart {
+		if e.cart != nil && e.cart.ExpiresAt == cart.ExpiresAt { // the same amount due (SetCart made it)
 			e.cart = nil // taken
 		}
 		e.mu.Unlock()
@@ -227,6 +227,16 @@ func (e *Engine) SetCart(c Cart) (*Cart, error) {
 	}
 	if err := checkReference(c.Reference); err != nil {
 		return nil, err
+	}
+	c.TipChoices, c.TipChosen = nil, false
+	if c.TipPrompt {
+		if len(e.o.TipChoices) == 0 {
+			return nil, errf(400, "no_tip_choices", "tip_prompt needs tip suggestions: set display.tip_choices (e.g. [10, 15, 18] percent)")
+		}
+		if c.Tip != 0 {
+			return nil, errf(400, "invalid_tip", "send either a tip or tip_prompt (the customer chooses), not both")
+		}
+		c.TipChoices = append([]int(nil), e.o.TipChoices...)
 	}
 	exp := e.now().Add(e.o.CartTimeout)
 	c.ExpiresAt = &exp

@@ -9,6 +9,7 @@ import (
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/scanner"
 )
 
 // startSimWith is startSim with simulator options changed.
@@ -168,5 +169,64 @@ func TestTipAndReferenceValidation(t *testing.T) {
 	}
 	if len(sim.sim.Ledger()) != 0 {
 		t.Fatal("a refused request reached the gateway")
+	}
+}
+
+// The tip prompt of the amount due: suggestions in percent, answered once
+// by the display's touch or the cashier; a scanner never starts a payment
+// (auto-start) while the customer has not answered it.
+func TestCartTipPrompt(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	o := testOptions()
+	o.ScanAutoStart = true
+	a := startAgent(t, "", gw, o)
+	if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 1000, "tip_prompt": true}); s != 400 || errCode(m) != "no_tip_choices" {
+		t.Fatalf("a tip prompt without suggestions: %d %v", s, m)
+	}
+	a.stop()
+	o.TipChoices = []int{10, 15, 18}
+	a = startAgent(t, "", gw, o)
+	if s, m := a.call("POST", "/v1/cart/tip", map[string]any{"percent": 10}); s != 409 || errCode(m) != "no_tip_prompt" {
+		t.Fatalf("a tip with no prompt: %d %v", s, m)
+	}
+	if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 1000, "tip": 100, "tip_prompt": true}); s != 400 || errCode(m) != "invalid_tip" {
+		t.Fatalf("a tip and a prompt: %d %v", s, m)
+	}
+	if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 1999, "tip_prompt": true}); s != 200 {
+		t.Fatalf("cart: %d %v", s, m)
+	}
+	code, _ := sim.sim.IssueCode("wechat")
+	if err := a.e.HandleScan(context.Background(), scanner.Scan{Code: code, Device: "lane1"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sim.sim.Ledger()); n != 0 {
+		t.Fatalf("a scan started a payment before the customer chose a tip: %d orders", n)
+	}
+	for _, c := range []struct {
+		body map[string]any
+		code string
+	}{
+		{map[string]any{"percent": 12}, "invalid_tip"},
+		{map[string]any{"percent": 10, "tip": 5}, "invalid_field"},
+		{map[string]any{}, "invalid_field"},
+		{map[string]any{"tip": -5}, "invalid_tip"},
+	} {
+		if s, m := a.call("POST", "/v1/cart/tip", c.body); s != 400 || errCode(m) != c.code {
+			t.Errorf("%v: %d %v; want 400 %s", c.body, s, m, c.code)
+		}
+	}
+	s, m := a.call("POST", "/v1/cart/tip", map[string]any{"percent": 18})
+	if s != 200 || m["tip"] != float64(360) || m["tip_chosen"] != true {
+		t.Fatalf("18 %% of 19.99: %d %v; want 360 (359.82 rounded)", s, m)
+	}
+	code2, _ := sim.sim.IssueCode("wechat")
+	if err := a.e.HandleScan(context.Background(), scanner.Scan{Code: code2, Device: "lane1"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the auto-started payment", func() bool { return len(sim.sim.Ledger()) == 1 })
+	if o := sim.sim.Ledger()[0]; o.Amount != 1999 || o.Tip != 360 {
+		t.Fatalf("ledger %+v", o)
 	}
 }

@@ -169,3 +169,61 @@ func listFilter(q url.Values) (func(*store.Payment) bool, error) {
 		return false
 	}, nil
 }
+
+// TipChoice is the customer's (or the cashier's) answer to a cart's tip
+// prompt (POST /v1/cart/tip): one of the suggested percentages, or a tip
+// in cents (0: no tip).
+type TipChoice struct {
+	Percent *int   `json:"percent"`
+	Tip     *int64 `json:"tip"`
+}
+
+// tipFor is percent of amount in cents, rounded half up.
+func tipFor(amount int64, percent int) int64 { return (amount*int64(percent) + 50) / 100 }
+
+// ChooseTip answers the tip prompt of the amount due: the cart's tip is
+// set and marked chosen, and a cart.updated event tells the POS (which
+// then starts the payment with the cart's tip) and the display. It moves
+// no money: the payment does not exist yet.
+func (e *Engine) ChooseTip(ch TipChoice) (*Cart, error) {
+	if (ch.Percent == nil) == (ch.Tip == nil) {
+		return nil, errf(400, "invalid_field", `send {"percent": <one of the suggestions>} or {"tip": <cents, 0 for no tip>}`)
+	}
+	e.mu.Lock()
+	cur := e.cart
+	live := cur != nil && e.mono()-e.cartMono < e.o.CartTimeout
+	var c Cart
+	if live {
+		c = *cur
+	}
+	e.mu.Unlock()
+	if !live || !c.TipPrompt {
+		return nil, errf(409, "no_tip_prompt", "no amount due is asking for a tip: set the cart with \"tip_prompt\": true first")
+	}
+	var tip int64
+	if ch.Percent != nil {
+		ok := false
+		for _, p := range c.TipChoices {
+			ok = ok || p == *ch.Percent
+		}
+		if !ok {
+			return nil, errf(400, "invalid_tip", "%d %% is not one of the suggestions %v", *ch.Percent, c.TipChoices)
+		}
+		tip = tipFor(c.Amount, *ch.Percent)
+	} else {
+		tip = *ch.Tip
+	}
+	if err := checkTip(c.Amount, tip); err != nil {
+		return nil, err
+	}
+	c.Tip, c.TipChosen = tip, true
+	e.mu.Lock()
+	if e.cart != cur { // changed meanwhile: the answer was to another amount
+		e.mu.Unlock()
+		return nil, errf(409, "no_tip_prompt", "the amount due changed while the tip was chosen; choose again")
+	}
+	cp := c
+	e.cart = &cp
+	e.mu.Unlock()
+	return &c, e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &c})
+}

@@ -144,4 +144,10 @@ type Cart struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	// Tip is added to Amount when the cart starts a payment.
 	Tip int64 `json:"tip,omitempty"`
+	// TipPrompt asks the customer to choose a tip on the display first
+	// (TipChoices, percent of Amount, and "no tip"); TipChosen is set once
+	// the customer (or the cashier) chose, through POST /v1/cart/tip.
+	TipPrompt  bool  `json:"tip_prompt,omitempty"`
+	TipChoices []int `json:"tip_choices,omitempty"`
+	TipChosen  bool  `json:"tip_chosen,omitempty"`
 }

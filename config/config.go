@@ -243,6 +243,9 @@ type Display struct {
 	RateMaxAge time.Duration `key:"rate_max_age"`
 	// IdleQR: the idle screen shows merchant.static_qr ("scan to pay us").
 	IdleQR bool `key:"idle_qr"`
+	// TipChoices are the tip suggestions (percent) a cart with tip_prompt
+	// shows on the display's touch screen, beside "no tip".
+	TipChoices []int `key:"tip_choices"`
 }
 
 // Pole is a 2x20 serial pole display.

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -306,6 +307,18 @@ func (d *decoder) value(l *leaf, n *yaml.Node, full string) (any, bool) {
 				continue
 			}
 			out = append(out, e.Value)
+		}
+		if l.typ.Elem().Kind() == reflect.Int {
+			ints := []int{}
+			for _, s := range out {
+				v, err := strconv.Atoi(s)
+				if err != nil {
+					d.problem(full, n.Line, "%s must be a list of whole numbers; %q is not one", full, s)
+					return nil, false
+				}
+				ints = append(ints, v)
+			}
+			return ints, true
 		}
 		return out, true
 	}

@@ -88,6 +88,7 @@ func defaults() map[string]any {
 		"display.hold":         5 * time.Second,
 		"display.rate_max_age": 2 * time.Hour,
 		"display.idle_qr":      false,
+		"display.tip_choices":  []int{},
 
 		"render.font": "",
 

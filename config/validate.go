@@ -414,6 +414,25 @@ func (c *Config) validateDisplay(v *validator) {
 	if dsp.RateMaxAge < 0 {
 		v.add("display.rate_max_age", "display.rate_max_age %s is negative: use a duration like 2h", fmtDuration(dsp.RateMaxAge))
 	}
+	validateTipChoices(v, dsp.TipChoices)
+}
+
+// validateTipChoices: up to 5 suggestions, each 1-100 percent, rising.
+func validateTipChoices(v *validator, cs []int) {
+	if len(cs) > 5 {
+		v.add("display.tip_choices", "display.tip_choices has %d suggestions: a customer reads at most 5 (e.g. [10, 15, 18])", len(cs))
+	}
+	for _, c := range cs {
+		if c < 1 || c > 100 {
+			v.add("display.tip_choices", "display.tip_choices: %d is not a percentage from 1 to 100 (e.g. [10, 15, 18])", c)
+		}
+	}
+	for i, c := range cs {
+		if i > 0 && c <= cs[i-1] {
+			v.add("display.tip_choices", "display.tip_choices %v: list each suggestion once, smallest first", cs)
+			break
+		}
+	}
 }
 
 func (c *Config) validateRender(v *validator) {

@@ -304,3 +304,70 @@ func TestDisplayFollowsPayments(t *testing.T) {
 		t.Fatalf("the page reloaded across the restart; it must reconnect by itself")
 	}
 }
+
+// TestDisplayTipSuggestions: the POS sets an amount due with a tip prompt;
+// the customer display (real headless Chromium) shows a button per
+// suggestion with its amount and "No tip"; the customer's touch sets the
+// cart's tip; the POS starts the qr payment with it and the simulator
+// charges amount + tip.
+func TestDisplayTipSuggestions(t *testing.T) {
+	bctx := displaytest.StartBrowser(t)
+	d := newDaemon(t, "merchant:\n  name: Maple Tea House\ndisplay:\n  tip_choices: [10, 15, 18]\nagent:\n  time_scale: 0.1\n")
+	r := d.start()
+	api := "http://" + r.API
+	if err := displaytest.Open(bctx, api+"/display"); err != nil {
+		t.Fatal(err)
+	}
+	if err := displaytest.WaitConnected(bctx, true); err != nil {
+		t.Fatal(err)
+	}
+	var cart struct {
+		Amount     int64 `json:"amount"`
+		Tip        int64 `json:"tip"`
+		TipChoices []int `json:"tip_choices"`
+		TipChosen  bool  `json:"tip_chosen"`
+	}
+	if code := apiJSON(t, "PUT", api+"/v1/cart", map[string]any{"amount": 1250, "tip_prompt": true}, &cart); code != 200 || len(cart.TipChoices) != 3 {
+		t.Fatalf("cart with a tip prompt: HTTP %d %+v", code, cart)
+	}
+	waitFor(t, "the tip buttons", func() bool {
+		n, _ := displaytest.Eval[float64](bctx, `document.querySelectorAll("#tips button").length`)
+		return n == 4
+	})
+	labels, err := displaytest.Eval[string](bctx, `Array.prototype.map.call(document.querySelectorAll("#tips button"), function (b) { return b.textContent; }).join("|")`)
+	if err != nil || !strings.Contains(labels, "15% · CAD 1.88") || !strings.Contains(labels, "No tip") {
+		t.Fatalf("buttons %q, %v", labels, err)
+	}
+	// The customer touches 15 %.
+	if _, err := displaytest.Eval[bool](bctx, `(function () { var bs = document.querySelectorAll("#tips button"); bs[1].click(); return true; })()`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the chosen tip on the cart", func() bool {
+		apiJSON(t, "GET", api+"/v1/cart", nil, &cart)
+		return cart.TipChosen
+	})
+	if cart.Tip != 188 {
+		t.Fatalf("tip %d, want 188 (15 %% of 12.50, rounded)", cart.Tip)
+	}
+	waitFor(t, "the buttons to go", func() bool {
+		n, _ := displaytest.Eval[float64](bctx, `document.querySelectorAll("#tips button").length`)
+		return n == 0
+	})
+	if tl, _ := displaytest.Text(bctx, "tipline"); !strings.Contains(tl, "1.88") {
+		t.Fatalf("tip line %q", tl)
+	}
+	var p payment
+	if code := apiJSON(t, "POST", api+"/v1/payments", map[string]any{"amount": cart.Amount, "tip": cart.Tip, "mode": "qr", "wallet": "alipay"}, &p); code != 201 {
+		t.Fatalf("create qr payment: HTTP %d", code)
+	}
+	waitFor(t, "code_url", func() bool { apiJSON(t, "GET", api+"/v1/payments/"+p.ID, nil, &p); return p.CodeURL != "" })
+	resp, err := http.Get(p.CodeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	waitFor(t, "paid", func() bool { apiJSON(t, "GET", api+"/v1/payments/"+p.ID, nil, &p); return p.State == "succeeded" })
+	if p.Total != 1438 {
+		t.Fatalf("total %d, want 1438", p.Total)
+	}
+}
