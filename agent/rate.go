@@ -55,11 +55,12 @@ func (e *Engine) rateLoop(ctx context.Context) {
 		case err != nil:
 			e.log.Warn("agent: exchange rate not fetched; the CNY estimate keeps the last one", "err", err)
 		default:
+			// Journaled first, then used: what is shown is always in the journal.
 			r := &ExRate{Currency: e.o.Currency, Rate: res.Rate, At: e.now().UTC()}
-			e.rate.Store(r)
 			if err := e.appendEvent(Event{Kind: KindRateUpdated, At: r.At, Rate: r}); err != nil {
 				e.storeError("journal the exchange rate", err)
 			}
+			e.rate.Store(r)
 		}
 		select {
 		case <-ctx.Done():

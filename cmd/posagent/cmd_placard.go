@@ -80,21 +80,10 @@ func (lp *livePrinter) Placard() printer.Placard {
 
 // PrintPlacard prints a placard on the current printer, in its profile.
 func (lp *livePrinter) PrintPlacard(ctx context.Context, pl printer.Placard) error {
-	lp.mu.Lock()
-	g := lp.gen
-	g.jobs.Add(1)
-	lp.mu.Unlock()
-	defer g.jobs.Done()
-	if g.prn == nil {
-		return errors.New("printer: the placard is printed on a printer the agent drives (not printer.kind none or bridge)")
-	}
-	return g.prn.Print(ctx, printer.EncodePlacard(pl, g.prof))
+	return lp.printDocument(ctx, "placards", func(p printer.Profile) []byte { return printer.EncodePlacard(pl, p) })
 }
 
 // RenderPlacard draws a placard as the current printer would print it.
 func (lp *livePrinter) RenderPlacard(pl printer.Placard) ([]byte, error) {
-	lp.mu.Lock()
-	g := lp.gen
-	lp.mu.Unlock()
-	return printer.RenderPlacardPNG(pl, g.prof)
+	return printer.RenderPlacardPNG(pl, lp.profile())
 }

@@ -164,21 +164,32 @@ func reconcileRate(cfg *config.Config) float64 {
 
 // PrintReport prints a report on the current printer, in its profile.
 func (lp *livePrinter) PrintReport(ctx context.Context, r printer.Report) error {
+	return lp.printDocument(ctx, "reports", func(p printer.Profile) []byte { return printer.EncodeReport(r, p) })
+}
+
+// RenderReport draws a report as the current printer would print it.
+func (lp *livePrinter) RenderReport(r printer.Report) ([]byte, error) {
+	return printer.RenderReportPNG(r, lp.profile())
+}
+
+// printDocument prints what encode makes for the current printer's
+// profile (a report, a placard), counted as a job so that a reload lets it
+// finish on the printer it started on.
+func (lp *livePrinter) printDocument(ctx context.Context, what string, encode func(printer.Profile) []byte) error {
 	lp.mu.Lock()
 	g := lp.gen
 	g.jobs.Add(1)
 	lp.mu.Unlock()
 	defer g.jobs.Done()
 	if g.prn == nil {
-		return errors.New("printer: reports are printed on a printer the agent drives (not printer.kind none or bridge)")
+		return fmt.Errorf("printer: %s are printed on a printer the agent drives (not printer.kind none or bridge)", what)
 	}
-	return g.prn.Print(ctx, printer.EncodeReport(r, g.prof))
+	return g.prn.Print(ctx, encode(g.prof))
 }
 
-// RenderReport draws a report as the current printer would print it.
-func (lp *livePrinter) RenderReport(r printer.Report) ([]byte, error) {
+// profile is the current printer's profile.
+func (lp *livePrinter) profile() printer.Profile {
 	lp.mu.Lock()
-	g := lp.gen
-	lp.mu.Unlock()
-	return printer.RenderReportPNG(r, g.prof)
+	defer lp.mu.Unlock()
+	return lp.gen.prof
 }
