@@ -58,9 +58,12 @@ type Engine struct {
 	jumpSeen     bool      // a jump since the last compaction
 	newest       time.Time // newest stamp in the journal
 	awaitMono    map[string]time.Duration
-	cartMono     time.Duration // when the cart was set
-	storeErrs    int           // store errors logged (metrics)
-	workers      int           // outbox jobs running
+	// notFoundSince: per reconciliation job, the monotonic reading of the
+	// first of its consecutive "no such order" answers (neverReached).
+	notFoundSince map[uint64]time.Duration
+	cartMono      time.Duration // when the cart was set
+	storeErrs     int           // store errors logged (metrics)
+	workers       int           // outbox jobs running
 }
 
 type activeInfo struct {
@@ -117,6 +120,7 @@ func New(opts Options) (*Engine, error) {
 		e.monoOrigin = mc.Mono()
 	}
 	e.awaitMono = map[string]time.Duration{}
+	e.notFoundSince = map[uint64]time.Duration{}
 	e.start = e.clock.Now()
 	var last uint64
 	if err := e.st.View(func(tx *store.Tx) error { last = tx.LastEventSeq(); return nil }); err != nil {

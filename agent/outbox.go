@@ -269,6 +269,7 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 			return nil
 		})
 	default:
+		e.noteNotFound(j.Seq, a)
 		if e.neverReached(p, j, a) {
 			e.log.Warn("agent: the gateway has no such order, on consecutive answers, after it could no longer be charged: it never reached the gateway",
 				"id", p.ID, "order_id", p.OrderID)
@@ -311,8 +312,22 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 // the scan code's validity window (or the QR window) is over, and the agent
 // never resends. Anything else (an error message, an unverified answer, a
 // refusal of another kind) keeps the payment in doubt.
+//
+// The window is measured twice. By the wall clock from the code's arrival
+// (or the QR's creation), which survives a restart but not a clock jump;
+// and by the monotonic clock from the first "no such order" answer this
+// process saw: a request still in flight when that answer came (a slow
+// gateway, a send cut off by a kill) carries a code that was issued before
+// it, so once a code's validity has passed since then, the wallet refuses
+// it and nothing can charge the order. A restart starts that span again.
 func (e *Engine) neverReached(p *store.Payment, j *store.Job, a *store.Answer) bool {
 	if !notFound(a) || j.Last == nil || !notFound(j.Last) || j.NotFound < 1 {
+		return false
+	}
+	e.mu.Lock()
+	since, seen := e.notFoundSince[j.Seq]
+	e.mu.Unlock()
+	if !seen || e.mono()-since < e.o.CodeValidity {
 		return false
 	}
 	limit := e.o.CodeValidity
@@ -324,6 +339,24 @@ func (e *Engine) neverReached(p *store.Payment, j *store.Job, a *store.Answer) b
 		return e.ageOf(p.CreatedAt) > limit && e.ageOf(j.Last.At) >= backoff(e.o.ReconcileBackoff, 0)/2
 	}
 	return e.ageOf(codeAt(p)) > limit && e.ageOf(j.Last.At) >= backoff(e.o.ReconcileBackoff, 0)/2
+}
+
+// noteNotFound keeps, for a reconciliation job, the monotonic reading of
+// the first of its consecutive "no such order" answers in this process;
+// any other answer forgets it.
+func (e *Engine) noteNotFound(seq uint64, a *store.Answer) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !notFound(a) {
+		delete(e.notFoundSince, seq)
+		return
+	}
+	if _, ok := e.notFoundSince[seq]; !ok {
+		if len(e.notFoundSince) > 10000 { // jobs that ended elsewhere: start over
+			e.notFoundSince = map[uint64]time.Duration{}
+		}
+		e.notFoundSince[seq] = e.mono()
+	}
 }
 
 // sendRefund sends a pending refund (or resends it, with its own order id,
