@@ -491,7 +491,7 @@ type JournalStatus struct {
 // Status reports the engine's state.
 func (e *Engine) Status() Status {
 	now := e.now()
-	s := Status{Version: e.o.Version, StartedAt: e.start.UTC(), UptimeSeconds: e.mono().Seconds(),
+	s := Status{Version: e.o.Version, StartedAt: e.realOrigin.UTC(), UptimeSeconds: e.mono().Seconds(),
 		Devices: e.Devices(), Gateway: e.gw.status(), Outbox: e.outboxStatus(now), Cart: e.CurrentCart(),
 		Journal: e.journalStatus(), API: e.apiStatus()}
 	problem := e.clockProblem()

@@ -29,7 +29,6 @@ type Engine struct {
 	log    *slog.Logger
 	clock  Clock
 	bus    *bus
-	start  time.Time
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -121,7 +120,6 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.awaitMono = map[string]time.Duration{}
 	e.notFoundSince = map[uint64]time.Duration{}
-	e.start = e.clock.Now()
 	var last uint64
 	if err := e.st.View(func(tx *store.Tx) error { last = tx.LastEventSeq(); return nil }); err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)

@@ -67,7 +67,7 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	}
 	masked := &ScanInfo{Code: paycode.Mask(code), Symbology: s.Symbology, Device: s.Device}
 	waiting := e.awaitingCode()
-	cart := e.liveCart()
+	cart := e.CurrentCart() // nil once expired
 	auto := e.o.ScanAutoStart && cart != nil && cart.Amount > 0 && !(cart.TipPrompt && !cart.TipChosen) // a tip prompt waits for its answer
 	candidates := len(waiting)
 	if auto {
@@ -262,9 +262,6 @@ func (e *Engine) cartExpired() bool {
 	defer e.mu.Unlock()
 	return e.cart != nil && e.mono()-e.cartMono >= e.o.CartTimeout
 }
-
-// liveCart is the amount due unless it expired.
-func (e *Engine) liveCart() *Cart { return e.CurrentCart() }
 
 // CurrentCart returns the amount due, or nil (also once it expired).
 func (e *Engine) CurrentCart() *Cart {

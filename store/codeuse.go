@@ -175,15 +175,11 @@ func (t *Tx) indexDue(old *Job, j *Job) error {
 	return nil
 }
 
-// DueJobs returns up to limit jobs due at or before now, soonest first,
-// and when the next job not returned is due: zero when none is left, now
-// when more are due than limit.
-func (t *Tx) DueJobs(now time.Time, limit int) ([]*Job, time.Time, error) {
-	return t.DueJobsExcept(now, limit, nil)
-}
-
-// DueJobsExcept is DueJobs leaving out (without reading them) the jobs
-// for which skip, when not nil, is true: those already running.
+// DueJobsExcept returns up to limit jobs due at or before now, soonest
+// first, leaving out (without reading them) the jobs for which skip, when
+// not nil, is true: those already running. It also says when the next job
+// not returned is due: zero when none is left, now when more are due than
+// limit.
 func (t *Tx) DueJobsExcept(now time.Time, limit int, skip func(seq uint64) bool) ([]*Job, time.Time, error) {
 	b := t.tx.Bucket(bDue)
 	if b == nil {

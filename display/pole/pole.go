@@ -206,7 +206,7 @@ func Text(s string) string {
 //	failed       TOTAL CAD 12.50 / DECLINED
 //	cancelled    TOTAL CAD 12.50 / CANCELLED
 func Lines(s display.Screen, merchant string) [2]string {
-	total := strings.TrimSpace("TOTAL " + s.Currency + " " + money.Amount(s.Amount).Format(s.Currency))
+	total := strings.TrimSpace("TOTAL " + s.Currency + " " + money.Amount(s.Amount+s.Tip).Format(s.Currency)) // what is charged: amount + tip
 	switch s.Kind {
 	case display.KindAmountDue:
 		second := ""
@@ -247,7 +247,7 @@ func Lines(s display.Screen, merchant string) [2]string {
 //
 // Idle shows the merchant name (Chinese kept) and 欢迎光临.
 func LinesChinese(s display.Screen, merchant string) [2]string {
-	total := strings.TrimSpace("合计 " + s.Currency + " " + money.Amount(s.Amount).Format(s.Currency))
+	total := strings.TrimSpace("合计 " + s.Currency + " " + money.Amount(s.Amount+s.Tip).Format(s.Currency)) // what is charged: amount + tip
 	switch s.Kind {
 	case display.KindAmountDue:
 		second := ""

@@ -61,6 +61,8 @@ func TestLines(t *testing.T) {
 		{with(display.KindFailed, "insufficient balance", ""), "", [2]string{"TOTAL CAD 12.50", "DECLINED"}},
 		{with(display.KindCancelled, "", ""), "", [2]string{"TOTAL CAD 12.50", "CANCELLED"}},
 		{display.Screen{Kind: display.KindAmountDue, Amount: 123456789, Currency: "CAD"}, "", [2]string{"TOTAL CAD 1234567.89", ""}},
+		// With a tip the customer is charged amount + tip: the pole shows that.
+		{display.Screen{Kind: display.KindQR, Amount: 1250, Tip: 200, Currency: "CAD", Wallet: "wechat"}, "", [2]string{"TOTAL CAD 14.50", "SCAN QR: WECHAT PAY"}},
 	}
 	for _, tt := range tests {
 		if got := Lines(tt.s, tt.merchant); got != tt.want {
