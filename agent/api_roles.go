@@ -183,7 +183,7 @@ func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
 		cursor = r.Header.Get("Last-Event-ID")
 	}
 	var after uint64
-	last := e.bus.lastSeq()
+	last := e.bus.Last()
 	if cursor != "" {
 		n, err := strconv.ParseUint(cursor, 10, 64)
 		if err != nil {

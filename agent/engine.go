@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/posagent/posagent/agent/events"
 	"github.com/posagent/posagent/store"
 )
 
@@ -28,7 +29,7 @@ type Engine struct {
 	gw     *meter
 	log    *slog.Logger
 	clock  Clock
-	bus    *bus
+	bus    *events.Bus
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -124,7 +125,7 @@ func New(opts Options) (*Engine, error) {
 	if err := e.st.View(func(tx *store.Tx) error { last = tx.LastEventSeq(); return nil }); err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)
 	}
-	e.bus = newBus(e.st, last)
+	e.bus = events.New(e.st, last)
 	e.st.SetOnCommit(e.onCommit)
 	// The in-memory index of open payments (scan routing, status), from
 	// the journal's open-payment index: it costs the open payments only.
@@ -183,7 +184,7 @@ func (e *Engine) onCommit(evs []store.Event) {
 		}
 		e.mu.Unlock()
 	}
-	e.bus.publish(evs)
+	e.bus.Publish(evs)
 	e.kickOutbox() // a commit may have queued a job
 }
 

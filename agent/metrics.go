@@ -76,7 +76,7 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	ob := e.outboxStatus(e.now())
 	gauge(descOutboxDepth, float64(ob.Depth))
 	gauge(descOutboxOldest, ob.OldestAgeSeconds)
-	counter(descEventsSeq, float64(e.bus.lastSeq()))
+	counter(descEventsSeq, float64(e.bus.Last()))
 	gauge(descUptime, e.mono().Seconds())
 	e.mu.Lock()
 	jumps, storeErrs := e.jumps, e.storeErrs

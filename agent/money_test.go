@@ -253,7 +253,7 @@ func TestCodePaysOnce(t *testing.T) {
 	if status != 409 || errCode(m) != "code_already_used" {
 		t.Fatalf("the same code given to a waiting payment: %d %v", status, m)
 	}
-	evs, cancel := a.e.Subscribe(a.e.bus.lastSeq())
+	evs, cancel := a.e.Subscribe(a.e.bus.Last())
 	defer cancel()
 	err := a.e.HandleScan(context.Background(), scanner.Scan{Code: code, Device: "lane1"})
 	var oe *opError
@@ -458,7 +458,7 @@ func TestMoneyMovingRequestsNeedAKey(t *testing.T) {
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code})
 	id := decodePayment(t, m).ID
 	a.waitFinal(id)
-	before := a.e.bus.lastSeq()
+	before := a.e.bus.Last()
 	for _, r := range []struct{ path, body string }{
 		{"/v1/payments", `{"amount":1000,"mode":"qr","wallet":"wechat"}`},
 		{"/v1/payments/" + id + "/refunds", `{"amount":100}`},
@@ -472,7 +472,7 @@ func TestMoneyMovingRequestsNeedAKey(t *testing.T) {
 			t.Errorf("POST %s without a key: %d %v", r.path, status, m)
 		}
 	}
-	if a.e.bus.lastSeq() != before {
+	if a.e.bus.Last() != before {
 		t.Fatal("a refused request changed the journal")
 	}
 	if o := sim.ledger()[a.payment(id).OrderID]; o.Refunded != 0 {
@@ -531,7 +531,7 @@ func TestRequestBodiesAreExact(t *testing.T) {
 	code, _ := sim.sim.IssueCode("wechat")
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1250, "mode": "scan", "auth_code": code})
 	id := a.waitFinal(decodePayment(t, m).ID).ID
-	before := a.e.bus.lastSeq()
+	before := a.e.bus.Last()
 	for _, c := range []struct{ path, body, code string }{
 		{"/v1/payments", `{"amount":1250,"mode":"scan","Amount":5}`, "unknown_field"},
 		{"/v1/payments", `{"AMOUNT":1250,"MoDe":"scan"}`, "unknown_field"},
@@ -548,7 +548,7 @@ func TestRequestBodiesAreExact(t *testing.T) {
 			t.Errorf("POST %s %s: %d %v; want 400 %s", c.path, c.body, status, m, c.code)
 		}
 	}
-	if a.e.bus.lastSeq() != before {
+	if a.e.bus.Last() != before {
 		t.Fatal("a refused body changed the journal")
 	}
 	if o := sim.ledger()[a.payment(id).OrderID]; o.Refunded != 0 || o.Charged != 1250 {

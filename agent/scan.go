@@ -67,7 +67,7 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	}
 	masked := &ScanInfo{Code: paycode.Mask(code), Symbology: s.Symbology, Device: s.Device}
 	waiting := e.awaitingCode()
-	cart := e.CurrentCart() // nil once expired
+	cart := e.CurrentCart()                                                                             // nil once expired
 	auto := e.o.ScanAutoStart && cart != nil && cart.Amount > 0 && !(cart.TipPrompt && !cart.TipChosen) // a tip prompt waits for its answer
 	candidates := len(waiting)
 	if auto {

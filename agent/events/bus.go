@@ -1,18 +1,17 @@
-package agent
+package events
 
 import (
-	"encoding/json"
 	"sync"
 
 	"github.com/posagent/posagent/store"
 )
 
-// bus hands committed events to subscribers. A subscriber first gets the
+// Bus hands committed events to subscribers. A subscriber first gets the
 // journal's events after its cursor up to the last event published when it
 // subscribed, then every later event as it is published: the boundary is
 // taken under the same lock as publishing, so there is no gap and no
 // duplicate between replay and live.
-type bus struct {
+type Bus struct {
 	st *store.Store
 	// mu guards last and subs.
 	mu   sync.Mutex
@@ -28,18 +27,27 @@ type sub struct {
 	wake     chan struct{}
 }
 
-const maxQueue = 10000 // a subscriber this far behind is dropped (it may reconnect with its cursor)
+// MaxQueue is how far behind a subscriber may fall before it is dropped
+// (it may reconnect with its cursor).
+const MaxQueue = 10000
 
-func newBus(st *store.Store, last uint64) *bus {
-	return &bus{st: st, last: last, subs: map[*sub]struct{}{}}
+// New returns a bus over the journal st whose last published event is
+// last (the journal's last sequence number when the engine starts).
+func New(st *store.Store, last uint64) *Bus {
+	return &Bus{st: st, last: last, subs: map[*sub]struct{}{}}
 }
 
-func (b *bus) publish(evs []store.Event) {
+// Publish hands committed events, in commit order, to every subscriber.
+// It never blocks on a subscriber.
+func (b *Bus) Publish(evs []store.Event) {
+	if len(evs) == 0 {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {
 		s.mu.Lock()
-		if len(s.queue)+len(evs) > maxQueue {
+		if len(s.queue)+len(evs) > MaxQueue {
 			s.overflow = true
 		} else {
 			s.queue = append(s.queue, evs...)
@@ -53,33 +61,25 @@ func (b *bus) publish(evs []store.Event) {
 	b.last = evs[len(evs)-1].Seq
 }
 
-func (b *bus) lastSeq() uint64 {
+// Last is the sequence number of the last event published.
+func (b *Bus) Last() uint64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.last
 }
 
-func decodeEvent(e store.Event) (Event, bool) {
-	var ev Event
-	if err := json.Unmarshal(e.Data, &ev); err != nil {
-		return ev, false
-	}
-	ev.Seq = e.Seq
-	ev.Data = e.Data
-	return ev, true
-}
-
-// subscribe returns a channel of events with seq > after, and a cancel
-// function that stops the stream and waits for its goroutine. The channel
-// is closed when cancelled or when the subscriber fell too far behind.
-func (b *bus) subscribe(after uint64) (<-chan Event, func()) {
+// Subscribe returns a channel of the events with seq > after, decoded by
+// decode (an event it refuses is skipped), and a cancel function that
+// stops the stream and waits for its goroutine. The channel is closed when
+// cancelled or when the subscriber fell more than MaxQueue events behind.
+func Subscribe[T any](b *Bus, after uint64, decode func(store.Event) (T, bool)) (<-chan T, func()) {
 	s := &sub{wake: make(chan struct{}, 1)}
 	b.mu.Lock()
 	upto := b.last
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
 
-	out := make(chan Event)
+	out := make(chan T)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -90,7 +90,7 @@ func (b *bus) subscribe(after uint64) (<-chan Event, func()) {
 			if e.Seq <= after {
 				return true
 			}
-			ev, ok := decodeEvent(e)
+			ev, ok := decode(e)
 			if !ok {
 				return true
 			}
@@ -153,12 +153,4 @@ func (b *bus) subscribe(after uint64) (<-chan Event, func()) {
 			wg.Wait()
 		})
 	}
-}
-
-// Subscribe streams events with seq > after: first those already in the
-// journal, then live ones, with no gap and no duplicate. Call the returned
-// function to stop; the channel is also closed if the subscriber falls
-// more than 10000 events behind (reconnect with the last seq seen).
-func (e *Engine) Subscribe(after uint64) (<-chan Event, func()) {
-	return e.bus.subscribe(after)
 }
