@@ -1,6 +1,7 @@
 // The import-direction test: posagent's packages depend one way,
 //
-//	cmd -> agent -> (gateway, scanner, printer, display, store) -> drivers
+//	cmd -> agent/api -> agent -> agent/events -> store
+//	        agent -> (gateway, scanner, printer, display, store) -> drivers
 //
 // with paycode and money as leaves anyone may use (standard library only),
 // fonts beside them, and config read only by cmd. It runs `go list -deps
@@ -26,19 +27,26 @@ const module = "github.com/posagent/posagent"
 // package in no room fails the test until it is placed here. A room may
 // always import its own subpackages.
 var allowed = map[string][]string{
-	"cmd":     {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money"},
-	"agent":   {"gateway", "scanner", "printer", "display", "store", "fonts", "paycode", "money"},
-	"gateway": {"paycode", "money"},
-	"scanner": {"drivers", "paycode", "money"},
-	"printer": {"drivers", "fonts", "paycode", "money"},
-	"display": {"drivers", "fonts", "paycode", "money"},
-	"store":   {"paycode", "money"},
-	"drivers": {"paycode", "money"},
-	"fonts":   {},
-	"config":  {"paycode", "money"},
-	"scripts": {},
-	"paycode": {}, // standard library only (checked below)
-	"money":   {}, // standard library only (checked below)
+	"cmd":   {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money"},
+	"agent": {"gateway", "scanner", "printer", "display", "store", "fonts", "paycode", "money"},
+	// The HTTP API depends on the engine through interfaces of its own;
+	// the engine never imports it (a cycle the compiler refuses anyway).
+	"agent/api": {"agent", "gateway", "scanner", "printer", "store", "paycode", "money"},
+	// The event bus knows the journal only.
+	"agent/events": {"store"},
+	// Test support shared by agent's and agent/api's tests: no engine.
+	"agent/agenttest": {"gateway"},
+	"gateway":         {"paycode", "money"},
+	"scanner":         {"drivers", "paycode", "money"},
+	"printer":         {"drivers", "fonts", "paycode", "money"},
+	"display":         {"drivers", "fonts", "paycode", "money"},
+	"store":           {"paycode", "money"},
+	"drivers":         {"paycode", "money"},
+	"fonts":           {},
+	"config":          {"paycode", "money"},
+	"scripts":         {},
+	"paycode":         {}, // standard library only (checked below)
+	"money":           {}, // standard library only (checked below)
 }
 
 // stdlibOnly are the leaves: they import nothing outside the standard library.
@@ -155,6 +163,21 @@ func TestImportsPointDown(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestEngineSpeaksNoHTTP: the payment engine (package agent) imports no
+// net/http; the local API, its front door and the call-backs are agent/api.
+func TestEngineSpeaksNoHTTP(t *testing.T) {
+	pkgs := goList(t, "./agent")
+	p := pkgs[module+"/agent"]
+	if p == nil {
+		t.Fatal("go list ./agent did not list the agent package")
+	}
+	for _, imp := range p.Imports {
+		if imp == "net/http" || strings.HasPrefix(imp, "net/http/") {
+			t.Errorf("agent imports %s: HTTP belongs in agent/api", imp)
 		}
 	}
 }

@@ -1,9 +1,12 @@
 // Package agent is the payment engine of posagent: the payment state
 // machine and its flows, the reconciler and outbox worker, recovery after a
-// crash, the event log, scan routing, the device registry and the local
-// HTTP API (api.go). A shop trusts it with its money; every rule below is
-// about never charging twice, never losing a charge, and never keeping
-// money for a sale that was abandoned.
+// crash, scan routing, the cart and the device registry. A shop trusts it
+// with its money; every rule below is about never charging twice, never
+// losing a charge, and never keeping money for a sale that was abandoned.
+//
+// It speaks no HTTP: the local API, its front door and OTTPay's call-backs
+// are package agent/api, which depends on the engine through interfaces of
+// its own; the live side of the event log is package agent/events.
 //
 // # Basics
 //
@@ -11,8 +14,8 @@
 //	e, _ := agent.New(agent.Options{Gateway: client, Store: st, Logger: log})
 //	go e.Run(ctx)                    // recovery, outbox worker, compaction
 //	<-e.Ready()                      // recovered; payments are accepted (503 not_running before)
-//	agent.CheckListen(addr, token)   // before listening
-//	http.Serve(l, e.Handler())       // the local API (docs/api.md)
+//	api.CheckListen(addr, token)     // before listening (package agent/api)
+//	http.Serve(l, api.New(e, api.Options{Token: token})) // the local API (docs/api.md)
 //
 // New installs the engine's commit hook on the store (store.SetOnCommit):
 // one engine per store.

@@ -437,7 +437,7 @@ func TestNotRunningRefusesPayments(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = e.CreatePayment(context.Background(), CreateRequest{Amount: 100, Mode: "qr", Wallet: "wechat"}, IdemKey{})
-	var oe *opError
+	var oe *OpError
 	if !errors.As(err, &oe) || oe.Status != 503 || oe.Code != "not_running" {
 		t.Fatalf("create before Run: %v", err)
 	}

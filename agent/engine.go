@@ -22,14 +22,13 @@ import (
 // Engine is the payment daemon's core: flows, reconciler, outbox worker,
 // event log, scan routing and device registry. Create with New, then Run.
 type Engine struct {
-	o      Options
-	access atomic.Pointer[accessState] // the API's access rules (SetAccess)
-	rate   atomic.Pointer[ExRate]      // the exchange rate to CNY (rateLoop)
-	st     *store.Store
-	gw     *meter
-	log    *slog.Logger
-	clock  Clock
-	bus    *events.Bus
+	o     Options
+	rate  atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
+	st    *store.Store
+	gw    *meter
+	log   *slog.Logger
+	clock Clock
+	bus   *events.Bus
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -112,7 +111,6 @@ func New(opts Options) (*Engine, error) {
 		dedup: map[string]time.Duration{}, waiting: map[string]map[chan *store.Payment]struct{}{}, kick: make(chan struct{}, 1),
 		inflight: map[uint64]bool{}, quit: make(chan struct{}), ready: make(chan struct{}),
 	}
-	e.access.Store(newAccessState(opts.Access, opts.APIToken))
 	e.gw = newMeter(opts.Gateway, e.clock)
 	e.realOrigin = e.clock.Now()
 	e.wallOrigin = e.realOrigin.Round(0)
@@ -226,6 +224,19 @@ func (e *Engine) Run(ctx context.Context) error {
 // not_running). Start serving the API after it, or accept those 503s.
 func (e *Engine) Ready() <-chan struct{} { return e.ready }
 
+// Done is closed when Run has returned (event streams end with it).
+func (e *Engine) Done() <-chan struct{} { return e.quit }
+
+// Clock is the engine's clock (Options.Clock, or the real one).
+func (e *Engine) Clock() Clock { return e.clock }
+
+// Mono is the engine's monotonic reading: it never goes back and ignores
+// wall-clock jumps (rate limits and lock-outs are timed by it).
+func (e *Engine) Mono() time.Duration { return e.mono() }
+
+// Currency is the merchant account's currency (ISO 4217).
+func (e *Engine) Currency() string { return e.o.Currency }
+
 // recover picks up every non-final payment: processing and queued ones are
 // driven on (a processing payment may have been sent: it is only queried);
 // in-doubt ones get a reconciliation job if they have none.
@@ -310,16 +321,18 @@ func (e *Engine) kickOutbox() {
 // ---- mutations ----
 
 // errInvalidState and friends are turned into API errors.
-type opError struct {
+// OpError is a refusal or failure of an engine operation, with the HTTP
+// status and the stable error code the API answers with (docs/api.md).
+type OpError struct {
 	Status  int
 	Code    string
 	Message string
 }
 
-func (e *opError) Error() string { return "agent: " + e.Message }
+func (e *OpError) Error() string { return "agent: " + e.Message }
 
-func errf(status int, code, format string, args ...any) *opError {
-	return &opError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+func errf(status int, code, format string, args ...any) *OpError {
+	return &OpError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // mutation is what a change to one payment does inside its transaction.

@@ -1,27 +1,20 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
-	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/store"
 )
@@ -37,86 +30,34 @@ func TestMain(m *testing.M) {
 }
 
 const (
-	merchantID = "ON00004652"
-	signKey    = "6698851A525C9433"
-	scale      = 0.02 // agent and simulator time scale in end-to-end tests
+	merchantID = agenttest.MerchantID
+	signKey    = agenttest.SignKey
+	scale      = agenttest.Scale // agent and simulator time scale in end-to-end tests
 )
 
-// testLogger writes to the test log only with -v and POSAGENT_TEST_LOG=1.
-func testLogger(t testing.TB) *slog.Logger {
-	if os.Getenv("POSAGENT_TEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+var testLogger = agenttest.Logger
 
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
-
-// simEnv is a simulator served over loopback HTTP.
+// simEnv is a simulator served over loopback HTTP (agenttest.Sim, with the
+// names these tests use).
 type simEnv struct {
+	*agenttest.Sim
 	sim  *ottsim.Sim
 	url  string // base URL
 	stop func()
 }
 
-func simOptions() ottsim.Options {
-	return ottsim.Options{MerchantID: merchantID, SignKey: signKey, TimeScale: scale, QRTimeout: 60 * time.Second}
-}
+func simOptions() ottsim.Options { return agenttest.SimOptions() }
 
 func startSim(t testing.TB, addr string) *simEnv {
 	t.Helper()
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := simOptions()
-	o.Logger = testLogger(t)
-	s := ottsim.New(o)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, l) }()
-	env := &simEnv{sim: s, url: "http://" + l.Addr().String()}
-	env.stop = func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("sim: %v", err)
-		}
-	}
-	t.Cleanup(env.stop)
-	return env
+	s := agenttest.StartSim(t, addr)
+	return &simEnv{Sim: s, sim: s.Sim, url: s.URL, stop: s.Stop}
 }
 
 // ledger returns the simulator's orders by order id.
-func (s *simEnv) ledger() map[string]ottsim.Order {
-	out := map[string]ottsim.Order{}
-	for _, o := range s.sim.Ledger() {
-		out[o.OrderID] = o
-	}
-	return out
-}
+func (s *simEnv) ledger() map[string]ottsim.Order { return agenttest.LedgerOf(s.sim) }
 
-func newGatewayClient(t testing.TB, simURL string, opts ...func(*gateway.Config)) (*gateway.Client, *http.Client) {
-	hc := gateway.DefaultHTTPClient()
-	hc.Timeout = time.Duration(float64(gateway.DefaultTimeout) * scale)
-	cfg := gateway.Config{URL: simURL + "/processV2", MerchantID: merchantID, SignKey: signKey,
-		OperatorID: "0000000696", TerminalNo: "LANE1", CallbackURL: "http://127.0.0.1:1/cb", HTTPClient: hc}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	c, err := gateway.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, hc
-}
+var newGatewayClient = agenttest.GatewayClient
 
 // testOptions are the engine options of the end-to-end tests: real
 // defaults compressed by scale, with a faster reconciler and retry.
@@ -129,21 +70,23 @@ func testOptions() Options {
 	}
 }
 
-// agentEnv is an engine with its API on a real HTTP server.
+// agentEnv is an engine with its API on a real HTTP server, and a client
+// of that API.
 type agentEnv struct {
+	*agenttest.Client
 	t      testing.TB
 	e      *Engine
 	st     *store.Store
 	srv    *httptest.Server
 	hc     *http.Client
-	token  string
 	stop   func()
 	cancel context.CancelFunc // ends Run only
 	path   string
-	keys   atomic.Int64 // Idempotency-Keys made by raw
 }
 
-func startAgent(t testing.TB, path string, gw Gateway, o Options) *agentEnv {
+// startAgent starts an engine on the journal at path ("" a new one) with
+// its API (conf: at most one) on a loopback HTTP server.
+func startAgent(t testing.TB, path string, gw Gateway, o Options, conf ...APIConf) *agentEnv {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "posagent.db")
@@ -165,8 +108,12 @@ func startAgent(t testing.TB, path string, gw Gateway, o Options) *agentEnv {
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
 	<-e.Ready()
-	srv := httptest.NewServer(e.Handler())
-	a := &agentEnv{t: t, e: e, st: st, srv: srv, hc: srv.Client(), token: o.APIToken, path: path, cancel: cancel}
+	srv := httptest.NewServer(testAPI(e, o, conf...))
+	a := &agentEnv{t: t, e: e, st: st, srv: srv, hc: srv.Client(), path: path, cancel: cancel,
+		Client: &agenttest.Client{T: t, Base: srv.URL, HC: srv.Client()}}
+	if len(conf) > 0 {
+		a.Token = conf[0].Token
+	}
 	var once sync.Once
 	a.stop = func() {
 		once.Do(func() {
@@ -186,59 +133,14 @@ func startAgent(t testing.TB, path string, gw Gateway, o Options) *agentEnv {
 	return a
 }
 
-// call does one API request; body may be a string (raw) or a value (JSON).
 func (a *agentEnv) call(method, path string, body any, hdr ...string) (int, map[string]any) {
 	a.t.Helper()
-	status, raw := a.raw(method, path, body, hdr...)
-	var m map[string]any
-	if len(raw) > 0 && raw[0] == '{' {
-		if err := json.Unmarshal(raw, &m); err != nil {
-			a.t.Fatalf("%s %s: bad JSON %q: %v", method, path, raw, err)
-		}
-	}
-	return status, m
+	return a.Call(method, path, body, hdr...)
 }
 
 func (a *agentEnv) raw(method, path string, body any, hdr ...string) (int, []byte) {
 	a.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(method, a.srv.URL+path, rd)
-	if a.token != "" {
-		req.Header.Set("Authorization", "Bearer "+a.token)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json") // as every POS must
-	}
-	if method == http.MethodPost {
-		// Money-moving routes require a key: a test that does not give
-		// its own gets a fresh one (as the CLI does per invocation); pass
-		// "Idempotency-Key", "" to send none.
-		req.Header.Set("Idempotency-Key", fmt.Sprintf("test-%d", a.keys.Add(1)))
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		if hdr[i+1] == "" {
-			req.Header.Del(hdr[i])
-			continue
-		}
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
+	return a.Raw(method, path, body, hdr...)
 }
 
 func (a *agentEnv) payment(id string) *Payment {
@@ -295,9 +197,26 @@ func refundsFinal(p *Payment) bool {
 }
 
 // payment codes per wallet (paycode.Classify rules).
-func wechatCode(n int) string { return fmt.Sprintf("13%016d", n) }
-func alipayCode(n int) string { return fmt.Sprintf("28%016d", n) }
+var wechatCode, alipayCode = agenttest.WechatCode, agenttest.AlipayCode
 
 func storeEvent(seq uint64, data []byte) store.Event { return store.Event{Seq: seq, Data: data} }
 
-func asOpError(err error, oe **opError) bool { return errors.As(err, oe) }
+func asOpError(err error, oe **OpError) bool { return errors.As(err, oe) }
+
+// testAPI is the API in front of e, its event-stream ping in the engine's
+// time scale.
+func testAPI(e *Engine, o Options, conf ...APIConf) http.Handler {
+	var c APIConf
+	if len(conf) > 0 {
+		c = conf[0]
+	}
+	if c.SSEPing == 0 {
+		c.SSEPing = 15 * time.Second
+		if o.TimeScale > 0 {
+			c.SSEPing = time.Duration(float64(c.SSEPing) * o.TimeScale)
+		}
+	}
+	return NewTestAPI(e, c)
+}
+
+var errCode = agenttest.ErrCode

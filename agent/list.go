@@ -1,12 +1,7 @@
 package agent
 
 import (
-	"bufio"
-	"encoding/csv"
-	"encoding/json"
-	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,34 +13,34 @@ import (
 // (ids are time-ordered), and both stop at what they return. The export
 // streams: its memory does not grow with the number of payments.
 
-func (e *Engine) hList(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit := 50
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			writeErr(w, errf(400, "invalid_limit", "limit must be an integer from 1 to 500, got %q", v))
-			return
-		}
-		limit = n
-	}
-	state := State(q.Get("state"))
-	if state != "" && !validState(state) {
-		writeErr(w, errf(400, "invalid_state_filter", "state %q is not a payment state", state))
-		return
+// ListQuery is a page of GET /v1/payments: newest first, after the cursor
+// After (a payment id), at most Limit, in one State if given, with the
+// reference and find filters if given.
+type ListQuery struct {
+	State     State
+	After     string
+	Limit     int
+	Reference *string
+	Find      *string
+}
+
+// List returns a page of payments and, when more follow, the cursor of
+// the next page.
+func (e *Engine) List(q ListQuery) ([]*Payment, string, error) {
+	if q.State != "" && !validState(q.State) {
+		return nil, "", errf(400, "invalid_state_filter", "state %q is not a payment state", q.State)
 	}
 	match, err := listFilter(q)
 	if err != nil {
-		writeErr(w, err)
-		return
+		return nil, "", err
 	}
-	var out []*Payment
+	out := []*Payment{}
 	more := false
 	each := func(p *store.Payment) (bool, error) {
 		if !match(p) {
 			return true, nil
 		}
-		if len(out) == limit {
+		if len(out) == q.Limit {
 			more = true
 			return false, nil
 		}
@@ -53,62 +48,59 @@ func (e *Engine) hList(w http.ResponseWriter, r *http.Request) {
 		return true, nil
 	}
 	err = e.st.View(func(tx *store.Tx) error {
-		if state != "" {
-			return tx.PaymentsIn(state, true, q.Get("after"), each)
+		if q.State != "" {
+			return tx.PaymentsIn(q.State, true, q.After, each)
 		}
-		return tx.ForEachPayment(true, q.Get("after"), each)
+		return tx.ForEachPayment(true, q.After, each)
 	})
-	if err != nil {
-		writeErr(w, err)
-		return
+	if err != nil || !more {
+		return out, "", err
 	}
-	resp := map[string]any{"payments": out}
-	if out == nil {
-		resp["payments"] = []*Payment{}
+	return out, out[len(out)-1].ID, nil
+}
+
+// listFilter is GET /v1/payments' reference= (the POS's sale number,
+// exactly) and find= (a wallet transaction number, a buyer account, an
+// order id, a payment id or a reference, or a part of one of them at least
+// 4 characters long: what a cashier types from the customer's phone).
+func listFilter(q ListQuery) (func(*store.Payment) bool, error) {
+	var ref, find string
+	if q.Reference != nil {
+		ref = *q.Reference
 	}
-	if more {
-		resp["next_after"] = out[len(out)-1].ID
+	if q.Find != nil {
+		find = strings.TrimSpace(*q.Find)
 	}
-	writeJSON(w, 200, resp)
+	if q.Find != nil && len(find) < 4 {
+		return nil, errf(400, "invalid_find", "find needs at least 4 characters (a transaction number, an order id, a reference), got %q", find)
+	}
+	return func(p *store.Payment) bool {
+		if q.Reference != nil && p.Reference != ref {
+			return false
+		}
+		if find == "" {
+			return true
+		}
+		hay := []string{p.ID, p.OrderID, p.Reference}
+		if w := p.WalletSide; w != nil {
+			hay = append(hay, w.TransactionID, w.BuyerLoginID)
+		}
+		for _, h := range hay {
+			if h != "" && strings.Contains(strings.ToLower(h), strings.ToLower(find)) {
+				return true
+			}
+		}
+		return false
+	}, nil
 }
 
 func validState(s State) bool {
 	return slices.Contains(store.States, s)
 }
 
-// exportField is a member of the JSON export besides "payments", computed
-// before the stream starts (so that its error can still be an answer).
-type exportField struct {
-	Name  string
-	Value func() (any, error)
-}
-
-// parseExport reads GET /v1/export's since and format.
-func parseExport(r *http.Request) (since time.Time, format string, err error) {
-	q := r.URL.Query()
-	if v := q.Get("since"); v != "" {
-		t, perr := time.Parse(time.RFC3339, v)
-		if perr != nil {
-			t, perr = time.Parse("2006-01-02", v)
-		}
-		if perr != nil {
-			return since, "", errf(400, "invalid_since", "since must be an RFC 3339 time or a date YYYY-MM-DD, got %q", v)
-		}
-		since = t
-	}
-	format = q.Get("format")
-	if format == "" {
-		format = "json"
-	}
-	if format != "json" && format != "csv" {
-		return since, "", errf(400, "invalid_format", "format must be csv or json, got %q", format)
-	}
-	return since, format, nil
-}
-
-// eachExported calls fn for each payment created at or after since, oldest
+// EachExported calls fn for each payment created at or after since, oldest
 // first, starting at the first id that time can have.
-func (e *Engine) eachExported(since time.Time, fn func(p *Payment) error) error {
+func (e *Engine) EachExported(since time.Time, fn func(p *Payment) error) error {
 	return e.st.View(func(tx *store.Tx) error {
 		after := ""
 		if !since.IsZero() {
@@ -121,101 +113,4 @@ func (e *Engine) eachExported(since time.Time, fn func(p *Payment) error) error 
 			return true, fn(publicPayment(p))
 		})
 	})
-}
-
-// writeExport streams the export: JSON exactly as writeJSON would write
-// {"payments": [...], more...}, or CSV.
-func (e *Engine) writeExport(w http.ResponseWriter, since time.Time, format string, more ...exportField) {
-	if format == "csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="posagent-export.csv"`)
-		cw := csv.NewWriter(w)
-		cw.Write(append([]string{"id", "order_id", "reference", "mode", "wallet", "amount", "currency", "state", "error_code", "refunded", "created_at", "updated_at"},
-			exportExtraColumns...))
-		err := e.eachExported(since, func(p *Payment) error {
-			ec := ""
-			if p.Error != nil {
-				ec = p.Error.Code
-			}
-			return cw.Write(append([]string{p.ID, p.OrderID, csvSafe(p.Reference), p.Mode, p.Wallet, strconv.FormatInt(p.Amount, 10), p.Currency,
-				string(p.State), ec, strconv.FormatInt(p.Refunded, 10), p.CreatedAt.Format(time.RFC3339), p.UpdatedAt.Format(time.RFC3339)},
-				exportExtras(p)...))
-		})
-		if err != nil {
-			e.log.Error("agent: export: stopped", "err", err)
-		}
-		cw.Flush()
-		return
-	}
-	// Members in key order, as encoding/json writes a map.
-	type member struct {
-		name string
-		raw  []byte // nil: the payments
-	}
-	members := []member{{name: "payments"}}
-	for _, f := range more {
-		v, err := f.Value()
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		raw, err := json.MarshalIndent(v, "  ", "  ")
-		if err != nil {
-			writeErr(w, err)
-			return
-		}
-		members = append(members, member{f.Name, raw})
-	}
-	slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.name, b.name) })
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	bw := bufio.NewWriterSize(w, 32<<10)
-	bw.WriteString("{\n")
-	for i, m := range members {
-		if i > 0 {
-			bw.WriteString(",\n")
-		}
-		bw.WriteString("  " + strconv.Quote(m.name) + ": ")
-		if m.raw != nil {
-			bw.Write(m.raw)
-			continue
-		}
-		n := 0
-		err := e.eachExported(since, func(p *Payment) error {
-			raw, err := json.MarshalIndent(p, "    ", "  ")
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				bw.WriteString("[\n    ")
-			} else {
-				bw.WriteString(",\n    ")
-			}
-			n++
-			_, err = bw.Write(raw)
-			return err
-		})
-		if err != nil {
-			// The answer has begun: end it unparseable rather than short.
-			e.log.Error("agent: export: stopped", "err", err)
-			bw.WriteString("\n  ERROR: the export stopped: " + strconv.Quote(err.Error()))
-			bw.Flush()
-			return
-		}
-		if n == 0 {
-			bw.WriteString("[]")
-		} else {
-			bw.WriteString("\n  ]")
-		}
-	}
-	bw.WriteString("\n}\n")
-	bw.Flush()
-}
-
-// csvSafe keeps a spreadsheet from reading a POS reference as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

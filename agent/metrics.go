@@ -1,30 +1,31 @@
 package agent
 
 import (
-	"net/http"
-
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/posagent/posagent/store"
 )
 
-// metricsHandler serves /metrics from a registry of the engine's own (never
-// the global default one): the Go runtime and process collectors, the
-// gateway meter's histogram and counters (kept as calls end, meter.go), and
-// engineCollector, which reads the journal and the engine at scrape time.
-// Names, labels and buckets are the dashboard's and the alert rules'
-// contract (deploy/; cmd/posagent/deploy_test.go checks it on a real scrape).
-func (e *Engine) metricsHandler() http.HandlerFunc {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		e.gw,
-		engineCollector{e},
-	)
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP
+// Collector is the engine's metrics: the gateway meter's histogram and
+// counters (kept as calls end, meter.go) and engineCollector, which reads
+// the journal's counters and the engine at scrape time. Names, labels and
+// buckets are the dashboard's and the alert rules' contract (deploy/;
+// cmd/posagent/deploy_test.go checks it on a real scrape).
+func (e *Engine) Collector() prometheus.Collector { return collectors2{e.gw, engineCollector{e}} }
+
+// collectors2 is two collectors as one.
+type collectors2 [2]prometheus.Collector
+
+func (c collectors2) Describe(ch chan<- *prometheus.Desc) {
+	for _, x := range c {
+		x.Describe(ch)
+	}
+}
+
+func (c collectors2) Collect(ch chan<- prometheus.Metric) {
+	for _, x := range c {
+		x.Collect(ch)
+	}
 }
 
 // The engine's gauges and counters read at scrape time.
@@ -84,7 +85,7 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descClockOK, b2f(e.clockProblem() == ""))
 	counter(descClockJumps, float64(jumps))
 	counter(descStoreErrs, float64(storeErrs))
-	e.collectJournal(gauge)          // api_journal.go
+	e.collectJournal(gauge)          // journal_status.go
 	e.collectDevices(gauge)          // metrics_devices.go
 	e.collectReports(gauge, counter) // reconcile.go
 }

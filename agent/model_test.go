@@ -80,7 +80,7 @@ func modelChild() int {
 	}
 	go e.Run(context.Background()) // until SIGKILL
 	<-e.Ready()
-	go http.Serve(l, e.Handler())
+	go http.Serve(l, testAPI(e, o))
 	tmp := addrFile + ".tmp"
 	os.WriteFile(tmp, []byte(l.Addr().String()), 0o600)
 	os.Rename(tmp, addrFile)

@@ -256,7 +256,7 @@ func TestCodePaysOnce(t *testing.T) {
 	evs, cancel := a.e.Subscribe(a.e.bus.Last())
 	defer cancel()
 	err := a.e.HandleScan(context.Background(), scanner.Scan{Code: code, Device: "lane1"})
-	var oe *opError
+	var oe *OpError
 	if !errors.As(err, &oe) || oe.Code != "code_already_used" {
 		t.Fatalf("a re-scan after the dedupe window: %v", err)
 	}
@@ -668,7 +668,7 @@ func TestWrappedCodeIsTheSameCode(t *testing.T) {
 	second := decodePayment(t, m).ID
 	time.Sleep(a.e.o.DedupWindow + 10*time.Millisecond)
 	err := a.e.HandleScan(context.Background(), scanner.Scan{Code: code, Device: "lane2"})
-	var oe *opError
+	var oe *OpError
 	if !errors.As(err, &oe) || oe.Code != "code_already_used" {
 		t.Fatalf("the bare code after the wrapped one: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/posagent/posagent/paycode"
+	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
 )
 
@@ -385,7 +386,7 @@ func (e *Engine) mutateRetry(id string, fn mutation) (*store.Payment, error) {
 		time.Sleep(wait)
 		var rec *store.Payment
 		rec, err = e.mutate(id, fn)
-		var oe *opError
+		var oe *OpError
 		if err == nil || errors.Is(err, errNoChange) || errors.As(err, &oe) {
 			return rec, err
 		}
@@ -465,15 +466,8 @@ func (e *Engine) Cancel(ctx context.Context, id string, ik IdemKey) (*Payment, e
 // reaches only by an explicit "all": true or no amount key) of a succeeded
 // payment. The refund is persisted with its own order id and sent by the
 // outbox; the call waits up to APIWait for its answer.
-func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik IdemKey) (*Payment, error) {
-	return e.refundPayment(ctx, id, amount, ik, refundBy{})
-}
-
-// refundBy is who asked for a refund: the operator, the OTTPay operator_id
-// sent for them, and the manager who approved it.
-type refundBy struct{ operator, gatewayOperator, approver string }
-
-func (e *Engine) refundPayment(ctx context.Context, id string, amount *int64, ik IdemKey, by refundBy) (*Payment, error) {
+// by is who asked, as recorded on the refund.
+func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik IdemKey, by RefundBy) (*Payment, error) {
 	var refundID string
 	_, err := e.mutateOrSame(id, func(tx *store.Tx, p *store.Payment) error {
 		old, err := replay(tx, ik)
@@ -508,7 +502,7 @@ func (e *Engine) refundPayment(ctx context.Context, id string, amount *int64, ik
 		if err != nil {
 			return err
 		}
-		r.Operator, r.GatewayOperator, r.ApprovedBy = by.operator, by.gatewayOperator, by.approver
+		r.Operator, r.GatewayOperator, r.ApprovedBy = by.Operator, by.GatewayOperator, by.Approver
 		refundID = r.ID
 		return e.remember(tx, ik, id, r.ID, 201)
 	})
@@ -688,4 +682,27 @@ func (e *Engine) Resolve(id string, r ResolveRequest, ik IdemKey) (*Payment, err
 	e.kickOutbox()
 	e.log.Warn("agent: in-doubt payment resolved by hand", "id", id, "outcome", r.Outcome, "operator", r.Operator, "reason", r.Reason)
 	return publicPayment(rec), nil
+}
+
+// RefundBy is who asked for a refund: the operator, the OTTPay operator_id
+// sent for them, and the manager who approved it.
+type RefundBy struct{ Operator, GatewayOperator, Approver string }
+
+// Refundable is what is left to refund of payment id now: its total less
+// the refunds made or under way.
+func (e *Engine) Refundable(id string) (int64, error) {
+	p, err := e.payment(id)
+	if err != nil {
+		return 0, err
+	}
+	return total(p) - p.Committed(), nil
+}
+
+// ReceiptFor is payment id's receipt as it would be printed now.
+func (e *Engine) ReceiptFor(id string) (printer.Receipt, error) {
+	p, err := e.payment(id)
+	if err != nil {
+		return printer.Receipt{}, err
+	}
+	return e.Receipt(p, false), nil
 }

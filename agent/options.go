@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"time"
 
 	"github.com/posagent/posagent/gateway"
@@ -83,7 +82,6 @@ type Options struct {
 	RetryBackoff     []time.Duration // refunds and receipts (3s, 15s, 1m, 5m, 15m, 1h; then the last)
 	APIWait          time.Duration   // how long a POST waits for a qr code_url or a quick final answer (3 s)
 	DedupWindow      time.Duration   // the same code within this is one scan (2 s)
-	SSEPing          time.Duration   // ": ping" comment on idle event streams (15 s)
 	PrintTimeout     time.Duration   // one receipt print attempt (30 s)
 	Retention        time.Duration   // final, synced payments older than this are compacted (90 days; <0: never)
 	CompactEvery     time.Duration   // (24 h)
@@ -91,14 +89,8 @@ type Options struct {
 
 	Printer       ReceiptPrinter // nil = no printer
 	AutoPrint     bool           // queue a receipt when a payment or refund becomes final
-	RenderReceipt func(printer.Receipt) ([]byte, error)
 	ReceiptFooter []string
 
-	Mount    map[string]http.Handler // extra routes behind the same auth ("/display/")
-	APIToken string                  // non-empty: every request needs Authorization: Bearer <token>
-	// Access is who may use the API: role tokens, allowed hosts and
-	// origins, operators and refund approval (auth.go).
-	Access        Access
 	ScanAutoStart bool // a payment code with no waiting payment starts one for the cart amount
 	Version       string
 
@@ -187,7 +179,6 @@ func (o *Options) setDefaults() {
 	d(&o.QRWindow, 3*time.Minute)
 	d(&o.APIWait, 3*time.Second)
 	d(&o.DedupWindow, 2*time.Second)
-	d(&o.SSEPing, 15*time.Second)
 	d(&o.PrintTimeout, 30*time.Second)
 	d(&o.Retention, 90*24*time.Hour)
 	d(&o.CompactEvery, 24*time.Hour)
@@ -225,7 +216,7 @@ func (o *Options) setDefaults() {
 	if o.TimeScale != 1 {
 		s := func(v *time.Duration) { *v = time.Duration(float64(*v) * o.TimeScale) }
 		for _, v := range []*time.Duration{&o.ScanFirstPoll, &o.ScanFirstPollOnErr, &o.ScanPollEvery, &o.ScanPollWindow,
-			&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.SSEPing, &o.PrintTimeout,
+			&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.PrintTimeout,
 			&o.AwaitCodeTimeout, &o.CartTimeout, &o.DuplicateWindow, &o.RateEvery, &o.RateMaxAge, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck} {
 			s(v)
 		}

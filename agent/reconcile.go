@@ -93,7 +93,7 @@ func (e *Engine) Reconcile(ctx context.Context, no uint64) (*Reconciliation, err
 	if err != nil {
 		return nil, fmt.Errorf("agent: reconcile Z %d: %w", no, err)
 	}
-	rc := &Reconciliation{Z: no, Shift: rep.Shift.No, StartedAt: e.now().In(e.location()), Mismatches: []Mismatch{}}
+	rc := &Reconciliation{Z: no, Shift: rep.Shift.No, StartedAt: e.now().In(e.Location()), Mismatches: []Mismatch{}}
 	rate := e.o.ReconcileRate
 	if rate <= 0 {
 		rate = 5
@@ -128,7 +128,7 @@ func (e *Engine) Reconcile(ctx context.Context, no uint64) (*Reconciliation, err
 			rc.Mismatches = append(rc.Mismatches, *m)
 		}
 	}
-	rc.FinishedAt = e.now().In(e.location())
+	rc.FinishedAt = e.now().In(e.Location())
 	data, err := json.Marshal(rc)
 	if err != nil {
 		return nil, err

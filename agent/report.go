@@ -142,7 +142,7 @@ func (e *Engine) ZList(limit int) ([]store.ZRecord, error) {
 		zs, err := tx.ZList(limit)
 		for _, z := range zs {
 			z.Report = nil
-			z.At = z.At.In(e.location())
+			z.At = z.At.In(e.Location())
 			out = append(out, *z)
 		}
 		return err
@@ -187,7 +187,7 @@ func (s lineSet) sorted() []Line {
 // buildReport reads every payment of the journal once and sums those of
 // shift sh (and the refunds made during it). Totals are sums of lines.
 func (e *Engine) buildReport(tx *store.Tx, sh *store.Shift, kind string, now time.Time) (*Report, error) {
-	loc := e.location()
+	loc := e.Location()
 	shift := *sh
 	shift.OpenedAt = shift.OpenedAt.In(loc)
 	if !shift.ClosedAt.IsZero() {

@@ -15,10 +15,12 @@ import (
 	"github.com/posagent/posagent/store"
 )
 
+// reportAPI configures the report tests' operators.
+var reportAPI = APIConf{Operators: []APIOperator{{"alice", "cashier"}, {"bob", "cashier"}, {"mia", "manager"}}}
+
 func reportOptions() Options {
 	o := testOptions()
 	o.ReconcileRate, o.ReconcileSpread = 500, -1
-	o.Access.Operators = []Operator{{ID: "alice", Role: "cashier"}, {ID: "bob", Role: "cashier"}, {ID: "mia", Role: "manager"}}
 	o.Location = time.FixedZone("EST", -5*3600)
 	return o
 }
@@ -62,7 +64,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	sim := startSim(t, "")
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
-	a := startAgent(t, "", gw, reportOptions())
+	a := startAgent(t, "", gw, reportOptions(), reportAPI)
 
 	if s, m := a.call("POST", "/v1/shifts/open", map[string]any{"operator": "mia"}); s != 201 {
 		t.Fatalf("open shift: %d %v", s, m)
@@ -256,7 +258,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	// Printed on 58 and 80 mm, read back from the virtual printer's
 	// rendering: the totals are the JSON's.
 	for _, prof := range []printer.Profile{printer.Profile58(), printer.Profile80()} {
-		whole := printedText(a.e.printable(&z, false), prof)
+		whole := printedText(a.e.Printable(&z, false), prof)
 		text := whole[strings.Index(whole, "TOTALS"):]
 		for label, want := range map[string]string{
 			"Sales":    fmt.Sprintf("%d  %s", z.Sales.Count, money.Amount(z.Sales.Amount).Format("CAD")),
@@ -274,7 +276,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	}
 	if *update { // the sample in docs/reports.md
 		js, _ := json.MarshalIndent(z, "", "  ")
-		png, err := printer.RenderReportPNG(a.e.printable(&z, false), printer.Profile58())
+		png, err := printer.RenderReportPNG(a.e.Printable(&z, false), printer.Profile58())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -283,7 +285,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	}
 	zh := printer.Profile80()
 	zh.GB18030, zh.Language = true, printer.Chinese
-	if text := printedText(a.e.printable(&z, false), zh); printedValue(text, "净额") != money.Amount(z.Net).Format("CAD") {
+	if text := printedText(a.e.Printable(&z, false), zh); printedValue(text, "净额") != money.Amount(z.Net).Format("CAD") {
 		t.Errorf("Chinese report:\n%s", text)
 	}
 }

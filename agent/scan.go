@@ -80,7 +80,7 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 		return e.refuseScan(masked, err)
 	case len(waiting) == 1:
 		_, err := e.giveCode(ctx, waiting[0], code, IdemKey{}, false) // a scanner never waits for the gateway
-		var oe *opError
+		var oe *OpError
 		if errors.As(err, &oe) && (oe.Code == "code_already_used" || oe.Code == "clock_implausible") {
 			return e.refuseScan(masked, err)
 		}
@@ -102,7 +102,7 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 				e.cart = cart // keep the amount due for the next attempt
 			}
 			e.mu.Unlock()
-			var oe *opError
+			var oe *OpError
 			if errors.As(err, &oe) && oe.Status < 500 || errors.As(err, &oe) && oe.Code == "clock_implausible" {
 				return e.refuseScan(masked, err)
 			}
@@ -124,7 +124,7 @@ func describeCandidates(waiting []string, auto bool, cart *Cart) string {
 // refuseScan journals a scan.refused event (the POS and the cashier see it)
 // and returns err.
 func (e *Engine) refuseScan(s *ScanInfo, err error) error {
-	var oe *opError
+	var oe *OpError
 	errors.As(err, &oe)
 	ev := Event{Kind: KindScanRefused, At: e.now(), Scan: s}
 	if oe != nil {

@@ -26,7 +26,7 @@ const (
 )
 
 // location is the shop's time zone.
-func (e *Engine) location() *time.Location {
+func (e *Engine) Location() *time.Location {
 	if e.o.Location != nil {
 		return e.o.Location
 	}
@@ -47,7 +47,7 @@ func (e *Engine) CurrentShift() (*store.Shift, error) {
 }
 
 func (e *Engine) localShift(sh *store.Shift) {
-	loc := e.location()
+	loc := e.Location()
 	sh.OpenedAt = sh.OpenedAt.In(loc)
 	if !sh.ClosedAt.IsZero() {
 		sh.ClosedAt = sh.ClosedAt.In(loc)
@@ -66,7 +66,7 @@ func (e *Engine) OpenShift(by string) (*store.Shift, error) {
 			return err
 		}
 		if cur != nil {
-			return errf(409, "shift_open", "shift %d is open since %s: close it (Z report) first", cur.No, cur.OpenedAt.In(e.location()).Format(time.DateTime))
+			return errf(409, "shift_open", "shift %d is open since %s: close it (Z report) first", cur.No, cur.OpenedAt.In(e.Location()).Format(time.DateTime))
 		}
 		sh, err = e.newShift(tx, by, false)
 		return err
@@ -200,7 +200,7 @@ func (e *Engine) shiftLoop(ctx context.Context) {
 	var handled time.Time
 	for {
 		now := e.now()
-		b := lastBoundary(now, e.location(), at)
+		b := lastBoundary(now, e.Location(), at)
 		sh, err := e.CurrentShift()
 		switch {
 		case err != nil:
@@ -217,7 +217,7 @@ func (e *Engine) shiftLoop(ctx context.Context) {
 			}
 		}
 		handled = b
-		next := lastBoundary(now, e.location(), at).AddDate(0, 0, 1)
+		next := lastBoundary(now, e.Location(), at).AddDate(0, 0, 1)
 		wait := min(next.Sub(now)+time.Second, time.Minute)
 		select {
 		case <-ctx.Done():

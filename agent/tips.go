@@ -1,10 +1,6 @@
 package agent
 
 import (
-	"net/url"
-	"strconv"
-	"strings"
-
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
@@ -106,25 +102,6 @@ func keepWalletSide(p *store.Payment) {
 	}
 }
 
-// exportExtraColumns are the CSV export's columns after the original
-// twelve (added at the end so that a reader by position keeps working).
-var exportExtraColumns = []string{"tip", "total", "fee", "buyer_login_id", "trade_time", "wallet_transaction_id", "cny_amount"}
-
-func exportExtras(p *Payment) []string {
-	w := p.WalletSide
-	if w == nil {
-		w = &store.WalletSide{}
-	}
-	n := func(v int64) string {
-		if v == 0 {
-			return ""
-		}
-		return strconv.FormatInt(v, 10)
-	}
-	return []string{strconv.FormatInt(p.Tip, 10), strconv.FormatInt(p.Total, 10), n(w.Fee),
-		csvSafe(w.BuyerLoginID), csvSafe(w.TradeTime), csvSafe(w.TransactionID), n(w.CNYAmount)}
-}
-
 // receiptExtras adds the tip, the sale number and the wallet's side to a
 // receipt and, for WeChat Pay and Alipay when the gateway's answers gave
 // no CNY amount, an estimate in CNY at the agent's rate if it is fresh.
@@ -139,35 +116,6 @@ func (e *Engine) receiptExtras(r *printer.Receipt, p *store.Payment) {
 	if x := e.freshRate(); x != nil {
 		r.CNYAmount, r.Rate, r.RateAt = x.CNY(total(p)), x.Rate, x.At
 	}
-}
-
-// listFilter reads GET /v1/payments' reference= (the POS's sale number,
-// exactly) and find= (a wallet transaction number, a buyer account, an
-// order id, a payment id or a reference, or a part of one of them at least
-// 4 characters long: what a cashier types from the customer's phone).
-func listFilter(q url.Values) (func(*store.Payment) bool, error) {
-	ref, find := q.Get("reference"), strings.TrimSpace(q.Get("find"))
-	if q.Has("find") && len(find) < 4 {
-		return nil, errf(400, "invalid_find", "find needs at least 4 characters (a transaction number, an order id, a reference), got %q", find)
-	}
-	return func(p *store.Payment) bool {
-		if q.Has("reference") && p.Reference != ref {
-			return false
-		}
-		if find == "" {
-			return true
-		}
-		hay := []string{p.ID, p.OrderID, p.Reference}
-		if w := p.WalletSide; w != nil {
-			hay = append(hay, w.TransactionID, w.BuyerLoginID)
-		}
-		for _, h := range hay {
-			if h != "" && strings.Contains(strings.ToLower(h), strings.ToLower(find)) {
-				return true
-			}
-		}
-		return false
-	}, nil
 }
 
 // TipChoice is the customer's (or the cashier's) answer to a cart's tip

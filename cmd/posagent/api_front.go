@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 )
 
@@ -17,31 +17,31 @@ import (
 // Access rules, and listens where the config says: TCP (with TLS when
 // api.tls is set) and the Unix socket.
 type apiFront struct {
-	access agent.Access
+	access api.Access
 	tls    *tls.Config // nil: plain HTTP
 }
 
 // accessOf turns the config's api.*, operators and refunds keys into the
 // engine's Access rules (at start, and on a reload: tokens, operators,
 // the approval limit, allowed hosts and origins, socket users apply live).
-func accessOf(cfg *config.Config) (agent.Access, error) {
+func accessOf(cfg *config.Config) (api.Access, error) {
 	a := cfg.API
 	host, _, _ := net.SplitHostPort(a.Listen)
-	acc := agent.Access{
-		Tokens: map[agent.Role]string{
-			agent.RolePOS: a.Tokens.POS, agent.RoleManager: a.Tokens.Manager, agent.RoleDisplay: a.Tokens.Display,
-			agent.RoleBridge: cfg.BridgeToken(), agent.RoleMetrics: a.Tokens.Metrics,
+	acc := api.Access{
+		Tokens: map[api.Role]string{
+			api.RolePOS: a.Tokens.POS, api.RoleManager: a.Tokens.Manager, api.RoleDisplay: a.Tokens.Display,
+			api.RoleBridge: cfg.BridgeToken(), api.RoleMetrics: a.Tokens.Metrics,
 		},
 		AllowedHosts: a.AllowedHosts, AllowedOrigins: a.AllowedOrigins, ListenHost: host,
 		DefaultOperator: a.DefaultOperator, Approval: cfg.Refunds.ApprovalAbove >= 0, ApprovalAbove: int64(cfg.Refunds.ApprovalAbove), Socket: a.Socket,
 	}
 	for _, o := range cfg.Operators {
-		acc.Operators = append(acc.Operators, agent.Operator{ID: o.ID, Name: o.Name, Role: o.Role, PINHash: o.PINHash, GatewayID: o.OTTPayID})
+		acc.Operators = append(acc.Operators, api.Operator{ID: o.ID, Name: o.Name, Role: o.Role, PINHash: o.PINHash, GatewayID: o.OTTPayID})
 	}
 	if a.Socket != "" {
-		uids, err := agent.LookupUIDs(a.SocketUsers)
+		uids, err := api.LookupUIDs(a.SocketUsers)
 		if err != nil {
-			return agent.Access{}, err
+			return api.Access{}, err
 		}
 		acc.SocketUIDs = uids
 	}
@@ -59,14 +59,14 @@ func newAPIFront(cfg *config.Config, log *slog.Logger) (*apiFront, error) {
 	if a.TLS.Cert != "" {
 		certPath, keyPath := a.TLS.Cert, a.TLS.Key
 		if a.TLSAuto() {
-			certPath, keyPath = agent.AutoCertPaths(cfg.Store.Path)
+			certPath, keyPath = api.AutoCertPaths(cfg.Store.Path)
 		}
-		cert, err := agent.LoadOrCreateCert(certPath, keyPath, append([]string{host}, a.AllowedHosts...))
+		cert, err := api.LoadOrCreateCert(certPath, keyPath, append([]string{host}, a.AllowedHosts...))
 		if err != nil {
 			return nil, err
 		}
 		f.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		f.access.TLSFingerprint = agent.Fingerprint(cert.Certificate[0])
+		f.access.TLSFingerprint = api.Fingerprint(cert.Certificate[0])
 		log.Info("api: TLS", "certificate", certPath, "sha256", f.access.TLSFingerprint)
 	}
 	switch {
@@ -90,7 +90,7 @@ func (f *apiFront) listen(cfg *config.Config) ([]net.Listener, error) {
 	}
 	ls := []net.Listener{l}
 	if cfg.API.Socket != "" {
-		u, err := agent.ListenUnix(cfg.API.Socket, cfg.API.SocketGroup)
+		u, err := api.ListenUnix(cfg.API.Socket, cfg.API.SocketGroup)
 		if err != nil {
 			l.Close()
 			return nil, err
@@ -117,13 +117,13 @@ func apiTransport(cfg *config.Config) (base string, rt http.RoundTripper, err er
 	}
 	certPath := cfg.API.TLS.Cert
 	if cfg.API.TLSAuto() {
-		certPath, _ = agent.AutoCertPaths(cfg.Store.Path)
+		certPath, _ = api.AutoCertPaths(cfg.Store.Path)
 	}
-	fp, err := agent.CertFileFingerprint(certPath)
+	fp, err := api.CertFileFingerprint(certPath)
 	if err != nil {
 		return "", nil, fmt.Errorf("api: %w (the CLI pins the API's certificate: run it as a user who can read it, or use api.socket)", err)
 	}
-	tr.TLSClientConfig = agent.PinnedTLS(fp)
+	tr.TLSClientConfig = api.PinnedTLS(fp)
 	host := cfg.API.Listen
 	if strings.HasPrefix(host, "0.0.0.0:") || strings.HasPrefix(host, "[::]:") || strings.HasPrefix(host, ":") {
 		_, port, _ := net.SplitHostPort(host)
@@ -143,7 +143,7 @@ func cliToken(cfg *config.Config) string {
 	return ""
 }
 
-// anyToken is one configured API token ("" none), for agent.CheckListen.
+// anyToken is one configured API token ("" none), for api.CheckListen.
 func anyToken(cfg *config.Config) string {
 	t := cfg.API.Tokens
 	for _, s := range []string{cfg.API.Token, t.POS, t.Manager, t.Display, t.Bridge, t.Metrics} {
@@ -162,7 +162,7 @@ func fingerprintOf(cfg *config.Config) (string, error) {
 	}
 	p := cfg.API.TLS.Cert
 	if cfg.API.TLSAuto() {
-		p, _ = agent.AutoCertPaths(cfg.Store.Path)
+		p, _ = api.AutoCertPaths(cfg.Store.Path)
 	}
-	return agent.CertFileFingerprint(p)
+	return api.CertFileFingerprint(p)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 )
 
@@ -41,7 +42,7 @@ it is added to the config file (--config). Then reload or restart the agent.`,
 			}
 			fmt.Fprintln(cmd.ErrOrStderr())
 			if pin := strings.TrimSpace(line); pin != "" {
-				if op.PINHash, err = agent.HashPIN(pin); err != nil {
+				if op.PINHash, err = api.HashPIN(pin); err != nil {
 					return fmt.Errorf("operator add: %w", err)
 				}
 			}

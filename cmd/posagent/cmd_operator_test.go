@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 )
 
@@ -38,10 +38,10 @@ func TestOperatorAdd(t *testing.T) {
 	if len(cfg.Operators) != 1 || cfg.Operators[0].ID != "m1" || cfg.Operators[0].Role != "manager" || cfg.Operators[0].OTTPayID != "0000000698" {
 		t.Fatalf("operators = %+v", cfg.Operators)
 	}
-	if err := agent.VerifyPIN(cfg.Operators[0].PINHash, "802468"); err != nil {
+	if err := api.VerifyPIN(cfg.Operators[0].PINHash, "802468"); err != nil {
 		t.Errorf("the hash does not verify the PIN: %v", err)
 	}
-	if err := agent.VerifyPIN(cfg.Operators[0].PINHash, "802469"); err == nil {
+	if err := api.VerifyPIN(cfg.Operators[0].PINHash, "802469"); err == nil {
 		t.Error("the hash verifies another PIN")
 	}
 	cfg.Refunds.ApprovalAbove = 0

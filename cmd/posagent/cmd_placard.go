@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/printer"
 )
@@ -69,7 +69,7 @@ func placardOf(cfg *config.Config) printer.Placard {
 	return pl
 }
 
-var _ agent.PlacardPrinter = (*livePrinter)(nil)
+var _ api.PlacardPrinter = (*livePrinter)(nil)
 
 // Placard is the current configuration's placard.
 func (lp *livePrinter) Placard() printer.Placard {

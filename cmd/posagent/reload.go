@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/display"
 	"github.com/posagent/posagent/display/pole"
@@ -97,6 +98,7 @@ type reloader struct {
 	log   *slog.Logger
 	level *slog.LevelVar
 	eng   *agent.Engine
+	api   *api.Server
 
 	printer  *livePrinter
 	display  *liveHandler // nil without the web display
@@ -654,12 +656,12 @@ func idleQR(cfg *config.Config) string {
 // commit puts them in force at once (tokens, operators, approval limit,
 // allowed hosts and origins, socket users).
 func (r *reloader) prepareAccess(old, new *config.Config) (func(), error) {
-	if r.eng == nil {
+	if r.api == nil {
 		return nil, nil
 	}
 	acc, err := accessOf(new)
 	if err != nil {
 		return nil, fmt.Errorf("api access: %w", err)
 	}
-	return func() { r.eng.SetAccess(acc) }, nil
+	return func() { r.api.SetAccess(acc) }, nil
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/display"
 	"github.com/posagent/posagent/drivers/bridge"
@@ -104,7 +105,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger, ready 
 // build calls the parts' constructors in order; run starts the long-lived
 // ones in one errgroup; close undoes what build opened.
 func runDaemonWith(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(running), do daemonOptions) (err error) {
-	if err := agent.CheckListen(cfg.API.Listen, anyToken(cfg)); err != nil {
+	if err := api.CheckListen(cfg.API.Listen, anyToken(cfg)); err != nil {
 		return err
 	}
 	d := &daemonParts{cfg: cfg, log: log}
@@ -135,7 +136,8 @@ type daemonParts struct {
 	disp     *displayPart
 	rl       *reloader // nil unless reloadable
 	eng      *agent.Engine
-	ref      engineRef // the engine for parts made before it
+	api      *api.Server // the local API in front of eng
+	ref      engineRef   // the engine for parts made before it
 	scanners *scannerSet
 }
 
@@ -172,12 +174,13 @@ func (d *daemonParts) build(do daemonOptions) (err error) {
 		return err
 	}
 	d.ref.eng = d.eng
+	d.api = d.newAPI()
 	if d.scanners, err = newScanners(cfg, log, &d.ref); err != nil {
 		return err
 	}
 	if d.rl != nil {
 		rl := d.rl
-		rl.eng, rl.printer, rl.display, rl.sink, rl.scanners, rl.cjk, rl.hub, rl.ctl = d.eng, d.printer, d.disp.handler, d.disp.sink, d.scanners, d.cjk, d.hub, d.disp.ctl
+		rl.eng, rl.api, rl.printer, rl.display, rl.sink, rl.scanners, rl.cjk, rl.hub, rl.ctl = d.eng, d.api, d.printer, d.disp.handler, d.disp.sink, d.scanners, d.cjk, d.hub, d.disp.ctl
 	}
 	return nil
 }
@@ -207,7 +210,7 @@ func (d *daemonParts) run(ctx context.Context, ready func(running), do daemonOpt
 		return err
 	}
 	// Timeouts on every listener; a stop closes slow and idle connections.
-	grp.Go(func() error { return agent.Serve(ctx, agent.NewServer(d.apiMux(), d.log), ls...) })
+	grp.Go(func() error { return api.Serve(ctx, api.NewServer(d.apiMux(), d.log), ls...) })
 	api := ls[0].Addr().String()
 	d.log.Info("posagent running", "version", version, "api", api, "journal", d.cfg.Store.Path)
 	if ready != nil {
@@ -244,8 +247,8 @@ func (d *daemonParts) apiMux() *http.ServeMux {
 	if d.hub != nil {
 		mux.Handle("/v1/bridge", d.hub.Handler())
 	}
-	mux.Handle("POST /v1/ottpay/callback", d.eng.CallbackHandler())
-	mux.Handle("/", d.eng.Handler())
+	mux.Handle("POST /v1/ottpay/callback", api.CallbackHandler(d.eng, d.gw, d.log.With("part", "api")))
+	mux.Handle("/", d.api)
 	return mux
 }
 
@@ -432,38 +435,53 @@ func newReloader(cfg *config.Config, log *slog.Logger, do daemonOptions) *reload
 	return &reloader{path: do.ConfigPath, env: do.Env, log: log.With("part", "config"), level: do.Level, cur: cfg}
 }
 
-// newEngine is the payment engine over the parts made before it, with the
-// journal backup, the reload endpoint and the display page mounted behind
-// its front door.
+// newEngine is the payment engine over the parts made before it.
 func (d *daemonParts) newEngine() (*agent.Engine, error) {
 	cfg, lp := d.cfg, d.printer
 	var rp agent.ReceiptPrinter
 	if lp.present() {
 		rp = lp
 	}
-	opts := agent.Options{Access: d.front.access,
+	opts := agent.Options{
 		Gateway: d.gw, Store: d.st, Logger: d.log.With("part", "agent"),
 		Currency: cfg.Merchant.Currency, TerminalNo: cfg.Gateway.TerminalNo, MerchantName: cfg.Merchant.Name,
 		ScanPollWindow: cfg.Agent.ScanWindow, QRWindow: cfg.Agent.QRWindow, ScanPollEvery: cfg.Agent.PollInterval,
 		DedupWindow: cfg.Agent.Dedup, Retention: retention(cfg.Store.Retention), TimeScale: cfg.Agent.TimeScale,
 		Printer: rp, AutoPrint: cfg.Printer.AutoPrint && rp != nil,
-		RenderReceipt: lp.RenderPNG,
 		ReceiptFooter: cfg.Merchant.Footer,
-		APIToken:      cfg.API.Token, ScanAutoStart: cfg.Agent.ScanAutoStart, Version: version,
+		ScanAutoStart: cfg.Agent.ScanAutoStart, Version: version,
 		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout, DuplicateWindow: duplicateWindow(cfg.Agent.DuplicateWindow),
 		RateEvery: time.Hour, RateMaxAge: cfg.Display.RateMaxAge,
 		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
 		FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS, TipChoices: cfg.Display.TipChoices,
 		Location: shopLocation(cfg), CloseAt: cfg.Reports.CloseAt, ReconcileRate: reconcileRate(cfg), Reports: lp, // cmd_report.go
 	}
-	opts.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(d.st, d.log)}
+	return agent.New(opts)
+}
+
+// newAPI is the local API in front of the engine, with the journal backup,
+// the reload endpoint and the display page mounted behind its front door.
+func (d *daemonParts) newAPI() *api.Server {
+	cfg := d.cfg
+	o := api.Options{Token: cfg.API.Token, Access: d.front.access, Reports: d.printer,
+		RenderReceipt: d.printer.RenderPNG, Logger: d.log.With("part", "api"),
+		SSEPing: scaled(15*time.Second, cfg.Agent.TimeScale), PrintTimeout: scaled(30*time.Second, cfg.Agent.TimeScale)}
+	o.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(d.st, d.log)}
 	if d.rl != nil {
-		opts.Mount["POST /v1/config/reload"] = d.rl.handler()
+		o.Mount["POST /v1/config/reload"] = d.rl.handler()
 	}
 	if h := d.disp.handler; h != nil {
-		opts.Mount["/display"], opts.Mount["/display/"] = h, h
+		o.Mount["/display"], o.Mount["/display/"] = h, h
 	}
-	return agent.New(opts)
+	return api.New(d.eng, o)
+}
+
+// scaled is d in the agent's time scale (agent.time_scale; 0: 1).
+func scaled(d time.Duration, scale float64) time.Duration {
+	if scale <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * scale)
 }
 
 // newScanners checks each configured scanner and makes the set that runs

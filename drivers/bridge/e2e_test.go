@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/drivers/bridge"
 	"github.com/posagent/posagent/drivers/bridge/bridgeclient"
 	"github.com/posagent/posagent/gateway"
@@ -125,7 +126,7 @@ func startE2E(t *testing.T) *e2eAgent {
 	// sits beside the API's front door.
 	mux := http.NewServeMux()
 	mux.Handle("/v1/bridge", a.hub.Handler())
-	mux.Handle("/", a.eng.Handler())
+	mux.Handle("/", api.New(a.eng, api.Options{}))
 	a.srv = httptest.NewServer(mux)
 	stops = append(stops, a.srv.Close)
 	run("hub", a.hub.Run) // stopped before the server closes

@@ -1,4 +1,4 @@
-package agent
+package api
 
 import (
 	"bytes"
@@ -11,12 +11,10 @@ import (
 	"net"
 	"net/http"
 	"reflect"
-	"sort"
 	"strings"
-	"time"
 
+	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/scanner"
-	"github.com/posagent/posagent/store"
 )
 
 // MaxBody bounds every request body (413 beyond it).
@@ -27,7 +25,7 @@ const MaxBody = 64 << 10
 func CheckListen(addr, token string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("agent: api.listen %q: %v (want host:port, e.g. 127.0.0.1:7420)", addr, err)
+		return fmt.Errorf("agent: api.listen %q: %v (want host:port, s.g. 127.0.0.1:7420)", addr, err)
 	}
 	if isLoopback(host) || token != "" {
 		return nil
@@ -56,8 +54,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 type errBody struct {
-	Error   apiErr   `json:"error"`
-	Payment *Payment `json:"payment,omitempty"`
+	Error   apiErr         `json:"error"`
+	Payment *agent.Payment `json:"payment,omitempty"`
 }
 
 type apiErr struct {
@@ -66,9 +64,9 @@ type apiErr struct {
 }
 
 func writeErr(w http.ResponseWriter, err error) {
-	var oe *opError
+	var oe *agent.OpError
 	if !errors.As(err, &oe) {
-		oe = &opError{Status: 500, Code: "internal", Message: err.Error()}
+		oe = &agent.OpError{Status: 500, Code: "internal", Message: err.Error()}
 	}
 	writeJSON(w, oe.Status, errBody{Error: apiErr{oe.Code, oe.Message}})
 }
@@ -206,22 +204,22 @@ func exactKeys(body []byte, v any) error {
 // idemKey reads the Idempotency-Key header. required: a money-moving
 // request without one is refused, because a POS that retries it after a
 // time-out would otherwise move the money twice.
-func idemKey(r *http.Request, body []byte, required bool) (IdemKey, error) {
+func idemKey(r *http.Request, body []byte, required bool) (agent.IdemKey, error) {
 	k := r.Header.Get("Idempotency-Key")
 	if k == "" {
 		if required {
-			return IdemKey{}, errf(400, "idempotency_key_required",
+			return agent.IdemKey{}, errf(400, "idempotency_key_required",
 				"%s %s moves money and needs an Idempotency-Key header (a unique string per intended operation, reused on every retry of it)", r.Method, r.URL.Path)
 		}
-		return IdemKey{}, nil
+		return agent.IdemKey{}, nil
 	}
 	if len(k) > 255 {
-		return IdemKey{}, errf(400, "invalid_idempotency_key", "Idempotency-Key is longer than 255 characters")
+		return agent.IdemKey{}, errf(400, "invalid_idempotency_key", "Idempotency-Key is longer than 255 characters")
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s\n", r.Method, r.URL.Path)
 	h.Write(canonical(body))
-	return IdemKey{Key: k, Hash: hex.EncodeToString(h.Sum(nil))}, nil
+	return agent.IdemKey{Key: k, Hash: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 // canonical is the form of a body that an Idempotency-Key is bound to: a
@@ -246,46 +244,46 @@ func canonical(body []byte) []byte {
 }
 
 // request reads the body, its idempotency key and decodes it.
-func request(w http.ResponseWriter, r *http.Request, v any, optional bool) (IdemKey, error) {
+func request(w http.ResponseWriter, r *http.Request, v any, optional bool) (agent.IdemKey, error) {
 	return requestKey(w, r, v, optional, false)
 }
 
 // moneyRequest is request for the routes that move money: the
 // Idempotency-Key is required.
-func moneyRequest(w http.ResponseWriter, r *http.Request, v any, optional bool) (IdemKey, error) {
+func moneyRequest(w http.ResponseWriter, r *http.Request, v any, optional bool) (agent.IdemKey, error) {
 	return requestKey(w, r, v, optional, true)
 }
 
-func requestKey(w http.ResponseWriter, r *http.Request, v any, optional, keyRequired bool) (IdemKey, error) {
+func requestKey(w http.ResponseWriter, r *http.Request, v any, optional, keyRequired bool) (agent.IdemKey, error) {
 	body, err := readBody(w, r)
 	if err != nil {
-		return IdemKey{}, err
+		return agent.IdemKey{}, err
 	}
 	ik, err := idemKey(r, body, keyRequired)
 	if err != nil {
-		return IdemKey{}, err
+		return agent.IdemKey{}, err
 	}
 	if err := decodeBody(body, v, optional); err != nil {
-		return IdemKey{}, err
+		return agent.IdemKey{}, err
 	}
 	return ik, nil
 }
 
-func (e *Engine) hCreate(w http.ResponseWriter, r *http.Request) {
-	var req CreateRequest
+func (s *Server) hCreate(w http.ResponseWriter, r *http.Request) {
+	var req agent.CreateRequest
 	ik, err := moneyRequest(w, r, &req, false)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	op, err := e.operator(req.Operator)
+	op, err := s.operator(req.Operator)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	req.Operator, req.GatewayOperator = op.ID, op.GatewayID
 	noteOf(r).operator, noteOf(r).amount = op.ID, req.Amount
-	p, replayed, err := e.CreatePayment(r.Context(), req, ik)
+	p, replayed, err := s.eng.CreatePayment(r.Context(), req, ik)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -294,15 +292,15 @@ func (e *Engine) hCreate(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	w.Header().Set("Location", "/v1/payments/"+p.ID)
-	if p.State == Failed && p.Error != nil && p.Error.Code == "gateway_unreachable" {
+	if p.State == agent.Failed && p.Error != nil && p.Error.Code == "gateway_unreachable" {
 		writeJSON(w, 503, errBody{Error: apiErr{p.Error.Code, p.Error.Message}, Payment: p})
 		return
 	}
 	writeJSON(w, 201, p)
 }
 
-func (e *Engine) hGet(w http.ResponseWriter, r *http.Request) {
-	p, err := e.Payment(r.PathValue("id"))
+func (s *Server) hGet(w http.ResponseWriter, r *http.Request) {
+	p, err := s.eng.Payment(r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -310,7 +308,7 @@ func (e *Engine) hGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, p)
 }
 
-func (e *Engine) hCode(w http.ResponseWriter, r *http.Request) {
+func (s *Server) hCode(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Code     string `json:"code"`
 		AuthCode string `json:"auth_code"`
@@ -328,7 +326,7 @@ func (e *Engine) hCode(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errf(400, "invalid_code", `code is required: {"code":"<payment code>"}`))
 		return
 	}
-	p, err := e.GiveCode(r.Context(), r.PathValue("id"), code, ik)
+	p, err := s.eng.GiveCode(r.Context(), r.PathValue("id"), code, ik)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -336,14 +334,14 @@ func (e *Engine) hCode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, p)
 }
 
-func (e *Engine) hCancel(w http.ResponseWriter, r *http.Request) {
+func (s *Server) hCancel(w http.ResponseWriter, r *http.Request) {
 	var req struct{}
 	ik, err := moneyRequest(w, r, &req, true)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	p, err := e.Cancel(r.Context(), r.PathValue("id"), ik)
+	p, err := s.eng.Cancel(r.Context(), r.PathValue("id"), ik)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -351,14 +349,14 @@ func (e *Engine) hCancel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, p)
 }
 
-func (e *Engine) hResolve(w http.ResponseWriter, r *http.Request) {
-	var req ResolveRequest
+func (s *Server) hResolve(w http.ResponseWriter, r *http.Request) {
+	var req agent.ResolveRequest
 	ik, err := moneyRequest(w, r, &req, false)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	p, err := e.Resolve(r.PathValue("id"), req, ik)
+	p, err := s.eng.Resolve(r.PathValue("id"), req, ik)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -366,13 +364,13 @@ func (e *Engine) hResolve(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, p)
 }
 
-func (e *Engine) hReceipt(w http.ResponseWriter, r *http.Request) {
+func (s *Server) hReceipt(w http.ResponseWriter, r *http.Request) {
 	var req struct{}
 	if _, err := request(w, r, &req, true); err != nil {
 		writeErr(w, err)
 		return
 	}
-	p, err := e.Reprint(r.PathValue("id"))
+	p, err := s.eng.Reprint(r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -380,26 +378,27 @@ func (e *Engine) hReceipt(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 202, p)
 }
 
-func (e *Engine) hReceiptPNG(w http.ResponseWriter, r *http.Request) {
-	p, err := e.payment(r.PathValue("id"))
+func (s *Server) hReceiptPNG(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	rc, err := s.eng.ReceiptFor(id)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	if e.o.RenderReceipt == nil {
+	if s.o.RenderReceipt == nil {
 		writeErr(w, errf(404, "no_renderer", "receipt rendering is not available in this build"))
 		return
 	}
-	png, err := e.o.RenderReceipt(e.Receipt(p, false))
+	png, err := s.o.RenderReceipt(rc)
 	if err != nil {
-		writeErr(w, fmt.Errorf("agent: render receipt %s: %w", p.ID, err))
+		writeErr(w, fmt.Errorf("api: render receipt %s: %w", id, err))
 		return
 	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Write(png)
 }
 
-func (e *Engine) hScan(w http.ResponseWriter, r *http.Request) {
+func (s *Server) hScan(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Code      string `json:"code"`
 		Symbology string `json:"symbology"`
@@ -416,132 +415,25 @@ func (e *Engine) hScan(w http.ResponseWriter, r *http.Request) {
 	if req.Device == "" {
 		req.Device = "api"
 	}
-	if err := e.HandleScan(r.Context(), scanner.Scan{Code: req.Code, Symbology: req.Symbology, Device: req.Device, At: e.now()}); err != nil {
+	if err := s.eng.HandleScan(r.Context(), scanner.Scan{Code: req.Code, Symbology: req.Symbology, Device: req.Device, At: s.now()}); err != nil {
 		writeErr(w, err)
 		return
 	}
 	writeJSON(w, 202, map[string]any{"accepted": true})
 }
 
-// Status is GET /v1/status.
-type Status struct {
-	Version       string         `json:"version"`
-	StartedAt     time.Time      `json:"started_at"`
-	UptimeSeconds float64        `json:"uptime_seconds"`
-	Devices       []DeviceStatus `json:"devices"`
-	Gateway       GatewayStatus  `json:"gateway"`
-	Outbox        OutboxStatus   `json:"outbox"`
-	Journal       JournalStatus  `json:"journal"`
-	OpenPayments  int            `json:"open_payments"`
-	Cart          *Cart          `json:"cart"`
-	// InDoubt lists the payments whose outcome the gateway has not told
-	// yet: they keep being reconciled, or a manager resolves them by hand.
-	InDoubt []InDoubtPayment `json:"in_doubt"`
-	Clock   ClockStatus      `json:"clock"`
-	// StoreErrors counts journal errors in background steps since start.
-	StoreErrors int `json:"store_errors"`
-	// API is how the local API is reached and protected.
+// status is GET /v1/status: the engine's, and how the API is reached.
+type status struct {
+	agent.Status
 	API APIStatus `json:"api"`
 }
 
-// APIStatus is the api part of /v1/status.
-type APIStatus struct {
-	// Open: no tokens are configured; loopback callers have every role.
-	Open bool `json:"open"`
-	// Roles lists the roles that have a token.
-	Roles []Role `json:"roles"`
-	// TLSFingerprint is the SHA-256 fingerprint of the API's certificate,
-	// for a POS to pin ("" without TLS).
-	TLSFingerprint string `json:"tls_fingerprint,omitempty"`
-	Socket         string `json:"socket,omitempty"`
+func (s *Server) hStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, 200, status{Status: s.eng.Status(), API: s.apiStatus()})
 }
 
-// InDoubtPayment is one in-doubt payment in /v1/status.
-type InDoubtPayment struct {
-	ID         string  `json:"id"`
-	OrderID    string  `json:"order_id"`
-	Amount     int64   `json:"amount"`
-	AgeSeconds float64 `json:"age_seconds"`
-}
-
-// ClockStatus says whether the wall clock is believed.
-type ClockStatus struct {
-	Plausible bool   `json:"plausible"`
-	Problem   string `json:"problem,omitempty"`
-	Jumps     int    `json:"jumps"` // jumps against the monotonic clock since start
-}
-
-// OutboxStatus is the outbox part of /v1/status.
-type OutboxStatus struct {
-	Depth            int            `json:"depth"`
-	OldestAgeSeconds float64        `json:"oldest_age_seconds"`
-	ByKind           map[string]int `json:"by_kind"`
-	LastError        string         `json:"last_error,omitempty"`
-}
-
-// JournalStatus is the journal part of /v1/status.
-type JournalStatus struct {
-	Path      string `json:"path"`
-	SizeBytes int64  `json:"size_bytes"`
-	LastSeq   uint64 `json:"last_event_seq"`
-	// Backup: the newest verified backup (age_seconds -1: none yet).
-	Backup store.BackupStatus `json:"backup"`
-}
-
-// Status reports the engine's state.
-func (e *Engine) Status() Status {
-	now := e.now()
-	s := Status{Version: e.o.Version, StartedAt: e.realOrigin.UTC(), UptimeSeconds: e.mono().Seconds(),
-		Devices: e.Devices(), Gateway: e.gw.status(), Outbox: e.outboxStatus(now), Cart: e.CurrentCart(),
-		Journal: e.journalStatus(), API: e.apiStatus()}
-	problem := e.clockProblem()
-	e.mu.Lock()
-	s.OpenPayments = len(e.active)
-	var doubt []string
-	for id, a := range e.active {
-		if a.state == InDoubt {
-			doubt = append(doubt, id)
-		}
-	}
-	s.Clock = ClockStatus{Plausible: problem == "", Problem: problem, Jumps: e.jumps}
-	s.StoreErrors = e.storeErrs
-	e.mu.Unlock()
-	sort.Strings(doubt)
-	s.InDoubt = []InDoubtPayment{}
-	e.st.View(func(tx *store.Tx) error {
-		for _, id := range doubt {
-			if p, err := tx.Payment(id); err == nil && p.State == InDoubt {
-				s.InDoubt = append(s.InDoubt, InDoubtPayment{ID: p.ID, OrderID: p.OrderID, Amount: p.Amount, AgeSeconds: e.ageOf(p.CreatedAt).Seconds()})
-			}
-		}
-		return nil
-	})
-	return s
-}
-
-func (e *Engine) outboxStatus(now time.Time) OutboxStatus {
-	o := OutboxStatus{ByKind: map[string]int{}}
-	e.st.View(func(tx *store.Tx) error {
-		jobs, err := tx.Jobs()
-		for _, j := range jobs {
-			o.Depth++
-			o.ByKind[j.Kind]++
-			if age := now.Sub(j.CreatedAt).Seconds(); age > o.OldestAgeSeconds {
-				o.OldestAgeSeconds = age
-			}
-			if j.LastError != "" {
-				o.LastError = j.LastError
-			}
-		}
-		return err
-	})
-	return o
-}
-
-func (e *Engine) hStatus(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, e.Status()) }
-
-func (e *Engine) hSync(w http.ResponseWriter, r *http.Request) {
-	n, err := e.Sync()
+func (s *Server) hSync(w http.ResponseWriter, r *http.Request) {
+	n, err := s.eng.Sync()
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -549,21 +441,21 @@ func (e *Engine) hSync(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 202, map[string]any{"jobs": n})
 }
 
-func (e *Engine) hCartGet(w http.ResponseWriter, r *http.Request) {
-	c := e.CurrentCart()
+func (s *Server) hCartGet(w http.ResponseWriter, r *http.Request) {
+	c := s.eng.CurrentCart()
 	if c == nil {
-		c = &Cart{Currency: e.o.Currency}
+		c = &agent.Cart{Currency: s.eng.Currency()}
 	}
 	writeJSON(w, 200, c)
 }
 
-func (e *Engine) hCartPut(w http.ResponseWriter, r *http.Request) {
-	var c Cart
+func (s *Server) hCartPut(w http.ResponseWriter, r *http.Request) {
+	var c agent.Cart
 	if _, err := request(w, r, &c, false); err != nil {
 		writeErr(w, err)
 		return
 	}
-	out, err := e.SetCart(c)
+	out, err := s.eng.SetCart(c)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -573,13 +465,13 @@ func (e *Engine) hCartPut(w http.ResponseWriter, r *http.Request) {
 
 // hCartTip: the customer's tip choice from the display's touch screen (or
 // the cashier's): {"percent": 15} or {"tip": 0}.
-func (e *Engine) hCartTip(w http.ResponseWriter, r *http.Request) {
-	var ch TipChoice
+func (s *Server) hCartTip(w http.ResponseWriter, r *http.Request) {
+	var ch agent.TipChoice
 	if _, err := request(w, r, &ch, false); err != nil {
 		writeErr(w, err)
 		return
 	}
-	out, err := e.ChooseTip(ch)
+	out, err := s.eng.ChooseTip(ch)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -587,8 +479,8 @@ func (e *Engine) hCartTip(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, out)
 }
 
-func (e *Engine) hCartDelete(w http.ResponseWriter, r *http.Request) {
-	if err := e.ClearCart(); err != nil {
+func (s *Server) hCartDelete(w http.ResponseWriter, r *http.Request) {
+	if err := s.eng.ClearCart(); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -597,11 +489,17 @@ func (e *Engine) hCartDelete(w http.ResponseWriter, r *http.Request) {
 
 // hExport: GET /v1/export?since=T&format=csv|json, payments created at or
 // after T (RFC 3339 or YYYY-MM-DD; default: all), oldest first.
-func (e *Engine) hExport(w http.ResponseWriter, r *http.Request) {
+func (s *Server) hExport(w http.ResponseWriter, r *http.Request) {
 	since, format, err := parseExport(r)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	e.writeExport(w, since, format, exportField{"audit", func() (any, error) { return e.AuditTrail(since, 0) }})
+	s.writeExport(w, since, format, exportField{"audit", func() (any, error) { return s.eng.AuditTrail(since, 0) }})
+}
+
+// errf is a refusal of the API's own (bad input), answered like the
+// engine's.
+func errf(status int, code, format string, args ...any) *agent.OpError {
+	return &agent.OpError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }

@@ -1,4 +1,4 @@
-package agent
+package api
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/agent"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -41,7 +42,7 @@ type doorEnv struct {
 	close func()
 }
 
-func securedOptions(t testing.TB) Options {
+func securedOptions(t testing.TB) testConfig {
 	o := testOptions()
 	h, err := bcrypt.GenerateFromPassword([]byte(managerPIN), bcrypt.MinCost)
 	if err != nil {
@@ -57,7 +58,7 @@ func securedOptions(t testing.TB) Options {
 	return o
 }
 
-func startDoor(t testing.TB, o Options, withTLS bool) *doorEnv {
+func startDoor(t testing.TB, o testConfig, withTLS bool) *doorEnv {
 	t.Helper()
 	sim := startSim(t, "")
 	gw, hc := newGatewayClient(t, sim.url)
@@ -101,7 +102,7 @@ func startDoor(t testing.TB, o Options, withTLS bool) *doorEnv {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, NewServer(a.e.Handler(), nil), ls...) }()
+	go func() { done <- Serve(ctx, NewServer(a.api, nil), ls...) }()
 	d := &doorEnv{agentEnv: a, base: scheme + "://" + l.Addr().String(), sock: sock, fp: fp, sim: sim}
 	var once sync.Once
 	d.close = func() {
@@ -175,7 +176,7 @@ func (d *doorEnv) refunded(id string) int64 {
 
 func TestAttacksRefused(t *testing.T) {
 	d := startDoor(t, securedOptions(t), false)
-	d.token = posTok
+	d.Token = posTok
 	id := d.paid(1000, 1)
 
 	t.Run("rebinding Host", func(t *testing.T) {
@@ -279,7 +280,7 @@ func TestAttacksRefused(t *testing.T) {
 		t.Fatalf("audit: %d %v", status, m)
 	}
 	raw, _ := json.Marshal(m["audit"])
-	var trail []AuditEntry
+	var trail []agent.AuditEntry
 	json.Unmarshal(raw, &trail)
 	var refunds, denied int
 	for _, a := range trail {
@@ -303,7 +304,7 @@ func TestAttacksRefused(t *testing.T) {
 
 func TestWrongPINFiveTimes(t *testing.T) {
 	d := startDoor(t, securedOptions(t), false)
-	d.token = posTok
+	d.Token = posTok
 	id := d.paid(1000, 2)
 	for i := 1; i <= 5; i++ {
 		status, m, _ := d.do(nil, "POST", "/v1/payments/"+id+"/refunds", `{"amount":900,"approval":{"operator":"m1","pin":"1111"}}`, jsonH(posTok, fmt.Sprint("pin-", i))...)

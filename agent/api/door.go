@@ -1,4 +1,4 @@
-package agent
+package api
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 )
 
 // door is the API's front door: every request passes it before a handler
@@ -24,7 +26,7 @@ import (
 // body is read), the route and the role, then the body's size and type.
 // One door serves every listener of an engine.
 type door struct {
-	e      *Engine
+	s      *Server
 	mux    *http.ServeMux
 	routes map[string]route // by mux pattern
 	log    *slog.Logger
@@ -80,12 +82,12 @@ var (
 	refundRole = setOf(RolePOS, RoleManager) // pos only within the approval rules
 )
 
-func newDoor(e *Engine) *door {
-	a := e.accessNow().a
-	d := &door{e: e, mux: http.NewServeMux(), routes: map[string]route{},
-		log: e.log, streams: map[string]int{}}
-	d.authFails = newStrikes(a.AuthFailures, a.AuthBlock, e.mono)
-	d.pinFails = newStrikes(a.PINAttempts, a.PINLockout, e.mono)
+func newDoor(s *Server) *door {
+	a := s.accessNow().a
+	d := &door{s: s, mux: http.NewServeMux(), routes: map[string]route{},
+		log: s.log, streams: map[string]int{}}
+	d.authFails = newStrikes(a.AuthFailures, a.AuthBlock, s.mono)
+	d.pinFails = newStrikes(a.PINAttempts, a.PINLockout, s.mono)
 	return d
 }
 
@@ -101,35 +103,35 @@ func (d *door) handle(pattern string, roles roleSet, audit string, h http.Handle
 
 // Handler is the local HTTP API (docs/api.md), with
 // Options.Mount behind the same front door.
-func (e *Engine) Handler() http.Handler {
-	d := newDoor(e)
-	d.handle("POST /v1/payments", posRoles, "payment.create", e.hCreate)
-	d.handle("GET /v1/payments", readRoles, "", e.hList)
-	d.handle("GET /v1/payments/{id}", readRoles, "", e.hGet)
-	d.handle("POST /v1/payments/{id}/code", posRoles, "payment.code", e.hCode)
-	d.handle("POST /v1/payments/{id}/cancel", posRoles, "payment.cancel", e.hCancel)
+func (s *Server) handler() http.Handler {
+	d := newDoor(s)
+	d.handle("POST /v1/payments", posRoles, "payment.create", s.hCreate)
+	d.handle("GET /v1/payments", readRoles, "", s.hList)
+	d.handle("GET /v1/payments/{id}", readRoles, "", s.hGet)
+	d.handle("POST /v1/payments/{id}/code", posRoles, "payment.code", s.hCode)
+	d.handle("POST /v1/payments/{id}/cancel", posRoles, "payment.cancel", s.hCancel)
 	d.handle("POST /v1/payments/{id}/refunds", refundRole, "payment.refund", d.hRefund)
-	d.handle("POST /v1/payments/{id}/resolve", mgrRoles, "payment.resolve", e.hResolve)
-	d.handle("POST /v1/payments/{id}/receipt", posRoles, "receipt.print", e.hReceipt)
-	d.handle("GET /v1/payments/{id}/receipt.png", readRoles, "", e.hReceiptPNG)
-	d.handle("POST /v1/scans", scanRoles, "scan", e.hScan)
+	d.handle("POST /v1/payments/{id}/resolve", mgrRoles, "payment.resolve", s.hResolve)
+	d.handle("POST /v1/payments/{id}/receipt", posRoles, "receipt.print", s.hReceipt)
+	d.handle("GET /v1/payments/{id}/receipt.png", readRoles, "", s.hReceiptPNG)
+	d.handle("POST /v1/scans", scanRoles, "scan", s.hScan)
 	d.handle("GET /v1/events", dispRoles, "", d.hEvents)
-	d.handle("GET /v1/status", setOf(RolePOS, RoleManager, RoleMetrics), "", e.hStatus)
-	d.handle("POST /v1/sync", posRoles, "sync", e.hSync)
-	d.handle("GET /v1/cart", dispRoles, "", e.hCartGet)
-	d.handle("PUT /v1/cart", posRoles, "cart.set", e.hCartPut)
-	d.handle("POST /v1/cart/tip", dispRoles, "cart.tip", e.hCartTip)
-	d.handle("DELETE /v1/cart", posRoles, "cart.clear", e.hCartDelete)
-	d.handle("GET /v1/export", mgrRoles, "", e.hExport)
-	d.handle("GET /v1/audit", mgrRoles, "", e.hAudit)
-	e.reportRoutes(d)  // shifts and reports (api_reports.go)
-	e.placardRoutes(d) // the static QR placard (api_placard.go)
+	d.handle("GET /v1/status", setOf(RolePOS, RoleManager, RoleMetrics), "", s.hStatus)
+	d.handle("POST /v1/sync", posRoles, "sync", s.hSync)
+	d.handle("GET /v1/cart", dispRoles, "", s.hCartGet)
+	d.handle("PUT /v1/cart", posRoles, "cart.set", s.hCartPut)
+	d.handle("POST /v1/cart/tip", dispRoles, "cart.tip", s.hCartTip)
+	d.handle("DELETE /v1/cart", posRoles, "cart.clear", s.hCartDelete)
+	d.handle("GET /v1/export", mgrRoles, "", s.hExport)
+	d.handle("GET /v1/audit", mgrRoles, "", s.hAudit)
+	s.reportRoutes(d)  // shifts and reports (reports.go)
+	s.placardRoutes(d) // the static QR placard (placard.go)
 	d.handle("GET /healthz", allRoles, "", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"ok": true})
 	})
-	d.handle("GET /metrics", metrRoles, "", e.metricsHandler())
-	for p, h := range e.o.Mount {
-		roles := mgrRoles // e.g. GET /v1/journal/backup
+	d.handle("GET /metrics", metrRoles, "", s.metricsHandler())
+	for p, h := range s.o.Mount {
+		roles := mgrRoles // s.g. GET /v1/journal/backup
 		if strings.Contains(p, "/display") {
 			roles = dispRoles
 		}
@@ -160,7 +162,7 @@ func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// 2. The browser context.
 	origin := r.Header.Get("Origin")
-	corsOK := origin != "" && slices.Contains(d.e.accessNow().a.AllowedOrigins, origin)
+	corsOK := origin != "" && slices.Contains(d.s.accessNow().a.AllowedOrigins, origin)
 	if origin != "" && !corsOK && !d.sameOrigin(origin, r.Host) {
 		refuse(w, r, http.StatusForbidden, "origin_not_allowed",
 			"requests from web pages at %s are refused: list the origin in api.allowed_origins to let a web POS in", clip(origin, 80))
@@ -229,7 +231,7 @@ func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if hasBody(r) {
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d.e.accessNow().a.BodyTimeout))
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d.s.accessNow().a.BodyTimeout))
 	}
 	// The mux again, so that the handler sees its path values.
 	d.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey, c)))
@@ -248,7 +250,7 @@ func (d *door) authenticate(w http.ResponseWriter, r *http.Request, client strin
 	}
 	tok, inURL, hasTok := bearer(r)
 	if !hasTok {
-		if d.e.accessNow().open && !fromWeb && (onSocket || isLoopbackAddr(r.RemoteAddr)) {
+		if d.s.accessNow().open && !fromWeb && (onSocket || isLoopbackAddr(r.RemoteAddr)) {
 			return caller{roles: allRoles, name: "local", client: client}, true
 		}
 		if r.URL.Path == "/healthz" && r.Method == http.MethodGet {
@@ -258,7 +260,7 @@ func (d *door) authenticate(w http.ResponseWriter, r *http.Request, client strin
 		refuse(w, r, http.StatusUnauthorized, "unauthorized", "missing Authorization: Bearer <token>")
 		return caller{}, false
 	}
-	cred, ok := d.e.accessNow().creds.match(tok, inURL)
+	cred, ok := d.s.accessNow().creds.match(tok, inURL)
 	if !ok {
 		blocked := d.authFails.fail(client)
 		// Never the token: only where it came from and where it was going.
@@ -325,10 +327,10 @@ func (d *door) hostAllowed(hostport string) bool {
 	if host == "localhost" || net.ParseIP(host) != nil {
 		return true
 	}
-	if d.e.accessNow().a.ListenHost != "" && strings.EqualFold(host, d.e.accessNow().a.ListenHost) {
+	if d.s.accessNow().a.ListenHost != "" && strings.EqualFold(host, d.s.accessNow().a.ListenHost) {
 		return true
 	}
-	for _, h := range d.e.accessNow().a.AllowedHosts {
+	for _, h := range d.s.accessNow().a.AllowedHosts {
 		if strings.EqualFold(host, h) {
 			return true
 		}
@@ -342,10 +344,10 @@ func (d *door) sameOrigin(origin, host string) bool {
 }
 
 func (d *door) uidAllowed(uid int) bool {
-	if len(d.e.accessNow().a.SocketUIDs) == 0 {
+	if len(d.s.accessNow().a.SocketUIDs) == 0 {
 		return uid == selfUID()
 	}
-	return slices.Contains(d.e.accessNow().a.SocketUIDs, uid)
+	return slices.Contains(d.s.accessNow().a.SocketUIDs, uid)
 }
 
 func clientOf(r *http.Request) string {
@@ -383,7 +385,7 @@ func clip(s string, n int) string {
 func (d *door) acquireStream(name string) (release func(), ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.total >= d.e.accessNow().a.MaxStreams || d.streams[name] >= d.e.accessNow().a.MaxStreamsPerRole {
+	if d.total >= d.s.accessNow().a.MaxStreams || d.streams[name] >= d.s.accessNow().a.MaxStreamsPerRole {
 		return nil, false
 	}
 	d.total++
@@ -427,10 +429,10 @@ func (r *recorder) Write(b []byte) (int, error) {
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // result is the answer's error code, or "ok".
-func (r *recorder) result() (code string, pay *Payment) {
+func (r *recorder) result() (code string, pay *agent.Payment) {
 	var m struct {
 		Error *apiErr `json:"error"`
-		Payment
+		agent.Payment
 	}
 	if json.Unmarshal(r.head.Bytes(), &m) == nil {
 		if m.Error != nil {

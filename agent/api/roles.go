@@ -1,4 +1,4 @@
-package agent
+package api
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 )
 
 // Approval is a manager's approval in a refund request:
@@ -18,8 +20,8 @@ type Approval struct {
 }
 
 // operator resolves the operator a request names ("" the default one).
-func (e *Engine) operator(id string) (Operator, error) {
-	a := &e.accessNow().a
+func (s *Server) operator(id string) (Operator, error) {
+	a := &s.accessNow().a
 	if id == "" {
 		id = a.DefaultOperator
 	}
@@ -37,16 +39,16 @@ func (e *Engine) operator(id string) (Operator, error) {
 	return Operator{}, errf(400, "unknown_operator", "operator %q is not one of the configured operators", clip(id, 64))
 }
 
-func (e *Engine) apiStatus() APIStatus {
-	a := e.accessNow().a
-	s := APIStatus{Roles: []Role{}, TLSFingerprint: a.TLSFingerprint, Socket: a.Socket}
+func (s *Server) apiStatus() APIStatus {
+	acc := s.accessNow()
+	a := acc.a
+	st := APIStatus{Roles: []Role{}, TLSFingerprint: a.TLSFingerprint, Socket: a.Socket, Open: acc.open}
 	for _, r := range Roles {
 		if a.Tokens[r] != "" {
-			s.Roles = append(s.Roles, r)
+			st.Roles = append(st.Roles, r)
 		}
 	}
-	s.Open = e.accessNow().open
-	return s
+	return st
 }
 
 // hRefund: {"amount": N} refunds N cents; everything left is refunded only
@@ -56,7 +58,7 @@ func (e *Engine) apiStatus() APIStatus {
 // PIN, needed above Access.ApprovalAbove (and by a pos token without a
 // limit).
 func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
-	e := d.e
+	s := d.s
 	var req struct {
 		Amount   *int64    `json:"amount"`
 		All      *bool     `json:"all"`
@@ -76,7 +78,7 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errf(400, "invalid_field", `send either {"amount": <cents>} or {"all": true}, not both`))
 		return
 	}
-	op, err := e.operator(req.Operator)
+	op, err := s.operator(req.Operator)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -86,12 +88,11 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 	// The amount the approval is for: what was asked, or all that is left
 	// now (it can only shrink before the refund commits).
 	id := r.PathValue("id")
-	p, err := e.payment(id)
+	amt, err := s.eng.Refundable(id)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	amt := total(p) - p.Committed()
 	if req.Amount != nil {
 		amt = *req.Amount
 	}
@@ -107,7 +108,7 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	note.approver = approver
-	out, err := e.refundPayment(r.Context(), id, req.Amount, ik, refundBy{operator: op.ID, gatewayOperator: op.GatewayID, approver: approver})
+	out, err := s.eng.RefundPayment(r.Context(), id, req.Amount, ik, agent.RefundBy{Operator: op.ID, GatewayOperator: op.GatewayID, Approver: approver})
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -120,8 +121,8 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 // failures). It returns the approving manager's id.
 func (d *door) approve(r *http.Request, amt int64, ap *Approval) (string, error) {
 	c := callerOf(r)
-	limit := d.e.accessNow().a.ApprovalAbove
-	if !d.e.accessNow().a.Approval {
+	limit := d.s.accessNow().a.ApprovalAbove
+	if !d.s.accessNow().a.Approval {
 		limit = -1
 	}
 	need := limit >= 0 && amt > limit
@@ -138,9 +139,9 @@ func (d *door) approve(r *http.Request, amt int64, ap *Approval) (string, error)
 		return "", errf(403, "approval_required", "the %s credential may refund only with a manager's approval: add \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", c.name)
 	}
 	var mgr *Operator
-	for i, op := range d.e.accessNow().a.Operators {
+	for i, op := range d.s.accessNow().a.Operators {
 		if op.ID == ap.Operator && op.Role == "manager" && op.PINHash != "" {
-			mgr = &d.e.accessNow().a.Operators[i]
+			mgr = &d.s.accessNow().a.Operators[i]
 		}
 	}
 	if mgr == nil {
@@ -149,14 +150,14 @@ func (d *door) approve(r *http.Request, amt int64, ap *Approval) (string, error)
 	}
 	key := "op:" + mgr.ID
 	if left := d.pinFails.blocked(key); left > 0 {
-		return "", errf(429, "approval_locked", "manager %s is locked after %d wrong PINs; try again in %s", mgr.ID, d.e.accessNow().a.PINAttempts, left.Round(time.Second))
+		return "", errf(429, "approval_locked", "manager %s is locked after %d wrong PINs; try again in %s", mgr.ID, d.s.accessNow().a.PINAttempts, left.Round(time.Second))
 	}
 	err := VerifyPIN(mgr.PINHash, ap.PIN)
 	if errors.Is(err, ErrPINMismatch) {
 		locked := d.pinFails.fail(key)
 		d.log.Warn("api: refund approval refused: wrong PIN", "client", c.client, "approver", mgr.ID, "locked", locked)
 		if locked {
-			return "", errf(429, "approval_locked", "wrong PIN; manager %s is now locked for %s after %d wrong PINs", mgr.ID, d.e.accessNow().a.PINLockout, d.e.accessNow().a.PINAttempts)
+			return "", errf(429, "approval_locked", "wrong PIN; manager %s is now locked for %s after %d wrong PINs", mgr.ID, d.s.accessNow().a.PINLockout, d.s.accessNow().a.PINAttempts)
 		}
 		return "", errf(403, "approval_denied", "wrong PIN for manager %s", mgr.ID)
 	}
@@ -172,7 +173,7 @@ func (d *door) approve(r *http.Request, amt int64, ap *Approval) (string, error)
 // (GET /v1/audit). A display credential sees what a customer display
 // needs, not barcodes.
 func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
-	e := d.e
+	s := d.s
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		writeErr(w, errf(500, "internal", "streaming is not supported by this connection"))
@@ -183,7 +184,7 @@ func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
 		cursor = r.Header.Get("Last-Event-ID")
 	}
 	var after uint64
-	last := e.bus.Last()
+	last := s.eng.LastSeq()
 	if cursor != "" {
 		n, err := strconv.ParseUint(cursor, 10, 64)
 		if err != nil {
@@ -202,12 +203,12 @@ func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
 	release, ok := d.acquireStream(c.name)
 	if !ok {
 		w.Header().Set("Retry-After", "5")
-		writeErr(w, errf(503, "too_many_streams", "too many event streams are open (%d in all, %d per credential); try again later", d.e.accessNow().a.MaxStreams, d.e.accessNow().a.MaxStreamsPerRole))
+		writeErr(w, errf(503, "too_many_streams", "too many event streams are open (%d in all, %d per credential); try again later", d.s.accessNow().a.MaxStreams, d.s.accessNow().a.MaxStreamsPerRole))
 		return
 	}
 	defer release()
 	displayOnly := c.roles.only(RoleDisplay)
-	ch, stop := e.Subscribe(after)
+	ch, stop := s.eng.Subscribe(after)
 	defer stop()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -222,17 +223,17 @@ func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			if ev.Kind == KindAudit || displayOnly && !forDisplay(ev.Kind) {
+			if ev.Kind == agent.KindAudit || displayOnly && !forDisplay(ev.Kind) {
 				continue // the audit trail is read with GET /v1/audit
 			}
 			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Kind, ev.Data)
 			fl.Flush()
-		case <-e.clock.After(e.o.SSEPing):
+		case <-s.eng.Clock().After(s.o.SSEPing):
 			fmt.Fprint(w, ": ping\n\n")
 			fl.Flush()
 		case <-r.Context().Done():
 			return
-		case <-e.quit: // the engine stopped: let the server shut down
+		case <-s.quit(): // the engine stopped: let the server shut down
 			return
 		}
 	}
@@ -241,8 +242,20 @@ func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
 // forDisplay: the event kinds a display credential may see.
 func forDisplay(kind string) bool {
 	switch kind {
-	case KindAudit, KindScanBarcode, KindScanIgnored, KindScanRefused:
+	case agent.KindAudit, agent.KindScanBarcode, agent.KindScanIgnored, agent.KindScanRefused:
 		return false
 	}
 	return true
+}
+
+// APIStatus is the api part of /v1/status.
+type APIStatus struct {
+	// Open: no tokens are configured; loopback callers have every role.
+	Open bool `json:"open"`
+	// Roles lists the roles that have a token.
+	Roles []Role `json:"roles"`
+	// TLSFingerprint is the SHA-256 fingerprint of the API's certificate,
+	// for a POS to pin ("" without TLS).
+	TLSFingerprint string `json:"tls_fingerprint,omitempty"`
+	Socket         string `json:"socket,omitempty"`
 }

@@ -1,4 +1,4 @@
-package agent
+package api
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 )
@@ -42,7 +44,7 @@ func TestCallbackConfirmsByQuery(t *testing.T) {
 	simURL := "http://" + l.Addr().String()
 
 	hc := gateway.DefaultHTTPClient()
-	gw, err := gateway.New(gateway.Config{URL: simURL + "/processV2", MerchantID: merchantID, SignKey: signKey,
+	gw, err := gateway.New(gateway.Config{URL: simURL + "/processV2", MerchantID: agenttest.MerchantID, SignKey: agenttest.SignKey,
 		OperatorID: "0000000696", CallbackURL: cb.URL + "/v1/ottpay/callback", HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)
@@ -53,21 +55,21 @@ func TestCallbackConfirmsByQuery(t *testing.T) {
 	o.QRPollEvery = 30 * time.Minute
 	o.QRWindow = 60 * time.Minute
 	a := startAgent(t, "", gw, o)
-	handler.Store(a.e.CallbackHandler())
+	handler.Store(CallbackHandler(a.e, gw, nil))
 
 	status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1500, "mode": "qr", "wallet": "wechat"}, "Idempotency-Key", "cb-1")
 	if status != 201 {
 		t.Fatalf("create: %d %v", status, m)
 	}
 	id := m["id"].(string)
-	p := a.waitUntil(id, "code_url", func(p *Payment) bool { return p.CodeURL != "" })
+	p := a.waitUntil(id, "code_url", func(p *agent.Payment) bool { return p.CodeURL != "" })
 	resp, err := http.Get(p.CodeURL) // the customer pays
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	start := time.Now()
-	p = a.waitUntil(id, "succeeded", func(p *Payment) bool { return p.State == Succeeded })
+	p = a.waitUntil(id, "succeeded", func(p *agent.Payment) bool { return p.State == agent.Succeeded })
 	if waited := time.Since(start); waited > 10*time.Second {
 		t.Fatalf("succeeded only after %v: the call-back did not trigger a query", waited)
 	}

@@ -1,4 +1,4 @@
-package agent
+package api
 
 import (
 	"bytes"
@@ -107,7 +107,7 @@ func TestHostileRequests(t *testing.T) {
 	o := securedOptions(t)
 	o.Access.BodyTimeout = 300 * time.Millisecond
 	d := startDoor(t, o, false)
-	d.token = posTok
+	d.Token = posTok
 	payID := d.paid(1000, 3)
 	d.waitFinal(payID)
 	time.Sleep(50 * time.Millisecond) // the receipt and outbox settle
@@ -301,7 +301,7 @@ func FuzzHandler(f *testing.F) {
 	gw, hc := newGatewayClient(f, sim.url)
 	defer hc.CloseIdleConnections()
 	a := startAgent(f, "", gw, o)
-	h := a.e.Handler()
+	h := a.api
 	mark := journalMark(f, a.st)
 	f.Fuzz(func(t *testing.T, method, path, headers string, body []byte) {
 		if !strings.HasPrefix(path, "/") {

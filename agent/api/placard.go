@@ -1,4 +1,4 @@
-package agent
+package api
 
 import (
 	"context"
@@ -21,14 +21,14 @@ type PlacardPrinter interface {
 
 // placardRoutes registers GET /v1/placard (the PNG, as printed) and POST
 // /v1/placard/print. Neither moves money.
-func (e *Engine) placardRoutes(d *door) {
-	d.handle("GET /v1/placard", readRoles, "", e.hPlacard)
-	d.handle("POST /v1/placard/print", posRoles, "placard.print", e.hPlacardPrint)
+func (s *Server) placardRoutes(d *door) {
+	d.handle("GET /v1/placard", readRoles, "", s.hPlacard)
+	d.handle("POST /v1/placard/print", posRoles, "placard.print", s.hPlacardPrint)
 }
 
 // placard returns the configured placard, or the error to answer.
-func (e *Engine) placard() (PlacardPrinter, printer.Placard, error) {
-	pp, ok := e.o.Reports.(PlacardPrinter)
+func (s *Server) placard() (PlacardPrinter, printer.Placard, error) {
+	pp, ok := s.o.Reports.(PlacardPrinter)
 	if !ok {
 		return nil, printer.Placard{}, errf(422, "no_printer", "no printer is configured to print the placard")
 	}
@@ -39,12 +39,12 @@ func (e *Engine) placard() (PlacardPrinter, printer.Placard, error) {
 	return pp, pl, nil
 }
 
-func (e *Engine) hPlacard(w http.ResponseWriter, r *http.Request) {
+func (s *Server) hPlacard(w http.ResponseWriter, r *http.Request) {
 	if f := r.URL.Query().Get("format"); f != "" && f != "png" {
 		writeErr(w, errf(400, "invalid_format", "format must be png, got %q", f))
 		return
 	}
-	pp, pl, err := e.placard()
+	pp, pl, err := s.placard()
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -71,18 +71,18 @@ func (e *Engine) hPlacard(w http.ResponseWriter, r *http.Request) {
 // placardRequest is POST /v1/placard/print's body (empty).
 type placardRequest struct{}
 
-func (e *Engine) hPlacardPrint(w http.ResponseWriter, r *http.Request) {
+func (s *Server) hPlacardPrint(w http.ResponseWriter, r *http.Request) {
 	var req placardRequest
 	if _, err := request(w, r, &req, true); err != nil {
 		writeErr(w, err)
 		return
 	}
-	pp, pl, err := e.placard()
+	pp, pl, err := s.placard()
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	pctx, cancel := context.WithTimeout(r.Context(), e.o.PrintTimeout)
+	pctx, cancel := context.WithTimeout(r.Context(), s.o.PrintTimeout)
 	defer cancel()
 	if err := pp.PrintPlacard(pctx, pl); err != nil {
 		writeErr(w, errf(503, "printer_error", "the placard was not printed: %v", err))

@@ -1,4 +1,4 @@
-package agent
+package api
 
 import (
 	"crypto/sha256"
@@ -401,7 +401,7 @@ func newAccessState(a Access, legacy string) *accessState {
 }
 
 // accessNow returns the access rules in force.
-func (e *Engine) accessNow() *accessState { return e.access.Load() }
+func (s *Server) accessNow() *accessState { return s.access.Load() }
 
 // SetAccess puts new access rules in force at once (a reload of the
 // config): tokens, operators and their PINs, the approval limit, allowed
@@ -409,10 +409,10 @@ func (e *Engine) accessNow() *accessState { return e.access.Load() }
 // rules they started with. The rate limits (failed authentications, PIN
 // lock-out), the stream caps and the listeners stay as they were at start;
 // the socket path and TLS fingerprint shown by /v1/status are kept.
-func (e *Engine) SetAccess(a Access) {
-	old := e.accessNow().a
+func (s *Server) SetAccess(a Access) {
+	old := s.accessNow().a
 	a.AuthFailures, a.AuthBlock, a.PINAttempts, a.PINLockout = old.AuthFailures, old.AuthBlock, old.PINAttempts, old.PINLockout
 	a.MaxStreams, a.MaxStreamsPerRole, a.BodyTimeout = old.MaxStreams, old.MaxStreamsPerRole, old.BodyTimeout
 	a.TLSFingerprint, a.Socket = old.TLSFingerprint, old.Socket
-	e.access.Store(newAccessState(a, e.o.APIToken))
+	s.access.Store(newAccessState(a, s.o.Token))
 }

@@ -1,6 +1,6 @@
 //go:build linux || android
 
-package agent
+package api
 
 import (
 	"net"

@@ -1,0 +1,202 @@
+// Package agenttest holds what the tests of the agent and of its API share
+// and what does not depend on the engine: the OTTPay simulator served over
+// loopback HTTP, a gateway client for it, a test logger, payment codes, and
+// an HTTP client for the local API that sends what a POS sends (a JSON
+// content type, a bearer token, a fresh Idempotency-Key per POST).
+//
+// It imports neither agent nor agent/api, so the agent's own (internal)
+// tests can use it as well as agent/api's.
+package agenttest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/gateway/ottsim"
+)
+
+// The simulator's merchant, and the time scale of end-to-end tests: the
+// agent's and the simulator's durations are multiplied by Scale.
+const (
+	MerchantID = "ON00004652"
+	SignKey    = "6698851A525C9433"
+	Scale      = 0.02
+)
+
+// Logger writes to the test log only with -v and POSAGENT_TEST_LOG=1.
+func Logger(t testing.TB) *slog.Logger {
+	if os.Getenv("POSAGENT_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// Sim is a simulator served over loopback HTTP.
+type Sim struct {
+	Sim  *ottsim.Sim
+	URL  string // base URL
+	Stop func()
+}
+
+// SimOptions are the simulator's options in tests (Scale, a 60 s QR).
+func SimOptions() ottsim.Options {
+	return ottsim.Options{MerchantID: MerchantID, SignKey: SignKey, TimeScale: Scale, QRTimeout: 60 * time.Second}
+}
+
+// StartSim serves a simulator on addr ("" any loopback port) until the
+// test ends.
+func StartSim(t testing.TB, addr string) *Sim {
+	t.Helper()
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := SimOptions()
+	o.Logger = Logger(t)
+	s := ottsim.New(o)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, l) }()
+	env := &Sim{Sim: s, URL: "http://" + l.Addr().String()}
+	env.Stop = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("sim: %v", err)
+		}
+	}
+	t.Cleanup(env.Stop)
+	return env
+}
+
+// Ledger returns the simulator's orders by order id: the truth the
+// money invariants are checked against.
+func (s *Sim) Ledger() map[string]ottsim.Order { return LedgerOf(s.Sim) }
+
+// LedgerOf is Ledger of any simulator.
+func LedgerOf(sim *ottsim.Sim) map[string]ottsim.Order {
+	out := map[string]ottsim.Order{}
+	for _, o := range sim.Ledger() {
+		out[o.OrderID] = o
+	}
+	return out
+}
+
+// GatewayClient is a gateway client for the simulator at simURL, its
+// time-out in Scale.
+func GatewayClient(t testing.TB, simURL string, opts ...func(*gateway.Config)) (*gateway.Client, *http.Client) {
+	hc := gateway.DefaultHTTPClient()
+	hc.Timeout = time.Duration(float64(gateway.DefaultTimeout) * Scale)
+	cfg := gateway.Config{URL: simURL + "/processV2", MerchantID: MerchantID, SignKey: SignKey,
+		OperatorID: "0000000696", TerminalNo: "LANE1", CallbackURL: "http://127.0.0.1:1/cb", HTTPClient: hc}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, hc
+}
+
+// WechatCode and AlipayCode are payment codes of each wallet
+// (paycode.Classify's rules), n making each one distinct.
+func WechatCode(n int) string { return fmt.Sprintf("13%016d", n) }
+
+// AlipayCode: see WechatCode.
+func AlipayCode(n int) string { return fmt.Sprintf("28%016d", n) }
+
+// Client calls the local API as a POS does.
+type Client struct {
+	T     testing.TB
+	Base  string // http://host:port
+	HC    *http.Client
+	Token string       // "" none
+	keys  atomic.Int64 // Idempotency-Keys made
+}
+
+// Call does one API request; body may be a string (raw) or a value (JSON).
+// An answer that is a JSON object is decoded.
+func (c *Client) Call(method, path string, body any, hdr ...string) (int, map[string]any) {
+	c.T.Helper()
+	status, raw := c.Raw(method, path, body, hdr...)
+	var m map[string]any
+	if len(raw) > 0 && raw[0] == '{' {
+		if err := json.Unmarshal(raw, &m); err != nil {
+			c.T.Fatalf("%s %s: bad JSON %q: %v", method, path, raw, err)
+		}
+	}
+	return status, m
+}
+
+// Raw is Call with the answer's bytes. hdr are header name and value
+// pairs; an empty value removes the header.
+func (c *Client) Raw(method, path string, body any, hdr ...string) (int, []byte) {
+	c.T.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, c.Base+path, rd)
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json") // as every POS must
+	}
+	if method == http.MethodPost {
+		// Money-moving routes require a key: a test that does not give
+		// its own gets a fresh one (as the CLI does per invocation); pass
+		// "Idempotency-Key", "" to send none.
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("test-%d", c.keys.Add(1)))
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i+1] == "" {
+			req.Header.Del(hdr[i])
+			continue
+		}
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.HC.Do(req)
+	if err != nil {
+		c.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+// ErrCode is the error code of an API error body.
+func ErrCode(m map[string]any) string {
+	e, _ := m["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}

@@ -1,0 +1,63 @@
+package api
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/posagent/posagent/gateway"
+)
+
+// CallbackParser reads an OTTPay call-back; *gateway.Client satisfies it
+// (ParseCallback decrypts and verifies).
+type CallbackParser interface {
+	ParseCallback(body []byte) (*gateway.Result, error)
+}
+
+// Nudger makes the payment owning an order poll now; *agent.Engine
+// satisfies it.
+type Nudger interface {
+	Nudge(orderID string, amount int64) (int, error)
+}
+
+// CallbackHandler serves OTTPay's call-backs (the call_back_url of qr
+// orders). Polling stays the source of truth: a call-back is verified
+// (digest, merchant id), matched to one of our orders and amounts, and then
+// only makes that payment's pending queries due now, so a STATUS_QUERY
+// confirms it. It is mounted outside the bearer-token check (OTTPay cannot
+// carry our token); the digest is its authentication.
+// cp nil: this gateway sends no call-backs (404).
+func CallbackHandler(n Nudger, cp CallbackParser, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			writeErr(w, errf(405, "method_not_allowed", "call-backs are POSTed"))
+			return
+		}
+		if cp == nil {
+			writeErr(w, errf(404, "not_found", "this gateway sends no call-backs"))
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		if err != nil {
+			writeErr(w, errf(413, "body_too_large", "call-back larger than %d bytes", MaxBody))
+			return
+		}
+		res, err := cp.ParseCallback(body)
+		if err != nil {
+			log.Warn("agent: call-back refused", "err", err)
+			writeErr(w, errf(400, "bad_callback", "call-back failed verification"))
+			return
+		}
+		woke, err := n.Nudge(res.OrderID, res.Amount)
+		if err != nil {
+			log.Warn("agent: call-back refused", "order", res.OrderID, "err", err)
+			writeErr(w, err)
+			return
+		}
+		log.Info("agent: call-back verified; confirming by query", "order", res.OrderID, "jobs", woke)
+		writeJSON(w, http.StatusOK, map[string]string{"rsp_code": "SUCCESS"})
+	})
+}

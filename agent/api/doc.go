@@ -1,0 +1,23 @@
+// Package api is posagent's local HTTP API (docs/api.md) in front of the
+// payment engine (package agent): the routes, their JSON, the event stream
+// (SSE), the audit trail, /metrics, and OTTPay's call-back endpoint.
+//
+// Every request passes the front door (door.go) before a handler
+// sees it: the Host (DNS rebinding), the browser context (Origin,
+// Sec-Fetch-Site), the Unix socket caller's uid, the credentials and their
+// role, the route, then the body's size and type. Money-moving routes need
+// an Idempotency-Key, and bodies are decoded strictly (exact keys, no
+// duplicates, no nulls). Loopback without tokens is open to local
+// programs and closed to web pages; anything wider needs a token of the
+// least role that works (auth.go).
+//
+// The API depends on the engine through small interfaces defined here
+// (Payments, Counter, Books, Watch); *agent.Engine satisfies Engine, their
+// union. The engine's refusals are *agent.OpError, whose Status and Code
+// are what the API answers with.
+//
+//	srv := api.New(engine, api.Options{Token: tok, Access: acc})
+//	api.Serve(ctx, api.NewServer(srv, log), listeners...)
+//
+// SetAccess puts new access rules in force at once (a config reload).
+package api

@@ -1,0 +1,18 @@
+package agent_test
+
+import (
+	"net/http"
+
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/api"
+)
+
+func init() {
+	agent.NewTestAPI = func(e *agent.Engine, c agent.APIConf) http.Handler {
+		acc := api.Access{}
+		for _, op := range c.Operators {
+			acc.Operators = append(acc.Operators, api.Operator{ID: op.ID, Role: op.Role})
+		}
+		return api.New(e, api.Options{Token: c.Token, Access: acc, SSEPing: c.SSEPing, RenderReceipt: c.RenderReceipt})
+	}
+}

@@ -1,0 +1,65 @@
+package agent
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/posagent/posagent/store"
+)
+
+// KindAudit is an audit-trail event: a request that moved money or changed
+// a setting, or a refused manager approval.
+const KindAudit = "api.audit"
+
+// Audit is one entry of the audit trail (an api.audit event in the
+// journal): who asked what, from where, and what came of it.
+type Audit struct {
+	Action     string `json:"action"`               // payment.create, payment.refund, cart.set, ...
+	Method     string `json:"method"`               // the HTTP request
+	Path       string `json:"path"`                 //
+	Credential string `json:"credential"`           // the role of the token (pos, manager, ...), or local
+	Operator   string `json:"operator,omitempty"`   // the cashier or manager who asked
+	Approver   string `json:"approver,omitempty"`   // the manager whose PIN approved it
+	Client     string `json:"client"`               // the caller's address, or "unix uid N"
+	Payment    string `json:"payment_id,omitempty"` //
+	Amount     int64  `json:"amount,omitempty"`     // cents, when the request names an amount
+	Status     int    `json:"status"`               // the HTTP status of the answer
+	Result     string `json:"result"`               // ok, or the error code
+}
+
+// AuditEntry is an audit event as GET /v1/audit lists it.
+type AuditEntry struct {
+	Seq uint64    `json:"seq"`
+	At  time.Time `json:"at"`
+	Audit
+}
+
+// AuditTrail returns the audit entries at or after since, oldest first,
+// the newest limit of them (limit <= 0: all).
+func (e *Engine) AuditTrail(since time.Time, limit int) ([]AuditEntry, error) {
+	out := []AuditEntry{}
+	err := e.st.View(func(tx *store.Tx) error {
+		evs, err := tx.Events(0, 0, 0)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			var m Event
+			if json.Unmarshal(ev.Data, &m) != nil || m.Kind != KindAudit || m.Audit == nil || m.At.Before(since) {
+				continue
+			}
+			out = append(out, AuditEntry{Seq: ev.Seq, At: m.At.UTC(), Audit: *m.Audit})
+		}
+		return nil
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	return out, err
+}
+
+// RecordAudit journals one audit-trail entry (an api.audit event), stamped
+// now.
+func (e *Engine) RecordAudit(a Audit) error {
+	return e.appendEvent(Event{Kind: KindAudit, At: e.now(), Audit: &a})
+}

@@ -1,0 +1,123 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"strconv"
+	"time"
+
+	"github.com/posagent/posagent/printer"
+)
+
+// PrintReport prints a report on the receipt printer.
+func (e *Engine) PrintReport(ctx context.Context, rep *Report, reprint bool) error {
+	if e.o.Reports == nil {
+		return errf(422, "no_printer", "no printer is configured to print reports")
+	}
+	pctx, cancel := context.WithTimeout(ctx, e.o.PrintTimeout)
+	defer cancel()
+	if err := e.o.Reports.PrintReport(pctx, e.Printable(rep, reprint)); err != nil {
+		return errf(503, "printer_error", "the report was not printed: %v", err)
+	}
+	return nil
+}
+
+// printable lays a report out for the printer.
+func (e *Engine) Printable(rep *Report, reprint bool) printer.Report {
+	loc := e.Location()
+	tf := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(loc).Format("2006-01-02 15:04")
+	}
+	pr := printer.Report{Title: "X REPORT", Merchant: rep.Merchant, Currency: rep.Currency, Reprint: reprint}
+	if rep.Kind == "z" {
+		pr.Title, pr.Number = "Z REPORT", "#"+strconv.FormatUint(rep.Z, 10)
+	}
+	pr.Info = [][2]string{
+		{"Shift", strconv.FormatUint(rep.Shift.No, 10)}, {"Lane", rep.Lane},
+		{"Opened", tf(rep.Shift.OpenedAt)}, {"Opened by", rep.Shift.OpenedBy},
+		{"Closed", tf(rep.Shift.ClosedAt)}, {"Closed by", rep.Shift.ClosedBy},
+		{"Printed", tf(rep.GeneratedAt)}, {"Time zone", rep.TimeZone},
+		{"Last event", strconv.FormatUint(rep.LastEventSeq, 10)},
+	}
+	lines := func(title string, ls []Line) printer.ReportSection {
+		s := printer.ReportSection{Title: title}
+		for _, l := range ls {
+			s.Rows = append(s.Rows, printer.ReportRow{Label: l.Key, HasCount: true, Count: l.Count, Amount: l.Amount})
+			if l.Refunds > 0 {
+				s.Rows = append(s.Rows, printer.ReportRow{Label: "  " + printer.ReportLabel("Refunds", ""), HasCount: true, Count: l.Refunds, Amount: -l.Refunded})
+			}
+		}
+		return s
+	}
+	states := printer.ReportSection{Title: "PAYMENTS BY STATE"}
+	for _, l := range rep.ByState {
+		states.Rows = append(states.Rows, printer.ReportRow{Label: l.Key, HasCount: true, Count: l.Count, Amount: l.Amount})
+	}
+	totals := printer.ReportSection{Title: "TOTALS", Rows: []printer.ReportRow{
+		{Label: "Payments", HasCount: true, Count: rep.Payments.Count, Amount: rep.Payments.Amount},
+		{Label: "Sales", HasCount: true, Count: rep.Sales.Count, Amount: rep.Sales.Amount},
+		{Label: "Tips", Amount: rep.Tips},
+		{Label: "Refunds", HasCount: true, Count: rep.Refunds.Count, Amount: -rep.Refunds.Amount},
+		{Label: "of which automatic", HasCount: true, Count: rep.Refunds.Automatic, Amount: -rep.Refunds.AutomaticAmount},
+		{Label: "Refunds pending", HasCount: true, Count: rep.Refunds.Pending, Amount: -rep.Refunds.PendingAmount},
+		{Label: "NET", Amount: rep.Net, Bold: true},
+	}}
+	doubt := printer.ReportSection{Title: "IN DOUBT"}
+	if len(rep.InDoubt) == 0 {
+		doubt.Rows = append(doubt.Rows, printer.ReportRow{Label: "None", Text: "-"})
+	}
+	for _, d := range rep.InDoubt {
+		age := (time.Duration(d.AgeSeconds) * time.Second).String()
+		doubt.Rows = append(doubt.Rows, printer.ReportRow{Label: d.ID, Amount: d.Amount},
+			printer.ReportRow{Label: "  " + string(d.State), Text: age})
+	}
+	pr.Sections = []printer.ReportSection{states, lines("BY WALLET", rep.ByWallet), lines("BY MODE", rep.ByMode),
+		lines("BY OPERATOR", rep.ByOperator), totals, doubt}
+	if rep.SHA256 != "" {
+		pr.Footer = []string{"sha256 " + rep.SHA256[:16]}
+	}
+	return pr
+}
+
+func (e *Engine) PrintableReconciliation(rc *Reconciliation) printer.Report {
+	pr := printer.Report{Title: "RECONCILIATION", Number: "Z #" + strconv.FormatUint(rc.Z, 10), Merchant: e.o.MerchantName, Currency: e.o.Currency}
+	pr.Info = [][2]string{{"Shift", strconv.FormatUint(rc.Shift, 10)}, {"Printed", rc.FinishedAt.Format("2006-01-02 15:04")}}
+	s := printer.ReportSection{Title: "TOTALS", Rows: []printer.ReportRow{
+		{Label: "Checked", Text: strconv.Itoa(rc.Checked)}, {Label: "Matched", Text: strconv.Itoa(rc.Matched)},
+		{Label: "Unanswered", Text: strconv.Itoa(rc.Unanswered)}, {Label: "Skipped", Text: strconv.Itoa(rc.Skipped)},
+	}}
+	m := printer.ReportSection{Title: "MISMATCHES"}
+	if len(rc.Mismatches) == 0 {
+		m.Rows = append(m.Rows, printer.ReportRow{Label: "None", Text: "-"})
+	}
+	for _, x := range rc.Mismatches {
+		m.Rows = append(m.Rows, printer.ReportRow{Label: x.OrderID, Amount: x.Amount},
+			printer.ReportRow{Label: "  " + x.Kind, Text: " "}, printer.ReportRow{Label: "  " + x.Action, Text: " "})
+	}
+	pr.Sections = []printer.ReportSection{s, m}
+	return pr
+}
+
+// CSV is the reconciliation's mismatches as CSV.
+func (rc *Reconciliation) CSV() []byte {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Write([]string{"z", "shift", "payment_id", "order_id", "amount", "kind", "local", "gateway", "action"})
+	for _, m := range rc.Mismatches {
+		w.Write([]string{strconv.FormatUint(rc.Z, 10), strconv.FormatUint(rc.Shift, 10), m.PaymentID, m.OrderID,
+			strconv.FormatInt(m.Amount, 10), m.Kind, m.Local, m.Gateway, m.Action})
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// ReportPrinter prints and draws reports with the printer's own profile
+// (paper, language, font).
+type ReportPrinter interface {
+	PrintReport(ctx context.Context, r printer.Report) error
+	RenderReport(r printer.Report) ([]byte, error)
+}

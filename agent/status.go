@@ -1,0 +1,109 @@
+package agent
+
+import (
+	"sort"
+	"time"
+
+	"github.com/posagent/posagent/store"
+)
+
+// Status is GET /v1/status.
+type Status struct {
+	Version       string         `json:"version"`
+	StartedAt     time.Time      `json:"started_at"`
+	UptimeSeconds float64        `json:"uptime_seconds"`
+	Devices       []DeviceStatus `json:"devices"`
+	Gateway       GatewayStatus  `json:"gateway"`
+	Outbox        OutboxStatus   `json:"outbox"`
+	Journal       JournalStatus  `json:"journal"`
+	OpenPayments  int            `json:"open_payments"`
+	Cart          *Cart          `json:"cart"`
+	// InDoubt lists the payments whose outcome the gateway has not told
+	// yet: they keep being reconciled, or a manager resolves them by hand.
+	InDoubt []InDoubtPayment `json:"in_doubt"`
+	Clock   ClockStatus      `json:"clock"`
+	// StoreErrors counts journal errors in background steps since start.
+	StoreErrors int `json:"store_errors"`
+}
+
+// InDoubtPayment is one in-doubt payment in /v1/status.
+type InDoubtPayment struct {
+	ID         string  `json:"id"`
+	OrderID    string  `json:"order_id"`
+	Amount     int64   `json:"amount"`
+	AgeSeconds float64 `json:"age_seconds"`
+}
+
+// ClockStatus says whether the wall clock is believed.
+type ClockStatus struct {
+	Plausible bool   `json:"plausible"`
+	Problem   string `json:"problem,omitempty"`
+	Jumps     int    `json:"jumps"` // jumps against the monotonic clock since start
+}
+
+// OutboxStatus is the outbox part of /v1/status.
+type OutboxStatus struct {
+	Depth            int            `json:"depth"`
+	OldestAgeSeconds float64        `json:"oldest_age_seconds"`
+	ByKind           map[string]int `json:"by_kind"`
+	LastError        string         `json:"last_error,omitempty"`
+}
+
+// JournalStatus is the journal part of /v1/status.
+type JournalStatus struct {
+	Path      string `json:"path"`
+	SizeBytes int64  `json:"size_bytes"`
+	LastSeq   uint64 `json:"last_event_seq"`
+	// Backup: the newest verified backup (age_seconds -1: none yet).
+	Backup store.BackupStatus `json:"backup"`
+}
+
+// Status reports the engine's state.
+func (e *Engine) Status() Status {
+	now := e.now()
+	s := Status{Version: e.o.Version, StartedAt: e.realOrigin.UTC(), UptimeSeconds: e.mono().Seconds(),
+		Devices: e.Devices(), Gateway: e.gw.status(), Outbox: e.outboxStatus(now), Cart: e.CurrentCart(),
+		Journal: e.journalStatus()}
+	problem := e.clockProblem()
+	e.mu.Lock()
+	s.OpenPayments = len(e.active)
+	var doubt []string
+	for id, a := range e.active {
+		if a.state == InDoubt {
+			doubt = append(doubt, id)
+		}
+	}
+	s.Clock = ClockStatus{Plausible: problem == "", Problem: problem, Jumps: e.jumps}
+	s.StoreErrors = e.storeErrs
+	e.mu.Unlock()
+	sort.Strings(doubt)
+	s.InDoubt = []InDoubtPayment{}
+	e.st.View(func(tx *store.Tx) error {
+		for _, id := range doubt {
+			if p, err := tx.Payment(id); err == nil && p.State == InDoubt {
+				s.InDoubt = append(s.InDoubt, InDoubtPayment{ID: p.ID, OrderID: p.OrderID, Amount: p.Amount, AgeSeconds: e.ageOf(p.CreatedAt).Seconds()})
+			}
+		}
+		return nil
+	})
+	return s
+}
+
+func (e *Engine) outboxStatus(now time.Time) OutboxStatus {
+	o := OutboxStatus{ByKind: map[string]int{}}
+	e.st.View(func(tx *store.Tx) error {
+		jobs, err := tx.Jobs()
+		for _, j := range jobs {
+			o.Depth++
+			o.ByKind[j.Kind]++
+			if age := now.Sub(j.CreatedAt).Seconds(); age > o.OldestAgeSeconds {
+				o.OldestAgeSeconds = age
+			}
+			if j.LastError != "" {
+				o.LastError = j.LastError
+			}
+		}
+		return err
+	})
+	return o
+}
