@@ -234,93 +234,9 @@ func (d *decoder) value(l *leaf, n *yaml.Node, full string) (any, bool) {
 	}
 	switch {
 	case l.item != nil:
-		if n.Kind != yaml.SequenceNode {
-			d.problem(full, n.Line, "%s must be a list (each item starting with \"- \"), not %s", full, nodeKind(n))
-			return nil, false
-		}
-		items := []any{}
-		for i, in := range n.Content {
-			in = resolve(in)
-			ip := fmt.Sprintf("%s[%d]", full, i)
-			m := map[string]any{}
-			if in == nil || in.Kind != yaml.MappingNode {
-				if in == nil {
-					in = &yaml.Node{Kind: yaml.ScalarNode, Line: n.Line}
-				}
-				d.problem(ip, in.Line, "%s must be a mapping of keys (name: ..., kind: ...), not %s", ip, nodeKind(in))
-				continue
-			}
-			var sib []string
-			for _, il := range l.item {
-				sib = append(sib, ip+"."+il.path)
-			}
-			d.line(ip, in.Line)
-			before := len(d.problems)
-			d.duplicates(in, ip)
-			dup := map[string]bool{}
-			for _, p := range d.problems[before:] {
-				dup[p.Key] = true
-			}
-			for _, p := range pairs(in) {
-				kn, vn := p[0], p[1]
-				k := kn.Value
-				if dup[ip+"."+k] {
-					continue
-				}
-				d.line(ip+"."+k, kn.Line)
-				var il *leaf
-				for x := range l.item {
-					if l.item[x].path == k {
-						il = &l.item[x]
-					}
-				}
-				if il == nil {
-					d.unknown(ip+"."+k, kn.Line, sib, nil)
-					continue
-				}
-				if v, ok := d.value(il, vn, ip+"."+k); ok {
-					m[k] = v
-				}
-			}
-			items = append(items, m)
-		}
-		return items, true
+		return d.items(l, n, full)
 	case l.typ.Kind() == reflect.Slice:
-		if n.Kind == yaml.ScalarNode {
-			return []string{n.Value}, true
-		}
-		if n.Kind != yaml.SequenceNode {
-			d.problem(full, n.Line, "%s must be a list of strings, not %s", full, nodeKind(n))
-			return nil, false
-		}
-		out := []string{}
-		for i, e := range n.Content {
-			e = resolve(e)
-			if e != nil {
-				d.line(fmt.Sprintf("%s[%d]", full, i), e.Line)
-			}
-			if e == nil || e.Kind != yaml.ScalarNode {
-				if e == nil {
-					e = &yaml.Node{Kind: yaml.ScalarNode, Line: n.Line}
-				}
-				d.problem(full, e.Line, "%s must be a list of strings; an item is %s", full, nodeKind(e))
-				continue
-			}
-			out = append(out, e.Value)
-		}
-		if l.typ.Elem().Kind() == reflect.Int {
-			ints := []int{}
-			for _, s := range out {
-				v, err := strconv.Atoi(s)
-				if err != nil {
-					d.problem(full, n.Line, "%s must be a list of whole numbers; %q is not one", full, s)
-					return nil, false
-				}
-				ints = append(ints, v)
-			}
-			return ints, true
-		}
-		return out, true
+		return d.list(l, n, full)
 	}
 	if n.Kind != yaml.ScalarNode {
 		d.problem(full, n.Line, "%s must be %s, not %s", full, kindName(l.typ), nodeKind(n))
@@ -332,6 +248,108 @@ func (d *decoder) value(l *leaf, n *yaml.Node, full string) (any, bool) {
 		return nil, false
 	}
 	return v, true
+}
+
+// items decodes a list of items (scanners[], operators[]): each a mapping
+// of the item's keys. An item that is not a mapping is left out.
+func (d *decoder) items(l *leaf, n *yaml.Node, full string) (any, bool) {
+	if n.Kind != yaml.SequenceNode {
+		d.problem(full, n.Line, "%s must be a list (each item starting with \"- \"), not %s", full, nodeKind(n))
+		return nil, false
+	}
+	items := []any{}
+	for i, in := range n.Content {
+		in = resolve(in)
+		ip := fmt.Sprintf("%s[%d]", full, i)
+		if in == nil || in.Kind != yaml.MappingNode {
+			if in == nil {
+				in = &yaml.Node{Kind: yaml.ScalarNode, Line: n.Line}
+			}
+			d.problem(ip, in.Line, "%s must be a mapping of keys (name: ..., kind: ...), not %s", ip, nodeKind(in))
+			continue
+		}
+		items = append(items, d.item(l, in, ip))
+	}
+	return items, true
+}
+
+// item decodes one item of a list: the mapping in, at path ip. Duplicate
+// and unknown keys are problems and left out.
+func (d *decoder) item(l *leaf, in *yaml.Node, ip string) map[string]any {
+	m := map[string]any{}
+	var sib []string
+	for _, il := range l.item {
+		sib = append(sib, ip+"."+il.path)
+	}
+	d.line(ip, in.Line)
+	before := len(d.problems)
+	d.duplicates(in, ip)
+	dup := map[string]bool{}
+	for _, p := range d.problems[before:] {
+		dup[p.Key] = true
+	}
+	for _, p := range pairs(in) {
+		kn, vn := p[0], p[1]
+		k := kn.Value
+		if dup[ip+"."+k] {
+			continue
+		}
+		d.line(ip+"."+k, kn.Line)
+		var il *leaf
+		for x := range l.item {
+			if l.item[x].path == k {
+				il = &l.item[x]
+			}
+		}
+		if il == nil {
+			d.unknown(ip+"."+k, kn.Line, sib, nil)
+			continue
+		}
+		if v, ok := d.value(il, vn, ip+"."+k); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// list decodes a list of strings, or of whole numbers; a single scalar is
+// a list of one.
+func (d *decoder) list(l *leaf, n *yaml.Node, full string) (any, bool) {
+	if n.Kind == yaml.ScalarNode {
+		return []string{n.Value}, true
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.problem(full, n.Line, "%s must be a list of strings, not %s", full, nodeKind(n))
+		return nil, false
+	}
+	out := []string{}
+	for i, e := range n.Content {
+		e = resolve(e)
+		if e != nil {
+			d.line(fmt.Sprintf("%s[%d]", full, i), e.Line)
+		}
+		if e == nil || e.Kind != yaml.ScalarNode {
+			if e == nil {
+				e = &yaml.Node{Kind: yaml.ScalarNode, Line: n.Line}
+			}
+			d.problem(full, e.Line, "%s must be a list of strings; an item is %s", full, nodeKind(e))
+			continue
+		}
+		out = append(out, e.Value)
+	}
+	if l.typ.Elem().Kind() == reflect.Int {
+		ints := []int{}
+		for _, s := range out {
+			v, err := strconv.Atoi(s)
+			if err != nil {
+				d.problem(full, n.Line, "%s must be a list of whole numbers; %q is not one", full, s)
+				return nil, false
+			}
+			ints = append(ints, v)
+		}
+		return ints, true
+	}
+	return out, true
 }
 
 // badValue words a conversion error; a secret's value is never repeated.

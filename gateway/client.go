@@ -495,22 +495,72 @@ func (c *Client) do(ctx context.Context, k call) (*Result, error) {
 	return res, err
 }
 
+// exchange sends one request and reads its answer, in this order: seal and
+// send (requestBody, post), parse the envelope, open and verify the data
+// (openAnswer), read the result (fillResult), classify. Errors before the
+// request was written are ErrNotSent; an answer not believed is
+// ErrUnverified, outcome Unknown.
 func (c *Client) exchange(ctx context.Context, k call) (*Result, error) {
-	fail := func(code, msg string, o Outcome, err error) *Error {
-		return &Error{Action: k.action, OrderID: k.orderID, Code: code, Message: msg, Outcome: o, Err: err}
+	body, e := c.requestBody(k)
+	if e != nil {
+		return nil, e
 	}
+	raw, e := c.post(ctx, k, body)
+	if e != nil {
+		return nil, e
+	}
+	env, err := ParseResponseEnvelope(raw)
+	if err != nil {
+		return nil, k.fail("", "", Unknown, fmt.Errorf("%w: %w", ErrUnverified, err))
+	}
+	res := &Result{Action: k.action, OrderID: k.orderID, Code: env.RspCode, Message: env.RspMsg}
+	fields, e := c.openAnswer(k, env)
+	if e != nil {
+		return nil, e
+	}
+	if fields != nil {
+		c.fillResult(k, res, fields)
+	}
+	res.Outcome = Classify(k.action, env.RspCode, res.OrderStatus)
+	if res.Outcome == Failed && Classify(ActionStatusQuery, CodeSuccess, res.OrderStatus) == Paid {
+		// rsp_code is not covered by the digest; authenticated data
+		// saying the order is paid wins over a failure code.
+		res.Outcome = Unknown
+		return nil, k.fail(env.RspCode, env.RspMsg, Unknown,
+			fmt.Errorf("%w: rsp_code %s contradicts order_status %s", ErrUnverified, env.RspCode, res.OrderStatus))
+	}
+	if res.Outcome == Paid {
+		return res, nil
+	}
+	return res, k.fail(env.RspCode, env.RspMsg, res.Outcome, nil)
+}
+
+// fail is the error of call k.
+func (k call) fail(code, msg string, o Outcome, err error) *Error {
+	return &Error{Action: k.action, OrderID: k.orderID, Code: code, Message: msg, Outcome: o, Err: err}
+}
+
+// requestBody seals k's fields and wraps them in the request envelope.
+// Nothing was sent when it fails.
+func (c *Client) requestBody(k call) ([]byte, *Error) {
 	data, digest, err := Seal(k.fields, c.cfg.SignKey)
 	if err != nil {
-		return nil, fail("", "", Failed, fmt.Errorf("%w: seal: %w", ErrNotSent, err))
+		return nil, k.fail("", "", Failed, fmt.Errorf("%w: seal: %w", ErrNotSent, err))
 	}
 	body, err := json.Marshal(RequestEnvelope{
 		Action: k.action, Version: Version, MerchantID: c.cfg.MerchantID,
 		TerminalNo: c.cfg.TerminalNo, OperatorID: or(k.operatorID, c.cfg.OperatorID), Data: data, MD5: digest,
 	})
 	if err != nil {
-		return nil, fail("", "", Failed, fmt.Errorf("%w: %w", ErrNotSent, err))
+		return nil, k.fail("", "", Failed, fmt.Errorf("%w: %w", ErrNotSent, err))
 	}
+	return body, nil
+}
 
+// post sends body and returns the answer's body, read up to maxResponse.
+// An error before the request headers were written is ErrNotSent; from
+// then on the gateway may have acted on it.
+func (c *Client) post(ctx context.Context, k call, body []byte) ([]byte, *Error) {
 	// wrote is set once the request headers were written to the
 	// connection: from then on the gateway may have acted on it.
 	var wrote atomic.Bool
@@ -519,89 +569,81 @@ func (c *Client) exchange(ctx context.Context, k call) (*Result, error) {
 	}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, c.cfg.URL, bytes.NewReader(body))
 	if err != nil {
-		return nil, fail("", "", Failed, fmt.Errorf("%w: %w", ErrNotSent, err))
+		return nil, k.fail("", "", Failed, fmt.Errorf("%w: %w", ErrNotSent, err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if !wrote.Load() {
-			return nil, fail("", "", Unknown, fmt.Errorf("%w: %w", ErrNotSent, err))
+			return nil, k.fail("", "", Unknown, fmt.Errorf("%w: %w", ErrNotSent, err))
 		}
-		return nil, fail("", "", Unknown, err)
+		return nil, k.fail("", "", Unknown, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
 	if err != nil {
-		return nil, fail("", "", Unknown, fmt.Errorf("read response: %w", err))
+		return nil, k.fail("", "", Unknown, fmt.Errorf("read response: %w", err))
 	}
 	if len(raw) > maxResponse {
-		return nil, fail("", "", Unknown, fmt.Errorf("%w: response larger than %d bytes", ErrUnverified, maxResponse))
+		return nil, k.fail("", "", Unknown, fmt.Errorf("%w: response larger than %d bytes", ErrUnverified, maxResponse))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fail("", "", Unknown, fmt.Errorf("HTTP %s", resp.Status))
+		return nil, k.fail("", "", Unknown, fmt.Errorf("HTTP %s", resp.Status))
 	}
-	env, err := ParseResponseEnvelope(raw)
+	return raw, nil
+}
+
+// openAnswer decrypts and checks the answer's data (digest, then verify);
+// nil fields when the answer carries none. An answer whose data cannot be
+// read or verified, or SUCCESS without data, is ErrUnverified.
+func (c *Client) openAnswer(k call, env ResponseEnvelope) (Fields, *Error) {
+	if env.Data == "" && env.MD5 == "" {
+		if env.RspCode == CodeSuccess {
+			return nil, k.fail(env.RspCode, env.RspMsg, Unknown, fmt.Errorf("%w: SUCCESS without data", ErrUnverified))
+		}
+		return nil, nil
+	}
+	fields, err := Open(env.Data, env.MD5, c.cfg.SignKey)
+	if err == nil {
+		err = c.verify(k, env, fields)
+	}
 	if err != nil {
-		return nil, fail("", "", Unknown, fmt.Errorf("%w: %w", ErrUnverified, err))
+		// A refusal whose data cannot be read is not believed either:
+		// rsp_code is not covered by the digest, and data that fails
+		// verification may say the order was paid.
+		if Classify(k.action, env.RspCode, "") == Failed {
+			c.log.Warn("gateway: refusal with unreadable data; outcome unknown", "action", k.action, "order_id", k.orderID,
+				"rsp_code", env.RspCode, "err", err.Error())
+		}
+		return nil, k.fail(env.RspCode, env.RspMsg, Unknown, fmt.Errorf("%w: %w", ErrUnverified, err))
 	}
-	res := &Result{Action: k.action, OrderID: k.orderID, Code: env.RspCode, Message: env.RspMsg}
-	outcomeByCode := Classify(k.action, env.RspCode, "")
+	return fields, nil
+}
 
-	var fields Fields
-	if env.Data != "" || env.MD5 != "" {
-		fields, err = Open(env.Data, env.MD5, c.cfg.SignKey)
-		if err == nil {
-			err = c.verify(k, env, fields)
-		}
-		if err != nil {
-			// A refusal whose data cannot be read is not believed either:
-			// rsp_code is not covered by the digest, and data that fails
-			// verification may say the order was paid.
-			if outcomeByCode == Failed {
-				c.log.Warn("gateway: refusal with unreadable data; outcome unknown", "action", k.action, "order_id", k.orderID,
-					"rsp_code", env.RspCode, "err", err.Error())
-			}
-			return nil, fail(env.RspCode, env.RspMsg, Unknown, fmt.Errorf("%w: %w", ErrUnverified, err))
-		}
-	} else if env.RspCode == CodeSuccess {
-		return nil, fail(env.RspCode, env.RspMsg, Unknown, fmt.Errorf("%w: SUCCESS without data", ErrUnverified))
-	}
-
-	if fields != nil {
-		res.Fields = fields.Map()
-		res.OrderStatus = fields.Value("order_status")
-		res.CodeURL = fields.Value("code_url")
-		for _, key := range []string{"total_amount", "amount", "refund_amt"} {
-			if v, ok := fields.Get(key); ok {
-				res.Amount, _ = strconv.ParseInt(v, 10, 64) // checked in verify
-				break
-			}
-		}
-		if v, ok := fields.Get("rate"); ok {
-			res.Rate, _ = strconv.ParseInt(v, 10, 64)
-		}
-		if k.action != ActionRefund && k.action != ActionExRateQuery {
-			if am, err := checkAmounts(k, fields, c.cfg.FeeAllowanceBPS); err == nil && k.hasAmount {
-				res.Tip, res.Fee, res.Total = am.tip, am.fee, am.total
-			}
-		}
-		if v, ok := fields.Get("refund_amount"); ok && k.action == ActionStatusQuery {
-			res.Refunded, res.HasRefunded = mustCents(v), true
+// fillResult copies what the verified fields say into res: order status,
+// code_url, amounts, rate, tip and fee, refunded total.
+func (c *Client) fillResult(k call, res *Result, fields Fields) {
+	res.Fields = fields.Map()
+	res.OrderStatus = fields.Value("order_status")
+	res.CodeURL = fields.Value("code_url")
+	for _, key := range []string{"total_amount", "amount", "refund_amt"} {
+		if v, ok := fields.Get(key); ok {
+			res.Amount, _ = strconv.ParseInt(v, 10, 64) // checked in verify
+			break
 		}
 	}
-	res.Outcome = Classify(k.action, env.RspCode, res.OrderStatus)
-	if res.Outcome == Failed && Classify(ActionStatusQuery, CodeSuccess, res.OrderStatus) == Paid {
-		// rsp_code is not covered by the digest; authenticated data
-		// saying the order is paid wins over a failure code.
-		res.Outcome = Unknown
-		return nil, fail(env.RspCode, env.RspMsg, Unknown,
-			fmt.Errorf("%w: rsp_code %s contradicts order_status %s", ErrUnverified, env.RspCode, res.OrderStatus))
+	if v, ok := fields.Get("rate"); ok {
+		res.Rate, _ = strconv.ParseInt(v, 10, 64)
 	}
-	if res.Outcome == Paid {
-		return res, nil
+	if k.action != ActionRefund && k.action != ActionExRateQuery {
+		if am, err := checkAmounts(k, fields, c.cfg.FeeAllowanceBPS); err == nil && k.hasAmount {
+			res.Tip, res.Fee, res.Total = am.tip, am.fee, am.total
+		}
 	}
-	return res, fail(env.RspCode, env.RspMsg, res.Outcome, nil)
+	if v, ok := fields.Get("refund_amount"); ok && k.action == ActionStatusQuery {
+		res.Refunded, res.HasRefunded = mustCents(v), true
+	}
 }
 
 // verify checks that a decrypted, digest-checked answer is about this

@@ -113,6 +113,31 @@ func walletLabel(wallet string, l Language, chinese bool) string {
 // (GB18030); amounts, dates and ids are the same in every language. Every
 // line fits the profile's columns, a Chinese character counting two.
 func Encode(r Receipt, p Profile) []byte {
+	e := newReceiptEncoder(r, p)
+	e.header()
+	e.details()
+	e.amounts()
+	e.refunds()
+	e.footer()
+	e.finish()
+	return e.b.Bytes()
+}
+
+// receiptEncoder is what the steps of Encode share: the receipt, the
+// normalized profile and the bytes built so far.
+type receiptEncoder struct {
+	r    Receipt
+	p    Profile
+	b    *Builder
+	loc  *time.Location
+	lang Language
+	cols int
+	rule string
+}
+
+// newReceiptEncoder normalizes the profile, picks the time zone and the
+// language and starts the bytes: ESC @, the code page, Chinese mode.
+func newReceiptEncoder(r Receipt, p Profile) *receiptEncoder {
 	p = p.Normalize()
 	loc := p.Location
 	if loc == nil {
@@ -122,8 +147,6 @@ func Encode(r Receipt, p Profile) []byte {
 	if !p.GB18030 || lang == "" {
 		lang = English // no Chinese font on the printer: Chinese would print as '?'
 	}
-	L := func(en string) string { return Label(en, lang) }
-	cols := p.Columns
 	b := &Builder{}
 	b.Init()
 	if p.CodePage != CodePagePC437 {
@@ -132,144 +155,173 @@ func Encode(r Receipt, p Profile) []byte {
 	if p.GB18030 {
 		b.ChineseOn()
 	}
-	rule := strings.Repeat("-", cols)
-	reprint := func(wide bool) { // double width at the top, plain at the bottom
-		w := 1
-		if wide {
-			w = 2
-			b.Bold(true).Size(2, 1)
-		} else {
-			b.Bold(true)
-		}
-		text := "** " + L("REPRINT") + " **"
-		if textWidth(text, p.GB18030) > cols/w {
-			text = L("REPRINT")
-		}
-		for _, l := range wrap(text, cols/w, p.GB18030) {
-			b.Line(l)
-		}
-		if wide {
-			b.Size(1, 1)
-		}
-		b.Bold(false)
-	}
+	return &receiptEncoder{r: r, p: p, b: b, loc: loc, lang: lang, cols: p.Columns, rule: strings.Repeat("-", p.Columns)}
+}
 
-	// Header.
+// L is an English label in the receipt's language.
+func (e *receiptEncoder) L(en string) string { return Label(en, e.lang) }
+
+// wrapped prints text wrapped to width columns.
+func (e *receiptEncoder) wrapped(text string, width int) {
+	for _, l := range wrap(text, width, e.p.GB18030) {
+		e.b.Line(l)
+	}
+}
+
+// pair prints a label/value line; an empty value prints nothing.
+func (e *receiptEncoder) pair(label, value string) {
+	if value == "" {
+		return
+	}
+	for _, l := range columns(label, value, e.cols, e.p.GB18030) {
+		e.b.Line(l)
+	}
+}
+
+// reprint marks a reprint: double width at the top, plain at the bottom.
+func (e *receiptEncoder) reprint(wide bool) {
+	b, cols := e.b, e.cols
+	w := 1
+	if wide {
+		w = 2
+		b.Bold(true).Size(2, 1)
+	} else {
+		b.Bold(true)
+	}
+	text := "** " + e.L("REPRINT") + " **"
+	if textWidth(text, e.p.GB18030) > cols/w {
+		text = e.L("REPRINT")
+	}
+	e.wrapped(text, cols/w)
+	if wide {
+		b.Size(1, 1)
+	}
+	b.Bold(false)
+}
+
+// header prints the merchant, the address, the copy and the reprint mark.
+func (e *receiptEncoder) header() {
+	b, r := e.b, e.r
 	b.Align(AlignCenter)
 	if r.Merchant != "" {
 		b.Bold(true).Double(true)
-		for _, l := range wrap(r.Merchant, cols/2, p.GB18030) {
-			b.Line(l)
-		}
+		e.wrapped(r.Merchant, e.cols/2)
 		b.Double(false).Bold(false)
 	}
 	for _, a := range r.Address {
-		for _, l := range wrap(a, cols, p.GB18030) {
-			b.Line(l)
-		}
+		e.wrapped(a, e.cols)
 	}
 	b.LF()
 	copyLabel := "CUSTOMER COPY"
 	if strings.EqualFold(r.Copy, "merchant") {
 		copyLabel = "MERCHANT COPY"
 	}
-	b.Bold(true).Line(L(copyLabel)).Bold(false)
+	b.Bold(true).Line(e.L(copyLabel)).Bold(false)
 	if r.Reprint {
-		reprint(true)
+		e.reprint(true)
 	}
-	b.Align(AlignLeft).Line(rule)
+	b.Align(AlignLeft).Line(e.rule)
+}
 
-	// Details.
-	pair := func(label, value string) {
-		if value == "" {
-			return
-		}
-		for _, l := range columns(label, value, cols, p.GB18030) {
-			b.Line(l)
-		}
-	}
+// details prints the label/value lines: date, ids, wallet, type, code.
+func (e *receiptEncoder) details() {
+	r, L := e.r, e.L
 	if !r.Time.IsZero() {
-		pair(L("Date"), r.Time.In(loc).Format("2006-01-02 15:04:05"))
+		e.pair(L("Date"), r.Time.In(e.loc).Format("2006-01-02 15:04:05"))
 	}
-	pair(L("Terminal"), r.Terminal)
-	pair(L("Payment"), r.PaymentID)
-	pair(L("Order"), r.OrderID)
-	pair(L("Wallet"), walletLabel(r.Wallet, lang, p.GB18030))
+	e.pair(L("Terminal"), r.Terminal)
+	e.pair(L("Payment"), r.PaymentID)
+	e.pair(L("Order"), r.OrderID)
+	e.pair(L("Wallet"), walletLabel(r.Wallet, e.lang, e.p.GB18030))
 	switch strings.ToLower(r.Mode) {
 	case "scan":
-		pair(L("Type"), L("Scan"))
+		e.pair(L("Type"), L("Scan"))
 	case "qr":
-		pair(L("Type"), L("QR"))
+		e.pair(L("Type"), L("QR"))
 	}
-	pair(L("Code"), r.CodeMasked)
-	pair(L("Sale"), r.Reference)
-	pair(L("Buyer"), r.Buyer)
-	pair(L("Wallet time"), r.TradeTime)
-	pair(L("Wallet txn"), r.WalletTxn)
-	b.Line(rule)
+	e.pair(L("Code"), r.CodeMasked)
+	e.pair(L("Sale"), r.Reference)
+	e.pair(L("Buyer"), r.Buyer)
+	e.pair(L("Wallet time"), r.TradeTime)
+	e.pair(L("Wallet txn"), r.WalletTxn)
+	e.b.Line(e.rule)
+}
 
-	// Amount, tip and state.
+// amounts prints the amount and tip, TOTAL, the fee, the CNY amount and
+// the state.
+func (e *receiptEncoder) amounts() {
+	b, r, L := e.b, e.r, e.L
 	if r.Tip != 0 {
-		pair(L("Amount"), money.Amount(r.Amount).WithCode(r.Currency))
-		pair(L("Tip"), money.Amount(r.Tip).WithCode(r.Currency))
+		e.pair(L("Amount"), money.Amount(r.Amount).WithCode(r.Currency))
+		e.pair(L("Tip"), money.Amount(r.Tip).WithCode(r.Currency))
 	}
 	b.Bold(true).Size(1, 2)
-	for _, l := range columns(L("TOTAL"), money.Amount(r.Amount+r.Tip).WithCode(r.Currency), cols, p.GB18030) {
+	for _, l := range columns(L("TOTAL"), money.Amount(r.Amount+r.Tip).WithCode(r.Currency), e.cols, e.p.GB18030) {
 		b.Line(l)
 	}
 	b.Size(1, 1)
 	if r.Fee != 0 {
-		pair(L("Fee"), money.Amount(r.Fee).WithCode(r.Currency))
+		e.pair(L("Fee"), money.Amount(r.Fee).WithCode(r.Currency))
 	}
 	if r.CNYAmount != 0 {
-		cny := "CNY " + money.Amount(r.CNYAmount).String()
-		if r.Rate != 0 {
-			cny += " @" + strconv.FormatFloat(float64(r.Rate)/1e8, 'f', 4, 64)
-		}
-		label := "CNY" // as the gateway answered it
-		if !r.RateAt.IsZero() {
-			label = "CNY (est.)" // the agent's estimate at its last rate
-		}
-		pair(L(label), cny)
-		if !r.RateAt.IsZero() {
-			pair("  "+L("Rate of"), r.RateAt.In(loc).Format("2006-01-02 15:04"))
-		}
+		e.cny()
 	}
 	b.Align(AlignCenter)
-	for _, l := range wrap(L(StateLabel(r)), cols, p.GB18030) {
-		b.Line(l)
-	}
+	e.wrapped(L(StateLabel(r)), e.cols)
 	b.Bold(false).Align(AlignLeft)
+}
 
-	// Refunds.
-	if len(r.Refunds) > 0 {
-		b.Line(rule)
-		for _, f := range r.Refunds {
-			st := strings.ToUpper(f.State)
-			label := "Refund " + st
-			switch lang {
-			case Chinese:
-				label = L("Refund") + Label(st, Chinese)
-			case Bilingual:
-				label += " " + labelsZH["Refund"] + Label(st, Chinese)
-			}
-			pair(label, money.Amount(-f.Amount).WithCode(r.Currency))
-			pair("  "+L("Order"), f.OrderID)
-			if !f.Time.IsZero() {
-				pair("  "+L("Date"), f.Time.In(loc).Format("2006-01-02 15:04:05"))
-			}
+// cny prints the amount in CNY, with the rate and, for the agent's own
+// estimate, the time of its rate.
+func (e *receiptEncoder) cny() {
+	r, L := e.r, e.L
+	cny := "CNY " + money.Amount(r.CNYAmount).String()
+	if r.Rate != 0 {
+		cny += " @" + strconv.FormatFloat(float64(r.Rate)/1e8, 'f', 4, 64)
+	}
+	label := "CNY" // as the gateway answered it
+	if !r.RateAt.IsZero() {
+		label = "CNY (est.)" // the agent's estimate at its last rate
+	}
+	e.pair(L(label), cny)
+	if !r.RateAt.IsZero() {
+		e.pair("  "+L("Rate of"), r.RateAt.In(e.loc).Format("2006-01-02 15:04"))
+	}
+}
+
+// refunds prints a block per refund: its state and amount, order, date.
+func (e *receiptEncoder) refunds() {
+	r, L := e.r, e.L
+	if len(r.Refunds) == 0 {
+		return
+	}
+	e.b.Line(e.rule)
+	for _, f := range r.Refunds {
+		st := strings.ToUpper(f.State)
+		label := "Refund " + st
+		switch e.lang {
+		case Chinese:
+			label = L("Refund") + Label(st, Chinese)
+		case Bilingual:
+			label += " " + labelsZH["Refund"] + Label(st, Chinese)
+		}
+		e.pair(label, money.Amount(-f.Amount).WithCode(r.Currency))
+		e.pair("  "+L("Order"), f.OrderID)
+		if !f.Time.IsZero() {
+			e.pair("  "+L("Date"), f.Time.In(e.loc).Format("2006-01-02 15:04:05"))
 		}
 	}
+}
 
-	// Footer and QR.
+// footer prints the footer lines and the QR.
+func (e *receiptEncoder) footer() {
+	b, r, p := e.b, e.r, e.p
 	if len(r.Footer) > 0 || r.QR != "" {
-		b.Line(rule)
+		b.Line(e.rule)
 	}
 	b.Align(AlignCenter)
 	for _, f := range r.Footer {
-		for _, l := range wrap(f, cols, p.GB18030) {
-			b.Line(l)
-		}
+		e.wrapped(f, e.cols)
 	}
 	if r.QR != "" {
 		b.LF()
@@ -277,11 +329,17 @@ func Encode(r Receipt, p Profile) []byte {
 			b.QRNative(r.QR, p.QRModule)
 			b.LF()
 		} else if err := b.QRRaster(r.QR, p.QRModule, p.Dots); err != nil {
-			b.Line(L("(QR too large to print)"))
+			b.Line(e.L("(QR too large to print)"))
 		}
 	}
+}
+
+// finish prints the closing reprint mark, leaves Chinese mode, cuts and
+// kicks the drawer (not for a reprint).
+func (e *receiptEncoder) finish() {
+	b, r, p := e.b, e.r, e.p
 	if r.Reprint {
-		reprint(false)
+		e.reprint(false)
 	}
 	b.Align(AlignLeft)
 	if p.GB18030 {
@@ -291,7 +349,6 @@ func Encode(r Receipt, p Profile) []byte {
 	if p.Drawer.Enabled && !r.Reprint {
 		b.DrawerKick(p.Drawer.Pin, p.Drawer.OnMS, p.Drawer.OffMS)
 	}
-	return b.Bytes()
 }
 
 // columns lays out label on the left and value on the right of a line of

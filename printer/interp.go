@@ -518,40 +518,10 @@ func (in *Interpreter) execGS(b []byte) int {
 		}
 		in.st.reverse = b[2]&1 != 0
 		return 3
-	case 'V': // cut: m, or m n for 65/66 (and 97..105)
-		if len(b) < 3 {
-			return 0
-		}
-		m := b[2]
-		n := 3
-		feed := 0
-		if m >= 65 {
-			if len(b) < 4 {
-				return 0
-			}
-			n, feed = 4, int(b[3])
-		}
-		in.cut(feed)
-		return n
-	case 'v': // GS v 0 m xL xH yL yH data
-		if len(b) < 8 {
-			return 0
-		}
-		if b[2] != '0' {
-			return 3
-		}
-		wb, h := int(b[4])|int(b[5])<<8, int(b[6])|int(b[7])<<8
-		size := 8 + wb*h
-		if wb*h > maxCommand {
-			in.skip = wb * h
-			return 8
-		}
-		if len(b) < size {
-			return 0
-		}
-		m := b[3]
-		in.raster(b[8:size], wb, h, 1+int(m&1), 1+int(m>>1&1))
-		return size
+	case 'V':
+		return in.execGSCut(b)
+	case 'v':
+		return in.execGSRaster(b)
 	case '(': // GS ( x pL pH data
 		if len(b) < 5 {
 			return 0
@@ -561,25 +531,8 @@ func (in *Interpreter) execGS(b []byte) int {
 			in.qrFunction(b[5:n])
 		}
 		return n
-	case 'k': // barcode: m 0..6 NUL-terminated, m >= 65 length-prefixed
-		if len(b) < 3 {
-			return 0
-		}
-		if b[2] >= 65 {
-			if len(b) < 4 {
-				return 0
-			}
-			return need(b, 4+int(b[3]))
-		}
-		for i := 3; i < len(b) && i < 3+256; i++ {
-			if b[i] == 0 {
-				return i + 1
-			}
-		}
-		if len(b) >= 3+256 {
-			return 3 + 256
-		}
-		return 0
+	case 'k':
+		return gsBarcodeLen(b)
 	case '*': // define downloaded bit image: x y, then x*y*8 bytes
 		if len(b) < 4 {
 			return 0
@@ -595,6 +548,70 @@ func (in *Interpreter) execGS(b []byte) int {
 		return 2
 	}
 	return 2
+}
+
+// execGSCut runs GS V (cut): m, or m n for 65/66 (and 97..105).
+func (in *Interpreter) execGSCut(b []byte) int {
+	if len(b) < 3 {
+		return 0
+	}
+	m := b[2]
+	n := 3
+	feed := 0
+	if m >= 65 {
+		if len(b) < 4 {
+			return 0
+		}
+		n, feed = 4, int(b[3])
+	}
+	in.cut(feed)
+	return n
+}
+
+// execGSRaster runs GS v 0 m xL xH yL yH data (a raster image); an
+// oversized image is skipped without buffering.
+func (in *Interpreter) execGSRaster(b []byte) int {
+	if len(b) < 8 {
+		return 0
+	}
+	if b[2] != '0' {
+		return 3
+	}
+	wb, h := int(b[4])|int(b[5])<<8, int(b[6])|int(b[7])<<8
+	size := 8 + wb*h
+	if wb*h > maxCommand {
+		in.skip = wb * h
+		return 8
+	}
+	if len(b) < size {
+		return 0
+	}
+	m := b[3]
+	in.raster(b[8:size], wb, h, 1+int(m&1), 1+int(m>>1&1))
+	return size
+}
+
+// gsBarcodeLen is the length of GS k (a barcode, not printed): m 0..6
+// NUL-terminated, m >= 65 length-prefixed; 0 when incomplete.
+func gsBarcodeLen(b []byte) int {
+	if len(b) < 3 {
+		return 0
+	}
+	if b[2] >= 65 {
+		if len(b) < 4 {
+			return 0
+		}
+		return need(b, 4+int(b[3]))
+	}
+	for i := 3; i < len(b) && i < 3+256; i++ {
+		if b[i] == 0 {
+			return i + 1
+		}
+	}
+	if len(b) >= 3+256 {
+		return 3 + 256
+	}
+	return 0
 }
 
 // sized returns n for a length-prefixed command of n bytes, 0 when

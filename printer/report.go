@@ -76,18 +76,37 @@ func ReportLabel(en string, l Language) string {
 // the profile's language (Chinese needs GB18030, as for receipts). It is
 // pure. Every line fits the profile's columns.
 func EncodeReport(r Report, p Profile) []byte {
+	e := newReportEncoder(p)
+	e.header(r)
+	for _, kv := range r.Info {
+		if kv[1] != "" {
+			e.line(e.L(kv[0]), kv[1])
+		}
+	}
+	for _, s := range r.Sections {
+		e.section(s, r.Currency)
+	}
+	e.footer(r.Footer)
+	return e.b.Bytes()
+}
+
+// reportEncoder is what the steps of EncodeReport share.
+type reportEncoder struct {
+	p    Profile
+	b    *Builder
+	lang Language
+	cols int
+	rule string
+}
+
+// newReportEncoder normalizes the profile, picks the language and starts
+// the bytes: ESC @, the code page, Chinese mode.
+func newReportEncoder(p Profile) *reportEncoder {
 	p = p.Normalize()
 	lang := p.Language
 	if !p.GB18030 || lang == "" {
 		lang = English
 	}
-	L := func(en string) string {
-		if _, ok := walletNames[strings.ToLower(en)]; ok {
-			return walletLabel(en, lang, p.GB18030)
-		}
-		return ReportLabel(en, lang)
-	}
-	cols := p.Columns
 	b := &Builder{}
 	b.Init()
 	if p.CodePage != CodePagePC437 {
@@ -96,73 +115,89 @@ func EncodeReport(r Report, p Profile) []byte {
 	if p.GB18030 {
 		b.ChineseOn()
 	}
-	rule := strings.Repeat("-", cols)
+	return &reportEncoder{p: p, b: b, lang: lang, cols: p.Columns, rule: strings.Repeat("-", p.Columns)}
+}
+
+// L is an English label, or a wallet id, in the report's language.
+func (e *reportEncoder) L(en string) string {
+	if _, ok := walletNames[strings.ToLower(en)]; ok {
+		return walletLabel(en, e.lang, e.p.GB18030)
+	}
+	return ReportLabel(en, e.lang)
+}
+
+// wrapped prints text wrapped to width columns.
+func (e *reportEncoder) wrapped(text string, width int) {
+	for _, l := range wrap(text, width, e.p.GB18030) {
+		e.b.Line(l)
+	}
+}
+
+// line prints a label/value line.
+func (e *reportEncoder) line(label, value string) {
+	for _, l := range columns(label, value, e.cols, e.p.GB18030) {
+		e.b.Line(l)
+	}
+}
+
+// header prints the merchant, the title and number, the reprint mark.
+func (e *reportEncoder) header(r Report) {
+	b := e.b
 	b.Align(AlignCenter)
 	if r.Merchant != "" {
 		b.Bold(true).Double(true)
-		for _, l := range wrap(r.Merchant, cols/2, p.GB18030) {
-			b.Line(l)
-		}
+		e.wrapped(r.Merchant, e.cols/2)
 		b.Double(false).Bold(false)
 	}
 	b.Bold(true).Size(1, 2)
-	for _, l := range wrap(strings.TrimSpace(L(r.Title)+" "+r.Number), cols, p.GB18030) {
-		b.Line(l)
-	}
+	e.wrapped(strings.TrimSpace(e.L(r.Title)+" "+r.Number), e.cols)
 	b.Size(1, 1)
 	if r.Reprint {
-		b.Line("** " + L("REPRINT") + " **")
+		b.Line("** " + e.L("REPRINT") + " **")
 	}
-	b.Bold(false).Align(AlignLeft).Line(rule)
-	line := func(label, value string) {
-		for _, l := range columns(label, value, cols, p.GB18030) {
-			b.Line(l)
-		}
+	b.Bold(false).Align(AlignLeft).Line(e.rule)
+}
+
+// section prints a rule, the section's title and its rows.
+func (e *reportEncoder) section(s ReportSection, currency string) {
+	b := e.b
+	b.Line(e.rule)
+	if s.Title != "" {
+		b.Bold(true)
+		e.wrapped(e.L(s.Title), e.cols)
+		b.Bold(false)
 	}
-	for _, kv := range r.Info {
-		if kv[1] != "" {
-			line(L(kv[0]), kv[1])
-		}
-	}
-	for _, s := range r.Sections {
-		b.Line(rule)
-		if s.Title != "" {
-			b.Bold(true)
-			for _, l := range wrap(L(s.Title), cols, p.GB18030) {
-				b.Line(l)
+	for _, row := range s.Rows {
+		v := row.Text
+		if v == "" {
+			v = money.Amount(row.Amount).Format(currency)
+			if row.HasCount {
+				v = strconv.Itoa(row.Count) + "  " + v
 			}
+		}
+		if row.Bold {
+			b.Bold(true)
+		}
+		e.line(e.L(row.Label), v)
+		if row.Bold {
 			b.Bold(false)
 		}
-		for _, row := range s.Rows {
-			v := row.Text
-			if v == "" {
-				v = money.Amount(row.Amount).Format(r.Currency)
-				if row.HasCount {
-					v = strconv.Itoa(row.Count) + "  " + v
-				}
-			}
-			if row.Bold {
-				b.Bold(true)
-			}
-			line(L(row.Label), v)
-			if row.Bold {
-				b.Bold(false)
-			}
-		}
 	}
-	if len(r.Footer) > 0 {
-		b.Line(rule)
+}
+
+// footer prints the footer lines, leaves Chinese mode and cuts.
+func (e *reportEncoder) footer(lines []string) {
+	b := e.b
+	if len(lines) > 0 {
+		b.Line(e.rule)
 	}
-	for _, f := range r.Footer {
-		for _, l := range wrap(f, cols, p.GB18030) {
-			b.Line(l)
-		}
+	for _, f := range lines {
+		e.wrapped(f, e.cols)
 	}
-	if p.GB18030 {
+	if e.p.GB18030 {
 		b.ChineseOff()
 	}
-	b.Cut(p.Cut, p.FeedBeforeCut)
-	return b.Bytes()
+	b.Cut(e.p.Cut, e.p.FeedBeforeCut)
 }
 
 // RenderReportPNG renders a report as the virtual printer would print it.

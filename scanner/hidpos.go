@@ -93,42 +93,15 @@ func (d *HIDPOSDecoder) Feed(r []byte, t time.Time) []Raw {
 		d.stats.Garbage++
 		return nil
 	}
-	layout := d.opts.Layout
-	if layout == LayoutAuto {
-		layout = LayoutNewland
-		if at(p, 1) == ']' {
-			layout = LayoutHoneywell
-		}
-	}
 	var data []byte
 	more := false
-	switch layout {
+	switch d.layout(p) {
 	case LayoutHoneywell:
-		n := int(p[0])
-		f := field(p, 4, 60) // the 56-byte data field
-		switch d.opts.Length {
-		case LengthWithAIM:
-			n -= 3
-		case LengthData:
-		default:
-			// A length that overruns the field by up to 3, or whose last 3
-			// bytes are padding, counted the AIM bytes.
-			if n > len(f) && n-3 <= len(f) || n >= 3 && n <= len(f) && bytes.Count(f[n-3:n], []byte{0}) == 3 {
-				n -= 3
-			}
-		}
-		if n < 0 || n > len(f) {
+		var ok bool
+		if data, more, ok = d.honeywell(p); !ok {
 			d.stats.Garbage++
 			d.drop()
 			return nil
-		}
-		data = f[:n]
-		more = at(p, 62) != 0
-		if len(d.buf) == 0 && !d.over {
-			d.aim = append(d.aim[:0], field(p, 1, 4)...)
-			if code, sym := SplitAIM(string(d.aim)); code != "" || sym == "" {
-				d.aim = d.aim[:0] // not a known identifier: keep no prefix
-			}
 		}
 	case LayoutNewland:
 		n := int(p[1])
@@ -143,6 +116,56 @@ func (d *HIDPOSDecoder) Feed(r []byte, t time.Time) []Raw {
 		d.stats.Garbage++
 		return nil
 	}
+	return d.collect(data, more, t)
+}
+
+// layout is the configured layout, or for LayoutAuto the one the report
+// p (after its id) looks like.
+func (d *HIDPOSDecoder) layout(p []byte) string {
+	layout := d.opts.Layout
+	if layout == LayoutAuto {
+		layout = LayoutNewland
+		if at(p, 1) == ']' {
+			layout = LayoutHoneywell
+		}
+	}
+	return layout
+}
+
+// honeywell reads a Honeywell report p (after its id): its data, whether
+// more reports follow, and false when its length does not fit. The AIM
+// identifier of a code's first report is kept in d.aim.
+func (d *HIDPOSDecoder) honeywell(p []byte) (data []byte, more, ok bool) {
+	n := int(p[0])
+	f := field(p, 4, 60) // the 56-byte data field
+	switch d.opts.Length {
+	case LengthWithAIM:
+		n -= 3
+	case LengthData:
+	default:
+		// A length that overruns the field by up to 3, or whose last 3
+		// bytes are padding, counted the AIM bytes.
+		if n > len(f) && n-3 <= len(f) || n >= 3 && n <= len(f) && bytes.Count(f[n-3:n], []byte{0}) == 3 {
+			n -= 3
+		}
+	}
+	if n < 0 || n > len(f) {
+		return nil, false, false
+	}
+	data = f[:n]
+	more = at(p, 62) != 0
+	if len(d.buf) == 0 && !d.over {
+		d.aim = append(d.aim[:0], field(p, 1, 4)...)
+		if code, sym := SplitAIM(string(d.aim)); code != "" || sym == "" {
+			d.aim = d.aim[:0] // not a known identifier: keep no prefix
+		}
+	}
+	return data, more, true
+}
+
+// collect adds a report's data to the code so far (dropping a code over
+// MaxLength) and, unless more reports follow, returns the code.
+func (d *HIDPOSDecoder) collect(data []byte, more bool, t time.Time) []Raw {
 	if !d.over {
 		if len(d.buf)+len(data) > d.opts.MaxLength {
 			d.over = true

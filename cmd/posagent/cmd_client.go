@@ -33,9 +33,7 @@ func parseAmount(s string) (int64, error) {
 }
 
 func newPayCmd(g *globalFlags) *cobra.Command {
-	var qr bool
-	var wallet, code, ref, currency, tipText string
-	var jsonOut, yes bool
+	var pf payFlags
 	cmd := &cobra.Command{
 		Use:   "pay AMOUNT",
 		Short: "Take a payment and follow it live; exit 0 only if it succeeded",
@@ -54,69 +52,91 @@ if the gateway may already have charged; the daemon then reconciles it).
 Exit status: 0 succeeded, 1 anything else.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			amount, err := parseAmount(args[0])
+			body, err := pf.body(args[0])
 			if err != nil {
 				return err
-			}
-			body := map[string]any{"amount": amount, "mode": "scan"}
-			if tipText != "" {
-				tip, err := money.Parse(tipText, "")
-				if err != nil || tip < 0 {
-					return fmt.Errorf("--tip %q: give the tip as an amount, like 2.00", tipText)
-				}
-				if tip > 0 {
-					body["tip"] = int64(tip)
-				}
-			}
-			if currency != "" {
-				body["currency"] = currency
-			}
-			if ref != "" {
-				body["reference"] = ref
-			}
-			if qr {
-				body["mode"] = "qr"
-				if wallet == "" {
-					wallet = "wechat"
-				}
-				body["wallet"] = wallet
-				if code != "" {
-					return errors.New("--code is for scan payments; a qr payment is paid by the customer scanning the QR")
-				}
-			} else if wallet != "" {
-				return errors.New("--wallet is for qr payments (--qr); a scan payment's wallet comes from the code")
 			}
 			c, err := newAPIClient(g)
 			if err != nil {
 				return err
 			}
-			// A typed code is given after the payment exists, so that the
-			// cashier can answer a possible_duplicate warning before
-			// anything is charged.
-			var p payment
-			if err := c.do(cmd.Context(), "POST", "/v1/payments", body, newIdempotencyKey(), &p); err != nil {
-				return err
-			}
-			if !confirmDuplicate(cmd, c, &p, yes) {
-				return exitError{code: 1, msg: fmt.Sprintf("payment %s not taken: %s", p.ID, p.State)}
-			}
-			if code != "" {
-				if err := c.do(cmd.Context(), "POST", "/v1/payments/"+url.PathEscape(p.ID)+"/code", map[string]any{"code": code}, newIdempotencyKey(), &p); err != nil {
-					return err
-				}
-			}
-			return follow(cmd.Context(), c, &p, cmd.OutOrStdout(), jsonOut)
+			return pf.pay(cmd, c, body)
 		},
 	}
-	cmd.Flags().BoolVar(&qr, "qr", false, "qr payment: show a QR for the customer's wallet to scan")
-	cmd.Flags().StringVar(&wallet, "wallet", "", "wallet for a qr payment: wechat, alipay or unionpay (default wechat)")
-	cmd.Flags().StringVar(&code, "code", "", "the customer's payment code, when typed in instead of scanned")
-	cmd.Flags().StringVar(&ref, "ref", "", "your sale number (invoice number), sent to OTTPay as sale_num: up to 32 letters, digits and - _ . / #")
-	cmd.Flags().StringVar(&tipText, "tip", "", "a tip on top of AMOUNT, in major units (2.00)")
-	cmd.Flags().BoolVar(&yes, "yes", false, "take the payment even if it may duplicate an earlier one that failed or is in doubt (no question asked)")
-	cmd.Flags().StringVar(&currency, "currency", "", "ISO 4217 currency (default: the merchant's)")
-	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the final payment as JSON")
+	cmd.Flags().BoolVar(&pf.qr, "qr", false, "qr payment: show a QR for the customer's wallet to scan")
+	cmd.Flags().StringVar(&pf.wallet, "wallet", "", "wallet for a qr payment: wechat, alipay or unionpay (default wechat)")
+	cmd.Flags().StringVar(&pf.code, "code", "", "the customer's payment code, when typed in instead of scanned")
+	cmd.Flags().StringVar(&pf.ref, "ref", "", "your sale number (invoice number), sent to OTTPay as sale_num: up to 32 letters, digits and - _ . / #")
+	cmd.Flags().StringVar(&pf.tipText, "tip", "", "a tip on top of AMOUNT, in major units (2.00)")
+	cmd.Flags().BoolVar(&pf.yes, "yes", false, "take the payment even if it may duplicate an earlier one that failed or is in doubt (no question asked)")
+	cmd.Flags().StringVar(&pf.currency, "currency", "", "ISO 4217 currency (default: the merchant's)")
+	cmd.Flags().BoolVar(&pf.jsonOut, "json", false, "print the final payment as JSON")
 	return cmd
+}
+
+// payFlags are the flags of `posagent pay`.
+type payFlags struct {
+	qr                                   bool
+	wallet, code, ref, currency, tipText string
+	jsonOut, yes                         bool
+}
+
+// body is the POST /v1/payments request for amount (as typed) and the
+// flags; flags that do not go together are refused.
+func (pf *payFlags) body(amountText string) (map[string]any, error) {
+	amount, err := parseAmount(amountText)
+	if err != nil {
+		return nil, err
+	}
+	body := map[string]any{"amount": amount, "mode": "scan"}
+	if pf.tipText != "" {
+		tip, err := money.Parse(pf.tipText, "")
+		if err != nil || tip < 0 {
+			return nil, fmt.Errorf("--tip %q: give the tip as an amount, like 2.00", pf.tipText)
+		}
+		if tip > 0 {
+			body["tip"] = int64(tip)
+		}
+	}
+	if pf.currency != "" {
+		body["currency"] = pf.currency
+	}
+	if pf.ref != "" {
+		body["reference"] = pf.ref
+	}
+	if pf.qr {
+		body["mode"] = "qr"
+		if pf.wallet == "" {
+			pf.wallet = "wechat"
+		}
+		body["wallet"] = pf.wallet
+		if pf.code != "" {
+			return nil, errors.New("--code is for scan payments; a qr payment is paid by the customer scanning the QR")
+		}
+	} else if pf.wallet != "" {
+		return nil, errors.New("--wallet is for qr payments (--qr); a scan payment's wallet comes from the code")
+	}
+	return body, nil
+}
+
+// pay starts the payment, gives a typed code and follows it to its end.
+func (pf *payFlags) pay(cmd *cobra.Command, c *apiClient, body map[string]any) error {
+	// A typed code is given after the payment exists, so that the
+	// cashier can answer a possible_duplicate warning before
+	// anything is charged.
+	var p payment
+	if err := c.do(cmd.Context(), "POST", "/v1/payments", body, newIdempotencyKey(), &p); err != nil {
+		return err
+	}
+	if !confirmDuplicate(cmd, c, &p, pf.yes) {
+		return exitError{code: 1, msg: fmt.Sprintf("payment %s not taken: %s", p.ID, p.State)}
+	}
+	if pf.code != "" {
+		if err := c.do(cmd.Context(), "POST", "/v1/payments/"+url.PathEscape(p.ID)+"/code", map[string]any{"code": pf.code}, newIdempotencyKey(), &p); err != nil {
+			return err
+		}
+	}
+	return follow(cmd.Context(), c, &p, cmd.OutOrStdout(), pf.jsonOut)
 }
 
 // follow prints a payment's state changes until it is final. On Ctrl-C it asks

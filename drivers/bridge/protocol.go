@@ -147,21 +147,58 @@ func Decode(b []byte) (Message, error) {
 
 // Validate checks the fields a message of its type must (and may) carry.
 func (m *Message) Validate() error {
-	bad := func(format string, args ...any) error {
-		t := m.Type
-		if t == "" {
-			t = "message"
-		}
-		return fmt.Errorf("bridge: invalid %s: %s", t, fmt.Sprintf(format, args...))
-	}
 	if m.Type == "" {
-		return bad(`missing "type"`)
+		return m.invalid(`missing "type"`)
 	}
+	if err := m.validateText(); err != nil {
+		return err
+	}
+	switch m.Type {
+	case TypeHello:
+		return m.validateHello()
+	case TypeWelcome:
+		if m.Version == 0 || m.Session == "" {
+			return m.invalid(`needs "version" and "session"`)
+		}
+	case TypeScan:
+		return m.validateScan()
+	case TypeState:
+		return m.validateState()
+	case TypeJob:
+		return m.validateJob()
+	case TypeAck:
+		return m.validateRef()
+	case TypeNack:
+		if err := m.validateRef(); err != nil {
+			return err
+		}
+		return m.validateError()
+	case TypePing, TypePong:
+	case TypeError:
+		return m.validateError()
+	default:
+		return fmt.Errorf("bridge: decode: %w %q", ErrUnknownType, clip(m.Type, 32))
+	}
+	return nil
+}
+
+// invalid is the error of an invalid message, named by its type.
+func (m *Message) invalid(format string, args ...any) error {
+	t := m.Type
+	if t == "" {
+		t = "message"
+	}
+	return fmt.Errorf("bridge: invalid %s: %s", t, fmt.Sprintf(format, args...))
+}
+
+// validateText checks the fields of every type: text lengths and
+// characters, numbers not negative.
+func (m *Message) validateText() error {
 	for _, f := range []struct{ name, v string }{
 		{"id", m.ID}, {"ref", m.Ref}, {"job_id", m.JobID}, {"session", m.Session},
 	} {
 		if err := checkText(f.v, maxIDLen, false); err != nil {
-			return bad("%s %v", f.name, err)
+			return m.invalid("%s %v", f.name, err)
 		}
 	}
 	for _, f := range []struct{ name, v string }{
@@ -169,88 +206,91 @@ func (m *Message) Validate() error {
 		{"symbology", m.Symbology}, {"kind", m.Kind}, {"format", m.Format},
 	} {
 		if err := checkText(f.v, maxNameLen, false); err != nil {
-			return bad("%s %v", f.name, err)
+			return m.invalid("%s %v", f.name, err)
 		}
 	}
 	if err := checkText(m.Error, maxErrorLen, true); err != nil {
-		return bad("error %v", err)
+		return m.invalid("error %v", err)
 	}
 	if m.Version < 0 || m.MinVersion < 0 || m.WidthDots < 0 || m.PingMillis < 0 {
-		return bad("negative number")
+		return m.invalid("negative number")
 	}
+	return nil
+}
 
-	switch m.Type {
-	case TypeHello:
-		switch {
-		case m.Version == 0:
-			return bad(`missing "version"`)
-		case m.MinVersion > m.Version:
-			return bad("min_version %d above version %d", m.MinVersion, m.Version)
-		case m.Device == "":
-			return bad(`missing "device"`)
+func (m *Message) validateHello() error {
+	switch {
+	case m.Version == 0:
+		return m.invalid(`missing "version"`)
+	case m.MinVersion > m.Version:
+		return m.invalid("min_version %d above version %d", m.MinVersion, m.Version)
+	case m.Device == "":
+		return m.invalid(`missing "device"`)
+	}
+	return nil
+}
+
+func (m *Message) validateScan() error {
+	if m.ID == "" {
+		return m.invalid(`missing "id"`)
+	}
+	if m.Code == "" {
+		return m.invalid(`missing "code"`)
+	}
+	if err := checkText(m.Code, maxCodeLen, true); err != nil {
+		return m.invalid("code %v", err)
+	}
+	return nil
+}
+
+func (m *Message) validateState() error {
+	if len(m.Devices) > maxDevices {
+		return m.invalid("%d devices, at most %d", len(m.Devices), maxDevices)
+	}
+	for i, d := range m.Devices {
+		if d.Kind == "" || d.Name == "" || d.State == "" {
+			return m.invalid(`device %d needs "kind", "name" and "state"`, i)
 		}
-	case TypeWelcome:
-		if m.Version == 0 || m.Session == "" {
-			return bad(`needs "version" and "session"`)
-		}
-	case TypeScan:
-		if m.ID == "" {
-			return bad(`missing "id"`)
-		}
-		if m.Code == "" {
-			return bad(`missing "code"`)
-		}
-		if err := checkText(m.Code, maxCodeLen, true); err != nil {
-			return bad("code %v", err)
-		}
-	case TypeState:
-		if len(m.Devices) > maxDevices {
-			return bad("%d devices, at most %d", len(m.Devices), maxDevices)
-		}
-		for i, d := range m.Devices {
-			if d.Kind == "" || d.Name == "" || d.State == "" {
-				return bad(`device %d needs "kind", "name" and "state"`, i)
-			}
-			for _, v := range []string{d.Kind, d.Name, d.State} {
-				if err := checkText(v, maxNameLen, false); err != nil {
-					return bad("device %d: %v", i, err)
-				}
-			}
-			if err := checkText(d.Error, maxErrorLen, true); err != nil {
-				return bad("device %d error: %v", i, err)
+		for _, v := range []string{d.Kind, d.Name, d.State} {
+			if err := checkText(v, maxNameLen, false); err != nil {
+				return m.invalid("device %d: %v", i, err)
 			}
 		}
-	case TypeJob:
-		switch {
-		case m.JobID == "":
-			return bad(`missing "job_id"`)
-		case m.Kind != KindPrint && m.Kind != KindDisplay:
-			return bad(`kind %q, want "print" or "display"`, m.Kind)
-		case m.Format != FormatESCPOS && m.Format != FormatPNG:
-			return bad(`format %q, want "escpos" or "png"`, m.Format)
-		case m.Kind == KindDisplay && m.Format != FormatPNG:
-			return bad(`a display frame must be "png"`)
-		case len(m.Data) == 0:
-			return bad(`missing "data"`)
+		if err := checkText(d.Error, maxErrorLen, true); err != nil {
+			return m.invalid("device %d error: %v", i, err)
 		}
-	case TypeAck:
-		if m.JobID == "" && m.Ref == "" {
-			return bad(`needs "job_id" (a job) or "ref" (a request)`)
-		}
-	case TypeNack:
-		if m.JobID == "" && m.Ref == "" {
-			return bad(`needs "job_id" (a job) or "ref" (a request)`)
-		}
-		if m.Error == "" {
-			return bad(`missing "error"`)
-		}
-	case TypePing, TypePong:
-	case TypeError:
-		if m.Error == "" {
-			return bad(`missing "error"`)
-		}
-	default:
-		return fmt.Errorf("bridge: decode: %w %q", ErrUnknownType, clip(m.Type, 32))
+	}
+	return nil
+}
+
+func (m *Message) validateJob() error {
+	switch {
+	case m.JobID == "":
+		return m.invalid(`missing "job_id"`)
+	case m.Kind != KindPrint && m.Kind != KindDisplay:
+		return m.invalid(`kind %q, want "print" or "display"`, m.Kind)
+	case m.Format != FormatESCPOS && m.Format != FormatPNG:
+		return m.invalid(`format %q, want "escpos" or "png"`, m.Format)
+	case m.Kind == KindDisplay && m.Format != FormatPNG:
+		return m.invalid(`a display frame must be "png"`)
+	case len(m.Data) == 0:
+		return m.invalid(`missing "data"`)
+	}
+	return nil
+}
+
+// validateRef checks that an ack or nack says what it answers.
+func (m *Message) validateRef() error {
+	if m.JobID == "" && m.Ref == "" {
+		return m.invalid(`needs "job_id" (a job) or "ref" (a request)`)
+	}
+	return nil
+}
+
+// validateError checks that a nack or error says what went wrong.
+func (m *Message) validateError() error {
+	if m.Error == "" {
+		return m.invalid(`missing "error"`)
 	}
 	return nil
 }
