@@ -32,6 +32,8 @@ var allowed = map[string][]string{
 	// The HTTP API depends on the engine through interfaces of its own;
 	// the engine never imports it (a cycle the compiler refuses anyway).
 	"agent/api": {"agent", "gateway", "scanner", "printer", "store", "paycode", "money"},
+	// Scan routing, dedupe and the cart: the standard library only.
+	"agent/route": {},
 	// The event bus knows the journal only.
 	"agent/events": {"store"},
 	// Test support shared by agent's and agent/api's tests: no engine.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent/events"
+	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/store"
 )
 
@@ -37,9 +38,9 @@ type Engine struct {
 	wg        sync.WaitGroup
 	flows     map[string]*flow
 	active    map[string]activeInfo // non-final payments
-	cart      *Cart
+	cart      *route.Slot           // the amount due (its own lock)
 	devices   map[string]DeviceStatus
-	dedup     map[string]time.Duration                    // code -> monotonic reading of its last scan
+	dedupe    *route.Dedupe                               // repeated scans (its own lock)
 	waiting   map[string]map[chan *store.Payment]struct{} // waitFor: payment id -> its waiters
 	kick      chan struct{}                               // wakes the outbox worker
 	inflight  map[uint64]bool
@@ -60,9 +61,8 @@ type Engine struct {
 	// notFoundSince: per reconciliation job, the monotonic reading of the
 	// first of its consecutive "no such order" answers (neverReached).
 	notFoundSince map[uint64]time.Duration
-	cartMono      time.Duration // when the cart was set
-	storeErrs     int           // store errors logged (metrics)
-	workers       int           // outbox jobs running
+	storeErrs     int // store errors logged (metrics)
+	workers       int // outbox jobs running
 }
 
 type activeInfo struct {
@@ -108,7 +108,7 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: map[string]DeviceStatus{},
-		dedup: map[string]time.Duration{}, waiting: map[string]map[chan *store.Payment]struct{}{}, kick: make(chan struct{}, 1),
+		cart: route.NewSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{}, kick: make(chan struct{}, 1),
 		inflight: map[uint64]bool{}, quit: make(chan struct{}), ready: make(chan struct{}),
 	}
 	e.gw = newMeter(opts.Gateway, e.clock)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/scanner"
 	"github.com/posagent/posagent/store"
@@ -39,21 +40,12 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 			s.Symbology = sym
 		}
 	}
-	now, mono := e.now(), e.mono()
-	e.mu.Lock()
-	if last, ok := e.dedup[code]; ok && mono-last < e.o.DedupWindow && mono-last >= 0 {
-		e.mu.Unlock()
+	now := e.now()
+	if e.dedupe.Repeat(code, e.mono()) {
 		e.log.Debug("agent: duplicate scan suppressed", "code", paycode.Mask(code), "device", s.Device)
 		return nil
 	}
-	e.dedup[code] = mono
-	if len(e.dedup) > 256 {
-		for k, t := range e.dedup {
-			if mono-t > e.o.DedupWindow {
-				delete(e.dedup, k)
-			}
-		}
-	}
+	e.mu.Lock()
 	if d, ok := e.devices["scanner/"+s.Device]; ok {
 		d.LastScanAt = now
 		e.devices["scanner/"+s.Device] = d
@@ -67,18 +59,14 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 	}
 	masked := &ScanInfo{Code: paycode.Mask(code), Symbology: s.Symbology, Device: s.Device}
 	waiting := e.awaitingCode()
-	cart := e.CurrentCart()                                                                             // nil once expired
-	auto := e.o.ScanAutoStart && cart != nil && cart.Amount > 0 && !(cart.TipPrompt && !cart.TipChosen) // a tip prompt waits for its answer
-	candidates := len(waiting)
-	if auto {
-		candidates++
-	}
-	switch {
-	case candidates > 1:
+	cart := e.CurrentCart()                  // nil once expired
+	auto := cart.CanStart(e.o.ScanAutoStart) // a tip prompt waits for its answer
+	switch route.Decide(len(waiting), auto) {
+	case route.Ambiguous:
 		err := errf(409, "scan_ambiguous", "%d payments could take this code (%s); nothing was charged: cancel the one the customer is not paying",
-			candidates, describeCandidates(waiting, auto, cart))
+			len(waiting)+btoi(auto), describeCandidates(waiting, auto, cart))
 		return e.refuseScan(masked, err)
-	case len(waiting) == 1:
+	case route.Waiting:
 		_, err := e.giveCode(ctx, waiting[0], code, IdemKey{}, false) // a scanner never waits for the gateway
 		var oe *OpError
 		if errors.As(err, &oe) && (oe.Code == "code_already_used" || oe.Code == "clock_implausible") {
@@ -88,20 +76,12 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 			return e.appendEvent(Event{Kind: KindScanIgnored, At: now, Scan: masked, Reason: "the payment stopped waiting for a code: " + oe.Message})
 		}
 		return err
-	case auto:
-		e.mu.Lock()
-		if e.cart != nil && e.cart.ExpiresAt == cart.ExpiresAt { // the same amount due (SetCart made it)
-			e.cart = nil // taken
-		}
-		e.mu.Unlock()
+	case route.FromCart:
+		e.cart.Take(cart) // the same amount due (SetCart made it)
 		_, _, err := e.createPayment(ctx, CreateRequest{Amount: cart.Amount, Currency: cart.Currency, Mode: "scan",
 			Reference: cart.Reference, AuthCode: code, Tip: cart.Tip}, IdemKey{}, false)
 		if err != nil {
-			e.mu.Lock()
-			if e.cart == nil {
-				e.cart = cart // keep the amount due for the next attempt
-			}
-			e.mu.Unlock()
+			e.cart.Restore(cart) // keep the amount due for the next attempt
 			var oe *OpError
 			if errors.As(err, &oe) && oe.Status < 500 || errors.As(err, &oe) && oe.Code == "clock_implausible" {
 				return e.refuseScan(masked, err)
@@ -240,38 +220,27 @@ func (e *Engine) SetCart(c Cart) (*Cart, error) {
 	}
 	exp := e.now().Add(e.o.CartTimeout)
 	c.ExpiresAt = &exp
-	e.mu.Lock()
-	cp := c
-	e.cart = &cp
-	e.cartMono = e.mono()
-	e.mu.Unlock()
+	e.cart.Set(c, e.mono())
 	return &c, e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &c})
 }
 
 // ClearCart clears the amount due (DELETE /v1/cart).
 func (e *Engine) ClearCart() error {
-	e.mu.Lock()
-	e.cart = nil
-	e.mu.Unlock()
+	e.cart.Clear()
 	return e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &Cart{Currency: e.o.Currency}})
 }
 
 // cartExpired reports whether a cart is set and past its lifetime.
-func (e *Engine) cartExpired() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.cart != nil && e.mono()-e.cartMono >= e.o.CartTimeout
-}
+func (e *Engine) cartExpired() bool { return e.cart.Expired(e.mono()) }
 
 // CurrentCart returns the amount due, or nil (also once it expired).
-func (e *Engine) CurrentCart() *Cart {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.cart == nil || e.mono()-e.cartMono >= e.o.CartTimeout {
-		return nil
+func (e *Engine) CurrentCart() *Cart { return e.cart.Current(e.mono()) }
+
+func btoi(b bool) int {
+	if b {
+		return 1
 	}
-	c := *e.cart
-	return &c
+	return 0
 }
 
 // SetDevice records a device's status and emits device.changed when it

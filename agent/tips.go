@@ -1,6 +1,10 @@
 package agent
 
 import (
+	"errors"
+	"slices"
+
+	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
@@ -137,41 +141,30 @@ func (e *Engine) ChooseTip(ch TipChoice) (*Cart, error) {
 	if (ch.Percent == nil) == (ch.Tip == nil) {
 		return nil, errf(400, "invalid_field", `send {"percent": <one of the suggestions>} or {"tip": <cents, 0 for no tip>}`)
 	}
-	e.mu.Lock()
-	cur := e.cart
-	live := cur != nil && e.mono()-e.cartMono < e.o.CartTimeout
-	var c Cart
-	if live {
-		c = *cur
-	}
-	e.mu.Unlock()
-	if !live || !c.TipPrompt {
-		return nil, errf(409, "no_tip_prompt", "no amount due is asking for a tip: set the cart with \"tip_prompt\": true first")
-	}
-	var tip int64
-	if ch.Percent != nil {
-		ok := false
-		for _, p := range c.TipChoices {
-			ok = ok || p == *ch.Percent
+	c, err := e.cart.Update(e.mono(), func(c *Cart) error {
+		if c == nil || !c.TipPrompt {
+			return errf(409, "no_tip_prompt", "no amount due is asking for a tip: set the cart with \"tip_prompt\": true first")
 		}
-		if !ok {
-			return nil, errf(400, "invalid_tip", "%d %% is not one of the suggestions %v", *ch.Percent, c.TipChoices)
+		var tip int64
+		if ch.Percent != nil {
+			if !slices.Contains(c.TipChoices, *ch.Percent) {
+				return errf(400, "invalid_tip", "%d %% is not one of the suggestions %v", *ch.Percent, c.TipChoices)
+			}
+			tip = tipFor(c.Amount, *ch.Percent)
+		} else {
+			tip = *ch.Tip
 		}
-		tip = tipFor(c.Amount, *ch.Percent)
-	} else {
-		tip = *ch.Tip
-	}
-	if err := checkTip(c.Amount, tip); err != nil {
-		return nil, err
-	}
-	c.Tip, c.TipChosen = tip, true
-	e.mu.Lock()
-	if e.cart != cur { // changed meanwhile: the answer was to another amount
-		e.mu.Unlock()
+		if err := checkTip(c.Amount, tip); err != nil {
+			return err
+		}
+		c.Tip, c.TipChosen = tip, true
+		return nil
+	})
+	if errors.Is(err, route.ErrChanged) { // the answer was to another amount
 		return nil, errf(409, "no_tip_prompt", "the amount due changed while the tip was chosen; choose again")
 	}
-	cp := c
-	e.cart = &cp
-	e.mu.Unlock()
-	return &c, e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &c})
+	if err != nil {
+		return nil, err
+	}
+	return c, e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: c})
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/store"
 )
 
@@ -135,19 +136,5 @@ type DeviceStatus struct {
 	LastScanAt time.Time `json:"last_scan_at,omitzero"`
 }
 
-// Cart is the amount due set by the POS (PUT /v1/cart). It expires
-// CartTimeout after it was set.
-type Cart struct {
-	Amount    int64      `json:"amount"`
-	Currency  string     `json:"currency"`
-	Reference string     `json:"reference,omitempty"`
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	// Tip is added to Amount when the cart starts a payment.
-	Tip int64 `json:"tip,omitempty"`
-	// TipPrompt asks the customer to choose a tip on the display first
-	// (TipChoices, percent of Amount, and "no tip"); TipChosen is set once
-	// the customer (or the cashier) chose, through POST /v1/cart/tip.
-	TipPrompt  bool  `json:"tip_prompt,omitempty"`
-	TipChoices []int `json:"tip_choices,omitempty"`
-	TipChosen  bool  `json:"tip_chosen,omitempty"`
-}
+// Cart is the amount due set by the POS (PUT /v1/cart); see route.Cart.
+type Cart = route.Cart
