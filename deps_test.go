@@ -34,6 +34,9 @@ var allowed = map[string][]string{
 	"agent/api": {"agent", "gateway", "scanner", "printer", "store", "paycode", "money"},
 	// Scan routing, dedupe and the cart: the standard library only.
 	"agent/route": {},
+	// The outbox's pool of workers knows the journal only; what a job
+	// does is the engine's.
+	"agent/outbox": {"store"},
 	// The event bus knows the journal only.
 	"agent/events": {"store"},
 	// Test support shared by agent's and agent/api's tests: no engine.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent/events"
+	"github.com/posagent/posagent/agent/outbox"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/store"
 )
@@ -42,9 +43,8 @@ type Engine struct {
 	devices   map[string]DeviceStatus
 	dedupe    *route.Dedupe                               // repeated scans (its own lock)
 	waiting   map[string]map[chan *store.Payment]struct{} // waitFor: payment id -> its waiters
-	kick      chan struct{}                               // wakes the outbox worker
-	inflight  map[uint64]bool
-	quit      chan struct{} // closed when Run returns (ends SSE streams)
+	pool      *outbox.Pool                                // runs the outbox jobs
+	quit      chan struct{}                               // closed when Run returns (ends SSE streams)
 	quitOnce  sync.Once
 	ready     chan struct{} // closed once Run has recovered and takes payments
 	readyOnce sync.Once
@@ -62,7 +62,6 @@ type Engine struct {
 	// first of its consecutive "no such order" answers (neverReached).
 	notFoundSince map[uint64]time.Duration
 	storeErrs     int // store errors logged (metrics)
-	workers       int // outbox jobs running
 }
 
 type activeInfo struct {
@@ -108,10 +107,13 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: map[string]DeviceStatus{},
-		cart: route.NewSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{}, kick: make(chan struct{}, 1),
-		inflight: map[uint64]bool{}, quit: make(chan struct{}), ready: make(chan struct{}),
+		cart: route.NewSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
+		quit: make(chan struct{}), ready: make(chan struct{}),
 	}
 	e.gw = newMeter(opts.Gateway, e.clock)
+	e.pool = outbox.New(outbox.Options{Store: e.st, Run: e.runJob, Workers: opts.OutboxWorkers,
+		Horizon: opts.longestBackoff(), Now: e.now, After: e.clock.After, OnError: e.storeError,
+		Retry: opts.RetryBackoff[0], Logger: e.log})
 	e.realOrigin = e.clock.Now()
 	e.wallOrigin = e.realOrigin.Round(0)
 	if mc, ok := e.clock.(MonoClock); ok {
@@ -204,7 +206,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.readyOnce.Do(func() { close(e.ready) })
 	e.wg.Add(6)
 	go func() { defer e.wg.Done(); e.rateLoop(ctx) }()
-	go func() { defer e.wg.Done(); e.outboxLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.pool.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.shiftLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.clockLoop(ctx) }()
@@ -311,12 +313,7 @@ func (e *Engine) spawn(id string, fresh bool) {
 	}()
 }
 
-func (e *Engine) kickOutbox() {
-	select {
-	case e.kick <- struct{}{}:
-	default:
-	}
-}
+func (e *Engine) kickOutbox() { e.pool.Kick() }
 
 // ---- mutations ----
 

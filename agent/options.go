@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/posagent/posagent/agent/outbox"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/printer"
@@ -246,33 +247,15 @@ func (o *Options) setDefaults() {
 }
 
 // longestBackoff is the longest delay the outbox ever schedules, jitter
-// included: a job due further out than this was scheduled before the wall
-// clock went back.
+// included (outbox.Horizon).
 func (o *Options) longestBackoff() time.Duration {
-	var m time.Duration
-	for _, s := range [][]time.Duration{o.ReconcileBackoff, o.RetryBackoff} {
-		for _, d := range s {
-			m = max(m, d)
-		}
-	}
-	return m + time.Duration(float64(m)*o.BackoffJitter)
+	return outbox.Horizon(o.BackoffJitter, o.ReconcileBackoff, o.RetryBackoff)
 }
 
 // jitter spreads d uniformly over d*(1-BackoffJitter) to d*(1+BackoffJitter).
 func (o *Options) jitter(d time.Duration) time.Duration {
-	if o.BackoffJitter <= 0 || d <= 0 {
-		return d
-	}
-	return d + time.Duration(float64(d)*o.BackoffJitter*(2*o.Rand()-1))
+	return outbox.Jitter(d, o.BackoffJitter, o.Rand())
 }
 
 // backoff returns the n-th delay (n from 0) of a schedule, repeating the last.
-func backoff(sched []time.Duration, n int) time.Duration {
-	if n >= len(sched) {
-		n = len(sched) - 1
-	}
-	if n < 0 {
-		n = 0
-	}
-	return sched[n]
-}
+func backoff(sched []time.Duration, n int) time.Duration { return outbox.Backoff(sched, n) }
