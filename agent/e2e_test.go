@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/posagent/posagent/gateway"
@@ -40,11 +40,10 @@ func checkLedger(t *testing.T, sim *simEnv, p *Payment, charged, refunded int64)
 	}
 }
 
+// Every scan outcome the simulator offers, each in a bubble of its own at
+// the real poll schedule: the state, the error code, the history and what
+// the simulator charged.
 func TestScanOutcomesEndToEnd(t *testing.T) {
-	sim := startSim(t, "")
-	gw, hc := newGatewayClient(t, sim.url)
-	defer hc.CloseIdleConnections()
-	a := startAgent(t, "", gw, testOptions())
 	cases := []outcome{
 		{cents: 1200, state: Succeeded, charged: true},
 		{cents: 1201, state: Failed, errCode: "declined"},
@@ -54,17 +53,16 @@ func TestScanOutcomesEndToEnd(t *testing.T) {
 		{cents: 1205, state: Succeeded, charged: true},
 		{cents: 1206, state: Succeeded, charged: true},
 	}
-	var wg sync.WaitGroup
 	for i, c := range cases {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t.Run(fmt.Sprintf("cents_%02d", c.cents%100), func(t *testing.T) {
-				code := wechatCode(i + 1)
-				if i%2 == 1 {
-					code = alipayCode(i + 1)
+		t.Run(fmt.Sprintf("cents_%02d", c.cents%100), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := startBubble(t, Options{}, ottsim.Options{})
+				defer b.stop()
+				code, err := b.sim.IssueCode([]string{"wechat", "alipay"}[i%2])
+				if err != nil {
+					t.Fatal(err)
 				}
-				status, m := a.call("POST", "/v1/payments", map[string]any{"amount": c.cents, "currency": "CAD", "mode": "scan", "auth_code": code, "reference": "INV-1"})
+				status, m := b.Call("POST", "/v1/payments", map[string]any{"amount": c.cents, "currency": "CAD", "mode": "scan", "auth_code": code, "reference": "INV-1"})
 				if status != 201 {
 					t.Fatalf("create: %d %v", status, m)
 				}
@@ -72,7 +70,7 @@ func TestScanOutcomesEndToEnd(t *testing.T) {
 				if p.AuthCodeMasked != code[:4]+"**********"+code[14:] {
 					t.Errorf("auth_code_masked = %q", p.AuthCodeMasked)
 				}
-				p = a.waitFinal(p.ID)
+				p = b.waitFinal(p.ID)
 				if p.State != c.state {
 					t.Fatalf("state %s, want %s (error %v, history %v)", p.State, c.state, p.Error, p.History)
 				}
@@ -86,20 +84,15 @@ func TestScanOutcomesEndToEnd(t *testing.T) {
 				if c.charged {
 					charged = c.cents
 				}
-				checkLedger(t, sim, p, charged, 0)
+				checkLedger(t, b.env, p, charged, 0)
 			})
-		}()
+		})
 	}
-	wg.Wait()
 }
 
+// Every qr outcome, each in a bubble at the real QR window and poll
+// schedule; the customer's phone opens the code_url in memory.
 func TestQROutcomesEndToEnd(t *testing.T) {
-	sim := startSim(t, "")
-	gw, hc := newGatewayClient(t, sim.url)
-	defer hc.CloseIdleConnections()
-	a := startAgent(t, "", gw, testOptions())
-	customer := &http.Client{Timeout: 10 * time.Second}
-	defer customer.CloseIdleConnections()
 	cases := []outcome{
 		{cents: 2500, state: Succeeded, charged: true, customer: true},
 		{cents: 2501, state: Failed, errCode: "declined"},
@@ -109,14 +102,13 @@ func TestQROutcomesEndToEnd(t *testing.T) {
 		{cents: 2505, state: Cancelled},                 // SYSTEM_ERROR: no QR; closes unpaid
 		{cents: 2506, state: Cancelled},                 // reply too late: no QR; closes unpaid
 	}
-	var wg sync.WaitGroup
 	for i, c := range cases {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t.Run(fmt.Sprintf("cents_%02d", c.cents%100), func(t *testing.T) {
+		t.Run(fmt.Sprintf("cents_%02d", c.cents%100), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := startBubble(t, Options{}, ottsim.Options{})
+				defer b.stop()
 				wallet := []string{"wechat", "alipay"}[i%2]
-				status, m := a.call("POST", "/v1/payments", map[string]any{"amount": c.cents, "mode": "qr", "wallet": wallet})
+				status, m := b.Call("POST", "/v1/payments", map[string]any{"amount": c.cents, "mode": "qr", "wallet": wallet})
 				if status != 201 {
 					t.Fatalf("create: %d %v", status, m)
 				}
@@ -128,13 +120,13 @@ func TestQROutcomesEndToEnd(t *testing.T) {
 					if p.QRExpiresAt == nil || !p.QRExpiresAt.After(p.CreatedAt) {
 						t.Errorf("qr_expires_at %v", p.QRExpiresAt)
 					}
-					resp, err := customer.Get(p.CodeURL) // the customer's wallet opens the QR
+					resp, err := b.customer().Get(p.CodeURL) // the customer's wallet opens the QR
 					if err != nil {
 						t.Fatal(err)
 					}
 					resp.Body.Close()
 				}
-				p = a.waitFinal(p.ID)
+				p = b.waitFinal(p.ID)
 				if p.State != c.state {
 					t.Fatalf("state %s, want %s (error %v, history %v)", p.State, c.state, p.Error, p.History)
 				}
@@ -145,81 +137,75 @@ func TestQROutcomesEndToEnd(t *testing.T) {
 				if c.charged {
 					charged = c.cents
 				}
-				checkLedger(t, sim, p, charged, 0)
+				checkLedger(t, b.env, p, charged, 0)
 			})
-		}()
+		})
 	}
-	wg.Wait()
 }
 
 // A qr payment the cashier cancels while the customer has the QR open:
 // in_doubt, and the late payment is refunded automatically (reversed).
 func TestQRCancelThenLatePaymentIsReversed(t *testing.T) {
-	sim := startSim(t, "")
-	gw, hc := newGatewayClient(t, sim.url)
-	defer hc.CloseIdleConnections()
-	a := startAgent(t, "", gw, testOptions())
-	status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 3300, "mode": "qr", "wallet": "alipay"})
-	if status != 201 {
-		t.Fatalf("create: %d %v", status, m)
-	}
-	p := decodePayment(t, m)
-	status, m = a.call("POST", "/v1/payments/"+p.ID+"/cancel", nil)
-	if status != 200 {
-		t.Fatalf("cancel: %d %v", status, m)
-	}
-	if got := decodePayment(t, m); got.State != InDoubt {
-		t.Fatalf("after cancel: %s, want in_doubt (the customer may still pay a scanned QR)", got.State)
-	}
-	if err := sim.sim.Pay(p.OrderID); err != nil { // the customer pays anyway
-		t.Fatal(err)
-	}
-	p = a.waitFinal(p.ID)
-	if p.State != Reversed || len(p.Refunds) != 1 || !p.Refunds[0].Automatic || p.Refunded != 3300 {
-		t.Fatalf("late payment: %s refunds %+v refunded %d", p.State, p.Refunds, p.Refunded)
-	}
-	checkLedger(t, sim, p, 3300, 3300)
-}
-
-// Scan payments whose customer confirms only after the polling window
-// (the simulator's PaidAfter is longer than the window): in_doubt, then
-// paid -> refunded -> reversed. One of them is cancelled by the cashier.
-func TestScanLatePaymentIsReversed(t *testing.T) {
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	o := simOptions()
-	o.PaidAfter = 100 * time.Second // 2 s scaled; the agent's window is 1.2 s
-	s := ottsim.New(o)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, l) }()
-	defer func() { cancel(); <-done }()
-	sim := &simEnv{sim: s, url: "http://" + l.Addr().String()}
-	gw, hc := newGatewayClient(t, sim.url)
-	defer hc.CloseIdleConnections()
-	a := startAgent(t, "", gw, testOptions())
-
-	var ids []string
-	for i, cancelIt := range []bool{false, true} {
-		status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 4402, "mode": "scan", "auth_code": wechatCode(40 + i)})
+	synctest.Test(t, func(t *testing.T) {
+		b := startBubble(t, Options{}, ottsim.Options{})
+		defer b.stop()
+		status, m := b.Call("POST", "/v1/payments", map[string]any{"amount": 3300, "mode": "qr", "wallet": "alipay"})
 		if status != 201 {
 			t.Fatalf("create: %d %v", status, m)
 		}
 		p := decodePayment(t, m)
-		if cancelIt {
-			status, m = a.call("POST", "/v1/payments/"+p.ID+"/cancel", nil)
-			if status != 200 || decodePayment(t, m).State != InDoubt {
-				t.Fatalf("cancel: %d %v", status, m)
+		status, m = b.Call("POST", "/v1/payments/"+p.ID+"/cancel", nil)
+		if status != 200 {
+			t.Fatalf("cancel: %d %v", status, m)
+		}
+		if got := decodePayment(t, m); got.State != InDoubt {
+			t.Fatalf("after cancel: %s, want in_doubt (the customer may still pay a scanned QR)", got.State)
+		}
+		if err := b.sim.Pay(p.OrderID); err != nil { // the customer pays anyway
+			t.Fatal(err)
+		}
+		p = b.waitFinal(p.ID)
+		if p.State != Reversed || len(p.Refunds) != 1 || !p.Refunds[0].Automatic || p.Refunded != 3300 {
+			t.Fatalf("late payment: %s refunds %+v refunded %d", p.State, p.Refunds, p.Refunded)
+		}
+		checkLedger(t, b.env, p, 3300, 3300)
+	})
+}
+
+// Scan payments whose customer confirms only after the 60 s polling window
+// (the wallet takes 100 s): in_doubt, then paid -> refunded -> reversed.
+// One of them is cancelled by the cashier.
+func TestScanLatePaymentIsReversed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := startBubble(t, Options{}, ottsim.Options{PaidAfter: 100 * time.Second})
+		defer b.stop()
+		var ids []string
+		for _, cancelIt := range []bool{false, true} {
+			code, err := b.sim.IssueCode("wechat")
+			if err != nil {
+				t.Fatal(err)
 			}
+			status, m := b.Call("POST", "/v1/payments", map[string]any{"amount": 4402, "mode": "scan", "auth_code": code})
+			if status != 201 {
+				t.Fatalf("create: %d %v", status, m)
+			}
+			p := decodePayment(t, m)
+			if cancelIt {
+				status, m = b.Call("POST", "/v1/payments/"+p.ID+"/cancel", nil)
+				if status != 200 || decodePayment(t, m).State != InDoubt {
+					t.Fatalf("cancel: %d %v", status, m)
+				}
+			}
+			ids = append(ids, p.ID)
 		}
-		ids = append(ids, p.ID)
-	}
-	for _, id := range ids {
-		p := a.waitFinal(id)
-		if p.State != Reversed || p.Refunded != 4402 {
-			t.Errorf("%s: %s refunded %d, history %v", id, p.State, p.Refunded, p.History)
+		for _, id := range ids {
+			p := b.waitFinal(id)
+			if p.State != Reversed || p.Refunded != 4402 {
+				t.Errorf("%s: %s refunded %d, history %v", id, p.State, p.Refunded, p.History)
+			}
+			checkLedger(t, b.env, p, 4402, 4402)
 		}
-		checkLedger(t, sim, p, 4402, 4402)
-	}
+	})
 }
 
 func TestRefundsEndToEnd(t *testing.T) {
