@@ -215,25 +215,7 @@ func (o *Options) setDefaults() {
 		o.TimeScale = 1
 	}
 	if o.TimeScale != 1 {
-		s := func(v *time.Duration) { *v = time.Duration(float64(*v) * o.TimeScale) }
-		for _, v := range []*time.Duration{&o.ScanFirstPoll, &o.ScanFirstPollOnErr, &o.ScanPollEvery, &o.ScanPollWindow,
-			&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.PrintTimeout,
-			&o.AwaitCodeTimeout, &o.CartTimeout, &o.DuplicateWindow, &o.RateEvery, &o.RateMaxAge, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck} {
-			s(v)
-		}
-		if o.Retention > 0 {
-			s(&o.Retention)
-		}
-		rb := append([]time.Duration(nil), o.ReconcileBackoff...)
-		for i := range rb {
-			s(&rb[i])
-		}
-		o.ReconcileBackoff = rb
-		tb := append([]time.Duration(nil), o.RetryBackoff...)
-		for i := range tb {
-			s(&tb[i])
-		}
-		o.RetryBackoff = tb
+		o.scale()
 	}
 	if o.Clock == nil {
 		o.Clock = realClock{}
@@ -244,6 +226,30 @@ func (o *Options) setDefaults() {
 	if o.CodeReuseWindow < o.CodeValidity {
 		o.CodeReuseWindow = o.CodeValidity
 	}
+}
+
+// scale multiplies every duration by TimeScale (the schedules are copied:
+// the caller's slices are left as they were).
+func (o *Options) scale() {
+	s := func(v *time.Duration) { *v = time.Duration(float64(*v) * o.TimeScale) }
+	for _, v := range []*time.Duration{&o.ScanFirstPoll, &o.ScanFirstPollOnErr, &o.ScanPollEvery, &o.ScanPollWindow,
+		&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.PrintTimeout,
+		&o.AwaitCodeTimeout, &o.CartTimeout, &o.DuplicateWindow, &o.RateEvery, &o.RateMaxAge, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck} {
+		s(v)
+	}
+	if o.Retention > 0 {
+		s(&o.Retention)
+	}
+	rb := append([]time.Duration(nil), o.ReconcileBackoff...)
+	for i := range rb {
+		s(&rb[i])
+	}
+	o.ReconcileBackoff = rb
+	tb := append([]time.Duration(nil), o.RetryBackoff...)
+	for i := range tb {
+		s(&tb[i])
+	}
+	o.RetryBackoff = tb
 }
 
 // longestBackoff is the longest delay the outbox ever schedules, jitter

@@ -100,24 +100,12 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 	switch queryOutcome(err) {
 	case gateway.Paid:
 		e.log.Info("agent: in-doubt payment turned out paid; refunding automatically", "id", p.ID, "order_id", p.OrderID)
-		_, err = e.mutate(p.ID, func(tx *store.Tx, p *store.Payment) error {
-			if p.State != InDoubt {
-				return errNoChange
-			}
-			if err := tx.DeleteJob(j.Seq); err != nil {
-				return err
-			}
+		_, err = e.mutate(p.ID, settleInDoubt(j, func(tx *store.Tx, p *store.Payment) error {
 			p.Answer = a
 			return e.paidLate(tx, p)
-		})
+		}))
 	case gateway.Failed:
-		_, err = e.mutate(p.ID, func(tx *store.Tx, p *store.Payment) error {
-			if p.State != InDoubt {
-				return errNoChange
-			}
-			if err := tx.DeleteJob(j.Seq); err != nil {
-				return err
-			}
+		_, err = e.mutate(p.ID, settleInDoubt(j, func(tx *store.Tx, p *store.Payment) error {
 			p.Answer = a
 			if p.CancelRequested || p.Mode == "qr" {
 				p.State, p.Error = Cancelled, nil
@@ -129,26 +117,20 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 			}
 			p.State, p.Error = Failed, &store.Error{Code: statusCode(st), Message: "the gateway reports the order " + st}
 			return nil
-		})
+		}))
 	default:
 		e.noteNotFound(j.Seq, a)
 		if e.neverReached(p, j, a) {
 			e.log.Warn("agent: the gateway has no such order, on consecutive answers, after it could no longer be charged: it never reached the gateway",
 				"id", p.ID, "order_id", p.OrderID)
-			_, err = e.mutate(p.ID, func(tx *store.Tx, p *store.Payment) error {
-				if p.State != InDoubt {
-					return errNoChange
-				}
-				if err := tx.DeleteJob(j.Seq); err != nil {
-					return err
-				}
+			_, err = e.mutate(p.ID, settleInDoubt(j, func(tx *store.Tx, p *store.Payment) error {
 				p.State, p.Answer = Failed, a
 				if p.CancelRequested {
 					p.State = Cancelled
 				}
 				p.Error = &store.Error{Code: "gateway_unreachable", Message: "the order never reached the gateway (it has no record of it); nothing was charged"}
 				return nil
-			})
+			}))
 			break
 		}
 		e.note(p.ID, a)
@@ -162,6 +144,21 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 	}
 	if errors.Is(err, errNoChange) {
 		e.dropJob(j)
+	}
+}
+
+// settleInDoubt is the mutation that settles an in-doubt payment from its
+// reconciliation job's answer: unless the payment left in_doubt meanwhile
+// (errNoChange), the job is deleted and fn decides, in one transaction.
+func settleInDoubt(j *store.Job, fn mutation) mutation {
+	return func(tx *store.Tx, p *store.Payment) error {
+		if p.State != InDoubt {
+			return errNoChange
+		}
+		if err := tx.DeleteJob(j.Seq); err != nil {
+			return err
+		}
+		return fn(tx, p)
 	}
 }
 

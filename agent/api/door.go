@@ -153,88 +153,115 @@ func refuse(w http.ResponseWriter, r *http.Request, status int, code, format str
 
 func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	uid, onSocket := peerUID(r)
+	corsOK, ok := d.checkBrowser(w, r, onSocket)
+	if !ok {
+		return
+	}
+	client, ok := d.checkSocket(w, r, uid, onSocket)
+	if !ok {
+		return
+	}
+	// 4. Credentials, from the headers alone.
+	c, ok := d.authenticate(w, r, client, onSocket, corsOK)
+	if !ok || !d.checkRoute(w, r, c) || !d.checkBody(w, r) {
+		return
+	}
+	// The mux again, so that the handler sees its path values.
+	d.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey, c)))
+}
+
+// checkBrowser is steps 1 and 2: the Host and the browser context (CORS
+// for allowed origins, whose preflight it answers). ok false: answered.
+func (d *door) checkBrowser(w http.ResponseWriter, r *http.Request, onSocket bool) (corsOK, ok bool) {
 	// 1. Host: a page on a rebound name (rebind.attacker.example -> 127.0.0.1)
 	// carries its own name in Host. A Unix socket has no browser behind it.
 	if !onSocket && !d.hostAllowed(r.Host) {
 		refuse(w, r, http.StatusMisdirectedRequest, "host_not_allowed",
 			"Host %q is not this agent's name: use 127.0.0.1, localhost or a name listed in api.allowed_hosts", clip(r.Host, 80))
-		return
+		return false, false
 	}
 	// 2. The browser context.
 	origin := r.Header.Get("Origin")
-	corsOK := origin != "" && slices.Contains(d.s.accessNow().a.AllowedOrigins, origin)
+	corsOK = origin != "" && slices.Contains(d.s.accessNow().a.AllowedOrigins, origin)
 	if origin != "" && !corsOK && !d.sameOrigin(origin, r.Host) {
 		refuse(w, r, http.StatusForbidden, "origin_not_allowed",
 			"requests from web pages at %s are refused: list the origin in api.allowed_origins to let a web POS in", clip(origin, 80))
-		return
+		return false, false
 	}
 	if origin == "" && r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		refuse(w, r, http.StatusForbidden, "origin_not_allowed", "cross-site requests from web pages are refused")
-		return
+		return false, false
 	}
-	if corsOK {
-		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", origin)
-		h.Add("Vary", "Origin")
-		h.Set("Access-Control-Expose-Headers", "Location, Idempotent-Replayed, Retry-After")
-		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, Last-Event-ID")
-			h.Set("Access-Control-Max-Age", "600")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
+	if !corsOK {
+		return false, true
 	}
-	// 3. The Unix socket's caller.
-	client := clientOf(r)
-	if onSocket {
-		client = "unix uid " + strconv.Itoa(uid)
-		if !d.uidAllowed(uid) {
-			d.log.Warn("api: unix socket caller refused", "uid", uid, "path", r.URL.Path)
-			refuse(w, r, http.StatusForbidden, "uid_not_allowed", "uid %d may not use this socket: add it to api.socket_users", uid)
-			return
-		}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "Location, Idempotent-Replayed, Retry-After")
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key, Last-Event-ID")
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return true, false
 	}
-	// 4. Credentials, from the headers alone.
-	c, ok := d.authenticate(w, r, client, onSocket, corsOK)
-	if !ok {
-		return
+	return true, true
+}
+
+// checkSocket is step 3: the Unix socket's caller, by uid. It returns the
+// client's name for the logs and the audit trail.
+func (d *door) checkSocket(w http.ResponseWriter, r *http.Request, uid int, onSocket bool) (client string, ok bool) {
+	if !onSocket {
+		return clientOf(r), true
 	}
-	// 5. The route and the role.
+	if !d.uidAllowed(uid) {
+		d.log.Warn("api: unix socket caller refused", "uid", uid, "path", r.URL.Path)
+		refuse(w, r, http.StatusForbidden, "uid_not_allowed", "uid %d may not use this socket: add it to api.socket_users", uid)
+		return "", false
+	}
+	return "unix uid " + strconv.Itoa(uid), true
+}
+
+// checkRoute is step 5: the route exists, and the caller's role may use it.
+func (d *door) checkRoute(w http.ResponseWriter, r *http.Request, c caller) bool {
 	_, pattern := d.mux.Handler(r)
 	rt, known := d.routes[pattern]
 	if !known {
 		if allow := d.allowed(r); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
 			refuse(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s: use %s", clip(r.Method, 16), clip(r.URL.Path, 80), strings.Join(allow, ", "))
-			return
+			return false
 		}
 		refuse(w, r, http.StatusNotFound, "not_found", "no route %s %s", clip(r.Method, 16), clip(r.URL.Path, 80))
-		return
+		return false
 	}
 	if rt.roles&c.roles == 0 {
 		d.log.Warn("api: role refused", "client", c.client, "credential", c.name, "method", r.Method, "path", clip(r.URL.Path, 80))
 		refuse(w, r, http.StatusForbidden, "forbidden", "the %s credential may not %s %s", c.name, r.Method, pattern)
-		return
+		return false
 	}
-	// 6. The body: size from Content-Length, type from Content-Type, both
-	// before it is read; then a deadline for reading it.
+	return true
+}
+
+// checkBody is step 6: the body's size from Content-Length and its type
+// from Content-Type, both before it is read; then a deadline for reading it.
+func (d *door) checkBody(w http.ResponseWriter, r *http.Request) bool {
 	if r.ContentLength > MaxBody {
 		refuse(w, r, http.StatusRequestEntityTooLarge, "body_too_large", "request body is larger than %d KiB", MaxBody>>10)
-		return
+		return false
 	}
 	if hasBody(r) || r.Header.Get("Content-Type") != "" {
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if hasBody(r) && (err != nil || mt != "application/json") || err == nil && mt != "application/json" {
 			refuse(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", "request bodies must be JSON: send Content-Type: application/json")
-			return
+			return false
 		}
 	}
 	if hasBody(r) {
 		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d.s.accessNow().a.BodyTimeout))
 	}
-	// The mux again, so that the handler sees its path values.
-	d.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey, c)))
+	return true
 }
 
 // hasBody reports whether a request says it carries a body.

@@ -85,32 +85,11 @@ func parseExport(r *http.Request) (since time.Time, format string, err error) {
 // {"payments": [...], more...}, or CSV.
 func (s *Server) writeExport(w http.ResponseWriter, since time.Time, format string, more ...exportField) {
 	if format == "csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="posagent-export.csv"`)
-		cw := csv.NewWriter(w)
-		cw.Write(append([]string{"id", "order_id", "reference", "mode", "wallet", "amount", "currency", "state", "error_code", "refunded", "created_at", "updated_at"},
-			exportExtraColumns...))
-		err := s.eng.EachExported(since, func(p *agent.Payment) error {
-			ec := ""
-			if p.Error != nil {
-				ec = p.Error.Code
-			}
-			return cw.Write(append([]string{p.ID, p.OrderID, csvSafe(p.Reference), p.Mode, p.Wallet, strconv.FormatInt(p.Amount, 10), p.Currency,
-				string(p.State), ec, strconv.FormatInt(p.Refunded, 10), p.CreatedAt.Format(time.RFC3339), p.UpdatedAt.Format(time.RFC3339)},
-				exportExtras(p)...))
-		})
-		if err != nil {
-			s.log.Error("agent: export: stopped", "err", err)
-		}
-		cw.Flush()
+		s.writeExportCSV(w, since)
 		return
 	}
 	// Members in key order, as encoding/json writes a map.
-	type member struct {
-		name string
-		raw  []byte // nil: the payments
-	}
-	members := []member{{name: "payments"}}
+	members := []exportMember{{name: "payments"}}
 	for _, f := range more {
 		v, err := f.Value()
 		if err != nil {
@@ -122,9 +101,9 @@ func (s *Server) writeExport(w http.ResponseWriter, since time.Time, format stri
 			writeErr(w, err)
 			return
 		}
-		members = append(members, member{f.Name, raw})
+		members = append(members, exportMember{f.Name, raw})
 	}
-	slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.name, b.name) })
+	slices.SortFunc(members, func(a, b exportMember) int { return strings.Compare(a.name, b.name) })
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
 	bw := bufio.NewWriterSize(w, 32<<10)
@@ -138,36 +117,72 @@ func (s *Server) writeExport(w http.ResponseWriter, since time.Time, format stri
 			bw.Write(m.raw)
 			continue
 		}
-		n := 0
-		err := s.eng.EachExported(since, func(p *agent.Payment) error {
-			raw, err := json.MarshalIndent(p, "    ", "  ")
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				bw.WriteString("[\n    ")
-			} else {
-				bw.WriteString(",\n    ")
-			}
-			n++
-			_, err = bw.Write(raw)
-			return err
-		})
-		if err != nil {
+		if err := s.writeExportPayments(bw, since); err != nil {
 			// The answer has begun: end it unparseable rather than short.
 			s.log.Error("agent: export: stopped", "err", err)
 			bw.WriteString("\n  ERROR: the export stopped: " + strconv.Quote(err.Error()))
 			bw.Flush()
 			return
 		}
-		if n == 0 {
-			bw.WriteString("[]")
-		} else {
-			bw.WriteString("\n  ]")
-		}
 	}
 	bw.WriteString("\n}\n")
 	bw.Flush()
+}
+
+// exportMember is one member of the JSON export; raw nil: the payments.
+type exportMember struct {
+	name string
+	raw  []byte
+}
+
+// writeExportPayments streams the payments array of the JSON export.
+func (s *Server) writeExportPayments(bw *bufio.Writer, since time.Time) error {
+	n := 0
+	err := s.eng.EachExported(since, func(p *agent.Payment) error {
+		raw, err := json.MarshalIndent(p, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			bw.WriteString("[\n    ")
+		} else {
+			bw.WriteString(",\n    ")
+		}
+		n++
+		_, err = bw.Write(raw)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		bw.WriteString("[]")
+	} else {
+		bw.WriteString("\n  ]")
+	}
+	return nil
+}
+
+// writeExportCSV streams the export as CSV, one row per payment.
+func (s *Server) writeExportCSV(w http.ResponseWriter, since time.Time) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="posagent-export.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write(append([]string{"id", "order_id", "reference", "mode", "wallet", "amount", "currency", "state", "error_code", "refunded", "created_at", "updated_at"},
+		exportExtraColumns...))
+	err := s.eng.EachExported(since, func(p *agent.Payment) error {
+		ec := ""
+		if p.Error != nil {
+			ec = p.Error.Code
+		}
+		return cw.Write(append([]string{p.ID, p.OrderID, csvSafe(p.Reference), p.Mode, p.Wallet, strconv.FormatInt(p.Amount, 10), p.Currency,
+			string(p.State), ec, strconv.FormatInt(p.Refunded, 10), p.CreatedAt.Format(time.RFC3339), p.UpdatedAt.Format(time.RFC3339)},
+			exportExtras(p)...))
+	})
+	if err != nil {
+		s.log.Error("agent: export: stopped", "err", err)
+	}
+	cw.Flush()
 }
 
 // csvSafe keeps a spreadsheet from reading a POS reference as a formula.

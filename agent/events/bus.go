@@ -79,78 +79,100 @@ func Subscribe[T any](b *Bus, after uint64, decode func(store.Event) (T, bool)) 
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
 
-	out := make(chan T)
-	done := make(chan struct{})
+	st := &stream[T]{b: b, s: s, out: make(chan T), done: make(chan struct{}), after: after, decode: decode}
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(out)
-		send := func(e store.Event) bool {
-			if e.Seq <= after {
-				return true
-			}
-			ev, ok := decode(e)
-			if !ok {
-				return true
-			}
-			select {
-			case out <- ev:
-				after = e.Seq
-				return true
-			case <-done:
-				return false
-			}
+	wg.Go(func() {
+		defer close(st.out)
+		if st.replay(upto) {
+			st.live()
 		}
-		// Replay from the journal in chunks.
-		for after < upto {
-			var evs []store.Event
-			err := b.st.View(func(tx *store.Tx) error {
-				var err error
-				evs, err = tx.Events(after, upto, 256)
-				return err
-			})
-			if err != nil || len(evs) == 0 {
-				break
-			}
-			for _, e := range evs {
-				if !send(e) {
-					return
-				}
-			}
-			if evs[len(evs)-1].Seq >= upto {
-				break
-			}
-		}
-		// Live.
-		for {
-			s.mu.Lock()
-			q, over := s.queue, s.overflow
-			s.queue = nil
-			s.mu.Unlock()
-			if over {
-				return
-			}
-			for _, e := range q {
-				if !send(e) {
-					return
-				}
-			}
-			select {
-			case <-s.wake:
-			case <-done:
-				return
-			}
-		}
-	}()
+	})
 	var once sync.Once
-	return out, func() {
+	return st.out, func() {
 		once.Do(func() {
 			b.mu.Lock()
 			delete(b.subs, s)
 			b.mu.Unlock()
-			close(done)
+			close(st.done)
 			wg.Wait()
 		})
+	}
+}
+
+// stream is one subscriber's goroutine: replay, then live.
+type stream[T any] struct {
+	b      *Bus
+	s      *sub
+	out    chan T
+	done   chan struct{} // closed by cancel
+	after  uint64        // the last seq delivered (or skipped)
+	decode func(store.Event) (T, bool)
+}
+
+// send delivers e unless it is at or before the cursor or undecodable;
+// false when the subscriber cancelled.
+func (st *stream[T]) send(e store.Event) bool {
+	if e.Seq <= st.after {
+		return true
+	}
+	ev, ok := st.decode(e)
+	if !ok {
+		st.after = e.Seq // skipped: never read again
+		return true
+	}
+	select {
+	case st.out <- ev:
+		st.after = e.Seq
+		return true
+	case <-st.done:
+		return false
+	}
+}
+
+// replay sends the journal's events after the cursor up to upto, in
+// chunks; false when the subscriber cancelled.
+func (st *stream[T]) replay(upto uint64) bool {
+	for st.after < upto {
+		var evs []store.Event
+		err := st.b.st.View(func(tx *store.Tx) error {
+			var err error
+			evs, err = tx.Events(st.after, upto, 256)
+			return err
+		})
+		if err != nil || len(evs) == 0 {
+			return true
+		}
+		for _, e := range evs {
+			if !st.send(e) {
+				return false
+			}
+		}
+		if evs[len(evs)-1].Seq >= upto {
+			return true
+		}
+	}
+	return true
+}
+
+// live sends what is published, until cancel or an overflow.
+func (st *stream[T]) live() {
+	for {
+		st.s.mu.Lock()
+		q, over := st.s.queue, st.s.overflow
+		st.s.queue = nil
+		st.s.mu.Unlock()
+		if over {
+			return
+		}
+		for _, e := range q {
+			if !st.send(e) {
+				return
+			}
+		}
+		select {
+		case <-st.s.wake:
+		case <-st.done:
+			return
+		}
 	}
 }

@@ -122,3 +122,18 @@ func TestCancelClosesTheStream(t *testing.T) {
 	}
 	appendEvents(t, st, 1)
 }
+
+// A replay chunk of nothing but undecodable events moves the cursor on: the
+// subscriber gets the good event after them instead of reading the same
+// chunk forever.
+func TestReplayPastUndecodableChunk(t *testing.T) {
+	st, b := journal(t)
+	appendEvents(t, st, 600) // more than two replay chunks
+	ch, cancel := events.Subscribe(b, 0, func(e store.Event) (uint64, bool) { return e.Seq, e.Seq > 590 })
+	defer cancel()
+	for want := uint64(591); want <= 600; want++ {
+		if got, ok := recv(t, ch); !ok || got != want {
+			t.Fatalf("got %d (open %v), want %d", got, ok, want)
+		}
+	}
+}
