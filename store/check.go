@@ -40,6 +40,11 @@ type Report struct {
 	// Rollback is set (Inspect only) when the journal is behind its
 	// high-water mark: it went back in time, or was replaced.
 	Rollback *Rollback `json:"rollback,omitempty"`
+	// Quick: only what the start reads was checked (quickcheck.go); the
+	// payment counts are the journal's counters, and Orders, IdemKeys and
+	// Events are not counted.
+	Quick bool   `json:"quick,omitempty"`
+	root  uint64 // the root bucket's page (Verified)
 }
 
 // Damaged reports whether any finding is damage.
@@ -111,8 +116,8 @@ func CheckFile(path string, opt CheckOptions) (*Report, error) {
 }
 
 // checkFileWith opens path read-only under a shared lock and runs raw on
-// it; then, when raw found no damage, bbolt's check.
-func checkFileWith(path string, opt CheckOptions, raw func(f *os.File, rep *Report)) (rep *Report, err error) {
+// it; then, with boltToo and when raw found no damage, bbolt's check.
+func checkFileWith(path string, opt CheckOptions, boltToo bool, raw func(f *os.File, rep *Report)) (rep *Report, err error) {
 	if opt.LockTimeout <= 0 {
 		opt.LockTimeout = time.Second
 	}
@@ -157,7 +162,7 @@ func checkFileWith(path string, opt CheckOptions, raw func(f *os.File, rep *Repo
 		}
 	}()
 	raw(f, rep)
-	if rep.Damaged() {
+	if rep.Damaged() || !boltToo {
 		return rep, nil
 	}
 	boltCheck(path, opt.LockTimeout, rep)
@@ -173,7 +178,7 @@ func checkRawKeep(f *os.File, rep *Report, keep bool) *inventory {
 		return nil
 	}
 	m := pf.m()
-	rep.PageSize, rep.Pages, rep.TxID = pf.ps, m.pgid, m.txid
+	rep.PageSize, rep.Pages, rep.TxID, rep.root = pf.ps, m.pgid, m.txid, m.root
 	if int64(m.pgid)*int64(pf.ps) > rep.Size {
 		return nil
 	}
@@ -400,13 +405,15 @@ func (inv *inventory) gaps() map[uint64]uint64 {
 	return g
 }
 
-// finish checks the invariants across buckets and fills rep.
-func (inv *inventory) finish(rep *Report) {
+// finishCore reports what the walk found, the buckets, the journal format
+// and id, and the pages whose records were lost; false for a new journal
+// with no records yet (nothing more to check).
+func (inv *inventory) finishCore(rep *Report) bool {
 	rep.Findings = append(rep.Findings, inv.finds...)
 	if len(inv.buckets) == 0 && len(inv.lostIn) == 0 {
 		// A bbolt file whose first posagent transaction never committed.
 		rep.Findings = append(rep.Findings, Finding{Problem: "a new journal with no records yet"})
-		return
+		return false
 	}
 	for _, b := range coreBkts {
 		if !inv.buckets[string(b)] {
@@ -429,6 +436,14 @@ func (inv *inventory) finish(rep *Report) {
 			rep.Findings = append(rep.Findings, Finding{Page: pg(pages[0]), Bucket: b, Damage: true,
 				Problem: fmt.Sprintf("records on %d page(s) cannot be read (%s)", len(pages), pageList(pages))})
 		}
+	}
+	return true
+}
+
+// finish checks the invariants across buckets and fills rep.
+func (inv *inventory) finish(rep *Report) {
+	if !inv.finishCore(rep) {
+		return
 	}
 	// Every payment's order ids point at it, and every index entry at a
 	// payment that owns it.

@@ -25,6 +25,18 @@ type Mark struct {
 	TxID      uint64    `json:"txid"`
 	At        time.Time `json:"at"`
 	Gen       uint64    `json:"gen"` // write generation: the newer slot wins
+	// Verified is the last state of this journal a full check found
+	// sound (quickcheck.go); nil: none yet, and the next start checks in
+	// full.
+	Verified *Verified `json:"verified,omitempty"`
+}
+
+// Verified names the journal state a full, record-level check found
+// sound: its last bbolt transaction and root page then.
+type Verified struct {
+	TxID uint64    `json:"txid"`
+	Root uint64    `json:"root"`
+	At   time.Time `json:"at"`
 }
 
 // MarkPath is the high-water-mark file of the journal at path.
@@ -88,14 +100,15 @@ func readMark(path string) (*Mark, error) {
 // goroutine writes the newest one, so a burst of commits costs one fsync.
 type markFile struct {
 	f *os.File
-	// mu guards gen, pending, last and err.
-	mu      sync.Mutex
-	gen     uint64
-	pending *Mark
-	last    Mark
-	err     error
-	kick    chan struct{}
-	done    chan struct{}
+	// mu guards gen, pending, last, verified and err.
+	mu       sync.Mutex
+	gen      uint64
+	pending  *Mark
+	last     Mark
+	verified *Verified // stamped on every mark written
+	err      error
+	kick     chan struct{}
+	done     chan struct{}
 }
 
 func openMarkFile(path string, gen uint64) (*markFile, error) {
@@ -111,6 +124,7 @@ func (mf *markFile) write(m Mark) error {
 	mf.mu.Lock()
 	mf.gen++
 	m.Gen = mf.gen
+	m.Verified = mf.verified
 	mf.mu.Unlock()
 	if _, err := mf.f.WriteAt(encodeMark(m), int64(m.Gen%2)*markSlot); err != nil {
 		return fmt.Errorf("store: mark %s: %w", mf.f.Name(), err)
@@ -122,6 +136,19 @@ func (mf *markFile) write(m Mark) error {
 	mf.last = m
 	mf.mu.Unlock()
 	return nil
+}
+
+// setVerified records v in every mark written from now on, starting with
+// the last one written (queued for the flusher).
+func (mf *markFile) setVerified(v *Verified) {
+	mf.mu.Lock()
+	mf.verified = v
+	m := mf.last
+	if mf.pending != nil {
+		m = *mf.pending
+	}
+	mf.mu.Unlock()
+	mf.post(m)
 }
 
 // post queues m for the flusher.

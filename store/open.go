@@ -32,8 +32,28 @@ func Inspect(path string, opt CheckOptions) (*Report, error) {
 }
 
 func inspect(path string, opt CheckOptions) (*Report, *inventory, error) {
+	return inspectWith(path, opt, false, 0)
+}
+
+// inspectWith is inspect; with quick, a journal whose mark names a state a
+// full check verified gets the quick check (quickcheck.go) when its pages
+// in use take fullBelow bytes or more. Damage the quick check finds is
+// reported by the full check, every finding of it.
+func inspectWith(path string, opt CheckOptions, quick bool, fullBelow int64) (*Report, *inventory, error) {
 	mark, merr := readMark(MarkPath(path))
-	rep, inv, err := checkFile(path, opt, false)
+	var (
+		rep  *Report
+		inv  *inventory
+		err  error
+		full = true
+	)
+	if quick && merr == nil && mark != nil && mark.Verified != nil {
+		rep, inv, full, err = quickCheck(path, opt, mark.Verified, fullBelow)
+		full = full || (err == nil && rep.Damaged())
+	}
+	if full {
+		rep, inv, err = checkFile(path, opt, false)
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		rep, err = &Report{Path: path, Missing: true}, nil
 	}
@@ -77,7 +97,7 @@ func inspect(path string, opt CheckOptions) (*Report, *inventory, error) {
 // checkFile is CheckFile, also returning what the walk read.
 func checkFile(path string, opt CheckOptions, keep bool) (*Report, *inventory, error) {
 	var inv *inventory
-	rep, err := checkFileWith(path, opt, func(f *os.File, rep *Report) {
+	rep, err := checkFileWith(path, opt, true, func(f *os.File, rep *Report) {
 		inv = checkRawKeep(f, rep, keep)
 	})
 	return rep, inv, err
@@ -104,6 +124,13 @@ type Options struct {
 	// (CompactFile) when its free pages take this many bytes and at least
 	// half the file (0: DefaultCompactFree; negative: never).
 	CompactFree int64
+	// FullCheckBelow: a journal whose pages in use take less than this is
+	// checked in full before every start; a larger one, once a full check
+	// verified it, gets the quick check and RunCheck checks the rest (0:
+	// DefaultFullCheckBelow; negative: the quick check at any size).
+	FullCheckBelow int64
+	// FullCheck: always check in full before use (no quick check).
+	FullCheck bool
 }
 
 // Open checks the journal at path (Inspect) and opens it, creating it if
@@ -137,7 +164,11 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 	if opts.KeyRotation <= 0 {
 		opts.KeyRotation = 24 * time.Hour
 	}
-	rep, inv, err := inspect(path, CheckOptions{LockTimeout: opts.LockTimeout})
+	fullBelow := opts.FullCheckBelow
+	if fullBelow == 0 {
+		fullBelow = DefaultFullCheckBelow
+	}
+	rep, inv, err := inspectWith(path, CheckOptions{LockTimeout: opts.LockTimeout}, accept == nil && !opts.FullCheck, max(fullBelow, 0))
 	if errors.Is(err, ErrLocked) {
 		return nil, nil, fmt.Errorf("%w: %s is in use by another posagent (already running?)", ErrLocked, path)
 	}
@@ -242,6 +273,7 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 	if err != nil {
 		return nil, rep, err
 	}
+	s.mark.verified = s.startCheck(rep)
 	if err = s.mark.write(Mark{JournalID: s.id, Seq: seq, TxID: txid, At: s.now()}); err != nil {
 		s.mark.f.Close()
 		return nil, rep, err

@@ -325,6 +325,15 @@ type walker struct {
 	branchOf map[uint64]string
 	// unreached: pages neither in use nor free (their parent was lost).
 	unreached []uint64
+	// scope, when set, limits the walk to the key ranges [lo, hi) of each
+	// bucket it wants (hi nil: no upper bound); the page accounting is then
+	// left out (quickcheck.go).
+	scope func(bucket string, lo, hi []byte) bool
+}
+
+// wants reports whether the walk reads keys [lo, hi) of bucket.
+func (w *walker) wants(bucket string, lo, hi []byte) bool {
+	return w.scope == nil || w.scope(bucket, lo, hi)
 }
 
 func (w *walker) find(f Finding) { w.finds = append(w.finds, f) }
@@ -356,6 +365,15 @@ func (w *walker) walk() {
 	w.node("", m.root, nil, nil, nil, 0, true)
 	if err != nil {
 		return // without the freelist, unreached pages say nothing
+	}
+	if w.scope != nil {
+		// A scoped walk reached only some pages: none of them may be free.
+		for id := range w.reach {
+			if id >= 2 && free[id] {
+				w.find(Finding{Page: pg(id), Problem: "in use and in the freelist at the same time", Damage: true})
+			}
+		}
+		return
 	}
 	var unreached []uint64
 	for id := uint64(2); id < m.pgid; id++ {
@@ -449,6 +467,9 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 			} else {
 				next = hi
 			}
+			if !top && !w.wants(bucket, e.key, next) {
+				continue
+			}
 			w.node(bucket, e.child, nil, e.key, next, depth+1, top)
 		}
 		return true
@@ -460,6 +481,9 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 		if !top {
 			if e.bucket {
 				w.find(Finding{Page: pg(id), Bucket: bucket, Key: printable(e.key), Problem: "unexpected nested bucket", Damage: true})
+				continue
+			}
+			if w.scope != nil && !w.scope(bucket, e.key, append(e.key[:len(e.key):len(e.key)], 0)) {
 				continue
 			}
 			w.v.record(bucket, e.key, e.value)
@@ -476,6 +500,9 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 		}
 		root := binary.LittleEndian.Uint64(e.value)
 		w.v.bucketSeq(name, binary.LittleEndian.Uint64(e.value[8:]))
+		if !w.wants(name, nil, nil) {
+			continue
+		}
 		if root == 0 {
 			w.node(name, id, e.value[bucketHdrSize:], nil, nil, depth+1, false)
 		} else {

@@ -44,7 +44,7 @@ func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
 	}
 	var inv *inventory
 	rescued := 0
-	rep, err := checkFileWith(in, opt, func(f *os.File, rep *Report) {
+	rep, err := checkFileWith(in, opt, true, func(f *os.File, rep *Report) {
 		pf, fs := openPageFile(f, rep.Size)
 		rep.Findings = append(rep.Findings, fs...)
 		if pf == nil {

@@ -61,10 +61,13 @@ type Store struct {
 	// bmu guards backup.
 	bmu    sync.Mutex
 	backup BackupStatus
+	// integ: how far the journal was checked (bgcheck.go).
+	integ integrity
 }
 
-// Close closes the file.
+// Close closes the file (stopping a check RunCheck is making).
 func (s *Store) Close() error {
+	s.stopCheck()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
 	}
