@@ -486,6 +486,8 @@ type JournalStatus struct {
 	LastSeq   uint64 `json:"last_event_seq"`
 	// Backup: the newest verified backup (age_seconds -1: none yet).
 	Backup store.BackupStatus `json:"backup"`
+	// Check: how far the journal was checked (damaged: new payments refused).
+	Check store.CheckStatus `json:"check"`
 }
 
 // Status reports the engine's state.
