@@ -295,15 +295,14 @@ func (s *Store) RotateKeys(force bool) (KeyRotation, error) {
 	s.keys.mu.Unlock()
 	need := map[uint32]bool{}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bPayments).ForEach(func(k, v []byte) error {
+		return openRecords(tx, func(v []byte) {
 			r, err := decodePayment(v)
 			if err != nil || r.Sealed == "" || r.State.Final() {
-				return nil
+				return
 			}
 			if id, _, err := parseSealed(r.Sealed); err == nil {
 				need[id] = true
 			}
-			return nil
 		})
 	})
 	if err != nil {
