@@ -521,19 +521,15 @@ func (e *Engine) Status() Status {
 	return s
 }
 
+// outboxStatus reads the outbox's counters (store.Tx.OutboxSummary), not
+// its jobs.
 func (e *Engine) outboxStatus(now time.Time) OutboxStatus {
 	o := OutboxStatus{ByKind: map[string]int{}}
 	e.st.View(func(tx *store.Tx) error {
-		jobs, err := tx.Jobs()
-		for _, j := range jobs {
-			o.Depth++
-			o.ByKind[j.Kind]++
-			if age := now.Sub(j.CreatedAt).Seconds(); age > o.OldestAgeSeconds {
-				o.OldestAgeSeconds = age
-			}
-			if j.LastError != "" {
-				o.LastError = j.LastError
-			}
+		sum, err := tx.OutboxSummary()
+		o.Depth, o.ByKind, o.LastError = sum.Depth, sum.ByKind, sum.LastError
+		if age := now.Sub(sum.Oldest).Seconds(); sum.Depth > 0 && age > 0 {
+			o.OldestAgeSeconds = age
 		}
 		return err
 	})

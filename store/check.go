@@ -235,6 +235,7 @@ type inventory struct {
 	idem     map[string]string
 	events   []uint64
 	meta     map[string][]byte
+	stats    map[string]string // outbox_stats: key -> value
 	payState map[string]string // pay_state: id -> state
 	byState  map[string]string // by_state: id -> state (a second entry is a finding)
 	finds    []Finding
@@ -255,12 +256,15 @@ type jobRef struct {
 	key       []byte
 	paymentID string
 	refundID  string
+	kind      string
+	created   time.Time
+	lastErr   string
 }
 
 func newInventory() *inventory {
 	return &inventory{buckets: map[string]bool{}, seqs: map[string]uint64{}, records: map[string][][2][]byte{},
 		payments: map[string]*payIndex{}, orders: map[string]string{}, idem: map[string]string{}, meta: map[string][]byte{},
-		payState: map[string]string{}, byState: map[string]string{}, lostIn: map[string][]uint64{}}
+		stats: map[string]string{}, payState: map[string]string{}, byState: map[string]string{}, lostIn: map[string][]uint64{}}
 }
 
 func (inv *inventory) bucketSeq(b string, seq uint64) { inv.buckets[b] = true; inv.seqs[b] = seq }
@@ -316,7 +320,10 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 			inv.bad(b, k, "job unreadable: "+err.Error())
 			return false
 		}
-		inv.jobs = append(inv.jobs, jobRef{seq: binary.BigEndian.Uint64(k), key: bytes.Clone(k), paymentID: j.PaymentID, refundID: j.RefundID})
+		inv.jobs = append(inv.jobs, jobRef{seq: binary.BigEndian.Uint64(k), key: bytes.Clone(k), paymentID: j.PaymentID, refundID: j.RefundID,
+			kind: j.Kind, created: j.CreatedAt, lastErr: j.LastError})
+	case string(bOutboxStats):
+		inv.stats[string(k)] = string(v)
 	case string(bIdem):
 		var r Idem
 		if err := json.Unmarshal(v, &r); err != nil {
@@ -495,6 +502,9 @@ func (inv *inventory) finish(rep *Report) {
 	if maxJob > inv.seqs[string(bOutbox)] {
 		rep.Findings = append(rep.Findings, Finding{Bucket: "outbox", Problem: fmt.Sprintf("job #%d is past the outbox sequence %d", maxJob, inv.seqs[string(bOutbox)]), Damage: true})
 	}
+	if !lost {
+		inv.checkOutboxStats(rep)
+	}
 	for k, pid := range inv.idem {
 		rep.IdemKeys++
 		if _, ok := inv.payments[pid]; !ok && pid != "" && !lost {
@@ -521,6 +531,46 @@ func (inv *inventory) finish(rep *Report) {
 			rep.Findings = append(rep.Findings, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", last), Problem: fmt.Sprintf("past the event sequence %d", rep.LastSeq), Damage: true})
 		} else if last < rep.LastSeq && !lost {
 			rep.Findings = append(rep.Findings, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", last+1), Problem: fmt.Sprintf("events #%d to #%d are missing (the newest)", last+1, rep.LastSeq), Damage: true})
+		}
+	}
+}
+
+// checkOutboxStats checks the outbox counters (outbox_stats), when the
+// journal has them, against the jobs.
+func (inv *inventory) checkOutboxStats(rep *Report) {
+	if !inv.buckets[string(bOutboxStats)] {
+		return
+	}
+	want := map[string]string{}
+	kinds := map[string]uint64{}
+	for _, j := range inv.jobs {
+		kinds[j.kind]++
+		at, _ := j.created.MarshalBinary()
+		want[string(statKey(statAge, dueKey(j.created, j.seq)))] = string(at)
+		if j.lastErr != "" {
+			want[string(statKey(statErr, u64(j.seq)))] = j.lastErr
+		}
+	}
+	for kind, n := range kinds {
+		want[string(statKey(statKind, []byte(kind)))] = string(u64(n))
+	}
+	keys := make([]string, 0, len(want)+len(inv.stats))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	for k := range inv.stats {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		got, ok := inv.stats[k]
+		switch {
+		case !ok:
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(bOutboxStats), Key: printable([]byte(k)), Problem: "missing: the outbox counters do not match the jobs", Damage: true})
+		case got != want[k]:
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(bOutboxStats), Key: printable([]byte(k)), Problem: "the outbox counters do not match the jobs", Damage: true})
 		}
 	}
 }

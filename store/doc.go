@@ -49,6 +49,8 @@
 //	orders     order id (of a payment or of a refund) -> payment id
 //	idem       idempotency key -> request hash + payment id (+ refund id)
 //	outbox     uint64 sequence (big-endian) -> Job JSON, in creation order
+//	outbox_stats  the outbox's counters by kind, its jobs by age and their
+//	           last errors, kept with every job write ([Tx.OutboxSummary])
 //	events     uint64 sequence (big-endian) -> event JSON; the sequence
 //	           never goes back, even after Compact or a restart
 //	meta       schema version

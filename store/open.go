@@ -248,6 +248,9 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 				return err
 			}
 		}
+		if _, err := t.statsBucket(); err != nil { // once per journal
+			return err
+		}
 		if clearCodes {
 			if err := t.sealClearCodes(); err != nil {
 				return err

@@ -19,7 +19,8 @@ import (
 //   - both meta pages, the file's length and the freelist (what bbolt
 //     itself reads to open the file);
 //   - the root and every bucket header (the sequences the mark compares);
-//   - in full: the meta bucket, the outbox and its due index, the shifts;
+//   - in full: the meta bucket, the outbox with its due index and its
+//     counters, the shifts;
 //   - the open-payment index (the open states of by_state) and every
 //     payment it names or an outbox job names, with their pay_state entry
 //     and their order ids both ways;
@@ -127,7 +128,7 @@ func quickRaw(f *os.File, rep *Report, v *Verified, fullBelow int64) (*inventory
 func (q quickVisitor) firstScope() func(b string, lo, hi []byte) bool {
 	return func(b string, lo, hi []byte) bool {
 		switch b {
-		case string(bMeta), string(bOutbox), string(bDue), string(bShifts):
+		case string(bMeta), string(bOutbox), string(bDue), string(bOutboxStats), string(bShifts):
 			return true
 		case string(bByState):
 			for _, s := range States {
@@ -251,6 +252,7 @@ func (q quickVisitor) quickFinish(rep *Report) {
 		q.checkOrders(rep, id, p)
 	}
 	q.quickJobs(rep)
+	q.checkOutboxStats(rep)
 	q.quickEvents(rep)
 }
 

@@ -131,7 +131,7 @@ func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
 				switch b {
 				case string(bOrders):
 					continue // rebuilt below
-				case string(bDueIndex):
+				case string(bDueIndex), string(bOutboxStats):
 					continue // derived from the outbox; rebuilt on first use
 				case string(bPayState), string(bByState):
 					continue // derived from the payments; rebuilt by Open

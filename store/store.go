@@ -523,6 +523,9 @@ func (t *Tx) PutJob(j *Job) error {
 	if err := t.indexDue(old, j); err != nil {
 		return err
 	}
+	if err := t.indexStats(old, j); err != nil {
+		return err
+	}
 	return t.tx.Bucket(bOutbox).Put(u64(j.Seq), v)
 }
 
@@ -537,6 +540,9 @@ func (t *Tx) DeleteJob(seq uint64) error {
 		return err
 	}
 	if err := t.indexDue(old, nil); err != nil {
+		return err
+	}
+	if err := t.indexStats(old, nil); err != nil {
 		return err
 	}
 	return t.tx.Bucket(bOutbox).Delete(u64(seq))
