@@ -132,7 +132,9 @@ func TestOutboxSummaryFollowsJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bOutboxStats).Put(statKey(statKind, []byte(JobQuery)), u64(999)) })
+	db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bOutboxStats).Put(statKey(statKind, []byte(JobQuery)), u64(999))
+	})
 	db.Close()
 	rep, err := CheckFile(path, CheckOptions{})
 	if err != nil || !rep.Damaged() || !strings.Contains(fmt.Sprint(rep.Findings), "outbox_stats k/query: the outbox counters do not match the jobs") {
