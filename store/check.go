@@ -244,7 +244,7 @@ type inventory struct {
 
 type payIndex struct {
 	orders  []string // the payment's and its refunds' order ids
-	refunds map[string]bool
+	refunds map[string]bool // nil when it has none (most payments)
 	final   bool
 	state   State
 	keyID   uint32 // the data key its sealed code needs (0: none)
@@ -294,9 +294,12 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 			inv.bad(b, k, fmt.Sprintf("record names payment %q, order %q", p.ID, p.OrderID))
 			return false
 		}
-		pi := &payIndex{orders: []string{p.OrderID}, refunds: map[string]bool{}, final: p.State.Final(), state: p.State, clear: p.AuthCode != ""}
+		pi := &payIndex{orders: []string{p.OrderID}, final: p.State.Final(), state: p.State, clear: p.AuthCode != ""}
 		for _, r := range p.Refunds {
 			pi.orders = append(pi.orders, r.OrderID)
+			if pi.refunds == nil {
+				pi.refunds = map[string]bool{}
+			}
 			pi.refunds[r.ID] = true
 		}
 		if p.Sealed != "" {
