@@ -22,6 +22,16 @@
 // [CheckFile] is the same check for any file (backups, salvaged copies);
 // [Pages] lists the pages for diagnostics.
 //
+// A journal of Options.FullCheckBelow (4 MiB) or more whose high-water
+// mark names a state a full check verified (Mark.Verified) gets the quick
+// check instead: the same reads, of what the start reads only (meta pages,
+// freelist, bucket headers, the meta bucket, the outbox, the open-payment
+// index and the payments it and the jobs name, the newest events); damage
+// it finds is reported by the full check. [Store.RunCheck] checks the rest
+// while the journal is in use, with plain reads of one read transaction's
+// state at low priority; damage it finds is kept ([Store.CheckStatus],
+// [Store.Damage]) and a sound journal moves Mark.Verified on.
+//
 // The high-water mark ([Mark], in MarkPath beside the journal) holds the
 // journal's id, last event sequence and last transaction; a flusher writes
 // it after each batch of commits. A journal behind its mark (an older copy,
