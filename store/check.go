@@ -243,7 +243,7 @@ type inventory struct {
 }
 
 type payIndex struct {
-	orders  []string // the payment's and its refunds' order ids
+	orders  []string        // the payment's and its refunds' order ids
 	refunds map[string]bool // nil when it has none (most payments)
 	final   bool
 	state   State
