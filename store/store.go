@@ -660,91 +660,111 @@ func (s *Store) Compact(olderThan time.Time) (CompactResult, error) {
 	err := s.updateSolo(func(t *Tx) error {
 		res = CompactResult{}
 		t.wrote = true
-		busy := map[string]bool{}
-		jobs, err := t.Jobs()
+		gone, err := t.compactPayments(olderThan, &res)
 		if err != nil {
 			return err
 		}
-		for _, j := range jobs {
-			busy[j.PaymentID] = true
-		}
-		gone := map[string]bool{}
-		var victims []*Payment
-		err = t.ForEachPayment(false, "", func(p *Payment) (bool, error) {
-			if !p.State.Final() || busy[p.ID] || !p.UpdatedAt.Before(olderThan) {
-				return true, nil
-			}
-			for _, r := range p.Refunds {
-				if !r.State.Final() {
-					return true, nil
-				}
-			}
-			victims = append(victims, p)
-			return true, nil
-		})
-		if err != nil {
-			return err
-		}
-		pb, ob := t.tx.Bucket(bPayments), t.tx.Bucket(bOrders)
-		for _, p := range victims {
-			gone[p.ID] = true
-			if err := pb.Delete([]byte(p.ID)); err != nil {
-				return err
-			}
-			if err := t.indexPayment(p.ID, p.State, ""); err != nil {
-				return err
-			}
-			ob.Delete([]byte(p.OrderID))
-			for _, r := range p.Refunds {
-				ob.Delete([]byte(r.OrderID))
-			}
-			if el := t.tx.Bucket(bEvLast); el != nil {
-				el.Delete([]byte(p.ID))
-			}
-			res.Payments++
-		}
-		// Idempotency keys of removed payments, and old keys of any payment.
-		ib := t.tx.Bucket(bIdem)
-		var idemDel [][]byte
-		ib.ForEach(func(k, v []byte) error {
-			var r Idem
-			if json.Unmarshal(v, &r) != nil || gone[r.PaymentID] || r.CreatedAt.Before(olderThan) {
-				idemDel = append(idemDel, bytes.Clone(k))
-			}
-			return nil
-		})
-		for _, k := range idemDel {
-			ib.Delete(k)
-			res.IdemKeys++
-		}
-		eb := t.tx.Bucket(bEvents)
-		var evDel [][]byte
-		c := eb.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var e struct {
-				At time.Time `json:"at"`
-			}
-			if json.Unmarshal(v, &e) == nil && !e.At.IsZero() && !e.At.Before(olderThan) {
-				break // events are in time order
-			}
-			evDel = append(evDel, bytes.Clone(k))
-		}
-		// An event kept that is a delta of one removed (through its chain)
-		// is stored in full first.
-		if len(evDel) > 0 {
-			cut := binary.BigEndian.Uint64(evDel[len(evDel)-1])
-			if err := t.fullFrom(cut); err != nil {
-				return err
-			}
-		}
-		for _, k := range evDel {
-			eb.Delete(k)
-			res.Events++
-		}
-		return nil
+		t.compactIdem(olderThan, gone, &res)
+		return t.compactEvents(olderThan, &res)
 	})
 	if err != nil {
 		return res, fmt.Errorf("store: compact: %w", err)
 	}
 	return res, nil
+}
+
+// compactPayments removes the final payments Compact removes, with their
+// order-index entries, and returns their ids.
+func (t *Tx) compactPayments(olderThan time.Time, res *CompactResult) (map[string]bool, error) {
+	busy := map[string]bool{}
+	jobs, err := t.Jobs()
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		busy[j.PaymentID] = true
+	}
+	var victims []*Payment
+	err = t.ForEachPayment(false, "", func(p *Payment) (bool, error) {
+		if !p.State.Final() || busy[p.ID] || !p.UpdatedAt.Before(olderThan) {
+			return true, nil
+		}
+		for _, r := range p.Refunds {
+			if !r.State.Final() {
+				return true, nil
+			}
+		}
+		victims = append(victims, p)
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	gone := map[string]bool{}
+	pb, ob := t.tx.Bucket(bPayments), t.tx.Bucket(bOrders)
+	for _, p := range victims {
+		gone[p.ID] = true
+		if err := pb.Delete([]byte(p.ID)); err != nil {
+			return nil, err
+		}
+		if err := t.indexPayment(p.ID, p.State, ""); err != nil {
+			return nil, err
+		}
+		ob.Delete([]byte(p.OrderID))
+		for _, r := range p.Refunds {
+			ob.Delete([]byte(r.OrderID))
+		}
+		if el := t.tx.Bucket(bEvLast); el != nil {
+			el.Delete([]byte(p.ID))
+		}
+		res.Payments++
+	}
+	return gone, nil
+}
+
+// compactIdem removes the idempotency keys of removed payments, and old
+// keys of any payment.
+func (t *Tx) compactIdem(olderThan time.Time, gone map[string]bool, res *CompactResult) {
+	ib := t.tx.Bucket(bIdem)
+	var idemDel [][]byte
+	ib.ForEach(func(k, v []byte) error {
+		var r Idem
+		if json.Unmarshal(v, &r) != nil || gone[r.PaymentID] || r.CreatedAt.Before(olderThan) {
+			idemDel = append(idemDel, bytes.Clone(k))
+		}
+		return nil
+	})
+	for _, k := range idemDel {
+		ib.Delete(k)
+		res.IdemKeys++
+	}
+}
+
+// compactEvents removes the events older than olderThan; a kept event
+// that is a delta of one removed (through its chain) is stored in full
+// first.
+func (t *Tx) compactEvents(olderThan time.Time, res *CompactResult) error {
+	eb := t.tx.Bucket(bEvents)
+	var evDel [][]byte
+	c := eb.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var e struct {
+			At time.Time `json:"at"`
+		}
+		if json.Unmarshal(v, &e) == nil && !e.At.IsZero() && !e.At.Before(olderThan) {
+			break // events are in time order
+		}
+		evDel = append(evDel, bytes.Clone(k))
+	}
+	if len(evDel) > 0 {
+		cut := binary.BigEndian.Uint64(evDel[len(evDel)-1])
+		if err := t.fullFrom(cut); err != nil {
+			return err
+		}
+	}
+	for _, k := range evDel {
+		eb.Delete(k)
+		res.Events++
+	}
+	return nil
 }
