@@ -285,32 +285,7 @@ func (inv *inventory) record(b string, k, v []byte) {
 func (inv *inventory) accept(b string, k, v []byte) bool {
 	switch b {
 	case string(bPayments):
-		p, err := decodePayment(v)
-		if err != nil {
-			inv.bad(b, k, "record unreadable: "+err.Error())
-			return false
-		}
-		if p.ID != string(k) || p.OrderID == "" {
-			inv.bad(b, k, fmt.Sprintf("record names payment %q, order %q", p.ID, p.OrderID))
-			return false
-		}
-		pi := &payIndex{orders: []string{p.OrderID}, final: p.State.Final(), state: p.State, clear: p.AuthCode != ""}
-		for _, r := range p.Refunds {
-			pi.orders = append(pi.orders, r.OrderID)
-			if pi.refunds == nil {
-				pi.refunds = map[string]bool{}
-			}
-			pi.refunds[r.ID] = true
-		}
-		if p.Sealed != "" {
-			id, _, err := parseSealed(p.Sealed)
-			if err != nil {
-				inv.bad(b, k, "sealed payment code unreadable: "+err.Error())
-				return false
-			}
-			pi.keyID = id
-		}
-		inv.payments[p.ID] = pi
+		return inv.acceptPayment(b, k, v)
 	case string(bOrders):
 		inv.orders[string(k)] = string(v)
 	case string(bOutbox):
@@ -362,6 +337,38 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 		}
 		inv.byState[id] = st
 	}
+	return true
+}
+
+// acceptPayment decodes a payment record and notes its order ids,
+// refunds, state and sealed code's key.
+func (inv *inventory) acceptPayment(b string, k, v []byte) bool {
+	p, err := decodePayment(v)
+	if err != nil {
+		inv.bad(b, k, "record unreadable: "+err.Error())
+		return false
+	}
+	if p.ID != string(k) || p.OrderID == "" {
+		inv.bad(b, k, fmt.Sprintf("record names payment %q, order %q", p.ID, p.OrderID))
+		return false
+	}
+	pi := &payIndex{orders: []string{p.OrderID}, final: p.State.Final(), state: p.State, clear: p.AuthCode != ""}
+	for _, r := range p.Refunds {
+		pi.orders = append(pi.orders, r.OrderID)
+		if pi.refunds == nil {
+			pi.refunds = map[string]bool{}
+		}
+		pi.refunds[r.ID] = true
+	}
+	if p.Sealed != "" {
+		id, _, err := parseSealed(p.Sealed)
+		if err != nil {
+			inv.bad(b, k, "sealed payment code unreadable: "+err.Error())
+			return false
+		}
+		pi.keyID = id
+	}
+	inv.payments[p.ID] = pi
 	return true
 }
 
@@ -490,6 +497,19 @@ func (inv *inventory) finish(rep *Report) {
 			rep.Findings = append(rep.Findings, Finding{Bucket: "orders", Key: oid, Problem: "points at payment " + pid + ", which is not in the journal", Damage: true})
 		}
 	}
+	inv.checkJobs(rep, lost)
+	for k, pid := range inv.idem {
+		rep.IdemKeys++
+		if _, ok := inv.payments[pid]; !ok && pid != "" && !lost {
+			rep.Findings = append(rep.Findings, Finding{Bucket: "idem", Key: printable([]byte(k)), Problem: "names payment " + pid + ", which is not in the journal (harmless: the key answers 404)"})
+		}
+	}
+	inv.checkEvents(rep, lost)
+}
+
+// checkJobs: every job names a payment (and refund) in the journal, and
+// the outbox counters match the jobs.
+func (inv *inventory) checkJobs(rep *Report, lost bool) {
 	var maxJob uint64
 	for _, j := range inv.jobs {
 		rep.Jobs++
@@ -508,14 +528,12 @@ func (inv *inventory) finish(rep *Report) {
 	if !lost {
 		inv.checkOutboxStats(rep)
 	}
-	for k, pid := range inv.idem {
-		rep.IdemKeys++
-		if _, ok := inv.payments[pid]; !ok && pid != "" && !lost {
-			rep.Findings = append(rep.Findings, Finding{Bucket: "idem", Key: printable([]byte(k)), Problem: "names payment " + pid + ", which is not in the journal (harmless: the key answers 404)"})
-		}
-	}
-	// Events: consecutive from the oldest kept to the sequence, except for
-	// recorded gaps. Compact removes only the oldest.
+}
+
+// checkEvents: the events follow each other from the oldest kept to the
+// sequence, but for recorded gaps.
+func (inv *inventory) checkEvents(rep *Report, lost bool) {
+	// Compact removes only the oldest.
 	rep.Events, rep.LastSeq = len(inv.events), inv.seqs[string(bEvents)]
 	gaps := inv.gaps()
 	for i := 1; i < len(inv.events); i++ {
