@@ -42,7 +42,9 @@ func (s *Store) BackupStatus() BackupStatus {
 // size, when not nil, is told the copy's size before it is written.
 func (s *Store) WriteBackup(w io.Writer, size func(int64)) (int64, error) {
 	var n int64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	r := s.acquire()
+	defer r.release()
+	err := r.db.View(func(tx *bolt.Tx) error {
 		if size != nil {
 			size(tx.Size())
 		}

@@ -186,13 +186,16 @@ func (r ctxReader) ReadAt(p []byte, off int64) (int, error) {
 // check reads them; its meta page is read before any later commit can
 // overwrite it (commits wait for wmu).
 func (s *Store) checkLive(ctx context.Context) (*Report, *Verified, error) {
-	f, err := os.Open(s.path)
+	s.wmu.Lock()
+	f, err := os.Open(s.path) // under wmu: the file of the current handle
 	if err != nil {
+		s.wmu.Unlock()
 		return nil, nil, fmt.Errorf("store: check %s: %w", s.path, err)
 	}
 	defer f.Close()
-	s.wmu.Lock()
-	tx, err := s.db.Begin(false)
+	r := s.acquire() // the handle of the file just opened (wmu held)
+	defer r.release()
+	tx, err := r.db.Begin(false)
 	if err != nil {
 		s.wmu.Unlock()
 		return nil, nil, fmt.Errorf("store: check %s: %w", s.path, err)

@@ -172,7 +172,8 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 		opts.CompactFree = -1
 		return openJournal(path, opts, accept)
 	}
-	s = &Store{db: db, path: path, onCommit: opts.OnCommit, log: opts.Logger, keys: keys, clock: opts.Clock, keyEvery: opts.KeyRotation}
+	s = &Store{path: path, onCommit: opts.OnCommit, log: opts.Logger, keys: keys, clock: opts.Clock, keyEvery: opts.KeyRotation}
+	s.cur.Store(newDBRef(db))
 	defer func() {
 		if err != nil {
 			db.Close()

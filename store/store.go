@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -43,7 +44,10 @@ var (
 
 // Store is an open journal. It is safe for concurrent use.
 type Store struct {
-	db       *bolt.DB
+	// cur is the bbolt handle in use (dbref.go); online compaction
+	// replaces it.
+	cur      atomic.Pointer[dbRef]
+	retiring sync.WaitGroup // replaced handles not closed yet
 	path     string
 	onCommit func([]Event)
 	log      *slog.Logger
@@ -68,7 +72,8 @@ type Store struct {
 // Close closes the file (stopping a check RunCheck is making).
 func (s *Store) Close() error {
 	s.stopCheck()
-	if err := s.db.Close(); err != nil {
+	s.retiring.Wait()
+	if err := s.cur.Load().db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
 	}
 	// The last mark is written after the last commit.
@@ -89,7 +94,7 @@ func (s *Store) Path() string { return s.path }
 // Size is the journal's size in bytes as bbolt sees it.
 func (s *Store) Size() int64 {
 	var n int64
-	_ = s.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	_ = s.withDB(func(db *bolt.DB) error { return db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil }) })
 	return n
 }
 
@@ -104,8 +109,10 @@ type Usage struct {
 
 // Usage measures the journal: one read transaction over every record.
 func (s *Store) Usage() (Usage, error) {
+	r := s.acquire()
+	defer r.release()
 	var u Usage
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := r.db.View(func(tx *bolt.Tx) error {
 		u.FileBytes = tx.Size()
 		u.Buckets = map[string]int64{}
 		var walk func(b *bolt.Bucket) int64
@@ -129,14 +136,16 @@ func (s *Store) Usage() (Usage, error) {
 			return nil
 		})
 	})
-	st := s.db.Stats()
-	u.FreeBytes = max(int64(st.FreeAlloc), int64(st.FreePageN)*int64(s.db.Info().PageSize))
+	st := r.db.Stats()
+	u.FreeBytes = max(int64(st.FreeAlloc), int64(st.FreePageN)*int64(r.db.Info().PageSize))
 	return u, err
 }
 
 // Check verifies the consistency of the file (bbolt's tx.Check).
 func (s *Store) Check() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	r := s.acquire()
+	defer r.release()
+	return r.db.View(func(tx *bolt.Tx) error {
 		var errs []error
 		for err := range tx.Check() {
 			errs = append(errs, err)
@@ -229,7 +238,8 @@ func (s *Store) commitGroup(group []*change) {
 			ok     []*change
 			redo   *change
 		)
-		err := s.db.Update(func(btx *bolt.Tx) error {
+		r := s.acquire() // wmu held: not replaced meanwhile
+		err := r.db.Update(func(btx *bolt.Tx) error {
 			shared := &batchState{}
 			for _, c := range group {
 				t := &Tx{tx: btx, keys: s.keys, batch: shared}
@@ -248,6 +258,7 @@ func (s *Store) commitGroup(group []*change) {
 			m = Mark{JournalID: s.id, Seq: btx.Bucket(bEvents).Sequence(), TxID: uint64(btx.ID()), At: s.now()}
 			return nil
 		})
+		r.release()
 		if redo != nil {
 			// Answer the change that failed; run the others again.
 			redo.done = true
@@ -285,7 +296,9 @@ type batchState struct {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, keys: s.keys}) })
+	r := s.acquire()
+	defer r.release()
+	return r.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, keys: s.keys}) })
 }
 
 // Tx is a journal transaction. It is valid only inside the closure.
