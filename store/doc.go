@@ -94,5 +94,7 @@
 //   - [Store.Compact] deletes final, synced payments (no pending outbox job)
 //     older than a cut-off, with their order-index and idempotency entries,
 //     and events older than the cut-off. It does not shrink the file; bbolt
-//     reuses the freed pages.
+//     reuses the freed pages, and [Store.CompactNow] (run by RunMaintenance
+//     on a quiet journal with half its pages free) rewrites the file
+//     without them while it is open.
 package store

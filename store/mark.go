@@ -100,6 +100,10 @@ func readMark(path string) (*Mark, error) {
 // goroutine writes the newest one, so a burst of commits costs one fsync.
 type markFile struct {
 	f *os.File
+	// wl is held by the flusher from taking the pending mark to having
+	// written it, and by writeNow: no mark taken before writeNow can be
+	// written after it.
+	wl sync.Mutex
 	// mu guards gen, pending, last, verified and err.
 	mu       sync.Mutex
 	gen      uint64
@@ -138,6 +142,19 @@ func (mf *markFile) write(m Mark) error {
 	return nil
 }
 
+// writeNow writes the pending mark, if any, then m with verified (nil:
+// none) durably, and stamps verified on the marks written after it. No
+// mark posted before it is written after it.
+func (mf *markFile) writeNow(m Mark, verified *Verified) error {
+	mf.wl.Lock()
+	defer mf.wl.Unlock()
+	mf.flushLocked()
+	mf.mu.Lock()
+	mf.verified = verified
+	mf.mu.Unlock()
+	return mf.write(m)
+}
+
 // setVerified records v in every mark written from now on, starting with
 // the last one written (queued for the flusher).
 func (mf *markFile) setVerified(v *Verified) {
@@ -172,6 +189,13 @@ func (mf *markFile) run() {
 }
 
 func (mf *markFile) flush() {
+	mf.wl.Lock()
+	defer mf.wl.Unlock()
+	mf.flushLocked()
+}
+
+// flushLocked writes the pending mark (wl held).
+func (mf *markFile) flushLocked() {
 	mf.mu.Lock()
 	m := mf.pending
 	mf.pending = nil

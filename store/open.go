@@ -174,6 +174,8 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 	}
 	s = &Store{path: path, onCommit: opts.OnCommit, log: opts.Logger, keys: keys, clock: opts.Clock, keyEvery: opts.KeyRotation}
 	s.cur.Store(newDBRef(db))
+	s.noSync = opts.NoSync
+	s.lastCommit.Store(s.now().UnixNano())
 	defer func() {
 		if err != nil {
 			db.Close()

@@ -67,6 +67,13 @@ type Store struct {
 	backup BackupStatus
 	// integ: how far the journal was checked (bgcheck.go).
 	integ integrity
+	// lastCommit: the clock's unix nanoseconds at the last commit (the
+	// online compaction waits for a quiet journal).
+	lastCommit atomic.Int64
+	noSync     bool
+	// hook, when set (tests), is called at each step of the online
+	// compaction (online.go); an error stops it there.
+	hook func(step string) error
 }
 
 // Close closes the file (stopping a check RunCheck is making).
@@ -282,6 +289,7 @@ func (s *Store) commitGroup(group []*change) {
 			return
 		}
 		s.mark.post(m)
+		s.lastCommit.Store(m.At.UnixNano())
 		if s.onCommit != nil && len(events) > 0 {
 			s.onCommit(events)
 		}
