@@ -142,10 +142,15 @@ func (e *Engine) clockProblem() string {
 	return ""
 }
 
-// checkClockPlausible refuses money-moving work while the clock is wrong.
+// checkClockPlausible refuses money-moving work while the clock is wrong,
+// or while the journal is known to be damaged (store.Damage: found by the
+// check while the agent runs; open payments are still recovered).
 func (e *Engine) checkClockPlausible() error {
 	if p := e.clockProblem(); p != "" {
 		return errf(503, "clock_implausible", "%s", p)
+	}
+	if err := e.st.Damage(); err != nil {
+		return errf(503, "journal_damaged", "%s", err)
 	}
 	return nil
 }

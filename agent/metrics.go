@@ -55,7 +55,7 @@ type engineCollector struct{ e *Engine }
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPayments, descInDoubt, descOutboxDepth, descOutboxOldest,
 		descEventsSeq, descUptime, descClockOK, descClockJumps, descStoreErrs, descBackupAge,
-		descJournalSize, descDeviceUp, descDeviceState, descZReports, descReconMismatch, descReconUnanswer} {
+		descJournalSize, descJournalDamaged, descDeviceUp, descDeviceState, descZReports, descReconMismatch, descReconUnanswer} {
 		ch <- d
 	}
 }

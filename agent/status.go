@@ -56,6 +56,8 @@ type JournalStatus struct {
 	LastSeq   uint64 `json:"last_event_seq"`
 	// Backup: the newest verified backup (age_seconds -1: none yet).
 	Backup store.BackupStatus `json:"backup"`
+	// Check: how far the journal was checked (damaged: new payments refused).
+	Check store.CheckStatus `json:"check"`
 }
 
 // Status reports the engine's state.
@@ -89,19 +91,15 @@ func (e *Engine) Status() Status {
 	return s
 }
 
+// outboxStatus reads the outbox's counters (store.Tx.OutboxSummary), not
+// its jobs.
 func (e *Engine) outboxStatus(now time.Time) OutboxStatus {
 	o := OutboxStatus{ByKind: map[string]int{}}
 	e.st.View(func(tx *store.Tx) error {
-		jobs, err := tx.Jobs()
-		for _, j := range jobs {
-			o.Depth++
-			o.ByKind[j.Kind]++
-			if age := now.Sub(j.CreatedAt).Seconds(); age > o.OldestAgeSeconds {
-				o.OldestAgeSeconds = age
-			}
-			if j.LastError != "" {
-				o.LastError = j.LastError
-			}
+		sum, err := tx.OutboxSummary()
+		o.Depth, o.ByKind, o.LastError = sum.Depth, sum.ByKind, sum.LastError
+		if age := now.Sub(sum.Oldest).Seconds(); sum.Depth > 0 && age > 0 {
+			o.OldestAgeSeconds = age
 		}
 		return err
 	})

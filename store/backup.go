@@ -42,7 +42,9 @@ func (s *Store) BackupStatus() BackupStatus {
 // size, when not nil, is told the copy's size before it is written.
 func (s *Store) WriteBackup(w io.Writer, size func(int64)) (int64, error) {
 	var n int64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	r := s.acquire()
+	defer r.release()
+	err := r.db.View(func(tx *bolt.Tx) error {
 		if size != nil {
 			size(tx.Size())
 		}
@@ -236,12 +238,20 @@ type MaintenanceOptions struct {
 	// KeyCheck is how often data keys are rotated and destroyed when no
 	// longer needed (default 1 h; keys rotate at Options.KeyRotation).
 	KeyCheck time.Duration
+	// CompactFree: the journal is rewritten without its free pages
+	// (CompactNow) when they take this many bytes and half its pages, no
+	// payment is being taken and nothing was committed for CompactIdle
+	// (0: DefaultCompactFree; negative: never). CompactCheck is how often
+	// that is looked at (default 10 min); CompactIdle defaults to 1 min.
+	CompactFree  int64
+	CompactIdle  time.Duration
+	CompactCheck time.Duration
 }
 
 // RunMaintenance runs the journal's background work until ctx ends:
 // scheduled backups (when o.Backup.Dir is set; the first one is due
-// o.Backup.Every after the newest backup already in the directory) and
-// data-key rotation. Cancellation is not an error; failures are logged and
+// o.Backup.Every after the newest backup already in the directory),
+// data-key rotation, and the online compaction (o.CompactFree). Cancellation is not an error; failures are logged and
 // shown by BackupStatus, and never stop the agent.
 func (s *Store) RunMaintenance(ctx context.Context, o MaintenanceOptions) error {
 	o.Backup.defaults()
@@ -263,8 +273,14 @@ func (s *Store) RunMaintenance(ctx context.Context, o MaintenanceOptions) error 
 		}
 	}
 	nextKeys := s.now()
+	o.compactDefaults()
+	nextCompact := s.now().Add(o.CompactCheck)
 	for {
 		now := s.now()
+		if o.CompactFree >= 0 && !now.Before(nextCompact) {
+			s.compactIfDue(o)
+			nextCompact = now.Add(o.CompactCheck)
+		}
 		if !now.Before(nextKeys) {
 			if r, err := s.RotateKeys(false); err != nil {
 				s.log.Error("store: rotate data keys", "err", err)
@@ -283,6 +299,9 @@ func (s *Store) RunMaintenance(ctx context.Context, o MaintenanceOptions) error 
 			}
 		}
 		wait := nextKeys.Sub(now)
+		if o.CompactFree >= 0 {
+			wait = min(wait, nextCompact.Sub(now))
+		}
 		if o.Backup.Dir != "" {
 			wait = min(wait, nextBackup.Sub(now))
 		}
@@ -378,4 +397,31 @@ func sameFile(a, b string) (bool, error) {
 		return false, err
 	}
 	return os.SameFile(fa, fb), nil
+}
+
+func (o *MaintenanceOptions) compactDefaults() {
+	if o.CompactFree == 0 {
+		o.CompactFree = DefaultCompactFree
+	}
+	if o.CompactIdle <= 0 {
+		o.CompactIdle = time.Minute
+	}
+	if o.CompactCheck <= 0 {
+		o.CompactCheck = 10 * time.Minute
+	}
+}
+
+// compactIfDue runs the online compaction when compactDue says so.
+func (s *Store) compactIfDue(o MaintenanceOptions) {
+	if !s.compactDue(o.CompactFree, o.CompactIdle) {
+		return
+	}
+	res, err := s.CompactNow()
+	if err != nil {
+		if !errors.Is(err, errCompactBusy) {
+			s.log.Warn("store: journal: compaction while running failed; the journal is used as it is", "journal", s.path, "err", err)
+		}
+		return
+	}
+	s.log.Info("store: journal: compacted while running", "journal", s.path, "size_before", res.Before, "size_after", res.After)
 }

@@ -40,6 +40,11 @@ type Report struct {
 	// Rollback is set (Inspect only) when the journal is behind its
 	// high-water mark: it went back in time, or was replaced.
 	Rollback *Rollback `json:"rollback,omitempty"`
+	// Quick: only what the start reads was checked (quickcheck.go); the
+	// payment counts are the journal's counters, and Orders, IdemKeys and
+	// Events are not counted.
+	Quick bool   `json:"quick,omitempty"`
+	root  uint64 // the root bucket's page (Verified)
 }
 
 // Damaged reports whether any finding is damage.
@@ -111,8 +116,8 @@ func CheckFile(path string, opt CheckOptions) (*Report, error) {
 }
 
 // checkFileWith opens path read-only under a shared lock and runs raw on
-// it; then, when raw found no damage, bbolt's check.
-func checkFileWith(path string, opt CheckOptions, raw func(f *os.File, rep *Report)) (rep *Report, err error) {
+// it; then, with boltToo and when raw found no damage, bbolt's check.
+func checkFileWith(path string, opt CheckOptions, boltToo bool, raw func(f *os.File, rep *Report)) (rep *Report, err error) {
 	if opt.LockTimeout <= 0 {
 		opt.LockTimeout = time.Second
 	}
@@ -157,7 +162,7 @@ func checkFileWith(path string, opt CheckOptions, raw func(f *os.File, rep *Repo
 		}
 	}()
 	raw(f, rep)
-	if rep.Damaged() {
+	if rep.Damaged() || !boltToo {
 		return rep, nil
 	}
 	boltCheck(path, opt.LockTimeout, rep)
@@ -173,7 +178,7 @@ func checkRawKeep(f *os.File, rep *Report, keep bool) *inventory {
 		return nil
 	}
 	m := pf.m()
-	rep.PageSize, rep.Pages, rep.TxID = pf.ps, m.pgid, m.txid
+	rep.PageSize, rep.Pages, rep.TxID, rep.root = pf.ps, m.pgid, m.txid, m.root
 	if int64(m.pgid)*int64(pf.ps) > rep.Size {
 		return nil
 	}
@@ -230,6 +235,7 @@ type inventory struct {
 	idem     map[string]string
 	events   []uint64
 	meta     map[string][]byte
+	stats    map[string]string // outbox_stats: key -> value
 	payState map[string]string // pay_state: id -> state
 	byState  map[string]string // by_state: id -> state (a second entry is a finding)
 	finds    []Finding
@@ -237,8 +243,8 @@ type inventory struct {
 }
 
 type payIndex struct {
-	orders  []string // the payment's and its refunds' order ids
-	refunds map[string]bool
+	orders  []string        // the payment's and its refunds' order ids
+	refunds map[string]bool // nil when it has none (most payments)
 	final   bool
 	state   State
 	keyID   uint32 // the data key its sealed code needs (0: none)
@@ -250,12 +256,15 @@ type jobRef struct {
 	key       []byte
 	paymentID string
 	refundID  string
+	kind      string
+	created   time.Time
+	lastErr   string
 }
 
 func newInventory() *inventory {
 	return &inventory{buckets: map[string]bool{}, seqs: map[string]uint64{}, records: map[string][][2][]byte{},
 		payments: map[string]*payIndex{}, orders: map[string]string{}, idem: map[string]string{}, meta: map[string][]byte{},
-		payState: map[string]string{}, byState: map[string]string{}, lostIn: map[string][]uint64{}}
+		stats: map[string]string{}, payState: map[string]string{}, byState: map[string]string{}, lostIn: map[string][]uint64{}}
 }
 
 func (inv *inventory) bucketSeq(b string, seq uint64) { inv.buckets[b] = true; inv.seqs[b] = seq }
@@ -276,29 +285,7 @@ func (inv *inventory) record(b string, k, v []byte) {
 func (inv *inventory) accept(b string, k, v []byte) bool {
 	switch b {
 	case string(bPayments):
-		p, err := decodePayment(v)
-		if err != nil {
-			inv.bad(b, k, "record unreadable: "+err.Error())
-			return false
-		}
-		if p.ID != string(k) || p.OrderID == "" {
-			inv.bad(b, k, fmt.Sprintf("record names payment %q, order %q", p.ID, p.OrderID))
-			return false
-		}
-		pi := &payIndex{orders: []string{p.OrderID}, refunds: map[string]bool{}, final: p.State.Final(), state: p.State, clear: p.AuthCode != ""}
-		for _, r := range p.Refunds {
-			pi.orders = append(pi.orders, r.OrderID)
-			pi.refunds[r.ID] = true
-		}
-		if p.Sealed != "" {
-			id, _, err := parseSealed(p.Sealed)
-			if err != nil {
-				inv.bad(b, k, "sealed payment code unreadable: "+err.Error())
-				return false
-			}
-			pi.keyID = id
-		}
-		inv.payments[p.ID] = pi
+		return inv.acceptPayment(b, k, v)
 	case string(bOrders):
 		inv.orders[string(k)] = string(v)
 	case string(bOutbox):
@@ -311,7 +298,10 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 			inv.bad(b, k, "job unreadable: "+err.Error())
 			return false
 		}
-		inv.jobs = append(inv.jobs, jobRef{seq: binary.BigEndian.Uint64(k), key: bytes.Clone(k), paymentID: j.PaymentID, refundID: j.RefundID})
+		inv.jobs = append(inv.jobs, jobRef{seq: binary.BigEndian.Uint64(k), key: bytes.Clone(k), paymentID: j.PaymentID, refundID: j.RefundID,
+			kind: j.Kind, created: j.CreatedAt, lastErr: j.LastError})
+	case string(bOutboxStats):
+		inv.stats[string(k)] = string(v)
 	case string(bIdem):
 		var r Idem
 		if err := json.Unmarshal(v, &r); err != nil {
@@ -347,6 +337,38 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 		}
 		inv.byState[id] = st
 	}
+	return true
+}
+
+// acceptPayment decodes a payment record and notes its order ids,
+// refunds, state and sealed code's key.
+func (inv *inventory) acceptPayment(b string, k, v []byte) bool {
+	p, err := decodePayment(v)
+	if err != nil {
+		inv.bad(b, k, "record unreadable: "+err.Error())
+		return false
+	}
+	if p.ID != string(k) || p.OrderID == "" {
+		inv.bad(b, k, fmt.Sprintf("record names payment %q, order %q", p.ID, p.OrderID))
+		return false
+	}
+	pi := &payIndex{orders: []string{p.OrderID}, final: p.State.Final(), state: p.State, clear: p.AuthCode != ""}
+	for _, r := range p.Refunds {
+		pi.orders = append(pi.orders, r.OrderID)
+		if pi.refunds == nil {
+			pi.refunds = map[string]bool{}
+		}
+		pi.refunds[r.ID] = true
+	}
+	if p.Sealed != "" {
+		id, _, err := parseSealed(p.Sealed)
+		if err != nil {
+			inv.bad(b, k, "sealed payment code unreadable: "+err.Error())
+			return false
+		}
+		pi.keyID = id
+	}
+	inv.payments[p.ID] = pi
 	return true
 }
 
@@ -400,13 +422,15 @@ func (inv *inventory) gaps() map[uint64]uint64 {
 	return g
 }
 
-// finish checks the invariants across buckets and fills rep.
-func (inv *inventory) finish(rep *Report) {
+// finishCore reports what the walk found, the buckets, the journal format
+// and id, and the pages whose records were lost; false for a new journal
+// with no records yet (nothing more to check).
+func (inv *inventory) finishCore(rep *Report) bool {
 	rep.Findings = append(rep.Findings, inv.finds...)
 	if len(inv.buckets) == 0 && len(inv.lostIn) == 0 {
 		// A bbolt file whose first posagent transaction never committed.
 		rep.Findings = append(rep.Findings, Finding{Problem: "a new journal with no records yet"})
-		return
+		return false
 	}
 	for _, b := range coreBkts {
 		if !inv.buckets[string(b)] {
@@ -429,6 +453,14 @@ func (inv *inventory) finish(rep *Report) {
 			rep.Findings = append(rep.Findings, Finding{Page: pg(pages[0]), Bucket: b, Damage: true,
 				Problem: fmt.Sprintf("records on %d page(s) cannot be read (%s)", len(pages), pageList(pages))})
 		}
+	}
+	return true
+}
+
+// finish checks the invariants across buckets and fills rep.
+func (inv *inventory) finish(rep *Report) {
+	if !inv.finishCore(rep) {
+		return
 	}
 	// Every payment's order ids point at it, and every index entry at a
 	// payment that owns it.
@@ -465,6 +497,19 @@ func (inv *inventory) finish(rep *Report) {
 			rep.Findings = append(rep.Findings, Finding{Bucket: "orders", Key: oid, Problem: "points at payment " + pid + ", which is not in the journal", Damage: true})
 		}
 	}
+	inv.checkJobs(rep, lost)
+	for k, pid := range inv.idem {
+		rep.IdemKeys++
+		if _, ok := inv.payments[pid]; !ok && pid != "" && !lost {
+			rep.Findings = append(rep.Findings, Finding{Bucket: "idem", Key: printable([]byte(k)), Problem: "names payment " + pid + ", which is not in the journal (harmless: the key answers 404)"})
+		}
+	}
+	inv.checkEvents(rep, lost)
+}
+
+// checkJobs: every job names a payment (and refund) in the journal, and
+// the outbox counters match the jobs.
+func (inv *inventory) checkJobs(rep *Report, lost bool) {
 	var maxJob uint64
 	for _, j := range inv.jobs {
 		rep.Jobs++
@@ -480,14 +525,15 @@ func (inv *inventory) finish(rep *Report) {
 	if maxJob > inv.seqs[string(bOutbox)] {
 		rep.Findings = append(rep.Findings, Finding{Bucket: "outbox", Problem: fmt.Sprintf("job #%d is past the outbox sequence %d", maxJob, inv.seqs[string(bOutbox)]), Damage: true})
 	}
-	for k, pid := range inv.idem {
-		rep.IdemKeys++
-		if _, ok := inv.payments[pid]; !ok && pid != "" && !lost {
-			rep.Findings = append(rep.Findings, Finding{Bucket: "idem", Key: printable([]byte(k)), Problem: "names payment " + pid + ", which is not in the journal (harmless: the key answers 404)"})
-		}
+	if !lost {
+		inv.checkOutboxStats(rep)
 	}
-	// Events: consecutive from the oldest kept to the sequence, except for
-	// recorded gaps. Compact removes only the oldest.
+}
+
+// checkEvents: the events follow each other from the oldest kept to the
+// sequence, but for recorded gaps.
+func (inv *inventory) checkEvents(rep *Report, lost bool) {
+	// Compact removes only the oldest.
 	rep.Events, rep.LastSeq = len(inv.events), inv.seqs[string(bEvents)]
 	gaps := inv.gaps()
 	for i := 1; i < len(inv.events); i++ {
@@ -506,6 +552,46 @@ func (inv *inventory) finish(rep *Report) {
 			rep.Findings = append(rep.Findings, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", last), Problem: fmt.Sprintf("past the event sequence %d", rep.LastSeq), Damage: true})
 		} else if last < rep.LastSeq && !lost {
 			rep.Findings = append(rep.Findings, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", last+1), Problem: fmt.Sprintf("events #%d to #%d are missing (the newest)", last+1, rep.LastSeq), Damage: true})
+		}
+	}
+}
+
+// checkOutboxStats checks the outbox counters (outbox_stats), when the
+// journal has them, against the jobs.
+func (inv *inventory) checkOutboxStats(rep *Report) {
+	if !inv.buckets[string(bOutboxStats)] {
+		return
+	}
+	want := map[string]string{}
+	kinds := map[string]uint64{}
+	for _, j := range inv.jobs {
+		kinds[j.kind]++
+		at, _ := j.created.MarshalBinary()
+		want[string(statKey(statAge, dueKey(j.created, j.seq)))] = string(at)
+		if j.lastErr != "" {
+			want[string(statKey(statErr, u64(j.seq)))] = j.lastErr
+		}
+	}
+	for kind, n := range kinds {
+		want[string(statKey(statKind, []byte(kind)))] = string(u64(n))
+	}
+	keys := make([]string, 0, len(want)+len(inv.stats))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	for k := range inv.stats {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		got, ok := inv.stats[k]
+		switch {
+		case !ok:
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(bOutboxStats), Key: printable([]byte(k)), Problem: "missing: the outbox counters do not match the jobs", Damage: true})
+		case got != want[k]:
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(bOutboxStats), Key: printable([]byte(k)), Problem: "the outbox counters do not match the jobs", Damage: true})
 		}
 	}
 }

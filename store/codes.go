@@ -294,16 +294,17 @@ func (s *Store) RotateKeys(force bool) (KeyRotation, error) {
 	}
 	s.keys.mu.Unlock()
 	need := map[uint32]bool{}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bPayments).ForEach(func(k, v []byte) error {
-			r, err := decodePayment(v)
-			if err != nil || r.Sealed == "" || r.State.Final() {
-				return nil
-			}
-			if id, _, err := parseSealed(r.Sealed); err == nil {
-				need[id] = true
-			}
-			return nil
+	err := s.withDB(func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			return openRecords(tx, func(v []byte) {
+				r, err := decodePayment(v)
+				if err != nil || r.Sealed == "" || r.State.Final() {
+					return
+				}
+				if id, _, err := parseSealed(r.Sealed); err == nil {
+					need[id] = true
+				}
+			})
 		})
 	})
 	if err != nil {

@@ -43,18 +43,9 @@ func CompactFile(path string, opts Options) (*CompactFileResult, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second
 	}
-	rep, _, err := inspect(path, CheckOptions{LockTimeout: opts.LockTimeout})
-	if errors.Is(err, ErrLocked) {
-		return nil, fmt.Errorf("%w: %s is held by a running posagent: stop it first (systemctl stop posagent), then compact", ErrLocked, path)
-	}
+	rep, err := compactable(path, opts)
 	if err != nil {
-		return nil, fmt.Errorf("store: compact %s: %w", path, err)
-	}
-	if rep.Damaged() || rep.Empty || rep.Missing {
-		return nil, fmt.Errorf("store: compact %s: not a sound journal (%v): run posagent journal check", path, &DamageError{Report: rep})
-	}
-	if rep.Rollback != nil {
-		return nil, &RollbackError{Path: path, Rollback: rep.Rollback}
+		return nil, err
 	}
 	// The journal's own lock (bbolt's, exclusive) is held until the copy
 	// is in place: no agent can start on either file meanwhile.
@@ -88,9 +79,45 @@ func CompactFile(path string, opts Options) (*CompactFileResult, error) {
 	tmp := path + ".compact-tmp"
 	os.Remove(tmp) // a copy left by a crash
 	defer os.Remove(tmp)
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: true})
+	if err := copyChecked(src, path, tmp, opts, res); err != nil {
+		return nil, err
+	}
+	// The mark first: the journal in place is not behind it (same
+	// sequence, a higher transaction), and the copy matches it.
+	if err := swapIn(path, tmp, rep, Mark{JournalID: id, Seq: srcSeq, TxID: res.Report.TxID, At: opts.clockNow()}); err != nil {
+		return nil, err
+	}
+	src.Close()
+	src = nil
+	return res, recordCompaction(path, opts, res)
+}
+
+// compactable checks the journal CompactFile is to rewrite: sound, not
+// behind its mark, held by no agent.
+func compactable(path string, opts Options) (*Report, error) {
+	rep, _, err := inspect(path, CheckOptions{LockTimeout: opts.LockTimeout})
+	if errors.Is(err, ErrLocked) {
+		return nil, fmt.Errorf("%w: %s is held by a running posagent: stop it first (systemctl stop posagent), then compact", ErrLocked, path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: compact %s: %w", path, err)
+	}
+	if rep.Damaged() || rep.Empty || rep.Missing {
+		return nil, fmt.Errorf("store: compact %s: not a sound journal (%v): run posagent journal check", path, &DamageError{Report: rep})
+	}
+	if rep.Rollback != nil {
+		return nil, &RollbackError{Path: path, Rollback: rep.Rollback}
+	}
+	return rep, nil
+}
+
+// copyChecked copies src into tmp (bbolt's compact, one fsync), checks
+// the copy and compares it record by record with src; res gets the
+// copy's size and check.
+func copyChecked(src *bolt.DB, path, tmp string, opts Options, res *CompactFileResult) error {
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: true})
+	if err != nil {
+		return fmt.Errorf("store: compact %s: %w", path, err)
 	}
 	err = bolt.Compact(dst, src, 64<<20)
 	if err == nil {
@@ -103,44 +130,50 @@ func CompactFile(path string, opts Options) (*CompactFileResult, error) {
 		err = cerr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: compact %s: copy: %w", path, err)
+		return fmt.Errorf("store: compact %s: copy: %w", path, err)
 	}
 	if res.Report, err = CheckFile(tmp, CheckOptions{}); err != nil {
-		return nil, fmt.Errorf("store: compact %s: check the copy: %w", path, err)
+		return fmt.Errorf("store: compact %s: check the copy: %w", path, err)
 	}
 	if res.Report.Damaged() {
-		return nil, fmt.Errorf("store: compact %s: the copy does not check (%v); the journal was not touched", path, &DamageError{Report: res.Report})
+		return fmt.Errorf("store: compact %s: the copy does not check (%v); the journal was not touched", path, &DamageError{Report: res.Report})
 	}
 	if err := sameRecords(src, tmp); err != nil {
-		return nil, fmt.Errorf("store: compact %s: the copy differs from the journal (%v); the journal was not touched", path, err)
+		return fmt.Errorf("store: compact %s: the copy differs from the journal (%v); the journal was not touched", path, err)
 	}
+	return nil
+}
 
-	// The mark first: the journal in place is not behind it (same
-	// sequence, a higher transaction), and the copy matches it.
+// swapIn writes m, the copy's state, as the journal's high-water mark, then
+// renames the copy tmp into place and fsyncs the directory.
+func swapIn(path, tmp string, rep *Report, m Mark) error {
 	var gen uint64
 	if rep.Mark != nil {
 		gen = rep.Mark.Gen
 	}
 	mf, err := openMarkFile(MarkPath(path), gen)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	err = mf.write(Mark{JournalID: id, Seq: srcSeq, TxID: res.Report.TxID, At: opts.clockNow()})
+	err = mf.write(m)
 	if cerr := mf.f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: compact %s: %w", path, err)
+		return fmt.Errorf("store: compact %s: %w", path, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("store: compact %s: %w", path, err)
+		return fmt.Errorf("store: compact %s: %w", path, err)
 	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
-		return nil, fmt.Errorf("store: compact %s: %w", path, err)
+		return fmt.Errorf("store: compact %s: %w", path, err)
 	}
-	src.Close()
-	src = nil
+	return nil
+}
 
+// recordCompaction records the compaction in the new journal as a
+// journal.compacted event (res.Recorded).
+func recordCompaction(path string, opts Options, res *CompactFileResult) error {
 	s, _, err := openJournal(path, Options{LockTimeout: opts.LockTimeout, Logger: opts.Logger, Clock: opts.Clock, KeyRotation: opts.KeyRotation, CompactFree: -1},
 		func(t *Tx, _ *Report) error {
 			_, err := t.journalEvent("journal.compacted", opts.clockNow(), map[string]any{
@@ -150,10 +183,10 @@ func CompactFile(path string, opts Options) (*CompactFileResult, error) {
 	if err != nil {
 		// The compacted journal is in place and sound; only the record of
 		// the compaction is missing (an agent started meanwhile).
-		return res, nil
+		return nil
 	}
 	res.Recorded = true
-	return res, s.Close()
+	return s.Close()
 }
 
 // sameRecords compares every bucket of db, key, value and sequence, with

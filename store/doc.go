@@ -22,6 +22,16 @@
 // [CheckFile] is the same check for any file (backups, salvaged copies);
 // [Pages] lists the pages for diagnostics.
 //
+// A journal of Options.FullCheckBelow (4 MiB) or more whose high-water
+// mark names a state a full check verified (Mark.Verified) gets the quick
+// check instead: the same reads, of what the start reads only (meta pages,
+// freelist, bucket headers, the meta bucket, the outbox, the open-payment
+// index and the payments it and the jobs name, the newest events); damage
+// it finds is reported by the full check. [Store.RunCheck] checks the rest
+// while the journal is in use, with plain reads of one read transaction's
+// state at low priority; damage it finds is kept ([Store.CheckStatus],
+// [Store.Damage]) and a sound journal moves Mark.Verified on.
+//
 // The high-water mark ([Mark], in MarkPath beside the journal) holds the
 // journal's id, last event sequence and last transaction; a flusher writes
 // it after each batch of commits. A journal behind its mark (an older copy,
@@ -49,6 +59,8 @@
 //	orders     order id (of a payment or of a refund) -> payment id
 //	idem       idempotency key -> request hash + payment id (+ refund id)
 //	outbox     uint64 sequence (big-endian) -> Job JSON, in creation order
+//	outbox_stats  the outbox's counters by kind, its jobs by age and their
+//	           last errors, kept with every job write ([Tx.OutboxSummary])
 //	events     uint64 sequence (big-endian) -> event JSON; the sequence
 //	           never goes back, even after Compact or a restart
 //	meta       schema version
@@ -82,5 +94,7 @@
 //   - [Store.Compact] deletes final, synced payments (no pending outbox job)
 //     older than a cut-off, with their order-index and idempotency entries,
 //     and events older than the cut-off. It does not shrink the file; bbolt
-//     reuses the freed pages.
+//     reuses the freed pages, and [Store.CompactNow] (run by RunMaintenance
+//     on a quiet journal with half its pages free) rewrites the file
+//     without them while it is open.
 package store

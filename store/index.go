@@ -138,6 +138,29 @@ func (t *Tx) OpenPayments(fn func(p *Payment) error) error {
 	return nil
 }
 
+// openRecords calls fn with the stored record of each payment that is not
+// final, read through the open-payment index (every payment when the
+// journal is not indexed yet).
+func openRecords(tx *bolt.Tx, fn func(v []byte)) error {
+	pb, bs := tx.Bucket(bPayments), tx.Bucket(bByState)
+	if bs == nil {
+		return pb.ForEach(func(_, v []byte) error { fn(v); return nil })
+	}
+	c := bs.Cursor()
+	for _, s := range States {
+		if s.Final() {
+			continue
+		}
+		prefix := stateKey(s, "")
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			if v := pb.Get(k[len(prefix):]); v != nil {
+				fn(v)
+			}
+		}
+	}
+	return nil
+}
+
 // PaymentsIn calls fn for each payment in state s, oldest first (reverse:
 // newest first), starting after the id `after` when it is not empty; fn
 // returns false to stop. It reads the state index and the records it

@@ -25,6 +25,18 @@ type Mark struct {
 	TxID      uint64    `json:"txid"`
 	At        time.Time `json:"at"`
 	Gen       uint64    `json:"gen"` // write generation: the newer slot wins
+	// Verified is the last state of this journal a full check found
+	// sound (quickcheck.go); nil: none yet, and the next start checks in
+	// full.
+	Verified *Verified `json:"verified,omitempty"`
+}
+
+// Verified names the journal state a full, record-level check found
+// sound: its last bbolt transaction and root page then.
+type Verified struct {
+	TxID uint64    `json:"txid"`
+	Root uint64    `json:"root"`
+	At   time.Time `json:"at"`
 }
 
 // MarkPath is the high-water-mark file of the journal at path.
@@ -88,14 +100,19 @@ func readMark(path string) (*Mark, error) {
 // goroutine writes the newest one, so a burst of commits costs one fsync.
 type markFile struct {
 	f *os.File
-	// mu guards gen, pending, last and err.
-	mu      sync.Mutex
-	gen     uint64
-	pending *Mark
-	last    Mark
-	err     error
-	kick    chan struct{}
-	done    chan struct{}
+	// wl is held by the flusher from taking the pending mark to having
+	// written it, and by writeNow: no mark taken before writeNow can be
+	// written after it.
+	wl sync.Mutex
+	// mu guards gen, pending, last, verified and err.
+	mu       sync.Mutex
+	gen      uint64
+	pending  *Mark
+	last     Mark
+	verified *Verified // stamped on every mark written
+	err      error
+	kick     chan struct{}
+	done     chan struct{}
 }
 
 func openMarkFile(path string, gen uint64) (*markFile, error) {
@@ -111,6 +128,7 @@ func (mf *markFile) write(m Mark) error {
 	mf.mu.Lock()
 	mf.gen++
 	m.Gen = mf.gen
+	m.Verified = mf.verified
 	mf.mu.Unlock()
 	if _, err := mf.f.WriteAt(encodeMark(m), int64(m.Gen%2)*markSlot); err != nil {
 		return fmt.Errorf("store: mark %s: %w", mf.f.Name(), err)
@@ -122,6 +140,32 @@ func (mf *markFile) write(m Mark) error {
 	mf.last = m
 	mf.mu.Unlock()
 	return nil
+}
+
+// writeNow writes the pending mark, if any, then m with verified (nil:
+// none) durably, and stamps verified on the marks written after it. No
+// mark posted before it is written after it.
+func (mf *markFile) writeNow(m Mark, verified *Verified) error {
+	mf.wl.Lock()
+	defer mf.wl.Unlock()
+	mf.flushLocked()
+	mf.mu.Lock()
+	mf.verified = verified
+	mf.mu.Unlock()
+	return mf.write(m)
+}
+
+// setVerified records v in every mark written from now on, starting with
+// the last one written (queued for the flusher).
+func (mf *markFile) setVerified(v *Verified) {
+	mf.mu.Lock()
+	mf.verified = v
+	m := mf.last
+	if mf.pending != nil {
+		m = *mf.pending
+	}
+	mf.mu.Unlock()
+	mf.post(m)
 }
 
 // post queues m for the flusher.
@@ -145,6 +189,13 @@ func (mf *markFile) run() {
 }
 
 func (mf *markFile) flush() {
+	mf.wl.Lock()
+	defer mf.wl.Unlock()
+	mf.flushLocked()
+}
+
+// flushLocked writes the pending mark (wl held).
+func (mf *markFile) flushLocked() {
 	mf.mu.Lock()
 	m := mf.pending
 	mf.pending = nil

@@ -32,8 +32,28 @@ func Inspect(path string, opt CheckOptions) (*Report, error) {
 }
 
 func inspect(path string, opt CheckOptions) (*Report, *inventory, error) {
+	return inspectWith(path, opt, false, 0)
+}
+
+// inspectWith is inspect; with quick, a journal whose mark names a state a
+// full check verified gets the quick check (quickcheck.go) when its pages
+// in use take fullBelow bytes or more. Damage the quick check finds is
+// reported by the full check, every finding of it.
+func inspectWith(path string, opt CheckOptions, quick bool, fullBelow int64) (*Report, *inventory, error) {
 	mark, merr := readMark(MarkPath(path))
-	rep, inv, err := checkFile(path, opt, false)
+	var (
+		rep  *Report
+		inv  *inventory
+		err  error
+		full = true
+	)
+	if quick && merr == nil && mark != nil && mark.Verified != nil {
+		rep, inv, full, err = quickCheck(path, opt, mark.Verified, fullBelow)
+		full = full || (err == nil && rep.Damaged())
+	}
+	if full {
+		rep, inv, err = checkFile(path, opt, false)
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		rep, err = &Report{Path: path, Missing: true}, nil
 	}
@@ -77,7 +97,7 @@ func inspect(path string, opt CheckOptions) (*Report, *inventory, error) {
 // checkFile is CheckFile, also returning what the walk read.
 func checkFile(path string, opt CheckOptions, keep bool) (*Report, *inventory, error) {
 	var inv *inventory
-	rep, err := checkFileWith(path, opt, func(f *os.File, rep *Report) {
+	rep, err := checkFileWith(path, opt, true, func(f *os.File, rep *Report) {
 		inv = checkRawKeep(f, rep, keep)
 	})
 	return rep, inv, err
@@ -104,6 +124,13 @@ type Options struct {
 	// (CompactFile) when its free pages take this many bytes and at least
 	// half the file (0: DefaultCompactFree; negative: never).
 	CompactFree int64
+	// FullCheckBelow: a journal whose pages in use take less than this is
+	// checked in full before every start; a larger one, once a full check
+	// verified it, gets the quick check and RunCheck checks the rest (0:
+	// DefaultFullCheckBelow; negative: the quick check at any size).
+	FullCheckBelow int64
+	// FullCheck: always check in full before use (no quick check).
+	FullCheck bool
 }
 
 // Open checks the journal at path (Inspect) and opens it, creating it if
@@ -125,33 +152,10 @@ func OpenReport(path string, opts Options) (*Store, *Report, error) {
 type acceptFn func(t *Tx, rep *Report) error
 
 func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Report, err error) {
-	if opts.LockTimeout <= 0 {
-		opts.LockTimeout = time.Second
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Clock == nil {
-		opts.Clock = time.Now
-	}
-	if opts.KeyRotation <= 0 {
-		opts.KeyRotation = 24 * time.Hour
-	}
-	rep, inv, err := inspect(path, CheckOptions{LockTimeout: opts.LockTimeout})
-	if errors.Is(err, ErrLocked) {
-		return nil, nil, fmt.Errorf("%w: %s is in use by another posagent (already running?)", ErrLocked, path)
-	}
+	opts = opts.withDefaults()
+	rep, inv, err := checkBeforeOpen(path, opts, accept)
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	if rep.Damaged() {
-		return nil, rep, &DamageError{Report: rep}
-	}
-	if rep.Rollback != nil && accept == nil {
-		return nil, rep, &RollbackError{Path: path, Rollback: rep.Rollback}
-	}
-	for _, w := range rep.Warnings() {
-		opts.Logger.Warn("store: journal: "+w.String(), "journal", path)
+		return nil, rep, err
 	}
 	keys, err := loadKeyring(KeysPath(path))
 	if err != nil {
@@ -164,26 +168,14 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 	if err != nil {
 		return nil, rep, err
 	}
-	if lim := opts.CompactFree; lim >= 0 && accept == nil {
-		if lim == 0 {
-			lim = DefaultCompactFree
-		}
-		free := int64(db.Stats().FreePageN) * int64(db.Info().PageSize)
-		var size int64 // the pages below bbolt's high-water mark
-		db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil })
-		if free >= lim && 2*free >= size {
-			db.Close()
-			opts.CompactFree = -1
-			res, err := CompactFile(path, opts)
-			if err != nil {
-				opts.Logger.Warn("store: journal: compaction at start failed; the journal is used as it is", "journal", path, "free_bytes", free, "err", err)
-			} else {
-				opts.Logger.Info("store: journal: compacted at start", "journal", path, "size_before", res.Before, "size_after", res.After)
-			}
-			return openJournal(path, opts, accept)
-		}
+	if accept == nil && compactAtStart(db, path, opts) {
+		opts.CompactFree = -1
+		return openJournal(path, opts, accept)
 	}
-	s = &Store{db: db, path: path, onCommit: opts.OnCommit, log: opts.Logger, keys: keys, clock: opts.Clock, keyEvery: opts.KeyRotation}
+	s = &Store{path: path, onCommit: opts.OnCommit, log: opts.Logger, keys: keys, clock: opts.Clock, keyEvery: opts.KeyRotation}
+	s.cur.Store(newDBRef(db))
+	s.noSync = opts.NoSync
+	s.lastCommit.Store(s.now().UnixNano())
 	defer func() {
 		if err != nil {
 			db.Close()
@@ -192,62 +184,157 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 	var txid, seq uint64
 	clearCodes := inv != nil && hasClearCodes(inv)
 	err = db.Update(func(btx *bolt.Tx) error {
-		for _, b := range allBkts {
-			if _, err := btx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		m := btx.Bucket(bMeta)
-		if v := m.Get(keySchema); v == nil {
-			if err := m.Put(keySchema, u64(SchemaVersion)); err != nil {
-				return err
-			}
-		}
-		if m.Get(keyJournalID) == nil {
-			id := make([]byte, 8)
-			rand.Read(id)
-			if err := m.Put(keyJournalID, []byte(hex.EncodeToString(id))); err != nil {
-				return err
-			}
-		}
 		t := &Tx{tx: btx, keys: keys}
-		if m.Get(kIndex) == nil {
-			// A journal from before the payment indexes, or salvaged.
-			if err := t.buildIndexes(); err != nil {
-				return err
-			}
-		}
-		if clearCodes {
-			if err := t.sealClearCodes(); err != nil {
-				return err
-			}
+		if err := t.prepare(clearCodes); err != nil {
+			return err
 		}
 		if accept != nil {
 			if err := accept(t, rep); err != nil {
 				return err
 			}
 		}
-		s.id = string(m.Get(keyJournalID))
+		s.id = string(btx.Bucket(bMeta).Get(keyJournalID))
 		txid, seq = uint64(btx.ID()), btx.Bucket(bEvents).Sequence()
 		return nil
 	})
 	if err != nil {
 		return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if err := s.startMark(rep, txid, seq); err != nil {
+		return nil, rep, err
+	}
+	return s, rep, nil
+}
+
+// withDefaults fills the zero fields Open needs.
+func (o Options) withDefaults() Options {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.KeyRotation <= 0 {
+		o.KeyRotation = 24 * time.Hour
+	}
+	if o.FullCheckBelow == 0 {
+		o.FullCheckBelow = DefaultFullCheckBelow
+	}
+	return o
+}
+
+// checkBeforeOpen checks the journal (quick or full: inspectWith) and
+// refuses a damaged one, or one behind its mark unless accept is set; it
+// logs the warnings.
+func checkBeforeOpen(path string, opts Options, accept acceptFn) (*Report, *inventory, error) {
+	quick := accept == nil && !opts.FullCheck
+	rep, inv, err := inspectWith(path, CheckOptions{LockTimeout: opts.LockTimeout}, quick, max(opts.FullCheckBelow, 0))
+	if errors.Is(err, ErrLocked) {
+		return nil, nil, fmt.Errorf("%w: %s is in use by another posagent (already running?)", ErrLocked, path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if rep.Damaged() {
+		return rep, nil, &DamageError{Report: rep}
+	}
+	if rep.Rollback != nil && accept == nil {
+		return rep, nil, &RollbackError{Path: path, Rollback: rep.Rollback}
+	}
+	for _, w := range rep.Warnings() {
+		opts.Logger.Warn("store: journal: "+w.String(), "journal", path)
+	}
+	return rep, inv, nil
+}
+
+// compactAtStart rewrites the journal into a fresh file (CompactFile) when
+// its free pages take opts.CompactFree bytes and half its pages; it closes
+// db and reports true when it tried (the journal must be opened again).
+func compactAtStart(db *bolt.DB, path string, opts Options) bool {
+	lim := opts.CompactFree
+	if lim < 0 {
+		return false
+	}
+	if lim == 0 {
+		lim = DefaultCompactFree
+	}
+	free := int64(db.Stats().FreePageN) * int64(db.Info().PageSize)
+	var size int64 // the pages below bbolt's high-water mark
+	db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil })
+	if free < lim || 2*free < size {
+		return false
+	}
+	db.Close()
+	opts.CompactFree = -1
+	res, err := CompactFile(path, opts)
+	if err != nil {
+		opts.Logger.Warn("store: journal: compaction at start failed; the journal is used as it is", "journal", path, "free_bytes", free, "err", err)
+	} else {
+		opts.Logger.Info("store: journal: compacted at start", "journal", path, "size_before", res.Before, "size_after", res.After)
+	}
+	return true
+}
+
+// prepare is Open's first transaction: every bucket, the format and the
+// journal's id, the indexes and counters when missing, codes in clear
+// sealed.
+func (t *Tx) prepare(clearCodes bool) error {
+	for _, b := range allBkts {
+		if _, err := t.tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	m := t.tx.Bucket(bMeta)
+	if v := m.Get(keySchema); v == nil {
+		if err := m.Put(keySchema, u64(SchemaVersion)); err != nil {
+			return err
+		}
+	}
+	if m.Get(keyJournalID) == nil {
+		id := make([]byte, 8)
+		rand.Read(id)
+		if err := m.Put(keyJournalID, []byte(hex.EncodeToString(id))); err != nil {
+			return err
+		}
+	}
+	if m.Get(kIndex) == nil {
+		// A journal from before the payment indexes, or salvaged.
+		if err := t.buildIndexes(); err != nil {
+			return err
+		}
+	}
+	if _, err := t.statsBucket(); err != nil { // once per journal
+		return err
+	}
+	if clearCodes {
+		return t.sealClearCodes()
+	}
+	return nil
+}
+
+// startMark opens the high-water mark, writes the journal's state after
+// Open's transaction (txid, seq) with the verified state, and starts its
+// flusher.
+func (s *Store) startMark(rep *Report, txid, seq uint64) error {
 	var gen uint64
 	if rep.Mark != nil {
 		gen = rep.Mark.Gen
 	}
-	s.mark, err = openMarkFile(MarkPath(path), gen)
+	mf, err := openMarkFile(MarkPath(s.path), gen)
 	if err != nil {
-		return nil, rep, err
+		return err
 	}
-	if err = s.mark.write(Mark{JournalID: s.id, Seq: seq, TxID: txid, At: s.now()}); err != nil {
-		s.mark.f.Close()
-		return nil, rep, err
+	mf.verified = s.startCheck(rep)
+	if err := mf.write(Mark{JournalID: s.id, Seq: seq, TxID: txid, At: s.now()}); err != nil {
+		mf.f.Close()
+		return err
 	}
-	go s.mark.run()
-	return s, rep, nil
+	s.mark = mf
+	go mf.run()
+	return nil
 }
 
 // boltOpen opens the checked file read-write; a panic or fault from

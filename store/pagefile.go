@@ -325,6 +325,15 @@ type walker struct {
 	branchOf map[uint64]string
 	// unreached: pages neither in use nor free (their parent was lost).
 	unreached []uint64
+	// scope, when set, limits the walk to the key ranges [lo, hi) of each
+	// bucket it wants (hi nil: no upper bound); the page accounting is then
+	// left out (quickcheck.go).
+	scope func(bucket string, lo, hi []byte) bool
+}
+
+// wants reports whether the walk reads keys [lo, hi) of bucket.
+func (w *walker) wants(bucket string, lo, hi []byte) bool {
+	return w.scope == nil || w.scope(bucket, lo, hi)
 }
 
 func (w *walker) find(f Finding) { w.finds = append(w.finds, f) }
@@ -356,6 +365,15 @@ func (w *walker) walk() {
 	w.node("", m.root, nil, nil, nil, 0, true)
 	if err != nil {
 		return // without the freelist, unreached pages say nothing
+	}
+	if w.scope != nil {
+		// A scoped walk reached only some pages: none of them may be free.
+		for id := range w.reach {
+			if id >= 2 && free[id] {
+				w.find(Finding{Page: pg(id), Problem: "in use and in the freelist at the same time", Damage: true})
+			}
+		}
+		return
 	}
 	var unreached []uint64
 	for id := uint64(2); id < m.pgid; id++ {
@@ -398,33 +416,25 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 		w.find(Finding{Page: pg(id), Bucket: where, Problem: "the tree is impossibly deep (a loop of pages)", Damage: true})
 		return false
 	}
-	p := inline
-	if p == nil {
-		if w.reach[id] {
-			w.find(Finding{Page: pg(id), Bucket: where, Problem: "referenced twice", Damage: true})
-			return false
-		}
-		w.reach[id] = true // referenced, even when it cannot be read
-		var err error
-		p, err = w.pf.page(id)
-		if err != nil {
-			w.find(Finding{Page: pg(id), Bucket: where, Problem: err.Error(), Damage: true})
-			if !top {
-				w.v.lost(bucket, id)
-			}
-			return false
-		}
-		for i := 0; i < len(p)/w.pf.ps; i++ {
-			w.reach[id+uint64(i)] = true
-		}
-	}
-	flags, els, err := elements(p)
-	if err != nil {
-		w.find(Finding{Page: pg(id), Bucket: where, Problem: err.Error(), Damage: true})
+	fail := func(problem string) bool {
+		w.find(Finding{Page: pg(id), Bucket: where, Problem: problem, Damage: true})
 		if !top {
 			w.v.lost(bucket, id)
 		}
 		return false
+	}
+	p := inline
+	if p == nil {
+		var err error
+		if p, err = w.readPage(id, where); err != nil {
+			return fail(err.Error())
+		} else if p == nil {
+			return false
+		}
+	}
+	flags, els, err := elements(p)
+	if err != nil {
+		return fail(err.Error())
 	}
 	// Keys strictly ascending, within the parent's range.
 	for i, e := range els {
@@ -449,6 +459,9 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 			} else {
 				next = hi
 			}
+			if !top && !w.wants(bucket, e.key, next) {
+				continue
+			}
 			w.node(bucket, e.child, nil, e.key, next, depth+1, top)
 		}
 		return true
@@ -456,15 +469,45 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 	if inline == nil {
 		w.leafOf[id] = bucket
 	}
+	if top {
+		w.rootLeaf(id, els, depth)
+		return true
+	}
 	for _, e := range els {
-		if !top {
-			if e.bucket {
-				w.find(Finding{Page: pg(id), Bucket: bucket, Key: printable(e.key), Problem: "unexpected nested bucket", Damage: true})
-				continue
-			}
-			w.v.record(bucket, e.key, e.value)
+		if e.bucket {
+			w.find(Finding{Page: pg(id), Bucket: bucket, Key: printable(e.key), Problem: "unexpected nested bucket", Damage: true})
 			continue
 		}
+		if w.scope != nil && !w.scope(bucket, e.key, append(e.key[:len(e.key):len(e.key)], 0)) {
+			continue
+		}
+		w.v.record(bucket, e.key, e.value)
+	}
+	return true
+}
+
+// readPage reads page id and its overflow, marking them reached: nil and
+// nil error for a page referenced twice (already reported), nil and the
+// error for one that cannot be read.
+func (w *walker) readPage(id uint64, where string) ([]byte, error) {
+	if w.reach[id] {
+		w.find(Finding{Page: pg(id), Bucket: where, Problem: "referenced twice", Damage: true})
+		return nil, nil
+	}
+	w.reach[id] = true // referenced, even when it cannot be read
+	p, err := w.pf.page(id)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < len(p)/w.pf.ps; i++ {
+		w.reach[id+uint64(i)] = true
+	}
+	return p, nil
+}
+
+// rootLeaf walks the buckets named on a leaf page of the root.
+func (w *walker) rootLeaf(id uint64, els []element, depth int) {
+	for _, e := range els {
 		name := string(e.key)
 		if !e.bucket {
 			w.find(Finding{Page: pg(id), Bucket: "(root)", Key: printable(e.key), Problem: "a plain value where a bucket belongs", Damage: true})
@@ -476,13 +519,15 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 		}
 		root := binary.LittleEndian.Uint64(e.value)
 		w.v.bucketSeq(name, binary.LittleEndian.Uint64(e.value[8:]))
+		if !w.wants(name, nil, nil) {
+			continue
+		}
 		if root == 0 {
 			w.node(name, id, e.value[bucketHdrSize:], nil, nil, depth+1, false)
 		} else {
 			w.node(name, root, nil, nil, nil, depth+1, false)
 		}
 	}
-	return true
 }
 
 // printable renders a key for a message: text when it is text, else hex

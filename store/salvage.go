@@ -42,24 +42,7 @@ func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
 	if _, err := os.Lstat(out); err == nil {
 		return nil, fmt.Errorf("store: salvage to %s: the file exists; choose a new name", out)
 	}
-	var inv *inventory
-	rescued := 0
-	rep, err := checkFileWith(in, opt, func(f *os.File, rep *Report) {
-		pf, fs := openPageFile(f, rep.Size)
-		rep.Findings = append(rep.Findings, fs...)
-		if pf == nil {
-			return
-		}
-		m := pf.m()
-		rep.PageSize, rep.Pages, rep.TxID = pf.ps, m.pgid, m.txid
-		inv = newInventory()
-		inv.keep = true
-		w := &walker{pf: pf, v: inv}
-		w.walk()
-		rep.Findings = append(rep.Findings, w.finds...)
-		inv.finish(rep)
-		rescued = rescueOrphans(pf, w, inv)
-	})
+	rep, inv, rescued, err := readDamaged(in, opt)
 	if err != nil {
 		return nil, fmt.Errorf("store: salvage %s: %w", in, err)
 	}
@@ -75,172 +58,18 @@ func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
 	sr.Rescued = rescued
 
 	// What survives: payments first, then what points at them.
-	pays := map[string]*Payment{}
+	sv := &salvager{sr: sr, inv: inv, pays: map[string]*Payment{}}
 	for _, kv := range inv.records[string(bPayments)] {
 		r, err := decodePayment(kv[1])
 		if err == nil {
-			pays[string(kv[0])] = r.Payment
+			sv.pays[string(kv[0])] = r.Payment
 		}
 	}
 	db, err := bolt.Open(out, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		return sr, fmt.Errorf("store: salvage to %s: %w", out, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		bk := map[string]*bolt.Bucket{}
-		bucket := func(name string) (*bolt.Bucket, error) {
-			if b, ok := bk[name]; ok {
-				return b, nil
-			}
-			b, err := tx.CreateBucketIfNotExists([]byte(name))
-			bk[name] = b
-			return b, err
-		}
-		for _, b := range coreBkts {
-			if _, err := bucket(string(b)); err != nil {
-				return err
-			}
-		}
-		put := func(b string, k, v []byte) error {
-			bb, err := bucket(b)
-			if err != nil {
-				return err
-			}
-			sr.Copied[b]++
-			return bb.Put(k, v)
-		}
-		names := make([]string, 0, len(inv.records))
-		for b := range inv.records {
-			names = append(names, b)
-		}
-		sort.Strings(names)
-		var maxEvent, maxJob uint64
-		var events []uint64
-		// Events stored as deltas are written in full, from the readable
-		// events; one whose base was lost is lost with it.
-		readable := map[uint64][]byte{}
-		for _, kv := range inv.records[string(bEvents)] {
-			if len(kv[0]) == 8 {
-				readable[binary.BigEndian.Uint64(kv[0])] = kv[1]
-			}
-		}
-		evr := newEventReader(func(seq uint64) []byte { return readable[seq] })
-		for _, b := range names {
-			for _, kv := range inv.records[b] {
-				k, v := kv[0], kv[1]
-				switch b {
-				case string(bOrders):
-					continue // rebuilt below
-				case string(bDueIndex):
-					continue // derived from the outbox; rebuilt on first use
-				case string(bPayState), string(bByState):
-					continue // derived from the payments; rebuilt by Open
-				case string(bEvLast):
-					continue // events are written in full below
-				case string(bMeta):
-					if isIndexMeta(string(k)) {
-						continue
-					}
-				case string(bOutbox):
-					var j Job
-					json.Unmarshal(v, &j)
-					p, ok := pays[j.PaymentID]
-					if !ok || (j.RefundID != "" && p.Refund(j.RefundID) == nil) {
-						sr.Dropped = append(sr.Dropped, fmt.Sprintf("outbox %s (%s job of payment %s, which was lost)", printable(k), j.Kind, j.PaymentID))
-						continue
-					}
-					maxJob = max(maxJob, binary.BigEndian.Uint64(k))
-				case string(bIdem):
-					var r Idem
-					json.Unmarshal(v, &r)
-					if _, ok := pays[r.PaymentID]; !ok {
-						sr.Dropped = append(sr.Dropped, fmt.Sprintf("idempotency key %s (payment %s was lost)", printable(k), r.PaymentID))
-						continue
-					}
-				case "codes":
-					var u struct {
-						PaymentID string `json:"payment_id"`
-					}
-					json.Unmarshal(v, &u)
-					if _, ok := pays[u.PaymentID]; !ok {
-						sr.Dropped = append(sr.Dropped, "code use of payment "+u.PaymentID+" (lost)")
-						continue
-					}
-				case string(bEvents):
-					seq := binary.BigEndian.Uint64(k)
-					maxEvent = max(maxEvent, seq)
-					full, err := evr.full(seq, v)
-					if err != nil {
-						continue // a recorded gap, below
-					}
-					v = full
-					events = append(events, seq)
-				}
-				if err := put(b, k, v); err != nil {
-					return err
-				}
-			}
-		}
-		// The order index, from the payments.
-		for id, p := range pays {
-			oids := []string{p.OrderID}
-			for _, r := range p.Refunds {
-				oids = append(oids, r.OrderID)
-			}
-			for _, oid := range oids {
-				if oid != "" {
-					if err := put(string(bOrders), []byte(oid), []byte(id)); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		if err := restoreShiftSeqs(tx, inv); err != nil {
-			return err
-		}
-		if err := bk[string(bOutbox)].SetSequence(max(maxJob, inv.seqs[string(bOutbox)])); err != nil {
-			return err
-		}
-		seq := max(maxEvent, inv.seqs[string(bEvents)])
-		if err := bk[string(bEvents)].SetSequence(seq); err != nil {
-			return err
-		}
-		// Event sequences lost with their pages: a recorded gap.
-		sort.Slice(events, func(i, j int) bool { return events[i] < events[j] })
-		meta := bk[string(bMeta)]
-		gap := func(from, to uint64) error {
-			if to < from {
-				return nil
-			}
-			sr.Lost = append(sr.Lost, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", from), Problem: fmt.Sprintf("events #%d to #%d were lost", from, to)})
-			return meta.Put([]byte(gapPrefix+string(u64(from))), u64(to))
-		}
-		for k, v := range inv.gaps() {
-			if err := meta.Put([]byte(gapPrefix+string(u64(k))), u64(v)); err != nil {
-				return err
-			}
-		}
-		known := inv.gaps()
-		for i := 1; i < len(events); i++ {
-			if a, b := events[i-1], events[i]; b > a+1 {
-				if to, ok := known[a+1]; ok && to >= b-1 {
-					continue
-				}
-				if err := gap(a+1, b-1); err != nil {
-					return err
-				}
-			}
-		}
-		if n := len(events); n > 0 && events[n-1] < seq {
-			if err := gap(events[n-1]+1, seq); err != nil {
-				return err
-			}
-		}
-		if meta.Get(keySchema) == nil {
-			return meta.Put(keySchema, u64(SchemaVersion))
-		}
-		return nil
-	})
+	err = db.Update(sv.write)
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
@@ -248,20 +77,243 @@ func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
 		os.Remove(out)
 		return sr, fmt.Errorf("store: salvage to %s: %w", out, err)
 	}
-	// The data keys go with the copy, so its open payments keep their codes.
+	return sr, finishSalvage(in, out, sr)
+}
+
+// readDamaged reads every readable record of the file in (kept in the
+// inventory), also from pages whose parent was lost (rescued).
+func readDamaged(in string, opt CheckOptions) (rep *Report, inv *inventory, rescued int, err error) {
+	rep, err = checkFileWith(in, opt, true, func(f *os.File, rep *Report) {
+		pf, fs := openPageFile(f, rep.Size)
+		rep.Findings = append(rep.Findings, fs...)
+		if pf == nil {
+			return
+		}
+		m := pf.m()
+		rep.PageSize, rep.Pages, rep.TxID = pf.ps, m.pgid, m.txid
+		inv = newInventory()
+		inv.keep = true
+		w := &walker{pf: pf, v: inv}
+		w.walk()
+		rep.Findings = append(rep.Findings, w.finds...)
+		inv.finish(rep)
+		rescued = rescueOrphans(pf, w, inv)
+	})
+	return rep, inv, rescued, err
+}
+
+// finishSalvage copies the data keys beside the new journal (its open
+// payments keep their codes) and checks it.
+func finishSalvage(in, out string, sr *SalvageReport) error {
 	if b, err := os.ReadFile(KeysPath(in)); err == nil {
 		if err := writeFileSync(KeysPath(out), b, 0o600); err != nil {
-			return sr, fmt.Errorf("store: salvage: copy the data keys: %w", err)
+			return fmt.Errorf("store: salvage: copy the data keys: %w", err)
 		}
 	}
+	var err error
 	sr.Check, err = CheckFile(out, CheckOptions{})
 	if err != nil {
-		return sr, fmt.Errorf("store: salvage: check %s: %w", out, err)
+		return fmt.Errorf("store: salvage: check %s: %w", out, err)
 	}
 	if sr.Check.Damaged() {
-		return sr, fmt.Errorf("store: salvage: the new journal %s does not check clean: %v", out, &DamageError{Report: sr.Check})
+		return fmt.Errorf("store: salvage: the new journal %s does not check clean: %v", out, &DamageError{Report: sr.Check})
 	}
-	return sr, nil
+	return nil
+}
+
+// salvager writes what Salvage read into the new journal, in one
+// transaction.
+type salvager struct {
+	sr   *SalvageReport
+	inv  *inventory
+	pays map[string]*Payment // the payments read
+	tx   *bolt.Tx
+	bk   map[string]*bolt.Bucket
+	evr  *eventReader
+	// maxEvent, maxJob: the highest sequences read; events: the events
+	// written.
+	maxEvent, maxJob uint64
+	events           []uint64
+}
+
+// write is the transaction: the records, the order index, the sequences,
+// the gaps.
+func (sv *salvager) write(tx *bolt.Tx) error {
+	sv.tx, sv.bk = tx, map[string]*bolt.Bucket{}
+	for _, b := range coreBkts {
+		if _, err := sv.bucket(string(b)); err != nil {
+			return err
+		}
+	}
+	// Events stored as deltas are written in full, from the readable
+	// events; one whose base was lost is lost with it.
+	readable := map[uint64][]byte{}
+	for _, kv := range sv.inv.records[string(bEvents)] {
+		if len(kv[0]) == 8 {
+			readable[binary.BigEndian.Uint64(kv[0])] = kv[1]
+		}
+	}
+	sv.evr = newEventReader(func(seq uint64) []byte { return readable[seq] })
+	names := make([]string, 0, len(sv.inv.records))
+	for b := range sv.inv.records {
+		names = append(names, b)
+	}
+	sort.Strings(names)
+	for _, b := range names {
+		for _, kv := range sv.inv.records[b] {
+			v, ok := sv.keep(b, kv[0], kv[1])
+			if !ok {
+				continue
+			}
+			if err := sv.put(b, kv[0], v); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sv.orderIndex(); err != nil {
+		return err
+	}
+	if err := restoreShiftSeqs(tx, sv.inv); err != nil {
+		return err
+	}
+	if err := sv.bk[string(bOutbox)].SetSequence(max(sv.maxJob, sv.inv.seqs[string(bOutbox)])); err != nil {
+		return err
+	}
+	seq := max(sv.maxEvent, sv.inv.seqs[string(bEvents)])
+	if err := sv.bk[string(bEvents)].SetSequence(seq); err != nil {
+		return err
+	}
+	if err := sv.gaps(seq); err != nil {
+		return err
+	}
+	if meta := sv.bk[string(bMeta)]; meta.Get(keySchema) == nil {
+		return meta.Put(keySchema, u64(SchemaVersion))
+	}
+	return nil
+}
+
+func (sv *salvager) bucket(name string) (*bolt.Bucket, error) {
+	if b, ok := sv.bk[name]; ok {
+		return b, nil
+	}
+	b, err := sv.tx.CreateBucketIfNotExists([]byte(name))
+	sv.bk[name] = b
+	return b, err
+}
+
+func (sv *salvager) put(b string, k, v []byte) error {
+	bb, err := sv.bucket(b)
+	if err != nil {
+		return err
+	}
+	sv.sr.Copied[b]++
+	return bb.Put(k, v)
+}
+
+// keep says whether record k of bucket b is copied, and as what: derived
+// records are rebuilt, records of lost payments dropped, events written in
+// full.
+func (sv *salvager) keep(b string, k, v []byte) ([]byte, bool) {
+	switch b {
+	case string(bOrders):
+		return nil, false // rebuilt below
+	case string(bDueIndex), string(bOutboxStats):
+		return nil, false // derived from the outbox; rebuilt on first use
+	case string(bPayState), string(bByState):
+		return nil, false // derived from the payments; rebuilt by Open
+	case string(bEvLast):
+		return nil, false // events are written in full below
+	case string(bMeta):
+		return v, !isIndexMeta(string(k))
+	case string(bOutbox):
+		var j Job
+		json.Unmarshal(v, &j)
+		p, ok := sv.pays[j.PaymentID]
+		if !ok || (j.RefundID != "" && p.Refund(j.RefundID) == nil) {
+			sv.sr.Dropped = append(sv.sr.Dropped, fmt.Sprintf("outbox %s (%s job of payment %s, which was lost)", printable(k), j.Kind, j.PaymentID))
+			return nil, false
+		}
+		sv.maxJob = max(sv.maxJob, binary.BigEndian.Uint64(k))
+	case string(bIdem):
+		var r Idem
+		json.Unmarshal(v, &r)
+		if _, ok := sv.pays[r.PaymentID]; !ok {
+			sv.sr.Dropped = append(sv.sr.Dropped, fmt.Sprintf("idempotency key %s (payment %s was lost)", printable(k), r.PaymentID))
+			return nil, false
+		}
+	case "codes":
+		var u struct {
+			PaymentID string `json:"payment_id"`
+		}
+		json.Unmarshal(v, &u)
+		if _, ok := sv.pays[u.PaymentID]; !ok {
+			sv.sr.Dropped = append(sv.sr.Dropped, "code use of payment "+u.PaymentID+" (lost)")
+			return nil, false
+		}
+	case string(bEvents):
+		seq := binary.BigEndian.Uint64(k)
+		sv.maxEvent = max(sv.maxEvent, seq)
+		full, err := sv.evr.full(seq, v)
+		if err != nil {
+			return nil, false // a recorded gap, below
+		}
+		sv.events = append(sv.events, seq)
+		return full, true
+	}
+	return v, true
+}
+
+// orderIndex rebuilds the order index from the payments.
+func (sv *salvager) orderIndex() error {
+	for id, p := range sv.pays {
+		oids := []string{p.OrderID}
+		for _, r := range p.Refunds {
+			oids = append(oids, r.OrderID)
+		}
+		for _, oid := range oids {
+			if oid != "" {
+				if err := sv.put(string(bOrders), []byte(oid), []byte(id)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// gaps records the gaps the damaged journal had accepted, and the event
+// sequences lost with their pages (up to seq) as new ones.
+func (sv *salvager) gaps(seq uint64) error {
+	events := sv.events
+	sort.Slice(events, func(i, j int) bool { return events[i] < events[j] })
+	meta := sv.bk[string(bMeta)]
+	gap := func(from, to uint64) error {
+		if to < from {
+			return nil
+		}
+		sv.sr.Lost = append(sv.sr.Lost, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", from), Problem: fmt.Sprintf("events #%d to #%d were lost", from, to)})
+		return meta.Put([]byte(gapPrefix+string(u64(from))), u64(to))
+	}
+	known := sv.inv.gaps()
+	for k, v := range known {
+		if err := meta.Put([]byte(gapPrefix+string(u64(k))), u64(v)); err != nil {
+			return err
+		}
+	}
+	for i := 1; i < len(events); i++ {
+		if a, b := events[i-1], events[i]; b > a+1 {
+			if to, ok := known[a+1]; ok && to >= b-1 {
+				continue
+			}
+			if err := gap(a+1, b-1); err != nil {
+				return err
+			}
+		}
+	}
+	if n := len(events); n > 0 && events[n-1] < seq {
+		return gap(events[n-1]+1, seq)
+	}
+	return nil
 }
 
 // bDueIndex is the outbox's due index (derived; rebuilt when missing).

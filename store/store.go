@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -43,7 +44,10 @@ var (
 
 // Store is an open journal. It is safe for concurrent use.
 type Store struct {
-	db       *bolt.DB
+	// cur is the bbolt handle in use (dbref.go); online compaction
+	// replaces it.
+	cur      atomic.Pointer[dbRef]
+	retiring sync.WaitGroup // replaced handles not closed yet
 	path     string
 	onCommit func([]Event)
 	log      *slog.Logger
@@ -61,11 +65,22 @@ type Store struct {
 	// bmu guards backup.
 	bmu    sync.Mutex
 	backup BackupStatus
+	// integ: how far the journal was checked (bgcheck.go).
+	integ integrity
+	// lastCommit: the clock's unix nanoseconds at the last commit (the
+	// online compaction waits for a quiet journal).
+	lastCommit atomic.Int64
+	noSync     bool
+	// hook, when set (tests), is called at each step of the online
+	// compaction (online.go); an error stops it there.
+	hook func(step string) error
 }
 
-// Close closes the file.
+// Close closes the file (stopping a check RunCheck is making).
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	s.stopCheck()
+	s.retiring.Wait()
+	if err := s.cur.Load().db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
 	}
 	// The last mark is written after the last commit.
@@ -86,7 +101,7 @@ func (s *Store) Path() string { return s.path }
 // Size is the journal's size in bytes as bbolt sees it.
 func (s *Store) Size() int64 {
 	var n int64
-	_ = s.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	_ = s.withDB(func(db *bolt.DB) error { return db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil }) })
 	return n
 }
 
@@ -101,8 +116,10 @@ type Usage struct {
 
 // Usage measures the journal: one read transaction over every record.
 func (s *Store) Usage() (Usage, error) {
+	r := s.acquire()
+	defer r.release()
 	var u Usage
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := r.db.View(func(tx *bolt.Tx) error {
 		u.FileBytes = tx.Size()
 		u.Buckets = map[string]int64{}
 		var walk func(b *bolt.Bucket) int64
@@ -126,14 +143,16 @@ func (s *Store) Usage() (Usage, error) {
 			return nil
 		})
 	})
-	st := s.db.Stats()
-	u.FreeBytes = max(int64(st.FreeAlloc), int64(st.FreePageN)*int64(s.db.Info().PageSize))
+	st := r.db.Stats()
+	u.FreeBytes = max(int64(st.FreeAlloc), int64(st.FreePageN)*int64(r.db.Info().PageSize))
 	return u, err
 }
 
 // Check verifies the consistency of the file (bbolt's tx.Check).
 func (s *Store) Check() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	r := s.acquire()
+	defer r.release()
+	return r.db.View(func(tx *bolt.Tx) error {
 		var errs []error
 		for err := range tx.Check() {
 			errs = append(errs, err)
@@ -226,7 +245,8 @@ func (s *Store) commitGroup(group []*change) {
 			ok     []*change
 			redo   *change
 		)
-		err := s.db.Update(func(btx *bolt.Tx) error {
+		r := s.acquire() // wmu held: not replaced meanwhile
+		err := r.db.Update(func(btx *bolt.Tx) error {
 			shared := &batchState{}
 			for _, c := range group {
 				t := &Tx{tx: btx, keys: s.keys, batch: shared}
@@ -245,6 +265,7 @@ func (s *Store) commitGroup(group []*change) {
 			m = Mark{JournalID: s.id, Seq: btx.Bucket(bEvents).Sequence(), TxID: uint64(btx.ID()), At: s.now()}
 			return nil
 		})
+		r.release()
 		if redo != nil {
 			// Answer the change that failed; run the others again.
 			redo.done = true
@@ -268,6 +289,7 @@ func (s *Store) commitGroup(group []*change) {
 			return
 		}
 		s.mark.post(m)
+		s.lastCommit.Store(m.At.UnixNano())
 		if s.onCommit != nil && len(events) > 0 {
 			s.onCommit(events)
 		}
@@ -282,7 +304,9 @@ type batchState struct {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, keys: s.keys}) })
+	r := s.acquire()
+	defer r.release()
+	return r.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, keys: s.keys}) })
 }
 
 // Tx is a journal transaction. It is valid only inside the closure.
@@ -520,6 +544,9 @@ func (t *Tx) PutJob(j *Job) error {
 	if err := t.indexDue(old, j); err != nil {
 		return err
 	}
+	if err := t.indexStats(old, j); err != nil {
+		return err
+	}
 	return t.tx.Bucket(bOutbox).Put(u64(j.Seq), v)
 }
 
@@ -534,6 +561,9 @@ func (t *Tx) DeleteJob(seq uint64) error {
 		return err
 	}
 	if err := t.indexDue(old, nil); err != nil {
+		return err
+	}
+	if err := t.indexStats(old, nil); err != nil {
 		return err
 	}
 	return t.tx.Bucket(bOutbox).Delete(u64(seq))
@@ -651,91 +681,111 @@ func (s *Store) Compact(olderThan time.Time) (CompactResult, error) {
 	err := s.updateSolo(func(t *Tx) error {
 		res = CompactResult{}
 		t.wrote = true
-		busy := map[string]bool{}
-		jobs, err := t.Jobs()
+		gone, err := t.compactPayments(olderThan, &res)
 		if err != nil {
 			return err
 		}
-		for _, j := range jobs {
-			busy[j.PaymentID] = true
-		}
-		gone := map[string]bool{}
-		var victims []*Payment
-		err = t.ForEachPayment(false, "", func(p *Payment) (bool, error) {
-			if !p.State.Final() || busy[p.ID] || !p.UpdatedAt.Before(olderThan) {
-				return true, nil
-			}
-			for _, r := range p.Refunds {
-				if !r.State.Final() {
-					return true, nil
-				}
-			}
-			victims = append(victims, p)
-			return true, nil
-		})
-		if err != nil {
-			return err
-		}
-		pb, ob := t.tx.Bucket(bPayments), t.tx.Bucket(bOrders)
-		for _, p := range victims {
-			gone[p.ID] = true
-			if err := pb.Delete([]byte(p.ID)); err != nil {
-				return err
-			}
-			if err := t.indexPayment(p.ID, p.State, ""); err != nil {
-				return err
-			}
-			ob.Delete([]byte(p.OrderID))
-			for _, r := range p.Refunds {
-				ob.Delete([]byte(r.OrderID))
-			}
-			if el := t.tx.Bucket(bEvLast); el != nil {
-				el.Delete([]byte(p.ID))
-			}
-			res.Payments++
-		}
-		// Idempotency keys of removed payments, and old keys of any payment.
-		ib := t.tx.Bucket(bIdem)
-		var idemDel [][]byte
-		ib.ForEach(func(k, v []byte) error {
-			var r Idem
-			if json.Unmarshal(v, &r) != nil || gone[r.PaymentID] || r.CreatedAt.Before(olderThan) {
-				idemDel = append(idemDel, bytes.Clone(k))
-			}
-			return nil
-		})
-		for _, k := range idemDel {
-			ib.Delete(k)
-			res.IdemKeys++
-		}
-		eb := t.tx.Bucket(bEvents)
-		var evDel [][]byte
-		c := eb.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var e struct {
-				At time.Time `json:"at"`
-			}
-			if json.Unmarshal(v, &e) == nil && !e.At.IsZero() && !e.At.Before(olderThan) {
-				break // events are in time order
-			}
-			evDel = append(evDel, bytes.Clone(k))
-		}
-		// An event kept that is a delta of one removed (through its chain)
-		// is stored in full first.
-		if len(evDel) > 0 {
-			cut := binary.BigEndian.Uint64(evDel[len(evDel)-1])
-			if err := t.fullFrom(cut); err != nil {
-				return err
-			}
-		}
-		for _, k := range evDel {
-			eb.Delete(k)
-			res.Events++
-		}
-		return nil
+		t.compactIdem(olderThan, gone, &res)
+		return t.compactEvents(olderThan, &res)
 	})
 	if err != nil {
 		return res, fmt.Errorf("store: compact: %w", err)
 	}
 	return res, nil
+}
+
+// compactPayments removes the final payments Compact removes, with their
+// order-index entries, and returns their ids.
+func (t *Tx) compactPayments(olderThan time.Time, res *CompactResult) (map[string]bool, error) {
+	busy := map[string]bool{}
+	jobs, err := t.Jobs()
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range jobs {
+		busy[j.PaymentID] = true
+	}
+	var victims []*Payment
+	err = t.ForEachPayment(false, "", func(p *Payment) (bool, error) {
+		if !p.State.Final() || busy[p.ID] || !p.UpdatedAt.Before(olderThan) {
+			return true, nil
+		}
+		for _, r := range p.Refunds {
+			if !r.State.Final() {
+				return true, nil
+			}
+		}
+		victims = append(victims, p)
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	gone := map[string]bool{}
+	pb, ob := t.tx.Bucket(bPayments), t.tx.Bucket(bOrders)
+	for _, p := range victims {
+		gone[p.ID] = true
+		if err := pb.Delete([]byte(p.ID)); err != nil {
+			return nil, err
+		}
+		if err := t.indexPayment(p.ID, p.State, ""); err != nil {
+			return nil, err
+		}
+		ob.Delete([]byte(p.OrderID))
+		for _, r := range p.Refunds {
+			ob.Delete([]byte(r.OrderID))
+		}
+		if el := t.tx.Bucket(bEvLast); el != nil {
+			el.Delete([]byte(p.ID))
+		}
+		res.Payments++
+	}
+	return gone, nil
+}
+
+// compactIdem removes the idempotency keys of removed payments, and old
+// keys of any payment.
+func (t *Tx) compactIdem(olderThan time.Time, gone map[string]bool, res *CompactResult) {
+	ib := t.tx.Bucket(bIdem)
+	var idemDel [][]byte
+	ib.ForEach(func(k, v []byte) error {
+		var r Idem
+		if json.Unmarshal(v, &r) != nil || gone[r.PaymentID] || r.CreatedAt.Before(olderThan) {
+			idemDel = append(idemDel, bytes.Clone(k))
+		}
+		return nil
+	})
+	for _, k := range idemDel {
+		ib.Delete(k)
+		res.IdemKeys++
+	}
+}
+
+// compactEvents removes the events older than olderThan; a kept event
+// that is a delta of one removed (through its chain) is stored in full
+// first.
+func (t *Tx) compactEvents(olderThan time.Time, res *CompactResult) error {
+	eb := t.tx.Bucket(bEvents)
+	var evDel [][]byte
+	c := eb.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var e struct {
+			At time.Time `json:"at"`
+		}
+		if json.Unmarshal(v, &e) == nil && !e.At.IsZero() && !e.At.Before(olderThan) {
+			break // events are in time order
+		}
+		evDel = append(evDel, bytes.Clone(k))
+	}
+	if len(evDel) > 0 {
+		cut := binary.BigEndian.Uint64(evDel[len(evDel)-1])
+		if err := t.fullFrom(cut); err != nil {
+			return err
+		}
+	}
+	for _, k := range evDel {
+		eb.Delete(k)
+		res.Events++
+	}
+	return nil
 }

@@ -227,6 +227,7 @@ func (d *daemonParts) start(ctx context.Context, grp *errgroup.Group, do daemonO
 		return d.st.RunMaintenance(ctx, store.MaintenanceOptions{Backup: store.BackupOptions{
 			Dir: cfg.Store.Backup.Dir, Every: cfg.Store.Backup.Every, Keep: cfg.Store.Backup.Keep}})
 	})
+	grp.Go(func() error { return d.st.RunCheck(ctx) }) // what the quick check at start left (store/bgcheck.go)
 	grp.Go(func() error { return d.disp.ctl.Run(ctx) })
 	grp.Go(func() error { return feedDisplay(ctx, d.eng, d.disp.ctl) })
 	grp.Go(func() error { return d.printer.Run(ctx) })
