@@ -63,10 +63,8 @@ var newGatewayClient = agenttest.GatewayClient
 // defaults compressed by scale, with a faster reconciler and retry.
 func testOptions() Options {
 	return Options{
-		TimeScale: scale, MerchantName: "Maple Tea House", TerminalNo: "LANE1",
-		ReconcileBackoff: []time.Duration{10 * time.Second, 20 * time.Second, 60 * time.Second},
-		RetryBackoff:     []time.Duration{3 * time.Second, 5 * time.Second, 10 * time.Second},
-		APIWait:          50 * time.Second, // 1 s scaled: a POST waits for a quick answer
+		TimeScale: scale, MerchantName: agenttest.MerchantName, TerminalNo: agenttest.TerminalNo,
+		ReconcileBackoff: agenttest.ReconcileBackoff, RetryBackoff: agenttest.RetryBackoff, APIWait: agenttest.APIWait,
 	}
 }
 

@@ -35,6 +35,20 @@ const (
 	Scale      = 0.02
 )
 
+// The engine options of the end-to-end tests besides the defaults
+// (multiplied by Scale): a faster reconciler and retry, and a POST that
+// waits 1 s (scaled) for a quick answer.
+var (
+	ReconcileBackoff = []time.Duration{10 * time.Second, 20 * time.Second, 60 * time.Second}
+	RetryBackoff     = []time.Duration{3 * time.Second, 5 * time.Second, 10 * time.Second}
+)
+
+const (
+	APIWait      = 50 * time.Second
+	MerchantName = "Maple Tea House"
+	TerminalNo   = "LANE1"
+)
+
 // Logger writes to the test log only with -v and POSAGENT_TEST_LOG=1.
 func Logger(t testing.TB) *slog.Logger {
 	if os.Getenv("POSAGENT_TEST_LOG") == "" {
