@@ -208,25 +208,37 @@ func TestScanLatePaymentIsReversed(t *testing.T) {
 	})
 }
 
+// Partial and full refunds at the real retry schedule, in a bubble: never
+// more than what is left, each with its own order id, the ledger agrees.
 func TestRefundsEndToEnd(t *testing.T) {
-	sim := startSim(t, "")
-	gw, hc := newGatewayClient(t, sim.url)
-	defer hc.CloseIdleConnections()
-	a := startAgent(t, "", gw, testOptions())
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 5000, "mode": "scan", "auth_code": wechatCode(50)})
+	synctest.Test(t, func(t *testing.T) { testRefunds(t) })
+}
+
+func testRefunds(t *testing.T) {
+	a := startBubble(t, Options{}, ottsim.Options{})
+	defer a.stop()
+	code := func() string {
+		c, err := a.sim.IssueCode("wechat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	sim := a.env
+	_, m := a.Call("POST", "/v1/payments", map[string]any{"amount": 5000, "mode": "scan", "auth_code": code()})
 	p := a.waitFinal(decodePayment(t, m).ID)
 	if p.State != Succeeded {
 		t.Fatalf("payment %s", p.State)
 	}
-	status, m := a.call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 1500})
+	status, m := a.Call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 1500})
 	if status != 201 {
 		t.Fatalf("refund: %d %v", status, m)
 	}
-	status, m = a.call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 3501})
+	status, m = a.Call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 3501})
 	if status != 422 || m["error"].(map[string]any)["code"] != "amount_too_large" {
 		t.Fatalf("over-refund: %d %v", status, m)
 	}
-	status, m = a.call("POST", "/v1/payments/"+p.ID+"/refunds", nil) // all that is left
+	status, m = a.Call("POST", "/v1/payments/"+p.ID+"/refunds", nil) // all that is left
 	if status != 201 {
 		t.Fatalf("refund rest: %d %v", status, m)
 	}
@@ -237,15 +249,15 @@ func TestRefundsEndToEnd(t *testing.T) {
 	if p.Refunds[0].OrderID == p.Refunds[1].OrderID || p.Refunds[0].OrderID == p.OrderID {
 		t.Errorf("refund order ids not distinct: %s %s %s", p.OrderID, p.Refunds[0].OrderID, p.Refunds[1].OrderID)
 	}
-	status, m = a.call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 1})
+	status, m = a.Call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 1})
 	if status != 422 || m["error"].(map[string]any)["code"] != "nothing_to_refund" {
 		t.Fatalf("refund of a fully refunded payment: %d %v", status, m)
 	}
 	checkLedger(t, sim, p, 5000, 5000)
 	// Only a succeeded payment can be refunded.
-	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 5001, "mode": "scan", "auth_code": wechatCode(51)})
+	_, m = a.Call("POST", "/v1/payments", map[string]any{"amount": 5001, "mode": "scan", "auth_code": code()})
 	f := a.waitFinal(decodePayment(t, m).ID)
-	status, m = a.call("POST", "/v1/payments/"+f.ID+"/refunds", map[string]any{"amount": 1})
+	status, m = a.Call("POST", "/v1/payments/"+f.ID+"/refunds", map[string]any{"amount": 1})
 	if status != 422 || m["error"].(map[string]any)["code"] != "invalid_state" {
 		t.Fatalf("refund of a failed payment: %d %v", status, m)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/posagent/posagent/gateway"
@@ -283,83 +284,87 @@ func TestCodePaysOnce(t *testing.T) {
 // then one FAIL answer, made a possibly charged payment final failed. Now
 // only structure decides, and one answer is not enough.
 func TestTextNeverMakesAGuessFinal(t *testing.T) {
-	sim := startSim(t, "")
-	real, hc := newGatewayClient(t, sim.url)
-	defer hc.CloseIdleConnections()
-	lost := func() (*gateway.Result, error) {
-		return nil, &gateway.Error{Action: gateway.ActionStatusQuery, Outcome: gateway.Unknown, Err: errors.New("query FAILED: EOF")}
-	}
-	// The answers are lost until the payment is in doubt.
-	gw := &scriptGateway{Gateway: real, passiveLost: true, queryDefault: lost}
-	a := startAgent(t, "", gw, testOptions())
-	code, _ := sim.sim.IssueCode("wechat")
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code})
-	id := decodePayment(t, m).ID
-	a.waitUntil(id, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
-	gw.set(func(g *scriptGateway) {
-		g.queryScript = []func() (*gateway.Result, error){
-			func() (*gateway.Result, error) {
-				return nil, &gateway.Error{Action: gateway.ActionStatusQuery, Code: "SYSTEM_FAIL", Message: "FAIL", Outcome: gateway.Unknown}
-			},
-			func() (*gateway.Result, error) {
-				return nil, &gateway.Error{Action: gateway.ActionStatusQuery, Code: gateway.CodeFail, Message: "order not found", Outcome: gateway.Unknown}
-			},
+	synctest.Test(t, func(t *testing.T) {
+		lost := func() (*gateway.Result, error) {
+			return nil, &gateway.Error{Action: gateway.ActionStatusQuery, Outcome: gateway.Unknown, Err: errors.New("query FAILED: EOF")}
 		}
-		g.armed = true
+		// The answers are lost until the payment is in doubt.
+		var gw *scriptGateway
+		a := startBubble(t, Options{}, ottsim.Options{}, withGateway(func(real *gateway.Client) Gateway {
+			gw = &scriptGateway{Gateway: real, passiveLost: true, queryDefault: lost}
+			return gw
+		}))
+		defer a.stop()
+		sim := a.env
+		code, _ := sim.sim.IssueCode("wechat")
+		_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code})
+		id := decodePayment(t, m).ID
+		a.waitUntil(id, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
+		gw.set(func(g *scriptGateway) {
+			g.queryScript = []func() (*gateway.Result, error){
+				func() (*gateway.Result, error) {
+					return nil, &gateway.Error{Action: gateway.ActionStatusQuery, Code: "SYSTEM_FAIL", Message: "FAIL", Outcome: gateway.Unknown}
+				},
+				func() (*gateway.Result, error) {
+					return nil, &gateway.Error{Action: gateway.ActionStatusQuery, Code: gateway.CodeFail, Message: "order not found", Outcome: gateway.Unknown}
+				},
+			}
+			g.armed = true
+		})
+		p := a.waitFinal(id)
+		if got := sim.chargedWith(code); len(got) != 1 {
+			t.Fatalf("the simulator should have charged the order: %v", got)
+		}
+		// The answers that decide are real ones: the order was paid and nobody
+		// abandoned the sale... it went in doubt, so it is refunded (reversed).
+		if p.State == Failed || p.State == Cancelled {
+			t.Fatalf("a charged payment became %s on a guess (%+v); history %v", p.State, p.Error, p.History)
+		}
+		if p.State != Reversed {
+			t.Fatalf("state %s %+v", p.State, p.Error)
+		}
+		o := sim.ledger()[p.OrderID]
+		if o.Charged != 1000 || o.Refunded != 1000 {
+			t.Fatalf("ledger %+v", o)
+		}
 	})
-	p := a.waitFinal(id)
-	if got := sim.chargedWith(code); len(got) != 1 {
-		t.Fatalf("the simulator should have charged the order: %v", got)
-	}
-	// The answers that decide are real ones: the order was paid and nobody
-	// abandoned the sale... it went in doubt, so it is refunded (reversed).
-	if p.State == Failed || p.State == Cancelled {
-		t.Fatalf("a charged payment became %s on a guess (%+v); history %v", p.State, p.Error, p.History)
-	}
-	if p.State != Reversed {
-		t.Fatalf("state %s %+v", p.State, p.Error)
-	}
-	o := sim.ledger()[p.OrderID]
-	if o.Charged != 1000 || o.Refunded != 1000 {
-		t.Fatalf("ledger %+v", o)
-	}
 }
 
 // Repro 3 (structure): two verified "no such order" answers, after the
 // code can no longer be charged, still settle a crash-before-send order as
 // never sent; the answers kept on the job are structure.
 func TestTwoNotFoundAnswersSettleANeverSentOrder(t *testing.T) {
-	sim := startSim(t, "")
-	gw, hc := newGatewayClient(t, sim.url)
-	defer hc.CloseIdleConnections()
-	path := t.TempDir() + "/posagent.db"
-	st, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC().Add(-time.Minute)
-	// What a crash between committing "processing" and sending leaves.
-	err = st.Update(func(tx *store.Tx) error {
-		p := &store.Payment{ID: "pay_crash1", OrderID: "P26112518000000CRASH", Mode: "scan", Wallet: "wechat", Amount: 900,
-			Currency: "CAD", State: store.InDoubt, AuthCode: wechatCode(900), CodeAt: now, CreatedAt: now, UpdatedAt: now,
-			History: []store.HistoryEntry{{State: "processing", At: now}, {State: "in_doubt", At: now}}, Refunds: []store.Refund{}}
-		if err := tx.PutPayment(p); err != nil {
-			return err
+	synctest.Test(t, func(t *testing.T) {
+		path := t.TempDir() + "/posagent.db"
+		st, err := store.Open(path, store.Options{})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return tx.AddJob(&store.Job{Kind: store.JobQuery, PaymentID: p.ID, NextAt: now, CreatedAt: now})
+		now := time.Now().UTC().Add(-time.Minute)
+		// What a crash between committing "processing" and sending leaves.
+		err = st.Update(func(tx *store.Tx) error {
+			p := &store.Payment{ID: "pay_crash1", OrderID: "P26112518000000CRASH", Mode: "scan", Wallet: "wechat", Amount: 900,
+				Currency: "CAD", State: store.InDoubt, AuthCode: wechatCode(900), CodeAt: now, CreatedAt: now, UpdatedAt: now,
+				History: []store.HistoryEntry{{State: "processing", At: now}, {State: "in_doubt", At: now}}, Refunds: []store.Refund{}}
+			if err := tx.PutPayment(p); err != nil {
+				return err
+			}
+			return tx.AddJob(&store.Job{Kind: store.JobQuery, PaymentID: p.ID, NextAt: now, CreatedAt: now})
+		})
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := startBubble(t, Options{}, ottsim.Options{}, withJournal(path))
+		defer a.stop()
+		p := a.waitFinal("pay_crash1")
+		if p.State != Failed || p.Error == nil || p.Error.Code != "gateway_unreachable" {
+			t.Fatalf("never-sent order: %s %+v", p.State, p.Error)
+		}
+		if p.Answer == nil || p.Answer.RspCode != gateway.CodeFail || !p.Answer.Answered {
+			t.Fatalf("the deciding answer is not kept as structure: %+v", p.Answer)
+		}
 	})
-	st.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := startAgent(t, path, gw, testOptions())
-	p := a.waitFinal("pay_crash1")
-	if p.State != Failed || p.Error == nil || p.Error.Code != "gateway_unreachable" {
-		t.Fatalf("never-sent order: %s %+v", p.State, p.Error)
-	}
-	if p.Answer == nil || p.Answer.RspCode != gateway.CodeFail || !p.Answer.Answered {
-		t.Fatalf("the deciding answer is not kept as structure: %+v", p.Answer)
-	}
 }
 
 // Repro 4: wall-clock time drove money. A board booting in 2000 took
@@ -684,64 +689,66 @@ func TestWrappedCodeIsTheSameCode(t *testing.T) {
 // in the payment's history (resolution), is an event, and stops the
 // reconciliation; only in_doubt payments can be resolved.
 func TestResolveInDoubtByHand(t *testing.T) {
-	sim := startSim(t, "")
-	real, hc := newGatewayClient(t, sim.url)
-	defer hc.CloseIdleConnections()
-	unknown := func() (*gateway.Result, error) {
-		return nil, &gateway.Error{Action: gateway.ActionStatusQuery, Outcome: gateway.Unknown, Err: errors.New("EOF")}
-	}
-	script := make([]func() (*gateway.Result, error), 1000)
-	for i := range script {
-		script[i] = unknown
-	}
-	gw := &scriptGateway{Gateway: real, passiveLost: true, armed: true, queryScript: script}
-	a := startAgent(t, "", gw, testOptions())
-	var ids []string
-	for i := 0; i < 2; i++ {
-		code, _ := sim.sim.IssueCode("wechat")
-		_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1500, "mode": "scan", "auth_code": code})
-		id := decodePayment(t, m).ID
-		a.waitUntil(id, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
-		ids = append(ids, id)
-	}
-	if st := a.e.Status(); len(st.InDoubt) != 2 {
-		t.Fatalf("status in_doubt %+v", st.InDoubt)
-	}
-	for _, c := range []struct{ body, code string }{
-		{`{"outcome":"paid"}`, "reason_required"},
-		{`{"outcome":"maybe","reason":"x"}`, "invalid_outcome"},
-	} {
-		if s, m := a.call("POST", "/v1/payments/"+ids[0]+"/resolve", c.body); s != 400 || errCode(m) != c.code {
-			t.Errorf("%s: %d %v", c.body, s, m)
+	synctest.Test(t, func(t *testing.T) {
+		unknown := func() (*gateway.Result, error) {
+			return nil, &gateway.Error{Action: gateway.ActionStatusQuery, Outcome: gateway.Unknown, Err: errors.New("EOF")}
 		}
-	}
-	s, m := a.call("POST", "/v1/payments/"+ids[0]+"/resolve", map[string]any{"outcome": "paid", "reason": "merchant portal shows it paid", "operator": "mgr-ann"})
-	p := decodePayment(t, m)
-	if s != 200 || p.State != Succeeded || p.Resolution == nil || p.Resolution.Reason != "merchant portal shows it paid" || p.Resolution.Operator != "mgr-ann" {
-		t.Fatalf("resolve paid: %d %+v", s, p)
-	}
-	s, m = a.call("POST", "/v1/payments/"+ids[1]+"/resolve", map[string]any{"outcome": "not_paid", "reason": "customer's wallet shows no charge"})
-	p = decodePayment(t, m)
-	if s != 200 || p.State != Failed || p.Error == nil || p.Error.Code != "resolved_not_paid" {
-		t.Fatalf("resolve not paid: %d %+v", s, p)
-	}
-	if s, m := a.call("POST", "/v1/payments/"+ids[1]+"/resolve", map[string]any{"outcome": "paid", "reason": "again"}); s != 422 {
-		t.Fatalf("resolving a final payment: %d %v", s, m)
-	}
-	if st := a.e.Status(); len(st.InDoubt) != 0 || st.Outbox.ByKind["query"] != 0 {
-		t.Fatalf("after resolving: in_doubt %+v, outbox %+v", st.InDoubt, st.Outbox)
-	}
-	resolved := 0
-	a.e.st.View(func(tx *store.Tx) error {
-		evs, err := tx.Events(0, 0, 0)
-		for _, ev := range evs {
-			if strings.Contains(string(ev.Data), `"kind":"payment.resolved"`) {
-				resolved++
+		script := make([]func() (*gateway.Result, error), 1000)
+		for i := range script {
+			script[i] = unknown
+		}
+		a := startBubble(t, Options{}, ottsim.Options{}, withGateway(func(real *gateway.Client) Gateway {
+			return &scriptGateway{Gateway: real, passiveLost: true, armed: true, queryScript: script}
+		}))
+		defer a.stop()
+		sim := a.env
+		var ids []string
+		for i := 0; i < 2; i++ {
+			code, _ := sim.sim.IssueCode("wechat")
+			_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1500, "mode": "scan", "auth_code": code})
+			id := decodePayment(t, m).ID
+			a.waitUntil(id, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
+			ids = append(ids, id)
+		}
+		if st := a.e.Status(); len(st.InDoubt) != 2 {
+			t.Fatalf("status in_doubt %+v", st.InDoubt)
+		}
+		for _, c := range []struct{ body, code string }{
+			{`{"outcome":"paid"}`, "reason_required"},
+			{`{"outcome":"maybe","reason":"x"}`, "invalid_outcome"},
+		} {
+			if s, m := a.call("POST", "/v1/payments/"+ids[0]+"/resolve", c.body); s != 400 || errCode(m) != c.code {
+				t.Errorf("%s: %d %v", c.body, s, m)
 			}
 		}
-		return err
+		s, m := a.call("POST", "/v1/payments/"+ids[0]+"/resolve", map[string]any{"outcome": "paid", "reason": "merchant portal shows it paid", "operator": "mgr-ann"})
+		p := decodePayment(t, m)
+		if s != 200 || p.State != Succeeded || p.Resolution == nil || p.Resolution.Reason != "merchant portal shows it paid" || p.Resolution.Operator != "mgr-ann" {
+			t.Fatalf("resolve paid: %d %+v", s, p)
+		}
+		s, m = a.call("POST", "/v1/payments/"+ids[1]+"/resolve", map[string]any{"outcome": "not_paid", "reason": "customer's wallet shows no charge"})
+		p = decodePayment(t, m)
+		if s != 200 || p.State != Failed || p.Error == nil || p.Error.Code != "resolved_not_paid" {
+			t.Fatalf("resolve not paid: %d %+v", s, p)
+		}
+		if s, m := a.call("POST", "/v1/payments/"+ids[1]+"/resolve", map[string]any{"outcome": "paid", "reason": "again"}); s != 422 {
+			t.Fatalf("resolving a final payment: %d %v", s, m)
+		}
+		if st := a.e.Status(); len(st.InDoubt) != 0 || st.Outbox.ByKind["query"] != 0 {
+			t.Fatalf("after resolving: in_doubt %+v, outbox %+v", st.InDoubt, st.Outbox)
+		}
+		resolved := 0
+		a.e.st.View(func(tx *store.Tx) error {
+			evs, err := tx.Events(0, 0, 0)
+			for _, ev := range evs {
+				if strings.Contains(string(ev.Data), `"kind":"payment.resolved"`) {
+					resolved++
+				}
+			}
+			return err
+		})
+		if resolved != 2 {
+			t.Fatalf("%d payment.resolved events, want 2", resolved)
+		}
 	})
-	if resolved != 2 {
-		t.Fatalf("%d payment.resolved events, want 2", resolved)
-	}
 }

@@ -72,10 +72,30 @@ type bubbleEnv struct {
 	stop func()
 }
 
+// bubbleOpt adds to a bubble: a journal already written, or a gateway
+// wrapped around the real client (scripted answers).
+type bubbleOpt struct {
+	path string
+	wrap func(*gateway.Client) Gateway
+}
+
+func withJournal(path string) bubbleOpt                        { return bubbleOpt{path: path} }
+func withGateway(wrap func(*gateway.Client) Gateway) bubbleOpt { return bubbleOpt{wrap: wrap} }
+
 // startBubble starts an engine at real time defaults (o adds to them)
 // against an in-memory simulator. Call it inside synctest.Test.
-func startBubble(t *testing.T, o Options, so ottsim.Options) *bubbleEnv {
+func startBubble(t *testing.T, o Options, so ottsim.Options, opts ...bubbleOpt) *bubbleEnv {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "posagent.db")
+	var wrap func(*gateway.Client) Gateway
+	for _, x := range opts {
+		if x.path != "" {
+			path = x.path
+		}
+		if x.wrap != nil {
+			wrap = x.wrap
+		}
+	}
 	so.MerchantID, so.SignKey = merchantID, signKey
 	so.BaseURL = "http://sim.invalid"
 	sim := ottsim.New(so)
@@ -85,11 +105,14 @@ func startBubble(t *testing.T, o Options, so ottsim.Options) *bubbleEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(filepath.Join(t.TempDir(), "posagent.db"), store.Options{})
+	st, err := store.Open(path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Gateway, o.Store, o.Logger = gw, st, testLogger(t)
+	o.Gateway, o.Store, o.Logger = Gateway(gw), st, testLogger(t)
+	if wrap != nil {
+		o.Gateway = wrap(gw)
+	}
 	// A bubble's clock starts at 2000-01-01: plausible for these tests.
 	o.NotBefore = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
 	e, err := New(o)
@@ -127,26 +150,36 @@ func (b *bubbleEnv) payment(id string) *Payment {
 	return p
 }
 
+func (b *bubbleEnv) call(method, path string, body any, hdr ...string) (int, map[string]any) {
+	b.t.Helper()
+	return b.Call(method, path, body, hdr...)
+}
+
 // customer is the customer's phone: it opens a qr payment's code_url.
 func (b *bubbleEnv) customer() *http.Client {
 	return &http.Client{Transport: memTransport{b.sim.Handler()}}
 }
 
-// waitFinal lets fake time run, a second at a time, until the payment and
-// its refunds are final (at most a day of it).
-func (b *bubbleEnv) waitFinal(id string) *Payment {
+// waitUntil lets fake time run, a second at a time, until cond holds of
+// the payment (at most a day of it).
+func (b *bubbleEnv) waitUntil(id, what string, cond func(*Payment) bool) *Payment {
 	b.t.Helper()
 	for range 24 * 3600 {
 		settle()
-		p := b.payment(id)
-		if p.State.Final() && refundsFinal(p) {
+		if p := b.payment(id); cond(p) {
 			return p
 		}
 		time.Sleep(time.Second)
 	}
 	p := b.payment(id)
-	b.t.Fatalf("payment %s not final after a day: %s (history %v)", id, p.State, p.History)
+	b.t.Fatalf("payment %s not %s after a day: %s (history %v)", id, what, p.State, p.History)
 	return nil
+}
+
+// waitFinal waits until the payment and its refunds are final.
+func (b *bubbleEnv) waitFinal(id string) *Payment {
+	b.t.Helper()
+	return b.waitUntil(id, "final", func(p *Payment) bool { return p.State.Final() && refundsFinal(p) })
 }
 
 // at is when the payment entered state (zero: never).
