@@ -9,7 +9,7 @@ import (
 
 // KindAudit is an audit-trail event: a request that moved money or changed
 // a setting, or a refused manager approval.
-const KindAudit = "api.audit"
+const KindAudit = store.KindAudit
 
 // Audit is one entry of the audit trail (an api.audit event in the
 // journal): who asked what, from where, and what came of it.
@@ -34,32 +34,32 @@ type AuditEntry struct {
 	Audit
 }
 
-// AuditTrail returns the audit entries at or after since, oldest first,
-// the newest limit of them (limit <= 0: all).
+// AuditTrail returns the audit entries stamped at or after since, oldest
+// first, the newest limit of them (limit <= 0: all). It reads the journal's
+// audit index: the entries it returns, not every event.
 func (e *Engine) AuditTrail(since time.Time, limit int) ([]AuditEntry, error) {
 	out := []AuditEntry{}
 	err := e.st.View(func(tx *store.Tx) error {
-		evs, err := tx.Events(0, 0, 0)
-		if err != nil {
-			return err
-		}
-		for _, ev := range evs {
+		return tx.AuditEvents(since, limit, func(ev store.Event) error {
 			var m Event
 			if json.Unmarshal(ev.Data, &m) != nil || m.Kind != KindAudit || m.Audit == nil || m.At.Before(since) {
-				continue
+				return nil
 			}
 			out = append(out, AuditEntry{Seq: ev.Seq, At: m.At.UTC(), Audit: *m.Audit})
-		}
-		return nil
+			return nil
+		})
 	})
-	if limit > 0 && len(out) > limit {
-		out = out[len(out)-limit:]
-	}
 	return out, err
 }
 
 // RecordAudit journals one audit-trail entry (an api.audit event), stamped
-// now.
+// now, with its entry in the audit index.
 func (e *Engine) RecordAudit(a Audit) error {
-	return e.appendEvent(Event{Kind: KindAudit, At: e.now(), Audit: &a})
+	at := e.now()
+	return e.st.Update(func(tx *store.Tx) error {
+		_, err := tx.AppendAudit(at, func(seq uint64) ([]byte, error) {
+			return json.Marshal(Event{Seq: seq, Kind: KindAudit, At: at, Audit: &a})
+		})
+		return err
+	})
 }

@@ -236,6 +236,8 @@ type inventory struct {
 	events   []uint64
 	meta     map[string][]byte
 	stats    map[string]string // outbox_stats: key -> value
+	audits   map[string]bool   // the audit_at keys the audit events call for
+	auditIdx map[string]bool   // the audit_at keys present
 	payState map[string]string // pay_state: id -> state
 	byState  map[string]string // by_state: id -> state (a second entry is a finding)
 	finds    []Finding
@@ -264,7 +266,7 @@ type jobRef struct {
 func newInventory() *inventory {
 	return &inventory{buckets: map[string]bool{}, seqs: map[string]uint64{}, records: map[string][][2][]byte{},
 		payments: map[string]*payIndex{}, orders: map[string]string{}, idem: map[string]string{}, meta: map[string][]byte{},
-		stats: map[string]string{}, payState: map[string]string{}, byState: map[string]string{}, lostIn: map[string][]uint64{}}
+		stats: map[string]string{}, audits: map[string]bool{}, auditIdx: map[string]bool{}, payState: map[string]string{}, byState: map[string]string{}, lostIn: map[string][]uint64{}}
 }
 
 func (inv *inventory) bucketSeq(b string, seq uint64) { inv.buckets[b] = true; inv.seqs[b] = seq }
@@ -302,6 +304,12 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 			kind: j.Kind, created: j.CreatedAt, lastErr: j.LastError})
 	case string(bOutboxStats):
 		inv.stats[string(k)] = string(v)
+	case string(bAuditAt):
+		if len(k) != 16 {
+			inv.bad(b, k, "not a stamp and an event sequence number")
+			return false
+		}
+		inv.auditIdx[string(k)] = true
 	case string(bIdem):
 		var r Idem
 		if err := json.Unmarshal(v, &r); err != nil {
@@ -319,6 +327,10 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 			return false
 		}
 		inv.events = append(inv.events, binary.BigEndian.Uint64(k))
+		var h eventHead
+		if json.Unmarshal(v, &h) == nil && h.Kind == KindAudit {
+			inv.audits[string(auditKey(h.At, binary.BigEndian.Uint64(k)))] = true
+		}
 	case string(bMeta):
 		inv.meta[string(k)] = bytes.Clone(v)
 	case string(bPayState):
@@ -527,6 +539,7 @@ func (inv *inventory) checkJobs(rep *Report, lost bool) {
 	}
 	if !lost {
 		inv.checkOutboxStats(rep)
+		inv.checkAuditIndex(rep)
 	}
 }
 
@@ -554,6 +567,28 @@ func (inv *inventory) checkEvents(rep *Report, lost bool) {
 			rep.Findings = append(rep.Findings, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", last+1), Problem: fmt.Sprintf("events #%d to #%d are missing (the newest)", last+1, rep.LastSeq), Damage: true})
 		}
 	}
+}
+
+// checkAuditIndex checks the audit trail's index (audit_at), when the
+// journal has it, against the audit events: one entry per event, none for
+// an event that is not there.
+func (inv *inventory) checkAuditIndex(rep *Report) {
+	if !inv.buckets[string(bAuditAt)] {
+		return
+	}
+	var finds []Finding
+	for k := range inv.audits {
+		if !inv.auditIdx[k] {
+			finds = append(finds, Finding{Bucket: string(bAuditAt), Key: printable([]byte(k)), Problem: "missing: an audit event is not in the audit index", Damage: true})
+		}
+	}
+	for k := range inv.auditIdx {
+		if !inv.audits[k] {
+			finds = append(finds, Finding{Bucket: string(bAuditAt), Key: printable([]byte(k)), Problem: "the audit index names no audit event with this stamp", Damage: true})
+		}
+	}
+	sort.Slice(finds, func(i, j int) bool { return finds[i].Key < finds[j].Key })
+	rep.Findings = append(rep.Findings, finds...)
 }
 
 // checkOutboxStats checks the outbox counters (outbox_stats), when the

@@ -63,6 +63,8 @@
 //	           last errors, kept with every job write ([Tx.OutboxSummary])
 //	events     uint64 sequence (big-endian) -> event JSON; the sequence
 //	           never goes back, even after Compact or a restart
+//	audit_at   the audit events by stamp, so "the audit trail since T" seeks
+//	           to T ([Tx.AppendAudit], [Tx.AuditEvents]); derived from the events
 //	meta       schema version
 //
 // Payment ids are time-ordered ("pay_" + fixed-width base-36 nanoseconds +

@@ -309,6 +309,9 @@ func (t *Tx) prepare(clearCodes bool) error {
 	if _, err := t.statsBucket(); err != nil { // once per journal
 		return err
 	}
+	if _, err := t.auditBucket(); err != nil { // once per journal
+		return err
+	}
 	if clearCodes {
 		return t.sealClearCodes()
 	}

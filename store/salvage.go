@@ -219,6 +219,8 @@ func (sv *salvager) keep(b string, k, v []byte) ([]byte, bool) {
 		return nil, false // rebuilt below
 	case string(bDueIndex), string(bOutboxStats):
 		return nil, false // derived from the outbox; rebuilt on first use
+	case string(bAuditAt):
+		return nil, false // derived from the events; rebuilt by the next audit event
 	case string(bPayState), string(bByState):
 		return nil, false // derived from the payments; rebuilt by Open
 	case string(bEvLast):

@@ -782,6 +782,9 @@ func (t *Tx) compactEvents(olderThan time.Time, res *CompactResult) error {
 		if err := t.fullFrom(cut); err != nil {
 			return err
 		}
+		if err := t.compactAudit(cut); err != nil {
+			return err
+		}
 	}
 	for _, k := range evDel {
 		eb.Delete(k)
