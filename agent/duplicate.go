@@ -27,13 +27,21 @@ func (e *Engine) duplicateOf(tx *store.Tx, amount int64) (string, error) {
 	}
 	since := e.now().Add(-e.o.DuplicateWindow)
 	found := ""
-	err := tx.ForEachPayment(false, store.IDAt(since), func(p *store.Payment) (bool, error) {
-		if p.Amount == amount && !p.CreatedAt.Before(since) && (p.State == Failed || p.State == InDoubt) {
-			found = p.ID // the newest wins: the iteration is oldest first
+	// The state index, from the first id the window can hold: it reads the
+	// failed and in-doubt payments of the window, not every payment made
+	// in it (this runs inside the commit of every new payment).
+	for _, st := range []State{Failed, InDoubt} {
+		err := tx.PaymentsIn(st, false, store.IDAt(since), func(p *store.Payment) (bool, error) {
+			if p.Amount == amount && !p.CreatedAt.Before(since) && p.ID > found {
+				found = p.ID // the newest wins
+			}
+			return true, nil
+		})
+		if err != nil {
+			return "", err
 		}
-		return true, nil
-	})
-	return found, err
+	}
+	return found, nil
 }
 
 // warningsOf are a payment's warnings for the API.
