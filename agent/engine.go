@@ -21,16 +21,23 @@ import (
 	"github.com/posagent/posagent/store"
 )
 
-// Engine is the payment daemon's core: flows, reconciler, outbox worker,
-// event log, scan routing and device registry. Create with New, then Run.
+// Engine is the payment daemon's core: the payment state machine and its
+// flows, recovery, and what the outbox's jobs do. It uses parts that keep
+// their own state behind their own locks: the event bus (agent/events),
+// the outbox's pool (agent/outbox), routing's dedupe and cart
+// (agent/route) and the device registry. Create with New, then Run.
 type Engine struct {
-	o     Options
-	rate  atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
-	st    *store.Store
-	gw    *meter
-	log   *slog.Logger
-	clock Clock
-	bus   *events.Bus
+	o       Options
+	rate    atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
+	st      *store.Store
+	gw      *meter
+	log     *slog.Logger
+	clock   Clock
+	bus     *events.Bus
+	pool    *outbox.Pool  // runs the outbox jobs
+	cart    *route.Slot   // the amount due
+	dedupe  *route.Dedupe // repeated scans
+	devices *registry     // the device registry
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -38,12 +45,8 @@ type Engine struct {
 	running   bool
 	wg        sync.WaitGroup
 	flows     map[string]*flow
-	active    map[string]activeInfo // non-final payments
-	cart      *route.Slot           // the amount due (its own lock)
-	devices   map[string]DeviceStatus
-	dedupe    *route.Dedupe                               // repeated scans (its own lock)
+	active    map[string]activeInfo                       // non-final payments
 	waiting   map[string]map[chan *store.Payment]struct{} // waitFor: payment id -> its waiters
-	pool      *outbox.Pool                                // runs the outbox jobs
 	quit      chan struct{}                               // closed when Run returns (ends SSE streams)
 	quitOnce  sync.Once
 	ready     chan struct{} // closed once Run has recovered and takes payments
@@ -106,7 +109,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
-		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: map[string]DeviceStatus{},
+		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: newRegistry(),
 		cart: route.NewSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
 		quit: make(chan struct{}), ready: make(chan struct{}),
 	}

@@ -14,13 +14,7 @@ func deviceWorking(state string) bool {
 // deploy/prometheus/alerts.yml read them (printer out of paper or offline,
 // scanner gone).
 func (e *Engine) collectDevices(gauge metricFunc) {
-	e.mu.Lock()
-	devs := make([]DeviceStatus, 0, len(e.devices))
-	for _, d := range e.devices {
-		devs = append(devs, d)
-	}
-	e.mu.Unlock()
-	for _, d := range devs {
+	for _, d := range e.devices.list() {
 		gauge(descDeviceUp, b2f(deviceWorking(d.State)), d.Kind, d.Name)
 		gauge(descDeviceState, 1, d.Kind, d.Name, d.State)
 	}

@@ -45,12 +45,7 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 		e.log.Debug("agent: duplicate scan suppressed", "code", paycode.Mask(code), "device", s.Device)
 		return nil
 	}
-	e.mu.Lock()
-	if d, ok := e.devices["scanner/"+s.Device]; ok {
-		d.LastScanAt = now
-		e.devices["scanner/"+s.Device] = d
-	}
-	e.mu.Unlock()
+	e.devices.scanned(s.Device, now)
 
 	if _, ok := paycode.Classify(code); !ok {
 		// A payment code wrapped in a symbology prefix, split by invisible
@@ -241,36 +236,4 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// SetDevice records a device's status and emits device.changed when it
-// differs from what was known.
-func (e *Engine) SetDevice(d DeviceStatus) {
-	key := d.Kind + "/" + d.Name
-	e.mu.Lock()
-	old, ok := e.devices[key]
-	if d.LastScanAt.IsZero() {
-		d.LastScanAt = old.LastScanAt
-	}
-	same := ok && old == d
-	e.devices[key] = d
-	e.mu.Unlock()
-	if same {
-		return
-	}
-	if err := e.appendEvent(Event{Kind: KindDeviceChanged, At: e.now(), Device: &d}); err != nil {
-		e.log.Error("agent: device event", "err", err)
-	}
-}
-
-// Devices lists the registry, sorted by kind and name.
-func (e *Engine) Devices() []DeviceStatus {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]DeviceStatus, 0, len(e.devices))
-	for _, d := range e.devices {
-		out = append(out, d)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Kind+out[i].Name < out[j].Kind+out[j].Name })
-	return out
 }
