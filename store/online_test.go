@@ -240,3 +240,40 @@ func TestMaintenanceCompactsWhenQuiet(t *testing.T) {
 		t.Errorf("not compacted: %d -> %d bytes", size, s.Size())
 	}
 }
+
+// Close called while an online compaction runs waits for it: the journal
+// closes whole, holding every payment, never half swapped.
+func TestCloseWaitsForCompactNow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.db")
+	kept := fragmented(t, path)
+	s, err := Open(path, Options{CompactFree: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inCopy, release := make(chan struct{}), make(chan struct{})
+	s.hook = func(step string) error {
+		if step == stepCopied {
+			close(inCopy)
+			<-release
+		}
+		return nil
+	}
+	compacted := make(chan error, 1)
+	go func() { _, err := s.CompactNow(); compacted <- err }()
+	<-inCopy
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while the compaction held the journal", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-compacted; err != nil {
+		t.Fatalf("compaction: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	allPresent(t, path, kept)
+}

@@ -79,6 +79,10 @@ type Store struct {
 // Close closes the file (stopping a check RunCheck is making).
 func (s *Store) Close() error {
 	s.stopCheck()
+	// The writer's lock: a commit or an online compaction under way (it
+	// holds the lock from the copy to the swap) ends before the file closes.
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.retiring.Wait()
 	if err := s.cur.Load().db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
