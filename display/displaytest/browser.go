@@ -40,6 +40,24 @@ func StartBrowser(t testing.TB) context.Context {
 		}
 		t.Skip(msg)
 	}
+	// A start can fail for reasons of the machine, not of the page (a
+	// fork refused while other tests load it): it is tried three times.
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var ctx context.Context
+		if ctx, err = startBrowser(t, path); err == nil {
+			return ctx
+		}
+		t.Logf("displaytest: start %s, attempt %d: %v", path, attempt, err)
+		time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+	}
+	t.Fatalf("displaytest: start %s: %v", path, err)
+	return nil
+}
+
+// startBrowser starts one browser with a fresh profile; it is stopped when
+// the test ends, or at once when it failed to start.
+func startBrowser(t testing.TB, path string) (context.Context, error) {
 	profile := t.TempDir()
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path),
@@ -59,15 +77,17 @@ func StartBrowser(t testing.TB) context.Context {
 		chromedp.WindowSize(1024, 768),
 	)
 	ctx, cancel := chromedp.NewContext(alloc)
+	// The first Run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		cancelAlloc()
+		return nil, err
+	}
 	t.Cleanup(func() {
 		cancel()
 		cancelAlloc()
 	})
-	// The first Run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("displaytest: start %s: %v", path, err)
-	}
-	return ctx
+	return ctx, nil
 }
 
 // Open loads url in the tab.
