@@ -260,3 +260,28 @@ func PinnedTLS(fp string) *tls.Config {
 		},
 	}
 }
+
+// CheckListen refuses a non-loopback listen address without a token
+// (contract: loopback needs no credentials; anything else requires api.token).
+func CheckListen(addr, token string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("agent: api.listen %q: %v (want host:port, s.g. 127.0.0.1:7420)", addr, err)
+	}
+	if isLoopback(host) || token != "" {
+		return nil
+	}
+	where := host
+	if where == "" {
+		where = "every interface"
+	}
+	return fmt.Errorf("agent: api.listen %s listens on %s, not loopback: set api.token (or POSAGENT_API_TOKEN) so that requests must carry Authorization: Bearer <token>, or listen on 127.0.0.1", addr, where)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,254 @@
+package api
+
+// Requests: reading a body within its bounds, decoding it strictly (exact
+// keys, no duplicates, no nulls), the Idempotency-Key bound to it, and the
+// JSON answers and errors.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/posagent/posagent/agent"
+)
+
+// MaxBody bounds every request body (413 beyond it).
+const MaxBody = 64 << 10
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+type errBody struct {
+	Error   apiErr         `json:"error"`
+	Payment *agent.Payment `json:"payment,omitempty"`
+}
+
+type apiErr struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	var oe *agent.OpError
+	if !errors.As(err, &oe) {
+		oe = &agent.OpError{Status: 500, Code: "internal", Message: err.Error()}
+	}
+	writeJSON(w, oe.Status, errBody{Error: apiErr{oe.Code, oe.Message}})
+}
+
+// readBody reads a bounded body (413 beyond MaxBody).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, errf(413, "body_too_large", "request body is larger than %d KiB", MaxBody>>10)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return nil, errf(408, "body_timeout", "the request body did not arrive in time")
+	}
+	if err != nil {
+		return nil, errf(400, "bad_request", "reading the request body: %v", err)
+	}
+	return b, nil
+}
+
+// decodeBody decodes a JSON object strictly: unknown fields, wrong types
+// and trailing data are 400s naming the problem. optional: an empty body
+// is allowed (v keeps its zero value).
+func decodeBody(body []byte, v any, optional bool) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return nil
+		}
+		return errf(400, "invalid_json", "the request body is empty; a JSON object is required")
+	}
+	if err := exactKeys(body, v); err != nil {
+		return err
+	}
+	// exactKeys has refused every key that is not a field (unknown_field),
+	// by structure; DisallowUnknownFields stays as a backstop whose error
+	// (encoding/json has no type for it) is plain invalid_json.
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+	case errors.As(err, &se):
+		return errf(400, "invalid_json", "the request body is not valid JSON: %v (at byte %d)", se, se.Offset)
+	case errors.As(err, &te):
+		code := "invalid_field"
+		if te.Field == "amount" {
+			code = "invalid_amount"
+		}
+		want := te.Type.String()
+		switch te.Type.Kind().String() {
+		case "int64":
+			want = "an integer number of cents"
+		case "string":
+			want = "a string"
+		}
+		field := te.Field
+		if field == "" {
+			field = "the body"
+		}
+		return errf(400, code, "%s must be %s, got %s", field, want, te.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errf(400, "invalid_json", "the request body is truncated JSON")
+	default:
+		return errf(400, "invalid_json", "the request body is not valid JSON: %v", err)
+	}
+	if dec.More() {
+		return errf(400, "invalid_json", "the request body has data after the JSON object")
+	}
+	return nil
+}
+
+// exactKeys checks the top level of a JSON object against the json tags
+// of v's struct before encoding/json sees it, because encoding/json
+// matches keys case-insensitively and lets a duplicate key win: an amount
+// the POS did not mean. Every key must be a field's exact name, appear
+// once, and not be null (no field of a request is nullable). A body that
+// is not an object is left to the decoder's own error.
+func exactKeys(body []byte, v any) error {
+	fields := map[string]bool{}
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			fields[name] = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // the decoder says what is wrong
+		}
+		key, _ := tok.(string)
+		if !fields[key] {
+			for f := range fields {
+				if strings.EqualFold(f, key) {
+					return errf(400, "unknown_field", "field %q is not a field of this request (did you mean %q? keys are case-sensitive)", key, f)
+				}
+			}
+			return errf(400, "unknown_field", "field %q is not a field of this request", key)
+		}
+		if seen[key] {
+			return errf(400, "duplicate_field", "field %q appears more than once; send each field once", key)
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil
+		}
+		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			code := "invalid_field"
+			if key == "amount" {
+				code = "invalid_amount"
+			}
+			return errf(400, code, "field %q is null; give a value or leave the key out", key)
+		}
+	}
+	return nil
+}
+
+// idemKey reads the Idempotency-Key header. required: a money-moving
+// request without one is refused, because a POS that retries it after a
+// time-out would otherwise move the money twice.
+func idemKey(r *http.Request, body []byte, required bool) (agent.IdemKey, error) {
+	k := r.Header.Get("Idempotency-Key")
+	if k == "" {
+		if required {
+			return agent.IdemKey{}, errf(400, "idempotency_key_required",
+				"%s %s moves money and needs an Idempotency-Key header (a unique string per intended operation, reused on every retry of it)", r.Method, r.URL.Path)
+		}
+		return agent.IdemKey{}, nil
+	}
+	if len(k) > 255 {
+		return agent.IdemKey{}, errf(400, "invalid_idempotency_key", "Idempotency-Key is longer than 255 characters")
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %s\n", r.Method, r.URL.Path)
+	h.Write(canonical(body))
+	return agent.IdemKey{Key: k, Hash: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// canonical is the form of a body that an Idempotency-Key is bound to: a
+// JSON object with its keys sorted and no insignificant space, so that the
+// same request with its keys in another order is the same request. Numbers
+// keep their literal text. A manager's approval (a PIN) is left out: it is
+// not part of what is asked, and no hash of a PIN is kept. A body that is
+// not a JSON object is taken as it is (the decoder refuses it anyway).
+func canonical(body []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || dec.More() || m == nil {
+		return bytes.TrimSpace(body)
+	}
+	delete(m, "approval")
+	out, err := json.Marshal(m)
+	if err != nil {
+		return bytes.TrimSpace(body)
+	}
+	return out
+}
+
+// request reads the body, its idempotency key and decodes it.
+func request(w http.ResponseWriter, r *http.Request, v any, optional bool) (agent.IdemKey, error) {
+	return requestKey(w, r, v, optional, false)
+}
+
+// moneyRequest is request for the routes that move money: the
+// Idempotency-Key is required.
+func moneyRequest(w http.ResponseWriter, r *http.Request, v any, optional bool) (agent.IdemKey, error) {
+	return requestKey(w, r, v, optional, true)
+}
+
+func requestKey(w http.ResponseWriter, r *http.Request, v any, optional, keyRequired bool) (agent.IdemKey, error) {
+	body, err := readBody(w, r)
+	if err != nil {
+		return agent.IdemKey{}, err
+	}
+	ik, err := idemKey(r, body, keyRequired)
+	if err != nil {
+		return agent.IdemKey{}, err
+	}
+	if err := decodeBody(body, v, optional); err != nil {
+		return agent.IdemKey{}, err
+	}
+	return ik, nil
+}
+
+// errf is a refusal of the API's own (bad input), answered like the
+// engine's.
+func errf(status int, code, format string, args ...any) *agent.OpError {
+	return &agent.OpError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
