@@ -1,11 +1,3 @@
-// Package agenttest holds what the tests of the agent and of its API share
-// and what does not depend on the engine: the OTTPay simulator served over
-// loopback HTTP, a gateway client for it, a test logger, payment codes, and
-// an HTTP client for the local API that sends what a POS sends (a JSON
-// content type, a bearer token, a fresh Idempotency-Key per POST).
-//
-// It imports neither agent nor agent/api, so the agent's own (internal)
-// tests can use it as well as agent/api's.
 package agenttest
 
 import (
