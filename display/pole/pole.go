@@ -205,36 +205,7 @@ func Text(s string) string {
 //	paid         TOTAL CAD 12.50 / PAID - THANK YOU
 //	failed       TOTAL CAD 12.50 / DECLINED
 //	cancelled    TOTAL CAD 12.50 / CANCELLED
-func Lines(s display.Screen, merchant string) [2]string {
-	total := strings.TrimSpace("TOTAL " + s.Currency + " " + money.Amount(s.Amount+s.Tip).Format(s.Currency)) // what is charged: amount + tip
-	switch s.Kind {
-	case display.KindAmountDue:
-		second := ""
-		switch s.Message {
-		case "":
-		case display.MsgConnecting, display.MsgPreparingQR:
-			second = "PLEASE WAIT"
-		default:
-			second = strings.ToUpper(s.Message)
-		}
-		return [2]string{total, second}
-	case display.KindScanPrompt:
-		return [2]string{total, "PLEASE SCAN CODE"}
-	case display.KindQR:
-		return [2]string{total, strings.ToUpper("SCAN QR: " + display.WalletName(s.Wallet))}
-	case display.KindPaid:
-		return [2]string{total, "PAID - THANK YOU"}
-	case display.KindFailed:
-		return [2]string{total, "DECLINED"}
-	case display.KindCancelled:
-		return [2]string{total, "CANCELLED"}
-	}
-	name := strings.TrimSpace(Text(merchant))
-	if name == "" {
-		return [2]string{"WELCOME", ""}
-	}
-	return [2]string{name, "WELCOME"}
-}
+func Lines(s display.Screen, merchant string) [2]string { return lines(s, merchant, english) }
 
 // LinesChinese is Lines in Chinese, for displays with a GB2312 font:
 //
@@ -246,38 +217,69 @@ func Lines(s display.Screen, merchant string) [2]string {
 //	cancelled    合计 CAD 12.50 / 支付已取消
 //
 // Idle shows the merchant name (Chinese kept) and 欢迎光临.
-func LinesChinese(s display.Screen, merchant string) [2]string {
-	total := strings.TrimSpace("合计 " + s.Currency + " " + money.Amount(s.Amount+s.Tip).Format(s.Currency)) // what is charged: amount + tip
+func LinesChinese(s display.Screen, merchant string) [2]string { return lines(s, merchant, chinese) }
+
+// wording is what a language puts on the two lines.
+type wording struct {
+	total, wait, scan, paid, failed, cancelled, welcome string
+	message                                             func(msg string) string      // a status message on the second line
+	qr                                                  func(wallet string) string   // the QR prompt
+	name                                                func(merchant string) string // the merchant's name as the display can show it ("": none)
+}
+
+var english = wording{
+	total: "TOTAL", wait: "PLEASE WAIT", scan: "PLEASE SCAN CODE", paid: "PAID - THANK YOU",
+	failed: "DECLINED", cancelled: "CANCELLED", welcome: "WELCOME",
+	message: strings.ToUpper,
+	qr:      func(w string) string { return strings.ToUpper("SCAN QR: " + display.WalletName(w)) },
+	name:    func(m string) string { return strings.TrimSpace(Text(m)) },
+}
+
+var chinese = wording{
+	total: "合计", wait: "请稍候", scan: "请出示付款码", paid: "支付成功 谢谢惠顾",
+	failed: "支付失败", cancelled: "支付已取消", welcome: "欢迎光临",
+	message: func(m string) string {
+		if zh := display.MessageChinese(m); zh != "" {
+			return zh
+		}
+		return strings.ToUpper(m)
+	},
+	qr: func(w string) string { return "请用" + display.WalletNameChinese(w) + "扫码" },
+	name: func(m string) string {
+		m = strings.TrimSpace(m)
+		if strings.TrimSpace(TextGB2312(m)) == "" {
+			return ""
+		}
+		return m
+	},
+}
+
+func lines(s display.Screen, merchant string, w wording) [2]string {
+	total := strings.TrimSpace(w.total + " " + s.Currency + " " + money.Amount(s.Amount+s.Tip).Format(s.Currency)) // what is charged: amount + tip
 	switch s.Kind {
 	case display.KindAmountDue:
-		second := ""
 		switch s.Message {
 		case "":
+			return [2]string{total, ""}
 		case display.MsgConnecting, display.MsgPreparingQR:
-			second = "请稍候"
-		default:
-			second = display.MessageChinese(s.Message)
-			if second == "" {
-				second = strings.ToUpper(s.Message)
-			}
+			return [2]string{total, w.wait}
 		}
-		return [2]string{total, second}
+		return [2]string{total, w.message(s.Message)}
 	case display.KindScanPrompt:
-		return [2]string{total, "请出示付款码"}
+		return [2]string{total, w.scan}
 	case display.KindQR:
-		return [2]string{total, "请用" + display.WalletNameChinese(s.Wallet) + "扫码"}
+		return [2]string{total, w.qr(s.Wallet)}
 	case display.KindPaid:
-		return [2]string{total, "支付成功 谢谢惠顾"}
+		return [2]string{total, w.paid}
 	case display.KindFailed:
-		return [2]string{total, "支付失败"}
+		return [2]string{total, w.failed}
 	case display.KindCancelled:
-		return [2]string{total, "支付已取消"}
+		return [2]string{total, w.cancelled}
 	}
-	name := strings.TrimSpace(merchant)
-	if strings.TrimSpace(TextGB2312(name)) == "" {
-		return [2]string{"欢迎光临", ""}
+	if name := w.name(merchant); name != "" {
+		return [2]string{name, w.welcome}
 	}
-	return [2]string{name, "欢迎光临"}
+	return [2]string{w.welcome, ""}
 }
 
 // Options configures a Pole.
