@@ -2,10 +2,8 @@ package display
 
 import (
 	"bytes"
-	"errors"
 	"image"
 	"image/png"
-	"os"
 	"strings"
 	"testing"
 
@@ -14,26 +12,10 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"github.com/posagent/posagent/fonts"
+	"github.com/posagent/posagent/fonts/fontstest"
 )
 
-// loadCJK loads the font scripts/setup installs (fonts-noto-cjk); only a
-// machine without any CJK font skips the tests that draw Chinese.
-func loadCJK(t testing.TB) *fonts.CJK {
-	t.Helper()
-	c, err := fonts.Load("")
-	if errors.Is(err, fonts.ErrNotFound) {
-		// CI installs the font (scripts/setup): there, a missing font is a failure.
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no CJK font on this machine, so Chinese frames cannot be checked: run scripts/setup (installs fonts-noto-cjk): %v", err)
-		}
-		t.Skipf("no CJK font on this machine, so Chinese frames cannot be checked: run scripts/setup (installs fonts-noto-cjk): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+var loadCJK = fontstest.Load
 
 func TestPrimaryLanguage(t *testing.T) {
 	tests := []struct {

@@ -1,31 +1,15 @@
 package fonts_test
 
 import (
-	"errors"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/posagent/posagent/fonts"
+	"github.com/posagent/posagent/fonts/fontstest"
 )
 
-// load loads the system CJK font, skipping only when it is genuinely missing.
-func load(t testing.TB) *fonts.CJK {
-	t.Helper()
-	c, err := fonts.Load("")
-	if errors.Is(err, fonts.ErrNotFound) {
-		// CI installs the font (scripts/setup): there, a missing font is a failure.
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no CJK font installed (scripts/setup installs fonts-noto-cjk): %v", err)
-		}
-		t.Skipf("no CJK font installed (scripts/setup installs fonts-noto-cjk): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+var load = fontstest.Load
 
 func TestLoadDefault(t *testing.T) {
 	c := load(t)

@@ -2,7 +2,6 @@ package printer
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -13,27 +12,10 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/fonts"
+	"github.com/posagent/posagent/fonts/fontstest"
 )
 
-// loadCJK loads the font scripts/setup installs (fonts-noto-cjk). The
-// golden pictures are made with it; only a machine without any CJK font
-// skips them.
-func loadCJK(t testing.TB) *fonts.CJK {
-	t.Helper()
-	c, err := fonts.Load("")
-	if errors.Is(err, fonts.ErrNotFound) {
-		// CI installs the font (scripts/setup): there, a missing font is a failure.
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no CJK font on this machine, so the Chinese pictures cannot be checked: run scripts/setup (installs fonts-noto-cjk): %v", err)
-		}
-		t.Skipf("no CJK font on this machine, so the Chinese pictures cannot be checked: run scripts/setup (installs fonts-noto-cjk): %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+var loadCJK = fontstest.Load
 
 // bilingualReceipt is a paid WeChat Pay payment with a Chinese merchant
 // name, a partial refund, a Chinese footer line and the receipt QR.
