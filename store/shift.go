@@ -76,16 +76,8 @@ func (z *ZRecord) Verify() error {
 
 // OpenShift returns the open shift, or nil when none is open.
 func (t *Tx) OpenShift() (*Shift, error) {
-	b := t.tx.Bucket(bShifts)
-	if b == nil {
-		return nil, nil
-	}
-	k, v := b.Cursor().Last()
-	if k == nil {
-		return nil, nil
-	}
-	s, err := decodeShift(k, v)
-	if err != nil || !s.Open() {
+	s, err := t.LastShift()
+	if err != nil || s == nil || !s.Open() {
 		return nil, err
 	}
 	return s, nil

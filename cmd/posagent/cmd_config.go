@@ -161,33 +161,47 @@ func configCheck(out io.Writer, g *globalFlags) error {
 	return nil
 }
 
+// loadForReport loads the configuration for show and diff: with problems
+// in its keys the rest still loads, and those problems are returned to be
+// listed after it; any other error is returned.
+func loadForReport(g *globalFlags) (*config.Config, config.Sources, []config.Problem, error) {
+	cfg, src, err := loadConfig(g)
+	var ce *config.Error
+	if err != nil && (cfg == nil || !errors.As(err, &ce)) {
+		return nil, config.Sources{}, nil, err
+	}
+	if ce != nil {
+		return cfg, src, ce.Problems, nil
+	}
+	return cfg, src, nil, nil
+}
+
+// listProblems writes each problem as a "# problem:" line; any is exit 1.
+func listProblems(out io.Writer, problems []config.Problem) error {
+	for _, p := range problems {
+		fmt.Fprintln(out, "# problem:", p.String())
+	}
+	if len(problems) > 0 {
+		return exitError{code: 1}
+	}
+	return nil
+}
+
 func newConfigShowCmd(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show",
 		Short: "Print the effective configuration and where each value came from (secrets redacted)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, src, err := loadConfig(g)
-			var ce *config.Error
-			if err != nil && (cfg == nil || !errors.As(err, &ce)) {
+			cfg, src, keyProblems, err := loadForReport(g)
+			if err != nil {
 				return err
 			}
-			// With key problems the rest still shows, followed by the problems.
 			out := cmd.OutOrStdout()
 			if err := config.Show(out, cfg, src); err != nil {
 				return err
 			}
-			problems := cfg.Problems()
-			if ce != nil {
-				problems = append(ce.Problems, problems...)
-			}
-			for _, p := range problems {
-				fmt.Fprintln(out, "# problem:", p.String())
-			}
-			if len(problems) > 0 {
-				return exitError{code: 1}
-			}
-			return nil
+			return listProblems(out, append(keyProblems, cfg.Problems()...))
 		},
 	}
 }
@@ -203,22 +217,15 @@ of the file that repeats the profile's value is marked: it can go. Secrets
 are redacted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, src, err := loadConfig(g)
-			var ce *config.Error
-			if err != nil && (cfg == nil || !errors.As(err, &ce)) {
+			cfg, src, keyProblems, err := loadForReport(g)
+			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			if err := config.WriteDiff(out, cfg, src); err != nil {
 				return err
 			}
-			if ce != nil {
-				for _, p := range ce.Problems {
-					fmt.Fprintln(out, "# problem:", p.String())
-				}
-				return exitError{code: 1}
-			}
-			return nil
+			return listProblems(out, keyProblems)
 		},
 	}
 }
