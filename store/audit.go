@@ -159,20 +159,6 @@ func (t *Tx) compactAudit(cut uint64) error {
 	if b == nil {
 		return nil
 	}
-	var del [][]byte
-	err := b.ForEach(func(k, _ []byte) error {
-		if len(k) != 16 || binary.BigEndian.Uint64(k[8:]) <= cut {
-			del = append(del, bytes.Clone(k))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, k := range del {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := deleteWhere(b, func(k, _ []byte) bool { return len(k) != 16 || binary.BigEndian.Uint64(k[8:]) <= cut })
+	return err
 }

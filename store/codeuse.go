@@ -100,24 +100,12 @@ func (s *Store) ForgetCodes(olderThan time.Time) (int, error) {
 		if b == nil {
 			return nil
 		}
-		var del [][]byte
-		err := b.ForEach(func(k, v []byte) error {
+		var err error
+		n, err = deleteWhere(b, func(_, v []byte) bool {
 			var u CodeUse
-			if json.Unmarshal(v, &u) != nil || u.At.Before(olderThan) {
-				del = append(del, bytes.Clone(k))
-			}
-			return nil
+			return json.Unmarshal(v, &u) != nil || u.At.Before(olderThan)
 		})
-		if err != nil {
-			return err
-		}
-		for _, k := range del {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: forget codes: %w", err)

@@ -689,7 +689,9 @@ func (s *Store) Compact(olderThan time.Time) (CompactResult, error) {
 		if err != nil {
 			return err
 		}
-		t.compactIdem(olderThan, gone, &res)
+		if err := t.compactIdem(olderThan, gone, &res); err != nil {
+			return err
+		}
 		return t.compactEvents(olderThan, &res)
 	})
 	if err != nil {
@@ -749,20 +751,34 @@ func (t *Tx) compactPayments(olderThan time.Time, res *CompactResult) (map[strin
 
 // compactIdem removes the idempotency keys of removed payments, and old
 // keys of any payment.
-func (t *Tx) compactIdem(olderThan time.Time, gone map[string]bool, res *CompactResult) {
-	ib := t.tx.Bucket(bIdem)
-	var idemDel [][]byte
-	ib.ForEach(func(k, v []byte) error {
+func (t *Tx) compactIdem(olderThan time.Time, gone map[string]bool, res *CompactResult) error {
+	n, err := deleteWhere(t.tx.Bucket(bIdem), func(_, v []byte) bool {
 		var r Idem
-		if json.Unmarshal(v, &r) != nil || gone[r.PaymentID] || r.CreatedAt.Before(olderThan) {
-			idemDel = append(idemDel, bytes.Clone(k))
+		return json.Unmarshal(v, &r) != nil || gone[r.PaymentID] || r.CreatedAt.Before(olderThan)
+	})
+	res.IdemKeys += n
+	return err
+}
+
+// deleteWhere deletes the records of b for which drop holds (collected
+// first: bbolt's cursor must not delete under ForEach) and counts them.
+func deleteWhere(b *bolt.Bucket, drop func(k, v []byte) bool) (int, error) {
+	var del [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		if drop(k, v) {
+			del = append(del, bytes.Clone(k))
 		}
 		return nil
 	})
-	for _, k := range idemDel {
-		ib.Delete(k)
-		res.IdemKeys++
+	if err != nil {
+		return 0, err
 	}
+	for i, k := range del {
+		if err := b.Delete(k); err != nil {
+			return i, err
+		}
+	}
+	return len(del), nil
 }
 
 // compactEvents removes the events older than olderThan; a kept event
