@@ -33,6 +33,7 @@ type apiError struct {
 	Status  int
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Body    []byte `json:"-"` // the answer as it came
 }
 
 func (e *apiError) Error() string {
@@ -157,6 +158,7 @@ func (c *apiClient) once(ctx context.Context, method, path string, body any, ide
 			env.Error.Status = resp.StatusCode
 			ae = &env.Error
 		}
+		ae.Body = data
 		return ae
 	}
 	if out == nil {

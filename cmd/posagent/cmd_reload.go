@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,22 +32,15 @@ problem is printed, and the exit status is 1.`,
 			if err != nil {
 				return err
 			}
-			req, err := http.NewRequestWithContext(cmd.Context(), "POST", c.base+"/v1/config/reload", nil)
-			if err != nil {
-				return err
-			}
-			if c.token != "" {
-				req.Header.Set("Authorization", "Bearer "+c.token)
-			}
-			resp, err := c.http.Do(req)
-			if err != nil {
-				return c.explain(err)
-			}
-			defer resp.Body.Close()
-			data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			// A refused reload is 422 with the same result: its problems.
 			var res reloadResult
-			if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnprocessableEntity || json.Unmarshal(data, &res) != nil {
-				return fmt.Errorf("reload: the daemon at %s answered HTTP %d: %s", c.base, resp.StatusCode, data)
+			err = c.do(cmd.Context(), "POST", "/v1/config/reload", nil, "", &res)
+			var ae *apiError
+			if errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && json.Unmarshal(ae.Body, &res) == nil {
+				err = nil
+			}
+			if err != nil {
+				return fmt.Errorf("reload: %w", err)
 			}
 			return printReload(cmd.OutOrStdout(), res)
 		},
