@@ -11,8 +11,8 @@ import (
 
 	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/gateway"
-	"github.com/posagent/posagent/store"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/store"
 )
 
 // The tests of this file reproduce issue 22's findings against the
