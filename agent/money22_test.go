@@ -274,3 +274,29 @@ func countEvents(t *testing.T, e *Engine, kind string) int {
 	}
 	return n
 }
+
+// Finding 6: a code used once was sent again after the wall clock jumped
+// 24 h ahead (its earlier use judged by its wall-clock age); only the
+// wallet refused it. It is refused here, before any network call.
+func TestUsedCodeAfterAForwardJump(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
+	a := startAgent(t, "", gw, Options{Clock: clk, APIWait: time.Nanosecond})
+	code, _ := sim.sim.IssueCode("wechat")
+	status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code}, "Idempotency-Key", "sale-1")
+	if status != 201 {
+		t.Fatalf("%d %v", status, m)
+	}
+	id := decodePayment(t, m).ID
+	waitFor(t, "the payment to succeed", func() bool { return a.payment(id).State == Succeeded })
+	clk.Jump(25 * time.Hour)
+	status, m = a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code}, "Idempotency-Key", "sale-2")
+	if status != 409 || errCode(m) != "code_already_used" {
+		t.Fatalf("the used code after a 25 h jump: %d %v", status, m)
+	}
+	if n := len(sim.sim.Ledger()); n != 1 {
+		t.Fatalf("%d orders reached the gateway, want 1", n)
+	}
+}

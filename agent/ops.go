@@ -267,7 +267,12 @@ func (e *Engine) useCode(tx *store.Tx, code, id string) error {
 	if err != nil {
 		return err
 	}
-	if u != nil && u.PaymentID != id && e.ageOf(u.At) < e.o.CodeReuseWindow {
+	// A code in the index is refused whatever its age on the wall clock:
+	// a wallet's code is valid for about a minute, so a code seen again a
+	// day later is the same code (a collision of 18+ random digits is not
+	// a real case), and the wall clock can jump. The index forgets a use
+	// only by compaction, after CodeReuseWindow, which a clock jump holds.
+	if u != nil && u.PaymentID != id {
 		return errf(409, "code_already_used", "payment code %s was already used by payment %s: a payment code pays once; ask the customer to refresh the code in their wallet",
 			paycode.Mask(code), u.PaymentID)
 	}
