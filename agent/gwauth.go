@@ -261,3 +261,13 @@ func (e *Engine) knownPaid() *store.Payment {
 	})
 	return out
 }
+
+// CredentialsRefused reads, by structure, the error of a harmless request
+// (EX_RATE_QUERY) made to test the gateway's credentials: refused is true
+// when the gateway refused them or its answer did not verify (another
+// key or merchant), with why; false when it answered, or did not answer
+// at all (a network matter, not the credentials). posagent doctor uses it.
+func CredentialsRefused(err error) (refused bool, why string) {
+	r := probeVerdict("EX_RATE_QUERY", err)
+	return r.state == AuthRefused, r.reason
+}

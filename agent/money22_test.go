@@ -300,3 +300,42 @@ func TestUsedCodeAfterAForwardJump(t *testing.T) {
 		t.Fatalf("%d orders reached the gateway, want 1", n)
 	}
 }
+
+// A cashier's refund proven not made is shown with a one-step retry over
+// the API: the same amount under a new refund order id, once.
+func TestRefundNotMadeIsRetriedInOneStep(t *testing.T) {
+	sim := startSim(t, "")
+	real, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	gw := &scriptGateway{Gateway: real}
+	o := testOptions()
+	o.RefundSettle = 100 * time.Millisecond
+	a := startAgent(t, "", gw, o)
+	code, _ := sim.sim.IssueCode("wechat")
+	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 5000, "mode": "scan", "auth_code": code})
+	id := a.waitFinal(decodePayment(t, m).ID).ID
+	gw.set(func(g *scriptGateway) { g.refundScript = []string{"notsent"} })
+	a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": 2000})
+	p := a.waitUntil(id, "the refund settled", refundsFinal)
+	r := p.Refunds[0]
+	if r.State != "failed" || r.Error == nil || r.Error.Code != "refund_not_made" {
+		t.Fatalf("refund not made: %+v", r)
+	}
+	s, m := a.call("POST", "/v1/payments/"+id+"/refunds/"+r.ID+"/retry", map[string]any{})
+	if s != 201 {
+		t.Fatalf("retry: %d %v", s, m)
+	}
+	p = a.waitUntil(id, "the retry settled", refundsFinal)
+	if len(p.Refunds) != 2 || p.Refunds[1].State != "succeeded" || p.Refunds[1].RetryOf != r.ID || p.Refunds[1].Amount != 2000 {
+		t.Fatalf("after the retry: %+v", p.Refunds)
+	}
+	if s, m := a.call("POST", "/v1/payments/"+id+"/refunds/"+r.ID+"/retry", map[string]any{}); s != 409 || errCode(m) != "already_retried" {
+		t.Fatalf("a second retry: %d %v", s, m)
+	}
+	if s, m := a.call("POST", "/v1/payments/"+id+"/refunds/"+p.Refunds[1].ID+"/retry", map[string]any{}); s != 422 {
+		t.Fatalf("retrying a refund that succeeded: %d %v", s, m)
+	}
+	if led := sim.ledger()[p.OrderID]; led.Refunded != 2000 {
+		t.Fatalf("ledger refunded %d", led.Refunded)
+	}
+}
