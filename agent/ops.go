@@ -158,6 +158,10 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 	}
 	var rec *store.Payment
 	err = e.st.Update(func(tx *store.Tx) error {
+		// The store may run this more than once (group commit redoes a
+		// batch when another change in it fails after writing): what it
+		// reports is set by its last run only.
+		replayed, rec = false, nil
 		old, err := replay(tx, ik)
 		if err != nil {
 			return err
@@ -337,6 +341,7 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 	}
 	started := false
 	rec, err := e.mutate(id, func(tx *store.Tx, p *store.Payment) error {
+		started = false // set by the last run only (group commit may redo it)
 		old, err := replay(tx, ik)
 		if err != nil {
 			return err
@@ -433,6 +438,7 @@ func (e *Engine) mutateOrSame(id string, fn mutation) (*store.Payment, error) {
 func (e *Engine) Cancel(ctx context.Context, id string, ik IdemKey) (*Payment, error) {
 	signal := false
 	rec, err := e.mutateOrSame(id, func(tx *store.Tx, p *store.Payment) error {
+		signal = false // set by the last run only (group commit may redo it)
 		old, err := replay(tx, ik)
 		if err != nil {
 			return err
