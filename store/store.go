@@ -74,6 +74,7 @@ type Store struct {
 	// reached the disk: from then on no change is committed (ErrFailed)
 	// until the journal is opened again and read as it is.
 	failed error
+	fmu    sync.Mutex // guards failed for Failed (a commit holds wmu)
 	noSync bool
 	// hook, when set (tests), is called at each step of the online
 	// compaction (online.go); an error stops it there.
@@ -218,8 +219,8 @@ var ErrFailed = errors.New("store: the journal takes no change after a failed co
 // Failed returns the commit error that stopped the journal taking
 // changes (ErrFailed), or nil.
 func (s *Store) Failed() error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	return s.failed
 }
 
@@ -320,7 +321,9 @@ func (s *Store) commitGroup(group []*change) {
 		if err != nil {
 			// The commit itself failed (the changes' own errors were
 			// answered above): its outcome on disk is unknown.
+			s.fmu.Lock()
 			s.failed = fmt.Errorf("%w (%w)", ErrFailed, err)
+			s.fmu.Unlock()
 			for _, c := range ok {
 				c.err = s.failed
 			}
