@@ -3,13 +3,18 @@ package agent
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/money"
+	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
 )
 
@@ -201,6 +206,27 @@ func TestBubbleReversalAfterTheZBalances(t *testing.T) {
 		if _, again, _ := b.e.ZReport(1); !bytes.Equal(again, raw1) {
 			t.Fatal("Z1 was rewritten")
 		}
+		// Printed and CSV: the late section says what the JSON says.
+		text := printedText(b.e.Printable(z2, false), printer.Profile58())
+		for label, want := range map[string]string{
+			"Z #1":             "1  " + money.Amount(2502).Format("CAD"),
+			"Late settlements": "1  " + money.Amount(2502).Format("CAD"),
+			"Shift net":        money.Amount(-1002).Format("CAD"),
+			"NET":              money.Amount(1500).Format("CAD"),
+		} {
+			if got := printedValue(text, label); got != want {
+				t.Errorf("printed %s %q, want %q\n%s", label, got, want, text)
+			}
+		}
+		if !strings.Contains(text, "LATE SETTLEMENTS") {
+			t.Errorf("no late section:\n%s", text)
+		}
+		csv := string(z2.CSV())
+		for _, row := range []string{"late,z1,1,2502,0,0,0,2502\n", "total,late,1,2502,0,0,0,2502\n", "total,net,,,,,,1500\n"} {
+			if !strings.Contains(csv, row) {
+				t.Errorf("CSV has no %q:\n%s", row, csv)
+			}
+		}
 		checkBalance(t, b)
 		// A third Z counts nothing of it again.
 		if z3, _ := closeZ(t, b.e); z3.Late.Count != 0 || z3.Net != 0 {
@@ -244,7 +270,7 @@ func TestBubbleRefundInDoubtAtTheZSettlesLate(t *testing.T) {
 			t.Fatalf("refund %+v; ledger %+v", p.Refunds[0], b.env.ledger()[p.OrderID])
 		}
 		x, err := b.e.XReport()
-		if errf := new(OpError); errors.As(err, &errf) && errf.Code == "no_open_shift" {
+		if isCode(err, "no_open_shift") { // the refund settled with no shift open
 			if _, err := b.e.OpenShift("mia"); err != nil {
 				t.Fatal(err)
 			}
@@ -359,4 +385,150 @@ func TestBubbleChargedInDoubtAcrossTwoZs(t *testing.T) {
 		}
 		checkBalance(t, b)
 	})
+}
+
+// A journal whose last Z report was made before late settlements existed
+// (no unsettled list): the payment its in_doubt list named, reversed
+// since, is a late settlement of it; a payment of that shift still in
+// doubt (not listed there) is taken from the journal and carried.
+func TestLateSettlementsAfterAnOldZReport(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "posagent.db")
+		st, err := store.Open(path, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		pay := func(id string, shift uint64, state State, amount int64, refunds ...store.Refund) *store.Payment {
+			return &store.Payment{ID: id, OrderID: "P" + id, Mode: "scan", Wallet: "wechat", Amount: amount, Currency: "CAD",
+				State: state, CreatedAt: now, UpdatedAt: now, History: []store.HistoryEntry{}, Refunds: append([]store.Refund{}, refunds...), Shift: shift}
+		}
+		err = st.Update(func(tx *store.Tx) error {
+			sh := &store.Shift{Lane: "LANE1", OpenedAt: now.Add(-time.Hour), ClosedAt: now.Add(-time.Minute), Z: 1}
+			if err := tx.NewShift(sh); err != nil {
+				return err
+			}
+			old, _ := json.Marshal(map[string]any{"kind": "z", "z": 1, "shift": sh, "net": 0,
+				"in_doubt": []InDoubtLine{{ID: "pay_a", OrderID: "Ppay_a", State: InDoubt, Amount: 2500, Since: now}}})
+			if _, err := tx.AddZ(1, now.Add(-time.Minute), func(uint64) ([]byte, error) { return old, nil }); err != nil {
+				return err
+			}
+			if err := tx.NewShift(&store.Shift{Lane: "LANE1", OpenedAt: now}); err != nil {
+				return err
+			}
+			for _, p := range []*store.Payment{
+				pay("pay_a", 1, Reversed, 2500, store.Refund{ID: "ref_a", OrderID: "Rref_a", Amount: 2500, State: store.RefundSucceeded, Auto: true, CreatedAt: now, Shift: 2}),
+				pay("pay_b", 1, InDoubt, 700),
+				pay("pay_c", 1, Succeeded, 900),
+			} {
+				if err := tx.PutPayment(p); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := startBubble(t, Options{}, ottsim.Options{}, withJournal(path))
+		defer b.stop()
+		x, err := b.e.XReport()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLate(t, x)
+		if !x.Late.Seeded || x.Late.SinceZ != 1 || x.Late.Count != 1 || x.Late.Items[0].PaymentID != "pay_a" || x.Late.Sales.Amount != 2500 ||
+			x.ShiftNet != -2500 || x.Net != 0 {
+			t.Fatalf("late %+v shift net %d net %d", x.Late, x.ShiftNet, x.Net)
+		}
+		if u := unsettled(x, "pay_b"); u == nil || u.Z != 1 || u.Shift != 1 || len(x.Unsettled) != 1 {
+			t.Fatalf("unsettled %+v", x.Unsettled)
+		}
+		// The next Z lists its unsettled items: the one after it is not seeded.
+		z2, _ := closeZ(t, b.e)
+		z3, _ := closeZ(t, b.e)
+		if !z2.Late.Seeded || z3.Late.Seeded || z3.Late.SinceZ != 2 || unsettled(z3, "pay_b") == nil || z3.Late.Count != 0 {
+			t.Fatalf("Z2 late %+v; Z3 late %+v unsettled %+v", z2.Late, z3.Late, z3.Unsettled)
+		}
+	})
+}
+
+// Z reports closed every 45 s while payments go in doubt, are found paid
+// and reversed, are closed unpaid, are paid slowly and refunded: whatever
+// each Z caught in flight, once everything settled the Z reports' nets add
+// up to the gateway's net, and no payment is counted late twice.
+func TestBubbleZReportsWhileMoneySettles(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := startBubble(t, Options{}, ottsim.Options{PaidAfter: 90 * time.Second, SlowReply: 20 * time.Second})
+		defer b.stop()
+		ctx, stop := context.WithCancel(context.Background())
+		closer := make(chan error, 1)
+		go func() { // the manager, closing a shift every 45 s
+			for {
+				select {
+				case <-ctx.Done():
+					closer <- nil
+					return
+				case <-time.After(45 * time.Second):
+				}
+				if _, err := b.e.CloseShift("mia", false); err != nil && !isCode(err, "no_open_shift") {
+					closer <- err
+					return
+				}
+			}
+		}()
+		var ids []string
+		// 00 paid at once, 02 paid after the window (reversed), 03 never
+		// paid (closed), 06 paid with a slow answer.
+		for i, cents := range []int64{1000, 2502, 1203, 1806, 1100, 3302, 1403, 2206, 1200, 4102, 1503, 1306} {
+			p := scanPay(t, b, cents, "k"+string(rune('a'+i)))
+			ids = append(ids, p.ID)
+			if i%3 == 0 {
+				if p = b.waitFinal(p.ID); p.State == Succeeded {
+					amt := p.Amount / 2
+					if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, IdemKey{Key: "r" + p.ID}, RefundBy{Operator: "alice"}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			time.Sleep(time.Duration(7+i*11%40) * time.Second)
+		}
+		for _, id := range ids {
+			b.waitFinal(id)
+		}
+		stop()
+		if err := <-closer; err != nil {
+			t.Fatal(err)
+		}
+		closeZ(t, b.e)
+		reps := checkBalance(t, b)
+		if len(reps) < 10 {
+			t.Fatalf("only %d Z reports", len(reps))
+		}
+		lateOnce := map[string]int{}
+		lateCount := 0
+		for _, z := range reps {
+			for _, it := range z.Late.Items {
+				lateOnce[it.Kind+it.PaymentID+it.RefundID]++
+				lateCount++
+			}
+		}
+		for k, n := range lateOnce {
+			if n > 1 {
+				t.Errorf("%s counted late %d times", k, n)
+			}
+		}
+		if lateCount == 0 {
+			t.Fatal("no late settlement: the test did not catch anything in flight")
+		}
+		if last := reps[len(reps)-1]; len(last.Unsettled) != 0 {
+			t.Fatalf("the last Z has unsettled items %+v", last.Unsettled)
+		}
+	})
+}
+
+func isCode(err error, code string) bool {
+	var oe *OpError
+	return errors.As(err, &oe) && oe.Code == code
 }
