@@ -91,27 +91,27 @@ type Late struct {
 // lateBook computes one report's late settlements and unsettled items
 // while buildReport reads the payments.
 type lateBook struct {
-	shift  uint64                    // the report's shift
-	prev   map[string]*UnsettledItem // the last Z report's unsettled items, by key
-	seeded bool                      // prev is partial: take open items of earlier shifts from the journal
-	jobs   map[string]bool           // "p:"+payment with a query job, "r:"+refund with a refund job
-	zOf    func(shift uint64) uint64 // a closed shift's Z report
+	shift  uint64                     // the report's shift
+	prev   map[itemRef]*UnsettledItem // the last Z report's unsettled items, by key
+	seeded bool                       // prev is partial: take open items of earlier shifts from the journal
+	jobs   map[itemRef]bool           // items with a follow-up job: itemKey of the payment, of the refund
+	zOf    func(shift uint64) uint64  // a closed shift's Z report
 	late   []LateItem
 	open   []UnsettledItem
 }
 
-// itemKey is an item's key in lateBook's maps: "p:" and a payment id,
-// "r:" and a refund id.
-func itemKey(kind, id string) string {
-	if kind == "refund" || kind == "r" {
-		return "r:" + id
-	}
-	return "p:" + id
+// itemRef is an item's key in lateBook's maps: a payment's id, or a
+// refund's.
+type itemRef struct {
+	refund bool
+	id     string
 }
+
+func itemKey(kind, id string) itemRef { return itemRef{refund: kind == "refund", id: id} }
 
 // newLateBook reads the last Z report's unsettled items and the outbox.
 func (e *Engine) newLateBook(tx *store.Tx, sh *store.Shift, late *Late) (*lateBook, error) {
-	lb := &lateBook{shift: sh.No, prev: map[string]*UnsettledItem{}, jobs: map[string]bool{}}
+	lb := &lateBook{shift: sh.No, prev: map[itemRef]*UnsettledItem{}, jobs: map[itemRef]bool{}}
 	zs := map[uint64]uint64{}
 	lb.zOf = func(shift uint64) uint64 {
 		if z, ok := zs[shift]; ok {
@@ -129,11 +129,14 @@ func (e *Engine) newLateBook(tx *store.Tx, sh *store.Shift, late *Late) (*lateBo
 		return nil, err
 	}
 	for _, j := range jobs {
-		switch j.Kind {
-		case store.JobQuery:
-			lb.jobs[itemKey("p", j.PaymentID)] = true
-		case store.JobRefund:
-			lb.jobs[itemKey("r", j.RefundID)] = true
+		if j.Kind == store.JobReceipt {
+			continue // printing changes no money
+		}
+		// A follow-up (a query, a refund, a check after a resolution by
+		// hand) may still change the payment's money, or its refund's.
+		lb.jobs[itemKey("payment", j.PaymentID)] = true
+		if j.RefundID != "" {
+			lb.jobs[itemKey("refund", j.RefundID)] = true
 		}
 	}
 	last := tx.LastZ()
@@ -159,7 +162,7 @@ func (e *Engine) newLateBook(tx *store.Tx, sh *store.Shift, late *Late) (*lateBo
 	case prev.Unsettled == nil: // a Z report made before this section existed
 		lb.seeded = true
 		for _, d := range prev.InDoubt {
-			lb.prev[itemKey("p", d.ID)] = &UnsettledItem{Z: last, Shift: prev.Shift.No, Kind: "payment", PaymentID: d.ID,
+			lb.prev[itemKey("payment", d.ID)] = &UnsettledItem{Z: last, Shift: prev.Shift.No, Kind: "payment", PaymentID: d.ID,
 				OrderID: d.OrderID, State: string(d.State), Amount: d.Amount}
 		}
 	default:
@@ -187,14 +190,14 @@ func (lb *lateBook) payment(p *store.Payment) {
 		sale, tip = p.Amount, tipOf(p)
 	}
 	lb.item(UnsettledItem{Shift: p.Shift, Kind: "payment", PaymentID: p.ID, OrderID: p.OrderID, State: string(p.State),
-		Amount: p.Amount, Counted: sale, CountedTip: tip}, p.State.Final(), lb.jobs[itemKey("p", p.ID)])
+		Amount: p.Amount, Counted: sale, CountedTip: tip}, p.State.Final(), lb.jobs[itemKey("payment", p.ID)])
 	for _, r := range p.Refunds {
 		var refunded int64
 		if r.State == store.RefundSucceeded {
 			refunded = r.Amount
 		}
 		lb.item(UnsettledItem{Shift: r.Shift, Kind: "refund", PaymentID: p.ID, RefundID: r.ID, OrderID: r.OrderID,
-			State: string(r.State), Amount: r.Amount, Counted: refunded}, r.State.Final(), lb.jobs[itemKey("r", r.ID)])
+			State: string(r.State), Amount: r.Amount, Counted: refunded}, r.State.Final(), lb.jobs[itemKey("refund", r.ID)])
 	}
 }
 
