@@ -221,6 +221,11 @@ func TestBubbleReversalAfterTheZBalances(t *testing.T) {
 		if !strings.Contains(text, "LATE SETTLEMENTS") {
 			t.Errorf("no late section:\n%s", text)
 		}
+		zh := printer.Profile80()
+		zh.GB18030, zh.Language = true, printer.Chinese
+		if text := printedText(b.e.Printable(z2, false), zh); printedValue(text, "结班后结算") != "1  "+money.Amount(2502).Format("CAD") {
+			t.Errorf("Chinese report:\n%s", text)
+		}
 		csv := string(z2.CSV())
 		for _, row := range []string{"late,z1,1,2502,0,0,0,2502\n", "total,late,1,2502,0,0,0,2502\n", "total,net,,,,,,1500\n"} {
 			if !strings.Contains(csv, row) {
@@ -371,6 +376,12 @@ func TestBubbleChargedInDoubtAcrossTwoZs(t *testing.T) {
 		z2, _ := closeZ(t, b.e)
 		if u := unsettled(z2, late.ID); u == nil || u.Z != 1 || u.Shift != 1 || z2.Late.Count != 0 || z2.Net != 0 {
 			t.Fatalf("Z2: unsettled %+v late %+v net %d", z2.Unsettled, z2.Late, z2.Net)
+		}
+		if csv := string(z2.CSV()); !strings.Contains(csv, "unsettled_payment,"+late.ID+",1,2502,") {
+			t.Errorf("Z2 CSV lists no unsettled payment:\n%s", csv)
+		}
+		if text := printedText(b.e.Printable(z2, false), printer.Profile58()); !strings.Contains(text, late.ID) {
+			t.Errorf("Z2 printed without the payment unsettled since Z1:\n%s", text)
 		}
 		b.sim.SetFaults(ottsim.Faults{})
 		if p := b.waitFinal(late.ID); p.State != Reversed {
