@@ -203,6 +203,13 @@ func TestBubbleReversalAfterTheZBalances(t *testing.T) {
 		if len(z2.Unsettled) != 0 {
 			t.Fatalf("Z2 unsettled %+v", z2.Unsettled)
 		}
+		// Through the API, as the POS reads it.
+		s, m := b.call("GET", "/v1/reports/z/2", nil)
+		var api Report
+		if js, err := json.Marshal(m); err != nil || json.Unmarshal(js, &api) != nil || s != 200 ||
+			api.Net != 1500 || api.ShiftNet != -1002 || api.Late.Net != 2502 || len(api.Late.ByZ) != 1 || api.Late.ByZ[0].Z != 1 {
+			t.Fatalf("GET /v1/reports/z/2: %d %v", s, m)
+		}
 		if _, again, _ := b.e.ZReport(1); !bytes.Equal(again, raw1) {
 			t.Fatal("Z1 was rewritten")
 		}
