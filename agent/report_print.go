@@ -86,7 +86,7 @@ func (e *Engine) Printable(rep *Report, reprint bool) printer.Report {
 }
 
 // lateSection lays out the late settlements, by earlier Z report: the
-// count and net, then the sales and refunds found.
+// count and net, then the sales, tips and refunds found.
 func lateSection(rep *Report) printer.ReportSection {
 	s := printer.ReportSection{Title: "LATE SETTLEMENTS"}
 	if len(rep.Late.ByZ) == 0 {
@@ -95,7 +95,10 @@ func lateSection(rep *Report) printer.ReportSection {
 	for _, z := range rep.Late.ByZ {
 		s.Rows = append(s.Rows, printer.ReportRow{Label: "Z #" + strconv.FormatUint(z.Z, 10), HasCount: true, Count: z.Count, Amount: z.Net, Bold: true})
 		if z.Sales.Count > 0 {
-			s.Rows = append(s.Rows, printer.ReportRow{Label: "  Sales", HasCount: true, Count: z.Sales.Count, Amount: z.Sales.Amount + z.Tips})
+			s.Rows = append(s.Rows, printer.ReportRow{Label: "  Sales", HasCount: true, Count: z.Sales.Count, Amount: z.Sales.Amount})
+		}
+		if z.Tips != 0 {
+			s.Rows = append(s.Rows, printer.ReportRow{Label: "  Tips", Amount: z.Tips})
 		}
 		if z.Refunds.Count > 0 {
 			s.Rows = append(s.Rows, printer.ReportRow{Label: "  Refunds", HasCount: true, Count: z.Refunds.Count, Amount: -z.Refunds.Amount})
