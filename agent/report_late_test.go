@@ -306,9 +306,9 @@ func TestBubbleRefundInDoubtAtTheZSettlesLate(t *testing.T) {
 }
 
 // A manager settles two in-doubt QR payments by hand after the Z report:
-// one paid (the customer paid, the gateway never answered the queries),
-// one not paid. Both are late settlements of Z1: one sale, one with no
-// money.
+// one paid with its tip (the customer paid, the gateway never answered
+// the queries), one not paid. Both are late settlements of Z1: one sale
+// and its tip, one with no money.
 func TestBubbleResolutionAfterTheZ(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := startBubble(t, Options{}, ottsim.Options{})
@@ -316,7 +316,8 @@ func TestBubbleResolutionAfterTheZ(t *testing.T) {
 		sale := b.waitFinal(scanPay(t, b, 1000, "k1").ID)
 		var qr [2]*Payment
 		for i, amt := range []int64{2500, 3000} {
-			p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: amt, Mode: "qr", Wallet: "alipay"}, IdemKey{Key: "q" + string(rune('a'+i))})
+			tip := int64(300 * (1 - i)) // the one paid has a tip
+			p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: amt, Tip: tip, Mode: "qr", Wallet: "alipay"}, IdemKey{Key: "q" + string(rune('a'+i))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -343,7 +344,7 @@ func TestBubbleResolutionAfterTheZ(t *testing.T) {
 			}
 		}
 		z2, _ := closeZ(t, b.e)
-		if z2.Late.Count != 2 || z2.Late.Sales != (Totals{1, 2500}) || z2.Net != 2500 || z2.ShiftNet != 0 {
+		if z2.Late.Count != 2 || z2.Late.Sales != (Totals{1, 2500}) || z2.Late.Tips != 300 || z2.Net != 2800 || z2.ShiftNet != 0 {
 			t.Fatalf("Z2: late %+v net %d", z2.Late, z2.Net)
 		}
 		states := map[string]string{}
