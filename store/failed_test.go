@@ -35,7 +35,9 @@ func TestNoCommitAfterAFailedCommit(t *testing.T) {
 	}
 	// Opened again, the journal is read as it is on disk, consistent.
 	s := open(t, filepath.Join(dir, "posagent.db"), Options{})
-	if err := s.Update(func(tx *Tx) error { return tx.PutPayment(&Payment{ID: "pay_after", OrderID: "Pafter", Mode: "scan", Amount: 1, Currency: "CAD", State: Processing}) }); err != nil {
+	if err := s.Update(func(tx *Tx) error {
+		return tx.PutPayment(&Payment{ID: "pay_after", OrderID: "Pafter", Mode: "scan", Amount: 1, Currency: "CAD", State: Processing})
+	}); err != nil {
 		t.Fatalf("after reopening: %v", err)
 	}
 }
