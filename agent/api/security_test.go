@@ -83,7 +83,11 @@ func startDoor(t testing.TB, o testConfig, withTLS bool) *doorEnv {
 		sock = filepath.Join(dir, "api.sock")
 		o.Access.Socket = sock
 	}
-	a := startAgent(t, filepath.Join(dir, "posagent.db"), gw, o)
+	path := filepath.Join(dir, "posagent.db")
+	if o.Path != "" {
+		path = o.Path
+	}
+	a := startAgent(t, path, gw, o)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
