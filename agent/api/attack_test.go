@@ -491,3 +491,56 @@ func TestSameOriginScheme(t *testing.T) {
 		t.Errorf("its own origin: %d, want 200", s)
 	}
 }
+
+// An idle stream (no event, pings only) is closed after Access.StreamIdle:
+// held slots do not last.
+func TestIdleStreamClosed(t *testing.T) {
+	o := allRolesOptions(t, 0)
+	o.Access.StreamIdle = 300 * time.Millisecond
+	d := startRoles(t, o)
+	lines, stop, status := d.sse("/v1/events?token=" + displayTok)
+	defer stop()
+	if status != 200 {
+		t.Fatalf("display stream: %d", status)
+	}
+	if l, open := nextLine(lines, ": idle"); !open || l == "" {
+		t.Errorf("idle stream: %q (open %v), want the idle notice and the end", l, open)
+	}
+	if _, open := nextLine(lines, "never"); open {
+		t.Error("the idle stream stayed open")
+	}
+	if n := d.api.h.(*door).openStreams(); n != 0 {
+		t.Errorf("%d streams still hold a slot", n)
+	}
+}
+
+// 10. A client that stops reading a long answer streamed from one read
+// transaction (the journal backup, the export) is dropped after
+// Access.WriteTimeout: the handler's write fails and it returns, ending
+// its read transaction.
+func TestStalledDownloadDropped(t *testing.T) {
+	o := allRolesOptions(t, 0)
+	o.Access.WriteTimeout = 300 * time.Millisecond
+	ended := make(chan error, 1)
+	o.Mount = map[string]http.Handler{"GET /v1/journal/backup": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := w.Write(chunk); err != nil { // as WriteBackup inside its read transaction
+				ended <- err
+				return
+			}
+		}
+	})}
+	d := startRoles(t, o)
+	c, _ := rawConn(t, d.base)
+	fmt.Fprintf(c, "GET /v1/journal/backup HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n", mgrTok)
+	// ... and never read.
+	select {
+	case err := <-ended:
+		if err == nil {
+			t.Error("the write to a stalled client did not fail")
+		}
+	case <-time.After(30 * time.Second): // a hang guard, not a speed assertion
+		t.Fatal("a stalled client held the download for 30 s")
+	}
+}

@@ -127,6 +127,9 @@ type Access struct {
 	StreamIdle time.Duration
 	// BodyTimeout bounds reading a request body (10 s).
 	BodyTimeout time.Duration
+	// WriteTimeout bounds each write of a long answer (an event, an export
+	// or backup chunk) (10 s): a client that stops reading is dropped.
+	WriteTimeout time.Duration
 	// TLSFingerprint is the SHA-256 fingerprint of the API's certificate
 	// ("" without TLS), shown by /v1/status.
 	TLSFingerprint string
@@ -155,6 +158,9 @@ func (a *Access) setDefaults() {
 	}
 	if a.StreamIdle <= 0 {
 		a.StreamIdle = 10 * time.Minute
+	}
+	if a.WriteTimeout <= 0 {
+		a.WriteTimeout = 10 * time.Second
 	}
 	if a.BodyTimeout <= 0 {
 		a.BodyTimeout = 10 * time.Second
@@ -465,7 +471,7 @@ func (s *Server) SetAccess(a Access) {
 	old := s.accessNow().a
 	a.AuthFailures, a.AuthBlock, a.PINAttempts, a.PINLockout = old.AuthFailures, old.AuthBlock, old.PINAttempts, old.PINLockout
 	a.MaxStreams, a.MaxStreamsPerRole, a.BodyTimeout = old.MaxStreams, old.MaxStreamsPerRole, old.BodyTimeout
-	a.StreamIdle, a.TLSFingerprint, a.Socket = old.StreamIdle, old.TLSFingerprint, old.Socket
+	a.StreamIdle, a.WriteTimeout, a.TLSFingerprint, a.Socket = old.StreamIdle, old.WriteTimeout, old.TLSFingerprint, old.Socket
 	prev := s.access.Swap(newAccessState(a, s.o.Token))
 	close(prev.changed) // streams opened with a removed credential end
 }

@@ -131,7 +131,7 @@ func (s *Server) handler() http.Handler {
 	d.handle("PUT /v1/cart", posRoles, "cart.set", s.hCartPut)
 	d.handle("POST /v1/cart/tip", dispRoles, "cart.tip", s.hCartTip)
 	d.handle("DELETE /v1/cart", posRoles, "cart.clear", s.hCartDelete)
-	d.handle("GET /v1/export", mgrRoles, "", stallGuard(s.hExport))
+	d.handle("GET /v1/export", mgrRoles, "", d.stallGuard(s.hExport))
 	d.handle("GET /v1/audit", mgrRoles, "", s.hAudit)
 	s.reportRoutes(d)  // shifts and reports (reports.go)
 	s.placardRoutes(d) // the static QR placard (placard.go)
@@ -152,7 +152,7 @@ func (s *Server) handler() http.Handler {
 			roles = dispRoles
 		}
 		if a := mountAudit[p]; a != "" {
-			d.handle(p, roles, a, stallGuard(h.ServeHTTP))
+			d.handle(p, roles, a, d.stallGuard(h.ServeHTTP))
 			continue
 		}
 		d.routes[p] = route{roles: roles, h: h}
@@ -457,22 +457,24 @@ func sameOrigin(origin string, r *http.Request) bool {
 
 // stallGuard gives every write of a long answer (an export, a journal
 // backup, both streamed from one read transaction) its own deadline: a
-// client that stops reading is dropped after streamWriteTimeout instead
-// of holding the read transaction, and with it the journal's free pages,
-// for as long as it likes.
-func stallGuard(h http.HandlerFunc) http.HandlerFunc {
+// client that stops reading is dropped after Access.WriteTimeout instead
+// of holding the read transaction for as long as it likes: a bbolt read
+// transaction keeps the pages it sees from being reused, and a journal
+// that must grow its memory map waits for every read transaction to end.
+func (d *door) stallGuard(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		h(&deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w)}, r)
+		h(&deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: d.s.accessNow().a.WriteTimeout}, r)
 	}
 }
 
 type deadlineWriter struct {
 	http.ResponseWriter
 	rc *http.ResponseController
+	d  time.Duration
 }
 
 func (d *deadlineWriter) Write(b []byte) (int, error) {
-	_ = d.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	_ = d.rc.SetWriteDeadline(time.Now().Add(d.d))
 	return d.ResponseWriter.Write(b)
 }
 

@@ -87,12 +87,15 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := callerOf(r)
+	note := noteOf(r)
 	op, err := s.operator(c, req.Operator)
 	if err != nil {
+		var oe *agent.OpError
+		note.force = errors.As(err, &oe) && oe.Code == "operator_not_allowed" // an attempt to act as a manager is on the trail
+		note.operator = clip(req.Operator, 64)
 		writeErr(w, err)
 		return
 	}
-	note := noteOf(r)
 	note.operator = op.ID
 	id := r.PathValue("id")
 	if req.Amount != nil {

@@ -70,14 +70,14 @@ func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
 			if !show {
 				continue
 			}
-			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+			_ = rc.SetWriteDeadline(time.Now().Add(acc.a.WriteTimeout))
 			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Kind, data)
 			if fl.Flush(); r.Context().Err() != nil {
 				return
 			}
 			idle = s.eng.Clock().After(s.accessNow().a.StreamIdle)
 		case <-s.eng.Clock().After(s.o.SSEPing):
-			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+			_ = rc.SetWriteDeadline(time.Now().Add(acc.a.WriteTimeout))
 			fmt.Fprint(w, ": ping\n\n")
 			fl.Flush()
 		case <-idle:
@@ -98,10 +98,6 @@ func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
-
-// streamWriteTimeout bounds one write to an event stream: a client that
-// stopped reading is dropped instead of holding its slot.
-const streamWriteTimeout = 10 * time.Second
 
 // streamCursor reads after= (or Last-Event-ID); none: the newest event.
 func streamCursor(r *http.Request, last uint64) (uint64, error) {
