@@ -79,9 +79,11 @@ func TestAttackPINRace(t *testing.T) {
 		wg.Add(1)
 		go try(fmt.Sprintf("%04d", 1000+i))
 	}
-	// The right PIN comes while the wrong ones are being compared (each
-	// takes tens of ms): before, no failure was counted yet, and it passed.
-	time.Sleep(50 * time.Millisecond)
+	// The right PIN comes while the wrong ones are being compared: twenty
+	// compares of tens of ms each on a couple of cores take far longer than
+	// this, so before the fix no failure was counted yet and it passed; now
+	// the wrong ones are queued ahead of it at the manager's gate (FIFO).
+	time.Sleep(300 * time.Millisecond)
 	wg.Add(1)
 	go try(managerPIN)
 	wg.Wait()
