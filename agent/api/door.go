@@ -317,9 +317,9 @@ func hasBody(r *http.Request) bool { return r.ContentLength > 0 || r.ContentLeng
 // authenticate decides who the caller is from the headers (and the
 // display's ?token=), or answers 401/429. A valid credential is always
 // served: failures are counted per client (all of loopback is one client)
-// and per presented credential, and only a wrong credential from a blocked
-// client, or a wrong credential that was presented too often, is refused
-// with 429 without being compared.
+// and per presented credential, and a wrong credential from a blocked
+// client, or one that was presented too often, is answered 429 instead of
+// 401 and not logged again.
 func (d *door) authenticate(w http.ResponseWriter, r *http.Request, client string, onSocket, fromWeb bool) (caller, bool) {
 	tok, inURL, hasTok := bearer(r)
 	if !hasTok {
