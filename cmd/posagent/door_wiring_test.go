@@ -96,3 +96,17 @@ func TestDisplayWithItsTokenFollowsPayments(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The start banner names the scheme the API really speaks: https with
+// api.tls (it said http:// for a TLS listener).
+func TestRunningSchemeFollowsTLS(t *testing.T) {
+	d := newDaemon(t, "")
+	d.cfg.API.TLS.Cert = "auto"
+	if r := d.start(); r.Scheme != "https" {
+		t.Errorf("scheme with api.tls.cert auto: %q, want https", r.Scheme)
+	}
+	d2 := newDaemon(t, "")
+	if r := d2.start(); r.Scheme != "http" {
+		t.Errorf("scheme without TLS: %q, want http", r.Scheme)
+	}
+}
