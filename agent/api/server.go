@@ -30,6 +30,10 @@ type Payments interface {
 	PINAttempt(op string, max int, lockout time.Duration) (left time.Duration, last bool, err error)
 	PINAccepted(op string) error
 	Resolve(id string, r agent.ResolveRequest, ik agent.IdemKey) (*agent.Payment, error)
+	// ResolveRefund settles an in-doubt refund by hand; RetryRefund makes
+	// again a refund proven not made.
+	ResolveRefund(id, rid string, r agent.ResolveRefundRequest, ik agent.IdemKey) (*agent.Payment, error)
+	RetryRefund(ctx context.Context, id, rid string, ik agent.IdemKey) (*agent.Payment, error)
 	Reprint(id string) (*agent.Payment, error)
 	ReceiptFor(id string) (printer.Receipt, error)
 	Sync() (int, error)
