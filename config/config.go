@@ -192,8 +192,10 @@ type Printer struct {
 	Dots    int    `key:"dots"`    // printable width in dots; 0: from paper (384 / 576)
 	// NativeQR: the printer understands GS ( k; false prints QR codes as raster.
 	NativeQR bool `key:"native_qr"`
-	// Chinese: the printer has a GB18030 font (FS &); receipts then carry
-	// the Chinese wallet names. False keeps receipts in Latin text.
+	// Chinese: the printer has a GB18030 font (FS &) and prints Chinese
+	// text itself. False (most printers sold outside China): what the code
+	// page cannot print (a Chinese shop name, Chinese labels, 微信支付) is
+	// drawn with render.font and sent as raster image lines.
 	Chinese bool `key:"chinese"`
 	// Image: print the whole receipt as one raster image (Clover, whose SDK
 	// takes images, not ESC/POS).
@@ -212,9 +214,9 @@ type Printer struct {
 
 // Receipt is what receipts say.
 type Receipt struct {
-	// Language of the labels: en, zh or en+zh (both, "TOTAL 合计"). Chinese
-	// needs printer.chinese. Wallet names are printed in their own scripts
-	// (微信支付) whenever the printer has Chinese.
+	// Language of the labels: en, zh or en+zh (both, "TOTAL 合计"), on any
+	// printer (see printer.chinese). Wallet names are printed in their own
+	// scripts (微信支付) whenever Chinese can be printed.
 	Language string `key:"language"`
 }
 

@@ -398,9 +398,27 @@ func (d *doctor) cjkFont(cfg *config.Config) {
 		d.fail(name, "%v: fix render.font, or leave it empty to find Noto Sans CJK (apt-get install fonts-noto-cjk)", err)
 	case cfg.Printer.Image && cfg.Printer.Chinese:
 		d.fail(name, "%v; receipts are printed as pictures here, so their Chinese would be left out", err)
+	case cfg.Printer.Kind != "none" && !cfg.Printer.Chinese && chineseOnReceipts(cfg):
+		d.fail(name, "%v; the printer has no Chinese font (printer.chinese: false), so receipts print %q where the Chinese would be drawn", err, printer.NoFontNote)
 	default:
 		d.warn(name, "%v; receipt previews and display frames say \"(Chinese text omitted)\" instead of showing Chinese", err)
 	}
+}
+
+// chineseOnReceipts reports whether receipts carry Chinese: the labels
+// (receipt.language) or the shop's name, address or footer.
+func chineseOnReceipts(cfg *config.Config) bool {
+	if cfg.Receipt.Language == "zh" || cfg.Receipt.Language == "en+zh" {
+		return true
+	}
+	for _, s := range append(append([]string{cfg.Merchant.Name}, cfg.Merchant.Address...), cfg.Merchant.Footer...) {
+		for _, r := range s {
+			if fonts.IsCJK(r) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (d *doctor) display(dsp config.Display) {
