@@ -45,6 +45,10 @@ type Payment struct {
 type HistoryEntry struct {
 	State string    `json:"state"`
 	At    time.Time `json:"at"`
+	// Retries is set on a queued entry: how many times the send was
+	// retried while the gateway could not be reached (the history keeps
+	// one entry per state change, not a processing/queued pair per retry).
+	Retries int `json:"retries,omitempty"`
 }
 
 // Refund is the public JSON of one refund.
@@ -75,7 +79,7 @@ func publicPayment(p *store.Payment) *Payment {
 		out.QRExpiresAt = &t
 	}
 	for _, h := range p.History {
-		out.History = append(out.History, HistoryEntry{State: h.State, At: h.At.UTC()})
+		out.History = append(out.History, HistoryEntry{State: h.State, At: h.At.UTC(), Retries: h.Retries})
 	}
 	for _, r := range p.Refunds {
 		out.Refunds = append(out.Refunds, Refund{ID: r.ID, OrderID: r.OrderID, Amount: r.Amount, State: r.State,

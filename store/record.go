@@ -51,6 +51,9 @@ type Error struct {
 type HistoryEntry struct {
 	State string    `json:"state"`
 	At    time.Time `json:"at"`
+	// Retries counts the sends retried while the payment was queued (the
+	// gateway unreachable): one queued entry for all of them.
+	Retries int `json:"retries,omitempty"`
 }
 
 // Payment is the journal record of one payment.
