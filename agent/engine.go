@@ -379,6 +379,7 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 		p.Refunds = []store.Refund{}
 	}
 	keepWalletSide(p)
+	e.readTradeTime(p.WalletSide)
 	if from != p.State && p.State.Final() && e.o.AutoPrint && e.o.Printer != nil &&
 		(p.State == Succeeded || p.State == Reversed) {
 		if err := tx.AddJob(&store.Job{Kind: store.JobReceipt, PaymentID: p.ID, NextAt: now, CreatedAt: now}); err != nil {

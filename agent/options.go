@@ -146,6 +146,9 @@ type Options struct {
 	// Location is the shop's time zone (merchant.timezone): shift
 	// boundaries and reports use it (nil: time.Local).
 	Location *time.Location
+	// GatewayZone is the zone of the wallet's trade_time in the gateway's
+	// answers (gateway.time_zone; nil: UTC, as the simulator answers).
+	GatewayZone *time.Location
 	// CloseAt is the local time of day ("03:00") at which a shift still
 	// open is closed with its Z report ("": never).
 	CloseAt string

@@ -82,6 +82,15 @@ type Gateway struct {
 	// at least 1.00) believed from an answer that charges more than was due
 	// without naming the fee; 0 believes only a named fee.
 	FeeAllowanceBPS int `key:"fee_allowance_bps"`
+	// CallbackURL is the public URL OTTPay POSTs qr call-backs to (sent as
+	// call_back_url): an https address the shop forwards to the agent's
+	// /v1/ottpay/callback. "" sends the local API's address, which a
+	// gateway on the internet cannot reach; polling decides either way.
+	CallbackURL string `key:"callback_url"`
+	// TimeZone is the IANA zone of the wallet's trade_time in the
+	// gateway's answers (yyyyMMddHHmmss with no zone): the agent turns it
+	// into a time and shows it in the shop's zone. The simulator: UTC.
+	TimeZone string `key:"time_zone"`
 }
 
 // API is the local HTTP API.

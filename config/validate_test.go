@@ -123,6 +123,16 @@ func TestValidateRules(t *testing.T) {
 		{"approval without manager", func(c *Config) { c.Refunds.ApprovalAbove = 0 }, "refunds.approval_above 0 needs a manager who can approve"},
 		{"unknown default operator", func(c *Config) { c.API.DefaultOperator = "c9" }, "api.default_operator \"c9\" is not an operators[].id"},
 		{"tls key without cert", func(c *Config) { c.API.TLS.Key = "/etc/posagent/key.pem" }, "api.tls.key is set without api.tls.cert"},
+		{"callback url", func(c *Config) { c.Gateway.CallbackURL = "shop.example.com/cb" }, `gateway.callback_url "shop.example.com/cb" is not an absolute URL`},
+		{"callback url http in production", func(c *Config) {
+			c.Gateway.URL = "https://gateway.example.com/processV2"
+			c.Gateway.CallbackURL = "http://shop.example.com/v1/ottpay/callback"
+		}, "use https"},
+		{"callback url loopback in production", func(c *Config) {
+			c.Gateway.URL = "https://gateway.example.com/processV2"
+			c.Gateway.CallbackURL = "https://127.0.0.1:7420/v1/ottpay/callback"
+		}, "which the gateway cannot reach"},
+		{"gateway time zone", func(c *Config) { c.Gateway.TimeZone = "Beijing" }, `gateway.time_zone "Beijing"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -238,7 +238,11 @@ func (e *receiptEncoder) details() {
 	e.pair(L("Code"), r.CodeMasked)
 	e.pair(L("Sale"), r.Reference)
 	e.pair(L("Buyer"), r.Buyer)
-	e.pair(L("Wallet time"), r.TradeTime)
+	if !r.TradeAt.IsZero() {
+		e.pair(L("Wallet time"), r.TradeAt.In(e.loc).Format("2006-01-02 15:04:05"))
+	} else {
+		e.pair(L("Wallet time"), r.TradeTime)
+	}
 	e.pair(L("Wallet txn"), r.WalletTxn)
 	e.b.Line(e.rule)
 }
