@@ -373,6 +373,7 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	}
 	if from != p.State || len(p.History) == 0 {
 		p.History = appendHistory(p.History, p.State, now, p.Attempts)
+		p.Reason = "" // what it waited for belongs to the state it left
 	}
 	p.UpdatedAt = now
 	if p.Refunds == nil {

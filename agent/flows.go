@@ -86,12 +86,19 @@ func answerOf(action string, res *gateway.Result, err error, at time.Time) *stor
 }
 
 // note records a gateway answer on the payment (no state change).
-func (e *Engine) note(id string, a *store.Answer) {
+func (e *Engine) note(id string, a *store.Answer) { e.noteWaiting(id, a, "") }
+
+// noteWaiting records an answer and what the payment now waits for (a
+// reason such as ReasonWaitingForCustomer; "" keeps the one it has).
+func (e *Engine) noteWaiting(id string, a *store.Answer, reason string) {
 	_, err := e.mutate(id, func(tx *store.Tx, p *store.Payment) error {
 		if p.State.Final() {
 			return errNoChange
 		}
 		p.Answer = a
+		if reason != "" {
+			p.Reason = reason
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, errNoChange) {
@@ -366,7 +373,13 @@ func (e *Engine) sendScan(f *flow, p *store.Payment) (next step, delay time.Dura
 	if stopping {
 		return stepDone, 0 // recovery queries it
 	}
-	e.note(f.id, a)
+	if a.RspCode == gateway.CodeProcessing {
+		// The wallet asks the customer to confirm (a password, or a
+		// confirmation above a limit or after several payments a day).
+		e.noteWaiting(f.id, a, ReasonWaitingForCustomer)
+	} else {
+		e.note(f.id, a)
+	}
 	if f.cancelled() {
 		return stepCancel, 0
 	}
@@ -480,7 +493,11 @@ func (e *Engine) cancelQuery(f *flow) {
 		if f.run.Err() != nil {
 			return // recovery picks it up (the cancel is journaled)
 		}
-		e.finish(f, InDoubt, &store.Error{Code: "outcome_unknown", Message: "cancelled while the outcome was unknown; reconciling in the background"}, a)
+		msg := "cancelled while the outcome was unknown; reconciling in the background"
+		if p.Reason == ReasonWaitingForCustomer {
+			msg = MsgCancelledWaiting
+		}
+		e.finish(f, InDoubt, &store.Error{Code: "outcome_unknown", Message: msg}, a)
 	}
 }
 

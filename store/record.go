@@ -79,6 +79,10 @@ type Payment struct {
 	Refunds        []Refund       `json:"refunds"`
 	// CancelRequested: the cashier stopped waiting (the sale is abandoned).
 	CancelRequested bool `json:"cancel_requested,omitempty"`
+	// Reason says what a processing payment waits for, as the gateway
+	// said it: "waiting_for_customer" (the customer confirms or enters a
+	// password on the phone). Cleared when the state changes.
+	Reason string `json:"reason,omitempty"`
 	// PaidLate: the gateway confirmed payment after the sale was abandoned;
 	// an automatic refund is under way.
 	PaidLate bool `json:"paid_late,omitempty"`
