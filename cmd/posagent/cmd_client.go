@@ -144,14 +144,15 @@ func (pf *payFlags) pay(cmd *cobra.Command, c *apiClient, body map[string]any) e
 func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOut bool) error {
 	fmt.Fprintf(out, "payment %s  %s %s%s  %s\n", p.ID, money.Amount(p.Amount+p.Tip).Format(p.Currency), p.Currency, tipNote(p), p.Mode)
 	var last agent.State
+	lastReason := ""
 	shownQR := false
 	cancelled := false
 	bg := context.WithoutCancel(ctx)
 	deadline := time.Time{}
 	for {
-		if p.State != last {
+		if p.State != last || p.Reason != lastReason {
 			fmt.Fprintf(out, "  %s  %s%s\n", time.Now().Format("15:04:05"), p.State, describeState(p))
-			last = p.State
+			last, lastReason = p.State, p.Reason
 		}
 		if p.CodeURL != "" && !shownQR && !p.State.Final() {
 			fmt.Fprintf(out, "  customer scans: %s\n", p.CodeURL)
@@ -208,6 +209,10 @@ func describeState(p *payment) string {
 			return fmt.Sprintf(" (%s: %s)", p.Error.Code, p.Error.Message)
 		}
 		return " (" + p.Error.Code + ")"
+	}
+	if p.State == "processing" && p.Reason == agent.ReasonWaitingForCustomer {
+		return " - waiting for the customer to confirm on the phone (the display asks them to); " +
+			"Ctrl-C cancels: if the customer confirms after that, the payment is refunded to them automatically"
 	}
 	switch p.State {
 	case "awaiting_code":
