@@ -17,6 +17,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/money"
+	"github.com/posagent/posagent/store"
 )
 
 // parseAmount turns what a cashier types ("12.50", "12.5", "12", "0.99")
@@ -453,10 +454,14 @@ func newReceiptCmd(g *globalFlags) *cobra.Command {
 }
 
 func newStatusCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	var jsonOut bool
+	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the daemon's status: devices, gateway, outbox",
-		Args:  cobra.NoArgs,
+		Short: "Show the daemon's status: gateway, journal, outbox, in doubt, devices, shift, clock",
+		Long: `Show the daemon's status as a short summary a person reads: the first line
+says whether all is well (or what is not), then one line per part. --json prints
+GET /v1/status as it is, for scripts.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := newAPIClient(g)
 			if err != nil {
@@ -468,6 +473,20 @@ func newStatusCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			raw = b
+			if !jsonOut {
+				st, err := decodeStatus(b)
+				if err != nil {
+					return fmt.Errorf("status: unexpected answer: %w", err)
+				}
+				var sh struct {
+					Shift *store.Shift `json:"shift"`
+				}
+				if err := c.do(cmd.Context(), "GET", "/v1/shifts/current", nil, "", &sh); err != nil {
+					sh.Shift = nil // a token without the read role: the rest still shows
+				}
+				writeStatus(cmd.OutOrStdout(), st, sh.Shift, time.Now())
+				return nil
+			}
 			var pretty any
 			if err := json.Unmarshal(raw, &pretty); err != nil {
 				return fmt.Errorf("status: unexpected answer: %w", err)
@@ -477,6 +496,8 @@ func newStatusCmd(g *globalFlags) *cobra.Command {
 			return enc.Encode(pretty)
 		},
 	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print GET /v1/status as JSON (the output before the summary existed)")
+	return cmd
 }
 
 func newSyncCmd(g *globalFlags) *cobra.Command {
