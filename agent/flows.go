@@ -270,7 +270,7 @@ func (e *Engine) finish(f *flow, to State, perr *store.Error, a ...*store.Answer
 			p.Answer = a[0]
 		}
 		if to == InDoubt {
-			return e.addQueryJob(tx, p.ID)
+			return e.addQueryJob(tx, p)
 		}
 		return nil
 	})
@@ -321,18 +321,35 @@ func (e *Engine) paidLate(tx *store.Tx, p *store.Payment) error {
 	return err
 }
 
-func (e *Engine) addQueryJob(tx *store.Tx, id string) error {
+// addQueryJob schedules the reconciler's first query of an in-doubt
+// payment: after the first delay of the schedule, and for a scan payment
+// not before the wallets have closed an order nobody paid (WalletsClose
+// after its code), so that the query finds an answer.
+func (e *Engine) addQueryJob(tx *store.Tx, p *store.Payment) error {
 	jobs, err := tx.Jobs()
 	if err != nil {
 		return err
 	}
 	for _, j := range jobs {
-		if j.PaymentID == id && j.Kind == store.JobQuery {
+		if j.PaymentID == p.ID && j.Kind == store.JobQuery {
 			return nil
 		}
 	}
 	now := e.now()
-	return tx.AddJob(&store.Job{Kind: store.JobQuery, PaymentID: id, NextAt: now.Add(e.o.jitter(backoff(e.o.ReconcileBackoff, 0))), CreatedAt: now})
+	next := now.Add(e.o.jitter(backoff(e.o.ReconcileBackoff, 0)))
+	if p.Mode == "scan" {
+		// codeAt is wall-clock time: bounded by now, a clock step never
+		// pushes the query further out than WalletsClose.
+		from := codeAt(p)
+		if from.After(now) {
+			from = now
+		}
+		closed := from.Add(e.o.WalletsClose)
+		if closed.After(next) {
+			next = closed
+		}
+	}
+	return tx.AddJob(&store.Job{Kind: store.JobQuery, PaymentID: p.ID, NextAt: next, CreatedAt: now})
 }
 
 // sendScan sends PASSIVEPAY once (the payment is processing, committed).

@@ -80,6 +80,12 @@ type Options struct {
 	QRWindow    time.Duration // how long the QR is shown and polled (3 min)
 	// background
 	ReconcileBackoff []time.Duration // in-doubt queries (2m, 10m, 1h, 6h, 24h; then the last, forever)
+	// WalletsClose is how long after its code a scan order nobody paid
+	// has been closed by the wallets (WeChat Pay revokes it after about
+	// 45 s, Alipay closes it after 3 min; 3m30s with a margin): the first
+	// query of an in-doubt scan payment comes no earlier, so that it finds
+	// an answer instead of waiting for the next one (docs/payments.md).
+	WalletsClose time.Duration
 	RetryBackoff     []time.Duration // refunds and receipts (3s, 15s, 1m, 5m, 15m, 1h; then the last)
 	APIWait          time.Duration   // how long a POST waits for a qr code_url or a quick final answer (3 s)
 	DedupWindow      time.Duration   // the same code within this is one scan (2 s)
@@ -181,6 +187,7 @@ func (o *Options) setDefaults() {
 	d(&o.OfflineRetry, 3*time.Second)
 	d(&o.QRPollEvery, 2*time.Second)
 	d(&o.QRWindow, 3*time.Minute)
+	d(&o.WalletsClose, 3*time.Minute+30*time.Second)
 	d(&o.APIWait, 3*time.Second)
 	d(&o.DedupWindow, 2*time.Second)
 	d(&o.PrintTimeout, 30*time.Second)
@@ -237,7 +244,7 @@ func (o *Options) scale() {
 	s := func(v *time.Duration) { *v = time.Duration(float64(*v) * o.TimeScale) }
 	for _, v := range []*time.Duration{&o.ScanFirstPoll, &o.ScanFirstPollOnErr, &o.ScanPollEvery, &o.ScanPollWindow,
 		&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.PrintTimeout,
-		&o.AwaitCodeTimeout, &o.CartTimeout, &o.DuplicateWindow, &o.RateEvery, &o.RateMaxAge, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck} {
+		&o.AwaitCodeTimeout, &o.CartTimeout, &o.DuplicateWindow, &o.RateEvery, &o.RateMaxAge, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck, &o.WalletsClose} {
 		s(v)
 	}
 	if o.Retention > 0 {

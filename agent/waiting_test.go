@@ -102,3 +102,32 @@ func TestBubbleCancelWhileWaitingForCustomer(t *testing.T) {
 		}
 	})
 }
+
+// The wallets' own clocks: an Alipay scan order the customer never
+// confirms is closed by Alipay 3 min after it was made. The payment is in
+// doubt when the 60 s window ends; the reconciler's first query must come
+// after Alipay's close, whatever the jitter (here its earliest: 2 min
+// - 20 %), so that it finds the order closed and cancels the payment then,
+// not one schedule step (10 min) later.
+func TestBubbleFirstReconcileAfterTheWalletCloses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := startBubble(t, Options{Rand: func() float64 { return 0 }}, ottsim.Options{CloseAfter: 3 * time.Minute})
+		defer b.stop()
+		code, err := b.sim.IssueCode("alipay")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 1203, Mode: "scan", AuthCode: code}, IdemKey{Key: "k1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = b.waitUntil(p.ID, "final", func(p *Payment) bool { return p.State.Final() })
+		if p.State != Cancelled && p.State != Failed {
+			t.Fatalf("%s %+v", p.State, p.Error)
+		}
+		if got := p.UpdatedAt.Sub(start); got < 3*time.Minute || got > 4*time.Minute {
+			t.Errorf("cancelled %v after the code; want at the first query after Alipay's 3 min close (3m30s), history %v", got, p.History)
+		}
+	})
+}
