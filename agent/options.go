@@ -86,13 +86,13 @@ type Options struct {
 	// query of an in-doubt scan payment comes no earlier, so that it finds
 	// an answer instead of waiting for the next one (docs/payments.md).
 	WalletsClose time.Duration
-	RetryBackoff     []time.Duration // refunds and receipts (3s, 15s, 1m, 5m, 15m, 1h; then the last)
-	APIWait          time.Duration   // how long a POST waits for a qr code_url or a quick final answer (3 s)
-	DedupWindow      time.Duration   // the same code within this is one scan (2 s)
-	PrintTimeout     time.Duration   // one receipt print attempt (30 s)
-	Retention        time.Duration   // final, synced payments older than this are compacted (90 days; <0: never)
-	CompactEvery     time.Duration   // (24 h)
-	TimeScale        float64         // multiplies every duration above (default 1)
+	RetryBackoff []time.Duration // refunds and receipts (3s, 15s, 1m, 5m, 15m, 1h; then the last)
+	APIWait      time.Duration   // how long a POST waits for a qr code_url or a quick final answer (3 s)
+	DedupWindow  time.Duration   // the same code within this is one scan (2 s)
+	PrintTimeout time.Duration   // one receipt print attempt (30 s)
+	Retention    time.Duration   // final, synced payments older than this are compacted (90 days; <0: never)
+	CompactEvery time.Duration   // (24 h)
+	TimeScale    float64         // multiplies every duration above (default 1)
 
 	Printer       ReceiptPrinter // nil = no printer
 	AutoPrint     bool           // queue a receipt when a payment or refund becomes final
