@@ -33,6 +33,8 @@ type doctorOptions struct {
 	printTest bool             // also print a test receipt
 	now       func() time.Time // the clock being checked
 	maxSkew   time.Duration    // allowed difference from the gateway's clock
+	// loadFont finds the CJK font (nil: fonts.Load, the system's).
+	loadFont func(path string) (*fonts.CJK, error)
 }
 
 func newDoctorCmd(g *globalFlags) *cobra.Command {
@@ -389,7 +391,11 @@ func (d *doctor) deviceWritable(name, dev, key string) {
 // receipt is a picture (Clover) or render.font names a file, else a warning.
 func (d *doctor) cjkFont(cfg *config.Config) {
 	const name = "font"
-	c, err := fonts.Load(cfg.Render.Font)
+	load := d.opt.loadFont
+	if load == nil {
+		load = fonts.Load
+	}
+	c, err := load(cfg.Render.Font)
 	switch {
 	case err == nil:
 		defer c.Close()
