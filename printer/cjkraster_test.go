@@ -2,6 +2,7 @@ package printer
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/draw"
 	"image/png"
@@ -251,4 +252,45 @@ func ocr(t *testing.T, img image.Image) string {
 		t.Fatalf("tesseract: %v", err)
 	}
 	return strings.Join(strings.Fields(string(out)), "")
+}
+
+// TestChineseOnVirtualPrinter prints the Chinese shop's receipt over TCP
+// to the virtual printer playing a printer with no Chinese font at all
+// (no CJK font of its own: VirtualOptions.CJK nil). Every Chinese line
+// arrives as raster, so nothing is left out, and OCR reads the shop's
+// name off the PNG the printer wrote.
+func TestChineseOnVirtualPrinter(t *testing.T) {
+	cjk := loadCJK(t)
+	for _, paper := range []Paper{Paper58, Paper80} {
+		prof := Profile{Paper: paper, Language: Bilingual, Location: time.UTC, CJK: cjk}.Normalize()
+		v, addr, _ := startVirtual(t, VirtualOptions{Dir: t.TempDir(), Width: prof.Dots})
+		pr := newTCPPrinter(t, addr, prof, Options{})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := pr.PrintReceipt(ctx, chineseShop())
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: PrintReceipt: %v", paper, err)
+		}
+		got := v.Receipts()
+		if len(got) != 1 {
+			t.Fatalf("%s: %d receipts", paper, len(got))
+		}
+		page := got[0].Page
+		if page.Omitted != 0 || strings.Contains(page.Text(), "?") {
+			t.Errorf("%s: %d Chinese characters left out by a printer without a Chinese font, text:\n%s", paper, page.Omitted, page.Text())
+		}
+		f, err := os.Open(got[0].Path + ".png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := img.(*image.Gray).SubImage(image.Rect(0, 0, img.Bounds().Dx(), 150))
+		if text := ocr(t, head); !strings.Contains(text, "枫叶茶馆") {
+			t.Errorf("%s: OCR of the printed receipt does not read 枫叶茶馆:\n%s", paper, text)
+		}
+	}
 }
