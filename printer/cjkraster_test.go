@@ -294,3 +294,29 @@ func TestChineseOnVirtualPrinter(t *testing.T) {
 		}
 	}
 }
+
+// TestReportChineseOperatorOnAnyPrinter: a Z report with a Chinese shop
+// name and a Chinese operator's name on a printer without a Chinese font
+// draws them as raster lines: nothing prints as '?'.
+func TestReportChineseOperatorOnAnyPrinter(t *testing.T) {
+	cjk := loadCJK(t)
+	r := Report{Title: "Z REPORT", Number: "#3", Merchant: "枫叶茶馆", Currency: "CAD",
+		Info: [][2]string{{"Opened by", "王小明"}, {"Lane", "LANE1"}},
+		Sections: []ReportSection{{Title: "Sales", Rows: []ReportRow{{Label: "wechat", HasCount: true, Count: 2, Amount: 2500}, {Label: "收银员 王小明", Amount: 2500}}}}}
+	for _, paper := range []Paper{Paper58, Paper80} {
+		p := Profile{Paper: paper, Location: time.UTC, CJK: cjk}.Normalize()
+		data := EncodeReport(r, p)
+		page := RenderWith(data, InterpreterOptions{Width: p.Dots, CJK: cjk})[0]
+		if strings.Contains(page.Text(), "?") || page.Omitted != 0 || page.Overflow != 0 {
+			t.Errorf("%s: '?' or Chinese left out (%d) or overflow (%d):\n%s", paper, page.Omitted, page.Overflow, page.Text())
+		}
+		if n := len(rasters(t, data)); n < 3 { // the name, the operator, the row, the wallet
+			t.Errorf("%s: %d raster lines, want the Chinese ones", paper, n)
+		}
+		for _, wh := range rasters(t, data) {
+			if wh[0] != p.Dots {
+				t.Errorf("%s: raster line %d dots wide, want %d", paper, wh[0], p.Dots)
+			}
+		}
+	}
+}
