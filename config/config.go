@@ -225,7 +225,7 @@ type Printer struct {
 type Receipt struct {
 	// Language of the labels: en, zh or en+zh (both, "TOTAL 合计"), on any
 	// printer (see printer.chinese). Wallet names are printed in their own
-	// scripts (微信支付) whenever Chinese can be printed.
+	// scripts (微信支付) with printer.chinese, or on a zh / en+zh receipt.
 	Language string `key:"language"`
 }
 

@@ -35,7 +35,8 @@
 //
 // Profile.Language prints the labels in English, Chinese or both
 // ("TOTAL 合计"; Label gives each one), and wallet names in their own
-// scripts (微信支付, 支付宝, 银联) when Chinese can be printed. Amounts,
+// scripts (微信支付, 支付宝, 银联) with GB18030, or without it on a receipt
+// with Chinese labels (an English receipt then stays text). Amounts,
 // dates and ids are the same in every language. A Chinese character counts
 // two columns: every line fits 32 (58 mm) or 48 (80 mm) columns, so the
 // printer never wraps one by itself (Page.Overflow counts those that it

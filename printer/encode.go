@@ -134,7 +134,7 @@ type receiptEncoder struct {
 	cols int
 	rule string
 	m    cells // how many columns a character takes
-	zh   bool  // Chinese can be printed: the printer's font, or raster lines
+	zh   bool  // wallet names in Chinese: the printer's font, or raster lines on a Chinese receipt
 }
 
 // newReceiptEncoder normalizes the profile, picks the time zone and the
@@ -151,6 +151,10 @@ func newReceiptEncoder(r Receipt, p Profile) *receiptEncoder {
 	if !zh || lang == "" {
 		lang = English // no Chinese font anywhere: Chinese labels could not print
 	}
+	// Wallet names in their own scripts: always with the printer's font;
+	// drawn as raster lines only on a receipt that has Chinese labels, so
+	// that an English receipt stays text (and small) on such a printer.
+	zh = p.GB18030 || (zh && lang != English)
 	return &receiptEncoder{r: r, p: p, b: b, loc: loc, lang: lang, cols: p.Columns, rule: strings.Repeat("-", p.Columns), m: m, zh: zh}
 }
 

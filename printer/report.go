@@ -98,7 +98,7 @@ type reportEncoder struct {
 	cols int
 	rule string
 	m    cells // how many columns a character takes
-	zh   bool  // Chinese can be printed: the printer's font, or raster lines
+	zh   bool  // wallet names in Chinese: the printer's font, or raster lines on a Chinese report
 }
 
 // newReportEncoder normalizes the profile, picks the language and starts
@@ -110,6 +110,7 @@ func newReportEncoder(p Profile) *reportEncoder {
 	if !zh || lang == "" {
 		lang = English
 	}
+	zh = p.GB18030 || (zh && lang != English) // wallet names: as on receipts
 	return &reportEncoder{p: p, b: b, lang: lang, cols: p.Columns, rule: strings.Repeat("-", p.Columns), m: m, zh: zh}
 }
 
