@@ -301,7 +301,7 @@ func TestChineseOnVirtualPrinter(t *testing.T) {
 func TestReportChineseOperatorOnAnyPrinter(t *testing.T) {
 	cjk := loadCJK(t)
 	r := Report{Title: "Z REPORT", Number: "#3", Merchant: "枫叶茶馆", Currency: "CAD",
-		Info: [][2]string{{"Opened by", "王小明"}, {"Lane", "LANE1"}},
+		Info:     [][2]string{{"Opened by", "王小明"}, {"Lane", "LANE1"}},
 		Sections: []ReportSection{{Title: "Sales", Rows: []ReportRow{{Label: "wechat", HasCount: true, Count: 2, Amount: 2500}, {Label: "收银员 王小明", Amount: 2500}}}}}
 	for _, paper := range []Paper{Paper58, Paper80} {
 		p := Profile{Paper: paper, Location: time.UTC, CJK: cjk}.Normalize()
