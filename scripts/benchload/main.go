@@ -8,8 +8,12 @@
 //
 //	go run ./scripts/benchload -api 127.0.0.1:7420 -n 20000 -c 16
 //
-// Amounts are chosen so that about one payment in 50 is declined and one in
-// 20 carries a tip; every code is distinct (codes are single-use).
+// Amounts are chosen so that one payment in -decline-every (50) is declined
+// and one in 20 carries a tip; every code is distinct (codes are
+// single-use). Each new payment's commit reads the failed payments of the
+// last 10 minutes (the possible-duplicate warning), so at hundreds of
+// payments a second many declines slow the load down: bench-start builds
+// its 100k journal with one decline in 1000.
 //
 //	go run ./scripts/benchload start -config C.yaml -api ADDR BIN [-wait-check]
 //
@@ -49,14 +53,15 @@ func main() {
 	from := flag.Int("from", 0, "number of the first payment (codes and keys are derived from it)")
 	c := flag.Int("c", 16, "concurrent clients")
 	token := flag.String("token", "", "the POS token, when the agent has one")
+	decline := flag.Int64("decline-every", 50, "one payment in this many is declined (0: none)")
 	flag.Parse()
-	if err := run(context.Background(), *api, *token, *from, *n, *c); err != nil {
+	if err := run(context.Background(), *api, *token, *from, *n, *c, *decline); err != nil {
 		fmt.Fprintln(os.Stderr, "benchload:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, api, token string, from, n, c int) error {
+func run(ctx context.Context, api, token string, from, n, c int, decline int64) error {
 	if n < 0 || c < 1 {
 		return errors.New("-n must be >= 0 and -c >= 1")
 	}
@@ -76,7 +81,7 @@ func run(ctx context.Context, api, token string, from, n, c int) error {
 				if i >= end {
 					return
 				}
-				if err := pay(ctx, cl, api, token, i); err != nil {
+				if err := pay(ctx, cl, api, token, i, decline); err != nil {
 					errs <- fmt.Errorf("payment %d: %w", i, err)
 					return
 				}
@@ -96,9 +101,9 @@ func run(ctx context.Context, api, token string, from, n, c int) error {
 }
 
 // pay makes payment i: amount, tip and code derived from i.
-func pay(ctx context.Context, cl *http.Client, api, token string, i int64) error {
+func pay(ctx context.Context, cl *http.Client, api, token string, i, decline int64) error {
 	amount := 500 + (i%400)*25 + 10 // cents 10, 35, 60, 85: SUCCESS at once
-	if i%50 == 7 {
+	if decline > 0 && i%decline == 7 {
 		amount = 1201 // 01: declined
 	}
 	tip := int64(0)
