@@ -106,3 +106,33 @@ func TestGuardedRetentionWaitsForTheBackup(t *testing.T) {
 		t.Fatalf("compact before a backup holds the payment: %+v %v", res, err)
 	}
 }
+
+// ForgetCodes forgets exactly the uses older than its cut, round after
+// round, while it skips reading the uses when none can be that old.
+func TestForgetCodesRounds(t *testing.T) {
+	s := open(t, "", Options{})
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	mark := func(code string, at time.Time) {
+		t.Helper()
+		if err := s.Update(func(tx *Tx) error { return tx.MarkCodeUsed(code, "pay_"+code, at) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forget := func(cut time.Time, want int) {
+		t.Helper()
+		if n, err := s.ForgetCodes(cut); err != nil || n != want {
+			t.Fatalf("ForgetCodes(%s) = %d, %v; want %d", cut.Format(time.TimeOnly), n, err, want)
+		}
+	}
+	mark("134567890123456781", t0.Add(2*time.Hour))
+	mark("134567890123456782", t0) // older than the first: the oldest moves back
+	mark("134567890123456783", t0.Add(4*time.Hour))
+	forget(t0, 0)
+	forget(t0.Add(time.Hour), 1)
+	forget(t0.Add(time.Hour), 0)
+	forget(t0.Add(3*time.Hour), 1)
+	forget(t0.Add(5*time.Hour), 1)
+	mark("134567890123456784", t0.Add(6*time.Hour))
+	forget(t0.Add(5*time.Hour), 0)
+	forget(t0.Add(7*time.Hour), 1)
+}
