@@ -31,9 +31,12 @@ const (
 //	queued        -> processing (retry, same order id), expired (validity
 //	                 window over, nothing charged), cancelled (cashier, nothing sent)
 //	in_doubt      -> reversed (paid late, refunded), cancelled / failed (the
-//	                 gateway confirmed not paid), succeeded (paid late but the
-//	                 automatic refund was refused: the money stays with the
-//	                 merchant, error.code refund_failed)
+//	                 gateway confirmed not paid), succeeded / failed /
+//	                 cancelled (settled by hand)
+//
+// The one move out of a final state is not in this table (contradicts):
+// a payment settled by hand as not paid that the gateway later reports
+// paid goes back to in_doubt while its automatic refund is made.
 var transitions = map[State][]State{
 	AwaitingCode: {Processing, Cancelled},
 	Processing:   {Succeeded, Failed, Queued, InDoubt, Cancelled},
@@ -76,3 +79,15 @@ func canRefundTransition(from, to store.RefundState) bool {
 	}
 	return false
 }
+
+// ReasonWaitingForCustomer is a processing scan payment's reason while
+// the gateway says the customer must confirm it on the phone (a password,
+// or WeChat's confirmation above a limit or after several payments a day):
+// the display asks the customer to confirm, the cashier may cancel.
+const ReasonWaitingForCustomer = "waiting_for_customer"
+
+// MsgCancelledWaiting is the error message of a scan payment cancelled
+// while the customer was asked to confirm it: what it means for the
+// customer's money.
+const MsgCancelledWaiting = "cancelled while the customer was asked to confirm on the phone: ask them not to confirm; " +
+	"if they already did, or still do, the payment is refunded to them automatically (nothing else to do)"

@@ -82,6 +82,15 @@ type Gateway struct {
 	// at least 1.00) believed from an answer that charges more than was due
 	// without naming the fee; 0 believes only a named fee.
 	FeeAllowanceBPS int `key:"fee_allowance_bps"`
+	// CallbackURL is the public URL OTTPay POSTs qr call-backs to (sent as
+	// call_back_url): an https address the shop forwards to the agent's
+	// /v1/ottpay/callback. "" sends the local API's address, which a
+	// gateway on the internet cannot reach; polling decides either way.
+	CallbackURL string `key:"callback_url"`
+	// TimeZone is the IANA zone of the wallet's trade_time in the
+	// gateway's answers (yyyyMMddHHmmss with no zone): the agent turns it
+	// into a time and shows it in the shop's zone. The simulator: UTC.
+	TimeZone string `key:"time_zone"`
 }
 
 // API is the local HTTP API.
@@ -140,9 +149,13 @@ type Operator struct {
 // Refunds are the rules for refunds.
 type Refunds struct {
 	// ApprovalAbove: a refund of more than this many cents needs a
-	// manager's PIN; 0 every refund; -1 none (then only the manager
-	// token refunds).
+	// manager's PIN, counting what the payment was already refunded
+	// without one; 0 every refund; -1 none (then the manager token
+	// refunds alone, and a pos token only with a manager's PIN).
 	ApprovalAbove int `key:"approval_above"`
+	// UnapprovedPerShift: what the open shift may refund in all without a
+	// manager's PIN, whoever asks; 0: no such limit.
+	UnapprovedPerShift int `key:"unapproved_per_shift"`
 }
 
 // Store is the bbolt journal.
@@ -192,8 +205,10 @@ type Printer struct {
 	Dots    int    `key:"dots"`    // printable width in dots; 0: from paper (384 / 576)
 	// NativeQR: the printer understands GS ( k; false prints QR codes as raster.
 	NativeQR bool `key:"native_qr"`
-	// Chinese: the printer has a GB18030 font (FS &); receipts then carry
-	// the Chinese wallet names. False keeps receipts in Latin text.
+	// Chinese: the printer has a GB18030 font (FS &) and prints Chinese
+	// text itself. False (most printers sold outside China): what the code
+	// page cannot print (a Chinese shop name, Chinese labels, 微信支付) is
+	// drawn with render.font and sent as raster image lines.
 	Chinese bool `key:"chinese"`
 	// Image: print the whole receipt as one raster image (Clover, whose SDK
 	// takes images, not ESC/POS).
@@ -212,9 +227,9 @@ type Printer struct {
 
 // Receipt is what receipts say.
 type Receipt struct {
-	// Language of the labels: en, zh or en+zh (both, "TOTAL 合计"). Chinese
-	// needs printer.chinese. Wallet names are printed in their own scripts
-	// (微信支付) whenever the printer has Chinese.
+	// Language of the labels: en, zh or en+zh (both, "TOTAL 合计"), on any
+	// printer (see printer.chinese). Wallet names are printed in their own
+	// scripts (微信支付) with printer.chinese, or on a zh / en+zh receipt.
 	Language string `key:"language"`
 }
 
