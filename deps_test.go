@@ -1,10 +1,10 @@
 // The import-direction test: posagent's packages depend one way,
 //
 //	cmd -> agent/api -> agent -> agent/events -> store
-//	        agent -> (gateway, scanner, printer, display, store) -> drivers
+//	        agent -> (gateway, store); cmd -> (scanner, printer, display) -> drivers
 //
-// with paycode and money as leaves anyone may use (standard library only),
-// fonts beside them, and config read only by cmd. It runs `go list -deps
+// with paycode, money and slip as leaves anyone may use (standard library
+// only), fonts beside them, and config read only by cmd. It runs `go list -deps
 // -json` over the module (non-test code) and fails when an arrow runs up.
 package posagent_test
 
@@ -27,11 +27,14 @@ const module = "github.com/posagent/posagent"
 // package in no room fails the test until it is placed here. A room may
 // always import its own subpackages.
 var allowed = map[string][]string{
-	"cmd":   {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money"},
-	"agent": {"gateway", "scanner", "printer", "display", "store", "fonts", "paycode", "money"},
+	"cmd": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip"},
+	// The engine builds slips (receipts, reports) and takes scans of its
+	// own type: no device, printer or display code (TestAgentLinksNoDeviceCode).
+	"agent": {"gateway", "store", "paycode", "money", "slip"},
 	// The HTTP API depends on the engine through interfaces of its own;
 	// the engine never imports it (a cycle the compiler refuses anyway).
-	"agent/api": {"agent", "gateway", "scanner", "printer", "store", "paycode", "money"},
+	// It draws PNGs with functions cmd gives it (Options.Render*).
+	"agent/api": {"agent", "gateway", "store", "paycode", "money", "slip"},
 	// Scan routing, dedupe and the cart: the standard library only.
 	"agent/route": {},
 	// The outbox's pool of workers knows the journal only; what a job
@@ -43,7 +46,7 @@ var allowed = map[string][]string{
 	"agent/agenttest": {"gateway"},
 	"gateway":         {"paycode", "money"},
 	"scanner":         {"drivers", "paycode", "money"},
-	"printer":         {"drivers", "fonts", "paycode", "money"},
+	"printer":         {"drivers", "fonts", "paycode", "money", "slip"},
 	"display":         {"drivers", "fonts", "paycode", "money"},
 	"store":           {"paycode", "money"},
 	"drivers":         {"paycode", "money"},
@@ -52,10 +55,11 @@ var allowed = map[string][]string{
 	"scripts":         {},
 	"paycode":         {}, // standard library only (checked below)
 	"money":           {}, // standard library only (checked below)
+	"slip":            {}, // standard library only (checked below)
 }
 
 // stdlibOnly are the leaves: they import nothing outside the standard library.
-var stdlibOnly = []string{"paycode", "money"}
+var stdlibOnly = []string{"paycode", "money", "slip"}
 
 // devicePackages must never be linked into the OTTPay client or its
 // simulator: the protocol is pure, and the simulator runs anywhere.
@@ -198,6 +202,32 @@ func TestGatewayLinksNoDeviceCode(t *testing.T) {
 		for _, bad := range devicePackages {
 			if within(path, bad) {
 				t.Errorf("./gateway/... depends on %s", path)
+			}
+		}
+	}
+}
+
+// engineForbidden are the packages the engine and its local API must not
+// link: the scanner and printer code, the drivers (the cgo HID library, the
+// serial library), the QR codec and the font rasterizer. Receipts and
+// reports reach agent as slip values; pictures are drawn by functions cmd
+// hands the API.
+var engineForbidden = []string{module + "/scanner", module + "/printer", module + "/drivers",
+	module + "/display", module + "/fonts", "github.com/karalabe/hid", "github.com/tarm/serial",
+	"github.com/makiuchi-d/gozxing", "golang.org/x/image/font", "github.com/golang/freetype"}
+
+// TestAgentLinksNoDeviceCode is `go list -deps ./agent/...`: the payment
+// engine, its API, events, outbox, routing and test support link no device,
+// printer, QR or font code.
+func TestAgentLinksNoDeviceCode(t *testing.T) {
+	pkgs := goList(t, "./agent/...")
+	if pkgs[module+"/agent"] == nil || pkgs[module+"/agent/api"] == nil {
+		t.Fatal("go list ./agent/... did not list agent and agent/api")
+	}
+	for path := range pkgs {
+		for _, bad := range engineForbidden {
+			if within(path, bad) {
+				t.Errorf("./agent/... depends on %s", path)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/api"
+	"github.com/posagent/posagent/printer"
 )
 
 func init() {
@@ -13,6 +14,7 @@ func init() {
 		for _, op := range c.Operators {
 			acc.Operators = append(acc.Operators, api.Operator{ID: op.ID, Role: op.Role})
 		}
-		return api.New(e, api.Options{Token: c.Token, Access: acc, SSEPing: c.SSEPing, RenderReceipt: c.RenderReceipt})
+		return api.New(e, api.Options{Token: c.Token, Access: acc, SSEPing: c.SSEPing, RenderReceipt: c.RenderReceipt,
+			RenderReport: printer.RenderReportPaper, RenderPlacard: printer.RenderPlacardPaper})
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateway"
-	"github.com/posagent/posagent/scanner"
 	"github.com/posagent/posagent/store"
 )
 
@@ -56,7 +55,7 @@ func BenchmarkScanToSend(b *testing.B) {
 		}
 		b.StartTimer()
 		t0 := time.Now()
-		go a.e.HandleScan(ctx, scanner.Scan{Code: wechatCode(i), Device: "bench"})
+		go a.e.HandleScan(ctx, Scan{Code: wechatCode(i), Device: "bench"})
 		lat = append(lat, (<-sg.sent).Sub(t0))
 	}
 	b.StopTimer()

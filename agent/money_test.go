@@ -12,7 +12,6 @@ import (
 
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
-	"github.com/posagent/posagent/scanner"
 	"github.com/posagent/posagent/store"
 )
 
@@ -239,7 +238,7 @@ func TestWaitingPaymentAndCartExpire(t *testing.T) {
 	}
 	waitFor(t, "the cart to expire", func() bool { clk.Advance(30 * time.Second); return a.e.CurrentCart() == nil })
 	code, _ := sim.sim.IssueCode("alipay")
-	if err := a.e.HandleScan(context.Background(), scanner.Scan{Code: code, Device: "counter"}); err != nil {
+	if err := a.e.HandleScan(context.Background(), Scan{Code: code, Device: "counter"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := sim.chargedWith(code); len(got) != 0 || len(sim.sim.Ledger()) != 0 {
@@ -283,7 +282,7 @@ func TestCodePaysOnce(t *testing.T) {
 	}
 	evs, cancel := a.e.Subscribe(a.e.bus.Last())
 	defer cancel()
-	err := a.e.HandleScan(context.Background(), scanner.Scan{Code: code, Device: "lane1"})
+	err := a.e.HandleScan(context.Background(), Scan{Code: code, Device: "lane1"})
 	var oe *OpError
 	if !errors.As(err, &oe) || oe.Code != "code_already_used" {
 		t.Fatalf("a re-scan after the dedupe window: %v", err)
@@ -690,7 +689,7 @@ func TestWrappedCodeIsTheSameCode(t *testing.T) {
 	code, _ := sim.sim.IssueCode("wechat")
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 800, "mode": "scan"})
 	id := decodePayment(t, m).ID
-	if err := a.e.HandleScan(context.Background(), scanner.Scan{Code: "]Q1" + code[:6] + "\u200e" + code[6:], Device: "lane1"}); err != nil {
+	if err := a.e.HandleScan(context.Background(), Scan{Code: "]Q1" + code[:6] + "\u200e" + code[6:], Device: "lane1"}); err != nil {
 		t.Fatal(err)
 	}
 	if p := a.waitFinal(id); p.State != Succeeded || p.Amount != 800 {
@@ -699,7 +698,7 @@ func TestWrappedCodeIsTheSameCode(t *testing.T) {
 	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 800, "mode": "scan"})
 	second := decodePayment(t, m).ID
 	time.Sleep(a.e.o.DedupWindow + 10*time.Millisecond)
-	err := a.e.HandleScan(context.Background(), scanner.Scan{Code: code, Device: "lane2"})
+	err := a.e.HandleScan(context.Background(), Scan{Code: code, Device: "lane2"})
 	var oe *OpError
 	if !errors.As(err, &oe) || oe.Code != "code_already_used" {
 		t.Fatalf("the bare code after the wrapped one: %v", err)

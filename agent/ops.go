@@ -10,7 +10,7 @@ import (
 	"unicode"
 
 	"github.com/posagent/posagent/paycode"
-	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/slip"
 	"github.com/posagent/posagent/store"
 )
 
@@ -633,10 +633,10 @@ func (e *Engine) Refundable(id string) (int64, error) {
 }
 
 // ReceiptFor is payment id's receipt as it would be printed now.
-func (e *Engine) ReceiptFor(id string) (printer.Receipt, error) {
+func (e *Engine) ReceiptFor(id string) (slip.Receipt, error) {
 	p, err := e.payment(id)
 	if err != nil {
-		return printer.Receipt{}, err
+		return slip.Receipt{}, err
 	}
 	return e.Receipt(p, false), nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/posagent/posagent/agent/outbox"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/paycode"
-	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/slip"
 	"github.com/posagent/posagent/store"
 )
 
@@ -26,7 +26,7 @@ type Gateway interface {
 
 // ReceiptPrinter prints a receipt (printer package implementations).
 type ReceiptPrinter interface {
-	PrintReceipt(ctx context.Context, r printer.Receipt) error
+	PrintReceipt(ctx context.Context, r slip.Receipt) error
 }
 
 // Clock is the engine's time source; flows depend on it.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateway"
-	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/slip"
 	"github.com/posagent/posagent/store"
 )
 
@@ -249,15 +249,15 @@ func (e *Engine) noteNotFound(seq uint64, a *store.Answer) {
 }
 
 // Receipt builds the printable receipt of a payment.
-func (e *Engine) Receipt(p *store.Payment, reprint bool) printer.Receipt {
-	r := printer.Receipt{
+func (e *Engine) Receipt(p *store.Payment, reprint bool) slip.Receipt {
+	r := slip.Receipt{
 		Copy: "customer", Merchant: e.o.MerchantName, Terminal: e.o.TerminalNo, Time: p.CreatedAt,
 		PaymentID: p.ID, OrderID: p.OrderID, Mode: p.Mode, Wallet: p.Wallet, Amount: p.Amount, Currency: p.Currency,
 		CodeMasked: p.AuthCodeMasked, State: string(p.State), Footer: e.o.ReceiptFooter, Reprint: reprint,
 	}
 	e.receiptExtras(&r, p)
 	for _, rf := range p.Refunds {
-		r.Refunds = append(r.Refunds, printer.RefundLine{OrderID: rf.OrderID, Amount: rf.Amount, State: string(rf.State), Time: rf.CreatedAt})
+		r.Refunds = append(r.Refunds, slip.RefundLine{OrderID: rf.OrderID, Amount: rf.Amount, State: string(rf.State), Time: rf.CreatedAt})
 	}
 	return r
 }

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/slip"
 )
 
 // PrintReport prints a report on the receipt printer.
@@ -24,7 +24,7 @@ func (e *Engine) PrintReport(ctx context.Context, rep *Report, reprint bool) err
 }
 
 // printable lays a report out for the printer.
-func (e *Engine) Printable(rep *Report, reprint bool) printer.Report {
+func (e *Engine) Printable(rep *Report, reprint bool) slip.Report {
 	loc := e.Location()
 	tf := func(t time.Time) string {
 		if t.IsZero() {
@@ -32,7 +32,7 @@ func (e *Engine) Printable(rep *Report, reprint bool) printer.Report {
 		}
 		return t.In(loc).Format("2006-01-02 15:04")
 	}
-	pr := printer.Report{Title: "X REPORT", Merchant: rep.Merchant, Currency: rep.Currency, Reprint: reprint}
+	pr := slip.Report{Title: "X REPORT", Merchant: rep.Merchant, Currency: rep.Currency, Reprint: reprint}
 	if rep.Kind == "z" {
 		pr.Title, pr.Number = "Z REPORT", "#"+strconv.FormatUint(rep.Z, 10)
 	}
@@ -43,21 +43,21 @@ func (e *Engine) Printable(rep *Report, reprint bool) printer.Report {
 		{"Printed", tf(rep.GeneratedAt)}, {"Time zone", rep.TimeZone},
 		{"Last event", strconv.FormatUint(rep.LastEventSeq, 10)},
 	}
-	lines := func(title string, ls []Line) printer.ReportSection {
-		s := printer.ReportSection{Title: title}
+	lines := func(title string, ls []Line) slip.ReportSection {
+		s := slip.ReportSection{Title: title}
 		for _, l := range ls {
-			s.Rows = append(s.Rows, printer.ReportRow{Label: l.Key, HasCount: true, Count: l.Count, Amount: l.Amount})
+			s.Rows = append(s.Rows, slip.ReportRow{Label: l.Key, HasCount: true, Count: l.Count, Amount: l.Amount})
 			if l.Refunds > 0 {
-				s.Rows = append(s.Rows, printer.ReportRow{Label: "  " + printer.ReportLabel("Refunds", ""), HasCount: true, Count: l.Refunds, Amount: -l.Refunded})
+				s.Rows = append(s.Rows, slip.ReportRow{Label: "  Refunds", HasCount: true, Count: l.Refunds, Amount: -l.Refunded})
 			}
 		}
 		return s
 	}
-	states := printer.ReportSection{Title: "PAYMENTS BY STATE"}
+	states := slip.ReportSection{Title: "PAYMENTS BY STATE"}
 	for _, l := range rep.ByState {
-		states.Rows = append(states.Rows, printer.ReportRow{Label: l.Key, HasCount: true, Count: l.Count, Amount: l.Amount})
+		states.Rows = append(states.Rows, slip.ReportRow{Label: l.Key, HasCount: true, Count: l.Count, Amount: l.Amount})
 	}
-	totals := printer.ReportSection{Title: "TOTALS", Rows: []printer.ReportRow{
+	totals := slip.ReportSection{Title: "TOTALS", Rows: []slip.ReportRow{
 		{Label: "Payments", HasCount: true, Count: rep.Payments.Count, Amount: rep.Payments.Amount},
 		{Label: "Sales", HasCount: true, Count: rep.Sales.Count, Amount: rep.Sales.Amount},
 		{Label: "Tips", Amount: rep.Tips},
@@ -68,16 +68,16 @@ func (e *Engine) Printable(rep *Report, reprint bool) printer.Report {
 		{Label: "Late settlements", HasCount: true, Count: rep.Late.Count, Amount: rep.Late.Net},
 		{Label: "NET", Amount: rep.Net, Bold: true},
 	}}
-	doubt := printer.ReportSection{Title: "IN DOUBT"}
+	doubt := slip.ReportSection{Title: "IN DOUBT"}
 	if len(rep.InDoubt) == 0 {
-		doubt.Rows = append(doubt.Rows, printer.ReportRow{Label: "None", Text: "-"})
+		doubt.Rows = append(doubt.Rows, slip.ReportRow{Label: "None", Text: "-"})
 	}
 	for _, d := range rep.InDoubt {
 		age := (time.Duration(d.AgeSeconds) * time.Second).String()
-		doubt.Rows = append(doubt.Rows, printer.ReportRow{Label: d.ID, Amount: d.Amount},
-			printer.ReportRow{Label: "  " + string(d.State), Text: age})
+		doubt.Rows = append(doubt.Rows, slip.ReportRow{Label: d.ID, Amount: d.Amount},
+			slip.ReportRow{Label: "  " + string(d.State), Text: age})
 	}
-	pr.Sections = []printer.ReportSection{states, lines("BY WALLET", rep.ByWallet), lines("BY MODE", rep.ByMode),
+	pr.Sections = []slip.ReportSection{states, lines("BY WALLET", rep.ByWallet), lines("BY MODE", rep.ByMode),
 		lines("BY OPERATOR", rep.ByOperator), totals, doubt, lateSection(rep), unsettledSection(rep)}
 	if rep.SHA256 != "" {
 		pr.Footer = []string{"sha256 " + rep.SHA256[:16]}
@@ -87,21 +87,21 @@ func (e *Engine) Printable(rep *Report, reprint bool) printer.Report {
 
 // lateSection lays out the late settlements, by earlier Z report: the
 // count and net, then the sales, tips and refunds found.
-func lateSection(rep *Report) printer.ReportSection {
-	s := printer.ReportSection{Title: "LATE SETTLEMENTS"}
+func lateSection(rep *Report) slip.ReportSection {
+	s := slip.ReportSection{Title: "LATE SETTLEMENTS"}
 	if len(rep.Late.ByZ) == 0 {
-		s.Rows = append(s.Rows, printer.ReportRow{Label: "None", Text: "-"})
+		s.Rows = append(s.Rows, slip.ReportRow{Label: "None", Text: "-"})
 	}
 	for _, z := range rep.Late.ByZ {
-		s.Rows = append(s.Rows, printer.ReportRow{Label: "Z #" + strconv.FormatUint(z.Z, 10), HasCount: true, Count: z.Count, Amount: z.Net, Bold: true})
+		s.Rows = append(s.Rows, slip.ReportRow{Label: "Z #" + strconv.FormatUint(z.Z, 10), HasCount: true, Count: z.Count, Amount: z.Net, Bold: true})
 		if z.Sales.Count > 0 {
-			s.Rows = append(s.Rows, printer.ReportRow{Label: "  Sales", HasCount: true, Count: z.Sales.Count, Amount: z.Sales.Amount})
+			s.Rows = append(s.Rows, slip.ReportRow{Label: "  Sales", HasCount: true, Count: z.Sales.Count, Amount: z.Sales.Amount})
 		}
 		if z.Tips != 0 {
-			s.Rows = append(s.Rows, printer.ReportRow{Label: "  Tips", Amount: z.Tips})
+			s.Rows = append(s.Rows, slip.ReportRow{Label: "  Tips", Amount: z.Tips})
 		}
 		if z.Refunds.Count > 0 {
-			s.Rows = append(s.Rows, printer.ReportRow{Label: "  Refunds", HasCount: true, Count: z.Refunds.Count, Amount: -z.Refunds.Amount})
+			s.Rows = append(s.Rows, slip.ReportRow{Label: "  Refunds", HasCount: true, Count: z.Refunds.Count, Amount: -z.Refunds.Amount})
 		}
 	}
 	return s
@@ -109,8 +109,8 @@ func lateSection(rep *Report) printer.ReportSection {
 
 // unsettledSection lists what earlier shifts left unsettled (this shift's
 // own payments in doubt are under IN DOUBT).
-func unsettledSection(rep *Report) printer.ReportSection {
-	s := printer.ReportSection{Title: "UNSETTLED FROM EARLIER SHIFTS"}
+func unsettledSection(rep *Report) slip.ReportSection {
+	s := slip.ReportSection{Title: "UNSETTLED FROM EARLIER SHIFTS"}
 	for _, u := range rep.Unsettled {
 		if u.Shift == rep.Shift.No {
 			continue
@@ -119,31 +119,31 @@ func unsettledSection(rep *Report) printer.ReportSection {
 		if u.Kind == "refund" {
 			id = u.RefundID
 		}
-		s.Rows = append(s.Rows, printer.ReportRow{Label: id, Amount: u.Amount},
-			printer.ReportRow{Label: "  Z #" + strconv.FormatUint(u.Z, 10) + " " + u.Kind, Text: u.State})
+		s.Rows = append(s.Rows, slip.ReportRow{Label: id, Amount: u.Amount},
+			slip.ReportRow{Label: "  Z #" + strconv.FormatUint(u.Z, 10) + " " + u.Kind, Text: u.State})
 	}
 	if len(s.Rows) == 0 {
-		s.Rows = append(s.Rows, printer.ReportRow{Label: "None", Text: "-"})
+		s.Rows = append(s.Rows, slip.ReportRow{Label: "None", Text: "-"})
 	}
 	return s
 }
 
-func (e *Engine) PrintableReconciliation(rc *Reconciliation) printer.Report {
-	pr := printer.Report{Title: "RECONCILIATION", Number: "Z #" + strconv.FormatUint(rc.Z, 10), Merchant: e.o.MerchantName, Currency: e.o.Currency}
+func (e *Engine) PrintableReconciliation(rc *Reconciliation) slip.Report {
+	pr := slip.Report{Title: "RECONCILIATION", Number: "Z #" + strconv.FormatUint(rc.Z, 10), Merchant: e.o.MerchantName, Currency: e.o.Currency}
 	pr.Info = [][2]string{{"Shift", strconv.FormatUint(rc.Shift, 10)}, {"Printed", rc.FinishedAt.Format("2006-01-02 15:04")}}
-	s := printer.ReportSection{Title: "TOTALS", Rows: []printer.ReportRow{
+	s := slip.ReportSection{Title: "TOTALS", Rows: []slip.ReportRow{
 		{Label: "Checked", Text: strconv.Itoa(rc.Checked)}, {Label: "Matched", Text: strconv.Itoa(rc.Matched)},
 		{Label: "Unanswered", Text: strconv.Itoa(rc.Unanswered)}, {Label: "Skipped", Text: strconv.Itoa(rc.Skipped)},
 	}}
-	m := printer.ReportSection{Title: "MISMATCHES"}
+	m := slip.ReportSection{Title: "MISMATCHES"}
 	if len(rc.Mismatches) == 0 {
-		m.Rows = append(m.Rows, printer.ReportRow{Label: "None", Text: "-"})
+		m.Rows = append(m.Rows, slip.ReportRow{Label: "None", Text: "-"})
 	}
 	for _, x := range rc.Mismatches {
-		m.Rows = append(m.Rows, printer.ReportRow{Label: x.OrderID, Amount: x.Amount},
-			printer.ReportRow{Label: "  " + x.Kind, Text: " "}, printer.ReportRow{Label: "  " + x.Action, Text: " "})
+		m.Rows = append(m.Rows, slip.ReportRow{Label: x.OrderID, Amount: x.Amount},
+			slip.ReportRow{Label: "  " + x.Kind, Text: " "}, slip.ReportRow{Label: "  " + x.Action, Text: " "})
 	}
-	pr.Sections = []printer.ReportSection{s, m}
+	pr.Sections = []slip.ReportSection{s, m}
 	return pr
 }
 
@@ -163,6 +163,6 @@ func (rc *Reconciliation) CSV() []byte {
 // ReportPrinter prints and draws reports with the printer's own profile
 // (paper, language, font).
 type ReportPrinter interface {
-	PrintReport(ctx context.Context, r printer.Report) error
-	RenderReport(r printer.Report) ([]byte, error)
+	PrintReport(ctx context.Context, r slip.Report) error
+	RenderReport(r slip.Report) ([]byte, error)
 }

@@ -10,9 +10,18 @@ import (
 
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/paycode"
-	"github.com/posagent/posagent/scanner"
 	"github.com/posagent/posagent/store"
 )
+
+// Scan is one code as the engine takes it, whatever read it: a hardware
+// scanner (the caller converts a scanner.Scan, which has the same fields),
+// the Android bridge, POST /v1/scans.
+type Scan struct {
+	Code      string    // the code as read; an AIM prefix ("]Q1") may still be on it
+	Symbology string    // the AIM identifier when the reader sent one ("]Q1"), else ""
+	Device    string    // the configured scanner name ("counter"), "api", "bridge", ...
+	At        time.Time // when the code was read
+}
 
 // HandleScan routes one scan (a hardware scanner, a bridge, POST /v1/scans):
 //
@@ -27,7 +36,7 @@ import (
 //     used by another payment, the scan is refused: a scan.refused event
 //     (code masked) and an error; nothing is charged;
 //   - with nothing to take it, a scan.ignored event: nothing is charged.
-func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
+func (e *Engine) HandleScan(ctx context.Context, s Scan) error {
 	if err := paycode.CheckInput(s.Code); err != nil { // one rule, however the code arrives
 		return errf(400, "invalid_code", "scan %v; nothing was recorded", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/printer"
-	"github.com/posagent/posagent/scanner"
 )
 
 // startSimWith is startSim with simulator options changed.
@@ -198,7 +197,7 @@ func TestCartTipPrompt(t *testing.T) {
 		t.Fatalf("cart: %d %v", s, m)
 	}
 	code, _ := sim.sim.IssueCode("wechat")
-	if err := a.e.HandleScan(context.Background(), scanner.Scan{Code: code, Device: "lane1"}); err != nil {
+	if err := a.e.HandleScan(context.Background(), Scan{Code: code, Device: "lane1"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(sim.sim.Ledger()); n != 0 {
@@ -222,7 +221,7 @@ func TestCartTipPrompt(t *testing.T) {
 		t.Fatalf("18 %% of 19.99: %d %v; want 360 (359.82 rounded)", s, m)
 	}
 	code2, _ := sim.sim.IssueCode("wechat")
-	if err := a.e.HandleScan(context.Background(), scanner.Scan{Code: code2, Device: "lane1"}); err != nil {
+	if err := a.e.HandleScan(context.Background(), Scan{Code: code2, Device: "lane1"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the auto-started payment", func() bool { return len(sim.sim.Ledger()) == 1 })

@@ -6,7 +6,7 @@ import (
 
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/gateway"
-	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/slip"
 	"github.com/posagent/posagent/store"
 )
 
@@ -109,7 +109,7 @@ func keepWalletSide(p *store.Payment) {
 // receiptExtras adds the tip, the sale number and the wallet's side to a
 // receipt and, for WeChat Pay and Alipay when the gateway's answers gave
 // no CNY amount, an estimate in CNY at the agent's rate if it is fresh.
-func (e *Engine) receiptExtras(r *printer.Receipt, p *store.Payment) {
+func (e *Engine) receiptExtras(r *slip.Receipt, p *store.Payment) {
 	r.Tip, r.Reference = p.Tip, p.Reference
 	if w := p.WalletSide; w != nil {
 		r.Fee, r.Buyer, r.TradeTime, r.WalletTxn, r.CNYAmount, r.Rate = w.Fee, w.BuyerLoginID, w.TradeTime, w.TransactionID, w.CNYAmount, w.Rate

@@ -3,28 +3,17 @@ package printer
 import (
 	"fmt"
 	"strings"
+
+	"github.com/posagent/posagent/slip"
 )
 
-// Placard is a counter sign for the merchant's own OTTPay QR codes: the
-// shop's name, "SCAN TO PAY US" and the static QR, then each item payment
-// link under its name with its own QR. Payments made with them go to
-// OTTPay directly and never pass through the agent (no journal record, no
-// receipt, not in reports): the placard says so to the cashier in its
-// last line. EncodePlacard turns it into ESC/POS bytes; RenderPlacardPNG
-// shows it as a picture for a printed sign.
-type Placard struct {
-	Merchant string        // the header
-	StaticQR string        // the static QR's URL ("" none: links only)
-	Links    []PlacardLink // item payment links, each printed with its QR
-}
+// Placard is a counter sign for the merchant's own OTTPay QR codes, as
+// plain data (slip.Placard): EncodePlacard turns it into ESC/POS bytes;
+// RenderPlacardPNG shows it as a picture for a printed sign.
+type Placard = slip.Placard
 
-// PlacardLink is one payment link: its name and URL.
-type PlacardLink struct {
-	Name, URL string
-}
-
-// Empty reports whether the placard has no QR to print.
-func (pl Placard) Empty() bool { return pl.StaticQR == "" && len(pl.Links) == 0 }
+// PlacardLink is one payment link: its name and URL (slip.PlacardLink).
+type PlacardLink = slip.PlacardLink
 
 // placardZH are the placard's Chinese lines, by their English text.
 var placardZH = map[string]string{
@@ -116,4 +105,15 @@ func RenderPlacardPNG(pl Placard, p Profile) ([]byte, error) {
 		return nil, fmt.Errorf("printer: render placard: %w", err)
 	}
 	return b, nil
+}
+
+// RenderPlacardPaper renders a placard on the generic profile of a paper
+// width ("58mm" or "80mm", ProfileFor), the shape api.Options.RenderPlacard
+// takes.
+func RenderPlacardPaper(pl Placard, paper string) ([]byte, error) {
+	p, err := ProfileFor(paper)
+	if err != nil {
+		return nil, err
+	}
+	return RenderPlacardPNG(pl, p)
 }

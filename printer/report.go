@@ -6,39 +6,19 @@ import (
 	"strings"
 
 	"github.com/posagent/posagent/money"
+	"github.com/posagent/posagent/slip"
 )
 
-// Report is a shift report (X, Z, reconciliation) as plain data for the
-// printer: a title, label/value lines, then sections of rows with a count
-// and an amount. The agent builds one from its report; EncodeReport turns
+// Report is a shift report (X, Z, reconciliation) as plain data
+// (slip.Report): the agent builds one from its report; EncodeReport turns
 // it into ESC/POS bytes; RenderReportPNG shows it as a picture.
-type Report struct {
-	Title    string      // "X REPORT", "Z REPORT", "RECONCILIATION"
-	Number   string      // printed after the title: "#12"
-	Merchant string      // the header
-	Info     [][2]string // label, value: shift, lane, times, ...
-	Currency string
-	Sections []ReportSection
-	Footer   []string
-	Reprint  bool
-}
+type Report = slip.Report
 
-// ReportSection is a titled group of rows.
-type ReportSection struct {
-	Title string
-	Rows  []ReportRow
-}
+// ReportSection is a titled group of rows (slip.ReportSection).
+type ReportSection = slip.ReportSection
 
-// ReportRow is one line: a label, a count (when HasCount) and an amount,
-// or a text instead of the amount.
-type ReportRow struct {
-	Label    string
-	HasCount bool
-	Count    int
-	Amount   int64
-	Text     string // printed instead of the amount when not empty
-	Bold     bool
-}
+// ReportRow is one line of a report section (slip.ReportRow).
+type ReportRow = slip.ReportRow
 
 // reportZH are the Chinese labels of reports, by their English text
 // (receipt labels are found in Label's table).
@@ -210,4 +190,16 @@ func RenderReportPNG(r Report, p Profile) ([]byte, error) {
 		return nil, fmt.Errorf("printer: render report %s: %w", r.Title, err)
 	}
 	return b, nil
+}
+
+// RenderReportPaper renders a report on the generic profile of a paper
+// width ("58mm" or "80mm", ProfileFor). It has the shape the local API
+// takes for drawing reports (api.Options.RenderReport), so the API links
+// no printer code.
+func RenderReportPaper(r Report, paper string) ([]byte, error) {
+	p, err := ProfileFor(paper)
+	if err != nil {
+		return nil, err
+	}
+	return RenderReportPNG(r, p)
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/scanner"
 )
 
 func (s *Server) hCreate(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +154,7 @@ func (s *Server) hScan(w http.ResponseWriter, r *http.Request) {
 	if req.Device == "" {
 		req.Device = "api"
 	}
-	if err := s.eng.HandleScan(r.Context(), scanner.Scan{Code: req.Code, Symbology: req.Symbology, Device: req.Device, At: s.now()}); err != nil {
+	if err := s.eng.HandleScan(r.Context(), agent.Scan{Code: req.Code, Symbology: req.Symbology, Device: req.Device, At: s.now()}); err != nil {
 		writeErr(w, err)
 		return
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/slip"
 )
 
 // PlacardPrinter is an optional ability of the Reports printer (found by
@@ -14,9 +14,9 @@ import (
 // placard is printed, nothing is journaled.
 type PlacardPrinter interface {
 	// Placard is the placard the configuration describes (Empty: none).
-	Placard() printer.Placard
-	PrintPlacard(ctx context.Context, p printer.Placard) error
-	RenderPlacard(p printer.Placard) ([]byte, error)
+	Placard() slip.Placard
+	PrintPlacard(ctx context.Context, p slip.Placard) error
+	RenderPlacard(p slip.Placard) ([]byte, error)
 }
 
 // placardRoutes registers GET /v1/placard (the PNG, as printed) and POST
@@ -27,10 +27,10 @@ func (s *Server) placardRoutes(d *door) {
 }
 
 // placard returns the configured placard, or the error to answer.
-func (s *Server) placard() (PlacardPrinter, printer.Placard, error) {
+func (s *Server) placard() (PlacardPrinter, slip.Placard, error) {
 	pp, ok := s.o.Reports.(PlacardPrinter)
 	if !ok {
-		return nil, printer.Placard{}, errf(422, "no_printer", "no printer is configured to print the placard")
+		return nil, slip.Placard{}, errf(422, "no_printer", "no printer is configured to print the placard")
 	}
 	pl := pp.Placard()
 	if pl.Empty() {
@@ -54,9 +54,9 @@ func (s *Server) hPlacard(w http.ResponseWriter, r *http.Request) {
 	case "":
 		b, err = pp.RenderPlacard(pl)
 	case "58mm", "58":
-		b, err = printer.RenderPlacardPNG(pl, printer.Profile58())
+		b, err = s.renderPlacard(pl, "58mm")
 	case "80mm", "80":
-		b, err = printer.RenderPlacardPNG(pl, printer.Profile80())
+		b, err = s.renderPlacard(pl, "80mm")
 	default:
 		err = errf(400, "invalid_paper", "paper must be 58mm or 80mm, got %q", paper)
 	}
@@ -66,6 +66,14 @@ func (s *Server) hPlacard(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "image/png")
 	w.Write(b)
+}
+
+// renderPlacard draws the placard with Options.RenderPlacard.
+func (s *Server) renderPlacard(pl slip.Placard, paper string) ([]byte, error) {
+	if s.o.RenderPlacard == nil {
+		return nil, errf(404, "no_renderer", "placard rendering for a paper width is not available in this build")
+	}
+	return s.o.RenderPlacard(pl, paper)
 }
 
 // placardRequest is POST /v1/placard/print's body (empty).

@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/slip"
 )
 
 // reportRoutes registers the shift and report routes: opening and closing
@@ -203,18 +203,22 @@ func (s *Server) writeReconciliation(w http.ResponseWriter, r *http.Request, rc 
 	}
 }
 
-func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, pr printer.Report) {
+func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, pr slip.Report) {
 	var b []byte
 	var err error
 	paper := r.URL.Query().Get("paper")
 	if s.o.Reports != nil && paper == "" {
 		b, err = s.o.Reports.RenderReport(pr)
 	} else {
-		prof := printer.Profile80()
+		width := "80mm"
 		if paper == "58mm" || paper == "58" {
-			prof = printer.Profile58()
+			width = "58mm"
 		}
-		b, err = printer.RenderReportPNG(pr, prof)
+		if s.o.RenderReport == nil {
+			err = errf(404, "no_renderer", "report rendering for a paper width is not available in this build")
+		} else {
+			b, err = s.o.RenderReport(pr, width)
+		}
 	}
 	if err != nil {
 		writeErr(w, err)

@@ -11,8 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/printer"
-	"github.com/posagent/posagent/scanner"
+	"github.com/posagent/posagent/slip"
 	"github.com/posagent/posagent/store"
 )
 
@@ -35,11 +34,11 @@ type Payments interface {
 	ResolveRefund(id, rid string, r agent.ResolveRefundRequest, ik agent.IdemKey) (*agent.Payment, error)
 	RetryRefund(ctx context.Context, id, rid string, ik agent.IdemKey) (*agent.Payment, error)
 	Reprint(id string) (*agent.Payment, error)
-	ReceiptFor(id string) (printer.Receipt, error)
+	ReceiptFor(id string) (slip.Receipt, error)
 	Sync() (int, error)
 	List(q agent.ListQuery) (ps []*agent.Payment, nextAfter string, err error)
 	EachExported(since time.Time, fn func(p *agent.Payment) error) error
-	HandleScan(ctx context.Context, s scanner.Scan) error
+	HandleScan(ctx context.Context, s agent.Scan) error
 }
 
 // Counter is what the cart routes need: the amount due and its tip.
@@ -60,10 +59,10 @@ type Books interface {
 	ZReport(no uint64) (*agent.Report, []byte, error)
 	ZList(limit int) ([]store.ZRecord, error)
 	PrintReport(ctx context.Context, rep *agent.Report, reprint bool) error
-	Printable(rep *agent.Report, reprint bool) printer.Report
+	Printable(rep *agent.Report, reprint bool) slip.Report
 	Reconcile(ctx context.Context, no uint64) (*agent.Reconciliation, error)
 	LastReconciliation(no uint64) (*agent.Reconciliation, error)
-	PrintableReconciliation(rc *agent.Reconciliation) printer.Report
+	PrintableReconciliation(rc *agent.Reconciliation) slip.Report
 	Location() *time.Location
 	AuditTrail(since time.Time, limit int) ([]agent.AuditEntry, error)
 	RecordAudit(a agent.Audit) error
@@ -110,7 +109,14 @@ type Options struct {
 	// generic 80 mm printer; no placard).
 	Reports agent.ReportPrinter
 	// RenderReceipt draws a receipt as PNG (nil: receipt.png is 404).
-	RenderReceipt func(printer.Receipt) ([]byte, error)
+	RenderReceipt func(slip.Receipt) ([]byte, error)
+	// RenderReport draws a report as PNG on a generic printer of a paper
+	// width ("58mm" or "80mm"): for ?paper=, and for every report PNG
+	// when Reports is nil (80mm). nil: those PNGs are 404.
+	RenderReport func(r slip.Report, paper string) ([]byte, error)
+	// RenderPlacard draws the placard as PNG on a generic printer of a
+	// paper width ("58mm" or "80mm"), for ?paper= (nil: 404).
+	RenderPlacard func(p slip.Placard, paper string) ([]byte, error)
 	SSEPing       time.Duration // ": ping" on idle event streams (15 s)
 	PrintTimeout  time.Duration // one placard print (30 s)
 	Logger        *slog.Logger  // nil: discard

@@ -403,7 +403,7 @@ func (d *daemonParts) newBridge() (agent.ReceiptPrinter, error) {
 	}
 	hub, err := bridge.New(bridge.Options{
 		Token: cfg.BridgeToken(), Format: format, WidthDots: prof.Dots,
-		OnScan:  func(ctx context.Context, s bridge.Scan) error { return ref.get().HandleScan(ctx, scanner.Scan(s)) },
+		OnScan:  func(ctx context.Context, s bridge.Scan) error { return ref.get().HandleScan(ctx, agent.Scan(s)) },
 		OnState: func(h bridge.HelperStatus) { bridgeDevices(h, ref.setDevice) },
 		Logger:  d.log.With("part", "bridge"),
 	})
@@ -490,6 +490,7 @@ func (d *daemonParts) newAPI() *api.Server {
 	cfg := d.cfg
 	o := api.Options{Token: cfg.API.Token, Access: d.front.access, Reports: d.printer,
 		RenderReceipt: d.printer.RenderPNG, Logger: d.log.With("part", "api"),
+		RenderReport: printer.RenderReportPaper, RenderPlacard: printer.RenderPlacardPaper,
 		SSEPing: scaled(15*time.Second, cfg.Agent.TimeScale), PrintTimeout: scaled(30*time.Second, cfg.Agent.TimeScale)}
 	o.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(d.st, d.log)}
 	// The bridge and OTTPay's call-backs are behind the same front door:
@@ -525,7 +526,7 @@ func newScanners(cfg *config.Config, log *slog.Logger, ref *engineRef) (*scanner
 		}
 	}
 	return &scannerSet{log: log, setDevice: ref.setDevice, emit: func(ctx context.Context, s scanner.Scan) {
-		if err := ref.get().HandleScan(ctx, s); err != nil {
+		if err := ref.get().HandleScan(ctx, agent.Scan(s)); err != nil {
 			log.Warn("scan not taken", "scanner", s.Device, "err", err)
 		}
 	}}, nil

@@ -24,7 +24,7 @@
 //     latest-wins; FrameSink(hub, renderer.PNG) adapts it to display.Sink.
 //
 // Scans arrive through Options.OnScan as a Scan{Device: "bridge:" + device}
-// (the fields of scanner.Scan: the caller converts); hello, state reports and disconnects through Options.OnState.
+// (the fields of scanner.Scan and agent.Scan: the caller converts); hello, state reports and disconnects through Options.OnState.
 // Run(ctx) owns the hub's lifetime: when ctx ends it closes every session
 // (1001 going away) and waits for their goroutines.
 //

@@ -23,7 +23,6 @@ import (
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/printer"
-	"github.com/posagent/posagent/scanner"
 	"github.com/posagent/posagent/store"
 )
 
@@ -100,7 +99,7 @@ func startE2E(t *testing.T) *e2eAgent {
 	// The hub: ESC/POS for a Sunmi; scans go to the engine.
 	a.hub, err = bridge.New(bridge.Options{
 		Token: testToken, WidthDots: 384, Logger: testLogger(t),
-		OnScan: func(ctx context.Context, s bridge.Scan) error { return a.eng.HandleScan(ctx, scanner.Scan(s)) },
+		OnScan: func(ctx context.Context, s bridge.Scan) error { return a.eng.HandleScan(ctx, agent.Scan(s)) },
 		OnState: func(s bridge.HelperStatus) {
 			select {
 			case a.states <- s:

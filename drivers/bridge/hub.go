@@ -230,8 +230,9 @@ func (h *Hub) SetToken(tok string) {
 // or wrong bearer token is answered 401 before any upgrade.
 func (h *Hub) Handler() http.Handler { return http.HandlerFunc(h.serve) }
 
-// Scan is one code a helper posted: the fields of scanner.Scan, so the
-// caller hands it on with a conversion (scanner.Scan(s)).
+// Scan is one code a helper posted: the fields of scanner.Scan and of the
+// engine's agent.Scan, so the caller hands it on with a conversion
+// (agent.Scan(s)).
 type Scan struct {
 	Code      string    // the code as the helper sent it
 	Symbology string    // the AIM identifier when the helper sent one, else ""
