@@ -174,8 +174,8 @@ type Options struct {
 	// a random delay up to this (10 min), so that a fleet of terminals
 	// closing at the same minute does not query OTTPay at once.
 	ReconcileSpread time.Duration
-	// Reports prints and draws X and Z reports (nil: not printed; PNGs
-	// drawn for a generic 80 mm printer).
+	// Reports prints and draws X and Z reports with the printer's profile
+	// (nil: not printed).
 	Reports ReportPrinter
 }
 
