@@ -121,13 +121,29 @@ func (s *session) run() {
 
 	err := s.readLoop()
 	close(s.scans)
-	reason := "connection closed"
-	if err != nil {
-		reason = err.Error()
-	}
-	h.detach(s, reason)
+	h.detach(s, s.endReason(err))
 	s.stop(websocket.StatusNormalClosure, "")
 	wg.Wait()
+}
+
+// endReason says why a session ended, from the error that ended readLoop
+// (never nil): the hub's own reason when the hub stopped the session (a
+// new token, a newer connection, the agent stopping), "closed by the
+// helper" when the helper closed cleanly, else the error.
+func (s *session) endReason(err error) string {
+	// stop writes closeReason before it cancels ctx: once ctx.Err() is
+	// set, closeReason is the first stop's.
+	if s.ctx.Err() != nil && s.closeReason != "" {
+		return s.closeReason
+	}
+	var ce websocket.CloseError
+	if errors.As(err, &ce) && (ce.Code == websocket.StatusNormalClosure || ce.Code == websocket.StatusGoingAway) {
+		if ce.Reason == "" {
+			return "closed by the helper"
+		}
+		return "closed by the helper: " + CleanText(ce.Reason, maxErrorLen)
+	}
+	return err.Error()
 }
 
 // closer performs the close handshake once the session is stopped.
