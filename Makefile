@@ -9,6 +9,8 @@ BUILT   ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.built=$(BUILT)
 # Tests: race detector on, every package; the fuzz targets run their seed corpus.
 TESTFLAGS ?= -race -count=1 -timeout 15m
+# staticcheck, the version scripts/setup --test installs into $(go env GOPATH)/bin.
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 ARCHS     ?= amd64,arm64,armhf
 
 .PHONY: help setup setup-run setup-test setup-cross build run test soak rules bench lint cross fuzz install package clean
@@ -33,8 +35,9 @@ build: ## build bin/posagent for this machine
 run: setup-run build ## run the daemon with the in-process OTTPay simulator (API on 127.0.0.1:7420)
 	./$(BIN) run $(RUNFLAGS)
 
-test: setup-test ## vet, build without cgo, and run every test with -race
+test: setup-test ## vet, staticcheck, build without cgo, and run every test with -race
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./...
 	$(GO) test $(TESTFLAGS) ./...
 	$(MAKE) --no-print-directory rules
@@ -55,8 +58,10 @@ bench: build ## every benchmark, the binary's start on daemon-written journals (
 	@echo; bash scripts/bench-table bench.txt | tee -a bench.txt
 	@echo "report: bench.txt"
 
-lint: ## go vet and gofmt check
+lint: ## go vet, staticcheck and gofmt check
 	$(GO) vet ./...
+	@test -x $(STATICCHECK) || { echo "staticcheck is not installed: make setup-test (scripts/setup --test)"; exit 1; }
+	$(STATICCHECK) ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 fuzz: ## run each fuzz target for FUZZTIME (default 10s)

@@ -33,7 +33,7 @@ func TestIdempotency(t *testing.T) {
 		t.Fatalf("same key, other body: %d %v", s3, m3)
 	}
 	id := m1["id"].(string)
-	p := a.waitFinal(id)
+	a.waitFinal(id)
 	// Concurrent retries of one refund with one key: one refund.
 	var wg sync.WaitGroup
 	for i := 0; i < 5; i++ {
@@ -55,7 +55,7 @@ func TestIdempotency(t *testing.T) {
 	if s5 != 201 {
 		t.Fatalf("refund replay after restart: %d %v", s5, m5)
 	}
-	p = a.waitFinal(id)
+	p := a.waitFinal(id)
 	if len(p.Refunds) != 1 || p.Refunded != 100 {
 		t.Fatalf("refunds after 6 retries of one key: %+v", p.Refunds)
 	}

@@ -197,8 +197,6 @@ func refundsFinal(p *Payment) bool {
 // payment codes per wallet (paycode.Classify rules).
 var wechatCode, alipayCode = agenttest.WechatCode, agenttest.AlipayCode
 
-func storeEvent(seq uint64, data []byte) store.Event { return store.Event{Seq: seq, Data: data} }
-
 func asOpError(err error, oe **OpError) bool { return errors.As(err, oe) }
 
 // testAPI is the API in front of e, its event-stream ping in the engine's

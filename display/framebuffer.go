@@ -25,8 +25,7 @@ type FramebufferSink struct {
 	Format   string // FBGray8 | FBRGB565 | FBXRGB8888
 	Stride   int    // bytes per line; 0 = width x bytes per pixel
 
-	mu  sync.Mutex // mu guards buf
-	buf []byte
+	mu sync.Mutex // one frame written at a time
 }
 
 var _ Sink = (*FramebufferSink)(nil)

@@ -305,7 +305,9 @@ func TestDedup(t *testing.T) {
 		t.Errorf("dedup remembers %d codes, bound %d", len(d.seen), maxDedup)
 	}
 	var off Dedup
-	if off.Duplicate("A", t0) || off.Duplicate("A", t0) {
+	first := off.Duplicate("A", t0)
+	again := off.Duplicate("A", t0)
+	if first || again {
 		t.Error("zero window suppressed a repeat")
 	}
 }

@@ -254,18 +254,6 @@ func (k *keyring) open(sealed, paymentID string) (string, error) {
 	return string(code), nil
 }
 
-// ids lists the key ids held.
-func (k *keyring) ids() []uint32 {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	out := make([]uint32, 0, len(k.keys))
-	for id := range k.keys {
-		out = append(out, id)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
 // KeyRotation says what RotateKeys did.
 type KeyRotation struct {
 	New       uint32   // the key made current, 0 when the current one is young enough

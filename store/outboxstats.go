@@ -143,8 +143,8 @@ func (t *Tx) OutboxSummary() (OutboxSummary, error) {
 		}
 	}
 	// The newest job with an error: the last "e/" key.
-	if k, v := c.Seek([]byte("e0")); k != nil {
-		if k, v = c.Prev(); k != nil && bytes.HasPrefix(k, []byte(statErr)) {
+	if k, _ := c.Seek([]byte("e0")); k != nil {
+		if k, v := c.Prev(); k != nil && bytes.HasPrefix(k, []byte(statErr)) {
 			sum.LastError = string(v)
 		}
 	} else if k, v := c.Last(); k != nil && bytes.HasPrefix(k, []byte(statErr)) {

@@ -512,7 +512,7 @@ func (t *Tx) ForEachPayment(reverse bool, after string, fn func(p *Payment) (boo
 			k, v = c.Next()
 		}
 	default:
-		k, v = c.Seek([]byte(after))
+		k, _ = c.Seek([]byte(after))
 		if k == nil {
 			k, v = c.Last()
 		} else {

@@ -310,13 +310,6 @@ func (s *strikes) makeRoom(now time.Duration) bool {
 	return true
 }
 
-// ok forgets key's failures.
-func (s *strikes) ok(key string) {
-	s.mu.Lock()
-	delete(s.m, key)
-	s.mu.Unlock()
-}
-
 // ErrPINMismatch is a PIN that does not match its hash.
 var ErrPINMismatch = errors.New("agent: pin: does not match")
 

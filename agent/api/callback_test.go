@@ -23,7 +23,7 @@ func TestCallbackConfirmsByQuery(t *testing.T) {
 	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, _ := handler.Load().(http.Handler)
 		if h == nil {
-			http.Error(w, "not ready", 503)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
 		h.ServeHTTP(w, r)

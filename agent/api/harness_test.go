@@ -38,10 +38,10 @@ func startSim(t testing.TB, addr string) *simEnv {
 }
 
 var (
-	newGatewayClient       = agenttest.GatewayClient
-	testLogger             = agenttest.Logger
-	wechatCode, alipayCode = agenttest.WechatCode, agenttest.AlipayCode
-	errCode                = agenttest.ErrCode
+	newGatewayClient = agenttest.GatewayClient
+	testLogger       = agenttest.Logger
+	wechatCode       = agenttest.WechatCode
+	errCode          = agenttest.ErrCode
 )
 
 // testConfig is a test's engine options and the API's.

@@ -14,16 +14,11 @@ import (
 // (docs/configuration.md, "log").
 const logTimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-// newLogger is the daemon's logger: log.format text or json, at a level the
-// returned LevelVar can change while it runs (a reload). With journald on
-// the other end of w (systemd sets JOURNAL_STREAM to its device and inode)
-// every line starts with its syslog priority, <3> for an error to <7> for
-// debug, which journald reads and strips.
-func newLogger(w io.Writer, level, format string) *slog.Logger {
-	l, _ := newLevelLogger(w, level, format)
-	return l
-}
-
+// newLevelLogger is the daemon's logger: log.format text or json, at a
+// level the returned LevelVar can change while it runs (a reload). With
+// journald on the other end of w (systemd sets JOURNAL_STREAM to its device
+// and inode) every line starts with its syslog priority, <3> for an error
+// to <7> for debug, which journald reads and strips.
 func newLevelLogger(w io.Writer, level, format string) (*slog.Logger, *slog.LevelVar) {
 	lv := new(slog.LevelVar)
 	lv.Set(parseLevel(level))

@@ -32,15 +32,6 @@ import (
 	"github.com/posagent/posagent/store"
 )
 
-// apiFromConfig reads api.listen and api.token from the config, if it loads.
-func apiFromConfig(g *globalFlags) (listen, token string) {
-	cfg, _, err := config.Load(g.configPath, os.Environ())
-	if err != nil {
-		return "", ""
-	}
-	return cfg.API.Listen, cfg.API.Token
-}
-
 func newRunCmd(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "run",

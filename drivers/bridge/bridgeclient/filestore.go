@@ -117,7 +117,9 @@ func (s *FileStore) rewriteLocked() error {
 		w.WriteString(id)
 		w.WriteByte('\n')
 	}
-	if err := w.Flush(); err == nil {
+	// err is nil here: a failed write or sync must stop the rename, or a
+	// short file would replace the whole one.
+	if err = w.Flush(); err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
