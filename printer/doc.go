@@ -5,7 +5,9 @@
 //
 // # Basics
 //
-// A Receipt is what the merchant and the customer read. A Profile is what
+// A Receipt is what the merchant and the customer read; it, Report and
+// Placard are package slip's plain data under printer's names (aliases),
+// so the engine builds them without linking this package. A Profile is what
 // the printer understands: paper width (58 mm: 384 dots, 32 columns; 80 mm:
 // 576 dots, 48 columns; Epson TM-T88: 512 dots), native QR (GS ( k) or
 // not, Chinese double-byte mode with GB18030 or not, the cut style, the
