@@ -27,15 +27,18 @@ import (
 // the outbox's pool (agent/outbox), routing's dedupe and cart
 // (agent/route) and the device registry. Create with New, then Run.
 type Engine struct {
-	o       Options
-	rate    atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
-	st      *store.Store
-	gw      *meter
-	log     *slog.Logger
-	clock   Clock
-	bus     *events.Bus
-	pool    *outbox.Pool  // runs the outbox jobs
-	cart    *route.Slot   // the amount due
+	o     Options
+	rate  atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
+	st    *store.Store
+	gw    *meter
+	log   *slog.Logger
+	clock Clock
+	bus   *events.Bus
+	pool  *outbox.Pool // runs the outbox jobs
+	cart  *route.Slot  // the amount due
+	// cartMu orders the cart's changes with their cart.updated events, so
+	// that the last event is the cart that is due.
+	cartMu  sync.Mutex
 	dedupe  *route.Dedupe // repeated scans
 	devices *registry     // the device registry
 
@@ -104,6 +107,11 @@ func New(opts Options) (*Engine, error) {
 		return nil, errors.New("agent: new: Options.Store is required")
 	}
 	opts.setDefaults()
+	for _, c := range opts.TipChoices {
+		if c > opts.TipMaxPercent {
+			return nil, fmt.Errorf("agent: new: the tip suggestion %d %% is above TipMaxPercent %d %%", c, opts.TipMaxPercent)
+		}
+	}
 	if len(opts.Currency) != 3 || strings.ToUpper(opts.Currency) != opts.Currency {
 		return nil, fmt.Errorf("agent: new: currency %q is not an ISO 4217 code like CAD", opts.Currency)
 	}

@@ -12,7 +12,7 @@ import (
 // auditNote is what a handler adds to its request's audit entry.
 type auditNote struct {
 	operator, approver string
-	amount             int64
+	amount, tip        int64
 	force              bool // journal it even though it failed (a refused approval)
 }
 
@@ -39,14 +39,14 @@ func (d *door) serveAudited(w http.ResponseWriter, r *http.Request, rt route, c 
 	}
 	result, p := rec.result()
 	a := agent.Audit{Action: rt.audit, Method: r.Method, Path: clip(r.URL.Path, 200), Credential: c.name, Operator: note.operator,
-		Approver: note.approver, Client: c.client, Amount: note.amount, Status: rec.status, Result: result}
+		Approver: note.approver, Client: c.client, Amount: note.amount, Tip: note.tip, Status: rec.status, Result: result}
 	if id := r.PathValue("id"); id != "" {
 		a.Payment = clip(id, 64)
 	} else if p != nil {
 		a.Payment = p.ID
 	}
 	if a.Amount == 0 && p != nil && rt.audit == "payment.create" {
-		a.Amount = p.Amount
+		a.Amount, a.Tip = p.Amount, p.Tip
 	}
 	if err := d.s.eng.RecordAudit(a); err != nil {
 		d.log.Error("api: audit trail: journal the entry", "action", a.Action, "err", err)

@@ -119,6 +119,21 @@ func decodeBody(body []byte, v any, optional bool) error {
 	return nil
 }
 
+// jsonFields adds the JSON keys of struct type t to fields, those of an
+// embedded struct without a tag too (encoding/json promotes them).
+func jsonFields(t reflect.Type, fields map[string]bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			jsonFields(f.Type, fields)
+		case name != "" && name != "-":
+			fields[name] = true
+		}
+	}
+}
+
 // exactKeys checks the top level of a JSON object against the json tags
 // of v's struct before encoding/json sees it, because encoding/json
 // matches keys case-insensitively and lets a duplicate key win: an amount
@@ -126,7 +141,6 @@ func decodeBody(body []byte, v any, optional bool) error {
 // once, and not be null (no field of a request is nullable). A body that
 // is not an object is left to the decoder's own error.
 func exactKeys(body []byte, v any) error {
-	fields := map[string]bool{}
 	t := reflect.TypeOf(v)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -134,12 +148,8 @@ func exactKeys(body []byte, v any) error {
 	if t.Kind() != reflect.Struct {
 		return nil
 	}
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			fields[name] = true
-		}
-	}
+	fields := map[string]bool{}
+	jsonFields(t, fields)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
