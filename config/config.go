@@ -25,6 +25,8 @@ type Config struct {
 	// Operators are the cashiers and managers who use the POS.
 	Operators []Operator `key:"operators"`
 	Refunds   Refunds    `key:"refunds"`
+	// Tips are the rules for tips.
+	Tips Tips `key:"tips"`
 	// Reports are shifts, X and Z reports and the reconciliation with the gateway.
 	Reports Reports `key:"reports"`
 }
@@ -143,6 +145,13 @@ type Refunds struct {
 	// manager's PIN; 0 every refund; -1 none (then only the manager
 	// token refunds).
 	ApprovalAbove int `key:"approval_above"`
+}
+
+// Tips are the rules for tips.
+type Tips struct {
+	// MaxPercent caps a tip at this percent of the amount; above it a
+	// tip needs a manager's PIN in the request. 1-1000.
+	MaxPercent int `key:"max_percent"`
 }
 
 // Store is the bbolt journal.

@@ -128,6 +128,7 @@ func defaults() map[string]any {
 		"api.tls.key":            "",
 		"api.default_operator":   "",
 		"refunds.approval_above": -1,
+		"tips.max_percent":       30,
 		"reports.close_at":       "03:00",
 		"reports.reconcile_rate": 5.0,
 	}

@@ -92,6 +92,7 @@ func decodeBody(body []byte, v any, optional bool) error {
 	case errors.As(err, &se):
 		return errf(400, "invalid_json", "the request body is not valid JSON: %v (at byte %d)", se, se.Offset)
 	case errors.As(err, &te):
+		te.Field = jsonPath(te.Field)
 		code := "invalid_field"
 		if te.Field == "amount" {
 			code = "invalid_amount"
@@ -117,6 +118,19 @@ func decodeBody(body []byte, v any, optional bool) error {
 		return errf(400, "invalid_json", "the request body has data after the JSON object")
 	}
 	return nil
+}
+
+// jsonPath is a decoding error's field path without the names of
+// embedded structs that encoding/json puts in it ("CreateRequest.amount"
+// is "amount"): Go type names are capitalised, this API's keys never.
+func jsonPath(p string) string {
+	for {
+		head, rest, ok := strings.Cut(p, ".")
+		if !ok || head == "" || head[0] < 'A' || head[0] > 'Z' {
+			return p
+		}
+		p = rest
+	}
 }
 
 // jsonFields adds the JSON keys of struct type t to fields, those of an
