@@ -61,14 +61,7 @@ func TestConcurrentScansOneCart(t *testing.T) {
 			t.Fatalf("round %d: the cart is still due after a scan paid it: %+v", r, c)
 		}
 	}
-	waitFor(t, "every order final", func() bool {
-		for _, o := range sim.sim.Ledger() {
-			if o.Status == "notpay" {
-				return false
-			}
-		}
-		return true
-	})
+	ordersOf(t, a, sim, 0)
 	per := map[int64]int{}
 	for _, o := range sim.sim.Ledger() {
 		per[o.Amount]++
@@ -152,18 +145,15 @@ func gatedAgent(t *testing.T, step string, edit ...func(*Options)) (*agentEnv, *
 	return startAgent(t, "", gw, o), sim, g
 }
 
-// ordersOf waits until the simulator's orders are final and returns those
-// of amount.
-func ordersOf(t *testing.T, sim *simEnv, amount int64) (out []ottsim.Order) {
+// ordersOf waits until every payment in the journal is final and returns
+// the simulator's orders of amount.
+func ordersOf(t *testing.T, a *agentEnv, sim *simEnv, amount int64) (out []ottsim.Order) {
 	t.Helper()
-	waitFor(t, "every order final", func() bool {
-		for _, o := range sim.sim.Ledger() {
-			if o.Status == "notpay" {
-				return false
-			}
-		}
-		return true
-	})
+	_, m := a.call("GET", "/v1/payments?limit=1000", nil)
+	ps, _ := m["payments"].([]any)
+	for _, p := range ps {
+		a.waitFinal(decodePayment(t, p.(map[string]any)).ID)
+	}
 	for _, o := range sim.sim.Ledger() {
 		if o.Amount == amount {
 			out = append(out, o)
@@ -191,7 +181,7 @@ func TestScanThatLostTheRaceChargesNothing(t *testing.T) {
 	if s, m := answered(t, first); s != 409 || errCode(m) != "cart_changed" {
 		t.Errorf("the scan that lost the race: %d %v, want 409 cart_changed", s, m)
 	}
-	if os := ordersOf(t, sim, 2300); len(os) != 1 || os[0].Charged != 2300 {
+	if os := ordersOf(t, a, sim, 2300); len(os) != 1 || os[0].Charged != 2300 {
 		t.Fatalf("orders of the cart: %+v, want one charged 2300", os)
 	}
 	if c := a.e.CurrentCart(); c != nil {
@@ -230,7 +220,7 @@ func TestLostRaceNeverRestoresAPaidCart(t *testing.T) {
 	if s, m := a.call("POST", "/v1/scans", map[string]any{"code": c3, "device": "lane3"}); s != 202 {
 		t.Fatalf("a third scan: %d %v", s, m)
 	}
-	if os := ordersOf(t, sim, 2300); len(os) != 1 {
+	if os := ordersOf(t, a, sim, 2300); len(os) != 1 {
 		t.Fatalf("the cart of 23.00 was charged %d times: %+v", len(os), os)
 	}
 }
@@ -262,7 +252,7 @@ func TestCartChangedDuringScan(t *testing.T) {
 		if c := a.e.CurrentCart(); c != nil {
 			t.Errorf("a cart is due after the scan paid it: %+v", c)
 		}
-		if os := ordersOf(t, sim, 2300); len(os) != 1 || os[0].Charged != 2300 || len(sim.sim.Ledger()) != 1 {
+		if os := ordersOf(t, a, sim, 2300); len(os) != 1 || os[0].Charged != 2300 || len(sim.sim.Ledger()) != 1 {
 			t.Fatalf("ledger %+v, want one order charged 2300", sim.sim.Ledger())
 		}
 	})
@@ -284,7 +274,7 @@ func TestCartChangedDuringScan(t *testing.T) {
 		if c := a.e.CurrentCart(); c == nil || c.Amount != 2500 {
 			t.Errorf("the new cart is not due: %+v", c)
 		}
-		ordersOf(t, sim, 0)
+		ordersOf(t, a, sim, 0)
 		if n := len(sim.sim.Ledger()); n != 0 {
 			t.Fatalf("%d orders charged for a cart that changed under the scan: %+v", n, sim.sim.Ledger())
 		}
@@ -317,7 +307,7 @@ func TestTipChosenAgainDuringScan(t *testing.T) {
 		}
 		close(g.release)
 		s, m := answered(t, scan)
-		ordersOf(t, sim, 0)
+		ordersOf(t, a, sim, 0)
 		for _, o := range sim.sim.Ledger() {
 			if o.Tip != 360 {
 				t.Errorf("charged a tip of %d after the tip 360 was accepted (scan %d %v)", o.Tip, s, m)
@@ -343,7 +333,7 @@ func TestTipChosenAgainDuringScan(t *testing.T) {
 		if s, m := answered(t, scan); s != 202 {
 			t.Fatalf("scan: %d %v", s, m)
 		}
-		if os := ordersOf(t, sim, 2000); len(os) != 1 || os[0].Tip != 200 || os[0].Charged != 2200 {
+		if os := ordersOf(t, a, sim, 2000); len(os) != 1 || os[0].Tip != 200 || os[0].Charged != 2200 {
 			t.Fatalf("orders %+v, want one with the tip 200 taken", os)
 		}
 	})

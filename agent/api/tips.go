@@ -52,6 +52,9 @@ func (d *door) hCartTip(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errf(403, "tip_not_offered", "the display answers with one of the suggestions or no tip; an approved tip is the cashier's"))
 		return
 	}
+	if cur := d.s.eng.CurrentCart(); cur != nil && req.Tip != nil { // what a refused approval was for
+		noteOf(r).amount, noteOf(r).tip = cur.Amount, *req.Tip
+	}
 	var err error
 	if ch.Approver, err = d.tipApprover(r, req.Approval); err != nil {
 		writeErr(w, err)
