@@ -27,18 +27,16 @@ import (
 // the outbox's pool (agent/outbox), routing's dedupe and cart
 // (agent/route) and the device registry. Create with New, then Run.
 type Engine struct {
-	o     Options
-	rate  atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
-	st    *store.Store
-	gw    *meter
-	log   *slog.Logger
-	clock Clock
-	bus   *events.Bus
-	pool  *outbox.Pool // runs the outbox jobs
-	cart  *route.Slot  // the amount due
-	// cartMu orders the cart's changes with their cart.updated events, so
-	// that the last event is the cart that is due.
-	cartMu  sync.Mutex
+	o       Options
+	rate    atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
+	st      *store.Store
+	gw      *meter
+	log     *slog.Logger
+	clock   Clock
+	bus     *events.Bus
+	pool    *outbox.Pool  // runs the outbox jobs
+	cart    *route.Slot   // the amount due
+	cartMu  sync.Mutex    // orders the cart's changes with their cart.updated events
 	dedupe  *route.Dedupe // repeated scans
 	devices *registry     // the device registry
 
