@@ -90,6 +90,8 @@ func defaults() map[string]any {
 		"display.idle_qr":      false,
 		"display.tip_choices":  []int{},
 
+		"tips.max_percent": 30,
+
 		"render.font": "",
 
 		"agent.time_scale":         1.0,
@@ -128,7 +130,6 @@ func defaults() map[string]any {
 		"api.tls.key":            "",
 		"api.default_operator":   "",
 		"refunds.approval_above": -1,
-		"tips.max_percent":       30,
 		"reports.close_at":       "03:00",
 		"reports.reconcile_rate": 5.0,
 	}

@@ -12,8 +12,10 @@ import (
 // auditNote is what a handler adds to its request's audit entry.
 type auditNote struct {
 	operator, approver string
-	amount, tip        int64
+	amount             int64
 	force              bool // journal it even though it failed (a refused approval)
+
+	tip int64 // the tip set with amount (payments, the cart)
 }
 
 func noteOf(r *http.Request) *auditNote {
@@ -39,7 +41,8 @@ func (d *door) serveAudited(w http.ResponseWriter, r *http.Request, rt route, c 
 	}
 	result, p := rec.result()
 	a := agent.Audit{Action: rt.audit, Method: r.Method, Path: clip(r.URL.Path, 200), Credential: c.name, Operator: note.operator,
-		Approver: note.approver, Client: c.client, Amount: note.amount, Tip: note.tip, Status: rec.status, Result: result}
+		Approver: note.approver, Client: c.client, Amount: note.amount, Status: rec.status, Result: result}
+	a.Tip = note.tip
 	if id := r.PathValue("id"); id != "" {
 		a.Payment = clip(id, 64)
 	} else if p != nil {

@@ -133,9 +133,10 @@ func jsonPath(p string) string {
 	}
 }
 
-// jsonFields adds the JSON keys of struct type t to fields, those of an
-// embedded struct without a tag too (encoding/json promotes them).
-func jsonFields(t reflect.Type, fields map[string]bool) {
+// jsonFields adds the JSON keys of struct type t to fields, with their
+// types, those of an embedded struct without a tag too (encoding/json
+// promotes them).
+func jsonFields(t reflect.Type, fields map[string]reflect.Type) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
@@ -143,7 +144,7 @@ func jsonFields(t reflect.Type, fields map[string]bool) {
 		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
 			jsonFields(f.Type, fields)
 		case name != "" && name != "-":
-			fields[name] = true
+			fields[name] = f.Type
 		}
 	}
 }
@@ -162,7 +163,7 @@ func exactKeys(body []byte, v any) error {
 	if t.Kind() != reflect.Struct {
 		return nil
 	}
-	fields := map[string]bool{}
+	fields := map[string]reflect.Type{}
 	jsonFields(t, fields)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -176,7 +177,7 @@ func exactKeys(body []byte, v any) error {
 			return nil // the decoder says what is wrong
 		}
 		key, _ := tok.(string)
-		if !fields[key] {
+		if _, ok := fields[key]; !ok {
 			for f := range fields {
 				if strings.EqualFold(f, key) {
 					return errf(400, "unknown_field", "field %q is not a field of this request (did you mean %q? keys are case-sensitive)", key, f)
