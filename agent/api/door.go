@@ -112,6 +112,8 @@ func (s *Server) handler() http.Handler {
 	d.handle("POST /v1/payments/{id}/cancel", posRoles, "payment.cancel", s.hCancel)
 	d.handle("POST /v1/payments/{id}/refunds", refundRole, "payment.refund", d.hRefund)
 	d.handle("POST /v1/payments/{id}/resolve", mgrRoles, "payment.resolve", s.hResolve)
+	d.handle("POST /v1/payments/{id}/refunds/{refund}/resolve", mgrRoles, "refund.resolve", s.hResolveRefund)
+	d.handle("POST /v1/payments/{id}/refunds/{refund}/retry", refundRole, "refund.retry", s.hRetryRefund)
 	d.handle("POST /v1/payments/{id}/receipt", posRoles, "receipt.print", s.hReceipt)
 	d.handle("GET /v1/payments/{id}/receipt.png", readRoles, "", s.hReceiptPNG)
 	d.handle("POST /v1/scans", scanRoles, "scan", s.hScan)

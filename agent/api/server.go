@@ -26,6 +26,10 @@ type Payments interface {
 	Refundable(id string) (int64, error)
 	RefundPayment(ctx context.Context, id string, amount *int64, ik agent.IdemKey, by agent.RefundBy) (*agent.Payment, error)
 	Resolve(id string, r agent.ResolveRequest, ik agent.IdemKey) (*agent.Payment, error)
+	// ResolveRefund settles an in-doubt refund by hand; RetryRefund makes
+	// again a refund proven not made.
+	ResolveRefund(id, rid string, r agent.ResolveRefundRequest, ik agent.IdemKey) (*agent.Payment, error)
+	RetryRefund(ctx context.Context, id, rid string, ik agent.IdemKey) (*agent.Payment, error)
 	Reprint(id string) (*agent.Payment, error)
 	ReceiptFor(id string) (printer.Receipt, error)
 	Sync() (int, error)
