@@ -219,7 +219,8 @@ func (e *Engine) awaitLoop(ctx context.Context) {
 		}
 		e.awaitingCode()
 		if e.cartExpired() {
-			if err := e.ClearCart(); err != nil && !isCode(err, "cart_busy") {
+			var oe *OpError
+			if err := e.ClearCart(); err != nil && !(errors.As(err, &oe) && oe.Code == "cart_busy") { // a scan is paying it
 				e.storeError("clear expired cart", err)
 			}
 		}
@@ -292,12 +293,6 @@ func (e *Engine) cartExpired() bool { return e.cart.Expired(e.mono()) }
 
 // CurrentCart returns the amount due, or nil (also once it expired).
 func (e *Engine) CurrentCart() *Cart { return e.cart.Current(e.mono()) }
-
-// isCode reports whether err is an OpError with code.
-func isCode(err error, code string) bool {
-	var oe *OpError
-	return errors.As(err, &oe) && oe.Code == code
-}
 
 func btoi(b bool) int {
 	if b {
