@@ -26,6 +26,7 @@ type Audit struct {
 	Tip        int64  `json:"tip,omitempty"`        // cents: the tip set with that amount (payments, the cart)
 	Status     int    `json:"status"`               // the HTTP status of the answer
 	Result     string `json:"result"`               // ok, or the error code
+	Detail     string `json:"detail,omitempty"`     // what else it did (a reload: the keys changed)
 }
 
 // AuditEntry is an audit event as GET /v1/audit lists it.

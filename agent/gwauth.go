@@ -46,10 +46,14 @@ type AuthStatus struct {
 	Checked time.Time `json:"checked,omitzero"`
 }
 
-// probeResult is what one probe found.
+// probeResult is what one probe found: the credentials' state, and
+// whether the channel is sound for order look-ups (a "no such order" can
+// be believed): the newest order known paid answered paid, or, with no
+// such order, an authenticated EX_RATE_QUERY answered.
 type probeResult struct {
 	state  string // AuthOK, AuthRefused, or AuthUnknown (no answer)
 	reason string
+	sound  bool
 }
 
 // probeCall is one probe in flight; done closes when res is set.
@@ -105,7 +109,8 @@ func (a *authWatch) suspect() {
 // soundAfter reports whether a probe started at or after the monotonic
 // reading t proved the channel sound, running one if needed.
 func (a *authWatch) soundAfter(ctx context.Context, t time.Duration) bool {
-	return a.probeAfter(ctx, t).state == AuthOK
+	r := a.probeAfter(ctx, t)
+	return r.state == AuthOK && r.sound
 }
 
 // probeAfter returns the result of a probe started at or after t: the
@@ -206,15 +211,30 @@ func (a *authWatch) run(ctx context.Context) {
 func (e *Engine) probe(ctx context.Context) probeResult {
 	ctx, cancel := context.WithTimeout(ctx, gateway.DefaultTimeout)
 	defer cancel()
-	if p := e.knownPaid(); p != nil {
-		_, err := e.gw.QueryOrder(ctx, p.OrderID, p.Amount, p.Tip)
-		if r := probeVerdict("STATUS_QUERY of paid order "+p.OrderID, err); r.state != AuthUnknown || r.reason != errNotPaid.Error() {
+	paid := e.knownPaid()
+	if paid != nil {
+		_, err := e.gw.QueryOrder(ctx, paid.OrderID, paid.Amount, paid.Tip)
+		r := probeVerdict("STATUS_QUERY of paid order "+paid.OrderID, err)
+		switch {
+		case r.state == AuthOK:
+			r.sound = true
 			return r
+		case r.state == AuthUnknown && r.reason != errNotPaid.Error():
+			return r // no answer: nothing proven
+		case r.state == AuthRefused && errors.Is(err, gateway.ErrUnverified):
+			return r // an answer under another key
 		}
+		// A bare refusal: the credentials, or an order this gateway does
+		// not know (another environment behind gateway.url, or a gateway
+		// that lost it). EX_RATE_QUERY tells the credentials; order
+		// look-ups stay unproven either way.
+		e.log.Warn("agent: the gateway does not confirm an order it reported paid; \"no such order\" answers are not believed", "order_id", paid.OrderID, "err", err)
 	}
 	if e.gw.hasRate() {
 		_, err := e.gw.ExchangeRate(ctx, e.o.Currency)
-		return probeVerdict("EX_RATE_QUERY", err)
+		r := probeVerdict("EX_RATE_QUERY", err)
+		r.sound = r.state == AuthOK && paid == nil
+		return r
 	}
 	return probeResult{state: AuthUnknown, reason: "no paid order to query and no exchange-rate query"}
 }

@@ -517,6 +517,9 @@ func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik
 		if amt > left {
 			return errf(422, "amount_too_large", "at most %d can be refunded (amount %d, tip %d, refunds %d)", left, p.Amount, p.Tip, p.Committed())
 		}
+		if err := e.checkUnapproved(tx, p, amt, by); err != nil {
+			return err
+		}
 		r, err := e.addRefund(tx, p, amt, false)
 		if err != nil {
 			return err
@@ -615,8 +618,12 @@ func (e *Engine) dueNow(tx *store.Tx, paymentID string) (int, error) {
 }
 
 // RefundBy is who asked for a refund: the operator, the OTTPay operator_id
-// sent for them, and the manager who approved it.
-type RefundBy struct{ Operator, GatewayOperator, Approver string }
+// sent for them, and the manager who approved it. Unapproved, when set,
+// bounds a refund without an approver (approval.go).
+type RefundBy struct {
+	Operator, GatewayOperator, Approver string
+	Unapproved                          *RefundLimits
+}
 
 // Refundable is what is left to refund of payment id now: its total less
 // the refunds made or under way.

@@ -217,9 +217,17 @@ func (e *Engine) neverReached(p *store.Payment, j *store.Job, a *store.Answer) b
 		if !p.QRExpiresAt.IsZero() {
 			limit = max(limit, p.QRExpiresAt.Sub(p.CreatedAt))
 		}
-		return e.ageOf(p.CreatedAt) > limit && e.ageOf(j.Last.At) >= backoff(e.o.ReconcileBackoff, 0)/2
+		return e.olderThan(p.CreatedAt, limit) && e.olderThan(j.Last.At, backoff(e.o.ReconcileBackoff, 0)/2)
 	}
-	return e.ageOf(codeAt(p)) > limit && e.ageOf(j.Last.At) >= backoff(e.o.ReconcileBackoff, 0)/2
+	return e.olderThan(codeAt(p), limit) && e.olderThan(j.Last.At, backoff(e.o.ReconcileBackoff, 0)/2)
+}
+
+// olderThan reports whether wall-clock stamp t is at least d old. A stamp
+// in the future was written before the wall clock went back (NTP setting
+// right a clock that ran ahead): the wall clock cannot judge it, and the
+// monotonic conditions that neverReached also requires decide alone.
+func (e *Engine) olderThan(t time.Time, d time.Duration) bool {
+	return e.ageOf(t) > d || t.After(e.now())
 }
 
 // noteNotFound keeps, for a reconciliation job, the monotonic reading of

@@ -127,6 +127,8 @@ func TestValidateRules(t *testing.T) {
 		{"tip suggestion above the cap", func(c *Config) {
 			c.Tips.MaxPercent, c.Display.TipChoices = 15, []int{10, 15, 18}
 		}, "display.tip_choices: 18 % is above tips.max_percent 15"},
+		{"negative per-shift limit", func(c *Config) { c.Refunds.UnapprovedPerShift = -1 }, "refunds.unapproved_per_shift -1: use 0 (no limit) or an amount in cents"},
+		{"per-shift limit without manager", func(c *Config) { c.Refunds.UnapprovedPerShift = 5000 }, "refunds.unapproved_per_shift 5000 needs a manager who can approve"},
 		{"unknown default operator", func(c *Config) { c.API.DefaultOperator = "c9" }, "api.default_operator \"c9\" is not an operators[].id"},
 		{"tls key without cert", func(c *Config) { c.API.TLS.Key = "/etc/posagent/key.pem" }, "api.tls.key is set without api.tls.cert"},
 	}

@@ -22,7 +22,7 @@ func (d *door) hCreate(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	op, err := s.operator(req.Operator)
+	op, err := s.operator(callerOf(r), req.Operator)
 	if err != nil {
 		writeErr(w, err)
 		return

@@ -21,9 +21,8 @@ func (d *door) tipApprover(r *http.Request, ap *Approval) (string, error) {
 		return "", nil
 	}
 	note := noteOf(r)
-	// With an approval given, approve checks its PIN whatever the amount
-	// (and counts a wrong one towards the manager's lock-out).
-	id, err := d.approve(r, 0, ap)
+	// checkPIN counts the attempt before the compare (the lock-out).
+	id, err := d.checkPIN(r, ap)
 	if err != nil {
 		note.force, note.approver = true, clip(ap.Operator, 64)
 		return "", err
