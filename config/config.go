@@ -25,6 +25,8 @@ type Config struct {
 	// Operators are the cashiers and managers who use the POS.
 	Operators []Operator `key:"operators"`
 	Refunds   Refunds    `key:"refunds"`
+	// Tips are the rules for tips.
+	Tips Tips `key:"tips"`
 	// Reports are shifts, X and Z reports and the reconciliation with the gateway.
 	Reports Reports `key:"reports"`
 }
@@ -156,6 +158,13 @@ type Refunds struct {
 	// UnapprovedPerShift: what the open shift may refund in all without a
 	// manager's PIN, whoever asks; 0: no such limit.
 	UnapprovedPerShift int `key:"unapproved_per_shift"`
+}
+
+// Tips are the rules for tips.
+type Tips struct {
+	// MaxPercent caps a tip at this percent of the amount; above it a
+	// tip needs a manager's PIN in the request. 1-1000.
+	MaxPercent int `key:"max_percent"`
 }
 
 // Store is the bbolt journal.

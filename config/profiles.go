@@ -92,6 +92,8 @@ func defaults() map[string]any {
 		"display.idle_qr":      false,
 		"display.tip_choices":  []int{},
 
+		"tips.max_percent": 30,
+
 		"render.font": "",
 
 		"agent.time_scale":         1.0,
