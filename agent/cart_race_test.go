@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -337,4 +338,43 @@ func TestTipChosenAgainDuringScan(t *testing.T) {
 			t.Fatalf("orders %+v, want one with the tip 200 taken", os)
 		}
 	})
+}
+
+// Issue 23, finding 9: a payment a scan started from the amount due is on
+// the audit trail, with the scanner, the payment, the amount and the tip
+// (before, only API requests were).
+func TestScanStartedPaymentIsAudited(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	o := testOptions()
+	o.ScanAutoStart = true
+	a := startAgent(t, "", gw, o)
+	if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 2300, "tip": 200}); s != 200 {
+		t.Fatalf("cart: %d %v", s, m)
+	}
+	code, _ := sim.sim.IssueCode("alipay")
+	if s, m := a.call("POST", "/v1/scans", map[string]any{"code": code, "device": "counter"}); s != 202 {
+		t.Fatalf("scan: %d %v", s, m)
+	}
+	var entry *AuditEntry
+	waitFor(t, "the scan's payment on the audit trail", func() bool {
+		trail, err := a.e.AuditTrail(time.Time{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range trail {
+			if trail[i].Action == "payment.create" && trail[i].Credential == "scanner" {
+				entry = &trail[i]
+				return true
+			}
+		}
+		return false
+	})
+	if entry.Payment == "" || entry.Amount != 2300 || entry.Tip != 200 || entry.Client != "scanner counter" || strings.Contains(entry.Detail, code) {
+		t.Fatalf("audit entry %+v", entry)
+	}
+	if p := a.payment(entry.Payment); p.Amount != 2300 || p.Tip != 200 {
+		t.Fatalf("the audited payment: %+v", p)
+	}
 }

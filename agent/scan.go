@@ -125,6 +125,13 @@ func (e *Engine) scanCart(ctx context.Context, masked *ScanInfo, code string, se
 		return err
 	}
 	e.log.Info("agent: a scan started a payment for the amount due", "id", p.ID, "amount", c.Amount, "tip", c.Tip, "code", masked.Code)
+	// A payment no API request asked for is on the audit trail too: the
+	// scanner that started it, the amount and the tip charged.
+	if err := e.RecordAudit(Audit{Action: "payment.create", Method: "SCAN", Path: "scanner " + masked.Device, Credential: "scanner",
+		Approver: c.TipApprover, Client: "scanner " + masked.Device, Payment: p.ID, Amount: c.Amount, Tip: c.Tip, Status: 201, Result: "ok",
+		Detail: "started from the amount due by payment code " + masked.Code}); err != nil {
+		e.storeError("scan audit", err)
+	}
 	return e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &Cart{Currency: e.o.Currency}})
 }
 
