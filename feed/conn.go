@@ -23,6 +23,9 @@ type Conn struct {
 	Name string
 	// Timeout bounds the first connection's attempt (default 5 s).
 	Timeout time.Duration
+	// OnError, when set, gets the server's asynchronous errors (a
+	// permissions violation).
+	OnError func(error)
 }
 
 // Dial connects. With retry the connection is returned at once and made
@@ -57,6 +60,11 @@ func (c Conn) Dial(retry bool) (*nats.Conn, error) {
 	case c.User != "":
 		opts = append(opts, nats.UserInfo(c.User, c.Password))
 	}
+	onErr := c.OnError
+	if onErr == nil {
+		onErr = func(error) {} // never the client's default, which writes to stderr
+	}
+	opts = append(opts, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { onErr(err) }))
 	if c.TLSCA != "" {
 		opts = append(opts, nats.RootCAs(c.TLSCA))
 	}

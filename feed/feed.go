@@ -88,7 +88,7 @@ type counters struct {
 	ackedAt              time.Time
 	published, dups      uint64
 	errors               uint64
-	lastErr              string
+	lastErr, serverErr   string
 	lastErrAt            time.Time
 	oldestSeq            uint64 // the event whose time oldestAt is
 	oldestAt             time.Time
@@ -161,7 +161,19 @@ func (f *Feed) failed(err error) {
 	defer f.mu.Unlock()
 	f.s.errors++
 	f.s.lastErr = err.Error()
+	if f.s.serverErr != "" {
+		f.s.lastErr += "; the server said: " + f.s.serverErr
+		f.s.serverErr = ""
+	}
 	f.s.lastErrAt = f.o.Clock()
+}
+
+// ServerError records an asynchronous error of the server (Conn.OnError:
+// a permissions violation), shown with the next failed round's error.
+func (f *Feed) ServerError(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.s.serverErr = err.Error()
 }
 
 // pending is a publish awaiting its PubAck.

@@ -254,4 +254,3 @@ func TestFeedRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
-

@@ -38,7 +38,15 @@ func newFeed(cfg *config.Config, st *store.Store, log *slog.Logger) (*feedPart, 
 	if !cfg.Feed.Enabled {
 		return nil, nil
 	}
-	nc, err := feedConn(cfg).Dial(true)
+	p := &feedPart{}
+	c := feedConn(cfg)
+	c.OnError = func(err error) {
+		log.Warn("feed: the NATS server reported an error", "err", err)
+		if p.f != nil {
+			p.f.ServerError(err)
+		}
+	}
+	nc, err := c.Dial(true)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +57,8 @@ func newFeed(cfg *config.Config, st *store.Store, log *slog.Logger) (*feedPart, 
 		nc.Close()
 		return nil, err
 	}
-	return &feedPart{f: f, nc: nc}, nil
+	p.f, p.nc = f, nc
+	return p, nil
 }
 
 // run publishes until ctx ends, woken by every commit the engine announces.
