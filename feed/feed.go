@@ -275,7 +275,13 @@ func (f *Feed) session(ctx context.Context, js jetstream.JetStream) (progress bo
 func (f *Feed) publish(js jetstream.JetStream, id string, ev store.Event) (pending, error) {
 	b, env, err := Encode(f.o.Identity, id, f.o.Agent, ev.Seq, ev.Data)
 	if err != nil {
-		return pending{}, err
+		// An event that does not read (it never should): its sequence is
+		// still published, so that the head office sees no gap.
+		f.o.Log.Error("feed: a journal event is not JSON; published as journal.unreadable", "seq", ev.Seq, "err", err)
+		data := fmt.Appendf(nil, `{"seq":%d,"kind":"journal.unreadable","at":%q}`, ev.Seq, f.o.Clock().UTC().Format(time.RFC3339Nano))
+		if b, env, err = Encode(f.o.Identity, id, f.o.Agent, ev.Seq, data); err != nil {
+			return pending{}, err
+		}
 	}
 	msg := &nats.Msg{Subject: f.o.Identity.Subject(env.Kind), Data: b, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, MsgID(id, ev.Seq))
