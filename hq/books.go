@@ -217,7 +217,7 @@ func (b *Books) apply(tx *bolt.Tx, lanes map[string]*LaneState, m Msg, now time.
 	}
 	j.note(env.Seq, first)
 	l.Events++
-	if env.At.After(l.LastAt) || l.LastAt.IsZero() {
+	if !env.At.Before(l.LastAt) {
 		l.LastSeq, l.LastKind, l.LastAt, l.Agent = env.Seq, env.Kind, env.At, env.Agent
 	}
 	l.ReceivedAt = now
@@ -319,7 +319,7 @@ func (b *Books) Lanes() ([]*LaneState, error) {
 
 // Aside lists the messages kept aside.
 func (b *Books) Aside() ([]AsideMsg, error) {
-	var out []AsideMsg
+	out := []AsideMsg{}
 	err := b.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bAside).ForEach(func(_, v []byte) error {
 			var a AsideMsg

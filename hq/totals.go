@@ -56,11 +56,11 @@ func (p *Payment) InDoubt() bool {
 // ZReport is a lane's Z report as its report.z event tells it.
 type ZReport struct {
 	feed.Identity
-	At      time.Time `json:"at"`
-	Z       uint64    `json:"z"`
-	Shift   uint64    `json:"shift"`
-	SHA256  string    `json:"sha256"`
-	Sales   struct {
+	At     time.Time `json:"at"`
+	Z      uint64    `json:"z"`
+	Shift  uint64    `json:"shift"`
+	SHA256 string    `json:"sha256"`
+	Sales  struct {
 		Count  int   `json:"count"`
 		Amount int64 `json:"amount"`
 	} `json:"sales"`
@@ -195,7 +195,7 @@ func (b *Books) InDoubt() (map[string]int, error) {
 
 // ZReports lists the Z reports of every lane, newest first.
 func (b *Books) ZReports() ([]ZReport, error) {
-	var out []ZReport
+	out := []ZReport{}
 	err := b.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bZ).ForEach(func(_, v []byte) error {
 			var z ZReport
