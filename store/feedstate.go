@@ -16,7 +16,7 @@ import (
 // so that it commits, backs up and restores with the events it speaks of.
 
 var (
-	bFeed       = []byte("feed")
+	bFeed        = []byte("feed")
 	keyFeedState = []byte("state")
 )
 
