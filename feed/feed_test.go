@@ -12,7 +12,9 @@ import (
 )
 
 // runFeed runs a feed until the returned stop is called.
-func runFeed(t *testing.T, f *Feed) (stop func()) {
+func runFeed(t *testing.T, f *Feed) (stop func()) { return runFeedB(t, f) }
+
+func runFeedB(t testing.TB, f *Feed) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -18,21 +19,33 @@ import (
 // natsServer is an embedded JetStream server that can be stopped and
 // started again on the same port with the same store.
 type natsServer struct {
-	t    *testing.T
+	t    testing.TB
 	opts server.Options
 	s    *server.Server
 }
 
 func startNATS(t *testing.T, tweak func(*server.Options)) *natsServer {
 	t.Helper()
-	o := server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true}
+	return startNATSTB(t, t, tweak)
+}
+
+// startNATSB is startNATS for a benchmark.
+func startNATSB(b *testing.B) *natsServer { return startNATSTB(b, nil, nil) }
+
+func startNATSTB(tb testing.TB, t *testing.T, tweak func(*server.Options)) *natsServer {
+	tb.Helper()
+	o := server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: tb.TempDir(), NoSigs: true, NoLog: true}
 	if tweak != nil {
 		tweak(&o)
 	}
-	ns := &natsServer{t: t, opts: o}
+	ns := &natsServer{t: tb, opts: o}
 	ns.start()
 	ns.opts.Port = ns.s.Addr().(*net.TCPAddr).Port
-	t.Cleanup(ns.stop)
+	tb.Cleanup(ns.stop)
+	if t == nil { // a benchmark: the stream too
+		nc := dialB(tb, ns.url())
+		makeStream(tb, nc)
+	}
 	return ns
 }
 
@@ -61,20 +74,22 @@ func (ns *natsServer) stop() {
 func (ns *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", ns.opts.Port) }
 
 // makeStream makes the feed's stream (as the head office does).
-func makeStream(t *testing.T, nc *nats.Conn) jetstream.Stream {
+func makeStream(t testing.TB, nc *nats.Conn) jetstream.Stream {
 	t.Helper()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "POSAGENT", Subjects: []string{"posagent.>"}, Duplicates: 2 * time.Minute, Storage: jetstream.FileStorage})
+	s, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "POSAGENT", Subjects: []string{"posagent.>"}, Duplicates: 2 * time.Minute, Storage: jetstream.FileStorage})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func dial(t *testing.T, url string) *nats.Conn {
+func dial(t *testing.T, url string) *nats.Conn { return dialB(t, url) }
+
+func dialB(t testing.TB, url string) *nats.Conn {
 	t.Helper()
 	nc, err := Conn{URLs: []string{url}, Name: "test"}.Dial(true)
 	if err != nil {
