@@ -194,7 +194,7 @@ func TestHQBooksAndPage(t *testing.T) {
 		t.Fatalf("the page's s1 sales: %q", s1Sales)
 	}
 	if out := os.Getenv("POSAGENT_HQ_SCREENSHOT"); out != "" {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
 		}
