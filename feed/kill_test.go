@@ -57,7 +57,7 @@ func TestFeedSIGKILLedMidPublish(t *testing.T) {
 	s := makeStream(t, nc)
 	path := journalPath(t)
 	st := openJournal(t, path)
-	appendEvents(t, st, 3000, "a")
+	appendEvents(t, st, 1200, "a")
 	jid := st.JournalID()
 	st.Close()
 	msgs := func() uint64 {
@@ -68,7 +68,7 @@ func TestFeedSIGKILLedMidPublish(t *testing.T) {
 		return info.State.Msgs
 	}
 	var killedAt []uint64
-	for _, at := range []uint64{400, 1500} {
+	for _, at := range []uint64{200, 700} {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), childJournalEnv+"="+path, childURLEnv+"="+ns.url())
 		cmd.Stderr = os.Stderr
@@ -80,7 +80,7 @@ func TestFeedSIGKILLedMidPublish(t *testing.T) {
 		cmd.Wait()
 		killedAt = append(killedAt, msgs())
 	}
-	if killedAt[1] >= 3000 {
+	if killedAt[1] >= 1200 {
 		t.Fatalf("the child was killed after it had published everything (%v): not mid-publish", killedAt)
 	}
 	st = openJournal(t, path)
@@ -90,8 +90,8 @@ func TestFeedSIGKILLedMidPublish(t *testing.T) {
 	stop := runFeed(t, f)
 	waitFor(t, "caught up", 20*time.Second, caughtUp(f))
 	stop()
-	checkOnce(t, readStream(t, nc, lane1.Prefix()), jid, 3000)
-	if fs, _ := st.FeedState(); fs.Acked != 3000 {
+	checkOnce(t, readStream(t, nc, lane1.Prefix()), jid, 1200)
+	if fs, _ := st.FeedState(); fs.Acked != 1200 {
 		t.Fatalf("the journal's acknowledged sequence: %d", fs.Acked)
 	}
 	t.Logf("killed with %v messages in the stream; the journal had saved %d acknowledged; the restart published %d (%d answered as duplicates)",
