@@ -90,7 +90,7 @@ func (f *Feed) Status() Status {
 // eventAt is the time of the first event after seq (cached by sequence).
 func (f *Feed) eventAt(after uint64) (time.Time, bool) {
 	f.mu.Lock()
-	if f.s.oldestSeq > after && f.s.oldestSeq != 0 && f.s.oldestSeq == after+1 {
+	if f.s.oldestSeq == after+1 {
 		at := f.s.oldestAt
 		f.mu.Unlock()
 		return at, true

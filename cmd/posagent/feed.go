@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,6 +73,12 @@ func (p *feedPart) run(ctx context.Context, eng *agent.Engine) error {
 			kick(ctx, events, p.f.Kick)
 			stop()
 			p.f.Kick() // dropped for falling behind: the feed reads the journal anyway
+			select {
+			case <-ctx.Done():
+			case <-eng.Done():
+				return // the engine stopped: no more commits
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
 	}()
 	return p.f.Run(ctx)
