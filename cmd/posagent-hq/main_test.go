@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/posagent/posagent/display/displaytest"
 	"github.com/posagent/posagent/feed"
@@ -163,6 +165,32 @@ func TestHQBooksAndPage(t *testing.T) {
 	if get(t, base+"/api/totals?day=2026-12-07", token, &tot) != 200 || tot.Chain.Sales != 6050 || tot.Chain.Tips != 100 || tot.Chain.Refunds != 300 || tot.Chain.Net != 5850 {
 		t.Fatalf("totals: %+v", tot)
 	}
+	if c := get(t, base+"/api/totals?day=7-12-2026", token, nil); c != 400 {
+		t.Fatalf("a bad day: HTTP %d", c)
+	}
+	// A hostile message on the stream: kept aside, and the books go on.
+	nc, err := nats.Connect(r.NATS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if _, err := js.Publish(t.Context(), "posagent.maple.s1.L1.payment.updated", []byte("\x00not an envelope")); err != nil {
+		t.Fatal(err)
+	}
+	pay(t, b, "p4", "alipay", 200, 0, 0)
+	var aside []struct{ Subject, Reason string }
+	deadline = time.Now().Add(15 * time.Second)
+	for get(t, base+"/api/aside", token, &aside) != 200 || len(aside) != 1 || get(t, base+"/api/lanes", token, &lanes) != 200 || lanes[1].LastSeq != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("aside %+v, lanes %+v", aside, lanes)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(aside[0].Reason, "not a feed envelope") {
+		t.Fatalf("aside: %+v", aside)
+	}
+
 	// The token guards every route; the API is read-only.
 	for _, p := range []string{"/", "/api/lanes", "/api/totals", "/api/export.csv"} {
 		if c := get(t, base+p, "", nil); c != 401 {
@@ -186,7 +214,7 @@ func TestHQBooksAndPage(t *testing.T) {
 		t.Fatalf("%v: the page is %s", err, st)
 	}
 	chainNet, err := displaytest.Eval[string](ctx, `document.querySelector('#chain tr[data-store="chain"] td.net').textContent`)
-	if err != nil || chainNet != "58.50" {
+	if err != nil || chainNet != "60.50" {
 		t.Fatalf("the page's chain net: %q %v", chainNet, err)
 	}
 	s1Sales, _ := displaytest.Eval[string](ctx, `document.querySelector('#chain tr[data-store="s1"] td.sales').textContent`)
