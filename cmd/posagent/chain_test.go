@@ -111,15 +111,18 @@ func newProxy(t *testing.T, target string) *proxy {
 			if err != nil {
 				return
 			}
-			p.mu.Lock()
-			cut := p.cut
-			p.mu.Unlock()
 			u, err := net.Dial("tcp", p.target)
-			if cut || err != nil {
+			if err != nil {
 				c.Close()
 				continue
 			}
 			p.mu.Lock()
+			if p.cut { // checked under the lock setCut closes with
+				p.mu.Unlock()
+				c.Close()
+				u.Close()
+				continue
+			}
 			p.conns = append(p.conns, c, u)
 			p.mu.Unlock()
 			go func() { io.Copy(u, c); u.Close() }()
@@ -206,7 +209,10 @@ func startChain(t *testing.T) *chain {
 	c := &chain{}
 	hubLeafPort := freePort(t)
 	c.hub = startNode(t, server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, JetStreamDomain: "hub", ServerName: "hub",
-		StoreDir: t.TempDir(), NoSigs: true, NoLog: true, LeafNode: server.LeafNodeOpts{Host: "127.0.0.1", Port: hubLeafPort}})
+		StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
+		// NoAdvertise: the leaf must not learn the hub's own address and
+		// reconnect around the cut uplink.
+		LeafNode: server.LeafNodeOpts{Host: "127.0.0.1", Port: hubLeafPort, NoAdvertise: true}})
 	c.uplink = newProxy(t, fmt.Sprintf("127.0.0.1:%d", hubLeafPort))
 	remote, _ := url.Parse("nats-leaf://" + c.uplink.l.Addr().String())
 	c.leaf = startNode(t, server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, JetStreamDomain: "s1", ServerName: "leaf-s1",
@@ -378,6 +384,7 @@ func TestChainThroughOutages(t *testing.T) {
 	cutAt := time.Now()
 	c.uplink.setCut(true)
 	round(true)
+	round(false)
 	peak := behind()
 	if peak == 0 {
 		t.Fatal("the head office did not fall behind while the uplink was cut")
@@ -392,7 +399,15 @@ func TestChainThroughOutages(t *testing.T) {
 	c.hub.stop()
 	round(false)
 	c.hub.start()
-	waitFor(t, "the head office to catch up after the hub restart", caughtUp)
+	hubBack := time.Now()
+	// A restarted hub sets up its sources again when their retry backoff
+	// (10 s, 20 s, ... in nats-server) allows; editing the stream's
+	// sources (as `nats stream edit` does) resumes them at once, which
+	// keeps this test in seconds.
+	waitFor(t, "the leaf node to reconnect", func() bool { return c.hub.s.NumLeafNodes() == 1 })
+	c.resumeSources(t)
+	waitLong(t, c, "the head office to catch up after the hub restart", caughtUp)
+	hubCatchUp := time.Since(hubBack)
 
 	// A lane is SIGKILLed just after a payment, its feed in flight; it
 	// starts again on its journal.
@@ -404,6 +419,28 @@ func TestChainThroughOutages(t *testing.T) {
 	n++
 	payOn(t, apis["L3"], 1207, agenttest.AlipayCode(n))
 	waitFor(t, "the head office to catch up after the kill", caughtUp)
+
+	// Each lane closes its shift with a Z report; the head office lists them.
+	var zNet int64
+	for _, api := range apis {
+		var rep struct {
+			Z   uint64 `json:"z"`
+			Net int64  `json:"net"`
+		}
+		if code := apiJSON(t, "POST", "http://"+api+"/v1/shifts/close", map[string]any{}, &rep); code >= 300 || rep.Z == 0 {
+			t.Fatalf("close the shift on %s: HTTP %d %+v", api, code, rep)
+		}
+		zNet += rep.Net
+	}
+	waitFor(t, "the head office to catch up after the Z reports", caughtUp)
+	zs, _ := c.books.ZReports()
+	var hqZNet int64
+	for _, z := range zs {
+		hqZNet += z.Net
+	}
+	if len(zs) != 3 || hqZNet != zNet {
+		t.Fatalf("the head office has %d Z reports, net %d; the lanes' net %d", len(zs), hqZNet, zNet)
+	}
 	_, dups, aside := c.consumer.Counts()
 
 	// The lanes stop; their journals are read.
@@ -442,6 +479,9 @@ func TestChainThroughOutages(t *testing.T) {
 		if l == nil || l.Journals[jid] == nil {
 			t.Fatalf("lane %s: no books for journal %s", lane, jid)
 		}
+		if l.OpenShift != 0 {
+			t.Errorf("lane %s: the head office shows shift %d open after its Z report", lane, l.OpenShift)
+		}
 		if j := l.Journals[jid]; j.High != last || len(j.Missing) != 0 || l.Events != last || len(l.Journals) != 1 {
 			t.Errorf("lane %s: the books hold %d events up to %d (missing %v), the journal %d", lane, l.Events, j.High, j.Missing, last)
 		}
@@ -454,9 +494,61 @@ func TestChainThroughOutages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Chain.Net != journalNet || journalNet != simNet || d.Chain.InDoubt != 0 || aside != 0 {
+	if d.Chain.Net != journalNet || journalNet != simNet || zNet != simNet || d.Chain.InDoubt != 0 || aside != 0 {
 		t.Fatalf("head office net %d, journals %d, simulator %d (in doubt %d, aside %d)", d.Chain.Net, journalNet, simNet, d.Chain.InDoubt, aside)
 	}
-	t.Logf("chain: %d payments, net %d; uplink cut %s with the head office %d events behind at the peak, caught up %s after; duplicates dropped %d",
-		n, d.Chain.Net, outage.Round(time.Millisecond), peak, catchUp.Round(time.Millisecond), dups)
+	t.Logf("chain: %d payments, net %d; uplink cut %s with the head office %d events behind at the peak, caught up %s after; hub restart caught up %s after; duplicates dropped %d",
+		n, d.Chain.Net, outage.Round(time.Millisecond), peak, catchUp.Round(time.Millisecond), hubCatchUp.Round(time.Millisecond), dups)
+}
+
+// waitLong waits up to a minute (a restarted hub resumes its sources with
+// a backoff), and says where the chain stands when it gives up.
+func waitLong(t *testing.T, c *chain, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			info := "no stream"
+			if js, err := jetstream.New(c.hubConn); err == nil {
+				if s, err := js.Stream(t.Context(), "CHAIN"); err == nil {
+					if i, err := s.Info(t.Context()); err == nil {
+						info = fmt.Sprintf("%d messages, sources %+v", i.State.Msgs, i.Sources)
+					}
+				}
+			}
+			leafs := -1
+			if c.hub.s != nil {
+				leafs = c.hub.s.NumLeafNodes()
+			}
+			t.Fatalf("timed out waiting for %s: the books hold %v; the hub has %d leaf nodes; its stream: %s", what, c.hqEvents(t), leafs, info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// resumeSources edits the hub stream's source (its filter, to the same
+// messages), which makes the hub set it up again now.
+func (c *chain) resumeSources(t *testing.T) {
+	t.Helper()
+	js, _ := jetstream.New(c.hubConn)
+	var s jetstream.Stream
+	var err error
+	for range 100 {
+		if s, err = js.Stream(t.Context(), "CHAIN"); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	if cfg.Sources[0].FilterSubject == "" {
+		cfg.Sources[0].FilterSubject = "posagent.>"
+	} else {
+		cfg.Sources[0].FilterSubject = ""
+	}
+	if _, err := js.UpdateStream(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
 }
