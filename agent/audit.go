@@ -25,6 +25,7 @@ type Audit struct {
 	Amount     int64  `json:"amount,omitempty"`     // cents, when the request names an amount
 	Status     int    `json:"status"`               // the HTTP status of the answer
 	Result     string `json:"result"`               // ok, or the error code
+	Detail     string `json:"detail,omitempty"`     // what else it did (a reload: the keys changed)
 }
 
 // AuditEntry is an audit event as GET /v1/audit lists it.

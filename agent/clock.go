@@ -152,6 +152,9 @@ func (e *Engine) checkClockPlausible() error {
 	if err := e.st.Damage(); err != nil {
 		return errf(503, "journal_damaged", "%s", err)
 	}
+	if err := e.st.Failed(); err != nil {
+		return errf(503, "journal_failed", "%s", err)
+	}
 	return nil
 }
 

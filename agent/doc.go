@@ -78,9 +78,15 @@
 // automatically (a refund record with its own persisted order id, sent by
 // the outbox) and the payment becomes reversed when the refund succeeds.
 // Confirmed not paid -> cancelled (or failed for a scan payment the
-// cashier did not cancel). If the automatic refund is refused, the
-// payment becomes succeeded with error.code refund_failed (the money is
-// the merchant's; a person must refund it).
+// cashier did not cancel). The automatic refund is carried through: one
+// proven not made is made again under a new refund order id, with
+// backoff, until it is made (error.code reversal_stuck after
+// ReversalEscalate). A manager's resolution is followed until the gateway
+// confirms or contradicts it (resolve.go).
+//
+// A FAIL to STATUS_QUERY counts as "no such order" only when a probe
+// started after it proved the gateway's credentials (gwauth.go); refused
+// credentials hold payments with 503 gateway_auth.
 //
 // A crash between committing processing and sending leaves an order the
 // gateway never saw; it can never be charged, because the agent never
@@ -95,9 +101,11 @@
 // pending, in_doubt and succeeded refunds as used. The refund is committed
 // with its own order id and sent by the outbox. NotSent -> stays pending
 // and is retried (backoff 3 s, 15 s, 1 min, 5 min, 15 min, 1 h...). Unknown
-// (including ORDER_USED) -> in_doubt: the next attempt first queries the
-// refund's order id, and resends only with the same order id, so the
-// gateway's duplicate check stops a double refund.
+// (including ORDER_USED) -> in_doubt: never sent again, settled from the
+// original order's refunded total (refunds.go). Refunds of one payment
+// reach the gateway one at a time, so that total can always be
+// explained; one it cannot explain stays in doubt, ambiguous, for a
+// manager (ResolveRefund).
 //
 // # Outbox
 //

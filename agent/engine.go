@@ -31,6 +31,7 @@ type Engine struct {
 	rate    atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
 	st      *store.Store
 	gw      *meter
+	auth    *authWatch // the gateway's credentials, proven (gwauth.go)
 	log     *slog.Logger
 	clock   Clock
 	bus     *events.Bus
@@ -64,7 +65,14 @@ type Engine struct {
 	// notFoundSince: per reconciliation job, the monotonic reading of the
 	// first of its consecutive "no such order" answers (neverReached).
 	notFoundSince map[uint64]time.Duration
-	storeErrs     int // store errors logged (metrics)
+	// refundSent: per refund, the monotonic reading when its last send
+	// ended (or, after a restart, when this process first judged it): an
+	// in-doubt refund is called not made only RefundSettle after it on
+	// this clock too, never on the wall clock alone.
+	refundSent map[string]time.Duration
+	storeErrs  int // store errors logged (metrics)
+	// contradicted counts resolutions by hand the gateway contradicted.
+	contradicted int
 }
 
 type activeInfo struct {
@@ -114,6 +122,8 @@ func New(opts Options) (*Engine, error) {
 		quit: make(chan struct{}), ready: make(chan struct{}),
 	}
 	e.gw = newMeter(opts.Gateway, e.clock)
+	e.auth = newAuthWatch(e)
+	e.gw.suspect, e.gw.auth = e.auth.suspect, e.auth.status
 	e.pool = outbox.New(outbox.Options{Store: e.st, Run: e.runJob, Workers: opts.OutboxWorkers,
 		Horizon: opts.longestBackoff(), Now: e.now, After: e.clock.After, OnError: e.storeError,
 		Retry: opts.RetryBackoff[0], Logger: e.log})
@@ -124,6 +134,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.awaitMono = map[string]time.Duration{}
 	e.notFoundSince = map[uint64]time.Duration{}
+	e.refundSent = map[string]time.Duration{}
 	var last uint64
 	if err := e.st.View(func(tx *store.Tx) error { last = tx.LastEventSeq(); return nil }); err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)
@@ -207,7 +218,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.storeError("recovery", err)
 	}
 	e.readyOnce.Do(func() { close(e.ready) })
-	e.wg.Add(6)
+	e.wg.Add(7)
+	go func() { defer e.wg.Done(); e.auth.run(ctx) }()
 	go func() { defer e.wg.Done(); e.rateLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.pool.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.shiftLoop(ctx) }()
@@ -368,7 +380,7 @@ func (e *Engine) mutate(id string, fn mutation) (*store.Payment, error) {
 func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	now := e.now()
 	e.noteStamp(now)
-	if from != "" && !CanTransition(from, p.State) {
+	if from != "" && !CanTransition(from, p.State) && !contradicts(from, p) {
 		return errf(422, "invalid_state", "payment %s is %s and cannot become %s", p.ID, from, p.State)
 	}
 	if from != p.State || len(p.History) == 0 {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -26,6 +27,10 @@ type meter struct {
 	everTried   bool
 	lastContact time.Time
 	lastError   string
+	// suspect, when set, is told of an answer that refused the request or
+	// did not verify (the credentials may be wrong: gwauth.go).
+	suspect func()
+	auth    func() AuthStatus
 }
 
 // latencyBuckets are posagent_gateway_request_duration_seconds' buckets;
@@ -36,7 +41,7 @@ var latencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 // pair is exported from the start (at 0), so alerts see the series before
 // the first error.
 var (
-	meterActions  = []string{"qr", "query", "refund", "scan"}
+	meterActions  = []string{"qr", "query", "rate", "refund", "scan"}
 	meterOutcomes = []string{"failed", "not_sent", "unknown"}
 )
 
@@ -74,6 +79,10 @@ func (m *meter) record(action string, t0 time.Time, err error) {
 	}
 	var ge *gateway.Error
 	answered := errors.As(err, &ge) && ge.Code != ""
+	if answered && m.suspect != nil && (errors.Is(err, gateway.ErrUnverified) || ge.Outcome == gateway.Failed ||
+		gateway.Classify(gateway.ActionExRateQuery, ge.Code, "") == gateway.Failed) {
+		defer m.suspect()
+	}
 	out := gateway.OutcomeOf(err).String()
 	if errors.Is(err, gateway.ErrNotSent) {
 		out = "not_sent"
@@ -119,17 +128,37 @@ func (m *meter) Refund(ctx context.Context, r gateway.RefundRequest) (*gateway.R
 	return res, err
 }
 
+// ExchangeRate is EX_RATE_QUERY, when the wrapped gateway has it.
+func (m *meter) ExchangeRate(ctx context.Context, currency string) (*gateway.Result, error) {
+	g, ok := m.g.(rater)
+	if !ok {
+		return nil, &gateway.Error{Action: gateway.ActionExRateQuery, Outcome: gateway.Unknown, Err: fmt.Errorf("%w: this gateway has no exchange-rate query", gateway.ErrNotSent)}
+	}
+	t0 := m.clock.Now()
+	res, err := g.ExchangeRate(ctx, currency)
+	m.record("rate", t0, err)
+	return res, err
+}
+
+// hasRate reports whether the wrapped gateway answers EX_RATE_QUERY.
+func (m *meter) hasRate() bool { _, ok := m.g.(rater); return ok }
+
 // GatewayStatus is the gateway part of /v1/status.
 type GatewayStatus struct {
 	Reachable   bool       `json:"reachable"`
 	LastContact *time.Time `json:"last_contact,omitempty"`
 	LastError   string     `json:"last_error,omitempty"`
+	// Auth is whether the gateway accepts this terminal's credentials.
+	Auth AuthStatus `json:"auth"`
 }
 
 func (m *meter) status() GatewayStatus {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := GatewayStatus{Reachable: m.reachable || !m.everTried, LastError: m.lastError}
+	if m.auth != nil {
+		s.Auth = m.auth()
+	}
 	if !m.lastContact.IsZero() {
 		t := m.lastContact.UTC()
 		s.LastContact = &t

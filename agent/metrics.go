@@ -46,6 +46,10 @@ var (
 	descZReports      = prometheus.NewDesc("posagent_z_reports", "Number of the last Z report.", nil, nil)
 	descReconMismatch = prometheus.NewDesc("posagent_reconciliation_mismatches", "Differences with the gateway found by the last reconciliation of a Z report.", []string{"z"}, nil)
 	descReconUnanswer = prometheus.NewDesc("posagent_reconciliation_unanswered", "Orders the last reconciliation got no believable answer for.", []string{"z"}, nil)
+	descAuthRefused   = prometheus.NewDesc("posagent_gateway_auth_refused", "1 while the gateway refuses this terminal's credentials (sign key, merchant id): payments are refused with gateway_auth.", nil, nil)
+	descContradicted  = prometheus.NewDesc("posagent_resolutions_contradicted_total", "Resolutions by hand that the gateway later contradicted (since start).", nil, nil)
+	descRefundsDoubt  = prometheus.NewDesc("posagent_refunds_in_doubt", "Refunds whose outcome is not known yet; ambiguous: they need a manager (the gateway's total cannot be attributed).", []string{"ambiguous"}, nil)
+	descReversalStuck = prometheus.NewDesc("posagent_reversals_stuck", "Automatic refunds of sales paid after they were abandoned that have not been made for an hour (they go on).", nil, nil)
 )
 
 // engineCollector is the engine's state as a prometheus.Collector. The
@@ -55,7 +59,8 @@ type engineCollector struct{ e *Engine }
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPayments, descInDoubt, descOutboxDepth, descOutboxOldest,
 		descEventsSeq, descUptime, descClockOK, descClockJumps, descStoreErrs, descBackupAge,
-		descJournalSize, descJournalDamaged, descDeviceUp, descDeviceState, descZReports, descReconMismatch, descReconUnanswer} {
+		descJournalSize, descJournalDamaged, descDeviceUp, descDeviceState, descZReports, descReconMismatch, descReconUnanswer,
+		descAuthRefused, descContradicted, descRefundsDoubt, descReversalStuck} {
 		ch <- d
 	}
 }
@@ -85,6 +90,7 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descClockOK, b2f(e.clockProblem() == ""))
 	counter(descClockJumps, float64(jumps))
 	counter(descStoreErrs, float64(storeErrs))
+	e.collectMoney(gauge, counter)
 	e.collectJournal(gauge)          // journal_status.go
 	e.collectDevices(gauge)          // metrics_devices.go
 	e.collectReports(gauge, counter) // reconcile.go
@@ -92,3 +98,29 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 
 // metricFunc adds one sample of d with the label values given.
 type metricFunc func(d *prometheus.Desc, v float64, labels ...string)
+
+// collectMoney adds what a manager must look at: refused credentials,
+// contradicted resolutions, refunds in doubt and stuck reversals.
+func (e *Engine) collectMoney(gauge, counter metricFunc) {
+	gauge(descAuthRefused, b2f(e.auth.status().State == AuthRefused))
+	st := e.Status()
+	counter(descContradicted, float64(st.Contradicted))
+	var plain, ambiguous, stuck int
+	for _, r := range st.RefundsInDoubt {
+		switch {
+		case r.State != string(store.RefundInDoubt):
+		case r.Ambiguous != "":
+			ambiguous++
+		default:
+			plain++
+		}
+	}
+	for _, p := range st.InDoubt {
+		if p.Stuck {
+			stuck++
+		}
+	}
+	gauge(descRefundsDoubt, float64(plain), "false")
+	gauge(descRefundsDoubt, float64(ambiguous), "true")
+	gauge(descReversalStuck, float64(stuck))
+}

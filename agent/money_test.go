@@ -47,6 +47,16 @@ type scriptGateway struct {
 	// slowRefund makes Refund take this long (concurrency is measured).
 	slowRefund         time.Duration
 	inRefund, maxInRef int
+	// refundScript, when not empty, decides each Refund call in turn:
+	// "ok" (sent, answered), "lost" (sent, the gateway acts, the answer
+	// is lost), "notsent" (never reaches the gateway, outcome unknown),
+	// "fail" (a bare FAIL refusal, nothing done).
+	refundScript []string
+	// refundByAmount, when it has the refund's amount, decides as
+	// refundScript does (it wins over refundScript).
+	refundByAmount map[int64]string
+	// refundGate, when set, is waited on before each Refund is sent.
+	refundGate chan struct{}
 }
 
 func (g *scriptGateway) PassivePay(ctx context.Context, r gateway.PayRequest) (*gateway.Result, error) {
@@ -98,11 +108,28 @@ func (g *scriptGateway) Refund(ctx context.Context, r gateway.RefundRequest) (*g
 	if lose {
 		g.loseRefund--
 	}
+	gate := g.refundGate
+	step, scripted := g.refundByAmount[r.Amount]
+	if !scripted && len(g.refundScript) > 0 {
+		step, scripted = g.refundScript[0], true
+		g.refundScript = g.refundScript[1:]
+	}
+	if scripted {
+		lose, notSent = step == "lost" || step == "notsent", step == "notsent"
+		if step == "fail" {
+			g.inRefund--
+			g.mu.Unlock()
+			return nil, &gateway.Error{Action: gateway.ActionRefund, OrderID: r.OrderID, Code: gateway.CodeFail, Message: "refused", Outcome: gateway.Failed}
+		}
+	}
 	if !(lose && notSent) {
 		g.refunds++
 	}
 	g.mu.Unlock()
 	defer func() { g.mu.Lock(); g.inRefund--; g.mu.Unlock() }()
+	if gate != nil {
+		<-gate
+	}
 	time.Sleep(slow)
 	if lose && notSent {
 		return nil, &gateway.Error{Action: gateway.ActionRefund, OrderID: r.OrderID, Outcome: gateway.Unknown, Err: errors.New("net/http: timeout awaiting response headers")}
@@ -734,8 +761,21 @@ func TestResolveInDoubtByHand(t *testing.T) {
 		if s, m := a.call("POST", "/v1/payments/"+ids[1]+"/resolve", map[string]any{"outcome": "paid", "reason": "again"}); s != 422 {
 			t.Fatalf("resolving a final payment: %d %v", s, m)
 		}
-		if st := a.e.Status(); len(st.InDoubt) != 0 || st.Outbox.ByKind["query"] != 0 {
+		// The decisions are followed on the reconcile schedule (issue 22:
+		// a resolution can be contradicted, never ignored); with no final
+		// answer from the gateway the follow-up ends after the schedule.
+		if st := a.e.Status(); len(st.InDoubt) != 0 || st.Outbox.ByKind["query"] != 2 {
 			t.Fatalf("after resolving: in_doubt %+v, outbox %+v", st.InDoubt, st.Outbox)
+		}
+		time.Sleep(48 * time.Hour)
+		settle()
+		if st := a.e.Status(); st.Outbox.ByKind["query"] != 0 {
+			t.Fatalf("after the schedule: outbox %+v", st.Outbox)
+		}
+		for _, id := range ids {
+			if p := a.payment(id); p.Resolution == nil || !p.Resolution.Unanswered || p.Resolution.Confirmed {
+				t.Fatalf("follow-up of %s: %+v", id, p.Resolution)
+			}
 		}
 		resolved := 0
 		a.e.st.View(func(tx *store.Tx) error {

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -154,8 +153,15 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 	if err := e.checkRunning(); err != nil {
 		return nil, false, err
 	}
+	if err := e.auth.refuse(); err != nil {
+		return nil, false, err
+	}
 	var rec *store.Payment
 	err = e.st.Update(func(tx *store.Tx) error {
+		// The store may run this more than once (group commit redoes a
+		// batch when another change in it fails after writing): what it
+		// reports is set by its last run only.
+		replayed, rec = false, nil
 		old, err := replay(tx, ik)
 		if err != nil {
 			return err
@@ -265,7 +271,12 @@ func (e *Engine) useCode(tx *store.Tx, code, id string) error {
 	if err != nil {
 		return err
 	}
-	if u != nil && u.PaymentID != id && e.ageOf(u.At) < e.o.CodeReuseWindow {
+	// A code in the index is refused whatever its age on the wall clock:
+	// a wallet's code is valid for about a minute, so a code seen again a
+	// day later is the same code (a collision of 18+ random digits is not
+	// a real case), and the wall clock can jump. The index forgets a use
+	// only by compaction, after CodeReuseWindow, which a clock jump holds.
+	if u != nil && u.PaymentID != id {
 		return errf(409, "code_already_used", "payment code %s was already used by payment %s: a payment code pays once; ask the customer to refresh the code in their wallet",
 			paycode.Mask(code), u.PaymentID)
 	}
@@ -325,8 +336,12 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 	if err := e.checkRunning(); err != nil {
 		return nil, err
 	}
+	if err := e.auth.refuse(); err != nil {
+		return nil, err
+	}
 	started := false
 	rec, err := e.mutate(id, func(tx *store.Tx, p *store.Payment) error {
+		started = false // set by the last run only (group commit may redo it)
 		old, err := replay(tx, ik)
 		if err != nil {
 			return err
@@ -423,6 +438,7 @@ func (e *Engine) mutateOrSame(id string, fn mutation) (*store.Payment, error) {
 func (e *Engine) Cancel(ctx context.Context, id string, ik IdemKey) (*Payment, error) {
 	signal := false
 	rec, err := e.mutateOrSame(id, func(tx *store.Tx, p *store.Payment) error {
+		signal = false // set by the last run only (group commit may redo it)
 		old, err := replay(tx, ik)
 		if err != nil {
 			return err
@@ -498,6 +514,9 @@ func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik
 		if amt > left {
 			return errf(422, "amount_too_large", "at most %d can be refunded (amount %d, tip %d, refunds %d)", left, p.Amount, p.Tip, p.Committed())
 		}
+		if err := e.checkUnapproved(tx, p, amt, by); err != nil {
+			return err
+		}
 		r, err := e.addRefund(tx, p, amt, false)
 		if err != nil {
 			return err
@@ -509,15 +528,7 @@ func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik
 	if err != nil {
 		return nil, err
 	}
-	e.kickOutbox()
-	rec, err := e.waitFor(ctx, id, e.o.APIWait, func(p *store.Payment) bool {
-		r := p.Refund(refundID)
-		return r == nil || r.State.Final()
-	})
-	if err != nil {
-		return nil, err
-	}
-	return publicPayment(rec), nil
+	return e.waitRefund(ctx, id, refundID)
 }
 
 // addRefund appends a pending refund with its own order id and queues it.
@@ -530,6 +541,7 @@ func (e *Engine) addRefund(tx *store.Tx, p *store.Payment, amount int64, auto bo
 		return nil, err
 	}
 	r.Shift = shift
+	r.Behind = refundBehind(p)
 	p.Refunds = append(p.Refunds, r)
 	if err := tx.AddJob(&store.Job{Kind: store.JobRefund, PaymentID: p.ID, RefundID: r.ID, NextAt: now, CreatedAt: now}); err != nil {
 		return nil, err
@@ -602,91 +614,13 @@ func (e *Engine) dueNow(tx *store.Tx, paymentID string) (int, error) {
 	return n, nil
 }
 
-// ResolveRequest settles an in-doubt payment by hand
-// (POST /v1/payments/{id}/resolve, posagent resolve).
-type ResolveRequest struct {
-	// Outcome is "paid" (the money was taken: succeeded) or "not_paid"
-	// (nothing was taken: failed, or cancelled when the sale was abandoned).
-	Outcome  string `json:"outcome"`
-	Reason   string `json:"reason"`
-	Operator string `json:"operator"`
-}
-
-// Resolve settles an in-doubt payment on a manager's word, after they
-// checked the merchant portal or the customer's wallet. The decision, its
-// reason and who made it stay on the payment and in its history, and a
-// payment.resolved event announces it. Reconciliation stops.
-func (e *Engine) Resolve(id string, r ResolveRequest, ik IdemKey) (*Payment, error) {
-	if r.Outcome != "paid" && r.Outcome != "not_paid" {
-		return nil, errf(400, "invalid_outcome", `outcome must be "paid" or "not_paid", got %q`, r.Outcome)
-	}
-	r.Reason = strings.TrimSpace(r.Reason)
-	if r.Reason == "" {
-		return nil, errf(400, "reason_required", "a reason is required: say what was checked (the merchant portal, the customer's wallet)")
-	}
-	if len(r.Reason) > 500 || len(r.Operator) > 64 {
-		return nil, errf(400, "invalid_field", "reason is at most 500 characters, operator at most 64")
-	}
-	rec, err := e.mutateOrSame(id, func(tx *store.Tx, p *store.Payment) error {
-		old, err := replay(tx, ik)
-		if err != nil {
-			return err
-		}
-		if old != nil {
-			return errNoChange
-		}
-		if p.State != InDoubt {
-			return errf(422, "invalid_state", "payment %s is %s; only an in_doubt payment can be resolved by hand", id, p.State)
-		}
-		if p.PaidLate {
-			return errf(422, "invalid_state", "payment %s was paid after the sale was abandoned and its automatic refund is under way; it settles by itself", id)
-		}
-		now := e.now()
-		p.Resolution = &store.Resolution{Outcome: r.Outcome, Reason: r.Reason, Operator: r.Operator, At: now}
-		if r.Outcome == "paid" {
-			p.State, p.Error = Succeeded, nil
-			if p.CancelRequested {
-				// The sale was abandoned but the money was taken: refund it.
-				return e.paidLate(tx, p)
-			}
-		} else {
-			p.State = Failed
-			if p.CancelRequested || p.Mode == "qr" {
-				p.State = Cancelled
-			}
-			p.Error = &store.Error{Code: "resolved_not_paid", Message: "settled by hand as not paid: " + r.Reason}
-		}
-		jobs, err := tx.Jobs()
-		if err != nil {
-			return err
-		}
-		for _, j := range jobs {
-			if j.PaymentID == id && j.Kind == store.JobQuery {
-				if err := tx.DeleteJob(j.Seq); err != nil {
-					return err
-				}
-			}
-		}
-		if err := e.remember(tx, ik, id, "", 200); err != nil {
-			return err
-		}
-		_, err = tx.AppendEvent(func(seq uint64) ([]byte, error) {
-			return json.Marshal(Event{Seq: seq, Kind: KindPaymentResolved, At: now,
-				Reason: r.Outcome + ": " + r.Reason, Payment: &Payment{ID: p.ID, OrderID: p.OrderID, Amount: p.Amount, State: p.State}})
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	e.kickOutbox()
-	e.log.Warn("agent: in-doubt payment resolved by hand", "id", id, "outcome", r.Outcome, "operator", r.Operator, "reason", r.Reason)
-	return publicPayment(rec), nil
-}
-
 // RefundBy is who asked for a refund: the operator, the OTTPay operator_id
-// sent for them, and the manager who approved it.
-type RefundBy struct{ Operator, GatewayOperator, Approver string }
+// sent for them, and the manager who approved it. Unapproved, when set,
+// bounds a refund without an approver (approval.go).
+type RefundBy struct {
+	Operator, GatewayOperator, Approver string
+	Unapproved                          *RefundLimits
+}
 
 // Refundable is what is left to refund of payment id now: its total less
 // the refunds made or under way.

@@ -115,6 +115,15 @@ type Options struct {
 	// RefundSettle is how long an in-doubt refund is given to show on its
 	// original order before it is judged not made (10 min).
 	RefundSettle time.Duration
+	// ReversalEscalate: an automatic refund of a sale paid after it was
+	// abandoned that is still not made this long after it started is
+	// reported (error.code reversal_stuck, status, metric, alert); it goes
+	// on being made again (1 h).
+	ReversalEscalate time.Duration
+	// AuthRecheck is how often the gateway's credentials are proven again
+	// while they are refused (gateway_auth), and the least time between
+	// two checks another answer triggers (30 s).
+	AuthRecheck time.Duration
 	// FeeAllowanceBPS: the convenience fee believed from a call-back that
 	// charges more than was due without naming it (gateway.FeeAllowance);
 	// the same as the gateway client's (gateway.fee_allowance_bps). 0: none.
@@ -189,6 +198,8 @@ func (o *Options) setDefaults() {
 	d(&o.RateMaxAge, 2*time.Hour)
 	d(&o.CodeReuseWindow, 24*time.Hour)
 	d(&o.RefundSettle, 10*time.Minute)
+	d(&o.ReversalEscalate, time.Hour)
+	d(&o.AuthRecheck, 30*time.Second)
 	d(&o.ShutdownGrace, 10*time.Second)
 	d(&o.JumpCheck, 5*time.Second)
 	d(&o.ReconcileSpread, 10*time.Minute)
@@ -234,7 +245,8 @@ func (o *Options) scale() {
 	s := func(v *time.Duration) { *v = time.Duration(float64(*v) * o.TimeScale) }
 	for _, v := range []*time.Duration{&o.ScanFirstPoll, &o.ScanFirstPollOnErr, &o.ScanPollEvery, &o.ScanPollWindow,
 		&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.PrintTimeout,
-		&o.AwaitCodeTimeout, &o.CartTimeout, &o.DuplicateWindow, &o.RateEvery, &o.RateMaxAge, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck} {
+		&o.AwaitCodeTimeout, &o.CartTimeout, &o.DuplicateWindow, &o.RateEvery, &o.RateMaxAge, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck,
+		&o.ReversalEscalate, &o.AuthRecheck, &o.ReconcileSpread} {
 		s(v)
 	}
 	if o.Retention > 0 {

@@ -71,23 +71,33 @@ func (e *Engine) dropJob(j *store.Job) {
 }
 
 // notFound: a verified STATUS_QUERY answer that the gateway has no such
-// order (rsp_code FAIL; a query's FAIL says nothing else).
+// order (rsp_code FAIL; a query's FAIL says nothing else), on a channel a
+// probe proved sound in the same round (gwauth.go): a bare FAIL carries no
+// data and is not authenticated, so alone it proves nothing.
 func notFound(a *store.Answer) bool {
-	return a.Action == gateway.ActionStatusQuery && a.Answered && a.RspCode == gateway.CodeFail
+	return a.Action == gateway.ActionStatusQuery && a.Answered && a.RspCode == gateway.CodeFail && a.ChannelSound
+}
+
+// followed reports whether a payment's reconciliation job still has work:
+// an in-doubt payment (not already being refunded), or one settled by hand
+// whose decision the gateway has not yet confirmed or contradicted.
+func followed(p *store.Payment) bool {
+	if p.State == InDoubt {
+		return !p.PaidLate
+	}
+	return p.Resolution != nil && p.Resolution.Open()
 }
 
 // reconcile queries an in-doubt payment (the reconciler):
 // paid -> automatic refund (then reversed); failed or closed -> cancelled
 // (failed for a scan payment the cashier never cancelled); unknown -> later,
 // forever (the last backoff step, daily by default), until the gateway
-// answers or a manager resolves it by hand.
+// answers or a manager resolves it by hand. A payment resolved by hand is
+// followed on the same schedule until the gateway confirms or contradicts
+// the decision (checkResolution).
 func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 	p, err := e.payment(j.PaymentID)
-	if err != nil {
-		e.dropJob(j)
-		return
-	}
-	if p.State != InDoubt || p.PaidLate {
+	if err != nil || !followed(p) {
 		e.dropJob(j) // final, or its refund is in charge now
 		return
 	}
@@ -95,71 +105,83 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 	if ctx.Err() != nil {
 		return
 	}
+	answered := e.mono()
 	free()
 	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
-	switch queryOutcome(err) {
-	case gateway.Paid:
-		e.log.Info("agent: in-doubt payment turned out paid; refunding automatically", "id", p.ID, "order_id", p.OrderID)
-		_, err = e.mutate(p.ID, settleInDoubt(j, func(tx *store.Tx, p *store.Payment) error {
-			p.Answer = a
-			return e.paidLate(tx, p)
-		}))
-	case gateway.Failed:
-		_, err = e.mutate(p.ID, settleInDoubt(j, func(tx *store.Tx, p *store.Payment) error {
-			p.Answer = a
-			if p.CancelRequested || p.Mode == "qr" {
-				p.State, p.Error = Cancelled, nil
-				return nil
-			}
-			st := ""
-			if res != nil {
-				st = res.OrderStatus
-			}
-			p.State, p.Error = Failed, &store.Error{Code: statusCode(st), Message: "the gateway reports the order " + st}
-			return nil
-		}))
-	default:
-		e.noteNotFound(j.Seq, a)
-		if e.neverReached(p, j, a) {
-			e.log.Warn("agent: the gateway has no such order, on consecutive answers, after it could no longer be charged: it never reached the gateway",
-				"id", p.ID, "order_id", p.OrderID)
-			_, err = e.mutate(p.ID, settleInDoubt(j, func(tx *store.Tx, p *store.Payment) error {
-				p.State, p.Answer = Failed, a
-				if p.CancelRequested {
-					p.State = Cancelled
-				}
-				p.Error = &store.Error{Code: "gateway_unreachable", Message: "the order never reached the gateway (it has no record of it); nothing was charged"}
-				return nil
-			}))
-			break
+	if a.Action == gateway.ActionStatusQuery && a.Answered && a.RspCode == gateway.CodeFail {
+		// "No such order" counts only on a channel proven sound now.
+		a.ChannelSound = e.auth.soundAfter(ctx, answered)
+	}
+	outcome := queryOutcome(err)
+	e.noteNotFound(j.Seq, a)
+	gone := outcome == gateway.Unknown && e.neverReached(p, j, a)
+	if outcome == gateway.Unknown && !gone {
+		if p.State == InDoubt {
+			e.note(p.ID, a)
+		} else if j.Attempts+1 >= len(e.o.ReconcileBackoff) {
+			e.endFollowUp(j, "the gateway gave no final answer on the reconcile schedule")
+			return
 		}
-		e.note(p.ID, a)
 		e.retryJob(j, e.o.ReconcileBackoff, err, a)
 		return
 	}
-	if err != nil && !errors.Is(err, errNoChange) {
-		e.storeError("reconcile", err)
-		e.retryJob(j, e.o.ReconcileBackoff, err, nil)
-		return
+	if gone {
+		e.log.Warn("agent: the gateway has no such order, on consecutive answers, after it could no longer be charged: it never reached the gateway",
+			"id", p.ID, "order_id", p.OrderID)
+		outcome = gateway.Failed
 	}
+	_, err = e.mutate(p.ID, func(tx *store.Tx, p *store.Payment) error {
+		switch {
+		case p.State == InDoubt && !p.PaidLate:
+			if err := deleteJobIfAny(tx, j.Seq); err != nil {
+				return err
+			}
+			return e.settleInDoubt(tx, p, outcome, gone, res, a)
+		case p.Resolution != nil && p.Resolution.Open():
+			if err := deleteJobIfAny(tx, j.Seq); err != nil {
+				return err
+			}
+			return e.checkResolution(tx, p, outcome, res, a)
+		}
+		return errNoChange
+	})
 	if errors.Is(err, errNoChange) {
 		e.dropJob(j)
+		return
+	}
+	if err != nil {
+		e.storeError("reconcile", err)
+		e.retryJob(j, e.o.ReconcileBackoff, err, nil)
 	}
 }
 
-// settleInDoubt is the mutation that settles an in-doubt payment from its
-// reconciliation job's answer: unless the payment left in_doubt meanwhile
-// (errNoChange), the job is deleted and fn decides, in one transaction.
-func settleInDoubt(j *store.Job, fn mutation) mutation {
-	return func(tx *store.Tx, p *store.Payment) error {
-		if p.State != InDoubt {
-			return errNoChange
-		}
-		if err := tx.DeleteJob(j.Seq); err != nil {
-			return err
-		}
-		return fn(tx, p)
+// settleInDoubt settles an in-doubt payment from a decisive answer, in the
+// transaction that read it: paid -> the automatic refund; failed, closed
+// or never reached -> not paid.
+func (e *Engine) settleInDoubt(tx *store.Tx, p *store.Payment, outcome gateway.Outcome, gone bool, res *gateway.Result, a *store.Answer) error {
+	p.Answer = a
+	if outcome == gateway.Paid {
+		e.log.Info("agent: in-doubt payment turned out paid; refunding automatically", "id", p.ID, "order_id", p.OrderID)
+		return e.paidLate(tx, p)
 	}
+	if gone {
+		p.State = Failed
+		if p.CancelRequested {
+			p.State = Cancelled
+		}
+		p.Error = &store.Error{Code: "gateway_unreachable", Message: "the order never reached the gateway (it has no record of it); nothing was charged"}
+		return nil
+	}
+	if p.CancelRequested || p.Mode == "qr" {
+		p.State, p.Error = Cancelled, nil
+		return nil
+	}
+	st := ""
+	if res != nil {
+		st = res.OrderStatus
+	}
+	p.State, p.Error = Failed, &store.Error{Code: statusCode(st), Message: "the gateway reports the order " + st}
+	return nil
 }
 
 // neverReached reports whether an in-doubt order is known never to have
@@ -195,9 +217,17 @@ func (e *Engine) neverReached(p *store.Payment, j *store.Job, a *store.Answer) b
 		if !p.QRExpiresAt.IsZero() {
 			limit = max(limit, p.QRExpiresAt.Sub(p.CreatedAt))
 		}
-		return e.ageOf(p.CreatedAt) > limit && e.ageOf(j.Last.At) >= backoff(e.o.ReconcileBackoff, 0)/2
+		return e.olderThan(p.CreatedAt, limit) && e.olderThan(j.Last.At, backoff(e.o.ReconcileBackoff, 0)/2)
 	}
-	return e.ageOf(codeAt(p)) > limit && e.ageOf(j.Last.At) >= backoff(e.o.ReconcileBackoff, 0)/2
+	return e.olderThan(codeAt(p), limit) && e.olderThan(j.Last.At, backoff(e.o.ReconcileBackoff, 0)/2)
+}
+
+// olderThan reports whether wall-clock stamp t is at least d old. A stamp
+// in the future was written before the wall clock went back (NTP setting
+// right a clock that ran ahead): the wall clock cannot judge it, and the
+// monotonic conditions that neverReached also requires decide alone.
+func (e *Engine) olderThan(t time.Time, d time.Duration) bool {
+	return e.ageOf(t) > d || t.After(e.now())
 }
 
 // noteNotFound keeps, for a reconciliation job, the monotonic reading of
@@ -215,153 +245,6 @@ func (e *Engine) noteNotFound(seq uint64, a *store.Answer) {
 			e.notFoundSince = map[uint64]time.Duration{}
 		}
 		e.notFoundSince[seq] = e.mono()
-	}
-}
-
-// sendRefund sends a pending refund (or resends it, with its own order id,
-// when the last attempt certainly never left this machine). A refund whose
-// outcome is unknown (in_doubt) is never sent again: it is settled from
-// the original order's STATUS_QUERY, which reports what was refunded.
-func (e *Engine) sendRefund(ctx context.Context, j *store.Job, free func()) {
-	p, err := e.payment(j.PaymentID)
-	if err != nil {
-		e.dropJob(j)
-		return
-	}
-	r := p.Refund(j.RefundID)
-	if r == nil || r.State.Final() {
-		e.dropJob(j)
-		return
-	}
-	if r.State == store.RefundInDoubt {
-		e.settleRefund(ctx, j, p, r, free)
-		return
-	}
-	res, err := e.gw.Refund(ctx, gateway.RefundRequest{OrderID: r.OrderID, OriginalOrderID: p.OrderID, Amount: r.Amount, OperatorID: r.GatewayOperator})
-	// A call cut short by a stop may have reached the gateway: it falls
-	// through to in doubt below (settled from the original order), never
-	// left pending to be sent again.
-	free()
-	a := answerOf(gateway.ActionRefund, res, err, e.now())
-	switch {
-	case err == nil:
-		e.refundDone(j, store.RefundSucceeded, nil)
-	case gateway.OutcomeOf(err) == gateway.Failed:
-		code, msg := gwError(err)
-		e.refundDone(j, store.RefundFailed, &store.Error{Code: "refund_" + failCode(code), Message: msg})
-	case errors.Is(err, gateway.ErrNotSent):
-		e.retryJob(j, e.o.RetryBackoff, err, a)
-	default:
-		// Possibly done: in doubt; settled from the original order.
-		_, merr := e.mutate(p.ID, func(tx *store.Tx, p *store.Payment) error {
-			r := p.Refund(j.RefundID)
-			if r == nil || r.State != store.RefundPending {
-				return errNoChange
-			}
-			e.setRefundState(r, store.RefundInDoubt, nil)
-			return nil
-		})
-		if merr != nil && !errors.Is(merr, errNoChange) {
-			e.storeError("refund in doubt", merr)
-		}
-		e.retryJob(j, e.o.RetryBackoff, err, a)
-	}
-}
-
-// settleRefund resolves an in-doubt refund from the original order's
-// STATUS_QUERY: the gateway's refunded total (refund_amount, or the whole
-// amount when the order is fully_refunded) less what is known refunded
-// says whether this refund landed. When the original shows no such refund
-// RefundSettle after the refund was made, it did not land: failed, nothing
-// refunded. Anything unclear stays in doubt and is asked again.
-func (e *Engine) settleRefund(ctx context.Context, j *store.Job, p *store.Payment, r *store.Refund, free func()) {
-	res, err := e.gw.QueryOrder(ctx, p.OrderID, p.Amount, p.Tip)
-	if ctx.Err() != nil {
-		return
-	}
-	free()
-	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
-	if err != nil && queryOutcome(err) != gateway.Failed || res == nil {
-		if err == nil {
-			err = errors.New("agent: no answer")
-		}
-		e.retryJob(j, e.o.RetryBackoff, err, a)
-		return
-	}
-	total, known := refundedTotal(p, res)
-	if !known {
-		e.retryJob(j, e.o.RetryBackoff, fmt.Errorf("agent: the original order %s is %s without a refunded amount", p.OrderID, res.OrderStatus), a)
-		return
-	}
-	extra := total - p.Refunded() // refunded at the gateway beyond the refunds known to have succeeded
-	switch {
-	case extra >= r.Amount:
-		e.log.Info("agent: in-doubt refund found on the original order", "payment", p.ID, "refund", r.ID, "refunded_total", total)
-		e.refundDone(j, store.RefundSucceeded, nil)
-	case extra <= 0 && e.ageOf(r.CreatedAt) >= e.o.RefundSettle:
-		e.log.Warn("agent: in-doubt refund is not on the original order; it was not made", "payment", p.ID, "refund", r.ID)
-		e.refundDone(j, store.RefundFailed, &store.Error{Code: "refund_not_made",
-			Message: "the original order shows no such refund: nothing was refunded; refund again if the customer is owed"})
-	default:
-		e.retryJob(j, e.o.RetryBackoff, fmt.Errorf("agent: the original order %s shows %d refunded, %d known; waiting", p.OrderID, total, p.Refunded()), a)
-	}
-}
-
-// refundedTotal reads what the gateway says was refunded of an order.
-func refundedTotal(p *store.Payment, res *gateway.Result) (int64, bool) {
-	if res.HasRefunded {
-		return res.Refunded, true
-	}
-	switch res.OrderStatus {
-	case gateway.StatusFullyRefunded:
-		return total(p), true
-	case gateway.StatusSuccess:
-		return 0, true
-	}
-	return 0, false
-}
-
-func (e *Engine) setRefundState(r *store.Refund, to store.RefundState, rerr *store.Error) {
-	now := e.now()
-	if r.State != to {
-		r.History = append(r.History, store.HistoryEntry{State: string(to), At: now})
-	}
-	r.State, r.Error, r.UpdatedAt = to, rerr, now
-}
-
-// refundDone makes a refund final, deletes its job, and settles the
-// payment of an automatic refund: reversed, or (refund refused) succeeded
-// with error refund_failed.
-func (e *Engine) refundDone(j *store.Job, to store.RefundState, rerr *store.Error) {
-	_, err := e.mutate(j.PaymentID, func(tx *store.Tx, p *store.Payment) error {
-		if err := tx.DeleteJob(j.Seq); err != nil {
-			return err
-		}
-		r := p.Refund(j.RefundID)
-		if r == nil || r.State.Final() {
-			return nil
-		}
-		if !canRefundTransition(r.State, to) {
-			return errf(422, "invalid_state", "refund %s is %s and cannot become %s", r.ID, r.State, to)
-		}
-		e.setRefundState(r, to, rerr)
-		if r.Auto && p.State == InDoubt && p.PaidLate {
-			if to == store.RefundSucceeded {
-				p.State = Reversed
-			} else {
-				p.State = Succeeded
-				p.Error = &store.Error{Code: "refund_failed", Message: "paid after the sale was abandoned, and the automatic refund was refused: refund it by hand"}
-			}
-			return nil
-		}
-		if e.o.AutoPrint && e.o.Printer != nil && to == store.RefundSucceeded {
-			now := e.now()
-			return tx.AddJob(&store.Job{Kind: store.JobReceipt, PaymentID: p.ID, RefundID: r.ID, NextAt: now, CreatedAt: now})
-		}
-		return nil
-	})
-	if err != nil {
-		e.storeError("refund result", err)
 	}
 }
 

@@ -20,9 +20,12 @@ import (
 // Sales are the payments of the shift whose money was taken (succeeded,
 // and reversed: paid late and refunded automatically); refunds are the
 // succeeded refunds created during the shift (of any payment), automatic
-// reversals included. Net is sales plus tips minus refunds. Each total is
-// the sum of its lines: ByWallet, ByMode and ByOperator each add up to
-// Sales, Refunds and Net; ByState adds up to Payments.
+// reversals included. ShiftNet is sales plus tips minus refunds. Late is
+// what settled since the last Z report of payments and refunds of earlier
+// shifts (report_late.go); Net is ShiftNet plus Late.Net, so that the Z
+// reports' nets add up to the gateway's net. Each total is the sum of its
+// lines: ByWallet, ByMode and ByOperator each add up to Sales, Refunds and
+// ShiftNet; ByState adds up to Payments.
 type Report struct {
 	Kind         string       `json:"kind"`
 	Z            uint64       `json:"z,omitempty"`
@@ -39,13 +42,20 @@ type Report struct {
 	Sales        Totals       `json:"sales"`
 	Tips         int64        `json:"tips"`
 	Refunds      RefundTotals `json:"refunds"`
-	Net          int64        `json:"net"`
-	ByWallet     []Line       `json:"by_wallet"`
-	ByMode       []Line       `json:"by_mode"`
-	ByOperator   []Line       `json:"by_operator"`
+	ShiftNet     int64        `json:"shift_net"` // sales + tips - refunds of this shift
+	// Late are the late settlements of earlier shifts' Z reports.
+	Late       Late   `json:"late"`
+	Net        int64  `json:"net"` // ShiftNet + Late.Net
+	ByWallet   []Line `json:"by_wallet"`
+	ByMode     []Line `json:"by_mode"`
+	ByOperator []Line `json:"by_operator"`
 	// InDoubt lists the payments of the shift whose outcome is not known
 	// yet: they are in none of the totals above.
 	InDoubt []InDoubtLine `json:"in_doubt"`
+	// Unsettled are the payments and refunds, of this shift and earlier
+	// ones, that may still settle or change: the next report looks at
+	// them again (late settlements).
+	Unsettled []UnsettledItem `json:"unsettled"`
 }
 
 // Totals is a count and an amount.
@@ -197,7 +207,12 @@ func (e *Engine) buildReport(tx *store.Tx, sh *store.Shift, kind string, now tim
 		TimeZone: loc.String(), GeneratedAt: now.In(loc), LastEventSeq: tx.LastEventSeq(), InDoubt: []InDoubtLine{}}
 	states := lineSet{}
 	wallets, modes, operators := lineSet{}, lineSet{}, lineSet{}
-	err := tx.ForEachPayment(false, "", func(p *store.Payment) (bool, error) {
+	lb, err := e.newLateBook(tx, sh, &rep.Late)
+	if err != nil {
+		return nil, fmt.Errorf("agent: report of shift %d: %w", sh.No, err)
+	}
+	err = tx.ForEachPayment(false, "", func(p *store.Payment) (bool, error) {
+		lb.payment(p)
 		if p.Shift == sh.No {
 			s := states.at(string(p.State))
 			s.Count++
@@ -261,8 +276,10 @@ func (e *Engine) buildReport(tx *store.Tx, sh *store.Shift, kind string, now tim
 		rep.Tips += l.Tips
 		rep.Refunds.Count += l.Refunds
 		rep.Refunds.Amount += l.Refunded
-		rep.Net += l.Net
+		rep.ShiftNet += l.Net
 	}
+	lb.finish(rep)
+	rep.Net = rep.ShiftNet + rep.Late.Net
 	return rep, nil
 }
 
@@ -292,11 +309,24 @@ func (r *Report) CSV() []byte {
 		}
 	}
 	w.Write([]string{"total", "payments", i(r.Payments.Count), n(r.Payments.Amount), "", "", "", ""})
-	w.Write([]string{"total", "sales", i(r.Sales.Count), n(r.Sales.Amount), n(r.Tips), i(r.Refunds.Count), n(r.Refunds.Amount), n(r.Net)})
+	w.Write([]string{"total", "sales", i(r.Sales.Count), n(r.Sales.Amount), n(r.Tips), i(r.Refunds.Count), n(r.Refunds.Amount), n(r.ShiftNet)})
 	w.Write([]string{"total", "automatic_reversals", "", "", "", i(r.Refunds.Automatic), n(r.Refunds.AutomaticAmount), ""})
 	w.Write([]string{"total", "refunds_pending", "", "", "", i(r.Refunds.Pending), n(r.Refunds.PendingAmount), ""})
+	for _, l := range r.Late.ByZ {
+		w.Write([]string{"late", "z" + strconv.FormatUint(l.Z, 10), i(l.Count), n(l.Sales.Amount), n(l.Tips), i(l.Refunds.Count), n(l.Refunds.Amount), n(l.Net)})
+	}
+	l := r.Late
+	w.Write([]string{"total", "late", i(l.Count), n(l.Sales.Amount), n(l.Tips), i(l.Refunds.Count), n(l.Refunds.Amount), n(l.Net)})
+	w.Write([]string{"total", "net", "", "", "", "", "", n(r.Net)})
 	for _, d := range r.InDoubt {
 		w.Write([]string{"in_doubt", d.ID, "1", n(d.Amount), "", "", "", strconv.FormatInt(d.AgeSeconds, 10)})
+	}
+	for _, u := range r.Unsettled {
+		id := u.PaymentID
+		if u.Kind == "refund" {
+			id = u.RefundID
+		}
+		w.Write([]string{"unsettled_" + u.Kind, id, "1", n(u.Amount), "", "", "", ""})
 	}
 	w.Write([]string{"journal", "last_event_seq", "", strconv.FormatUint(r.LastEventSeq, 10), "", "", "", ""})
 	w.Flush()

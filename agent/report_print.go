@@ -64,6 +64,8 @@ func (e *Engine) Printable(rep *Report, reprint bool) printer.Report {
 		{Label: "Refunds", HasCount: true, Count: rep.Refunds.Count, Amount: -rep.Refunds.Amount},
 		{Label: "of which automatic", HasCount: true, Count: rep.Refunds.Automatic, Amount: -rep.Refunds.AutomaticAmount},
 		{Label: "Refunds pending", HasCount: true, Count: rep.Refunds.Pending, Amount: -rep.Refunds.PendingAmount},
+		{Label: "Shift net", Amount: rep.ShiftNet},
+		{Label: "Late settlements", HasCount: true, Count: rep.Late.Count, Amount: rep.Late.Net},
 		{Label: "NET", Amount: rep.Net, Bold: true},
 	}}
 	doubt := printer.ReportSection{Title: "IN DOUBT"}
@@ -76,11 +78,54 @@ func (e *Engine) Printable(rep *Report, reprint bool) printer.Report {
 			printer.ReportRow{Label: "  " + string(d.State), Text: age})
 	}
 	pr.Sections = []printer.ReportSection{states, lines("BY WALLET", rep.ByWallet), lines("BY MODE", rep.ByMode),
-		lines("BY OPERATOR", rep.ByOperator), totals, doubt}
+		lines("BY OPERATOR", rep.ByOperator), totals, doubt, lateSection(rep), unsettledSection(rep)}
 	if rep.SHA256 != "" {
 		pr.Footer = []string{"sha256 " + rep.SHA256[:16]}
 	}
 	return pr
+}
+
+// lateSection lays out the late settlements, by earlier Z report: the
+// count and net, then the sales, tips and refunds found.
+func lateSection(rep *Report) printer.ReportSection {
+	s := printer.ReportSection{Title: "LATE SETTLEMENTS"}
+	if len(rep.Late.ByZ) == 0 {
+		s.Rows = append(s.Rows, printer.ReportRow{Label: "None", Text: "-"})
+	}
+	for _, z := range rep.Late.ByZ {
+		s.Rows = append(s.Rows, printer.ReportRow{Label: "Z #" + strconv.FormatUint(z.Z, 10), HasCount: true, Count: z.Count, Amount: z.Net, Bold: true})
+		if z.Sales.Count > 0 {
+			s.Rows = append(s.Rows, printer.ReportRow{Label: "  Sales", HasCount: true, Count: z.Sales.Count, Amount: z.Sales.Amount})
+		}
+		if z.Tips != 0 {
+			s.Rows = append(s.Rows, printer.ReportRow{Label: "  Tips", Amount: z.Tips})
+		}
+		if z.Refunds.Count > 0 {
+			s.Rows = append(s.Rows, printer.ReportRow{Label: "  Refunds", HasCount: true, Count: z.Refunds.Count, Amount: -z.Refunds.Amount})
+		}
+	}
+	return s
+}
+
+// unsettledSection lists what earlier shifts left unsettled (this shift's
+// own payments in doubt are under IN DOUBT).
+func unsettledSection(rep *Report) printer.ReportSection {
+	s := printer.ReportSection{Title: "UNSETTLED FROM EARLIER SHIFTS"}
+	for _, u := range rep.Unsettled {
+		if u.Shift == rep.Shift.No {
+			continue
+		}
+		id := u.PaymentID
+		if u.Kind == "refund" {
+			id = u.RefundID
+		}
+		s.Rows = append(s.Rows, printer.ReportRow{Label: id, Amount: u.Amount},
+			printer.ReportRow{Label: "  Z #" + strconv.FormatUint(u.Z, 10) + " " + u.Kind, Text: u.State})
+	}
+	if len(s.Rows) == 0 {
+		s.Rows = append(s.Rows, printer.ReportRow{Label: "None", Text: "-"})
+	}
+	return s
 }
 
 func (e *Engine) PrintableReconciliation(rc *Reconciliation) printer.Report {

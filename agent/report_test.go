@@ -45,12 +45,15 @@ func checkSums(t *testing.T, rep *Report) {
 			s.Count, s.Amount, s.Tips, s.Refunds, s.Refunded, s.Net = s.Count+l.Count, s.Amount+l.Amount, s.Tips+l.Tips, s.Refunds+l.Refunds, s.Refunded+l.Refunded, s.Net+l.Net
 		}
 		if s.Count != rep.Sales.Count || s.Amount != rep.Sales.Amount || s.Tips != rep.Tips ||
-			s.Refunds != rep.Refunds.Count || s.Refunded != rep.Refunds.Amount || s.Net != rep.Net {
-			t.Errorf("by %s: lines sum to %+v; totals sales %+v tips %d refunds %+v net %d", name, s, rep.Sales, rep.Tips, rep.Refunds, rep.Net)
+			s.Refunds != rep.Refunds.Count || s.Refunded != rep.Refunds.Amount || s.Net != rep.ShiftNet {
+			t.Errorf("by %s: lines sum to %+v; totals sales %+v tips %d refunds %+v shift net %d", name, s, rep.Sales, rep.Tips, rep.Refunds, rep.ShiftNet)
 		}
 	}
-	if rep.Net != rep.Sales.Amount+rep.Tips-rep.Refunds.Amount {
-		t.Errorf("net %d != sales %d + tips %d - refunds %d", rep.Net, rep.Sales.Amount, rep.Tips, rep.Refunds.Amount)
+	if rep.ShiftNet != rep.Sales.Amount+rep.Tips-rep.Refunds.Amount {
+		t.Errorf("shift net %d != sales %d + tips %d - refunds %d", rep.ShiftNet, rep.Sales.Amount, rep.Tips, rep.Refunds.Amount)
+	}
+	if rep.Net != rep.ShiftNet+rep.Late.Net {
+		t.Errorf("net %d != shift net %d + late settlements %d", rep.Net, rep.ShiftNet, rep.Late.Net)
 	}
 }
 

@@ -136,6 +136,11 @@ func (e *Engine) CloseShift(by string, auto bool) (*Report, error) {
 		}
 		z, err := tx.AddZ(sh.No, now, func(no uint64) ([]byte, error) {
 			rep.Z, rep.Shift.Z = no, no
+			for i := range rep.Unsettled {
+				if rep.Unsettled[i].Shift == sh.No {
+					rep.Unsettled[i].Z = no
+				}
+			}
 			return json.Marshal(rep)
 		})
 		if err != nil {
@@ -148,7 +153,8 @@ func (e *Engine) CloseShift(by string, auto bool) (*Report, error) {
 		rep.SHA256 = z.SHA256
 		_, err = tx.AppendEvent(func(seq uint64) ([]byte, error) {
 			return json.Marshal(map[string]any{"seq": seq, "kind": KindReportZ, "at": now, "z": z.No, "shift": sh.No,
-				"sha256": z.SHA256, "sales": rep.Sales, "refunds": rep.Refunds.Amount, "net": rep.Net, "in_doubt": len(rep.InDoubt)})
+				"sha256": z.SHA256, "sales": rep.Sales, "refunds": rep.Refunds.Amount, "shift_net": rep.ShiftNet, "late": rep.Late.Count, "late_net": rep.Late.Net,
+				"net": rep.Net, "in_doubt": len(rep.InDoubt), "unsettled": len(rep.Unsettled)})
 		})
 		return err
 	})

@@ -31,9 +31,12 @@ const (
 //	queued        -> processing (retry, same order id), expired (validity
 //	                 window over, nothing charged), cancelled (cashier, nothing sent)
 //	in_doubt      -> reversed (paid late, refunded), cancelled / failed (the
-//	                 gateway confirmed not paid), succeeded (paid late but the
-//	                 automatic refund was refused: the money stays with the
-//	                 merchant, error.code refund_failed)
+//	                 gateway confirmed not paid), succeeded / failed /
+//	                 cancelled (settled by hand)
+//
+// The one move out of a final state is not in this table (contradicts):
+// a payment settled by hand as not paid that the gateway later reports
+// paid goes back to in_doubt while its automatic refund is made.
 var transitions = map[State][]State{
 	AwaitingCode: {Processing, Cancelled},
 	Processing:   {Succeeded, Failed, Queued, InDoubt, Cancelled},

@@ -21,7 +21,14 @@ type Status struct {
 	// InDoubt lists the payments whose outcome the gateway has not told
 	// yet: they keep being reconciled, or a manager resolves them by hand.
 	InDoubt []InDoubtPayment `json:"in_doubt"`
-	Clock   ClockStatus      `json:"clock"`
+	// RefundsInDoubt lists the refunds whose outcome is not known yet
+	// (settled from their original order), those a manager must settle
+	// (ambiguous) among them, and the refunds waiting behind them.
+	RefundsInDoubt []InDoubtRefund `json:"refunds_in_doubt"`
+	// Contradicted counts, since start, resolutions by hand the gateway
+	// later contradicted.
+	Contradicted int         `json:"resolutions_contradicted"`
+	Clock        ClockStatus `json:"clock"`
 	// StoreErrors counts journal errors in background steps since start.
 	StoreErrors int `json:"store_errors"`
 }
@@ -32,6 +39,23 @@ type InDoubtPayment struct {
 	OrderID    string  `json:"order_id"`
 	Amount     int64   `json:"amount"`
 	AgeSeconds float64 `json:"age_seconds"`
+	// Reversal: it was paid after the sale was abandoned and its
+	// automatic refund is under way; Stuck: that refund has not been made
+	// for ReversalEscalate (it goes on).
+	Reversal bool `json:"reversal,omitempty"`
+	Stuck    bool `json:"reversal_stuck,omitempty"`
+}
+
+// InDoubtRefund is one refund in /v1/status whose outcome is unknown, or
+// that waits behind one.
+type InDoubtRefund struct {
+	PaymentID  string  `json:"payment_id"`
+	RefundID   string  `json:"refund_id"`
+	Amount     int64   `json:"amount"`
+	State      string  `json:"state"`
+	AgeSeconds float64 `json:"age_seconds"`
+	Ambiguous  string  `json:"ambiguous,omitempty"`
+	Behind     string  `json:"behind,omitempty"`
 }
 
 // ClockStatus says whether the wall clock is believed.
@@ -77,13 +101,16 @@ func (e *Engine) Status() Status {
 	}
 	s.Clock = ClockStatus{Plausible: problem == "", Problem: problem, Jumps: e.jumps}
 	s.StoreErrors = e.storeErrs
+	s.Contradicted = e.contradicted
 	e.mu.Unlock()
+	s.RefundsInDoubt = e.refundsInDoubt(s.Outbox.ByKind[store.JobRefund])
 	sort.Strings(doubt)
 	s.InDoubt = []InDoubtPayment{}
 	e.st.View(func(tx *store.Tx) error {
 		for _, id := range doubt {
 			if p, err := tx.Payment(id); err == nil && p.State == InDoubt {
-				s.InDoubt = append(s.InDoubt, InDoubtPayment{ID: p.ID, OrderID: p.OrderID, Amount: p.Amount, AgeSeconds: e.ageOf(p.CreatedAt).Seconds()})
+				s.InDoubt = append(s.InDoubt, InDoubtPayment{ID: p.ID, OrderID: p.OrderID, Amount: p.Amount, AgeSeconds: e.ageOf(p.CreatedAt).Seconds(),
+					Reversal: p.PaidLate, Stuck: p.Error != nil && p.Error.Code == "reversal_stuck"})
 			}
 		}
 		return nil
@@ -104,4 +131,37 @@ func (e *Engine) outboxStatus(now time.Time) OutboxStatus {
 		return err
 	})
 	return o
+}
+
+// maxListedRefunds bounds the refunds /v1/status lists.
+const maxListedRefunds = 100
+
+// refundsInDoubt lists the refunds in doubt and those waiting behind one,
+// from the outbox's refund jobs (read only when there are some).
+func (e *Engine) refundsInDoubt(jobs int) []InDoubtRefund {
+	out := []InDoubtRefund{}
+	if jobs == 0 {
+		return out
+	}
+	e.st.View(func(tx *store.Tx) error {
+		all, err := tx.Jobs()
+		if err != nil {
+			return err
+		}
+		for _, j := range all {
+			if j.Kind != store.JobRefund || len(out) >= maxListedRefunds {
+				continue
+			}
+			p, err := tx.Payment(j.PaymentID)
+			if err != nil {
+				continue
+			}
+			if r := p.Refund(j.RefundID); r != nil && (r.State == store.RefundInDoubt || r.Behind != "") {
+				out = append(out, InDoubtRefund{PaymentID: p.ID, RefundID: r.ID, Amount: r.Amount, State: string(r.State),
+					AgeSeconds: e.ageOf(r.CreatedAt).Seconds(), Ambiguous: r.Ambiguous, Behind: r.Behind})
+			}
+		}
+		return nil
+	})
+	return out
 }

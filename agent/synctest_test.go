@@ -77,9 +77,13 @@ type bubbleEnv struct {
 type bubbleOpt struct {
 	path string
 	wrap func(*gateway.Client) Gateway
+	sim  *ottsim.Sim // the simulator of an earlier bubble run (its ledger)
+	key  string      // the sign key the client uses (a misconfigured terminal)
 }
 
 func withJournal(path string) bubbleOpt                        { return bubbleOpt{path: path} }
+func withSim(sim *ottsim.Sim) bubbleOpt                        { return bubbleOpt{sim: sim} }
+func withSignKey(key string) bubbleOpt                         { return bubbleOpt{key: key} }
 func withGateway(wrap func(*gateway.Client) Gateway) bubbleOpt { return bubbleOpt{wrap: wrap} }
 
 // startBubble starts an engine at real time defaults (o adds to them)
@@ -88,6 +92,8 @@ func startBubble(t *testing.T, o Options, so ottsim.Options, opts ...bubbleOpt) 
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "posagent.db")
 	var wrap func(*gateway.Client) Gateway
+	var sim *ottsim.Sim
+	key := signKey
 	for _, x := range opts {
 		if x.path != "" {
 			path = x.path
@@ -95,11 +101,19 @@ func startBubble(t *testing.T, o Options, so ottsim.Options, opts ...bubbleOpt) 
 		if x.wrap != nil {
 			wrap = x.wrap
 		}
+		if x.sim != nil {
+			sim = x.sim
+		}
+		if x.key != "" {
+			key = x.key
+		}
 	}
 	so.MerchantID, so.SignKey = merchantID, signKey
 	so.BaseURL = "http://sim.invalid"
-	sim := ottsim.New(so)
-	gw, err := gateway.New(gateway.Config{URL: "http://sim.invalid/processV2", MerchantID: merchantID, SignKey: signKey,
+	if sim == nil {
+		sim = ottsim.New(so)
+	}
+	gw, err := gateway.New(gateway.Config{URL: "http://sim.invalid/processV2", MerchantID: merchantID, SignKey: key,
 		OperatorID: "0000000696", TerminalNo: "LANE1", CallbackURL: "http://127.0.0.1:1/cb",
 		HTTPClient: &http.Client{Transport: memTransport{sim.Handler()}, Timeout: gateway.DefaultTimeout}})
 	if err != nil {

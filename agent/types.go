@@ -59,6 +59,15 @@ type Refund struct {
 	Error     *store.Error      `json:"error,omitempty"`
 	CreatedAt time.Time         `json:"created_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
+	// Behind: the refund of the same payment this one waits for (refunds
+	// of one payment reach the gateway one at a time).
+	Behind string `json:"behind,omitempty"`
+	// Ambiguous: why this in-doubt refund cannot be settled without a
+	// guess; a manager settles it (POST .../refunds/{id}/resolve).
+	Ambiguous string `json:"ambiguous,omitempty"`
+	// RetryOf: the refund, proven not made, this one makes again.
+	RetryOf    string            `json:"retry_of,omitempty"`
+	Resolution *store.Resolution `json:"resolution,omitempty"`
 }
 
 func publicPayment(p *store.Payment) *Payment {
@@ -79,7 +88,8 @@ func publicPayment(p *store.Payment) *Payment {
 	}
 	for _, r := range p.Refunds {
 		out.Refunds = append(out.Refunds, Refund{ID: r.ID, OrderID: r.OrderID, Amount: r.Amount, State: r.State,
-			Automatic: r.Auto, Operator: r.Operator, Approver: r.ApprovedBy, Error: r.Error, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()})
+			Automatic: r.Auto, Operator: r.Operator, Approver: r.ApprovedBy, Error: r.Error, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+			Behind: r.Behind, Ambiguous: r.Ambiguous, RetryOf: r.RetryOf, Resolution: r.Resolution})
 	}
 	return out
 }
@@ -98,6 +108,12 @@ const (
 	KindClockJumped = "clock.jumped"
 	// KindPaymentResolved: a manager settled an in-doubt payment by hand.
 	KindPaymentResolved = "payment.resolved"
+	// KindGatewayAuth: the gateway began or stopped refusing this
+	// terminal's credentials (Reason says why, or "ok").
+	KindGatewayAuth = "gateway.auth"
+	// KindResolutionContradicted: the gateway said otherwise than a
+	// manager's decision on an in-doubt payment (payment.resolved).
+	KindResolutionContradicted = "payment.resolution_contradicted"
 )
 
 // Event is one journal event, as streamed on /v1/events.

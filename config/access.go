@@ -122,4 +122,9 @@ func (c *Config) validateOperators(v *validator) {
 	} else if r >= 0 && managers == 0 {
 		v.add("refunds.approval_above", "refunds.approval_above %d needs a manager who can approve: add an operator with role manager and a PIN (posagent operator add --role manager)", r)
 	}
+	if r := c.Refunds.UnapprovedPerShift; r < 0 {
+		v.add("refunds.unapproved_per_shift", "refunds.unapproved_per_shift %d: use 0 (no limit) or an amount in cents", r)
+	} else if r > 0 && managers == 0 {
+		v.add("refunds.unapproved_per_shift", "refunds.unapproved_per_shift %d needs a manager who can approve: add an operator with role manager and a PIN (posagent operator add --role manager)", r)
+	}
 }

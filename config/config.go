@@ -147,9 +147,13 @@ type Operator struct {
 // Refunds are the rules for refunds.
 type Refunds struct {
 	// ApprovalAbove: a refund of more than this many cents needs a
-	// manager's PIN; 0 every refund; -1 none (then only the manager
-	// token refunds).
+	// manager's PIN, counting what the payment was already refunded
+	// without one; 0 every refund; -1 none (then the manager token
+	// refunds alone, and a pos token only with a manager's PIN).
 	ApprovalAbove int `key:"approval_above"`
+	// UnapprovedPerShift: what the open shift may refund in all without a
+	// manager's PIN, whoever asks; 0: no such limit.
+	UnapprovedPerShift int `key:"unapproved_per_shift"`
 }
 
 // Store is the bbolt journal.

@@ -122,6 +122,8 @@ func TestValidateRules(t *testing.T) {
 			c.Operators = []Operator{{ID: "m1", Role: "manager", PINHash: "2468"}}
 		}, "operators[0].pin_hash is not a bcrypt or argon2id hash"},
 		{"approval without manager", func(c *Config) { c.Refunds.ApprovalAbove = 0 }, "refunds.approval_above 0 needs a manager who can approve"},
+		{"negative per-shift limit", func(c *Config) { c.Refunds.UnapprovedPerShift = -1 }, "refunds.unapproved_per_shift -1: use 0 (no limit) or an amount in cents"},
+		{"per-shift limit without manager", func(c *Config) { c.Refunds.UnapprovedPerShift = 5000 }, "refunds.unapproved_per_shift 5000 needs a manager who can approve"},
 		{"unknown default operator", func(c *Config) { c.API.DefaultOperator = "c9" }, "api.default_operator \"c9\" is not an operators[].id"},
 		{"tls key without cert", func(c *Config) { c.API.TLS.Key = "/etc/posagent/key.pem" }, "api.tls.key is set without api.tls.cert"},
 	}

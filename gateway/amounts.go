@@ -68,6 +68,7 @@ func checkAmounts(k call, f Fields, feeBPS int) (amounts, error) {
 	if a.tip, a.hasTip, err = num("tip"); err != nil {
 		return a, err
 	}
+	answerTip := a.hasTip
 	if a.hasTip && k.hasTip && a.tip != k.tip {
 		return a, fmt.Errorf("tip %d, want %d", a.tip, k.tip)
 	}
@@ -79,6 +80,7 @@ func checkAmounts(k call, f Fields, feeBPS int) (amounts, error) {
 	}
 	due := k.amount + a.tip
 	a.total = due
+	confirmed := answerTip || a.tip == 0 // the answer says what the tip was
 	for _, key := range []string{"total_amount", "amount"} {
 		n, ok, err := num(key)
 		if err != nil {
@@ -88,10 +90,13 @@ func checkAmounts(k call, f Fields, feeBPS int) (amounts, error) {
 			continue
 		}
 		switch {
-		case n == due, key == "amount" && n == k.amount:
+		case n == due:
+			confirmed = true
+		case key == "amount" && n == k.amount:
 		case a.hasFee && n == due+a.fee:
+			confirmed = true
 		case !a.hasFee && n > due && n-due <= FeeAllowance(due, feeBPS):
-			a.fee = n - due
+			a.fee, confirmed = n-due, true
 		default:
 			if a.tip == 0 {
 				return a, fmt.Errorf("%s %d, want %d", key, n, k.amount)
@@ -99,6 +104,16 @@ func checkAmounts(k call, f Fields, feeBPS int) (amounts, error) {
 			return a, fmt.Errorf("%s %d, want %d (amount %d, tip %d) or a convenience fee on top", key, n, due, k.amount, a.tip)
 		}
 		a.total = max(a.total, n)
+		if !k.hasAmount {
+			confirmed = true
+		}
+	}
+	saysPaid := (k.action == ActionPassivePay || k.action == ActionStatusQuery) &&
+		Classify(k.action, CodeSuccess, f.Value("order_status")) == Paid
+	if !confirmed && k.hasAmount && saysPaid {
+		// Only the request's amount echoed: whether the tip was charged
+		// is not said (an answer is believed for what it says, no more).
+		return a, fmt.Errorf("the answer echoes amount %d without the tip %d or a total: whether the tip was charged is not said", k.amount, a.tip)
 	}
 	return a, nil
 }

@@ -54,6 +54,8 @@ var reportZH = map[string]string{
 	"succeeded": "成功", "failed": "失败", "cancelled": "已取消", "expired": "已过期", "reversed": "已撤销",
 	"in_doubt": "待确认", "processing": "处理中", "queued": "排队中", "awaiting_code": "等待付款码",
 	"scan": "扫码", "qr": "二维码",
+	"Shift net": "本班净额", "Late settlements": "结班后结算", "LATE SETTLEMENTS": "结班后结算明细",
+	"UNSETTLED FROM EARLIER SHIFTS": "以前班次未结算",
 }
 
 // ReportLabel returns a report label in a language (the receipt's rules:

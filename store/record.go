@@ -113,6 +113,9 @@ type Answer struct {
 	OrderStatus string    `json:"order_status,omitempty"` // lower-case order_status
 	Outcome     string    `json:"outcome"`                // paid, failed, unknown
 	At          time.Time `json:"at"`
+	// ChannelSound: a probe that started after this answer proved the
+	// gateway's credentials (a "no such order" counts only then).
+	ChannelSound bool `json:"channel_sound,omitempty"`
 	// Wallet is what the answer said of the wallet's side; the engine
 	// moves it to Payment.WalletSide when it records the answer.
 	Wallet *WalletSide `json:"wallet,omitempty"`
@@ -120,10 +123,24 @@ type Answer struct {
 
 // Resolution is a manager's decision on an in-doubt payment.
 type Resolution struct {
-	Outcome  string    `json:"outcome"` // paid | not_paid
+	Outcome  string    `json:"outcome"` // paid | not_paid (a refund: made | not_made)
 	Reason   string    `json:"reason"`
 	Operator string    `json:"operator,omitempty"`
 	At       time.Time `json:"at"`
+	// Confirmed: the gateway later agreed with the decision; Contradicted:
+	// it later said otherwise (what it said, and when).
+	Confirmed    bool   `json:"confirmed,omitempty"`
+	Contradicted string `json:"contradicted,omitempty"`
+	// Unanswered: the follow-up ended on its schedule with no final
+	// answer from the gateway.
+	Unanswered bool      `json:"unanswered,omitempty"`
+	CheckedAt  time.Time `json:"checked_at,omitzero"`
+}
+
+// Open reports whether a payment's resolution by hand is still followed:
+// the gateway has neither confirmed nor contradicted it yet.
+func (r *Resolution) Open() bool {
+	return r != nil && !r.Confirmed && r.Contradicted == "" && !r.Unanswered
 }
 
 // Refund is one refund of a payment, with its own order id.
@@ -144,6 +161,21 @@ type Refund struct {
 	GatewayOperator string `json:"gateway_operator,omitempty"`
 	// Shift is the number of the shift open when the refund was created.
 	Shift uint64 `json:"shift,omitempty"`
+	// Behind is the refund of the same payment this one waits for: refunds
+	// of one payment reach the gateway one at a time, so that what the
+	// gateway shows refunded can always be explained.
+	Behind string `json:"behind,omitempty"`
+	// SentAt is when the last send that may have reached the gateway ended.
+	SentAt time.Time `json:"sent_at,omitzero"`
+	// Ambiguous says why an in-doubt refund cannot be settled without a
+	// guess (the gateway's refunded total does not match it); a manager
+	// settles it by hand (Resolution).
+	Ambiguous string `json:"ambiguous,omitempty"`
+	// RetryOf is the refund, proven not made, that this one makes again.
+	RetryOf string `json:"retry_of,omitempty"`
+	// Resolution records a manager settling an in-doubt refund by hand
+	// (Outcome made or not_made).
+	Resolution *Resolution `json:"resolution,omitempty"`
 }
 
 // Refunded is the sum of succeeded refunds.

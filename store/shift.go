@@ -45,6 +45,10 @@ type Shift struct {
 	AutoClosed bool `json:"auto_closed,omitempty"`
 	// Z is the number of the shift's Z report (0 while open).
 	Z uint64 `json:"z,omitempty"`
+	// UnapprovedRefunds is what was asked to be refunded in this shift
+	// without a manager's approval (refunds.unapproved_per_shift), failed
+	// refunds included.
+	UnapprovedRefunds int64 `json:"unapproved_refunds,omitempty"`
 }
 
 // Open reports whether the shift is still open.

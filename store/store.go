@@ -70,7 +70,12 @@ type Store struct {
 	// lastCommit: the clock's unix nanoseconds at the last commit (the
 	// online compaction waits for a quiet journal).
 	lastCommit atomic.Int64
-	noSync     bool
+	// failed is set (wmu held) when a commit failed after it may have
+	// reached the disk: from then on no change is committed (ErrFailed)
+	// until the journal is opened again and read as it is.
+	failed error
+	fmu    sync.Mutex // guards failed for Failed (a commit holds wmu)
+	noSync bool
 	// hook, when set (tests), is called at each step of the online
 	// compaction (online.go); an error stops it there.
 	hook func(step string) error
@@ -201,6 +206,24 @@ type change struct {
 // errRedo: a change failed after writing; the transaction is undone.
 var errRedo = errors.New("store: redo the batch")
 
+// ErrFailed: a commit failed while writing or syncing the file (a disk
+// error, a full disk). Whether that commit reached the disk is not known:
+// bbolt may have written its meta page before the error, and after a
+// failed fsync the kernel may have dropped the dirty pages, so a later
+// commit could overwrite it or succeed on a lie. The store takes no more
+// changes; the agent must be restarted, and the journal is then read as
+// it is on disk (a change the caller retries with the same idempotency
+// key is then either found or made, never made twice).
+var ErrFailed = errors.New("store: the journal takes no change after a failed commit whose outcome on disk is unknown; restart the agent")
+
+// Failed returns the commit error that stopped the journal taking
+// changes (ErrFailed), or nil.
+func (s *Store) Failed() error {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return s.failed
+}
+
 // commit queues fn and waits until it is committed. Whoever holds wmu
 // commits everything queued so far (leader); the others find their change
 // done when they get wmu in turn.
@@ -243,6 +266,12 @@ func (s *Store) commitGroup(group []*change) {
 		}
 	}()
 	for len(group) > 0 {
+		if s.failed != nil {
+			for _, c := range group {
+				c.done, c.err = true, s.failed
+			}
+			return
+		}
 		var (
 			m      Mark
 			events []Event
@@ -290,6 +319,15 @@ func (s *Store) commitGroup(group []*change) {
 			c.done = true
 		}
 		if err != nil {
+			// The commit itself failed (the changes' own errors were
+			// answered above): its outcome on disk is unknown.
+			s.fmu.Lock()
+			s.failed = fmt.Errorf("%w (%w)", ErrFailed, err)
+			s.fmu.Unlock()
+			for _, c := range ok {
+				c.err = s.failed
+			}
+			s.log.Error("store: a commit failed; the journal takes no more changes until the agent restarts", "err", err)
 			return
 		}
 		s.mark.post(m)

@@ -11,9 +11,9 @@ import (
 
 // auditNote is what a handler adds to its request's audit entry.
 type auditNote struct {
-	operator, approver string
-	amount             int64
-	force              bool // journal it even though it failed (a refused approval)
+	operator, approver, detail string
+	amount                     int64
+	force                      bool // journal it even though it failed (a refused approval)
 }
 
 func noteOf(r *http.Request) *auditNote {
@@ -21,6 +21,13 @@ func noteOf(r *http.Request) *auditNote {
 		return n
 	}
 	return &auditNote{} // not audited: notes go nowhere
+}
+
+// AuditDetail adds detail to the audit-trail entry of r, for a handler
+// mounted behind the front door (Options.Mount): a reload names the keys
+// it changed. Never a secret: keys, not values.
+func AuditDetail(r *http.Request, detail string) {
+	noteOf(r).detail = clip(detail, 1000)
 }
 
 // serveAudited runs an audited route and journals what came of it: every
@@ -34,12 +41,12 @@ func (d *door) serveAudited(w http.ResponseWriter, r *http.Request, rt route, c 
 	if rec.status == 0 {
 		rec.status = 200
 	}
-	if rec.status >= 400 && !note.force {
+	if rec.status >= 400 && !note.force && rt.audit != "config.reload" {
 		return
 	}
 	result, p := rec.result()
 	a := agent.Audit{Action: rt.audit, Method: r.Method, Path: clip(r.URL.Path, 200), Credential: c.name, Operator: note.operator,
-		Approver: note.approver, Client: c.client, Amount: note.amount, Status: rec.status, Result: result}
+		Approver: note.approver, Client: c.client, Amount: note.amount, Status: rec.status, Result: result, Detail: note.detail}
 	if id := r.PathValue("id"); id != "" {
 		a.Payment = clip(id, 64)
 	} else if p != nil {

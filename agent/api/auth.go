@@ -107,7 +107,11 @@ type Access struct {
 	// without one.
 	Approval      bool
 	ApprovalAbove int64
-	// PINAttempts wrong PINs in a row lock the operator for PINLockout (5, 5 min).
+	// UnapprovedPerShift bounds what the open shift refunds in all without
+	// a manager's approval, whoever asks (0: no such bound).
+	UnapprovedPerShift int64
+	// PINAttempts wrong PINs in a row lock the operator for PINLockout (5,
+	// 5 min); the count and the lock-out are kept in the journal.
 	PINAttempts int
 	PINLockout  time.Duration
 	// AuthFailures failed authentications from one client within AuthBlock
@@ -118,8 +122,14 @@ type Access struct {
 	// MaxStreamsPerRole per role (64, 16); beyond, 503 with Retry-After.
 	MaxStreams        int
 	MaxStreamsPerRole int
+	// StreamIdle closes an event stream that carried no event for this
+	// long (10 min); the client reconnects. Pings do not count.
+	StreamIdle time.Duration
 	// BodyTimeout bounds reading a request body (10 s).
 	BodyTimeout time.Duration
+	// WriteTimeout bounds each write of a long answer (an event, an export
+	// or backup chunk) (10 s): a client that stops reading is dropped.
+	WriteTimeout time.Duration
 	// TLSFingerprint is the SHA-256 fingerprint of the API's certificate
 	// ("" without TLS), shown by /v1/status.
 	TLSFingerprint string
@@ -145,6 +155,12 @@ func (a *Access) setDefaults() {
 	}
 	if a.MaxStreamsPerRole <= 0 {
 		a.MaxStreamsPerRole = 16
+	}
+	if a.StreamIdle <= 0 {
+		a.StreamIdle = 10 * time.Minute
+	}
+	if a.WriteTimeout <= 0 {
+		a.WriteTimeout = 10 * time.Second
 	}
 	if a.BodyTimeout <= 0 {
 		a.BodyTimeout = 10 * time.Second
@@ -244,22 +260,20 @@ func (s *strikes) blocked(key string) time.Duration {
 	return 0
 }
 
-// fail records a failure; it returns true when key is now blocked.
+// fail records a failure; it returns true when key is now blocked. A
+// full table makes room by dropping what has expired, then keys that are
+// not blocked, the oldest first; blocked keys are never dropped, so that
+// filling the table with fresh keys cannot lift a block. When every key is
+// blocked, a new key counts as blocked too (what is refused then is a
+// wrong credential only: a valid one is never looked up here).
 func (s *strikes) fail(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if len(s.m) >= maxStrikeKeys {
-		for k, v := range s.m {
-			if v.until < now && now-v.first > s.block {
-				delete(s.m, k)
-			}
-		}
-		if len(s.m) >= maxStrikeKeys {
-			clear(s.m)
-		}
-	}
 	k := s.m[key]
+	if k == nil && len(s.m) >= maxStrikeKeys && !s.makeRoom(now) {
+		return true
+	}
 	if k == nil || (k.until < now && now-k.first > s.block) || (k.until != 0 && k.until <= now) {
 		k = &strike{first: now}
 		s.m[key] = k
@@ -270,6 +284,30 @@ func (s *strikes) fail(key string) bool {
 		return true
 	}
 	return false
+}
+
+// makeRoom frees one slot or more of a full table; false: every key is blocked.
+func (s *strikes) makeRoom(now time.Duration) bool {
+	var oldest string
+	var first time.Duration
+	for k, v := range s.m {
+		switch {
+		case v.until > now:
+			continue // blocked: kept
+		case v.until != 0 || now-v.first > s.block:
+			delete(s.m, k) // expired
+		case oldest == "" || v.first < first:
+			oldest, first = k, v.first
+		}
+	}
+	if len(s.m) < maxStrikeKeys {
+		return true
+	}
+	if oldest == "" {
+		return false
+	}
+	delete(s.m, oldest)
+	return true
 }
 
 // ok forgets key's failures.
@@ -392,12 +430,29 @@ type accessState struct {
 	a     Access
 	creds *credentials
 	open  bool // no credentials configured: loopback and socket callers have every role
+	// changed is closed when SetAccess replaces these rules: what was
+	// opened under them (event streams) checks its credential again.
+	changed chan struct{}
 }
 
 func newAccessState(a Access, legacy string) *accessState {
 	a.setDefaults()
 	c := newCredentials(legacy, a.Tokens)
-	return &accessState{a: a, creds: c, open: c.empty()}
+	return &accessState{a: a, creds: c, open: c.empty(), changed: make(chan struct{})}
+}
+
+// holds reports whether the caller's credential is still accepted with
+// the same roles under these rules.
+func (s *accessState) holds(c caller) bool {
+	if c.sum == ([32]byte{}) {
+		return s.open || c.name == "anonymous"
+	}
+	for _, cr := range s.creds.list {
+		if cr.sum == c.sum && cr.roles == c.roles {
+			return true
+		}
+	}
+	return false
 }
 
 // accessNow returns the access rules in force.
@@ -408,11 +463,15 @@ func (s *Server) accessNow() *accessState { return s.access.Load() }
 // hosts and origins, socket users. Requests under way finish under the
 // rules they started with. The rate limits (failed authentications, PIN
 // lock-out), the stream caps and the listeners stay as they were at start;
-// the socket path and TLS fingerprint shown by /v1/status are kept.
+// the socket path and TLS fingerprint shown by /v1/status are kept. An
+// event stream opened with a credential these rules no longer hold (a
+// token removed or changed, a role changed) is closed. SetAccess is called
+// by one goroutine at a time (the reloader).
 func (s *Server) SetAccess(a Access) {
 	old := s.accessNow().a
 	a.AuthFailures, a.AuthBlock, a.PINAttempts, a.PINLockout = old.AuthFailures, old.AuthBlock, old.PINAttempts, old.PINLockout
 	a.MaxStreams, a.MaxStreamsPerRole, a.BodyTimeout = old.MaxStreams, old.MaxStreamsPerRole, old.BodyTimeout
-	a.TLSFingerprint, a.Socket = old.TLSFingerprint, old.Socket
-	s.access.Store(newAccessState(a, s.o.Token))
+	a.StreamIdle, a.WriteTimeout, a.TLSFingerprint, a.Socket = old.StreamIdle, old.WriteTimeout, old.TLSFingerprint, old.Socket
+	prev := s.access.Swap(newAccessState(a, s.o.Token))
+	close(prev.changed) // streams opened with a removed credential end
 }

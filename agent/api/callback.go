@@ -1,7 +1,6 @@
 package api
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -24,8 +23,9 @@ type Nudger interface {
 // orders). Polling stays the source of truth: a call-back is verified
 // (digest, merchant id), matched to one of our orders and amounts, and then
 // only makes that payment's pending queries due now, so a STATUS_QUERY
-// confirms it. It is mounted outside the bearer-token check (OTTPay cannot
-// carry our token); the digest is its authentication.
+// confirms it. It goes in Options.Callback: behind the front door, without
+// the bearer-token check (OTTPay cannot carry our token); the digest is
+// its authentication.
 // cp nil: this gateway sends no call-backs (404).
 func CallbackHandler(n Nudger, cp CallbackParser, log *slog.Logger) http.Handler {
 	if log == nil {
@@ -40,9 +40,9 @@ func CallbackHandler(n Nudger, cp CallbackParser, log *slog.Logger) http.Handler
 			writeErr(w, errf(404, "not_found", "this gateway sends no call-backs"))
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+		body, err := readBody(w, r) // 413 too large, 408 too slow
 		if err != nil {
-			writeErr(w, errf(413, "body_too_large", "call-back larger than %d bytes", MaxBody))
+			writeErr(w, err)
 			return
 		}
 		res, err := cp.ParseCallback(body)

@@ -9,7 +9,19 @@
 // an Idempotency-Key, and bodies are decoded strictly (exact keys, no
 // duplicates, no nulls). Loopback without tokens is open to local
 // programs and closed to web pages; anything wider needs a token of the
-// least role that works (auth.go).
+// least role that works (auth.go). A valid token is always served; wrong
+// ones are counted per client (all of loopback is one) and per token. The
+// bridge's WebSocket (Options.Bridge) and OTTPay's call-back
+// (Options.Callback, no token, refusals limited per client) pass the same
+// door.
+//
+// What a role may do is judged where the money moves: a refund without a
+// manager's approval is bounded in the engine's transaction that records
+// it (agent.RefundLimits, cumulative per payment and per shift), and each
+// PIN attempt is counted in the journal before the PIN is compared, one
+// check per manager at a time (roles.go). The event stream (stream.go)
+// gives the display token the present only, with a screen's fields, and
+// each role its own quota with a slot kept for the display.
 //
 // The API depends on the engine through small interfaces defined here
 // (Payments, Counter, Books, Watch); *agent.Engine satisfies Engine, their
@@ -19,5 +31,6 @@
 //	srv := api.New(engine, api.Options{Token: tok, Access: acc})
 //	api.Serve(ctx, api.NewServer(srv, log), listeners...)
 //
-// SetAccess puts new access rules in force at once (a config reload).
+// SetAccess puts new access rules in force at once (a config reload); event
+// streams opened with a credential it removed are closed.
 package api

@@ -3,6 +3,8 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -32,25 +34,33 @@ type door struct {
 	log    *slog.Logger
 
 	authFails *strikes // per client
-	pinFails  *strikes // per operator
 
-	mu      sync.Mutex // guards streams
-	streams map[string]int
-	total   int
+	mu       sync.Mutex             // guards streams, total and pinGates
+	streams  map[Role][]*streamSlot // open event streams by role, oldest first
+	total    int
+	pinGates map[string]chan struct{} // one PIN check per operator at a time
 }
 
 // route is one API route: who may call it and what the audit trail calls it.
 type route struct {
-	roles roleSet
-	audit string // "" not audited
-	h     http.Handler
+	roles  roleSet
+	audit  string // "" not audited
+	public bool   // no token (OTTPay's call-back): failures limited per client
+	h      http.Handler
+}
+
+// mountAudit names the mounted routes that are on the audit trail.
+var mountAudit = map[string]string{
+	"GET /v1/journal/backup": "journal.backup",
+	"POST /v1/config/reload": "config.reload",
 }
 
 // caller is who sent a request, once the door let it in.
 type caller struct {
 	roles  roleSet
-	name   string // credential name: pos, manager, display, bridge, metrics, token, local
-	client string // "127.0.0.1", "unix uid 1000"
+	name   string   // credential name: pos, manager, display, bridge, metrics, token, local
+	client string   // "127.0.0.1", "unix uid 1000"
+	sum    [32]byte // the credential's digest (zero without a token)
 }
 
 type ctxKey int
@@ -85,9 +95,8 @@ var (
 func newDoor(s *Server) *door {
 	a := s.accessNow().a
 	d := &door{s: s, mux: http.NewServeMux(), routes: map[string]route{},
-		log: s.log, streams: map[string]int{}}
+		log: s.log, streams: map[Role][]*streamSlot{}, pinGates: map[string]chan struct{}{}}
 	d.authFails = newStrikes(a.AuthFailures, a.AuthBlock, s.mono)
-	d.pinFails = newStrikes(a.PINAttempts, a.PINLockout, s.mono)
 	return d
 }
 
@@ -112,6 +121,8 @@ func (s *Server) handler() http.Handler {
 	d.handle("POST /v1/payments/{id}/cancel", posRoles, "payment.cancel", s.hCancel)
 	d.handle("POST /v1/payments/{id}/refunds", refundRole, "payment.refund", d.hRefund)
 	d.handle("POST /v1/payments/{id}/resolve", mgrRoles, "payment.resolve", s.hResolve)
+	d.handle("POST /v1/payments/{id}/refunds/{refund}/resolve", mgrRoles, "refund.resolve", s.hResolveRefund)
+	d.handle("POST /v1/payments/{id}/refunds/{refund}/retry", refundRole, "refund.retry", s.hRetryRefund)
 	d.handle("POST /v1/payments/{id}/receipt", posRoles, "receipt.print", s.hReceipt)
 	d.handle("GET /v1/payments/{id}/receipt.png", readRoles, "", s.hReceiptPNG)
 	d.handle("POST /v1/scans", scanRoles, "scan", s.hScan)
@@ -122,7 +133,7 @@ func (s *Server) handler() http.Handler {
 	d.handle("PUT /v1/cart", posRoles, "cart.set", s.hCartPut)
 	d.handle("POST /v1/cart/tip", dispRoles, "cart.tip", s.hCartTip)
 	d.handle("DELETE /v1/cart", posRoles, "cart.clear", s.hCartDelete)
-	d.handle("GET /v1/export", mgrRoles, "", s.hExport)
+	d.handle("GET /v1/export", mgrRoles, "", d.stallGuard(s.hExport))
 	d.handle("GET /v1/audit", mgrRoles, "", s.hAudit)
 	s.reportRoutes(d)  // shifts and reports (reports.go)
 	s.placardRoutes(d) // the static QR placard (placard.go)
@@ -130,10 +141,21 @@ func (s *Server) handler() http.Handler {
 		writeJSON(w, 200, map[string]any{"ok": true})
 	})
 	d.handle("GET /metrics", metrRoles, "", s.metricsHandler())
+	if s.o.Bridge != nil {
+		d.handle("GET /v1/bridge", setOf(RoleBridge), "", s.o.Bridge.ServeHTTP)
+	}
+	if s.o.Callback != nil {
+		d.routes["POST /v1/ottpay/callback"] = route{public: true, h: s.o.Callback}
+		d.mux.Handle("POST /v1/ottpay/callback", s.o.Callback)
+	}
 	for p, h := range s.o.Mount {
 		roles := mgrRoles // s.g. GET /v1/journal/backup
 		if strings.Contains(p, "/display") {
 			roles = dispRoles
+		}
+		if a := mountAudit[p]; a != "" {
+			d.handle(p, roles, a, d.stallGuard(h.ServeHTTP))
+			continue
 		}
 		d.routes[p] = route{roles: roles, h: h}
 		d.mux.Handle(p, h)
@@ -161,6 +183,10 @@ func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if _, pattern := d.mux.Handler(r); d.routes[pattern].public && r.URL.Path == pattern[strings.IndexByte(pattern, ' ')+1:] {
+		d.servePublic(w, r, client)
+		return
+	}
 	// 4. Credentials, from the headers alone.
 	c, ok := d.authenticate(w, r, client, onSocket, corsOK)
 	if !ok || !d.checkRoute(w, r, c) || !d.checkBody(w, r) {
@@ -168,6 +194,28 @@ func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The mux again, so that the handler sees its path values.
 	d.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey, c)))
+}
+
+// servePublic serves a route that takes no token (OTTPay's call-back: its
+// digest authenticates it) behind the same Host, size, type and time
+// limits as every route; a client whose requests failed too often is
+// refused with 429 before its body is read.
+func (d *door) servePublic(w http.ResponseWriter, r *http.Request, client string) {
+	key := "client " + clientKey(client)
+	if left := d.authFails.blocked(key); left > 0 {
+		w.Header().Set("Retry-After", fmtRetry(left))
+		refuse(w, r, http.StatusTooManyRequests, "too_many_attempts", "too many refused requests from this client; try again later")
+		return
+	}
+	if !d.checkBody(w, r) {
+		return
+	}
+	rec := &recorder{ResponseWriter: w}
+	d.mux.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), callerKey, caller{name: "public", client: client})))
+	if rec.status >= 400 {
+		blocked := d.authFails.fail(key)
+		d.log.Warn("api: public route refused", "client", client, "path", clip(r.URL.Path, 80), "status", rec.status, "blocked", blocked)
+	}
 }
 
 // checkBrowser is steps 1 and 2: the Host and the browser context (CORS
@@ -183,7 +231,7 @@ func (d *door) checkBrowser(w http.ResponseWriter, r *http.Request, onSocket boo
 	// 2. The browser context.
 	origin := r.Header.Get("Origin")
 	corsOK = origin != "" && slices.Contains(d.s.accessNow().a.AllowedOrigins, origin)
-	if origin != "" && !corsOK && !d.sameOrigin(origin, r.Host) {
+	if origin != "" && !corsOK && !sameOrigin(origin, r) {
 		refuse(w, r, http.StatusForbidden, "origin_not_allowed",
 			"requests from web pages at %s are refused: list the origin in api.allowed_origins to let a web POS in", clip(origin, 80))
 		return false, false
@@ -238,7 +286,8 @@ func (d *door) checkRoute(w http.ResponseWriter, r *http.Request, c caller) bool
 	}
 	if rt.roles&c.roles == 0 {
 		d.log.Warn("api: role refused", "client", c.client, "credential", c.name, "method", r.Method, "path", clip(r.URL.Path, 80))
-		refuse(w, r, http.StatusForbidden, "forbidden", "the %s credential may not %s %s", c.name, r.Method, pattern)
+		_, path, _ := strings.Cut(pattern, " ")
+		refuse(w, r, http.StatusForbidden, "forbidden", "the %s credential may not %s %s", c.name, r.Method, path)
 		return false
 	}
 	return true
@@ -268,13 +317,12 @@ func (d *door) checkBody(w http.ResponseWriter, r *http.Request) bool {
 func hasBody(r *http.Request) bool { return r.ContentLength > 0 || r.ContentLength < 0 }
 
 // authenticate decides who the caller is from the headers (and the
-// display's ?token=), or answers 401/429.
+// display's ?token=), or answers 401/429. A valid credential is always
+// served: failures are counted per client (all of loopback is one client)
+// and per presented credential, and a wrong credential from a blocked
+// client, or one that was presented too often, is answered 429 instead of
+// 401 and not logged again.
 func (d *door) authenticate(w http.ResponseWriter, r *http.Request, client string, onSocket, fromWeb bool) (caller, bool) {
-	if left := d.authFails.blocked(client); left > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(left/time.Second)+1))
-		refuse(w, r, http.StatusTooManyRequests, "too_many_attempts", "too many failed authentications from this client; try again later")
-		return caller{}, false
-	}
 	tok, inURL, hasTok := bearer(r)
 	if !hasTok {
 		if d.s.accessNow().open && !fromWeb && (onSocket || isLoopbackAddr(r.RemoteAddr)) {
@@ -287,20 +335,53 @@ func (d *door) authenticate(w http.ResponseWriter, r *http.Request, client strin
 		refuse(w, r, http.StatusUnauthorized, "unauthorized", "missing Authorization: Bearer <token>")
 		return caller{}, false
 	}
-	cred, ok := d.s.accessNow().creds.match(tok, inURL)
-	if !ok {
-		blocked := d.authFails.fail(client)
-		// Never the token: only where it came from and where it was going.
-		d.log.Warn("api: authentication failed", "client", client, "method", r.Method, "path", clip(r.URL.Path, 80), "in_url", inURL, "blocked", blocked)
-		w.Header().Set("WWW-Authenticate", `Bearer realm="posagent", error="invalid_token"`)
-		msg := "missing or wrong Authorization: Bearer token"
-		if inURL {
-			msg = "?token= is accepted for the display token only, on the display's pages and its event stream; send other tokens as Authorization: Bearer"
-		}
-		refuse(w, r, http.StatusUnauthorized, "unauthorized", "%s", msg)
+	acc := d.s.accessNow()
+	if cred, ok := acc.creds.match(tok, inURL); ok {
+		return caller{roles: cred.roles, name: cred.name, client: client, sum: cred.sum}, true
+	}
+	if !d.authFailed(w, r, client, tok, inURL) {
 		return caller{}, false
 	}
-	return caller{roles: cred.roles, name: cred.name, client: client}, true
+	w.Header().Set("WWW-Authenticate", `Bearer realm="posagent", error="invalid_token"`)
+	msg := "missing or wrong Authorization: Bearer token"
+	if inURL {
+		msg = "?token= is accepted for the display token only, on the display's pages and its event stream; send other tokens as Authorization: Bearer"
+	}
+	refuse(w, r, http.StatusUnauthorized, "unauthorized", "%s", msg)
+	return caller{}, false
+}
+
+// authFailed counts a wrong credential against its client and itself. It
+// answers 429 and returns false when either is blocked; true: answer 401.
+func (d *door) authFailed(w http.ResponseWriter, r *http.Request, client, tok string, inURL bool) bool {
+	sum := sha256.Sum256([]byte(tok))
+	ckey, tkey := "client "+clientKey(client), "credential "+hex.EncodeToString(sum[:8])
+	if left := max(d.authFails.blocked(ckey), d.authFails.blocked(tkey)); left > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(left/time.Second)+1))
+		refuse(w, r, http.StatusTooManyRequests, "too_many_attempts", "too many failed authentications from this client or with this credential; try again later")
+		return false
+	}
+	blocked := d.authFails.fail(ckey)
+	blocked = d.authFails.fail(tkey) || blocked
+	// Never the token: only where it came from and where it was going.
+	d.log.Warn("api: authentication failed", "client", client, "method", r.Method, "path", clip(r.URL.Path, 80), "in_url", inURL, "blocked", blocked)
+	return true
+}
+
+// clientKey is who a failure is counted against: every loopback address
+// (127.0.0.0/8, ::1) is one client, an IPv6 client is its /64, a Unix
+// socket caller its uid.
+func clientKey(client string) string {
+	ip := net.ParseIP(client)
+	switch {
+	case ip == nil:
+		return client // "unix uid N"
+	case ip.IsLoopback():
+		return "loopback"
+	case ip.To4() != nil:
+		return ip.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // bearer returns the presented token: the Authorization header, or on a
@@ -365,10 +446,41 @@ func (d *door) hostAllowed(hostport string) bool {
 	return false
 }
 
-// sameOrigin: the agent's own pages (the customer display) calling it.
-func (d *door) sameOrigin(origin, host string) bool {
-	return origin == "http://"+host || origin == "https://"+host
+// sameOrigin: the agent's own pages (the customer display) calling it,
+// over the same scheme as the request (a page served over plain HTTP is
+// not the origin of a TLS listener, nor the reverse).
+func sameOrigin(origin string, r *http.Request) bool {
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	return origin == scheme+r.Host
 }
+
+// stallGuard gives every write of a long answer (an export, a journal
+// backup, both streamed from one read transaction) its own deadline: a
+// client that stops reading is dropped after Access.WriteTimeout instead
+// of holding the read transaction for as long as it likes: a bbolt read
+// transaction keeps the pages it sees from being reused, and a journal
+// that must grow its memory map waits for every read transaction to end.
+func (d *door) stallGuard(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h(&deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: d.s.accessNow().a.WriteTimeout}, r)
+	}
+}
+
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func (d *deadlineWriter) Write(b []byte) (int, error) {
+	_ = d.rc.SetWriteDeadline(time.Now().Add(d.d))
+	return d.ResponseWriter.Write(b)
+}
+
+func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }
 
 func (d *door) uidAllowed(uid int) bool {
 	if len(d.s.accessNow().a.SocketUIDs) == 0 {
@@ -405,27 +517,6 @@ func clip(s string, n int) string {
 		return s[:n] + "..."
 	}
 	return s
-}
-
-// acquireStream takes an event-stream slot for a credential, or says how
-// long to wait.
-func (d *door) acquireStream(name string) (release func(), ok bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.total >= d.s.accessNow().a.MaxStreams || d.streams[name] >= d.s.accessNow().a.MaxStreamsPerRole {
-		return nil, false
-	}
-	d.total++
-	d.streams[name]++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			d.mu.Lock()
-			d.total--
-			d.streams[name]--
-			d.mu.Unlock()
-		})
-	}, true
 }
 
 // recorder keeps the status and the error code of an answer for the audit

@@ -16,7 +16,7 @@ func (s *Server) hCreate(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	op, err := s.operator(req.Operator)
+	op, err := s.operator(callerOf(r), req.Operator)
 	if err != nil {
 		writeErr(w, err)
 		return

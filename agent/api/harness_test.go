@@ -50,6 +50,9 @@ type testConfig struct {
 	APIToken string
 	Access   Access
 	Mount    map[string]http.Handler
+	Bridge   http.Handler
+	Callback http.Handler
+	Path     string // the journal (startDoor; "" a fresh one)
 }
 
 // testOptions are the engine options of the end-to-end tests: real
@@ -97,7 +100,7 @@ func startAgent(t testing.TB, path string, gw agent.Gateway, c testConfig) *agen
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
 	<-e.Ready()
-	s := New(e, Options{Token: c.APIToken, Access: c.Access, Mount: c.Mount, Logger: o.Logger,
+	s := New(e, Options{Token: c.APIToken, Access: c.Access, Mount: c.Mount, Bridge: c.Bridge, Callback: c.Callback, Logger: o.Logger,
 		SSEPing: time.Duration(float64(15*time.Second) * scale)})
 	srv := httptest.NewServer(s)
 	a := &agentEnv{t: t, e: e, api: s, st: st, srv: srv, path: path, cancel: cancel,

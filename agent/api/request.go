@@ -126,18 +126,25 @@ func decodeBody(body []byte, v any, optional bool) error {
 // once, and not be null (no field of a request is nullable). A body that
 // is not an object is left to the decoder's own error.
 func exactKeys(body []byte, v any) error {
-	fields := map[string]bool{}
 	t := reflect.TypeOf(v)
-	for t.Kind() == reflect.Pointer {
+	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t.Kind() != reflect.Struct {
+	if t == nil || t.Kind() != reflect.Struct {
 		return nil
 	}
+	return exactKeysOf(body, t, "")
+}
+
+// exactKeysOf is exactKeys for struct type t; a field that is itself a
+// struct (the refund's "approval") is checked the same way, its keys
+// named with the parent's ("approval.pin").
+func exactKeysOf(body []byte, t reflect.Type, prefix string) error {
+	fields := map[string]reflect.Type{}
 	for i := range t.NumField() {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 		if name != "" && name != "-" {
-			fields[name] = true
+			fields[name] = t.Field(i).Type
 		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -152,16 +159,17 @@ func exactKeys(body []byte, v any) error {
 			return nil // the decoder says what is wrong
 		}
 		key, _ := tok.(string)
-		if !fields[key] {
+		ft, ok := fields[key]
+		if !ok {
 			for f := range fields {
 				if strings.EqualFold(f, key) {
-					return errf(400, "unknown_field", "field %q is not a field of this request (did you mean %q? keys are case-sensitive)", key, f)
+					return errf(400, "unknown_field", "field %q is not a field of this request (did you mean %q? keys are case-sensitive)", prefix+key, prefix+f)
 				}
 			}
-			return errf(400, "unknown_field", "field %q is not a field of this request", key)
+			return errf(400, "unknown_field", "field %q is not a field of this request", prefix+key)
 		}
 		if seen[key] {
-			return errf(400, "duplicate_field", "field %q appears more than once; send each field once", key)
+			return errf(400, "duplicate_field", "field %q appears more than once; send each field once", prefix+key)
 		}
 		seen[key] = true
 		var raw json.RawMessage
@@ -173,7 +181,15 @@ func exactKeys(body []byte, v any) error {
 			if key == "amount" {
 				code = "invalid_amount"
 			}
-			return errf(400, code, "field %q is null; give a value or leave the key out", key)
+			return errf(400, code, "field %q is null; give a value or leave the key out", prefix+key)
+		}
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft.NumField() > 0 && ft.Field(0).Tag.Get("json") != "" {
+			if err := exactKeysOf(raw, ft, prefix+key+"."); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -1,10 +1,10 @@
 package api
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/posagent/posagent/agent"
@@ -19,8 +19,11 @@ type Approval struct {
 	PIN      string `json:"pin"`
 }
 
-// operator resolves the operator a request names ("" the default one).
-func (s *Server) operator(id string) (Operator, error) {
+// operator resolves the operator a request names ("" the default one)
+// and checks it against the credential: a manager may be named only by a
+// credential with the manager role, so that a pos token cannot record
+// what it does as a manager's.
+func (s *Server) operator(c caller, id string) (Operator, error) {
 	a := &s.accessNow().a
 	if id == "" {
 		id = a.DefaultOperator
@@ -30,6 +33,9 @@ func (s *Server) operator(id string) (Operator, error) {
 	}
 	for _, op := range a.Operators {
 		if op.ID == id {
+			if op.Role == "manager" && !c.roles.has(RoleManager) {
+				return Operator{}, errf(403, "operator_not_allowed", "operator %q is a manager: the %s credential may not act as one (name a cashier, or use the manager's token)", clip(id, 64), c.name)
+			}
 			return op, nil
 		}
 	}
@@ -55,8 +61,10 @@ func (s *Server) apiStatus() APIStatus {
 // when asked explicitly, by {"all": true} or a body without an amount key
 // ({} or none). A null amount is refused, never read as "everything".
 // "operator" names the cashier who asks; "approval" carries a manager's
-// PIN, needed above Access.ApprovalAbove (and by a pos token without a
-// limit).
+// PIN. Whether one is needed is decided by the engine in the transaction
+// that records the refund (agent.RefundLimits), against everything the
+// payment (and the shift) was refunded without one: a refund split into
+// small ones, or raced, needs the approval one refund would.
 func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 	s := d.s
 	var req struct {
@@ -78,86 +86,108 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errf(400, "invalid_field", `send either {"amount": <cents>} or {"all": true}, not both`))
 		return
 	}
-	op, err := s.operator(req.Operator)
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
+	c := callerOf(r)
 	note := noteOf(r)
-	note.operator = op.ID
-	// The amount the approval is for: what was asked, or all that is left
-	// now (it can only shrink before the refund commits).
-	id := r.PathValue("id")
-	amt, err := s.eng.Refundable(id)
+	op, err := s.operator(c, req.Operator)
 	if err != nil {
+		var oe *agent.OpError
+		note.force = errors.As(err, &oe) && oe.Code == "operator_not_allowed" // an attempt to act as a manager is on the trail
+		note.operator = clip(req.Operator, 64)
 		writeErr(w, err)
 		return
 	}
+	note.operator = op.ID
+	id := r.PathValue("id")
 	if req.Amount != nil {
-		amt = *req.Amount
+		note.amount = *req.Amount
+	} else if left, err := s.eng.Refundable(id); err == nil {
+		note.amount = left // for the audit trail; the engine decides on what is left when it commits
 	}
-	note.amount = amt
-	approver, err := d.approve(r, amt, req.Approval)
-	if err != nil {
+	by := agent.RefundBy{Operator: op.ID, GatewayOperator: op.GatewayID}
+	by.Approver, by.Unapproved, err = d.approve(r, req.Approval)
+	if err == nil {
+		var out *agent.Payment
+		out, err = s.eng.RefundPayment(r.Context(), id, req.Amount, ik, by)
+		if err == nil {
+			writeJSON(w, 201, out)
+			return
+		}
+	}
+	var oe *agent.OpError
+	if errors.As(err, &oe) && strings.HasPrefix(oe.Code, "approval_") {
 		note.force = true // a refused approval is on the audit trail
 		note.approver = ""
 		if req.Approval != nil {
 			note.approver = clip(req.Approval.Operator, 64)
 		}
-		writeErr(w, err)
-		return
 	}
-	note.approver = approver
-	out, err := s.eng.RefundPayment(r.Context(), id, req.Amount, ik, agent.RefundBy{Operator: op.ID, GatewayOperator: op.GatewayID, Approver: approver})
-	if err != nil {
-		writeErr(w, err)
-		return
-	}
-	writeJSON(w, 201, out)
+	writeErr(w, err)
 }
 
-// approve decides whether a refund of amt needs a manager's approval and,
-// when one is given, checks its PIN (with lock-out after repeated
-// failures). It returns the approving manager's id.
-func (d *door) approve(r *http.Request, amt int64, ap *Approval) (string, error) {
+// approve decides what a refund without a manager's approval is bound by
+// and, when an approval is given, checks its PIN. It returns the approving
+// manager's id, or the limits the engine applies to a refund without one
+// (nil: none). Who may refund without a PIN:
+//   - refunds.approval_above >= 0: anyone with a refund role, within the
+//     limit counted per payment (and per shift);
+//   - refunds.approval_above -1: the manager role alone (within the
+//     per-shift limit, when set); a pos credential needs a PIN for every
+//     refund.
+func (d *door) approve(r *http.Request, ap *Approval) (string, *agent.RefundLimits, error) {
 	c := callerOf(r)
-	limit := d.s.accessNow().a.ApprovalAbove
-	if !d.s.accessNow().a.Approval {
-		limit = -1
+	a := &d.s.accessNow().a
+	if ap != nil {
+		mgr, err := d.checkPIN(r, ap)
+		return mgr, nil, err
 	}
-	need := limit >= 0 && amt > limit
-	if !c.roles.has(RoleManager) && limit < 0 {
-		need = true // a pos token refunds alone only within a configured limit
+	if !a.Approval && !c.roles.has(RoleManager) {
+		return "", nil, errf(403, "approval_required", "the %s credential may refund only with a manager's approval (refunds.approval_above is -1): add \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", c.name)
 	}
-	if ap == nil {
-		if !need {
-			return "", nil
-		}
-		if limit >= 0 {
-			return "", errf(403, "approval_required", "a refund of %d is above the %d a cashier may refund alone: add a manager's approval, \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", amt, limit)
-		}
-		return "", errf(403, "approval_required", "the %s credential may refund only with a manager's approval: add \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", c.name)
+	lim := &agent.RefundLimits{PerPayment: -1, PerShift: a.UnapprovedPerShift}
+	if a.Approval {
+		lim.PerPayment = a.ApprovalAbove
 	}
+	if lim.PerPayment < 0 && lim.PerShift <= 0 {
+		return "", nil, nil
+	}
+	return "", lim, nil
+}
+
+// checkPIN checks a manager's approval. Each attempt is counted in the
+// journal before the PIN is compared, and one check per manager runs at a
+// time, so that neither concurrent guesses nor a restart get more tries
+// than Access.PINAttempts; the lock-out is kept in the journal (it
+// survives a restart and a reload).
+func (d *door) checkPIN(r *http.Request, ap *Approval) (string, error) {
+	c := callerOf(r)
+	a := &d.s.accessNow().a
 	var mgr *Operator
-	for i, op := range d.s.accessNow().a.Operators {
+	for i, op := range a.Operators {
 		if op.ID == ap.Operator && op.Role == "manager" && op.PINHash != "" {
-			mgr = &d.s.accessNow().a.Operators[i]
+			mgr = &a.Operators[i]
 		}
 	}
 	if mgr == nil {
 		d.log.Warn("api: refund approval refused: not a manager with a PIN", "client", c.client, "approver", clip(ap.Operator, 64))
 		return "", errf(403, "approval_denied", "approval by %q refused: not a manager with a PIN", clip(ap.Operator, 64))
 	}
-	key := "op:" + mgr.ID
-	if left := d.pinFails.blocked(key); left > 0 {
-		return "", errf(429, "approval_locked", "manager %s is locked after %d wrong PINs; try again in %s", mgr.ID, d.s.accessNow().a.PINAttempts, left.Round(time.Second))
+	unlock, err := d.pinGate(r.Context(), mgr.ID)
+	if err != nil {
+		return "", err
 	}
-	err := VerifyPIN(mgr.PINHash, ap.PIN)
+	defer unlock()
+	left, last, err := d.s.eng.PINAttempt(mgr.ID, a.PINAttempts, a.PINLockout)
+	if err != nil {
+		return "", err
+	}
+	if left > 0 {
+		return "", errf(429, "approval_locked", "manager %s is locked after %d wrong PINs; try again in %s", mgr.ID, a.PINAttempts, left.Round(time.Second))
+	}
+	err = VerifyPIN(mgr.PINHash, ap.PIN)
 	if errors.Is(err, ErrPINMismatch) {
-		locked := d.pinFails.fail(key)
-		d.log.Warn("api: refund approval refused: wrong PIN", "client", c.client, "approver", mgr.ID, "locked", locked)
-		if locked {
-			return "", errf(429, "approval_locked", "wrong PIN; manager %s is now locked for %s after %d wrong PINs", mgr.ID, d.s.accessNow().a.PINLockout, d.s.accessNow().a.PINAttempts)
+		d.log.Warn("api: refund approval refused: wrong PIN", "client", c.client, "approver", mgr.ID, "locked", last)
+		if last {
+			return "", errf(429, "approval_locked", "wrong PIN; manager %s is now locked for %s after %d wrong PINs", mgr.ID, a.PINLockout, a.PINAttempts)
 		}
 		return "", errf(403, "approval_denied", "wrong PIN for manager %s", mgr.ID)
 	}
@@ -165,87 +195,28 @@ func (d *door) approve(r *http.Request, amt int64, ap *Approval) (string, error)
 		d.log.Error("api: refund approval: the manager's PIN hash is unusable", "approver", mgr.ID, "err", err)
 		return "", errf(403, "approval_denied", "manager %s has an unusable PIN hash: set it again with posagent operator add", mgr.ID)
 	}
-	d.pinFails.ok(key)
+	if err := d.s.eng.PINAccepted(mgr.ID); err != nil {
+		return "", err
+	}
 	return mgr.ID, nil
 }
 
-// hEvents streams events (Server-Sent Events), except the audit trail
-// (GET /v1/audit). A display credential sees what a customer display
-// needs, not barcodes.
-func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
-	s := d.s
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		writeErr(w, errf(500, "internal", "streaming is not supported by this connection"))
-		return
+// pinGate lets one PIN check per operator run at a time; the others wait
+// for it (or for their request to end).
+func (d *door) pinGate(ctx context.Context, op string) (func(), error) {
+	d.mu.Lock()
+	g := d.pinGates[op]
+	if g == nil {
+		g = make(chan struct{}, 1)
+		d.pinGates[op] = g
 	}
-	cursor := r.URL.Query().Get("after")
-	if cursor == "" {
-		cursor = r.Header.Get("Last-Event-ID")
+	d.mu.Unlock()
+	select {
+	case g <- struct{}{}:
+		return func() { <-g }, nil
+	case <-ctx.Done():
+		return nil, errf(408, "request_timeout", "the request ended while another approval by %s was being checked", op)
 	}
-	var after uint64
-	last := s.eng.LastSeq()
-	if cursor != "" {
-		n, err := strconv.ParseUint(cursor, 10, 64)
-		if err != nil {
-			writeErr(w, errf(400, "invalid_cursor", "after / Last-Event-ID must be an event sequence number, got %q", clip(cursor, 40)))
-			return
-		}
-		if n > last {
-			writeErr(w, errf(400, "invalid_cursor", "after %d is beyond the newest event, %d: reconnect without it, or with the last id you received", n, last))
-			return
-		}
-		after = n
-	} else {
-		after = last // a new client starts with what happens next
-	}
-	c := callerOf(r)
-	release, ok := d.acquireStream(c.name)
-	if !ok {
-		w.Header().Set("Retry-After", "5")
-		writeErr(w, errf(503, "too_many_streams", "too many event streams are open (%d in all, %d per credential); try again later", d.s.accessNow().a.MaxStreams, d.s.accessNow().a.MaxStreamsPerRole))
-		return
-	}
-	defer release()
-	displayOnly := c.roles.only(RoleDisplay)
-	ch, stop := s.eng.Subscribe(after)
-	defer stop()
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(200)
-	fmt.Fprintf(w, ": posagent events after %d\n\n", after)
-	fl.Flush()
-	for {
-		select {
-		case ev, ok := <-ch:
-			if !ok {
-				return
-			}
-			if ev.Kind == agent.KindAudit || displayOnly && !forDisplay(ev.Kind) {
-				continue // the audit trail is read with GET /v1/audit
-			}
-			fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, ev.Kind, ev.Data)
-			fl.Flush()
-		case <-s.eng.Clock().After(s.o.SSEPing):
-			fmt.Fprint(w, ": ping\n\n")
-			fl.Flush()
-		case <-r.Context().Done():
-			return
-		case <-s.quit(): // the engine stopped: let the server shut down
-			return
-		}
-	}
-}
-
-// forDisplay: the event kinds a display credential may see.
-func forDisplay(kind string) bool {
-	switch kind {
-	case agent.KindAudit, agent.KindScanBarcode, agent.KindScanIgnored, agent.KindScanRefused:
-		return false
-	}
-	return true
 }
 
 // APIStatus is the api part of /v1/status.

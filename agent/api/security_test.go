@@ -83,7 +83,11 @@ func startDoor(t testing.TB, o testConfig, withTLS bool) *doorEnv {
 		sock = filepath.Join(dir, "api.sock")
 		o.Access.Socket = sock
 	}
-	a := startAgent(t, filepath.Join(dir, "posagent.db"), gw, o)
+	path := filepath.Join(dir, "posagent.db")
+	if o.Path != "" {
+		path = o.Path
+	}
+	a := startAgent(t, path, gw, o)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -439,7 +443,7 @@ func TestBoundedResources(t *testing.T) {
 		codes := map[int]int{}
 		for range 4 {
 			req, _ := http.NewRequest("GET", d.base+"/v1/events", nil)
-			req.Header.Set("Authorization", "Bearer "+displayTok)
+			req.Header.Set("Authorization", "Bearer "+posTok)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -451,7 +455,19 @@ func TestBoundedResources(t *testing.T) {
 			bodies = append(bodies, resp.Body)
 		}
 		if codes[200] != 2 || codes[503] != 2 {
-			t.Errorf("4 display streams with 2 allowed per role: %v", codes)
+			t.Errorf("4 pos streams with 2 allowed per role: %v", codes)
+		}
+		// The slot kept for the display: the total (3) is full for every
+		// other role, and a display still gets in.
+		req, _ := http.NewRequest("GET", d.base+"/v1/events", nil)
+		req.Header.Set("Authorization", "Bearer "+displayTok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, resp.Body)
+		if resp.StatusCode != 200 {
+			t.Errorf("the display with every other slot taken: %d, want 200 (its reserved slot)", resp.StatusCode)
 		}
 	})
 	t.Run("a stop closes slow connections", func(t *testing.T) {

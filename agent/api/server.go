@@ -25,7 +25,15 @@ type Payments interface {
 	// Refundable is what is left to refund of a payment now.
 	Refundable(id string) (int64, error)
 	RefundPayment(ctx context.Context, id string, amount *int64, ik agent.IdemKey, by agent.RefundBy) (*agent.Payment, error)
+	// PINAttempt counts an attempt at an operator's PIN in the journal
+	// before it is compared; PINAccepted forgets the count.
+	PINAttempt(op string, max int, lockout time.Duration) (left time.Duration, last bool, err error)
+	PINAccepted(op string) error
 	Resolve(id string, r agent.ResolveRequest, ik agent.IdemKey) (*agent.Payment, error)
+	// ResolveRefund settles an in-doubt refund by hand; RetryRefund makes
+	// again a refund proven not made.
+	ResolveRefund(id, rid string, r agent.ResolveRefundRequest, ik agent.IdemKey) (*agent.Payment, error)
+	RetryRefund(ctx context.Context, id, rid string, ik agent.IdemKey) (*agent.Payment, error)
 	Reprint(id string) (*agent.Payment, error)
 	ReceiptFor(id string) (printer.Receipt, error)
 	Sync() (int, error)
@@ -97,6 +105,13 @@ type Options struct {
 	Access Access
 	// Mount adds routes behind the same front door ("/display/").
 	Mount map[string]http.Handler
+	// Bridge is the Android helper's WebSocket (GET /v1/bridge), for the
+	// bridge role; nil: no such route.
+	Bridge http.Handler
+	// Callback serves OTTPay's call-backs (POST /v1/ottpay/callback,
+	// CallbackHandler): no token, the same Host, size, type and time
+	// limits, and refused call-backs limited per client; nil: none.
+	Callback http.Handler
 	// Reports draws and prints reports and the placard (nil: drawn for a
 	// generic 80 mm printer; no placard).
 	Reports agent.ReportPrinter

@@ -34,6 +34,7 @@ func accessOf(cfg *config.Config) (api.Access, error) {
 		},
 		AllowedHosts: a.AllowedHosts, AllowedOrigins: a.AllowedOrigins, ListenHost: host,
 		DefaultOperator: a.DefaultOperator, Approval: cfg.Refunds.ApprovalAbove >= 0, ApprovalAbove: int64(cfg.Refunds.ApprovalAbove), Socket: a.Socket,
+		UnapprovedPerShift: int64(cfg.Refunds.UnapprovedPerShift),
 	}
 	for _, o := range cfg.Operators {
 		acc.Operators = append(acc.Operators, api.Operator{ID: o.ID, Name: o.Name, Role: o.Role, PINHash: o.PINHash, GatewayID: o.OTTPayID})

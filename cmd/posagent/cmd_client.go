@@ -241,6 +241,12 @@ func newCancelCmd(g *globalFlags) *cobra.Command {
 }
 
 func newRefundCmd(g *globalFlags) *cobra.Command {
+	cmd := newRefundAskCmd(g)
+	cmd.AddCommand(newRefundResolveCmd(g), newRefundRetryCmd(g))
+	return cmd
+}
+
+func newRefundAskCmd(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "refund ID [AMOUNT]",
 		Short: "Refund all (no AMOUNT) or part of a succeeded payment",
@@ -272,10 +278,18 @@ daemon's durable queue and is sent when it returns.`,
 			for i := 0; i < 100; i++ {
 				if n := len(p.Refunds); n > 0 {
 					r := p.Refunds[n-1]
+					if r.Behind != "" {
+						fmt.Fprintf(out, "refund %s of %s %s: accepted, waits behind refund %s of the same payment (refunds of one payment go one at a time)\n",
+							r.ID, money.Amount(r.Amount).Format(p.Currency), p.Currency, r.Behind)
+						return nil
+					}
 					if r.State == "succeeded" || r.State == "failed" || i == 99 {
 						fmt.Fprintf(out, "refund %s of %s %s: %s (payment %s, refunded %s in all)\n",
 							r.ID, money.Amount(r.Amount).Format(p.Currency), p.Currency, r.State, p.ID, money.Amount(p.Refunded).Format(p.Currency))
 						if r.State == "failed" {
+							if r.Error != nil && r.Error.Code == "refund_not_made" {
+								fmt.Fprintf(out, "nothing was refunded: to make it again, run: posagent refund retry %s %s\n", p.ID, r.ID)
+							}
 							return exitError{code: 1}
 						}
 						return nil
@@ -608,4 +622,75 @@ journal as a payment.resolved event. Reconciliation of the payment stops.`,
 	cmd.Flags().StringVar(&reason, "reason", "", "what was checked (required)")
 	cmd.Flags().StringVar(&operator, "operator", "", "who decides (recorded on the payment)")
 	return cmd
+}
+
+func newRefundResolveCmd(g *globalFlags) *cobra.Command {
+	var made, notMade bool
+	var reason, operator string
+	cmd := &cobra.Command{
+		Use:   "resolve PAYMENT REFUND (--made | --not-made) --reason TEXT",
+		Short: "Settle an in-doubt refund by hand, after checking the merchant portal",
+		Long: `Settle a refund that is in_doubt on a manager's word (manager role). The
+agent settles a refund in doubt by itself from the original order's refunded
+total; when that total cannot be explained without a guess (a refund made in
+the merchant portal, for one), the refund stays in doubt, marked ambiguous,
+and later refunds of the payment wait behind it. Check the portal first.
+
+  --made       the portal shows this refund: it becomes succeeded
+  --not-made   it does not: it becomes failed, nothing refunded (an automatic
+               refund is then made again; a cashier's can be retried)`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if made == notMade {
+				return fmt.Errorf("say what was found: exactly one of --made or --not-made")
+			}
+			if strings.TrimSpace(reason) == "" {
+				return fmt.Errorf("--reason is required: say what was checked (e.g. \"portal shows only the owner's refund of 10.00\")")
+			}
+			outcome := "made"
+			if notMade {
+				outcome = "not_made"
+			}
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			var p payment
+			body := map[string]any{"outcome": outcome, "reason": reason, "operator": operator}
+			path := "/v1/payments/" + url.PathEscape(args[0]) + "/refunds/" + url.PathEscape(args[1]) + "/resolve"
+			if err := c.do(cmd.Context(), "POST", path, body, newIdempotencyKey(), &p); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "refund %s of payment %s settled by hand: %s (refunded %s in all)\n",
+				args[1], p.ID, outcome, money.Amount(p.Refunded).Format(p.Currency))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&made, "made", false, "the portal shows the refund")
+	cmd.Flags().BoolVar(&notMade, "not-made", false, "the portal does not show it")
+	cmd.Flags().StringVar(&reason, "reason", "", "what was checked (required)")
+	cmd.Flags().StringVar(&operator, "operator", "", "who decides (recorded on the refund)")
+	return cmd
+}
+
+func newRefundRetryCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "retry PAYMENT REFUND",
+		Short: "Make again a refund proven not made (same amount, new refund order id)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newAPIClient(g)
+			if err != nil {
+				return err
+			}
+			var p payment
+			path := "/v1/payments/" + url.PathEscape(args[0]) + "/refunds/" + url.PathEscape(args[1]) + "/retry"
+			if err := c.do(cmd.Context(), "POST", path, map[string]any{}, newIdempotencyKey(), &p); err != nil {
+				return err
+			}
+			r := p.Refunds[len(p.Refunds)-1]
+			fmt.Fprintf(cmd.OutOrStdout(), "refund %s of %s %s (again for %s): %s\n", r.ID, money.Amount(r.Amount).Format(p.Currency), p.Currency, args[1], r.State)
+			return nil
+		},
+	}
 }

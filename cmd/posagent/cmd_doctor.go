@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/drivers/serial"
 	"github.com/posagent/posagent/drivers/usbhid"
@@ -491,6 +492,10 @@ func (d *doctor) gateway(ctx context.Context, cfg *config.Config) time.Time {
 	rec.mu.Lock()
 	date := rec.date
 	rec.mu.Unlock()
+	if refused, why := agent.CredentialsRefused(err); refused {
+		d.fail(name, "gateway_auth: %s refuses this terminal's credentials (%s): check gateway.merchant_id and the sign key (POSAGENT_GATEWAY_SIGN_KEY) with OTTPay; the agent sends no payment while they are refused", addr, why)
+		return date
+	}
 	if err != nil {
 		d.fail(name, "%s reached, but EX_RATE_QUERY failed: %v: check gateway.merchant_id and the sign key (POSAGENT_GATEWAY_SIGN_KEY) with OTTPay", addr, err)
 		return date

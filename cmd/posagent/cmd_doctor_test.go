@@ -194,8 +194,8 @@ func TestDoctorWrongKeyAndYear(t *testing.T) {
 	const key = "ZZZZZZZZZZZZZZZZ"
 	body := fmt.Sprintf("gateway:\n  url: http://%s/processV2\n  sign_key: %s\nstore:\n  path: %s/p.db\n", sl.Addr(), key, t.TempDir())
 	out, failed := doctorOn(t, body, doctorOptions{timeout: 5 * time.Second, now: func() time.Time { return time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC) }})
-	if !strings.Contains(out, "FAIL  gateway: "+sl.Addr().String()+" reached, but EX_RATE_QUERY failed") {
-		t.Errorf("wrong key not reported:\n%s", out)
+	if !strings.Contains(out, "FAIL  gateway: gateway_auth: "+sl.Addr().String()+" refuses this terminal's credentials (EX_RATE_QUERY refused: FAIL") {
+		t.Errorf("wrong key not named gateway_auth:\n%s", out)
 	}
 	if !strings.Contains(out, "FAIL  clock: the system time is 1970-01-01T00:00:00Z") {
 		t.Errorf("bad year not reported:\n%s", out)

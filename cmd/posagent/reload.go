@@ -68,7 +68,7 @@ func liveKey(key string, old, new *config.Config) bool {
 		return true
 	case strings.HasPrefix(key, "api.tokens.") || key == "api.allowed_hosts" || key == "api.allowed_origins" ||
 		key == "api.default_operator" || key == "api.socket_users" || strings.HasPrefix(key, "operators") ||
-		key == "refunds.approval_above":
+		key == "refunds.approval_above" || key == "refunds.unapproved_per_shift" || key == "bridge.token":
 		return true // the engine's access rules (SetAccess)
 	case strings.HasPrefix(key, "scanners["):
 		return true
@@ -210,11 +210,28 @@ func (r *reloader) report(res reloadResult) {
 	}
 }
 
+// auditDetail names the keys a reload applied and those left for a
+// restart (never their values), or says it was refused.
+func (res reloadResult) auditDetail() string {
+	if !res.OK {
+		return fmt.Sprintf("refused: %d problems", len(res.Problems))
+	}
+	keys := func(cs []config.Change) string {
+		var k []string
+		for _, c := range cs {
+			k = append(k, c.Key)
+		}
+		return strings.Join(k, ",")
+	}
+	return "applied: " + keys(res.Applied) + "; restart: " + keys(res.Restart)
+}
+
 // handler is POST /v1/config/reload: the reload's result as JSON; 422
 // when the file was refused.
 func (r *reloader) handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		res := r.reload()
+		api.AuditDetail(req, res.auditDetail())
 		w.Header().Set("Content-Type", "application/json")
 		if !res.OK {
 			w.WriteHeader(http.StatusUnprocessableEntity)
@@ -230,7 +247,17 @@ func (r *reloader) run(ctx context.Context, sig <-chan struct{}) error {
 		case <-ctx.Done():
 			return nil
 		case <-sig:
-			r.reload()
+			res := r.reload()
+			status, result := 200, "ok"
+			if !res.OK {
+				status, result = 422, "reload_refused"
+			}
+			// A reload by signal is on the audit trail too (one by the API is
+			// recorded by the API's front door, with its credential).
+			if err := r.eng.RecordAudit(agent.Audit{Action: "config.reload", Method: "SIGHUP", Credential: "signal", Client: "local",
+				Status: status, Result: result, Detail: res.auditDetail()}); err != nil {
+				r.log.Error("config: reload not on the audit trail", "err", err)
+			}
 		}
 	}
 }
@@ -665,5 +692,10 @@ func (r *reloader) prepareAccess(old, new *config.Config) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("api access: %w", err)
 	}
-	return func() { r.api.SetAccess(acc) }, nil
+	return func() {
+		r.api.SetAccess(acc)
+		if r.hub != nil {
+			r.hub.SetToken(new.BridgeToken()) // the helper's WebSocket checks the live token too
+		}
+	}, nil
 }

@@ -79,7 +79,7 @@ driven on; in-doubt payments are reconciled in the background.`,
 			}()
 			do := daemonOptions{ConfigPath: src.File, Env: os.Environ(), Level: level, Reload: reload, Reloadable: true}
 			return runDaemonWith(cmd.Context(), cfg, log, func(r running) {
-				fmt.Fprintf(cmd.OutOrStdout(), "posagent %s: API on http://%s  customer display http://%s/display\n", version, r.API, r.API)
+				fmt.Fprintf(cmd.OutOrStdout(), "posagent %s: API on %s://%s  customer display %s://%s/display\n", version, r.Scheme, r.API, r.Scheme, r.API)
 				if r.SimURL != "" {
 					fmt.Fprintf(cmd.OutOrStdout(), "OTTPay simulator (no real money) at %s; its ledger: %s/_sim/ledger\n", r.SimURL, r.SimURL)
 				}
@@ -91,6 +91,7 @@ driven on; in-doubt payments are reconciled in the background.`,
 // running says where a started daemon can be reached.
 type running struct {
 	API    string // host:port of the local API
+	Scheme string // http, or https with api.tls
 	SimURL string // base URL of the in-process simulator ("" with a real gateway)
 }
 
@@ -214,11 +215,15 @@ func (d *daemonParts) run(ctx context.Context, ready func(running), do daemonOpt
 		return err
 	}
 	// Timeouts on every listener; a stop closes slow and idle connections.
-	grp.Go(func() error { return api.Serve(ctx, api.NewServer(d.apiMux(), d.log), ls...) })
+	grp.Go(func() error { return api.Serve(ctx, api.NewServer(d.api, d.log), ls...) })
 	api := ls[0].Addr().String()
 	d.log.Info("posagent running", "version", version, "api", api, "journal", d.cfg.Store.Path)
 	if ready != nil {
-		ready(running{API: api, SimURL: d.sim.url()})
+		scheme := "http"
+		if d.front.tls != nil {
+			scheme = "https"
+		}
+		ready(running{API: api, Scheme: scheme, SimURL: d.sim.url()})
 	}
 	return quietCancel(grp.Wait())
 }
@@ -245,19 +250,6 @@ func (d *daemonParts) start(ctx context.Context, grp *errgroup.Group, do daemonO
 	if d.feed != nil {
 		grp.Go(func() error { return d.feed.run(ctx, d.eng) })
 	}
-}
-
-// apiMux is the local API, with the bridge endpoint beside its front door
-// (the bridge has its own token) and OTTPay's call-backs, which carry no
-// token of ours: the digest authenticates them.
-func (d *daemonParts) apiMux() *http.ServeMux {
-	mux := http.NewServeMux()
-	if d.hub != nil {
-		mux.Handle("/v1/bridge", d.hub.Handler())
-	}
-	mux.Handle("POST /v1/ottpay/callback", api.CallbackHandler(d.eng, d.gw, d.log.With("part", "api")))
-	mux.Handle("/", d.api)
-	return mux
 }
 
 // close undoes what build opened, the last first; the journal's error is
@@ -478,6 +470,13 @@ func (d *daemonParts) newAPI() *api.Server {
 		RenderReceipt: d.printer.RenderPNG, Logger: d.log.With("part", "api"),
 		SSEPing: scaled(15*time.Second, cfg.Agent.TimeScale), PrintTimeout: scaled(30*time.Second, cfg.Agent.TimeScale)}
 	o.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(d.st, d.log)}
+	// The bridge and OTTPay's call-backs are behind the same front door:
+	// the bridge with its role's token, the call-back with no token (its
+	// digest authenticates it) but the same Host, size, type and time limits.
+	if d.hub != nil {
+		o.Bridge = d.hub.Handler()
+	}
+	o.Callback = api.CallbackHandler(d.eng, d.gw, d.log.With("part", "api"))
 	if d.rl != nil {
 		o.Mount["POST /v1/config/reload"] = d.rl.handler()
 	}

@@ -12,7 +12,9 @@
 //     right "Authorization: Bearer <token>" is answered 401 before any
 //     upgrade. The first message must be a hello naming the versions the
 //     helper speaks; the hub answers welcome with the chosen version and a
-//     session id, or closes with 4001 and a reason when none fits;
+//     session id, or closes with 4001 and a reason when none fits.
+//     SetToken (a config reload) puts a new token in force and closes the
+//     sessions opened with the old one;
 //   - a print-job sender: SendJob(ctx, id, data) sends bytes the caller
 //     encoded (ESC/POS for a Sunmi, a PNG at the printer's dot width for a
 //     Clover: Options.Format) as a job and returns nil only when the helper

@@ -200,6 +200,32 @@ func (h *Hub) Status() HelperStatus {
 	return h.cur.status()
 }
 
+// SetToken puts a new token in force at once (a config reload): the next
+// connection must present it, and the sessions opened with the old one
+// are closed (1008 policy violation), so a removed token keeps nothing
+// open. The same token changes nothing. An empty token is ignored (the
+// hub always has one).
+func (h *Hub) SetToken(tok string) {
+	if tok == "" {
+		return
+	}
+	h.mu.Lock()
+	if tok == h.o.Token {
+		h.mu.Unlock()
+		return
+	}
+	h.o.Token = tok
+	all := make([]*session, 0, len(h.sessions))
+	for s := range h.sessions {
+		all = append(all, s)
+	}
+	h.mu.Unlock()
+	for _, s := range all {
+		s.stop(websocket.StatusPolicyViolation, "token changed")
+	}
+	h.log.Info("token changed; helper sessions closed", "sessions", len(all))
+}
+
 // Handler returns the WebSocket endpoint (mounted at /v1/bridge). A missing
 // or wrong bearer token is answered 401 before any upgrade.
 func (h *Hub) Handler() http.Handler { return http.HandlerFunc(h.serve) }
@@ -369,7 +395,10 @@ func (h *Hub) authorized(r *http.Request) bool {
 		return false
 	}
 	// Compare digests so neither the content nor the length leaks in timing.
-	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(h.o.Token))
+	h.mu.Lock()
+	tok := h.o.Token
+	h.mu.Unlock()
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(tok))
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 

@@ -51,6 +51,7 @@ func (s *Sim) serveProcess(w http.ResponseWriter, r *http.Request) {
 	f := s.faults
 	drop := f.DropRate > 0 && s.rng.Float64() < f.DropRate
 	fail := !drop && f.ErrorRate > 0 && s.rng.Float64() < f.ErrorRate
+	lost := !drop && !fail && f.LostRate > 0 && s.rng.Float64() < f.LostRate
 	s.mu.Unlock()
 	if !sleep(ctx, s.scaled(time.Duration(f.LatencyMS)*time.Millisecond)) {
 		return
@@ -70,6 +71,10 @@ func (s *Sim) serveProcess(w http.ResponseWriter, r *http.Request) {
 		rep = refuse(gateway.CodeParamError, "request body larger than %d bytes", maxBody)
 	default:
 		rep = s.process(r, body)
+		if lost {
+			rep.drop = true
+			s.log.Info("ottsim: fault: acted, then the connection dropped before the answer")
+		}
 	}
 	if rep.drop {
 		panic(http.ErrAbortHandler) // the server closes the connection, no answer

@@ -102,6 +102,10 @@ type Faults struct {
 	ErrorRate float64 `json:"error_rate"`  // share of requests answered SYSTEM_ERROR without acting
 	DropRate  float64 `json:"drop_rate"`   // share of requests whose connection is closed without acting
 	DownForMS int64   `json:"down_for_ms"` // close the listener this long (connection refused), then listen again
+	// LostRate is the share of requests acted on whose answer is lost:
+	// the connection is closed after the gateway acted (a charge or a
+	// refund made, the client told nothing).
+	LostRate float64 `json:"lost_rate"`
 }
 
 func (f Faults) validate() error {
@@ -114,6 +118,8 @@ func (f Faults) validate() error {
 		return fmt.Errorf("error_rate %v: must be between 0 and 1", f.ErrorRate)
 	case f.DropRate < 0 || f.DropRate > 1 || f.DropRate != f.DropRate:
 		return fmt.Errorf("drop_rate %v: must be between 0 and 1", f.DropRate)
+	case f.LostRate < 0 || f.LostRate > 1 || f.LostRate != f.LostRate:
+		return fmt.Errorf("lost_rate %v: must be between 0 and 1", f.LostRate)
 	}
 	return nil
 }

@@ -185,6 +185,25 @@ func TestOptionsFaultsInForceFromStart(t *testing.T) {
 	r.noOrder("OF1")
 }
 
+// lost_rate: the gateway acts, then the answer is lost: the order is
+// charged while the client can only say the outcome is unknown.
+func TestLostAnswerFaultActsFirst(t *testing.T) {
+	r := newRig(t, func(o *ottsim.Options, _ *gateway.Config) { o.Faults = ottsim.Faults{LostRate: 1} })
+	_, err := r.client.PassivePay(bg, pay("LA1", 100))
+	if gateway.OutcomeOf(err) != gateway.Unknown || errors.Is(err, gateway.ErrNotSent) {
+		t.Fatalf("lost answer: %v, want unknown after sending", err)
+	}
+	var charged int64
+	for _, o := range r.sim.Ledger() {
+		if o.OrderID == "LA1" {
+			charged = o.Charged
+		}
+	}
+	if charged != 100 {
+		t.Fatalf("the order was not acted on before the answer was lost: charged %d", charged)
+	}
+}
+
 // BenchmarkPassivePayLoopback is one scan payment through the client and
 // the simulator over loopback HTTP (seal, send, verify, ledger, answer,
 // verify).

@@ -106,6 +106,17 @@ func TestTipAnswersMustMatch(t *testing.T) {
 		{"tip not a number", set("tip", "4.00")},
 		{"total far above", set("total_amount", "9000")},
 		{"total below amount + tip", set("total_amount", "5200")},
+		// Issue 22: an answer that echoes only the request's amount says
+		// nothing of the tip; it was taken as paid with the tip.
+		{"amount echoed, tip and total left out", func(f gateway.Fields) gateway.Fields {
+			var out gateway.Fields
+			for _, x := range f {
+				if x.Key != "tip" && x.Key != "total_amount" && x.Key != "amount" {
+					out = append(out, x)
+				}
+			}
+			return append(out, gateway.Field{Key: "amount", Value: "5000"})
+		}},
 		{"named fee that does not add up", func(f gateway.Fields) gateway.Fields {
 			f = append(f, gateway.Field{Key: gateway.FeeKey, Value: "10"})
 			return set("total_amount", "5600")(f)
