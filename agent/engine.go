@@ -384,13 +384,15 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 		return errf(422, "invalid_state", "payment %s is %s and cannot become %s", p.ID, from, p.State)
 	}
 	if from != p.State || len(p.History) == 0 {
-		p.History = append(p.History, store.HistoryEntry{State: string(p.State), At: now})
+		p.History = appendHistory(p.History, p.State, now, p.Attempts)
+		p.Reason = "" // what it waited for belongs to the state it left
 	}
 	p.UpdatedAt = now
 	if p.Refunds == nil {
 		p.Refunds = []store.Refund{}
 	}
 	keepWalletSide(p)
+	e.readTradeTime(p.WalletSide)
 	if from != p.State && p.State.Final() && e.o.AutoPrint && e.o.Printer != nil &&
 		(p.State == Succeeded || p.State == Reversed) {
 		if err := tx.AddJob(&store.Job{Kind: store.JobReceipt, PaymentID: p.ID, NextAt: now, CreatedAt: now}); err != nil {
@@ -405,6 +407,20 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 		return json.Marshal(Event{Seq: seq, Kind: KindPaymentUpdated, At: now, Payment: pub})
 	})
 	return err
+}
+
+// appendHistory records a state change. A send retried while the gateway
+// cannot be reached goes queued -> processing -> queued on every retry:
+// the history keeps its one queued entry, with the number of retries
+// (attempts), instead of a new pair each time.
+func appendHistory(h []store.HistoryEntry, st State, at time.Time, attempts int) []store.HistoryEntry {
+	n := len(h)
+	if st == Queued && n >= 2 && h[n-1].State == string(Processing) && h[n-2].State == string(Queued) {
+		h = h[:n-1]
+		h[n-2].Retries = attempts
+		return h
+	}
+	return append(h, store.HistoryEntry{State: string(st), At: at})
 }
 
 // snapshot copies p as committed, for OnCommit and the waiters (who only

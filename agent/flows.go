@@ -86,12 +86,19 @@ func answerOf(action string, res *gateway.Result, err error, at time.Time) *stor
 }
 
 // note records a gateway answer on the payment (no state change).
-func (e *Engine) note(id string, a *store.Answer) {
+func (e *Engine) note(id string, a *store.Answer) { e.noteWaiting(id, a, "") }
+
+// noteWaiting records an answer and what the payment now waits for (a
+// reason such as ReasonWaitingForCustomer; "" keeps the one it has).
+func (e *Engine) noteWaiting(id string, a *store.Answer, reason string) {
 	_, err := e.mutate(id, func(tx *store.Tx, p *store.Payment) error {
 		if p.State.Final() {
 			return errNoChange
 		}
 		p.Answer = a
+		if reason != "" {
+			p.Reason = reason
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, errNoChange) {
@@ -263,7 +270,7 @@ func (e *Engine) finish(f *flow, to State, perr *store.Error, a ...*store.Answer
 			p.Answer = a[0]
 		}
 		if to == InDoubt {
-			return e.addQueryJob(tx, p.ID)
+			return e.addQueryJob(tx, p)
 		}
 		return nil
 	})
@@ -314,18 +321,35 @@ func (e *Engine) paidLate(tx *store.Tx, p *store.Payment) error {
 	return err
 }
 
-func (e *Engine) addQueryJob(tx *store.Tx, id string) error {
+// addQueryJob schedules the reconciler's first query of an in-doubt
+// payment: after the first delay of the schedule, and for a scan payment
+// not before the wallets have closed an order nobody paid (WalletsClose
+// after its code), so that the query finds an answer.
+func (e *Engine) addQueryJob(tx *store.Tx, p *store.Payment) error {
 	jobs, err := tx.Jobs()
 	if err != nil {
 		return err
 	}
 	for _, j := range jobs {
-		if j.PaymentID == id && j.Kind == store.JobQuery {
+		if j.PaymentID == p.ID && j.Kind == store.JobQuery {
 			return nil
 		}
 	}
 	now := e.now()
-	return tx.AddJob(&store.Job{Kind: store.JobQuery, PaymentID: id, NextAt: now.Add(e.o.jitter(backoff(e.o.ReconcileBackoff, 0))), CreatedAt: now})
+	next := now.Add(e.o.jitter(backoff(e.o.ReconcileBackoff, 0)))
+	if p.Mode == "scan" {
+		// codeAt is wall-clock time: bounded by now, a clock step never
+		// pushes the query further out than WalletsClose.
+		from := codeAt(p)
+		if from.After(now) {
+			from = now
+		}
+		closed := from.Add(e.o.WalletsClose)
+		if closed.After(next) {
+			next = closed
+		}
+	}
+	return tx.AddJob(&store.Job{Kind: store.JobQuery, PaymentID: p.ID, NextAt: next, CreatedAt: now})
 }
 
 // sendScan sends PASSIVEPAY once (the payment is processing, committed).
@@ -366,7 +390,13 @@ func (e *Engine) sendScan(f *flow, p *store.Payment) (next step, delay time.Dura
 	if stopping {
 		return stepDone, 0 // recovery queries it
 	}
-	e.note(f.id, a)
+	if a.RspCode == gateway.CodeProcessing {
+		// The wallet asks the customer to confirm (a password, or a
+		// confirmation above a limit or after several payments a day).
+		e.noteWaiting(f.id, a, ReasonWaitingForCustomer)
+	} else {
+		e.note(f.id, a)
+	}
 	if f.cancelled() {
 		return stepCancel, 0
 	}
@@ -480,7 +510,11 @@ func (e *Engine) cancelQuery(f *flow) {
 		if f.run.Err() != nil {
 			return // recovery picks it up (the cancel is journaled)
 		}
-		e.finish(f, InDoubt, &store.Error{Code: "outcome_unknown", Message: "cancelled while the outcome was unknown; reconciling in the background"}, a)
+		msg := "cancelled while the outcome was unknown; reconciling in the background"
+		if p.Reason == ReasonWaitingForCustomer {
+			msg = MsgCancelledWaiting
+		}
+		e.finish(f, InDoubt, &store.Error{Code: "outcome_unknown", Message: msg}, a)
 	}
 }
 

@@ -1,7 +1,9 @@
 package agent
 
-// deviceWorking reports whether a device state means the device can do its
+// DeviceWorking reports whether a device state means the device can do its
 // job (scanner connected; printer ok, near its paper end, or not asked).
+func DeviceWorking(state string) bool { return deviceWorking(state) }
+
 func deviceWorking(state string) bool {
 	switch state {
 	case "connected", "ok", "paper_near_end", "unknown":

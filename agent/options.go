@@ -80,13 +80,19 @@ type Options struct {
 	QRWindow    time.Duration // how long the QR is shown and polled (3 min)
 	// background
 	ReconcileBackoff []time.Duration // in-doubt queries (2m, 10m, 1h, 6h, 24h; then the last, forever)
-	RetryBackoff     []time.Duration // refunds and receipts (3s, 15s, 1m, 5m, 15m, 1h; then the last)
-	APIWait          time.Duration   // how long a POST waits for a qr code_url or a quick final answer (3 s)
-	DedupWindow      time.Duration   // the same code within this is one scan (2 s)
-	PrintTimeout     time.Duration   // one receipt print attempt (30 s)
-	Retention        time.Duration   // final, synced payments older than this are compacted (90 days; <0: never)
-	CompactEvery     time.Duration   // (24 h)
-	TimeScale        float64         // multiplies every duration above (default 1)
+	// WalletsClose is how long after its code a scan order nobody paid
+	// has been closed by the wallets (WeChat Pay revokes it after about
+	// 45 s, Alipay closes it after 3 min; 3m30s with a margin): the first
+	// query of an in-doubt scan payment comes no earlier, so that it finds
+	// an answer instead of waiting for the next one (docs/payments.md).
+	WalletsClose time.Duration
+	RetryBackoff []time.Duration // refunds and receipts (3s, 15s, 1m, 5m, 15m, 1h; then the last)
+	APIWait      time.Duration   // how long a POST waits for a qr code_url or a quick final answer (3 s)
+	DedupWindow  time.Duration   // the same code within this is one scan (2 s)
+	PrintTimeout time.Duration   // one receipt print attempt (30 s)
+	Retention    time.Duration   // final, synced payments older than this are compacted (90 days; <0: never)
+	CompactEvery time.Duration   // (24 h)
+	TimeScale    float64         // multiplies every duration above (default 1)
 
 	Printer       ReceiptPrinter // nil = no printer
 	AutoPrint     bool           // queue a receipt when a payment or refund becomes final
@@ -155,6 +161,9 @@ type Options struct {
 	// Location is the shop's time zone (merchant.timezone): shift
 	// boundaries and reports use it (nil: time.Local).
 	Location *time.Location
+	// GatewayZone is the zone of the wallet's trade_time in the gateway's
+	// answers (gateway.time_zone; nil: UTC, as the simulator answers).
+	GatewayZone *time.Location
 	// CloseAt is the local time of day ("03:00") at which a shift still
 	// open is closed with its Z report ("": never).
 	CloseAt string
@@ -187,6 +196,7 @@ func (o *Options) setDefaults() {
 	d(&o.OfflineRetry, 3*time.Second)
 	d(&o.QRPollEvery, 2*time.Second)
 	d(&o.QRWindow, 3*time.Minute)
+	d(&o.WalletsClose, 3*time.Minute+30*time.Second)
 	d(&o.APIWait, 3*time.Second)
 	d(&o.DedupWindow, 2*time.Second)
 	d(&o.PrintTimeout, 30*time.Second)
@@ -246,7 +256,7 @@ func (o *Options) scale() {
 	for _, v := range []*time.Duration{&o.ScanFirstPoll, &o.ScanFirstPollOnErr, &o.ScanPollEvery, &o.ScanPollWindow,
 		&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.PrintTimeout,
 		&o.AwaitCodeTimeout, &o.CartTimeout, &o.DuplicateWindow, &o.RateEvery, &o.RateMaxAge, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck,
-		&o.ReversalEscalate, &o.AuthRecheck, &o.ReconcileSpread} {
+		&o.ReversalEscalate, &o.AuthRecheck, &o.ReconcileSpread, &o.WalletsClose} {
 		s(v)
 	}
 	if o.Retention > 0 {

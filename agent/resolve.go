@@ -71,7 +71,7 @@ func (e *Engine) Resolve(id string, r ResolveRequest, ik IdemKey) (*Payment, err
 		}
 		// The follow-up: the reconciliation job stays (one is added if
 		// there was none), on its schedule.
-		if err := e.addQueryJob(tx, id); err != nil {
+		if err := e.addQueryJob(tx, p); err != nil {
 			return err
 		}
 		if err := e.remember(tx, ik, id, "", 200); err != nil {

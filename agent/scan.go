@@ -28,6 +28,9 @@ import (
 //     (code masked) and an error; nothing is charged;
 //   - with nothing to take it, a scan.ignored event: nothing is charged.
 func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
+	if err := paycode.CheckInput(s.Code); err != nil { // one rule, however the code arrives
+		return errf(400, "invalid_code", "scan %v; nothing was recorded", err)
+	}
 	code := strings.TrimSpace(s.Code)
 	if code == "" {
 		return errf(400, "invalid_code", "empty scan")

@@ -79,3 +79,15 @@ func canRefundTransition(from, to store.RefundState) bool {
 	}
 	return false
 }
+
+// ReasonWaitingForCustomer is a processing scan payment's reason while
+// the gateway says the customer must confirm it on the phone (a password,
+// or WeChat's confirmation above a limit or after several payments a day):
+// the display asks the customer to confirm, the cashier may cancel.
+const ReasonWaitingForCustomer = "waiting_for_customer"
+
+// MsgCancelledWaiting is the error message of a scan payment cancelled
+// while the customer was asked to confirm it: what it means for the
+// customer's money.
+const MsgCancelledWaiting = "cancelled while the customer was asked to confirm on the phone: ask them not to confirm; " +
+	"if they already did, or still do, the payment is refunded to them automatically (nothing else to do)"

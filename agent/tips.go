@@ -113,6 +113,7 @@ func (e *Engine) receiptExtras(r *printer.Receipt, p *store.Payment) {
 	r.Tip, r.Reference = p.Tip, p.Reference
 	if w := p.WalletSide; w != nil {
 		r.Fee, r.Buyer, r.TradeTime, r.WalletTxn, r.CNYAmount, r.Rate = w.Fee, w.BuyerLoginID, w.TradeTime, w.TransactionID, w.CNYAmount, w.Rate
+		r.TradeAt = w.TradeAt
 	}
 	if r.CNYAmount != 0 || p.Wallet != "wechat" && p.Wallet != "alipay" {
 		return

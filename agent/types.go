@@ -10,16 +10,18 @@ import (
 
 // Payment is the public JSON of a payment (docs/api.md).
 type Payment struct {
-	ID             string         `json:"id"`
-	OrderID        string         `json:"order_id"`
-	Reference      string         `json:"reference"`
-	Mode           string         `json:"mode"`
-	Wallet         string         `json:"wallet"`
-	Amount         int64          `json:"amount"`
-	Tip            int64          `json:"tip"`
-	Total          int64          `json:"total"` // amount + tip: what the customer is charged
-	Currency       string         `json:"currency"`
-	State          State          `json:"state"`
+	ID        string `json:"id"`
+	OrderID   string `json:"order_id"`
+	Reference string `json:"reference"`
+	Mode      string `json:"mode"`
+	Wallet    string `json:"wallet"`
+	Amount    int64  `json:"amount"`
+	Tip       int64  `json:"tip"`
+	Total     int64  `json:"total"` // amount + tip: what the customer is charged
+	Currency  string `json:"currency"`
+	State     State  `json:"state"`
+	// Reason is what a processing payment waits for: ReasonWaitingForCustomer.
+	Reason         string         `json:"reason,omitempty"`
 	Error          *store.Error   `json:"error"`
 	CodeURL        string         `json:"code_url,omitempty"`
 	QRExpiresAt    *time.Time     `json:"qr_expires_at,omitempty"`
@@ -45,6 +47,10 @@ type Payment struct {
 type HistoryEntry struct {
 	State string    `json:"state"`
 	At    time.Time `json:"at"`
+	// Retries is set on a queued entry: how many times the send was
+	// retried while the gateway could not be reached (the history keeps
+	// one entry per state change, not a processing/queued pair per retry).
+	Retries int `json:"retries,omitempty"`
 }
 
 // Refund is the public JSON of one refund.
@@ -73,7 +79,7 @@ type Refund struct {
 func publicPayment(p *store.Payment) *Payment {
 	out := &Payment{
 		ID: p.ID, OrderID: p.OrderID, Reference: p.Reference, Mode: p.Mode, Wallet: p.Wallet,
-		Amount: p.Amount, Currency: p.Currency, State: p.State, Error: p.Error, CodeURL: p.CodeURL,
+		Amount: p.Amount, Currency: p.Currency, State: p.State, Reason: p.Reason, Error: p.Error, CodeURL: p.CodeURL,
 		AuthCodeMasked: p.AuthCodeMasked, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
 		History: []HistoryEntry{}, Refunds: []Refund{}, Refunded: p.Refunded(),
 		Answer: p.Answer, Resolution: p.Resolution, Operator: p.Operator,
@@ -84,7 +90,7 @@ func publicPayment(p *store.Payment) *Payment {
 		out.QRExpiresAt = &t
 	}
 	for _, h := range p.History {
-		out.History = append(out.History, HistoryEntry{State: h.State, At: h.At.UTC()})
+		out.History = append(out.History, HistoryEntry{State: h.State, At: h.At.UTC(), Retries: h.Retries})
 	}
 	for _, r := range p.Refunds {
 		out.Refunds = append(out.Refunds, Refund{ID: r.ID, OrderID: r.OrderID, Amount: r.Amount, State: r.State,

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/posagent/posagent/printer"
 )
@@ -19,6 +20,11 @@ func TestWalletSideKeptPrintedFound(t *testing.T) {
 	pr := &recordingPrinter{}
 	o := testOptions()
 	o.Printer, o.AutoPrint = pr, true
+	tor, err := time.LoadLocation("America/Toronto") // time/tzdata is linked in
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Location = tor // the shop's zone; the simulator answers trade_time in UTC (o.GatewayZone nil)
 	a := startAgent(t, "", gw, o)
 	var ps []*Payment
 	for i, body := range []map[string]any{
@@ -36,6 +42,11 @@ func TestWalletSideKeptPrintedFound(t *testing.T) {
 		w := p.WalletSide
 		if p.State != Succeeded || w == nil || w.BuyerLoginID != "sim_"+p.Wallet+"_buyer" || len(w.TradeTime) != 14 || len(w.TransactionID) != 28 {
 			t.Fatalf("payment %s %s: wallet side %+v", p.ID, p.State, w)
+		}
+		// The wallet's time is read as a time (UTC digits from the
+		// simulator) and it is the time of the payment, to the second.
+		if want, _ := time.ParseInLocation("20060102150405", w.TradeTime, time.UTC); !w.TradeAt.Equal(want) || w.TradeAt.Sub(p.UpdatedAt).Abs() > 2*time.Second {
+			t.Errorf("payment %s: trade_at %v from trade_time %s, want %v, near the payment's %v", p.ID, w.TradeAt, w.TradeTime, want, p.UpdatedAt)
 		}
 		if p.Answer != nil && p.Answer.Wallet != nil {
 			t.Errorf("the wallet's side is kept twice (also on the answer): %+v", p.Answer)
@@ -65,15 +76,46 @@ func TestWalletSideKeptPrintedFound(t *testing.T) {
 	// Printed.
 	var r printer.Receipt
 	a.waitUntilPrinted(pr, ps[0].ID, &r)
-	text := receiptText(t, r)
-	for _, want := range []string{"Buyer", "sim_wechat_buyer", "Wallet txn", wx, "Wallet time", ps[0].WalletSide.TradeTime} {
+	text := printer.Render(printer.Encode(r, printer.Profile{Location: tor}), 576)[0].Text()
+	shopTime := ps[0].WalletSide.TradeAt.In(tor)
+	for _, want := range []string{"Buyer", "sim_wechat_buyer", "Wallet txn", wx, "Wallet time", shopTime.Format("2006-01-02 15:04:05")} {
 		if !strings.Contains(text, want) {
 			t.Errorf("receipt lacks %q:\n%s", want, text)
 		}
 	}
-	// Exported.
+	if strings.Contains(text, ps[0].WalletSide.TradeTime) {
+		t.Errorf("the receipt prints the wire format %s:\n%s", ps[0].WalletSide.TradeTime, text)
+	}
+	// Exported, in the shop's zone.
 	_, raw := a.raw("GET", "/v1/export?format=csv", nil)
-	if !strings.Contains(string(raw), ",sim_wechat_buyer,"+ps[0].WalletSide.TradeTime+","+wx+",") {
-		t.Fatalf("csv export:\n%s", raw)
+	if !strings.Contains(string(raw), ",sim_wechat_buyer,"+shopTime.Format(time.RFC3339)+","+wx+",") || strings.Contains(string(raw), ps[0].WalletSide.TradeTime) {
+		t.Fatalf("csv export, want the wallet time %s:\n%s", shopTime.Format(time.RFC3339), raw)
+	}
+}
+
+// TestTradeTimeAt: the gateway's yyyyMMddHHmmss is read in its zone;
+// anything else is not a time.
+func TestTradeTimeAt(t *testing.T) {
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		raw  string
+		zone *time.Location
+		want time.Time
+		ok   bool
+	}{
+		{"20261207061617", nil, time.Date(2026, 12, 7, 6, 16, 17, 0, time.UTC), true},
+		{"20261207141617", sh, time.Date(2026, 12, 7, 6, 16, 17, 0, time.UTC), true},
+		{"2026-12-07 06:16:17", nil, time.Time{}, false},
+		{"20261307061617", nil, time.Time{}, false},
+		{"2026120706161", nil, time.Time{}, false},
+		{"", nil, time.Time{}, false},
+	} {
+		got, ok := TradeTimeAt(tt.raw, tt.zone)
+		if ok != tt.ok || !got.Equal(tt.want) {
+			t.Errorf("TradeTimeAt(%q, %v) = %v %v, want %v %v", tt.raw, tt.zone, got, ok, tt.want, tt.ok)
+		}
 	}
 }

@@ -89,6 +89,15 @@ type Gateway struct {
 	// at least 1.00) believed from an answer that charges more than was due
 	// without naming the fee; 0 believes only a named fee.
 	FeeAllowanceBPS int `key:"fee_allowance_bps"`
+	// CallbackURL is the public URL OTTPay POSTs qr call-backs to (sent as
+	// call_back_url): an https address the shop forwards to the agent's
+	// /v1/ottpay/callback. "" sends the local API's address, which a
+	// gateway on the internet cannot reach; polling decides either way.
+	CallbackURL string `key:"callback_url"`
+	// TimeZone is the IANA zone of the wallet's trade_time in the
+	// gateway's answers (yyyyMMddHHmmss with no zone): the agent turns it
+	// into a time and shows it in the shop's zone. The simulator: UTC.
+	TimeZone string `key:"time_zone"`
 }
 
 // API is the local HTTP API.
@@ -203,8 +212,10 @@ type Printer struct {
 	Dots    int    `key:"dots"`    // printable width in dots; 0: from paper (384 / 576)
 	// NativeQR: the printer understands GS ( k; false prints QR codes as raster.
 	NativeQR bool `key:"native_qr"`
-	// Chinese: the printer has a GB18030 font (FS &); receipts then carry
-	// the Chinese wallet names. False keeps receipts in Latin text.
+	// Chinese: the printer has a GB18030 font (FS &) and prints Chinese
+	// text itself. False (most printers sold outside China): what the code
+	// page cannot print (a Chinese shop name, Chinese labels, 微信支付) is
+	// drawn with render.font and sent as raster image lines.
 	Chinese bool `key:"chinese"`
 	// Image: print the whole receipt as one raster image (Clover, whose SDK
 	// takes images, not ESC/POS).
@@ -223,9 +234,9 @@ type Printer struct {
 
 // Receipt is what receipts say.
 type Receipt struct {
-	// Language of the labels: en, zh or en+zh (both, "TOTAL 合计"). Chinese
-	// needs printer.chinese. Wallet names are printed in their own scripts
-	// (微信支付) whenever the printer has Chinese.
+	// Language of the labels: en, zh or en+zh (both, "TOTAL 合计"), on any
+	// printer (see printer.chinese). Wallet names are printed in their own
+	// scripts (微信支付) with printer.chinese, or on a zh / en+zh receipt.
 	Language string `key:"language"`
 }
 

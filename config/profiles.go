@@ -48,6 +48,8 @@ func defaults() map[string]any {
 		"gateway.terminal_no":       "LANE1",
 		"gateway.timeout":           20 * time.Second,
 		"gateway.fee_allowance_bps": 0,
+		"gateway.callback_url":      "",
+		"gateway.time_zone":         "UTC",
 
 		"api.listen": "127.0.0.1:7420",
 		"api.token":  "",

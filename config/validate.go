@@ -202,6 +202,29 @@ func (c *Config) validateGateway(v *validator) {
 	if g.FeeAllowanceBPS < 0 || g.FeeAllowanceBPS > 1000 {
 		v.add("gateway.fee_allowance_bps", "gateway.fee_allowance_bps %d: use 0 (no convenience fee on this account) up to 1000 (10 %%), in basis points of the amount due, e.g. 300 for 3 %%", g.FeeAllowanceBPS)
 	}
+	validateCallbackURL(v, g.CallbackURL, remote)
+	if _, err := time.LoadLocation(g.TimeZone); err != nil || g.TimeZone == "" || g.TimeZone == "Local" {
+		v.add("gateway.time_zone", "gateway.time_zone %q: use the IANA zone the gateway's trade_time is in, like UTC or Asia/Shanghai", g.TimeZone)
+	}
+}
+
+// validateCallbackURL checks gateway.callback_url: an absolute http(s) URL
+// with a host, https with a real gateway (production), never loopback
+// there (the gateway could not reach it).
+func validateCallbackURL(v *validator, raw string, remote bool) {
+	if raw == "" {
+		return
+	}
+	const key = "gateway.callback_url"
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.Fragment != "":
+		v.add(key, "%s %q is not an absolute URL: use the public https address the shop forwards to the agent's /v1/ottpay/callback, like https://shop.example.com/v1/ottpay/callback", key, raw)
+	case remote && u.Scheme != "https":
+		v.add(key, "%s %q: a real gateway sends call-backs over the internet, so use https (a reverse proxy or tunnel with a certificate in front of the agent)", key, raw)
+	case remote && IsLoopback(net.JoinHostPort(u.Hostname(), "0")):
+		v.add(key, "%s %q is this machine's loopback address, which the gateway cannot reach: use the shop's public address", key, raw)
+	}
 }
 
 // validateGatewayURL checks gateway.url and reports whether it names a
@@ -378,11 +401,11 @@ func (c *Config) validatePrinterKind(v *validator) {
 	}
 }
 
+// validateReceipt checks receipt.language. Every language works on every
+// printer: without printer.chinese, Chinese is drawn with render.font and
+// sent as raster lines (posagent doctor says when no font is found).
 func (c *Config) validateReceipt(v *validator) {
-	p := c.Printer
-	if v.oneOf("receipt.language", c.Receipt.Language, "en", "zh", "en+zh") && c.Receipt.Language != "en" && !p.Chinese && p.Kind != "none" {
-		v.add("receipt.language", "receipt.language %s needs a printer with a Chinese font, but printer.chinese is false: set printer.chinese: true if the printer has a GB18030 font (Sunmi, Clover and most printers sold in China do), or use receipt.language: en", c.Receipt.Language)
-	}
+	v.oneOf("receipt.language", c.Receipt.Language, "en", "zh", "en+zh")
 }
 
 func (c *Config) validateDisplay(v *validator) {

@@ -89,7 +89,6 @@ func TestValidateRules(t *testing.T) {
 		{"png size", func(c *Config) { c.Display.Kind = "png"; c.Display.PNG.Width = 0 }, "display.png 0x240 is not a usable size"},
 		{"language", func(c *Config) { c.Display.Language = "fr" }, "display.language fr: use en, zh or auto"},
 		{"receipt language", func(c *Config) { c.Receipt.Language = "cn" }, "receipt.language cn: use en, zh or en+zh"},
-		{"receipt language needs chinese", func(c *Config) { c.Printer.Kind = "file"; c.Printer.Path = "r.bin"; c.Receipt.Language = "en+zh" }, "receipt.language en+zh needs a printer with a Chinese font, but printer.chinese is false: set printer.chinese: true"},
 		{"pole chinese needs cd5220", func(c *Config) {
 			c.Display.Kind, c.Display.Pole.Device, c.Display.Pole.Chinese = "pole", "/dev/ttyUSB1", true
 		}, "display.pole.chinese needs display.pole.dialect cd5220"},
@@ -126,6 +125,16 @@ func TestValidateRules(t *testing.T) {
 		{"per-shift limit without manager", func(c *Config) { c.Refunds.UnapprovedPerShift = 5000 }, "refunds.unapproved_per_shift 5000 needs a manager who can approve"},
 		{"unknown default operator", func(c *Config) { c.API.DefaultOperator = "c9" }, "api.default_operator \"c9\" is not an operators[].id"},
 		{"tls key without cert", func(c *Config) { c.API.TLS.Key = "/etc/posagent/key.pem" }, "api.tls.key is set without api.tls.cert"},
+		{"callback url", func(c *Config) { c.Gateway.CallbackURL = "shop.example.com/cb" }, `gateway.callback_url "shop.example.com/cb" is not an absolute URL`},
+		{"callback url http in production", func(c *Config) {
+			c.Gateway.URL = "https://gateway.example.com/processV2"
+			c.Gateway.CallbackURL = "http://shop.example.com/v1/ottpay/callback"
+		}, "use https"},
+		{"callback url loopback in production", func(c *Config) {
+			c.Gateway.URL = "https://gateway.example.com/processV2"
+			c.Gateway.CallbackURL = "https://127.0.0.1:7420/v1/ottpay/callback"
+		}, "which the gateway cannot reach"},
+		{"gateway time zone", func(c *Config) { c.Gateway.TimeZone = "Beijing" }, `gateway.time_zone "Beijing"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +152,18 @@ func TestValidateRules(t *testing.T) {
 				t.Fatalf("Problems() and Validate disagree")
 			}
 		})
+	}
+}
+
+// TestReceiptLanguageOnAnyPrinter: Chinese receipts no longer need a
+// printer with a Chinese font (they are drawn as raster lines).
+func TestReceiptLanguageOnAnyPrinter(t *testing.T) {
+	for _, l := range []string{"zh", "en+zh"} {
+		cfg := base(t)
+		cfg.Printer.Kind, cfg.Printer.Path, cfg.Printer.Chinese, cfg.Receipt.Language = "file", "r.bin", false, l
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("receipt.language %s with printer.chinese false: %v", l, err)
+		}
 	}
 }
 

@@ -269,6 +269,7 @@ var messagesZH = map[string]string{
 	MsgScanPrompt: "请出示付款码", MsgCheckingPay: "正在确认支付", MsgPreparingQR: "正在生成二维码",
 	MsgQRExpired: "二维码已过期", MsgConnecting: "正在连接支付服务", MsgPaid: "支付成功，谢谢",
 	MsgCancelled: "支付已取消", MsgDeclined: "支付被拒绝", MsgCheckingEarlier: "请稍候，正在核实您之前的付款",
+	MsgConfirmOnPhone:      "请在手机上确认付款",
 	"invalid payment code": "付款码无效", "payment code expired": "付款码已过期",
 	"payment service unreachable":                                      "无法连接支付服务",
 	"payment code expired before the payment service could be reached": "付款码在连接支付服务前已过期",

@@ -83,6 +83,7 @@ func TestFrameEveryScreenDrawsText(t *testing.T) {
 		{Kind: KindIdle},
 		{Kind: KindAmountDue, Amount: 1250, Currency: "CAD"},
 		{Kind: KindAmountDue, Amount: 1250, Currency: "CAD", Message: MsgCheckingPay},
+		{Kind: KindAmountDue, Amount: 1250, Currency: "CAD", Wallet: "wechat", Message: MsgConfirmOnPhone},
 		{Kind: KindScanPrompt, Amount: 1250, Currency: "CAD"},
 		{Kind: KindPaid, Amount: 1250, Currency: "CAD"},
 		{Kind: KindFailed, Message: "a very long reason that would never fit on the small screen at all"},

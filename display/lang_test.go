@@ -67,6 +67,7 @@ func TestFrameLines(t *testing.T) {
 		{"no font: English and a note", FrameOptions{Language: "auto"}, qr, []string{"CAD 12.50", "Scan with WeChat Pay", OmittedNote}},
 		{"small auto wechat", FrameOptions{Width: 128, Height: 40, Language: "auto", CJK: cjk}, Screen{Kind: KindScanPrompt, Amount: 1250, Currency: "CAD", Wallet: "wechat"}, []string{"CAD 12.50", "请出示付款码"}},
 		{"small no font", FrameOptions{Width: 128, Height: 40, Language: "zh"}, Screen{Kind: KindScanPrompt, Amount: 1250, Currency: "CAD"}, []string{"CAD 12.50", "Please show your", "payment code"}},
+		{"auto wechat: confirm on the phone", FrameOptions{Language: "auto", CJK: cjk}, Screen{Kind: KindAmountDue, Amount: 1250, Currency: "CAD", Wallet: "wechat", Message: MsgConfirmOnPhone}, []string{"应付金额", "Amount due", "CAD 12.50", "请在手机上确认付款", MsgConfirmOnPhone}},
 		{"failed reason translated", FrameOptions{Language: "zh", CJK: cjk}, Screen{Kind: KindFailed, Amount: 1250, Currency: "CAD", Message: "invalid payment code"}, []string{"支付失败", "DECLINED", "付款码无效", "invalid payment code", "CAD 12.50"}},
 		{"gateway's own reason stays", FrameOptions{Language: "zh", CJK: cjk}, Screen{Kind: KindFailed, Amount: 1250, Currency: "CAD", Message: "card limit"}, []string{"支付失败", "DECLINED", "card limit", "CAD 12.50"}},
 	}

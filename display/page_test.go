@@ -455,3 +455,38 @@ func TestPageIdleNoStaticQR(t *testing.T) {
 		t.Errorf("config.json idle_qr %v, want false", c.IdleQR)
 	}
 }
+
+// TestPageWaitingForCustomer: while the wallet asks the customer to
+// confirm a scan payment on the phone (reason waiting_for_customer), the
+// page in real Chromium asks them to, in English and Chinese; when the
+// cashier cancels, the page says the payment is cancelled.
+func TestPageWaitingForCustomer(t *testing.T) {
+	ctx := displaytest.StartBrowser(t)
+	s := newStand(t, "en", 30*time.Second)
+	must(t, displaytest.Open(ctx, s.url()))
+	must(t, displaytest.WaitConnected(ctx, true))
+	p := s.payment("pay_wait", "scan", "processing", "wechat", "", time.Time{})
+	s.publish(display.EventPaymentUpdated, p)
+	must(t, displaytest.WaitScreen(ctx, display.KindScanPrompt))
+	p["reason"] = "waiting_for_customer"
+	s.publish(display.EventPaymentUpdated, p)
+	must(t, displaytest.WaitScreen(ctx, display.KindAmountDue))
+	if got := text(t, ctx, "message1"); got != display.MsgConfirmOnPhone {
+		t.Errorf("message while the customer confirms: %q, want %q", got, display.MsgConfirmOnPhone)
+	}
+	if got := text(t, ctx, "message2"); got != "请在手机上确认付款" {
+		t.Errorf("second line %q, want 请在手机上确认付款", got)
+	}
+	if got := text(t, ctx, "amount"); got != "CAD 12.50" {
+		t.Errorf("amount %q", got)
+	}
+	if sc := s.ctrl.Current(); sc.Kind != display.KindAmountDue || sc.Message != display.MsgConfirmOnPhone {
+		t.Errorf("the controller (frames, pole) shows %+v, not what the page shows", sc)
+	}
+	p["state"], p["reason"] = "cancelled", nil
+	s.publish(display.EventPaymentUpdated, p)
+	must(t, displaytest.WaitShown(ctx, display.KindCancelled))
+	if got := text(t, ctx, "message1"); got != "" {
+		t.Errorf("the confirmation request stays on the cancelled screen: %q", got)
+	}
+}

@@ -67,6 +67,10 @@ const (
 	// MsgScanToPayUs is shown with the merchant's static QR on the idle
 	// screen (display.idle_qr). Such payments do not pass through the agent.
 	MsgScanToPayUs = "Scan to pay us"
+	// MsgConfirmOnPhone: the wallet asks the customer to confirm the scan
+	// payment on the phone (a password, or a confirmation above a limit):
+	// the payment's reason waiting_for_customer.
+	MsgConfirmOnPhone = "Please confirm the payment on your phone"
 )
 
 // Payment is the part of the contract's payment JSON (docs/architecture.md,
@@ -81,6 +85,7 @@ type Payment struct {
 	Tip         int64         `json:"tip,omitempty"`
 	Currency    string        `json:"currency"`
 	State       string        `json:"state"`
+	Reason      string        `json:"reason,omitempty"` // waiting_for_customer: the customer confirms on the phone
 	Error       *PaymentError `json:"error"`
 	CodeURL     string        `json:"code_url,omitempty"`
 	QRExpiresAt time.Time     `json:"qr_expires_at,omitzero"`
@@ -140,6 +145,9 @@ const (
 	stateCancelled    = "cancelled"
 	stateExpired      = "expired"
 	stateReversed     = "reversed"
+	// reasonWaitingForCustomer is a processing payment's reason while the
+	// customer confirms it on the phone (agent.ReasonWaitingForCustomer).
+	reasonWaitingForCustomer = "waiting_for_customer"
 )
 
 // finalState reports whether a payment state never changes again.
@@ -154,6 +162,7 @@ func finalState(state string) bool {
 // ScreenFor says what the customer display shows for payment p at time now.
 // It is pure. Rules:
 //
+//	scan  processing, waiting_for_customer       -> amount_due "Please confirm the payment on your phone"
 //	scan  awaiting_code, processing, queued     -> scan_prompt with the amount
 //	qr    processing with a code_url not expired -> qr
 //	qr    processing, QR expired                 -> amount_due "QR code expired"
@@ -185,6 +194,10 @@ func ScreenFor(p Payment, now time.Time) Screen {
 	case stateAwaitingCode, stateProcessing, stateQueued:
 		if p.State == stateAwaitingCode && possibleDuplicate(p) {
 			s.Kind, s.Message = KindAmountDue, MsgCheckingEarlier
+			break
+		}
+		if p.Mode != "qr" && p.State == stateProcessing && p.Reason == reasonWaitingForCustomer {
+			s.Kind, s.Message = KindAmountDue, MsgConfirmOnPhone
 			break
 		}
 		if p.Mode != "qr" {

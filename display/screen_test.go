@@ -22,6 +22,9 @@ func TestScreenFor(t *testing.T) {
 			Screen{Kind: KindScanPrompt, Message: MsgScanPrompt}},
 		{"scan processing", with(func(p *Payment) { p.Mode, p.State, p.Wallet = "scan", "processing", "wechat" }),
 			Screen{Kind: KindScanPrompt, Message: MsgScanPrompt, Wallet: "wechat"}},
+		{"scan waiting for the customer", with(func(p *Payment) {
+			p.Mode, p.State, p.Wallet, p.Reason = "scan", "processing", "wechat", "waiting_for_customer"
+		}), Screen{Kind: KindAmountDue, Message: MsgConfirmOnPhone, Wallet: "wechat"}},
 		{"scan queued", with(func(p *Payment) { p.Mode, p.State = "scan", "queued" }),
 			Screen{Kind: KindScanPrompt, Message: MsgScanPrompt}},
 		{"qr processing", with(func(p *Payment) {

@@ -1,7 +1,9 @@
 // Package paycode knows the customer payment codes of the wallets posagent
 // takes: which wallet a code belongs to (Classify), how to show one without
 // giving it away (Mask, MaskIn), how to find the code inside what a scanner
-// sent (Bare), and how long a code can be charged (Validity).
+// sent (Bare), how long a code can be charged (Validity), and the one
+// rule for what may arrive as a scan at all, however it arrives
+// (CheckInput: at most MaxInput bytes of UTF-8, no control characters).
 //
 // It is a leaf: pure functions over strings, the standard library only, no
 // I/O, no clock. The scanner, the agent, the gateway client, the simulator

@@ -75,3 +75,23 @@ func ExampleEncode() {
 	// TOTAL                  12.50 CAD
 	// PAID
 }
+
+// BenchmarkEncodeChineseRaster encodes the Chinese shop's bilingual
+// receipt for a printer without a Chinese font (raster lines drawn with
+// the CJK font) and, for comparison, for one with GB18030; the bytes per
+// receipt are reported.
+func BenchmarkEncodeChineseRaster(b *testing.B) {
+	cjk := loadCJK(b)
+	for _, gb := range []bool{false, true} {
+		b.Run(fmt.Sprintf("gb18030=%v", gb), func(b *testing.B) {
+			r := chineseShop()
+			p := Profile{Paper: Paper80, GB18030: gb, Language: Bilingual, CJK: cjk, Location: time.UTC}
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				n = len(Encode(r, p))
+			}
+			b.ReportMetric(float64(n), "bytes/receipt")
+		})
+	}
+}

@@ -15,16 +15,28 @@
 //	png, err := printer.RenderPNG(r, prof)
 //
 // Encode is built on Builder, which appends single commands (Init, Align,
-// Bold, Size, Feed, CodePage, ChineseOn, QRNative, QRRaster, Raster, Cut,
-// DrawerKick). Text is encoded for the mode in effect (GB18030 in Chinese
-// mode, else PC437 or WPC1252; a missing character prints '?'), and
+// Bold, Size, Feed, CodePage, ChineseOn, RasterText, QRNative, QRRaster,
+// Raster, Cut, DrawerKick). Text is encoded for the mode in effect
+// (GB18030 in Chinese mode, else PC437 or WPC1252), and
 // control characters in data are replaced so that a merchant name can never
 // inject a command. Amounts are int64 minor units, printed by package money
 // ("12.50 CAD"), with no floating point anywhere.
 //
+// # Chinese on any printer
+//
+// A printer with a Chinese font (Profile.GB18030) gets Chinese as GB18030
+// text. Any other gets each line its code page cannot print as a GS v 0
+// raster image (Builder.RasterText), the paper's width, drawn with
+// Profile.CJK exactly as the virtual printer draws text: a character the
+// code page has in one cell, any other in a double cell, so columns line
+// up and the paper looks like the picture. Nothing is printed as '?'.
+// Without a CJK font such a line prints NoFontNote instead, and the labels
+// stay English.
+//
 // Profile.Language prints the labels in English, Chinese or both
 // ("TOTAL 合计"; Label gives each one), and wallet names in their own
-// scripts (微信支付, 支付宝, 银联) when the printer has GB18030. Amounts,
+// scripts (微信支付, 支付宝, 银联) with GB18030, or without it on a receipt
+// with Chinese labels (an English receipt then stays text). Amounts,
 // dates and ids are the same in every language. A Chinese character counts
 // two columns: every line fits 32 (58 mm) or 48 (80 mm) columns, so the
 // printer never wraps one by itself (Page.Overflow counts those that it

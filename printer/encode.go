@@ -133,29 +133,29 @@ type receiptEncoder struct {
 	lang Language
 	cols int
 	rule string
+	m    cells // how many columns a character takes
+	zh   bool  // wallet names in Chinese: the printer's font, or raster lines on a Chinese receipt
 }
 
 // newReceiptEncoder normalizes the profile, picks the time zone and the
-// language and starts the bytes: ESC @, the code page, Chinese mode.
+// language and starts the bytes: ESC @, the code page, Chinese mode or
+// raster lines (startText).
 func newReceiptEncoder(r Receipt, p Profile) *receiptEncoder {
 	p = p.Normalize()
 	loc := p.Location
 	if loc == nil {
 		loc = time.Local
 	}
+	b, m, zh := startText(p)
 	lang := p.Language
-	if !p.GB18030 || lang == "" {
-		lang = English // no Chinese font on the printer: Chinese would print as '?'
+	if !zh || lang == "" {
+		lang = English // no Chinese font anywhere: Chinese labels could not print
 	}
-	b := &Builder{}
-	b.Init()
-	if p.CodePage != CodePagePC437 {
-		b.CodePage(p.CodePage)
-	}
-	if p.GB18030 {
-		b.ChineseOn()
-	}
-	return &receiptEncoder{r: r, p: p, b: b, loc: loc, lang: lang, cols: p.Columns, rule: strings.Repeat("-", p.Columns)}
+	// Wallet names in their own scripts: always with the printer's font;
+	// drawn as raster lines only on a receipt that has Chinese labels, so
+	// that an English receipt stays text (and small) on such a printer.
+	zh = p.GB18030 || (zh && lang != English)
+	return &receiptEncoder{r: r, p: p, b: b, loc: loc, lang: lang, cols: p.Columns, rule: strings.Repeat("-", p.Columns), m: m, zh: zh}
 }
 
 // L is an English label in the receipt's language.
@@ -163,7 +163,7 @@ func (e *receiptEncoder) L(en string) string { return Label(en, e.lang) }
 
 // wrapped prints text wrapped to width columns.
 func (e *receiptEncoder) wrapped(text string, width int) {
-	for _, l := range wrap(text, width, e.p.GB18030) {
+	for _, l := range wrap(text, width, e.m) {
 		e.b.Line(l)
 	}
 }
@@ -173,7 +173,7 @@ func (e *receiptEncoder) pair(label, value string) {
 	if value == "" {
 		return
 	}
-	for _, l := range columns(label, value, e.cols, e.p.GB18030) {
+	for _, l := range columns(label, value, e.cols, e.m) {
 		e.b.Line(l)
 	}
 }
@@ -189,7 +189,7 @@ func (e *receiptEncoder) reprint(wide bool) {
 		b.Bold(true)
 	}
 	text := "** " + e.L("REPRINT") + " **"
-	if textWidth(text, e.p.GB18030) > cols/w {
+	if e.m.width(text) > cols/w {
 		text = e.L("REPRINT")
 	}
 	e.wrapped(text, cols/w)
@@ -232,7 +232,7 @@ func (e *receiptEncoder) details() {
 	e.pair(L("Terminal"), r.Terminal)
 	e.pair(L("Payment"), r.PaymentID)
 	e.pair(L("Order"), r.OrderID)
-	e.pair(L("Wallet"), walletLabel(r.Wallet, e.lang, e.p.GB18030))
+	e.pair(L("Wallet"), walletLabel(r.Wallet, e.lang, e.zh))
 	switch strings.ToLower(r.Mode) {
 	case "scan":
 		e.pair(L("Type"), L("Scan"))
@@ -242,7 +242,11 @@ func (e *receiptEncoder) details() {
 	e.pair(L("Code"), r.CodeMasked)
 	e.pair(L("Sale"), r.Reference)
 	e.pair(L("Buyer"), r.Buyer)
-	e.pair(L("Wallet time"), r.TradeTime)
+	if !r.TradeAt.IsZero() {
+		e.pair(L("Wallet time"), r.TradeAt.In(e.loc).Format("2006-01-02 15:04:05"))
+	} else {
+		e.pair(L("Wallet time"), r.TradeTime)
+	}
 	e.pair(L("Wallet txn"), r.WalletTxn)
 	e.b.Line(e.rule)
 }
@@ -256,7 +260,7 @@ func (e *receiptEncoder) amounts() {
 		e.pair(L("Tip"), money.Amount(r.Tip).WithCode(r.Currency))
 	}
 	b.Bold(true).Size(1, 2)
-	for _, l := range columns(L("TOTAL"), money.Amount(r.Amount+r.Tip).WithCode(r.Currency), e.cols, e.p.GB18030) {
+	for _, l := range columns(L("TOTAL"), money.Amount(r.Amount+r.Tip).WithCode(r.Currency), e.cols, e.m) {
 		b.Line(l)
 	}
 	b.Size(1, 1)
@@ -354,36 +358,33 @@ func (e *receiptEncoder) finish() {
 // columns lays out label on the left and value on the right of a line of
 // cols columns; a value too long for one line goes on its own line(s),
 // right-aligned.
-func columns(label, value string, cols int, chinese bool) []string {
-	lw, vw := textWidth(label, chinese), textWidth(value, chinese)
+func columns(label, value string, cols int, m cells) []string {
+	lw, vw := m.width(label), m.width(value)
 	if lw+1+vw <= cols {
 		return []string{label + strings.Repeat(" ", cols-lw-vw) + value}
 	}
 	indent := label[:len(label)-len(strings.TrimLeft(label, " "))]
 	var out []string
-	for _, l := range wrap(label, cols-len(indent), chinese) {
+	for _, l := range wrap(label, cols-len(indent), m) {
 		out = append(out, indent+l)
 	}
-	for _, l := range wrap(value, cols, chinese) {
-		out = append(out, strings.Repeat(" ", cols-textWidth(l, chinese))+l)
+	for _, l := range wrap(value, cols, m) {
+		out = append(out, strings.Repeat(" ", cols-m.width(l))+l)
 	}
 	return out
 }
 
 // wrap breaks s into lines of at most cols columns, at spaces when it can.
-func wrap(s string, cols int, chinese bool) []string {
+func wrap(s string, cols int, m cells) []string {
 	s = strings.TrimSpace(sanitize(s))
 	if cols < 1 {
 		cols = 1
 	}
 	var out []string
-	for textWidth(s, chinese) > cols {
+	for m.width(s) > cols {
 		cut, w, lastSpace := 0, 0, -1
 		for i, r := range s {
-			rw := 1
-			if r >= 0x80 && chinese {
-				rw = 2
-			}
+			rw := m.of(r)
 			if w+rw > cols {
 				break
 			}

@@ -62,7 +62,7 @@ func goldenCases() []struct {
 		{"58mm-native-en+zh", zh, native(lang(chinese(p58), Bilingual))},
 		{"80mm-raster-en+zh", zh, lang(chinese(p80), Bilingual)},
 		{"80mm-native-zh-reprint", zhReprint, native(lang(chinese(p80), Chinese))},
-		{"58mm-en+zh-without-gb18030", zh, lang(p58, Bilingual)}, // no Chinese font: English
+		{"58mm-en+zh-without-gb18030", zh, lang(p58, Bilingual)}, // no Chinese font anywhere: English, the name says so
 	}
 }
 

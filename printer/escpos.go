@@ -39,6 +39,11 @@ type Builder struct {
 	buf      []byte
 	chinese  bool
 	codePage int
+	// The print mode a raster line is drawn in (see RasterText).
+	align      Align
+	bold       bool
+	wmul, hmul int
+	ras        *lineRaster // nil: a character the code page lacks prints '?'
 }
 
 // Bytes returns the commands built so far (the builder's own slice).
@@ -53,14 +58,15 @@ func (b *Builder) Raw(p ...byte) *Builder { b.buf = append(b.buf, p...); return 
 // Init resets the printer (ESC @). It also resets the builder's text mode.
 func (b *Builder) Init() *Builder {
 	b.chinese, b.codePage = false, CodePagePC437
+	b.align, b.bold, b.wmul, b.hmul = AlignLeft, false, 1, 1
 	return b.Raw(esc, '@')
 }
 
 // Align sets the justification (ESC a n); printers apply it at the start of a line.
-func (b *Builder) Align(a Align) *Builder { return b.Raw(esc, 'a', byte(a)) }
+func (b *Builder) Align(a Align) *Builder { b.align = a; return b.Raw(esc, 'a', byte(a)) }
 
 // Bold turns emphasis on or off (ESC E n).
-func (b *Builder) Bold(on bool) *Builder { return b.Raw(esc, 'E', boolByte(on)) }
+func (b *Builder) Bold(on bool) *Builder { b.bold = on; return b.Raw(esc, 'E', boolByte(on)) }
 
 // Underline turns underline on (1 dot) or off (ESC - n).
 func (b *Builder) Underline(on bool) *Builder { return b.Raw(esc, '-', boolByte(on)) }
@@ -68,6 +74,7 @@ func (b *Builder) Underline(on bool) *Builder { return b.Raw(esc, '-', boolByte(
 // Size sets the character size (GS ! n): width and height multipliers 1..8.
 func (b *Builder) Size(w, h int) *Builder {
 	w, h = clamp(w, 1, 8), clamp(h, 1, 8)
+	b.wmul, b.hmul = w, h
 	return b.Raw(gs, '!', byte((w-1)<<4|(h-1)))
 }
 
@@ -107,12 +114,25 @@ func (b *Builder) Text(s string) *Builder {
 	return b
 }
 
-// Line appends text and a line feed.
-func (b *Builder) Line(s string) *Builder { return b.Text(s).LF() }
+// Line appends text and a line feed. After RasterText, outside Chinese
+// mode, a line with a character the code page lacks is sent as a raster
+// image instead (see RasterText).
+func (b *Builder) Line(s string) *Builder {
+	if b.ras != nil && !b.chinese {
+		if s = sanitize(s); !b.ras.printable(s, b.codePage) {
+			return b.rasterLine(s)
+		}
+	}
+	return b.Text(s).LF()
+}
 
 // Width returns how many font-A columns s takes in the current mode: a
-// double-byte character takes two in Chinese mode; anything else takes one.
-func (b *Builder) Width(s string) int { return textWidth(s, b.chinese) }
+// double-byte character takes two in Chinese mode, and after RasterText a
+// character the code page lacks (drawn in a double cell); anything else
+// takes one.
+func (b *Builder) Width(s string) int {
+	return cells{chinese: b.chinese, raster: b.ras != nil, codePage: b.codePage}.width(s)
+}
 
 // QR error correction levels for GS ( k.
 const (
@@ -307,14 +327,48 @@ func encodeText(s string, chinese bool, codePage int) []byte {
 }
 
 // textWidth counts font-A columns: two for a non-ASCII character in Chinese mode.
-func textWidth(s string, chinese bool) int {
+func textWidth(s string, chinese bool) int { return cells{chinese: chinese}.width(s) }
+
+// cells says how many font-A columns a character takes on a printer:
+// two for a non-ASCII character in Chinese mode, two for a character the
+// code page lacks when such text is drawn as a raster line (a double
+// cell, as in Chinese mode), else one.
+type cells struct {
+	chinese, raster bool
+	codePage        int
+}
+
+// of returns the columns of one character.
+func (c cells) of(r rune) int {
+	switch {
+	case r < 0x80:
+		return 1
+	case c.chinese:
+		return 2
+	case c.raster && !encodable(r, c.codePage):
+		return 2
+	}
+	return 1
+}
+
+// width returns the columns of s.
+func (c cells) width(s string) int {
 	w := 0
 	for _, r := range s {
-		if r >= 0x80 && chinese {
-			w += 2
-		} else {
-			w++
-		}
+		w += c.of(r)
 	}
 	return w
+}
+
+// encodable reports whether the single-byte code page has the character.
+func encodable(r rune, codePage int) bool {
+	if r >= 0x20 && r < 0x7F {
+		return true
+	}
+	cm := charmap.CodePage437
+	if codePage == CodePageWPC1252 {
+		cm = charmap.Windows1252
+	}
+	b, ok := cm.EncodeRune(r)
+	return ok && b >= 0x20
 }

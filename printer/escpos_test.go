@@ -108,7 +108,7 @@ func TestWrapAndColumns(t *testing.T) {
 		{"微信支付微信支付", 6, true, []string{"微信支", "付微信", "支付"}},
 	}
 	for _, tt := range tests {
-		got := wrap(tt.s, tt.cols, tt.chinese)
+		got := wrap(tt.s, tt.cols, cells{chinese: tt.chinese})
 		if len(got) != len(tt.want) {
 			t.Errorf("wrap(%q, %d) = %q, want %q", tt.s, tt.cols, got, tt.want)
 			continue
@@ -119,10 +119,10 @@ func TestWrapAndColumns(t *testing.T) {
 			}
 		}
 	}
-	if got := columns("Total", "12.50 CAD", 20, false); len(got) != 1 || got[0] != "Total      12.50 CAD" {
+	if got := columns("Total", "12.50 CAD", 20, cells{}); len(got) != 1 || got[0] != "Total      12.50 CAD" {
 		t.Errorf("columns = %q", got)
 	}
-	if got := columns("Wallet", "WeChat Pay 微信支付", 20, true); len(got) != 2 || got[1] != " WeChat Pay 微信支付" {
+	if got := columns("Wallet", "WeChat Pay 微信支付", 20, cells{chinese: true}); len(got) != 2 || got[1] != " WeChat Pay 微信支付" {
 		t.Errorf("columns too wide = %q", got)
 	}
 }

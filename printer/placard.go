@@ -42,21 +42,14 @@ var placardZH = map[string]string{
 func EncodePlacard(pl Placard, p Profile) []byte {
 	p = p.Normalize()
 	cols := p.Columns
-	b := &Builder{}
-	b.Init()
-	if p.CodePage != CodePagePC437 {
-		b.CodePage(p.CodePage)
-	}
-	if p.GB18030 {
-		b.ChineseOn()
-	}
+	b, m, chinese := startText(p)
 	both := func(en string, w, h int) {
 		b.Size(w, h)
-		for _, l := range wrap(en, cols/w, p.GB18030) {
+		for _, l := range wrap(en, cols/w, m) {
 			b.Line(l)
 		}
-		if zh, ok := placardZH[en]; ok && p.GB18030 {
-			for _, l := range wrap(zh, cols/w, true) {
+		if zh, ok := placardZH[en]; ok && chinese {
+			for _, l := range wrap(zh, cols/w, m) {
 				b.Line(l)
 			}
 		}

@@ -73,12 +73,13 @@ type Profile struct {
 	// Location is the time zone receipts print their time in (nil: time.Local).
 	Location *time.Location
 	// Language is the merchant's choice of receipt labels: English,
-	// Chinese, or both (the default is English). Chinese needs GB18030:
-	// without it a receipt is printed in English.
+	// Chinese, or both (the default is English). Chinese needs GB18030
+	// or CJK: with neither a receipt is printed in English.
 	Language Language
 	// CJK is the font pictures of the receipt (RenderPNG) draw Chinese
 	// with; nil leaves Chinese out of them ("(Chinese text omitted)").
-	// The printer uses its own font: Encode ignores it.
+	// Without GB18030, Encode draws with it the lines the code page
+	// cannot print, as raster images (nil: they print NoFontNote).
 	CJK *fonts.CJK
 }
 

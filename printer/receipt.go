@@ -35,6 +35,9 @@ type Receipt struct {
 	// number, the amount in CNY fen and the rate (x 10^8) it used.
 	Buyer, TradeTime, WalletTxn string
 	CNYAmount, Rate             int64
+	// TradeAt is the wallet's time read from TradeTime: printed in the
+	// profile's zone like Time (zero: TradeTime is printed as answered).
+	TradeAt time.Time
 	// RateAt is when the rate was fetched: set for an estimate made by
 	// the agent (printed "CNY (est.)" with the rate and its time).
 	RateAt time.Time

@@ -99,45 +99,41 @@ type reportEncoder struct {
 	lang Language
 	cols int
 	rule string
+	m    cells // how many columns a character takes
+	zh   bool  // wallet names in Chinese: the printer's font, or raster lines on a Chinese report
 }
 
 // newReportEncoder normalizes the profile, picks the language and starts
 // the bytes: ESC @, the code page, Chinese mode.
 func newReportEncoder(p Profile) *reportEncoder {
 	p = p.Normalize()
+	b, m, zh := startText(p)
 	lang := p.Language
-	if !p.GB18030 || lang == "" {
+	if !zh || lang == "" {
 		lang = English
 	}
-	b := &Builder{}
-	b.Init()
-	if p.CodePage != CodePagePC437 {
-		b.CodePage(p.CodePage)
-	}
-	if p.GB18030 {
-		b.ChineseOn()
-	}
-	return &reportEncoder{p: p, b: b, lang: lang, cols: p.Columns, rule: strings.Repeat("-", p.Columns)}
+	zh = p.GB18030 || (zh && lang != English) // wallet names: as on receipts
+	return &reportEncoder{p: p, b: b, lang: lang, cols: p.Columns, rule: strings.Repeat("-", p.Columns), m: m, zh: zh}
 }
 
 // L is an English label, or a wallet id, in the report's language.
 func (e *reportEncoder) L(en string) string {
 	if _, ok := walletNames[strings.ToLower(en)]; ok {
-		return walletLabel(en, e.lang, e.p.GB18030)
+		return walletLabel(en, e.lang, e.zh)
 	}
 	return ReportLabel(en, e.lang)
 }
 
 // wrapped prints text wrapped to width columns.
 func (e *reportEncoder) wrapped(text string, width int) {
-	for _, l := range wrap(text, width, e.p.GB18030) {
+	for _, l := range wrap(text, width, e.m) {
 		e.b.Line(l)
 	}
 }
 
 // line prints a label/value line.
 func (e *reportEncoder) line(label, value string) {
-	for _, l := range columns(label, value, e.cols, e.p.GB18030) {
+	for _, l := range columns(label, value, e.cols, e.m) {
 		e.b.Line(l)
 	}
 }

@@ -51,6 +51,9 @@ type Error struct {
 type HistoryEntry struct {
 	State string    `json:"state"`
 	At    time.Time `json:"at"`
+	// Retries counts the sends retried while the payment was queued (the
+	// gateway unreachable): one queued entry for all of them.
+	Retries int `json:"retries,omitempty"`
 }
 
 // Payment is the journal record of one payment.
@@ -76,6 +79,10 @@ type Payment struct {
 	Refunds        []Refund       `json:"refunds"`
 	// CancelRequested: the cashier stopped waiting (the sale is abandoned).
 	CancelRequested bool `json:"cancel_requested,omitempty"`
+	// Reason says what a processing payment waits for, as the gateway
+	// said it: "waiting_for_customer" (the customer confirms or enters a
+	// password on the phone). Cleared when the state changes.
+	Reason string `json:"reason,omitempty"`
 	// PaidLate: the gateway confirmed payment after the sale was abandoned;
 	// an automatic refund is under way.
 	PaidLate bool `json:"paid_late,omitempty"`

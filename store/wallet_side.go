@@ -1,5 +1,7 @@
 package store
 
+import "time"
+
 // WalletSide is what the gateway's answers said about the customer's side
 // of a payment: who paid, when and under which transaction number of the
 // wallet, and what the gateway added or converted. Every field is as
@@ -11,6 +13,10 @@ type WalletSide struct {
 	// TradeTime is the wallet's time of the payment (trade_time, as sent:
 	// yyyyMMddHHmmss in the gateway's zone).
 	TradeTime string `json:"trade_time,omitempty"`
+	// TradeAt is TradeTime read in the gateway's zone (gateway.time_zone):
+	// the time a person is shown, in the shop's zone. Zero when TradeTime
+	// is not a yyyyMMddHHmmss time.
+	TradeAt time.Time `json:"trade_at,omitzero"`
 	// TransactionID is the wallet's own transaction number, the one the
 	// customer sees in their app (bizpay_order_id or transaction_id).
 	TransactionID string `json:"transaction_id,omitempty"`

@@ -80,10 +80,11 @@ func hostileCorpus(payID string) []struct {
 	for _, q := range []string{"since=yesterday", "since=2026-13-45", "format=xml", "format=" + strings.Repeat("c", 3000)} {
 		out = append(out, req{"GET", "/v1/export?" + q, "", ""})
 	}
-	for _, b := range []string{`{"amount":-1}`, `{"amount":"x"}`, `{}`, `{"amount":1,"reference":"` + strings.Repeat("r", 100) + `"}`, `{"amount":1,"x":1}`} {
+	for _, b := range []string{`{"amount":-1}`, `{"amount":10000000000}`, `{"amount":9999999999,"tip":1}`, `{"amount":"x"}`, `{}`, `{"amount":1,"reference":"` + strings.Repeat("r", 100) + `"}`, `{"amount":1,"x":1}`} {
 		out = append(out, req{"PUT", "/v1/cart", b, "application/json"})
 	}
-	for _, b := range []string{`{}`, `{"code":""}`, `{"code":"   "}`, `{"code":1}`, `{"code":"x","device":["a"]}`} {
+	for _, b := range []string{`{}`, `{"code":""}`, `{"code":"   "}`, `{"code":1}`, `{"code":"x","device":["a"]}`,
+		`{"code":"13\u00004567890123456789"}`, `{"code":"\u001b[2J134567890123456789"}`, `{"code":"` + strings.Repeat("9", 5000) + `"}`} {
 		out = append(out, req{"POST", "/v1/scans", b, "application/json"})
 	}
 	for _, b := range []string{`{}`, `{"outcome":"maybe","reason":"x"}`, `{"outcome":"paid"}`, `{"outcome":"paid","reason":"` + strings.Repeat("r", 600) + `"}`} {

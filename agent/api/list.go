@@ -177,7 +177,7 @@ func (s *Server) writeExportCSV(w http.ResponseWriter, since time.Time) {
 		}
 		return cw.Write(append([]string{p.ID, p.OrderID, csvSafe(p.Reference), p.Mode, p.Wallet, strconv.FormatInt(p.Amount, 10), p.Currency,
 			string(p.State), ec, strconv.FormatInt(p.Refunded, 10), p.CreatedAt.Format(time.RFC3339), p.UpdatedAt.Format(time.RFC3339)},
-			exportExtras(p)...))
+			exportExtras(p, s.eng.Location())...))
 	})
 	if err != nil {
 		s.log.Error("agent: export: stopped", "err", err)
@@ -197,10 +197,14 @@ func csvSafe(s string) string {
 // twelve (added at the end so that a reader by position keeps working).
 var exportExtraColumns = []string{"tip", "total", "fee", "buyer_login_id", "trade_time", "wallet_transaction_id", "cny_amount"}
 
-func exportExtras(p *agent.Payment) []string {
+func exportExtras(p *agent.Payment, loc *time.Location) []string {
 	w := p.WalletSide
 	if w == nil {
 		w = &store.WalletSide{}
+	}
+	trade := w.TradeTime // as answered, when it is not a time
+	if !w.TradeAt.IsZero() {
+		trade = w.TradeAt.In(loc).Format(time.RFC3339) // in the shop's zone
 	}
 	n := func(v int64) string {
 		if v == 0 {
@@ -209,5 +213,5 @@ func exportExtras(p *agent.Payment) []string {
 		return strconv.FormatInt(v, 10)
 	}
 	return []string{strconv.FormatInt(p.Tip, 10), strconv.FormatInt(p.Total, 10), n(w.Fee),
-		csvSafe(w.BuyerLoginID), csvSafe(w.TradeTime), csvSafe(w.TransactionID), n(w.CNYAmount)}
+		csvSafe(w.BuyerLoginID), csvSafe(trade), csvSafe(w.TransactionID), n(w.CNYAmount)}
 }

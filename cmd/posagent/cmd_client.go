@@ -17,6 +17,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/money"
+	"github.com/posagent/posagent/store"
 )
 
 // parseAmount turns what a cashier types ("12.50", "12.5", "12", "0.99")
@@ -144,14 +145,15 @@ func (pf *payFlags) pay(cmd *cobra.Command, c *apiClient, body map[string]any) e
 func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOut bool) error {
 	fmt.Fprintf(out, "payment %s  %s %s%s  %s\n", p.ID, money.Amount(p.Amount+p.Tip).Format(p.Currency), p.Currency, tipNote(p), p.Mode)
 	var last agent.State
+	lastReason := ""
 	shownQR := false
 	cancelled := false
 	bg := context.WithoutCancel(ctx)
 	deadline := time.Time{}
 	for {
-		if p.State != last {
+		if p.State != last || p.Reason != lastReason {
 			fmt.Fprintf(out, "  %s  %s%s\n", time.Now().Format("15:04:05"), p.State, describeState(p))
-			last = p.State
+			last, lastReason = p.State, p.Reason
 		}
 		if p.CodeURL != "" && !shownQR && !p.State.Final() {
 			fmt.Fprintf(out, "  customer scans: %s\n", p.CodeURL)
@@ -208,6 +210,10 @@ func describeState(p *payment) string {
 			return fmt.Sprintf(" (%s: %s)", p.Error.Code, p.Error.Message)
 		}
 		return " (" + p.Error.Code + ")"
+	}
+	if p.State == "processing" && p.Reason == agent.ReasonWaitingForCustomer {
+		return " - waiting for the customer to confirm on the phone (the display asks them to); " +
+			"Ctrl-C cancels: if the customer confirms after that, the payment is refunded to them automatically"
 	}
 	switch p.State {
 	case "awaiting_code":
@@ -462,10 +468,14 @@ func newReceiptCmd(g *globalFlags) *cobra.Command {
 }
 
 func newStatusCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	var jsonOut bool
+	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the daemon's status: devices, gateway, outbox",
-		Args:  cobra.NoArgs,
+		Short: "Show the daemon's status: gateway, journal, outbox, in doubt, devices, shift, clock",
+		Long: `Show the daemon's status as a short summary a person reads: the first line
+says whether all is well (or what is not), then one line per part. --json prints
+GET /v1/status as it is, for scripts.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := newAPIClient(g)
 			if err != nil {
@@ -477,6 +487,20 @@ func newStatusCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			raw = b
+			if !jsonOut {
+				st, err := decodeStatus(b)
+				if err != nil {
+					return fmt.Errorf("status: unexpected answer: %w", err)
+				}
+				var sh struct {
+					Shift *store.Shift `json:"shift"`
+				}
+				if err := c.do(cmd.Context(), "GET", "/v1/shifts/current", nil, "", &sh); err != nil {
+					sh.Shift = nil // a token without the read role: the rest still shows
+				}
+				writeStatus(cmd.OutOrStdout(), st, sh.Shift, time.Now())
+				return nil
+			}
 			var pretty any
 			if err := json.Unmarshal(raw, &pretty); err != nil {
 				return fmt.Errorf("status: unexpected answer: %w", err)
@@ -486,6 +510,8 @@ func newStatusCmd(g *globalFlags) *cobra.Command {
 			return enc.Encode(pretty)
 		},
 	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print GET /v1/status as JSON (the output before the summary existed)")
+	return cmd
 }
 
 func newSyncCmd(g *globalFlags) *cobra.Command {

@@ -34,6 +34,8 @@ type doctorOptions struct {
 	printTest bool             // also print a test receipt
 	now       func() time.Time // the clock being checked
 	maxSkew   time.Duration    // allowed difference from the gateway's clock
+	// loadFont finds the CJK font (nil: fonts.Load, the system's).
+	loadFont func(path string) (*fonts.CJK, error)
 }
 
 func newDoctorCmd(g *globalFlags) *cobra.Command {
@@ -392,7 +394,11 @@ func (d *doctor) deviceWritable(name, dev, key string) {
 // receipt is a picture (Clover) or render.font names a file, else a warning.
 func (d *doctor) cjkFont(cfg *config.Config) {
 	const name = "font"
-	c, err := fonts.Load(cfg.Render.Font)
+	load := d.opt.loadFont
+	if load == nil {
+		load = fonts.Load
+	}
+	c, err := load(cfg.Render.Font)
 	switch {
 	case err == nil:
 		defer c.Close()
@@ -401,9 +407,27 @@ func (d *doctor) cjkFont(cfg *config.Config) {
 		d.fail(name, "%v: fix render.font, or leave it empty to find Noto Sans CJK (apt-get install fonts-noto-cjk)", err)
 	case cfg.Printer.Image && cfg.Printer.Chinese:
 		d.fail(name, "%v; receipts are printed as pictures here, so their Chinese would be left out", err)
+	case cfg.Printer.Kind != "none" && !cfg.Printer.Chinese && chineseOnReceipts(cfg):
+		d.fail(name, "%v; the printer has no Chinese font (printer.chinese: false), so receipts print %q where the Chinese would be drawn", err, printer.NoFontNote)
 	default:
 		d.warn(name, "%v; receipt previews and display frames say \"(Chinese text omitted)\" instead of showing Chinese", err)
 	}
+}
+
+// chineseOnReceipts reports whether receipts carry Chinese: the labels
+// (receipt.language) or the shop's name, address or footer.
+func chineseOnReceipts(cfg *config.Config) bool {
+	if cfg.Receipt.Language == "zh" || cfg.Receipt.Language == "en+zh" {
+		return true
+	}
+	for _, s := range append(append([]string{cfg.Merchant.Name}, cfg.Merchant.Address...), cfg.Merchant.Footer...) {
+		for _, r := range s {
+			if fonts.IsCJK(r) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (d *doctor) display(dsp config.Display) {

@@ -43,7 +43,11 @@ func showWalletSide(w io.Writer, p *payment) {
 	}
 	line("wallet transaction", s.TransactionID)
 	line("buyer", s.BuyerLoginID)
-	line("wallet time", s.TradeTime)
+	if !s.TradeAt.IsZero() {
+		line("wallet time", s.TradeAt.Local().Format("2006-01-02 15:04:05 MST"))
+	} else {
+		line("wallet time", s.TradeTime)
+	}
 	if s.CNYAmount != 0 {
 		line("CNY", money.Amount(s.CNYAmount).String())
 	}

@@ -86,3 +86,24 @@ func cliIn(t *testing.T, addr, stdin string, args ...string) (string, error) {
 	err := root.ExecuteContext(context.Background())
 	return out.String(), err
 }
+
+// `posagent pay` tells the cashier when the wallet asks the customer to
+// confirm on the phone (the simulator's 02: paid a little later) and what
+// a cancel would mean; `show` prints the wallet's time as a time, not the
+// gateway's yyyyMMddHHmmss.
+func TestPayWaitingForCustomerAndWalletTime(t *testing.T) {
+	addr := startDaemon(t, "")
+	out, err := cli(t, addr, "pay", "12.02", "--code", "134567890123451202", "--json")
+	if err != nil || !strings.Contains(out, "processing - waiting for the customer to confirm on the phone") ||
+		!strings.Contains(out, "refunded to them automatically") || !strings.Contains(out, "paid 12.02 CAD") {
+		t.Fatalf("pay: %v\n%s", err, out)
+	}
+	var p payment
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):strings.LastIndex(out, "}")+1]), &p); err != nil {
+		t.Fatalf("pay --json: %v\n%s", err, out)
+	}
+	out, err = cli(t, addr, "show", p.ID)
+	if err != nil || !regexp.MustCompile(`wallet time +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d `).MatchString(out) || strings.Contains(out, p.WalletSide.TradeTime) {
+		t.Fatalf("show, want the wallet time as a time (not %s): %v\n%s", p.WalletSide.TradeTime, err, out)
+	}
+}

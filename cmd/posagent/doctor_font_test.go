@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -28,8 +29,29 @@ func TestDoctorFont(t *testing.T) {
 		}
 	}
 
-	out, n := doctorOn(t, base+"render:\n  font: /nonexistent/NotoSansCJK-Regular.ttc\n", doctorOptions{})
+	// A machine without a CJK font, a printer without a Chinese font and a
+	// Chinese shop name: receipts would say "no font" where the name is,
+	// so doctor fails and names the fix.
+	noFont := func(string) (*fonts.CJK, error) {
+		return nil, fmt.Errorf("%w (looked for ...): %s", fonts.ErrNotFound, fonts.InstallHint)
+	}
+	printer := "printer:\n  kind: file\n  path: " + t.TempDir() + "/r.bin\n"
+	chinese := strings.Replace(base, "Maple Tea House", "枫叶茶馆", 1) + printer
+	out, n := doctorOn(t, chinese, doctorOptions{loadFont: noFont})
+	if n == 0 || !strings.Contains(out, "FAIL  font: ") || !strings.Contains(out, "fonts-noto-cjk") || !strings.Contains(out, printerNote) {
+		t.Errorf("no CJK font for a Chinese shop's receipts: not a failure naming the fix (%d failures):\n%s", n, out)
+	}
+	// The same with printer.chinese: the printer prints Chinese itself.
+	out, n = doctorOn(t, chinese+"  chinese: true\n", doctorOptions{loadFont: noFont})
+	if !strings.Contains(out, "warn  font: ") || strings.Contains(out, "FAIL  font") {
+		t.Errorf("printer.chinese true without a font here: want a warning (%d failures):\n%s", n, out)
+	}
+
+	out, n = doctorOn(t, base+"render:\n  font: /nonexistent/NotoSansCJK-Regular.ttc\n", doctorOptions{})
 	if n == 0 || !strings.Contains(out, "FAIL  font: fonts: render.font /nonexistent/NotoSansCJK-Regular.ttc") || !strings.Contains(out, "fix render.font") {
 		t.Errorf("a missing render.font does not fail with its fix (%d failures):\n%s", n, out)
 	}
 }
+
+// printerNote is what a receipt prints instead of Chinese without a font.
+var printerNote = fmt.Sprintf("%q", "(Chinese text: no font here)")

@@ -350,10 +350,29 @@ func newGateway(cfg *config.Config, url string, log *slog.Logger) (*gateway.Clie
 		URL: url, MerchantID: cfg.Gateway.MerchantID, SignKey: cfg.Gateway.SignKey,
 		OperatorID: cfg.Gateway.OperatorID, TerminalNo: cfg.Gateway.TerminalNo,
 		HTTPClient: hc, Logger: log.With("part", "gateway"), FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS,
-		// OTTPay requires a call_back_url on qr orders. A terminal on a shop LAN
-		// rarely receives call-backs; polling is the source of truth.
-		CallbackURL: "http://" + cfg.API.Listen + "/v1/ottpay/callback",
+		CallbackURL: callbackURL(cfg),
 	})
+}
+
+// callbackURL is the call_back_url sent with qr orders: gateway.callback_url,
+// the public address the shop forwards to the agent. OTTPay requires one,
+// so without it the local API's address is sent, which a gateway on the
+// internet cannot reach; polling is the source of truth either way.
+func callbackURL(cfg *config.Config) string {
+	if cfg.Gateway.CallbackURL != "" {
+		return cfg.Gateway.CallbackURL
+	}
+	return "http://" + cfg.API.Listen + "/v1/ottpay/callback"
+}
+
+// gatewayZone is gateway.time_zone (UTC when it cannot be loaded, which
+// config check refuses).
+func gatewayZone(cfg *config.Config) *time.Location {
+	loc, err := time.LoadLocation(cfg.Gateway.TimeZone)
+	if err != nil || cfg.Gateway.TimeZone == "" {
+		return time.UTC
+	}
+	return loc
 }
 
 // loadCJK is the CJK font pictures draw Chinese with; without one they
@@ -458,6 +477,7 @@ func (d *daemonParts) newEngine() (*agent.Engine, error) {
 		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
 		FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS, TipChoices: cfg.Display.TipChoices,
 		Location: shopLocation(cfg), CloseAt: cfg.Reports.CloseAt, ReconcileRate: reconcileRate(cfg), Reports: lp, // cmd_report.go
+		GatewayZone: gatewayZone(cfg),
 	}
 	return agent.New(opts)
 }

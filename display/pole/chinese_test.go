@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
@@ -70,6 +71,10 @@ func TestPoleChinese(t *testing.T) {
 	up := wx
 	up.Wallet = "unionpay"
 	paid := display.Screen{Kind: display.KindPaid, Amount: 1250, Currency: "CAD", Wallet: "alipay"}
+	// The screen of a scan payment the customer confirms on the phone
+	// (display.ScreenFor with reason waiting_for_customer).
+	confirm := display.ScreenFor(display.Payment{ID: "p1", Mode: "scan", Wallet: "wechat", Amount: 1250, Currency: "CAD",
+		State: "processing", Reason: "waiting_for_customer"}, time.Now())
 	tests := []struct {
 		name string
 		d    Dialect
@@ -79,6 +84,8 @@ func TestPoleChinese(t *testing.T) {
 	}{
 		{"cd5220 gb2312 wechat", CD5220{GB2312: true}, "auto", wx, [2]string{"合计 CAD 12.50", "请用微信支付扫码"}},
 		{"cd5220 gb2312 alipay paid", CD5220{GB2312: true}, "auto", paid, [2]string{"合计 CAD 12.50", "支付成功 谢谢惠顾"}},
+		{"cd5220 gb2312 confirm on phone", CD5220{GB2312: true}, "auto", confirm, [2]string{"合计 CAD 12.50", "请在手机上确认付款"}},
+		{"cd5220 plain confirm on phone", CD5220{}, "auto", confirm, [2]string{"TOTAL CAD 12.50", "CONFIRM ON PHONE"}},
 		{"cd5220 gb2312 unionpay", CD5220{GB2312: true}, "auto", up, [2]string{"TOTAL CAD 12.50", "SCAN QR: UNIONPAY"}},
 		{"cd5220 gb2312 zh idle", CD5220{GB2312: true}, "zh", display.Screen{Kind: display.KindIdle}, [2]string{"枫茶屋 Maple Tea", "欢迎光临"}},
 		{"cd5220 plain wechat", CD5220{}, "auto", wx, [2]string{"TOTAL CAD 12.50", "SCAN QR: WECHAT PAY"}},

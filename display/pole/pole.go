@@ -199,7 +199,7 @@ func Text(s string) string {
 // Lines is what a two-line display shows for a screen. Idle shows the
 // merchant name (ASCII part) and WELCOME.
 //
-//	amount_due   TOTAL CAD 12.50 / (status, e.g. CHECKING PAYMENT)
+//	amount_due   TOTAL CAD 12.50 / (status, e.g. CHECKING PAYMENT, CONFIRM ON PHONE)
 //	scan_prompt  TOTAL CAD 12.50 / PLEASE SCAN CODE
 //	qr           TOTAL CAD 12.50 / SCAN QR: WECHAT PAY
 //	paid         TOTAL CAD 12.50 / PAID - THANK YOU
@@ -209,7 +209,7 @@ func Lines(s display.Screen, merchant string) [2]string { return lines(s, mercha
 
 // LinesChinese is Lines in Chinese, for displays with a GB2312 font:
 //
-//	amount_due   合计 CAD 12.50 / (status, e.g. 正在确认支付)
+//	amount_due   合计 CAD 12.50 / (status, e.g. 正在确认支付, 请在手机上确认付款)
 //	scan_prompt  合计 CAD 12.50 / 请出示付款码
 //	qr           合计 CAD 12.50 / 请用微信支付扫码
 //	paid         合计 CAD 12.50 / 支付成功 谢谢惠顾
@@ -221,15 +221,15 @@ func LinesChinese(s display.Screen, merchant string) [2]string { return lines(s,
 
 // wording is what a language puts on the two lines.
 type wording struct {
-	total, wait, scan, paid, failed, cancelled, welcome string
-	message                                             func(msg string) string      // a status message on the second line
-	qr                                                  func(wallet string) string   // the QR prompt
-	name                                                func(merchant string) string // the merchant's name as the display can show it ("": none)
+	total, wait, scan, paid, failed, cancelled, welcome, confirm string
+	message                                                      func(msg string) string      // a status message on the second line
+	qr                                                           func(wallet string) string   // the QR prompt
+	name                                                         func(merchant string) string // the merchant's name as the display can show it ("": none)
 }
 
 var english = wording{
 	total: "TOTAL", wait: "PLEASE WAIT", scan: "PLEASE SCAN CODE", paid: "PAID - THANK YOU",
-	failed: "DECLINED", cancelled: "CANCELLED", welcome: "WELCOME",
+	failed: "DECLINED", cancelled: "CANCELLED", welcome: "WELCOME", confirm: "CONFIRM ON PHONE",
 	message: strings.ToUpper,
 	qr:      func(w string) string { return strings.ToUpper("SCAN QR: " + display.WalletName(w)) },
 	name:    func(m string) string { return strings.TrimSpace(Text(m)) },
@@ -237,7 +237,7 @@ var english = wording{
 
 var chinese = wording{
 	total: "合计", wait: "请稍候", scan: "请出示付款码", paid: "支付成功 谢谢惠顾",
-	failed: "支付失败", cancelled: "支付已取消", welcome: "欢迎光临",
+	failed: "支付失败", cancelled: "支付已取消", welcome: "欢迎光临", confirm: "请在手机上确认付款",
 	message: func(m string) string {
 		if zh := display.MessageChinese(m); zh != "" {
 			return zh
@@ -263,6 +263,8 @@ func lines(s display.Screen, merchant string, w wording) [2]string {
 			return [2]string{total, ""}
 		case display.MsgConnecting, display.MsgPreparingQR:
 			return [2]string{total, w.wait}
+		case display.MsgConfirmOnPhone: // 20 columns: the short form
+			return [2]string{total, w.confirm}
 		}
 		return [2]string{total, w.message(s.Message)}
 	case display.KindScanPrompt:

@@ -54,6 +54,7 @@ func TestLines(t *testing.T) {
 		{with(display.KindAmountDue, "", ""), "", [2]string{"TOTAL CAD 12.50", ""}},
 		{with(display.KindAmountDue, display.MsgCheckingPay, ""), "", [2]string{"TOTAL CAD 12.50", "CHECKING PAYMENT"}},
 		{with(display.KindAmountDue, display.MsgConnecting, ""), "", [2]string{"TOTAL CAD 12.50", "PLEASE WAIT"}},
+		{with(display.KindAmountDue, display.MsgConfirmOnPhone, ""), "", [2]string{"TOTAL CAD 12.50", "CONFIRM ON PHONE"}},
 		{with(display.KindScanPrompt, display.MsgScanPrompt, ""), "", [2]string{"TOTAL CAD 12.50", "PLEASE SCAN CODE"}},
 		{with(display.KindQR, "", "wechat"), "", [2]string{"TOTAL CAD 12.50", "SCAN QR: WECHAT PAY"}},
 		{with(display.KindQR, "", "alipay"), "", [2]string{"TOTAL CAD 12.50", "SCAN QR: ALIPAY"}},

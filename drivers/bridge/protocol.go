@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/posagent/posagent/paycode"
 )
 
 // Protocol versions this package speaks. A helper announces the range it
@@ -54,7 +56,6 @@ const (
 const (
 	maxIDLen    = 128  // id, ref, job_id, session
 	maxNameLen  = 128  // device, helper, kind, name, state, symbology
-	maxCodeLen  = 4096 // a scanned code (QR contents can be long)
 	maxErrorLen = 1024 // error text
 	maxDevices  = 64   // entries in a state message
 )
@@ -237,7 +238,7 @@ func (m *Message) validateScan() error {
 	if m.Code == "" {
 		return m.invalid(`missing "code"`)
 	}
-	if err := checkText(m.Code, maxCodeLen, true); err != nil {
+	if err := paycode.CheckInput(m.Code); err != nil { // the agent's one rule for scanned codes
 		return m.invalid("code %v", err)
 	}
 	return nil
