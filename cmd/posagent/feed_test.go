@@ -85,8 +85,13 @@ func TestDaemonFeedsTheStream(t *testing.T) {
 	if st.Feed.Subject != "posagent.maple.s1.LANE1" || st.Feed.LagEvents != 0 {
 		t.Fatalf("feed status: %+v", st.Feed)
 	}
-	out, err := cli(t, r.API, "status")
+	out, err := cli(t, r.API, "status", "--json")
 	if err != nil || !strings.Contains(out, `"feed"`) || !strings.Contains(out, `"acked_seq"`) {
+		t.Fatalf("posagent status --json: %v\n%s", err, out)
+	}
+	out, err = cli(t, r.API, "status")
+	if want := fmt.Sprintf("feed: caught up, posagent.maple.s1.LANE1 on POSAGENT via nats://127.0.0.1:"); err != nil || !strings.Contains(out, want) ||
+		!strings.Contains(out, fmt.Sprintf("acknowledged #%d", st.Feed.Acked)) || !strings.Contains(out, "all well") {
 		t.Fatalf("posagent status: %v\n%s", err, out)
 	}
 	resp, err := http.Get("http://" + r.API + "/metrics")
