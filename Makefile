@@ -47,11 +47,12 @@ rules: ## check and unit-test the Prometheus alerts (deploy/prometheus) with pro
 soak: setup-test ## the money model test for longer: SOAK_OPS operations (default 10000), SOAK_SEED to replay a seed
 	set -o pipefail; SOAK_OPS=$${SOAK_OPS:-10000} $(GO) test -count=1 -timeout 0 -run '^TestModel$$' -v ./agent/ | grep -E 'model:|invariant|replay|seed|^(ok|FAIL|---)'
 
-bench: build ## every benchmark, then each figure beside its floor (bench.txt; record it in bench.md)
+bench: build ## every benchmark, the binary's start on daemon-written journals (scripts/bench-start), each figure beside its floor (bench.txt; record it in bench.md)
 	@mkdir -p .bench
 	POSAGENT_BENCH_DIR=$(CURDIR)/.bench $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 40m ./... | tee bench.txt
 	bash scripts/bench-rss $(BIN) | tee -a bench.txt
 	bash scripts/bench-rss $(BIN) .bench/journal-100000.db | tee -a bench.txt
+	bash scripts/bench-start $(BIN) | tee -a bench.txt
 	@echo; bash scripts/bench-table bench.txt | tee -a bench.txt
 	@echo "report: bench.txt"
 

@@ -75,6 +75,10 @@ func modelChild() int {
 	o.ScanAutoStart = true
 	o.RefundSettle = 50 * time.Second // 1 s scaled
 	o.AuthRecheck = 25 * time.Second  // 0.5 s scaled
+	// Retention is scaled with everything else (90 days: 1.8 days), but
+	// the long clock jumps below are not: keep final payments in the
+	// journal for the whole run (compaction under jumps has its own tests).
+	o.Retention = 100 * 365 * 24 * time.Hour
 	e, err := New(o)
 	if err != nil {
 		return fail(err)
@@ -257,13 +261,15 @@ func (m *modelRun) issue() string {
 func (m *modelRun) create(body map[string]any) (string, bool) {
 	k := m.key()
 	mp := &modelPayment{key: k, amount: body["amount"].(int64), mode: body["mode"].(string)}
-	if c, ok := body["auth_code"].(string); ok {
-		mp.code = c
-		m.shown[c] = append(m.shown[c], mp.amount)
-		m.codes = append(m.codes, c)
-	}
 	if tip, ok := body["tip"].(int64); ok {
 		mp.tip = tip
+	}
+	if c, ok := body["auth_code"].(string); ok {
+		mp.code = c
+		m.mu.Lock()
+		m.shown[c] = append(m.shown[c], mp.amount+mp.tip) // the display shows the total
+		m.codes = append(m.codes, c)
+		m.mu.Unlock()
 	}
 	body["reference"] = k
 	m.mu.Lock()

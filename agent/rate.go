@@ -57,7 +57,7 @@ func (e *Engine) rateLoop(ctx context.Context) {
 		default:
 			// Journaled first, then used: what is shown is always in the journal.
 			r := &ExRate{Currency: e.o.Currency, Rate: res.Rate, At: e.now().UTC()}
-			if err := e.appendEvent(Event{Kind: KindRateUpdated, At: r.At, Rate: r}); err != nil {
+			if err := e.appendRateEvent(r); err != nil {
 				e.storeError("journal the exchange rate", err)
 			}
 			e.rate.Store(r)
@@ -70,32 +70,36 @@ func (e *Engine) rateLoop(ctx context.Context) {
 	}
 }
 
-// rateScan bounds how far back the journal is read for the last rate at
-// start: an hourly rate is among the last events of any shop.
-const rateScan = 5000
+// rateLatest names the rate.updated events in the journal's index of
+// the newest event of a name (store.Tx.LatestEvent): the start reads the
+// last rate in one lookup, whatever the history.
+const rateLatest = "rate"
 
-// lastJournaledRate is the newest rate.updated event among the journal's
-// last rateScan events (nil: none).
+// appendRateEvent journals a rate.updated event as the newest rate.
+func (e *Engine) appendRateEvent(r *ExRate) error {
+	return e.st.Update(func(tx *store.Tx) error {
+		_, err := tx.AppendEventLatest(rateLatest, func(seq uint64) ([]byte, error) {
+			return json.Marshal(Event{Seq: seq, Kind: KindRateUpdated, At: r.At, Rate: r})
+		})
+		return err
+	})
+}
+
+// lastJournaledRate is the newest rate.updated event (nil: none, or a
+// journal written before the index, until the first rate is fetched).
 func (e *Engine) lastJournaledRate() *ExRate {
 	var found *ExRate
 	e.st.View(func(tx *store.Tx) error {
-		last := tx.LastEventSeq()
-		after := uint64(0)
-		if last > rateScan {
-			after = last - rateScan
-		}
-		evs, err := tx.Events(after, last, rateScan)
-		if err != nil {
+		ev, ok, err := tx.LatestEvent(rateLatest)
+		if err != nil || !ok {
 			return err
 		}
-		for _, ev := range evs {
-			var x struct {
-				Kind string  `json:"kind"`
-				Rate *ExRate `json:"rate"`
-			}
-			if json.Unmarshal(ev.Data, &x) == nil && x.Kind == KindRateUpdated && x.Rate != nil && x.Rate.Rate > 0 {
-				found = x.Rate
-			}
+		var x struct {
+			Kind string  `json:"kind"`
+			Rate *ExRate `json:"rate"`
+		}
+		if json.Unmarshal(ev.Data, &x) == nil && x.Kind == KindRateUpdated && x.Rate != nil && x.Rate.Rate > 0 {
+			found = x.Rate
 		}
 		return nil
 	})

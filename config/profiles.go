@@ -55,7 +55,7 @@ func defaults() map[string]any {
 		"api.token":  "",
 
 		"store.path":         "./posagent.db",
-		"store.retention":    time.Duration(0),
+		"store.retention":    400 * 24 * time.Hour,
 		"store.backup.dir":   "",
 		"store.backup.every": 24 * time.Hour,
 		"store.backup.keep":  7,

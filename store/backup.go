@@ -41,12 +41,21 @@ func (s *Store) BackupStatus() BackupStatus {
 // every transaction committed before it started.
 // size, when not nil, is told the copy's size before it is written.
 func (s *Store) WriteBackup(w io.Writer, size func(int64)) (int64, error) {
+	return s.writeBackup(w, size, nil)
+}
+
+// writeBackup is WriteBackup, telling seq (when not nil) the last event
+// sequence the copy holds.
+func (s *Store) writeBackup(w io.Writer, size func(int64), seq *uint64) (int64, error) {
 	var n int64
 	r := s.acquire()
 	defer r.release()
 	err := r.db.View(func(tx *bolt.Tx) error {
 		if size != nil {
 			size(tx.Size())
+		}
+		if seq != nil {
+			*seq = tx.Bucket(bEvents).Sequence()
 		}
 		var err error
 		n, err = tx.WriteTo(w)
@@ -62,10 +71,19 @@ func (s *Store) WriteBackup(w io.Writer, size func(int64)) (int64, error) {
 // file, fsync, rename) and verifies it with CheckFile. A copy that does not
 // verify is removed and the error says why.
 func (s *Store) BackupFile(out string) (*Report, error) {
-	if err := writeVerified(out, func(w io.Writer) error { _, err := s.WriteBackup(w, nil); return err }); err != nil {
-		return nil, err
+	rep, _, err := s.backupFile(out)
+	return rep, err
+}
+
+// backupFile is BackupFile, also returning the last event sequence the
+// verified copy holds.
+func (s *Store) backupFile(out string) (*Report, uint64, error) {
+	var seq uint64
+	if err := writeVerified(out, func(w io.Writer) error { _, err := s.writeBackup(w, nil, &seq); return err }); err != nil {
+		return nil, 0, err
 	}
-	return verifyBackup(out)
+	rep, err := verifyBackup(out)
+	return rep, seq, err
 }
 
 // CopyJournal backs up the journal at path when no agent holds it: the
@@ -214,7 +232,11 @@ func (s *Store) BackupNow(o BackupOptions) (string, error) {
 		return fail(fmt.Errorf("store: backup: %w", err))
 	}
 	out := filepath.Join(o.Dir, backupName(now))
-	if _, err := s.BackupFile(out); err != nil {
+	_, seq, err := s.backupFile(out)
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.noteBackup(seq); err != nil { // what guarded retention may remove (retention.go)
 		return fail(err)
 	}
 	s.bmu.Lock()

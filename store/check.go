@@ -548,6 +548,7 @@ func (inv *inventory) checkJobs(rep *Report, lost bool) {
 func (inv *inventory) checkEvents(rep *Report, lost bool) {
 	// Compact removes only the oldest.
 	rep.Events, rep.LastSeq = len(inv.events), inv.seqs[string(bEvents)]
+	checkLatest(rep, inv.meta, rep.LastSeq)
 	gaps := inv.gaps()
 	for i := 1; i < len(inv.events); i++ {
 		a, b := inv.events[i-1], inv.events[i]

@@ -87,7 +87,29 @@ func (t *Tx) MarkCodeUsed(code, id string, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	return b.Put(h, v)
+	if err := b.Put(h, v); err != nil {
+		return err
+	}
+	return t.noteCodeAt(at)
+}
+
+// kCodesOldest (meta) is the oldest stamp among the code uses kept (a
+// binary time), so that ForgetCodes reads the code uses only when some
+// may be old enough to forget: the bucket is keyed by hash, not by time.
+var kCodesOldest = []byte("codes/oldest")
+
+// noteCodeAt lowers kCodesOldest to at when at is older (or it is unset).
+func (t *Tx) noteCodeAt(at time.Time) error {
+	m := t.w().Bucket(bMeta)
+	var old time.Time
+	if v := m.Get(kCodesOldest); v != nil && old.UnmarshalBinary(v) == nil && !at.Before(old) {
+		return nil
+	}
+	v, err := at.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return m.Put(kCodesOldest, v)
 }
 
 // ForgetCodes removes code uses recorded before olderThan and returns how
@@ -100,12 +122,34 @@ func (s *Store) ForgetCodes(olderThan time.Time) (int, error) {
 		if b == nil {
 			return nil
 		}
+		m := t.w().Bucket(bMeta)
+		var oldest time.Time
+		if v := m.Get(kCodesOldest); v != nil && oldest.UnmarshalBinary(v) == nil && !oldest.Before(olderThan) {
+			return nil // none old enough: the uses are not read
+		}
 		var err error
+		var kept time.Time
 		n, err = deleteWhere(b, func(_, v []byte) bool {
 			var u CodeUse
-			return json.Unmarshal(v, &u) != nil || u.At.Before(olderThan)
+			if json.Unmarshal(v, &u) != nil || u.At.Before(olderThan) {
+				return true
+			}
+			if kept.IsZero() || u.At.Before(kept) {
+				kept = u.At
+			}
+			return false
 		})
-		return err
+		if err != nil || kept.IsZero() {
+			if err == nil {
+				err = m.Delete(kCodesOldest)
+			}
+			return err
+		}
+		v, err := kept.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		return m.Put(kCodesOldest, v)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: forget codes: %w", err)

@@ -131,6 +131,11 @@ type Options struct {
 	FullCheckBelow int64
 	// FullCheck: always check in full before use (no quick check).
 	FullCheck bool
+	// GuardRetention: Compact removes a final payment and its events
+	// only once they are in a Z report, in a verified scheduled backup and,
+	// when a back-office feed registered (Tx.SetFeedAck), acknowledged by
+	// it (retention.go). The agent sets it; without it Compact goes by age.
+	GuardRetention bool
 }
 
 // Open checks the journal at path (Inspect) and opens it, creating it if
@@ -175,6 +180,7 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 	s = &Store{path: path, onCommit: opts.OnCommit, log: opts.Logger, keys: keys, clock: opts.Clock, keyEvery: opts.KeyRotation}
 	s.cur.Store(newDBRef(db))
 	s.noSync = opts.NoSync
+	s.guardRetention = opts.GuardRetention
 	s.lastCommit.Store(s.now().UnixNano())
 	defer func() {
 		if err != nil {

@@ -323,6 +323,10 @@ type walker struct {
 	// to tell pages with lost parents from freed ones).
 	leafOf   map[uint64]string
 	branchOf map[uint64]string
+	// noPageBuckets: leave leafOf and branchOf out (only the page list
+	// and salvage read them; a walk of the whole journal saves a map
+	// entry per page).
+	noPageBuckets bool
 	// unreached: pages neither in use nor free (their parent was lost).
 	unreached []uint64
 	// scope, when set, limits the walk to the key ranges [lo, hi) of each
@@ -342,7 +346,9 @@ func (w *walker) find(f Finding) { w.finds = append(w.finds, f) }
 // a meta page, the freelist, reachable from the root, or free — once.
 func (w *walker) walk() {
 	w.reach = map[uint64]bool{0: true, 1: true}
-	w.leafOf, w.branchOf = map[uint64]string{}, map[uint64]string{}
+	if !w.noPageBuckets {
+		w.leafOf, w.branchOf = map[uint64]string{}, map[uint64]string{}
+	}
 	m := w.pf.m()
 	free := map[uint64]bool{}
 	span, ids, err := w.pf.freelist()
@@ -451,7 +457,9 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 			w.find(Finding{Page: pg(id), Bucket: where, Problem: "an inline bucket holds a branch page", Damage: true})
 			return false
 		}
-		w.branchOf[id] = bucket
+		if w.branchOf != nil {
+			w.branchOf[id] = bucket
+		}
 		for i, e := range els {
 			var next []byte
 			if i+1 < len(els) {
@@ -466,7 +474,7 @@ func (w *walker) node(bucket string, id uint64, inline, lo, hi []byte, depth int
 		}
 		return true
 	}
-	if inline == nil {
+	if inline == nil && w.leafOf != nil {
 		w.leafOf[id] = bucket
 	}
 	if top {

@@ -24,16 +24,19 @@ import (
 //   - the open-payment index (the open states of by_state) and every
 //     payment it names or an outbox job names, with their pay_state entry
 //     and their order ids both ways;
-//   - the newest quickEventTail events, and every event their deltas are
-//     built on.
+//   - the newest quickEventTail events, the events the meta bucket's
+//     latest/ entries name, and every event their deltas are built on.
 //
 // The rest is checked in full after the start, while the agent runs
 // (Store.RunCheck); the mark moves on to the state that check read.
 
 // quickEventTail is how many of the newest events the quick check reads:
-// more than the start reads (the agent looks back 5000 events for the last
-// exchange rate).
-const quickEventTail = 8192
+// more than the start reads (the newest event, for the newest stamp; what
+// it needs further back, the last exchange rate, it finds through the
+// latest/ entries of the meta bucket, latest.go, and the quick check reads
+// those events too). A constant, so the start costs the same whatever the
+// history.
+const quickEventTail = 256
 
 // DefaultFullCheckBelow: a journal whose pages in use take less than this
 // is checked in full before every start (it costs a few tens of
@@ -183,6 +186,11 @@ func (q quickVisitor) missing() map[string]keySet {
 			}
 		}
 	}
+	for _, seq := range latestSeqs(q.meta) {
+		if _, ok := q.evs[seq]; !ok && !q.asked[string(bEvents)+"\x00"+string(u64(seq))] {
+			add(string(bEvents), u64(seq))
+		}
+	}
 	for seq, v := range q.evs {
 		if !isDelta(v) {
 			continue
@@ -316,6 +324,12 @@ func (q quickVisitor) quickEvents(rep *Report) {
 			problem = fmt.Sprintf("past the event sequence %d", rep.LastSeq)
 		}
 		rep.Findings = append(rep.Findings, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", last), Problem: problem, Damage: true})
+	}
+	checkLatest(rep, q.meta, rep.LastSeq)
+	for _, seq := range latestSeqs(q.meta) {
+		if _, ok := q.evs[seq]; ok && seq < from {
+			tail = append(tail, seq) // read back below; the sequence check above is the tail's
+		}
 	}
 	r := newEventReader(func(seq uint64) []byte { return q.evs[seq] })
 	for _, seq := range tail {

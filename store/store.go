@@ -76,6 +76,9 @@ type Store struct {
 	failed error
 	fmu    sync.Mutex // guards failed for Failed (a commit holds wmu)
 	noSync bool
+	// guardRetention: Compact removes only what a Z report, a verified
+	// backup and the feed hold (retention.go).
+	guardRetention bool
 	// hook, when set (tests), is called at each step of the online
 	// compaction (online.go); an error stops it there.
 	hook func(step string) error
@@ -723,14 +726,22 @@ func (s *Store) Compact(olderThan time.Time) (CompactResult, error) {
 	err := s.updateSolo(func(t *Tx) error {
 		res = CompactResult{}
 		t.wrote = true
-		gone, err := t.compactPayments(olderThan, &res)
+		var g *retentionGuard
+		if s.guardRetention {
+			g = t.retentionGuard()
+		}
+		gone, err := t.compactPayments(olderThan, g, &res)
 		if err != nil {
 			return err
 		}
-		if err := t.compactIdem(olderThan, gone, &res); err != nil {
-			return err
+		if g == nil || len(gone) > 0 || t.paymentsBefore(olderThan) {
+			// (Guarded, nothing removed and no payment that old: no key
+			// that old either; the keys are not read, a start stays cheap.)
+			if err := t.compactIdem(olderThan, gone, &res); err != nil {
+				return err
+			}
 		}
-		return t.compactEvents(olderThan, &res)
+		return t.compactEvents(olderThan, g, &res)
 	})
 	if err != nil {
 		return res, fmt.Errorf("store: compact: %w", err)
@@ -738,9 +749,18 @@ func (s *Store) Compact(olderThan time.Time) (CompactResult, error) {
 	return res, nil
 }
 
+// paymentsBefore reports whether a payment created before at is in the
+// journal.
+func (t *Tx) paymentsBefore(at time.Time) bool {
+	k, _ := t.tx.Bucket(bPayments).Cursor().First()
+	return k != nil && string(k) < IDAt(at)
+}
+
 // compactPayments removes the final payments Compact removes, with their
-// order-index entries, and returns their ids.
-func (t *Tx) compactPayments(olderThan time.Time, res *CompactResult) (map[string]bool, error) {
+// order-index entries, and returns their ids. With a guard (guarded
+// retention, retention.go) it reads only the payments created before
+// olderThan, and removes those the guard allows.
+func (t *Tx) compactPayments(olderThan time.Time, g *retentionGuard, res *CompactResult) (map[string]bool, error) {
 	busy := map[string]bool{}
 	jobs, err := t.Jobs()
 	if err != nil {
@@ -750,7 +770,11 @@ func (t *Tx) compactPayments(olderThan time.Time, res *CompactResult) (map[strin
 		busy[j.PaymentID] = true
 	}
 	var victims []*Payment
+	end := IDAt(olderThan)
 	err = t.ForEachPayment(false, "", func(p *Payment) (bool, error) {
+		if g != nil && p.ID >= end {
+			return false, nil // ids follow creation: none later was updated before olderThan
+		}
 		if !p.State.Final() || busy[p.ID] || !p.UpdatedAt.Before(olderThan) {
 			return true, nil
 		}
@@ -758,6 +782,9 @@ func (t *Tx) compactPayments(olderThan time.Time, res *CompactResult) (map[strin
 			if !r.State.Final() {
 				return true, nil
 			}
+		}
+		if g != nil && !g.allows(p) {
+			return true, nil
 		}
 		victims = append(victims, p)
 		return true, nil
@@ -819,14 +846,18 @@ func deleteWhere(b *bolt.Bucket, drop func(k, v []byte) bool) (int, error) {
 	return len(del), nil
 }
 
-// compactEvents removes the events older than olderThan; a kept event
+// compactEvents removes the events older than olderThan (with a guard:
+// and within its bound); a kept event
 // that is a delta of one removed (through its chain) is stored in full
 // first.
-func (t *Tx) compactEvents(olderThan time.Time, res *CompactResult) error {
+func (t *Tx) compactEvents(olderThan time.Time, g *retentionGuard, res *CompactResult) error {
 	eb := t.tx.Bucket(bEvents)
 	var evDel [][]byte
 	c := eb.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if g != nil && binary.BigEndian.Uint64(k) > g.bound {
+			break // not in a verified backup, or not acknowledged by the feed
+		}
 		var e struct {
 			At time.Time `json:"at"`
 		}

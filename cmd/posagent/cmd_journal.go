@@ -43,7 +43,9 @@ func journalExit(err error) error {
 // high-water mark, and writes nothing to a file that fails), with the
 // warnings logged.
 func openJournal(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
-	st, _, err := store.OpenReport(cfg.Store.Path, store.Options{Logger: log.With("part", "store")})
+	// Retention removes only what a Z report and a verified backup hold
+	// (and the back-office feed acknowledged, when one registered).
+	st, _, err := store.OpenReport(cfg.Store.Path, store.Options{Logger: log.With("part", "store"), GuardRetention: true})
 	if err != nil {
 		return nil, journalExit(err)
 	}

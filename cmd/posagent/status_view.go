@@ -57,6 +57,13 @@ func writeStatus(w io.Writer, st statusView, shift *store.Shift, now time.Time) 
 		gw += ", last error: " + st.Gateway.LastError
 	}
 	ok(st.Gateway.Reachable, "gateway unreachable")
+	switch a := st.Gateway.Auth; a.State {
+	case agent.AuthRefused:
+		gw += "; CREDENTIALS REFUSED (gateway_auth): " + a.Reason + ": payments are refused until gateway.merchant_id / the sign key are fixed"
+	case agent.AuthOK:
+		gw += "; credentials accepted"
+	}
+	ok(st.Gateway.Auth.State != agent.AuthRefused, "gateway refuses the credentials (gateway_auth)")
 
 	j := st.Journal
 	journal := fmt.Sprintf("%s, %s, check %s", j.Path, sizeText(j.SizeBytes), j.Check.State)
@@ -91,6 +98,29 @@ func writeStatus(w io.Writer, st statusView, shift *store.Shift, now time.Time) 
 		doubt = fmt.Sprintf("%d, the gateway has not said whether they were paid: %s", n, strings.Join(ids, "; "))
 	}
 	ok(len(st.InDoubt) == 0, fmt.Sprintf("%d in doubt", len(st.InDoubt)))
+	for _, p := range st.InDoubt {
+		ok(!p.Stuck, "the automatic refund of "+p.ID+" is not made yet (reversal_stuck)")
+	}
+	refunds := "none in doubt"
+	if n := len(st.RefundsInDoubt); n > 0 {
+		var rs []string
+		for _, r := range st.RefundsInDoubt {
+			s := fmt.Sprintf("%s of %s %s %s", r.RefundID, r.PaymentID, money.Amount(r.Amount).String(), r.State)
+			switch {
+			case r.Ambiguous != "":
+				s += " (needs a manager: posagent refund resolve)"
+				ok(false, "refund "+r.RefundID+" needs a manager")
+			case r.Behind != "":
+				s += " (waits behind " + r.Behind + ")"
+			}
+			rs = append(rs, s)
+		}
+		refunds = strings.Join(rs, "; ")
+	}
+	if st.Contradicted > 0 {
+		refunds += fmt.Sprintf("; %d resolution(s) by hand contradicted by the gateway since start", st.Contradicted)
+		ok(false, "a resolution by hand was contradicted")
+	}
 
 	var devs []string
 	for _, d := range st.Devices {
@@ -132,6 +162,7 @@ func writeStatus(w io.Writer, st statusView, shift *store.Shift, now time.Time) 
 	line("journal", "%s", journal)
 	line("outbox", "%s", outbox)
 	line("in doubt", "%s", doubt)
+	line("refunds", "%s", refunds)
 	line("devices", "%s", strings.Join(devs, "; "))
 	line("shift", "%s", sh)
 	line("clock", "%s", clock)

@@ -56,6 +56,27 @@ func TestWriteStatus(t *testing.T) {
 			t.Errorf("problems: lacks %q:\n%s", want, out)
 		}
 	}
+
+	// Issue 22: refused credentials, a refund for a manager, a stuck
+	// reversal and a contradicted resolution are problems.
+	money := good
+	money.Gateway.Auth = agent.AuthStatus{State: agent.AuthRefused, Reason: "EX_RATE_QUERY refused: FAIL signature verification failed"}
+	money.InDoubt = []agent.InDoubtPayment{{ID: "pay_2", Amount: 7700, Reversal: true, Stuck: true}}
+	money.RefundsInDoubt = []agent.InDoubtRefund{{PaymentID: "pay_3", RefundID: "ref_1", Amount: 3000, State: "in_doubt", Ambiguous: "the gateway shows 1000 refunded"},
+		{PaymentID: "pay_3", RefundID: "ref_2", Amount: 500, State: "pending", Behind: "ref_1"}}
+	money.Contradicted = 1
+	b.Reset()
+	writeStatus(&b, money, shift, now)
+	out = b.String()
+	first = strings.SplitN(out, "\n", 2)[0]
+	if first != "✗ posagent 1.4.0 - gateway refuses the credentials (gateway_auth); 1 in doubt; the automatic refund of pay_2 is not made yet (reversal_stuck); refund ref_1 needs a manager; a resolution by hand was contradicted" {
+		t.Errorf("first line %q", first)
+	}
+	for _, want := range []string{"CREDENTIALS REFUSED (gateway_auth): EX_RATE_QUERY refused", "refunds: ref_1 of pay_3 30.00 in_doubt (needs a manager: posagent refund resolve); ref_2 of pay_3 5.00 pending (waits behind ref_1); 1 resolution(s) by hand contradicted"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("money problems: lacks %q:\n%s", want, out)
+		}
+	}
 }
 
 // TestStatusCommand: against the real daemon, `posagent status` is the

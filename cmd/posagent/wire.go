@@ -148,6 +148,18 @@ type daemonParts struct {
 // (cmd_journal.go).
 func (d *daemonParts) build(do daemonOptions) (err error) {
 	cfg, log := d.cfg, d.log
+	// The CJK font (a 20 MB collection to parse) loads while the journal
+	// is checked and opened: neither waits for the other at start.
+	cjkc := make(chan *fonts.CJK, 1)
+	go func() { cjkc <- loadCJK(cfg, log) }()
+	cjkTaken := false
+	defer func() {
+		if !cjkTaken {
+			if c := <-cjkc; c != nil {
+				c.Close()
+			}
+		}
+	}()
 	if d.front, err = newAPIFront(cfg, log); err != nil {
 		return err
 	}
@@ -160,7 +172,7 @@ func (d *daemonParts) build(do daemonOptions) (err error) {
 	if d.gw, err = newGateway(cfg, d.sim.gatewayURL(cfg), log); err != nil {
 		return err
 	}
-	d.cjk = loadCJK(cfg, log)
+	d.cjk, cjkTaken = <-cjkc, true
 	hubPrinter, err := d.newBridge()
 	if err != nil {
 		return err
