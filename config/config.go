@@ -29,6 +29,8 @@ type Config struct {
 	Tips Tips `key:"tips"`
 	// Reports are shifts, X and Z reports and the reconciliation with the gateway.
 	Reports Reports `key:"reports"`
+	// Feed streams the journal's events to the chain's NATS JetStream (feed.go).
+	Feed Feed `key:"feed"`
 }
 
 // Device names the hardware the agent runs on or beside.
@@ -44,6 +46,11 @@ type Device struct {
 
 // Merchant is what the receipts and the display show about the shop.
 type Merchant struct {
+	// ID and Store name the merchant (the chain) and the store in the
+	// subjects of the feed (posagent.<id>.<store>.<lane>.<kind>); the lane
+	// is gateway.terminal_no.
+	ID       string   `key:"id"`
+	Store    string   `key:"store"`
 	Name     string   `key:"name"`
 	Currency string   `key:"currency"` // ISO 4217, e.g. CAD
 	Address  []string `key:"address"`  // header lines under the name

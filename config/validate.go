@@ -117,6 +117,7 @@ func (c *Config) validate(v *validator) {
 		c.validateAgent,
 		c.validateSim,
 		c.validateBridge,
+		c.validateFeed, // feed.*, merchant.id, merchant.store (feed.go)
 	} {
 		section(v)
 	}

@@ -176,10 +176,16 @@ func (s *Server) hScan(w http.ResponseWriter, r *http.Request) {
 type status struct {
 	agent.Status
 	API APIStatus `json:"api"`
+	// Feed is the journal's feed (absent when feed.enabled is off).
+	Feed any `json:"feed,omitempty"`
 }
 
 func (s *Server) hStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, 200, status{Status: s.eng.Status(), API: s.apiStatus()})
+	st := status{Status: s.eng.Status(), API: s.apiStatus()}
+	if s.o.Feed != nil {
+		st.Feed = s.o.Feed.FeedStatus()
+	}
+	writeJSON(w, 200, st)
 }
 
 func (s *Server) hSync(w http.ResponseWriter, r *http.Request) {
