@@ -197,6 +197,11 @@ func (f *Feed) session(ctx context.Context, js jetstream.JetStream) (progress bo
 	if st, err = f.checkStream(ctx, js, st); err != nil {
 		return false, err
 	}
+	// Register with the journal's retention before the first publish: it
+	// removes nothing this feed has not acknowledged.
+	if err := f.j.SetFeedAcked(st.ID, st.Acked, f.o.Clock()); err != nil {
+		return false, err
+	}
 	f.mu.Lock()
 	f.s.id, f.s.epoch, f.s.acked, f.s.sessions = st.ID, st.Epoch, st.Acked, f.s.sessions+1
 	f.mu.Unlock()

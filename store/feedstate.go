@@ -94,14 +94,22 @@ func (s *Store) SetFeedAcked(id string, seq uint64, at time.Time) error {
 		if st.ID != id {
 			return fmt.Errorf("store: feed acknowledgement for id %s, but the feed publishes as %s", id, st.ID)
 		}
+		// Retention removes nothing the feed has not acknowledged
+		// (retention.go); a call at or below Acked registers the feed.
 		if seq <= st.Acked {
+			if _, ok := t.FeedAck(); !ok {
+				return t.SetFeedAck(st.Acked)
+			}
 			return nil
 		}
 		if last := t.LastEventSeq(); seq > last {
 			return fmt.Errorf("store: feed acknowledgement of event %d, but the journal's last is %d", seq, last)
 		}
 		st.Acked, st.AckedAt = seq, at.UTC()
-		return t.putFeedState(st)
+		if err := t.putFeedState(st); err != nil {
+			return err
+		}
+		return t.SetFeedAck(seq)
 	})
 }
 

@@ -77,3 +77,44 @@ func TestFeedState(t *testing.T) {
 		t.Fatalf("after reopening: %+v, want %+v", got, st)
 	}
 }
+
+// The feed's acknowledgements reach retention's guard (Tx.FeedAck): a
+// feed registers at its first session, before anything is acknowledged,
+// and each acknowledgement moves the guard; retention then removes
+// nothing the stream has not acknowledged.
+func TestFeedAcksGuardRetention(t *testing.T) {
+	s := open(t, "", Options{})
+	for i := 0; i < 3; i++ {
+		if err := s.Update(func(tx *Tx) error {
+			_, err := tx.AppendEvent(func(seq uint64) ([]byte, error) { return []byte(`{"kind":"x"}`), nil })
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	guard := func() (uint64, bool) {
+		var seq uint64
+		var ok bool
+		s.View(func(tx *Tx) error { seq, ok = tx.FeedAck(); return nil })
+		return seq, ok
+	}
+	if _, ok := guard(); ok {
+		t.Fatal("a journal without a feed has a retention guard")
+	}
+	st, err := s.FeedState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetFeedAcked(st.ID, 0, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if seq, ok := guard(); !ok || seq != 0 {
+		t.Fatalf("after the feed registered: guard %d %v, want 0 true", seq, ok)
+	}
+	if err := s.SetFeedAcked(st.ID, 2, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if seq, ok := guard(); !ok || seq != 2 {
+		t.Fatalf("after an acknowledgement of 2: guard %d %v", seq, ok)
+	}
+}
