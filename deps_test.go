@@ -27,7 +27,11 @@ const module = "github.com/posagent/posagent"
 // package in no room fails the test until it is placed here. A room may
 // always import its own subpackages.
 var allowed = map[string][]string{
-	"cmd": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip"},
+	"cmd": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq"},
+	// The lane's feed to NATS JetStream reads the journal only.
+	"feed": {"store", "paycode", "money"},
+	// The head office's books (posagent-hq) read the feed's envelopes.
+	"hq": {"feed", "paycode", "money"},
 	// The engine builds slips (receipts, reports) and takes scans of its
 	// own type: no device, printer or display code (TestAgentLinksNoDeviceCode).
 	"agent": {"gateway", "store", "paycode", "money", "slip"},
@@ -229,6 +233,20 @@ func TestAgentLinksNoDeviceCode(t *testing.T) {
 			if within(path, bad) {
 				t.Errorf("./agent/... depends on %s", path)
 			}
+		}
+	}
+}
+
+// TestLaneLinksNoNATSServer: the lane's binary is a NATS client only; the
+// server (embedded by posagent-hq and the tests) is never linked into it.
+func TestLaneLinksNoNATSServer(t *testing.T) {
+	pkgs := goList(t, "./cmd/posagent")
+	if pkgs[module+"/cmd/posagent"] == nil {
+		t.Fatal("go list ./cmd/posagent did not list the lane's binary")
+	}
+	for path := range pkgs {
+		if within(path, "github.com/nats-io/nats-server") {
+			t.Errorf("./cmd/posagent depends on %s: the lane must not link a NATS server", path)
 		}
 	}
 }
