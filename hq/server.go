@@ -23,7 +23,6 @@ type Server struct {
 	Loc *time.Location
 	// Now is the clock of the lanes' "since" (default time.Now).
 	Now func() time.Time
-	mux *http.ServeMux
 }
 
 // Handler is the server's routes:

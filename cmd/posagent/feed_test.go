@@ -90,7 +90,7 @@ func TestDaemonFeedsTheStream(t *testing.T) {
 		t.Fatalf("posagent status --json: %v\n%s", err, out)
 	}
 	out, err = cli(t, r.API, "status")
-	if want := fmt.Sprintf("feed: caught up, posagent.maple.s1.LANE1 on POSAGENT via nats://127.0.0.1:"); err != nil || !strings.Contains(out, want) ||
+	if want := "feed: caught up, posagent.maple.s1.LANE1 on POSAGENT via nats://127.0.0.1:"; err != nil || !strings.Contains(out, want) ||
 		!strings.Contains(out, fmt.Sprintf("acknowledged #%d", st.Feed.Acked)) || !strings.Contains(out, "all well") {
 		t.Fatalf("posagent status: %v\n%s", err, out)
 	}
