@@ -69,7 +69,7 @@ func newJournalCmd(g *globalFlags) *cobra.Command {
 	var file string
 	c := &cobra.Command{
 		Use:   "journal",
-		Short: "Check, salvage, back up and restore the payment journal (technicians)",
+		Short: "Check, salvage, back up, restore and archive the payment journal (technicians)",
 		Long: `Tools for the payment journal (store.path, or --file).
 
 The agent checks the journal every time it starts and refuses one that is
@@ -81,6 +81,8 @@ without writing to it. These commands say what is wrong and repair it:
   backup OUT         a consistent copy, also while the agent runs
   restore IN         put a backup or a salvaged journal in place (agent stopped)
   compact            rewrite the journal without its free pages (agent stopped)
+  archive --before DATE OUT   copy the history before DATE into an archive OUT
+                     (agent stopped; read it with posagent export --archive OUT)
   accept-rollback    accept that the journal went back in time (recorded)
 
 The file being repaired is never modified: restore keeps it beside the
@@ -98,7 +100,7 @@ journal as posagent.db.replaced-TIME.`,
 		return cfg.Store.Path, cfg, nil
 	}
 	c.AddCommand(newJournalCheckCmd(path), newJournalSalvageCmd(path), newJournalBackupCmd(g, path),
-		newJournalRestoreCmd(path), newJournalAcceptCmd(path), newJournalCompactCmd(path))
+		newJournalRestoreCmd(path), newJournalAcceptCmd(path), newJournalCompactCmd(path), newJournalArchiveCmd(path))
 	return c
 }
 
