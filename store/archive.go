@@ -310,6 +310,28 @@ func (aw *archiveWriter) events(src *bolt.Tx, before time.Time, res *ArchiveResu
 	return aw.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bEvents).SetSequence(res.LastEvent) })
 }
 
+// ErrArchive: the file is an archive; the agent does not run on one (nor
+// is one restored in place of the journal).
+var ErrArchive = errors.New("store: an archive, not a live journal")
+
+// refuseArchive refuses a file its check found to be an archive.
+func refuseArchive(path string, rep *Report) error {
+	if rep == nil || rep.ArchiveBefore == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %s holds the history before %s written by posagent journal archive; read it with posagent export --archive %s",
+		ErrArchive, path, rep.ArchiveBefore.Format(time.RFC3339Nano), path)
+}
+
+// archivedBefore decodes meta archive/before (nil: none).
+func archivedBefore(v []byte) *time.Time {
+	var at time.Time
+	if v == nil || at.UnmarshalText(v) != nil {
+		return nil
+	}
+	return &at
+}
+
 // Reader reads a journal file no process holds (an archive, a backup),
 // read-only.
 type Reader struct {
@@ -360,14 +382,13 @@ func (r *Reader) View(fn func(tx *Tx) error) error {
 	return r.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
 }
 
-// ArchivedBefore is the date an archive holds the history before (zero:
+// ArchivedBefore is the time an archive holds the history before (zero:
 // the file is not an archive).
 func (t *Tx) ArchivedBefore() time.Time {
-	var at time.Time
-	if v := t.tx.Bucket(bMeta).Get(kArchiveBefore); v != nil {
-		at.UnmarshalText(v)
+	if at := archivedBefore(t.tx.Bucket(bMeta).Get(kArchiveBefore)); at != nil {
+		return *at
 	}
-	return at
+	return time.Time{}
 }
 
 // Close closes the file.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -82,8 +83,11 @@ func TestJournalArchive(t *testing.T) {
 	if fileHash(path) != hash {
 		t.Error("archive modified the journal")
 	}
-	if msg, err := run("journal", "check", "--file", out); err != nil || !strings.Contains(msg, "result: sound") || !strings.Contains(msg, "25 payments (0 open)") {
+	if msg, err := run("journal", "check", "--file", out); err != nil || !strings.Contains(msg, "result: sound") || !strings.Contains(msg, "25 payments (0 open)") ||
+		!strings.Contains(msg, "an archive (posagent journal archive): the history before") {
 		t.Fatalf("check of the archive: %v\n%s", err, msg)
+	} else {
+		t.Logf("posagent journal check --file %s:\n%s", out, msg)
 	}
 	// export --archive gives the archived payments exactly as the journal
 	// does, and the audit entries stamped before the cut.
@@ -118,8 +122,18 @@ func TestJournalArchive(t *testing.T) {
 		t.Fatalf("CSV export of the archive:\n%s", b)
 	}
 
-	// An existing OUT is refused, and kept as it was.
+	// The agent does not start on an archive.
 	ah := fileHash(out)
+	adir := t.TempDir()
+	err = runDaemon(context.Background(), journalConfig(t, adir, out), slog.New(slog.DiscardHandler), func(running) { t.Error("the agent started on an archive") })
+	if !errors.Is(err, store.ErrArchive) || !strings.Contains(err.Error(), "posagent export --archive") {
+		t.Errorf("run on an archive: %v", err)
+	}
+	if fileHash(out) != ah {
+		t.Error("the agent wrote to the archive it refused")
+	}
+
+	// An existing OUT is refused, and kept as it was.
 	if msg, err := run("journal", "archive", "--before", before.Format(time.RFC3339Nano), out); err == nil || !strings.Contains(err.Error(), "the file exists") {
 		t.Fatalf("archive to an existing file: %v\n%s", err, msg)
 	}

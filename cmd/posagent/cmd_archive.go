@@ -65,7 +65,7 @@ systemctl stop posagent), or archive a copy while it runs:
 }
 
 func printArchive(w io.Writer, res *store.ArchiveResult) {
-	fmt.Fprintf(w, "archive %s written and verified: the history of %s before %s\n", res.To, res.From, res.Before.Format(time.RFC3339))
+	fmt.Fprintf(w, "archive %s written and verified: the history of %s before %s\n", res.To, res.From, res.Before.Format(time.RFC3339Nano))
 	fmt.Fprintf(w, "  %d payments, %d order ids, %d events", res.Payments, res.Orders, res.Events)
 	if res.Events > 0 {
 		fmt.Fprintf(w, " (#%d to #%d)", res.FirstEvent, res.LastEvent)

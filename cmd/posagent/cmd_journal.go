@@ -170,6 +170,9 @@ func printReport(w io.Writer, rep *store.Report) {
 		fmt.Fprintf(w, "  %d payments (%d open), %d order ids, %d outbox jobs, %d idempotency keys, %d events (last #%d)\n",
 			rep.Payments, rep.Open, rep.Orders, rep.Jobs, rep.IdemKeys, rep.Events, rep.LastSeq)
 	}
+	if at := rep.ArchiveBefore; at != nil {
+		fmt.Fprintf(w, "  an archive (posagent journal archive): the history before %s; read it with posagent export --archive %s\n", at.Format(time.RFC3339Nano), rep.Path)
+	}
 	if m := rep.Mark; m != nil {
 		fmt.Fprintf(w, "  high-water mark: event #%d, transaction %d, written %s\n", m.Seq, m.TxID, m.At.UTC().Format(time.RFC3339))
 	}
