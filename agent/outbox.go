@@ -82,10 +82,10 @@ func notFound(a *store.Answer) bool {
 // an in-doubt payment (not already being refunded), or one settled by hand
 // whose decision the gateway has not yet confirmed or contradicted.
 func followed(p *store.Payment) bool {
-	if p.State == InDoubt {
-		return !p.PaidLate
+	if p.Resolution.Open() {
+		return true
 	}
-	return p.Resolution != nil && p.Resolution.Open()
+	return p.State == InDoubt && !p.PaidLate
 }
 
 // reconcile queries an in-doubt payment (the reconciler):

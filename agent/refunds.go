@@ -131,7 +131,7 @@ func (e *Engine) settledTooLong(r *store.Refund) bool {
 	if at.IsZero() {
 		at = r.UpdatedAt
 	}
-	return mono >= e.o.RefundSettle && e.ageOf(at) >= e.o.RefundSettle
+	return mono >= e.o.RefundSettle && e.olderThan(at, e.o.RefundSettle)
 }
 
 // settleRefund resolves an in-doubt refund from the original order's
@@ -142,8 +142,15 @@ func (e *Engine) settleRefund(ctx context.Context, j *store.Job, p *store.Paymen
 	if ctx.Err() != nil {
 		return
 	}
+	answered := e.mono()
 	free()
 	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
+	if a.Answered && a.RspCode == gateway.CodeFail && e.auth.soundAfter(ctx, answered) {
+		// The gateway has no such original order, on a channel proven
+		// sound: nothing of it can have been refunded (a payment settled
+		// by hand as paid that was never charged, for one).
+		res, err = &gateway.Result{Action: gateway.ActionStatusQuery, OrderID: p.OrderID, HasRefunded: true}, nil
+	}
 	if err != nil && queryOutcome(err) != gateway.Failed || res == nil {
 		if err == nil {
 			err = errors.New("agent: no answer")

@@ -133,6 +133,13 @@ func (e *Engine) checkResolution(tx *store.Tx, p *store.Payment, outcome gateway
 		p.Error = &store.Error{Code: "resolution_contradicted", Message: "settled by hand as not paid, but the gateway reports it paid: refunding automatically"}
 	} else {
 		p.Error = &store.Error{Code: "resolution_contradicted", Message: "settled by hand as paid, but " + rs.Contradicted + ": check the OTTPay merchant portal; the sale may not have been paid"}
+		if p.State == InDoubt && p.PaidLate {
+			// Settled paid for a sale that had been abandoned, so an
+			// automatic refund was under way: there is nothing to give
+			// back. It is not made again (finishRefund), and the sale
+			// ends as it began: cancelled.
+			p.State = Cancelled
+		}
 	}
 	e.mu.Lock()
 	e.contradicted++
