@@ -141,6 +141,9 @@ func writeArchive(src *bolt.Tx, p string, before time.Time, res *ArchiveResult) 
 	if err == nil {
 		err = aw.flush()
 	}
+	if aw.tx != nil {
+		aw.tx.Rollback() // a failure mid-batch: bbolt closes no file with a writer open
+	}
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
