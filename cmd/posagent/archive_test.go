@@ -113,13 +113,26 @@ func TestJournalArchive(t *testing.T) {
 	if len(wantAudit) == 0 || !slices.Equal(gotAudit, wantAudit) {
 		t.Fatalf("the archive's audit trail is %v, want %v", gotAudit, wantAudit)
 	}
-	// The CSV export reads it too: a header and 25 rows.
+	// The CSV export reads it too: the header and the first 25 rows of
+	// the running agent's own export of the journal.
 	csvOut := filepath.Join(dir, "archive.csv")
 	if msg, err := run("export", "--archive", out, "--out", csvOut); err != nil {
 		t.Fatalf("export --archive (csv): %v\n%s", err, msg)
 	}
-	if b, _ := os.ReadFile(csvOut); strings.Count(string(b), "\n") != 26 {
-		t.Fatalf("CSV export of the archive:\n%s", b)
+	b, _ := os.ReadFile(csvOut)
+	agentCSV := agentExport(t, path, "--format", "csv")
+	lines := strings.SplitAfter(agentCSV, "\n")
+	if len(lines) < 27 || string(b) != strings.Join(lines[:26], "") {
+		t.Fatalf("CSV export of the archive:\n%s\nthe agent's:\n%s", b, agentCSV)
+	}
+	var live exportDoc
+	if err := json.Unmarshal([]byte(agentExport(t, path, "--format", "json")), &live); err != nil || len(live.Payments) != 40 {
+		t.Fatalf("the agent's JSON export: %v, %d payments", err, len(live.Payments))
+	}
+	for i, raw := range got.Payments {
+		if !bytes.Equal(raw, live.Payments[i]) {
+			t.Fatalf("payment %d from the archive:\n%s\nfrom the agent:\n%s", i, raw, live.Payments[i])
+		}
 	}
 
 	// The agent does not start on an archive.
@@ -203,4 +216,38 @@ func TestJournalArchiveRefused(t *testing.T) {
 	if m, _ := filepath.Glob(out + ".tmp*"); len(m) > 0 {
 		t.Errorf("a refused archive left %v", m)
 	}
+}
+
+// agentExport runs posagent export against a daemon started on the journal
+// at path (and stopped again), and returns what it wrote.
+func agentExport(t *testing.T, path string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan running, 1), make(chan error, 1)
+	go func() {
+		done <- runDaemon(ctx, journalConfig(t, t.TempDir(), path), slog.New(slog.DiscardHandler), func(r running) { ready <- r })
+	}()
+	var addr string
+	select {
+	case r := <-ready:
+		addr = r.API
+	case err := <-done:
+		cancel()
+		t.Fatalf("daemon: %v", err)
+	}
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	}()
+	var out bytes.Buffer
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(append([]string{"--api", addr, "export"}, args...))
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("export through the agent: %v\n%s", err, out.String())
+	}
+	return out.String()
 }
