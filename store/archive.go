@@ -114,7 +114,13 @@ func verifyArchive(p string, res *ArchiveResult) error {
 	}
 	res.Check = rep
 	if rep.Damaged() {
-		return fmt.Errorf("the archive does not check clean: %v", &DamageError{Report: rep})
+		var dmg []string
+		for _, f := range rep.Findings {
+			if f.Damage && len(dmg) < 3 {
+				dmg = append(dmg, f.String())
+			}
+		}
+		return fmt.Errorf("the archive written does not check clean (%s): report this as a bug, with posagent journal check on the journal", strings.Join(dmg, "; "))
 	}
 	if rep.Payments != res.Payments || rep.Events != res.Events || rep.Orders != res.Orders || rep.LastSeq != res.LastEvent {
 		return fmt.Errorf("the archive holds %d payments, %d order ids and %d events (last #%d), %d, %d and %d (last #%d) were written",
