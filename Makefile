@@ -27,8 +27,9 @@ setup-test:
 setup-cross:
 	bash scripts/setup --cross
 
-build: ## build bin/posagent for this machine
+build: ## build bin/posagent (and bin/posagent-hq, the head office: docs/feed.md) for this machine
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) $(PKG)
+	$(GO) build -trimpath -ldflags '-s -w' -o bin/posagent-hq ./cmd/posagent-hq
 
 run: setup-run build ## run the daemon with the in-process OTTPay simulator (API on 127.0.0.1:7420)
 	./$(BIN) run $(RUNFLAGS)

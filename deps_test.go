@@ -27,7 +27,11 @@ const module = "github.com/posagent/posagent"
 // package in no room fails the test until it is placed here. A room may
 // always import its own subpackages.
 var allowed = map[string][]string{
-	"cmd":   {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money"},
+	"cmd": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "feed", "hq"},
+	// The lane's feed to NATS JetStream reads the journal only.
+	"feed": {"store", "paycode", "money"},
+	// The head office's books (posagent-hq) read the feed's envelopes.
+	"hq":    {"feed", "paycode", "money"},
 	"agent": {"gateway", "scanner", "printer", "display", "store", "fonts", "paycode", "money"},
 	// The HTTP API depends on the engine through interfaces of its own;
 	// the engine never imports it (a cycle the compiler refuses anyway).
@@ -199,6 +203,20 @@ func TestGatewayLinksNoDeviceCode(t *testing.T) {
 			if within(path, bad) {
 				t.Errorf("./gateway/... depends on %s", path)
 			}
+		}
+	}
+}
+
+// TestLaneLinksNoNATSServer: the lane's binary is a NATS client only; the
+// server (embedded by posagent-hq and the tests) is never linked into it.
+func TestLaneLinksNoNATSServer(t *testing.T) {
+	pkgs := goList(t, "./cmd/posagent")
+	if pkgs[module+"/cmd/posagent"] == nil {
+		t.Fatal("go list ./cmd/posagent did not list the lane's binary")
+	}
+	for path := range pkgs {
+		if within(path, "github.com/nats-io/nats-server") {
+			t.Errorf("./cmd/posagent depends on %s: the lane must not link a NATS server", path)
 		}
 	}
 }

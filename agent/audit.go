@@ -23,6 +23,7 @@ type Audit struct {
 	Client     string `json:"client"`               // the caller's address, or "unix uid N"
 	Payment    string `json:"payment_id,omitempty"` //
 	Amount     int64  `json:"amount,omitempty"`     // cents, when the request names an amount
+	Tip        int64  `json:"tip,omitempty"`        // cents: the tip set with that amount (payments, the cart)
 	Status     int    `json:"status"`               // the HTTP status of the answer
 	Result     string `json:"result"`               // ok, or the error code
 	Detail     string `json:"detail,omitempty"`     // what else it did (a reload: the keys changed)

@@ -37,6 +37,7 @@ type Engine struct {
 	bus     *events.Bus
 	pool    *outbox.Pool  // runs the outbox jobs
 	cart    *route.Slot   // the amount due
+	cartMu  sync.Mutex    // orders the cart's changes with their cart.updated events
 	dedupe  *route.Dedupe // repeated scans
 	devices *registry     // the device registry
 
@@ -112,6 +113,11 @@ func New(opts Options) (*Engine, error) {
 		return nil, errors.New("agent: new: Options.Store is required")
 	}
 	opts.setDefaults()
+	for _, c := range opts.TipChoices {
+		if c > opts.TipMaxPercent {
+			return nil, fmt.Errorf("agent: new: the tip suggestion %d %% is above TipMaxPercent %d %%", c, opts.TipMaxPercent)
+		}
+	}
 	if len(opts.Currency) != 3 || strings.ToUpper(opts.Currency) != opts.Currency {
 		return nil, fmt.Errorf("agent: new: currency %q is not an ISO 4217 code like CAD", opts.Currency)
 	}

@@ -314,7 +314,7 @@ func (m *modelRun) step() {
 		}
 	case op < 53: // the POS sets an amount due
 		m.stats["cart"]++
-		m.do(modelRequest{"PUT", "/v1/cart", map[string]any{"amount": m.amount()}, ""})
+		m.do(modelRequest{"PUT", "/v1/cart", map[string]any{"amount": m.amount(), "reference": "cart-" + m.key()}, ""})
 	case op < 63: // a qr payment
 		m.stats["qr"]++
 		m.create(map[string]any{"amount": m.amount(), "mode": "qr", "wallet": []string{"wechat", "alipay"}[m.intn(2)]})
@@ -402,7 +402,9 @@ func (m *modelRun) rare() {
 		}
 	case 4:
 		m.stats["tip"]++
-		m.create(map[string]any{"amount": m.amount(), "tip": int64(m.intn(4) * 75), "mode": "scan", "auth_code": m.issue()})
+		amt := m.amount()
+		tip := min(int64(m.intn(4)*75), amt*30/100) // within tips.max_percent: no manager's approval needed
+		m.create(map[string]any{"amount": amt, "tip": tip, "mode": "scan", "auth_code": m.issue()})
 	case 5:
 		// The technician sets another sign key, or puts it right.
 		m.stats["sign_key_changes"]++
@@ -448,7 +450,7 @@ func (m *modelRun) concurrent() {
 		}
 	case 1:
 		m.stats["concurrent_scans"]++
-		m.do(modelRequest{"PUT", "/v1/cart", map[string]any{"amount": m.amount()}, ""})
+		m.do(modelRequest{"PUT", "/v1/cart", map[string]any{"amount": m.amount(), "reference": "cart-" + m.key()}, ""})
 		for range 2 + m.intn(2) {
 			c := m.issue()
 			m.mu.Lock()
@@ -806,7 +808,10 @@ func (m *modelRun) invariants(list []*Payment) map[string][]string {
 		if !p.State.Final() && p.State != InDoubt {
 			add("every payment final or visibly in_doubt", "%s is %s", p.ID, p.State)
 		}
-		if byRef[p.Reference] > 1 && p.Reference != "" {
+		switch {
+		case strings.HasPrefix(p.Reference, "cart-") && byRef[p.Reference] > 1:
+			add("one cart becomes at most one payment", "the cart %s started %d payments", p.Reference, byRef[p.Reference])
+		case byRef[p.Reference] > 1 && p.Reference != "":
 			add("every acknowledged request is in the journal, once", "reference %s on %d payments", p.Reference, byRef[p.Reference])
 		}
 	}
@@ -840,6 +845,7 @@ var modelInvariants = []string{
 	"no payment final-failed while the ledger shows it charged",
 	"every payment final or visibly in_doubt",
 	"every acknowledged request is in the journal, once",
+	"one cart becomes at most one payment",
 	"the refunds the journal calls succeeded add up to what the ledger refunded",
 	"no refund left in doubt unless ambiguous and listed",
 	"every resolution the ledger contradicts is flagged or reversed",

@@ -82,6 +82,9 @@ type CreateRequest struct {
 	// GatewayOperator is sent to OTTPay as operator_id ("" the gateway's).
 	Operator        string `json:"operator"`
 	GatewayOperator string `json:"-"`
+	// TipApprover is the manager whose PIN approved a tip above
+	// Options.TipMaxPercent; the API sets it once it checked the PIN.
+	TipApprover string `json:"-"`
 }
 
 func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
@@ -97,7 +100,7 @@ func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 	if r.Currency != e.o.Currency {
 		return "", errf(400, "currency_mismatch", "currency %q does not match the merchant account's %s", r.Currency, e.o.Currency)
 	}
-	if err := checkTip(r.Amount, r.Tip); err != nil {
+	if err := e.checkTip(r.Amount, r.Tip, r.TipApprover); err != nil {
 		return "", err
 	}
 	if strings.ContainsFunc(r.Reference, unicode.IsControl) {

@@ -138,6 +138,10 @@ type Options struct {
 	// with tip_prompt shows the customer (display.tip_choices); "no tip"
 	// is always offered.
 	TipChoices []int
+	// TipMaxPercent caps a tip at this percent of the amount (rounded as
+	// a suggestion is) unless a manager approved it (tips.max_percent, 30);
+	// a suggestion above it is refused by New.
+	TipMaxPercent int
 	// ShutdownGrace is how long gateway calls in flight may finish after
 	// Run's context ends, so that a clean answer is recorded (10 s).
 	ShutdownGrace time.Duration
@@ -177,6 +181,12 @@ type Options struct {
 	// Reports prints and draws X and Z reports (nil: not printed; PNGs
 	// drawn for a generic 80 mm printer).
 	Reports ReportPrinter
+
+	// scanStep, nil outside tests, is called as a scan that starts a
+	// payment from the cart passes a step ("cart-read": the cart was
+	// read; "cart-taken": it was taken, the payment not yet recorded), so
+	// that a test can interleave another request there.
+	scanStep func(step string)
 }
 
 func (o *Options) setDefaults() {
@@ -213,6 +223,9 @@ func (o *Options) setDefaults() {
 	d(&o.ShutdownGrace, 10*time.Second)
 	d(&o.JumpCheck, 5*time.Second)
 	d(&o.ReconcileSpread, 10*time.Minute)
+	if o.TipMaxPercent <= 0 {
+		o.TipMaxPercent = 30
+	}
 	if o.OutboxWorkers <= 0 {
 		o.OutboxWorkers = 4
 	}

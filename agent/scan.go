@@ -75,20 +75,71 @@ func (e *Engine) HandleScan(ctx context.Context, s scanner.Scan) error {
 		}
 		return err
 	case route.FromCart:
-		e.cart.Take(cart) // the same amount due (SetCart made it)
-		_, _, err := e.createPayment(ctx, CreateRequest{Amount: cart.Amount, Currency: cart.Currency, Mode: "scan",
-			Reference: cart.Reference, AuthCode: code, Tip: cart.Tip}, IdemKey{}, false)
-		if err != nil {
-			e.cart.Restore(cart) // keep the amount due for the next attempt
-			var oe *OpError
-			if errors.As(err, &oe) && oe.Status < 500 || errors.As(err, &oe) && oe.Code == "clock_implausible" {
-				return e.refuseScan(masked, err)
-			}
-			return err
-		}
-		return e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &Cart{Currency: e.o.Currency}})
+		return e.scanCart(ctx, masked, code, cart)
+	}
+	if e.o.ScanAutoStart && len(waiting) == 0 && e.cart.Busy() {
+		// Another code is starting a payment from the cart this moment.
+		return e.refuseScan(masked, errf(409, "cart_busy", "another payment code is starting a payment for the amount due; nothing was charged for this one"))
 	}
 	return e.appendEvent(Event{Kind: KindScanIgnored, At: now, Scan: masked, Reason: "no payment is waiting for a code"})
+}
+
+// scanCart starts the scan payment of the amount due seen (CurrentCart)
+// with code. The cart is taken first, atomically: one cart becomes at most
+// one payment. A scan whose cart changed since it was read (a new amount,
+// a tip chosen again, expired), or that another scan took, is refused and
+// charges nothing. While the payment is recorded the cart cannot change
+// (SetCart, ClearCart and ChooseTip answer 409 cart_busy): what is charged
+// is the cart as taken. A payment refused before anything was recorded
+// gives the same cart back; one that may be recorded never does.
+func (e *Engine) scanCart(ctx context.Context, masked *ScanInfo, code string, seen *Cart) error {
+	e.step("cart-read")
+	c, err := e.cart.Take(seen, e.mono())
+	if errors.Is(err, route.ErrBusy) {
+		return e.refuseScan(masked, errf(409, "cart_busy", "another payment code is starting a payment for the amount due; nothing was charged for this one"))
+	}
+	if err != nil {
+		return e.refuseScan(masked, errf(409, "cart_changed", "the amount due changed as the code was scanned; nothing was charged: check the amount and scan again"))
+	}
+	e.step("cart-taken")
+	p, _, err := e.createPayment(ctx, CreateRequest{Amount: c.Amount, Currency: c.Currency, Mode: "scan",
+		Reference: c.Reference, AuthCode: code, Tip: c.Tip, TipApprover: c.TipApprover}, IdemKey{}, false)
+	var oe *OpError
+	if err != nil && errors.As(err, &oe) {
+		// Refused before the transaction committed (validation, a used
+		// code, the clock): nothing was recorded or sent.
+		e.cart.Release()
+		if oe.Status < 500 || oe.Code == "clock_implausible" {
+			return e.refuseScan(masked, err)
+		}
+		return err
+	}
+	e.cartMu.Lock()
+	defer e.cartMu.Unlock()
+	e.cart.Done() // a store error too: the payment may be on disk, so the cart is not offered again
+	if err != nil {
+		e.log.Error("agent: the payment for the amount due may not be recorded; the cart is cleared: set it again if no payment shows", "err", err)
+		if jerr := e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &Cart{Currency: e.o.Currency}}); jerr != nil {
+			e.storeError("cart cleared event", jerr)
+		}
+		return err
+	}
+	e.log.Info("agent: a scan started a payment for the amount due", "id", p.ID, "amount", c.Amount, "tip", c.Tip, "code", masked.Code)
+	// A payment no API request asked for is on the audit trail too: the
+	// scanner that started it, the amount and the tip charged.
+	if err := e.RecordAudit(Audit{Action: "payment.create", Method: "SCAN", Path: "scanner " + masked.Device, Credential: "scanner",
+		Approver: c.TipApprover, Client: "scanner " + masked.Device, Payment: p.ID, Amount: c.Amount, Tip: c.Tip, Status: 201, Result: "ok",
+		Detail: "started from the amount due by payment code " + masked.Code}); err != nil {
+		e.storeError("scan audit", err)
+	}
+	return e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &Cart{Currency: e.o.Currency}})
+}
+
+// step is the test hook Options.scanStep.
+func (e *Engine) step(name string) {
+	if e.o.scanStep != nil {
+		e.o.scanStep(name)
+	}
 }
 
 func describeCandidates(waiting []string, auto bool, cart *Cart) string {
@@ -178,7 +229,8 @@ func (e *Engine) awaitLoop(ctx context.Context) {
 		}
 		e.awaitingCode()
 		if e.cartExpired() {
-			if err := e.ClearCart(); err != nil {
+			var oe *OpError
+			if err := e.ClearCart(); err != nil && !(errors.As(err, &oe) && oe.Code == "cart_busy") { // a scan is paying it
 				e.storeError("clear expired cart", err)
 			}
 		}
@@ -200,11 +252,14 @@ func (e *Engine) SetCart(c Cart) (*Cart, error) {
 	if c.Currency != e.o.Currency {
 		return nil, errf(400, "currency_mismatch", "currency %q does not match the merchant account's %s", c.Currency, e.o.Currency)
 	}
-	if err := checkTip(c.Amount, c.Tip); err != nil {
+	if err := e.checkTip(c.Amount, c.Tip, c.TipApprover); err != nil {
 		return nil, err
 	}
 	if err := checkReference(c.Reference); err != nil {
 		return nil, err
+	}
+	if c.Tip <= e.maxTip(c.Amount) {
+		c.TipApprover = "" // kept only where it is needed
 	}
 	c.TipChoices, c.TipChosen = nil, false
 	if c.TipPrompt {
@@ -218,13 +273,28 @@ func (e *Engine) SetCart(c Cart) (*Cart, error) {
 	}
 	exp := e.now().Add(e.o.CartTimeout)
 	c.ExpiresAt = &exp
-	e.cart.Set(c, e.mono())
-	return &c, e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &c})
+	e.cartMu.Lock()
+	defer e.cartMu.Unlock()
+	out, err := e.cart.Set(c, e.mono())
+	if err != nil {
+		return nil, errCartBusy()
+	}
+	return out, e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: out})
+}
+
+// errCartBusy is the answer to a change of the cart while a scanned code
+// starts a payment from it.
+func errCartBusy() error {
+	return errf(409, "cart_busy", "a scanned payment code is starting a payment for the amount due as it is: it cannot change now; if the sale changed, cancel that payment (it is announced at once)")
 }
 
 // ClearCart clears the amount due (DELETE /v1/cart).
 func (e *Engine) ClearCart() error {
-	e.cart.Clear()
+	e.cartMu.Lock()
+	defer e.cartMu.Unlock()
+	if err := e.cart.Clear(); err != nil {
+		return errCartBusy()
+	}
 	return e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &Cart{Currency: e.o.Currency}})
 }
 

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/scanner"
+	"github.com/posagent/posagent/store"
 )
 
 // startSimWith is startSim with simulator options changed.
@@ -228,5 +230,24 @@ func TestCartTipPrompt(t *testing.T) {
 	waitFor(t, "the auto-started payment", func() bool { return len(sim.sim.Ledger()) == 1 })
 	if o := sim.sim.Ledger()[0]; o.Amount != 1999 || o.Tip != 360 {
 		t.Fatalf("ledger %+v", o)
+	}
+}
+
+// A tip suggestion above TipMaxPercent would offer the customer a tip
+// that needs a manager's approval: New refuses it.
+func TestTipSuggestionAboveTheCap(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	st, err := store.Open(filepath.Join(t.TempDir(), "posagent.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	o := testOptions()
+	o.Gateway, o.Store, o.TipChoices, o.TipMaxPercent = gw, st, []int{10, 20, 25}, 20
+	_, err = New(o)
+	if err == nil || !strings.Contains(err.Error(), "the tip suggestion 25 % is above TipMaxPercent 20 %") {
+		t.Fatalf("New: %v", err)
 	}
 }

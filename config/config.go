@@ -25,8 +25,12 @@ type Config struct {
 	// Operators are the cashiers and managers who use the POS.
 	Operators []Operator `key:"operators"`
 	Refunds   Refunds    `key:"refunds"`
+	// Tips are the rules for tips.
+	Tips Tips `key:"tips"`
 	// Reports are shifts, X and Z reports and the reconciliation with the gateway.
 	Reports Reports `key:"reports"`
+	// Feed streams the journal's events to the chain's NATS JetStream (feed.go).
+	Feed Feed `key:"feed"`
 }
 
 // Device names the hardware the agent runs on or beside.
@@ -42,6 +46,11 @@ type Device struct {
 
 // Merchant is what the receipts and the display show about the shop.
 type Merchant struct {
+	// ID and Store name the merchant (the chain) and the store in the
+	// subjects of the feed (posagent.<id>.<store>.<lane>.<kind>); the lane
+	// is gateway.terminal_no.
+	ID       string   `key:"id"`
+	Store    string   `key:"store"`
 	Name     string   `key:"name"`
 	Currency string   `key:"currency"` // ISO 4217, e.g. CAD
 	Address  []string `key:"address"`  // header lines under the name
@@ -156,6 +165,13 @@ type Refunds struct {
 	// UnapprovedPerShift: what the open shift may refund in all without a
 	// manager's PIN, whoever asks; 0: no such limit.
 	UnapprovedPerShift int `key:"unapproved_per_shift"`
+}
+
+// Tips are the rules for tips.
+type Tips struct {
+	// MaxPercent caps a tip at this percent of the amount; above it a
+	// tip needs a manager's PIN in the request. 1-1000.
+	MaxPercent int `key:"max_percent"`
 }
 
 // Store is the bbolt journal.

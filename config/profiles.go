@@ -31,6 +31,8 @@ func defaults() map[string]any {
 		"device.profile":    "generic-linux",
 		"device.deployment": "beside",
 
+		"merchant.id":         "",
+		"merchant.store":      "",
 		"merchant.name":       "Demo Shop",
 		"merchant.currency":   "CAD",
 		"merchant.address":    []string{},
@@ -92,6 +94,8 @@ func defaults() map[string]any {
 		"display.idle_qr":      false,
 		"display.tip_choices":  []int{},
 
+		"tips.max_percent": 30,
+
 		"render.font": "",
 
 		"agent.time_scale":         1.0,
@@ -133,6 +137,17 @@ func defaults() map[string]any {
 		"refunds.unapproved_per_shift": 0,
 		"reports.close_at":             "03:00",
 		"reports.reconcile_rate":       5.0,
+		"feed.enabled":                 false,
+		"feed.url":                     []string{},
+		"feed.stream":                  "POSAGENT",
+		"feed.creds":                   "",
+		"feed.nkey_seed":               "",
+		"feed.user":                    "",
+		"feed.password":                "",
+		"feed.tls_ca":                  "",
+		"feed.window":                  64,
+		"feed.ack_timeout":             5 * time.Second,
+		"feed.stuck_after":             5 * time.Minute,
 	}
 }
 

@@ -117,6 +117,7 @@ func (c *Config) validate(v *validator) {
 		c.validateAgent,
 		c.validateSim,
 		c.validateBridge,
+		c.validateFeed, // feed.*, merchant.id, merchant.store (feed.go)
 	} {
 		section(v)
 	}
@@ -438,6 +439,22 @@ func (c *Config) validateDisplay(v *validator) {
 		v.add("display.rate_max_age", "display.rate_max_age %s is negative: use a duration like 2h", fmtDuration(dsp.RateMaxAge))
 	}
 	validateTipChoices(v, dsp.TipChoices)
+	c.validateTips(v)
+}
+
+// validateTips: tips.max_percent 1-1000, and no suggestion above it (the
+// display would offer a tip that needs a manager's approval).
+func (c *Config) validateTips(v *validator) {
+	m := c.Tips.MaxPercent
+	if m < 1 || m > 1000 {
+		v.add("tips.max_percent", "tips.max_percent %d is not a percentage from 1 to 1000: a tip above this percent of the amount needs a manager's approval (default 30)", m)
+		return
+	}
+	for _, t := range c.Display.TipChoices {
+		if t > m {
+			v.add("display.tip_choices", "display.tip_choices: %d %% is above tips.max_percent %d: a suggestion must be a tip the customer may choose alone; lower it or raise tips.max_percent", t, m)
+		}
+	}
 }
 
 // validateTipChoices: up to 5 suggestions, each 1-100 percent, rising.

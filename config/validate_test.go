@@ -121,6 +121,11 @@ func TestValidateRules(t *testing.T) {
 			c.Operators = []Operator{{ID: "m1", Role: "manager", PINHash: "2468"}}
 		}, "operators[0].pin_hash is not a bcrypt or argon2id hash"},
 		{"approval without manager", func(c *Config) { c.Refunds.ApprovalAbove = 0 }, "refunds.approval_above 0 needs a manager who can approve"},
+		{"tip cap zero", func(c *Config) { c.Tips.MaxPercent = 0 }, "tips.max_percent 0 is not a percentage from 1 to 1000"},
+		{"tip cap too high", func(c *Config) { c.Tips.MaxPercent = 1001 }, "tips.max_percent 1001 is not a percentage from 1 to 1000"},
+		{"tip suggestion above the cap", func(c *Config) {
+			c.Tips.MaxPercent, c.Display.TipChoices = 15, []int{10, 15, 18}
+		}, "display.tip_choices: 18 % is above tips.max_percent 15"},
 		{"negative per-shift limit", func(c *Config) { c.Refunds.UnapprovedPerShift = -1 }, "refunds.unapproved_per_shift -1: use 0 (no limit) or an amount in cents"},
 		{"per-shift limit without manager", func(c *Config) { c.Refunds.UnapprovedPerShift = 5000 }, "refunds.unapproved_per_shift 5000 needs a manager who can approve"},
 		{"unknown default operator", func(c *Config) { c.API.DefaultOperator = "c9" }, "api.default_operator \"c9\" is not an operators[].id"},

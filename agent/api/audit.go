@@ -14,6 +14,8 @@ type auditNote struct {
 	operator, approver, detail string
 	amount                     int64
 	force                      bool // journal it even though it failed (a refused approval)
+
+	tip int64 // the tip set with amount (payments, the cart)
 }
 
 func noteOf(r *http.Request) *auditNote {
@@ -47,13 +49,14 @@ func (d *door) serveAudited(w http.ResponseWriter, r *http.Request, rt route, c 
 	result, p := rec.result()
 	a := agent.Audit{Action: rt.audit, Method: r.Method, Path: clip(r.URL.Path, 200), Credential: c.name, Operator: note.operator,
 		Approver: note.approver, Client: c.client, Amount: note.amount, Status: rec.status, Result: result, Detail: note.detail}
+	a.Tip = note.tip
 	if id := r.PathValue("id"); id != "" {
 		a.Payment = clip(id, 64)
 	} else if p != nil {
 		a.Payment = p.ID
 	}
 	if a.Amount == 0 && p != nil && rt.audit == "payment.create" {
-		a.Amount = p.Amount
+		a.Amount, a.Tip = p.Amount, p.Tip
 	}
 	if err := d.s.eng.RecordAudit(a); err != nil {
 		d.log.Error("api: audit trail: journal the entry", "action", a.Action, "err", err)

@@ -114,7 +114,7 @@ func (d *door) handle(pattern string, roles roleSet, audit string, h http.Handle
 // Options.Mount behind the same front door.
 func (s *Server) handler() http.Handler {
 	d := newDoor(s)
-	d.handle("POST /v1/payments", posRoles, "payment.create", s.hCreate)
+	d.handle("POST /v1/payments", posRoles, "payment.create", d.hCreate)
 	d.handle("GET /v1/payments", readRoles, "", s.hList)
 	d.handle("GET /v1/payments/{id}", readRoles, "", s.hGet)
 	d.handle("POST /v1/payments/{id}/code", posRoles, "payment.code", s.hCode)
@@ -130,8 +130,8 @@ func (s *Server) handler() http.Handler {
 	d.handle("GET /v1/status", setOf(RolePOS, RoleManager, RoleMetrics), "", s.hStatus)
 	d.handle("POST /v1/sync", posRoles, "sync", s.hSync)
 	d.handle("GET /v1/cart", dispRoles, "", s.hCartGet)
-	d.handle("PUT /v1/cart", posRoles, "cart.set", s.hCartPut)
-	d.handle("POST /v1/cart/tip", dispRoles, "cart.tip", s.hCartTip)
+	d.handle("PUT /v1/cart", posRoles, "cart.set", d.hCartPut)
+	d.handle("POST /v1/cart/tip", dispRoles, "cart.tip", d.hCartTip)
 	d.handle("DELETE /v1/cart", posRoles, "cart.clear", s.hCartDelete)
 	d.handle("GET /v1/export", mgrRoles, "", d.stallGuard(s.hExport))
 	d.handle("GET /v1/audit", mgrRoles, "", s.hAudit)

@@ -9,8 +9,14 @@ import (
 	"github.com/posagent/posagent/scanner"
 )
 
-func (s *Server) hCreate(w http.ResponseWriter, r *http.Request) {
-	var req agent.CreateRequest
+// hCreate: POST /v1/payments. A tip above tips.max_percent of the amount
+// needs a manager's "approval" (tips.go).
+func (d *door) hCreate(w http.ResponseWriter, r *http.Request) {
+	s := d.s
+	var req struct {
+		agent.CreateRequest
+		Approval *Approval `json:"approval"`
+	}
 	ik, err := moneyRequest(w, r, &req, false)
 	if err != nil {
 		writeErr(w, err)
@@ -22,8 +28,12 @@ func (s *Server) hCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.Operator, req.GatewayOperator = op.ID, op.GatewayID
-	noteOf(r).operator, noteOf(r).amount = op.ID, req.Amount
-	p, replayed, err := s.eng.CreatePayment(r.Context(), req, ik)
+	noteOf(r).operator, noteOf(r).amount, noteOf(r).tip = op.ID, req.Amount, req.Tip
+	if req.TipApprover, err = d.tipApprover(r, req.Approval); err != nil {
+		writeErr(w, err)
+		return
+	}
+	p, replayed, err := s.eng.CreatePayment(r.Context(), req.CreateRequest, ik)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -166,10 +176,16 @@ func (s *Server) hScan(w http.ResponseWriter, r *http.Request) {
 type status struct {
 	agent.Status
 	API APIStatus `json:"api"`
+	// Feed is the journal's feed (absent when feed.enabled is off).
+	Feed any `json:"feed,omitempty"`
 }
 
 func (s *Server) hStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, 200, status{Status: s.eng.Status(), API: s.apiStatus()})
+	st := status{Status: s.eng.Status(), API: s.apiStatus()}
+	if s.o.Feed != nil {
+		st.Feed = s.o.Feed.FeedStatus()
+	}
+	writeJSON(w, 200, st)
 }
 
 func (s *Server) hSync(w http.ResponseWriter, r *http.Request) {
@@ -189,29 +205,24 @@ func (s *Server) hCartGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, c)
 }
 
-func (s *Server) hCartPut(w http.ResponseWriter, r *http.Request) {
-	var c agent.Cart
-	if _, err := request(w, r, &c, false); err != nil {
+// hCartPut: PUT /v1/cart. A tip above tips.max_percent of the amount
+// needs a manager's "approval" (tips.go).
+func (d *door) hCartPut(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		agent.Cart
+		Approval *Approval `json:"approval"`
+	}
+	if _, err := request(w, r, &req, false); err != nil {
 		writeErr(w, err)
 		return
 	}
-	out, err := s.eng.SetCart(c)
-	if err != nil {
+	noteOf(r).amount, noteOf(r).tip = req.Amount, req.Tip
+	var err error
+	if req.TipApprover, err = d.tipApprover(r, req.Approval); err != nil {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, 200, out)
-}
-
-// hCartTip: the customer's tip choice from the display's touch screen (or
-// the cashier's): {"percent": 15} or {"tip": 0}.
-func (s *Server) hCartTip(w http.ResponseWriter, r *http.Request) {
-	var ch agent.TipChoice
-	if _, err := request(w, r, &ch, false); err != nil {
-		writeErr(w, err)
-		return
-	}
-	out, err := s.eng.ChooseTip(ch)
+	out, err := d.s.eng.SetCart(req.Cart)
 	if err != nil {
 		writeErr(w, err)
 		return

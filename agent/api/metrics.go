@@ -18,5 +18,8 @@ func (s *Server) metricsHandler() http.HandlerFunc {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		s.eng.Collector(),
 	)
+	if s.o.Feed != nil {
+		reg.MustRegister(s.o.Feed.Collector())
+	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP
 }

@@ -92,6 +92,7 @@ func decodeBody(body []byte, v any, optional bool) error {
 	case errors.As(err, &se):
 		return errf(400, "invalid_json", "the request body is not valid JSON: %v (at byte %d)", se, se.Offset)
 	case errors.As(err, &te):
+		te.Field = jsonPath(te.Field)
 		code := "invalid_field"
 		if te.Field == "amount" {
 			code = "invalid_amount"
@@ -119,6 +120,35 @@ func decodeBody(body []byte, v any, optional bool) error {
 	return nil
 }
 
+// jsonPath is a decoding error's field path without the names of
+// embedded structs that encoding/json puts in it ("CreateRequest.amount"
+// is "amount"): Go type names are capitalised, this API's keys never.
+func jsonPath(p string) string {
+	for {
+		head, rest, ok := strings.Cut(p, ".")
+		if !ok || head == "" || head[0] < 'A' || head[0] > 'Z' {
+			return p
+		}
+		p = rest
+	}
+}
+
+// jsonFields adds the JSON keys of struct type t to fields, with their
+// types, those of an embedded struct without a tag too (encoding/json
+// promotes them).
+func jsonFields(t reflect.Type, fields map[string]reflect.Type) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			jsonFields(f.Type, fields)
+		case name != "" && name != "-":
+			fields[name] = f.Type
+		}
+	}
+}
+
 // exactKeys checks the top level of a JSON object against the json tags
 // of v's struct before encoding/json sees it, because encoding/json
 // matches keys case-insensitively and lets a duplicate key win: an amount
@@ -141,12 +171,7 @@ func exactKeys(body []byte, v any) error {
 // named with the parent's ("approval.pin").
 func exactKeysOf(body []byte, t reflect.Type, prefix string) error {
 	fields := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			fields[name] = t.Field(i).Type
-		}
-	}
+	jsonFields(t, fields)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {

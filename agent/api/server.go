@@ -90,6 +90,12 @@ type Engine interface {
 	Watch
 }
 
+// Feed is what the status and metrics routes show of the journal's feed.
+type Feed interface {
+	FeedStatus() any
+	Collector() prometheus.Collector
+}
+
 // Options configure the API.
 type Options struct {
 	// Token is the legacy single token (api.token): every role.
@@ -111,9 +117,12 @@ type Options struct {
 	Reports agent.ReportPrinter
 	// RenderReceipt draws a receipt as PNG (nil: receipt.png is 404).
 	RenderReceipt func(printer.Receipt) ([]byte, error)
-	SSEPing       time.Duration // ": ping" on idle event streams (15 s)
-	PrintTimeout  time.Duration // one placard print (30 s)
-	Logger        *slog.Logger  // nil: discard
+	// Feed, when set, is the journal's feed to the chain's NATS JetStream
+	// (package feed): "feed" in /v1/status, its metrics in /metrics.
+	Feed         Feed
+	SSEPing      time.Duration // ": ping" on idle event streams (15 s)
+	PrintTimeout time.Duration // one placard print (30 s)
+	Logger       *slog.Logger  // nil: discard
 }
 
 // Server is the local HTTP API (docs/api.md) in front of one engine. It is

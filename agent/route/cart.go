@@ -21,6 +21,12 @@ type Cart struct {
 	TipPrompt  bool  `json:"tip_prompt,omitempty"`
 	TipChoices []int `json:"tip_choices,omitempty"`
 	TipChosen  bool  `json:"tip_chosen,omitempty"`
+	// TipApprover is the manager whose PIN approved a tip above
+	// tips.max_percent ("" none); it is set by the API after checking
+	// the PIN, never read from a request.
+	TipApprover string `json:"-"`
+
+	gen uint64 // the Slot's change count when this copy was made
 }
 
 // CanStart reports whether the cart may start a scan payment by itself
@@ -30,12 +36,21 @@ func (c *Cart) CanStart(autoStart bool) bool {
 }
 
 // Slot holds the one amount due and when it was set (monotonic).
+//
+// One cart becomes at most one payment: Take hands the cart to one scan
+// and marks it taken; until that scan ends it with Done (the payment
+// exists: the cart is gone) or Release (nothing was started: the cart is
+// due again, unchanged), every change (Set, Clear, Update) is refused with
+// ErrBusy and every other Take too. A change is never lost and a paid cart
+// never comes back.
 type Slot struct {
 	timeout time.Duration
-	// mu guards cart and set.
-	mu   sync.Mutex
-	cart *Cart
-	set  time.Duration
+	// mu guards the fields below.
+	mu    sync.Mutex
+	cart  *Cart
+	set   time.Duration
+	gen   uint64 // counts the changes: a copy is of the live cart while its gen is the slot's
+	taken bool   // a payment is being started from cart
 }
 
 // NewSlot returns an empty slot whose carts live for timeout.
@@ -45,74 +60,120 @@ func (s *Slot) liveLocked(mono time.Duration) bool {
 	return s.cart != nil && mono-s.set < s.timeout
 }
 
-// Set makes c the amount due, set at mono.
-func (s *Slot) Set(c Cart, mono time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cart, s.set = &c, mono
+// storeLocked makes c the cart, a change.
+func (s *Slot) storeLocked(c Cart) *Cart {
+	s.gen++
+	c.gen = s.gen
+	s.cart = &c
+	return &c
 }
 
-// Clear removes the amount due.
-func (s *Slot) Clear() {
+// Set makes c the amount due, set at mono. It is refused (ErrBusy) while
+// a payment is being started from the cart.
+func (s *Slot) Set(c Cart, mono time.Duration) (*Cart, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.taken {
+		return nil, ErrBusy
+	}
+	s.set = mono
+	out := *s.storeLocked(c)
+	return &out, nil
+}
+
+// Clear removes the amount due. It is refused (ErrBusy) while a payment
+// is being started from the cart.
+func (s *Slot) Clear() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.taken {
+		return ErrBusy
+	}
 	s.cart = nil
+	s.gen++
+	return nil
 }
 
-// Current returns a copy of the amount due at mono, or nil (none, or
-// expired).
+// Current returns a copy of the amount due at mono, or nil (none,
+// expired, or taken by a payment being started).
 func (s *Slot) Current(mono time.Duration) *Cart {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.liveLocked(mono) {
+	if s.taken || !s.liveLocked(mono) {
 		return nil
 	}
 	c := *s.cart
 	return &c
 }
 
-// Expired reports whether a cart is set and past its lifetime at mono.
+// Busy reports whether a payment is being started from the cart.
+func (s *Slot) Busy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.taken
+}
+
+// Expired reports whether a cart is set, not taken, and past its lifetime
+// at mono.
 func (s *Slot) Expired(mono time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cart != nil && !s.liveLocked(mono)
+	return s.cart != nil && !s.taken && !s.liveLocked(mono)
 }
 
-// Take removes the amount due if it is still the one c was copied from
-// (the same ExpiresAt: no Set came between), for a payment to start from
-// it. It reports whether it did.
-func (s *Slot) Take(c *Cart) bool {
+// Take hands the amount due to the one payment about to start from it, if
+// it is still the cart c was copied from (no change came between) and
+// still live at mono. It answers ErrBusy when another payment is being
+// started from it, ErrChanged when it changed, expired or is gone. The
+// taker must end with Done or Release.
+func (s *Slot) Take(c *Cart, mono time.Duration) (*Cart, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cart == nil || c == nil || s.cart.ExpiresAt != c.ExpiresAt {
-		return false
+	switch {
+	case s.taken:
+		return nil, ErrBusy
+	case c == nil || !s.liveLocked(mono) || s.cart.gen != c.gen:
+		return nil, ErrChanged
 	}
-	s.cart = nil
-	return true
+	s.taken = true
+	out := *s.cart
+	return &out, nil
 }
 
-// Restore puts c back when the slot is still empty (a payment started
-// from it failed; the amount stays due for the next attempt). Its lifetime
-// keeps running from when it was first set.
-func (s *Slot) Restore(c *Cart) {
+// Done ends a Take whose payment was started: the cart is gone.
+func (s *Slot) Done() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cart == nil {
-		s.cart = c
+	if s.taken {
+		s.cart, s.taken = nil, false
+		s.gen++
 	}
+}
+
+// Release ends a Take whose payment was refused before anything was
+// recorded: the same cart is due again (nothing could change it
+// meanwhile), its lifetime still running from when it was set.
+func (s *Slot) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.taken = false
 }
 
 // Update applies fn to a copy of the live amount due at mono and stores
-// the result, unless the cart changed between the copy and the store;
-// fn's error (or none live) leaves the slot as it was. It returns the
-// stored cart.
+// the result, unless the cart changed between the copy and the store
+// (ErrChanged) or is being paid (ErrBusy); fn's error (or none live: fn
+// gets nil) leaves the slot as it was. It returns the stored cart.
 func (s *Slot) Update(mono time.Duration, fn func(c *Cart) error) (*Cart, error) {
 	s.mu.Lock()
-	cur := s.cart
+	if s.taken {
+		s.mu.Unlock()
+		return nil, ErrBusy
+	}
+	gen := s.gen
 	live := s.liveLocked(mono)
 	var c Cart
 	if live {
-		c = *cur
+		c = *s.cart
 	}
 	s.mu.Unlock()
 	if err := fn(ptrIf(live, &c)); err != nil {
@@ -120,12 +181,14 @@ func (s *Slot) Update(mono time.Duration, fn func(c *Cart) error) (*Cart, error)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cart != cur {
+	switch {
+	case s.taken:
+		return nil, ErrBusy
+	case s.gen != gen || !live:
 		return nil, ErrChanged
 	}
-	cp := c
-	s.cart = &cp
-	return &c, nil
+	out := *s.storeLocked(c)
+	return &out, nil
 }
 
 func ptrIf(ok bool, c *Cart) *Cart {
@@ -135,5 +198,11 @@ func ptrIf(ok bool, c *Cart) *Cart {
 	return c
 }
 
-// ErrChanged is Update's answer when the amount due changed meanwhile.
-var ErrChanged = errors.New("route: the amount due changed meanwhile")
+var (
+	// ErrChanged: the amount due changed (or expired, or was cleared)
+	// since it was read.
+	ErrChanged = errors.New("route: the amount due changed meanwhile")
+	// ErrBusy: a payment is being started from the amount due; it cannot
+	// change or start another one.
+	ErrBusy = errors.New("route: a payment is being started from the amount due")
+)

@@ -12,6 +12,11 @@
 //     by the cashier;
 //   - none: the scan is ignored, and nothing is charged.
 //
+// One cart becomes at most one payment: Slot.Take hands the amount due to
+// one scan, and only if it is still the cart that scan read; until that
+// scan ends with Done (paid) or Release (refused before anything was
+// recorded), no change and no other Take is allowed (ErrBusy).
+//
 // Dedupe and Slot guard their own state with their own mutex; times are
 // monotonic readings (time.Duration since an arbitrary origin), never the
 // wall clock, because a POS board may boot with a wrong one. The engine

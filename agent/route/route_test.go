@@ -3,6 +3,8 @@ package route
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -90,7 +92,7 @@ func TestSlotLifetime(t *testing.T) {
 	if s.Current(0) != nil || s.Expired(0) {
 		t.Fatal("a new slot holds a cart")
 	}
-	s.Set(Cart{Amount: 1250, Currency: "CAD"}, time.Minute)
+	mustSet(t, s, Cart{Amount: 1250, Currency: "CAD"}, time.Minute)
 	c := s.Current(10*time.Minute + time.Minute - 1)
 	if c == nil || c.Amount != 1250 {
 		t.Fatalf("cart before its end: %+v", c)
@@ -102,34 +104,101 @@ func TestSlotLifetime(t *testing.T) {
 	if s.Current(11*time.Minute) != nil || !s.Expired(11*time.Minute) {
 		t.Fatal("the cart outlived its timeout")
 	}
-	s.Clear()
-	if s.Expired(11 * time.Minute) {
-		t.Fatal("a cleared slot is expired")
+	if _, err := s.Take(c, 11*time.Minute); !errors.Is(err, ErrChanged) {
+		t.Fatalf("took an expired cart: %v", err)
+	}
+	if err := s.Clear(); err != nil || s.Expired(11*time.Minute) {
+		t.Fatalf("a cleared slot is expired (%v)", err)
 	}
 }
 
-// Take removes only the cart a payment was started from; a cart set in
-// between stays. Restore puts a cart back only into an empty slot.
-func TestSlotTakeAndRestore(t *testing.T) {
+func mustSet(t *testing.T, s *Slot, c Cart, mono time.Duration) {
+	t.Helper()
+	if _, err := s.Set(c, mono); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Take hands the cart to one payment: only the cart it was read as (a
+// cart set or updated in between is not taken), and only once. While it
+// is taken nothing changes it and no other Take has it; Done ends it for
+// good, Release gives the same cart back.
+func TestSlotTakeOnce(t *testing.T) {
 	s := NewSlot(time.Hour)
-	exp1, exp2 := time.Unix(1, 0), time.Unix(2, 0)
-	s.Set(Cart{Amount: 100, ExpiresAt: &exp1}, 0)
+	mustSet(t, s, Cart{Amount: 100}, 0)
 	first := s.Current(0)
-	s.Set(Cart{Amount: 200, ExpiresAt: &exp2}, 0) // the POS changed the amount
-	if s.Take(first) {
-		t.Fatal("took a cart that was replaced")
+	mustSet(t, s, Cart{Amount: 200}, 0) // the POS changed the amount
+	if _, err := s.Take(first, 0); !errors.Is(err, ErrChanged) {
+		t.Fatalf("took a cart that was replaced: %v", err)
 	}
 	second := s.Current(0)
-	if !s.Take(second) || s.Current(0) != nil {
-		t.Fatal("did not take the cart the payment started from")
+	if _, err := s.Update(0, func(c *Cart) error { c.Tip = 30; return nil }); err != nil { // a tip chosen again
+		t.Fatal(err)
 	}
-	s.Restore(second)
-	if c := s.Current(0); c == nil || c.Amount != 200 {
-		t.Fatalf("restored: %+v", c)
+	if _, err := s.Take(second, 0); !errors.Is(err, ErrChanged) {
+		t.Fatalf("took a cart whose tip changed since it was read: %v", err)
 	}
-	s.Restore(first) // not empty: stays
-	if s.Current(0).Amount != 200 {
-		t.Fatal("Restore overwrote a cart")
+	third := s.Current(0)
+	got, err := s.Take(third, 0)
+	if err != nil || got.Amount != 200 || got.Tip != 30 {
+		t.Fatalf("Take: %+v %v", got, err)
+	}
+	if _, err := s.Take(third, 0); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a second Take of a taken cart: %v", err)
+	}
+	if s.Current(0) != nil || !s.Busy() || s.Expired(2*time.Hour) {
+		t.Fatal("a taken cart is still offered (or expires)")
+	}
+	if _, err := s.Set(Cart{Amount: 999}, 0); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Set on a taken cart: %v", err)
+	}
+	if err := s.Clear(); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Clear on a taken cart: %v", err)
+	}
+	if _, err := s.Update(0, func(c *Cart) error { c.Tip = 1; return nil }); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Update on a taken cart: %v", err)
+	}
+	s.Release() // the payment was refused: the same cart is due again
+	if c := s.Current(0); c == nil || c.Amount != 200 || c.Tip != 30 || s.Busy() {
+		t.Fatalf("released: %+v", c)
+	}
+	if _, err := s.Take(third, 0); err != nil { // it is the same cart
+		t.Fatalf("Take after Release: %v", err)
+	}
+	s.Done()
+	if s.Current(0) != nil || s.Busy() {
+		t.Fatal("a paid cart is still due")
+	}
+	if _, err := s.Take(third, 0); !errors.Is(err, ErrChanged) {
+		t.Fatalf("took a paid cart: %v", err)
+	}
+	s.Release() // a stray Release (a scan that never took) brings nothing back
+	if s.Current(0) != nil {
+		t.Fatal("Release brought back a paid cart")
+	}
+}
+
+// Concurrent takes of one cart: exactly one wins.
+func TestSlotTakeRace(t *testing.T) {
+	for range 200 {
+		s := NewSlot(time.Hour)
+		mustSet(t, s, Cart{Amount: 100}, 0)
+		c := s.Current(0)
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.Take(c, 0); err == nil {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			t.Fatalf("%d takes of one cart won", n)
+		}
 	}
 }
 
@@ -144,17 +213,32 @@ func TestSlotUpdate(t *testing.T) {
 	}); err != refuse {
 		t.Fatalf("Update on an empty slot: %v", err)
 	}
-	s.Set(Cart{Amount: 100}, 0)
+	if _, err := s.Update(0, func(c *Cart) error { return nil }); !errors.Is(err, ErrChanged) || s.Current(0) != nil {
+		t.Fatalf("Update stored a cart into an empty slot: %v", err)
+	}
+	mustSet(t, s, Cart{Amount: 100}, 0)
 	got, err := s.Update(0, func(c *Cart) error { c.Tip, c.TipChosen = 15, true; return nil })
 	if err != nil || got.Tip != 15 || s.Current(0).Tip != 15 {
 		t.Fatalf("Update: %+v %v", got, err)
 	}
 	// The cart changes while fn runs: the answer is to another amount.
-	_, err = s.Update(0, func(c *Cart) error { s.Set(Cart{Amount: 999}, 0); c.Tip = 1; return nil })
+	_, err = s.Update(0, func(c *Cart) error { mustSet(t, s, Cart{Amount: 999}, 0); c.Tip = 1; return nil })
 	if !errors.Is(err, ErrChanged) || s.Current(0).Tip != 0 || s.Current(0).Amount != 999 {
 		t.Fatalf("Update across a change: %v, cart %+v", err, s.Current(0))
 	}
-	if _, err := s.Update(0, func(c *Cart) error { return refuse }); err != refuse || s.Current(0).Amount != 999 {
+	// The cart is taken while fn runs.
+	_, err = s.Update(0, func(c *Cart) error {
+		if _, err := s.Take(s.Current(0), 0); err != nil {
+			t.Fatal(err)
+		}
+		c.Tip = 2
+		return nil
+	})
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("Update across a Take: %v", err)
+	}
+	s.Release()
+	if _, err := s.Update(0, func(c *Cart) error { return refuse }); err != refuse || s.Current(0).Amount != 999 || s.Current(0).Tip != 0 {
 		t.Fatal("a refused update changed the cart")
 	}
 }

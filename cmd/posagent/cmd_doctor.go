@@ -48,8 +48,9 @@ func newDoctorCmd(g *globalFlags) *cobra.Command {
 holds it), each configured scanner (serial: opened; hid: present), the printer
 (network: connected; usb, serial, file: can be opened for writing), the pole
 or PNG display, the gateway (a TCP connection and an EX_RATE_QUERY; skipped
-for the simulator) and the clock (a sane year, and the gateway's Date header
-when reachable). With --print-test, a test receipt is printed.
+for the simulator), the clock (a sane year, and the gateway's Date header
+when reachable) and, with feed.enabled, the NATS connection, the stream and
+the lane's permissions (nothing is stored). With --print-test, a test receipt is printed.
 
 One line per check, "ok" or "FAIL" with the fix; the exit status is non-zero
 when any check fails. Run it with the agent stopped: a running agent holds
@@ -142,6 +143,7 @@ func runDoctor(ctx context.Context, out io.Writer, cfg *config.Config, src confi
 	d.apiTLS(cfg)
 	date := d.gateway(ctx, cfg)
 	d.clock(date)
+	d.feed(ctx, cfg) // doctor_feed.go
 	if opt.printTest {
 		d.printTestReceipt(ctx, cfg)
 	}

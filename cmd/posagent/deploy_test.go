@@ -15,13 +15,14 @@ import (
 var metricNameRe = regexp.MustCompile(`\bposagent_[a-z0-9_]+`)
 
 // scrapeNames returns the metric names a real daemon's /metrics exports,
-// with a scanner and a printer so that the device series are there.
+// with a scanner, a printer and the feed so that their series are there.
 func scrapeNames(t *testing.T) map[string]bool {
 	t.Helper()
 	link := filepath.Join(t.TempDir(), "scanner")
 	m, _ := newPty(t, link)
 	defer m.Close()
-	d := newDaemon(t, "scanners:\n  - name: counter\n    kind: serial\n    device: "+link+"\nprinter:\n  kind: file\n  path: "+filepath.Join(t.TempDir(), "receipts.bin")+"\n")
+	natsURL, _ := feedServer(t)
+	d := newDaemon(t, feedYAML(natsURL, "LANE1")+"scanners:\n  - name: counter\n    kind: serial\n    device: "+link+"\nprinter:\n  kind: file\n  path: "+filepath.Join(t.TempDir(), "receipts.bin")+"\n")
 	r := d.start()
 	waitFor(t, "the scanner to connect", func() bool { return scannerState(t, r.API, "counter") == "connected" })
 	// One payment, so the gateway's histogram has series.

@@ -75,6 +75,8 @@ func liveKey(key string, old, new *config.Config) bool {
 	case key == "display.language" || key == "display.logo" || key == "display.idle_qr" || strings.HasPrefix(key, "display.pole.") ||
 		strings.HasPrefix(key, "display.png."):
 		return old.Display.Kind == new.Display.Kind
+	case key == "merchant.id" || key == "merchant.store":
+		return false // the feed's subjects, set at start
 	case strings.HasPrefix(key, "merchant.") && key != "merchant.currency":
 		return true // receipt text and the display's name
 	case key == "receipt.language":

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/feed"
 	"github.com/posagent/posagent/money"
 	"github.com/posagent/posagent/store"
 )
@@ -24,6 +25,8 @@ type statusView struct {
 		TLSFingerprint string   `json:"tls_fingerprint"`
 		Socket         string   `json:"socket"`
 	} `json:"api"`
+	// Feed is the journal's feed (feed.enabled; feed.go), nil when off.
+	Feed *feed.Status `json:"feed"`
 }
 
 // writeStatus prints a short summary a person reads, like systemctl
@@ -146,6 +149,8 @@ func writeStatus(w io.Writer, st statusView, shift *store.Shift, now time.Time) 
 		clock += fmt.Sprintf(", %d jump(s) since start", st.Clock.Jumps)
 	}
 	ok(st.Clock.Plausible, "clock not plausible")
+	feedText, feedProblem := feedStatusLine(st.Feed, now)
+	ok(feedProblem == "", feedProblem)
 
 	mark, head := "●", "all well"
 	if len(problems) > 0 {
@@ -177,6 +182,9 @@ func writeStatus(w io.Writer, st statusView, shift *store.Shift, now time.Time) 
 		api += "; socket " + st.API.Socket
 	}
 	line("api", "%s", api)
+	if st.Feed != nil {
+		line("feed", "%s", feedText)
+	}
 	fmt.Fprintln(w, "(posagent status --json for everything; posagent doctor checks the setup)")
 }
 

@@ -138,6 +138,7 @@ type daemonParts struct {
 	rl       *reloader // nil unless reloadable
 	eng      *agent.Engine
 	api      *api.Server // the local API in front of eng
+	feed     *feedPart   // nil unless feed.enabled (feed.go)
 	ref      engineRef   // the engine for parts made before it
 	scanners *scannerSet
 }
@@ -187,6 +188,9 @@ func (d *daemonParts) build(do daemonOptions) (err error) {
 		return err
 	}
 	d.ref.eng = d.eng
+	if d.feed, err = newFeed(cfg, d.st, log); err != nil {
+		return err
+	}
 	d.api = d.newAPI()
 	if d.scanners, err = newScanners(cfg, log, &d.ref); err != nil {
 		return err
@@ -255,6 +259,9 @@ func (d *daemonParts) start(ctx context.Context, grp *errgroup.Group, do daemonO
 	if d.rl != nil {
 		grp.Go(func() error { return d.rl.run(ctx, do.Reload) })
 	}
+	if d.feed != nil {
+		grp.Go(func() error { return d.feed.run(ctx, d.eng) })
+	}
 }
 
 // close undoes what build opened, the last first; the journal's error is
@@ -268,6 +275,9 @@ func (d *daemonParts) close() error {
 	}
 	if d.sim != nil {
 		d.sim.l.Close() // Run closes it too; a second close changes nothing
+	}
+	if d.feed != nil {
+		d.feed.nc.Close()
 	}
 	if d.st != nil {
 		return d.st.Close()
@@ -477,7 +487,7 @@ func (d *daemonParts) newEngine() (*agent.Engine, error) {
 		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout, DuplicateWindow: duplicateWindow(cfg.Agent.DuplicateWindow),
 		RateEvery: time.Hour, RateMaxAge: cfg.Display.RateMaxAge,
 		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
-		FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS, TipChoices: cfg.Display.TipChoices,
+		FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS, TipChoices: cfg.Display.TipChoices, TipMaxPercent: cfg.Tips.MaxPercent,
 		Location: shopLocation(cfg), CloseAt: cfg.Reports.CloseAt, ReconcileRate: reconcileRate(cfg), Reports: lp, // cmd_report.go
 		GatewayZone: gatewayZone(cfg),
 	}
@@ -504,6 +514,9 @@ func (d *daemonParts) newAPI() *api.Server {
 	}
 	if h := d.disp.handler; h != nil {
 		o.Mount["/display"], o.Mount["/display/"] = h, h
+	}
+	if d.feed != nil {
+		o.Feed = d.feed
 	}
 	return api.New(d.eng, o)
 }

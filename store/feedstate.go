@@ -1,0 +1,150 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// The feed's state (package feed streams the events to NATS JetStream) is
+// kept in the journal, in a bucket of its own:
+//
+//	feed   "state" -> FeedState JSON
+//
+// so that it commits, backs up and restores with the events it speaks of.
+
+var (
+	bFeed        = []byte("feed")
+	keyFeedState = []byte("state")
+)
+
+// FeedState is how far the feed got: the id it publishes under and the last
+// event sequence the stream acknowledged.
+type FeedState struct {
+	// ID is what the feed's message ids start with: the journal's id, or,
+	// once the feed found that the stream holds different events under
+	// the journal's id (a restored or salvaged journal), a new epoch of it
+	// (NewFeedEpoch).
+	ID string `json:"id"`
+	// Acked is the last event sequence acknowledged by the stream (every
+	// event up to it is stored there).
+	Acked   uint64    `json:"acked"`
+	AckedAt time.Time `json:"acked_at,omitzero"`
+	// Epoch counts the new ids given (0: the journal's own id).
+	Epoch int `json:"epoch,omitempty"`
+}
+
+// JournalID is the journal's id (meta journal_id), made at its creation.
+func (s *Store) JournalID() string { return s.id }
+
+// FeedState reads the feed's state; a journal that never fed anything
+// gives the journal's id and Acked 0.
+func (s *Store) FeedState() (FeedState, error) {
+	var st FeedState
+	err := s.View(func(t *Tx) error {
+		var err error
+		st, err = t.feedState(s.id)
+		return err
+	})
+	return st, err
+}
+
+func (t *Tx) feedState(journalID string) (FeedState, error) {
+	st := FeedState{ID: journalID}
+	b := t.tx.Bucket(bFeed)
+	if b == nil {
+		return st, nil
+	}
+	v := b.Get(keyFeedState)
+	if v == nil {
+		return st, nil
+	}
+	if err := json.Unmarshal(v, &st); err != nil {
+		return st, fmt.Errorf("store: feed state unreadable: %w", err)
+	}
+	if st.ID == "" {
+		st.ID = journalID
+	}
+	return st, nil
+}
+
+func (t *Tx) putFeedState(st FeedState) error {
+	b, err := t.w().CreateBucketIfNotExists(bFeed)
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return b.Put(keyFeedState, v)
+}
+
+// SetFeedAcked records that the stream acknowledged every event up to seq
+// under id. It never moves Acked back, and refuses an id that is not the
+// feed's current one (a feed that started a new epoch meanwhile).
+func (s *Store) SetFeedAcked(id string, seq uint64, at time.Time) error {
+	return s.Update(func(t *Tx) error {
+		st, err := t.feedState(s.id)
+		if err != nil {
+			return err
+		}
+		if st.ID != id {
+			return fmt.Errorf("store: feed acknowledgement for id %s, but the feed publishes as %s", id, st.ID)
+		}
+		// Retention removes nothing the feed has not acknowledged
+		// (retention.go); a call at or below Acked registers the feed.
+		if seq <= st.Acked {
+			if _, ok := t.FeedAck(); !ok {
+				return t.SetFeedAck(st.Acked)
+			}
+			return nil
+		}
+		if last := t.LastEventSeq(); seq > last {
+			return fmt.Errorf("store: feed acknowledgement of event %d, but the journal's last is %d", seq, last)
+		}
+		st.Acked, st.AckedAt = seq, at.UTC()
+		if err := t.putFeedState(st); err != nil {
+			return err
+		}
+		return t.SetFeedAck(seq)
+	})
+}
+
+// NewFeedEpoch gives the feed a new id (the journal's id, "~e", the
+// epoch's number, "-" and random hex) because the stream holds, under the current one, events this
+// journal does not have or has differently (reason says which). It moves
+// the event sequence past streamSeq (the stream's last sequence from this
+// journal), so that no sequence the stream knows is used again, and
+// records a journal.feed_epoch event. Acked stays: the events after it are
+// published again under the new id.
+func (s *Store) NewFeedEpoch(streamSeq uint64, reason string) (FeedState, error) {
+	var st FeedState
+	err := s.Update(func(t *Tx) error {
+		var err error
+		if st, err = t.feedState(s.id); err != nil {
+			return err
+		}
+		old := st.ID
+		r := make([]byte, 4)
+		rand.Read(r)
+		st.Epoch++
+		st.ID = fmt.Sprintf("%s~e%d-%s", s.id, st.Epoch, hex.EncodeToString(r))
+		if st.Acked > t.LastEventSeq() {
+			st.Acked = t.LastEventSeq()
+		}
+		if err := t.skipTo(streamSeq); err != nil {
+			return err
+		}
+		if err := t.putFeedState(st); err != nil {
+			return err
+		}
+		_, err = t.journalEvent("journal.feed_epoch", s.now(), map[string]any{
+			"reason": reason, "old_id": old, "new_id": st.ID, "stream_seq": streamSeq,
+		})
+		return err
+	})
+	return st, err
+}
