@@ -40,16 +40,23 @@ type AuditEntry struct {
 // first, the newest limit of them (limit <= 0: all). It reads the journal's
 // audit index: the entries it returns, not every event.
 func (e *Engine) AuditTrail(since time.Time, limit int) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := e.st.View(func(tx *store.Tx) (err error) {
+		out, err = auditTrail(tx, since, limit)
+		return err
+	})
+	return out, err
+}
+
+func auditTrail(tx *store.Tx, since time.Time, limit int) ([]AuditEntry, error) {
 	out := []AuditEntry{}
-	err := e.st.View(func(tx *store.Tx) error {
-		return tx.AuditEvents(since, limit, func(ev store.Event) error {
-			var m Event
-			if json.Unmarshal(ev.Data, &m) != nil || m.Kind != KindAudit || m.Audit == nil || m.At.Before(since) {
-				return nil
-			}
-			out = append(out, AuditEntry{Seq: ev.Seq, At: m.At.UTC(), Audit: *m.Audit})
+	err := tx.AuditEvents(since, limit, func(ev store.Event) error {
+		var m Event
+		if json.Unmarshal(ev.Data, &m) != nil || m.Kind != KindAudit || m.Audit == nil || m.At.Before(since) {
 			return nil
-		})
+		}
+		out = append(out, AuditEntry{Seq: ev.Seq, At: m.At.UTC(), Audit: *m.Audit})
+		return nil
 	})
 	return out, err
 }

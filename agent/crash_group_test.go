@@ -34,6 +34,9 @@ func TestCrashDuringGroupCommit(t *testing.T) {
 	n := 0
 	for round := range 3 {
 		c := startChild(t, dir, path, sim.url, round)
+		mu.Lock()
+		before := len(answered)
+		mu.Unlock()
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for g := range 48 {
@@ -69,7 +72,18 @@ func TestCrashDuringGroupCommit(t *testing.T) {
 				}
 			}()
 		}
-		time.Sleep(time.Duration(300+rand.IntN(500)) * time.Millisecond)
+		// Kill once answers are flowing (a loaded machine, -race, can take
+		// seconds to answer the first), a random moment later: commits are
+		// being shared by the 48 clients then.
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			mu.Lock()
+			got := len(answered) > before
+			mu.Unlock()
+			if got {
+				break
+			}
+		}
+		time.Sleep(time.Duration(50+rand.IntN(400)) * time.Millisecond)
 		c.kill()
 		close(stop)
 		wg.Wait()

@@ -101,16 +101,18 @@ func validState(s State) bool {
 // EachExported calls fn for each payment created at or after since, oldest
 // first, starting at the first id that time can have.
 func (e *Engine) EachExported(since time.Time, fn func(p *Payment) error) error {
-	return e.st.View(func(tx *store.Tx) error {
-		after := ""
-		if !since.IsZero() {
-			after = store.IDAt(since)
+	return e.st.View(func(tx *store.Tx) error { return eachExported(tx, since, fn) })
+}
+
+func eachExported(tx *store.Tx, since time.Time, fn func(p *Payment) error) error {
+	after := ""
+	if !since.IsZero() {
+		after = store.IDAt(since)
+	}
+	return tx.ForEachPayment(false, after, func(p *store.Payment) (bool, error) {
+		if p.CreatedAt.Before(since) {
+			return true, nil
 		}
-		return tx.ForEachPayment(false, after, func(p *store.Payment) (bool, error) {
-			if p.CreatedAt.Before(since) {
-				return true, nil
-			}
-			return true, fn(publicPayment(p))
-		})
+		return true, fn(publicPayment(p))
 	})
 }

@@ -359,6 +359,9 @@ func Restore(path, in string, opts Options) (*RestoreResult, error) {
 	if rep.Damaged() || rep.Empty {
 		return res, fmt.Errorf("store: restore from %s: not a sound journal (%v); run posagent journal check on it, or salvage it first", in, &DamageError{Report: rep})
 	}
+	if err := refuseArchive(in, rep); err != nil {
+		return res, fmt.Errorf("store: restore from %s: %w", in, err)
+	}
 	if same, _ := sameFile(path, in); same {
 		return res, fmt.Errorf("store: restore from %s: that is the journal itself", in)
 	}

@@ -43,8 +43,11 @@ type Report struct {
 	// Quick: only what the start reads was checked (quickcheck.go); the
 	// payment counts are the journal's counters, and Orders, IdemKeys and
 	// Events are not counted.
-	Quick bool   `json:"quick,omitempty"`
-	root  uint64 // the root bucket's page (Verified)
+	Quick bool `json:"quick,omitempty"`
+	// ArchiveBefore is set when the file is an archive (archive.go): it
+	// holds the history before that time. The agent does not run on one.
+	ArchiveBefore *time.Time `json:"archive_before,omitempty"`
+	root          uint64     // the root bucket's page (Verified)
 }
 
 // Damaged reports whether any finding is damage.
@@ -459,6 +462,7 @@ func (inv *inventory) finishCore(rep *Report) bool {
 		rep.Findings = append(rep.Findings, Finding{Bucket: "meta", Key: "schema", Problem: "journal format version missing or unreadable", Damage: true})
 	}
 	rep.JournalID = string(inv.meta[string(keyJournalID)])
+	rep.ArchiveBefore = archivedBefore(inv.meta[string(kArchiveBefore)])
 	if len(inv.lostIn) > 0 {
 		// Cross-bucket checks would only repeat the loss.
 		for b, pages := range inv.lostIn {

@@ -44,7 +44,10 @@
 // transaction while writers go on; [CopyJournal] copies a journal no
 // process holds; [Store.RunMaintenance] takes scheduled, verified backups
 // and rotates data keys. [Salvage] copies every readable record of a
-// damaged file into a new journal.
+// damaged file into a new journal. [Archive] writes the final payments and
+// the events before a date into an archive, a journal-format file that
+// [CheckFile] verifies and [OpenReader] reads; [Open] and [Restore] refuse
+// one ([ErrArchive]).
 //
 // Every state change is one [Store.Update]: a closure that reads and writes
 // records through [Tx], appends its events and queues its outbox jobs. The

@@ -162,6 +162,9 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 	if err != nil {
 		return nil, rep, err
 	}
+	if err := refuseArchive(path, rep); err != nil {
+		return nil, rep, err
+	}
 	keys, err := loadKeyring(KeysPath(path))
 	if err != nil {
 		return nil, rep, err

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -81,31 +82,72 @@ func parseExport(r *http.Request) (since time.Time, format string, err error) {
 	return since, format, nil
 }
 
+// Exporter is what an export reads: the engine, or a journal file read
+// without one (agent.ArchiveExport: posagent export --archive).
+type Exporter interface {
+	EachExported(since time.Time, fn func(p *agent.Payment) error) error
+	AuditTrail(since time.Time, limit int) ([]agent.AuditEntry, error)
+	Location() *time.Location
+}
+
+// WriteExport writes what GET /v1/export?since=&format= answers, read
+// from x, to w (format csv or json).
+func WriteExport(w io.Writer, x Exporter, since time.Time, format string) error {
+	if format == "csv" {
+		return writeCSV(w, x, since)
+	}
+	members, err := exportMembers(since, exportField{"audit", func() (any, error) { return x.AuditTrail(since, 0) }})
+	if err != nil {
+		return err
+	}
+	return writeJSONExport(w, x, since, members)
+}
+
 // writeExport streams the export: JSON exactly as writeJSON would write
 // {"payments": [...], more...}, or CSV.
 func (s *Server) writeExport(w http.ResponseWriter, since time.Time, format string, more ...exportField) {
 	if format == "csv" {
-		s.writeExportCSV(w, since)
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="posagent-export.csv"`)
+		if err := writeCSV(w, s.eng, since); err != nil {
+			s.log.Error("agent: export: stopped", "err", err)
+		}
 		return
 	}
-	// Members in key order, as encoding/json writes a map.
+	members, err := exportMembers(since, more...)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	if err := writeJSONExport(w, s.eng, since, members); err != nil {
+		s.log.Error("agent: export: stopped", "err", err)
+	}
+}
+
+// exportMembers computes the members of the JSON export besides the
+// payments (raw nil), in key order as encoding/json writes a map.
+func exportMembers(since time.Time, more ...exportField) ([]exportMember, error) {
 	members := []exportMember{{name: "payments"}}
 	for _, f := range more {
 		v, err := f.Value()
 		if err != nil {
-			writeErr(w, err)
-			return
+			return nil, err
 		}
 		raw, err := json.MarshalIndent(v, "  ", "  ")
 		if err != nil {
-			writeErr(w, err)
-			return
+			return nil, err
 		}
 		members = append(members, exportMember{f.Name, raw})
 	}
 	slices.SortFunc(members, func(a, b exportMember) int { return strings.Compare(a.name, b.name) })
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
+	return members, nil
+}
+
+// writeJSONExport streams the JSON export; a failure once it has begun
+// ends it unparseable rather than short.
+func writeJSONExport(w io.Writer, x Exporter, since time.Time, members []exportMember) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	bw.WriteString("{\n")
 	for i, m := range members {
@@ -117,16 +159,14 @@ func (s *Server) writeExport(w http.ResponseWriter, since time.Time, format stri
 			bw.Write(m.raw)
 			continue
 		}
-		if err := s.writeExportPayments(bw, since); err != nil {
-			// The answer has begun: end it unparseable rather than short.
-			s.log.Error("agent: export: stopped", "err", err)
+		if err := writeExportPayments(bw, x, since); err != nil {
 			bw.WriteString("\n  ERROR: the export stopped: " + strconv.Quote(err.Error()))
 			bw.Flush()
-			return
+			return err
 		}
 	}
 	bw.WriteString("\n}\n")
-	bw.Flush()
+	return bw.Flush()
 }
 
 // exportMember is one member of the JSON export; raw nil: the payments.
@@ -136,9 +176,9 @@ type exportMember struct {
 }
 
 // writeExportPayments streams the payments array of the JSON export.
-func (s *Server) writeExportPayments(bw *bufio.Writer, since time.Time) error {
+func writeExportPayments(bw *bufio.Writer, x Exporter, since time.Time) error {
 	n := 0
-	err := s.eng.EachExported(since, func(p *agent.Payment) error {
+	err := x.EachExported(since, func(p *agent.Payment) error {
 		raw, err := json.MarshalIndent(p, "    ", "  ")
 		if err != nil {
 			return err
@@ -163,26 +203,25 @@ func (s *Server) writeExportPayments(bw *bufio.Writer, since time.Time) error {
 	return nil
 }
 
-// writeExportCSV streams the export as CSV, one row per payment.
-func (s *Server) writeExportCSV(w http.ResponseWriter, since time.Time) {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="posagent-export.csv"`)
+// writeCSV streams the export as CSV, one row per payment.
+func writeCSV(w io.Writer, x Exporter, since time.Time) error {
 	cw := csv.NewWriter(w)
 	cw.Write(append([]string{"id", "order_id", "reference", "mode", "wallet", "amount", "currency", "state", "error_code", "refunded", "created_at", "updated_at"},
 		exportExtraColumns...))
-	err := s.eng.EachExported(since, func(p *agent.Payment) error {
+	err := x.EachExported(since, func(p *agent.Payment) error {
 		ec := ""
 		if p.Error != nil {
 			ec = p.Error.Code
 		}
 		return cw.Write(append([]string{p.ID, p.OrderID, csvSafe(p.Reference), p.Mode, p.Wallet, strconv.FormatInt(p.Amount, 10), p.Currency,
 			string(p.State), ec, strconv.FormatInt(p.Refunded, 10), p.CreatedAt.Format(time.RFC3339), p.UpdatedAt.Format(time.RFC3339)},
-			exportExtras(p, s.eng.Location())...))
+			exportExtras(p, x.Location())...))
 	})
-	if err != nil {
-		s.log.Error("agent: export: stopped", "err", err)
-	}
 	cw.Flush()
+	if err != nil {
+		return err
+	}
+	return cw.Error()
 }
 
 // csvSafe keeps a spreadsheet from reading a POS reference as a formula.

@@ -535,22 +535,32 @@ func newSyncCmd(g *globalFlags) *cobra.Command {
 }
 
 func newExportCmd(g *globalFlags) *cobra.Command {
-	var since, format, outPath string
+	var since, format, outPath, archive string
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Export payments since a time as CSV or JSON (for the accountant)",
-		Args:  cobra.NoArgs,
+		Long: `Export the payments created since a time (default: all), oldest first, as
+CSV or JSON (with the audit trail), from the running agent (GET /v1/export).
+
+With --archive FILE, read a file written by "posagent journal archive" (or a
+journal backup) instead, without the agent: the same columns and members.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "csv" && format != "json" {
 				return fmt.Errorf("--format %q: use csv or json", format)
 			}
 			q := url.Values{"format": {format}}
+			var from time.Time
 			if since != "" {
 				t, err := parseSince(since, time.Now())
 				if err != nil {
 					return err
 				}
+				from = t
 				q.Set("since", t.UTC().Format(time.RFC3339))
+			}
+			if archive != "" {
+				return exportArchiveTo(cmd, g, archive, outPath, from, format)
 			}
 			c, err := newAPIClient(g)
 			if err != nil {
@@ -570,6 +580,7 @@ func newExportCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&since, "since", "", "start time: RFC 3339 (2026-11-01T00:00:00Z), a date (2026-11-01) or a duration ago (24h)")
 	cmd.Flags().StringVar(&format, "format", "csv", "csv or json")
 	cmd.Flags().StringVar(&outPath, "out", "", "write to this file instead of standard output")
+	cmd.Flags().StringVar(&archive, "archive", "", "read this archive (posagent journal archive) or backup file instead of asking the agent")
 	return cmd
 }
 

@@ -69,7 +69,7 @@ func newJournalCmd(g *globalFlags) *cobra.Command {
 	var file string
 	c := &cobra.Command{
 		Use:   "journal",
-		Short: "Check, salvage, back up and restore the payment journal (technicians)",
+		Short: "Check, salvage, back up, restore and archive the payment journal (technicians)",
 		Long: `Tools for the payment journal (store.path, or --file).
 
 The agent checks the journal every time it starts and refuses one that is
@@ -81,6 +81,8 @@ without writing to it. These commands say what is wrong and repair it:
   backup OUT         a consistent copy, also while the agent runs
   restore IN         put a backup or a salvaged journal in place (agent stopped)
   compact            rewrite the journal without its free pages (agent stopped)
+  archive --before DATE OUT   copy the history before DATE into an archive OUT
+                     (agent stopped; read it with posagent export --archive OUT)
   accept-rollback    accept that the journal went back in time (recorded)
 
 The file being repaired is never modified: restore keeps it beside the
@@ -98,7 +100,7 @@ journal as posagent.db.replaced-TIME.`,
 		return cfg.Store.Path, cfg, nil
 	}
 	c.AddCommand(newJournalCheckCmd(path), newJournalSalvageCmd(path), newJournalBackupCmd(g, path),
-		newJournalRestoreCmd(path), newJournalAcceptCmd(path), newJournalCompactCmd(path))
+		newJournalRestoreCmd(path), newJournalAcceptCmd(path), newJournalCompactCmd(path), newJournalArchiveCmd(path))
 	return c
 }
 
@@ -167,6 +169,9 @@ func printReport(w io.Writer, rep *store.Report) {
 		fmt.Fprintf(w, "journal %s: %d KiB, %d pages of %d bytes, transaction %d\n", rep.Path, rep.Size/1024, rep.Pages, rep.PageSize, rep.TxID)
 		fmt.Fprintf(w, "  %d payments (%d open), %d order ids, %d outbox jobs, %d idempotency keys, %d events (last #%d)\n",
 			rep.Payments, rep.Open, rep.Orders, rep.Jobs, rep.IdemKeys, rep.Events, rep.LastSeq)
+	}
+	if at := rep.ArchiveBefore; at != nil {
+		fmt.Fprintf(w, "  an archive (posagent journal archive): the history before %s; read it with posagent export --archive %s\n", at.Format(time.RFC3339Nano), rep.Path)
 	}
 	if m := rep.Mark; m != nil {
 		fmt.Fprintf(w, "  high-water mark: event #%d, transaction %d, written %s\n", m.Seq, m.TxID, m.At.UTC().Format(time.RFC3339))

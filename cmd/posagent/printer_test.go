@@ -59,7 +59,10 @@ func (v *virtualPrinter) stop() {
 func TestReceiptsPrintOnceThroughOutages(t *testing.T) {
 	dir := t.TempDir()
 	vp := startVirtualPrinter(t, "127.0.0.1:0", dir)
-	d := newDaemon(t, fmt.Sprintf("printer:\n  kind: network\n  address: %s\n  paper: 80mm\n  auto_print: true\n  copies: [customer]\n", vp.addr))
+	// agent.time_scale 0.1: a print is given 3 s (0.6 s at the default
+	// test scale), so that a loaded machine (-race, two cores) does not
+	// time out a print the printer confirms late and print it again.
+	d := newDaemon(t, fmt.Sprintf("agent:\n  time_scale: 0.1\nprinter:\n  kind: network\n  address: %s\n  paper: 80mm\n  auto_print: true\n  copies: [customer]\n", vp.addr))
 	r := d.start()
 	api := "http://" + r.API
 
