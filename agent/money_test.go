@@ -761,20 +761,33 @@ func TestResolveInDoubtByHand(t *testing.T) {
 			t.Fatalf("resolving a final payment: %d %v", s, m)
 		}
 		// The decisions are followed on the reconcile schedule (issue 22:
-		// a resolution can be contradicted, never ignored); with no final
-		// answer from the gateway the follow-up ends after the schedule.
+		// a resolution can be contradicted, never ignored). With no answer
+		// from the gateway at all, the follow-up goes on (however often a
+		// POS asks for a sync); once it answers, the decision is checked:
+		// these payments were charged, so "paid" is confirmed.
 		if st := a.e.Status(); len(st.InDoubt) != 0 || st.Outbox.ByKind["query"] != 2 {
 			t.Fatalf("after resolving: in_doubt %+v, outbox %+v", st.InDoubt, st.Outbox)
 		}
+		for range 20 {
+			a.call("POST", "/v1/sync", nil)
+			settle()
+		}
 		time.Sleep(48 * time.Hour)
 		settle()
-		if st := a.e.Status(); st.Outbox.ByKind["query"] != 0 {
-			t.Fatalf("after the schedule: outbox %+v", st.Outbox)
+		if st := a.e.Status(); st.Outbox.ByKind["query"] != 2 {
+			t.Fatalf("a follow-up without answers ended: outbox %+v", st.Outbox)
 		}
-		for _, id := range ids {
-			if p := a.payment(id); p.Resolution == nil || !p.Resolution.Unanswered || p.Resolution.Confirmed {
-				t.Fatalf("follow-up of %s: %+v", id, p.Resolution)
-			}
+		if p := a.payment(ids[0]); p.Resolution == nil || !p.Resolution.Open() {
+			t.Fatalf("follow-up of %s: %+v", ids[0], p.Resolution)
+		}
+		a.e.gw.g.(*scriptGateway).set(func(g *scriptGateway) { g.armed, g.queryScript = false, nil })
+		time.Sleep(30 * time.Hour) // the daily step, with its jitter
+		settle()
+		if p := a.payment(ids[0]); p.Resolution == nil || !p.Resolution.Confirmed {
+			t.Fatalf("the gateway answers paid: follow-up of %s: %+v", ids[0], p.Resolution)
+		}
+		if p := a.payment(ids[1]); p.Resolution == nil || p.Resolution.Contradicted == "" || p.State != InDoubt && p.State != Reversed {
+			t.Fatalf("resolved not paid, charged: %s %+v", p.State, p.Resolution)
 		}
 		resolved := 0
 		a.e.st.View(func(tx *store.Tx) error {

@@ -118,7 +118,11 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 	if outcome == gateway.Unknown && !gone {
 		if p.State == InDoubt {
 			e.note(p.ID, a)
-		} else if j.Attempts+1 >= len(e.o.ReconcileBackoff) {
+		} else if a.Answered && e.olderThan(p.Resolution.At, scheduleSpan(e.o.ReconcileBackoff)) {
+			// The gateway answers, but not finally (notpay), the whole
+			// reconcile schedule after the decision: nothing will change.
+			// Without answers the follow-up goes on, as for an in-doubt
+			// payment (a POST /v1/sync does not use it up).
 			e.endFollowUp(j, "the gateway gave no final answer on the reconcile schedule")
 			return
 		}
@@ -153,6 +157,15 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 		e.storeError("reconcile", err)
 		e.retryJob(j, e.o.ReconcileBackoff, err, nil)
 	}
+}
+
+// scheduleSpan is the time a reconcile schedule covers, each step once.
+func scheduleSpan(sched []time.Duration) time.Duration {
+	var d time.Duration
+	for _, s := range sched {
+		d += s
+	}
+	return d
 }
 
 // settleInDoubt settles an in-doubt payment from a decisive answer, in the
