@@ -304,16 +304,7 @@ func TestUsedCodeAfterAForwardJump(t *testing.T) {
 // A cashier's refund proven not made is shown with a one-step retry over
 // the API: the same amount under a new refund order id, once.
 func TestRefundNotMadeIsRetriedInOneStep(t *testing.T) {
-	sim := startSim(t, "")
-	real, hc := newGatewayClient(t, sim.url)
-	defer hc.CloseIdleConnections()
-	gw := &scriptGateway{Gateway: real}
-	o := testOptions()
-	o.RefundSettle = 100 * time.Millisecond
-	a := startAgent(t, "", gw, o)
-	code, _ := sim.sim.IssueCode("wechat")
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 5000, "mode": "scan", "auth_code": code})
-	id := a.waitFinal(decodePayment(t, m).ID).ID
+	a, sim, gw, id := paidForRefunds(t, 5000)
 	gw.set(func(g *scriptGateway) { g.refundScript = []string{"notsent"} })
 	a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": 2000})
 	p := a.waitUntil(id, "the refund settled", refundsFinal)

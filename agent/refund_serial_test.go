@@ -13,16 +13,7 @@ import (
 
 // Two refunds of 40.00 in doubt, only one made at the gateway.
 func TestTwoInDoubtRefundsAreNotBothMade(t *testing.T) {
-	sim := startSim(t, "")
-	real, hc := newGatewayClient(t, sim.url)
-	defer hc.CloseIdleConnections()
-	gw := &scriptGateway{Gateway: real}
-	o := testOptions()
-	o.RefundSettle = 100 * time.Millisecond
-	a := startAgent(t, "", gw, o)
-	code, _ := sim.sim.IssueCode("wechat")
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 10000, "mode": "scan", "auth_code": code})
-	id := a.waitFinal(decodePayment(t, m).ID).ID
+	a, sim, gw, id := paidForRefunds(t, 10000)
 
 	gw.set(func(g *scriptGateway) { g.refundScript = []string{"lost", "notsent"} })
 	done := make(chan struct{}, 2)
@@ -49,16 +40,7 @@ func TestTwoInDoubtRefundsAreNotBothMade(t *testing.T) {
 // end as the gateway has it (the black-box run saw 25.97 called
 // succeeded while 28.77 was made and stayed in doubt for good).
 func TestRefundsInDoubtAreAttributedExactly(t *testing.T) {
-	sim := startSim(t, "")
-	real, hc := newGatewayClient(t, sim.url)
-	defer hc.CloseIdleConnections()
-	gw := &scriptGateway{Gateway: real}
-	o := testOptions()
-	o.RefundSettle = 100 * time.Millisecond
-	a := startAgent(t, "", gw, o)
-	code, _ := sim.sim.IssueCode("wechat")
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 9750, "mode": "scan", "auth_code": code})
-	id := a.waitFinal(decodePayment(t, m).ID).ID
+	a, sim, gw, id := paidForRefunds(t, 9750)
 
 	gw.set(func(g *scriptGateway) { g.refundByAmount = map[int64]string{1117: "ok", 2597: "notsent", 2877: "lost"} })
 	a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": 1117})
@@ -85,4 +67,21 @@ func TestRefundsInDoubtAreAttributedExactly(t *testing.T) {
 			t.Errorf("refund of %d is %s; made at the gateway: %v", r.Amount, r.State, made[r.Amount])
 		}
 	}
+}
+
+// paidForRefunds starts an agent whose refunds a script can lose, against
+// the simulator, and a scan payment of amount it took: the start of each
+// refund test. An in-doubt refund is judged not made 2 ms (scaled) after.
+func paidForRefunds(t *testing.T, amount int64) (*agentEnv, *simEnv, *scriptGateway, string) {
+	t.Helper()
+	sim := startSim(t, "")
+	real, hc := newGatewayClient(t, sim.url)
+	t.Cleanup(hc.CloseIdleConnections)
+	gw := &scriptGateway{Gateway: real}
+	o := testOptions()
+	o.RefundSettle = 100 * time.Millisecond
+	a := startAgent(t, "", gw, o)
+	code, _ := sim.sim.IssueCode("wechat")
+	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": amount, "mode": "scan", "auth_code": code})
+	return a, sim, gw, a.waitFinal(decodePayment(t, m).ID).ID
 }

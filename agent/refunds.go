@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/posagent/posagent/gateway"
@@ -460,15 +459,8 @@ type ResolveRefundRequest struct {
 // they checked the merchant portal. A not-made automatic refund is made
 // again; a cashier's can be retried (RetryRefund).
 func (e *Engine) ResolveRefund(id, rid string, r ResolveRefundRequest, ik IdemKey) (*Payment, error) {
-	if r.Outcome != "made" && r.Outcome != "not_made" {
-		return nil, errf(400, "invalid_outcome", `outcome must be "made" or "not_made", got %q`, r.Outcome)
-	}
-	r.Reason = strings.TrimSpace(r.Reason)
-	if r.Reason == "" {
-		return nil, errf(400, "reason_required", "a reason is required: say what was checked (the merchant portal)")
-	}
-	if len(r.Reason) > 500 || len(r.Operator) > 64 {
-		return nil, errf(400, "invalid_field", "reason is at most 500 characters, operator at most 64")
+	if err := checkDecision(r.Outcome, &r.Reason, r.Operator, "made", "not_made", "the merchant portal"); err != nil {
+		return nil, err
 	}
 	rec, err := e.mutateOrSame(id, func(tx *store.Tx, p *store.Payment) error {
 		if old, err := replay(tx, ik); err != nil || old != nil {

@@ -30,15 +30,8 @@ type ResolveRequest struct {
 // payment resolved not paid is refunded automatically (it becomes
 // reversed); a later "not paid" for one resolved paid is flagged.
 func (e *Engine) Resolve(id string, r ResolveRequest, ik IdemKey) (*Payment, error) {
-	if r.Outcome != "paid" && r.Outcome != "not_paid" {
-		return nil, errf(400, "invalid_outcome", `outcome must be "paid" or "not_paid", got %q`, r.Outcome)
-	}
-	r.Reason = strings.TrimSpace(r.Reason)
-	if r.Reason == "" {
-		return nil, errf(400, "reason_required", "a reason is required: say what was checked (the merchant portal, the customer's wallet)")
-	}
-	if len(r.Reason) > 500 || len(r.Operator) > 64 {
-		return nil, errf(400, "invalid_field", "reason is at most 500 characters, operator at most 64")
+	if err := checkDecision(r.Outcome, &r.Reason, r.Operator, "paid", "not_paid", "the merchant portal, the customer's wallet"); err != nil {
+		return nil, err
 	}
 	rec, err := e.mutateOrSame(id, func(tx *store.Tx, p *store.Payment) error {
 		old, err := replay(tx, ik)
@@ -85,6 +78,23 @@ func (e *Engine) Resolve(id string, r ResolveRequest, ik IdemKey) (*Payment, err
 	e.kickOutbox()
 	e.log.Warn("agent: in-doubt payment resolved by hand", "id", id, "outcome", r.Outcome, "operator", r.Operator, "reason", r.Reason)
 	return publicPayment(rec), nil
+}
+
+// checkDecision checks a manager's decision by hand: one of the two
+// outcomes, a reason (trimmed in place) saying what was checked, and
+// bounded lengths.
+func checkDecision(outcome string, reason *string, operator, yes, no, checked string) error {
+	if outcome != yes && outcome != no {
+		return errf(400, "invalid_outcome", `outcome must be %q or %q, got %q`, yes, no, outcome)
+	}
+	*reason = strings.TrimSpace(*reason)
+	if *reason == "" {
+		return errf(400, "reason_required", "a reason is required: say what was checked (%s)", checked)
+	}
+	if len(*reason) > 500 || len(operator) > 64 {
+		return errf(400, "invalid_field", "reason is at most 500 characters, operator at most 64")
+	}
+	return nil
 }
 
 // resolvedEvent journals a payment.resolved event for p.
