@@ -118,7 +118,7 @@ func (a *authWatch) soundAfter(ctx context.Context, t time.Duration) bool {
 func (a *authWatch) probeAfter(ctx context.Context, t time.Duration) probeResult {
 	a.mu.Lock()
 	c := a.last
-	if c == nil || c.start < t || (isDone(c) && c.start < t) {
+	if c == nil || c.start < t {
 		c = &probeCall{start: a.e.mono(), done: make(chan struct{})}
 		a.last = c
 		a.mu.Unlock()
@@ -132,15 +132,6 @@ func (a *authWatch) probeAfter(ctx context.Context, t time.Duration) probeResult
 		return c.res
 	case <-ctx.Done():
 		return probeResult{state: AuthUnknown, reason: ctx.Err().Error()}
-	}
-}
-
-func isDone(c *probeCall) bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
 	}
 }
 

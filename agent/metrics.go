@@ -90,7 +90,7 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descClockOK, b2f(e.clockProblem() == ""))
 	counter(descClockJumps, float64(jumps))
 	counter(descStoreErrs, float64(storeErrs))
-	e.collectMoney(gauge, counter)
+	e.collectMoney(gauge, counter, ob.ByKind[store.JobRefund])
 	e.collectJournal(gauge)          // journal_status.go
 	e.collectDevices(gauge)          // metrics_devices.go
 	e.collectReports(gauge, counter) // reconcile.go
@@ -101,12 +101,16 @@ type metricFunc func(d *prometheus.Desc, v float64, labels ...string)
 
 // collectMoney adds what a manager must look at: refused credentials,
 // contradicted resolutions, refunds in doubt and stuck reversals.
-func (e *Engine) collectMoney(gauge, counter metricFunc) {
+// It reads the in-doubt payments and the refund jobs only, not the whole
+// status.
+func (e *Engine) collectMoney(gauge, counter metricFunc, refundJobs int) {
 	gauge(descAuthRefused, b2f(e.auth.status().State == AuthRefused))
-	st := e.Status()
-	counter(descContradicted, float64(st.Contradicted))
+	e.mu.Lock()
+	contradicted := e.contradicted
+	e.mu.Unlock()
+	counter(descContradicted, float64(contradicted))
 	var plain, ambiguous, stuck int
-	for _, r := range st.RefundsInDoubt {
+	for _, r := range e.refundsInDoubt(refundJobs) {
 		switch {
 		case r.State != string(store.RefundInDoubt):
 		case r.Ambiguous != "":
@@ -115,7 +119,7 @@ func (e *Engine) collectMoney(gauge, counter metricFunc) {
 			plain++
 		}
 	}
-	for _, p := range st.InDoubt {
+	for _, p := range e.inDoubt() {
 		if p.Stuck {
 			stuck++
 		}

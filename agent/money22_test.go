@@ -100,6 +100,22 @@ func TestFailOnAnUnprovenChannelIsNotNoSuchOrder(t *testing.T) {
 	})
 }
 
+// qrResolvedByHand makes a qr payment of 25.00 the customer has not paid,
+// waits until its window ends in doubt, and has a manager settle it by
+// hand with outcome.
+func qrResolvedByHand(t *testing.T, b *bubbleEnv, outcome string) *Payment {
+	t.Helper()
+	p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 2500, Mode: "qr", Wallet: "wechat"}, IdemKey{Key: "q1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = b.waitUntil(p.ID, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
+	if _, err := b.e.Resolve(p.ID, ResolveRequest{Outcome: outcome, Reason: "the manager checked"}, IdemKey{Key: "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // Finding 5a: a qr order resolved "not paid" by hand that the customer
 // pays afterwards is refunded automatically (reversed) and the
 // contradiction is announced; before, it stayed cancelled, the money kept.
@@ -107,14 +123,7 @@ func TestResolvedNotPaidThenPaidIsRefunded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := startBubble(t, Options{}, ottsim.Options{})
 		defer b.stop()
-		p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 2500, Mode: "qr", Wallet: "wechat"}, IdemKey{Key: "q1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p = b.waitUntil(p.ID, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
-		if _, err := b.e.Resolve(p.ID, ResolveRequest{Outcome: "not_paid", Reason: "the customer walked away"}, IdemKey{Key: "r1"}); err != nil {
-			t.Fatal(err)
-		}
+		p := qrResolvedByHand(t, b, "not_paid")
 		if got := b.payment(p.ID); got.State != Cancelled {
 			t.Fatalf("resolved not paid: %s", got.State)
 		}
@@ -144,14 +153,7 @@ func TestResolvedPaidThenNotPaidIsFlagged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := startBubble(t, Options{}, ottsim.Options{})
 		defer b.stop()
-		p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 2500, Mode: "qr", Wallet: "wechat"}, IdemKey{Key: "q1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		p = b.waitUntil(p.ID, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
-		if _, err := b.e.Resolve(p.ID, ResolveRequest{Outcome: "paid", Reason: "the customer showed a receipt"}, IdemKey{Key: "r1"}); err != nil {
-			t.Fatal(err)
-		}
+		p := qrResolvedByHand(t, b, "paid")
 		time.Sleep(7 * time.Hour)
 		settle()
 		got := b.payment(p.ID)

@@ -59,7 +59,6 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job, free func()) {
 		return
 	}
 	res, err := e.gw.Refund(ctx, gateway.RefundRequest{OrderID: r.OrderID, OriginalOrderID: p.OrderID, Amount: r.Amount, OperatorID: r.GatewayOperator})
-	_ = res
 	// A call cut short by a stop may have reached the gateway: it falls
 	// through to in doubt below (settled from the original order), never
 	// left pending to be sent again.

@@ -93,29 +93,38 @@ func (e *Engine) Status() Status {
 	problem := e.clockProblem()
 	e.mu.Lock()
 	s.OpenPayments = len(e.active)
+	s.Clock = ClockStatus{Plausible: problem == "", Problem: problem, Jumps: e.jumps}
+	s.StoreErrors = e.storeErrs
+	s.Contradicted = e.contradicted
+	e.mu.Unlock()
+	s.RefundsInDoubt = e.refundsInDoubt(s.Outbox.ByKind[store.JobRefund])
+	s.InDoubt = e.inDoubt()
+	return s
+}
+
+// inDoubt lists the in-doubt payments (from the open payments the engine
+// keeps, read from the journal), oldest id first.
+func (e *Engine) inDoubt() []InDoubtPayment {
+	e.mu.Lock()
 	var doubt []string
 	for id, a := range e.active {
 		if a.state == InDoubt {
 			doubt = append(doubt, id)
 		}
 	}
-	s.Clock = ClockStatus{Plausible: problem == "", Problem: problem, Jumps: e.jumps}
-	s.StoreErrors = e.storeErrs
-	s.Contradicted = e.contradicted
 	e.mu.Unlock()
-	s.RefundsInDoubt = e.refundsInDoubt(s.Outbox.ByKind[store.JobRefund])
 	sort.Strings(doubt)
-	s.InDoubt = []InDoubtPayment{}
+	out := []InDoubtPayment{}
 	e.st.View(func(tx *store.Tx) error {
 		for _, id := range doubt {
 			if p, err := tx.Payment(id); err == nil && p.State == InDoubt {
-				s.InDoubt = append(s.InDoubt, InDoubtPayment{ID: p.ID, OrderID: p.OrderID, Amount: p.Amount, AgeSeconds: e.ageOf(p.CreatedAt).Seconds(),
+				out = append(out, InDoubtPayment{ID: p.ID, OrderID: p.OrderID, Amount: p.Amount, AgeSeconds: e.ageOf(p.CreatedAt).Seconds(),
 					Reversal: p.PaidLate, Stuck: p.Error != nil && p.Error.Code == "reversal_stuck"})
 			}
 		}
 		return nil
 	})
-	return s
+	return out
 }
 
 // outboxStatus reads the outbox's counters (store.Tx.OutboxSummary), not
