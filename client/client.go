@@ -280,7 +280,7 @@ type NotRunningError struct {
 }
 
 func (e *NotRunningError) Error() string {
-	return fmt.Sprintf("no posagent daemon answers at %s: %v", e.URL, e.Err)
+	return fmt.Sprintf("no posagent daemon answers at %s: start it with `posagent run` (or systemctl start posagent), or point the client at it: %v", e.URL, e.Err)
 }
 
 func (e *NotRunningError) Unwrap() error { return e.Err }
