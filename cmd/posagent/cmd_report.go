@@ -83,7 +83,7 @@ func newReportCmd(g *globalFlags) *cobra.Command {
 				}
 			case args[0] == "z", args[0] == "reconcile" && len(args) == 2:
 				if z, err = strconv.ParseUint(args[1], 10, 64); err != nil || z == 0 {
-					return fmt.Errorf("Z report number %q is not a positive integer", args[1])
+					return fmt.Errorf("report %s %q: give the Z report's number (a positive integer)", args[0], args[1])
 				}
 				if args[0] == "reconcile" {
 					b, err := c.ReconcileFile(ctx, z, format)
