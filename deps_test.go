@@ -52,7 +52,7 @@ var allowed = map[string][]string{
 	"agent/outbox": {"store"},
 	// The event bus knows the journal only.
 	"agent/events": {"store"},
-	// Test support shared by agent's and agent/api's tests: no engine.
+	// Test support shared by the stack's, agent/api's and client's tests: no engine.
 	"agent/agenttest": {"gateway"},
 	"gateway":         {"paycode", "money"},
 	"scanner":         {"drivers", "paycode", "money"},

@@ -1,9 +1,11 @@
-package agent
+package stacktest
 
 import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/store"
@@ -44,22 +46,22 @@ func TestRecoveryAfterCrash(t *testing.T) {
 		// gateway never saw it. It may not be resent; it is queried, found
 		// nowhere (twice, after the code's validity), and fails: nothing charged.
 		&store.Payment{ID: "pay_a_neversent", OrderID: "P000000000000NEVER1", Mode: "scan", Wallet: "wechat", Amount: 1000,
-			Currency: "CAD", State: Processing, AuthCode: code, AuthCodeMasked: paycode.Mask(code),
+			Currency: "CAD", State: agent.Processing, AuthCode: code, AuthCodeMasked: paycode.Mask(code),
 			CodeAt: now.Add(-2 * time.Minute), CreatedAt: now.Add(-2 * time.Minute)},
 		// Queued (the last attempt certainly never reached the gateway), its
 		// code still valid: resent with the same order id.
 		&store.Payment{ID: "pay_b_queued", OrderID: "P000000000000QUEUE1", Mode: "scan", Wallet: "alipay", Amount: 1100,
-			Currency: "CAD", State: Queued, AuthCode: alipayCode(91), CodeAt: now, CreatedAt: now},
+			Currency: "CAD", State: agent.Queued, AuthCode: alipayCode(91), CodeAt: now, CreatedAt: now},
 		// Queued, its code expired while the daemon was down: expired.
 		&store.Payment{ID: "pay_c_stale", OrderID: "P000000000000STALE1", Mode: "scan", Wallet: "alipay", Amount: 1200,
-			Currency: "CAD", State: Queued, AuthCode: alipayCode(92), CodeAt: now.Add(-time.Hour), CreatedAt: now.Add(-time.Hour)},
+			Currency: "CAD", State: agent.Queued, AuthCode: alipayCode(92), CodeAt: now.Add(-time.Hour), CreatedAt: now.Add(-time.Hour)},
 		// In doubt with no reconciliation job: one is added; the gateway has
 		// no such order (it never reached it) and its QR window is long over.
 		&store.Payment{ID: "pay_d_indoubt", OrderID: "P000000000000DOUBT1", Mode: "qr", Wallet: "wechat", Amount: 1300,
-			Currency: "CAD", State: InDoubt, CreatedAt: now.Add(-time.Hour), QRExpiresAt: now.Add(-time.Hour)},
+			Currency: "CAD", State: agent.InDoubt, CreatedAt: now.Add(-time.Hour), QRExpiresAt: now.Add(-time.Hour)},
 	)
 	a := startAgent(t, path, gw, testOptions())
-	want := map[string]State{"pay_a_neversent": Failed, "pay_b_queued": Succeeded, "pay_c_stale": Expired, "pay_d_indoubt": Failed}
+	want := map[string]agent.State{"pay_a_neversent": agent.Failed, "pay_b_queued": agent.Succeeded, "pay_c_stale": agent.Expired, "pay_d_indoubt": agent.Failed}
 	for id, st := range want {
 		p := a.waitFinal(id)
 		if p.State != st {
@@ -114,7 +116,7 @@ func TestRetentionCompacts(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if p := a.payment(open.ID); p.State != AwaitingCode {
+	if p := a.payment(open.ID); p.State != agent.AwaitingCode {
 		t.Errorf("open payment: %s", p.State)
 	}
 }

@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/gateway/ottsim"
 )
@@ -132,14 +134,14 @@ func answered(t *testing.T, ch <-chan [2]any) (int, map[string]any) {
 
 // gatedAgent is an agent with scan_auto_start whose first scan from the
 // cart pauses at step.
-func gatedAgent(t *testing.T, step string, edit ...func(*Options)) (*agentEnv, *simEnv, *scanGate) {
+func gatedAgent(t *testing.T, step string, edit ...func(*agent.Options)) (*agentEnv, *simEnv, *scanGate) {
 	t.Helper()
 	sim := startSim(t, "")
 	gw, hc := newGatewayClient(t, sim.url)
 	t.Cleanup(hc.CloseIdleConnections)
 	g := newScanGate(step)
 	o := testOptions()
-	o.ScanAutoStart, o.scanStep = true, g.hook
+	o.ScanAutoStart, o.ScanStep = true, g.hook
 	for _, f := range edit {
 		f(&o)
 	}
@@ -287,7 +289,7 @@ func TestCartChangedDuringScan(t *testing.T) {
 // scan is refused (on the old code the old tip was charged); after the
 // take it is refused (409 cart_busy) and the tip taken is charged.
 func TestTipChosenAgainDuringScan(t *testing.T) {
-	tips := func(o *Options) { o.TipChoices = []int{10, 15, 18} }
+	tips := func(o *agent.Options) { o.TipChoices = []int{10, 15, 18} }
 	prompt := func(t *testing.T, a *agentEnv) {
 		t.Helper()
 		if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 2000, "tip_prompt": true}); s != 200 {
@@ -357,7 +359,7 @@ func TestScanStartedPaymentIsAudited(t *testing.T) {
 	if s, m := a.call("POST", "/v1/scans", map[string]any{"code": code, "device": "counter"}); s != 202 {
 		t.Fatalf("scan: %d %v", s, m)
 	}
-	var entry *AuditEntry
+	var entry *agent.AuditEntry
 	waitFor(t, "the scan's payment on the audit trail", func() bool {
 		trail, err := a.e.AuditTrail(time.Time{}, 0)
 		if err != nil {

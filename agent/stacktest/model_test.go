@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"bytes"
@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
@@ -79,7 +81,7 @@ func modelChild() int {
 	// the long clock jumps below are not: keep final payments in the
 	// journal for the whole run (compaction under jumps has its own tests).
 	o.Retention = 100 * 365 * 24 * time.Hour
-	e, err := New(o)
+	e, err := agent.New(o)
 	if err != nil {
 		return fail(err)
 	}
@@ -390,7 +392,7 @@ func (m *modelRun) rare() {
 		if id := m.someID(); id != "" {
 			// The owner refunds in the merchant portal.
 			p := m.get(id)
-			if p != nil && p.State == Succeeded {
+			if p != nil && p.State == agent.Succeeded {
 				amt := int64(1 + m.intn(300))
 				if m.sim.sim.RefundBehind(p.OrderID, amt) == nil {
 					m.stats["refund_behind"]++
@@ -481,7 +483,7 @@ func (m *modelRun) concurrent() {
 // (they may be wrong: the agent must say so when the gateway disagrees).
 func (m *modelRun) resolveByHand() {
 	var page struct {
-		Payments []*Payment `json:"payments"`
+		Payments []*agent.Payment `json:"payments"`
 	}
 	resp, err := m.hc.Get(m.child.base + "/v1/payments?state=in_doubt&limit=5")
 	if err != nil {
@@ -500,7 +502,7 @@ func (m *modelRun) resolveByHand() {
 }
 
 // get reads one payment, or nil.
-func (m *modelRun) get(id string) *Payment {
+func (m *modelRun) get(id string) *agent.Payment {
 	resp, err := m.hc.Get(m.child.base + "/v1/payments/" + id)
 	if err != nil {
 		return nil
@@ -509,7 +511,7 @@ func (m *modelRun) get(id string) *Payment {
 	if resp.StatusCode != 200 {
 		return nil
 	}
-	var p Payment
+	var p agent.Payment
 	if json.NewDecoder(resp.Body).Decode(&p) != nil {
 		return nil
 	}
@@ -523,7 +525,7 @@ func (m *modelRun) get(id string) *Payment {
 func (m *modelRun) candidates() []int64 {
 	var cand []int64
 	var page struct {
-		Payments []*Payment `json:"payments"`
+		Payments []*agent.Payment `json:"payments"`
 	}
 	if resp, err := m.hc.Get(m.child.base + "/v1/payments?state=awaiting_code&limit=1"); err == nil {
 		json.NewDecoder(resp.Body).Decode(&page)
@@ -532,7 +534,7 @@ func (m *modelRun) candidates() []int64 {
 			cand = append(cand, page.Payments[0].Amount)
 		}
 	}
-	var cart Cart
+	var cart agent.Cart
 	if resp, err := m.hc.Get(m.child.base + "/v1/cart"); err == nil {
 		if resp.StatusCode == 200 {
 			json.NewDecoder(resp.Body).Decode(&cart)
@@ -582,8 +584,8 @@ func (m *modelRun) resend() {
 }
 
 // list reads every payment through the API.
-func (m *modelRun) list() []*Payment {
-	var all []*Payment
+func (m *modelRun) list() []*agent.Payment {
+	var all []*agent.Payment
 	after := ""
 	for {
 		resp, err := m.hc.Get(m.child.base + "/v1/payments?limit=500&after=" + after)
@@ -591,8 +593,8 @@ func (m *modelRun) list() []*Payment {
 			m.t.Fatal(err)
 		}
 		var page struct {
-			Payments  []*Payment `json:"payments"`
-			NextAfter string     `json:"next_after"`
+			Payments  []*agent.Payment `json:"payments"`
+			NextAfter string           `json:"next_after"`
 		}
 		json.NewDecoder(resp.Body).Decode(&page)
 		resp.Body.Close()
@@ -607,7 +609,7 @@ func (m *modelRun) list() []*Payment {
 // settle ends the faults, sets the clock right, restarts the daemon once
 // more, resends lost requests and waits until every payment and refund is
 // final (or stays visibly in doubt after the hang guard).
-func (m *modelRun) settle() []*Payment {
+func (m *modelRun) settle() []*agent.Payment {
 	m.sim.sim.SetFaults(ottsim.Faults{})
 	m.offset = 0
 	m.setClock()
@@ -646,7 +648,7 @@ func (m *modelRun) settle() []*Payment {
 
 // refundsSettled: every refund is final, or in doubt and ambiguous (a
 // manager must settle it: the agent does not guess), or waits behind one.
-func refundsSettled(p *Payment) bool {
+func refundsSettled(p *agent.Payment) bool {
 	for _, r := range p.Refunds {
 		if !r.State.Final() && r.Ambiguous == "" && r.Behind == "" {
 			return false
@@ -658,8 +660,8 @@ func refundsSettled(p *Payment) bool {
 // manager settles the ambiguous refunds with the merchant portal in hand
 // (the ledger), checks that each is listed in /v1/status first, and waits
 // for what then follows.
-func (m *modelRun) manager(list []*Payment) {
-	var st Status
+func (m *modelRun) manager(list []*agent.Payment) {
+	var st agent.Status
 	if resp, err := m.hc.Get(m.child.base + "/v1/status"); err == nil {
 		json.NewDecoder(resp.Body).Decode(&st)
 		resp.Body.Close()
@@ -710,11 +712,11 @@ func (m *modelRun) manager(list []*Payment) {
 
 // invariants checks the journal against the simulator's ledger and
 // returns each invariant's violations.
-func (m *modelRun) invariants(list []*Payment) map[string][]string {
+func (m *modelRun) invariants(list []*agent.Payment) map[string][]string {
 	v := map[string][]string{}
 	add := func(name, f string, args ...any) { v[name] = append(v[name], fmt.Sprintf(f, args...)) }
 	ledger := m.sim.ledger()
-	byOrder := map[string]*Payment{}
+	byOrder := map[string]*agent.Payment{}
 	refundOrders := map[string]bool{}
 	byRef := map[string]int{}
 	for _, p := range list {
@@ -735,14 +737,14 @@ func (m *modelRun) invariants(list []*Payment) map[string][]string {
 			continue
 		}
 		switch p.State {
-		case Succeeded, Reversed, InDoubt:
+		case agent.Succeeded, agent.Reversed, agent.InDoubt:
 		default:
 			if o.Charged > o.Refunded {
 				add("no payment final-failed while the ledger shows it charged", "%s is %s but the ledger charged %d (refunded %d); error %+v, answer %+v, history %v; ledger %+v",
 					p.ID, p.State, o.Charged, o.Refunded, p.Error, p.Answer, p.History, o)
 			}
 		}
-		if p.State == Reversed && o.Refunded != o.Charged {
+		if p.State == agent.Reversed && o.Refunded != o.Charged {
 			add("no order charged that the journal does not show paid", "%s reversed but the ledger kept %d", p.ID, o.Charged-o.Refunded)
 		}
 		if o.AuthCode != "" {
@@ -805,7 +807,7 @@ func (m *modelRun) invariants(list []*Payment) map[string][]string {
 				add("every resolution the ledger contradicts is flagged or reversed", "%s resolved not paid, charged %d, refunded %d", p.ID, o.Charged, o.Refunded)
 			}
 		}
-		if !p.State.Final() && p.State != InDoubt {
+		if !p.State.Final() && p.State != agent.InDoubt {
 			add("every payment final or visibly in_doubt", "%s is %s", p.ID, p.State)
 		}
 		switch {
@@ -856,7 +858,7 @@ var modelInvariants = []string{
 // Z reports' nets add up to the ledger's net for the journal's orders
 // (what was refunded in the merchant portal is not the agent's to count).
 func (m *modelRun) zNets(v map[string][]string) {
-	var last Report
+	var last agent.Report
 	// Closed until the last Z lists nothing unsettled (the outbox drops
 	// the follow-ups of final payments as it runs them).
 	for i := 0; i < 5; i++ {
@@ -887,7 +889,7 @@ func (m *modelRun) zNets(v map[string][]string) {
 		if err != nil {
 			m.t.Fatal(err)
 		}
-		var rep Report
+		var rep agent.Report
 		json.NewDecoder(resp.Body).Decode(&rep)
 		resp.Body.Close()
 		sum += rep.Net
@@ -909,7 +911,7 @@ func (m *modelRun) zNets(v map[string][]string) {
 		// charged: the books carry the sale (the payment is flagged
 		// resolution_contradicted, or the gateway never answered), the
 		// ledger does not. Counted apart, never silently.
-		if rs := p.Resolution; rs != nil && rs.Outcome == "paid" && ledger[p.OrderID].Charged == 0 && (p.State == Succeeded || p.State == Reversed) {
+		if rs := p.Resolution; rs != nil && rs.Outcome == "paid" && ledger[p.OrderID].Charged == 0 && (p.State == agent.Succeeded || p.State == agent.Reversed) {
 			wrong += p.Total - p.Refunded
 			m.stats["wrong_paid_resolutions"]++
 		}
@@ -945,7 +947,7 @@ func runModel(t *testing.T, seed uint64, ops int) {
 	list := m.settle()
 	v := m.invariants(list)
 	m.zNets(v)
-	states := map[State]int{}
+	states := map[agent.State]int{}
 	for _, p := range list {
 		states[p.State]++
 	}
@@ -958,7 +960,7 @@ func runModel(t *testing.T, seed uint64, ops int) {
 	t.Logf("model: seed %d, %d operations, %d payments (%v), %d orders charged; kills %d, faults %d, clock jumps %d; ops %v",
 		seed, ops, len(list), states, charged, m.stats["kills"], m.stats["faults"], m.stats["clock_jumps"], m.stats)
 	for _, p := range list {
-		if p.State == InDoubt {
+		if p.State == agent.InDoubt {
 			t.Logf("still in doubt: %s %s %d, error %+v, last answer %+v, paid late refunds %+v", p.ID, p.Mode, p.Amount, p.Error, p.Answer, p.Refunds)
 		}
 	}

@@ -1,7 +1,9 @@
-package agent
+package stacktest
 
 import (
 	"testing"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/gateway/ottsim"
 )
@@ -20,7 +22,7 @@ func TestPossibleDuplicateWarning(t *testing.T) {
 		t.Fatalf("create: %d %v", s, m)
 	}
 	first := a.waitFinal(decodePayment(t, m).ID)
-	if first.State != Failed || len(first.Warnings) != 0 {
+	if first.State != agent.Failed || len(first.Warnings) != 0 {
 		t.Fatalf("first %+v", first)
 	}
 	// The same amount again: a warning, and nothing blocked.
@@ -67,7 +69,7 @@ func TestPossibleDuplicateAfterInDoubt(t *testing.T) {
 	a := startAgent(t, "", gw, testOptions())
 	sim.sim.SetFaults(ottsim.Faults{ErrorRate: 1}) // the gateway answers nothing believable
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 3000, "mode": "scan", "auth_code": wechatCode(6021)})
-	first := a.waitUntil(decodePayment(t, m).ID, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
+	first := a.waitUntil(decodePayment(t, m).ID, "in doubt", func(p *agent.Payment) bool { return p.State == agent.InDoubt })
 	s, m := a.call("POST", "/v1/payments", map[string]any{"amount": 3000, "mode": "scan"})
 	if p := decodePayment(t, m); s != 201 || len(p.Warnings) != 1 || p.Warnings[0].PaymentID != first.ID {
 		t.Fatalf("after an in-doubt payment: %d %+v", s, m)

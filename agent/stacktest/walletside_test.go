@@ -1,10 +1,12 @@
-package agent
+package stacktest
 
 import (
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/printer"
 )
@@ -26,7 +28,7 @@ func TestWalletSideKeptPrintedFound(t *testing.T) {
 	}
 	o.Location = tor // the shop's zone; the simulator answers trade_time in UTC (o.GatewayZone nil)
 	a := startAgent(t, "", gw, o)
-	var ps []*Payment
+	var ps []*agent.Payment
 	for i, body := range []map[string]any{
 		{"amount": 1250, "mode": "scan", "auth_code": wechatCode(5101), "reference": "INV-51"},
 		{"amount": 900, "mode": "scan", "auth_code": alipayCode(5102)},
@@ -40,7 +42,7 @@ func TestWalletSideKeptPrintedFound(t *testing.T) {
 	}
 	for _, p := range ps {
 		w := p.WalletSide
-		if p.State != Succeeded || w == nil || w.BuyerLoginID != "sim_"+p.Wallet+"_buyer" || len(w.TradeTime) != 14 || len(w.TransactionID) != 28 {
+		if p.State != agent.Succeeded || w == nil || w.BuyerLoginID != "sim_"+p.Wallet+"_buyer" || len(w.TradeTime) != 14 || len(w.TransactionID) != 28 {
 			t.Fatalf("payment %s %s: wallet side %+v", p.ID, p.State, w)
 		}
 		// The wallet's time is read as a time (UTC digits from the
@@ -113,7 +115,7 @@ func TestTradeTimeAt(t *testing.T) {
 		{"2026120706161", nil, time.Time{}, false},
 		{"", nil, time.Time{}, false},
 	} {
-		got, ok := TradeTimeAt(tt.raw, tt.zone)
+		got, ok := agent.TradeTimeAt(tt.raw, tt.zone)
 		if ok != tt.ok || !got.Equal(tt.want) {
 			t.Errorf("TradeTimeAt(%q, %v) = %v %v, want %v %v", tt.raw, tt.zone, got, ok, tt.want, tt.ok)
 		}

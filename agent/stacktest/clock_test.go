@@ -1,10 +1,12 @@
-package agent
+package stacktest
 
 import (
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 )
 
 // manualClock is a Clock that moves only when the test advances it. Its
@@ -102,24 +104,24 @@ func TestOfflineWindowFollowsTheClock(t *testing.T) {
 	gw, hc := newGatewayClient(t, dead)
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	a := startAgent(t, "", gw, Options{Clock: clk, APIWait: time.Nanosecond})
+	a := startAgent(t, "", gw, agent.Options{Clock: clk, APIWait: time.Nanosecond})
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": wechatCode(500)})
 	id := decodePayment(t, m).ID
-	a.waitUntil(id, "queued", func(p *Payment) bool { return p.State == Queued })
+	a.waitUntil(id, "queued", func(p *agent.Payment) bool { return p.State == agent.Queued })
 	for s := 0; s < 59; s++ {
 		clk.Advance(time.Second)
 		time.Sleep(5 * time.Millisecond)
 	}
-	if p := a.payment(id); p.State != Queued && p.State != Processing {
+	if p := a.payment(id); p.State != agent.Queued && p.State != agent.Processing {
 		t.Fatalf("59 s after the code: %s (history %v)", p.State, p.History)
 	}
 	clk.Advance(2 * time.Second)
-	for i := 0; i < 100 && a.payment(id).State != Expired; i++ {
+	for i := 0; i < 100 && a.payment(id).State != agent.Expired; i++ {
 		clk.Advance(time.Second) // wake whichever wait is pending
 		time.Sleep(5 * time.Millisecond)
 	}
 	p := a.payment(id)
-	if p.State != Expired || p.Error == nil || p.Error.Code != "code_expired" {
+	if p.State != agent.Expired || p.Error == nil || p.Error.Code != "code_expired" {
 		t.Fatalf("after the code's minute: %s %v", p.State, p.Error)
 	}
 	if at := p.History[len(p.History)-1].At; at.Sub(p.CreatedAt) < 60*time.Second {

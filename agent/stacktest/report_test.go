@@ -1,13 +1,16 @@
-package agent
+package stacktest
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/money"
@@ -16,9 +19,12 @@ import (
 )
 
 // reportAPI configures the report tests' operators.
+// update rewrites the Z report sample in docs/reports.md (TestZReportOfAMixedDay).
+var update = flag.Bool("update", false, "rewrite docs/reports-z-sample.json and .png")
+
 var reportAPI = APIConf{Operators: []APIOperator{{"alice", "cashier"}, {"bob", "cashier"}, {"mia", "manager"}}}
 
-func reportOptions() Options {
+func reportOptions() agent.Options {
 	o := testOptions()
 	o.ReconcileRate, o.ReconcileSpread = 500, -1
 	o.Location = time.FixedZone("EST", -5*3600)
@@ -26,7 +32,7 @@ func reportOptions() Options {
 }
 
 // checkSums checks that every grouping's lines add up to the totals.
-func checkSums(t *testing.T, rep *Report) {
+func checkSums(t *testing.T, rep *agent.Report) {
 	t.Helper()
 	var n int
 	var amt int64
@@ -36,8 +42,8 @@ func checkSums(t *testing.T, rep *Report) {
 	if n != rep.Payments.Count || amt != rep.Payments.Amount {
 		t.Errorf("by state: %d payments %d, totals %+v", n, amt, rep.Payments)
 	}
-	for name, ls := range map[string][]Line{"wallet": rep.ByWallet, "mode": rep.ByMode, "operator": rep.ByOperator} {
-		var s Line
+	for name, ls := range map[string][]agent.Line{"wallet": rep.ByWallet, "mode": rep.ByMode, "operator": rep.ByOperator} {
+		var s agent.Line
 		for _, l := range ls {
 			if l.Net != l.Amount+l.Tips-l.Refunded {
 				t.Errorf("by %s %s: net %d != %d + %d - %d", name, l.Key, l.Net, l.Amount, l.Tips, l.Refunded)
@@ -76,7 +82,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 		t.Fatalf("second open: %d %v", s, m)
 	}
 	var ids []string
-	pay := func(body map[string]any) *Payment {
+	pay := func(body map[string]any) *agent.Payment {
 		t.Helper()
 		s, m := a.call("POST", "/v1/payments", body)
 		if s != 201 {
@@ -121,7 +127,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 		a.waitFinal(id)
 	}
 	// Refunds: part of one, all of another (by the other cashier).
-	byAmount := map[int64]*Payment{}
+	byAmount := map[int64]*agent.Payment{}
 	for _, id := range ids {
 		p := a.payment(id)
 		byAmount[p.Amount] = p
@@ -135,13 +141,13 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	for _, id := range ids {
 		a.waitFinal(id)
 	}
-	if p := a.payment(q4.ID); p.State != Reversed {
+	if p := a.payment(q4.ID); p.State != agent.Reversed {
 		t.Fatalf("the cancelled qr payment is %s, want reversed", p.State)
 	}
 	// One payment in doubt: the gateway answers nothing believable.
 	sim.sim.SetFaults(ottsim.Faults{ErrorRate: 1})
 	doubt := pay(map[string]any{"amount": 5000, "mode": "scan", "auth_code": wechatCode(900), "operator": "alice"})
-	a.waitUntil(doubt.ID, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
+	a.waitUntil(doubt.ID, "in doubt", func(p *agent.Payment) bool { return p.State == agent.InDoubt })
 	// The merchant portal refunds 1.00 of a sale behind the agent's back.
 	if err := sim.sim.RefundBehind(byAmount[4200].OrderID, 100); err != nil {
 		t.Fatal(err)
@@ -152,7 +158,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	if s != 201 {
 		t.Fatalf("close: %d %s", s, raw)
 	}
-	var z Report
+	var z agent.Report
 	if err := json.Unmarshal(raw, &z); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +183,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	for _, id := range ids {
 		p := a.payment(id)
 		states[string(p.State)]++
-		if p.State == InDoubt {
+		if p.State == agent.InDoubt {
 			continue
 		}
 		o, ok := ledger[p.OrderID]
@@ -208,7 +214,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	if len(z.InDoubt) != 1 || z.InDoubt[0].ID != doubt.ID || z.InDoubt[0].Amount != 5000 {
 		t.Errorf("in doubt %+v, want %s", z.InDoubt, doubt.ID)
 	}
-	ops := map[string]Line{}
+	ops := map[string]agent.Line{}
 	for _, l := range z.ByOperator {
 		ops[l.Key] = l
 	}
@@ -235,7 +241,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	}
 
 	// The reconciliation after the Z report finds the planted refund.
-	var rc Reconciliation
+	var rc agent.Reconciliation
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		s, raw := a.raw("GET", "/v1/reports/z/1/reconciliation", nil)
@@ -283,8 +289,8 @@ func TestZReportOfAMixedDay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.WriteFile("../docs/reports-z-sample.json", append(js, '\n'), 0o644)
-		os.WriteFile("../docs/reports-z-sample.png", png, 0o644)
+		os.WriteFile("../../docs/reports-z-sample.json", append(js, '\n'), 0o644)
+		os.WriteFile("../../docs/reports-z-sample.png", png, 0o644)
 	}
 	zh := printer.Profile80()
 	zh.GB18030, zh.Language = true, printer.Chinese
@@ -319,13 +325,13 @@ func printedValue(text, label string) string {
 	return ""
 }
 
-func (a *agentEnv) report(method, path string) *Report {
+func (a *agentEnv) report(method, path string) *agent.Report {
 	a.t.Helper()
 	s, raw := a.raw(method, path, nil)
 	if s != 200 {
 		a.t.Fatalf("%s %s: %d %s", method, path, s, raw)
 	}
-	var r Report
+	var r agent.Report
 	if err := json.Unmarshal(raw, &r); err != nil {
 		a.t.Fatal(err)
 	}

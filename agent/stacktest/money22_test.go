@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/gateway"
@@ -21,7 +23,7 @@ import (
 
 // inDoubtCharged makes a scan payment the gateway charges but whose answer
 // and queries are lost, so that it ends in doubt: the money was taken.
-func inDoubtCharged(t *testing.T, b *bubbleEnv, g *scriptGateway, amount int64) *Payment {
+func inDoubtCharged(t *testing.T, b *bubbleEnv, g *scriptGateway, amount int64) *agent.Payment {
 	t.Helper()
 	g.set(func(g *scriptGateway) {
 		g.passiveLost, g.armed = true, true
@@ -33,11 +35,11 @@ func inDoubtCharged(t *testing.T, b *bubbleEnv, g *scriptGateway, amount int64) 
 		}
 	})
 	code, _ := b.sim.IssueCode("wechat")
-	p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: amount, Mode: "scan", AuthCode: code}, IdemKey{Key: "k" + code})
+	p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: amount, Mode: "scan", AuthCode: code}, agent.IdemKey{Key: "k" + code})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p = b.waitUntil(p.ID, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
+	p = b.waitUntil(p.ID, "in doubt", func(p *agent.Payment) bool { return p.State == agent.InDoubt })
 	g.set(func(g *scriptGateway) { g.passiveLost, g.armed, g.queryScript = false, false, nil })
 	return p
 }
@@ -50,7 +52,7 @@ func TestFailOnAnUnprovenChannelIsNotNoSuchOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "posagent.db")
 		var g *scriptGateway
-		b := startBubble(t, Options{}, ottsim.Options{}, withJournal(path), withGateway(func(real *gateway.Client) Gateway {
+		b := startBubble(t, agent.Options{}, ottsim.Options{}, withJournal(path), withGateway(func(real *gateway.Client) agent.Gateway {
 			g = &scriptGateway{Gateway: real}
 			return g
 		}))
@@ -59,20 +61,20 @@ func TestFailOnAnUnprovenChannelIsNotNoSuchOrder(t *testing.T) {
 		b.stop()
 
 		// The technician changes the sign key by mistake.
-		w := startBubble(t, Options{}, ottsim.Options{}, withJournal(path), withSim(sim), withSignKey("0123456789ABCDEF0123456789ABCDEF"))
+		w := startBubble(t, agent.Options{}, ottsim.Options{}, withJournal(path), withSim(sim), withSignKey("0123456789ABCDEF0123456789ABCDEF"))
 		time.Sleep(6 * time.Hour)
 		settle()
-		if got := w.payment(p.ID); got.State != InDoubt {
+		if got := w.payment(p.ID); got.State != agent.InDoubt {
 			t.Fatalf("with a wrong sign key the charged payment became %s (%+v)", got.State, got.Error)
 		}
 		st := w.e.Status()
-		if st.Gateway.Auth.State != AuthRefused {
+		if st.Gateway.Auth.State != agent.AuthRefused {
 			t.Fatalf("gateway auth %+v, want refused", st.Gateway.Auth)
 		}
 		orders := len(sim.Ledger())
 		code, _ := sim.IssueCode("alipay")
-		_, _, err := w.e.CreatePayment(context.Background(), CreateRequest{Amount: 700, Mode: "scan", AuthCode: code}, IdemKey{Key: "k2"})
-		var ae *OpError
+		_, _, err := w.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 700, Mode: "scan", AuthCode: code}, agent.IdemKey{Key: "k2"})
+		var ae *agent.OpError
 		if !errors.As(err, &ae) || ae.Code != "gateway_auth" || ae.Status != 503 {
 			t.Fatalf("a payment while the credentials are refused: %v", err)
 		}
@@ -83,18 +85,18 @@ func TestFailOnAnUnprovenChannelIsNotNoSuchOrder(t *testing.T) {
 
 		// The right key again: the payment is found paid and, as an
 		// abandoned sale, refunded: the ledger nets to zero.
-		r := startBubble(t, Options{}, ottsim.Options{}, withJournal(path), withSim(sim))
+		r := startBubble(t, agent.Options{}, ottsim.Options{}, withJournal(path), withSim(sim))
 		defer r.stop()
 		time.Sleep(25 * time.Hour)
 		settle()
 		got := r.payment(p.ID)
-		if got.State != Reversed {
+		if got.State != agent.Reversed {
 			t.Fatalf("after the key was fixed: %s %+v", got.State, got.Error)
 		}
 		if o := agenttest.LedgerOf(sim)[got.OrderID]; o.Charged != 2500 || o.Refunded != 2500 {
 			t.Fatalf("ledger %+v", o)
 		}
-		if st := r.e.Status(); st.Gateway.Auth.State != AuthOK {
+		if st := r.e.Status(); st.Gateway.Auth.State != agent.AuthOK {
 			t.Fatalf("gateway auth after the fix %+v", st.Gateway.Auth)
 		}
 	})
@@ -103,14 +105,14 @@ func TestFailOnAnUnprovenChannelIsNotNoSuchOrder(t *testing.T) {
 // qrResolvedByHand makes a qr payment of 25.00 the customer has not paid,
 // waits until its window ends in doubt, and has a manager settle it by
 // hand with outcome.
-func qrResolvedByHand(t *testing.T, b *bubbleEnv, outcome string) *Payment {
+func qrResolvedByHand(t *testing.T, b *bubbleEnv, outcome string) *agent.Payment {
 	t.Helper()
-	p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 2500, Mode: "qr", Wallet: "wechat"}, IdemKey{Key: "q1"})
+	p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 2500, Mode: "qr", Wallet: "wechat"}, agent.IdemKey{Key: "q1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p = b.waitUntil(p.ID, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
-	if _, err := b.e.Resolve(p.ID, ResolveRequest{Outcome: outcome, Reason: "the manager checked"}, IdemKey{Key: "r1"}); err != nil {
+	p = b.waitUntil(p.ID, "in doubt", func(p *agent.Payment) bool { return p.State == agent.InDoubt })
+	if _, err := b.e.Resolve(p.ID, agent.ResolveRequest{Outcome: outcome, Reason: "the manager checked"}, agent.IdemKey{Key: "r1"}); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -121,10 +123,10 @@ func qrResolvedByHand(t *testing.T, b *bubbleEnv, outcome string) *Payment {
 // contradiction is announced; before, it stayed cancelled, the money kept.
 func TestResolvedNotPaidThenPaidIsRefunded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{}, ottsim.Options{})
+		b := startBubble(t, agent.Options{}, ottsim.Options{})
 		defer b.stop()
 		p := qrResolvedByHand(t, b, "not_paid")
-		if got := b.payment(p.ID); got.State != Cancelled {
+		if got := b.payment(p.ID); got.State != agent.Cancelled {
 			t.Fatalf("resolved not paid: %s", got.State)
 		}
 		// The customer pays the QR they had scanned.
@@ -134,13 +136,13 @@ func TestResolvedNotPaidThenPaidIsRefunded(t *testing.T) {
 		time.Sleep(2 * time.Hour)
 		settle()
 		got := b.payment(p.ID)
-		if got.State != Reversed || got.Resolution == nil || got.Resolution.Contradicted == "" {
+		if got.State != agent.Reversed || got.Resolution == nil || got.Resolution.Contradicted == "" {
 			t.Fatalf("paid after it was resolved not paid: %s %+v %+v", got.State, got.Error, got.Resolution)
 		}
 		if o := agenttest.LedgerOf(b.sim)[p.OrderID]; o.Charged != 2500 || o.Refunded != 2500 {
 			t.Fatalf("ledger %+v: the customer keeps being charged", o)
 		}
-		if n := countEvents(t, b.e, KindResolutionContradicted); n != 1 {
+		if n := countEvents(t, b.st, agent.KindResolutionContradicted); n != 1 {
 			t.Fatalf("%d contradiction events", n)
 		}
 	})
@@ -151,13 +153,13 @@ func TestResolvedNotPaidThenPaidIsRefunded(t *testing.T) {
 // portal can tell).
 func TestResolvedPaidThenNotPaidIsFlagged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{}, ottsim.Options{})
+		b := startBubble(t, agent.Options{}, ottsim.Options{})
 		defer b.stop()
 		p := qrResolvedByHand(t, b, "paid")
 		time.Sleep(7 * time.Hour)
 		settle()
 		got := b.payment(p.ID)
-		if got.State != Succeeded || got.Resolution == nil || got.Resolution.Contradicted == "" || got.Error == nil || got.Error.Code != "resolution_contradicted" {
+		if got.State != agent.Succeeded || got.Resolution == nil || got.Resolution.Contradicted == "" || got.Error == nil || got.Error.Code != "resolution_contradicted" {
 			t.Fatalf("resolved paid, closed at the gateway: %s %+v %+v", got.State, got.Error, got.Resolution)
 		}
 	})
@@ -170,17 +172,17 @@ func TestResolvedPaidThenNotPaidIsFlagged(t *testing.T) {
 func TestAutomaticReversalIsCarriedThrough(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var g *scriptGateway
-		b := startBubble(t, Options{}, ottsim.Options{}, withGateway(func(real *gateway.Client) Gateway {
+		b := startBubble(t, agent.Options{}, ottsim.Options{}, withGateway(func(real *gateway.Client) agent.Gateway {
 			g = &scriptGateway{Gateway: real}
 			return g
 		}))
 		defer b.stop()
-		p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 7700, Mode: "qr", Wallet: "alipay"}, IdemKey{Key: "q1"})
+		p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 7700, Mode: "qr", Wallet: "alipay"}, agent.IdemKey{Key: "q1"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.waitUntil(p.ID, "processing with a QR", func(p *Payment) bool { return p.CodeURL != "" })
-		if _, err := b.e.Cancel(context.Background(), p.ID, IdemKey{Key: "c1"}); err != nil {
+		b.waitUntil(p.ID, "processing with a QR", func(p *agent.Payment) bool { return p.CodeURL != "" })
+		if _, err := b.e.Cancel(context.Background(), p.ID, agent.IdemKey{Key: "c1"}); err != nil {
 			t.Fatal(err)
 		}
 		g.set(func(g *scriptGateway) { g.refundScript = []string{"notsent", "fail", "notsent"} })
@@ -190,7 +192,7 @@ func TestAutomaticReversalIsCarriedThrough(t *testing.T) {
 		time.Sleep(6 * time.Hour)
 		settle()
 		got := b.payment(p.ID)
-		if got.State != Reversed {
+		if got.State != agent.Reversed {
 			t.Fatalf("abandoned sale paid late: %s %+v, refunds %+v", got.State, got.Error, got.Refunds)
 		}
 		if o := agenttest.LedgerOf(b.sim)[p.OrderID]; o.Charged != 7700 || o.Refunded != 7700 {
@@ -209,20 +211,20 @@ func TestAutomaticReversalIsCarriedThrough(t *testing.T) {
 func TestAmbiguousRefundWaitsForAManager(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var g *scriptGateway
-		b := startBubble(t, Options{}, ottsim.Options{}, withGateway(func(real *gateway.Client) Gateway {
+		b := startBubble(t, agent.Options{}, ottsim.Options{}, withGateway(func(real *gateway.Client) agent.Gateway {
 			g = &scriptGateway{Gateway: real}
 			return g
 		}))
 		defer b.stop()
 		code, _ := b.sim.IssueCode("wechat")
-		p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 10000, Mode: "scan", AuthCode: code}, IdemKey{Key: "p1"})
+		p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 10000, Mode: "scan", AuthCode: code}, agent.IdemKey{Key: "p1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		b.waitFinal(p.ID)
 		g.set(func(g *scriptGateway) { g.refundScript = []string{"notsent"} })
 		amt := int64(3000)
-		if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, IdemKey{Key: "r1"}, RefundBy{}); err != nil {
+		if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, agent.IdemKey{Key: "r1"}, agent.RefundBy{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := b.sim.RefundBehind(p.OrderID, 1000); err != nil {
@@ -235,14 +237,14 @@ func TestAmbiguousRefundWaitsForAManager(t *testing.T) {
 			t.Fatalf("refund with an unexplained total: %+v", r)
 		}
 		amt2 := int64(500)
-		q, err := b.e.RefundPayment(context.Background(), p.ID, &amt2, IdemKey{Key: "r2"}, RefundBy{})
+		q, err := b.e.RefundPayment(context.Background(), p.ID, &amt2, agent.IdemKey{Key: "r2"}, agent.RefundBy{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r := q.Refunds[1]; r.State != "pending" || r.Behind != got.Refunds[0].ID {
 			t.Fatalf("a refund behind an ambiguous one: %+v", r)
 		}
-		if _, err := b.e.ResolveRefund(p.ID, got.Refunds[0].ID, ResolveRefundRequest{Outcome: "not_made", Reason: "the portal shows only a 10.00 refund by the owner"}, IdemKey{Key: "m1"}); err != nil {
+		if _, err := b.e.ResolveRefund(p.ID, got.Refunds[0].ID, agent.ResolveRefundRequest{Outcome: "not_made", Reason: "the portal shows only a 10.00 refund by the owner"}, agent.IdemKey{Key: "m1"}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Minute)
@@ -258,13 +260,13 @@ func TestAmbiguousRefundWaitsForAManager(t *testing.T) {
 }
 
 // countEvents counts the journal's events of kind.
-func countEvents(t *testing.T, e *Engine, kind string) int {
+func countEvents(t *testing.T, st *store.Store, kind string) int {
 	t.Helper()
 	n := 0
-	err := e.st.View(func(tx *store.Tx) error {
+	err := st.View(func(tx *store.Tx) error {
 		evs, err := tx.Events(0, 0, 0)
 		for _, ev := range evs {
-			var m Event
+			var m agent.Event
 			if json.Unmarshal(ev.Data, &m) == nil && m.Kind == kind {
 				n++
 			}
@@ -285,14 +287,14 @@ func TestUsedCodeAfterAForwardJump(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	a := startAgent(t, "", gw, Options{Clock: clk, APIWait: time.Nanosecond})
+	a := startAgent(t, "", gw, agent.Options{Clock: clk, APIWait: time.Nanosecond})
 	code, _ := sim.sim.IssueCode("wechat")
 	status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code}, "Idempotency-Key", "sale-1")
 	if status != 201 {
 		t.Fatalf("%d %v", status, m)
 	}
 	id := decodePayment(t, m).ID
-	waitFor(t, "the payment to succeed", func() bool { return a.payment(id).State == Succeeded })
+	waitFor(t, "the payment to succeed", func() bool { return a.payment(id).State == agent.Succeeded })
 	clk.Jump(25 * time.Hour)
 	status, m = a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code}, "Idempotency-Key", "sale-2")
 	if status != 409 || errCode(m) != "code_already_used" {

@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/printer"
@@ -113,7 +115,7 @@ func TestReceiptsNeverBlockPayments(t *testing.T) {
 	a := startAgent(t, "", gw, o, APIConf{RenderReceipt: render})
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 800, "mode": "scan", "auth_code": alipayCode(8), "reference": "INV-8"})
 	p := a.waitFinal(decodePayment(t, m).ID)
-	if p.State != Succeeded {
+	if p.State != agent.Succeeded {
 		t.Fatalf("with a broken printer the payment is %s", p.State)
 	}
 	// The printer keeps failing: the job is retried.
@@ -171,7 +173,7 @@ func TestSubscribeNoGapNoDuplicate(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < total/3; i++ {
-				a.e.SetDevice(DeviceStatus{Kind: "scanner", Name: fmt.Sprintf("s%d", w), State: fmt.Sprintf("n%d", i)})
+				a.e.SetDevice(agent.DeviceStatus{Kind: "scanner", Name: fmt.Sprintf("s%d", w), State: fmt.Sprintf("n%d", i)})
 			}
 		}()
 	}
@@ -209,11 +211,11 @@ func TestScanRouting(t *testing.T) {
 	o.ScanAutoStart = true
 	a := startAgent(t, "", gw, o)
 	ctx := context.Background()
-	a.e.SetDevice(DeviceStatus{Kind: "scanner", Name: "counter", State: "connected"})
-	a.e.SetDevice(DeviceStatus{Kind: "scanner", Name: "counter", State: "connected"}) // no change: no event
+	a.e.SetDevice(agent.DeviceStatus{Kind: "scanner", Name: "counter", State: "connected"})
+	a.e.SetDevice(agent.DeviceStatus{Kind: "scanner", Name: "counter", State: "connected"}) // no change: no event
 	ch, stop := a.e.Subscribe(0)
 	defer stop()
-	next := func() Event {
+	next := func() agent.Event {
 		t.Helper()
 		select {
 		case ev := <-ch:
@@ -221,23 +223,23 @@ func TestScanRouting(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("no event")
 		}
-		return Event{}
+		return agent.Event{}
 	}
-	if ev := next(); ev.Kind != KindDeviceChanged || ev.Device.Name != "counter" {
+	if ev := next(); ev.Kind != agent.KindDeviceChanged || ev.Device.Name != "counter" {
 		t.Fatalf("device event %+v", ev)
 	}
 
 	// A payment code with nothing waiting and no cart: ignored, masked, not charged.
 	code := wechatCode(11)
-	if err := a.e.HandleScan(ctx, Scan{Code: code, Device: "counter"}); err != nil {
+	if err := a.e.HandleScan(ctx, agent.Scan{Code: code, Device: "counter"}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := next(); ev.Kind != KindScanIgnored || ev.Scan.Code != paycode.Mask(code) || strings.Contains(string(ev.Data), code) {
+	if ev := next(); ev.Kind != agent.KindScanIgnored || ev.Scan.Code != paycode.Mask(code) || strings.Contains(string(ev.Data), code) {
 		t.Fatalf("ignored event %+v %s", ev, ev.Data)
 	}
 	// A barcode goes to the POS.
-	a.e.HandleScan(ctx, Scan{Code: "4006381333931", Symbology: "]E0", Device: "counter"})
-	if ev := next(); ev.Kind != KindScanBarcode || ev.Scan.Symbology != "]E0" {
+	a.e.HandleScan(ctx, agent.Scan{Code: "4006381333931", Symbology: "]E0", Device: "counter"})
+	if ev := next(); ev.Kind != agent.KindScanBarcode || ev.Scan.Symbology != "]E0" {
 		t.Fatalf("barcode event %+v", ev)
 	}
 	// One payment waits for a code at a time: a second is refused (409,
@@ -252,14 +254,14 @@ func TestScanRouting(t *testing.T) {
 	}
 	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 1100, "mode": "scan", "replace": true})
 	second := decodePayment(t, m)
-	if p := a.payment(first.ID); p.State != Cancelled || p.Error == nil || p.Error.Code != "replaced" {
+	if p := a.payment(first.ID); p.State != agent.Cancelled || p.Error == nil || p.Error.Code != "replaced" {
 		t.Fatalf("replaced payment: %s %+v", p.State, p.Error)
 	}
 	code2 := alipayCode(12)
-	a.e.HandleScan(ctx, Scan{Code: code2, Device: "counter"})
-	a.e.HandleScan(ctx, Scan{Code: code2, Device: "counter"})
+	a.e.HandleScan(ctx, agent.Scan{Code: code2, Device: "counter"})
+	a.e.HandleScan(ctx, agent.Scan{Code: code2, Device: "counter"})
 	p2 := a.waitFinal(second.ID)
-	if p2.State != Succeeded || p2.Wallet != "alipay" || p2.Amount != 1100 {
+	if p2.State != agent.Succeeded || p2.Wallet != "alipay" || p2.Amount != 1100 {
 		t.Fatalf("waiting payment: %s %s %d", p2.State, p2.Wallet, p2.Amount)
 	}
 	// Cart + auto start: a code starts a payment for the amount due.
@@ -272,7 +274,7 @@ func TestScanRouting(t *testing.T) {
 	_, m = a.call("GET", "/v1/payments?limit=1", nil)
 	latest := decodePayment(t, m["payments"].([]any)[0].(map[string]any))
 	latest = a.waitFinal(latest.ID)
-	if latest.Amount != 1250 || latest.Reference != "T-9" || latest.State != Succeeded {
+	if latest.Amount != 1250 || latest.Reference != "T-9" || latest.State != agent.Succeeded {
 		t.Fatalf("auto-started payment %+v", latest)
 	}
 	if a.e.CurrentCart() != nil {
@@ -299,11 +301,11 @@ func TestCancelAwaitingCode(t *testing.T) {
 	a := startAgent(t, "", gw, testOptions())
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "reference": "R1"})
 	p := decodePayment(t, m)
-	if p.State != AwaitingCode || p.Wallet != "" || p.Error != nil {
+	if p.State != agent.AwaitingCode || p.Wallet != "" || p.Error != nil {
 		t.Fatalf("created %+v", p)
 	}
 	status, m := a.call("POST", "/v1/payments/"+p.ID+"/cancel", nil)
-	if status != 200 || decodePayment(t, m).State != Cancelled {
+	if status != 200 || decodePayment(t, m).State != agent.Cancelled {
 		t.Fatalf("cancel: %d %v", status, m)
 	}
 	if status, m := a.call("POST", "/v1/payments/"+p.ID+"/code", map[string]any{"code": wechatCode(3)}); status != 422 {
@@ -349,8 +351,8 @@ func TestCodesMaskedInLogsAndEvents(t *testing.T) {
 	}
 	ignored := alipayCode(399)
 	codes = append(codes, ignored)
-	a.e.HandleScan(context.Background(), Scan{Code: ignored, Device: "counter"})
-	a.e.HandleScan(context.Background(), Scan{Code: ignored, Device: "counter"}) // duplicate (debug log)
+	a.e.HandleScan(context.Background(), agent.Scan{Code: ignored, Device: "counter"})
+	a.e.HandleScan(context.Background(), agent.Scan{Code: ignored, Device: "counter"}) // duplicate (debug log)
 	_, events := a.raw("GET", "/v1/export?format=json", nil)
 	var all strings.Builder
 	all.WriteString(logs.String())

@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/gateway"
@@ -66,7 +68,9 @@ func (m memTransport) RoundTrip(r *http.Request) (resp *http.Response, err error
 type bubbleEnv struct {
 	*agenttest.Client
 	t    *testing.T
-	e    *Engine
+	e    *agent.Engine
+	st   *store.Store
+	gw   agent.Gateway // what the engine was given (a script's wrapper, or the client)
 	sim  *ottsim.Sim
 	env  *simEnv // the same simulator, for checkLedger
 	stop func()
@@ -76,22 +80,22 @@ type bubbleEnv struct {
 // wrapped around the real client (scripted answers).
 type bubbleOpt struct {
 	path string
-	wrap func(*gateway.Client) Gateway
+	wrap func(*gateway.Client) agent.Gateway
 	sim  *ottsim.Sim // the simulator of an earlier bubble run (its ledger)
 	key  string      // the sign key the client uses (a misconfigured terminal)
 }
 
-func withJournal(path string) bubbleOpt                        { return bubbleOpt{path: path} }
-func withSim(sim *ottsim.Sim) bubbleOpt                        { return bubbleOpt{sim: sim} }
-func withSignKey(key string) bubbleOpt                         { return bubbleOpt{key: key} }
-func withGateway(wrap func(*gateway.Client) Gateway) bubbleOpt { return bubbleOpt{wrap: wrap} }
+func withJournal(path string) bubbleOpt                              { return bubbleOpt{path: path} }
+func withSim(sim *ottsim.Sim) bubbleOpt                              { return bubbleOpt{sim: sim} }
+func withSignKey(key string) bubbleOpt                               { return bubbleOpt{key: key} }
+func withGateway(wrap func(*gateway.Client) agent.Gateway) bubbleOpt { return bubbleOpt{wrap: wrap} }
 
 // startBubble starts an engine at real time defaults (o adds to them)
 // against an in-memory simulator. Call it inside synctest.Test.
-func startBubble(t *testing.T, o Options, so ottsim.Options, opts ...bubbleOpt) *bubbleEnv {
+func startBubble(t *testing.T, o agent.Options, so ottsim.Options, opts ...bubbleOpt) *bubbleEnv {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "posagent.db")
-	var wrap func(*gateway.Client) Gateway
+	var wrap func(*gateway.Client) agent.Gateway
 	var sim *ottsim.Sim
 	key := signKey
 	for _, x := range opts {
@@ -123,13 +127,13 @@ func startBubble(t *testing.T, o Options, so ottsim.Options, opts ...bubbleOpt) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Gateway, o.Store, o.Logger = Gateway(gw), st, testLogger(t)
+	o.Gateway, o.Store, o.Logger = agent.Gateway(gw), st, testLogger(t)
 	if wrap != nil {
 		o.Gateway = wrap(gw)
 	}
 	// A bubble's clock starts at 2000-01-01: plausible for these tests.
 	o.NotBefore = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)
-	e, err := New(o)
+	e, err := agent.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +141,7 @@ func startBubble(t *testing.T, o Options, so ottsim.Options, opts ...bubbleOpt) 
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
 	<-e.Ready()
-	b := &bubbleEnv{t: t, e: e, sim: sim, env: &simEnv{sim: sim},
+	b := &bubbleEnv{t: t, e: e, st: st, gw: o.Gateway, sim: sim, env: &simEnv{sim: sim},
 		Client: &agenttest.Client{T: t, Base: "http://127.0.0.1:7420", HC: &http.Client{Transport: memTransport{testAPI(e, o)}}}}
 	b.stop = func() {
 		cancel()
@@ -155,7 +159,7 @@ func startBubble(t *testing.T, o Options, so ottsim.Options, opts ...bubbleOpt) 
 // settle lets every goroutine of the bubble run until all wait on time.
 func settle() { synctest.Wait() }
 
-func (b *bubbleEnv) payment(id string) *Payment {
+func (b *bubbleEnv) payment(id string) *agent.Payment {
 	b.t.Helper()
 	p, err := b.e.Payment(id)
 	if err != nil {
@@ -176,7 +180,7 @@ func (b *bubbleEnv) customer() *http.Client {
 
 // waitUntil lets fake time run, a second at a time, until cond holds of
 // the payment (at most a day of it).
-func (b *bubbleEnv) waitUntil(id, what string, cond func(*Payment) bool) *Payment {
+func (b *bubbleEnv) waitUntil(id, what string, cond func(*agent.Payment) bool) *agent.Payment {
 	b.t.Helper()
 	for range 24 * 3600 {
 		settle()
@@ -191,13 +195,13 @@ func (b *bubbleEnv) waitUntil(id, what string, cond func(*Payment) bool) *Paymen
 }
 
 // waitFinal waits until the payment and its refunds are final.
-func (b *bubbleEnv) waitFinal(id string) *Payment {
+func (b *bubbleEnv) waitFinal(id string) *agent.Payment {
 	b.t.Helper()
-	return b.waitUntil(id, "final", func(p *Payment) bool { return p.State.Final() && refundsFinal(p) })
+	return b.waitUntil(id, "final", func(p *agent.Payment) bool { return p.State.Final() && refundsFinal(p) })
 }
 
 // at is when the payment entered state (zero: never).
-func at(p *Payment, state State) time.Time {
+func at(p *agent.Payment, state agent.State) time.Time {
 	for _, h := range p.History {
 		if h.State == string(state) {
 			return h.At
@@ -210,24 +214,24 @@ func at(p *Payment, state State) time.Time {
 // query after it (3 s after the reply, then every 3 s): at +6 s exactly.
 func TestBubbleScanPaidAtTheFirstQueryAfterTheWallet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{}, ottsim.Options{})
+		b := startBubble(t, agent.Options{}, ottsim.Options{})
 		defer b.stop()
 		code, err := b.sim.IssueCode("wechat")
 		if err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 1202, Mode: "scan", AuthCode: code}, IdemKey{Key: "k1"})
+		p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 1202, Mode: "scan", AuthCode: code}, agent.IdemKey{Key: "k1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Minute)
 		settle()
 		p = b.payment(p.ID)
-		if p.State != Succeeded {
+		if p.State != agent.Succeeded {
 			t.Fatalf("state %s, want succeeded (history %v)", p.State, p.History)
 		}
-		if got := at(p, Succeeded).Sub(start); got != 6*time.Second {
+		if got := at(p, agent.Succeeded).Sub(start); got != 6*time.Second {
 			t.Errorf("succeeded %v after the code, want 6s (queries at +3 s, +6 s; paid at +5 s)", got)
 		}
 	})
@@ -240,30 +244,30 @@ func TestBubbleScanPaidAtTheFirstQueryAfterTheWallet(t *testing.T) {
 func TestBubbleScanWindowEndsInDoubtThenReconciled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// 03: PROCESSING, never paid, closed CloseAfter (here 2 min) later.
-		b := startBubble(t, Options{BackoffJitter: -1}, ottsim.Options{CloseAfter: 2 * time.Minute})
+		b := startBubble(t, agent.Options{BackoffJitter: -1}, ottsim.Options{CloseAfter: 2 * time.Minute})
 		defer b.stop()
 		code, err := b.sim.IssueCode("alipay")
 		if err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 1203, Mode: "scan", AuthCode: code}, IdemKey{Key: "k1"})
+		p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 1203, Mode: "scan", AuthCode: code}, agent.IdemKey{Key: "k1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Until(start.Add(59 * time.Second))) // CreatePayment waited APIWait (3 s)
 		settle()
-		if s := b.payment(p.ID).State; s != Processing {
+		if s := b.payment(p.ID).State; s != agent.Processing {
 			t.Fatalf("at +59 s the payment is %s, want processing; history %v", s, b.payment(p.ID).History)
 		}
 		time.Sleep(10 * time.Minute)
 		settle()
 		p = b.payment(p.ID)
-		doubt := at(p, InDoubt).Sub(start)
+		doubt := at(p, agent.InDoubt).Sub(start)
 		if doubt < 60*time.Second || doubt > 63*time.Second {
 			t.Errorf("in doubt %v after the code, want at the end of the 60 s window (the last query at most 3 s later); history %v", doubt, p.History)
 		}
-		if p.State != Failed && p.State != Cancelled {
+		if p.State != agent.Failed && p.State != agent.Cancelled {
 			t.Fatalf("after the reconciler the payment is %s (history %v)", p.State, p.History)
 		}
 		if final := p.UpdatedAt.Sub(start); final < doubt+2*time.Minute {
@@ -282,20 +286,20 @@ func TestBubbleScanWindowEndsInDoubtThenReconciled(t *testing.T) {
 // it paid, and the ledger agrees.
 func TestBubbleDroppedAnswerIsFoundPaid(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{}, ottsim.Options{})
+		b := startBubble(t, agent.Options{}, ottsim.Options{})
 		defer b.stop()
 		code, err := b.sim.IssueCode("wechat")
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 1504, Mode: "scan", AuthCode: code}, IdemKey{Key: "k1"})
+		p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 1504, Mode: "scan", AuthCode: code}, agent.IdemKey{Key: "k1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Minute)
 		settle()
 		p = b.payment(p.ID)
-		if p.State != Succeeded || !at(p, Failed).IsZero() {
+		if p.State != agent.Succeeded || !at(p, agent.Failed).IsZero() {
 			t.Fatalf("state %s, history %v: a charged payment must end succeeded", p.State, p.History)
 		}
 		charged := 0
@@ -314,24 +318,24 @@ func TestBubbleDroppedAnswerIsFoundPaid(t *testing.T) {
 // AwaitCodeTimeout (2 min) ends, not before; the cart expires at 10 min.
 func TestBubbleWaitsEndOnTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{}, ottsim.Options{})
+		b := startBubble(t, agent.Options{}, ottsim.Options{})
 		defer b.stop()
-		p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 500, Mode: "scan"}, IdemKey{Key: "k1"})
+		p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 500, Mode: "scan"}, agent.IdemKey{Key: "k1"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.e.SetCart(Cart{Amount: 900}); err != nil {
+		if _, err := b.e.SetCart(agent.Cart{Amount: 900}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Until(p.CreatedAt.Add(2*time.Minute - time.Second)))
 		settle()
-		if s := b.payment(p.ID).State; s != AwaitingCode {
+		if s := b.payment(p.ID).State; s != agent.AwaitingCode {
 			t.Fatalf("1 s before the timeout the payment is %s", s)
 		}
 		time.Sleep(time.Minute)
 		settle()
 		p = b.payment(p.ID)
-		if p.State != Cancelled || p.Error == nil || p.Error.Code != "no_code" {
+		if p.State != agent.Cancelled || p.Error == nil || p.Error.Code != "no_code" {
 			t.Fatalf("after the timeout: %s %+v", p.State, p.Error)
 		}
 		if b.e.CurrentCart() == nil {

@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
@@ -72,7 +74,7 @@ func TestTipEndToEnd(t *testing.T) {
 		t.Fatalf("create: %d %v", s, m)
 	}
 	p := a.waitFinal(decodePayment(t, m).ID)
-	if p.State != Succeeded || p.Amount != 1250 || p.Tip != 200 || p.Total != 1450 {
+	if p.State != agent.Succeeded || p.Amount != 1250 || p.Tip != 200 || p.Total != 1450 {
 		t.Fatalf("payment %+v", p)
 	}
 	if w := p.WalletSide; w == nil || w.Fee != 25 || w.Total != 1475 {
@@ -103,7 +105,7 @@ func TestTipEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	q = a.waitFinal(q.ID)
-	if q.State != Succeeded || sim.ledger()[q.OrderID].Tip != 120 || sim.ledger()[q.OrderID].Charged != 945 {
+	if q.State != agent.Succeeded || sim.ledger()[q.OrderID].Tip != 120 || sim.ledger()[q.OrderID].Charged != 945 {
 		t.Fatalf("qr payment %+v, order %+v", q, sim.ledger()[q.OrderID])
 	}
 
@@ -133,7 +135,7 @@ func TestTipEndToEnd(t *testing.T) {
 // waitUntilPrinted waits for the receipt of payment id to be printed.
 func (a *agentEnv) waitUntilPrinted(pr *recordingPrinter, id string, out *printer.Receipt) {
 	a.t.Helper()
-	a.waitUntil(id, "receipt printed", func(*Payment) bool {
+	a.waitUntil(id, "receipt printed", func(*agent.Payment) bool {
 		_, printed, _ := pr.snapshot()
 		for _, r := range printed {
 			if r.PaymentID == id {
@@ -156,7 +158,7 @@ func TestTipAndReferenceValidation(t *testing.T) {
 		code string
 	}{
 		{map[string]any{"amount": 100, "tip": -1, "mode": "scan"}, "invalid_tip"},
-		{map[string]any{"amount": MaxAmount, "tip": 1, "mode": "scan"}, "invalid_tip"},
+		{map[string]any{"amount": agent.MaxAmount, "tip": 1, "mode": "scan"}, "invalid_tip"},
 		{map[string]any{"amount": 100, "tip": "1", "mode": "scan"}, "invalid_field"},
 		{map[string]any{"amount": 100, "mode": "scan", "reference": "INV 1"}, "invalid_reference"},
 		{map[string]any{"amount": 100, "mode": "scan", "reference": strings.Repeat("7", 33)}, "invalid_reference"},
@@ -199,7 +201,7 @@ func TestCartTipPrompt(t *testing.T) {
 		t.Fatalf("cart: %d %v", s, m)
 	}
 	code, _ := sim.sim.IssueCode("wechat")
-	if err := a.e.HandleScan(context.Background(), Scan{Code: code, Device: "lane1"}); err != nil {
+	if err := a.e.HandleScan(context.Background(), agent.Scan{Code: code, Device: "lane1"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(sim.sim.Ledger()); n != 0 {
@@ -223,7 +225,7 @@ func TestCartTipPrompt(t *testing.T) {
 		t.Fatalf("18 %% of 19.99: %d %v; want 360 (359.82 rounded)", s, m)
 	}
 	code2, _ := sim.sim.IssueCode("wechat")
-	if err := a.e.HandleScan(context.Background(), Scan{Code: code2, Device: "lane1"}); err != nil {
+	if err := a.e.HandleScan(context.Background(), agent.Scan{Code: code2, Device: "lane1"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the auto-started payment", func() bool { return len(sim.sim.Ledger()) == 1 })
@@ -245,7 +247,7 @@ func TestTipSuggestionAboveTheCap(t *testing.T) {
 	defer st.Close()
 	o := testOptions()
 	o.Gateway, o.Store, o.TipChoices, o.TipMaxPercent = gw, st, []int{10, 20, 25}, 20
-	_, err = New(o)
+	_, err = agent.New(o)
 	if err == nil || !strings.Contains(err.Error(), "the tip suggestion 25 % is above TipMaxPercent 20 %") {
 		t.Fatalf("New: %v", err)
 	}

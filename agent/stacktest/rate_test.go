@@ -1,16 +1,20 @@
-package agent
+package stacktest
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/store"
 
 	"github.com/posagent/posagent/printer"
 )
 
 func TestExRateCNY(t *testing.T) {
-	r := ExRate{Rate: 515000000} // 5.15
-	for _, c := range []struct{ cents, fen int64 }{{1713, 8822}, {1, 5}, {100, 515}, {MaxAmount, 51499999995}} {
+	r := agent.ExRate{Rate: 515000000} // 5.15
+	for _, c := range []struct{ cents, fen int64 }{{1713, 8822}, {1, 5}, {100, 515}, {agent.MaxAmount, 51499999995}} {
 		if got := r.CNY(c.cents); got != c.fen {
 			t.Errorf("CNY(%d) = %d, want %d", c.cents, got, c.fen)
 		}
@@ -38,7 +42,7 @@ func TestRateFetchedJournaledAndPrinted(t *testing.T) {
 	if r == nil || r.Rate != 515000000 || r.Currency != "CAD" {
 		t.Fatalf("rate %+v", r)
 	}
-	if got := a.e.lastJournaledRate(); got == nil || got.Rate != r.Rate || !got.At.Equal(r.At) {
+	if got := lastJournaledRate(t, a.st); got == nil || got.Rate != r.Rate || !got.At.Equal(r.At) {
 		t.Fatalf("journaled rate %+v, want %+v", got, r)
 	}
 
@@ -62,4 +66,25 @@ func TestRateFetchedJournaledAndPrinted(t *testing.T) {
 	if text := receiptText(t, rc); strings.Contains(text, "CNY") {
 		t.Errorf("a UnionPay receipt with a CNY estimate:\n%s", text)
 	}
+}
+
+// lastJournaledRate is the newest rate.updated event's rate in the
+// journal (nil none): what the engine reads again at start.
+func lastJournaledRate(t *testing.T, st *store.Store) *agent.ExRate {
+	t.Helper()
+	var found *agent.ExRate
+	err := st.View(func(tx *store.Tx) error {
+		evs, err := tx.Events(0, 0, 0)
+		for _, ev := range evs {
+			var x agent.Event
+			if json.Unmarshal(ev.Data, &x) == nil && x.Kind == agent.KindRateUpdated && x.Rate != nil && x.Rate.Rate > 0 {
+				found = x.Rate
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
 }

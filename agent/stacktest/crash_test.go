@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
@@ -43,7 +45,7 @@ func crashChild() int {
 	}
 	o := testOptions()
 	o.Gateway, o.Store = gw, st
-	e, err := New(o)
+	e, err := agent.New(o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 2
@@ -214,7 +216,7 @@ func TestCrashRecovery(t *testing.T) {
 	c := startChild(t, dir, path, sim.url, rounds)
 	defer c.kill()
 	resend(c.base)
-	var list []*Payment
+	var list []*agent.Payment
 	deadline := time.Now().Add(90 * time.Second) // hang guard
 	for {
 		post(c.base+"/v1/sync", nil)
@@ -226,8 +228,8 @@ func TestCrashRecovery(t *testing.T) {
 				t.Fatal(err)
 			}
 			var page struct {
-				Payments  []*Payment `json:"payments"`
-				NextAfter string     `json:"next_after"`
+				Payments  []*agent.Payment `json:"payments"`
+				NextAfter string           `json:"next_after"`
 			}
 			json.NewDecoder(resp.Body).Decode(&page)
 			resp.Body.Close()
@@ -265,8 +267,8 @@ func TestCrashRecovery(t *testing.T) {
 			t.Errorf("Idempotency-Key %s produced %d payments", p.Reference, byRef[p.Reference])
 		}
 	}
-	byOrder := map[string]*Payment{}
-	counts := map[State]int{}
+	byOrder := map[string]*agent.Payment{}
+	counts := map[agent.State]int{}
 	for _, p := range list {
 		byOrder[p.OrderID] = p
 		counts[p.State]++
@@ -278,11 +280,11 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 		switch p.State {
-		case Succeeded:
+		case agent.Succeeded:
 			if !ok || o.Charged != p.Amount || o.Refunded != refunded {
 				t.Errorf("%s succeeded %d refunded %d: ledger %+v", p.ID, p.Amount, refunded, o)
 			}
-		case Reversed:
+		case agent.Reversed:
 			if !ok || o.Charged != p.Amount || o.Refunded != p.Amount || refunded != p.Amount {
 				t.Errorf("%s reversed %d: ledger %+v, journal refunded %d", p.ID, p.Amount, o, refunded)
 			}

@@ -1,9 +1,11 @@
-package agent
+package stacktest
 
 import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/printer"
 )
@@ -23,7 +25,7 @@ func TestUnionPayQREndToEnd(t *testing.T) {
 	if s != 201 {
 		t.Fatalf("create: %d %v", s, m)
 	}
-	p := a.waitUntil(decodePayment(t, m).ID, "code_url", func(p *Payment) bool { return p.CodeURL != "" })
+	p := a.waitUntil(decodePayment(t, m).ID, "code_url", func(p *agent.Payment) bool { return p.CodeURL != "" })
 	resp, err := http.Get(p.CodeURL)
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +35,7 @@ func TestUnionPayQREndToEnd(t *testing.T) {
 		t.Fatalf("opening code_url: %s", resp.Status)
 	}
 	p = a.waitFinal(p.ID)
-	if p.State != Succeeded || p.Wallet != "unionpay" || sim.ledger()[p.OrderID].Wallet != "unionpay" {
+	if p.State != agent.Succeeded || p.Wallet != "unionpay" || sim.ledger()[p.OrderID].Wallet != "unionpay" {
 		t.Fatalf("payment %+v, order %+v", p, sim.ledger()[p.OrderID])
 	}
 	var r printer.Receipt

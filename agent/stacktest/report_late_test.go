@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
@@ -26,14 +28,14 @@ import (
 
 // zSum reads every stored Z report (checksums verified), oldest first,
 // and sums their nets.
-func zSum(t *testing.T, e *Engine) (int64, []*Report) {
+func zSum(t *testing.T, e *agent.Engine) (int64, []*agent.Report) {
 	t.Helper()
 	list, err := e.ZList(0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sum int64
-	reps := make([]*Report, len(list))
+	reps := make([]*agent.Report, len(list))
 	for i, z := range list {
 		rep, _, err := e.ZReport(z.No)
 		if err != nil {
@@ -57,7 +59,7 @@ func ledgerNet(sim *ottsim.Sim) int64 {
 
 // closeZ closes the open shift (opening an empty one first when none is
 // open) and returns its Z report and stored bytes.
-func closeZ(t *testing.T, e *Engine) (*Report, []byte) {
+func closeZ(t *testing.T, e *agent.Engine) (*agent.Report, []byte) {
 	t.Helper()
 	if sh, err := e.CurrentShift(); err != nil {
 		t.Fatal(err)
@@ -79,7 +81,7 @@ func closeZ(t *testing.T, e *Engine) (*Report, []byte) {
 
 // checkBalance checks every Z report's arithmetic and that their nets add
 // up to the simulator's net.
-func checkBalance(t *testing.T, b *bubbleEnv) []*Report {
+func checkBalance(t *testing.T, b *bubbleEnv) []*agent.Report {
 	t.Helper()
 	sum, reps := zSum(t, b.e)
 	for _, z := range reps {
@@ -97,9 +99,9 @@ func checkBalance(t *testing.T, b *bubbleEnv) []*Report {
 
 // checkLate checks that a report's late settlements add up, by Z and in
 // total, and that Net is the shift's net plus the late one.
-func checkLate(t *testing.T, rep *Report) {
+func checkLate(t *testing.T, rep *agent.Report) {
 	t.Helper()
-	var items, byZ LateZ
+	var items, byZ agent.LateZ
 	for _, it := range rep.Late.Items {
 		if it.Net != it.Sales+it.Tips-it.Refunded {
 			t.Errorf("late item %+v: net is not sales + tips - refunded", it)
@@ -132,7 +134,7 @@ func checkLate(t *testing.T, rep *Report) {
 }
 
 // unsettled finds an item of a report's unsettled list.
-func unsettled(rep *Report, id string) *UnsettledItem {
+func unsettled(rep *agent.Report, id string) *agent.UnsettledItem {
 	for i, u := range rep.Unsettled {
 		if u.PaymentID == id && u.Kind == "payment" || u.RefundID == id {
 			return &rep.Unsettled[i]
@@ -142,13 +144,13 @@ func unsettled(rep *Report, id string) *UnsettledItem {
 }
 
 // scanPay takes a scan payment of amount with a fresh wallet code.
-func scanPay(t *testing.T, b *bubbleEnv, amount int64, key string) *Payment {
+func scanPay(t *testing.T, b *bubbleEnv, amount int64, key string) *agent.Payment {
 	t.Helper()
 	code, err := b.sim.IssueCode("wechat")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: amount, Mode: "scan", AuthCode: code}, IdemKey{Key: key})
+	p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: amount, Mode: "scan", AuthCode: code}, agent.IdemKey{Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,25 +165,25 @@ func scanPay(t *testing.T, b *bubbleEnv, amount int64, key string) *Payment {
 func TestBubbleReversalAfterTheZBalances(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// 02: PROCESSING, paid 90 s later: after the 60 s window.
-		b := startBubble(t, Options{}, ottsim.Options{PaidAfter: 90 * time.Second})
+		b := startBubble(t, agent.Options{}, ottsim.Options{PaidAfter: 90 * time.Second})
 		defer b.stop()
 		sale := scanPay(t, b, 1000, "k1")
 		late := scanPay(t, b, 2502, "k2")
-		b.waitUntil(late.ID, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
-		if p := b.payment(sale.ID); p.State != Succeeded {
+		b.waitUntil(late.ID, "in doubt", func(p *agent.Payment) bool { return p.State == agent.InDoubt })
+		if p := b.payment(sale.ID); p.State != agent.Succeeded {
 			t.Fatalf("sale %s", p.State)
 		}
 		z1, raw1 := closeZ(t, b.e)
 		if z1.Net != 1000 || len(z1.InDoubt) != 1 || z1.Late.Count != 0 {
 			t.Fatalf("Z1: net %d in doubt %+v late %+v", z1.Net, z1.InDoubt, z1.Late)
 		}
-		if u := unsettled(z1, late.ID); u == nil || u.Z != 1 || u.Shift != 1 || u.State != string(InDoubt) || u.Counted != 0 {
+		if u := unsettled(z1, late.ID); u == nil || u.Z != 1 || u.Shift != 1 || u.State != string(agent.InDoubt) || u.Counted != 0 {
 			t.Fatalf("Z1 unsettled %+v", z1.Unsettled)
 		}
 		// The reconciler finds it paid: the sale was abandoned (in doubt),
 		// so it is refunded automatically, in shift 2 (opened by the refund).
 		p := b.waitFinal(late.ID)
-		if p.State != Reversed || len(p.Refunds) != 1 {
+		if p.State != agent.Reversed || len(p.Refunds) != 1 {
 			t.Fatalf("the late payment is %s, refund %+v", p.State, p.Refunds)
 		}
 		scanPay(t, b, 1500, "k3")
@@ -197,7 +199,7 @@ func TestBubbleReversalAfterTheZBalances(t *testing.T) {
 			t.Fatalf("Z2: shift net %d refunds %+v late %+v net %d", z2.ShiftNet, z2.Refunds, z2.Late, z2.Net)
 		}
 		it := z2.Late.Items[0]
-		if it.PaymentID != late.ID || it.Z != 1 || it.From != string(InDoubt) || it.State != string(Reversed) || it.Sales != 2502 {
+		if it.PaymentID != late.ID || it.Z != 1 || it.From != string(agent.InDoubt) || it.State != string(agent.Reversed) || it.Sales != 2502 {
 			t.Fatalf("late item %+v", it)
 		}
 		if len(z2.Unsettled) != 0 {
@@ -205,7 +207,7 @@ func TestBubbleReversalAfterTheZBalances(t *testing.T) {
 		}
 		// Through the API, as the POS reads it.
 		s, m := b.call("GET", "/v1/reports/z/2", nil)
-		var api Report
+		var api agent.Report
 		if js, err := json.Marshal(m); err != nil || json.Unmarshal(js, &api) != nil || s != 200 ||
 			api.Net != 1500 || api.ShiftNet != -1002 || api.Late.Net != 2502 || len(api.Late.ByZ) != 1 || api.Late.ByZ[0].Z != 1 {
 			t.Fatalf("GET /v1/reports/z/2: %d %v", s, m)
@@ -256,7 +258,7 @@ func TestBubbleRefundInDoubtAtTheZSettlesLate(t *testing.T) {
 			return nil, &gateway.Error{Action: gateway.ActionStatusQuery, Outcome: gateway.Unknown, Err: errors.New("read: connection reset by peer")}
 		}
 		var gw *scriptGateway
-		b := startBubble(t, Options{}, ottsim.Options{}, withGateway(func(real *gateway.Client) Gateway {
+		b := startBubble(t, agent.Options{}, ottsim.Options{}, withGateway(func(real *gateway.Client) agent.Gateway {
 			gw = &scriptGateway{Gateway: real}
 			return gw
 		}))
@@ -264,10 +266,10 @@ func TestBubbleRefundInDoubtAtTheZSettlesLate(t *testing.T) {
 		p := b.waitFinal(scanPay(t, b, 4000, "k1").ID)
 		gw.set(func(g *scriptGateway) { g.loseRefund, g.queryDefault = 1, lost })
 		amt := int64(1500)
-		if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, IdemKey{Key: "r1"}, RefundBy{Operator: "alice"}); err != nil {
+		if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, agent.IdemKey{Key: "r1"}, agent.RefundBy{Operator: "alice"}); err != nil {
 			t.Fatal(err)
 		}
-		p = b.waitUntil(p.ID, "refund in doubt", func(p *Payment) bool { return p.Refunds[0].State == store.RefundInDoubt })
+		p = b.waitUntil(p.ID, "refund in doubt", func(p *agent.Payment) bool { return p.Refunds[0].State == store.RefundInDoubt })
 		refund := p.Refunds[0].ID
 		z1, _ := closeZ(t, b.e)
 		if z1.Refunds.Pending != 1 || z1.Refunds.Amount != 0 || z1.Net != 4000 {
@@ -295,7 +297,7 @@ func TestBubbleRefundInDoubtAtTheZSettlesLate(t *testing.T) {
 			t.Fatalf("X report late %+v", x.Late)
 		}
 		z2, _ := closeZ(t, b.e)
-		if z2.Late.Count != 1 || z2.Late.Refunds != (Totals{1, 1500}) || z2.Net != -1500 || z2.Refunds.Amount != 0 {
+		if z2.Late.Count != 1 || z2.Late.Refunds != (agent.Totals{Count: 1, Amount: 1500}) || z2.Net != -1500 || z2.Refunds.Amount != 0 {
 			t.Fatalf("Z2: late %+v refunds %+v net %d", z2.Late, z2.Refunds, z2.Net)
 		}
 		if it := z2.Late.Items[0]; it.Kind != "refund" || it.RefundID != refund || it.Z != 1 || it.From != "in_doubt" || it.State != "succeeded" {
@@ -311,20 +313,20 @@ func TestBubbleRefundInDoubtAtTheZSettlesLate(t *testing.T) {
 // and its tip, one with no money.
 func TestBubbleResolutionAfterTheZ(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{}, ottsim.Options{})
+		b := startBubble(t, agent.Options{}, ottsim.Options{})
 		defer b.stop()
 		sale := b.waitFinal(scanPay(t, b, 1000, "k1").ID)
-		var qr [2]*Payment
+		var qr [2]*agent.Payment
 		for i, amt := range []int64{2500, 3000} {
 			tip := int64(300 * (1 - i)) // the one paid has a tip
-			p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: amt, Tip: tip, Mode: "qr", Wallet: "alipay"}, IdemKey{Key: "q" + string(rune('a'+i))})
+			p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: amt, Tip: tip, Mode: "qr", Wallet: "alipay"}, agent.IdemKey{Key: "q" + string(rune('a'+i))})
 			if err != nil {
 				t.Fatal(err)
 			}
 			qr[i] = p
 		}
 		for _, p := range qr {
-			b.waitUntil(p.ID, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
+			b.waitUntil(p.ID, "in doubt", func(p *agent.Payment) bool { return p.State == agent.InDoubt })
 		}
 		// The gateway answers nothing believable; the customer pays one.
 		b.sim.SetFaults(ottsim.Faults{ErrorRate: 1})
@@ -339,25 +341,25 @@ func TestBubbleResolutionAfterTheZ(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, outcome := range []string{"paid", "not_paid"} {
-			if _, err := b.e.Resolve(qr[i].ID, ResolveRequest{Outcome: outcome, Reason: "merchant portal", Operator: "mia"}, IdemKey{Key: "res" + outcome}); err != nil {
+			if _, err := b.e.Resolve(qr[i].ID, agent.ResolveRequest{Outcome: outcome, Reason: "merchant portal", Operator: "mia"}, agent.IdemKey{Key: "res" + outcome}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		z2, _ := closeZ(t, b.e)
-		if z2.Late.Count != 2 || z2.Late.Sales != (Totals{1, 2500}) || z2.Late.Tips != 300 || z2.Net != 2800 || z2.ShiftNet != 0 {
+		if z2.Late.Count != 2 || z2.Late.Sales != (agent.Totals{Count: 1, Amount: 2500}) || z2.Late.Tips != 300 || z2.Net != 2800 || z2.ShiftNet != 0 {
 			t.Fatalf("Z2: late %+v net %d", z2.Late, z2.Net)
 		}
 		states := map[string]string{}
 		for _, it := range z2.Late.Items {
 			states[it.PaymentID] = it.State
-			if it.Z != 1 || it.From != string(InDoubt) {
+			if it.Z != 1 || it.From != string(agent.InDoubt) {
 				t.Errorf("late item %+v", it)
 			}
 		}
-		if states[qr[0].ID] != string(Succeeded) || states[qr[1].ID] != string(Cancelled) {
+		if states[qr[0].ID] != string(agent.Succeeded) || states[qr[1].ID] != string(agent.Cancelled) {
 			t.Fatalf("late items %+v", z2.Late.Items)
 		}
-		if b.payment(sale.ID).State != Succeeded {
+		if b.payment(sale.ID).State != agent.Succeeded {
 			t.Fatal("sale")
 		}
 		checkBalance(t, b)
@@ -369,11 +371,11 @@ func TestBubbleResolutionAfterTheZ(t *testing.T) {
 // refunds it, counts its sale as a late settlement of Z1.
 func TestBubbleChargedInDoubtAcrossTwoZs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{}, ottsim.Options{PaidAfter: 90 * time.Second})
+		b := startBubble(t, agent.Options{}, ottsim.Options{PaidAfter: 90 * time.Second})
 		defer b.stop()
 		scanPay(t, b, 1000, "k1")
 		late := scanPay(t, b, 2502, "k2")
-		b.waitUntil(late.ID, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
+		b.waitUntil(late.ID, "in doubt", func(p *agent.Payment) bool { return p.State == agent.InDoubt })
 		b.sim.SetFaults(ottsim.Faults{ErrorRate: 1})
 		z1, _ := closeZ(t, b.e)
 		time.Sleep(5 * time.Minute) // paid at 90 s; the queries at 2 min fail
@@ -392,7 +394,7 @@ func TestBubbleChargedInDoubtAcrossTwoZs(t *testing.T) {
 			t.Errorf("Z2 printed without the payment unsettled since Z1:\n%s", text)
 		}
 		b.sim.SetFaults(ottsim.Faults{})
-		if p := b.waitFinal(late.ID); p.State != Reversed {
+		if p := b.waitFinal(late.ID); p.State != agent.Reversed {
 			t.Fatalf("state %s", p.State)
 		}
 		z3, _ := closeZ(t, b.e)
@@ -418,7 +420,7 @@ func TestLateSettlementsAfterAnOldZReport(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().UTC()
-		pay := func(id string, shift uint64, state State, amount int64, refunds ...store.Refund) *store.Payment {
+		pay := func(id string, shift uint64, state agent.State, amount int64, refunds ...store.Refund) *store.Payment {
 			return &store.Payment{ID: id, OrderID: "P" + id, Mode: "scan", Wallet: "wechat", Amount: amount, Currency: "CAD",
 				State: state, CreatedAt: now, UpdatedAt: now, History: []store.HistoryEntry{}, Refunds: append([]store.Refund{}, refunds...), Shift: shift}
 		}
@@ -428,7 +430,7 @@ func TestLateSettlementsAfterAnOldZReport(t *testing.T) {
 				return err
 			}
 			old, _ := json.Marshal(map[string]any{"kind": "z", "z": 1, "shift": sh, "net": 0,
-				"in_doubt": []InDoubtLine{{ID: "pay_a", OrderID: "Ppay_a", State: InDoubt, Amount: 2500, Since: now}}})
+				"in_doubt": []agent.InDoubtLine{{ID: "pay_a", OrderID: "Ppay_a", State: agent.InDoubt, Amount: 2500, Since: now}}})
 			if _, err := tx.AddZ(1, now.Add(-time.Minute), func(uint64) ([]byte, error) { return old, nil }); err != nil {
 				return err
 			}
@@ -436,9 +438,9 @@ func TestLateSettlementsAfterAnOldZReport(t *testing.T) {
 				return err
 			}
 			for _, p := range []*store.Payment{
-				pay("pay_a", 1, Reversed, 2500, store.Refund{ID: "ref_a", OrderID: "Rref_a", Amount: 2500, State: store.RefundSucceeded, Auto: true, CreatedAt: now, Shift: 2}),
-				pay("pay_b", 1, InDoubt, 700),
-				pay("pay_c", 1, Succeeded, 900),
+				pay("pay_a", 1, agent.Reversed, 2500, store.Refund{ID: "ref_a", OrderID: "Rref_a", Amount: 2500, State: store.RefundSucceeded, Auto: true, CreatedAt: now, Shift: 2}),
+				pay("pay_b", 1, agent.InDoubt, 700),
+				pay("pay_c", 1, agent.Succeeded, 900),
 			} {
 				if err := tx.PutPayment(p); err != nil {
 					return err
@@ -450,7 +452,7 @@ func TestLateSettlementsAfterAnOldZReport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := startBubble(t, Options{}, ottsim.Options{}, withJournal(path))
+		b := startBubble(t, agent.Options{}, ottsim.Options{}, withJournal(path))
 		defer b.stop()
 		x, err := b.e.XReport()
 		if err != nil {
@@ -479,7 +481,7 @@ func TestLateSettlementsAfterAnOldZReport(t *testing.T) {
 // up to the gateway's net, and no payment is counted late twice.
 func TestBubbleZReportsWhileMoneySettles(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{}, ottsim.Options{PaidAfter: 90 * time.Second, SlowReply: 20 * time.Second})
+		b := startBubble(t, agent.Options{}, ottsim.Options{PaidAfter: 90 * time.Second, SlowReply: 20 * time.Second})
 		defer b.stop()
 		ctx, stop := context.WithCancel(context.Background())
 		closer := make(chan error, 1)
@@ -504,9 +506,9 @@ func TestBubbleZReportsWhileMoneySettles(t *testing.T) {
 			p := scanPay(t, b, cents, "k"+string(rune('a'+i)))
 			ids = append(ids, p.ID)
 			if i%3 == 0 {
-				if p = b.waitFinal(p.ID); p.State == Succeeded {
+				if p = b.waitFinal(p.ID); p.State == agent.Succeeded {
 					amt := p.Amount / 2
-					if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, IdemKey{Key: "r" + p.ID}, RefundBy{Operator: "alice"}); err != nil {
+					if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, agent.IdemKey{Key: "r" + p.ID}, agent.RefundBy{Operator: "alice"}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -549,6 +551,6 @@ func TestBubbleZReportsWhileMoneySettles(t *testing.T) {
 }
 
 func isCode(err error, code string) bool {
-	var oe *OpError
+	var oe *agent.OpError
 	return errors.As(err, &oe) && oe.Code == code
 }

@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"encoding/json"
@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/store"
 )
@@ -28,7 +30,7 @@ func TestCrashDuringGroupCommit(t *testing.T) {
 	path := filepath.Join(dir, "posagent.db")
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	defer hc.CloseIdleConnections()
-	answered := map[string]State{} // payment id -> state in its 201
+	answered := map[string]agent.State{} // payment id -> state in its 201
 	var mu sync.Mutex
 	base := rand.IntN(1 << 30)
 	n := 0
@@ -61,8 +63,8 @@ func TestCrashDuringGroupCommit(t *testing.T) {
 					raw, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
 					var p struct {
-						ID    string `json:"id"`
-						State State  `json:"state"`
+						ID    string      `json:"id"`
+						State agent.State `json:"state"`
 					}
 					if resp.StatusCode == 201 && json.Unmarshal(raw, &p) == nil && p.ID != "" {
 						mu.Lock()

@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/store"
 )
@@ -78,7 +80,7 @@ func TestZReportSurvivesSIGKILL(t *testing.T) {
 				if err != nil || sh.Open() || sh.Z != z.No {
 					return fmt.Errorf("Z %d: its shift %+v (%v) is not closed by it", z.No, sh, err)
 				}
-				var rep Report
+				var rep agent.Report
 				if err := json.Unmarshal(full.Report, &rep); err != nil || rep.Z != z.No || rep.Payments.Count == 0 {
 					return fmt.Errorf("Z %d: report %+v (%v)", z.No, rep, err)
 				}

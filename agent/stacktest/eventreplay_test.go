@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ func TestReplayedEventsAreTheLiveOnes(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	a := startAgent(t, "", gw, testOptions())
-	live, stop := a.e.Subscribe(a.e.bus.Last())
+	live, stop := a.e.Subscribe(a.e.LastSeq())
 	defer stop()
 	got := map[uint64][]byte{}
 	for i := range 3 {
@@ -29,7 +29,7 @@ func TestReplayedEventsAreTheLiveOnes(t *testing.T) {
 		}
 		a.waitUntil(id, "its refunds final", refundsFinal)
 	}
-	last := a.e.bus.Last()
+	last := a.e.LastSeq()
 	deadline := time.After(10 * time.Second)
 	for len(got) == 0 || maxSeq(got) < last {
 		select {

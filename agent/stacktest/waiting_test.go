@@ -1,10 +1,12 @@
-package agent
+package stacktest
 
 import (
 	"context"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/gateway/ottsim"
 )
@@ -15,7 +17,7 @@ import (
 // event stream, until it is paid; then the reason is gone.
 func TestBubbleWaitingForCustomer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{}, ottsim.Options{PaidAfter: 20 * time.Second})
+		b := startBubble(t, agent.Options{}, ottsim.Options{PaidAfter: 20 * time.Second})
 		defer b.stop()
 		events, stop := b.e.Subscribe(b.e.LastSeq())
 		reasons := make(chan string, 100)
@@ -32,25 +34,25 @@ func TestBubbleWaitingForCustomer(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 1202, Mode: "scan", AuthCode: code}, IdemKey{Key: "k1"})
+		p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 1202, Mode: "scan", AuthCode: code}, agent.IdemKey{Key: "k1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Until(start.Add(10 * time.Second)))
 		settle()
 		_, m := b.call("GET", "/v1/payments/"+p.ID, nil)
-		if m["state"] != "processing" || m["reason"] != ReasonWaitingForCustomer {
+		if m["state"] != "processing" || m["reason"] != agent.ReasonWaitingForCustomer {
 			t.Fatalf("10 s into the customer's confirmation the API says %v (reason %v)", m["state"], m["reason"])
 		}
 		time.Sleep(time.Minute)
 		settle()
-		if p = b.payment(p.ID); p.State != Succeeded || p.Reason != "" {
+		if p = b.payment(p.ID); p.State != agent.Succeeded || p.Reason != "" {
 			t.Fatalf("after the customer confirmed: %s, reason %q", p.State, p.Reason)
 		}
 		stop()
 		waiting := 0
 		for r := range reasons {
-			if r == ReasonWaitingForCustomer {
+			if r == agent.ReasonWaitingForCustomer {
 				waiting++
 			}
 		}
@@ -67,19 +69,19 @@ func TestBubbleWaitingForCustomer(t *testing.T) {
 // charged, and the reconciler then finds the order closed.
 func TestBubbleCancelWhileWaitingForCustomer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{BackoffJitter: -1}, ottsim.Options{})
+		b := startBubble(t, agent.Options{BackoffJitter: -1}, ottsim.Options{})
 		defer b.stop()
 		code, err := b.sim.IssueCode("alipay")
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 1203, Mode: "scan", AuthCode: code}, IdemKey{Key: "k1"})
+		p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 1203, Mode: "scan", AuthCode: code}, agent.IdemKey{Key: "k1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(5 * time.Second)
 		settle()
-		if p = b.payment(p.ID); p.Reason != ReasonWaitingForCustomer {
+		if p = b.payment(p.ID); p.Reason != agent.ReasonWaitingForCustomer {
 			t.Fatalf("not waiting for the customer: %s, reason %q", p.State, p.Reason)
 		}
 		s, m := b.call("POST", "/v1/payments/"+p.ID+"/cancel", struct{}{})
@@ -87,12 +89,12 @@ func TestBubbleCancelWhileWaitingForCustomer(t *testing.T) {
 			t.Fatalf("cancel: %d %v", s, m)
 		}
 		e, _ := m["error"].(map[string]any)
-		if m["state"] != "in_doubt" || e == nil || e["message"] != MsgCancelledWaiting || m["reason"] != nil {
-			t.Fatalf("cancelled while waiting: %v %v reason %v; want in_doubt saying %q", m["state"], e, m["reason"], MsgCancelledWaiting)
+		if m["state"] != "in_doubt" || e == nil || e["message"] != agent.MsgCancelledWaiting || m["reason"] != nil {
+			t.Fatalf("cancelled while waiting: %v %v reason %v; want in_doubt saying %q", m["state"], e, m["reason"], agent.MsgCancelledWaiting)
 		}
 		time.Sleep(10 * time.Minute)
 		settle()
-		if p = b.payment(p.ID); p.State != Cancelled && p.State != Failed {
+		if p = b.payment(p.ID); p.State != agent.Cancelled && p.State != agent.Failed {
 			t.Fatalf("reconciled: %s %+v, want cancelled (the wallet closed the order)", p.State, p.Error)
 		}
 		for _, o := range b.sim.Ledger() {
@@ -111,19 +113,19 @@ func TestBubbleCancelWhileWaitingForCustomer(t *testing.T) {
 // not one schedule step (10 min) later.
 func TestBubbleFirstReconcileAfterTheWalletCloses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{Rand: func() float64 { return 0 }}, ottsim.Options{CloseAfter: 3 * time.Minute})
+		b := startBubble(t, agent.Options{Rand: func() float64 { return 0 }}, ottsim.Options{CloseAfter: 3 * time.Minute})
 		defer b.stop()
 		code, err := b.sim.IssueCode("alipay")
 		if err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		p, _, err := b.e.CreatePayment(context.Background(), CreateRequest{Amount: 1203, Mode: "scan", AuthCode: code}, IdemKey{Key: "k1"})
+		p, _, err := b.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 1203, Mode: "scan", AuthCode: code}, agent.IdemKey{Key: "k1"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		p = b.waitUntil(p.ID, "final", func(p *Payment) bool { return p.State.Final() })
-		if p.State != Cancelled && p.State != Failed {
+		p = b.waitUntil(p.ID, "final", func(p *agent.Payment) bool { return p.State.Final() })
+		if p.State != agent.Cancelled && p.State != agent.Failed {
 			t.Fatalf("%s %+v", p.State, p.Error)
 		}
 		if got := p.UpdatedAt.Sub(start); got < 3*time.Minute || got > 4*time.Minute {

@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/posagent/posagent/agent"
+
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/store"
@@ -18,14 +20,14 @@ import (
 
 type outcome struct {
 	cents    int64
-	state    State
+	state    agent.State
 	errCode  string
 	charged  bool // the simulator took the money
 	customer bool // qr: the test opens code_url (the customer pays)
 }
 
 // checkLedger asserts what the simulator charged and refunded for p.
-func checkLedger(t *testing.T, sim *simEnv, p *Payment, charged, refunded int64) {
+func checkLedger(t *testing.T, sim *simEnv, p *agent.Payment, charged, refunded int64) {
 	t.Helper()
 	o, ok := sim.ledger()[p.OrderID]
 	if !ok {
@@ -45,18 +47,18 @@ func checkLedger(t *testing.T, sim *simEnv, p *Payment, charged, refunded int64)
 // the simulator charged.
 func TestScanOutcomesEndToEnd(t *testing.T) {
 	cases := []outcome{
-		{cents: 1200, state: Succeeded, charged: true},
-		{cents: 1201, state: Failed, errCode: "declined"},
-		{cents: 1202, state: Succeeded, charged: true},
-		{cents: 1203, state: Failed, errCode: "order_closed"},
-		{cents: 1204, state: Succeeded, charged: true},
-		{cents: 1205, state: Succeeded, charged: true},
-		{cents: 1206, state: Succeeded, charged: true},
+		{cents: 1200, state: agent.Succeeded, charged: true},
+		{cents: 1201, state: agent.Failed, errCode: "declined"},
+		{cents: 1202, state: agent.Succeeded, charged: true},
+		{cents: 1203, state: agent.Failed, errCode: "order_closed"},
+		{cents: 1204, state: agent.Succeeded, charged: true},
+		{cents: 1205, state: agent.Succeeded, charged: true},
+		{cents: 1206, state: agent.Succeeded, charged: true},
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("cents_%02d", c.cents%100), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				b := startBubble(t, Options{}, ottsim.Options{})
+				b := startBubble(t, agent.Options{}, ottsim.Options{})
 				defer b.stop()
 				code, err := b.sim.IssueCode([]string{"wechat", "alipay"}[i%2])
 				if err != nil {
@@ -94,18 +96,18 @@ func TestScanOutcomesEndToEnd(t *testing.T) {
 // schedule; the customer's phone opens the code_url in memory.
 func TestQROutcomesEndToEnd(t *testing.T) {
 	cases := []outcome{
-		{cents: 2500, state: Succeeded, charged: true, customer: true},
-		{cents: 2501, state: Failed, errCode: "declined"},
-		{cents: 2502, state: Succeeded, charged: true, customer: true},
-		{cents: 2503, state: Cancelled, customer: true}, // the wallet never pays it; the gateway closes it
-		{cents: 2504, state: Cancelled},                 // response lost: no QR shown; the order closes unpaid
-		{cents: 2505, state: Cancelled},                 // SYSTEM_ERROR: no QR; closes unpaid
-		{cents: 2506, state: Cancelled},                 // reply too late: no QR; closes unpaid
+		{cents: 2500, state: agent.Succeeded, charged: true, customer: true},
+		{cents: 2501, state: agent.Failed, errCode: "declined"},
+		{cents: 2502, state: agent.Succeeded, charged: true, customer: true},
+		{cents: 2503, state: agent.Cancelled, customer: true}, // the wallet never pays it; the gateway closes it
+		{cents: 2504, state: agent.Cancelled},                 // response lost: no QR shown; the order closes unpaid
+		{cents: 2505, state: agent.Cancelled},                 // SYSTEM_ERROR: no QR; closes unpaid
+		{cents: 2506, state: agent.Cancelled},                 // reply too late: no QR; closes unpaid
 	}
 	for i, c := range cases {
 		t.Run(fmt.Sprintf("cents_%02d", c.cents%100), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				b := startBubble(t, Options{}, ottsim.Options{})
+				b := startBubble(t, agent.Options{}, ottsim.Options{})
 				defer b.stop()
 				wallet := []string{"wechat", "alipay"}[i%2]
 				status, m := b.Call("POST", "/v1/payments", map[string]any{"amount": c.cents, "mode": "qr", "wallet": wallet})
@@ -147,7 +149,7 @@ func TestQROutcomesEndToEnd(t *testing.T) {
 // in_doubt, and the late payment is refunded automatically (reversed).
 func TestQRCancelThenLatePaymentIsReversed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{}, ottsim.Options{})
+		b := startBubble(t, agent.Options{}, ottsim.Options{})
 		defer b.stop()
 		status, m := b.Call("POST", "/v1/payments", map[string]any{"amount": 3300, "mode": "qr", "wallet": "alipay"})
 		if status != 201 {
@@ -158,14 +160,14 @@ func TestQRCancelThenLatePaymentIsReversed(t *testing.T) {
 		if status != 200 {
 			t.Fatalf("cancel: %d %v", status, m)
 		}
-		if got := decodePayment(t, m); got.State != InDoubt {
+		if got := decodePayment(t, m); got.State != agent.InDoubt {
 			t.Fatalf("after cancel: %s, want in_doubt (the customer may still pay a scanned QR)", got.State)
 		}
 		if err := b.sim.Pay(p.OrderID); err != nil { // the customer pays anyway
 			t.Fatal(err)
 		}
 		p = b.waitFinal(p.ID)
-		if p.State != Reversed || len(p.Refunds) != 1 || !p.Refunds[0].Automatic || p.Refunded != 3300 {
+		if p.State != agent.Reversed || len(p.Refunds) != 1 || !p.Refunds[0].Automatic || p.Refunded != 3300 {
 			t.Fatalf("late payment: %s refunds %+v refunded %d", p.State, p.Refunds, p.Refunded)
 		}
 		checkLedger(t, b.env, p, 3300, 3300)
@@ -177,7 +179,7 @@ func TestQRCancelThenLatePaymentIsReversed(t *testing.T) {
 // One of them is cancelled by the cashier.
 func TestScanLatePaymentIsReversed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := startBubble(t, Options{}, ottsim.Options{PaidAfter: 100 * time.Second})
+		b := startBubble(t, agent.Options{}, ottsim.Options{PaidAfter: 100 * time.Second})
 		defer b.stop()
 		var ids []string
 		for _, cancelIt := range []bool{false, true} {
@@ -192,7 +194,7 @@ func TestScanLatePaymentIsReversed(t *testing.T) {
 			p := decodePayment(t, m)
 			if cancelIt {
 				status, m = b.Call("POST", "/v1/payments/"+p.ID+"/cancel", nil)
-				if status != 200 || decodePayment(t, m).State != InDoubt {
+				if status != 200 || decodePayment(t, m).State != agent.InDoubt {
 					t.Fatalf("cancel: %d %v", status, m)
 				}
 			}
@@ -200,7 +202,7 @@ func TestScanLatePaymentIsReversed(t *testing.T) {
 		}
 		for _, id := range ids {
 			p := b.waitFinal(id)
-			if p.State != Reversed || p.Refunded != 4402 {
+			if p.State != agent.Reversed || p.Refunded != 4402 {
 				t.Errorf("%s: %s refunded %d, history %v", id, p.State, p.Refunded, p.History)
 			}
 			checkLedger(t, b.env, p, 4402, 4402)
@@ -215,7 +217,7 @@ func TestRefundsEndToEnd(t *testing.T) {
 }
 
 func testRefunds(t *testing.T) {
-	a := startBubble(t, Options{}, ottsim.Options{})
+	a := startBubble(t, agent.Options{}, ottsim.Options{})
 	defer a.stop()
 	code := func() string {
 		c, err := a.sim.IssueCode("wechat")
@@ -227,7 +229,7 @@ func testRefunds(t *testing.T) {
 	sim := a.env
 	_, m := a.Call("POST", "/v1/payments", map[string]any{"amount": 5000, "mode": "scan", "auth_code": code()})
 	p := a.waitFinal(decodePayment(t, m).ID)
-	if p.State != Succeeded {
+	if p.State != agent.Succeeded {
 		t.Fatalf("payment %s", p.State)
 	}
 	status, m := a.Call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 1500})
@@ -243,7 +245,7 @@ func testRefunds(t *testing.T) {
 		t.Fatalf("refund rest: %d %v", status, m)
 	}
 	p = a.waitFinal(p.ID)
-	if len(p.Refunds) != 2 || p.Refunds[1].Amount != 3500 || p.Refunded != 5000 || p.State != Succeeded {
+	if len(p.Refunds) != 2 || p.Refunds[1].Amount != 3500 || p.Refunded != 5000 || p.State != agent.Succeeded {
 		t.Fatalf("refunds %+v refunded %d state %s", p.Refunds, p.Refunded, p.State)
 	}
 	if p.Refunds[0].OrderID == p.Refunds[1].OrderID || p.Refunds[0].OrderID == p.OrderID {
@@ -281,11 +283,11 @@ func TestGatewayDownThenBack(t *testing.T) {
 	// payment whose cashier will cancel during the outage.
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 6000, "mode": "scan", "auth_code": wechatCode(60)})
 	paid := a.waitFinal(decodePayment(t, m).ID)
-	if paid.State != Succeeded {
+	if paid.State != agent.Succeeded {
 		t.Fatalf("setup: %s", paid.State)
 	}
 	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 6100, "mode": "qr", "wallet": "wechat"})
-	qr := a.waitUntil(decodePayment(t, m).ID, "shown", func(p *Payment) bool { return p.CodeURL != "" })
+	qr := a.waitUntil(decodePayment(t, m).ID, "shown", func(p *agent.Payment) bool { return p.CodeURL != "" })
 
 	down := 120 * time.Second // scaled: 2.4 s; the code validity is 90 s (1.8 s)
 	sim.sim.SetFaults(ottsim.Faults{DownForMS: down.Milliseconds()})
@@ -295,7 +297,7 @@ func TestGatewayDownThenBack(t *testing.T) {
 	// Scan A now: its code expires before the gateway is back.
 	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 6200, "mode": "scan", "auth_code": wechatCode(62)})
 	expA := decodePayment(t, m)
-	if expA.State != Queued {
+	if expA.State != agent.Queued {
 		t.Fatalf("scan during outage is %s, want queued", expA.State)
 	}
 	// The customer pays the qr on their phone meanwhile (the wallet talks to
@@ -304,7 +306,7 @@ func TestGatewayDownThenBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, m := a.call("POST", "/v1/payments/"+qr.ID+"/cancel", nil)
-	if status != 200 || decodePayment(t, m).State != InDoubt {
+	if status != 200 || decodePayment(t, m).State != agent.InDoubt {
 		t.Fatalf("cancel during outage: %d %v", status, m)
 	}
 	status, m = a.call("POST", "/v1/payments/"+paid.ID+"/refunds", map[string]any{"amount": 2000})
@@ -324,12 +326,12 @@ func TestGatewayDownThenBack(t *testing.T) {
 	}
 
 	pA := a.waitFinal(expA.ID)
-	if pA.State != Expired || pA.Error == nil || pA.Error.Code != "code_expired" {
+	if pA.State != agent.Expired || pA.Error == nil || pA.Error.Code != "code_expired" {
 		t.Errorf("scan A: %s %v", pA.State, pA.Error)
 	}
 	checkLedger(t, sim, pA, 0, 0)
 	pB := a.waitFinal(sentB.ID)
-	if pB.State != Succeeded {
+	if pB.State != agent.Succeeded {
 		t.Errorf("scan B: %s %v %v", pB.State, pB.Error, pB.History)
 	}
 	seenQueued := false
@@ -346,7 +348,7 @@ func TestGatewayDownThenBack(t *testing.T) {
 	}
 	checkLedger(t, sim, pr, 6000, 2000)
 	pq := a.waitFinal(qr.ID)
-	if pq.State != Reversed {
+	if pq.State != agent.Reversed {
 		t.Errorf("qr paid during the outage and cancelled: %s %v", pq.State, pq.History)
 	}
 	checkLedger(t, sim, pq, 6100, 6100)
@@ -373,7 +375,7 @@ func waitDown(t *testing.T, url string) {
 // lossyRefunds performs the first refund for real and then loses its
 // answer (as a connection reset after the gateway acted would).
 type lossyRefunds struct {
-	Gateway
+	agent.Gateway
 	mu    sync.Mutex
 	lost  bool
 	calls int
@@ -430,12 +432,12 @@ func TestNotRunningRefusesPayments(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	e, err := New(Options{Gateway: gw, Store: st})
+	e, err := agent.New(agent.Options{Gateway: gw, Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = e.CreatePayment(context.Background(), CreateRequest{Amount: 100, Mode: "qr", Wallet: "wechat"}, IdemKey{})
-	var oe *OpError
+	_, _, err = e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 100, Mode: "qr", Wallet: "wechat"}, agent.IdemKey{})
+	var oe *agent.OpError
 	if !errors.As(err, &oe) || oe.Status != 503 || oe.Code != "not_running" {
 		t.Fatalf("create before Run: %v", err)
 	}

@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/agent"
+
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 )
@@ -23,7 +25,7 @@ import (
 // stampGateway records when the engine hands PASSIVEPAY to the gateway
 // client (after the journal commit), then calls the real client.
 type stampGateway struct {
-	Gateway
+	agent.Gateway
 	sent chan time.Time
 }
 
@@ -45,17 +47,17 @@ func BenchmarkScanToSend(b *testing.B) {
 	gw, hc := newGatewayClient(b, sim.url)
 	defer hc.CloseIdleConnections()
 	sg := &stampGateway{Gateway: gw, sent: make(chan time.Time, 1)}
-	a := startAgent(b, "", sg, Options{})
+	a := startAgent(b, "", sg, agent.Options{})
 	ctx := context.Background()
 	lat := make([]time.Duration, 0, b.N)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		if _, _, err := a.e.CreatePayment(ctx, CreateRequest{Amount: 1000, Mode: "scan"}, IdemKey{}); err != nil {
+		if _, _, err := a.e.CreatePayment(ctx, agent.CreateRequest{Amount: 1000, Mode: "scan"}, agent.IdemKey{}); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 		t0 := time.Now()
-		go a.e.HandleScan(ctx, Scan{Code: wechatCode(i), Device: "bench"})
+		go a.e.HandleScan(ctx, agent.Scan{Code: wechatCode(i), Device: "bench"})
 		lat = append(lat, (<-sg.sent).Sub(t0))
 	}
 	b.StopTimer()
@@ -68,7 +70,7 @@ func BenchmarkScanPaymentHTTP(b *testing.B) {
 	sim := startSim(b, "")
 	gw, hc := newGatewayClient(b, sim.url)
 	defer hc.CloseIdleConnections()
-	a := startAgent(b, "", gw, Options{})
+	a := startAgent(b, "", gw, agent.Options{})
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -95,7 +97,7 @@ func BenchmarkIdleMemory(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		g0 := runtime.NumGoroutine()
-		a := startAgent(b, "", gw, Options{})
+		a := startAgent(b, "", gw, agent.Options{})
 		time.Sleep(20 * time.Millisecond)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -136,8 +138,8 @@ func payLoad(b *testing.B, a *agentEnv, n, c int, codes *atomic.Int64) float64 {
 				}
 				raw, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				var got struct{ State State }
-				if resp.StatusCode != 201 || json.Unmarshal(raw, &got) != nil || got.State != Succeeded {
+				var got struct{ State agent.State }
+				if resp.StatusCode != 201 || json.Unmarshal(raw, &got) != nil || got.State != agent.Succeeded {
 					b.Errorf("%d %s", resp.StatusCode, raw)
 					return
 				}
@@ -156,7 +158,7 @@ func BenchmarkThroughputHTTP(b *testing.B) {
 			sim := startSim(b, "")
 			gw, hc := newGatewayClient(b, sim.url)
 			defer hc.CloseIdleConnections()
-			a := startAgent(b, "", gw, Options{})
+			a := startAgent(b, "", gw, agent.Options{})
 			var codes atomic.Int64
 			b.ResetTimer()
 			rate := payLoad(b, a, max(b.N, 300, 4*c), c, &codes)
@@ -188,17 +190,17 @@ func benchFixture(b *testing.B, dir string, n int) string {
 			for i := from; i < min(from+per, n); i++ {
 				at := t0.Add(time.Duration(i) * time.Second).UTC()
 				p := &store.Payment{ID: newID("pay_", at), OrderID: fmt.Sprintf("P%s%07d", at.Format("060102150405"), i),
-					Mode: "scan", Wallet: "alipay", Amount: int64(1000 + i%100), Currency: "CAD", State: Processing,
+					Mode: "scan", Wallet: "alipay", Amount: int64(1000 + i%100), Currency: "CAD", State: agent.Processing,
 					AuthCodeMasked: "2800**********0000", CodeAt: at, CreatedAt: at, UpdatedAt: at,
 					History: []store.HistoryEntry{{State: "processing", At: at}}, Refunds: []store.Refund{}}
 				if err := tx.PutIdem(fmt.Sprintf("fixture-%d", i), &store.Idem{Hash: "h", PaymentID: p.ID, Status: 201, CreatedAt: at}); err != nil {
 					return err
 				}
-				for _, s := range []State{Processing, Succeeded} {
-					if s == Succeeded {
-						p.State = Succeeded
+				for _, s := range []agent.State{agent.Processing, agent.Succeeded} {
+					if s == agent.Succeeded {
+						p.State = agent.Succeeded
 						if i%10 == 9 {
-							p.State = Failed
+							p.State = agent.Failed
 							p.Error = &store.Error{Code: "declined", Message: "declined by the wallet"}
 						}
 						p.History = append(p.History, store.HistoryEntry{State: string(p.State), At: at})
@@ -252,7 +254,7 @@ func BenchmarkStart(b *testing.B) {
 					b.Fatal(err)
 				}
 				t1 := time.Now()
-				e, err := New(Options{Gateway: gw, Store: st, Logger: testLogger(b)})
+				e, err := agent.New(agent.Options{Gateway: gw, Store: st, Logger: testLogger(b)})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -291,7 +293,7 @@ func BenchmarkQuery(b *testing.B) {
 			copyFile(b, src, path)
 			gw, hc := newGatewayClient(b, sim.url)
 			defer hc.CloseIdleConnections()
-			a := startAgent(b, path, gw, Options{})
+			a := startAgent(b, path, gw, agent.Options{})
 			for _, q := range []struct{ name, path string }{
 				{"list-failed", "/v1/payments?state=failed&limit=50"},
 				{"list-newest", "/v1/payments?limit=50"},
@@ -353,7 +355,7 @@ func BenchmarkDrain10k(b *testing.B) {
 			for i := from; i < min(from+2000, n); i++ {
 				at := t0.Add(time.Duration(i) * time.Millisecond).UTC()
 				p := &store.Payment{ID: newID("pay_", at), OrderID: fmt.Sprintf("P%012d", i), Mode: "scan", Wallet: "alipay",
-					Amount: 1000, Currency: "CAD", State: Succeeded, CreatedAt: at, UpdatedAt: at,
+					Amount: 1000, Currency: "CAD", State: agent.Succeeded, CreatedAt: at, UpdatedAt: at,
 					History: []store.HistoryEntry{{State: "succeeded", At: at}},
 					Refunds: []store.Refund{{ID: newID("ref_", at), OrderID: fmt.Sprintf("R%012d", i), Amount: 1000,
 						State: store.RefundPending, CreatedAt: at, UpdatedAt: at}}}
@@ -378,7 +380,7 @@ func BenchmarkDrain10k(b *testing.B) {
 		gw, hc := newGatewayClient(b, sim.url)
 		tw0 := timeWait()
 		start := time.Now()
-		a := startAgent(b, path, gw, Options{})
+		a := startAgent(b, path, gw, agent.Options{})
 		for jobs := n; jobs > 0; { // counted, not decoded: the poll must not compete with the drain
 			time.Sleep(10 * time.Millisecond)
 			a.st.View(func(tx *store.Tx) error { jobs = tx.JobCount(); return nil })
@@ -397,9 +399,9 @@ func putBenchPayment(tx *store.Tx, p *store.Payment, at time.Time) error {
 	if err := tx.PutPayment(p); err != nil {
 		return err
 	}
-	pub := publicPayment(p)
+	pub := fixturePayment(p)
 	_, err := tx.AppendEvent(func(seq uint64) ([]byte, error) {
-		return json.Marshal(Event{Seq: seq, Kind: KindPaymentUpdated, At: at, Payment: pub})
+		return json.Marshal(agent.Event{Seq: seq, Kind: agent.KindPaymentUpdated, At: at, Payment: pub})
 	})
 	return err
 }
@@ -419,4 +421,21 @@ func timeWait() int {
 		}
 	}
 	return n
+}
+
+// fixturePayment is the payment's JSON in a fixture's payment.updated
+// event: what the engine journals for it (its public JSON).
+func fixturePayment(p *store.Payment) *agent.Payment {
+	out := &agent.Payment{ID: p.ID, OrderID: p.OrderID, Reference: p.Reference, Mode: p.Mode, Wallet: p.Wallet,
+		Amount: p.Amount, Tip: p.Tip, Total: p.Amount + p.Tip, Currency: p.Currency, State: p.State, Error: p.Error,
+		AuthCodeMasked: p.AuthCodeMasked, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
+		History: []agent.HistoryEntry{}, Refunds: []agent.Refund{}, Refunded: p.Refunded()}
+	for _, h := range p.History {
+		out.History = append(out.History, agent.HistoryEntry{State: h.State, At: h.At.UTC(), Retries: h.Retries})
+	}
+	for _, r := range p.Refunds {
+		out.Refunds = append(out.Refunds, agent.Refund{ID: r.ID, OrderID: r.OrderID, Amount: r.Amount, State: r.State,
+			Automatic: r.Auto, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()})
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
@@ -25,7 +27,7 @@ import (
 // acted, a lying proxy). Every call still goes over loopback HTTP unless a
 // script replaces it.
 type scriptGateway struct {
-	Gateway
+	agent.Gateway
 	mu sync.Mutex
 	// loseRefund: the next Refund is sent (or not, with refundNotSent) and
 	// its answer lost.
@@ -197,10 +199,10 @@ func TestOnePaymentWaitsForACode(t *testing.T) {
 	if status, m := a.call("POST", "/v1/scans", map[string]any{"code": code}); status != 202 {
 		t.Fatalf("scan: %d %v", status, m)
 	}
-	if p := a.waitFinal(shown.ID); p.State != Succeeded {
+	if p := a.waitFinal(shown.ID); p.State != agent.Succeeded {
 		t.Fatalf("the payment the customer saw: %s", p.State)
 	}
-	if p := a.payment(stale.ID); p.State != Cancelled || p.Error == nil || p.Error.Code != "replaced" {
+	if p := a.payment(stale.ID); p.State != agent.Cancelled || p.Error == nil || p.Error.Code != "replaced" {
 		t.Fatalf("the replaced payment: %s %+v", p.State, p.Error)
 	}
 	for _, o := range sim.sim.Ledger() {
@@ -221,15 +223,15 @@ func TestWaitingPaymentAndCartExpire(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	o := Options{Clock: clk, APIWait: time.Nanosecond, ScanAutoStart: true}
+	o := agent.Options{Clock: clk, APIWait: time.Nanosecond, ScanAutoStart: true}
 	a := startAgent(t, "", gw, o)
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 5000, "mode": "scan"})
 	stale := decodePayment(t, m)
-	for i := 0; i < 9 && a.payment(stale.ID).State == AwaitingCode; i++ {
+	for i := 0; i < 9 && a.payment(stale.ID).State == agent.AwaitingCode; i++ {
 		clk.Advance(15 * time.Second) // the default timeout is 2 minutes
 		time.Sleep(10 * time.Millisecond)
 	}
-	waitFor(t, "the waiting payment to time out", func() bool { clk.Advance(time.Second); return a.payment(stale.ID).State == Cancelled })
+	waitFor(t, "the waiting payment to time out", func() bool { clk.Advance(time.Second); return a.payment(stale.ID).State == agent.Cancelled })
 	if p := a.payment(stale.ID); p.Error == nil || p.Error.Code != "no_code" {
 		t.Fatalf("timed-out payment: %+v", p.Error)
 	}
@@ -238,7 +240,7 @@ func TestWaitingPaymentAndCartExpire(t *testing.T) {
 	}
 	waitFor(t, "the cart to expire", func() bool { clk.Advance(30 * time.Second); return a.e.CurrentCart() == nil })
 	code, _ := sim.sim.IssueCode("alipay")
-	if err := a.e.HandleScan(context.Background(), Scan{Code: code, Device: "counter"}); err != nil {
+	if err := a.e.HandleScan(context.Background(), agent.Scan{Code: code, Device: "counter"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := sim.chargedWith(code); len(got) != 0 || len(sim.sim.Ledger()) != 0 {
@@ -251,7 +253,7 @@ func TestWaitingPaymentAndCartExpire(t *testing.T) {
 	a.stop()
 	clk.Jump(3 * time.Minute) // the terminal was off for 3 minutes
 	b := startAgent(t, a.path, gw, o)
-	if p := b.payment(left.ID); p.State != Cancelled || p.Error == nil || p.Error.Code != "no_code" {
+	if p := b.payment(left.ID); p.State != agent.Cancelled || p.Error == nil || p.Error.Code != "no_code" {
 		t.Fatalf("after a restart 3 minutes later the waiting payment is %s %+v", p.State, p.Error)
 	}
 }
@@ -266,7 +268,7 @@ func TestCodePaysOnce(t *testing.T) {
 	a := startAgent(t, "", gw, testOptions())
 	code, _ := sim.sim.IssueCode("wechat")
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code})
-	if p := a.waitFinal(decodePayment(t, m).ID); p.State != Succeeded {
+	if p := a.waitFinal(decodePayment(t, m).ID); p.State != agent.Succeeded {
 		t.Fatalf("first use: %s", p.State)
 	}
 	before := len(sim.sim.Ledger())
@@ -280,22 +282,22 @@ func TestCodePaysOnce(t *testing.T) {
 	if status != 409 || errCode(m) != "code_already_used" {
 		t.Fatalf("the same code given to a waiting payment: %d %v", status, m)
 	}
-	evs, cancel := a.e.Subscribe(a.e.bus.Last())
+	evs, cancel := a.e.Subscribe(a.e.LastSeq())
 	defer cancel()
-	err := a.e.HandleScan(context.Background(), Scan{Code: code, Device: "lane1"})
-	var oe *OpError
+	err := a.e.HandleScan(context.Background(), agent.Scan{Code: code, Device: "lane1"})
+	var oe *agent.OpError
 	if !errors.As(err, &oe) || oe.Code != "code_already_used" {
 		t.Fatalf("a re-scan after the dedupe window: %v", err)
 	}
 	select {
 	case ev := <-evs:
-		if ev.Kind != KindScanRefused || ev.Error == nil || ev.Error.Code != "code_already_used" || strings.Contains(string(ev.Data), code) {
+		if ev.Kind != agent.KindScanRefused || ev.Error == nil || ev.Error.Code != "code_already_used" || strings.Contains(string(ev.Data), code) {
 			t.Fatalf("event %+v %s", ev, ev.Data)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no scan.refused event")
 	}
-	if p := a.payment(waiting.ID); p.State != AwaitingCode {
+	if p := a.payment(waiting.ID); p.State != agent.AwaitingCode {
 		t.Fatalf("the waiting payment took a used code: %s", p.State)
 	}
 	if n := len(sim.sim.Ledger()); n != before {
@@ -316,7 +318,7 @@ func TestTextNeverMakesAGuessFinal(t *testing.T) {
 		}
 		// The answers are lost until the payment is in doubt.
 		var gw *scriptGateway
-		a := startBubble(t, Options{}, ottsim.Options{}, withGateway(func(real *gateway.Client) Gateway {
+		a := startBubble(t, agent.Options{}, ottsim.Options{}, withGateway(func(real *gateway.Client) agent.Gateway {
 			gw = &scriptGateway{Gateway: real, passiveLost: true, queryDefault: lost}
 			return gw
 		}))
@@ -325,7 +327,7 @@ func TestTextNeverMakesAGuessFinal(t *testing.T) {
 		code, _ := sim.sim.IssueCode("wechat")
 		_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code})
 		id := decodePayment(t, m).ID
-		a.waitUntil(id, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
+		a.waitUntil(id, "in doubt", func(p *agent.Payment) bool { return p.State == agent.InDoubt })
 		gw.set(func(g *scriptGateway) {
 			g.queryScript = []func() (*gateway.Result, error){
 				func() (*gateway.Result, error) {
@@ -343,10 +345,10 @@ func TestTextNeverMakesAGuessFinal(t *testing.T) {
 		}
 		// The answers that decide are real ones: the order was paid and nobody
 		// abandoned the sale... it went in doubt, so it is refunded (reversed).
-		if p.State == Failed || p.State == Cancelled {
+		if p.State == agent.Failed || p.State == agent.Cancelled {
 			t.Fatalf("a charged payment became %s on a guess (%+v); history %v", p.State, p.Error, p.History)
 		}
-		if p.State != Reversed {
+		if p.State != agent.Reversed {
 			t.Fatalf("state %s %+v", p.State, p.Error)
 		}
 		o := sim.ledger()[p.OrderID]
@@ -381,10 +383,10 @@ func TestTwoNotFoundAnswersSettleANeverSentOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := startBubble(t, Options{}, ottsim.Options{}, withJournal(path))
+		a := startBubble(t, agent.Options{}, ottsim.Options{}, withJournal(path))
 		defer a.stop()
 		p := a.waitFinal("pay_crash1")
-		if p.State != Failed || p.Error == nil || p.Error.Code != "gateway_unreachable" {
+		if p.State != agent.Failed || p.Error == nil || p.Error.Code != "gateway_unreachable" {
 			t.Fatalf("never-sent order: %s %+v", p.State, p.Error)
 		}
 		if p.Answer == nil || p.Answer.RspCode != gateway.CodeFail || !p.Answer.Answered {
@@ -402,7 +404,7 @@ func TestImplausibleClockRefusesPayments(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2000, 1, 1, 0, 0, 12, 0, time.UTC)}
-	a := startAgent(t, "", gw, Options{Clock: clk})
+	a := startAgent(t, "", gw, agent.Options{Clock: clk})
 	status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "qr", "wallet": "wechat"})
 	if status != 503 || errCode(m) != "clock_implausible" || !strings.Contains(errMessage(m), "2000-01-01") {
 		t.Fatalf("payment with the clock in 2000: %d %v", status, m)
@@ -424,7 +426,7 @@ func TestForwardJumpNeverCompactsNewRecords(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	a := startAgent(t, "", gw, Options{Clock: clk, APIWait: time.Nanosecond})
+	a := startAgent(t, "", gw, agent.Options{Clock: clk, APIWait: time.Nanosecond})
 	code, _ := sim.sim.IssueCode("wechat")
 	body := map[string]any{"amount": 1000, "mode": "scan", "auth_code": code}
 	status, m := a.call("POST", "/v1/payments", body, "Idempotency-Key", "pos-sale-1")
@@ -432,7 +434,7 @@ func TestForwardJumpNeverCompactsNewRecords(t *testing.T) {
 		t.Fatalf("%d %v", status, m)
 	}
 	id := decodePayment(t, m).ID
-	waitFor(t, "the payment to succeed", func() bool { return a.payment(id).State == Succeeded })
+	waitFor(t, "the payment to succeed", func() bool { return a.payment(id).State == agent.Succeeded })
 	clk.Jump(100 * 24 * time.Hour) // NTP corrects a wrong RTC by 100 days
 	for i := 0; i < 3; i++ {
 		clk.Advance(25 * time.Hour) // the daily compaction comes round
@@ -456,16 +458,16 @@ func TestBackwardJumpDoesNotStallRefunds(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	gw := &scriptGateway{Gateway: real}
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	a := startAgent(t, "", gw, Options{Clock: clk, APIWait: time.Nanosecond})
+	a := startAgent(t, "", gw, agent.Options{Clock: clk, APIWait: time.Nanosecond})
 	clk.run(t, 100*time.Millisecond) // 100 ms of clock time per real millisecond
 	code, _ := sim.sim.IssueCode("alipay")
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code})
 	id := decodePayment(t, m).ID
-	waitFor(t, "the payment to succeed", func() bool { return a.payment(id).State == Succeeded })
+	waitFor(t, "the payment to succeed", func() bool { return a.payment(id).State == agent.Succeeded })
 	gw.set(func(g *scriptGateway) { g.down = true })
 	a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": 400})
 	waitFor(t, "a failed refund attempt", func() bool {
-		return a.e.outboxStatus(a.e.now()).LastError != ""
+		return a.e.Status().Outbox.LastError != ""
 	})
 	clk.Jump(-48 * time.Hour) // the wall clock goes back two days
 	gw.set(func(g *scriptGateway) { g.down = false })
@@ -489,7 +491,7 @@ func TestMoneyMovingRequestsNeedAKey(t *testing.T) {
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code})
 	id := decodePayment(t, m).ID
 	a.waitFinal(id)
-	before := a.e.bus.Last()
+	before := a.e.LastSeq()
 	for _, r := range []struct{ path, body string }{
 		{"/v1/payments", `{"amount":1000,"mode":"qr","wallet":"wechat"}`},
 		{"/v1/payments/" + id + "/refunds", `{"amount":100}`},
@@ -503,7 +505,7 @@ func TestMoneyMovingRequestsNeedAKey(t *testing.T) {
 			t.Errorf("POST %s without a key: %d %v", r.path, status, m)
 		}
 	}
-	if a.e.bus.Last() != before {
+	if a.e.LastSeq() != before {
 		t.Fatal("a refused request changed the journal")
 	}
 	if o := sim.ledger()[a.payment(id).OrderID]; o.Refunded != 0 {
@@ -562,7 +564,7 @@ func TestRequestBodiesAreExact(t *testing.T) {
 	code, _ := sim.sim.IssueCode("wechat")
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1250, "mode": "scan", "auth_code": code})
 	id := a.waitFinal(decodePayment(t, m).ID).ID
-	before := a.e.bus.Last()
+	before := a.e.LastSeq()
 	for _, c := range []struct{ path, body, code string }{
 		{"/v1/payments", `{"amount":1250,"mode":"scan","Amount":5}`, "unknown_field"},
 		{"/v1/payments", `{"AMOUNT":1250,"MoDe":"scan"}`, "unknown_field"},
@@ -579,7 +581,7 @@ func TestRequestBodiesAreExact(t *testing.T) {
 			t.Errorf("POST %s %s: %d %v; want 400 %s", c.path, c.body, status, m, c.code)
 		}
 	}
-	if a.e.bus.Last() != before {
+	if a.e.LastSeq() != before {
 		t.Fatal("a refused body changed the journal")
 	}
 	if o := sim.ledger()[a.payment(id).OrderID]; o.Refunded != 0 || o.Charged != 1250 {
@@ -624,7 +626,7 @@ func TestShutdownLetsAnInFlightCallAnswer(t *testing.T) {
 	defer st.Close()
 	var p *store.Payment
 	st.View(func(tx *store.Tx) error { p, err = tx.Payment(id); return err })
-	if p.State != Succeeded {
+	if p.State != agent.Succeeded {
 		t.Fatalf("after a stop during the send: %s (history %v)", p.State, p.History)
 	}
 }
@@ -689,21 +691,21 @@ func TestWrappedCodeIsTheSameCode(t *testing.T) {
 	code, _ := sim.sim.IssueCode("wechat")
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 800, "mode": "scan"})
 	id := decodePayment(t, m).ID
-	if err := a.e.HandleScan(context.Background(), Scan{Code: "]Q1" + code[:6] + "\u200e" + code[6:], Device: "lane1"}); err != nil {
+	if err := a.e.HandleScan(context.Background(), agent.Scan{Code: "]Q1" + code[:6] + "\u200e" + code[6:], Device: "lane1"}); err != nil {
 		t.Fatal(err)
 	}
-	if p := a.waitFinal(id); p.State != Succeeded || p.Amount != 800 {
+	if p := a.waitFinal(id); p.State != agent.Succeeded || p.Amount != 800 {
 		t.Fatalf("wrapped code: %s", p.State)
 	}
 	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 800, "mode": "scan"})
 	second := decodePayment(t, m).ID
-	time.Sleep(a.e.o.DedupWindow + 10*time.Millisecond)
-	err := a.e.HandleScan(context.Background(), Scan{Code: code, Device: "lane2"})
-	var oe *OpError
+	time.Sleep(time.Duration(float64(2*time.Second)*scale) + 10*time.Millisecond) // the default dedupe window (2 s), scaled
+	err := a.e.HandleScan(context.Background(), agent.Scan{Code: code, Device: "lane2"})
+	var oe *agent.OpError
 	if !errors.As(err, &oe) || oe.Code != "code_already_used" {
 		t.Fatalf("the bare code after the wrapped one: %v", err)
 	}
-	if p := a.payment(second); p.State != AwaitingCode {
+	if p := a.payment(second); p.State != agent.AwaitingCode {
 		t.Fatalf("second payment %s", p.State)
 	}
 	if got := sim.chargedWith(code); len(got) != 1 {
@@ -723,7 +725,7 @@ func TestResolveInDoubtByHand(t *testing.T) {
 		for i := range script {
 			script[i] = unknown
 		}
-		a := startBubble(t, Options{}, ottsim.Options{}, withGateway(func(real *gateway.Client) Gateway {
+		a := startBubble(t, agent.Options{}, ottsim.Options{}, withGateway(func(real *gateway.Client) agent.Gateway {
 			return &scriptGateway{Gateway: real, passiveLost: true, armed: true, queryScript: script}
 		}))
 		defer a.stop()
@@ -733,7 +735,7 @@ func TestResolveInDoubtByHand(t *testing.T) {
 			code, _ := sim.sim.IssueCode("wechat")
 			_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1500, "mode": "scan", "auth_code": code})
 			id := decodePayment(t, m).ID
-			a.waitUntil(id, "in doubt", func(p *Payment) bool { return p.State == InDoubt })
+			a.waitUntil(id, "in doubt", func(p *agent.Payment) bool { return p.State == agent.InDoubt })
 			ids = append(ids, id)
 		}
 		if st := a.e.Status(); len(st.InDoubt) != 2 {
@@ -749,12 +751,12 @@ func TestResolveInDoubtByHand(t *testing.T) {
 		}
 		s, m := a.call("POST", "/v1/payments/"+ids[0]+"/resolve", map[string]any{"outcome": "paid", "reason": "merchant portal shows it paid", "operator": "mgr-ann"})
 		p := decodePayment(t, m)
-		if s != 200 || p.State != Succeeded || p.Resolution == nil || p.Resolution.Reason != "merchant portal shows it paid" || p.Resolution.Operator != "mgr-ann" {
+		if s != 200 || p.State != agent.Succeeded || p.Resolution == nil || p.Resolution.Reason != "merchant portal shows it paid" || p.Resolution.Operator != "mgr-ann" {
 			t.Fatalf("resolve paid: %d %+v", s, p)
 		}
 		s, m = a.call("POST", "/v1/payments/"+ids[1]+"/resolve", map[string]any{"outcome": "not_paid", "reason": "customer's wallet shows no charge"})
 		p = decodePayment(t, m)
-		if s != 200 || p.State != Failed || p.Error == nil || p.Error.Code != "resolved_not_paid" {
+		if s != 200 || p.State != agent.Failed || p.Error == nil || p.Error.Code != "resolved_not_paid" {
 			t.Fatalf("resolve not paid: %d %+v", s, p)
 		}
 		if s, m := a.call("POST", "/v1/payments/"+ids[1]+"/resolve", map[string]any{"outcome": "paid", "reason": "again"}); s != 422 {
@@ -780,17 +782,17 @@ func TestResolveInDoubtByHand(t *testing.T) {
 		if p := a.payment(ids[0]); p.Resolution == nil || !p.Resolution.Open() {
 			t.Fatalf("follow-up of %s: %+v", ids[0], p.Resolution)
 		}
-		a.e.gw.g.(*scriptGateway).set(func(g *scriptGateway) { g.armed, g.queryScript = false, nil })
+		a.gw.(*scriptGateway).set(func(g *scriptGateway) { g.armed, g.queryScript = false, nil })
 		time.Sleep(30 * time.Hour) // the daily step, with its jitter
 		settle()
 		if p := a.payment(ids[0]); p.Resolution == nil || !p.Resolution.Confirmed {
 			t.Fatalf("the gateway answers paid: follow-up of %s: %+v", ids[0], p.Resolution)
 		}
-		if p := a.payment(ids[1]); p.Resolution == nil || p.Resolution.Contradicted == "" || p.State != InDoubt && p.State != Reversed {
+		if p := a.payment(ids[1]); p.Resolution == nil || p.Resolution.Contradicted == "" || p.State != agent.InDoubt && p.State != agent.Reversed {
 			t.Fatalf("resolved not paid, charged: %s %+v", p.State, p.Resolution)
 		}
 		resolved := 0
-		a.e.st.View(func(tx *store.Tx) error {
+		a.st.View(func(tx *store.Tx) error {
 			evs, err := tx.Events(0, 0, 0)
 			for _, ev := range evs {
 				if strings.Contains(string(ev.Data), `"kind":"payment.resolved"`) {

@@ -1,8 +1,10 @@
-package agent
+package stacktest
 
 import (
 	"sync/atomic"
 	"testing"
+
+	"github.com/posagent/posagent/agent"
 )
 
 // BenchmarkJournalSize: the journal's size against the data it holds
@@ -14,7 +16,7 @@ func BenchmarkJournalSize(b *testing.B) {
 	for range b.N {
 		sim := startSim(b, "")
 		gw, hc := newGatewayClient(b, sim.url)
-		a := startAgent(b, "", gw, Options{})
+		a := startAgent(b, "", gw, agent.Options{})
 		var codes atomic.Int64
 		payLoad(b, a, n, 8, &codes)
 		u, err := a.st.Usage()

@@ -1,21 +1,27 @@
-package agent
+package stacktest
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/agent"
+
 	"go.uber.org/goleak"
 
 	"github.com/posagent/posagent/agent/agenttest"
+	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
 )
 
@@ -61,8 +67,8 @@ var newGatewayClient = agenttest.GatewayClient
 
 // testOptions are the engine options of the end-to-end tests: real
 // defaults compressed by scale, with a faster reconciler and retry.
-func testOptions() Options {
-	return Options{
+func testOptions() agent.Options {
+	return agent.Options{
 		TimeScale: scale, MerchantName: agenttest.MerchantName, TerminalNo: agenttest.TerminalNo,
 		ReconcileBackoff: agenttest.ReconcileBackoff, RetryBackoff: agenttest.RetryBackoff, APIWait: agenttest.APIWait,
 	}
@@ -73,7 +79,7 @@ func testOptions() Options {
 type agentEnv struct {
 	*agenttest.Client
 	t      testing.TB
-	e      *Engine
+	e      *agent.Engine
 	st     *store.Store
 	srv    *httptest.Server
 	hc     *http.Client
@@ -84,7 +90,7 @@ type agentEnv struct {
 
 // startAgent starts an engine on the journal at path ("" a new one) with
 // its API (conf: at most one) on a loopback HTTP server.
-func startAgent(t testing.TB, path string, gw Gateway, o Options, conf ...APIConf) *agentEnv {
+func startAgent(t testing.TB, path string, gw agent.Gateway, o agent.Options, conf ...APIConf) *agentEnv {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "posagent.db")
@@ -97,7 +103,7 @@ func startAgent(t testing.TB, path string, gw Gateway, o Options, conf ...APICon
 	if o.Logger == nil {
 		o.Logger = testLogger(t)
 	}
-	e, err := New(o)
+	e, err := agent.New(o)
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
@@ -141,23 +147,23 @@ func (a *agentEnv) raw(method, path string, body any, hdr ...string) (int, []byt
 	return a.Raw(method, path, body, hdr...)
 }
 
-func (a *agentEnv) payment(id string) *Payment {
+func (a *agentEnv) payment(id string) *agent.Payment {
 	a.t.Helper()
 	status, raw := a.raw("GET", "/v1/payments/"+id, nil)
 	if status != 200 {
 		a.t.Fatalf("GET payment %s: %d %s", id, status, raw)
 	}
-	var p Payment
+	var p agent.Payment
 	if err := json.Unmarshal(raw, &p); err != nil {
 		a.t.Fatal(err)
 	}
 	return &p
 }
 
-func decodePayment(t testing.TB, m map[string]any) *Payment {
+func decodePayment(t testing.TB, m map[string]any) *agent.Payment {
 	t.Helper()
 	j, _ := json.Marshal(m)
-	var p Payment
+	var p agent.Payment
 	if err := json.Unmarshal(j, &p); err != nil || p.ID == "" {
 		t.Fatalf("not a payment: %s", j)
 	}
@@ -166,7 +172,7 @@ func decodePayment(t testing.TB, m map[string]any) *Payment {
 
 // waitFinal polls the API until the payment is final (or cond holds).
 // The limit is a hang guard, not a speed assertion.
-func (a *agentEnv) waitUntil(id string, what string, cond func(*Payment) bool) *Payment {
+func (a *agentEnv) waitUntil(id string, what string, cond func(*agent.Payment) bool) *agent.Payment {
 	a.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -181,11 +187,11 @@ func (a *agentEnv) waitUntil(id string, what string, cond func(*Payment) bool) *
 	}
 }
 
-func (a *agentEnv) waitFinal(id string) *Payment {
-	return a.waitUntil(id, "final", func(p *Payment) bool { return p.State.Final() && refundsFinal(p) })
+func (a *agentEnv) waitFinal(id string) *agent.Payment {
+	return a.waitUntil(id, "final", func(p *agent.Payment) bool { return p.State.Final() && refundsFinal(p) })
 }
 
-func refundsFinal(p *Payment) bool {
+func refundsFinal(p *agent.Payment) bool {
 	for _, r := range p.Refunds {
 		if !r.State.Final() {
 			return false
@@ -197,11 +203,21 @@ func refundsFinal(p *Payment) bool {
 // payment codes per wallet (paycode.Classify rules).
 var wechatCode, alipayCode = agenttest.WechatCode, agenttest.AlipayCode
 
-func asOpError(err error, oe **OpError) bool { return errors.As(err, oe) }
+// APIConf is what a test asks of the API in front of its engine.
+type APIConf struct {
+	Token     string
+	Operators []APIOperator // operators: (config operators:)
+	SSEPing   time.Duration
+	// RenderReceipt draws receipt.png (nil: 404).
+	RenderReceipt func(printer.Receipt) ([]byte, error)
+}
 
-// testAPI is the API in front of e, its event-stream ping in the engine's
-// time scale.
-func testAPI(e *Engine, o Options, conf ...APIConf) http.Handler {
+// APIOperator is a configured operator (id and role).
+type APIOperator struct{ ID, Role string }
+
+// testAPI is the local API (agent/api) in front of e, as posagent run
+// serves it, its event-stream ping in the engine's time scale.
+func testAPI(e *agent.Engine, o agent.Options, conf ...APIConf) http.Handler {
 	var c APIConf
 	if len(conf) > 0 {
 		c = conf[0]
@@ -212,7 +228,21 @@ func testAPI(e *Engine, o Options, conf ...APIConf) http.Handler {
 			c.SSEPing = time.Duration(float64(c.SSEPing) * o.TimeScale)
 		}
 	}
-	return NewTestAPI(e, c)
+	acc := api.Access{}
+	for _, op := range c.Operators {
+		acc.Operators = append(acc.Operators, api.Operator{ID: op.ID, Role: op.Role})
+	}
+	return api.New(e, api.Options{Token: c.Token, Access: acc, SSEPing: c.SSEPing, RenderReceipt: c.RenderReceipt,
+		RenderReport: printer.RenderReportPaper, RenderPlacard: printer.RenderPlacardPaper})
+}
+
+// newID is an id in the engine's form (the prefix, the time in 13 base-36
+// digits, 6 random base-36 letters), for payments written straight into a
+// journal as fixtures.
+func newID(prefix string, t time.Time) string {
+	ts := strconv.FormatInt(t.UnixNano(), 36)
+	r := strconv.FormatInt(rand.Int64N(36*36*36*36*36*36), 36)
+	return prefix + strings.Repeat("0", 13-len(ts)) + ts + strings.Repeat("0", 6-len(r)) + r
 }
 
 var errCode = agenttest.ErrCode

@@ -1,4 +1,4 @@
-package agent
+package stacktest
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/store"
@@ -114,7 +116,7 @@ func fleetOutage(b *testing.B, agents, refunds int, jit float64) {
 			for i := range refunds {
 				at := at.Add(time.Duration(i) * time.Millisecond)
 				p := &store.Payment{ID: newID("pay_", at), OrderID: fmt.Sprintf("P%04d%08d", n, i), Mode: "scan", Wallet: "alipay",
-					Amount: 1000, Currency: "CAD", State: Succeeded, CreatedAt: at, UpdatedAt: at,
+					Amount: 1000, Currency: "CAD", State: agent.Succeeded, CreatedAt: at, UpdatedAt: at,
 					History: []store.HistoryEntry{{State: "succeeded", At: at}},
 					Refunds: []store.Refund{{ID: newID("ref_", at), OrderID: fmt.Sprintf("R%04d%08d", n, i), Amount: 1000,
 						State: store.RefundPending, CreatedAt: at, UpdatedAt: at}}}
@@ -133,7 +135,7 @@ func fleetOutage(b *testing.B, agents, refunds int, jit float64) {
 		}
 		gw, hc := newGatewayClient(b, "http://"+front.addr)
 		b.Cleanup(hc.CloseIdleConnections)
-		o := Options{RetryBackoff: sched, BackoffJitter: jit, Logger: testLogger(b)}
+		o := agent.Options{RetryBackoff: sched, BackoffJitter: jit, Logger: testLogger(b)}
 		envs = append(envs, startAgent(b, path, gw, o))
 	}
 	if time.Now().After(due) {
@@ -146,7 +148,7 @@ func fleetOutage(b *testing.B, agents, refunds int, jit float64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	for _, a := range envs {
-		for a.e.outboxStatus(time.Now()).Depth > 0 {
+		for a.e.Status().Outbox.Depth > 0 {
 			if ctx.Err() != nil {
 				b.Fatal(errors.New("the fleet's refunds were not done in 15 s"))
 			}
