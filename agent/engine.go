@@ -338,21 +338,6 @@ func (e *Engine) kickOutbox() { e.pool.Kick() }
 
 // ---- mutations ----
 
-// errInvalidState and friends are turned into API errors.
-// OpError is a refusal or failure of an engine operation, with the HTTP
-// status and the stable error code the API answers with (docs/api.md).
-type OpError struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-func (e *OpError) Error() string { return "agent: " + e.Message }
-
-func errf(status int, code, format string, args ...any) *OpError {
-	return &OpError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
 // mutation is what a change to one payment does inside its transaction.
 type mutation func(tx *store.Tx, p *store.Payment) error
 

@@ -166,7 +166,7 @@ func (e *Engine) refuseScan(s *ScanInfo, err error) error {
 	errors.As(err, &oe)
 	ev := Event{Kind: KindScanRefused, At: e.now(), Scan: s}
 	if oe != nil {
-		ev.Error, ev.Reason = &store.Error{Code: oe.Code, Message: oe.Message}, oe.Message
+		ev.Error, ev.Reason = &store.Error{Code: string(oe.Code), Message: oe.Message}, oe.Message
 	}
 	e.log.Warn("agent: scan refused; nothing charged", "code", s.Code, "device", s.Device, "err", err)
 	if jerr := e.appendEvent(ev); jerr != nil {
