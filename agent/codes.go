@@ -38,6 +38,11 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
+// refusal reports whether the kind is a refusal of the request as it was
+// made (invalid, forbidden, not found, conflict, wrong state), not the
+// engine failing or being unable to serve it now.
+func (k Kind) refusal() bool { return k != KindInternal && k != KindUnavailable }
+
 // Code is the stable, machine-readable name of one engine refusal
 // (error.code in the API's answers, docs/api.md). Every code the engine
 // returns is one of the constants below; each has one Kind (codeKinds).
@@ -148,7 +153,6 @@ type OpError struct {
 	Kind    Kind
 	Code    Code
 	Message string
-	Status  int // legacy: the HTTP status, until every call site names a code only
 }
 
 func (e *OpError) Error() string { return "agent: " + e.Message }
@@ -159,9 +163,5 @@ func Errorf(code Code, format string, args ...any) *OpError {
 	return &OpError{Kind: code.Kind(), Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// errf is the legacy form, until every call site names a code only.
-func errf(status int, code Code, format string, args ...any) *OpError {
-	e := Errorf(code, format, args...)
-	e.Status = status
-	return e
-}
+// errf is Errorf, the short name the engine's refusals use.
+func errf(code Code, format string, args ...any) *OpError { return Errorf(code, format, args...) }
