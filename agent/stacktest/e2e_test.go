@@ -438,7 +438,7 @@ func TestNotRunningRefusesPayments(t *testing.T) {
 	}
 	_, _, err = e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 100, Mode: "qr", Wallet: "wechat"}, agent.IdemKey{})
 	var oe *agent.OpError
-	if !errors.As(err, &oe) || oe.Status != 503 || oe.Code != "not_running" {
+	if !errors.As(err, &oe) || oe.Kind != agent.KindUnavailable || oe.Code != agent.CodeNotRunning {
 		t.Fatalf("create before Run: %v", err)
 	}
 	if len(sim.sim.Ledger()) != 0 {

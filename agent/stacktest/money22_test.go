@@ -75,7 +75,7 @@ func TestFailOnAnUnprovenChannelIsNotNoSuchOrder(t *testing.T) {
 		code, _ := sim.IssueCode("alipay")
 		_, _, err := w.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 700, Mode: "scan", AuthCode: code}, agent.IdemKey{Key: "k2"})
 		var ae *agent.OpError
-		if !errors.As(err, &ae) || ae.Code != "gateway_auth" || ae.Status != 503 {
+		if !errors.As(err, &ae) || ae.Code != agent.CodeGatewayAuth || ae.Kind != agent.KindUnavailable {
 			t.Fatalf("a payment while the credentials are refused: %v", err)
 		}
 		if len(sim.Ledger()) != orders {

@@ -550,7 +550,7 @@ func TestBubbleZReportsWhileMoneySettles(t *testing.T) {
 	})
 }
 
-func isCode(err error, code string) bool {
+func isCode(err error, code agent.Code) bool {
 	var oe *agent.OpError
 	return errors.As(err, &oe) && oe.Code == code
 }
