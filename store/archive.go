@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/internal/fsutil"
+	"github.com/posagent/posagent/store/record"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -35,9 +38,9 @@ import (
 // like any journal; OpenReader reads it (posagent export --archive).
 
 var (
-	kArchiveOf     = []byte("archive/of")
-	kArchiveBefore = []byte("archive/before")
-	kArchiveAt     = []byte("archive/at")
+	kArchiveOf     = record.KeyArchiveOf
+	kArchiveBefore = record.KeyArchiveBefore
+	kArchiveAt     = record.KeyArchiveAt
 )
 
 // archiveBatch is how many records one transaction of the archive writes
@@ -98,7 +101,7 @@ func Archive(path, out string, before time.Time, opt CheckOptions) (*ArchiveResu
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		return nil, fmt.Errorf("store: archive to %s: %w", out, err)
 	}
-	if err := syncDir(filepath.Dir(out)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(out)); err != nil {
 		return nil, fmt.Errorf("store: archive to %s: %w", out, err)
 	}
 	res.Check.Path = out
@@ -108,7 +111,7 @@ func Archive(path, out string, before time.Time, opt CheckOptions) (*ArchiveResu
 // verifyArchive checks the archive at p and compares its counts with what
 // was written.
 func verifyArchive(p string, res *ArchiveResult) error {
-	rep, err := CheckFile(p, CheckOptions{})
+	rep, err := check.CheckFile(p, CheckOptions{})
 	if err != nil {
 		return fmt.Errorf("check the archive: %w", err)
 	}
@@ -198,7 +201,7 @@ func (aw *archiveWriter) flush() error {
 // header creates the buckets and writes the meta records.
 func (aw *archiveWriter) header(src *bolt.Tx, before time.Time) error {
 	return aw.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range append(coreBkts[:len(coreBkts):len(coreBkts)], bAuditAt) {
+		for _, b := range append(allBkts[:len(allBkts):len(allBkts)], bAuditAt) {
 			if _, err := tx.CreateBucket(b); err != nil {
 				return err
 			}
@@ -288,7 +291,7 @@ func (aw *archiveWriter) events(src *bolt.Tx, before time.Time, res *ArchiveResu
 	c := eb.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		seq := binary.BigEndian.Uint64(k)
-		full, err := r.full(seq, v)
+		full, err := r.Full(seq, v)
 		if err != nil {
 			return err
 		}
@@ -333,13 +336,7 @@ func refuseArchive(path string, rep *Report) error {
 }
 
 // archivedBefore decodes meta archive/before (nil: none).
-func archivedBefore(v []byte) *time.Time {
-	var at time.Time
-	if v == nil || at.UnmarshalText(v) != nil {
-		return nil
-	}
-	return &at
-}
+func archivedBefore(v []byte) *time.Time { return record.ArchivedBefore(v) }
 
 // Reader reads a journal file no process holds (an archive, a backup),
 // read-only.
@@ -354,7 +351,7 @@ func OpenReader(path string, opt CheckOptions) (*Reader, error) {
 	if opt.LockTimeout <= 0 {
 		opt.LockTimeout = time.Second
 	}
-	rep, err := CheckFile(path, opt)
+	rep, err := check.CheckFile(path, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -372,7 +369,7 @@ func OpenReader(path string, opt CheckOptions) (*Reader, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if err := db.View(func(tx *bolt.Tx) error {
-		for _, b := range coreBkts {
+		for _, b := range allBkts {
 			if tx.Bucket(b) == nil {
 				return fmt.Errorf("store: open %s: not a journal (no %s bucket)", path, b)
 			}

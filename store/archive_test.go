@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/store/check"
 )
 
 // Archive writes the final payments created before the cut and the events
@@ -88,7 +90,7 @@ func TestArchive(t *testing.T) {
 	if res.Payments != 6 || res.NotFinal != 4 || res.Orders != 6 {
 		t.Fatalf("archived %d payments (%d orders), %d not final; want 6 (6), 4", res.Payments, res.Orders, res.NotFinal)
 	}
-	rep, err := CheckFile(out, CheckOptions{})
+	rep, err := check.CheckFile(out, CheckOptions{})
 	if err != nil || rep.Damaged() || rep.Payments != 6 || rep.Open != 0 {
 		t.Fatalf("check of the archive: %v %+v", err, rep)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/internal/fsutil"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -90,7 +92,7 @@ func (s *Store) backupFile(out string) (*Report, uint64, error) {
 // journal is checked first (a damaged journal is refused: use Salvage),
 // then copied from a read-only transaction and verified.
 func CopyJournal(path, out string, opt CheckOptions) (*Report, error) {
-	rep, err := CheckFile(path, opt)
+	rep, err := check.CheckFile(path, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +129,7 @@ func SaveBackup(out string, r io.Reader) (*Report, error) {
 }
 
 func verifyBackup(out string) (*Report, error) {
-	rep, err := CheckFile(out, CheckOptions{})
+	rep, err := check.CheckFile(out, CheckOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("store: verify backup %s: %w", out, err)
 	}
@@ -167,7 +169,7 @@ func writeVerified(out string, write func(io.Writer) error) error {
 	if err := os.Rename(tmp.Name(), out); err != nil {
 		return fmt.Errorf("store: backup %s: %w", out, err)
 	}
-	return syncDir(filepath.Dir(out))
+	return fsutil.SyncDir(filepath.Dir(out))
 }
 
 // BackupOptions configure scheduled backups (config store.backup.*).
@@ -351,7 +353,7 @@ type RestoreResult struct {
 // every sequence already announced, and the high-water mark follows.
 func Restore(path, in string, opts Options) (*RestoreResult, error) {
 	res := &RestoreResult{}
-	rep, err := CheckFile(in, CheckOptions{LockTimeout: opts.LockTimeout})
+	rep, err := check.CheckFile(in, CheckOptions{LockTimeout: opts.LockTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("store: restore from %s: %w", in, err)
 	}
@@ -367,7 +369,7 @@ func Restore(path, in string, opts Options) (*RestoreResult, error) {
 	}
 	now := opts.clockNow()
 	if cur, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
-		err := lockFile(cur, true, max(opts.LockTimeout, 100*time.Millisecond))
+		err := fsutil.Lock(cur, true, max(opts.LockTimeout, 100*time.Millisecond))
 		if err != nil {
 			cur.Close()
 			if errors.Is(err, ErrLocked) {
@@ -377,7 +379,7 @@ func Restore(path, in string, opts Options) (*RestoreResult, error) {
 		}
 		res.Replaced = path + ".replaced-" + now.UTC().Format("20060102T150405Z")
 		err = os.Rename(path, res.Replaced)
-		unlockFile(cur)
+		fsutil.Unlock(cur)
 		cur.Close()
 		if err != nil {
 			return res, fmt.Errorf("store: restore %s: %w", path, err)

@@ -2,13 +2,14 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/posagent/posagent/store/check"
 )
 
 // The check while the agent runs. A start that had the quick check
@@ -60,7 +61,7 @@ func (s *Store) startCheck(rep *Report) *Verified {
 		s.integ.st = CheckStatus{State: CheckPending, VerifiedTxID: v.TxID, VerifiedAt: v.At}
 		return v
 	}
-	v := &Verified{TxID: rep.TxID, Root: rep.root, At: s.now()}
+	v := &Verified{TxID: rep.TxID, Root: rep.Root, At: s.now()}
 	s.integ.st = CheckStatus{State: CheckVerified, VerifiedTxID: v.TxID, VerifiedAt: v.At}
 	return v
 }
@@ -168,22 +169,8 @@ func (s *Store) stopCheck() {
 	s.integ.wg.Wait()
 }
 
-// ctxReader reads the file until ctx ends.
-type ctxReader struct {
-	ctx context.Context
-	f   *os.File
-}
-
-func (r ctxReader) ReadAt(p []byte, off int64) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.f.ReadAt(p, off)
-}
-
-// checkLive checks the journal as one read transaction sees it. The read
-// transaction keeps bbolt from reusing the pages of that state while the
-// check reads them; its meta page is read before any later commit can
+// checkLive checks the journal as one read transaction sees it
+// (check.Snapshot). Its meta page is read before any later commit can
 // overwrite it (commits wait for wmu).
 func (s *Store) checkLive(ctx context.Context) (*Report, *Verified, error) {
 	s.wmu.Lock()
@@ -201,49 +188,14 @@ func (s *Store) checkLive(ctx context.Context) (*Report, *Verified, error) {
 		return nil, nil, fmt.Errorf("store: check %s: %w", s.path, err)
 	}
 	defer tx.Rollback()
-	fi, err := f.Stat()
-	var pf *pageFile
-	if err == nil {
-		pf, _ = openPageFile(ctxReader{ctx: ctx, f: f}, fi.Size())
-	}
+	snap, err := check.ReadSnapshot(ctx, f, s.path, uint64(tx.ID()))
 	s.wmu.Unlock()
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: check %s: %w", s.path, err)
+		return nil, nil, err
 	}
-	if pf == nil {
-		return nil, nil, fmt.Errorf("store: check %s: no valid meta page on disk", s.path)
+	rep, err := snap.Check(ctx)
+	if err != nil {
+		return nil, nil, err
 	}
-	pf.cur = -1
-	for i, m := range pf.meta {
-		if m.ok && m.txid == uint64(tx.ID()) {
-			pf.cur = i
-		}
-	}
-	if pf.cur < 0 {
-		return nil, nil, fmt.Errorf("store: check %s: the meta page of transaction %d is not on disk", s.path, tx.ID())
-	}
-	m := pf.m()
-	newRep := func() *Report {
-		return &Report{Path: s.path, Size: fi.Size(), PageSize: pf.ps, Pages: m.pgid, TxID: m.txid, root: m.root}
-	}
-	// The streamed check first (checksum.go); when it cannot tell the
-	// journal sound, the record-level check names what is wrong.
-	rep := newRep()
-	sum := newSumInventory()
-	w := &walker{pf: pf, v: sum, noPageBuckets: true}
-	w.walk()
-	rep.Findings = append(rep.Findings, w.finds...)
-	if !sum.finishSum(rep) && ctx.Err() == nil {
-		w, sum = nil, nil // let the streamed check's memory go first
-		rep = newRep()
-		inv := newInventory()
-		w := &walker{pf: pf, v: inv, noPageBuckets: true}
-		w.walk()
-		rep.Findings = append(rep.Findings, w.finds...)
-		inv.finish(rep)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, nil, errors.Join(errors.New("store: check stopped"), err)
-	}
-	return rep, &Verified{TxID: m.txid, Root: m.root, At: s.now()}, nil
+	return rep, &Verified{TxID: rep.TxID, Root: rep.Root, At: s.now()}, nil
 }

@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/posagent/posagent/store/internal/fsutil"
+	"github.com/posagent/posagent/store/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -26,45 +26,14 @@ import (
 // daily) and a key no open payment needs any more is destroyed: from then
 // on the codes it sealed are gone, wherever their bytes are.
 
-// paymentRecord is a payment as stored: the code sealed, never in clear.
-// Its AuthCode shadows Payment.AuthCode in JSON; it is set only in
-// journals written before codes were sealed.
-type paymentRecord struct {
-	*Payment
-	AuthCode string `json:"auth_code,omitempty"`
-	Sealed   string `json:"auth_code_sealed,omitempty"`
-}
+// paymentRecord is a payment as stored (record.StoredPayment).
+type paymentRecord = record.StoredPayment
 
-func decodePayment(v []byte) (*paymentRecord, error) {
-	r := &paymentRecord{Payment: &Payment{}}
-	if err := json.Unmarshal(v, r); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
+func decodePayment(v []byte) (*paymentRecord, error) { return record.DecodePayment(v) }
 
-const sealPrefix = "v1."
+const sealPrefix = record.SealPrefix
 
-// parseSealed splits "v1.<key id>.<base64url(nonce|ciphertext)>".
-func parseSealed(s string) (uint32, []byte, error) {
-	rest, ok := strings.CutPrefix(s, sealPrefix)
-	if !ok {
-		return 0, nil, errors.New("unknown sealing format")
-	}
-	idStr, b64, ok := strings.Cut(rest, ".")
-	if !ok {
-		return 0, nil, errors.New("no key id")
-	}
-	id, err := strconv.ParseUint(idStr, 10, 32)
-	if err != nil || id == 0 {
-		return 0, nil, errors.New("bad key id")
-	}
-	blob, err := base64.RawURLEncoding.DecodeString(b64)
-	if err != nil || len(blob) < 12+16 {
-		return 0, nil, errors.New("bad ciphertext")
-	}
-	return uint32(id), blob, nil
-}
+func parseSealed(s string) (uint32, []byte, error) { return record.ParseSealed(s) }
 
 // dataKey is one AES-256 key.
 type dataKey struct {
@@ -88,7 +57,7 @@ type keyring struct {
 }
 
 // KeysPath is the data-key file of the journal at path.
-func KeysPath(path string) string { return path + ".keys" }
+func KeysPath(path string) string { return record.KeysPath(path) }
 
 // loadKeyring reads the key file; a missing file is an empty ring.
 func loadKeyring(path string) (*keyring, error) {
@@ -128,48 +97,8 @@ func (k *keyring) save() error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileSync(k.path, b, 0o600); err != nil {
+	if err := fsutil.WriteFileSync(k.path, b, 0o600); err != nil {
 		return fmt.Errorf("store: keys %s: %w", k.path, err)
-	}
-	return nil
-}
-
-// writeFileSync replaces path with data durably.
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return err
 	}
 	return nil
 }

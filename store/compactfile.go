@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/internal/fsutil"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -132,7 +134,7 @@ func copyChecked(src *bolt.DB, path, tmp string, opts Options, res *CompactFileR
 	if err != nil {
 		return fmt.Errorf("store: compact %s: copy: %w", path, err)
 	}
-	if res.Report, err = CheckFile(tmp, CheckOptions{}); err != nil {
+	if res.Report, err = check.CheckFile(tmp, CheckOptions{}); err != nil {
 		return fmt.Errorf("store: compact %s: check the copy: %w", path, err)
 	}
 	if res.Report.Damaged() {
@@ -165,7 +167,7 @@ func swapIn(path, tmp string, rep *Report, m Mark) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("store: compact %s: %w", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("store: compact %s: %w", path, err)
 	}
 	return nil

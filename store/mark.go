@@ -1,100 +1,26 @@
 package store
 
 import (
-	"encoding/binary"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"os"
 	"sync"
-	"time"
+
+	"github.com/posagent/posagent/store/record"
 )
 
-// Mark is the journal's high-water mark, kept in a small file beside it
-// (MarkPath): the journal's id, its last event sequence and its last bbolt
-// transaction, written and fsynced after each batch of commits. The journal
-// may run ahead of its mark (a crash between the two writes); it may never
-// be behind it. A journal behind its mark went back in time (an older copy
-// put in its place, a damaged meta page that made bbolt fall back to the
-// previous transaction) or was replaced (empty, missing, another journal).
-type Mark struct {
-	JournalID string    `json:"journal_id"`
-	Seq       uint64    `json:"seq"`
-	TxID      uint64    `json:"txid"`
-	At        time.Time `json:"at"`
-	Gen       uint64    `json:"gen"` // write generation: the newer slot wins
-	// Verified is the last state of this journal a full check found
-	// sound (quickcheck.go); nil: none yet, and the next start checks in
-	// full.
-	Verified *Verified `json:"verified,omitempty"`
-}
-
-// Verified names the journal state a full, record-level check found
-// sound: its last bbolt transaction and root page then.
-type Verified struct {
-	TxID uint64    `json:"txid"`
-	Root uint64    `json:"root"`
-	At   time.Time `json:"at"`
-}
+type (
+	// Mark is the journal's high-water mark (record.Mark).
+	Mark = record.Mark
+	// Verified names the journal state a full check found sound.
+	Verified = record.Verified
+	// Rollback says how a journal is behind its high-water mark.
+	Rollback = record.Rollback
+)
 
 // MarkPath is the high-water-mark file of the journal at path.
-func MarkPath(path string) string { return path + ".hwm" }
+func MarkPath(path string) string { return record.MarkPath(path) }
 
-// The mark file has two slots written alternately, each with a CRC, so a
-// write torn by a power cut leaves the other slot intact.
-const markSlot = 512
-
-func encodeMark(m Mark) []byte {
-	b, _ := json.Marshal(m)
-	slot := make([]byte, markSlot)
-	binary.LittleEndian.PutUint16(slot[4:], uint16(len(b)))
-	copy(slot[6:], b)
-	binary.LittleEndian.PutUint32(slot[0:], crc32.ChecksumIEEE(slot[4:]))
-	return slot
-}
-
-func decodeMark(slot []byte) (Mark, bool) {
-	var m Mark
-	if len(slot) != markSlot || binary.LittleEndian.Uint32(slot) != crc32.ChecksumIEEE(slot[4:]) {
-		return m, false
-	}
-	n := int(binary.LittleEndian.Uint16(slot[4:]))
-	if n == 0 || 6+n > markSlot || json.Unmarshal(slot[6:6+n], &m) != nil {
-		return m, false
-	}
-	return m, true
-}
-
-// errMarkUnreadable: the mark file exists but neither slot is valid.
-var errMarkUnreadable = errors.New("high-water mark unreadable")
-
-// readMark reads the newest valid slot; nil, nil when there is no file.
-func readMark(path string) (*Mark, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: mark %s: %w", path, err)
-	}
-	defer f.Close()
-	var best *Mark
-	for i := range 2 {
-		slot := make([]byte, markSlot)
-		if _, err := f.ReadAt(slot, int64(i*markSlot)); err != nil && !errors.Is(err, io.EOF) {
-			continue
-		}
-		if m, ok := decodeMark(slot); ok && (best == nil || m.Gen > best.Gen) {
-			best = &m
-		}
-	}
-	if best == nil {
-		return nil, fmt.Errorf("store: mark %s: %w", path, errMarkUnreadable)
-	}
-	return best, nil
-}
+func readMark(path string) (*Mark, error) { return record.ReadMark(path) }
 
 // markFile writes the mark. Update hands it each commit's mark; a flusher
 // goroutine writes the newest one, so a burst of commits costs one fsync.
@@ -130,7 +56,7 @@ func (mf *markFile) write(m Mark) error {
 	m.Gen = mf.gen
 	m.Verified = mf.verified
 	mf.mu.Unlock()
-	if _, err := mf.f.WriteAt(encodeMark(m), int64(m.Gen%2)*markSlot); err != nil {
+	if _, err := mf.f.WriteAt(record.EncodeMark(m), int64(m.Gen%2)*record.MarkSlot); err != nil {
 		return fmt.Errorf("store: mark %s: %w", mf.f.Name(), err)
 	}
 	if err := mf.f.Sync(); err != nil {
@@ -221,20 +147,6 @@ func (mf *markFile) close() error {
 		err = cerr
 	}
 	return err
-}
-
-// Rollback says how a journal is behind its high-water mark.
-type Rollback struct {
-	Reason    string `json:"reason"`
-	Mark      Mark   `json:"mark"`
-	JournalID string `json:"journal_id,omitempty"`
-	Seq       uint64 `json:"seq"`
-	TxID      uint64 `json:"txid"`
-}
-
-func (r *Rollback) String() string {
-	return fmt.Sprintf("%s: the high-water mark (%s) says the journal reached event #%d in transaction %d; the file holds event #%d and transaction %d",
-		r.Reason, r.Mark.At.UTC().Format(time.RFC3339), r.Mark.Seq, r.Mark.TxID, r.Seq, r.TxID)
 }
 
 // RollbackError is returned by Open when the journal is behind its mark;

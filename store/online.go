@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/posagent/posagent/store/internal/fsutil"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -116,7 +117,7 @@ func (s *Store) compactLocked() (*CompactFileResult, error) {
 		<-old.idle
 		old.db.Close()
 	}()
-	v := &Verified{TxID: res.Report.TxID, Root: res.Report.root, At: s.now()}
+	v := &Verified{TxID: res.Report.TxID, Root: res.Report.Root, At: s.now()}
 	s.mark.setVerified(v)
 	s.integ.mu.Lock()
 	s.integ.st.VerifiedTxID, s.integ.st.VerifiedAt = v.TxID, v.At
@@ -147,7 +148,7 @@ func (s *Store) swapFile(ndb *bolt.DB, tmp string, seq uint64, res *CompactFileR
 		s.mark.setVerified(verified)
 		return fmt.Errorf("store: compact %s: %w", s.path, err)
 	}
-	if err := syncDir(filepath.Dir(s.path)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(s.path)); err != nil {
 		// The copy is in place; only the directory entry may not be on
 		// disk yet. Either file, found after a crash, matches the mark.
 		s.log.Warn("store: compact: fsync of the journal's directory failed", "journal", s.path, "err", err)

@@ -11,14 +11,16 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/record"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
 var (
-	keySchema    = []byte("schema")
-	keyJournalID = []byte("journal_id")
-	gapPrefix    = "gap/"
+	keySchema    = record.KeySchema
+	keyJournalID = record.KeyJournalID
+	gapPrefix    = record.GapPrefix
 )
 
 // Inspect checks the journal at path as Open will use it, without
@@ -26,34 +28,25 @@ var (
 // Report.Rollback) and its data keys. A missing journal is a report with
 // Missing set, not an error.
 func Inspect(path string, opt CheckOptions) (*Report, error) {
-	rep, inv, err := inspect(path, opt)
-	_ = inv
+	rep, _, err := inspect(path, opt)
 	return rep, err
 }
 
-func inspect(path string, opt CheckOptions) (*Report, *inventory, error) {
+func inspect(path string, opt CheckOptions) (*Report, *check.Codes, error) {
 	return inspectWith(path, opt, false, 0)
 }
 
 // inspectWith is inspect; with quick, a journal whose mark names a state a
-// full check verified gets the quick check (quickcheck.go) when its pages
+// full check verified gets the quick check (check.Before) when its pages
 // in use take fullBelow bytes or more. Damage the quick check finds is
 // reported by the full check, every finding of it.
-func inspectWith(path string, opt CheckOptions, quick bool, fullBelow int64) (*Report, *inventory, error) {
+func inspectWith(path string, opt CheckOptions, quick bool, fullBelow int64) (*Report, *check.Codes, error) {
 	mark, merr := readMark(MarkPath(path))
-	var (
-		rep  *Report
-		inv  *inventory
-		err  error
-		full = true
-	)
-	if quick && merr == nil && mark != nil && mark.Verified != nil {
-		rep, inv, full, err = quickCheck(path, opt, mark.Verified, fullBelow)
-		full = full || (err == nil && rep.Damaged())
+	var verified *Verified
+	if quick && merr == nil && mark != nil {
+		verified = mark.Verified
 	}
-	if full {
-		rep, inv, err = checkFile(path, opt, false)
-	}
+	rep, codes, err := check.Before(path, opt, verified, fullBelow)
 	if errors.Is(err, os.ErrNotExist) {
 		rep, err = &Report{Path: path, Missing: true}, nil
 	}
@@ -73,34 +66,19 @@ func inspectWith(path string, opt CheckOptions, quick bool, fullBelow int64) (*R
 	if rep.Empty && mark == nil {
 		rep.Findings = append(rep.Findings, Finding{Problem: "the agent starts a new journal in this empty file"})
 	}
-	if inv != nil && !rep.Damaged() {
+	if codes != nil && !rep.Damaged() {
 		keys, kerr := loadKeyring(KeysPath(path))
 		if kerr != nil {
 			rep.Findings = append(rep.Findings, Finding{Problem: kerr.Error()})
 		} else {
-			missing := map[uint32]int{}
-			for _, p := range inv.payments {
-				if p.keyID != 0 && !p.final {
-					if _, ok := keys.keys[p.keyID]; !ok {
-						missing[p.keyID]++
-					}
+			for id, n := range codes.Need {
+				if _, ok := keys.keys[id]; !ok {
+					rep.Findings = append(rep.Findings, Finding{Problem: fmt.Sprintf("%d open payment(s) need data key %d, which is not in %s: their payment codes are lost (they are queried, never sent again with a code)", n, id, KeysPath(path))})
 				}
-			}
-			for id, n := range missing {
-				rep.Findings = append(rep.Findings, Finding{Problem: fmt.Sprintf("%d open payment(s) need data key %d, which is not in %s: their payment codes are lost (they are queried, never sent again with a code)", n, id, KeysPath(path))})
 			}
 		}
 	}
-	return rep, inv, nil
-}
-
-// checkFile is CheckFile, also returning what the walk read.
-func checkFile(path string, opt CheckOptions, keep bool) (*Report, *inventory, error) {
-	var inv *inventory
-	rep, err := checkFileWith(path, opt, true, func(f *os.File, rep *Report) {
-		inv = checkRawKeep(f, rep, keep)
-	})
-	return rep, inv, err
+	return rep, codes, nil
 }
 
 // Options configure Open. The zero value is usable.
@@ -158,7 +136,7 @@ type acceptFn func(t *Tx, rep *Report) error
 
 func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Report, err error) {
 	opts = opts.withDefaults()
-	rep, inv, err := checkBeforeOpen(path, opts, accept)
+	rep, codes, err := checkBeforeOpen(path, opts, accept)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -191,7 +169,7 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 		}
 	}()
 	var txid, seq uint64
-	clearCodes := inv != nil && hasClearCodes(inv)
+	clearCodes := codes != nil && codes.Clear
 	err = db.Update(func(btx *bolt.Tx) error {
 		t := &Tx{tx: btx, keys: keys}
 		if err := t.prepare(clearCodes); err != nil {
@@ -238,9 +216,9 @@ func (o Options) withDefaults() Options {
 // checkBeforeOpen checks the journal (quick or full: inspectWith) and
 // refuses a damaged one, or one behind its mark unless accept is set; it
 // logs the warnings.
-func checkBeforeOpen(path string, opts Options, accept acceptFn) (*Report, *inventory, error) {
+func checkBeforeOpen(path string, opts Options, accept acceptFn) (*Report, *check.Codes, error) {
 	quick := accept == nil && !opts.FullCheck
-	rep, inv, err := inspectWith(path, CheckOptions{LockTimeout: opts.LockTimeout}, quick, max(opts.FullCheckBelow, 0))
+	rep, codes, err := inspectWith(path, CheckOptions{LockTimeout: opts.LockTimeout}, quick, max(opts.FullCheckBelow, 0))
 	if errors.Is(err, ErrLocked) {
 		return nil, nil, fmt.Errorf("%w: %s is in use by another posagent (already running?)", ErrLocked, path)
 	}
@@ -256,7 +234,7 @@ func checkBeforeOpen(path string, opts Options, accept acceptFn) (*Report, *inve
 	for _, w := range rep.Warnings() {
 		opts.Logger.Warn("store: journal: "+w.String(), "journal", path)
 	}
-	return rep, inv, nil
+	return rep, codes, nil
 }
 
 // compactAtStart rewrites the journal into a fresh file (CompactFile) when
@@ -382,15 +360,6 @@ func boltOpen(path string, opts Options) (db *bolt.DB, err error) {
 		}
 	}
 	return db, nil
-}
-
-func hasClearCodes(inv *inventory) bool {
-	for _, p := range inv.payments {
-		if p.clear {
-			return true
-		}
-	}
-	return false
 }
 
 // sealClearCodes rewrites payments that hold a code in clear (journals

@@ -11,18 +11,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/record"
 	bolt "go.etcd.io/bbolt"
 )
-
-// SchemaVersion is the journal layout version written in the meta bucket.
-const SchemaVersion = 1
 
 // Sentinel errors; test with errors.Is.
 var (
 	// ErrLocked: another process holds the journal file.
-	ErrLocked = errors.New("store: journal in use")
+	ErrLocked = check.ErrLocked
 	// ErrCorrupt: the file is not a readable journal; it was left untouched.
-	ErrCorrupt = errors.New("store: journal unreadable")
+	ErrCorrupt = check.ErrCorrupt
 	// ErrNotFound: no such record.
 	ErrNotFound = errors.New("store: not found")
 	// ErrDuplicate: an order id is already used by another payment.
@@ -32,14 +31,15 @@ var (
 	ErrRolledBack = errors.New("store: journal rolled back")
 )
 
+// The buckets (record/layout.go).
 var (
-	bPayments = []byte("payments")
-	bOrders   = []byte("orders")
-	bIdem     = []byte("idem")
-	bOutbox   = []byte("outbox")
-	bEvents   = []byte("events")
-	bMeta     = []byte("meta")
-	allBkts   = [][]byte{bPayments, bOrders, bIdem, bOutbox, bEvents, bMeta}
+	bPayments = record.BucketPayments
+	bOrders   = record.BucketOrders
+	bIdem     = record.BucketIdem
+	bOutbox   = record.BucketOutbox
+	bEvents   = record.BucketEvents
+	bMeta     = record.BucketMeta
+	allBkts   = record.CoreBuckets
 )
 
 // Store is an open journal. It is safe for concurrent use.
@@ -380,11 +380,7 @@ func (t *Tx) Uncommitted() []Event {
 	return append(t.batch.events[:len(t.batch.events):len(t.batch.events)], t.events...)
 }
 
-func u64(n uint64) []byte {
-	b := make([]byte, 8)
-	binary.BigEndian.PutUint64(b, n)
-	return b
-}
+func u64(n uint64) []byte { return record.U64(n) }
 
 // Payment reads one payment.
 func (t *Tx) Payment(id string) (*Payment, error) {
@@ -700,7 +696,7 @@ func (t *Tx) Events(after, upto uint64, limit int) ([]Event, error) {
 		if upto != 0 && seq > upto {
 			break
 		}
-		full, err := r.full(seq, v)
+		full, err := r.Full(seq, v)
 		if err != nil {
 			continue // its base was lost with a damaged page (salvage drops it)
 		}

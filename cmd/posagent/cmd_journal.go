@@ -18,6 +18,7 @@ import (
 
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/check"
 )
 
 // Exit codes of a journal that must not be used as it is (run, journal check).
@@ -138,7 +139,7 @@ written. Exit status: 0 sound (warnings allowed), 3 damaged, 4 rolled back.`,
 				printReport(out, rep)
 			}
 			if pages && !rep.Missing && !rep.Empty {
-				if ps, err := store.Pages(p); err == nil {
+				if ps, err := check.Pages(p); err == nil {
 					for _, pi := range ps {
 						fmt.Fprintf(out, "page %6d  %-11s %-10s %d\n", pi.ID, pi.Type, pi.Bucket, pi.Count)
 					}
@@ -211,7 +212,7 @@ with: posagent journal restore OUT.`,
 			if err != nil {
 				return err
 			}
-			sr, err := store.Salvage(p, args[0], store.CheckOptions{})
+			sr, err := check.Salvage(p, args[0], store.CheckOptions{})
 			if errors.Is(err, store.ErrLocked) {
 				return fmt.Errorf("%s is held by the running agent: stop it first (systemctl stop posagent)", p)
 			}
@@ -228,7 +229,7 @@ with: posagent journal restore OUT.`,
 	}
 }
 
-func printSalvage(w io.Writer, sr *store.SalvageReport) {
+func printSalvage(w io.Writer, sr *check.SalvageReport) {
 	fmt.Fprintf(w, "salvaged %s into %s:\n", sr.From, sr.To)
 	names := make([]string, 0, len(sr.Copied))
 	for b := range sr.Copied {
