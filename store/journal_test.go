@@ -411,7 +411,7 @@ func TestCodesShredded(t *testing.T) {
 	opened := 0
 	for _, sb := range left {
 		for i := range n {
-			if c, err := s.keys.open(string(sb), fmt.Sprintf("pay_%08d", i)); err == nil {
+			if c, err := s.keys.Open(string(sb), fmt.Sprintf("pay_%08d", i)); err == nil {
 				t.Errorf("a sealed code left in the file still opens: %s", c)
 				opened++
 			}

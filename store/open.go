@@ -13,6 +13,7 @@ import (
 
 	"github.com/posagent/posagent/store/check"
 	"github.com/posagent/posagent/store/record"
+	"github.com/posagent/posagent/store/seal"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -67,12 +68,12 @@ func inspectWith(path string, opt CheckOptions, quick bool, fullBelow int64) (*R
 		rep.Findings = append(rep.Findings, Finding{Problem: "the agent starts a new journal in this empty file"})
 	}
 	if codes != nil && !rep.Damaged() {
-		keys, kerr := loadKeyring(KeysPath(path))
+		keys, kerr := seal.Load(KeysPath(path))
 		if kerr != nil {
 			rep.Findings = append(rep.Findings, Finding{Problem: kerr.Error()})
 		} else {
 			for id, n := range codes.Need {
-				if _, ok := keys.keys[id]; !ok {
+				if !keys.Has(id) {
 					rep.Findings = append(rep.Findings, Finding{Problem: fmt.Sprintf("%d open payment(s) need data key %d, which is not in %s: their payment codes are lost (they are queried, never sent again with a code)", n, id, KeysPath(path))})
 				}
 			}
@@ -143,11 +144,11 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 	if err := refuseArchive(path, rep); err != nil {
 		return nil, rep, err
 	}
-	keys, err := loadKeyring(KeysPath(path))
+	keys, err := seal.Load(KeysPath(path))
 	if err != nil {
 		return nil, rep, err
 	}
-	if err := keys.ensure(opts.Clock()); err != nil {
+	if err := keys.Ensure(opts.Clock()); err != nil {
 		return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db, err := boltOpen(path, opts)

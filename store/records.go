@@ -73,3 +73,10 @@ var States = record.States
 // DefaultFullCheckBelow: a journal whose pages in use take less than this
 // is checked in full before every start (Options.FullCheckBelow).
 const DefaultFullCheckBelow = check.DefaultFullCheckBelow
+
+// paymentRecord is a payment as stored (record.StoredPayment).
+type paymentRecord = record.StoredPayment
+
+func decodePayment(v []byte) (*paymentRecord, error) { return record.DecodePayment(v) }
+
+func parseSealed(s string) (uint32, []byte, error) { return record.ParseSealed(s) }

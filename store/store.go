@@ -13,6 +13,7 @@ import (
 
 	"github.com/posagent/posagent/store/check"
 	"github.com/posagent/posagent/store/record"
+	"github.com/posagent/posagent/store/seal"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -51,7 +52,7 @@ type Store struct {
 	path     string
 	onCommit func([]Event)
 	log      *slog.Logger
-	keys     *keyring
+	keys     *seal.Ring
 	mark     *markFile
 	id       string // the journal's id (meta journal_id)
 	clock    func() time.Time
@@ -357,7 +358,7 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 // Tx is a journal transaction. It is valid only inside the closure.
 type Tx struct {
 	tx     *bolt.Tx
-	keys   *keyring
+	keys   *seal.Ring
 	events []Event
 	batch  *batchState // nil outside Update
 	wrote  bool        // a write was attempted (the change cannot be left out alone)
@@ -402,7 +403,7 @@ func (t *Tx) decodePayment(id string, v []byte) (*Payment, error) {
 	p := r.Payment
 	switch {
 	case r.Sealed != "" && t.keys != nil:
-		if code, err := t.keys.open(r.Sealed, p.ID); err == nil {
+		if code, err := t.keys.Open(r.Sealed, p.ID); err == nil {
 			p.AuthCode = code
 		}
 	case r.AuthCode != "":
@@ -459,7 +460,7 @@ func (t *Tx) PutPayment(p *Payment) error {
 		if t.keys == nil {
 			return fmt.Errorf("store: payment %s: no data key to seal its code", p.ID)
 		}
-		sealed, err := t.keys.seal(p.AuthCode, p.ID)
+		sealed, err := t.keys.Seal(p.AuthCode, p.ID)
 		if err != nil {
 			return fmt.Errorf("store: payment %s: %w", p.ID, err)
 		}
