@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/store/archive"
 	"github.com/posagent/posagent/store/check"
 )
 
@@ -78,7 +79,7 @@ func TestArchive(t *testing.T) {
 	}
 	before, _ := os.ReadFile(path)
 	out := filepath.Join(dir, "a.db")
-	res, err := Archive(path, out, cut, CheckOptions{})
+	res, err := archive.Archive(path, out, cut, CheckOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,17 +166,17 @@ func TestArchiveRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "a.db")
-	if _, err := Archive(path, out, time.Now(), CheckOptions{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, ErrLocked) {
+	if _, err := archive.Archive(path, out, time.Now(), CheckOptions{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, ErrLocked) {
 		t.Errorf("held journal: %v, want ErrLocked", err)
 	}
 	s.Close()
 	os.WriteFile(out, []byte("x"), 0o600)
-	if _, err := Archive(path, out, time.Now(), CheckOptions{}); err == nil || !strings.Contains(err.Error(), "the file exists") {
+	if _, err := archive.Archive(path, out, time.Now(), CheckOptions{}); err == nil || !strings.Contains(err.Error(), "the file exists") {
 		t.Errorf("existing out: %v", err)
 	}
 	os.Remove(out)
 	os.WriteFile(path, bytes.Repeat([]byte("not a journal "), 1000), 0o600)
-	if _, err := Archive(path, out, time.Now(), CheckOptions{}); !errors.Is(err, ErrCorrupt) {
+	if _, err := archive.Archive(path, out, time.Now(), CheckOptions{}); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("damaged journal: %v, want ErrCorrupt", err)
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, "a.db*")); len(m) > 0 {

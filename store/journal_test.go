@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/store/backup"
 	"github.com/posagent/posagent/store/check"
 	"github.com/posagent/posagent/store/record"
 )
@@ -502,7 +503,7 @@ func TestScheduledBackupsRotateAndStatus(t *testing.T) {
 		}
 		clk.add(time.Hour)
 	}
-	paths, times, err := Backups(bdir)
+	paths, times, err := backup.List(bdir)
 	if err != nil || len(paths) != 3 {
 		t.Fatalf("backups kept: %v %v", paths, err)
 	}

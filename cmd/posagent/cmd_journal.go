@@ -18,6 +18,7 @@ import (
 
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/backup"
 	"github.com/posagent/posagent/store/check"
 )
 
@@ -271,7 +272,7 @@ of the copy cannot be read from it.`,
 				return err
 			}
 			out := args[0]
-			rep, err := store.CopyJournal(p, out, store.CheckOptions{LockTimeout: 200 * time.Millisecond})
+			rep, err := backup.Copy(p, out, store.CheckOptions{LockTimeout: 200 * time.Millisecond})
 			via := "directly (no agent running)"
 			if errors.Is(err, store.ErrLocked) {
 				via = "from the running agent"
@@ -309,7 +310,7 @@ func backupFromAgent(cmd *cobra.Command, g *globalFlags, out string) (*store.Rep
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return nil, fmt.Errorf("the agent refused the backup: HTTP %d: %s", resp.StatusCode, b)
 	}
-	return store.SaveBackup(out, resp.Body)
+	return backup.Save(out, resp.Body)
 }
 
 func newJournalRestoreCmd(path journalPath) *cobra.Command {
