@@ -18,7 +18,6 @@ import (
 
 	"github.com/posagent/posagent/store/backup"
 	"github.com/posagent/posagent/store/check"
-	"github.com/posagent/posagent/store/record"
 )
 
 // fakeClock is an injectable clock.
@@ -559,29 +558,6 @@ func TestRestore(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// TestMarkTornWrite: a torn write of one slot leaves the other.
-func TestMarkTornWrite(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "m.hwm")
-	mf, err := openMarkFile(path, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mf.write(Mark{JournalID: "a", Seq: 1, TxID: 3})
-	mf.write(Mark{JournalID: "a", Seq: 2, TxID: 4})
-	go mf.run()
-	mf.close()
-	m, err := readMark(path)
-	if err != nil || m.Seq != 2 {
-		t.Fatalf("%+v %v", m, err)
-	}
-	f, _ := os.OpenFile(path, os.O_RDWR, 0)
-	f.WriteAt([]byte("torn"), int64(m.Gen%2)*record.MarkSlot+10)
-	f.Close()
-	if m, err = readMark(path); err != nil || m.Seq != 1 {
-		t.Fatalf("after a torn write: %+v %v", m, err)
-	}
 }
 
 // BenchmarkCheckFile: the check every start makes, on a journal of 2,000

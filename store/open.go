@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/hwm"
 	"github.com/posagent/posagent/store/record"
 	"github.com/posagent/posagent/store/seal"
 	bolt "go.etcd.io/bbolt"
@@ -25,61 +26,12 @@ var (
 )
 
 // Inspect checks the journal at path as Open will use it, without
-// modifying anything: CheckFile, plus its high-water mark (Report.Mark,
-// Report.Rollback) and its data keys. A missing journal is a report with
-// Missing set, not an error.
-func Inspect(path string, opt CheckOptions) (*Report, error) {
-	rep, _, err := inspect(path, opt)
-	return rep, err
-}
+// modifying anything (check.Inspect): CheckFile, plus its high-water mark
+// (Report.Mark, Report.Rollback) and its data keys.
+func Inspect(path string, opt CheckOptions) (*Report, error) { return check.Inspect(path, opt) }
 
 func inspect(path string, opt CheckOptions) (*Report, *check.Codes, error) {
-	return inspectWith(path, opt, false, 0)
-}
-
-// inspectWith is inspect; with quick, a journal whose mark names a state a
-// full check verified gets the quick check (check.Before) when its pages
-// in use take fullBelow bytes or more. Damage the quick check finds is
-// reported by the full check, every finding of it.
-func inspectWith(path string, opt CheckOptions, quick bool, fullBelow int64) (*Report, *check.Codes, error) {
-	mark, merr := readMark(MarkPath(path))
-	var verified *Verified
-	if quick && merr == nil && mark != nil {
-		verified = mark.Verified
-	}
-	rep, codes, err := check.Before(path, opt, verified, fullBelow)
-	if errors.Is(err, os.ErrNotExist) {
-		rep, err = &Report{Path: path, Missing: true}, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	rep.Mark = mark
-	switch {
-	case merr != nil:
-		rep.Findings = append(rep.Findings, Finding{Problem: fmt.Sprintf("%v: a rollback of the journal cannot be seen until the agent writes it again", merr)})
-	case mark == nil && !rep.Missing && !rep.Empty && rep.TxID > 2:
-		rep.Findings = append(rep.Findings, Finding{Problem: "no high-water mark beside the journal (" + MarkPath(path) + "): the first start of this version, or it was removed; the agent writes one"})
-	}
-	if !rep.Damaged() {
-		rep.Rollback = compareMark(rep, mark)
-	}
-	if rep.Empty && mark == nil {
-		rep.Findings = append(rep.Findings, Finding{Problem: "the agent starts a new journal in this empty file"})
-	}
-	if codes != nil && !rep.Damaged() {
-		keys, kerr := seal.Load(KeysPath(path))
-		if kerr != nil {
-			rep.Findings = append(rep.Findings, Finding{Problem: kerr.Error()})
-		} else {
-			for id, n := range codes.Need {
-				if !keys.Has(id) {
-					rep.Findings = append(rep.Findings, Finding{Problem: fmt.Sprintf("%d open payment(s) need data key %d, which is not in %s: their payment codes are lost (they are queried, never sent again with a code)", n, id, KeysPath(path))})
-				}
-			}
-		}
-	}
-	return rep, codes, nil
+	return check.Before(path, opt, false, 0)
 }
 
 // Options configure Open. The zero value is usable.
@@ -219,7 +171,7 @@ func (o Options) withDefaults() Options {
 // logs the warnings.
 func checkBeforeOpen(path string, opts Options, accept acceptFn) (*Report, *check.Codes, error) {
 	quick := accept == nil && !opts.FullCheck
-	rep, codes, err := inspectWith(path, CheckOptions{LockTimeout: opts.LockTimeout}, quick, max(opts.FullCheckBelow, 0))
+	rep, codes, err := check.Before(path, CheckOptions{LockTimeout: opts.LockTimeout}, quick, max(opts.FullCheckBelow, 0))
 	if errors.Is(err, ErrLocked) {
 		return nil, nil, fmt.Errorf("%w: %s is in use by another posagent (already running?)", ErrLocked, path)
 	}
@@ -314,17 +266,16 @@ func (s *Store) startMark(rep *Report, txid, seq uint64) error {
 	if rep.Mark != nil {
 		gen = rep.Mark.Gen
 	}
-	mf, err := openMarkFile(MarkPath(s.path), gen)
+	mf, err := hwm.Open(MarkPath(s.path), gen, s.startCheck(rep))
 	if err != nil {
 		return err
 	}
-	mf.verified = s.startCheck(rep)
-	if err := mf.write(Mark{JournalID: s.id, Seq: seq, TxID: txid, At: s.now()}); err != nil {
-		mf.f.Close()
+	if err := mf.Write(Mark{JournalID: s.id, Seq: seq, TxID: txid, At: s.now()}); err != nil {
+		mf.Discard()
 		return err
 	}
 	s.mark = mf
-	go mf.run()
+	go mf.Run()
 	return nil
 }
 

@@ -31,6 +31,9 @@ type (
 	CheckOptions = check.Options
 	// DamageError is returned for a damaged journal (check.DamageError).
 	DamageError = check.DamageError
+	// RollbackError is returned for a journal behind its high-water mark
+	// (check.RollbackError).
+	RollbackError = check.RollbackError
 )
 
 // Payment states. The final ones never change.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/hwm"
 	"github.com/posagent/posagent/store/record"
 	"github.com/posagent/posagent/store/seal"
 	bolt "go.etcd.io/bbolt"
@@ -29,7 +30,7 @@ var (
 	ErrDuplicate = errors.New("store: duplicate order id")
 	// ErrRolledBack: the journal is behind its high-water mark (it went
 	// back in time or was replaced); it was left untouched.
-	ErrRolledBack = errors.New("store: journal rolled back")
+	ErrRolledBack = check.ErrRolledBack
 )
 
 // The buckets (record/layout.go).
@@ -53,7 +54,7 @@ type Store struct {
 	onCommit func([]Event)
 	log      *slog.Logger
 	keys     *seal.Ring
-	mark     *markFile
+	mark     *hwm.File
 	id       string // the journal's id (meta journal_id)
 	clock    func() time.Time
 	keyEvery time.Duration
@@ -97,7 +98,7 @@ func (s *Store) Close() error {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
 	}
 	// The last mark is written after the last commit.
-	return s.mark.close()
+	return s.mark.Close()
 }
 
 // SetOnCommit replaces Options.OnCommit (the engine installs its event
@@ -334,7 +335,7 @@ func (s *Store) commitGroup(group []*change) {
 			s.log.Error("store: a commit failed; the journal takes no more changes until the agent restarts", "err", err)
 			return
 		}
-		s.mark.post(m)
+		s.mark.Post(m)
 		s.lastCommit.Store(m.At.UnixNano())
 		if s.onCommit != nil && len(events) > 0 {
 			s.onCommit(events)

@@ -3,7 +3,7 @@ package check
 import (
 	"os"
 
-	"github.com/posagent/posagent/store/record"
+	"github.com/posagent/posagent/store/hwm"
 )
 
 // Codes is what a check read of the payments' codes: what Open needs to
@@ -29,15 +29,15 @@ func (inv *inventory) codes() *Codes {
 	return c
 }
 
-// Before checks the journal file at path before use, without modifying
-// it. With v, a state of the journal a full check verified (the
+// content checks the records of the journal file at path, without
+// modifying it. With v, a state of the journal a full check verified (the
 // high-water mark's Mark.Verified), a journal whose pages in use take
 // fullBelow bytes or more gets the quick check of what the start reads
 // (quickcheck.go); any other, and one in which the quick check finds
 // damage, gets the full check (CheckFile), whose
 // findings are the ones reported. codes is nil when the check could not
 // read the records (no valid meta page, a truncated file).
-func Before(path string, opt Options, v *record.Verified, fullBelow int64) (rep *Report, codes *Codes, err error) {
+func content(path string, opt Options, v *hwm.Verified, fullBelow int64) (rep *Report, codes *Codes, err error) {
 	var inv *inventory
 	full := true
 	if v != nil {
@@ -56,7 +56,7 @@ func Before(path string, opt Options, v *record.Verified, fullBelow int64) (rep 
 // Quick is the quick check alone (quickcheck.go): full is true when the
 // journal must be checked in full instead (smaller than fullBelow, not
 // indexed, or not past v).
-func Quick(path string, opt Options, v *record.Verified, fullBelow int64) (rep *Report, full bool, err error) {
+func Quick(path string, opt Options, v *hwm.Verified, fullBelow int64) (rep *Report, full bool, err error) {
 	rep, _, full, err = quickCheck(path, opt, v, fullBelow)
 	return rep, full, err
 }

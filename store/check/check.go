@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/store/hwm"
 	"github.com/posagent/posagent/store/internal/fsutil"
 	"github.com/posagent/posagent/store/record"
 	bolt "go.etcd.io/bbolt"
@@ -38,10 +39,10 @@ type Report struct {
 	LastSeq   uint64    `json:"last_event_seq"` // the events bucket's sequence
 	Findings  []Finding `json:"findings"`
 	// Mark is the high-water mark beside the journal (Inspect only).
-	Mark *record.Mark `json:"mark,omitempty"`
+	Mark *hwm.Mark `json:"mark,omitempty"`
 	// Rollback is set (Inspect only) when the journal is behind its
 	// high-water mark: it went back in time, or was replaced.
-	Rollback *record.Rollback `json:"rollback,omitempty"`
+	Rollback *hwm.Rollback `json:"rollback,omitempty"`
 	// Quick: only what the start reads was checked (quickcheck.go); the
 	// payment counts are the journal's counters, and Orders, IdemKeys and
 	// Events are not counted.
@@ -50,7 +51,7 @@ type Report struct {
 	// holds the history before that time. The agent does not run on one.
 	ArchiveBefore *time.Time `json:"archive_before,omitempty"`
 	// Root is the root bucket's page of the state checked (with TxID, what
-	// record.Verified names).
+	// hwm.Verified names).
 	Root uint64 `json:"-"`
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/posagent/posagent/store/hwm"
 	"github.com/posagent/posagent/store/record"
 )
 
@@ -83,7 +84,7 @@ func overlaps(lo, hi, a, b []byte) bool {
 // full check verified an earlier state of it (v) and its pages in use
 // take fullBelow bytes or more. full says the journal must be checked in
 // full instead (small, not indexed, not past v).
-func quickCheck(path string, opt Options, v *record.Verified, fullBelow int64) (rep *Report, inv *inventory, full bool, err error) {
+func quickCheck(path string, opt Options, v *hwm.Verified, fullBelow int64) (rep *Report, inv *inventory, full bool, err error) {
 	rep, err = checkFileWith(path, opt, false, func(f *os.File, rep *Report) {
 		inv, full = quickRaw(f, rep, v, fullBelow)
 	})
@@ -93,7 +94,7 @@ func quickCheck(path string, opt Options, v *record.Verified, fullBelow int64) (
 	return rep, inv, false, nil
 }
 
-func quickRaw(f *os.File, rep *Report, v *record.Verified, fullBelow int64) (*inventory, bool) {
+func quickRaw(f *os.File, rep *Report, v *hwm.Verified, fullBelow int64) (*inventory, bool) {
 	pf, fs := openPageFile(f, rep.Size)
 	rep.Findings = append(rep.Findings, fs...)
 	if pf == nil || rep.Damaged() {

@@ -1,4 +1,4 @@
-package record
+package hwm
 
 import (
 	"encoding/binary"
@@ -43,33 +43,33 @@ func MarkPath(path string) string { return path + ".hwm" }
 
 // The mark file has two slots written alternately, each with a CRC, so a
 // write torn by a power cut leaves the other slot intact.
-const MarkSlot = 512
+const markSlot = 512
 
-// EncodeMark is one slot of the mark file holding m.
-func EncodeMark(m Mark) []byte {
+// encodeMark is one slot of the mark file holding m.
+func encodeMark(m Mark) []byte {
 	b, _ := json.Marshal(m)
-	slot := make([]byte, MarkSlot)
+	slot := make([]byte, markSlot)
 	binary.LittleEndian.PutUint16(slot[4:], uint16(len(b)))
 	copy(slot[6:], b)
 	binary.LittleEndian.PutUint32(slot[0:], crc32.ChecksumIEEE(slot[4:]))
 	return slot
 }
 
-// DecodeMark decodes one slot; false when it is not valid.
-func DecodeMark(slot []byte) (Mark, bool) {
+// decodeMark decodes one slot; false when it is not valid.
+func decodeMark(slot []byte) (Mark, bool) {
 	var m Mark
-	if len(slot) != MarkSlot || binary.LittleEndian.Uint32(slot) != crc32.ChecksumIEEE(slot[4:]) {
+	if len(slot) != markSlot || binary.LittleEndian.Uint32(slot) != crc32.ChecksumIEEE(slot[4:]) {
 		return m, false
 	}
 	n := int(binary.LittleEndian.Uint16(slot[4:]))
-	if n == 0 || 6+n > MarkSlot || json.Unmarshal(slot[6:6+n], &m) != nil {
+	if n == 0 || 6+n > markSlot || json.Unmarshal(slot[6:6+n], &m) != nil {
 		return m, false
 	}
 	return m, true
 }
 
-// ErrMarkUnreadable: the mark file exists but neither slot is valid.
-var ErrMarkUnreadable = errors.New("high-water mark unreadable")
+// errMarkUnreadable: the mark file exists but neither slot is valid.
+var errMarkUnreadable = errors.New("high-water mark unreadable")
 
 // ReadMark reads the newest valid slot; nil, nil when there is no file.
 func ReadMark(path string) (*Mark, error) {
@@ -83,16 +83,16 @@ func ReadMark(path string) (*Mark, error) {
 	defer f.Close()
 	var best *Mark
 	for i := range 2 {
-		slot := make([]byte, MarkSlot)
-		if _, err := f.ReadAt(slot, int64(i*MarkSlot)); err != nil && !errors.Is(err, io.EOF) {
+		slot := make([]byte, markSlot)
+		if _, err := f.ReadAt(slot, int64(i*markSlot)); err != nil && !errors.Is(err, io.EOF) {
 			continue
 		}
-		if m, ok := DecodeMark(slot); ok && (best == nil || m.Gen > best.Gen) {
+		if m, ok := decodeMark(slot); ok && (best == nil || m.Gen > best.Gen) {
 			best = &m
 		}
 	}
 	if best == nil {
-		return nil, fmt.Errorf("store: mark %s: %w", path, ErrMarkUnreadable)
+		return nil, fmt.Errorf("store: mark %s: %w", path, errMarkUnreadable)
 	}
 	return best, nil
 }
