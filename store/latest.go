@@ -13,7 +13,7 @@ import (
 // bucket, "latest/" + name -> the event's sequence, written in the
 // transaction that appends the event, instead of by reading back through
 // the newest events: the start then reads one event, whatever the history,
-// and the quick check before it reads that event too (quickcheck.go).
+// and the quick check before it reads that event too (store/check).
 
 const latestPrefix = record.LatestPrefix
 

@@ -7,7 +7,7 @@ import (
 )
 
 // Codes is what a check read of the payments' codes: what Open needs to
-// know about the data keys (store/codes.go) before it uses the journal.
+// know about the data keys (store/seal) before it uses the journal.
 type Codes struct {
 	// Clear: a payment read holds its code in clear (a journal written
 	// before codes were sealed).

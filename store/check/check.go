@@ -47,7 +47,7 @@ type Report struct {
 	// payment counts are the journal's counters, and Orders, IdemKeys and
 	// Events are not counted.
 	Quick bool `json:"quick,omitempty"`
-	// ArchiveBefore is set when the file is an archive (archive.go): it
+	// ArchiveBefore is set when the file is an archive (store/archive): it
 	// holds the history before that time. The agent does not run on one.
 	ArchiveBefore *time.Time `json:"archive_before,omitempty"`
 	// Root is the root bucket's page of the state checked (with TxID, what
@@ -389,7 +389,7 @@ func (inv *inventory) acceptPayment(b string, k, v []byte) bool {
 	return true
 }
 
-// checkIndexes checks the payment indexes (index.go) against the payments,
+// checkIndexes checks the payment indexes (store/index.go) against the payments,
 // when the journal has them.
 func (inv *inventory) checkIndexes(rep *Report, ids []string) {
 	if !record.Indexed(inv.meta) || len(inv.lostIn) > 0 {

@@ -36,7 +36,7 @@ import (
 // quickEventTail is how many of the newest events the quick check reads:
 // more than the start reads (the newest event, for the newest stamp; what
 // it needs further back, the last exchange rate, it finds through the
-// latest/ entries of the meta bucket, latest.go, and the quick check reads
+// latest/ entries of the meta bucket, store/latest.go, and the quick check reads
 // those events too). A constant, so the start costs the same whatever the
 // history.
 const quickEventTail = 256
