@@ -20,6 +20,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/daemon"
 	"github.com/posagent/posagent/drivers/serial"
 	"github.com/posagent/posagent/drivers/usbhid"
 	"github.com/posagent/posagent/fonts"
@@ -570,7 +571,7 @@ func (d *doctor) printTestReceipt(ctx context.Context, cfg *config.Config) {
 		d.fail(name, "the bridge helper prints, and only while the agent runs: print a receipt with posagent receipt ID")
 		return
 	}
-	open, err := printerOpener(cfg)
+	open, err := daemon.PrinterOpener(cfg)
 	if err != nil {
 		d.fail(name, "%v", err)
 		return
@@ -588,7 +589,7 @@ func (d *doctor) printTestReceipt(ctx context.Context, cfg *config.Config) {
 		d.fail(name, "%v", err)
 		return
 	}
-	data := printer.Encode(r, printerProfile(cfg))
+	data := printer.Encode(r, daemon.PrinterProfile(cfg))
 	if _, err := w.Write(data); err != nil {
 		w.Close()
 		d.fail(name, "%v", err)

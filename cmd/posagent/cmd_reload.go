@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/posagent/posagent/daemon"
 	"github.com/spf13/cobra"
 )
 
@@ -33,7 +34,7 @@ problem is printed, and the exit status is 1.`,
 				return err
 			}
 			// A refused reload is 422 with the same result: its problems.
-			var res reloadResult
+			var res daemon.Result
 			err = c.do(cmd.Context(), "POST", "/v1/config/reload", nil, "", &res)
 			var ae *apiError
 			if errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && json.Unmarshal(ae.Body, &res) == nil {
@@ -48,7 +49,7 @@ problem is printed, and the exit status is 1.`,
 }
 
 // printReload words a reload's result for the technician.
-func printReload(w io.Writer, res reloadResult) error {
+func printReload(w io.Writer, res daemon.Result) error {
 	for _, wmsg := range res.Warnings {
 		fmt.Fprintln(w, "warning:", wmsg)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/daemon"
 	"github.com/posagent/posagent/feed"
 )
 
@@ -13,7 +14,7 @@ func (d *doctor) feed(ctx context.Context, cfg *config.Config) {
 	if !cfg.Feed.Enabled {
 		return
 	}
-	for _, c := range feed.Probe(ctx, feedConn(cfg), feedIdentity(cfg), cfg.Feed.Stream, d.opt.timeout) {
+	for _, c := range feed.Probe(ctx, daemon.FeedConn(cfg), daemon.FeedIdentity(cfg), cfg.Feed.Stream, d.opt.timeout) {
 		switch c.Level {
 		case "ok":
 			d.ok(c.Name, "%s", c.Detail)

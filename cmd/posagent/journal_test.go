@@ -23,6 +23,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/daemon"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 )
@@ -404,7 +405,7 @@ func FuzzJournalStart(f *testing.F) {
 		os.WriteFile(store.KeysPath(path), tp.keys, 0o600)
 		before := fileHash(path)
 		cfg := journalConfig(t, dir, path)
-		st, err := openJournal(cfg, slog.New(slog.DiscardHandler))
+		st, err := daemon.OpenJournal(cfg, slog.New(slog.DiscardHandler))
 		if err != nil {
 			if fileHash(path) != before {
 				t.Fatalf("refused (%v) but the file changed", err)

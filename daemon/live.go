@@ -1,8 +1,7 @@
-package main
+package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"sync/atomic"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/display"
 	"github.com/posagent/posagent/display/pole"
@@ -24,268 +22,30 @@ import (
 	"github.com/posagent/posagent/scanner"
 )
 
-// Reloading the configuration of a running daemon (SIGHUP, posagent
-// reload, POST /v1/config/reload): the file is read and checked again as at
-// start; an invalid file changes nothing. Of a valid file, the changes the
-// running parts can take are applied at once (liveKey) and the others are
-// listed as needing a restart, and left as they were. A payment in flight is
-// not touched (the engine keeps running); a receipt being printed finishes
-// on the printer it started on; queued receipts wait in the outbox.
-
-// daemonOptions are what `posagent run` gives runDaemon beyond the config.
-type daemonOptions struct {
-	// ConfigPath and Env are what a reload reads again (--config, and the
-	// environment the daemon started with). Reload is off when both are
-	// empty and no Reload channel is given.
-	ConfigPath string
-	Env        []string
-	// Level is the logger's level, which a reload changes (log.level).
-	Level *slog.LevelVar
-	// Reload asks for a reload (SIGHUP).
-	Reload <-chan struct{}
-	// Reloadable turns reloading on.
-	Reloadable bool
-}
-
-// reloadResult is what a reload did, for the CLI, the log and the event.
-type reloadResult struct {
-	OK       bool             `json:"ok"`
-	File     string           `json:"file,omitempty"`
-	Applied  []config.Change  `json:"applied"`            // now in effect
-	Restart  []config.Change  `json:"restart"`            // need a restart; not applied
-	Problems []config.Problem `json:"problems,omitempty"` // why the file was refused
-	Error    string           `json:"error,omitempty"`    // the file could not be read
-	Warnings []string         `json:"warnings,omitempty"`
-}
-
-// liveKey reports whether a running daemon applies a change of key at once.
-// The rest (the journal, the listen address, the gateway, the flows'
-// timings, what the parts are) need a restart.
-func liveKey(key string, old, new *config.Config) bool {
-	bridged := old.Printer.Kind == "bridge" || new.Printer.Kind == "bridge"
-	switch {
-	case key == "log.level":
-		return true
-	case strings.HasPrefix(key, "api.tokens.") || key == "api.allowed_hosts" || key == "api.allowed_origins" ||
-		key == "api.default_operator" || key == "api.socket_users" || strings.HasPrefix(key, "operators") ||
-		key == "refunds.approval_above" || key == "refunds.unapproved_per_shift" || key == "bridge.token":
-		return true // the engine's access rules (SetAccess)
-	case strings.HasPrefix(key, "scanners["):
-		return true
-	case key == "display.language" || key == "display.logo" || key == "display.idle_qr" || strings.HasPrefix(key, "display.pole.") ||
-		strings.HasPrefix(key, "display.png."):
-		return old.Display.Kind == new.Display.Kind
-	case key == "merchant.id" || key == "merchant.store":
-		return false // the feed's subjects, set at start
-	case strings.HasPrefix(key, "merchant.") && key != "merchant.currency":
-		return true // receipt text and the display's name
-	case key == "receipt.language":
-		return !bridged
-	case strings.HasPrefix(key, "printer."):
-		switch key {
-		case "printer.kind":
-			return old.Printer.Kind != "none" && new.Printer.Kind != "none" && !bridged
-		case "printer.auto_print", "printer.image":
-			return false // the engine's and the bridge's, set at start
-		}
-		return !bridged
-	}
-	return false
-}
-
-// reloader owns the running configuration and the parts a reload changes.
-type reloader struct {
-	path  string
-	env   []string
-	log   *slog.Logger
-	level *slog.LevelVar
-	eng   *agent.Engine
-	api   *api.Server
-
-	printer  *livePrinter
-	display  *liveHandler // nil without the web display
-	sink     *swapSink    // nil without a pole or PNG display
-	scanners *scannerSet
-	cjk      *fonts.CJK
-	hub      *bridge.Hub
-	ctl      *display.Controller
-
-	mu  sync.Mutex // serialises reloads; guards cur
-	cur *config.Config
-}
-
-// reload reads the file again and applies what it can.
-func (r *reloader) reload() reloadResult {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	res := r.reloadLocked()
-	r.report(res)
-	return res
-}
-
-func (r *reloader) reloadLocked() reloadResult {
-	next, src, err := config.Check(r.path, r.env)
-	res := reloadResult{File: src.File, Warnings: src.Warnings, Applied: []config.Change{}, Restart: []config.Change{}}
-	var ce *config.Error
-	switch {
-	case errors.As(err, &ce):
-		res.Problems = ce.Problems
-		return res
-	case err != nil:
-		res.Error = err.Error()
-		return res
-	}
-	var live []string
-	for _, c := range config.Changes(r.cur, next) {
-		if liveKey(c.Key, r.cur, next) {
-			res.Applied = append(res.Applied, c)
-			live = append(live, c.Key)
-		} else {
-			res.Restart = append(res.Restart, c)
-		}
-	}
-	merged := r.cur.With(next, live)
-	if ps := merged.Problems(); len(ps) > 0 {
-		// Live changes that only make sense with restart-only ones.
-		for _, p := range ps {
-			p.Msg += " (with the running values of the keys that need a restart: restart to apply them together)"
-			res.Problems = append(res.Problems, p)
-		}
-		res.Applied = []config.Change{}
-		return res
-	}
-	// Prepare every part first; only when all are ready is anything swapped.
-	var commits []func()
-	for _, prep := range []func(old, new *config.Config) (func(), error){r.printer.prepare, r.prepareDisplay, r.scanners.prepare, r.prepareAccess} {
-		c, err := prep(r.cur, merged)
-		if err != nil {
-			res.Error = err.Error()
-			res.Applied = []config.Change{}
-			return res
-		}
-		if c != nil {
-			commits = append(commits, c)
-		}
-	}
-	for _, c := range commits {
-		c()
-	}
-	if r.level != nil {
-		r.level.Set(parseLevel(merged.Log.Level))
-	}
-	r.cur = merged
-	res.OK = true
-	return res
-}
-
-// report logs the result and journals config.reloaded (or
-// config.reload_refused) with what changed; secrets show as ********.
-func (r *reloader) report(res reloadResult) {
-	kind := "config.reloaded"
-	fields := map[string]any{"file": res.File, "applied": res.Applied, "restart": res.Restart}
-	if !res.OK {
-		kind = "config.reload_refused"
-		// "reason", not "error": Event.Error is a structured error.
-		fields = map[string]any{"file": res.File, "problems": res.Problems, "reason": res.Error}
-		r.log.Warn("config: reload refused: the running configuration is unchanged", "file", res.File,
-			"problems", len(res.Problems), "err", res.Error)
-		for _, p := range res.Problems {
-			r.log.Warn("config: " + p.String())
-		}
-	} else {
-		keys := func(cs []config.Change) string {
-			var k []string
-			for _, c := range cs {
-				k = append(k, c.Key)
-			}
-			return strings.Join(k, ",")
-		}
-		r.log.Info("config: reloaded", "file", res.File, "applied", keys(res.Applied), "restart", keys(res.Restart))
-		for _, c := range res.Restart {
-			r.log.Warn("config: "+c.Key+" changed but needs a restart (systemctl restart posagent); still running with the old value", "old", c.Old, "new", c.New)
-		}
-	}
-	if _, err := r.eng.RecordEvent(kind, fields); err != nil {
-		r.log.Error("config: reload not journaled", "err", err)
-	}
-}
-
-// auditDetail names the keys a reload applied and those left for a
-// restart (never their values), or says it was refused.
-func (res reloadResult) auditDetail() string {
-	if !res.OK {
-		return fmt.Sprintf("refused: %d problems", len(res.Problems))
-	}
-	keys := func(cs []config.Change) string {
-		var k []string
-		for _, c := range cs {
-			k = append(k, c.Key)
-		}
-		return strings.Join(k, ",")
-	}
-	return "applied: " + keys(res.Applied) + "; restart: " + keys(res.Restart)
-}
-
-// handler is POST /v1/config/reload: the reload's result as JSON; 422
-// when the file was refused.
-func (r *reloader) handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		res := r.reload()
-		api.AuditDetail(req, res.auditDetail())
-		w.Header().Set("Content-Type", "application/json")
-		if !res.OK {
-			w.WriteHeader(http.StatusUnprocessableEntity)
-		}
-		json.NewEncoder(w).Encode(res)
-	})
-}
-
-// run reloads on each signal until ctx ends.
-func (r *reloader) run(ctx context.Context, sig <-chan struct{}) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-sig:
-			res := r.reload()
-			status, result := 200, "ok"
-			if !res.OK {
-				status, result = 422, "reload_refused"
-			}
-			// A reload by signal is on the audit trail too (one by the API is
-			// recorded by the API's front door, with its credential).
-			if err := r.eng.RecordAudit(agent.Audit{Action: "config.reload", Method: "SIGHUP", Credential: "signal", Client: "local",
-				Status: status, Result: result, Detail: res.auditDetail()}); err != nil {
-				r.log.Error("config: reload not on the audit trail", "err", err)
-			}
-		}
-	}
-}
-
-// prepareDisplay rebuilds the web page's handler and the pole or PNG sink
+// Prepare rebuilds the web page's handler and the pole or PNG sink
 // with the new values; the controller (what is on screen) stays.
-func (r *reloader) prepareDisplay(old, new *config.Config) (func(), error) {
+func (p *displayPart) Prepare(old, new *config.Config) (Commit, error) {
 	if sameKeys(old, new, "display.", "merchant.name", "merchant.static_qr", "receipt.language") {
 		return nil, nil
 	}
 	var h http.Handler
-	if r.display != nil {
-		h = displayHandler(new, r.cjk, r.ctl, func() *agent.Engine { return r.eng }, r.log)
+	if p.handler != nil {
+		h = displayHandler(new, p.cjk, p.ctl, p.eng, p.log)
 	}
 	var s display.Sink
 	var closer io.Closer
-	if r.sink != nil {
+	if p.sink != nil {
 		var err error
-		if s, closer, err = displaySink(new, r.cjk, r.hub); err != nil {
+		if s, closer, err = displaySink(new, p.cjk, p.hub); err != nil {
 			return nil, err
 		}
 	}
 	return func() {
 		if h != nil {
-			r.display.set(h)
+			p.handler.set(h)
 		}
 		if s != nil {
-			r.sink.set(s, closer, r.ctl.Current())
+			p.sink.set(s, closer, p.ctl.Current())
 		}
 	}, nil
 }
@@ -377,19 +137,29 @@ type printerGen struct {
 	cancel  context.CancelFunc
 }
 
-func newLivePrinter(cfg *config.Config, hub agent.ReceiptPrinter, cjk *fonts.CJK, log *slog.Logger, setDevice func(agent.DeviceStatus)) (*livePrinter, error) {
-	lp := &livePrinter{log: log, cjk: cjk, hub: hub, setDevice: setDevice}
+// init builds the printer cfg describes, printing through hub with
+// printer.kind bridge, and reporting its state to setDevice.
+func (lp *livePrinter) init(cfg *config.Config, hub agent.ReceiptPrinter, setDevice func(agent.DeviceStatus)) error {
+	lp.hub, lp.setDevice = hub, setDevice
 	g, err := lp.build(cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	lp.gen = g
-	return lp, nil
+	return nil
 }
+
+// printerPresent reports whether cfg has a printer at all.
+func printerPresent(cfg *config.Config) bool {
+	return cfg.Printer.Kind != "" && cfg.Printer.Kind != "none"
+}
+
+func (lp *livePrinter) Name() string { return "printer" }
+func (lp *livePrinter) Close() error { return nil }
 
 // build makes the printer cfg describes.
 func (lp *livePrinter) build(cfg *config.Config) (*printerGen, error) {
-	prof := printerProfile(cfg)
+	prof := PrinterProfile(cfg)
 	prof.CJK = lp.cjk
 	g := &printerGen{prof: prof, dec: receiptDecorator(cfg), placard: placardOf(cfg)}
 	var rp agent.ReceiptPrinter
@@ -398,7 +168,7 @@ func (lp *livePrinter) build(cfg *config.Config) (*printerGen, error) {
 	case "bridge":
 		rp = lp.hub
 	default:
-		open, err := printerOpener(cfg)
+		open, err := PrinterOpener(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -424,9 +194,6 @@ func (lp *livePrinter) build(cfg *config.Config) (*printerGen, error) {
 	}
 	return g, nil
 }
-
-// present reports whether there is a printer at all.
-func (lp *livePrinter) present() bool { return lp.gen.rp != nil }
 
 func (lp *livePrinter) PrintReceipt(ctx context.Context, r printer.Receipt) error {
 	lp.mu.Lock()
@@ -477,7 +244,7 @@ func (lp *livePrinter) start(g *printerGen) {
 }
 
 // prepare builds the new printer when a printer or receipt key changed.
-func (lp *livePrinter) prepare(old, new *config.Config) (func(), error) {
+func (lp *livePrinter) Prepare(old, new *config.Config) (Commit, error) {
 	if sameKeys(old, new, "printer.", "receipt.", "merchant.") {
 		return nil, nil
 	}
@@ -507,6 +274,7 @@ func (lp *livePrinter) prepare(old, new *config.Config) (func(), error) {
 // scanners whose settings changed or that are gone and starts the new ones
 // (a changed device path reopens). The others keep running untouched.
 type scannerSet struct {
+	cfg       *config.Config // the start's
 	log       *slog.Logger
 	setDevice func(agent.DeviceStatus)
 	emit      func(ctx context.Context, s scanner.Scan)
@@ -525,7 +293,8 @@ type runningScanner struct {
 
 // Run starts cfg's scanners and returns when ctx ends and every scanner
 // has stopped.
-func (s *scannerSet) Run(ctx context.Context, cfg *config.Config) error {
+func (s *scannerSet) Run(ctx context.Context) error {
+	cfg := s.cfg
 	s.mu.Lock()
 	s.ctx, s.running = ctx, map[string]*runningScanner{}
 	for _, sc := range cfg.Scanners {
@@ -539,6 +308,9 @@ func (s *scannerSet) Run(ctx context.Context, cfg *config.Config) error {
 	s.wg.Wait()
 	return nil
 }
+
+func (s *scannerSet) Name() string { return "scanners" }
+func (s *scannerSet) Close() error { return nil }
 
 func (s *scannerSet) startLocked(sc config.Scanner, cfg *config.Config) error {
 	src, err := scannerSource(sc, cfg, s.log, s.setDevice)
@@ -559,7 +331,7 @@ func (s *scannerSet) startLocked(sc config.Scanner, cfg *config.Config) error {
 	return nil
 }
 
-func (s *scannerSet) prepare(old, new *config.Config) (func(), error) {
+func (s *scannerSet) Prepare(old, new *config.Config) (Commit, error) {
 	if sameKeys(old, new, "scanners[", "agent.dedup") {
 		return nil, nil
 	}
@@ -653,13 +425,13 @@ func (m multiSink) Show(s display.Screen) error {
 }
 
 // displayHandler is the web display (/display) for cfg.
-func displayHandler(cfg *config.Config, cjk *fonts.CJK, ctl *display.Controller, eng func() *agent.Engine, log *slog.Logger) http.Handler {
+func displayHandler(cfg *config.Config, cjk *fonts.CJK, ctl *display.Controller, eng *agent.Engine, log *slog.Logger) http.Handler {
 	return display.Handler(display.Options{
 		MerchantName: cfg.Merchant.Name, Language: cfg.Display.Language, LogoPath: cfg.Display.Logo,
 		ShopLanguage: shopLanguage(cfg), CJK: cjk,
 		Controller: ctl, FrameWidth: cfg.Display.PNG.Width, FrameHeight: cfg.Display.PNG.Height,
 		CodeURL: func(id string) (string, bool) {
-			p, err := eng().Payment(id)
+			p, err := eng.Payment(id)
 			if err != nil || p.CodeURL == "" || p.State.Final() {
 				return "", false
 			}
@@ -679,23 +451,4 @@ func idleQR(cfg *config.Config) string {
 		return ""
 	}
 	return cfg.Merchant.StaticQR
-}
-
-// prepareAccess builds the API's access rules from the new config; the
-// commit puts them in force at once (tokens, operators, approval limit,
-// allowed hosts and origins, socket users).
-func (r *reloader) prepareAccess(old, new *config.Config) (func(), error) {
-	if r.api == nil {
-		return nil, nil
-	}
-	acc, err := accessOf(new)
-	if err != nil {
-		return nil, fmt.Errorf("api access: %w", err)
-	}
-	return func() {
-		r.api.SetAccess(acc)
-		if r.hub != nil {
-			r.hub.SetToken(new.BridgeToken()) // the helper's WebSocket checks the live token too
-		}
-	}, nil
 }

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"strings"
 
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
@@ -101,49 +99,6 @@ func (f *apiFront) listen(cfg *config.Config) ([]net.Listener, error) {
 	return ls, nil
 }
 
-// apiTransport is how the CLI reaches the daemon the config describes: its
-// Unix socket when there is one, else TCP, with the api.tls certificate
-// pinned (read from its file).
-func apiTransport(cfg *config.Config) (base string, rt http.RoundTripper, err error) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if cfg.API.Socket != "" {
-		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", cfg.API.Socket)
-		}
-		return "http://localhost", tr, nil
-	}
-	if cfg.API.TLS.Cert == "" {
-		return "http://" + cfg.API.Listen, tr, nil
-	}
-	certPath := cfg.API.TLS.Cert
-	if cfg.API.TLSAuto() {
-		certPath, _ = api.AutoCertPaths(cfg.Store.Path)
-	}
-	fp, err := api.CertFileFingerprint(certPath)
-	if err != nil {
-		return "", nil, fmt.Errorf("api: %w (the CLI pins the API's certificate: run it as a user who can read it, or use api.socket)", err)
-	}
-	tr.TLSClientConfig = api.PinnedTLS(fp)
-	host := cfg.API.Listen
-	if strings.HasPrefix(host, "0.0.0.0:") || strings.HasPrefix(host, "[::]:") || strings.HasPrefix(host, ":") {
-		_, port, _ := net.SplitHostPort(host)
-		host = "127.0.0.1:" + port
-	}
-	return "https://" + host, tr, nil
-}
-
-// cliToken is the token the CLI sends: the manager's (it refunds, exports
-// and reads the audit trail), else the pos one, else api.token.
-func cliToken(cfg *config.Config) string {
-	for _, t := range []string{cfg.API.Tokens.Manager, cfg.API.Tokens.POS, cfg.API.Token} {
-		if t != "" {
-			return t
-		}
-	}
-	return ""
-}
-
 // anyToken is one configured API token ("" none), for api.CheckListen.
 func anyToken(cfg *config.Config) string {
 	t := cfg.API.Tokens
@@ -155,15 +110,47 @@ func anyToken(cfg *config.Config) string {
 	return ""
 }
 
-// fingerprintOf is the SHA-256 fingerprint of the API's certificate as the
-// config places it ("" without TLS), for status and doctor.
-func fingerprintOf(cfg *config.Config) (string, error) {
-	if cfg.API.TLS.Cert == "" {
-		return "", nil
+// apiPart is the local API: Run listens where the config says (reporting
+// the address to Options.Ready) and serves until ctx ends, with timeouts on
+// every listener; a stop closes slow and idle connections. A reload puts
+// new access rules in force (tokens, operators, the approval limit, allowed
+// hosts and origins, socket users).
+type apiPart struct {
+	front   *apiFront
+	srv     *api.Server
+	cfg     *config.Config
+	log     *slog.Logger
+	version string
+	simURL  string
+	ready   func(Running)
+}
+
+func (p *apiPart) Name() string { return "api" }
+func (p *apiPart) Close() error { return nil }
+
+func (p *apiPart) Run(ctx context.Context) error {
+	ls, err := p.front.listen(p.cfg)
+	if err != nil {
+		return err
 	}
-	p := cfg.API.TLS.Cert
-	if cfg.API.TLSAuto() {
-		p, _ = api.AutoCertPaths(cfg.Store.Path)
+	addr := ls[0].Addr().String()
+	p.log.Info("posagent running", "version", p.version, "api", addr, "journal", p.cfg.Store.Path)
+	if p.ready != nil {
+		scheme := "http"
+		if p.front.tls != nil {
+			scheme = "https"
+		}
+		p.ready(Running{API: addr, Scheme: scheme, SimURL: p.simURL})
 	}
-	return api.CertFileFingerprint(p)
+	return api.Serve(ctx, api.NewServer(p.srv, p.log), ls...)
+}
+
+// Prepare builds the API's access rules from the new config; the commit
+// puts them in force for the next request.
+func (p *apiPart) Prepare(_, next *config.Config) (Commit, error) {
+	acc, err := accessOf(next)
+	if err != nil {
+		return nil, fmt.Errorf("api access: %w", err)
+	}
+	return func() { p.srv.SetAccess(acc) }, nil
 }
