@@ -39,7 +39,6 @@ type Engine struct {
 	cart    *route.Slot   // the amount due
 	cartMu  sync.Mutex    // orders the cart's changes with their cart.updated events
 	dedupe  *route.Dedupe // repeated scans
-	devices *registry     // the device registry
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -123,7 +122,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
-		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: newRegistry(),
+		flows: map[string]*flow{}, active: map[string]activeInfo{},
 		cart: route.NewSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
 		quit: make(chan struct{}), ready: make(chan struct{}),
 	}

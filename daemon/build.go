@@ -11,6 +11,7 @@ import (
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/devices"
 	"github.com/posagent/posagent/display"
 	"github.com/posagent/posagent/drivers/bridge"
 	"github.com/posagent/posagent/fonts"
@@ -66,23 +67,25 @@ func (d *Daemon) build(cfg *config.Config) error {
 	// The engine holds the receipt printer for the whole run; what is
 	// behind it is built below, once the bridge it may print through exists.
 	lp := &livePrinter{log: log, cjk: cjk}
-	eng, err := d.newEngine(cfg, gw, st, lp)
+	reg := devices.New()
+	eng, err := d.newEngine(cfg, gw, st, lp, reg)
 	if err != nil {
 		return err
 	}
+	reg.Watch(eng.RecordDevice) // every change is journaled (device.changed)
 	d.engine = eng
 	ep := &enginePart{eng: eng}
 	d.add(ep)
 	d.gate, d.before = ep, len(d.parts)
-	return d.buildDevices(cfg, front, st, gw, sim, cjk, lp, eng)
+	return d.buildDevices(cfg, front, st, gw, sim, cjk, lp, reg, eng)
 }
 
 // buildDevices makes the parts that follow the engine: the bridge, the
 // printer, the display, the feed, the API and the scanners.
 func (d *Daemon) buildDevices(cfg *config.Config, front *apiFront, st *store.Store, gw *gateway.Client, sim *simPart,
-	cjk *fonts.CJK, lp *livePrinter, eng *agent.Engine) error {
+	cjk *fonts.CJK, lp *livePrinter, reg *devices.Registry, eng *agent.Engine) error {
 	log := d.log
-	bp, hubPrinter, err := newBridge(cfg, cjk, eng, log)
+	bp, hubPrinter, err := newBridge(cfg, cjk, eng, reg, log)
 	if err != nil {
 		return err
 	}
@@ -90,7 +93,7 @@ func (d *Daemon) buildDevices(cfg *config.Config, front *apiFront, st *store.Sto
 	if bp != nil {
 		hub = bp.hub
 	}
-	if err := lp.init(cfg, hubPrinter, eng.SetDevice); err != nil {
+	if err := lp.init(cfg, hubPrinter, reg.Set); err != nil {
 		return err
 	}
 	d.add(lp)
@@ -115,7 +118,7 @@ func (d *Daemon) buildDevices(cfg *config.Config, front *apiFront, st *store.Sto
 	}
 	ap := &apiPart{front: front, cfg: cfg, log: log, version: d.opts.Version, ready: d.opts.Ready, simURL: sim.url()}
 	ap.srv = d.newAPI(cfg, ap, st, gw, hub, lp, disp, fp, eng)
-	scs, err := newScanners(cfg, log, eng)
+	scs, err := newScanners(cfg, log, reg, eng)
 	if err != nil {
 		return err
 	}
@@ -131,7 +134,7 @@ func (d *Daemon) buildDevices(cfg *config.Config, front *apiFront, st *store.Sto
 
 // newEngine is the payment engine over the journal, the gateway client and
 // the receipt printer (nil behind it with printer.kind none).
-func (d *Daemon) newEngine(cfg *config.Config, gw *gateway.Client, st *store.Store, lp *livePrinter) (*agent.Engine, error) {
+func (d *Daemon) newEngine(cfg *config.Config, gw *gateway.Client, st *store.Store, lp *livePrinter, reg *devices.Registry) (*agent.Engine, error) {
 	var rp agent.ReceiptPrinter
 	if printerPresent(cfg) {
 		rp = lp
@@ -149,7 +152,7 @@ func (d *Daemon) newEngine(cfg *config.Config, gw *gateway.Client, st *store.Sto
 		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: d.opts.NotBefore,
 		FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS, TipChoices: cfg.Display.TipChoices, TipMaxPercent: cfg.Tips.MaxPercent,
 		Location: ShopLocation(cfg), CloseAt: cfg.Reports.CloseAt, ReconcileRate: reconcileRate(cfg), Reports: lp,
-		GatewayZone: gatewayZone(cfg),
+		GatewayZone: gatewayZone(cfg), Devices: reg,
 	}
 	return agent.New(opts)
 }
@@ -240,7 +243,7 @@ func (b *bridgePart) Prepare(_, next *config.Config) (Commit, error) {
 // newBridge makes the hub the Android helper connects to, when the config
 // uses it, and the printer that prints through it; (nil, nil, nil)
 // otherwise. Its scans go to the engine's routing.
-func newBridge(cfg *config.Config, cjk *fonts.CJK, eng *agent.Engine, log *slog.Logger) (*bridgePart, agent.ReceiptPrinter, error) {
+func newBridge(cfg *config.Config, cjk *fonts.CJK, eng *agent.Engine, reg *devices.Registry, log *slog.Logger) (*bridgePart, agent.ReceiptPrinter, error) {
 	if !cfg.Bridge.Enabled && cfg.Printer.Kind != "bridge" {
 		return nil, nil, nil
 	}
@@ -253,7 +256,7 @@ func newBridge(cfg *config.Config, cjk *fonts.CJK, eng *agent.Engine, log *slog.
 	hub, err := bridge.New(bridge.Options{
 		Token: cfg.BridgeToken(), Format: format, WidthDots: prof.Dots,
 		OnScan:  func(ctx context.Context, s bridge.Scan) error { return eng.HandleScan(ctx, agent.Scan(s)) },
-		OnState: func(h bridge.HelperStatus) { bridgeDevices(h, eng.SetDevice) },
+		OnState: func(h bridge.HelperStatus) { bridgeDevices(h, reg.Set) },
 		Logger:  log.With("part", "bridge"),
 	})
 	if err != nil {
@@ -322,13 +325,13 @@ func (p *displayPart) Close() error {
 
 // newScanners checks each configured scanner and makes the set that runs
 // them; their codes go to the engine's routing.
-func newScanners(cfg *config.Config, log *slog.Logger, eng *agent.Engine) (*scannerSet, error) {
+func newScanners(cfg *config.Config, log *slog.Logger, reg *devices.Registry, eng *agent.Engine) (*scannerSet, error) {
 	for _, sc := range cfg.Scanners {
-		if _, err := scannerSource(sc, cfg, log, eng.SetDevice); err != nil {
+		if _, err := scannerSource(sc, cfg, log, reg.Set); err != nil {
 			return nil, err
 		}
 	}
-	return &scannerSet{cfg: cfg, log: log, setDevice: eng.SetDevice, emit: func(ctx context.Context, s scanner.Scan) {
+	return &scannerSet{cfg: cfg, log: log, setDevice: reg.Set, emit: func(ctx context.Context, s scanner.Scan) {
 		if err := eng.HandleScan(ctx, agent.Scan(s)); err != nil {
 			log.Warn("scan not taken", "scanner", s.Device, "err", err)
 		}

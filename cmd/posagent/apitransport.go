@@ -53,16 +53,3 @@ func cliToken(cfg *config.Config) string {
 	}
 	return ""
 }
-
-// fingerprintOf is the SHA-256 fingerprint of the API's certificate as the
-// config places it ("" without TLS), for status and doctor.
-func fingerprintOf(cfg *config.Config) (string, error) {
-	if cfg.API.TLS.Cert == "" {
-		return "", nil
-	}
-	p := cfg.API.TLS.Cert
-	if cfg.API.TLSAuto() {
-		p, _ = api.AutoCertPaths(cfg.Store.Path)
-	}
-	return api.CertFileFingerprint(p)
-}

@@ -189,21 +189,3 @@ func dash(s string) string {
 	}
 	return s
 }
-
-// apiTLS is doctor's line about the API's transport: the certificate's
-// fingerprint for the POS to pin, or a warning about plain HTTP on the LAN.
-func (d *doctor) apiTLS(cfg *config.Config) {
-	fp, err := fingerprintOf(cfg)
-	switch {
-	case err != nil && cfg.API.TLSAuto():
-		d.ok("api", "TLS auto: the certificate is made on the first start (then doctor prints its fingerprint)")
-	case err != nil:
-		d.fail("api", "TLS certificate: %v", err)
-	case fp != "":
-		d.ok("api", "TLS; certificate SHA-256 fingerprint for the POS to pin: %s", fp)
-	case !config.IsLoopback(cfg.API.Listen):
-		d.warn("api", "plain HTTP on %s: tokens and payments cross the LAN readable; set api.tls.cert: auto", cfg.API.Listen)
-	default:
-		d.ok("api", "plain HTTP on loopback %s", cfg.API.Listen)
-	}
-}

@@ -24,6 +24,7 @@ import (
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/daemon"
+	"github.com/posagent/posagent/daemon/doctor"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 )
@@ -474,7 +475,7 @@ func TestJournalCommands(t *testing.T) {
 	// doctor says so too (it used to say "ok").
 	cfg, src, lerr := config.Load(cf, nil)
 	var dout bytes.Buffer
-	if n := runDoctor(context.Background(), &dout, cfg, src, lerr, doctorOptions{}); n == 0 || !strings.Contains(dout.String(), "FAIL  journal: "+path+" is damaged") {
+	if n := doctor.Run(context.Background(), &dout, cfg, src, lerr, doctor.Options{}); n == 0 || !strings.Contains(dout.String(), "FAIL  journal: "+path+" is damaged") {
 		t.Errorf("doctor on a damaged journal:\n%s", dout.String())
 	}
 	sal := filepath.Join(dir, "salvaged.db")
