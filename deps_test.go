@@ -27,16 +27,19 @@ const module = "github.com/posagent/posagent"
 // package in no room fails the test until it is placed here. A room may
 // always import its own subpackages.
 var allowed = map[string][]string{
-	"cmd": {"daemon", "agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq", "devices"},
+	"cmd": {"daemon", "agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq", "devices", "fleet"},
 	// The daemon composes the parts from the configuration; only cmd
 	// imports it.
-	"daemon": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "devices"},
+	"daemon": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "devices", "fleet"},
 	// The device registry: plain data behind a lock (standard library only).
 	"devices": {},
 	// The lane's feed to NATS JetStream reads the journal only.
 	"feed": {"store", "paycode", "money"},
 	// The head office's books (posagent-hq) read the feed's envelopes.
-	"hq": {"feed", "paycode", "money"},
+	"hq": {"feed", "fleet", "paycode", "money"},
+	// Signed configuration bundles and heartbeats: the wire format of the
+	// fleet, shared by head office and the lanes; a leaf.
+	"fleet": {},
 	// The engine builds slips (receipts, reports) and takes scans of its
 	// own type: no device, printer or display code (TestAgentLinksNoDeviceCode).
 	"agent": {"gateway", "store", "paycode", "money", "slip", "devices"},
@@ -68,7 +71,7 @@ var allowed = map[string][]string{
 }
 
 // stdlibOnly are the leaves: they import nothing outside the standard library.
-var stdlibOnly = []string{"paycode", "money", "slip", "devices"}
+var stdlibOnly = []string{"paycode", "money", "slip", "devices", "fleet"}
 
 // devicePackages must never be linked into the OTTPay client or its
 // simulator: the protocol is pure, and the simulator runs anywhere.
