@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -187,66 +184,12 @@ func (s *simRun) run(cmd *cobra.Command) error {
 	return nil
 }
 
-// simClient talks to a running simulator's /_sim endpoints.
-type simClient struct {
-	base string
-	hc   *http.Client
-}
-
 func addSimURLFlag(cmd *cobra.Command, u *string) {
 	def := os.Getenv("POSAGENT_SIM_URL")
 	if def == "" {
 		def = simDefaultURL
 	}
 	cmd.Flags().StringVar(u, "sim-url", def, "the running simulator (default $POSAGENT_SIM_URL, else "+simDefaultURL+")")
-}
-
-func newSimClient(base string) (*simClient, error) {
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("sim: --sim-url %q: want http://HOST:PORT", base)
-	}
-	return &simClient{base: strings.TrimRight(base, "/"), hc: &http.Client{Timeout: 10 * time.Second}}, nil
-}
-
-// do sends a request and decodes a JSON answer into v; non-2xx answers
-// carrying {"error": "..."} become that error.
-func (c *simClient) do(ctx context.Context, method, path string, body any, v any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("sim: %s %s: %w (is 'posagent sim' running there?)", method, c.base+path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return resp.StatusCode, fmt.Errorf("sim: %s %s: %w", method, path, err)
-	}
-	if v != nil {
-		if err := json.Unmarshal(raw, v); err != nil {
-			return resp.StatusCode, fmt.Errorf("sim: %s %s: HTTP %d, not the simulator's JSON: %.200s", method, path, resp.StatusCode, raw)
-		}
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct{ Error string }
-		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-			return resp.StatusCode, errors.New(e.Error)
-		}
-		return resp.StatusCode, fmt.Errorf("sim: %s %s: HTTP %d", method, path, resp.StatusCode)
-	}
-	return resp.StatusCode, nil
 }
 
 func newSimPayCmd() *cobra.Command {
@@ -262,19 +205,15 @@ order id is the payment's order_id (posagent show ID prints it).`,
   posagent sim pay P20261125183000A1B2 --sim-url http://192.168.1.20:7421`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newSimClient(simURL)
+			c, err := ottsim.NewClient(simURL)
 			if err != nil {
 				return err
 			}
-			var out struct {
-				Error string        `json:"error"`
-				Order *ottsim.Order `json:"order"`
-			}
-			_, err = c.do(cmd.Context(), http.MethodPost, "/_sim/pay/"+url.PathEscape(args[0]), nil, &out)
+			o, err := c.Pay(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			if o := out.Order; o != nil {
+			if o != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "order %s: %s %s, %s\n", o.OrderID, o.Wallet, money.Amount(o.Amount).String(), o.Status)
 				if o.Status == "notpay" {
 					fmt.Fprintln(cmd.OutOrStdout(), "the customer is confirming in the app: it will be paid shortly")
@@ -303,14 +242,14 @@ journal with. --json prints GET /_sim/ledger as is (amounts in cents).`,
   posagent sim ledger --json | jq '.orders[] | select(.charged > 0)'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := newSimClient(simURL)
+			c, err := ottsim.NewClient(simURL)
 			if err != nil {
 				return err
 			}
 			var out struct {
 				Orders []ottsim.Order `json:"orders"`
 			}
-			if _, err := c.do(cmd.Context(), http.MethodGet, "/_sim/ledger", nil, &out); err != nil {
+			if out.Orders, err = c.Ledger(cmd.Context()); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -369,15 +308,12 @@ clients get "connection refused", then it listens again on the same address.`,
   posagent sim faults --clear`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := newSimClient(simURL)
+			c, err := ottsim.NewClient(simURL)
 			if err != nil {
 				return err
 			}
-			var cur struct {
-				ottsim.Faults
-				DownUntil *time.Time `json:"down_until"`
-			}
-			if _, err := c.do(cmd.Context(), http.MethodGet, "/_sim/faults", nil, &cur); err != nil {
+			cur, err := c.Faults(cmd.Context())
+			if err != nil {
 				return err
 			}
 			fl := cmd.Flags()
@@ -396,7 +332,7 @@ clients get "connection refused", then it listens again on the same address.`,
 					next.DropRate = f.DropRate
 				}
 				next.DownForMS = f.DownForMS
-				if _, err := c.do(cmd.Context(), http.MethodPost, "/_sim/faults", next, &cur); err != nil {
+				if cur, err = c.SetFaults(cmd.Context(), next); err != nil {
 					return err
 				}
 			}
