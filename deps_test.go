@@ -27,12 +27,14 @@ const module = "github.com/posagent/posagent"
 // package in no room fails the test until it is placed here. A room may
 // always import its own subpackages.
 var allowed = map[string][]string{
-	"cmd": {"daemon", "agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq", "devices", "fleet"},
+	"cmd": {"daemon", "agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq", "devices", "fleet", "internal/mangen"},
 	// The daemon composes the parts from the configuration; only cmd
 	// imports it.
 	"daemon": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "devices", "fleet"},
 	// The device registry: plain data behind a lock (standard library only).
 	"devices": {},
+	// Man pages from the cobra commands (posagent gen-docs).
+	"internal/mangen": {},
 	// The lane's feed to NATS JetStream reads the journal only.
 	"feed": {"store", "paycode", "money"},
 	// The head office's books (posagent-hq) read the feed's envelopes.
