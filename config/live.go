@@ -2,7 +2,10 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"strings"
+	"sync"
+	"text/tabwriter"
 )
 
 // Which keys a running daemon applies at once on a reload is part of the
@@ -25,13 +28,16 @@ var liveRules = map[string]struct {
 	}},
 }
 
+// liveSchema is the schema Live reads, built once (it never changes).
+var liveSchema = sync.OnceValue(newSchema)
+
 func bridged(o, n *Config) bool { return o.Printer.Kind == "bridge" || n.Printer.Kind == "bridge" }
 
 // Live reports whether a running daemon applies a change of key (as
 // Changes names it: "printer.paper", "scanners[1].device") from old to new
 // at once; false: the change needs a restart.
 func Live(key string, old, new *Config) bool {
-	l, ok := newSchema().byPath[listBase(key)]
+	l, ok := liveSchema().byPath[listBase(key)]
 	if !ok {
 		return false
 	}
@@ -75,4 +81,50 @@ func checkLiveTags() error {
 		}
 	}
 	return nil
+}
+
+// LiveTable is the Markdown table of the live keys (docs/configuration.md,
+// checked by a test): consecutive keys of one section under one rule share
+// a row.
+func LiveTable() string {
+	var b strings.Builder
+	b.WriteString("| applied at once | when |\n|---|---|\n")
+	var row []string
+	var sec, when string
+	flush := func() {
+		if len(row) > 0 {
+			w := when
+			if w == "" {
+				w = "always"
+			}
+			fmt.Fprintf(&b, "| %s | %s |\n", strings.Join(row, ", "), w)
+		}
+		row = nil
+	}
+	for _, k := range LiveKeys() {
+		s, _, _ := strings.Cut(k.Key, ".")
+		if s != sec || k.When != when {
+			flush()
+			sec, when = s, k.When
+		}
+		row = append(row, "`"+k.Key+"`")
+	}
+	flush()
+	return b.String()
+}
+
+// WriteLive prints the live keys, one a line with when a reload applies
+// it (posagent config live).
+func WriteLive(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tAPPLIED ON RELOAD")
+	for _, k := range LiveKeys() {
+		when := k.When
+		if when == "" {
+			when = "always"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", k.Key, when)
+	}
+	fmt.Fprintln(tw, "(any other key)\tneeds a restart: a reload lists it and leaves it as it was")
+	return tw.Flush()
 }

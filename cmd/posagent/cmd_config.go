@@ -32,7 +32,7 @@ with none, the defaults run the built-in OTTPay simulator. Every key can be
 overridden by the environment: POSAGENT_ and the key in capitals with "." as
 "_" (gateway.sign_key is POSAGENT_GATEWAY_SIGN_KEY).`,
 	}
-	cmd.AddCommand(newConfigInitCmd(g), newConfigCheckCmd(g), newConfigShowCmd(g), newConfigDiffCmd(g), newConfigProfilesCmd())
+	cmd.AddCommand(newConfigInitCmd(g), newConfigCheckCmd(g), newConfigShowCmd(g), newConfigDiffCmd(g), newConfigProfilesCmd(), newConfigLiveCmd())
 	return cmd
 }
 
@@ -245,5 +245,17 @@ func newConfigProfilesCmd() *cobra.Command {
 			}
 			return nil
 		},
+	}
+}
+
+func newConfigLiveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "live",
+		Short: "List the keys a reload applies at once (the others need a restart)",
+		Long: `List the keys a running agent applies at once on a reload (posagent reload,
+SIGHUP), and when; a change of any other key needs a restart: a reload lists
+it and leaves it as it was.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return config.WriteLive(cmd.OutOrStdout()) },
 	}
 }
