@@ -6,18 +6,14 @@ import (
 	"net/http"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/devices"
-	"github.com/posagent/posagent/display"
 	"github.com/posagent/posagent/drivers/bridge"
 	"github.com/posagent/posagent/fonts"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/printer"
-	"github.com/posagent/posagent/scanner"
 	"github.com/posagent/posagent/store"
 )
 
@@ -185,28 +181,6 @@ func (d *Daemon) newAPI(cfg *config.Config, ap *apiPart, st *store.Store, gw *ga
 	return api.New(eng, o)
 }
 
-// journalPart is the journal: Run does its maintenance (scheduled backups,
-// retention) and the background check of what the quick check at start
-// left (store/bgcheck.go); Close closes the file.
-type journalPart struct {
-	st     *store.Store
-	backup config.Backup
-}
-
-func (j *journalPart) Name() string { return "journal" }
-
-func (j *journalPart) Run(ctx context.Context) error {
-	grp, ctx := errgroup.WithContext(ctx)
-	grp.Go(func() error {
-		return j.st.RunMaintenance(ctx, store.MaintenanceOptions{Backup: store.BackupOptions{
-			Dir: j.backup.Dir, Every: j.backup.Every, Keep: j.backup.Keep}})
-	})
-	grp.Go(func() error { return j.st.RunCheck(ctx) })
-	return grp.Wait()
-}
-
-func (j *journalPart) Close() error { return j.st.Close() }
-
 // enginePart is the payment engine; the parts after it start once it is
 // ready (recovery done).
 type enginePart struct{ eng *agent.Engine }
@@ -227,117 +201,6 @@ func (c closerPart) Name() string              { return c.name }
 func (c closerPart) Run(context.Context) error { return nil }
 func (c closerPart) Close() error              { return c.close() }
 
-// bridgePart is the hub the Android helper connects to. A reload puts a
-// new bridge.token in force (the helper's WebSocket checks the live token).
-type bridgePart struct{ hub *bridge.Hub }
-
-func (b *bridgePart) Name() string                  { return "bridge" }
-func (b *bridgePart) Run(ctx context.Context) error { return b.hub.Run(ctx) }
-func (b *bridgePart) Close() error                  { return nil }
-
-func (b *bridgePart) Prepare(_, next *config.Config) (Commit, error) {
-	tok := next.BridgeToken()
-	return func() { b.hub.SetToken(tok) }, nil
-}
-
-// newBridge makes the hub the Android helper connects to, when the config
-// uses it, and the printer that prints through it; (nil, nil, nil)
-// otherwise. Its scans go to the engine's routing.
-func newBridge(cfg *config.Config, cjk *fonts.CJK, eng *agent.Engine, reg *devices.Registry, log *slog.Logger) (*bridgePart, agent.ReceiptPrinter, error) {
-	if !cfg.Bridge.Enabled && cfg.Printer.Kind != "bridge" {
-		return nil, nil, nil
-	}
-	prof := PrinterProfile(cfg)
-	prof.CJK = cjk
-	format, encode := bridge.FormatESCPOS, func(r printer.Receipt) ([]byte, error) { return printer.Encode(r, prof), nil }
-	if cfg.Printer.Image {
-		format, encode = bridge.FormatPNG, func(r printer.Receipt) ([]byte, error) { return printer.RenderPNG(r, prof) }
-	}
-	hub, err := bridge.New(bridge.Options{
-		Token: cfg.BridgeToken(), Format: format, WidthDots: prof.Dots,
-		OnScan:  func(ctx context.Context, s bridge.Scan) error { return eng.HandleScan(ctx, agent.Scan(s)) },
-		OnState: func(h bridge.HelperStatus) { bridgeDevices(h, reg.Set) },
-		Logger:  log.With("part", "bridge"),
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return &bridgePart{hub: hub}, printer.JobPrinter{Sender: hub, Encode: encode}, nil
-}
-
-// bridgeDevices reports the helper and the devices it owns.
-func bridgeDevices(h bridge.HelperStatus, setDevice func(agent.DeviceStatus)) {
-	d := agent.DeviceStatus{Kind: "bridge", Name: "bridge", State: "disconnected", LastError: h.Reason}
-	if h.Connected {
-		d.State, d.LastError = "connected", ""
-	}
-	setDevice(d)
-	for _, hd := range h.Devices {
-		setDevice(agent.DeviceStatus{Kind: hd.Kind, Name: "bridge:" + hd.Name, State: hd.State, LastError: hd.Error})
-	}
-}
-
-// displayPart is the customer display: the controller, the web page (nil
-// with display.kind none) and the pole or PNG sink (nil without one). Run
-// passes the engine's events to the controller.
-type displayPart struct {
-	ctl     *display.Controller
-	handler *liveHandler
-	sink    *swapSink
-	eng     *agent.Engine
-	cjk     *fonts.CJK
-	hub     *bridge.Hub
-	log     *slog.Logger
-}
-
-func newDisplay(cfg *config.Config, cjk *fonts.CJK, hub *bridge.Hub, eng *agent.Engine, log *slog.Logger) (*displayPart, error) {
-	p := &displayPart{ctl: display.NewController(display.ControllerOptions{Hold: cfg.Display.Hold, Logger: log.With("part", "display")}),
-		eng: eng, cjk: cjk, hub: hub, log: log}
-	if cfg.Display.Kind == "pole" || cfg.Display.Kind == "png" {
-		ds, closer, err := displaySink(cfg, cjk, hub)
-		if err != nil {
-			return nil, err
-		}
-		p.sink = &swapSink{s: ds, closer: closer}
-		p.ctl.AddSink(p.sink)
-	}
-	if cfg.Display.Kind != "none" {
-		p.handler = newLiveHandler(displayHandler(cfg, cjk, p.ctl, eng, log))
-	}
-	return p, nil
-}
-
-func (p *displayPart) Name() string { return "display" }
-
-func (p *displayPart) Run(ctx context.Context) error {
-	grp, ctx := errgroup.WithContext(ctx)
-	grp.Go(func() error { return p.ctl.Run(ctx) })
-	grp.Go(func() error { return feedDisplay(ctx, p.eng, p.ctl) })
-	return grp.Wait()
-}
-
-func (p *displayPart) Close() error {
-	if p.sink != nil {
-		p.sink.Close()
-	}
-	return nil
-}
-
-// newScanners checks each configured scanner and makes the set that runs
-// them; their codes go to the engine's routing.
-func newScanners(cfg *config.Config, log *slog.Logger, reg *devices.Registry, eng *agent.Engine) (*scannerSet, error) {
-	for _, sc := range cfg.Scanners {
-		if _, err := scannerSource(sc, cfg, log, reg.Set); err != nil {
-			return nil, err
-		}
-	}
-	return &scannerSet{cfg: cfg, log: log, setDevice: reg.Set, emit: func(ctx context.Context, s scanner.Scan) {
-		if err := eng.HandleScan(ctx, agent.Scan(s)); err != nil {
-			log.Warn("scan not taken", "scanner", s.Device, "err", err)
-		}
-	}}, nil
-}
-
 // levelLive is the logger's level (log.level).
 type levelLive struct{ lv *slog.LevelVar }
 
@@ -347,4 +210,70 @@ func (l levelLive) Prepare(_, next *config.Config) (Commit, error) {
 	}
 	level := ParseLevel(next.Log.Level)
 	return func() { l.lv.Set(level) }, nil
+}
+
+// ShopLocation is merchant.timezone (validated by Load), else the system's.
+func ShopLocation(cfg *config.Config) *time.Location {
+	loc, err := cfg.Location()
+	if err != nil {
+		return time.Local
+	}
+	return loc
+}
+
+// reconcileRate maps reports.reconcile_rate (0: off) to the engine's
+// option (negative: off).
+func reconcileRate(cfg *config.Config) float64 {
+	if cfg.Reports.ReconcileRate <= 0 {
+		return -1
+	}
+	return cfg.Reports.ReconcileRate
+}
+
+// duplicateWindow is agent.duplicate_window for the engine: 0 in the
+// config is off, which the engine spells negative (its 0 is the default).
+func duplicateWindow(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// engineRate is the display's view of the engine's exchange rate to CNY.
+func engineRate(e *agent.Engine) func() (string, int64, time.Time, bool) {
+	return func() (string, int64, time.Time, bool) {
+		r := e.Rate()
+		if r == nil {
+			return "", 0, time.Time{}, false
+		}
+		return r.Currency, r.Rate, r.At, true
+	}
+}
+
+// loadCJK is the CJK font pictures draw Chinese with; without one they
+// leave it out (and say so), and payments go on.
+func loadCJK(cfg *config.Config, log *slog.Logger) *fonts.CJK {
+	cjk, err := fonts.Load(cfg.Render.Font)
+	if err != nil {
+		log.Warn("render: no CJK font: receipt pictures and display frames leave Chinese out (posagent doctor)", "err", err)
+		return nil
+	}
+	return cjk
+}
+
+// scaled is d in the agent's time scale (agent.time_scale; 0: 1).
+func scaled(d time.Duration, scale float64) time.Duration {
+	if scale <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * scale)
+}
+
+// retention maps store.retention (0 keeps everything) to the engine's
+// option (negative: never compact).
+func retention(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -7,12 +7,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/feed"
 	"github.com/posagent/posagent/store"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // feedPart is the journal's feed to the chain's NATS JetStream
