@@ -19,7 +19,10 @@ func startDaemon(t *testing.T, yaml string) (*Daemon, Running) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "posagent.yaml")
-	body := "store:\n  path: " + filepath.Join(dir, "posagent.db") + "\napi:\n  listen: 127.0.0.1:0\nsim:\n  time_scale: 0.02\nagent:\n  time_scale: 0.02\n" + yaml
+	body := "store:\n  path: " + filepath.Join(dir, "posagent.db") + "\nsim:\n  time_scale: 0.02\nagent:\n  time_scale: 0.02\n" + yaml
+	if !strings.Contains(yaml, "api:") {
+		body += "api:\n  listen: 127.0.0.1:0\n"
+	}
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -114,14 +114,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (
 	return d.Run(ctx)
 }
 
-// add appends a part (nil parts are left out) and, when it is Live, its
-// prepare step.
-func (d *Daemon) add(p Part) {
-	d.parts = append(d.parts, p)
-	if l, ok := p.(Live); ok {
-		d.live = append(d.live, l)
-	}
-}
+// add appends a part; Close closes it.
+func (d *Daemon) add(p Part) { d.parts = append(d.parts, p) }
 
 // Run starts the parts in one errgroup and waits for them. Recovery comes
 // first: every payment left open by a crash is picked up before a scanner or
@@ -175,117 +169,4 @@ func quietCancel(err error) error {
 		return nil
 	}
 	return err
-}
-
-// Apply puts next in force as far as it can without a restart: the changes
-// of live keys are applied (all or none), the others are listed in
-// Result.Restart and left as they were. next is checked first (Problems);
-// it is not read from a file (Result.File is ""). The reload is journaled
-// (config.reloaded or config.reload_refused) like any other. The error
-// wraps ErrRefused when nothing was applied.
-func (d *Daemon) Apply(ctx context.Context, next *config.Config) (Result, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	res := newResult("", nil)
-	if ps := next.Problems(); len(ps) > 0 {
-		res.Problems = ps
-	} else {
-		res = d.applyLocked(res, next)
-	}
-	d.report(res)
-	return res, res.err()
-}
-
-// Reload reads the configuration file (Options.ConfigPath, with
-// Options.Env) again and applies what it can, as Apply.
-func (d *Daemon) Reload() Result {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	res := d.reloadLocked()
-	d.report(res)
-	return res
-}
-
-func (d *Daemon) reloadLocked() Result {
-	next, src, err := config.Check(d.opts.ConfigPath, d.opts.Env)
-	res := newResult(src.File, src.Warnings)
-	var ce *config.Error
-	switch {
-	case errors.As(err, &ce):
-		res.Problems = ce.Problems
-		return res
-	case err != nil:
-		res.Error = err.Error()
-		return res
-	}
-	return d.applyLocked(res, next)
-}
-
-// applyLocked applies the live changes from d.cur to next (valid); d.mu
-// held.
-func (d *Daemon) applyLocked(res Result, next *config.Config) Result {
-	var live []string
-	for _, c := range config.Changes(d.cur, next) {
-		if config.Live(c.Key, d.cur, next) {
-			res.Applied = append(res.Applied, c)
-			live = append(live, c.Key)
-		} else {
-			res.Restart = append(res.Restart, c)
-		}
-	}
-	merged := d.cur.With(next, live)
-	if ps := merged.Problems(); len(ps) > 0 {
-		// Live changes that only make sense with restart-only ones.
-		for _, p := range ps {
-			p.Msg += " (with the running values of the keys that need a restart: restart to apply them together)"
-			res.Problems = append(res.Problems, p)
-		}
-		res.Applied = []config.Change{}
-		return res
-	}
-	// Prepare every part first; only when all are ready is anything swapped.
-	var commits []Commit
-	for _, l := range d.live {
-		c, err := l.Prepare(d.cur, merged)
-		if err != nil {
-			res.Error = err.Error()
-			res.Applied = []config.Change{}
-			return res
-		}
-		if c != nil {
-			commits = append(commits, c)
-		}
-	}
-	for _, c := range commits {
-		c()
-	}
-	d.cur = merged
-	res.OK = true
-	return res
-}
-
-// report logs the result and journals config.reloaded (or
-// config.reload_refused) with what changed; secrets show as ********.
-func (d *Daemon) report(res Result) {
-	log := d.log.With("part", "config")
-	kind := "config.reloaded"
-	fields := map[string]any{"file": res.File, "applied": res.Applied, "restart": res.Restart}
-	if !res.OK {
-		kind = "config.reload_refused"
-		// "reason", not "error": Event.Error is a structured error.
-		fields = map[string]any{"file": res.File, "problems": res.Problems, "reason": res.Error}
-		log.Warn("config: reload refused: the running configuration is unchanged", "file", res.File,
-			"problems", len(res.Problems), "err", res.Error)
-		for _, p := range res.Problems {
-			log.Warn("config: " + p.String())
-		}
-	} else {
-		log.Info("config: reloaded", "file", res.File, "applied", changedKeys(res.Applied), "restart", changedKeys(res.Restart))
-		for _, c := range res.Restart {
-			log.Warn("config: "+c.Key+" changed but needs a restart (systemctl restart posagent); still running with the old value", "old", c.Old, "new", c.New)
-		}
-	}
-	if _, err := d.engine.RecordEvent(kind, fields); err != nil {
-		log.Error("config: reload not journaled", "err", err)
-	}
 }
