@@ -15,7 +15,7 @@ import (
 
 // startDaemon runs a daemon over the in-process simulator with a journal in
 // a temp dir; it stops at the end of the test.
-func startDaemon(t *testing.T, yaml string) (*Daemon, Running) {
+func startDaemon(t *testing.T, yaml string, extra ...func(*Daemon) ([]Part, error)) (*Daemon, Running) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "posagent.yaml")
@@ -31,8 +31,12 @@ func startDaemon(t *testing.T, yaml string) (*Daemon, Running) {
 		t.Fatal(err)
 	}
 	ready := make(chan Running, 1)
-	d, err := New(cfg, slog.New(slog.DiscardHandler), Options{Version: "test", ConfigPath: path, Level: new(slog.LevelVar),
-		Ready: func(r Running) { ready <- r }})
+	o := Options{Version: "test", ConfigPath: path, Level: new(slog.LevelVar),
+		Ready: func(r Running) { ready <- r }}
+	if len(extra) > 0 {
+		o.Extra = extra[0]
+	}
+	d, err := New(cfg, slog.New(slog.DiscardHandler), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,5 +130,56 @@ func TestApply(t *testing.T) {
 	}
 	if strings.Join(kinds, ",") != "config.reloaded,config.reload_refused" {
 		t.Errorf("config events %v", kinds)
+	}
+}
+
+// bundlePart is a caller's part that applies one configuration when it
+// runs, as a lane applying a signed bundle does.
+type bundlePart struct {
+	d      *Daemon
+	name   string
+	result chan Result
+	closed chan struct{}
+}
+
+func (b *bundlePart) Name() string { return "bundle" }
+func (b *bundlePart) Close() error { close(b.closed); return nil }
+
+func (b *bundlePart) Run(ctx context.Context) error {
+	next := *b.d.Config()
+	next.Merchant.Name = b.name
+	res, _ := b.d.Apply(ctx, &next)
+	b.result <- res
+	<-ctx.Done()
+	return nil
+}
+
+// TestExtraPartApplies: a part the caller adds (Options.Extra) runs with
+// the daemon's own, can apply a configuration through the daemon, and is
+// closed with them.
+func TestExtraPartApplies(t *testing.T) {
+	b := &bundlePart{name: "From Bundle", result: make(chan Result, 1), closed: make(chan struct{})}
+	// Registered first, so it runs after the daemon stopped.
+	t.Cleanup(func() {
+		select {
+		case <-b.closed:
+		default:
+			t.Error("the extra part was not closed")
+		}
+	})
+	d, _ := startDaemon(t, "printer:\n  kind: none\n", func(d *Daemon) ([]Part, error) {
+		b.d = d
+		return []Part{b}, nil
+	})
+	select {
+	case res := <-b.result:
+		if !res.OK || keys(res.Applied) != "merchant.name" {
+			t.Fatalf("the extra part's Apply: %+v", res)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the extra part did not run")
+	}
+	if d.Config().Merchant.Name != "From Bundle" {
+		t.Errorf("merchant.name %q", d.Config().Merchant.Name)
 	}
 }

@@ -125,6 +125,15 @@ func (d *Daemon) buildDevices(cfg *config.Config, front *apiFront, st *store.Sto
 		d.live = append(d.live, bp)
 	}
 	d.live = append(d.live, levelLive{d.opts.Level})
+	if d.opts.Extra != nil {
+		extra, err := d.opts.Extra(d)
+		if err != nil {
+			return err
+		}
+		for _, p := range extra {
+			d.add(p)
+		}
+	}
 	return nil
 }
 

@@ -33,6 +33,11 @@ type Options struct {
 	Reloadable bool
 	// Ready is called once the local API listens.
 	Ready func(Running)
+	// Extra makes parts of the caller's, once the daemon's own are built
+	// (a lane that applies signed configuration bundles calls d.Apply from
+	// its Run). They start after the engine is ready, with the others, and
+	// close before them.
+	Extra func(d *Daemon) ([]Part, error)
 }
 
 // Running says where a started daemon can be reached.

@@ -21,6 +21,9 @@
 // config.reloaded or config.reload_refused and, for the API and SIGHUP, put
 // on the audit trail.
 //
+// A caller adds parts of its own with Options.Extra (a lane applying signed
+// configuration bundles from the chain: its Run calls Apply).
+//
 // The live parts, in the order a reload prepares them: the printer (a
 // receipt being printed finishes on the old one), the display (the page and
 // the pole or PNG sink; what is on screen stays), the scanners (changed
