@@ -47,7 +47,7 @@ var allowed = map[string][]string{
 	"agent": {"gateway", "store", "paycode", "money", "slip", "devices"},
 	// The HTTP API depends on the engine through interfaces of its own;
 	// the engine never imports it (a cycle the compiler refuses anyway).
-	// It draws PNGs with functions cmd gives it (Options.Render*).
+	// It draws PNGs with functions the daemon gives it (Options.Render*).
 	"agent/api": {"agent", "gateway", "store", "paycode", "money", "slip"},
 	// Scan routing, dedupe and the cart: the standard library only.
 	"agent/route": {},
@@ -174,7 +174,7 @@ func TestImportsPointDown(t *testing.T) {
 				}
 				for _, top := range []string{"agent", "config"} {
 					if within(to, top) && !within(from, top) {
-						t.Errorf("%s depends on %s: only cmd may", from, to)
+						t.Errorf("%s depends on %s: only cmd and the daemon may", from, to)
 					}
 				}
 			}
@@ -225,7 +225,7 @@ func TestGatewayLinksNoDeviceCode(t *testing.T) {
 // engineForbidden are the packages the engine and its local API must not
 // link: the scanner and printer code, the drivers (the cgo HID library, the
 // serial library), the QR codec and the font rasterizer. Receipts and
-// reports reach agent as slip values; pictures are drawn by functions cmd
+// reports reach agent as slip values; pictures are drawn by functions the daemon
 // hands the API.
 var engineForbidden = []string{module + "/scanner", module + "/printer", module + "/drivers",
 	module + "/display", module + "/fonts", "github.com/karalabe/hid", "github.com/tarm/serial",

@@ -25,20 +25,21 @@ import (
 // flows, recovery, and what the outbox's jobs do. It uses parts that keep
 // their own state behind their own locks: the event bus (agent/events),
 // the outbox's pool (agent/outbox), routing's dedupe and cart
-// (agent/route) and the device registry. Create with New, then Run.
+// (agent/route); it reads the device registry it is given (Options.Devices).
+// Create with New, then Run.
 type Engine struct {
-	o       Options
-	rate    atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
-	st      *store.Store
-	gw      *meter
-	auth    *authWatch // the gateway's credentials, proven (gwauth.go)
-	log     *slog.Logger
-	clock   Clock
-	bus     *events.Bus
-	pool    *outbox.Pool  // runs the outbox jobs
-	cart    *route.Slot   // the amount due
-	cartMu  sync.Mutex    // orders the cart's changes with their cart.updated events
-	dedupe  *route.Dedupe // repeated scans
+	o      Options
+	rate   atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
+	st     *store.Store
+	gw     *meter
+	auth   *authWatch // the gateway's credentials, proven (gwauth.go)
+	log    *slog.Logger
+	clock  Clock
+	bus    *events.Bus
+	pool   *outbox.Pool  // runs the outbox jobs
+	cart   *route.Slot   // the amount due
+	cartMu sync.Mutex    // orders the cart's changes with their cart.updated events
+	dedupe *route.Dedupe // repeated scans
 
 	// mu guards everything below.
 	mu        sync.Mutex
