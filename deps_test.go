@@ -1,10 +1,10 @@
 // The import-direction test: posagent's packages depend one way,
 //
-//	cmd -> agent/api -> agent -> agent/events -> store
-//	        agent -> (gateway, store); cmd -> (scanner, printer, display) -> drivers
+//	cmd -> daemon -> agent/api -> agent -> agent/events -> store
+//	        agent -> (gateway, store, devices); daemon -> (scanner, printer, display) -> drivers
 //
-// with paycode, money and slip as leaves anyone may use (standard library
-// only), fonts beside them, and config read only by cmd. It runs `go list -deps
+// with paycode, money, slip and devices as leaves anyone may use (standard library
+// only), fonts beside them, and config read only by cmd and the daemon. It runs `go list -deps
 // -json` over the module (non-test code) and fails when an arrow runs up.
 package posagent_test
 
@@ -27,10 +27,17 @@ const module = "github.com/posagent/posagent"
 // package in no room fails the test until it is placed here. A room may
 // always import its own subpackages.
 var allowed = map[string][]string{
-	"cmd": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq", "fleet", "client"},
+	"cmd": {"daemon", "agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq", "devices", "fleet", "internal/mangen", "client"},
 	// The Go client of the local API, for POS integrators: the standard
 	// library only (TestClientLinksNoEngine).
 	"client": {},
+	// The daemon composes the parts from the configuration; only cmd
+	// imports it.
+	"daemon": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "devices", "fleet"},
+	// The device registry: plain data behind a lock (standard library only).
+	"devices": {},
+	// Man pages from the cobra commands (posagent gen-docs).
+	"internal/mangen": {},
 	// The lane's feed to NATS JetStream reads the journal only.
 	"feed": {"store", "paycode", "money"},
 	// The head office's books (posagent-hq) read the feed's envelopes.
@@ -40,10 +47,10 @@ var allowed = map[string][]string{
 	"fleet": {},
 	// The engine builds slips (receipts, reports) and takes scans of its
 	// own type: no device, printer or display code (TestAgentLinksNoDeviceCode).
-	"agent": {"gateway", "store", "paycode", "money", "slip"},
+	"agent": {"gateway", "store", "paycode", "money", "slip", "devices"},
 	// The HTTP API depends on the engine through interfaces of its own;
 	// the engine never imports it (a cycle the compiler refuses anyway).
-	// It draws PNGs with functions cmd gives it (Options.Render*).
+	// It draws PNGs with functions the daemon gives it (Options.Render*).
 	"agent/api": {"agent", "gateway", "store", "paycode", "money", "slip"},
 	// Scan routing, dedupe and the cart: the standard library only.
 	"agent/route": {},
@@ -69,7 +76,7 @@ var allowed = map[string][]string{
 }
 
 // stdlibOnly are the leaves: they import nothing outside the standard library.
-var stdlibOnly = []string{"paycode", "money", "slip", "fleet", "client"}
+var stdlibOnly = []string{"paycode", "money", "slip", "devices", "fleet", "client"}
 
 // devicePackages must never be linked into the OTTPay client or its
 // simulator: the protocol is pure, and the simulator runs anywhere.
@@ -160,8 +167,9 @@ func TestImportsPointDown(t *testing.T) {
 			}
 			t.Errorf("%s imports %s: %s may import only %v (and its own subpackages)", from, to, room, allowed[room])
 		}
-		// Nothing below agent depends on agent or config, even indirectly.
-		if room != "cmd" {
+		// Nothing below agent depends on agent or config, even indirectly:
+		// only cmd and the daemon it runs compose them.
+		if room != "cmd" && room != "daemon" {
 			for _, dep := range p.Deps {
 				to, ok := rel(dep)
 				if !ok {
@@ -169,7 +177,7 @@ func TestImportsPointDown(t *testing.T) {
 				}
 				for _, top := range []string{"agent", "config"} {
 					if within(to, top) && !within(from, top) {
-						t.Errorf("%s depends on %s: only cmd may", from, to)
+						t.Errorf("%s depends on %s: only cmd and the daemon may", from, to)
 					}
 				}
 			}
@@ -220,7 +228,7 @@ func TestGatewayLinksNoDeviceCode(t *testing.T) {
 // engineForbidden are the packages the engine and its local API must not
 // link: the scanner and printer code, the drivers (the cgo HID library, the
 // serial library), the QR codec and the font rasterizer. Receipts and
-// reports reach agent as slip values; pictures are drawn by functions cmd
+// reports reach agent as slip values; pictures are drawn by functions the daemon
 // hands the API.
 var engineForbidden = []string{module + "/scanner", module + "/printer", module + "/drivers",
 	module + "/display", module + "/fonts", "github.com/karalabe/hid", "github.com/tarm/serial",

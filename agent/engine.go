@@ -25,21 +25,21 @@ import (
 // flows, recovery, and what the outbox's jobs do. It uses parts that keep
 // their own state behind their own locks: the event bus (agent/events),
 // the outbox's pool (agent/outbox), routing's dedupe and cart
-// (agent/route) and the device registry. Create with New, then Run.
+// (agent/route); it reads the device registry it is given (Options.Devices).
+// Create with New, then Run.
 type Engine struct {
-	o       Options
-	rate    atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
-	st      *store.Store
-	gw      *meter
-	auth    *authWatch // the gateway's credentials, proven (gwauth.go)
-	log     *slog.Logger
-	clock   Clock
-	bus     *events.Bus
-	pool    *outbox.Pool  // runs the outbox jobs
-	cart    *route.Slot   // the amount due
-	cartMu  sync.Mutex    // orders the cart's changes with their cart.updated events
-	dedupe  *route.Dedupe // repeated scans
-	devices *registry     // the device registry
+	o      Options
+	rate   atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
+	st     *store.Store
+	gw     *meter
+	auth   *authWatch // the gateway's credentials, proven (gwauth.go)
+	log    *slog.Logger
+	clock  Clock
+	bus    *events.Bus
+	pool   *outbox.Pool  // runs the outbox jobs
+	cart   *route.Slot   // the amount due
+	cartMu sync.Mutex    // orders the cart's changes with their cart.updated events
+	dedupe *route.Dedupe // repeated scans
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -123,7 +123,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
-		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: newRegistry(),
+		flows: map[string]*flow{}, active: map[string]activeInfo{},
 		cart: route.NewSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
 		quit: make(chan struct{}), ready: make(chan struct{}),
 	}

@@ -94,6 +94,10 @@ type Options struct {
 	CompactEvery time.Duration   // (24 h)
 	TimeScale    float64         // multiplies every duration above (default 1)
 
+	// Devices is the device registry (the daemon's devices.Registry):
+	// status and metrics list it, a taken scan stamps its scanner. nil:
+	// no devices.
+	Devices       Devices
 	Printer       ReceiptPrinter // nil = no printer
 	AutoPrint     bool           // queue a receipt when a payment or refund becomes final
 	ReceiptFooter []string

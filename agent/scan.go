@@ -57,7 +57,9 @@ func (e *Engine) HandleScan(ctx context.Context, s Scan) error {
 		e.log.Debug("agent: duplicate scan suppressed", "code", paycode.Mask(code), "device", s.Device)
 		return nil
 	}
-	e.devices.scanned(s.Device, now)
+	if e.o.Devices != nil {
+		e.o.Devices.Scanned(s.Device, now)
+	}
 
 	if _, ok := paycode.Classify(code); !ok {
 		// A payment code wrapped in a symbology prefix, split by invisible

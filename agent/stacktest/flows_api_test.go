@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/devices"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
@@ -173,7 +173,7 @@ func TestSubscribeNoGapNoDuplicate(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < total/3; i++ {
-				a.e.SetDevice(agent.DeviceStatus{Kind: "scanner", Name: fmt.Sprintf("s%d", w), State: fmt.Sprintf("n%d", i)})
+				a.e.RecordDevice(agent.DeviceStatus{Kind: "scanner", Name: fmt.Sprintf("s%d", w), State: fmt.Sprintf("n%d", i)})
 			}
 		}()
 	}
@@ -209,10 +209,13 @@ func TestScanRouting(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	o := testOptions()
 	o.ScanAutoStart = true
+	reg := devices.New() // as the daemon wires it
+	o.Devices = reg
 	a := startAgent(t, "", gw, o)
+	reg.Watch(a.e.RecordDevice)
 	ctx := context.Background()
-	a.e.SetDevice(agent.DeviceStatus{Kind: "scanner", Name: "counter", State: "connected"})
-	a.e.SetDevice(agent.DeviceStatus{Kind: "scanner", Name: "counter", State: "connected"}) // no change: no event
+	reg.Set(agent.DeviceStatus{Kind: "scanner", Name: "counter", State: "connected"})
+	reg.Set(agent.DeviceStatus{Kind: "scanner", Name: "counter", State: "connected"}) // no change: no event
 	ch, stop := a.e.Subscribe(0)
 	defer stop()
 	next := func() agent.Event {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/config"
 )
@@ -71,4 +72,17 @@ func cliToken(cfg *config.Config) string {
 		}
 	}
 	return ""
+}
+
+// fingerprintOf is the SHA-256 fingerprint of the API's certificate as the
+// config places it ("" without TLS).
+func fingerprintOf(cfg *config.Config) (string, error) {
+	if cfg.API.TLS.Cert == "" {
+		return "", nil
+	}
+	p := cfg.API.TLS.Cert
+	if cfg.API.TLSAuto() {
+		p, _ = api.AutoCertPaths(cfg.Store.Path)
+	}
+	return api.CertFileFingerprint(p)
 }

@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"time"
 	_ "time/tzdata" // merchant.timezone on terminals without /usr/share/zoneinfo (Android)
 
 	"github.com/spf13/cobra"
 
 	"github.com/posagent/posagent/client"
-	"github.com/posagent/posagent/config"
-	"github.com/posagent/posagent/printer"
 )
 
 // newShiftCmd is posagent shift open|close|show.
@@ -146,54 +143,4 @@ func lastZ(ctx context.Context, c *client.Client) (uint64, error) {
 		return 0, errors.New("no Z report yet: close a shift with posagent shift close")
 	}
 	return zs[0].No, nil
-}
-
-// shopLocation is merchant.timezone (validated by Load), else the system's.
-func shopLocation(cfg *config.Config) *time.Location {
-	loc, err := cfg.Location()
-	if err != nil {
-		return time.Local
-	}
-	return loc
-}
-
-// reconcileRate maps reports.reconcile_rate (0: off) to the engine's
-// option (negative: off).
-func reconcileRate(cfg *config.Config) float64 {
-	if cfg.Reports.ReconcileRate <= 0 {
-		return -1
-	}
-	return cfg.Reports.ReconcileRate
-}
-
-// PrintReport prints a report on the current printer, in its profile.
-func (lp *livePrinter) PrintReport(ctx context.Context, r printer.Report) error {
-	return lp.printDocument(ctx, "reports", func(p printer.Profile) []byte { return printer.EncodeReport(r, p) })
-}
-
-// RenderReport draws a report as the current printer would print it.
-func (lp *livePrinter) RenderReport(r printer.Report) ([]byte, error) {
-	return printer.RenderReportPNG(r, lp.profile())
-}
-
-// printDocument prints what encode makes for the current printer's
-// profile (a report, a placard), counted as a job so that a reload lets it
-// finish on the printer it started on.
-func (lp *livePrinter) printDocument(ctx context.Context, what string, encode func(printer.Profile) []byte) error {
-	lp.mu.Lock()
-	g := lp.gen
-	g.jobs.Add(1)
-	lp.mu.Unlock()
-	defer g.jobs.Done()
-	if g.prn == nil {
-		return fmt.Errorf("printer: %s are printed on a printer the agent drives (not printer.kind none or bridge)", what)
-	}
-	return g.prn.Print(ctx, encode(g.prof))
-}
-
-// profile is the current printer's profile.
-func (lp *livePrinter) profile() printer.Profile {
-	lp.mu.Lock()
-	defer lp.mu.Unlock()
-	return lp.gen.prof
 }

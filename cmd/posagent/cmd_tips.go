@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/money"
 )
@@ -56,15 +54,6 @@ func showWalletSide(w io.Writer, p *client.Payment) {
 	}
 }
 
-// duplicateWindow is agent.duplicate_window for the engine: 0 in the
-// config is off, which the engine spells negative (its 0 is the default).
-func duplicateWindow(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
-}
-
 // confirmDuplicate shows a payment's possible_duplicate warning and asks
 // the cashier whether to take it (yes: no question). On "no" (or no
 // answer: stdin closed) the payment is cancelled, and false returned.
@@ -97,19 +86,4 @@ func confirmDuplicate(cmd *cobra.Command, c *client.Client, p *client.Payment, y
 		*p = *cp
 	}
 	return false
-}
-
-// engineRate is the display's view of the engine's exchange rate to CNY.
-func engineRate(eng func() *agent.Engine) func() (string, int64, time.Time, bool) {
-	return func() (string, int64, time.Time, bool) {
-		e := eng()
-		if e == nil {
-			return "", 0, time.Time{}, false
-		}
-		r := e.Rate()
-		if r == nil {
-			return "", 0, time.Time{}, false
-		}
-		return r.Currency, r.Rate, r.At, true
-	}
 }

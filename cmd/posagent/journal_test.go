@@ -23,6 +23,8 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/daemon"
+	"github.com/posagent/posagent/daemon/doctor"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 	"github.com/posagent/posagent/store/check"
@@ -405,7 +407,7 @@ func FuzzJournalStart(f *testing.F) {
 		os.WriteFile(store.KeysPath(path), tp.keys, 0o600)
 		before := fileHash(path)
 		cfg := journalConfig(t, dir, path)
-		st, err := openJournal(cfg, slog.New(slog.DiscardHandler))
+		st, err := daemon.OpenJournal(cfg, slog.New(slog.DiscardHandler))
 		if err != nil {
 			if fileHash(path) != before {
 				t.Fatalf("refused (%v) but the file changed", err)
@@ -474,7 +476,7 @@ func TestJournalCommands(t *testing.T) {
 	// doctor says so too (it used to say "ok").
 	cfg, src, lerr := config.Load(cf, nil)
 	var dout bytes.Buffer
-	if n := runDoctor(context.Background(), &dout, cfg, src, lerr, doctorOptions{}); n == 0 || !strings.Contains(dout.String(), "FAIL  journal: "+path+" is damaged") {
+	if n := doctor.Run(context.Background(), &dout, cfg, src, lerr, doctor.Options{}); n == 0 || !strings.Contains(dout.String(), "FAIL  journal: "+path+" is damaged") {
 		t.Errorf("doctor on a damaged journal:\n%s", dout.String())
 	}
 	sal := filepath.Join(dir, "salvaged.db")

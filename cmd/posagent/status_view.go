@@ -201,3 +201,30 @@ func kinds(by map[string]int) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// feedStatusLine is the feed's line of `posagent status` and, when the
+// feed is stuck, the problem of its first line ("" when well or off).
+func feedStatusLine(f *feed.Status, now time.Time) (text, problem string) {
+	if f == nil {
+		return "", ""
+	}
+	text = fmt.Sprintf("%s, %s on %s", strings.ReplaceAll(f.State, "_", " "), f.Subject, f.Stream)
+	if f.Server != "" {
+		text += " via " + f.Server
+	}
+	text += fmt.Sprintf(", acknowledged #%d", f.Acked)
+	if f.LagEvents > 0 {
+		text += fmt.Sprintf(", %d event(s) %s behind", f.LagEvents, (time.Duration(f.LagSeconds) * time.Second).String())
+	}
+	if f.LastError != "" {
+		text += ", last error"
+		if !f.LastErrAt.IsZero() {
+			text += " " + ago(now, f.LastErrAt)
+		}
+		text += ": " + f.LastError
+	}
+	if f.State == feed.StateStuck {
+		problem = "feed stuck"
+	}
+	return text, problem
+}

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"encoding/json"
@@ -33,11 +33,11 @@ func TestLogFormats(t *testing.T) {
 				}
 				t.Setenv("JOURNAL_STREAM", fmt.Sprintf("%d:%d", st.Dev, st.Ino))
 			}
-			log, lv := newLevelLogger(f, "warn", tc.format)
+			log, lv := NewLogger(f, "warn", tc.format)
 			log = log.With("part", "agent")
 			log.Info("hidden at warn")
 			log.Warn("printer out of paper", "err", "paper end")
-			lv.Set(parseLevel("debug"))
+			lv.Set(ParseLevel("debug"))
 			log.Debug("now shown", "id", "P1")
 			log.Error("journal", "err", "disk full")
 			data, _ := os.ReadFile(f.Name())

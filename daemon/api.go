@@ -1,6 +1,7 @@
-package main
+package daemon
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -109,15 +110,47 @@ func anyToken(cfg *config.Config) string {
 	return ""
 }
 
-// fingerprintOf is the SHA-256 fingerprint of the API's certificate as the
-// config places it ("" without TLS), for status and doctor.
-func fingerprintOf(cfg *config.Config) (string, error) {
-	if cfg.API.TLS.Cert == "" {
-		return "", nil
+// apiPart is the local API: Run listens where the config says (reporting
+// the address to Options.Ready) and serves until ctx ends, with timeouts on
+// every listener; a stop closes slow and idle connections. A reload puts
+// new access rules in force (tokens, operators, the approval limit, allowed
+// hosts and origins, socket users).
+type apiPart struct {
+	front   *apiFront
+	srv     *api.Server
+	cfg     *config.Config
+	log     *slog.Logger
+	version string
+	simURL  string
+	ready   func(Running)
+}
+
+func (p *apiPart) Name() string { return "api" }
+func (p *apiPart) Close() error { return nil }
+
+func (p *apiPart) Run(ctx context.Context) error {
+	ls, err := p.front.listen(p.cfg)
+	if err != nil {
+		return err
 	}
-	p := cfg.API.TLS.Cert
-	if cfg.API.TLSAuto() {
-		p, _ = api.AutoCertPaths(cfg.Store.Path)
+	addr := ls[0].Addr().String()
+	p.log.Info("posagent running", "version", p.version, "api", addr, "journal", p.cfg.Store.Path)
+	if p.ready != nil {
+		scheme := "http"
+		if p.front.tls != nil {
+			scheme = "https"
+		}
+		p.ready(Running{API: addr, Scheme: scheme, SimURL: p.simURL})
 	}
-	return api.CertFileFingerprint(p)
+	return api.Serve(ctx, api.NewServer(p.srv, p.log), ls...)
+}
+
+// Prepare builds the API's access rules from the new config; the commit
+// puts them in force for the next request.
+func (p *apiPart) Prepare(_, next *config.Config) (Commit, error) {
+	acc, err := accessOf(next)
+	if err != nil {
+		return nil, fmt.Errorf("api access: %w", err)
+	}
+	return func() { p.srv.SetAccess(acc) }, nil
 }

@@ -1,47 +1,54 @@
-package main
+package daemon
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/feed"
 	"github.com/posagent/posagent/store"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // feedPart is the journal's feed to the chain's NATS JetStream
 // (feed.enabled; docs/feed.md).
 type feedPart struct {
-	f  *feed.Feed
-	nc *nats.Conn
+	f   *feed.Feed
+	nc  *nats.Conn
+	eng *agent.Engine
 }
 
-// feedConn is how config feed.* reaches the servers.
-func feedConn(cfg *config.Config) feed.Conn {
+func (p *feedPart) Name() string { return "feed" }
+
+func (p *feedPart) Close() error {
+	p.nc.Close()
+	return nil
+}
+
+// FeedConn is how config feed.* reaches the servers.
+func FeedConn(cfg *config.Config) feed.Conn {
 	f := cfg.Feed
 	return feed.Conn{URLs: f.URL, Creds: f.Creds, NkeySeed: f.NkeySeed, User: f.User, Password: f.Password, TLSCA: f.TLSCA,
 		Name: fmt.Sprintf("posagent %s/%s/%s", cfg.Merchant.ID, cfg.Merchant.Store, cfg.Gateway.TerminalNo)}
 }
 
-func feedIdentity(cfg *config.Config) feed.Identity {
+// FeedIdentity is the lane the config names, in the feed's subjects.
+func FeedIdentity(cfg *config.Config) feed.Identity {
 	return feed.Identity{Merchant: cfg.Merchant.ID, Store: cfg.Merchant.Store, Lane: cfg.Gateway.TerminalNo}
 }
 
 // newFeed makes the feed (nil when feed.enabled is off). The connection is
 // made in the background: a server down at start delays nothing.
-func newFeed(cfg *config.Config, st *store.Store, log *slog.Logger) (*feedPart, error) {
+func newFeed(cfg *config.Config, st *store.Store, eng *agent.Engine, version string, log *slog.Logger) (*feedPart, error) {
 	if !cfg.Feed.Enabled {
 		return nil, nil
 	}
-	p := &feedPart{}
-	c := feedConn(cfg)
+	p := &feedPart{eng: eng}
+	c := FeedConn(cfg)
 	c.OnError = func(err error) {
 		log.Warn("feed: the NATS server reported an error", "err", err)
 		if p.f != nil {
@@ -52,7 +59,7 @@ func newFeed(cfg *config.Config, st *store.Store, log *slog.Logger) (*feedPart, 
 	if err != nil {
 		return nil, err
 	}
-	f, err := feed.New(feed.StoreJournal{Store: st}, nc, feed.Options{Identity: feedIdentity(cfg), Stream: cfg.Feed.Stream,
+	f, err := feed.New(feed.StoreJournal{Store: st}, nc, feed.Options{Identity: FeedIdentity(cfg), Stream: cfg.Feed.Stream,
 		Agent: version, Window: cfg.Feed.Window, AckTimeout: cfg.Feed.AckTimeout, StuckAfter: cfg.Feed.StuckAfter,
 		Log: log.With("part", "feed")})
 	if err != nil {
@@ -64,7 +71,8 @@ func newFeed(cfg *config.Config, st *store.Store, log *slog.Logger) (*feedPart, 
 }
 
 // run publishes until ctx ends, woken by every commit the engine announces.
-func (p *feedPart) run(ctx context.Context, eng *agent.Engine) error {
+func (p *feedPart) Run(ctx context.Context) error {
+	eng := p.eng
 	done := make(chan struct{})
 	defer func() { <-done }()
 	go func() {
@@ -102,30 +110,3 @@ func kick(ctx context.Context, events <-chan agent.Event, fn func()) {
 
 func (p *feedPart) FeedStatus() any                 { return p.f.Status() }
 func (p *feedPart) Collector() prometheus.Collector { return p.f.Collector() }
-
-// feedStatusLine is the feed's line of `posagent status` and, when the
-// feed is stuck, the problem of its first line ("" when well or off).
-func feedStatusLine(f *feed.Status, now time.Time) (text, problem string) {
-	if f == nil {
-		return "", ""
-	}
-	text = fmt.Sprintf("%s, %s on %s", strings.ReplaceAll(f.State, "_", " "), f.Subject, f.Stream)
-	if f.Server != "" {
-		text += " via " + f.Server
-	}
-	text += fmt.Sprintf(", acknowledged #%d", f.Acked)
-	if f.LagEvents > 0 {
-		text += fmt.Sprintf(", %d event(s) %s behind", f.LagEvents, (time.Duration(f.LagSeconds) * time.Second).String())
-	}
-	if f.LastError != "" {
-		text += ", last error"
-		if !f.LastErrAt.IsZero() {
-			text += " " + ago(now, f.LastErrAt)
-		}
-		text += ": " + f.LastError
-	}
-	if f.State == feed.StateStuck {
-		problem = "feed stuck"
-	}
-	return text, problem
-}

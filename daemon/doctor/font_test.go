@@ -1,4 +1,4 @@
-package main
+package doctor
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 // that cannot be used fails with the fix.
 func TestDoctorFont(t *testing.T) {
 	base := "device:\n  profile: generic-linux\nmerchant:\n  name: Maple Tea House\nstore:\n  path: " + t.TempDir() + "/posagent.db\n"
-	out, _ := doctorOn(t, base, doctorOptions{})
+	out, _ := doctorOn(t, base, Options{})
 	c, err := fonts.Load("")
 	switch {
 	case errors.Is(err, fonts.ErrNotFound):
@@ -37,17 +37,17 @@ func TestDoctorFont(t *testing.T) {
 	}
 	printer := "printer:\n  kind: file\n  path: " + t.TempDir() + "/r.bin\n"
 	chinese := strings.Replace(base, "Maple Tea House", "枫叶茶馆", 1) + printer
-	out, n := doctorOn(t, chinese, doctorOptions{loadFont: noFont})
+	out, n := doctorOn(t, chinese, Options{LoadFont: noFont})
 	if n == 0 || !strings.Contains(out, "FAIL  font: ") || !strings.Contains(out, "fonts-noto-cjk") || !strings.Contains(out, printerNote) {
 		t.Errorf("no CJK font for a Chinese shop's receipts: not a failure naming the fix (%d failures):\n%s", n, out)
 	}
 	// The same with printer.chinese: the printer prints Chinese itself.
-	out, n = doctorOn(t, chinese+"  chinese: true\n", doctorOptions{loadFont: noFont})
+	out, n = doctorOn(t, chinese+"  chinese: true\n", Options{LoadFont: noFont})
 	if !strings.Contains(out, "warn  font: ") || strings.Contains(out, "FAIL  font") {
 		t.Errorf("printer.chinese true without a font here: want a warning (%d failures):\n%s", n, out)
 	}
 
-	out, n = doctorOn(t, base+"render:\n  font: /nonexistent/NotoSansCJK-Regular.ttc\n", doctorOptions{})
+	out, n = doctorOn(t, base+"render:\n  font: /nonexistent/NotoSansCJK-Regular.ttc\n", Options{})
 	if n == 0 || !strings.Contains(out, "FAIL  font: fonts: render.font /nonexistent/NotoSansCJK-Regular.ttc") || !strings.Contains(out, "fix render.font") {
 		t.Errorf("a missing render.font does not fail with its fix (%d failures):\n%s", n, out)
 	}

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -14,14 +14,14 @@ import (
 // (docs/configuration.md, "log").
 const logTimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-// newLevelLogger is the daemon's logger: log.format text or json, at a
+// NewLogger is the daemon's logger: log.format text or json, at a
 // level the returned LevelVar can change while it runs (a reload). With
 // journald on the other end of w (systemd sets JOURNAL_STREAM to its device
 // and inode) every line starts with its syslog priority, <3> for an error
 // to <7> for debug, which journald reads and strips.
-func newLevelLogger(w io.Writer, level, format string) (*slog.Logger, *slog.LevelVar) {
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, *slog.LevelVar) {
 	lv := new(slog.LevelVar)
-	lv.Set(parseLevel(level))
+	lv.Set(ParseLevel(level))
 	ho := &slog.HandlerOptions{Level: lv, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 		if len(groups) == 0 && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
 			return slog.String(slog.TimeKey, a.Value.Time().Format(logTimeFormat))
@@ -43,7 +43,8 @@ func newLevelLogger(w io.Writer, level, format string) (*slog.Logger, *slog.Leve
 	return slog.New(h), lv
 }
 
-func parseLevel(level string) slog.Level {
+// ParseLevel is log.level as a slog.Level (info when unknown).
+func ParseLevel(level string) slog.Level {
 	switch strings.ToLower(level) {
 	case "debug":
 		return slog.LevelDebug

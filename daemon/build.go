@@ -1,0 +1,288 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/api"
+	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/devices"
+	"github.com/posagent/posagent/drivers/bridge"
+	"github.com/posagent/posagent/fonts"
+	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/store"
+)
+
+// build makes every part, in the order they depend on each other: the
+// journal, the simulator and the gateway client, the engine over them, then
+// the devices and the API that reach the engine. Each part is added as it
+// is made, so that Close undoes a partial build.
+func (d *Daemon) build(cfg *config.Config) error {
+	log := d.log
+	// The CJK font (a 20 MB collection to parse) loads while the journal
+	// is checked and opened: neither waits for the other at start.
+	cjkc := make(chan *fonts.CJK, 1)
+	go func() { cjkc <- loadCJK(cfg, log) }()
+	cjkTaken := false
+	defer func() {
+		if !cjkTaken {
+			if c := <-cjkc; c != nil {
+				c.Close()
+			}
+		}
+	}()
+	front, err := newAPIFront(cfg, log)
+	if err != nil {
+		return err
+	}
+	st, err := OpenJournal(cfg, log)
+	if err != nil {
+		return err
+	}
+	d.add(&journalPart{st: st, backup: cfg.Store.Backup})
+	sim, err := newSim(cfg, log)
+	if err != nil {
+		return err
+	}
+	if sim != nil {
+		d.add(sim)
+	}
+	gw, err := newGateway(cfg, sim.gatewayURL(cfg), log)
+	if err != nil {
+		return err
+	}
+	cjk := <-cjkc
+	cjkTaken = true
+	if cjk != nil {
+		d.add(closerPart{name: "fonts", close: func() error { cjk.Close(); return nil }})
+	}
+	// The engine holds the receipt printer for the whole run; what is
+	// behind it is built below, once the bridge it may print through exists.
+	lp := &livePrinter{log: log, cjk: cjk}
+	reg := devices.New()
+	eng, err := d.newEngine(cfg, gw, st, lp, reg)
+	if err != nil {
+		return err
+	}
+	reg.Watch(eng.RecordDevice) // every change is journaled (device.changed)
+	d.engine = eng
+	ep := &enginePart{eng: eng}
+	d.add(ep)
+	d.gate, d.before = ep, len(d.parts)
+	return d.buildDevices(cfg, front, st, gw, sim, cjk, lp, reg, eng)
+}
+
+// buildDevices makes the parts that follow the engine: the bridge, the
+// printer, the display, the feed, the API and the scanners.
+func (d *Daemon) buildDevices(cfg *config.Config, front *apiFront, st *store.Store, gw *gateway.Client, sim *simPart,
+	cjk *fonts.CJK, lp *livePrinter, reg *devices.Registry, eng *agent.Engine) error {
+	log := d.log
+	bp, hubPrinter, err := newBridge(cfg, cjk, eng, reg, log)
+	if err != nil {
+		return err
+	}
+	var hub *bridge.Hub
+	if bp != nil {
+		hub = bp.hub
+	}
+	if err := lp.init(cfg, hubPrinter, reg.Set); err != nil {
+		return err
+	}
+	d.add(lp)
+	if bp != nil {
+		d.add(bp)
+	}
+	disp, err := newDisplay(cfg, cjk, hub, eng, log)
+	if err != nil {
+		return err
+	}
+	d.add(disp)
+	fp, err := newFeed(cfg, st, eng, d.opts.Version, log)
+	if err != nil {
+		return err
+	}
+	if fp != nil {
+		d.add(fp)
+	}
+	if d.opts.Reloadable {
+		d.rl = &reloader{d: d, eng: eng, log: log.With("part", "config")}
+		d.add(d.rl)
+	}
+	ap := &apiPart{front: front, cfg: cfg, log: log, version: d.opts.Version, ready: d.opts.Ready, simURL: sim.url()}
+	ap.srv = d.newAPI(cfg, ap, st, gw, hub, lp, disp, fp, eng)
+	scs, err := newScanners(cfg, log, reg, eng)
+	if err != nil {
+		return err
+	}
+	d.add(scs)
+	d.add(ap) // last: the API listens once the rest runs
+	d.live = []Live{lp, disp, scs, ap}
+	if bp != nil {
+		d.live = append(d.live, bp)
+	}
+	d.live = append(d.live, levelLive{d.opts.Level})
+	if d.opts.Extra != nil {
+		extra, err := d.opts.Extra(d)
+		if err != nil {
+			return err
+		}
+		for _, p := range extra {
+			d.add(p)
+		}
+	}
+	return nil
+}
+
+// newEngine is the payment engine over the journal, the gateway client and
+// the receipt printer (nil behind it with printer.kind none).
+func (d *Daemon) newEngine(cfg *config.Config, gw *gateway.Client, st *store.Store, lp *livePrinter, reg *devices.Registry) (*agent.Engine, error) {
+	var rp agent.ReceiptPrinter
+	if printerPresent(cfg) {
+		rp = lp
+	}
+	opts := agent.Options{
+		Gateway: gw, Store: st, Logger: d.log.With("part", "agent"),
+		Currency: cfg.Merchant.Currency, TerminalNo: cfg.Gateway.TerminalNo, MerchantName: cfg.Merchant.Name,
+		ScanPollWindow: cfg.Agent.ScanWindow, QRWindow: cfg.Agent.QRWindow, ScanPollEvery: cfg.Agent.PollInterval,
+		DedupWindow: cfg.Agent.Dedup, Retention: retention(cfg.Store.Retention), TimeScale: cfg.Agent.TimeScale,
+		Printer: rp, AutoPrint: cfg.Printer.AutoPrint && rp != nil,
+		ReceiptFooter: cfg.Merchant.Footer,
+		ScanAutoStart: cfg.Agent.ScanAutoStart, Version: d.opts.Version,
+		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout, DuplicateWindow: duplicateWindow(cfg.Agent.DuplicateWindow),
+		RateEvery: time.Hour, RateMaxAge: cfg.Display.RateMaxAge,
+		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: d.opts.NotBefore,
+		FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS, TipChoices: cfg.Display.TipChoices, TipMaxPercent: cfg.Tips.MaxPercent,
+		Location: ShopLocation(cfg), CloseAt: cfg.Reports.CloseAt, ReconcileRate: reconcileRate(cfg), Reports: lp,
+		GatewayZone: gatewayZone(cfg), Devices: reg,
+	}
+	return agent.New(opts)
+}
+
+// newAPI is the local API in front of the engine, with the journal backup,
+// the reload endpoint and the display page mounted behind its front door.
+func (d *Daemon) newAPI(cfg *config.Config, ap *apiPart, st *store.Store, gw *gateway.Client, hub *bridge.Hub,
+	lp *livePrinter, disp *displayPart, fp *feedPart, eng *agent.Engine) *api.Server {
+	o := api.Options{Token: cfg.API.Token, Access: ap.front.access, Reports: lp,
+		RenderReceipt: lp.RenderPNG, Logger: d.log.With("part", "api"),
+		RenderReport: printer.RenderReportPaper, RenderPlacard: printer.RenderPlacardPaper,
+		SSEPing: scaled(15*time.Second, cfg.Agent.TimeScale), PrintTimeout: scaled(30*time.Second, cfg.Agent.TimeScale)}
+	o.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(st, d.log)}
+	// The bridge and OTTPay's call-backs are behind the same front door:
+	// the bridge with its role's token, the call-back with no token (its
+	// digest authenticates it) but the same Host, size, type and time limits.
+	if hub != nil {
+		o.Bridge = hub.Handler()
+	}
+	o.Callback = api.CallbackHandler(eng, gw, d.log.With("part", "api"))
+	if d.rl != nil {
+		o.Mount["POST /v1/config/reload"] = d.rl.handler()
+	}
+	if h := disp.handler; h != nil {
+		o.Mount["/display"], o.Mount["/display/"] = h, h
+	}
+	if fp != nil {
+		o.Feed = fp
+	}
+	return api.New(eng, o)
+}
+
+// enginePart is the payment engine; the parts after it start once it is
+// ready (recovery done).
+type enginePart struct{ eng *agent.Engine }
+
+func (e *enginePart) Name() string                  { return "engine" }
+func (e *enginePart) Run(ctx context.Context) error { return e.eng.Run(ctx) }
+func (e *enginePart) Close() error                  { return nil }
+func (e *enginePart) Ready() <-chan struct{}        { return e.eng.Ready() }
+
+// closerPart is something the daemon holds open with nothing to run (the
+// CJK font).
+type closerPart struct {
+	name  string
+	close func() error
+}
+
+func (c closerPart) Name() string              { return c.name }
+func (c closerPart) Run(context.Context) error { return nil }
+func (c closerPart) Close() error              { return c.close() }
+
+// levelLive is the logger's level (log.level).
+type levelLive struct{ lv *slog.LevelVar }
+
+func (l levelLive) Prepare(_, next *config.Config) (Commit, error) {
+	if l.lv == nil {
+		return nil, nil
+	}
+	level := ParseLevel(next.Log.Level)
+	return func() { l.lv.Set(level) }, nil
+}
+
+// ShopLocation is merchant.timezone (validated by Load), else the system's.
+func ShopLocation(cfg *config.Config) *time.Location {
+	loc, err := cfg.Location()
+	if err != nil {
+		return time.Local
+	}
+	return loc
+}
+
+// reconcileRate maps reports.reconcile_rate (0: off) to the engine's
+// option (negative: off).
+func reconcileRate(cfg *config.Config) float64 {
+	if cfg.Reports.ReconcileRate <= 0 {
+		return -1
+	}
+	return cfg.Reports.ReconcileRate
+}
+
+// duplicateWindow is agent.duplicate_window for the engine: 0 in the
+// config is off, which the engine spells negative (its 0 is the default).
+func duplicateWindow(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// engineRate is the display's view of the engine's exchange rate to CNY.
+func engineRate(e *agent.Engine) func() (string, int64, time.Time, bool) {
+	return func() (string, int64, time.Time, bool) {
+		r := e.Rate()
+		if r == nil {
+			return "", 0, time.Time{}, false
+		}
+		return r.Currency, r.Rate, r.At, true
+	}
+}
+
+// loadCJK is the CJK font pictures draw Chinese with; without one they
+// leave it out (and say so), and payments go on.
+func loadCJK(cfg *config.Config, log *slog.Logger) *fonts.CJK {
+	cjk, err := fonts.Load(cfg.Render.Font)
+	if err != nil {
+		log.Warn("render: no CJK font: receipt pictures and display frames leave Chinese out (posagent doctor)", "err", err)
+		return nil
+	}
+	return cjk
+}
+
+// scaled is d in the agent's time scale (agent.time_scale; 0: 1).
+func scaled(d time.Duration, scale float64) time.Duration {
+	if scale <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * scale)
+}
+
+// retention maps store.retention (0 keeps everything) to the engine's
+// option (negative: never compact).
+func retention(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
