@@ -2,8 +2,10 @@ package agent
 
 import (
 	"testing"
+	"time"
 
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/store"
 )
 
 // After a declined scan, a new payment for the same amount comes back
@@ -71,5 +73,102 @@ func TestPossibleDuplicateAfterInDoubt(t *testing.T) {
 	s, m := a.call("POST", "/v1/payments", map[string]any{"amount": 3000, "mode": "scan"})
 	if p := decodePayment(t, m); s != 201 || len(p.Warnings) != 1 || p.Warnings[0].PaymentID != first.ID {
 		t.Fatalf("after an in-doubt payment: %d %+v", s, m)
+	}
+}
+
+// The candidates are rebuilt at start: a payment declined before a restart
+// still warns the next payment for its amount after it.
+func TestPossibleDuplicateAfterRestart(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	a := startAgent(t, "", gw, testOptions())
+	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 2001, "mode": "scan", "auth_code": wechatCode(6031)})
+	first := a.waitFinal(decodePayment(t, m).ID)
+	if first.State != Failed {
+		t.Fatalf("first %+v", first)
+	}
+	path := a.path
+	a.stop()
+	b := startAgent(t, path, gw, testOptions())
+	defer b.stop()
+	s, m := b.call("POST", "/v1/payments", map[string]any{"amount": 2001, "mode": "scan"}, "Idempotency-Key", "after-restart")
+	if p := decodePayment(t, m); s != 201 || len(p.Warnings) != 1 || p.Warnings[0].PaymentID != first.ID {
+		t.Fatalf("after a restart: %d %+v", s, m)
+	}
+}
+
+// duplicateOf against the journal as committed: among many failed
+// payments of other amounts it names the newest failed or in-doubt one of
+// the amount, and not one that was in doubt and has since been paid, nor
+// one created before the window.
+func TestDuplicateOfCandidates(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	a := startAgent(t, "", gw, testOptions())
+	defer a.stop()
+	e := a.e
+	put := func(amount int64, states ...State) *store.Payment {
+		var p *store.Payment
+		err := a.st.Update(func(tx *store.Tx) error {
+			p = e.newPayment(tx, "scan", "", amount, "CAD", "", "")
+			from := State("")
+			for _, st := range states {
+				p.State = st
+				if err := e.putPayment(tx, p, from); err != nil {
+					return err
+				}
+				from = st
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	find := func(amount int64) string {
+		var id string
+		if err := a.st.View(func(tx *store.Tx) (err error) { id, err = e.duplicateOf(tx, amount); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	for i := range 300 {
+		put(int64(50000+i), Processing, Failed)
+	}
+	older := put(700, Processing, Failed)
+	newer := put(700, Processing, InDoubt)
+	put(700, Processing, Succeeded)
+	if got := find(700); got != newer.ID {
+		t.Fatalf("got %q, want the newest in doubt %s (older failed %s)", got, newer.ID, older.ID)
+	}
+	// The in-doubt one is paid after all: the failed one is left.
+	err := a.st.Update(func(tx *store.Tx) error {
+		p, err := tx.Payment(newer.ID)
+		if err != nil {
+			return err
+		}
+		p.State = Succeeded
+		return e.putPayment(tx, p, InDoubt)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := find(700); got != older.ID {
+		t.Fatalf("after the in-doubt one was paid: got %q, want %s", got, older.ID)
+	}
+	if got := find(701); got != "" {
+		t.Fatalf("another amount: got %q", got)
+	}
+	// Past the window nothing is a candidate any more.
+	e.o.DuplicateWindow = time.Nanosecond
+	time.Sleep(time.Millisecond)
+	if got := find(700); got != "" {
+		t.Fatalf("past the window: got %q", got)
+	}
+	if n := e.dups.n; n > 310 {
+		t.Fatalf("%d candidates kept", n)
 	}
 }

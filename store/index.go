@@ -247,3 +247,17 @@ func indexed(meta map[string][]byte) bool {
 func isIndexMeta(k string) bool {
 	return k == string(kIndex) || strings.HasPrefix(k, kCount)
 }
+
+// StateOf returns payment id's state from the state index, without
+// reading the payment (false when there is no such payment).
+func (t *Tx) StateOf(id string) (State, bool) {
+	if ps := t.tx.Bucket(bPayState); ps != nil {
+		v := ps.Get([]byte(id))
+		return State(v), v != nil
+	}
+	p, err := t.Payment(id) // not indexed yet
+	if err != nil {
+		return "", false
+	}
+	return p.State, true
+}
