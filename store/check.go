@@ -320,6 +320,11 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 			return false
 		}
 		inv.idem[string(k)] = r.PaymentID
+	case string(bIdemGone):
+		if len(k) != 8 || len(v) != 4 {
+			inv.bad(b, k, "not an expired idempotency key's tombstone (8-byte hash, 4-byte day)")
+			return false
+		}
 	case string(bEvents):
 		if len(k) != 8 {
 			inv.bad(b, k, "key is not a sequence number")

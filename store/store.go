@@ -537,10 +537,14 @@ func (t *Tx) ForEachPayment(reverse bool, after string, fn func(p *Payment) (boo
 	return nil
 }
 
-// Idem reads an idempotency key (ErrNotFound when unknown).
+// Idem reads an idempotency key (ErrNotFound when unknown, ErrIdemExpired
+// when it expired: ExpireIdem).
 func (t *Tx) Idem(key string) (*Idem, error) {
 	v := t.tx.Bucket(bIdem).Get([]byte(key))
 	if v == nil {
+		if t.idemGone(key) {
+			return nil, fmt.Errorf("store: idempotency key: %w", ErrIdemExpired)
+		}
 		return nil, fmt.Errorf("store: idempotency key: %w", ErrNotFound)
 	}
 	var r Idem
@@ -555,6 +559,9 @@ func (t *Tx) PutIdem(key string, r *Idem) error {
 	t.wrote = true
 	b, err := json.Marshal(r)
 	if err != nil {
+		return err
+	}
+	if err := t.noteIdemAt(r.CreatedAt); err != nil {
 		return err
 	}
 	return t.tx.Bucket(bIdem).Put([]byte(key), b)
@@ -822,7 +829,10 @@ func (t *Tx) compactIdem(olderThan time.Time, gone map[string]bool, res *Compact
 		return json.Unmarshal(v, &r) != nil || gone[r.PaymentID] || r.CreatedAt.Before(olderThan)
 	})
 	res.IdemKeys += n
-	return err
+	if err != nil {
+		return err
+	}
+	return t.compactIdemGone(olderThan)
 }
 
 // deleteWhere deletes the records of b for which drop holds (collected

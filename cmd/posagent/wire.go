@@ -475,7 +475,7 @@ func (d *daemonParts) newEngine() (*agent.Engine, error) {
 		Printer: rp, AutoPrint: cfg.Printer.AutoPrint && rp != nil,
 		ReceiptFooter: cfg.Merchant.Footer,
 		ScanAutoStart: cfg.Agent.ScanAutoStart, Version: version,
-		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout, DuplicateWindow: duplicateWindow(cfg.Agent.DuplicateWindow),
+		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout, DuplicateWindow: duplicateWindow(cfg.Agent.DuplicateWindow), IdempotencyWindow: duplicateWindow(cfg.Agent.IdempotencyWindow),
 		RateEvery: time.Hour, RateMaxAge: cfg.Display.RateMaxAge,
 		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
 		FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS, TipChoices: cfg.Display.TipChoices, TipMaxPercent: cfg.Tips.MaxPercent,
