@@ -47,4 +47,3 @@ func TestExpiredIdempotencyKeyIsNotTakenAnew(t *testing.T) {
 		t.Fatalf("orders at the gateway: %d, before the replay %d", got, before)
 	}
 }
-
