@@ -36,6 +36,10 @@ type paymentRecord struct {
 }
 
 func decodePayment(v []byte) (*paymentRecord, error) {
+	v, err := unpackPayment(v)
+	if err != nil {
+		return nil, err
+	}
 	r := &paymentRecord{Payment: &Payment{}}
 	if err := json.Unmarshal(v, r); err != nil {
 		return nil, err

@@ -480,6 +480,12 @@ func (t *Tx) PutPayment(p *Payment) error {
 	if err := t.indexPayment(p.ID, old, p.State); err != nil {
 		return err
 	}
+	if rec.Sealed == "" {
+		// Packed (reccodec.go); a record that seals a code stays plain
+		// JSON, so a sealed code is in the file only as itself: what the
+		// key destruction shreds is there to be seen.
+		b = packPayment(b)
+	}
 	pb := t.tx.Bucket(bPayments)
 	pb.FillPercent = appendFill
 	return pb.Put([]byte(p.ID), b)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,7 +55,7 @@ func TestDamageFoundWhileRunningRefusesPayments(t *testing.T) {
 	}
 	leaf := int(leaves[len(leaves)/2])
 	b, _ := os.ReadFile(path)
-	i := bytes.Index(b[leaf*4096:(leaf+1)*4096], []byte(`{"id":"pay_`))
+	i := paymentValue(b[leaf*4096 : (leaf+1)*4096])
 	if i < 0 {
 		t.Fatal("no payment record found")
 	}

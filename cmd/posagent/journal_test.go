@@ -317,12 +317,30 @@ func journalConfig(t testing.TB, dir, path string) *config.Config {
 	return cfg
 }
 
-// flipInRecord changes one byte inside a payment's JSON (the page stays a
-// well-formed page: only the record is wrong).
+// paymentValue is the offset in a leaf page of a payment record's first
+// byte, JSON ('{') or packed (0x01, store/reccodec.go), right after its
+// key, a payment id; -1 when there is none.
+func paymentValue(page []byte) int {
+	for off := 0; ; {
+		i := bytes.Index(page[off:], []byte("pay_"))
+		if i < 0 {
+			return -1
+		}
+		v := off + i + len("pay_0dnecere2evfxlw3g6l")
+		if v < len(page) && (page[v] == '{' || page[v] == 0x01) {
+			return v
+		}
+		off += i + 1
+	}
+}
+
+// flipInRecord changes the first byte of a payment's record (JSON or
+// packed) to '[' (the page stays a well-formed page: only the record is
+// wrong).
 func flipInRecord(t *testing.T, path string) {
 	leaf := int(pageOf(t, path, "leaf", "payments"))
 	b, _ := os.ReadFile(path)
-	i := bytes.Index(b[leaf*4096:(leaf+1)*4096], []byte(`{"id":"pay_`))
+	i := paymentValue(b[leaf*4096 : (leaf+1)*4096])
 	if i < 0 {
 		t.Fatal("no payment record found")
 	}
