@@ -330,6 +330,11 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 			inv.bad(b, k, "key is not a sequence number")
 			return false
 		}
+		v, err := unpackEvent(v)
+		if err != nil {
+			inv.bad(b, k, "event unreadable: "+err.Error())
+			return false
+		}
 		if !json.Valid(v) {
 			inv.bad(b, k, "event unreadable (not JSON)")
 			return false

@@ -136,7 +136,8 @@ func (s *sumInventory) payment(k, v []byte) {
 }
 
 func (s *sumInventory) event(k, v []byte) {
-	if len(k) != 8 || !json.Valid(v) {
+	v, err := unpackEvent(v)
+	if err != nil || len(k) != 8 || !json.Valid(v) {
 		s.notSound = true
 		return
 	}

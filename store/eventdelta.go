@@ -142,6 +142,10 @@ func newEventReader(get func(uint64) []byte) *eventReader {
 
 // full returns event seq's bytes as appended, given its stored record v.
 func (r *eventReader) full(seq uint64, v []byte) ([]byte, error) {
+	v, err := unpackEvent(v)
+	if err != nil {
+		return nil, fmt.Errorf("event %d: %w", seq, err)
+	}
 	if !isDelta(v) {
 		return v, nil
 	}
@@ -194,9 +198,9 @@ func (t *Tx) deltaOf(thing string, seq uint64, data []byte) ([]byte, error) {
 		return data, nil
 	}
 	base := binary.BigEndian.Uint64(v)
-	bv := t.tx.Bucket(bEvents).Get(u64(base))
-	if bv == nil {
-		return data, nil // removed by the retention compaction
+	bv, err := unpackEvent(t.tx.Bucket(bEvents).Get(u64(base)))
+	if bv == nil || err != nil {
+		return data, nil // removed by the retention compaction (or unreadable)
 	}
 	depth := uint64(0)
 	if isDelta(bv) {
@@ -238,7 +242,8 @@ func (t *Tx) fullFrom(cut uint64) error {
 	reach := map[uint64]uint64{} // delta -> the lowest event its chain reads
 	c := b.Cursor()
 	for k, v := c.Seek(u64(cut + 1)); k != nil; k, v = c.Next() {
-		if !isDelta(v) {
+		v, err := unpackEvent(v)
+		if err != nil || !isDelta(v) {
 			continue
 		}
 		seq := binary.BigEndian.Uint64(k)
@@ -262,7 +267,7 @@ func (t *Tx) fullFrom(cut uint64) error {
 	}
 	b.FillPercent = appendFull
 	for _, kv := range rewrite {
-		if err := b.Put(kv[0], kv[1]); err != nil {
+		if err := b.Put(kv[0], packEvent(kv[1])); err != nil {
 			return err
 		}
 	}
@@ -273,7 +278,7 @@ func (t *Tx) fullFrom(cut uint64) error {
 func (t *Tx) DeltaEvents() int {
 	n := 0
 	t.tx.Bucket(bEvents).ForEach(func(_, v []byte) error {
-		if isDelta(v) {
+		if v, err := unpackEvent(v); err == nil && isDelta(v) {
 			n++
 		}
 		return nil

@@ -81,7 +81,7 @@ func TestEventDeltasReadBackExact(t *testing.T) {
 	var deltas, stored, full int
 	s.View(func(tx *Tx) error {
 		return tx.tx.Bucket(bEvents).ForEach(func(k, v []byte) error {
-			if isDelta(v) {
+			if storedDelta(v) {
 				deltas++
 			}
 			stored += len(v)
@@ -116,4 +116,10 @@ func TestEventDeltasReadBackExact(t *testing.T) {
 	}
 	check("salvaged", 300)
 	s.Close()
+}
+
+// storedDelta reports whether a stored event (packed or not) is a delta.
+func storedDelta(v []byte) bool {
+	js, err := unpackEvent(v)
+	return err == nil && isDelta(js)
 }

@@ -192,8 +192,9 @@ func (q quickVisitor) missing() map[string]keySet {
 		}
 	}
 	for seq, v := range q.evs {
-		if !isDelta(v) {
-			continue
+		v, err := unpackEvent(v)
+		if err != nil || !isDelta(v) {
+			continue // (unreadable: quickFinish reports it)
 		}
 		var d deltaRec
 		if json.Unmarshal(v, &d) != nil {

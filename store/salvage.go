@@ -369,6 +369,13 @@ func shapeOf(k, v []byte) string {
 		}
 		return ""
 	}
+	if len(k) == 8 && len(v) > 0 && v[0] == packFlate2 {
+		js, err := unpackEvent(v) // a packed event (reccodec.go)
+		if err != nil {
+			return ""
+		}
+		v = js
+	}
 	var m map[string]json.RawMessage
 	if json.Unmarshal(v, &m) != nil {
 		return ""

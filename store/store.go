@@ -692,7 +692,7 @@ func (t *Tx) AppendEventAbout(thing string, v any, build func(seq uint64) ([]byt
 			return 0, err
 		}
 	}
-	if err := b.Put(u64(seq), stored); err != nil {
+	if err := b.Put(u64(seq), packEvent(stored)); err != nil {
 		return 0, err
 	}
 	t.events = append(t.events, Event{Seq: seq, Data: data, Value: v})
@@ -877,7 +877,7 @@ func (t *Tx) compactEvents(olderThan time.Time, g *retentionGuard, res *CompactR
 		var e struct {
 			At time.Time `json:"at"`
 		}
-		if json.Unmarshal(v, &e) == nil && !e.At.IsZero() && !e.At.Before(olderThan) {
+		if v, err := unpackEvent(v); err == nil && json.Unmarshal(v, &e) == nil && !e.At.IsZero() && !e.At.Before(olderThan) {
 			break // events are in time order
 		}
 		evDel = append(evDel, bytes.Clone(k))
