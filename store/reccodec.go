@@ -124,3 +124,37 @@ func (c *codec) unpack(v []byte) ([]byte, error) {
 	}
 	return js, nil
 }
+
+// Unpacked returns the JSON of every packed record found in b (the bytes
+// of a journal file, live pages and free ones alike), so that the file can
+// be searched as if its records were plain: what a packed record holds
+// (a payment code that should never be there, in clear) is not hidden by
+// the packing. A packed record is recognised by its tag, a DEFLATE stream
+// that ends, and the checksum after it.
+func Unpacked(b []byte) [][]byte {
+	var out [][]byte
+	for i := 0; i+5 < len(b); i++ {
+		var c *codec
+		switch b[i] {
+		case packFlate1:
+			c = payCodec
+		case packFlate2:
+			c = evCodec
+		default:
+			continue
+		}
+		br := bytes.NewReader(b[i+1:])
+		r := flate.NewReaderDict(br, c.dict)
+		js, err := io.ReadAll(io.LimitReader(r, 1<<20))
+		if err != nil || len(js) == 0 {
+			continue
+		}
+		end := len(b) - br.Len() // the stream read byte by byte: it ends here
+		if end+4 > len(b) || binary.BigEndian.Uint32(b[end:end+4]) != crc32.ChecksumIEEE(js) {
+			continue
+		}
+		out = append(out, js)
+		i = end + 3
+	}
+	return out
+}

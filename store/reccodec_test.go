@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,5 +203,45 @@ func TestPackedEventDamageFound(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("findings: %+v", rep.Findings)
+	}
+}
+
+// Unpacked finds the packed records in a journal file's bytes, live and
+// freed: what they hold can be searched as if it were plain.
+func TestUnpackedFindsRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		err := s.Update(func(tx *Tx) error {
+			p := &Payment{ID: fmt.Sprintf("pay_%03d", i), OrderID: fmt.Sprintf("O%03d", i), State: Failed, Reference: fmt.Sprintf("marker-%03d", i), Refunds: []Refund{}}
+			if err := tx.PutPayment(p); err != nil {
+				return err
+			}
+			_, err := tx.AppendEvent(func(seq uint64) ([]byte, error) {
+				return fmt.Appendf(nil, `{"seq":%d,"kind":"scan.barcode","at":"2026-12-07T08:03:49Z","barcode":"event-marker-%03d"}`, seq, i), nil
+			})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	if bytes.Contains(raw, []byte("marker-007")) {
+		t.Fatal("precondition: the records are packed")
+	}
+	all := bytes.Join(Unpacked(raw), nil)
+	for i := range 30 {
+		for _, m := range []string{fmt.Sprintf(`"reference":"marker-%03d"`, i), fmt.Sprintf("event-marker-%03d", i)} {
+			if !bytes.Contains(all, []byte(m)) {
+				t.Errorf("%s not found in the unpacked records", m)
+			}
+		}
 	}
 }
