@@ -147,13 +147,13 @@ func (e *Engine) clockProblem() string {
 // check while the agent runs; open payments are still recovered).
 func (e *Engine) checkClockPlausible() error {
 	if p := e.clockProblem(); p != "" {
-		return errf(503, "clock_implausible", "%s", p)
+		return errf(CodeClockImplausible, "%s", p)
 	}
 	if err := e.st.Damage(); err != nil {
-		return errf(503, "journal_damaged", "%s", err)
+		return errf(CodeJournalDamaged, "%s", err)
 	}
 	if err := e.st.Failed(); err != nil {
-		return errf(503, "journal_failed", "%s", err)
+		return errf(CodeJournalFailed, "%s", err)
 	}
 	return nil
 }

@@ -4,18 +4,21 @@
 // with its money; every rule below is about never charging twice, never
 // losing a charge, and never keeping money for a sale that was abandoned.
 //
-// It speaks no HTTP: the local API, its front door and OTTPay's call-backs
-// are package agent/api, which depends on the engine through interfaces of
-// its own; the live side of the event log is package agent/events.
+// It speaks no HTTP: its callers are Go methods (CreatePayment, GiveCode,
+// Cancel, RefundPayment, Resolve, SetCart, HandleScan, Subscribe, ...) and
+// its refusals are error kinds and codes (see Errors). The local API, its
+// routes and statuses, its front door and OTTPay's call-backs are package
+// agent/api (docs/api.md is the reference), which depends on the engine
+// through interfaces of its own; the live side of the event log is package
+// agent/events.
 //
 // # Basics
 //
 //	st, _ := store.Open(path, store.Options{})
 //	e, _ := agent.New(agent.Options{Gateway: client, Store: st, Logger: log})
 //	go e.Run(ctx)                    // recovery, outbox worker, compaction
-//	<-e.Ready()                      // recovered; payments are accepted (503 not_running before)
-//	api.CheckListen(addr, token)     // before listening (package agent/api)
-//	http.Serve(l, api.New(e, api.Options{Token: token})) // the local API (docs/api.md)
+//	<-e.Ready()                      // recovered; payments are accepted (not_running before)
+//	p, _, err := e.CreatePayment(ctx, agent.CreateRequest{Amount: 1250, Mode: "scan"}, agent.IdemKey{})
 //
 // New installs the engine's commit hook on the store (store.SetOnCommit):
 // one engine per store.
@@ -63,7 +66,7 @@
 // -> cancelled; notpay or no answer -> in_doubt, because a customer can
 // still pay a QR they already scanned. ACTIVEPAY refused -> failed;
 // ACTIVEPAY not sent -> failed gateway_unreachable (nothing can be paid: no
-// QR was shown; POST /v1/payments answers 503).
+// QR was shown; the API answers such a payment as unavailable).
 //
 // # Cancel, in doubt, and the automatic refund
 //
@@ -86,7 +89,7 @@
 //
 // A FAIL to STATUS_QUERY counts as "no such order" only when a probe
 // started after it proved the gateway's credentials (gwauth.go); refused
-// credentials hold payments with 503 gateway_auth.
+// credentials hold payments with gateway_auth (unavailable).
 //
 // A crash between committing processing and sending leaves an order the
 // gateway never saw; it can never be charged, because the agent never
@@ -111,7 +114,7 @@
 //
 // Durable jobs in the journal (query, refund, receipt) with attempts,
 // next_at and last_error; they survive restarts. The worker wakes on every
-// commit and at the next due time; POST /v1/sync makes every job due now.
+// commit and at the next due time; Sync makes every job due now.
 // Receipts are queued in the same transaction that makes a payment
 // succeeded or reversed (and for each succeeded refund) when AutoPrint is
 // on; a failing printer is retried forever and never touches a payment.
@@ -120,42 +123,40 @@
 //
 // Every change appends an event (seq, kind, at, payload) in the same
 // transaction. Subscribe(after) replays the journal and then streams live
-// events with no gap and no duplicate; GET /v1/events serves them as SSE
-// (id = seq, Last-Event-ID or ?after= to resume; a ": ping" comment every
-// 15 s). Kinds: payment.updated, scan.barcode, scan.ignored (code masked),
-// device.changed, cart.updated.
+// events with no gap and no duplicate, so a subscriber resumes from the
+// last seq it saw (the API serves them as server-sent events). Kinds:
+// payment.updated, scan.barcode, scan.ignored (code masked),
+// scan.refused, device.changed, cart.updated.
 //
 // # Scans
 //
 // HandleScan suppresses the same code within DedupWindow (2 s); a payment
 // code goes to the oldest scan payment in awaiting_code, else (with
-// ScanAutoStart and an amount due from PUT /v1/cart) starts a payment for
+// ScanAutoStart and an amount due set with SetCart) starts a payment for
 // the cart, else becomes a scan.ignored event: never charged. Other codes
 // become scan.barcode events for the POS.
 //
 // # Idempotency
 //
-// Every money-moving POST (payments, code, cancel, refunds) may carry an
-// Idempotency-Key. The key, the SHA-256 of method, path and body, and the
-// payment (and refund) it produced are stored in the same transaction as
-// the change, so they survive restarts: the same key and body returns the
-// same payment (header Idempotent-Replayed: true); the same key with
-// another request is 409 idempotency_conflict.
+// Every money-moving operation (payments, code, cancel, refunds, resolve)
+// may carry an IdemKey: the caller's key and the SHA-256 of its request.
+// The key, the hash and the payment (and refund) it produced are stored in
+// the same transaction as the change, so they survive restarts: the same
+// key and request returns the same payment (replayed); the same key with
+// another request is refused with idempotency_conflict.
 //
-// # API shapes (docs/api.md has them all)
+// # Errors
 //
-//	GET  /v1/payments?state=&limit=&after=  {"payments":[...], "next_after":"pay_..."} newest first
-//	POST /v1/payments/{id}/code             {"code":"..."} (or "auth_code")
-//	POST /v1/payments/{id}/refunds          201 with the payment (refunds inside)
-//	POST /v1/payments/{id}/receipt          202 (queued)
-//	PUT  /v1/cart {"amount":1250,"reference":"..."}, DELETE /v1/cart, GET /v1/cart
-//	GET  /v1/export?since=RFC3339|YYYY-MM-DD&format=json|csv
-//	POST /v1/scans {"code":"...","symbology":"]Q1","device":"bridge"} 202
+// A refusal or failure of an operation is an *OpError (errors.As): a Kind
+// (invalid, not found, conflict, wrong state, unavailable, forbidden,
+// internal) and a stable Code, one of the constants in codes.go, whose
+// kind is fixed. The engine decides on kinds only; agent/api turns a kind
+// into an HTTP status with one table, and docs/api.md lists every code.
 //
-// POSTs that start work wait up to APIWait (3 s) for a first answer (a qr
-// payment's code_url, a scan payment leaving processing, a refund's
-// result) and otherwise answer with the payment as it is; follow it with
-// GET or the event stream.
+// Operations that start work wait up to APIWait (3 s) for a first answer
+// (a qr payment's code_url, a scan payment leaving processing, a refund's
+// result) and otherwise return the payment as it is; follow it with
+// Payment or Subscribe.
 //
 // # Time
 //

@@ -436,7 +436,7 @@ func TestNotRunningRefusesPayments(t *testing.T) {
 	}
 	_, _, err = e.CreatePayment(context.Background(), CreateRequest{Amount: 100, Mode: "qr", Wallet: "wechat"}, IdemKey{})
 	var oe *OpError
-	if !errors.As(err, &oe) || oe.Status != 503 || oe.Code != "not_running" {
+	if !errors.As(err, &oe) || oe.Kind != KindUnavailable || oe.Code != CodeNotRunning {
 		t.Fatalf("create before Run: %v", err)
 	}
 	if len(sim.sim.Ledger()) != 0 {

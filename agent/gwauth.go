@@ -22,8 +22,8 @@ import (
 //     EX_RATE_QUERY answered with authenticated data (soundAfter);
 //   - a probe the gateway refuses (a refusal code, or data that does not
 //     verify: another key, another merchant) marks the credentials
-//     refused (gateway_auth): payments and refunds are held with 503
-//     gateway_auth instead of being sent and declined, /v1/status,
+//     refused (gateway_auth): payments and refunds are held with
+//     gateway_auth (unavailable) instead of being sent and declined, /v1/status,
 //     /metrics and the alert PosagentGatewayAuth say so, and the probe
 //     runs again every AuthRecheck until it passes (or a reload brings
 //     new credentials);
@@ -87,7 +87,7 @@ func (a *authWatch) refuse() error {
 	if a.st.State != AuthRefused {
 		return nil
 	}
-	return errf(503, "gateway_auth", "the gateway refuses this terminal's credentials (%s): check gateway.merchant_id and gateway.sign_key, then reload; nothing is sent until a check passes", a.st.Reason)
+	return errf(CodeGatewayAuth, "the gateway refuses this terminal's credentials (%s): check gateway.merchant_id and gateway.sign_key, then reload; nothing is sent until a check passes", a.st.Reason)
 }
 
 // status is the credentials' state now.

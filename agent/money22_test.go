@@ -73,7 +73,7 @@ func TestFailOnAnUnprovenChannelIsNotNoSuchOrder(t *testing.T) {
 		code, _ := sim.IssueCode("alipay")
 		_, _, err := w.e.CreatePayment(context.Background(), CreateRequest{Amount: 700, Mode: "scan", AuthCode: code}, IdemKey{Key: "k2"})
 		var ae *OpError
-		if !errors.As(err, &ae) || ae.Code != "gateway_auth" || ae.Status != 503 {
+		if !errors.As(err, &ae) || ae.Code != CodeGatewayAuth || ae.Kind != KindUnavailable {
 			t.Fatalf("a payment while the credentials are refused: %v", err)
 		}
 		if len(sim.Ledger()) != orders {

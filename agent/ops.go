@@ -23,7 +23,7 @@ type IdemKey struct {
 var errNoChange = errors.New("agent: no change")
 
 // replay checks an idempotency key inside a transaction: it returns the
-// stored record when the key was seen with the same request, a 409 when it
+// stored record when the key was seen with the same request, idempotency_conflict when it
 // was seen with another, and nil when it is new (or empty).
 func replay(tx *store.Tx, ik IdemKey) (*store.Idem, error) {
 	if ik.Key == "" {
@@ -36,13 +36,13 @@ func replay(tx *store.Tx, ik IdemKey) (*store.Idem, error) {
 	if errors.Is(err, store.ErrIdemExpired) {
 		// The key was used and its answer is gone: taking the request
 		// anew could pay or refund twice.
-		return nil, errf(409, "idempotency_key_expired", "Idempotency-Key %q was used longer ago than keys are kept (agent.idempotency_window) and its answer is gone: look the payment up (GET /v1/payments?reference=...) and use a new key only for a new operation", ik.Key)
+		return nil, errf(CodeIdempotencyKeyExpired, "Idempotency-Key %q was used longer ago than keys are kept (agent.idempotency_window) and its answer is gone: look the payment up (GET /v1/payments?reference=...) and use a new key only for a new operation", ik.Key)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if r.Hash != ik.Hash {
-		return nil, errf(409, "idempotency_conflict", "Idempotency-Key %q was already used with a different request", ik.Key)
+		return nil, errf(CodeIdempotencyConflict, "Idempotency-Key %q was already used with a different request", ik.Key)
 	}
 	return r, nil
 }
@@ -61,7 +61,7 @@ func (e *Engine) checkRunning() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.running {
-		return errf(503, "not_running", "the payment engine is not running (starting or shutting down); try again")
+		return errf(CodeNotRunning, "the payment engine is not running (starting or shutting down); try again")
 	}
 	return nil
 }
@@ -81,7 +81,7 @@ type CreateRequest struct {
 	// Tip is added to Amount (cents): the customer is charged both.
 	Tip int64 `json:"tip"`
 	// Replace: a scan payment without a code replaces the one already
-	// waiting for a code (which is cancelled first) instead of a 409.
+	// waiting for a code (which is cancelled first) instead of a payment_waiting refusal.
 	Replace bool `json:"replace"`
 	// Operator is the cashier who takes the payment (recorded on it);
 	// GatewayOperator is sent to OTTPay as operator_id ("" the gateway's).
@@ -94,22 +94,22 @@ type CreateRequest struct {
 
 func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 	if r.Amount <= 0 {
-		return "", errf(400, "invalid_amount", "amount must be a positive integer number of cents, got %d", r.Amount)
+		return "", errf(CodeInvalidAmount, "amount must be a positive integer number of cents, got %d", r.Amount)
 	}
 	if r.Amount > MaxAmount {
-		return "", errf(400, "invalid_amount", "amount %d is more than the %d cents a payment may be", r.Amount, int64(MaxAmount))
+		return "", errf(CodeInvalidAmount, "amount %d is more than the %d cents a payment may be", r.Amount, int64(MaxAmount))
 	}
 	if r.Currency == "" {
 		r.Currency = e.o.Currency
 	}
 	if r.Currency != e.o.Currency {
-		return "", errf(400, "currency_mismatch", "currency %q does not match the merchant account's %s", r.Currency, e.o.Currency)
+		return "", errf(CodeCurrencyMismatch, "currency %q does not match the merchant account's %s", r.Currency, e.o.Currency)
 	}
 	if err := e.checkTip(r.Amount, r.Tip, r.TipApprover); err != nil {
 		return "", err
 	}
 	if strings.ContainsFunc(r.Reference, unicode.IsControl) {
-		return "", errf(400, "invalid_reference", "reference has control characters; it is printed on receipts and exported")
+		return "", errf(CodeInvalidReference, "reference has control characters; it is printed on receipts and exported")
 	}
 	if err := checkReference(r.Reference); err != nil {
 		return "", err
@@ -119,29 +119,29 @@ func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 		if r.AuthCode != "" {
 			w, ok := paycode.Classify(r.AuthCode)
 			if !ok {
-				return "", errf(400, "invalid_code", "auth_code %s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(r.AuthCode))
+				return "", errf(CodeInvalidCode, "auth_code %s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(r.AuthCode))
 			}
 			if r.Wallet != "" && r.Wallet != w {
-				return "", errf(400, "invalid_wallet", "wallet %q does not match the payment code, which is %s", r.Wallet, w)
+				return "", errf(CodeInvalidWallet, "wallet %q does not match the payment code, which is %s", r.Wallet, w)
 			}
 			return w, nil
 		}
 		if r.Wallet != "" && r.Wallet != "wechat" && r.Wallet != "alipay" && r.Wallet != "unionpay" {
-			return "", errf(400, "invalid_wallet", "wallet must be wechat, alipay or unionpay, got %q", r.Wallet)
+			return "", errf(CodeInvalidWallet, "wallet must be wechat, alipay or unionpay, got %q", r.Wallet)
 		}
 		return r.Wallet, nil
 	case "qr":
 		if r.AuthCode != "" {
-			return "", errf(400, "invalid_field", "auth_code is for scan payments only")
+			return "", errf(CodeInvalidField, "auth_code is for scan payments only")
 		}
 		if r.Wallet != "wechat" && r.Wallet != "alipay" && r.Wallet != "unionpay" {
-			return "", errf(400, "invalid_wallet", "a qr payment needs wallet wechat, alipay or unionpay, got %q", r.Wallet)
+			return "", errf(CodeInvalidWallet, "a qr payment needs wallet wechat, alipay or unionpay, got %q", r.Wallet)
 		}
 		return r.Wallet, nil
 	case "":
-		return "", errf(400, "invalid_mode", "mode is required: scan or qr")
+		return "", errf(CodeInvalidMode, "mode is required: scan or qr")
 	}
-	return "", errf(400, "invalid_mode", "mode must be scan or qr, got %q", r.Mode)
+	return "", errf(CodeInvalidMode, "mode must be scan or qr, got %q", r.Mode)
 }
 
 // CreatePayment persists a new payment and starts it: a scan payment with
@@ -220,7 +220,7 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 }
 
 // oneWaiter enforces that one scan payment at a time waits for a code:
-// another one waiting is a 409 naming it, unless replace, which cancels it
+// another one waiting is payment_waiting, naming it, unless replace, which cancels it
 // in the same transaction. Inside a write transaction the open-payment
 // index, with the changes sharing the transaction (Tx.Uncommitted), is
 // exact: every earlier commit has been applied to it.
@@ -257,7 +257,7 @@ func (e *Engine) oneWaiter(tx *store.Tx, newID string, replace bool) error {
 			continue
 		}
 		if !replace {
-			return errf(409, "payment_waiting", "payment %s (%d %s) is already waiting for a payment code: give it the code, cancel it, or create this one with \"replace\": true",
+			return errf(CodePaymentWaiting, "payment %s (%d %s) is already waiting for a payment code: give it the code, cancel it, or create this one with \"replace\": true",
 				p.ID, p.Amount, p.Currency)
 		}
 		from := p.State
@@ -285,7 +285,7 @@ func (e *Engine) useCode(tx *store.Tx, code, id string) error {
 	// a real case), and the wall clock can jump. The index forgets a use
 	// only by compaction, after CodeReuseWindow, which a clock jump holds.
 	if u != nil && u.PaymentID != id {
-		return errf(409, "code_already_used", "payment code %s was already used by payment %s: a payment code pays once; ask the customer to refresh the code in their wallet",
+		return errf(CodeCodeAlreadyUsed, "payment code %s was already used by payment %s: a payment code pays once; ask the customer to refresh the code in their wallet",
 			paycode.Mask(code), u.PaymentID)
 	}
 	return tx.MarkCodeUsed(code, id, e.now())
@@ -339,7 +339,7 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 	code = strings.TrimSpace(code)
 	wallet, ok := paycode.Classify(code)
 	if !ok {
-		return nil, errf(400, "invalid_code", "%s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(code))
+		return nil, errf(CodeInvalidCode, "%s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(code))
 	}
 	if err := e.checkRunning(); err != nil {
 		return nil, err
@@ -358,16 +358,16 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 			return errNoChange
 		}
 		if p.Mode != "scan" {
-			return errf(422, "invalid_state", "payment %s is a qr payment; it takes no code", id)
+			return errf(CodeInvalidState, "payment %s is a qr payment; it takes no code", id)
 		}
 		if p.State != AwaitingCode {
-			return errf(422, "invalid_state", "payment %s is %s, not awaiting_code", id, p.State)
+			return errf(CodeInvalidState, "payment %s is %s, not awaiting_code", id, p.State)
 		}
 		if e.waitedTooLong(id) {
-			return errf(422, "invalid_state", "payment %s waited longer than %s for a code and is being cancelled; start a new payment", id, e.o.AwaitCodeTimeout)
+			return errf(CodeInvalidState, "payment %s waited longer than %s for a code and is being cancelled; start a new payment", id, e.o.AwaitCodeTimeout)
 		}
 		if p.Wallet != "" && p.Wallet != wallet {
-			return errf(400, "invalid_wallet", "the code is a %s code but the payment is for %s", wallet, p.Wallet)
+			return errf(CodeInvalidWallet, "the code is a %s code but the payment is for %s", wallet, p.Wallet)
 		}
 		if err := e.checkClockPlausible(); err != nil {
 			return err
@@ -461,7 +461,7 @@ func (e *Engine) Cancel(ctx context.Context, id string, ik IdemKey) (*Payment, e
 			signal = true
 		case InDoubt:
 		default:
-			return errf(422, "invalid_state", "payment %s is already %s", id, p.State)
+			return errf(CodeInvalidState, "payment %s is already %s", id, p.State)
 		}
 		p.CancelRequested = true
 		return e.remember(tx, ik, id, "", 200)
@@ -503,7 +503,7 @@ func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik
 			return errNoChange
 		}
 		if p.State != Succeeded {
-			return errf(422, "invalid_state", "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
+			return errf(CodeInvalidState, "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
 		}
 		if err := e.checkClockPlausible(); err != nil {
 			return err
@@ -514,13 +514,13 @@ func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik
 			amt = *amount
 		}
 		if amt <= 0 && amount != nil {
-			return errf(400, "invalid_amount", "amount must be a positive integer number of cents, got %d", amt)
+			return errf(CodeInvalidAmount, "amount must be a positive integer number of cents, got %d", amt)
 		}
 		if left <= 0 {
-			return errf(422, "nothing_to_refund", "payment %s has nothing left to refund", id)
+			return errf(CodeNothingToRefund, "payment %s has nothing left to refund", id)
 		}
 		if amt > left {
-			return errf(422, "amount_too_large", "at most %d can be refunded (amount %d, tip %d, refunds %d)", left, p.Amount, p.Tip, p.Committed())
+			return errf(CodeAmountTooLarge, "at most %d can be refunded (amount %d, tip %d, refunds %d)", left, p.Amount, p.Tip, p.Committed())
 		}
 		if err := e.checkUnapproved(tx, p, amt, by); err != nil {
 			return err
@@ -560,19 +560,19 @@ func (e *Engine) addRefund(tx *store.Tx, p *store.Payment, amount int64, auto bo
 // Reprint queues a receipt for a final payment (POST /v1/payments/{id}/receipt).
 func (e *Engine) Reprint(id string) (*Payment, error) {
 	if e.o.Printer == nil {
-		return nil, errf(422, "no_printer", "no printer is configured")
+		return nil, errf(CodeNoPrinter, "no printer is configured")
 	}
 	var rec *store.Payment
 	err := e.st.Update(func(tx *store.Tx) error {
 		p, err := tx.Payment(id)
 		if errors.Is(err, store.ErrNotFound) {
-			return errf(404, "not_found", "no payment %s", id)
+			return errf(CodeNotFound, "no payment %s", id)
 		}
 		if err != nil {
 			return err
 		}
 		if !p.State.Final() {
-			return errf(422, "invalid_state", "payment %s is %s; a receipt is printed once it is final", id, p.State)
+			return errf(CodeInvalidState, "payment %s is %s; a receipt is printed once it is final", id, p.State)
 		}
 		rec = p
 		now := e.now()

@@ -104,7 +104,7 @@ func tipOf(p *store.Payment) int64 { return p.Tip }
 // taken reports whether a payment's money was taken by the gateway.
 func taken(p *store.Payment) bool { return p.State == Succeeded || p.State == Reversed }
 
-// XReport builds the X report of the open shift (404 no_open_shift).
+// XReport builds the X report of the open shift (no_open_shift).
 func (e *Engine) XReport() (*Report, error) {
 	var rep *Report
 	err := e.st.View(func(tx *store.Tx) error {
@@ -113,7 +113,7 @@ func (e *Engine) XReport() (*Report, error) {
 			return err
 		}
 		if sh == nil {
-			return errf(404, "no_open_shift", "no shift is open: the first payment opens one, or open one with posagent shift open")
+			return errf(CodeNoOpenShift, "no shift is open: the first payment opens one, or open one with posagent shift open")
 		}
 		rep, err = e.buildReport(tx, sh, "x", e.now())
 		return err
@@ -129,10 +129,10 @@ func (e *Engine) ZReport(no uint64) (*Report, []byte, error) {
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, errf(404, "not_found", "no Z report %d", no)
+		return nil, nil, errf(CodeNotFound, "no Z report %d", no)
 	}
 	if errors.Is(err, store.ErrChecksum) {
-		return nil, nil, errf(500, "report_corrupt", "Z report %d does not match its checksum: the journal was damaged; run posagent journal check", no)
+		return nil, nil, errf(CodeReportCorrupt, "Z report %d does not match its checksum: the journal was damaged; run posagent journal check", no)
 	}
 	if err != nil {
 		return nil, nil, err

@@ -13,12 +13,12 @@ import (
 // PrintReport prints a report on the receipt printer.
 func (e *Engine) PrintReport(ctx context.Context, rep *Report, reprint bool) error {
 	if e.o.Reports == nil {
-		return errf(422, "no_printer", "no printer is configured to print reports")
+		return errf(CodeNoPrinter, "no printer is configured to print reports")
 	}
 	pctx, cancel := context.WithTimeout(ctx, e.o.PrintTimeout)
 	defer cancel()
 	if err := e.o.Reports.PrintReport(pctx, e.Printable(rep, reprint)); err != nil {
-		return errf(503, "printer_error", "the report was not printed: %v", err)
+		return errf(CodePrinterError, "the report was not printed: %v", err)
 	}
 	return nil
 }

@@ -42,10 +42,10 @@ func (e *Engine) Resolve(id string, r ResolveRequest, ik IdemKey) (*Payment, err
 			return errNoChange
 		}
 		if p.State != InDoubt {
-			return errf(422, "invalid_state", "payment %s is %s; only an in_doubt payment can be resolved by hand", id, p.State)
+			return errf(CodeInvalidState, "payment %s is %s; only an in_doubt payment can be resolved by hand", id, p.State)
 		}
 		if p.PaidLate {
-			return errf(422, "invalid_state", "payment %s was paid after the sale was abandoned and its automatic refund is under way; it settles by itself", id)
+			return errf(CodeInvalidState, "payment %s was paid after the sale was abandoned and its automatic refund is under way; it settles by itself", id)
 		}
 		now := e.now()
 		p.Resolution = &store.Resolution{Outcome: r.Outcome, Reason: r.Reason, Operator: r.Operator, At: now}
@@ -85,14 +85,14 @@ func (e *Engine) Resolve(id string, r ResolveRequest, ik IdemKey) (*Payment, err
 // bounded lengths.
 func checkDecision(outcome string, reason *string, operator, yes, no, checked string) error {
 	if outcome != yes && outcome != no {
-		return errf(400, "invalid_outcome", `outcome must be %q or %q, got %q`, yes, no, outcome)
+		return errf(CodeInvalidOutcome, `outcome must be %q or %q, got %q`, yes, no, outcome)
 	}
 	*reason = strings.TrimSpace(*reason)
 	if *reason == "" {
-		return errf(400, "reason_required", "a reason is required: say what was checked (%s)", checked)
+		return errf(CodeReasonRequired, "a reason is required: say what was checked (%s)", checked)
 	}
 	if len(*reason) > 500 || len(operator) > 64 {
-		return errf(400, "invalid_field", "reason is at most 500 characters, operator at most 64")
+		return errf(CodeInvalidField, "reason is at most 500 characters, operator at most 64")
 	}
 	return nil
 }

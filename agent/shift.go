@@ -54,10 +54,10 @@ func (e *Engine) localShift(sh *store.Shift) {
 	}
 }
 
-// OpenShift opens a shift (409 shift_open when one is open).
+// OpenShift opens a shift (shift_open when one is open).
 func (e *Engine) OpenShift(by string) (*store.Shift, error) {
 	if len(by) > 64 {
-		return nil, errf(400, "invalid_field", "operator is at most 64 characters")
+		return nil, errf(CodeInvalidField, "operator is at most 64 characters")
 	}
 	var sh *store.Shift
 	err := e.st.Update(func(tx *store.Tx) error {
@@ -66,7 +66,7 @@ func (e *Engine) OpenShift(by string) (*store.Shift, error) {
 			return err
 		}
 		if cur != nil {
-			return errf(409, "shift_open", "shift %d is open since %s: close it (Z report) first", cur.No, cur.OpenedAt.In(e.Location()).Format(time.DateTime))
+			return errf(CodeShiftOpen, "shift %d is open since %s: close it (Z report) first", cur.No, cur.OpenedAt.In(e.Location()).Format(time.DateTime))
 		}
 		sh, err = e.newShift(tx, by, false)
 		return err
@@ -109,7 +109,7 @@ func (e *Engine) shiftNo(tx *store.Tx) (uint64, error) {
 	return sh.No, nil
 }
 
-// CloseShift closes the open shift with its Z report (404 no_open_shift).
+// CloseShift closes the open shift with its Z report (no_open_shift).
 // The shift's end, the report with its checksum and the report.z event
 // are one transaction: after a crash either all exist or none, and a Z
 // number once committed is never used again. The reconciliation with the
@@ -117,7 +117,7 @@ func (e *Engine) shiftNo(tx *store.Tx) (uint64, error) {
 // Options.ReconcileSpread).
 func (e *Engine) CloseShift(by string, auto bool) (*Report, error) {
 	if len(by) > 64 {
-		return nil, errf(400, "invalid_field", "operator is at most 64 characters")
+		return nil, errf(CodeInvalidField, "operator is at most 64 characters")
 	}
 	var rep *Report
 	err := e.st.Update(func(tx *store.Tx) error {
@@ -126,7 +126,7 @@ func (e *Engine) CloseShift(by string, auto bool) (*Report, error) {
 			return err
 		}
 		if sh == nil {
-			return errf(404, "no_open_shift", "no shift is open: there is nothing to close")
+			return errf(CodeNoOpenShift, "no shift is open: there is nothing to close")
 		}
 		now := e.now()
 		sh.ClosedAt, sh.ClosedBy, sh.AutoClosed = now, by, auto

@@ -20,13 +20,13 @@ func total(p *store.Payment) int64 { return p.Amount + p.Tip }
 // the API checked) approved it, and never more than a payment may be.
 func (e *Engine) checkTip(amount, tip int64, approver string) error {
 	if tip < 0 {
-		return errf(400, "invalid_tip", "tip must be zero or a positive integer number of cents, got %d", tip)
+		return errf(CodeInvalidTip, "tip must be zero or a positive integer number of cents, got %d", tip)
 	}
 	if amount+tip > MaxAmount {
-		return errf(400, "invalid_tip", "amount %d and tip %d come to more than the %d cents a payment may be", amount, tip, int64(MaxAmount))
+		return errf(CodeInvalidTip, "amount %d and tip %d come to more than the %d cents a payment may be", amount, tip, int64(MaxAmount))
 	}
 	if capped := e.maxTip(amount); tip > capped && approver == "" {
-		return errf(403, "tip_approval_required", "a tip of %d is more than %d, the tips.max_percent (%d %%) of the amount %d: it needs a manager's approval (\"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"})",
+		return errf(CodeTipApprovalRequired, "a tip of %d is more than %d, the tips.max_percent (%d %%) of the amount %d: it needs a manager's approval (\"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"})",
 			tip, capped, e.o.TipMaxPercent, amount)
 	}
 	return nil
@@ -39,7 +39,7 @@ func (e *Engine) maxTip(amount int64) int64 { return tipFor(amount, e.o.TipMaxPe
 // it is sent to OTTPay as sale_num, so it must be one OTTPay takes.
 func checkReference(ref string) error {
 	if err := gateway.CheckSaleNum(ref); err != nil {
-		return errf(400, "invalid_reference", "reference %q is sent to OTTPay as the sale number (sale_num): up to %d letters, digits and - _ . / #", ref, gateway.MaxSaleNum)
+		return errf(CodeInvalidReference, "reference %q is sent to OTTPay as the sale number (sale_num): up to %d letters, digits and - _ . / #", ref, gateway.MaxSaleNum)
 	}
 	return nil
 }
@@ -152,17 +152,17 @@ func tipFor(amount int64, percent int) int64 { return (amount*int64(percent) + 5
 // set and marked chosen, and a cart.updated event tells the POS (which
 // then starts the payment with the cart's tip) and the display. It moves
 // no money: the payment does not exist yet. While a scanned code starts a
-// payment from the cart the tip cannot change (409 cart_busy).
+// payment from the cart the tip cannot change (cart_busy).
 func (e *Engine) ChooseTip(ch TipChoice) (*Cart, error) {
 	if (ch.Percent == nil) == (ch.Tip == nil) {
-		return nil, errf(400, "invalid_field", `send {"percent": <one of the suggestions>} or {"tip": <cents, 0 for no tip>}`)
+		return nil, errf(CodeInvalidField, `send {"percent": <one of the suggestions>} or {"tip": <cents, 0 for no tip>}`)
 	}
 	e.cartMu.Lock()
 	defer e.cartMu.Unlock()
 	c, err := e.cart.Update(e.mono(), func(c *Cart) error { return e.applyTip(c, ch) })
 	switch {
 	case errors.Is(err, route.ErrChanged): // the answer was to another amount
-		return nil, errf(409, "no_tip_prompt", "the amount due changed while the tip was chosen; choose again")
+		return nil, errf(CodeNoTipPrompt, "the amount due changed while the tip was chosen; choose again")
 	case errors.Is(err, route.ErrBusy):
 		return nil, errCartBusy()
 	case err != nil:
@@ -175,22 +175,22 @@ func (e *Engine) ChooseTip(ch TipChoice) (*Cart, error) {
 // the rules of who chose it.
 func (e *Engine) applyTip(c *Cart, ch TipChoice) error {
 	if c == nil || !c.TipPrompt {
-		return errf(409, "no_tip_prompt", "no amount due is asking for a tip: set the cart with \"tip_prompt\": true first")
+		return errf(CodeNoTipPrompt, "no amount due is asking for a tip: set the cart with \"tip_prompt\": true first")
 	}
 	if !ch.Cashier && c.TipChosen {
-		return errf(409, "tip_already_chosen", "a tip of %d was already chosen for this amount due; only the cashier may change it", c.Tip)
+		return errf(CodeTipAlreadyChosen, "a tip of %d was already chosen for this amount due; only the cashier may change it", c.Tip)
 	}
 	var tip int64
 	if ch.Percent != nil {
 		if !slices.Contains(c.TipChoices, *ch.Percent) {
-			return errf(400, "invalid_tip", "%d %% is not one of the suggestions %v", *ch.Percent, c.TipChoices)
+			return errf(CodeInvalidTip, "%d %% is not one of the suggestions %v", *ch.Percent, c.TipChoices)
 		}
 		tip = tipFor(c.Amount, *ch.Percent)
 	} else {
 		tip = *ch.Tip
 	}
 	if !ch.Cashier && ch.Tip != nil && tip != 0 {
-		return errf(403, "tip_not_offered", `the display may answer with one of the suggestions {"percent": %v} or no tip {"tip": 0}; a tip of another amount is the cashier's`, c.TipChoices)
+		return errf(CodeTipNotOffered, `the display may answer with one of the suggestions {"percent": %v} or no tip {"tip": 0}; a tip of another amount is the cashier's`, c.TipChoices)
 	}
 	approver := ""
 	if ch.Cashier && tip > e.maxTip(c.Amount) {

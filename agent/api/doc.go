@@ -25,8 +25,14 @@
 //
 // The API depends on the engine through small interfaces defined here
 // (Payments, Counter, Books, Watch); *agent.Engine satisfies Engine, their
-// union. The engine's refusals are *agent.OpError, whose Status and Code
-// are what the API answers with.
+// union.
+//
+// Only the API knows HTTP statuses. The engine's refusals are
+// *agent.OpError, with a Kind and a Code (agent/codes.go); kindStatus in
+// codes.go is the one table from a kind to its status. The API's own
+// refusals (the front door, a request's form, streams, rendering, a PIN)
+// have their codes and statuses beside it. docs/api.md lists every code
+// under its status, and codes_test.go checks that it does.
 //
 //	srv := api.New(engine, api.Options{Token: tok, Access: acc})
 //	api.Serve(ctx, api.NewServer(srv, log), listeners...)

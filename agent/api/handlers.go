@@ -72,7 +72,7 @@ func (s *Server) hCode(w http.ResponseWriter, r *http.Request) {
 		code = req.AuthCode
 	}
 	if code == "" {
-		writeErr(w, errf(400, "invalid_code", `code is required: {"code":"<payment code>"}`))
+		writeErr(w, errf(agent.CodeInvalidCode, `code is required: {"code":"<payment code>"}`))
 		return
 	}
 	p, err := s.eng.GiveCode(r.Context(), r.PathValue("id"), code, ik)
@@ -135,7 +135,7 @@ func (s *Server) hReceiptPNG(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.o.RenderReceipt == nil {
-		writeErr(w, errf(404, "no_renderer", "receipt rendering is not available in this build"))
+		writeErr(w, errf(CodeNoRenderer, "receipt rendering is not available in this build"))
 		return
 	}
 	png, err := s.o.RenderReceipt(rc)
@@ -158,7 +158,7 @@ func (s *Server) hScan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.TrimSpace(req.Code) == "" {
-		writeErr(w, errf(400, "invalid_code", `code is required: {"code":"..."}`))
+		writeErr(w, errf(agent.CodeInvalidCode, `code is required: {"code":"..."}`))
 		return
 	}
 	if req.Device == "" {

@@ -96,7 +96,7 @@ func (s *Server) hReportXPrint(w http.ResponseWriter, r *http.Request) {
 func zNumber(r *http.Request) (uint64, error) {
 	n, err := strconv.ParseUint(r.PathValue("n"), 10, 64)
 	if err != nil || n == 0 {
-		return 0, errf(400, "invalid_field", "Z report number %q is not a positive integer", r.PathValue("n"))
+		return 0, errf(agent.CodeInvalidField, "Z report number %q is not a positive integer", r.PathValue("n"))
 	}
 	return n, nil
 }
@@ -185,7 +185,7 @@ func (s *Server) writeReport(w http.ResponseWriter, r *http.Request, rep *agent.
 	case "png":
 		s.writePNG(w, r, s.eng.Printable(rep, false))
 	default:
-		writeErr(w, errf(400, "invalid_format", "format must be json, csv or png, got %q", f))
+		writeErr(w, errf(CodeInvalidFormat, "format must be json, csv or png, got %q", f))
 	}
 }
 
@@ -199,7 +199,7 @@ func (s *Server) writeReconciliation(w http.ResponseWriter, r *http.Request, rc 
 	case "png":
 		s.writePNG(w, r, s.eng.PrintableReconciliation(rc))
 	default:
-		writeErr(w, errf(400, "invalid_format", "format must be json, csv or png, got %q", f))
+		writeErr(w, errf(CodeInvalidFormat, "format must be json, csv or png, got %q", f))
 	}
 }
 
@@ -215,7 +215,7 @@ func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, pr slip.Report
 			width = "58mm"
 		}
 		if s.o.RenderReport == nil {
-			err = errf(404, "no_renderer", "report rendering for a paper width is not available in this build")
+			err = errf(CodeNoRenderer, "report rendering for a paper width is not available in this build")
 		} else {
 			b, err = s.o.RenderReport(pr, width)
 		}
