@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/posagent/posagent/store/record"
 )
 
 // Idempotency keys expire. A key and its stored answer (hash of the
@@ -24,7 +26,7 @@ import (
 // the retention compaction (Compact), after the payments they served.
 
 var (
-	bIdemGone   = []byte("idem_gone")
+	bIdemGone   = record.BucketIdemGone
 	kIdemOldest = []byte("idem/oldest") // meta: the oldest stamp among the keys kept (a binary time)
 	// ErrIdemExpired: the idempotency key was used, longer ago than keys
 	// are kept, and its answer is gone.

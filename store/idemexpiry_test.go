@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/store/check"
 )
 
 // ExpireIdem removes the keys stored before its cut and leaves
@@ -61,7 +63,7 @@ func TestExpireIdem(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := CheckFile(path, CheckOptions{}); err != nil || rep.Damaged() {
+	if rep, err := check.CheckFile(path, CheckOptions{}); err != nil || rep.Damaged() {
 		t.Fatalf("check: %+v %v", rep, err)
 	}
 	s = open(t, path, Options{})

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/store/record"
 )
 
 // open opens a journal in a temp dir and checks its consistency at the end.
@@ -473,5 +475,5 @@ func BenchmarkCommit(b *testing.B) {
 // records (live and freed) unpacked: what a search for a secret must read.
 func fileAndUnpacked(path string) []byte {
 	raw, _ := os.ReadFile(path)
-	return append(raw, bytes.Join(Unpacked(raw), []byte{'\n'})...)
+	return append(raw, bytes.Join(record.Unpacked(raw), []byte{'\n'})...)
 }

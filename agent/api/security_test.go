@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/record"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -335,7 +335,7 @@ func TestWrongPINFiveTimes(t *testing.T) {
 	}
 	// Nothing the journal keeps holds the PINs tried.
 	raw, err := os.ReadFile(d.path)
-	raw = append(raw, bytes.Join(store.Unpacked(raw), nil)...) // packed records, as plain
+	raw = append(raw, bytes.Join(record.Unpacked(raw), nil)...) // packed records, as plain
 	if err == nil && (strings.Contains(string(raw), `"pin":"1111"`) || strings.Contains(string(raw), `"pin":"2468"`)) {
 		t.Error("a PIN is in the journal")
 	}

@@ -25,6 +25,8 @@ import (
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/record"
 )
 
 // template is a real journal made by real payments through the daemon
@@ -146,7 +148,7 @@ func randomPage(t testing.TB, path string, id uint64, seed uint64) {
 
 func pageOf(t testing.TB, path, typ, bucket string) uint64 {
 	t.Helper()
-	ps, err := store.Pages(path)
+	ps, err := check.Pages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +297,7 @@ func firstWarning(logs string) string {
 
 // inUse is the size of the pages below the journal's high-water mark.
 func inUse(t *testing.T, path string) int64 {
-	ps, err := store.Pages(path)
+	ps, err := check.Pages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +448,7 @@ func FuzzJournalStart(f *testing.F) {
 func TestJournalCodesNeverInClear(t *testing.T) {
 	tp := realJournal(t)
 	// The file's bytes, and its packed records (live and freed) as plain.
-	all := append(bytes.Clone(tp.db), bytes.Join(store.Unpacked(tp.db), []byte{'\n'})...)
+	all := append(bytes.Clone(tp.db), bytes.Join(record.Unpacked(tp.db), []byte{'\n'})...)
 	for _, c := range tp.codes {
 		if bytes.Contains(all, []byte(c)) {
 			t.Errorf("payment code %s is in the journal in clear", c)

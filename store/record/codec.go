@@ -1,4 +1,4 @@
-package store
+package record
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 )
 
 // Payment records are stored compressed (those that seal a code
-// excepted: PutPayment): a payment is some 830 bytes of
+// excepted: store.Tx.PutPayment): a payment is some 830 bytes of
 // JSON, most of it field names, states and stamps that every payment
 // repeats; DEFLATE with a preset dictionary (a typical payment, payDict)
 // stores it in some 150 (bench.md). A packed record is
@@ -26,28 +26,29 @@ import (
 // of the format: it never changes; another dictionary takes another tag.
 
 const (
-	packFlate1 = 0x01 // payments, payDict
-	packFlate2 = 0x02 // events, evDict
+	PackFlate1 = 0x01 // the tag of a packed payment (payDict)
+	PackFlate2 = 0x02 // the tag of a packed event (evDict)
 	// packLevel: DEFLATE's default level; with the dictionary most of the
 	// time (some 60 µs a payment, BenchmarkPackPayment) is its hashing.
 	packLevel = flate.DefaultCompression
 )
 
 var (
-	errPacked = errors.New("packed record damaged")
-	// payDict is the dictionary of packFlate1: the fields of a payment in
+	// ErrPacked: a packed record that does not unpack (damage).
+	ErrPacked = errors.New("packed record damaged")
+	// payDict is the dictionary of PackFlate1: the fields of a payment in
 	// the order PutPayment writes them, with typical values (most used
 	// last: DEFLATE's nearer matches cost fewer bits).
 	payDict = []byte(`{"id":"pay_0dnecere1va37y1d0ji","order_id":"P261207080403RUDX63F","amount":1000,"state":"pending","auto":true,"error":{"code":"","message":""},"history":[{"state":"pending","at":"2026-12-07T08:04:03.505153919Z"}],"operator":"","approved_by":"","behind":"","sent_at":"","ambiguous":"","retry_of":"","resolution":{"outcome":"not_paid","reason":"","operator":"","at":"","confirmed":true,"contradicted":"","unanswered":true,"checked_at":""},"refunded":0,"paid_late":true,"cancel_requested":true,"reason":"waiting_for_customer","attempts":1,"duplicate_of":"pay_","tip":0,"gateway_operator":"","code_url":"https://","qr_expires_at":"","auth_code_sealed":"v1.1.","error":{"code":"USERPAYING","message":"declined"},` +
 		`"answer":{"action":"STATUS_QUERY","sent":true,"answered":true,"rsp_code":"FAIL","order_status":"failed","outcome":"failed","at":"2026-12-07T08:04:03.640377993Z"},"history":[{"state":"queued","at":"2026-12-07T08:04:03.505153919Z","retries":1},{"state":"in_doubt","at":"2026-12-07T08:04:03.648534609Z"},{"state":"failed","at":"2026-12-07T08:04:03.648534609Z"}],"wallet":"alipay","wallet_side":{"buyer_login_id":"","trade_time":"20261207080403","transaction_id":"2026120722001","total":1000}}` +
 		`{"id":"pay_0dnecere2evfxlw3g6l","order_id":"P261207080403GE1OV5M","reference":"B-1000","mode":"scan","wallet":"wechat","amount":5460,"currency":"CAD","state":"succeeded","auth_code_masked":"1300**********4998","code_at":"2026-12-07T08:04:03.505168557Z","created_at":"2026-12-07T08:04:03.505168557Z","updated_at":"2026-12-07T08:04:03.649436183Z","history":[{"state":"processing","at":"2026-12-07T08:04:03.50608042Z"},{"state":"succeeded","at":"2026-12-07T08:04:03.649436183Z"}],"refunds":[],"last_outcome":"paid","answer":{"action":"PASSIVEPAY","sent":true,"answered":true,"rsp_code":"SUCCESS","order_status":"success","outcome":"paid","at":"2026-12-07T08:04:03.640377993Z"},"shift":1,"wallet_side":{"buyer_login_id":"","trade_time":"20261207080403","transaction_id":"4200020261207088805476469124","total":5460}}`)
-	// evDict is the dictionary of packFlate2, for events: an audit entry,
+	// evDict is the dictionary of PackFlate2, for events: an audit entry,
 	// a payment.updated event and a delta of one (eventdelta.go).
 	evDict = []byte(`{"seq":5003,"kind":"payment.updated","at":"2026-12-07T08:03:49.272516615Z","ops":["{",[1,1],"5003,",[3,5],"49.272516615Z\",",[9,21],"\"succeeded\",",[31,11],"49.272516615Z\",",[43,9],",{",[29,1],"\"succeeded\",",[5,3],"49.272516615Z\"}],",[53,4],"0,\"gateway_answer\":{\"action\":\"PASSIVEPAY\",\"sent\":true,\"answered\":true,\"rsp_code\":\"SUCCESS\",\"order_status\":\"success\",\"outcome\":\"paid\",",[5,3],"49.269686134Z\"},\"wallet_side\":{\"buyer_login_id\":\"\",\"trade_time\":\"20261207080349\",\"transaction_id\":\"4200020261207405100580154464\",",[25,1],"2385}}}"]}` +
 		`{"seq":5001,"kind":"api.audit","at":"2026-12-07T08:03:49.266790169Z","audit":{"action":"payment.create","method":"POST","path":"/v1/payments","credential":"local","client":"127.0.0.1","amount":1201,"status":201,"result":"declined"}}` +
 		`{"seq":5002,"kind":"payment.updated","at":"2026-12-07T08:03:49.268938263Z","payment":{"id":"pay_0dnecekum9e2sutsiv7","order_id":"P261207080349N60GYBR","reference":"B-1685","mode":"scan","wallet":"wechat","amount":2635,"tip":0,"total":2635,"currency":"CAD","state":"processing","error":null,"auth_code_masked":"1300**********1685","created_at":"2026-12-07T08:03:49.268487556Z","updated_at":"2026-12-07T08:03:49.268938263Z","history":[{"state":"processing","at":"2026-12-07T08:03:49.268938263Z"}],"refunds":[],"refunded":0}}`)
-	payCodec = newCodec(packFlate1, payDict)
-	evCodec  = newCodec(packFlate2, evDict)
+	payCodec = newCodec(PackFlate1, payDict)
+	evCodec  = newCodec(PackFlate2, evDict)
 )
 
 // codec packs records with one dictionary under one tag.
@@ -70,18 +71,19 @@ func newCodec(tag byte, dict []byte) *codec {
 	return c
 }
 
-// packPayment returns what to store for a payment's JSON: packed, or the
+// PackPayment returns what to store for a payment's JSON: packed, or the
 // JSON itself when packing does not make it smaller.
-func packPayment(js []byte) []byte { return payCodec.pack(js) }
+func PackPayment(js []byte) []byte { return payCodec.pack(js) }
 
-// unpackPayment returns a stored payment's JSON.
-func unpackPayment(v []byte) ([]byte, error) { return payCodec.unpack(v) }
+// UnpackPayment returns a stored payment's JSON.
+func UnpackPayment(v []byte) ([]byte, error) { return payCodec.unpack(v) }
 
-// packEvent and unpackEvent are the same for events: every stored event
-// (whole or a delta) is read through unpackEvent.
-func packEvent(js []byte) []byte { return evCodec.pack(js) }
+// PackEvent and UnpackEvent are the same for events: every stored event
+// (whole or a delta) is read through UnpackEvent.
+func PackEvent(js []byte) []byte { return evCodec.pack(js) }
 
-func unpackEvent(v []byte) ([]byte, error) { return evCodec.unpack(v) }
+// UnpackEvent returns a stored event's JSON (whole or a delta).
+func UnpackEvent(v []byte) ([]byte, error) { return evCodec.unpack(v) }
 
 // pack returns what to store for a record's JSON: packed, or the JSON
 // itself when packing does not make it smaller.
@@ -108,22 +110,22 @@ func (c *codec) unpack(v []byte) ([]byte, error) {
 		return v, nil // JSON (or not: the decoder says so)
 	}
 	if len(v) < 1+4 {
-		return nil, fmt.Errorf("%w: %d bytes", errPacked, len(v))
+		return nil, fmt.Errorf("%w: %d bytes", ErrPacked, len(v))
 	}
 	body, sum := v[1:len(v)-4], binary.BigEndian.Uint32(v[len(v)-4:])
 	r := c.readers.Get().(io.ReadCloser)
 	defer c.readers.Put(r)
 	if err := r.(flate.Resetter).Reset(bytes.NewReader(body), c.dict); err != nil {
-		return nil, fmt.Errorf("%w: %v", errPacked, err)
+		return nil, fmt.Errorf("%w: %v", ErrPacked, err)
 	}
 	// A record is a few KB at most; a stream that inflates beyond 1 MiB
 	// is damage, not a payment.
 	js, err := io.ReadAll(io.LimitReader(r, 1<<20+1))
 	if err != nil || len(js) > 1<<20 {
-		return nil, fmt.Errorf("%w: %v", errPacked, err)
+		return nil, fmt.Errorf("%w: %v", ErrPacked, err)
 	}
 	if crc32.ChecksumIEEE(js) != sum {
-		return nil, fmt.Errorf("%w: checksum", errPacked)
+		return nil, fmt.Errorf("%w: checksum", ErrPacked)
 	}
 	return js, nil
 }
@@ -139,9 +141,9 @@ func Unpacked(b []byte) [][]byte {
 	for i := 0; i+5 < len(b); i++ {
 		var c *codec
 		switch b[i] {
-		case packFlate1:
+		case PackFlate1:
 			c = payCodec
-		case packFlate2:
+		case PackFlate2:
 			c = evCodec
 		default:
 			continue

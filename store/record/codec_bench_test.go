@@ -1,4 +1,4 @@
-package store
+package record
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// BenchmarkPackPayment and BenchmarkUnpackPayment: the cost of packing
+// BenchmarkPackPayment and BenchmarkUnPackPayment: the cost of packing
 // a payment record (each write) and of reading one back (each read).
 func BenchmarkPackPayment(b *testing.B) {
 	js, _ := os.ReadFile("testdata/payment-packed.json")
@@ -14,14 +14,14 @@ func BenchmarkPackPayment(b *testing.B) {
 	js = bytes.Replace(js, []byte("o_buyer"), []byte("other_buyer_x"), 1)
 	var n int
 	for range b.N {
-		n = len(packPayment(js))
+		n = len(PackPayment(js))
 	}
 	b.ReportMetric(float64(n), "bytes")
 }
-func BenchmarkUnpackPayment(b *testing.B) {
+func BenchmarkUnPackPayment(b *testing.B) {
 	js, _ := os.ReadFile("testdata/payment-packed.json")
-	v := packPayment(bytes.TrimSpace(js))
+	v := PackPayment(bytes.TrimSpace(js))
 	for range b.N {
-		unpackPayment(v)
+		UnpackPayment(v)
 	}
 }

@@ -1,11 +1,10 @@
-package store
+package record
 
 import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +22,7 @@ func TestPackPaymentRoundTrip(t *testing.T) {
 		History: []HistoryEntry{{State: "processing", At: at}, {State: "succeeded", At: at.Add(time.Second)}}, Refunds: []Refund{},
 		LastOutcome: "paid", Answer: &Answer{Action: "PASSIVEPAY", Sent: true, Answered: true, RspCode: "SUCCESS", OrderStatus: "success", Outcome: "paid", At: at},
 		Shift: 1, WalletSide: &WalletSide{TradeTime: "20261207080403", TransactionID: "4200020261207088805476469124", Total: 5460}}
-	js, err := json.Marshal(paymentRecord{Payment: p})
+	js, err := json.Marshal(StoredPayment{Payment: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,16 +36,16 @@ func TestPackPaymentRoundTrip(t *testing.T) {
 		{"empty object", []byte(`{}`), false},
 	}
 	for _, c := range cases {
-		v := packPayment(c.js)
-		if (v[0] == packFlate1) != c.packed {
-			t.Errorf("%s: packed %v, want %v (%d -> %d bytes)", c.name, v[0] == packFlate1, c.packed, len(c.js), len(v))
+		v := PackPayment(c.js)
+		if (v[0] == PackFlate1) != c.packed {
+			t.Errorf("%s: packed %v, want %v (%d -> %d bytes)", c.name, v[0] == PackFlate1, c.packed, len(c.js), len(v))
 		}
-		got, err := unpackPayment(v)
+		got, err := UnpackPayment(v)
 		if err != nil || !bytes.Equal(got, c.js) {
 			t.Errorf("%s: unpacked %q, %v", c.name, got, err)
 		}
 	}
-	if v := packPayment(js); len(v) > len(js)/3 {
+	if v := PackPayment(js); len(v) > len(js)/3 {
 		t.Errorf("a settled payment packs to %d bytes of %d", len(v), len(js))
 	}
 }
@@ -68,11 +67,11 @@ func TestPackedPaymentGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := unpackPayment(v)
+	got, err := UnpackPayment(v)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("golden record: %q, %v", got, err)
 	}
-	r, err := decodePayment(v)
+	r, err := DecodePayment(v)
 	if err != nil || r.ID != "pay_0dnecere2evfxlw3g6l" || r.Amount != 5460 {
 		t.Fatalf("decode: %+v %v", r, err)
 	}
@@ -84,18 +83,18 @@ func TestPackedPaymentGolden(t *testing.T) {
 func TestPackedPaymentDamage(t *testing.T) {
 	js, _ := os.ReadFile(filepath.Join("testdata", "payment-packed.json"))
 	js = bytes.TrimSpace(js)
-	v := packPayment(js)
+	v := PackPayment(js)
 	unread := 0
 	for i := range v {
 		for _, x := range []byte{0x01, 0x80, 0xff} {
 			d := bytes.Clone(v)
 			d[i] ^= x
-			if got, err := unpackPayment(d); err == nil && d[0] == packFlate1 {
+			if got, err := UnpackPayment(d); err == nil && d[0] == PackFlate1 {
 				if !bytes.Equal(got, js) {
 					t.Fatalf("byte %d ^ %#x: read back another record without error: %q", i, x, got)
 				}
 			} else if err == nil {
-				if _, err := decodePayment(d); err == nil {
+				if _, err := DecodePayment(d); err == nil {
 					t.Fatalf("byte %d ^ %#x: the tag changed and the record still decodes", i, x)
 				}
 			} else {
@@ -106,8 +105,8 @@ func TestPackedPaymentDamage(t *testing.T) {
 	if unread < 3*len(v)*9/10 {
 		t.Errorf("only %d of %d damaged copies were unreadable", unread, 3*len(v))
 	}
-	for _, short := range [][]byte{{packFlate1}, {packFlate1, 0, 0, 0}} {
-		if _, err := unpackPayment(short); !errors.Is(err, errPacked) {
+	for _, short := range [][]byte{{PackFlate1}, {PackFlate1, 0, 0, 0}} {
+		if _, err := UnpackPayment(short); !errors.Is(err, ErrPacked) {
 			t.Errorf("%x: %v", short, err)
 		}
 	}
@@ -117,15 +116,15 @@ func TestPackedPaymentDamage(t *testing.T) {
 // bytes, never a panic or an unbounded allocation.
 func FuzzUnpackPayment(f *testing.F) {
 	js, _ := os.ReadFile(filepath.Join("testdata", "payment-packed.json"))
-	f.Add(packPayment(bytes.TrimSpace(js)))
+	f.Add(PackPayment(bytes.TrimSpace(js)))
 	f.Add([]byte(`{"id":"pay_1"}`))
-	f.Add([]byte{packFlate1, 0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{PackFlate1, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, v []byte) {
-		got, err := unpackPayment(v)
+		got, err := UnpackPayment(v)
 		if err == nil && len(got) > 1<<20 {
 			t.Fatalf("%d bytes", len(got))
 		}
-		decodePayment(v)
+		DecodePayment(v)
 	})
 }
 
@@ -146,102 +145,20 @@ func TestPackedEventGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v[0] != packFlate2 {
+	if v[0] != PackFlate2 {
 		t.Fatalf("tag %#x", v[0])
 	}
-	got, err := unpackEvent(v)
+	got, err := UnpackEvent(v)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("golden event: %q, %v", got, err)
 	}
-	if p := packEvent(want); !bytes.Equal(p, v) {
+	if p := PackEvent(want); !bytes.Equal(p, v) {
 		t.Logf("packs today to %d bytes (golden %d): the reader is what is fixed", len(p), len(v))
 	}
-	if _, err := decodePayment(v); err == nil {
+	if _, err := DecodePayment(v); err == nil {
 		t.Fatal("a packed event decodes as a payment")
 	}
-	if js, err := unpackPayment(packPayment(want)); err != nil || !bytes.Equal(js, want) {
+	if js, err := UnpackPayment(PackPayment(want)); err != nil || !bytes.Equal(js, want) {
 		t.Fatalf("round trip through the payment codec: %v", err)
-	}
-}
-
-// A damaged packed event is reported by the journal check (not read as
-// another event).
-func TestPackedEventDamageFound(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "j.db")
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, _ := os.ReadFile(filepath.Join("testdata", "event-packed.json"))
-	err = s.Update(func(tx *Tx) error {
-		_, err := tx.AppendEvent(func(uint64) ([]byte, error) { return bytes.TrimSpace(js), nil })
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(path)
-	packed := packEvent(bytes.TrimSpace(js))
-	i := bytes.Index(b, packed[:24])
-	if i < 0 {
-		t.Fatal("precondition: the packed event is in the file")
-	}
-	b[i+len(packed)/2] ^= 0x55
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := CheckFile(path, CheckOptions{})
-	if err != nil || !rep.Damaged() {
-		t.Fatalf("a damaged packed event: %+v %v", rep, err)
-	}
-	found := false
-	for _, f := range rep.Findings {
-		found = found || (f.Bucket == "events" && strings.Contains(f.Problem, "event unreadable"))
-	}
-	if !found {
-		t.Fatalf("findings: %+v", rep.Findings)
-	}
-}
-
-// Unpacked finds the packed records in a journal file's bytes, live and
-// freed: what they hold can be searched as if it were plain.
-func TestUnpackedFindsRecords(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "j.db")
-	s, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 30 {
-		err := s.Update(func(tx *Tx) error {
-			p := &Payment{ID: fmt.Sprintf("pay_%03d", i), OrderID: fmt.Sprintf("O%03d", i), State: Failed, Reference: fmt.Sprintf("marker-%03d", i), Refunds: []Refund{}}
-			if err := tx.PutPayment(p); err != nil {
-				return err
-			}
-			_, err := tx.AppendEvent(func(seq uint64) ([]byte, error) {
-				return fmt.Appendf(nil, `{"seq":%d,"kind":"scan.barcode","at":"2026-12-07T08:03:49Z","barcode":"event-marker-%03d"}`, seq, i), nil
-			})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := os.ReadFile(path)
-	if bytes.Contains(raw, []byte("marker-007")) {
-		t.Fatal("precondition: the records are packed")
-	}
-	all := bytes.Join(Unpacked(raw), nil)
-	for i := range 30 {
-		for _, m := range []string{fmt.Sprintf(`"reference":"marker-%03d"`, i), fmt.Sprintf("event-marker-%03d", i)} {
-			if !bytes.Contains(all, []byte(m)) {
-				t.Errorf("%s not found in the unpacked records", m)
-			}
-		}
 	}
 }
