@@ -138,6 +138,7 @@ func (c *codec) unpack(v []byte) ([]byte, error) {
 // that ends, and the checksum after it.
 func Unpacked(b []byte) [][]byte {
 	var out [][]byte
+	readers := map[*codec]io.ReadCloser{}
 	for i := 0; i+5 < len(b); i++ {
 		var c *codec
 		switch b[i] {
@@ -149,7 +150,13 @@ func Unpacked(b []byte) [][]byte {
 			continue
 		}
 		br := bytes.NewReader(b[i+1:])
-		r := flate.NewReaderDict(br, c.dict)
+		r, ok := readers[c]
+		if ok {
+			r.(flate.Resetter).Reset(br, c.dict)
+		} else {
+			r = flate.NewReaderDict(br, c.dict)
+			readers[c] = r
+		}
 		js, err := io.ReadAll(io.LimitReader(r, 1<<20))
 		if err != nil || len(js) == 0 {
 			continue
