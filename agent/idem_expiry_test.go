@@ -16,7 +16,9 @@ func TestExpiredIdempotencyKeyIsNotTakenAnew(t *testing.T) {
 	if s != 200 && s != 201 && s != 202 {
 		t.Fatalf("refund: %d %v", s, m)
 	}
-	p := a.waitUntil(id, "the refund settled", refundsFinal)
+	if p := a.waitUntil(id, "the refund settled", refundsFinal); p.Refunded != 1500 {
+		t.Fatalf("refunded %d, want 1500", p.Refunded)
+	}
 	// Within the window: the same answer, nothing made again.
 	if s2, _ := a.call("POST", "/v1/payments/"+id+"/refunds", body, "Idempotency-Key", "refund-1"); s2 != s {
 		t.Fatalf("replay within the window: %d, first %d", s2, s)
@@ -39,7 +41,7 @@ func TestExpiredIdempotencyKeyIsNotTakenAnew(t *testing.T) {
 	if s, m := a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": 100}, "Idempotency-Key", "refund-2"); s >= 300 {
 		t.Fatalf("a new key: %d %v", s, m)
 	}
-	p = a.waitUntil(id, "the refunds settled", refundsFinal)
+	p := a.waitUntil(id, "the refunds settled", refundsFinal)
 	if led := sim.ledger()[p.OrderID]; led.Refunded != 1600 || p.Refunded != 1600 {
 		t.Fatalf("refunded: ledger %d, journal %d, want 1600", led.Refunded, p.Refunded)
 	}
