@@ -27,7 +27,10 @@ const module = "github.com/posagent/posagent"
 // package in no room fails the test until it is placed here. A room may
 // always import its own subpackages.
 var allowed = map[string][]string{
-	"cmd": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq", "fleet"},
+	"cmd": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq", "fleet", "client"},
+	// The Go client of the local API, for POS integrators: the standard
+	// library only (TestClientLinksNoEngine).
+	"client": {},
 	// The lane's feed to NATS JetStream reads the journal only.
 	"feed": {"store", "paycode", "money"},
 	// The head office's books (posagent-hq) read the feed's envelopes.
@@ -49,7 +52,7 @@ var allowed = map[string][]string{
 	"agent/outbox": {"store"},
 	// The event bus knows the journal only.
 	"agent/events": {"store"},
-	// Test support shared by agent's and agent/api's tests: no engine.
+	// Test support shared by the stack's, agent/api's and client's tests: no engine.
 	"agent/agenttest": {"gateway"},
 	"gateway":         {"paycode", "money"},
 	"scanner":         {"drivers", "paycode", "money"},
@@ -66,7 +69,7 @@ var allowed = map[string][]string{
 }
 
 // stdlibOnly are the leaves: they import nothing outside the standard library.
-var stdlibOnly = []string{"paycode", "money", "slip", "fleet"}
+var stdlibOnly = []string{"paycode", "money", "slip", "fleet", "client"}
 
 // devicePackages must never be linked into the OTTPay client or its
 // simulator: the protocol is pure, and the simulator runs anywhere.
@@ -250,6 +253,24 @@ func TestLaneLinksNoNATSServer(t *testing.T) {
 	for path := range pkgs {
 		if within(path, "github.com/nats-io/nats-server") {
 			t.Errorf("./cmd/posagent depends on %s: the lane must not link a NATS server", path)
+		}
+	}
+}
+
+// TestClientLinksNoEngine is `go list -deps ./client`: the Go client a POS
+// imports links none of the daemon (no engine, journal, gateway, device,
+// printer or display code) and nothing outside the standard library.
+func TestClientLinksNoEngine(t *testing.T) {
+	pkgs := goList(t, "./client")
+	if pkgs[module+"/client"] == nil {
+		t.Fatal("go list ./client did not list the client package")
+	}
+	for path, p := range pkgs {
+		if path == module+"/client" {
+			continue
+		}
+		if !p.Standard {
+			t.Errorf("./client depends on %s: the client is the standard library only", path)
 		}
 	}
 }

@@ -186,11 +186,11 @@ type Options struct {
 	// (nil: not printed).
 	Reports ReportPrinter
 
-	// scanStep, nil outside tests, is called as a scan that starts a
+	// ScanStep, nil outside tests, is called as a scan that starts a
 	// payment from the cart passes a step ("cart-read": the cart was
 	// read; "cart-taken": it was taken, the payment not yet recorded), so
-	// that a test can interleave another request there.
-	scanStep func(step string)
+	// that a test can interleave another request there (agent/stacktest).
+	ScanStep func(step string)
 }
 
 func (o *Options) setDefaults() {

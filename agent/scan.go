@@ -144,10 +144,10 @@ func (e *Engine) scanCart(ctx context.Context, masked *ScanInfo, code string, se
 	return e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &Cart{Currency: e.o.Currency}})
 }
 
-// step is the test hook Options.scanStep.
+// step is the test hook Options.ScanStep.
 func (e *Engine) step(name string) {
-	if e.o.scanStep != nil {
-		e.o.scanStep(name)
+	if e.o.ScanStep != nil {
+		e.o.ScanStep(name)
 	}
 }
 

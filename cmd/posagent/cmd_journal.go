@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/store"
 	"github.com/posagent/posagent/store/backup"
@@ -293,24 +294,16 @@ func backupFromAgent(cmd *cobra.Command, g *globalFlags, out string) (*store.Rep
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(cmd.Context(), http.MethodGet, c.base+"/v1/journal/backup", nil)
+	rd, err := c.JournalBackup(cmd.Context()) // no overall time-out: a large journal takes a while
+	var ae *client.Error
+	if errors.As(err, &ae) {
+		return nil, fmt.Errorf("the agent refused the backup: %w", err)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the journal is held by a running agent, which did not answer: %w", err)
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	hc := &http.Client{} // no overall time-out: a large journal takes a while
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("the journal is held by a running agent, which did not answer: %w", c.explain(err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return nil, fmt.Errorf("the agent refused the backup: HTTP %d: %s", resp.StatusCode, b)
-	}
-	return backup.Save(out, resp.Body)
+	defer rd.Close()
+	return backup.Save(out, rd)
 }
 
 func newJournalRestoreCmd(path journalPath) *cobra.Command {

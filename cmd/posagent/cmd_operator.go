@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 )
@@ -149,28 +146,25 @@ func newAuditCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
+			var from time.Time
 			if since != "" {
-				q.Set("since", since)
+				if from, err = parseSince(since, time.Now()); err != nil {
+					return err
+				}
 			}
-			q.Set("limit", fmt.Sprint(limit))
-			var b []byte
-			if err := c.do(cmd.Context(), "GET", "/v1/audit?"+q.Encode(), nil, "", &b); err != nil {
+			if limit < 1 {
+				return fmt.Errorf("--limit %d: give a positive number", limit)
+			}
+			entries, err := c.AuditTrail(cmd.Context(), from, limit)
+			if err != nil {
 				return err
 			}
 			if asJSON {
-				_, err := cmd.OutOrStdout().Write(b)
-				return err
-			}
-			var resp struct {
-				Audit []agent.AuditEntry `json:"audit"`
-			}
-			if err := json.Unmarshal(b, &resp); err != nil {
-				return fmt.Errorf("audit: unexpected answer: %w", err)
+				return writeJSONOut(cmd.OutOrStdout(), map[string]any{"audit": entries})
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TIME\tACTION\tCREDENTIAL\tOPERATOR\tAPPROVER\tCLIENT\tPAYMENT\tAMOUNT\tRESULT")
-			for _, a := range resp.Audit {
+			for _, a := range entries {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d %s\n", a.At.Local().Format(time.DateTime), a.Action, a.Credential,
 					dash(a.Operator), dash(a.Approver), a.Client, dash(a.Payment), a.Amount, a.Status, a.Result)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -32,18 +31,14 @@ func newPlacardCmd(g *globalFlags) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			if print {
-				if err := c.do(ctx, "POST", "/v1/placard/print", map[string]any{}, "", nil); err != nil {
+				if err := c.PrintPlacard(ctx); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), "placard printed")
 			}
 			if pngPath != "" {
-				q := url.Values{"format": {"png"}}
-				if paper != "" {
-					q.Set("paper", paper)
-				}
-				var b []byte
-				if err := c.do(ctx, "GET", "/v1/placard?"+q.Encode(), nil, "", &b); err != nil {
+				b, err := c.PlacardPNG(ctx, paper)
+				if err != nil {
 					return err
 				}
 				if err := os.WriteFile(pngPath, b, 0o644); err != nil {

@@ -5,18 +5,18 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/money"
 )
 
 // tipNote is " (12.50 + tip 2.00)" for a payment with a tip, else "".
-func tipNote(p *payment) string {
+func tipNote(p *client.Payment) string {
 	if p.Tip == 0 {
 		return ""
 	}
@@ -25,7 +25,7 @@ func tipNote(p *payment) string {
 
 // showWalletSide prints what the gateway told of the wallet's side of a
 // payment, as "key<TAB>value" lines for show's table.
-func showWalletSide(w io.Writer, p *payment) {
+func showWalletSide(w io.Writer, p *client.Payment) {
 	s := p.WalletSide
 	if s == nil {
 		return
@@ -69,8 +69,8 @@ func duplicateWindow(d time.Duration) time.Duration {
 // the cashier whether to take it (yes: no question). On "no" (or no
 // answer: stdin closed) the payment is cancelled, and false returned.
 // Nothing was charged yet: pay gives a typed code only after this.
-func confirmDuplicate(cmd *cobra.Command, c *apiClient, p *payment, yes bool) bool {
-	var w *agent.Warning
+func confirmDuplicate(cmd *cobra.Command, c *client.Client, p *client.Payment, yes bool) bool {
+	var w *client.Warning
 	for i := range p.Warnings {
 		if p.Warnings[i].Code == "possible_duplicate" {
 			w = &p.Warnings[i]
@@ -91,11 +91,10 @@ func confirmDuplicate(cmd *cobra.Command, c *apiClient, p *payment, yes bool) bo
 		return true
 	}
 	fmt.Fprintln(out)
-	var cp payment
-	if err := c.do(context.WithoutCancel(cmd.Context()), "POST", "/v1/payments/"+url.PathEscape(p.ID)+"/cancel", struct{}{}, newIdempotencyKey(), &cp); err != nil {
+	if cp, err := c.Cancel(context.WithoutCancel(cmd.Context()), p.ID); err != nil {
 		fmt.Fprintf(out, "  cancel refused: %v\n", err)
 	} else {
-		*p = cp
+		*p = *cp
 	}
 	return false
 }

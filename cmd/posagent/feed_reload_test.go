@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/feed"
 )
@@ -26,9 +27,9 @@ func TestReloadFeedKeysNeedARestart(t *testing.T) {
 // A stuck feed is named on the first line of posagent status.
 func TestStatusShowsAStuckFeed(t *testing.T) {
 	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
-	st := statusView{}
+	st := &client.Status{}
 	st.Clock.Plausible, st.Gateway.Reachable = true, true
-	st.Feed = &feed.Status{State: feed.StateStuck, Subject: "posagent.maple.s1.L1", Stream: "POSAGENT", Acked: 40,
+	st.Feed = &client.FeedStatus{State: feed.StateStuck, Subject: "posagent.maple.s1.L1", Stream: "POSAGENT", Acked: 40,
 		LagEvents: 12, LagSeconds: 900, LastError: "feed: event 41: no acknowledgement within 5s", LastErrAt: now.Add(-3 * time.Second)}
 	var b strings.Builder
 	writeStatus(&b, st, nil, now)
