@@ -40,6 +40,7 @@ type Engine struct {
 	cart   *route.Slot   // the amount due
 	cartMu sync.Mutex    // orders the cart's changes with their cart.updated events
 	dedupe *route.Dedupe // repeated scans
+	dups   *dupSet       // the candidates of the possible-duplicate warning
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -125,7 +126,7 @@ func New(opts Options) (*Engine, error) {
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{},
 		cart: route.NewSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
-		quit: make(chan struct{}), ready: make(chan struct{}),
+		quit: make(chan struct{}), ready: make(chan struct{}), dups: newDupSet(),
 	}
 	e.gw = newMeter(opts.Gateway, e.clock)
 	e.auth = newAuthWatch(e)
@@ -161,6 +162,9 @@ func New(opts Options) (*Engine, error) {
 		})
 	})
 	if err != nil {
+		return nil, fmt.Errorf("agent: new: %w", err)
+	}
+	if err := e.st.View(e.loadDups); err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)
 	}
 	// The newest stamp in the journal: a wall clock behind it is not believed.
@@ -393,6 +397,9 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	}
 	if err := tx.PutPayment(p); err != nil {
 		return err
+	}
+	if e.o.DuplicateWindow > 0 {
+		e.dups.note(p, now.Add(-e.o.DuplicateWindow))
 	}
 	pub := publicPayment(p)
 	_, err := tx.AppendEventAbout(p.ID, snapshot(p), func(seq uint64) ([]byte, error) {

@@ -33,6 +33,11 @@ func replay(tx *store.Tx, ik IdemKey) (*store.Idem, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
+	if errors.Is(err, store.ErrIdemExpired) {
+		// The key was used and its answer is gone: taking the request
+		// anew could pay or refund twice.
+		return nil, errf(CodeIdempotencyKeyExpired, "Idempotency-Key %q was used longer ago than keys are kept (agent.idempotency_window) and its answer is gone: look the payment up (GET /v1/payments?reference=...) and use a new key only for a new operation", ik.Key)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -119,6 +119,10 @@ type Options struct {
 	// daemon fetches hourly); RateMaxAge is how old a rate may be and still
 	// be printed as a CNY estimate (2 h).
 	RateEvery, RateMaxAge time.Duration
+	// IdempotencyWindow is how long an Idempotency-Key and its answer are
+	// kept (24 h; negative: as long as the payment). A key replayed after
+	// it is refused with 409 idempotency_key_expired, never taken anew.
+	IdempotencyWindow time.Duration
 	// CodeReuseWindow is how long a payment code's use is remembered to
 	// refuse a second use (24 h; never less than CodeValidity).
 	CodeReuseWindow time.Duration
@@ -221,6 +225,7 @@ func (o *Options) setDefaults() {
 	d(&o.DuplicateWindow, 10*time.Minute)
 	d(&o.RateMaxAge, 2*time.Hour)
 	d(&o.CodeReuseWindow, 24*time.Hour)
+	d(&o.IdempotencyWindow, 24*time.Hour)
 	d(&o.RefundSettle, 10*time.Minute)
 	d(&o.ReversalEscalate, time.Hour)
 	d(&o.AuthRecheck, 30*time.Second)
@@ -278,6 +283,9 @@ func (o *Options) scale() {
 	}
 	if o.Retention > 0 {
 		s(&o.Retention)
+	}
+	if o.IdempotencyWindow > 0 {
+		s(&o.IdempotencyWindow)
 	}
 	rb := append([]time.Duration(nil), o.ReconcileBackoff...)
 	for i := range rb {

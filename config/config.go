@@ -312,6 +312,9 @@ type Agent struct {
 	// DuplicateWindow: a payment for the same amount as one that failed or
 	// is in doubt within this long carries a possible_duplicate warning (0: off).
 	DuplicateWindow time.Duration `key:"duplicate_window"`
+	// IdempotencyWindow: how long an Idempotency-Key and its answer are
+	// kept (0: as long as the payment).
+	IdempotencyWindow time.Duration `key:"idempotency_window"`
 	// ShutdownGrace: gateway calls in flight at a stop get this long to answer.
 	ShutdownGrace time.Duration `key:"shutdown_grace"`
 	// OutboxWorkers bounds the follow-ups (queries, refunds, receipts) run at once.

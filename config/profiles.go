@@ -107,6 +107,7 @@ func defaults() map[string]any {
 		"agent.await_code_timeout": 2 * time.Minute,
 		"agent.cart_timeout":       10 * time.Minute,
 		"agent.duplicate_window":   10 * time.Minute,
+		"agent.idempotency_window": 24 * time.Hour,
 		"agent.shutdown_grace":     10 * time.Second,
 		"agent.outbox_workers":     4,
 		"agent.log_level":          "",

@@ -152,7 +152,7 @@ func (d *Daemon) newEngine(cfg *config.Config, gw *gateway.Client, st *store.Sto
 		Printer: rp, AutoPrint: cfg.Printer.AutoPrint && rp != nil,
 		ReceiptFooter: cfg.Merchant.Footer,
 		ScanAutoStart: cfg.Agent.ScanAutoStart, Version: d.opts.Version,
-		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout, DuplicateWindow: duplicateWindow(cfg.Agent.DuplicateWindow),
+		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout, DuplicateWindow: duplicateWindow(cfg.Agent.DuplicateWindow), IdempotencyWindow: duplicateWindow(cfg.Agent.IdempotencyWindow),
 		RateEvery: time.Hour, RateMaxAge: cfg.Display.RateMaxAge,
 		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: d.opts.NotBefore,
 		FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS, TipChoices: cfg.Display.TipChoices, TipMaxPercent: cfg.Tips.MaxPercent,

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/posagent/posagent/agent"
-
 	"github.com/posagent/posagent/gateway/ottsim"
 )
 
@@ -73,5 +72,27 @@ func TestPossibleDuplicateAfterInDoubt(t *testing.T) {
 	s, m := a.call("POST", "/v1/payments", map[string]any{"amount": 3000, "mode": "scan"})
 	if p := decodePayment(t, m); s != 201 || len(p.Warnings) != 1 || p.Warnings[0].PaymentID != first.ID {
 		t.Fatalf("after an in-doubt payment: %d %+v", s, m)
+	}
+}
+
+// The candidates are rebuilt at start: a payment declined before a restart
+// still warns the next payment for its amount after it.
+func TestPossibleDuplicateAfterRestart(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	a := startAgent(t, "", gw, testOptions())
+	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 2001, "mode": "scan", "auth_code": wechatCode(6031)})
+	first := a.waitFinal(decodePayment(t, m).ID)
+	if first.State != agent.Failed {
+		t.Fatalf("first %+v", first)
+	}
+	path := a.path
+	a.stop()
+	b := startAgent(t, path, gw, testOptions())
+	defer b.stop()
+	s, m := b.call("POST", "/v1/payments", map[string]any{"amount": 2001, "mode": "scan"}, "Idempotency-Key", "after-restart")
+	if p := decodePayment(t, m); s != 201 || len(p.Warnings) != 1 || p.Warnings[0].PaymentID != first.ID {
+		t.Fatalf("after a restart: %d %+v", s, m)
 	}
 }

@@ -426,7 +426,11 @@ func TestForwardJumpNeverCompactsNewRecords(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	a := startAgent(t, "", gw, agent.Options{Clock: clk, APIWait: time.Nanosecond})
+	// Idempotency keys kept as long as their payment: the retry below
+	// comes three days later, and the key must be there to be replayed
+	// (with the default 24 h window it is refused as expired: the test of
+	// that is TestExpiredIdempotencyKeyIsNotTakenAnew).
+	a := startAgent(t, "", gw, agent.Options{Clock: clk, APIWait: time.Nanosecond, IdempotencyWindow: -1})
 	code, _ := sim.sim.IssueCode("wechat")
 	body := map[string]any{"amount": 1000, "mode": "scan", "auth_code": code}
 	status, m := a.call("POST", "/v1/payments", body, "Idempotency-Key", "pos-sale-1")
