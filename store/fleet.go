@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/posagent/posagent/store/internal/fsutil"
 )
 
 // The fleet's state (configuration pushed from head office: package
@@ -181,7 +183,7 @@ func writeFleetMark(path string, st FleetState) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileSync(path, b, 0o600); err != nil {
+	if err := fsutil.WriteFileSync(path, b, 0o600); err != nil {
 		return fmt.Errorf("store: fleet mark %s: %w", path, err)
 	}
 	return nil

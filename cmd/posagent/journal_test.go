@@ -27,6 +27,7 @@ import (
 	"github.com/posagent/posagent/daemon/doctor"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/check"
 )
 
 // template is a real journal made by real payments through the daemon
@@ -148,7 +149,7 @@ func randomPage(t testing.TB, path string, id uint64, seed uint64) {
 
 func pageOf(t testing.TB, path, typ, bucket string) uint64 {
 	t.Helper()
-	ps, err := store.Pages(path)
+	ps, err := check.Pages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +298,7 @@ func firstWarning(logs string) string {
 
 // inUse is the size of the pages below the journal's high-water mark.
 func inUse(t *testing.T, path string) int64 {
-	ps, err := store.Pages(path)
+	ps, err := check.Pages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
