@@ -45,6 +45,9 @@ var allowed = map[string][]string{
 	// Signed configuration bundles and heartbeats: the wire format of the
 	// fleet, shared by head office and the lanes; a leaf.
 	"fleet": {},
+	// The lane's side of the fleet: watches head office's bundles, keeps
+	// what it applied in the journal; the configuration is its Applier's.
+	"fleet/lane": {"fleet", "store"},
 	// The engine builds slips (receipts, reports) and takes scans of its
 	// own type: no device, printer or display code (TestAgentLinksNoDeviceCode).
 	"agent": {"gateway", "store", "paycode", "money", "slip", "devices"},
@@ -68,7 +71,7 @@ var allowed = map[string][]string{
 	"store":           {"paycode", "money"},
 	"drivers":         {"paycode", "money"},
 	"fonts":           {},
-	"config":          {"paycode", "money"},
+	"config":          {"paycode", "money", "fleet"},
 	"scripts":         {},
 	"paycode":         {}, // standard library only (checked below)
 	"money":           {}, // standard library only (checked below)

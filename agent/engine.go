@@ -30,6 +30,7 @@ import (
 type Engine struct {
 	o      Options
 	rate   atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
+	tips   atomic.Pointer[[]int]  // a new cart's tip suggestions once SetTipChoices ran
 	st     *store.Store
 	gw     *meter
 	auth   *authWatch // the gateway's credentials, proven (gwauth.go)

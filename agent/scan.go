@@ -274,13 +274,14 @@ func (e *Engine) SetCart(c Cart) (*Cart, error) {
 	}
 	c.TipChoices, c.TipChosen = nil, false
 	if c.TipPrompt {
-		if len(e.o.TipChoices) == 0 {
+		choices := e.tipChoices()
+		if len(choices) == 0 {
 			return nil, errf(CodeNoTipChoices, "tip_prompt needs tip suggestions: set display.tip_choices (e.g. [10, 15, 18] percent)")
 		}
 		if c.Tip != 0 {
 			return nil, errf(CodeInvalidTip, "send either a tip or tip_prompt (the customer chooses), not both")
 		}
-		c.TipChoices = append([]int(nil), e.o.TipChoices...)
+		c.TipChoices = choices
 	}
 	exp := e.now().Add(e.o.CartTimeout)
 	c.ExpiresAt = &exp

@@ -31,6 +31,8 @@ type Config struct {
 	Reports Reports `key:"reports"`
 	// Feed streams the journal's events to the chain's NATS JetStream (feed.go).
 	Feed Feed `key:"feed"`
+	// Fleet is configuration pushed from head office (fleet.go).
+	Fleet Fleet `key:"fleet"`
 }
 
 // Device names the hardware the agent runs on or beside.
@@ -276,7 +278,7 @@ type Display struct {
 	IdleQR bool `key:"idle_qr" live:"same-display-kind"`
 	// TipChoices are the tip suggestions (percent) a cart with tip_prompt
 	// shows on the display's touch screen, beside "no tip".
-	TipChoices []int `key:"tip_choices"`
+	TipChoices []int `key:"tip_choices" live:"yes"`
 }
 
 // Pole is a 2x20 serial pole display.

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/posagent/posagent/fleet"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -149,6 +151,17 @@ func defaults() map[string]any {
 		"feed.window":                  64,
 		"feed.ack_timeout":             5 * time.Second,
 		"feed.stuck_after":             5 * time.Minute,
+		"fleet.enabled":                false,
+		"fleet.public_key":             "",
+		"fleet.local_overrides":        []string{},
+		"fleet.maintenance_window":     "",
+		"fleet.url":                    []string{},
+		"fleet.creds":                  "",
+		"fleet.nkey_seed":              "",
+		"fleet.user":                   "",
+		"fleet.password":               "",
+		"fleet.tls_ca":                 "",
+		"fleet.heartbeat_every":        fleet.HeartbeatEvery,
 	}
 }
 

@@ -117,7 +117,8 @@ func (c *Config) validate(v *validator) {
 		c.validateAgent,
 		c.validateSim,
 		c.validateBridge,
-		c.validateFeed, // feed.*, merchant.id, merchant.store (feed.go)
+		c.validateFeed,  // feed.*, merchant.id, merchant.store (feed.go)
+		c.validateFleet, // fleet.* (fleet.go)
 	} {
 		section(v)
 	}

@@ -23,6 +23,20 @@ import (
 // is made, so that Close undoes a partial build.
 func (d *Daemon) build(cfg *config.Config) error {
 	log := d.log
+	var st *store.Store
+	if cfg.Fleet.Enabled && d.opts.Reloadable {
+		// Head office's bundles in effect are in the journal: open it
+		// first and build every part with them (fleet.go).
+		var err error
+		if st, cfg, err = d.fleetStart(cfg); err != nil {
+			return err
+		}
+		d.cur = cfg
+		d.add(&journalPart{st: st, backup: cfg.Store.Backup})
+		if err := api.CheckListen(cfg.API.Listen, anyToken(cfg)); err != nil {
+			return err
+		}
+	}
 	// The CJK font (a 20 MB collection to parse) loads while the journal
 	// is checked and opened: neither waits for the other at start.
 	cjkc := make(chan *fonts.CJK, 1)
@@ -39,11 +53,12 @@ func (d *Daemon) build(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	st, err := OpenJournal(cfg, log)
-	if err != nil {
-		return err
+	if st == nil {
+		if st, err = OpenJournal(cfg, log); err != nil {
+			return err
+		}
+		d.add(&journalPart{st: st, backup: cfg.Store.Backup})
 	}
-	d.add(&journalPart{st: st, backup: cfg.Store.Backup})
 	sim, err := newSim(cfg, log)
 	if err != nil {
 		return err
@@ -111,6 +126,13 @@ func (d *Daemon) buildDevices(cfg *config.Config, front *apiFront, st *store.Sto
 	if d.opts.Reloadable {
 		d.rl = &reloader{d: d, eng: eng, log: log.With("part", "config")}
 		d.add(d.rl)
+		flp, err := d.newFleet(cfg, st, eng, fp)
+		if err != nil {
+			return err
+		}
+		if flp != nil {
+			d.add(flp)
+		}
 	}
 	ap := &apiPart{front: front, cfg: cfg, log: log, version: d.opts.Version, ready: d.opts.Ready, simURL: sim.url()}
 	ap.srv = d.newAPI(cfg, ap, st, gw, hub, lp, disp, fp, eng)
@@ -120,7 +142,7 @@ func (d *Daemon) buildDevices(cfg *config.Config, front *apiFront, st *store.Sto
 	}
 	d.add(scs)
 	d.add(ap) // last: the API listens once the rest runs
-	d.live = []Live{lp, disp, scs, ap}
+	d.live = []Live{lp, disp, scs, ap, tipsLive{eng, log}}
 	if bp != nil {
 		d.live = append(d.live, bp)
 	}

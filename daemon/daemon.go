@@ -82,6 +82,9 @@ type Daemon struct {
 
 	rl     *reloader
 	engine *agent.Engine // a reload journals its result
+	// fleetLayers, when set (fleet.enabled), gives head office's bundles
+	// in effect, laid over the file at every reload (fleet.go).
+	fleetLayers func() ([]config.Layer, error)
 
 	mu  sync.Mutex // serialises reloads; guards cur
 	cur *config.Config

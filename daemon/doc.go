@@ -27,6 +27,15 @@
 // The live parts, in the order a reload prepares them: the printer (a
 // receipt being printed finishes on the old one), the display (the page and
 // the pole or PNG sink; what is on screen stays), the scanners (changed
-// ones reopen, the rest keep running), the API's access rules, the bridge's
-// token and the log level.
+// ones reopen, the rest keep running), the API's access rules, the tip
+// suggestions, the bridge's token and the log level.
+//
+// With fleet.enabled (fleet.go, docs/fleet.md) a reloadable daemon takes
+// configuration from head office: New opens the journal first and lays the
+// signed bundles in effect over the file before it builds anything (so
+// staged restart-only keys take effect at a restart), every reload lays
+// them again, and a fleet part (package fleet/lane) watches for new ones and
+// applies each through the same path; in fleet.maintenance_window it ends
+// Run with ErrFleetRestart when keys are staged, for posagent run to start
+// again.
 package daemon

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/posagent/posagent/agent"
@@ -70,7 +71,37 @@ func (d *Daemon) Reload() Result {
 }
 
 func (d *Daemon) reloadLocked() Result {
+	if d.fleetLayers != nil {
+		layers, err := d.fleetLayers()
+		if err != nil {
+			res := newResult(d.opts.ConfigPath, nil)
+			res.Error = err.Error()
+			return res
+		}
+		return d.applyLayersLocked(layers)
+	}
 	next, src, err := config.Check(d.opts.ConfigPath, d.opts.Env)
+	return d.checkedLocked(next, src, err)
+}
+
+// applyLayersLocked checks the file with head office's bundles laid over
+// it (fleet.go) and applies what it can; d.mu held.
+func (d *Daemon) applyLayersLocked(layers []config.Layer) Result {
+	var data []byte
+	if d.opts.ConfigPath != "" {
+		var err error
+		if data, err = os.ReadFile(d.opts.ConfigPath); err != nil {
+			res := newResult(d.opts.ConfigPath, nil)
+			res.Error = err.Error()
+			return res
+		}
+	}
+	next, src, err := config.CheckLayered(d.opts.ConfigPath, data, d.opts.Env, layers)
+	return d.checkedLocked(next, src, err)
+}
+
+// checkedLocked applies next, checked with src and err; d.mu held.
+func (d *Daemon) checkedLocked(next *config.Config, src config.Sources, err error) Result {
 	res := newResult(src.File, src.Warnings)
 	var ce *config.Error
 	switch {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -51,12 +52,17 @@ driven on; in-doubt payments are reconciled in the background.`,
 				}
 			}()
 			do := daemon.Options{ConfigPath: src.File, Env: os.Environ(), Level: level, Reload: reload, Reloadable: true}
-			return runDaemonWith(cmd.Context(), cfg, log, func(r running) {
+			err = runDaemonWith(cmd.Context(), cfg, log, func(r running) {
 				fmt.Fprintf(cmd.OutOrStdout(), "posagent %s: API on %s://%s  customer display %s://%s/display\n", version, r.Scheme, r.API, r.Scheme, r.API)
 				if r.SimURL != "" {
 					fmt.Fprintf(cmd.OutOrStdout(), "OTTPay simulator (no real money) at %s; its ledger: %s/_sim/ledger\n", r.SimURL, r.SimURL)
 				}
 			}, do)
+			if errors.Is(err, daemon.ErrFleetRestart) {
+				log.Info(err.Error())
+				return reexec() // fleet_unix.go
+			}
+			return err
 		},
 	}
 }
