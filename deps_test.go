@@ -31,6 +31,9 @@ var allowed = map[string][]string{
 	// The Go client of the local API, for POS integrators: the standard
 	// library only (TestClientLinksNoEngine).
 	"client": {},
+	// Text views of the client's values (posagent status, show, payments),
+	// for the CLI and any dashboard built on client.
+	"client/textview": {"client", "money", "devices"},
 	// The daemon composes the parts from the configuration; only cmd
 	// imports it.
 	"daemon": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "devices", "fleet"},

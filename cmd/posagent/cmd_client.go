@@ -8,12 +8,12 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/posagent/posagent/client"
+	"github.com/posagent/posagent/client/textview"
 	"github.com/posagent/posagent/money"
 )
 
@@ -132,7 +132,7 @@ func (pf *payFlags) pay(cmd *cobra.Command, c *client.Client, body client.Paymen
 // follow prints a payment's state changes until it is final. On Ctrl-C it asks
 // the daemon to cancel and keeps following for a short while.
 func follow(ctx context.Context, c *client.Client, p *client.Payment, out io.Writer, jsonOut bool) error {
-	fmt.Fprintf(out, "payment %s  %s %s%s  %s\n", p.ID, money.Amount(p.Amount+p.Tip).Format(p.Currency), p.Currency, tipNote(p), p.Mode)
+	fmt.Fprintf(out, "payment %s  %s %s%s  %s\n", p.ID, money.Amount(p.Amount+p.Tip).Format(p.Currency), p.Currency, textview.TipNote(p), p.Mode)
 	var last string
 	lastReason := ""
 	shownQR := false
@@ -141,7 +141,7 @@ func follow(ctx context.Context, c *client.Client, p *client.Payment, out io.Wri
 	deadline := time.Time{}
 	for {
 		if p.State != last || p.Reason != lastReason {
-			fmt.Fprintf(out, "  %s  %s%s\n", time.Now().Format("15:04:05"), p.State, describeState(p))
+			fmt.Fprintf(out, "  %s  %s%s\n", time.Now().Format("15:04:05"), p.State, textview.StateNote(p))
 			last, lastReason = p.State, p.Reason
 		}
 		if p.CodeURL != "" && !shownQR && !p.Final() {
@@ -186,32 +186,10 @@ func follow(ctx context.Context, c *client.Client, p *client.Payment, out io.Wri
 		_ = enc.Encode(p)
 	}
 	if p.State != "succeeded" {
-		return exitError{code: 1, msg: fmt.Sprintf("payment %s ended %s%s", p.ID, p.State, describeState(p))}
+		return exitError{code: 1, msg: fmt.Sprintf("payment %s ended %s%s", p.ID, p.State, textview.StateNote(p))}
 	}
-	fmt.Fprintf(out, "paid %s %s%s with %s (order %s)\n", money.Amount(p.Amount+p.Tip).Format(p.Currency), p.Currency, tipNote(p), p.Wallet, p.OrderID)
+	fmt.Fprintf(out, "paid %s %s%s with %s (order %s)\n", money.Amount(p.Amount+p.Tip).Format(p.Currency), p.Currency, textview.TipNote(p), p.Wallet, p.OrderID)
 	return nil
-}
-
-func describeState(p *client.Payment) string {
-	if p.Error != nil && p.Error.Code != "" {
-		if p.Error.Message != "" {
-			return fmt.Sprintf(" (%s: %s)", p.Error.Code, p.Error.Message)
-		}
-		return " (" + p.Error.Code + ")"
-	}
-	if p.State == client.Processing && p.Reason == client.ReasonWaitingForCustomer {
-		return " - waiting for the customer to confirm on the phone (the display asks them to); " +
-			"Ctrl-C cancels: if the customer confirms after that, the payment is refunded to them automatically"
-	}
-	switch p.State {
-	case "awaiting_code":
-		return " - scan the customer's payment code"
-	case "in_doubt":
-		return " - outcome unknown; the daemon keeps checking with the gateway"
-	case "queued":
-		return " - gateway unreachable; retrying while the code is valid"
-	}
-	return ""
 }
 
 func newCancelCmd(g *globalFlags) *cobra.Command {
@@ -228,7 +206,7 @@ func newCancelCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "payment %s: %s%s\n", p.ID, p.State, describeState(p))
+			fmt.Fprintf(cmd.OutOrStdout(), "payment %s: %s%s\n", p.ID, p.State, textview.StateNote(p))
 			return nil
 		},
 	}
@@ -322,13 +300,7 @@ func newPaymentsCmd(g *globalFlags) *cobra.Command {
 			if jsonOut {
 				return writeJSONOut(cmd.OutOrStdout(), list)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tCREATED\tMODE\tWALLET\tAMOUNT\tSTATE\tREFUNDED\tREFERENCE")
-			for _, p := range list.Payments {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", p.ID, p.CreatedAt.Local().Format("2006-01-02 15:04:05"),
-					p.Mode, p.Wallet, money.Amount(p.Amount).Format(p.Currency), p.Currency, p.State, money.Amount(p.Refunded).Format(p.Currency), p.Reference)
-			}
-			return tw.Flush()
+			return textview.WritePayments(cmd.OutOrStdout(), list)
 		},
 	}
 	cmd.Flags().StringVar(&state, "state", "", "only payments in this state (succeeded, in_doubt, ...)")
@@ -358,38 +330,7 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 			if jsonOut {
 				return writeJSONOut(out, p)
 			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "payment\t%s\n", p.ID)
-			fmt.Fprintf(tw, "order id\t%s\n", p.OrderID)
-			fmt.Fprintf(tw, "reference\t%s\n", p.Reference)
-			fmt.Fprintf(tw, "mode\t%s\n", p.Mode)
-			fmt.Fprintf(tw, "wallet\t%s\n", p.Wallet)
-			fmt.Fprintf(tw, "amount\t%s %s\n", money.Amount(p.Amount).Format(p.Currency), p.Currency)
-			if p.Tip != 0 {
-				fmt.Fprintf(tw, "tip\t%s %s\n", money.Amount(p.Tip).Format(p.Currency), p.Currency)
-				fmt.Fprintf(tw, "total\t%s %s\n", money.Amount(p.Amount+p.Tip).Format(p.Currency), p.Currency)
-			}
-			showWalletSide(tw, p)
-			fmt.Fprintf(tw, "state\t%s%s\n", p.State, describeState(p))
-			if p.AuthCodeMasked != "" {
-				fmt.Fprintf(tw, "code\t%s\n", p.AuthCodeMasked)
-			}
-			if p.CodeURL != "" {
-				fmt.Fprintf(tw, "code_url\t%s\n", p.CodeURL)
-			}
-			fmt.Fprintf(tw, "created\t%s\n", p.CreatedAt.Local().Format(time.RFC3339))
-			fmt.Fprintf(tw, "refunded\t%s %s\n", money.Amount(p.Refunded).Format(p.Currency), p.Currency)
-			tw.Flush()
-			fmt.Fprintln(out, "history:")
-			for _, h := range p.History {
-				fmt.Fprintf(out, "  %s  %s\n", h.At.Local().Format("15:04:05.000"), h.State)
-			}
-			if len(p.Refunds) > 0 {
-				fmt.Fprintln(out, "refunds:")
-				for _, r := range p.Refunds {
-					fmt.Fprintf(out, "  %s  %s %s  %s  (order %s)\n", r.ID, money.Amount(r.Amount).Format(p.Currency), p.Currency, r.State, r.OrderID)
-				}
-			}
+			textview.WritePayment(out, p)
 			return nil
 		},
 	}
@@ -457,7 +398,7 @@ GET /v1/status as it is, for scripts.`,
 			if err != nil {
 				sh = nil // a token without the read role: the rest still shows
 			}
-			writeStatus(cmd.OutOrStdout(), st, sh, time.Now())
+			textview.WriteStatus(cmd.OutOrStdout(), st, sh, time.Now())
 			return nil
 		},
 	}
@@ -594,7 +535,7 @@ journal as a payment.resolved event. Reconciliation of the payment stops.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "payment %s: %s%s (resolved by hand: %s)\n", p.ID, p.State, describeState(p), reason)
+			fmt.Fprintf(cmd.OutOrStdout(), "payment %s: %s%s (resolved by hand: %s)\n", p.ID, p.State, textview.StateNote(p), reason)
 			return nil
 		},
 	}

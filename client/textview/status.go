@@ -1,4 +1,4 @@
-package main
+package textview
 
 import (
 	"fmt"
@@ -8,17 +8,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/client"
-	"github.com/posagent/posagent/feed"
+	"github.com/posagent/posagent/devices"
 	"github.com/posagent/posagent/money"
 )
 
-// writeStatus prints a short summary a person reads, like systemctl
+// WriteStatus writes a short summary a person reads, like systemctl
 // status: a first line that says whether all is well, then one line per
 // part (gateway, journal, outbox, in doubt, devices, shift, clock). It is
 // pure: now is the time ages are counted to.
-func writeStatus(w io.Writer, st *client.Status, shift *client.Shift, now time.Time) {
+func WriteStatus(w io.Writer, st *client.Status, shift *client.Shift, now time.Time) {
 	var problems []string
 	line := func(label, format string, args ...any) {
 		fmt.Fprintf(w, "%10s: %s\n", label, fmt.Sprintf(format, args...))
@@ -114,7 +113,7 @@ func writeStatus(w io.Writer, st *client.Status, shift *client.Shift, now time.T
 			s += " (" + d.LastError + ")"
 		}
 		devs = append(devs, s)
-		ok(agent.DeviceWorking(d.State), d.Kind+" "+d.Name+" "+d.State)
+		ok(devices.Working(d.State), d.Kind+" "+d.Name+" "+d.State)
 	}
 	if len(devs) == 0 {
 		devs = []string{"none configured"}
@@ -134,7 +133,7 @@ func writeStatus(w io.Writer, st *client.Status, shift *client.Shift, now time.T
 		clock += fmt.Sprintf(", %d jump(s) since start", st.Clock.Jumps)
 	}
 	ok(st.Clock.Plausible, "clock not plausible")
-	feedText, feedProblem := feedStatusLine((*feed.Status)(st.Feed), now)
+	feedText, feedProblem := feedStatusLine(st.Feed, now)
 	ok(feedProblem == "", feedProblem)
 
 	mark, head := "●", "all well"
@@ -173,6 +172,10 @@ func writeStatus(w io.Writer, st *client.Status, shift *client.Shift, now time.T
 	fmt.Fprintln(w, "(posagent status --json for everything; posagent doctor checks the setup)")
 }
 
+// feedStuck is the feed's state when its oldest waiting event waited too
+// long (feed.StateStuck; a test keeps them equal).
+const feedStuck = "stuck"
+
 // ago says how long before now t was, in whole seconds ("3s ago").
 func ago(now, t time.Time) string {
 	d := now.Sub(t).Round(time.Second)
@@ -204,7 +207,7 @@ func kinds(by map[string]int) string {
 
 // feedStatusLine is the feed's line of `posagent status` and, when the
 // feed is stuck, the problem of its first line ("" when well or off).
-func feedStatusLine(f *feed.Status, now time.Time) (text, problem string) {
+func feedStatusLine(f *client.FeedStatus, now time.Time) (text, problem string) {
 	if f == nil {
 		return "", ""
 	}
@@ -223,7 +226,7 @@ func feedStatusLine(f *feed.Status, now time.Time) (text, problem string) {
 		}
 		text += ": " + f.LastError
 	}
-	if f.State == feed.StateStuck {
+	if f.State == feedStuck {
 		problem = "feed stuck"
 	}
 	return text, problem

@@ -1,8 +1,7 @@
-package main
+package textview
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +25,7 @@ func TestWriteStatus(t *testing.T) {
 	shift := &client.Shift{No: 12, OpenedAt: now.Add(-time.Hour), OpenedBy: "m1"}
 
 	var b bytes.Buffer
-	writeStatus(&b, &good, shift, now)
+	WriteStatus(&b, &good, shift, now)
 	out := b.String()
 	for _, want := range []string{"● posagent 1.4.0 - all well\n", "gateway: reachable, last answer 3s ago", "journal: /var/lib/posagent/posagent.db, 3.0 MB, check verified (verified 10m0s ago), backup 1h0m0s ago",
 		"outbox: empty", "in doubt: none", "devices: printer receipt ok; scanner counter connected", "shift: #12 open since", "by m1", "clock: ok", "api: open to loopback callers"} {
@@ -42,7 +41,7 @@ func TestWriteStatus(t *testing.T) {
 	bad.Outbox = client.OutboxStatus{Depth: 2, OldestAgeSeconds: 90, ByKind: map[string]int{"refund": 1, "query": 1}}
 	bad.Clock = client.ClockStatus{Plausible: false, Problem: "the clock is before this build"}
 	b.Reset()
-	writeStatus(&b, &bad, nil, now)
+	WriteStatus(&b, &bad, nil, now)
 	out = b.String()
 	first := strings.SplitN(out, "\n", 2)[0]
 	if first != "✗ posagent 1.4.0 - gateway unreachable; 1 in doubt; printer receipt paper_out; clock not plausible" {
@@ -65,7 +64,7 @@ func TestWriteStatus(t *testing.T) {
 		{PaymentID: "pay_3", RefundID: "ref_2", Amount: 500, State: "pending", Behind: "ref_1"}}
 	money.Contradicted = 1
 	b.Reset()
-	writeStatus(&b, &money, shift, now)
+	WriteStatus(&b, &money, shift, now)
 	out = b.String()
 	first = strings.SplitN(out, "\n", 2)[0]
 	if first != "✗ posagent 1.4.0 - gateway refuses the credentials (gateway_auth); 1 in doubt; the automatic refund of pay_2 is not made yet (reversal_stuck); refund ref_1 needs a manager; a resolution by hand was contradicted" {
@@ -75,20 +74,5 @@ func TestWriteStatus(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("money problems: lacks %q:\n%s", want, out)
 		}
-	}
-}
-
-// TestStatusCommand: against the real daemon, `posagent status` is the
-// summary and `--json` the API's status as before.
-func TestStatusCommand(t *testing.T) {
-	addr := startDaemon(t, "")
-	out, err := cli(t, addr, "status")
-	if err != nil || !strings.HasPrefix(out, "● posagent ") || !strings.Contains(out, "   gateway: ") || !strings.Contains(out, "     shift: ") {
-		t.Fatalf("status: %v\n%s", err, out)
-	}
-	out, err = cli(t, addr, "status", "--json")
-	var m map[string]any
-	if err != nil || json.Unmarshal([]byte(out), &m) != nil || m["gateway"] == nil || m["journal"] == nil {
-		t.Fatalf("status --json: %v\n%s", err, out)
 	}
 }

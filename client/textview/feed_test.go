@@ -1,4 +1,4 @@
-package main
+package textview
 
 import (
 	"strings"
@@ -17,7 +17,7 @@ func TestStatusShowsAStuckFeed(t *testing.T) {
 	st.Feed = &client.FeedStatus{State: feed.StateStuck, Subject: "posagent.maple.s1.L1", Stream: "POSAGENT", Acked: 40,
 		LagEvents: 12, LagSeconds: 900, LastError: "feed: event 41: no acknowledgement within 5s", LastErrAt: now.Add(-3 * time.Second)}
 	var b strings.Builder
-	writeStatus(&b, st, nil, now)
+	WriteStatus(&b, st, nil, now)
 	out := b.String()
 	for _, want := range []string{"✗ posagent  - feed stuck", "feed: stuck, posagent.maple.s1.L1 on POSAGENT, acknowledged #40, 12 event(s) 15m0s behind, last error 3s ago: feed: event 41"} {
 		if !strings.Contains(out, want) {
@@ -26,7 +26,7 @@ func TestStatusShowsAStuckFeed(t *testing.T) {
 	}
 	st.Feed = nil
 	b.Reset()
-	writeStatus(&b, st, nil, now)
+	WriteStatus(&b, st, nil, now)
 	if strings.Contains(b.String(), "feed") {
 		t.Errorf("a feed line with the feed off:\n%s", b.String())
 	}
