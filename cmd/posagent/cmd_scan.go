@@ -3,20 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
-	"image"
 	_ "image/gif"  // decoders for --image
 	_ "image/jpeg" // decoders for --image
 	_ "image/png"  // decoders for --image
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/posagent/posagent/drivers/serial"
-	"github.com/posagent/posagent/drivers/usbhid"
 	"github.com/posagent/posagent/scanner"
 )
 
@@ -101,18 +97,9 @@ posagent scan --image photo.png decodes the QR codes and barcodes in a picture.`
 }
 
 func scanImage(path string, show bool, out io.Writer) error {
-	file, err := os.Open(path)
+	scans, err := scanner.DecodeImageFile(path)
 	if err != nil {
-		return fmt.Errorf("scan: image: %w", err)
-	}
-	defer file.Close()
-	img, format, err := image.Decode(file)
-	if err != nil {
-		return fmt.Errorf("scan: image %s: not a PNG, JPEG or GIF picture: %w", path, err)
-	}
-	scans, err := scanner.DecodeImage(img)
-	if err != nil {
-		return fmt.Errorf("scan: image %s (%s, %dx%d): %w", path, format, img.Bounds().Dx(), img.Bounds().Dy(), err)
+		return err
 	}
 	for _, s := range scans {
 		fmt.Fprintln(out, scanner.Describe(s, show))
@@ -121,81 +108,12 @@ func scanImage(path string, show bool, out io.Writer) error {
 }
 
 func listenScanner(cmd *cobra.Command, f *scanFlags) error {
-	out := cmd.OutOrStdout()
 	level := slog.LevelError
 	if f.verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-	onState := func(s scanner.Status) {
-		switch s.State {
-		case scanner.StateConnected:
-			fmt.Fprintf(out, "%s  connected - scan something (Ctrl-C to stop)\n", s.At.Format("15:04:05.000"))
-		default:
-			fmt.Fprintf(out, "%s  %s: %s\n", s.At.Format("15:04:05.000"), s.State, s.Err)
-		}
-	}
-	emit := func(s scanner.Scan) {
-		fmt.Fprintf(out, "%s  %s\n", s.At.Format("15:04:05.000"), scanner.Describe(s, f.showCodes))
-	}
-	dec := scanner.Decoding{TabEnds: f.tabEnds, DedupWindow: f.dedup}
-	record := func(rc io.ReadCloser) io.ReadCloser { return rc }
-	if f.record != "" {
-		file, err := os.OpenFile(f.record, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return fmt.Errorf("scan: --record: %w", err)
-		}
-		defer file.Close()
-		dev := f.listen
-		if dev == "" {
-			dev = "HID " + f.hid + " mode " + f.mode
-		}
-		fmt.Fprintf(file, "# recorded by posagent scan from %s on %s\n", dev, time.Now().UTC().Format(time.RFC3339))
-		record = func(rc io.ReadCloser) io.ReadCloser { return scanner.Record(rc, file, nil) }
-		fmt.Fprintf(out, "recording raw reads to %s (unmasked: delete it after use if it holds payment codes)\n", f.record)
-	}
-	var err error
-	if f.listen != "" {
-		if err := (serial.Config{Device: f.listen, Baud: f.baud}).Validate(); err != nil {
-			return fmt.Errorf("scan: %w", err)
-		}
-		src := &scanner.SerialSource{Name: f.listen, Port: serial.Config{Device: f.listen, Baud: f.baud},
-			Decoding: dec, Logger: log, OnState: onState,
-			Open: func(c serial.Config) (io.ReadCloser, error) {
-				p, err := serial.Open(c)
-				if err != nil {
-					return nil, err
-				}
-				return record(p), nil
-			}}
-		fmt.Fprintf(out, "watching serial scanner %s at %d baud\n", f.listen, f.baud)
-		err = src.Run(cmd.Context(), emit)
-	} else {
-		sel, perr := usbhid.ParseSelector(f.hid)
-		if perr != nil {
-			return fmt.Errorf("scan: --hid: %w", perr)
-		}
-		if !usbhid.Supported() {
-			return fmt.Errorf("scan: --hid: %w", usbhid.ErrUnsupported)
-		}
-		src := &scanner.HIDSource{Name: sel.String(), Device: usbhid.Config{Selector: sel}, Mode: f.mode,
-			ReportID: f.reportID, POS: scanner.HIDPOSOptions{Layout: f.layout}, Decoding: dec, Logger: log, OnState: onState,
-			Open: func() (io.ReadCloser, error) {
-				d, err := usbhid.Open(usbhid.Config{Selector: sel})
-				if err != nil {
-					return nil, err
-				}
-				return record(d), nil
-			}}
-		if _, derr := src.NewDecoder(); derr != nil {
-			return fmt.Errorf("scan: %w", derr)
-		}
-		fmt.Fprintf(out, "watching HID scanner %s in %s mode (a keyboard-wedge scanner stops typing elsewhere while watched)\n", sel, f.mode)
-		err = src.Run(cmd.Context(), emit)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "stopped")
-	return nil
+	w := &scanner.Watch{Serial: f.listen, Baud: f.baud, HID: f.hid, Mode: f.mode, ReportID: f.reportID, Layout: f.layout,
+		Decoding: scanner.Decoding{TabEnds: f.tabEnds, DedupWindow: f.dedup}, ShowCodes: f.showCodes, RecordTo: f.record,
+		Out: cmd.OutOrStdout(), Logger: slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))}
+	return w.Run(cmd.Context())
 }
