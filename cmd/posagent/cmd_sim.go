@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -197,29 +194,7 @@ journal with. --json prints GET /_sim/ledger as is (amounts in cents).`,
 				enc.SetIndent("", "  ")
 				return enc.Encode(out)
 			}
-			if len(out.Orders) == 0 {
-				fmt.Fprintln(w, "no orders yet")
-				return nil
-			}
-			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ORDER_ID\tMODE\tWALLET\tAMOUNT\tCHARGED\tREFUNDED\tSTATUS\tCREATED\tREFUNDS")
-			var charged, refunded int64
-			for _, o := range out.Orders {
-				mode := "scan"
-				if o.Action == "ACTIVEPAY" {
-					mode = "qr"
-				}
-				var refunds []string
-				for _, r := range o.Refunds {
-					refunds = append(refunds, r.OrderID+":"+money.Amount(r.Amount).String())
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.OrderID, mode, o.Wallet, money.Amount(o.Amount).String(),
-					money.Amount(o.Charged).String(), money.Amount(o.Refunded).String(), o.Status, o.CreatedAt.UTC().Format(time.RFC3339), strings.Join(refunds, " "))
-				charged += o.Charged
-				refunded += o.Refunded
-			}
-			fmt.Fprintf(tw, "total\t\t\t\t%s\t%s\t\t\t\n", money.Amount(charged).String(), money.Amount(refunded).String())
-			return tw.Flush()
+			return ottsim.WriteLedger(w, out.Orders)
 		},
 	}
 	addSimURLFlag(cmd, &simURL)
@@ -275,11 +250,7 @@ clients get "connection refused", then it listens again on the same address.`,
 					return err
 				}
 			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "latency_ms %d, error_rate %g, drop_rate %g\n", cur.LatencyMS, cur.ErrorRate, cur.DropRate)
-			if cur.DownUntil != nil {
-				fmt.Fprintf(w, "down (connection refused) until %s\n", cur.DownUntil.UTC().Format(time.RFC3339Nano))
-			}
+			cur.WriteText(cmd.OutOrStdout())
 			return nil
 		},
 	}
