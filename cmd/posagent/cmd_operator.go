@@ -6,12 +6,12 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/posagent/posagent/agent/api"
+	"github.com/posagent/posagent/client/textview"
 	"github.com/posagent/posagent/config"
 )
 
@@ -107,24 +107,11 @@ func newAuditCmd(g *globalFlags) *cobra.Command {
 			if asJSON {
 				return writeJSONOut(cmd.OutOrStdout(), map[string]any{"audit": entries})
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TIME\tACTION\tCREDENTIAL\tOPERATOR\tAPPROVER\tCLIENT\tPAYMENT\tAMOUNT\tRESULT")
-			for _, a := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d %s\n", a.At.Local().Format(time.DateTime), a.Action, a.Credential,
-					dash(a.Operator), dash(a.Approver), a.Client, dash(a.Payment), a.Amount, a.Status, a.Result)
-			}
-			return tw.Flush()
+			return textview.WriteAudit(cmd.OutOrStdout(), entries)
 		},
 	}
 	cmd.Flags().StringVar(&since, "since", "", "from this time (RFC 3339 or YYYY-MM-DD)")
 	cmd.Flags().IntVar(&limit, "limit", 100, "the newest this many entries")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
 	return cmd
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"io"
 
-	"github.com/posagent/posagent/client"
 	"github.com/spf13/cobra"
+
+	"github.com/posagent/posagent/client/textview"
 )
 
 func newReloadCmd(g *globalFlags) *cobra.Command {
@@ -35,36 +35,10 @@ problem is printed, and the exit status is 1.`,
 			if err != nil {
 				return fmt.Errorf("reload: %w", err)
 			}
-			return printReload(cmd.OutOrStdout(), res)
+			if !textview.WriteReload(cmd.OutOrStdout(), res) {
+				return exitError{code: 1}
+			}
+			return nil
 		},
 	}
-}
-
-// printReload words a reload's result for the technician.
-func printReload(w io.Writer, res *client.ReloadResult) error {
-	for _, wmsg := range res.Warnings {
-		fmt.Fprintln(w, "warning:", wmsg)
-	}
-	if !res.OK {
-		fmt.Fprintf(w, "refused: %s was not applied; the daemon runs on unchanged\n", res.File)
-		if res.Error != "" {
-			fmt.Fprintln(w, "  "+res.Error)
-		}
-		for _, p := range res.Problems {
-			fmt.Fprintln(w, "  "+p.String())
-		}
-		return exitError{code: 1}
-	}
-	if len(res.Applied) == 0 && len(res.Restart) == 0 {
-		fmt.Fprintf(w, "reloaded %s: nothing changed\n", res.File)
-		return nil
-	}
-	fmt.Fprintf(w, "reloaded %s\n", res.File)
-	for _, c := range res.Applied {
-		fmt.Fprintf(w, "  applied  %s: %s -> %s\n", c.Key, c.Old, c.New)
-	}
-	for _, c := range res.Restart {
-		fmt.Fprintf(w, "  restart  %s: %s -> %s (not applied: needs systemctl restart posagent)\n", c.Key, c.Old, c.New)
-	}
-	return nil
 }
