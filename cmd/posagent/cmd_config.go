@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -73,60 +72,18 @@ func newConfigCheckCmd(g *globalFlags) *cobra.Command {
 		Short: "Load and validate the configuration; print ok or every problem",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return configCheck(cmd.OutOrStdout(), g)
+			ok, err := config.WriteCheck(cmd.OutOrStdout(), g.configPath, os.Environ())
+			if err == nil && !ok {
+				return exitError{code: 1}
+			}
+			return err
 		},
 	}
 }
 
-func configCheck(out io.Writer, g *globalFlags) error {
-	_, src, err := config.Check(g.configPath, os.Environ())
-	for _, w := range src.Warnings {
-		fmt.Fprintln(out, "warning:", w)
-	}
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		where := src.File
-		if where == "" {
-			where = "defaults and environment"
-		}
-		fmt.Fprintf(out, "%s: %d problem(s):\n", where, len(ce.Problems))
-		for _, p := range ce.Problems {
-			fmt.Fprintln(out, "  "+p.String())
-		}
-		return exitError{code: 1}
-	}
-	if err != nil {
-		return err
-	}
-	file := src.File
-	if file == "" {
-		file = "no file: defaults"
-	}
-	fmt.Fprintf(out, "ok (%s, profile %s)\n", file, src.Profile)
-	return nil
-}
-
-// loadForReport loads the configuration for show and diff: with problems
-// in its keys the rest still loads, and those problems are returned to be
-// listed after it; any other error is returned.
-func loadForReport(g *globalFlags) (*config.Config, config.Sources, []config.Problem, error) {
-	cfg, src, err := loadConfig(g)
-	var ce *config.Error
-	if err != nil && (cfg == nil || !errors.As(err, &ce)) {
-		return nil, config.Sources{}, nil, err
-	}
-	if ce != nil {
-		return cfg, src, ce.Problems, nil
-	}
-	return cfg, src, nil, nil
-}
-
 // listProblems writes each problem as a "# problem:" line; any is exit 1.
 func listProblems(out io.Writer, problems []config.Problem) error {
-	for _, p := range problems {
-		fmt.Fprintln(out, "# problem:", p.String())
-	}
-	if len(problems) > 0 {
+	if config.WriteProblems(out, problems) {
 		return exitError{code: 1}
 	}
 	return nil
@@ -138,7 +95,7 @@ func newConfigShowCmd(g *globalFlags) *cobra.Command {
 		Short: "Print the effective configuration and where each value came from (secrets redacted)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, src, keyProblems, err := loadForReport(g)
+			cfg, src, keyProblems, err := config.LoadReport(g.configPath, os.Environ())
 			if err != nil {
 				return err
 			}
@@ -162,7 +119,7 @@ of the file that repeats the profile's value is marked: it can go. Secrets
 are redacted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, src, keyProblems, err := loadForReport(g)
+			cfg, src, keyProblems, err := config.LoadReport(g.configPath, os.Environ())
 			if err != nil {
 				return err
 			}
@@ -181,13 +138,7 @@ func newConfigProfilesCmd() *cobra.Command {
 		Short: "List the device profiles and what each sets",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			out := cmd.OutOrStdout()
-			for _, p := range config.Profiles() {
-				fmt.Fprintf(out, "%s: %s\n", p.Name, p.Description)
-				for _, n := range p.Notes {
-					fmt.Fprintf(out, "  - %s\n", n)
-				}
-			}
+			config.WriteProfiles(cmd.OutOrStdout())
 			return nil
 		},
 	}
