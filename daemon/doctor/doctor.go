@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/daemon"
 	"github.com/posagent/posagent/drivers/serial"
@@ -576,7 +575,7 @@ func (d *doctor) printTestReceipt(ctx context.Context, cfg *config.Config) {
 // apiTLS is doctor's line about the API's transport: the certificate's
 // fingerprint for the POS to pin, or a warning about plain HTTP on the LAN.
 func (d *doctor) apiTLS(cfg *config.Config) {
-	fp, err := fingerprintOf(cfg)
+	fp, err := daemon.APIFingerprint(cfg)
 	switch {
 	case err != nil && cfg.API.TLSAuto():
 		d.ok("api", "TLS auto: the certificate is made on the first start (then doctor prints its fingerprint)")
@@ -607,17 +606,4 @@ func (d *doctor) feed(ctx context.Context, cfg *config.Config) {
 			d.fail(c.Name, "%s", c.Detail)
 		}
 	}
-}
-
-// fingerprintOf is the SHA-256 fingerprint of the API's certificate as the
-// config places it ("" without TLS), for status and doctor.
-func fingerprintOf(cfg *config.Config) (string, error) {
-	if cfg.API.TLS.Cert == "" {
-		return "", nil
-	}
-	p := cfg.API.TLS.Cert
-	if cfg.API.TLSAuto() {
-		p, _ = api.AutoCertPaths(cfg.Store.Path)
-	}
-	return api.CertFileFingerprint(p)
 }
