@@ -58,25 +58,12 @@ systemctl stop posagent), or archive a copy while it runs:
 			if err != nil {
 				return journalExit(err)
 			}
-			printArchive(cmd.OutOrStdout(), res)
+			res.WriteText(cmd.OutOrStdout())
 			return nil
 		},
 	}
 	c.Flags().StringVar(&before, "before", "", "archive what is older than this: a date (2026-01-01) or an RFC 3339 time (required)")
 	return c
-}
-
-func printArchive(w io.Writer, res *archive.Result) {
-	fmt.Fprintf(w, "archive %s written and verified: the history of %s before %s\n", res.To, res.From, res.Before.Format(time.RFC3339Nano))
-	fmt.Fprintf(w, "  %d payments, %d order ids, %d events", res.Payments, res.Orders, res.Events)
-	if res.Events > 0 {
-		fmt.Fprintf(w, " (#%d to #%d)", res.FirstEvent, res.LastEvent)
-	}
-	fmt.Fprintf(w, ", %d KiB\n", res.Check.Size/1024)
-	if res.NotFinal > 0 {
-		fmt.Fprintf(w, "  %d payments created before then are not final yet and are not in the archive\n", res.NotFinal)
-	}
-	fmt.Fprintf(w, "the journal was not modified. Read the archive with: posagent export --archive %s\n", res.To)
 }
 
 // parseBefore reads archive's --before: a date (midnight in loc) or an

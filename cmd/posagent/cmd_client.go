@@ -146,7 +146,7 @@ func follow(ctx context.Context, c *client.Client, p *client.Payment, out io.Wri
 		}
 		if p.CodeURL != "" && !shownQR && !p.Final() {
 			fmt.Fprintf(out, "  customer scans: %s\n", p.CodeURL)
-			printTerminalQR(out, p.CodeURL)
+			textview.WriteQR(out, p.CodeURL)
 			shownQR = true
 		}
 		if p.Final() || (cancelled && p.State == client.InDoubt) {

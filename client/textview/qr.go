@@ -1,4 +1,4 @@
-package main
+package textview
 
 import (
 	"fmt"
@@ -8,10 +8,10 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 )
 
-// printTerminalQR draws text as a QR code with Unicode half blocks, two
+// WriteQR draws text as a QR code with Unicode half blocks, two
 // modules per character row, with a quiet zone, so a phone can scan it off a
 // terminal during a demo. Errors are ignored: the URL is printed as well.
-func printTerminalQR(out io.Writer, text string) {
+func WriteQR(out io.Writer, text string) {
 	hints := map[gozxing.EncodeHintType]any{gozxing.EncodeHintType_MARGIN: 2}
 	m, err := qrcode.NewQRCodeWriter().Encode(text, gozxing.BarcodeFormat_QR_CODE, 0, 0, hints)
 	if err != nil {
