@@ -245,35 +245,22 @@ daemon's durable queue and is sent when it returns.`,
 				return err
 			}
 			// Follow the newest refund briefly so the cashier sees its outcome.
-			out := cmd.OutOrStdout()
-			for i := 0; i < 100; i++ {
-				if n := len(p.Refunds); n > 0 {
-					r := p.Refunds[n-1]
-					if r.Behind != "" {
-						fmt.Fprintf(out, "refund %s of %s %s: accepted, waits behind refund %s of the same payment (refunds of one payment go one at a time)\n",
-							r.ID, money.Amount(r.Amount).Format(p.Currency), p.Currency, r.Behind)
-						return nil
-					}
-					if r.State == "succeeded" || r.State == "failed" || i == 99 {
-						fmt.Fprintf(out, "refund %s of %s %s: %s (payment %s, refunded %s in all)\n",
-							r.ID, money.Amount(r.Amount).Format(p.Currency), p.Currency, r.State, p.ID, money.Amount(p.Refunded).Format(p.Currency))
-						if r.State == "failed" {
-							if r.Error != nil && r.Error.Code == "refund_not_made" {
-								fmt.Fprintf(out, "nothing was refunded: to make it again, run: posagent refund retry %s %s\n", p.ID, r.ID)
-							}
-							return exitError{code: 1}
-						}
-						return nil
-					}
+			if p, err = c.WaitRefund(cmd.Context(), p, 100, 100*time.Millisecond); err != nil || len(p.Refunds) == 0 {
+				return err
+			}
+			out, r := cmd.OutOrStdout(), p.Refunds[len(p.Refunds)-1]
+			if r.Behind != "" {
+				fmt.Fprintf(out, "refund %s of %s %s: accepted, waits behind refund %s of the same payment (refunds of one payment go one at a time)\n",
+					r.ID, money.Amount(r.Amount).Format(p.Currency), p.Currency, r.Behind)
+				return nil
+			}
+			fmt.Fprintf(out, "refund %s of %s %s: %s (payment %s, refunded %s in all)\n",
+				r.ID, money.Amount(r.Amount).Format(p.Currency), p.Currency, r.State, p.ID, money.Amount(p.Refunded).Format(p.Currency))
+			if r.State == "failed" {
+				if r.Error != nil && r.Error.Code == "refund_not_made" {
+					fmt.Fprintf(out, "nothing was refunded: to make it again, run: posagent refund retry %s %s\n", p.ID, r.ID)
 				}
-				select {
-				case <-cmd.Context().Done():
-					return cmd.Context().Err()
-				case <-time.After(100 * time.Millisecond):
-				}
-				if p, err = c.Payment(cmd.Context(), p.ID); err != nil {
-					return err
-				}
+				return exitError{code: 1}
 			}
 			return nil
 		},

@@ -16,12 +16,7 @@ import (
 // answer: stdin closed) the payment is cancelled, and false returned.
 // Nothing was charged yet: pay gives a typed code only after this.
 func confirmDuplicate(cmd *cobra.Command, c *client.Client, p *client.Payment, yes bool) bool {
-	var w *client.Warning
-	for i := range p.Warnings {
-		if p.Warnings[i].Code == "possible_duplicate" {
-			w = &p.Warnings[i]
-		}
-	}
+	w := p.Warning(client.WarningPossibleDuplicate)
 	if w == nil {
 		return true
 	}
