@@ -119,3 +119,16 @@ func AddOperator(path, entry string) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// OperatorEntry checks op against the config's own rules for an
+// operators[] entry and returns it as OperatorYAML, to paste under
+// operators: or to give to AddOperator.
+func OperatorEntry(op Operator) (string, error) {
+	probe := Config{Operators: []Operator{op}}
+	for _, p := range probe.Problems() {
+		if strings.HasPrefix(p.Key, "operators[") {
+			return "", errors.New(p.Msg)
+		}
+	}
+	return OperatorYAML(op), nil
+}

@@ -9,8 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/daemon"
 	"github.com/posagent/posagent/store"
@@ -96,18 +94,7 @@ func cfgLocation(cfg *config.Config) *time.Location {
 // exportArchive writes the export of the archive (or backup) file at path,
 // read without the agent, to w.
 func exportArchive(w io.Writer, path string, cfg *config.Config, since time.Time, format string) error {
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("--archive %s: %w", path, err)
-	}
-	r, err := store.OpenReader(path, store.CheckOptions{LockTimeout: 200 * time.Millisecond})
-	if errors.Is(err, store.ErrLocked) {
-		return fmt.Errorf("--archive %s: the file is held by a running agent: it is a live journal; export it without --archive (through the agent)", path)
-	}
-	if err != nil {
-		return journalExit(fmt.Errorf("--archive %s: %w", path, err))
-	}
-	defer r.Close()
-	return api.WriteExport(w, agent.NewArchiveExport(r, cfgLocation(cfg)), since, format)
+	return journalExit(daemon.ExportArchive(w, path, cfgLocation(cfg), since, format))
 }
 
 // exportArchiveTo is export --archive: to outPath, or standard output.

@@ -43,14 +43,10 @@ it is added to the config file (--config). Then reload or restart the agent.`,
 					return fmt.Errorf("operator add: %w", err)
 				}
 			}
-			// The entry must pass the config's own checks.
-			probe := config.Config{Operators: []config.Operator{op}}
-			for _, p := range probe.Problems() {
-				if strings.HasPrefix(p.Key, "operators[") {
-					return fmt.Errorf("operator add: %s", p.Msg)
-				}
+			entry, err := config.OperatorEntry(op)
+			if err != nil {
+				return fmt.Errorf("operator add: %w", err)
 			}
-			entry := config.OperatorYAML(op)
 			if !write {
 				fmt.Fprintf(cmd.OutOrStdout(), "operators:\n%s", entry)
 				return nil
