@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -39,18 +37,8 @@ driven on; in-doubt payments are reconciled in the background.`,
 				log.Warn("config: "+w, "part", "config")
 			}
 			// SIGHUP (systemctl reload posagent) reads the file again.
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer func() { signal.Stop(hup); close(hup) }()
-			reload := make(chan struct{}, 1)
-			go func() {
-				for range hup {
-					select {
-					case reload <- struct{}{}:
-					default: // one pending reload reads the newest file anyway
-					}
-				}
-			}()
+			reload, stop := daemon.HangupReloads()
+			defer stop()
 			do := daemon.Options{ConfigPath: src.File, Env: os.Environ(), Level: level, Reload: reload, Reloadable: true}
 			err = runDaemonWith(cmd.Context(), cfg, log, func(r running) {
 				fmt.Fprintf(cmd.OutOrStdout(), "posagent %s: API on %s://%s  customer display %s://%s/display\n", version, r.Scheme, r.API, r.Scheme, r.API)
