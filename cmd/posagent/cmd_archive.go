@@ -45,7 +45,7 @@ systemctl stop posagent), or archive a copy while it runs:
 			if err != nil {
 				return err
 			}
-			at, err := parseBefore(before, cfgLocation(cfg), time.Now())
+			at, err := archive.ParseBefore(before, cfgLocation(cfg), time.Now())
 			if err != nil {
 				return err
 			}
@@ -62,25 +62,6 @@ systemctl stop posagent), or archive a copy while it runs:
 	}
 	c.Flags().StringVar(&before, "before", "", "archive what is older than this: a date (2026-01-01) or an RFC 3339 time (required)")
 	return c
-}
-
-// parseBefore reads archive's --before: a date (midnight in loc) or an
-// RFC 3339 time, not after now.
-func parseBefore(s string, loc *time.Location, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, errors.New("--before DATE is required: archive what is older than DATE, e.g. --before 2026-01-01")
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		t, err = time.ParseInLocation("2006-01-02", s, loc)
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--before %q: use a date (2026-01-01, midnight in the shop's time zone) or an RFC 3339 time (2026-01-01T00:00:00Z)", s)
-	}
-	if t.After(now) {
-		return time.Time{}, fmt.Errorf("--before %s is in the future: an archive holds history that is over", s)
-	}
-	return t, nil
 }
 
 // cfgLocation is the shop's time zone, or the system's without a config.

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,5 +31,27 @@ func TestResultWriteText(t *testing.T) {
 		"the journal was not modified. Read the archive with: posagent export --archive a.db\n"
 	if b.String() != want {
 		t.Errorf("empty archive:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestParseBefore: a date is midnight in the shop's zone, an RFC 3339
+// time is itself; no value, another form and the future are refused.
+func TestParseBefore(t *testing.T) {
+	loc := time.FixedZone("shop", -5*3600)
+	now := time.Date(2026, 11, 25, 18, 30, 0, 0, time.UTC)
+	if got, err := ParseBefore("2026-01-01", loc, now); err != nil || !got.Equal(time.Date(2026, 1, 1, 5, 0, 0, 0, time.UTC)) {
+		t.Errorf("a date: %v %v", got, err)
+	}
+	if got, err := ParseBefore("2026-03-01T12:00:00Z", loc, now); err != nil || !got.Equal(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("an RFC 3339 time: %v %v", got, err)
+	}
+	for in, want := range map[string]string{
+		"":           "--before DATE is required",
+		"last year":  `--before "last year": use a date`,
+		"2026-12-01": "--before 2026-12-01 is in the future",
+	} {
+		if _, err := ParseBefore(in, loc, now); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: %v, want %q...", in, err, want)
+		}
 	}
 }
