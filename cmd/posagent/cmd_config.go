@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/config/configtext"
 )
 
 // loadConfig loads the configuration the global flags name (--config, else
@@ -72,7 +73,7 @@ func newConfigCheckCmd(g *globalFlags) *cobra.Command {
 		Short: "Load and validate the configuration; print ok or every problem",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ok, err := config.WriteCheck(cmd.OutOrStdout(), g.configPath, os.Environ())
+			ok, err := configtext.WriteCheck(cmd.OutOrStdout(), g.configPath, os.Environ())
 			if err == nil && !ok {
 				return exitError{code: 1}
 			}
@@ -83,7 +84,7 @@ func newConfigCheckCmd(g *globalFlags) *cobra.Command {
 
 // listProblems writes each problem as a "# problem:" line; any is exit 1.
 func listProblems(out io.Writer, problems []config.Problem) error {
-	if config.WriteProblems(out, problems) {
+	if configtext.WriteProblems(out, problems) {
 		return exitError{code: 1}
 	}
 	return nil
@@ -95,7 +96,7 @@ func newConfigShowCmd(g *globalFlags) *cobra.Command {
 		Short: "Print the effective configuration and where each value came from (secrets redacted)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, src, keyProblems, err := config.LoadReport(g.configPath, os.Environ())
+			cfg, src, keyProblems, err := configtext.LoadReport(g.configPath, os.Environ())
 			if err != nil {
 				return err
 			}
@@ -119,7 +120,7 @@ of the file that repeats the profile's value is marked: it can go. Secrets
 are redacted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, src, keyProblems, err := config.LoadReport(g.configPath, os.Environ())
+			cfg, src, keyProblems, err := configtext.LoadReport(g.configPath, os.Environ())
 			if err != nil {
 				return err
 			}
@@ -138,7 +139,7 @@ func newConfigProfilesCmd() *cobra.Command {
 		Short: "List the device profiles and what each sets",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			config.WriteProfiles(cmd.OutOrStdout())
+			configtext.WriteProfiles(cmd.OutOrStdout())
 			return nil
 		},
 	}

@@ -1,9 +1,13 @@
-package config
+package configtext
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/posagent/posagent/config"
 )
 
 // TestWriteCheck: `config check` says ok with the file and profile, lists
@@ -33,27 +37,25 @@ func TestWriteProblemsAndProfiles(t *testing.T) {
 	if WriteProblems(&b, nil) || b.Len() != 0 {
 		t.Errorf("no problems: %q", b.String())
 	}
-	if !WriteProblems(&b, []Problem{{Key: "log.level", Line: 2, Msg: "log.level \"loud\": use debug, info, warn or error"}}) ||
+	if !WriteProblems(&b, []config.Problem{{Key: "log.level", Line: 2, Msg: "log.level \"loud\": use debug, info, warn or error"}}) ||
 		b.String() != "# problem: line 2: log.level \"loud\": use debug, info, warn or error\n" {
 		t.Errorf("one problem: %q", b.String())
 	}
 	b.Reset()
 	WriteProfiles(&b)
-	for _, p := range Profiles() {
+	for _, p := range config.Profiles() {
 		if !strings.Contains(b.String(), p.Name+": "+p.Description+"\n") {
 			t.Errorf("profile %s missing from:\n%s", p.Name, b.String())
 		}
 	}
 }
 
-// TestOperatorEntry: a good entry comes back as its YAML; a bad one is
-// refused with the config's own message.
-func TestOperatorEntry(t *testing.T) {
-	entry, err := OperatorEntry(Operator{ID: "m1", Name: "Mei", Role: "manager"})
-	if err != nil || entry != "  - id: m1\n    name: \"Mei\"\n    role: manager\n" {
-		t.Errorf("good entry: %q %v", entry, err)
+// writeFile writes body to a posagent.yaml of its own and returns its path.
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "posagent.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := OperatorEntry(Operator{ID: "m1", Name: "Mei", Role: "owner"}); err == nil || !strings.Contains(err.Error(), "operators[0].role") {
-		t.Errorf("role owner: %v", err)
-	}
+	return path
 }
