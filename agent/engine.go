@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent/events"
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/agent/outbox"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/store"
@@ -112,7 +113,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.Store == nil {
 		return nil, errors.New("agent: new: Options.Store is required")
 	}
-	opts.setDefaults()
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
 	for _, c := range opts.TipChoices {
 		if c > opts.TipMaxPercent {
 			return nil, fmt.Errorf("agent: new: the tip suggestion %d %% is above TipMaxPercent %d %%", c, opts.TipMaxPercent)
@@ -224,11 +227,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.storeError("recovery", err)
 	}
 	e.readyOnce.Do(func() { close(e.ready) })
-	e.wg.Add(7)
+	e.wg.Add(6)
 	go func() { defer e.wg.Done(); e.auth.run(ctx) }()
 	go func() { defer e.wg.Done(); e.rateLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.pool.Run(ctx) }()
-	go func() { defer e.wg.Done(); e.shiftLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.clockLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.awaitLoop(ctx) }()
@@ -338,19 +340,12 @@ func (e *Engine) kickOutbox() { e.pool.Kick() }
 
 // ---- mutations ----
 
-// errInvalidState and friends are turned into API errors.
 // OpError is a refusal or failure of an engine operation, with the HTTP
 // status and the stable error code the API answers with (docs/api.md).
-type OpError struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-func (e *OpError) Error() string { return "agent: " + e.Message }
+type OpError = operr.Error
 
 func errf(status int, code, format string, args ...any) *OpError {
-	return &OpError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+	return operr.New(status, code, format, args...)
 }
 
 // mutation is what a change to one payment does inside its transaction.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/printer"
 )
 
@@ -18,10 +19,13 @@ type APIConf struct {
 	SSEPing   time.Duration
 	// RenderReceipt draws receipt.png (nil: 404).
 	RenderReceipt func(printer.Receipt) ([]byte, error)
+	// Books adds to the books the API serves (testBooks): the shop's
+	// time zone, close_at, the reconciliation rate.
+	Books books.Options
 }
 
 // APIOperator is a configured operator (id and role).
 type APIOperator struct{ ID, Role string }
 
-// NewTestAPI returns the local API in front of e.
-var NewTestAPI func(e *Engine, c APIConf) http.Handler
+// NewTestAPI returns the local API in front of e and its books bk.
+var NewTestAPI func(e *Engine, bk *books.Books, c APIConf) http.Handler

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/posagent/posagent/agent/agenttest"
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/store"
 )
@@ -64,8 +65,17 @@ var newGatewayClient = agenttest.GatewayClient
 func testOptions() Options {
 	return Options{
 		TimeScale: scale, MerchantName: agenttest.MerchantName, TerminalNo: agenttest.TerminalNo,
-		ReconcileBackoff: agenttest.ReconcileBackoff, RetryBackoff: agenttest.RetryBackoff, APIWait: agenttest.APIWait,
+		Timing: timingWith(func(t *Timing) {
+			t.ReconcileBackoff, t.RetryBackoff, t.APIWait = agenttest.ReconcileBackoff, agenttest.RetryBackoff, agenttest.APIWait
+		}),
 	}
+}
+
+// timingWith is DefaultTiming with f's changes.
+func timingWith(f func(*Timing)) Timing {
+	t := DefaultTiming()
+	f(&t)
+	return t
 }
 
 // agentEnv is an engine with its API on a real HTTP server, and a client
@@ -74,6 +84,7 @@ type agentEnv struct {
 	*agenttest.Client
 	t      testing.TB
 	e      *Engine
+	bk     *books.Books // the books beside e, running with it
 	st     *store.Store
 	srv    *httptest.Server
 	hc     *http.Client
@@ -102,12 +113,18 @@ func startAgent(t testing.TB, path string, gw Gateway, o Options, conf ...APICon
 		st.Close()
 		t.Fatal(err)
 	}
+	var c APIConf
+	if len(conf) > 0 {
+		c = conf[0]
+	}
+	bk := testBooks(t, e, c.Books)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done, booksDone := make(chan error, 1), make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
 	<-e.Ready()
-	srv := httptest.NewServer(testAPI(e, o, conf...))
-	a := &agentEnv{t: t, e: e, st: st, srv: srv, hc: srv.Client(), path: path, cancel: cancel,
+	go func() { booksDone <- bk.Run(ctx) }()
+	srv := httptest.NewServer(testAPI(e, bk, o, conf...))
+	a := &agentEnv{t: t, e: e, bk: bk, st: st, srv: srv, hc: srv.Client(), path: path, cancel: cancel,
 		Client: &agenttest.Client{T: t, Base: srv.URL, HC: srv.Client()}}
 	if len(conf) > 0 {
 		a.Token = conf[0].Token
@@ -118,6 +135,9 @@ func startAgent(t testing.TB, path string, gw Gateway, o Options, conf ...APICon
 			cancel()
 			if err := <-done; err != nil {
 				t.Errorf("Run: %v", err)
+			}
+			if err := <-booksDone; err != nil {
+				t.Errorf("books: Run: %v", err)
 			}
 			srv.CloseClientConnections()
 			srv.Close()
@@ -199,20 +219,42 @@ var wechatCode, alipayCode = agenttest.WechatCode, agenttest.AlipayCode
 
 func asOpError(err error, oe **OpError) bool { return errors.As(err, oe) }
 
-// testAPI is the API in front of e, its event-stream ping in the engine's
-// time scale.
-func testAPI(e *Engine, o Options, conf ...APIConf) http.Handler {
+// testAPI is the API in front of e and its books, its event-stream ping
+// in the engine's time scale.
+func testAPI(e *Engine, bk *books.Books, o Options, conf ...APIConf) http.Handler {
 	var c APIConf
 	if len(conf) > 0 {
 		c = conf[0]
 	}
 	if c.SSEPing == 0 {
-		c.SSEPing = 15 * time.Second
-		if o.TimeScale > 0 {
-			c.SSEPing = time.Duration(float64(c.SSEPing) * o.TimeScale)
-		}
+		c.SSEPing = e.Timing().SSEPing
 	}
-	return NewTestAPI(e, c)
+	return NewTestAPI(e, bk, c)
+}
+
+// testBooks are the books beside e (agent/books) as the daemon builds them:
+// the engine's journal, clock, merchant, lane and timing; bo adds what a
+// test sets (the shop's time zone, close_at, a reconciliation rate: 5 a
+// second when unset, as configured by default).
+func testBooks(t testing.TB, e *Engine, bo books.Options) *books.Books {
+	t.Helper()
+	bk, err := newBooks(e, bo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bk
+}
+
+// newBooks is testBooks for the crash and model children (no testing.TB).
+func newBooks(e *Engine, bo books.Options) (*books.Books, error) {
+	tm := e.Timing()
+	bo.Store, bo.Engine, bo.Clock, bo.Logger = e.st, e, e.Clock(), e.log
+	bo.Merchant, bo.Currency, bo.Lane = e.o.MerchantName, e.o.Currency, e.o.TerminalNo
+	bo.ReconcileSpread, bo.PrintTimeout = tm.ReconcileSpread, tm.PrintTimeout
+	if bo.ReconcileRate == 0 {
+		bo.ReconcileRate = 5
+	}
+	return books.New(bo)
 }
 
 var errCode = agenttest.ErrCode

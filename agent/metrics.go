@@ -1,6 +1,9 @@
 package agent
 
 import (
+	"encoding/json"
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/posagent/posagent/store"
@@ -91,9 +94,9 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descClockJumps, float64(jumps))
 	counter(descStoreErrs, float64(storeErrs))
 	e.collectMoney(gauge, counter, ob.ByKind[store.JobRefund])
-	e.collectJournal(gauge)          // journal_status.go
-	e.collectDevices(gauge)          // metrics_devices.go
-	e.collectReports(gauge, counter) // reconcile.go
+	e.collectJournal(gauge)        // journal_status.go
+	e.collectDevices(gauge)        // metrics_devices.go
+	e.collectBooks(gauge, counter) // reconcile.go
 }
 
 // metricFunc adds one sample of d with the label values given.
@@ -127,4 +130,26 @@ func (e *Engine) collectMoney(gauge, counter metricFunc, refundJobs int) {
 	gauge(descRefundsDoubt, float64(plain), "false")
 	gauge(descRefundsDoubt, float64(ambiguous), "true")
 	gauge(descReversalStuck, float64(stuck))
+}
+
+// collectBooks adds the Z report and reconciliation metrics, read from
+// the journal (agent/books writes them).
+func (e *Engine) collectBooks(gauge, counter metricFunc) {
+	var lastZ, reconZ uint64
+	var rc struct {
+		Mismatches []json.RawMessage `json:"mismatches"`
+		Unanswered int               `json:"unanswered"`
+	}
+	e.st.View(func(tx *store.Tx) error {
+		lastZ = tx.LastZ()
+		var data []byte
+		if reconZ, data = tx.LastReconciliation(); data != nil {
+			json.Unmarshal(data, &rc)
+		}
+		return nil
+	})
+	counter(descZReports, float64(lastZ))
+	z := strconv.FormatUint(reconZ, 10)
+	gauge(descReconMismatch, float64(len(rc.Mismatches)), z)
+	gauge(descReconUnanswer, float64(rc.Unanswered), z)
 }

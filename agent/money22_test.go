@@ -285,7 +285,7 @@ func TestUsedCodeAfterAForwardJump(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	a := startAgent(t, "", gw, Options{Clock: clk, APIWait: time.Nanosecond})
+	a := startAgent(t, "", gw, Options{Clock: clk, Timing: timingWith(func(t *Timing) { t.APIWait = time.Nanosecond })})
 	code, _ := sim.sim.IssueCode("wechat")
 	status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code}, "Idempotency-Key", "sale-1")
 	if status != 201 {

@@ -221,7 +221,7 @@ func TestWaitingPaymentAndCartExpire(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	o := Options{Clock: clk, APIWait: time.Nanosecond, ScanAutoStart: true}
+	o := Options{Clock: clk, Timing: timingWith(func(t *Timing) { t.APIWait = time.Nanosecond }), ScanAutoStart: true}
 	a := startAgent(t, "", gw, o)
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 5000, "mode": "scan"})
 	stale := decodePayment(t, m)
@@ -424,7 +424,7 @@ func TestForwardJumpNeverCompactsNewRecords(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	a := startAgent(t, "", gw, Options{Clock: clk, APIWait: time.Nanosecond})
+	a := startAgent(t, "", gw, Options{Clock: clk, Timing: timingWith(func(t *Timing) { t.APIWait = time.Nanosecond })})
 	code, _ := sim.sim.IssueCode("wechat")
 	body := map[string]any{"amount": 1000, "mode": "scan", "auth_code": code}
 	status, m := a.call("POST", "/v1/payments", body, "Idempotency-Key", "pos-sale-1")
@@ -456,7 +456,7 @@ func TestBackwardJumpDoesNotStallRefunds(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	gw := &scriptGateway{Gateway: real}
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	a := startAgent(t, "", gw, Options{Clock: clk, APIWait: time.Nanosecond})
+	a := startAgent(t, "", gw, Options{Clock: clk, Timing: timingWith(func(t *Timing) { t.APIWait = time.Nanosecond })})
 	clk.run(t, 100*time.Millisecond) // 100 ms of clock time per real millisecond
 	code, _ := sim.sim.IssueCode("alipay")
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code})

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/slip"
 	"github.com/posagent/posagent/store"
@@ -642,4 +643,19 @@ func (e *Engine) ReceiptFor(id string) (slip.Receipt, error) {
 		return slip.Receipt{}, err
 	}
 	return e.Receipt(p, false), nil
+}
+
+// QueryOrder asks the gateway for an order (STATUS_QUERY), counted in the
+// gateway metrics: agent/books reconciles a Z report's shift with it.
+func (e *Engine) QueryOrder(ctx context.Context, orderID string, amount, tip int64) (*gateway.Result, error) {
+	return e.gw.QueryOrder(ctx, orderID, amount, tip)
+}
+
+// Recheck makes the outbox jobs of one payment due now and wakes the
+// worker: an in-doubt payment a reconciliation found paid is refunded by
+// its reconciliation job at once.
+func (e *Engine) Recheck(paymentID string) error {
+	err := e.st.Update(func(tx *store.Tx) error { _, err := e.dueNow(tx, paymentID); return err })
+	e.kickOutbox()
+	return err
 }

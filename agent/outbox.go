@@ -11,8 +11,11 @@ import (
 	"github.com/posagent/posagent/store"
 )
 
-// storeError logs and counts a journal error that a background step could
-// not return to anyone; the step is retried by its loop.
+// StoreError logs and counts a journal error that a background step (of
+// the engine or of a part beside it, agent/books) could not return to
+// anyone; the step is retried by its loop.
+func (e *Engine) StoreError(op string, err error) { e.storeError(op, err) }
+
 func (e *Engine) storeError(op string, err error) {
 	e.mu.Lock()
 	e.storeErrs++
@@ -309,7 +312,7 @@ func (e *Engine) printJob(ctx context.Context, j *store.Job, free func()) {
 // while the wall clock is implausible or jumped since the last round: ages
 // are read from wall-clock stamps, and a jump would make new records look old.
 func (e *Engine) compactLoop(ctx context.Context) {
-	if e.o.Retention < 0 {
+	if e.o.Retention <= 0 {
 		return
 	}
 	first := true

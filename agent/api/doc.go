@@ -23,12 +23,13 @@
 // gives the display token the present only, with a screen's fields, and
 // each role its own quota with a slot kept for the display.
 //
-// The API depends on the engine through small interfaces defined here
-// (Payments, Counter, Books, Watch); *agent.Engine satisfies Engine, their
-// union. The engine's refusals are *agent.OpError, whose Status and Code
-// are what the API answers with.
+// The API holds the concrete parts it serves: the engine (*agent.Engine:
+// payments, the cart, status, events, the audit trail) and its books
+// (*books.Books: shifts, reports, reconciliations). Their refusals are
+// *agent.OpError (agent/operr), whose Status and Code are what the API
+// answers with.
 //
-//	srv := api.New(engine, api.Options{Token: tok, Access: acc})
+//	srv := api.New(engine, books, api.Options{Token: tok, Access: acc})
 //	api.Serve(ctx, api.NewServer(srv, log), listeners...)
 //
 // SetAccess puts new access rules in force at once (a config reload); event

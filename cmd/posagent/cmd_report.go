@@ -153,15 +153,6 @@ func shopLocation(cfg *config.Config) *time.Location {
 	return loc
 }
 
-// reconcileRate maps reports.reconcile_rate (0: off) to the engine's
-// option (negative: off).
-func reconcileRate(cfg *config.Config) float64 {
-	if cfg.Reports.ReconcileRate <= 0 {
-		return -1
-	}
-	return cfg.Reports.ReconcileRate
-}
-
 // PrintReport prints a report on the current printer, in its profile.
 func (lp *livePrinter) PrintReport(ctx context.Context, r printer.Report) error {
 	return lp.printDocument(ctx, "reports", func(p printer.Profile) []byte { return printer.EncodeReport(r, p) })

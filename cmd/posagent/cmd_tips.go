@@ -56,15 +56,6 @@ func showWalletSide(w io.Writer, p *payment) {
 	}
 }
 
-// duplicateWindow is agent.duplicate_window for the engine: 0 in the
-// config is off, which the engine spells negative (its 0 is the default).
-func duplicateWindow(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
-}
-
 // confirmDuplicate shows a payment's possible_duplicate warning and asks
 // the cashier whether to take it (yes: no question). On "no" (or no
 // answer: stdin closed) the payment is cancelled, and false returned.

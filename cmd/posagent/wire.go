@@ -19,6 +19,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/api"
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/display"
 	"github.com/posagent/posagent/drivers/bridge"
@@ -128,9 +129,10 @@ type daemonParts struct {
 	disp     *displayPart
 	rl       *reloader // nil unless reloadable
 	eng      *agent.Engine
-	api      *api.Server // the local API in front of eng
-	feed     *feedPart   // nil unless feed.enabled (feed.go)
-	ref      engineRef   // the engine for parts made before it
+	books    *books.Books // shifts, reports, reconciliations beside eng
+	api      *api.Server  // the local API in front of eng and books
+	feed     *feedPart    // nil unless feed.enabled (feed.go)
+	ref      engineRef    // the engine for parts made before it
 	scanners *scannerSet
 }
 
@@ -179,6 +181,9 @@ func (d *daemonParts) build(do daemonOptions) (err error) {
 		return err
 	}
 	d.ref.eng = d.eng
+	if d.books, err = d.newBooks(); err != nil {
+		return err
+	}
 	if d.feed, err = newFeed(cfg, d.st, log); err != nil {
 		return err
 	}
@@ -232,7 +237,7 @@ func (d *daemonParts) run(ctx context.Context, ready func(running), do daemonOpt
 }
 
 // start runs the parts that follow the engine: journal maintenance, the
-// display, the printer, the bridge, the scanners and the reloader.
+// books (close_at, reconciliations), the display, the printer, the bridge, the scanners and the reloader.
 func (d *daemonParts) start(ctx context.Context, grp *errgroup.Group, do daemonOptions) {
 	cfg := d.cfg
 	grp.Go(func() error {
@@ -240,6 +245,7 @@ func (d *daemonParts) start(ctx context.Context, grp *errgroup.Group, do daemonO
 			Dir: cfg.Store.Backup.Dir, Every: cfg.Store.Backup.Every, Keep: cfg.Store.Backup.Keep}})
 	})
 	grp.Go(func() error { return d.st.RunCheck(ctx) }) // what the quick check at start left (store/bgcheck.go)
+	grp.Go(func() error { return d.books.Run(ctx) })
 	grp.Go(func() error { return d.disp.ctl.Run(ctx) })
 	grp.Go(func() error { return feedDisplay(ctx, d.eng, d.disp.ctl) })
 	grp.Go(func() error { return d.printer.Run(ctx) })
@@ -470,19 +476,50 @@ func (d *daemonParts) newEngine() (*agent.Engine, error) {
 	opts := agent.Options{
 		Gateway: d.gw, Store: d.st, Logger: d.log.With("part", "agent"),
 		Currency: cfg.Merchant.Currency, TerminalNo: cfg.Gateway.TerminalNo, MerchantName: cfg.Merchant.Name,
-		ScanPollWindow: cfg.Agent.ScanWindow, QRWindow: cfg.Agent.QRWindow, ScanPollEvery: cfg.Agent.PollInterval,
-		DedupWindow: cfg.Agent.Dedup, Retention: retention(cfg.Store.Retention), TimeScale: cfg.Agent.TimeScale,
+		Timing: timing(cfg), TimeScale: cfg.Agent.TimeScale,
 		Printer: rp, AutoPrint: cfg.Printer.AutoPrint && rp != nil,
 		ReceiptFooter: cfg.Merchant.Footer,
 		ScanAutoStart: cfg.Agent.ScanAutoStart, Version: version,
-		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout, DuplicateWindow: duplicateWindow(cfg.Agent.DuplicateWindow),
-		RateEvery: time.Hour, RateMaxAge: cfg.Display.RateMaxAge,
-		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
+		OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: buildTime(),
 		FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS, TipChoices: cfg.Display.TipChoices, TipMaxPercent: cfg.Tips.MaxPercent,
-		Location: shopLocation(cfg), CloseAt: cfg.Reports.CloseAt, ReconcileRate: reconcileRate(cfg), Reports: lp, // cmd_report.go
 		GatewayZone: gatewayZone(cfg),
 	}
 	return agent.New(opts)
+}
+
+// timing is the engine's timing from the configuration: the real defaults
+// (agent.DefaultTiming) with the configured delays. A key left at 0 keeps
+// the default, except store.retention and agent.duplicate_window, whose 0
+// is off in the configuration and in agent.Timing alike.
+func timing(cfg *config.Config) agent.Timing {
+	t := agent.DefaultTiming()
+	set := func(d *time.Duration, v time.Duration) {
+		if v > 0 {
+			*d = v
+		}
+	}
+	set(&t.ScanPollWindow, cfg.Agent.ScanWindow)
+	set(&t.QRWindow, cfg.Agent.QRWindow)
+	set(&t.ScanPollEvery, cfg.Agent.PollInterval)
+	set(&t.DedupWindow, cfg.Agent.Dedup)
+	set(&t.AwaitCodeTimeout, cfg.Agent.AwaitCodeTimeout)
+	set(&t.CartTimeout, cfg.Agent.CartTimeout)
+	set(&t.RateMaxAge, cfg.Display.RateMaxAge)
+	set(&t.ShutdownGrace, cfg.Agent.ShutdownGrace)
+	t.Retention, t.DuplicateWindow = cfg.Store.Retention, cfg.Agent.DuplicateWindow
+	t.RateEvery = time.Hour
+	return t
+}
+
+// newBooks are the shifts, X/Z reports and reconciliations beside the
+// engine, in its journal, clock and timing.
+func (d *daemonParts) newBooks() (*books.Books, error) {
+	cfg, tm := d.cfg, d.eng.Timing()
+	o := books.Options{Store: d.st, Engine: d.eng, Clock: d.eng.Clock(), Logger: d.log.With("part", "books"),
+		Merchant: cfg.Merchant.Name, Currency: d.eng.Currency(), Lane: cfg.Gateway.TerminalNo, Location: shopLocation(cfg),
+		CloseAt: cfg.Reports.CloseAt, ReconcileRate: cfg.Reports.ReconcileRate, ReconcileSpread: tm.ReconcileSpread,
+		PrintTimeout: tm.PrintTimeout, Printer: d.printer} // cmd_report.go
+	return books.New(o)
 }
 
 // newAPI is the local API in front of the engine, with the journal backup,
@@ -492,7 +529,7 @@ func (d *daemonParts) newAPI() *api.Server {
 	o := api.Options{Token: cfg.API.Token, Access: d.front.access, Reports: d.printer,
 		RenderReceipt: d.printer.RenderPNG, Logger: d.log.With("part", "api"),
 		RenderReport: printer.RenderReportPaper, RenderPlacard: printer.RenderPlacardPaper,
-		SSEPing: scaled(15*time.Second, cfg.Agent.TimeScale), PrintTimeout: scaled(30*time.Second, cfg.Agent.TimeScale)}
+		SSEPing: d.eng.Timing().SSEPing, PrintTimeout: d.eng.Timing().PrintTimeout}
 	o.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(d.st, d.log)}
 	// The bridge and OTTPay's call-backs are behind the same front door:
 	// the bridge with its role's token, the call-back with no token (its
@@ -510,15 +547,7 @@ func (d *daemonParts) newAPI() *api.Server {
 	if d.feed != nil {
 		o.Feed = d.feed
 	}
-	return api.New(d.eng, o)
-}
-
-// scaled is d in the agent's time scale (agent.time_scale; 0: 1).
-func scaled(d time.Duration, scale float64) time.Duration {
-	if scale <= 0 {
-		return d
-	}
-	return time.Duration(float64(d) * scale)
+	return api.New(d.eng, d.books, o)
 }
 
 // newScanners checks each configured scanner and makes the set that runs
@@ -576,15 +605,6 @@ func feedDisplay(ctx context.Context, eng *agent.Engine, ctl *display.Controller
 		stop()
 	}
 	return nil
-}
-
-// retention maps store.retention (0 keeps everything) to the engine's
-// option (negative: never compact).
-func retention(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }
 
 // receiptPrinter prints each configured copy (customer, merchant) of a
