@@ -12,12 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/posagent/posagent/agent/events"
 	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/agent/outbox"
+	"github.com/posagent/posagent/agent/rate"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/store"
 )
@@ -29,7 +29,7 @@ import (
 // (agent/route) and the device registry. Create with New, then Run.
 type Engine struct {
 	o       Options
-	rate    atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
+	rates   *rate.Keeper // the exchange rate to CNY
 	st      *store.Store
 	gw      *meter
 	auth    *authWatch // the gateway's credentials, proven (gwauth.go)
@@ -131,6 +131,9 @@ func New(opts Options) (*Engine, error) {
 		quit: make(chan struct{}), ready: make(chan struct{}),
 	}
 	e.gw = newMeter(opts.Gateway, e.clock)
+	fetcher, _ := opts.Gateway.(rate.Fetcher)
+	e.rates = rate.New(rate.Options{Store: e.st, Gateway: fetcher, Currency: opts.Currency, Every: opts.RateEvery,
+		Now: e.clock.Now, After: e.clock.After, StoreError: e.storeError, Logger: e.log})
 	e.auth = newAuthWatch(e)
 	e.gw.suspect, e.gw.auth = e.auth.suspect, e.auth.status
 	e.pool = outbox.New(outbox.Options{Store: e.st, Run: e.runJob, Workers: opts.OutboxWorkers,
@@ -229,7 +232,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.readyOnce.Do(func() { close(e.ready) })
 	e.wg.Add(6)
 	go func() { defer e.wg.Done(); e.auth.run(ctx) }()
-	go func() { defer e.wg.Done(); e.rateLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.rates.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.pool.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.clockLoop(ctx) }()

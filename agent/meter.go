@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/posagent/posagent/agent/rate"
 	"github.com/posagent/posagent/gateway"
 )
 
@@ -130,7 +131,7 @@ func (m *meter) Refund(ctx context.Context, r gateway.RefundRequest) (*gateway.R
 
 // ExchangeRate is EX_RATE_QUERY, when the wrapped gateway has it.
 func (m *meter) ExchangeRate(ctx context.Context, currency string) (*gateway.Result, error) {
-	g, ok := m.g.(rater)
+	g, ok := m.g.(rate.Fetcher)
 	if !ok {
 		return nil, &gateway.Error{Action: gateway.ActionExRateQuery, Outcome: gateway.Unknown, Err: fmt.Errorf("%w: this gateway has no exchange-rate query", gateway.ErrNotSent)}
 	}
@@ -141,7 +142,7 @@ func (m *meter) ExchangeRate(ctx context.Context, currency string) (*gateway.Res
 }
 
 // hasRate reports whether the wrapped gateway answers EX_RATE_QUERY.
-func (m *meter) hasRate() bool { _, ok := m.g.(rater); return ok }
+func (m *meter) hasRate() bool { _, ok := m.g.(rate.Fetcher); return ok }
 
 // GatewayStatus is the gateway part of /v1/status.
 type GatewayStatus struct {

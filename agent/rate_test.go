@@ -8,15 +8,6 @@ import (
 	"github.com/posagent/posagent/printer"
 )
 
-func TestExRateCNY(t *testing.T) {
-	r := ExRate{Rate: 515000000} // 5.15
-	for _, c := range []struct{ cents, fen int64 }{{1713, 8822}, {1, 5}, {100, 515}, {MaxAmount, 51499999995}} {
-		if got := r.CNY(c.cents); got != c.fen {
-			t.Errorf("CNY(%d) = %d, want %d", c.cents, got, c.fen)
-		}
-	}
-}
-
 // The rate is fetched from the gateway at start (EX_RATE_QUERY), kept in
 // the journal as a rate.updated event (read back from there at a start),
 // and printed on a WeChat Pay receipt as an estimate in CNY with
@@ -38,7 +29,7 @@ func TestRateFetchedJournaledAndPrinted(t *testing.T) {
 	if r == nil || r.Rate != 515000000 || r.Currency != "CAD" {
 		t.Fatalf("rate %+v", r)
 	}
-	if got := a.e.lastJournaledRate(); got == nil || got.Rate != r.Rate || !got.At.Equal(r.At) {
+	if got := a.e.rates.Journaled(); got == nil || got.Rate != r.Rate || !got.At.Equal(r.At) {
 		t.Fatalf("journaled rate %+v, want %+v", got, r)
 	}
 
