@@ -5,17 +5,20 @@
 // losing a charge, and never keeping money for a sale that was abandoned.
 //
 // It speaks no HTTP: the local API, its front door and OTTPay's call-backs
-// are package agent/api, which depends on the engine through interfaces of
-// its own; the live side of the event log is package agent/events.
+// are package agent/api; the live side of the event log is agent/events.
+// Beside the engine, each in a package of its own: the shifts, X/Z reports
+// and reconciliations (agent/books, built over the engine), the exchange
+// rate (agent/rate) and the clock-jump watch (agent/clockwatch).
 //
 // # Basics
 //
 //	st, _ := store.Open(path, store.Options{})
 //	e, _ := agent.New(agent.Options{Gateway: client, Store: st, Logger: log})
+//	bk, _ := books.New(books.Options{Store: st, Engine: e, Clock: e.Clock()})
 //	go e.Run(ctx)                    // recovery, outbox worker, compaction
-//	<-e.Ready()                      // recovered; payments are accepted (503 not_running before)
-//	api.CheckListen(addr, token)     // before listening (package agent/api)
-//	http.Serve(l, api.New(e, api.Options{Token: token})) // the local API (docs/api.md)
+//	<-e.Ready()                      // recovered; payments are accepted (not_running before)
+//	go bk.Run(ctx)                   // close_at, reconciliations
+//	http.Serve(l, api.New(e, bk, api.Options{Token: token})) // the local API (docs/api.md)
 //
 // New installs the engine's commit hook on the store (store.SetOnCommit):
 // one engine per store.
@@ -63,7 +66,7 @@
 // -> cancelled; notpay or no answer -> in_doubt, because a customer can
 // still pay a QR they already scanned. ACTIVEPAY refused -> failed;
 // ACTIVEPAY not sent -> failed gateway_unreachable (nothing can be paid: no
-// QR was shown; POST /v1/payments answers 503).
+// QR was shown; the payment is refused as unavailable).
 //
 // # Cancel, in doubt, and the automatic refund
 //
@@ -111,7 +114,7 @@
 //
 // Durable jobs in the journal (query, refund, receipt) with attempts,
 // next_at and last_error; they survive restarts. The worker wakes on every
-// commit and at the next due time; POST /v1/sync makes every job due now.
+// commit and at the next due time; Sync makes every job due now.
 // Receipts are queued in the same transaction that makes a payment
 // succeeded or reversed (and for each succeeded refund) when AutoPrint is
 // on; a failing printer is retried forever and never touches a payment.
@@ -120,53 +123,41 @@
 //
 // Every change appends an event (seq, kind, at, payload) in the same
 // transaction. Subscribe(after) replays the journal and then streams live
-// events with no gap and no duplicate; GET /v1/events serves them as SSE
-// (id = seq, Last-Event-ID or ?after= to resume; a ": ping" comment every
-// 15 s). Kinds: payment.updated, scan.barcode, scan.ignored (code masked),
+// events with no gap and no duplicate (the API serves them as SSE). Kinds:
+// payment.updated, scan.barcode, scan.ignored (code masked),
 // device.changed, cart.updated.
 //
 // # Scans
 //
 // HandleScan suppresses the same code within DedupWindow (2 s); a payment
 // code goes to the oldest scan payment in awaiting_code, else (with
-// ScanAutoStart and an amount due from PUT /v1/cart) starts a payment for
+// ScanAutoStart and an amount due set with SetCart) starts a payment for
 // the cart, else becomes a scan.ignored event: never charged. Other codes
 // become scan.barcode events for the POS.
 //
 // # Idempotency
 //
-// Every money-moving POST (payments, code, cancel, refunds) may carry an
-// Idempotency-Key. The key, the SHA-256 of method, path and body, and the
-// payment (and refund) it produced are stored in the same transaction as
-// the change, so they survive restarts: the same key and body returns the
-// same payment (header Idempotent-Replayed: true); the same key with
-// another request is 409 idempotency_conflict.
+// Every money-moving operation (payments, code, cancel, refunds) may carry
+// an IdemKey. The key, the SHA-256 of the request, and the payment (and
+// refund) it produced are stored in the same transaction as the change, so
+// they survive restarts: the same key and request returns the same payment
+// (replayed); the same key with another request is idempotency_conflict.
 //
-// # API shapes (docs/api.md has them all)
-//
-//	GET  /v1/payments?state=&limit=&after=  {"payments":[...], "next_after":"pay_..."} newest first
-//	POST /v1/payments/{id}/code             {"code":"..."} (or "auth_code")
-//	POST /v1/payments/{id}/refunds          201 with the payment (refunds inside)
-//	POST /v1/payments/{id}/receipt          202 (queued)
-//	PUT  /v1/cart {"amount":1250,"reference":"..."}, DELETE /v1/cart, GET /v1/cart
-//	GET  /v1/export?since=RFC3339|YYYY-MM-DD&format=json|csv
-//	POST /v1/scans {"code":"...","symbology":"]Q1","device":"bridge"} 202
-//
-// POSTs that start work wait up to APIWait (3 s) for a first answer (a qr
-// payment's code_url, a scan payment leaving processing, a refund's
-// result) and otherwise answer with the payment as it is; follow it with
-// GET or the event stream.
+// Operations that start work wait up to Timing.APIWait (3 s) for a first
+// answer (a qr payment's code_url, a scan payment leaving processing, a
+// refund's result) and otherwise return the payment as it is.
 //
 // # Time
 //
-// Every delay is an Options field with the documented default; TimeScale
-// multiplies all of them, so tests run real flows in compressed time. The
-// Clock is injectable.
+// Every delay is a field of one Timing value (DefaultTiming has the
+// documented defaults); Options.TimeScale multiplies all of them
+// (Timing.Scaled), so tests run real flows in compressed time. The Clock
+// is injectable.
 //
 // # Caveats
 //
 //   - The reconciler never gives up on an in-doubt payment; the status
-//     endpoint shows the outbox depth and the oldest job's age.
+//     shows the outbox depth and the oldest job's age.
 //   - A subscriber more than 10000 events behind is dropped (its channel
 //     closes); an SSE client reconnects with Last-Event-ID.
 //   - Payment codes are erased from the journal record in the transaction

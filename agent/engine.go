@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/posagent/posagent/agent/clockwatch"
 	"github.com/posagent/posagent/agent/events"
 	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/agent/outbox"
@@ -32,7 +33,8 @@ type Engine struct {
 	rates   *rate.Keeper // the exchange rate to CNY
 	st      *store.Store
 	gw      *meter
-	auth    *authWatch // the gateway's credentials, proven (gwauth.go)
+	auth    *authWatch        // the gateway's credentials, proven (gwauth.go)
+	watch   *clockwatch.Watch // the wall clock against the monotonic one
 	log     *slog.Logger
 	clock   Clock
 	bus     *events.Bus
@@ -55,15 +57,10 @@ type Engine struct {
 	ready     chan struct{} // closed once Run has recovered and takes payments
 	readyOnce sync.Once
 	// clock bookkeeping (clock.go)
-	monoOrigin   time.Duration // MonoClock reading at New
-	realOrigin   time.Time     // Clock.Now at New, with Go's monotonic reading
-	wallOrigin   time.Time     // the same, wall reading only
-	lastOffset   time.Duration // wall minus monotonic at the last check
-	jumps        int           // wall-clock jumps seen
-	lastJumpMono time.Duration
-	jumpSeen     bool      // a jump since the last compaction
-	newest       time.Time // newest stamp in the journal
-	awaitMono    map[string]time.Duration
+	monoOrigin time.Duration // MonoClock reading at New
+	realOrigin time.Time     // Clock.Now at New, with Go's monotonic reading
+	wallOrigin time.Time     // the same, wall reading only
+	awaitMono  map[string]time.Duration
 	// notFoundSince: per reconciliation job, the monotonic reading of the
 	// first of its consecutive "no such order" answers (neverReached).
 	notFoundSince map[uint64]time.Duration
@@ -170,6 +167,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("agent: new: %w", err)
 	}
 	// The newest stamp in the journal: a wall clock behind it is not believed.
+	var newest time.Time
 	err = e.st.View(func(tx *store.Tx) error {
 		evs, err := tx.Events(max(last, 1)-1, 0, 1)
 		if err != nil || len(evs) == 0 {
@@ -179,14 +177,15 @@ func New(opts Options) (*Engine, error) {
 			At time.Time `json:"at"`
 		}
 		if json.Unmarshal(evs[0].Data, &ev) == nil {
-			e.newest = ev.At
+			newest = ev.At
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)
 	}
-	e.lastOffset = e.wallOffset()
+	e.watch = clockwatch.New(clockwatch.Options{Now: e.clock.Now, Mono: e.mono, After: e.clock.After, Every: opts.JumpCheck,
+		NotBefore: opts.NotBefore, Newest: newest, OnJump: e.onJump})
 	return e, nil
 }
 
@@ -235,7 +234,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() { defer e.wg.Done(); e.rates.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.pool.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()
-	go func() { defer e.wg.Done(); e.clockLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.watch.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.awaitLoop(ctx) }()
 
 	<-ctx.Done()
@@ -383,7 +382,7 @@ func (e *Engine) mutate(id string, fn mutation) (*store.Payment, error) {
 // putPayment writes p (whose previous state is from) and its event.
 func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	now := e.now()
-	e.noteStamp(now)
+	e.watch.NoteStamp(now)
 	if from != "" && !CanTransition(from, p.State) && !contradicts(from, p) {
 		return errf(422, "invalid_state", "payment %s is %s and cannot become %s", p.ID, from, p.State)
 	}

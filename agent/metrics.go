@@ -87,16 +87,17 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descOutboxOldest, ob.OldestAgeSeconds)
 	counter(descEventsSeq, float64(e.bus.Last()))
 	gauge(descUptime, e.mono().Seconds())
+	jumps := e.watch.Jumps()
 	e.mu.Lock()
-	jumps, storeErrs := e.jumps, e.storeErrs
+	storeErrs := e.storeErrs
 	e.mu.Unlock()
-	gauge(descClockOK, b2f(e.clockProblem() == ""))
+	gauge(descClockOK, b2f(e.watch.Problem() == ""))
 	counter(descClockJumps, float64(jumps))
 	counter(descStoreErrs, float64(storeErrs))
 	e.collectMoney(gauge, counter, ob.ByKind[store.JobRefund])
 	e.collectJournal(gauge)        // journal_status.go
 	e.collectDevices(gauge)        // metrics_devices.go
-	e.collectBooks(gauge, counter) // reconcile.go
+	e.collectBooks(gauge, counter) // agent/books writes them
 }
 
 // metricFunc adds one sample of d with the label values given.

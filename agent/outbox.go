@@ -326,7 +326,7 @@ func (e *Engine) compactLoop(ctx context.Context) {
 			return
 		case <-e.clock.After(wait):
 		}
-		if why := e.compactHeld(); why != "" {
+		if why := e.watch.CompactionHeld(); why != "" {
 			e.log.Warn("agent: compaction held: it removes records by their age, and the wall clock cannot be trusted now", "why", why)
 			continue
 		}
