@@ -46,6 +46,8 @@ var allowed = map[string][]string{
 	// The exchange rate and the clock watch: the engine composes them.
 	"agent/rate":       {"gateway", "store"},
 	"agent/clockwatch": {"store"},
+	// The gateway credentials' watch probes the metered gateway it is given.
+	"agent/gwauth": {"agent/operr", "gateway", "store"},
 	// The error an engine operation returns: a leaf (standard library only).
 	"agent/operr": {},
 	// Scan routing, dedupe and the cart: the standard library only.

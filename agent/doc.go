@@ -8,7 +8,8 @@
 // are package agent/api; the live side of the event log is agent/events.
 // Beside the engine, each in a package of its own: the shifts, X/Z reports
 // and reconciliations (agent/books, built over the engine), the exchange
-// rate (agent/rate) and the clock-jump watch (agent/clockwatch).
+// rate (agent/rate), the clock-jump watch (agent/clockwatch) and the proof
+// of the gateway's credentials (agent/gwauth).
 //
 // # Basics
 //
@@ -88,7 +89,7 @@
 // confirms or contradicts it (resolve.go).
 //
 // A FAIL to STATUS_QUERY counts as "no such order" only when a probe
-// started after it proved the gateway's credentials (gwauth.go); refused
+// started after it proved the gateway's credentials (agent/gwauth); refused
 // credentials hold payments with 503 gateway_auth.
 //
 // A crash between committing processing and sending leaves an order the

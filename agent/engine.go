@@ -16,6 +16,7 @@ import (
 
 	"github.com/posagent/posagent/agent/clockwatch"
 	"github.com/posagent/posagent/agent/events"
+	"github.com/posagent/posagent/agent/gwauth"
 	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/agent/outbox"
 	"github.com/posagent/posagent/agent/rate"
@@ -33,7 +34,7 @@ type Engine struct {
 	rates   *rate.Keeper // the exchange rate to CNY
 	st      *store.Store
 	gw      *meter
-	auth    *authWatch        // the gateway's credentials, proven (gwauth.go)
+	auth    *gwauth.Watch     // the gateway's credentials, proven
 	watch   *clockwatch.Watch // the wall clock against the monotonic one
 	log     *slog.Logger
 	clock   Clock
@@ -131,8 +132,8 @@ func New(opts Options) (*Engine, error) {
 	fetcher, _ := opts.Gateway.(rate.Fetcher)
 	e.rates = rate.New(rate.Options{Store: e.st, Gateway: fetcher, Currency: opts.Currency, Every: opts.RateEvery,
 		Now: e.clock.Now, After: e.clock.After, StoreError: e.storeError, Logger: e.log})
-	e.auth = newAuthWatch(e)
-	e.gw.suspect, e.gw.auth = e.auth.suspect, e.auth.status
+	e.auth = e.newAuth()
+	e.gw.suspect, e.gw.auth = e.auth.Suspect, e.auth.Status
 	e.pool = outbox.New(outbox.Options{Store: e.st, Run: e.runJob, Workers: opts.OutboxWorkers,
 		Horizon: opts.longestBackoff(), Now: e.now, After: e.clock.After, OnError: e.storeError,
 		Retry: opts.RetryBackoff[0], Logger: e.log})
@@ -230,7 +231,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.readyOnce.Do(func() { close(e.ready) })
 	e.wg.Add(6)
-	go func() { defer e.wg.Done(); e.auth.run(ctx) }()
+	go func() { defer e.wg.Done(); e.auth.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.rates.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.pool.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()

@@ -29,7 +29,7 @@ type meter struct {
 	lastContact time.Time
 	lastError   string
 	// suspect, when set, is told of an answer that refused the request or
-	// did not verify (the credentials may be wrong: gwauth.go).
+	// did not verify (the credentials may be wrong: agent/gwauth).
 	suspect func()
 	auth    func() AuthStatus
 }

@@ -108,7 +108,7 @@ type metricFunc func(d *prometheus.Desc, v float64, labels ...string)
 // It reads the in-doubt payments and the refund jobs only, not the whole
 // status.
 func (e *Engine) collectMoney(gauge, counter metricFunc, refundJobs int) {
-	gauge(descAuthRefused, b2f(e.auth.status().State == AuthRefused))
+	gauge(descAuthRefused, b2f(e.auth.Status().State == AuthRefused))
 	e.mu.Lock()
 	contradicted := e.contradicted
 	e.mu.Unlock()

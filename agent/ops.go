@@ -157,7 +157,7 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 	if err := e.checkRunning(); err != nil {
 		return nil, false, err
 	}
-	if err := e.auth.refuse(); err != nil {
+	if err := e.auth.Refuse(); err != nil {
 		return nil, false, err
 	}
 	var rec *store.Payment
@@ -340,7 +340,7 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 	if err := e.checkRunning(); err != nil {
 		return nil, err
 	}
-	if err := e.auth.refuse(); err != nil {
+	if err := e.auth.Refuse(); err != nil {
 		return nil, err
 	}
 	started := false

@@ -75,7 +75,7 @@ func (e *Engine) dropJob(j *store.Job) {
 
 // notFound: a verified STATUS_QUERY answer that the gateway has no such
 // order (rsp_code FAIL; a query's FAIL says nothing else), on a channel a
-// probe proved sound in the same round (gwauth.go): a bare FAIL carries no
+// probe proved sound in the same round (agent/gwauth): a bare FAIL carries no
 // data and is not authenticated, so alone it proves nothing.
 func notFound(a *store.Answer) bool {
 	return a.Action == gateway.ActionStatusQuery && a.Answered && a.RspCode == gateway.CodeFail && a.ChannelSound
@@ -113,7 +113,7 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
 	if a.Action == gateway.ActionStatusQuery && a.Answered && a.RspCode == gateway.CodeFail {
 		// "No such order" counts only on a channel proven sound now.
-		a.ChannelSound = e.auth.soundAfter(ctx, answered)
+		a.ChannelSound = e.auth.SoundAfter(ctx, answered)
 	}
 	outcome := queryOutcome(err)
 	e.noteNotFound(j.Seq, a)

@@ -50,7 +50,7 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job, free func()) {
 		e.deferJob(j, backoff(e.o.RetryBackoff, 2), fmt.Errorf("agent: waits behind refund %s of the same payment", h.ID))
 		return
 	}
-	if err := e.auth.refuse(); err != nil {
+	if err := e.auth.Refuse(); err != nil {
 		e.deferJob(j, backoff(e.o.RetryBackoff, 1), err)
 		return
 	}
@@ -69,7 +69,7 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job, free func()) {
 		e.refundDone(j, store.RefundSucceeded, nil)
 	case errors.Is(err, gateway.ErrNotSent):
 		e.retryJob(j, e.o.RetryBackoff, err, a)
-	case gateway.OutcomeOf(err) == gateway.Failed && !r.Auto && e.auth.soundAfter(ctx, e.mono()):
+	case gateway.OutcomeOf(err) == gateway.Failed && !r.Auto && e.auth.SoundAfter(ctx, e.mono()):
 		// A refusal of a cashier's refund on a channel just proven sound:
 		// nothing was refunded, and the cashier is told so.
 		code, msg := gwError(err)
@@ -143,7 +143,7 @@ func (e *Engine) settleRefund(ctx context.Context, j *store.Job, p *store.Paymen
 	answered := e.mono()
 	free()
 	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
-	if a.Answered && a.RspCode == gateway.CodeFail && e.auth.soundAfter(ctx, answered) {
+	if a.Answered && a.RspCode == gateway.CodeFail && e.auth.SoundAfter(ctx, answered) {
 		// The gateway has no such original order, on a channel proven
 		// sound: nothing of it can have been refunded (a payment settled
 		// by hand as paid that was never charged, for one).
