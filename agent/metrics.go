@@ -1,9 +1,6 @@
 package agent
 
 import (
-	"encoding/json"
-	"strconv"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/posagent/posagent/store"
@@ -11,7 +8,8 @@ import (
 
 // Collector is the engine's metrics: the gateway meter's histogram and
 // counters (kept as calls end, meter.go) and engineCollector, which reads
-// the journal's counters and the engine at scrape time. Names, labels and
+// the journal's counters and the engine at scrape time (the books' are
+// books.Books.Collector). Names, labels and
 // buckets are the dashboard's and the alert rules' contract (deploy/;
 // cmd/posagent/deploy_test.go checks it on a real scrape).
 func (e *Engine) Collector() prometheus.Collector { return collectors2{e.gw, engineCollector{e}} }
@@ -46,9 +44,6 @@ var (
 	descJournalSize   = prometheus.NewDesc("posagent_journal_size_bytes", "Size of the journal file.", nil, nil)
 	descDeviceUp      = prometheus.NewDesc("posagent_device_up", "1 while a device (scanner, printer, display, bridge) can do its job.", []string{"kind", "name"}, nil)
 	descDeviceState   = prometheus.NewDesc("posagent_device_state", "The state of each device as a label (printer: ok, paper_out, paper_near_end, cover_open, offline, unreachable, ...; scanner: connected, disconnected, ...); always 1.", []string{"kind", "name", "state"}, nil)
-	descZReports      = prometheus.NewDesc("posagent_z_reports", "Number of the last Z report.", nil, nil)
-	descReconMismatch = prometheus.NewDesc("posagent_reconciliation_mismatches", "Differences with the gateway found by the last reconciliation of a Z report.", []string{"z"}, nil)
-	descReconUnanswer = prometheus.NewDesc("posagent_reconciliation_unanswered", "Orders the last reconciliation got no believable answer for.", []string{"z"}, nil)
 	descAuthRefused   = prometheus.NewDesc("posagent_gateway_auth_refused", "1 while the gateway refuses this terminal's credentials (sign key, merchant id): payments are refused with gateway_auth.", nil, nil)
 	descContradicted  = prometheus.NewDesc("posagent_resolutions_contradicted_total", "Resolutions by hand that the gateway later contradicted (since start).", nil, nil)
 	descRefundsDoubt  = prometheus.NewDesc("posagent_refunds_in_doubt", "Refunds whose outcome is not known yet; ambiguous: they need a manager (the gateway's total cannot be attributed).", []string{"ambiguous"}, nil)
@@ -62,7 +57,7 @@ type engineCollector struct{ e *Engine }
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPayments, descInDoubt, descOutboxDepth, descOutboxOldest,
 		descEventsSeq, descUptime, descClockOK, descClockJumps, descStoreErrs, descBackupAge,
-		descJournalSize, descJournalDamaged, descDeviceUp, descDeviceState, descZReports, descReconMismatch, descReconUnanswer,
+		descJournalSize, descJournalDamaged, descDeviceUp, descDeviceState,
 		descAuthRefused, descContradicted, descRefundsDoubt, descReversalStuck} {
 		ch <- d
 	}
@@ -95,9 +90,8 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descClockJumps, float64(jumps))
 	counter(descStoreErrs, float64(storeErrs))
 	e.collectMoney(gauge, counter, ob.ByKind[store.JobRefund])
-	e.collectJournal(gauge)        // journal_status.go
-	e.collectDevices(gauge)        // metrics_devices.go
-	e.collectBooks(gauge, counter) // agent/books writes them
+	e.collectJournal(gauge) // journal_status.go
+	e.collectDevices(gauge) // metrics_devices.go
 }
 
 // metricFunc adds one sample of d with the label values given.
@@ -131,26 +125,4 @@ func (e *Engine) collectMoney(gauge, counter metricFunc, refundJobs int) {
 	gauge(descRefundsDoubt, float64(plain), "false")
 	gauge(descRefundsDoubt, float64(ambiguous), "true")
 	gauge(descReversalStuck, float64(stuck))
-}
-
-// collectBooks adds the Z report and reconciliation metrics, read from
-// the journal (agent/books writes them).
-func (e *Engine) collectBooks(gauge, counter metricFunc) {
-	var lastZ, reconZ uint64
-	var rc struct {
-		Mismatches []json.RawMessage `json:"mismatches"`
-		Unanswered int               `json:"unanswered"`
-	}
-	e.st.View(func(tx *store.Tx) error {
-		lastZ = tx.LastZ()
-		var data []byte
-		if reconZ, data = tx.LastReconciliation(); data != nil {
-			json.Unmarshal(data, &rc)
-		}
-		return nil
-	})
-	counter(descZReports, float64(lastZ))
-	z := strconv.FormatUint(reconZ, 10)
-	gauge(descReconMismatch, float64(len(rc.Mismatches)), z)
-	gauge(descReconUnanswer, float64(rc.Unanswered), z)
 }
