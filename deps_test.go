@@ -50,8 +50,9 @@ var allowed = map[string][]string{
 	"agent/gwauth": {"agent/operr", "gateway", "store"},
 	// The error an engine operation returns: a leaf (standard library only).
 	"agent/operr": {},
-	// Scan routing, dedupe and the cart: the standard library only.
-	"agent/route": {},
+	// Scan routing, dedupe, the cart and its tip rules: the standard
+	// library and the engine's error leaf only.
+	"agent/route": {"agent/operr"},
 	// The outbox's pool of workers knows the journal only; what a job
 	// does is the engine's.
 	"agent/outbox": {"store"},

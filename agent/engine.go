@@ -43,6 +43,7 @@ type Engine struct {
 	cart    *route.Slot   // the amount due
 	cartMu  sync.Mutex    // orders the cart's changes with their cart.updated events
 	dedupe  *route.Dedupe // repeated scans
+	tips    route.Tips    // the tip rules
 	devices *registry     // the device registry
 
 	// mu guards everything below.
@@ -125,7 +126,7 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: newRegistry(),
-		cart: route.NewSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
+		cart: route.NewSlot(opts.CartTimeout), tips: route.Tips{MaxPercent: opts.TipMaxPercent, Choices: opts.TipChoices, MaxTotal: MaxAmount}, dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
 		quit: make(chan struct{}), ready: make(chan struct{}),
 	}
 	e.gw = newMeter(opts.Gateway, e.clock)

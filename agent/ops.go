@@ -101,7 +101,7 @@ func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 	if r.Currency != e.o.Currency {
 		return "", errf(400, "currency_mismatch", "currency %q does not match the merchant account's %s", r.Currency, e.o.Currency)
 	}
-	if err := e.checkTip(r.Amount, r.Tip, r.TipApprover); err != nil {
+	if err := e.tips.Check(r.Amount, r.Tip, r.TipApprover); err != nil {
 		return "", err
 	}
 	if strings.ContainsFunc(r.Reference, unicode.IsControl) {

@@ -261,24 +261,14 @@ func (e *Engine) SetCart(c Cart) (*Cart, error) {
 	if c.Currency != e.o.Currency {
 		return nil, errf(400, "currency_mismatch", "currency %q does not match the merchant account's %s", c.Currency, e.o.Currency)
 	}
-	if err := e.checkTip(c.Amount, c.Tip, c.TipApprover); err != nil {
+	if err := e.tips.Check(c.Amount, c.Tip, c.TipApprover); err != nil {
 		return nil, err
 	}
 	if err := checkReference(c.Reference); err != nil {
 		return nil, err
 	}
-	if c.Tip <= e.maxTip(c.Amount) {
-		c.TipApprover = "" // kept only where it is needed
-	}
-	c.TipChoices, c.TipChosen = nil, false
-	if c.TipPrompt {
-		if len(e.o.TipChoices) == 0 {
-			return nil, errf(400, "no_tip_choices", "tip_prompt needs tip suggestions: set display.tip_choices (e.g. [10, 15, 18] percent)")
-		}
-		if c.Tip != 0 {
-			return nil, errf(400, "invalid_tip", "send either a tip or tip_prompt (the customer chooses), not both")
-		}
-		c.TipChoices = append([]int(nil), e.o.TipChoices...)
+	if err := e.tips.Prepare(&c); err != nil {
+		return nil, err
 	}
 	exp := e.now().Add(e.o.CartTimeout)
 	c.ExpiresAt = &exp

@@ -12,6 +12,11 @@
 //     by the cashier;
 //   - none: the scan is ignored, and nothing is charged.
 //
+// The cart's tip follows Tips, the lane's tip rules: a tip above
+// MaxPercent of the amount needs a manager's approval; a tip prompt shows
+// the suggestions (Choices) and takes one answer from the customer, which
+// the cashier may change (Apply). Their refusals are agent/operr errors.
+//
 // One cart becomes at most one payment: Slot.Take hands the amount due to
 // one scan, and only if it is still the cart that scan read; until that
 // scan ends with Done (paid) or Release (refused before anything was
