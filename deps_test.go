@@ -48,6 +48,9 @@ var allowed = map[string][]string{
 	"agent/clockwatch": {"store"},
 	// The gateway credentials' watch probes the metered gateway it is given.
 	"agent/gwauth": {"agent/operr", "gateway", "store"},
+	// The gateway's meter (latency, errors, reachability) tells the
+	// credentials' watch of a suspect answer.
+	"agent/gwmeter": {"agent/gwauth", "agent/rate", "gateway"},
 	// The error an engine operation returns: a leaf (standard library only).
 	"agent/operr": {},
 	// Scan routing, dedupe, the cart and its tip rules: the standard

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent/gwauth"
+	"github.com/posagent/posagent/agent/gwmeter"
 )
 
 // Gateway credential states (Status.Gateway.Auth): agent/gwauth proves them.
@@ -25,7 +26,7 @@ func CredentialsRefused(err error) (refused bool, why string) { return gwauth.Cr
 // journaled as a gateway.auth event, and credentials accepted again wake
 // the outbox.
 func (e *Engine) newAuth() *gwauth.Watch {
-	return gwauth.New(gwauth.Options{Gateway: e.gw, HasRate: e.gw.hasRate(), Currency: e.o.Currency, Store: e.st,
+	return gwauth.New(gwauth.Options{Gateway: e.gw, HasRate: e.gw.HasRate(), Currency: e.o.Currency, Store: e.st,
 		Now: e.clock.Now, Mono: e.mono, After: e.clock.After, Recheck: e.o.AuthRecheck, Logger: e.log,
 		OnChange: func(refused bool, reason string, at time.Time) {
 			e.appendEvent(Event{Kind: KindGatewayAuth, At: at, Reason: reason})
@@ -34,3 +35,6 @@ func (e *Engine) newAuth() *gwauth.Watch {
 			}
 		}})
 }
+
+// GatewayStatus is the gateway part of /v1/status (agent/gwmeter).
+type GatewayStatus = gwmeter.Status

@@ -17,6 +17,7 @@ import (
 	"github.com/posagent/posagent/agent/clockwatch"
 	"github.com/posagent/posagent/agent/events"
 	"github.com/posagent/posagent/agent/gwauth"
+	"github.com/posagent/posagent/agent/gwmeter"
 	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/agent/outbox"
 	"github.com/posagent/posagent/agent/rate"
@@ -33,7 +34,7 @@ type Engine struct {
 	o       Options
 	rates   *rate.Keeper // the exchange rate to CNY
 	st      *store.Store
-	gw      *meter
+	gw      *gwmeter.Meter    // the gateway, measured
 	auth    *gwauth.Watch     // the gateway's credentials, proven
 	watch   *clockwatch.Watch // the wall clock against the monotonic one
 	log     *slog.Logger
@@ -129,12 +130,12 @@ func New(opts Options) (*Engine, error) {
 		cart: route.NewSlot(opts.CartTimeout), tips: route.Tips{MaxPercent: opts.TipMaxPercent, Choices: opts.TipChoices, MaxTotal: MaxAmount}, dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
 		quit: make(chan struct{}), ready: make(chan struct{}),
 	}
-	e.gw = newMeter(opts.Gateway, e.clock)
+	e.gw = gwmeter.New(opts.Gateway, e.clock.Now)
 	fetcher, _ := opts.Gateway.(rate.Fetcher)
 	e.rates = rate.New(rate.Options{Store: e.st, Gateway: fetcher, Currency: opts.Currency, Every: opts.RateEvery,
 		Now: e.clock.Now, After: e.clock.After, StoreError: e.storeError, Logger: e.log})
 	e.auth = e.newAuth()
-	e.gw.suspect, e.gw.auth = e.auth.Suspect, e.auth.Status
+	e.gw.Watch(e.auth.Suspect, e.auth.Status)
 	e.pool = outbox.New(outbox.Options{Store: e.st, Run: e.runJob, Workers: opts.OutboxWorkers,
 		Horizon: opts.longestBackoff(), Now: e.now, After: e.clock.After, OnError: e.storeError,
 		Retry: opts.RetryBackoff[0], Logger: e.log})

@@ -7,7 +7,7 @@ import (
 )
 
 // Collector is the engine's metrics: the gateway meter's histogram and
-// counters (kept as calls end, meter.go) and engineCollector, which reads
+// counters (kept as calls end, agent/gwmeter) and engineCollector, which reads
 // the journal's counters and the engine at scrape time (the books' are
 // books.Books.Collector). Names, labels and
 // buckets are the dashboard's and the alert rules' contract (deploy/;
@@ -125,4 +125,12 @@ func (e *Engine) collectMoney(gauge, counter metricFunc, refundJobs int) {
 	gauge(descRefundsDoubt, float64(plain), "false")
 	gauge(descRefundsDoubt, float64(ambiguous), "true")
 	gauge(descReversalStuck, float64(stuck))
+}
+
+// b2f is 1 for true, 0 for false.
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

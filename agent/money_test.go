@@ -780,7 +780,7 @@ func TestResolveInDoubtByHand(t *testing.T) {
 		if p := a.payment(ids[0]); p.Resolution == nil || !p.Resolution.Open() {
 			t.Fatalf("follow-up of %s: %+v", ids[0], p.Resolution)
 		}
-		a.e.gw.g.(*scriptGateway).set(func(g *scriptGateway) { g.armed, g.queryScript = false, nil })
+		a.e.o.Gateway.(*scriptGateway).set(func(g *scriptGateway) { g.armed, g.queryScript = false, nil })
 		time.Sleep(30 * time.Hour) // the daily step, with its jitter
 		settle()
 		if p := a.payment(ids[0]); p.Resolution == nil || !p.Resolution.Confirmed {
