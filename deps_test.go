@@ -27,11 +27,14 @@ const module = "github.com/posagent/posagent"
 // package in no room fails the test until it is placed here. A room may
 // always import its own subpackages.
 var allowed = map[string][]string{
-	"cmd": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq"},
+	"cmd": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq", "fleet"},
 	// The lane's feed to NATS JetStream reads the journal only.
 	"feed": {"store", "paycode", "money"},
 	// The head office's books (posagent-hq) read the feed's envelopes.
-	"hq": {"feed", "paycode", "money"},
+	"hq": {"feed", "fleet", "paycode", "money"},
+	// Signed configuration bundles and heartbeats: the wire format of the
+	// fleet, shared by head office and the lanes; a leaf.
+	"fleet": {},
 	// The engine builds slips (receipts, reports) and takes scans of its
 	// own type: no device, printer or display code (TestAgentLinksNoDeviceCode).
 	"agent": {"gateway", "store", "paycode", "money", "slip"},
@@ -78,7 +81,7 @@ var allowed = map[string][]string{
 }
 
 // stdlibOnly are the leaves: they import nothing outside the standard library.
-var stdlibOnly = []string{"paycode", "money", "slip", "agent/operr"}
+var stdlibOnly = []string{"paycode", "money", "slip", "fleet", "agent/operr"}
 
 // devicePackages must never be linked into the OTTPay client or its
 // simulator: the protocol is pure, and the simulator runs anywhere.

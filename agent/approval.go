@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/store"
 )
 
@@ -33,8 +34,7 @@ func unapprovedRefunds(p *store.Payment) int64 {
 }
 
 // checkUnapproved refuses a refund of amt without approval that would
-// take payment p, or the open shift, past its limit (403
-// approval_required), and counts an accepted one on the shift. It runs in
+// take payment p, or the open shift, past its limit (approval_required), and counts an accepted one on the shift. It runs in
 // the refund's transaction; by.Unapproved nil: no limit applies (a
 // manager's approval was given, or the caller needs none).
 func (e *Engine) checkUnapproved(tx *store.Tx, p *store.Payment, amt int64, by RefundBy) error {
@@ -44,7 +44,7 @@ func (e *Engine) checkUnapproved(tx *store.Tx, p *store.Payment, amt int64, by R
 	}
 	before := unapprovedRefunds(p)
 	if lim.PerPayment >= 0 && before+amt > lim.PerPayment {
-		return errf(403, "approval_required", "a refund of %d would bring what payment %s was refunded without a manager's approval to %d, above the %d a cashier may refund alone: add a manager's approval, \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", amt, p.ID, before+amt, lim.PerPayment)
+		return errf(operr.CodeApprovalRequired, "a refund of %d would bring what payment %s was refunded without a manager's approval to %d, above the %d a cashier may refund alone: add a manager's approval, \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", amt, p.ID, before+amt, lim.PerPayment)
 	}
 	if lim.PerShift <= 0 {
 		return nil
@@ -63,7 +63,7 @@ func (e *Engine) checkUnapproved(tx *store.Tx, p *store.Payment, amt int64, by R
 		}
 	}
 	if sh.UnapprovedRefunds+amt > lim.PerShift {
-		return errf(403, "approval_required", "a refund of %d would bring the refunds of shift %d without a manager's approval to %d, above refunds.unapproved_per_shift (%d): add a manager's approval", amt, sh.No, sh.UnapprovedRefunds+amt, lim.PerShift)
+		return errf(operr.CodeApprovalRequired, "a refund of %d would bring the refunds of shift %d without a manager's approval to %d, above refunds.unapproved_per_shift (%d): add a manager's approval", amt, sh.No, sh.UnapprovedRefunds+amt, lim.PerShift)
 	}
 	sh.UnapprovedRefunds += amt
 	return tx.PutShift(sh)

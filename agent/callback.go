@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 )
@@ -16,7 +17,7 @@ func (e *Engine) Nudge(orderID string, amount int64) (int, error) {
 	err := e.st.Update(func(tx *store.Tx) error {
 		id, err := tx.PaymentIDByOrder(orderID)
 		if errors.Is(err, store.ErrNotFound) {
-			return errf(404, "not_found", "no order %s", orderID)
+			return errf(operr.CodeNotFound, "no order %s", orderID)
 		}
 		if err != nil {
 			return err
@@ -26,7 +27,7 @@ func (e *Engine) Nudge(orderID string, amount int64) (int, error) {
 			return err
 		}
 		if amount != 0 && !gateway.AmountMatches(amount, p.Amount, p.Tip, e.o.FeeAllowanceBPS) && p.OrderID == orderID {
-			return errf(400, "amount_mismatch", "call-back amount %d is not the order's %d (tip %d)", amount, p.Amount, p.Tip)
+			return errf(operr.CodeAmountMismatch, "call-back amount %d is not the order's %d (tip %d)", amount, p.Amount, p.Tip)
 		}
 		e.mu.Lock()
 		if f := e.flows[id]; f != nil {

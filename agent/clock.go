@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent/clockwatch"
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/store"
 )
 
@@ -89,13 +90,13 @@ func (e *Engine) onJump(jump time.Duration) {
 // check while the agent runs; open payments are still recovered).
 func (e *Engine) checkClockPlausible() error {
 	if p := e.watch.Problem(); p != "" {
-		return errf(503, "clock_implausible", "%s", p)
+		return errf(operr.CodeClockImplausible, "%s", p)
 	}
 	if err := e.st.Damage(); err != nil {
-		return errf(503, "journal_damaged", "%s", err)
+		return errf(operr.CodeJournalDamaged, "%s", err)
 	}
 	if err := e.st.Failed(); err != nil {
-		return errf(503, "journal_failed", "%s", err)
+		return errf(operr.CodeJournalFailed, "%s", err)
 	}
 	return nil
 }

@@ -4,22 +4,26 @@
 // with its money; every rule below is about never charging twice, never
 // losing a charge, and never keeping money for a sale that was abandoned.
 //
-// It speaks no HTTP: the local API, its front door and OTTPay's call-backs
-// are package agent/api; the live side of the event log is agent/events.
-// Beside the engine, each in a package of its own: the shifts, X/Z reports
-// and reconciliations (agent/books, built over the engine), the exchange
-// rate (agent/rate), the clock-jump watch (agent/clockwatch) and the proof
-// of the gateway's credentials (agent/gwauth).
+// It speaks no HTTP: its callers are Go methods (CreatePayment, GiveCode,
+// Cancel, RefundPayment, Resolve, SetCart, HandleScan, Subscribe, ...) and
+// its refusals are error kinds and codes (see Errors). The local API, its
+// routes and statuses, its front door and OTTPay's call-backs are package
+// agent/api (docs/api.md is the reference); the live side of the event
+// log is package agent/events. Beside the engine, each in a package of its
+// own: the shifts, X/Z reports and reconciliations (agent/books, built over
+// the engine, which never imports it), the exchange rate (agent/rate), the
+// clock-jump watch (agent/clockwatch), the proof of the gateway's
+// credentials (agent/gwauth) and the gateway's meter (agent/gwmeter).
 //
 // # Basics
 //
 //	st, _ := store.Open(path, store.Options{})
 //	e, _ := agent.New(agent.Options{Gateway: client, Store: st, Logger: log})
-//	bk, _ := books.New(books.Options{Store: st, Engine: e, Clock: e.Clock()})
 //	go e.Run(ctx)                    // recovery, outbox worker, compaction
 //	<-e.Ready()                      // recovered; payments are accepted (not_running before)
-//	go bk.Run(ctx)                   // close_at, reconciliations
-//	http.Serve(l, api.New(e, bk, api.Options{Token: token})) // the local API (docs/api.md)
+//	bk, _ := books.New(books.Options{Store: st, Engine: e, Clock: e.Clock()})
+//	go bk.Run(ctx)                   // shifts closed at close_at, reconciliations
+//	p, _, err := e.CreatePayment(ctx, agent.CreateRequest{Amount: 1250, Mode: "scan"}, agent.IdemKey{})
 //
 // New installs the engine's commit hook on the store (store.SetOnCommit):
 // one engine per store.
@@ -67,7 +71,7 @@
 // -> cancelled; notpay or no answer -> in_doubt, because a customer can
 // still pay a QR they already scanned. ACTIVEPAY refused -> failed;
 // ACTIVEPAY not sent -> failed gateway_unreachable (nothing can be paid: no
-// QR was shown; the payment is refused as unavailable).
+// QR was shown; the API answers such a payment as unavailable).
 //
 // # Cancel, in doubt, and the automatic refund
 //
@@ -90,7 +94,7 @@
 //
 // A FAIL to STATUS_QUERY counts as "no such order" only when a probe
 // started after it proved the gateway's credentials (agent/gwauth); refused
-// credentials hold payments with 503 gateway_auth.
+// credentials hold payments with gateway_auth (unavailable).
 //
 // A crash between committing processing and sending leaves an order the
 // gateway never saw; it can never be charged, because the agent never
@@ -124,9 +128,10 @@
 //
 // Every change appends an event (seq, kind, at, payload) in the same
 // transaction. Subscribe(after) replays the journal and then streams live
-// events with no gap and no duplicate (the API serves them as SSE). Kinds:
+// events with no gap and no duplicate, so a subscriber resumes from the
+// last seq it saw (the API serves them as server-sent events). Kinds:
 // payment.updated, scan.barcode, scan.ignored (code masked),
-// device.changed, cart.updated.
+// scan.refused, device.changed, cart.updated.
 //
 // # Scans
 //
@@ -138,15 +143,25 @@
 //
 // # Idempotency
 //
-// Every money-moving operation (payments, code, cancel, refunds) may carry
-// an IdemKey. The key, the SHA-256 of the request, and the payment (and
-// refund) it produced are stored in the same transaction as the change, so
-// they survive restarts: the same key and request returns the same payment
-// (replayed); the same key with another request is idempotency_conflict.
+// Every money-moving operation (payments, code, cancel, refunds, resolve)
+// may carry an IdemKey: the caller's key and the SHA-256 of its request.
+// The key, the hash and the payment (and refund) it produced are stored in
+// the same transaction as the change, so they survive restarts: the same
+// key and request returns the same payment (replayed); the same key with
+// another request is refused with idempotency_conflict.
+//
+// # Errors
+//
+// A refusal or failure of an operation is an *OpError (errors.As): a Kind
+// (invalid, not found, conflict, wrong state, unavailable, forbidden,
+// internal) and a stable Code, one of the constants of agent/operr, whose
+// kind is fixed. The engine decides on kinds only; agent/api turns a kind
+// into an HTTP status with one table, and docs/api.md lists every code.
 //
 // Operations that start work wait up to Timing.APIWait (3 s) for a first
 // answer (a qr payment's code_url, a scan payment leaving processing, a
-// refund's result) and otherwise return the payment as it is.
+// refund's result) and otherwise return the payment as it is; follow it
+// with Payment or Subscribe.
 //
 // # Time
 //
@@ -158,7 +173,7 @@
 // # Caveats
 //
 //   - The reconciler never gives up on an in-doubt payment; the status
-//     shows the outbox depth and the oldest job's age.
+//     endpoint shows the outbox depth and the oldest job's age.
 //   - A subscriber more than 10000 events behind is dropped (its channel
 //     closes); an SSE client reconnects with Last-Event-ID.
 //   - Payment codes are erased from the journal record in the transaction

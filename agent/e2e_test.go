@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/store"
@@ -436,7 +437,7 @@ func TestNotRunningRefusesPayments(t *testing.T) {
 	}
 	_, _, err = e.CreatePayment(context.Background(), CreateRequest{Amount: 100, Mode: "qr", Wallet: "wechat"}, IdemKey{})
 	var oe *OpError
-	if !errors.As(err, &oe) || oe.Status != 503 || oe.Code != "not_running" {
+	if !errors.As(err, &oe) || oe.Kind != operr.KindUnavailable || oe.Code != operr.CodeNotRunning {
 		t.Fatalf("create before Run: %v", err)
 	}
 	if len(sim.sim.Ledger()) != 0 {

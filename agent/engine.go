@@ -250,8 +250,9 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // Ready is closed once Run has started and recovered the open payments:
-// from then on payments are accepted (before, they are refused with 503
-// not_running). Start serving the API after it, or accept those 503s.
+// from then on payments are accepted (before, they are refused with
+// not_running, of kind unavailable). Start serving the API after it, or
+// accept those refusals.
 func (e *Engine) Ready() <-chan struct{} { return e.ready }
 
 // Done is closed when Run has returned (event streams end with it).
@@ -345,14 +346,6 @@ func (e *Engine) kickOutbox() { e.pool.Kick() }
 
 // ---- mutations ----
 
-// OpError is a refusal or failure of an engine operation, with the HTTP
-// status and the stable error code the API answers with (docs/api.md).
-type OpError = operr.Error
-
-func errf(status int, code, format string, args ...any) *OpError {
-	return operr.New(status, code, format, args...)
-}
-
 // mutation is what a change to one payment does inside its transaction.
 type mutation func(tx *store.Tx, p *store.Payment) error
 
@@ -365,7 +358,7 @@ func (e *Engine) mutate(id string, fn mutation) (*store.Payment, error) {
 		p, err := tx.Payment(id)
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return errf(404, "not_found", "no payment %s", id)
+				return errf(operr.CodeNotFound, "no payment %s", id)
 			}
 			return err
 		}
@@ -387,7 +380,7 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	now := e.now()
 	e.watch.NoteStamp(now)
 	if from != "" && !CanTransition(from, p.State) && !contradicts(from, p) {
-		return errf(422, "invalid_state", "payment %s is %s and cannot become %s", p.ID, from, p.State)
+		return errf(operr.CodeInvalidState, "payment %s is %s and cannot become %s", p.ID, from, p.State)
 	}
 	if from != p.State || len(p.History) == 0 {
 		p.History = appendHistory(p.History, p.State, now, p.Attempts)
@@ -472,7 +465,7 @@ func (e *Engine) payment(id string) (*store.Payment, error) {
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errf(404, "not_found", "no payment %s", id)
+		return nil, errf(operr.CodeNotFound, "no payment %s", id)
 	}
 	return p, err
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent/agenttest"
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/store"
@@ -73,7 +74,7 @@ func TestFailOnAnUnprovenChannelIsNotNoSuchOrder(t *testing.T) {
 		code, _ := sim.IssueCode("alipay")
 		_, _, err := w.e.CreatePayment(context.Background(), CreateRequest{Amount: 700, Mode: "scan", AuthCode: code}, IdemKey{Key: "k2"})
 		var ae *OpError
-		if !errors.As(err, &ae) || ae.Code != "gateway_auth" || ae.Status != 503 {
+		if !errors.As(err, &ae) || ae.Code != operr.CodeGatewayAuth || ae.Kind != operr.KindUnavailable {
 			t.Fatalf("a payment while the credentials are refused: %v", err)
 		}
 		if len(sim.Ledger()) != orders {

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/slip"
@@ -24,7 +25,7 @@ type IdemKey struct {
 var errNoChange = errors.New("agent: no change")
 
 // replay checks an idempotency key inside a transaction: it returns the
-// stored record when the key was seen with the same request, a 409 when it
+// stored record when the key was seen with the same request, idempotency_conflict when it
 // was seen with another, and nil when it is new (or empty).
 func replay(tx *store.Tx, ik IdemKey) (*store.Idem, error) {
 	if ik.Key == "" {
@@ -38,7 +39,7 @@ func replay(tx *store.Tx, ik IdemKey) (*store.Idem, error) {
 		return nil, err
 	}
 	if r.Hash != ik.Hash {
-		return nil, errf(409, "idempotency_conflict", "Idempotency-Key %q was already used with a different request", ik.Key)
+		return nil, errf(operr.CodeIdempotencyConflict, "Idempotency-Key %q was already used with a different request", ik.Key)
 	}
 	return r, nil
 }
@@ -57,7 +58,7 @@ func (e *Engine) checkRunning() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.running {
-		return errf(503, "not_running", "the payment engine is not running (starting or shutting down); try again")
+		return errf(operr.CodeNotRunning, "the payment engine is not running (starting or shutting down); try again")
 	}
 	return nil
 }
@@ -77,7 +78,7 @@ type CreateRequest struct {
 	// Tip is added to Amount (cents): the customer is charged both.
 	Tip int64 `json:"tip"`
 	// Replace: a scan payment without a code replaces the one already
-	// waiting for a code (which is cancelled first) instead of a 409.
+	// waiting for a code (which is cancelled first) instead of a payment_waiting refusal.
 	Replace bool `json:"replace"`
 	// Operator is the cashier who takes the payment (recorded on it);
 	// GatewayOperator is sent to OTTPay as operator_id ("" the gateway's).
@@ -90,22 +91,22 @@ type CreateRequest struct {
 
 func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 	if r.Amount <= 0 {
-		return "", errf(400, "invalid_amount", "amount must be a positive integer number of cents, got %d", r.Amount)
+		return "", errf(operr.CodeInvalidAmount, "amount must be a positive integer number of cents, got %d", r.Amount)
 	}
 	if r.Amount > MaxAmount {
-		return "", errf(400, "invalid_amount", "amount %d is more than the %d cents a payment may be", r.Amount, int64(MaxAmount))
+		return "", errf(operr.CodeInvalidAmount, "amount %d is more than the %d cents a payment may be", r.Amount, int64(MaxAmount))
 	}
 	if r.Currency == "" {
 		r.Currency = e.o.Currency
 	}
 	if r.Currency != e.o.Currency {
-		return "", errf(400, "currency_mismatch", "currency %q does not match the merchant account's %s", r.Currency, e.o.Currency)
+		return "", errf(operr.CodeCurrencyMismatch, "currency %q does not match the merchant account's %s", r.Currency, e.o.Currency)
 	}
 	if err := e.tips.Check(r.Amount, r.Tip, r.TipApprover); err != nil {
 		return "", err
 	}
 	if strings.ContainsFunc(r.Reference, unicode.IsControl) {
-		return "", errf(400, "invalid_reference", "reference has control characters; it is printed on receipts and exported")
+		return "", errf(operr.CodeInvalidReference, "reference has control characters; it is printed on receipts and exported")
 	}
 	if err := checkReference(r.Reference); err != nil {
 		return "", err
@@ -115,29 +116,29 @@ func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 		if r.AuthCode != "" {
 			w, ok := paycode.Classify(r.AuthCode)
 			if !ok {
-				return "", errf(400, "invalid_code", "auth_code %s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(r.AuthCode))
+				return "", errf(operr.CodeInvalidCode, "auth_code %s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(r.AuthCode))
 			}
 			if r.Wallet != "" && r.Wallet != w {
-				return "", errf(400, "invalid_wallet", "wallet %q does not match the payment code, which is %s", r.Wallet, w)
+				return "", errf(operr.CodeInvalidWallet, "wallet %q does not match the payment code, which is %s", r.Wallet, w)
 			}
 			return w, nil
 		}
 		if r.Wallet != "" && r.Wallet != "wechat" && r.Wallet != "alipay" && r.Wallet != "unionpay" {
-			return "", errf(400, "invalid_wallet", "wallet must be wechat, alipay or unionpay, got %q", r.Wallet)
+			return "", errf(operr.CodeInvalidWallet, "wallet must be wechat, alipay or unionpay, got %q", r.Wallet)
 		}
 		return r.Wallet, nil
 	case "qr":
 		if r.AuthCode != "" {
-			return "", errf(400, "invalid_field", "auth_code is for scan payments only")
+			return "", errf(operr.CodeInvalidField, "auth_code is for scan payments only")
 		}
 		if r.Wallet != "wechat" && r.Wallet != "alipay" && r.Wallet != "unionpay" {
-			return "", errf(400, "invalid_wallet", "a qr payment needs wallet wechat, alipay or unionpay, got %q", r.Wallet)
+			return "", errf(operr.CodeInvalidWallet, "a qr payment needs wallet wechat, alipay or unionpay, got %q", r.Wallet)
 		}
 		return r.Wallet, nil
 	case "":
-		return "", errf(400, "invalid_mode", "mode is required: scan or qr")
+		return "", errf(operr.CodeInvalidMode, "mode is required: scan or qr")
 	}
-	return "", errf(400, "invalid_mode", "mode must be scan or qr, got %q", r.Mode)
+	return "", errf(operr.CodeInvalidMode, "mode must be scan or qr, got %q", r.Mode)
 }
 
 // CreatePayment persists a new payment and starts it: a scan payment with
@@ -216,7 +217,7 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 }
 
 // oneWaiter enforces that one scan payment at a time waits for a code:
-// another one waiting is a 409 naming it, unless replace, which cancels it
+// another one waiting is payment_waiting, naming it, unless replace, which cancels it
 // in the same transaction. Inside a write transaction the open-payment
 // index, with the changes sharing the transaction (Tx.Uncommitted), is
 // exact: every earlier commit has been applied to it.
@@ -253,7 +254,7 @@ func (e *Engine) oneWaiter(tx *store.Tx, newID string, replace bool) error {
 			continue
 		}
 		if !replace {
-			return errf(409, "payment_waiting", "payment %s (%d %s) is already waiting for a payment code: give it the code, cancel it, or create this one with \"replace\": true",
+			return errf(operr.CodePaymentWaiting, "payment %s (%d %s) is already waiting for a payment code: give it the code, cancel it, or create this one with \"replace\": true",
 				p.ID, p.Amount, p.Currency)
 		}
 		from := p.State
@@ -281,7 +282,7 @@ func (e *Engine) useCode(tx *store.Tx, code, id string) error {
 	// a real case), and the wall clock can jump. The index forgets a use
 	// only by compaction, after CodeReuseWindow, which a clock jump holds.
 	if u != nil && u.PaymentID != id {
-		return errf(409, "code_already_used", "payment code %s was already used by payment %s: a payment code pays once; ask the customer to refresh the code in their wallet",
+		return errf(operr.CodeCodeAlreadyUsed, "payment code %s was already used by payment %s: a payment code pays once; ask the customer to refresh the code in their wallet",
 			paycode.Mask(code), u.PaymentID)
 	}
 	return tx.MarkCodeUsed(code, id, e.now())
@@ -335,7 +336,7 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 	code = strings.TrimSpace(code)
 	wallet, ok := paycode.Classify(code)
 	if !ok {
-		return nil, errf(400, "invalid_code", "%s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(code))
+		return nil, errf(operr.CodeInvalidCode, "%s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(code))
 	}
 	if err := e.checkRunning(); err != nil {
 		return nil, err
@@ -354,16 +355,16 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 			return errNoChange
 		}
 		if p.Mode != "scan" {
-			return errf(422, "invalid_state", "payment %s is a qr payment; it takes no code", id)
+			return errf(operr.CodeInvalidState, "payment %s is a qr payment; it takes no code", id)
 		}
 		if p.State != AwaitingCode {
-			return errf(422, "invalid_state", "payment %s is %s, not awaiting_code", id, p.State)
+			return errf(operr.CodeInvalidState, "payment %s is %s, not awaiting_code", id, p.State)
 		}
 		if e.waitedTooLong(id) {
-			return errf(422, "invalid_state", "payment %s waited longer than %s for a code and is being cancelled; start a new payment", id, e.o.AwaitCodeTimeout)
+			return errf(operr.CodeInvalidState, "payment %s waited longer than %s for a code and is being cancelled; start a new payment", id, e.o.AwaitCodeTimeout)
 		}
 		if p.Wallet != "" && p.Wallet != wallet {
-			return errf(400, "invalid_wallet", "the code is a %s code but the payment is for %s", wallet, p.Wallet)
+			return errf(operr.CodeInvalidWallet, "the code is a %s code but the payment is for %s", wallet, p.Wallet)
 		}
 		if err := e.checkClockPlausible(); err != nil {
 			return err
@@ -457,7 +458,7 @@ func (e *Engine) Cancel(ctx context.Context, id string, ik IdemKey) (*Payment, e
 			signal = true
 		case InDoubt:
 		default:
-			return errf(422, "invalid_state", "payment %s is already %s", id, p.State)
+			return errf(operr.CodeInvalidState, "payment %s is already %s", id, p.State)
 		}
 		p.CancelRequested = true
 		return e.remember(tx, ik, id, "", 200)
@@ -499,7 +500,7 @@ func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik
 			return errNoChange
 		}
 		if p.State != Succeeded {
-			return errf(422, "invalid_state", "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
+			return errf(operr.CodeInvalidState, "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
 		}
 		if err := e.checkClockPlausible(); err != nil {
 			return err
@@ -510,13 +511,13 @@ func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik
 			amt = *amount
 		}
 		if amt <= 0 && amount != nil {
-			return errf(400, "invalid_amount", "amount must be a positive integer number of cents, got %d", amt)
+			return errf(operr.CodeInvalidAmount, "amount must be a positive integer number of cents, got %d", amt)
 		}
 		if left <= 0 {
-			return errf(422, "nothing_to_refund", "payment %s has nothing left to refund", id)
+			return errf(operr.CodeNothingToRefund, "payment %s has nothing left to refund", id)
 		}
 		if amt > left {
-			return errf(422, "amount_too_large", "at most %d can be refunded (amount %d, tip %d, refunds %d)", left, p.Amount, p.Tip, p.Committed())
+			return errf(operr.CodeAmountTooLarge, "at most %d can be refunded (amount %d, tip %d, refunds %d)", left, p.Amount, p.Tip, p.Committed())
 		}
 		if err := e.checkUnapproved(tx, p, amt, by); err != nil {
 			return err
@@ -556,19 +557,19 @@ func (e *Engine) addRefund(tx *store.Tx, p *store.Payment, amount int64, auto bo
 // Reprint queues a receipt for a final payment (POST /v1/payments/{id}/receipt).
 func (e *Engine) Reprint(id string) (*Payment, error) {
 	if e.o.Printer == nil {
-		return nil, errf(422, "no_printer", "no printer is configured")
+		return nil, errf(operr.CodeNoPrinter, "no printer is configured")
 	}
 	var rec *store.Payment
 	err := e.st.Update(func(tx *store.Tx) error {
 		p, err := tx.Payment(id)
 		if errors.Is(err, store.ErrNotFound) {
-			return errf(404, "not_found", "no payment %s", id)
+			return errf(operr.CodeNotFound, "no payment %s", id)
 		}
 		if err != nil {
 			return err
 		}
 		if !p.State.Final() {
-			return errf(422, "invalid_state", "payment %s is %s; a receipt is printed once it is final", id, p.State)
+			return errf(operr.CodeInvalidState, "payment %s is %s; a receipt is printed once it is final", id, p.State)
 		}
 		rec = p
 		now := e.now()

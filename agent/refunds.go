@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 )
@@ -318,7 +319,7 @@ func (e *Engine) refundDone(j *store.Job, to store.RefundState, rerr *store.Erro
 // later and later, until it is made: a reversal never ends silently.
 func (e *Engine) finishRefund(tx *store.Tx, p *store.Payment, r *store.Refund, to store.RefundState, rerr *store.Error) error {
 	if !canRefundTransition(r.State, to) {
-		return errf(422, "invalid_state", "refund %s is %s and cannot become %s", r.ID, r.State, to)
+		return errf(operr.CodeInvalidState, "refund %s is %s and cannot become %s", r.ID, r.State, to)
 	}
 	e.setRefundState(r, to, rerr)
 	r.Ambiguous = ""
@@ -467,10 +468,10 @@ func (e *Engine) ResolveRefund(id, rid string, r ResolveRefundRequest, ik IdemKe
 		}
 		ref := p.Refund(rid)
 		if ref == nil {
-			return errf(404, "not_found", "payment %s has no refund %s", id, rid)
+			return errf(operr.CodeNotFound, "payment %s has no refund %s", id, rid)
 		}
 		if ref.State != store.RefundInDoubt {
-			return errf(422, "invalid_state", "refund %s is %s; only an in_doubt refund can be settled by hand", rid, ref.State)
+			return errf(operr.CodeInvalidState, "refund %s is %s; only an in_doubt refund can be settled by hand", rid, ref.State)
 		}
 		now := e.now()
 		ref.Resolution = &store.Resolution{Outcome: r.Outcome, Reason: r.Reason, Operator: r.Operator, At: now}
@@ -536,21 +537,21 @@ func (e *Engine) RetryRefund(ctx context.Context, id, rid string, ik IdemKey) (*
 		}
 		ref := p.Refund(rid)
 		if ref == nil {
-			return errf(404, "not_found", "payment %s has no refund %s", id, rid)
+			return errf(operr.CodeNotFound, "payment %s has no refund %s", id, rid)
 		}
 		if ref.State != store.RefundFailed || ref.Error == nil || ref.Error.Code != "refund_not_made" {
-			return errf(422, "invalid_state", "refund %s is not a refund proven not made; ask for a new refund instead", rid)
+			return errf(operr.CodeInvalidState, "refund %s is not a refund proven not made; ask for a new refund instead", rid)
 		}
 		for _, o := range p.Refunds {
 			if o.RetryOf == rid {
-				return errf(409, "already_retried", "refund %s was already made again as %s", rid, o.ID)
+				return errf(operr.CodeAlreadyRetried, "refund %s was already made again as %s", rid, o.ID)
 			}
 		}
 		if p.State != Succeeded {
-			return errf(422, "invalid_state", "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
+			return errf(operr.CodeInvalidState, "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
 		}
 		if left := total(p) - p.Committed(); ref.Amount > left {
-			return errf(422, "amount_too_large", "at most %d can be refunded now", left)
+			return errf(operr.CodeAmountTooLarge, "at most %d can be refunded now", left)
 		}
 		nr, err := e.addRefund(tx, p, ref.Amount, false)
 		if err != nil {

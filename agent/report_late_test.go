@@ -549,7 +549,7 @@ func TestBubbleZReportsWhileMoneySettles(t *testing.T) {
 	})
 }
 
-func isCode(err error, code string) bool {
+func isCode(err error, code Code) bool {
 	var oe *OpError
 	return errors.As(err, &oe) && oe.Code == code
 }

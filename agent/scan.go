@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/store"
@@ -38,11 +39,11 @@ type Scan struct {
 //   - with nothing to take it, a scan.ignored event: nothing is charged.
 func (e *Engine) HandleScan(ctx context.Context, s Scan) error {
 	if err := paycode.CheckInput(s.Code); err != nil { // one rule, however the code arrives
-		return errf(400, "invalid_code", "scan %v; nothing was recorded", err)
+		return errf(operr.CodeInvalidCode, "scan %v; nothing was recorded", err)
 	}
 	code := strings.TrimSpace(s.Code)
 	if code == "" {
-		return errf(400, "invalid_code", "empty scan")
+		return errf(operr.CodeInvalidCode, "empty scan")
 	}
 	// A payment code the scanner wrapped (an AIM prefix such as "]Q1",
 	// invisible or bidi characters) is the same payment code.
@@ -70,16 +71,16 @@ func (e *Engine) HandleScan(ctx context.Context, s Scan) error {
 	auto := cart.CanStart(e.o.ScanAutoStart) // a tip prompt waits for its answer
 	switch route.Decide(len(waiting), auto) {
 	case route.Ambiguous:
-		err := errf(409, "scan_ambiguous", "%d payments could take this code (%s); nothing was charged: cancel the one the customer is not paying",
+		err := errf(operr.CodeScanAmbiguous, "%d payments could take this code (%s); nothing was charged: cancel the one the customer is not paying",
 			len(waiting)+btoi(auto), describeCandidates(waiting, auto, cart))
 		return e.refuseScan(masked, err)
 	case route.Waiting:
 		_, err := e.giveCode(ctx, waiting[0], code, IdemKey{}, false) // a scanner never waits for the gateway
 		var oe *OpError
-		if errors.As(err, &oe) && (oe.Code == "code_already_used" || oe.Code == "clock_implausible") {
+		if errors.As(err, &oe) && (oe.Code == operr.CodeCodeAlreadyUsed || oe.Code == operr.CodeClockImplausible) {
 			return e.refuseScan(masked, err)
 		}
-		if errors.As(err, &oe) && oe.Status == 422 {
+		if errors.As(err, &oe) && oe.Kind == operr.KindWrongState {
 			return e.appendEvent(Event{Kind: KindScanIgnored, At: now, Scan: masked, Reason: "the payment stopped waiting for a code: " + oe.Message})
 		}
 		return err
@@ -88,7 +89,7 @@ func (e *Engine) HandleScan(ctx context.Context, s Scan) error {
 	}
 	if e.o.ScanAutoStart && len(waiting) == 0 && e.cart.Busy() {
 		// Another code is starting a payment from the cart this moment.
-		return e.refuseScan(masked, errf(409, "cart_busy", "another payment code is starting a payment for the amount due; nothing was charged for this one"))
+		return e.refuseScan(masked, errf(operr.CodeCartBusy, "another payment code is starting a payment for the amount due; nothing was charged for this one"))
 	}
 	return e.appendEvent(Event{Kind: KindScanIgnored, At: now, Scan: masked, Reason: "no payment is waiting for a code"})
 }
@@ -98,17 +99,17 @@ func (e *Engine) HandleScan(ctx context.Context, s Scan) error {
 // one payment. A scan whose cart changed since it was read (a new amount,
 // a tip chosen again, expired), or that another scan took, is refused and
 // charges nothing. While the payment is recorded the cart cannot change
-// (SetCart, ClearCart and ChooseTip answer 409 cart_busy): what is charged
+// (SetCart, ClearCart and ChooseTip answer cart_busy): what is charged
 // is the cart as taken. A payment refused before anything was recorded
 // gives the same cart back; one that may be recorded never does.
 func (e *Engine) scanCart(ctx context.Context, masked *ScanInfo, code string, seen *Cart) error {
 	e.step("cart-read")
 	c, err := e.cart.Take(seen, e.mono())
 	if errors.Is(err, route.ErrBusy) {
-		return e.refuseScan(masked, errf(409, "cart_busy", "another payment code is starting a payment for the amount due; nothing was charged for this one"))
+		return e.refuseScan(masked, errf(operr.CodeCartBusy, "another payment code is starting a payment for the amount due; nothing was charged for this one"))
 	}
 	if err != nil {
-		return e.refuseScan(masked, errf(409, "cart_changed", "the amount due changed as the code was scanned; nothing was charged: check the amount and scan again"))
+		return e.refuseScan(masked, errf(operr.CodeCartChanged, "the amount due changed as the code was scanned; nothing was charged: check the amount and scan again"))
 	}
 	e.step("cart-taken")
 	p, _, err := e.createPayment(ctx, CreateRequest{Amount: c.Amount, Currency: c.Currency, Mode: "scan",
@@ -118,7 +119,7 @@ func (e *Engine) scanCart(ctx context.Context, masked *ScanInfo, code string, se
 		// Refused before the transaction committed (validation, a used
 		// code, the clock): nothing was recorded or sent.
 		e.cart.Release()
-		if oe.Status < 500 || oe.Code == "clock_implausible" {
+		if oe.Kind.Refusal() || oe.Code == operr.CodeClockImplausible {
 			return e.refuseScan(masked, err)
 		}
 		return err
@@ -166,7 +167,7 @@ func (e *Engine) refuseScan(s *ScanInfo, err error) error {
 	errors.As(err, &oe)
 	ev := Event{Kind: KindScanRefused, At: e.now(), Scan: s}
 	if oe != nil {
-		ev.Error, ev.Reason = &store.Error{Code: oe.Code, Message: oe.Message}, oe.Message
+		ev.Error, ev.Reason = &store.Error{Code: string(oe.Code), Message: oe.Message}, oe.Message
 	}
 	e.log.Warn("agent: scan refused; nothing charged", "code", s.Code, "device", s.Device, "err", err)
 	if jerr := e.appendEvent(ev); jerr != nil {
@@ -239,7 +240,7 @@ func (e *Engine) awaitLoop(ctx context.Context) {
 		e.awaitingCode()
 		if e.cartExpired() {
 			var oe *OpError
-			if err := e.ClearCart(); err != nil && !(errors.As(err, &oe) && oe.Code == "cart_busy") { // a scan is paying it
+			if err := e.ClearCart(); err != nil && !(errors.As(err, &oe) && oe.Code == operr.CodeCartBusy) { // a scan is paying it
 				e.storeError("clear expired cart", err)
 			}
 		}
@@ -250,16 +251,16 @@ func (e *Engine) awaitLoop(ctx context.Context) {
 // expires CartTimeout later.
 func (e *Engine) SetCart(c Cart) (*Cart, error) {
 	if c.Amount <= 0 {
-		return nil, errf(400, "invalid_amount", "amount must be a positive integer number of cents, got %d", c.Amount)
+		return nil, errf(operr.CodeInvalidAmount, "amount must be a positive integer number of cents, got %d", c.Amount)
 	}
 	if c.Amount > MaxAmount {
-		return nil, errf(400, "invalid_amount", "amount %d is more than the %d cents a payment may be", c.Amount, int64(MaxAmount))
+		return nil, errf(operr.CodeInvalidAmount, "amount %d is more than the %d cents a payment may be", c.Amount, int64(MaxAmount))
 	}
 	if c.Currency == "" {
 		c.Currency = e.o.Currency
 	}
 	if c.Currency != e.o.Currency {
-		return nil, errf(400, "currency_mismatch", "currency %q does not match the merchant account's %s", c.Currency, e.o.Currency)
+		return nil, errf(operr.CodeCurrencyMismatch, "currency %q does not match the merchant account's %s", c.Currency, e.o.Currency)
 	}
 	if err := e.tips.Check(c.Amount, c.Tip, c.TipApprover); err != nil {
 		return nil, err
@@ -284,7 +285,7 @@ func (e *Engine) SetCart(c Cart) (*Cart, error) {
 // errCartBusy is the answer to a change of the cart while a scanned code
 // starts a payment from it.
 func errCartBusy() error {
-	return errf(409, "cart_busy", "a scanned payment code is starting a payment for the amount due as it is: it cannot change now; if the sale changed, cancel that payment (it is announced at once)")
+	return errf(operr.CodeCartBusy, "a scanned payment code is starting a payment for the amount due as it is: it cannot change now; if the sale changed, cancel that payment (it is announced at once)")
 }
 
 // ClearCart clears the amount due (DELETE /v1/cart).

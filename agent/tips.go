@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/slip"
@@ -18,7 +19,7 @@ func total(p *store.Payment) int64 { return p.Amount + p.Tip }
 // it is sent to OTTPay as sale_num, so it must be one OTTPay takes.
 func checkReference(ref string) error {
 	if err := gateway.CheckSaleNum(ref); err != nil {
-		return errf(400, "invalid_reference", "reference %q is sent to OTTPay as the sale number (sale_num): up to %d letters, digits and - _ . / #", ref, gateway.MaxSaleNum)
+		return errf(operr.CodeInvalidReference, "reference %q is sent to OTTPay as the sale number (sale_num): up to %d letters, digits and - _ . / #", ref, gateway.MaxSaleNum)
 	}
 	return nil
 }
@@ -118,17 +119,17 @@ type TipChoice = route.TipChoice
 // set and marked chosen, and a cart.updated event tells the POS (which
 // then starts the payment with the cart's tip) and the display. It moves
 // no money: the payment does not exist yet. While a scanned code starts a
-// payment from the cart the tip cannot change (409 cart_busy).
+// payment from the cart the tip cannot change (cart_busy).
 func (e *Engine) ChooseTip(ch TipChoice) (*Cart, error) {
 	if (ch.Percent == nil) == (ch.Tip == nil) {
-		return nil, errf(400, "invalid_field", `send {"percent": <one of the suggestions>} or {"tip": <cents, 0 for no tip>}`)
+		return nil, errf(operr.CodeInvalidField, `send {"percent": <one of the suggestions>} or {"tip": <cents, 0 for no tip>}`)
 	}
 	e.cartMu.Lock()
 	defer e.cartMu.Unlock()
 	c, err := e.cart.Update(e.mono(), func(c *Cart) error { return e.tips.Apply(c, ch) })
 	switch {
 	case errors.Is(err, route.ErrChanged): // the answer was to another amount
-		return nil, errf(409, "no_tip_prompt", "the amount due changed while the tip was chosen; choose again")
+		return nil, errf(operr.CodeNoTipPrompt, "the amount due changed while the tip was chosen; choose again")
 	case errors.Is(err, route.ErrBusy):
 		return nil, errCartBusy()
 	case err != nil:

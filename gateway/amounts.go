@@ -3,6 +3,8 @@ package gateway
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/posagent/posagent/gateway/internal/envelope"
 )
 
 // FeeKey is the answer field this client reads as a convenience fee the
@@ -51,7 +53,7 @@ type amounts struct {
 // up to FeeAllowance. For an order whose tip is not known (STATUS_QUERY)
 // the answer's own tip is used; without one, a tip is indistinguishable
 // from a fee and only a fee-sized surplus is accepted.
-func checkAmounts(k call, f Fields, feeBPS int) (amounts, error) {
+func checkAmounts(k call, f envelope.Fields, feeBPS int) (amounts, error) {
 	var a amounts
 	num := func(key string) (int64, bool, error) {
 		v, ok := f.Get(key)
@@ -127,11 +129,11 @@ func checkTip(tip int64) error {
 
 // appendTip adds tip to the request's fields unless it is 0 (optional
 // fields are left out rather than sent empty).
-func appendTip(f Fields, tip int64) Fields {
+func appendTip(f envelope.Fields, tip int64) envelope.Fields {
 	if tip == 0 {
 		return f
 	}
-	return append(f, Field{"tip", strconv.FormatInt(tip, 10)})
+	return append(f, envelope.Field{Key: "tip", Value: strconv.FormatInt(tip, 10)})
 }
 
 // MaxSaleNum is the longest sale_num this client sends. OTTPay documents

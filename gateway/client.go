@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/posagent/posagent/gateway/internal/envelope"
 	"github.com/posagent/posagent/paycode"
 )
 
@@ -311,16 +312,16 @@ func (c *Client) PassivePay(ctx context.Context, r PayRequest) (*Result, error) 
 	if err := CheckSaleNum(r.SaleNum); err != nil {
 		return nil, c.localErr(ActionPassivePay, r.OrderID, err)
 	}
-	f := Fields{
-		{"order_id", r.OrderID},
-		{"operator_id", or(r.OperatorID, c.cfg.OperatorID)},
-		{"amount", strconv.FormatInt(r.Amount, 10)},
-		{"auth_code", r.AuthCode},
-		{"biz_type", biz},
+	f := envelope.Fields{
+		{Key: "order_id", Value: r.OrderID},
+		{Key: "operator_id", Value: or(r.OperatorID, c.cfg.OperatorID)},
+		{Key: "amount", Value: strconv.FormatInt(r.Amount, 10)},
+		{Key: "auth_code", Value: r.AuthCode},
+		{Key: "biz_type", Value: biz},
 	}
 	f = appendTip(f, r.Tip)
 	if r.SaleNum != "" {
-		f = append(f, Field{"sale_num", r.SaleNum})
+		f = append(f, envelope.Field{Key: "sale_num", Value: r.SaleNum})
 	}
 	return c.do(ctx, call{action: ActionPassivePay, orderID: r.OrderID, amount: r.Amount, hasAmount: true,
 		tip: r.Tip, hasTip: true, authCode: r.AuthCode, fields: f, operatorID: r.OperatorID})
@@ -343,14 +344,14 @@ func (c *Client) ActivePay(ctx context.Context, r QRRequest) (*Result, error) {
 	if cb == "" {
 		cb = c.cfg.CallbackURL
 	}
-	f := Fields{
-		{"order_id", r.OrderID},
-		{"operator_id", or(r.OperatorID, c.cfg.OperatorID)},
-		{"amount", strconv.FormatInt(r.Amount, 10)},
-		{"biz_type", biz},
+	f := envelope.Fields{
+		{Key: "order_id", Value: r.OrderID},
+		{Key: "operator_id", Value: or(r.OperatorID, c.cfg.OperatorID)},
+		{Key: "amount", Value: strconv.FormatInt(r.Amount, 10)},
+		{Key: "biz_type", Value: biz},
 	}
 	if cb != "" {
-		f = append(f, Field{"call_back_url", cb})
+		f = append(f, envelope.Field{Key: "call_back_url", Value: cb})
 	}
 	f = appendTip(f, r.Tip)
 	res, err := c.do(ctx, call{action: ActionActivePay, orderID: r.OrderID, amount: r.Amount, hasAmount: true,
@@ -378,7 +379,7 @@ func (c *Client) QueryOrder(ctx context.Context, orderID string, amount, tip int
 		return nil, c.localErr(ActionStatusQuery, orderID, err)
 	}
 	return c.do(ctx, call{action: ActionStatusQuery, orderID: orderID, amount: amount, hasAmount: amount > 0,
-		tip: tip, hasTip: amount > 0, fields: Fields{{"order_id", orderID}}})
+		tip: tip, hasTip: amount > 0, fields: envelope.Fields{{Key: "order_id", Value: orderID}}})
 }
 
 // Refund refunds all or part of a paid order. Resend an unknown refund
@@ -391,10 +392,10 @@ func (c *Client) Refund(ctx context.Context, r RefundRequest) (*Result, error) {
 	if err := checkOrderID(r.OriginalOrderID); err != nil {
 		return nil, c.localErr(ActionRefund, r.OrderID, fmt.Errorf("original %w", err))
 	}
-	f := Fields{
-		{"order_id", r.OrderID},
-		{"ori_order_id", r.OriginalOrderID},
-		{"refund_amt", strconv.FormatInt(r.Amount, 10)},
+	f := envelope.Fields{
+		{Key: "order_id", Value: r.OrderID},
+		{Key: "ori_order_id", Value: r.OriginalOrderID},
+		{Key: "refund_amt", Value: strconv.FormatInt(r.Amount, 10)},
 	}
 	return c.do(ctx, call{action: ActionRefund, orderID: r.OrderID, amount: r.Amount, hasAmount: true,
 		oriOrderID: r.OriginalOrderID, fields: f, operatorID: r.OperatorID})
@@ -407,7 +408,7 @@ func (c *Client) ExchangeRate(ctx context.Context, currency string) (*Result, er
 	if currency == "" {
 		return nil, c.localErr(ActionExRateQuery, "", errors.New("currency is empty"))
 	}
-	res, err := c.do(ctx, call{action: ActionExRateQuery, feeType: currency, fields: Fields{{"fee_type", currency}}})
+	res, err := c.do(ctx, call{action: ActionExRateQuery, feeType: currency, fields: envelope.Fields{{Key: "fee_type", Value: currency}}})
 	if err == nil && res.Rate <= 0 {
 		return res, &Error{Action: ActionExRateQuery, Code: res.Code, Message: res.Message, Outcome: Unknown,
 			Err: fmt.Errorf("%w: no positive rate in the answer", ErrUnverified)}
@@ -426,7 +427,7 @@ type call struct {
 	authCode   string // for masked logging only
 	oriOrderID string
 	feeType    string
-	fields     Fields
+	fields     envelope.Fields
 	operatorID string // the envelope's operator_id; "" the Config's
 }
 
@@ -509,7 +510,7 @@ func (c *Client) exchange(ctx context.Context, k call) (*Result, error) {
 	if e != nil {
 		return nil, e
 	}
-	env, err := ParseResponseEnvelope(raw)
+	env, err := envelope.ParseResponseEnvelope(raw)
 	if err != nil {
 		return nil, k.fail("", "", Unknown, fmt.Errorf("%w: %w", ErrUnverified, err))
 	}
@@ -543,11 +544,11 @@ func (k call) fail(code, msg string, o Outcome, err error) *Error {
 // requestBody seals k's fields and wraps them in the request envelope.
 // Nothing was sent when it fails.
 func (c *Client) requestBody(k call) ([]byte, *Error) {
-	data, digest, err := Seal(k.fields, c.cfg.SignKey)
+	data, digest, err := envelope.Seal(k.fields, c.cfg.SignKey)
 	if err != nil {
 		return nil, k.fail("", "", Failed, fmt.Errorf("%w: seal: %w", ErrNotSent, err))
 	}
-	body, err := json.Marshal(RequestEnvelope{
+	body, err := json.Marshal(envelope.RequestEnvelope{
 		Action: k.action, Version: Version, MerchantID: c.cfg.MerchantID,
 		TerminalNo: c.cfg.TerminalNo, OperatorID: or(k.operatorID, c.cfg.OperatorID), Data: data, MD5: digest,
 	})
@@ -597,14 +598,14 @@ func (c *Client) post(ctx context.Context, k call, body []byte) ([]byte, *Error)
 // openAnswer decrypts and checks the answer's data (digest, then verify);
 // nil fields when the answer carries none. An answer whose data cannot be
 // read or verified, or SUCCESS without data, is ErrUnverified.
-func (c *Client) openAnswer(k call, env ResponseEnvelope) (Fields, *Error) {
+func (c *Client) openAnswer(k call, env envelope.ResponseEnvelope) (envelope.Fields, *Error) {
 	if env.Data == "" && env.MD5 == "" {
 		if env.RspCode == CodeSuccess {
 			return nil, k.fail(env.RspCode, env.RspMsg, Unknown, fmt.Errorf("%w: SUCCESS without data", ErrUnverified))
 		}
 		return nil, nil
 	}
-	fields, err := Open(env.Data, env.MD5, c.cfg.SignKey)
+	fields, err := envelope.Open(env.Data, env.MD5, c.cfg.SignKey)
 	if err == nil {
 		err = c.verify(k, env, fields)
 	}
@@ -623,7 +624,7 @@ func (c *Client) openAnswer(k call, env ResponseEnvelope) (Fields, *Error) {
 
 // fillResult copies what the verified fields say into res: order status,
 // code_url, amounts, rate, tip and fee, refunded total.
-func (c *Client) fillResult(k call, res *Result, fields Fields) {
+func (c *Client) fillResult(k call, res *Result, fields envelope.Fields) {
 	res.Fields = fields.Map()
 	res.OrderStatus = fields.Value("order_status")
 	res.CodeURL = fields.Value("code_url")
@@ -649,7 +650,7 @@ func (c *Client) fillResult(k call, res *Result, fields Fields) {
 // verify checks that a decrypted, digest-checked answer is about this
 // request: same order id (required for order actions), same amounts and
 // merchant id where present.
-func (c *Client) verify(k call, env ResponseEnvelope, f Fields) error {
+func (c *Client) verify(k call, env envelope.ResponseEnvelope, f envelope.Fields) error {
 	if env.MerchantID != "" && env.MerchantID != c.cfg.MerchantID {
 		return fmt.Errorf("merchant_id %q, want %q", env.MerchantID, c.cfg.MerchantID)
 	}
@@ -732,7 +733,7 @@ func (c *Client) ParseCallback(body []byte) (*Result, error) {
 	if len(body) > maxResponse {
 		return nil, bad("", fmt.Errorf("call-back larger than %d bytes", maxResponse))
 	}
-	env, err := ParseResponseEnvelope(body)
+	env, err := envelope.ParseResponseEnvelope(body)
 	if err != nil {
 		return nil, bad("", err)
 	}
@@ -742,7 +743,7 @@ func (c *Client) ParseCallback(body []byte) (*Result, error) {
 	if env.Data == "" {
 		return nil, bad("", errors.New("call-back without data"))
 	}
-	f, err := Open(env.Data, env.MD5, c.cfg.SignKey)
+	f, err := envelope.Open(env.Data, env.MD5, c.cfg.SignKey)
 	if err != nil {
 		return nil, bad("", err)
 	}

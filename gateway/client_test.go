@@ -22,6 +22,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/gateway/internal/envelope"
 	"github.com/posagent/posagent/gateway/ottsim"
 )
 
@@ -284,12 +285,12 @@ func TestRequestGolden(t *testing.T) {
 			if h.Get("Content-Type") != "application/json" || h.Get("Accept") != "application/json" {
 				t.Errorf("headers %v", h)
 			}
-			env := gateway.RequestEnvelope{}
+			env := envelope.RequestEnvelope{}
 			if err := json.Unmarshal(got, &env); err != nil || env.Version != "1.0" || env.MerchantID != merchant ||
 				env.OperatorID != operator || env.TerminalNo != "LANE1" {
 				t.Errorf("envelope %+v %v", env, err)
 			}
-			f, err := gateway.Open(env.Data, env.MD5, signKey)
+			f, err := envelope.Open(env.Data, env.MD5, signKey)
 			if err != nil {
 				t.Fatalf("the simulator side cannot open it: %v", err)
 			}
@@ -300,7 +301,7 @@ func TestRequestGolden(t *testing.T) {
 			}
 			// Golden: the envelope, then the decrypted data for humans.
 			out := append(got, '\n')
-			out = append(out, gateway.MarshalFields(f)...)
+			out = append(out, envelope.MarshalFields(f)...)
 			out = append(out, '\n')
 			path := filepath.Join("testdata", "request_"+tc.name+".golden")
 			if *update {
@@ -335,12 +336,12 @@ func TestSecretsNeverAppear(t *testing.T) {
 	var kmu sync.Mutex
 	var digests []string
 	record := func(b []byte) {
-		if env, err := gateway.ParseResponseEnvelope(b); err == nil && env.MD5 != "" {
+		if env, err := envelope.ParseResponseEnvelope(b); err == nil && env.MD5 != "" {
 			kmu.Lock()
 			digests = append(digests, env.MD5)
 			kmu.Unlock()
 		}
-		var req gateway.RequestEnvelope
+		var req envelope.RequestEnvelope
 		if json.Unmarshal(b, &req) == nil && req.MD5 != "" {
 			kmu.Lock()
 			digests = append(digests, req.MD5)
@@ -424,7 +425,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 	secrets := []string{signKey}
 	kmu.Lock()
 	for _, d := range digests {
-		secrets = append(secrets, string(gateway.AESKey(d, signKey)))
+		secrets = append(secrets, string(envelope.AESKey(d, signKey)))
 	}
 	kmu.Unlock()
 	if len(secrets) < 10 {

@@ -23,8 +23,9 @@
 // Open reverses it and recomputes the digest over the decrypted values.
 // Fields is an ordered list, not a map, because the JSON keeps the
 // caller's key order and the ciphertext depends on it: Seal reproduces
-// the official Appendix A vector byte for byte (see the tests). The
-// envelope functions are pure and are shared with the simulator.
+// the official Appendix A vector byte for byte (see the tests). Those
+// functions are package gateway/internal/envelope, pure and shared with the
+// simulator; they are not part of this package's API.
 // Optional fields are left out, never sent as "".
 //
 // # Results and errors

@@ -4,12 +4,13 @@ import (
 	"fmt"
 
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/gateway/internal/envelope"
 )
 
 // Sealing the business fields of OTTPay's Appendix A example: the digest
 // goes in the envelope's md5, the ciphertext in its data.
 func ExampleSeal() {
-	fields := gateway.Fields{
+	fields := envelope.Fields{
 		{Key: "orderId", Value: "1234567890"},
 		{Key: "idCardName", Value: "张三"},
 		{Key: "idCardNum", Value: "123456789012345678"},
@@ -17,13 +18,13 @@ func ExampleSeal() {
 		{Key: "mobile", Value: "13711111111"},
 		{Key: "idCardType", Value: "1"},
 	}
-	data, md5, err := gateway.Seal(fields, "6698851A525C9433")
+	data, md5, err := envelope.Seal(fields, "6698851A525C9433")
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(gateway.DigestInput(fields))
+	fmt.Println(envelope.DigestInput(fields))
 	fmt.Println(md5)
-	fmt.Println(string(gateway.AESKey(md5, "6698851A525C9433")))
+	fmt.Println(string(envelope.AESKey(md5, "6698851A525C9433")))
 	fmt.Println(data[:24] + "...")
 	// Output:
 	// 62000000000010张三1234567890123456781137111111111234567890

@@ -73,7 +73,7 @@ func (s *Server) hAudit(w http.ResponseWriter, r *http.Request) {
 			t, err = time.Parse("2006-01-02", v)
 		}
 		if err != nil {
-			writeErr(w, errf(400, "invalid_since", "since must be an RFC 3339 time or a date YYYY-MM-DD, got %q", clip(v, 40)))
+			writeErr(w, errf(CodeInvalidSince, "since must be an RFC 3339 time or a date YYYY-MM-DD, got %q", clip(v, 40)))
 			return
 		}
 		since = t
@@ -82,7 +82,7 @@ func (s *Server) hAudit(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100000 {
-			writeErr(w, errf(400, "invalid_limit", "limit must be an integer from 1 to 100000, got %q", clip(v, 20)))
+			writeErr(w, errf(CodeInvalidLimit, "limit must be an integer from 1 to 100000, got %q", clip(v, 20)))
 			return
 		}
 		limit = n

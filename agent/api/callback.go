@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 )
 
@@ -33,11 +34,11 @@ func CallbackHandler(n Nudger, cp CallbackParser, log *slog.Logger) http.Handler
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
-			writeErr(w, errf(405, "method_not_allowed", "call-backs are POSTed"))
+			writeErr(w, errf(CodeMethodNotAllowed, "call-backs are POSTed"))
 			return
 		}
 		if cp == nil {
-			writeErr(w, errf(404, "not_found", "this gateway sends no call-backs"))
+			writeErr(w, errf(operr.CodeNotFound, "this gateway sends no call-backs"))
 			return
 		}
 		body, err := readBody(w, r) // 413 too large, 408 too slow
@@ -48,7 +49,7 @@ func CallbackHandler(n Nudger, cp CallbackParser, log *slog.Logger) http.Handler
 		res, err := cp.ParseCallback(body)
 		if err != nil {
 			log.Warn("agent: call-back refused", "err", err)
-			writeErr(w, errf(400, "bad_callback", "call-back failed verification"))
+			writeErr(w, errf(CodeBadCallback, "call-back failed verification"))
 			return
 		}
 		woke, err := n.Nudge(res.OrderID, res.Amount)

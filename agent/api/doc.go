@@ -25,9 +25,15 @@
 //
 // The API holds the concrete parts it serves: the engine (*agent.Engine:
 // payments, the cart, status, events, the audit trail) and its books
-// (*books.Books: shifts, reports, reconciliations). Their refusals are
-// *agent.OpError (agent/operr), whose Status and Code are what the API
-// answers with.
+// (*books.Books: shifts, reports, reconciliations).
+//
+// Only the API knows HTTP statuses. The refusals of the engine and of its
+// books are *agent.OpError (agent/operr's Error), with a Kind and a Code
+// (the constants of agent/operr); kindStatus in codes.go is the one table
+// from a kind to its status. The API's own refusals (the front door, a
+// request's form, streams, rendering, a PIN) have their codes and statuses
+// beside it. docs/api.md lists every code under its status, and
+// codes_test.go checks that it does.
 //
 //	srv := api.New(engine, books, api.Options{Token: tok, Access: acc})
 //	api.Serve(ctx, api.NewServer(srv, log), listeners...)

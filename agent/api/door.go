@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // door is the API's front door: every request passes it before a handler
@@ -166,11 +167,11 @@ func (s *Server) handler() http.Handler {
 // apiError writes a refusal. A request whose body was not read is answered
 // with Connection: close, so that the server never waits for a body it
 // will not use (a slow or endless one) before sending the answer.
-func refuse(w http.ResponseWriter, r *http.Request, status int, code, format string, args ...any) {
+func refuse(w http.ResponseWriter, r *http.Request, code agent.Code, format string, args ...any) {
 	if r.ContentLength != 0 {
 		w.Header().Set("Connection", "close")
 	}
-	writeErr(w, errf(status, code, format, args...))
+	writeErr(w, errf(code, format, args...))
 }
 
 func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -204,7 +205,7 @@ func (d *door) servePublic(w http.ResponseWriter, r *http.Request, client string
 	key := "client " + clientKey(client)
 	if left := d.authFails.blocked(key); left > 0 {
 		w.Header().Set("Retry-After", fmtRetry(left))
-		refuse(w, r, http.StatusTooManyRequests, "too_many_attempts", "too many refused requests from this client; try again later")
+		refuse(w, r, CodeTooManyAttempts, "too many refused requests from this client; try again later")
 		return
 	}
 	if !d.checkBody(w, r) {
@@ -224,7 +225,7 @@ func (d *door) checkBrowser(w http.ResponseWriter, r *http.Request, onSocket boo
 	// 1. Host: a page on a rebound name (rebind.attacker.example -> 127.0.0.1)
 	// carries its own name in Host. A Unix socket has no browser behind it.
 	if !onSocket && !d.hostAllowed(r.Host) {
-		refuse(w, r, http.StatusMisdirectedRequest, "host_not_allowed",
+		refuse(w, r, CodeHostNotAllowed,
 			"Host %q is not this agent's name: use 127.0.0.1, localhost or a name listed in api.allowed_hosts", clip(r.Host, 80))
 		return false, false
 	}
@@ -232,12 +233,12 @@ func (d *door) checkBrowser(w http.ResponseWriter, r *http.Request, onSocket boo
 	origin := r.Header.Get("Origin")
 	corsOK = origin != "" && slices.Contains(d.s.accessNow().a.AllowedOrigins, origin)
 	if origin != "" && !corsOK && !sameOrigin(origin, r) {
-		refuse(w, r, http.StatusForbidden, "origin_not_allowed",
+		refuse(w, r, CodeOriginNotAllowed,
 			"requests from web pages at %s are refused: list the origin in api.allowed_origins to let a web POS in", clip(origin, 80))
 		return false, false
 	}
 	if origin == "" && r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-		refuse(w, r, http.StatusForbidden, "origin_not_allowed", "cross-site requests from web pages are refused")
+		refuse(w, r, CodeOriginNotAllowed, "cross-site requests from web pages are refused")
 		return false, false
 	}
 	if !corsOK {
@@ -265,7 +266,7 @@ func (d *door) checkSocket(w http.ResponseWriter, r *http.Request, uid int, onSo
 	}
 	if !d.uidAllowed(uid) {
 		d.log.Warn("api: unix socket caller refused", "uid", uid, "path", r.URL.Path)
-		refuse(w, r, http.StatusForbidden, "uid_not_allowed", "uid %d may not use this socket: add it to api.socket_users", uid)
+		refuse(w, r, CodeUIDNotAllowed, "uid %d may not use this socket: add it to api.socket_users", uid)
 		return "", false
 	}
 	return "unix uid " + strconv.Itoa(uid), true
@@ -278,16 +279,16 @@ func (d *door) checkRoute(w http.ResponseWriter, r *http.Request, c caller) bool
 	if !known {
 		if allow := d.allowed(r); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
-			refuse(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s: use %s", clip(r.Method, 16), clip(r.URL.Path, 80), strings.Join(allow, ", "))
+			refuse(w, r, CodeMethodNotAllowed, "%s is not allowed on %s: use %s", clip(r.Method, 16), clip(r.URL.Path, 80), strings.Join(allow, ", "))
 			return false
 		}
-		refuse(w, r, http.StatusNotFound, "not_found", "no route %s %s", clip(r.Method, 16), clip(r.URL.Path, 80))
+		refuse(w, r, operr.CodeNotFound, "no route %s %s", clip(r.Method, 16), clip(r.URL.Path, 80))
 		return false
 	}
 	if rt.roles&c.roles == 0 {
 		d.log.Warn("api: role refused", "client", c.client, "credential", c.name, "method", r.Method, "path", clip(r.URL.Path, 80))
 		_, path, _ := strings.Cut(pattern, " ")
-		refuse(w, r, http.StatusForbidden, "forbidden", "the %s credential may not %s %s", c.name, r.Method, path)
+		refuse(w, r, CodeForbidden, "the %s credential may not %s %s", c.name, r.Method, path)
 		return false
 	}
 	return true
@@ -297,13 +298,13 @@ func (d *door) checkRoute(w http.ResponseWriter, r *http.Request, c caller) bool
 // from Content-Type, both before it is read; then a deadline for reading it.
 func (d *door) checkBody(w http.ResponseWriter, r *http.Request) bool {
 	if r.ContentLength > MaxBody {
-		refuse(w, r, http.StatusRequestEntityTooLarge, "body_too_large", "request body is larger than %d KiB", MaxBody>>10)
+		refuse(w, r, CodeBodyTooLarge, "request body is larger than %d KiB", MaxBody>>10)
 		return false
 	}
 	if hasBody(r) || r.Header.Get("Content-Type") != "" {
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if hasBody(r) && (err != nil || mt != "application/json") || err == nil && mt != "application/json" {
-			refuse(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", "request bodies must be JSON: send Content-Type: application/json")
+			refuse(w, r, CodeUnsupportedMediaType, "request bodies must be JSON: send Content-Type: application/json")
 			return false
 		}
 	}
@@ -332,7 +333,7 @@ func (d *door) authenticate(w http.ResponseWriter, r *http.Request, client strin
 			return caller{roles: allRoles, name: "anonymous", client: client}, true
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)
-		refuse(w, r, http.StatusUnauthorized, "unauthorized", "missing Authorization: Bearer <token>")
+		refuse(w, r, CodeUnauthorized, "missing Authorization: Bearer <token>")
 		return caller{}, false
 	}
 	acc := d.s.accessNow()
@@ -347,7 +348,7 @@ func (d *door) authenticate(w http.ResponseWriter, r *http.Request, client strin
 	if inURL {
 		msg = "?token= is accepted for the display token only, on the display's pages and its event stream; send other tokens as Authorization: Bearer"
 	}
-	refuse(w, r, http.StatusUnauthorized, "unauthorized", "%s", msg)
+	refuse(w, r, CodeUnauthorized, "%s", msg)
 	return caller{}, false
 }
 
@@ -358,7 +359,7 @@ func (d *door) authFailed(w http.ResponseWriter, r *http.Request, client, tok st
 	ckey, tkey := "client "+clientKey(client), "credential "+hex.EncodeToString(sum[:8])
 	if left := max(d.authFails.blocked(ckey), d.authFails.blocked(tkey)); left > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(left/time.Second)+1))
-		refuse(w, r, http.StatusTooManyRequests, "too_many_attempts", "too many failed authentications from this client or with this credential; try again later")
+		refuse(w, r, CodeTooManyAttempts, "too many failed authentications from this client or with this credential; try again later")
 		return false
 	}
 	blocked := d.authFails.fail(ckey)

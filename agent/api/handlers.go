@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // hCreate: POST /v1/payments. A tip above tips.max_percent of the amount
@@ -72,7 +73,7 @@ func (s *Server) hCode(w http.ResponseWriter, r *http.Request) {
 		code = req.AuthCode
 	}
 	if code == "" {
-		writeErr(w, errf(400, "invalid_code", `code is required: {"code":"<payment code>"}`))
+		writeErr(w, errf(operr.CodeInvalidCode, `code is required: {"code":"<payment code>"}`))
 		return
 	}
 	p, err := s.eng.GiveCode(r.Context(), r.PathValue("id"), code, ik)
@@ -135,7 +136,7 @@ func (s *Server) hReceiptPNG(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.o.RenderReceipt == nil {
-		writeErr(w, errf(404, "no_renderer", "receipt rendering is not available in this build"))
+		writeErr(w, errf(CodeNoRenderer, "receipt rendering is not available in this build"))
 		return
 	}
 	png, err := s.o.RenderReceipt(rc)
@@ -158,7 +159,7 @@ func (s *Server) hScan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.TrimSpace(req.Code) == "" {
-		writeErr(w, errf(400, "invalid_code", `code is required: {"code":"..."}`))
+		writeErr(w, errf(operr.CodeInvalidCode, `code is required: {"code":"..."}`))
 		return
 	}
 	if req.Device == "" {

@@ -26,7 +26,7 @@ func (s *Server) hList(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			writeErr(w, errf(400, "invalid_limit", "limit must be an integer from 1 to 500, got %q", v))
+			writeErr(w, errf(CodeInvalidLimit, "limit must be an integer from 1 to 500, got %q", v))
 			return
 		}
 		limit = n
@@ -68,7 +68,7 @@ func parseExport(r *http.Request) (since time.Time, format string, err error) {
 			t, perr = time.Parse("2006-01-02", v)
 		}
 		if perr != nil {
-			return since, "", errf(400, "invalid_since", "since must be an RFC 3339 time or a date YYYY-MM-DD, got %q", v)
+			return since, "", errf(CodeInvalidSince, "since must be an RFC 3339 time or a date YYYY-MM-DD, got %q", v)
 		}
 		since = t
 	}
@@ -77,7 +77,7 @@ func parseExport(r *http.Request) (since time.Time, format string, err error) {
 		format = "json"
 	}
 	if format != "json" && format != "csv" {
-		return since, "", errf(400, "invalid_format", "format must be csv or json, got %q", format)
+		return since, "", errf(CodeInvalidFormat, "format must be csv or json, got %q", format)
 	}
 	return since, format, nil
 }

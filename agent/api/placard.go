@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/slip"
 )
 
@@ -30,18 +31,18 @@ func (s *Server) placardRoutes(d *door) {
 func (s *Server) placard() (PlacardPrinter, slip.Placard, error) {
 	pp, ok := s.o.Reports.(PlacardPrinter)
 	if !ok {
-		return nil, slip.Placard{}, errf(422, "no_printer", "no printer is configured to print the placard")
+		return nil, slip.Placard{}, errf(operr.CodeNoPrinter, "no printer is configured to print the placard")
 	}
 	pl := pp.Placard()
 	if pl.Empty() {
-		return nil, pl, errf(422, "no_static_qr", "no static QR or payment link is configured: set merchant.static_qr or merchant.payment_links")
+		return nil, pl, errf(CodeNoStaticQR, "no static QR or payment link is configured: set merchant.static_qr or merchant.payment_links")
 	}
 	return pp, pl, nil
 }
 
 func (s *Server) hPlacard(w http.ResponseWriter, r *http.Request) {
 	if f := r.URL.Query().Get("format"); f != "" && f != "png" {
-		writeErr(w, errf(400, "invalid_format", "format must be png, got %q", f))
+		writeErr(w, errf(CodeInvalidFormat, "format must be png, got %q", f))
 		return
 	}
 	pp, pl, err := s.placard()
@@ -58,7 +59,7 @@ func (s *Server) hPlacard(w http.ResponseWriter, r *http.Request) {
 	case "80mm", "80":
 		b, err = s.renderPlacard(pl, "80mm")
 	default:
-		err = errf(400, "invalid_paper", "paper must be 58mm or 80mm, got %q", paper)
+		err = errf(CodeInvalidPaper, "paper must be 58mm or 80mm, got %q", paper)
 	}
 	if err != nil {
 		writeErr(w, err)
@@ -71,7 +72,7 @@ func (s *Server) hPlacard(w http.ResponseWriter, r *http.Request) {
 // renderPlacard draws the placard with Options.RenderPlacard.
 func (s *Server) renderPlacard(pl slip.Placard, paper string) ([]byte, error) {
 	if s.o.RenderPlacard == nil {
-		return nil, errf(404, "no_renderer", "placard rendering for a paper width is not available in this build")
+		return nil, errf(CodeNoRenderer, "placard rendering for a paper width is not available in this build")
 	}
 	return s.o.RenderPlacard(pl, paper)
 }
@@ -93,7 +94,7 @@ func (s *Server) hPlacardPrint(w http.ResponseWriter, r *http.Request) {
 	pctx, cancel := context.WithTimeout(r.Context(), s.o.PrintTimeout)
 	defer cancel()
 	if err := pp.PrintPlacard(pctx, pl); err != nil {
-		writeErr(w, errf(503, "printer_error", "the placard was not printed: %v", err))
+		writeErr(w, errf(operr.CodePrinterError, "the placard was not printed: %v", err))
 		return
 	}
 	writeJSON(w, 200, map[string]any{"printed": true})

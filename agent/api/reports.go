@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/slip"
 )
 
@@ -96,7 +97,7 @@ func (s *Server) hReportXPrint(w http.ResponseWriter, r *http.Request) {
 func zNumber(r *http.Request) (uint64, error) {
 	n, err := strconv.ParseUint(r.PathValue("n"), 10, 64)
 	if err != nil || n == 0 {
-		return 0, errf(400, "invalid_field", "Z report number %q is not a positive integer", r.PathValue("n"))
+		return 0, errf(operr.CodeInvalidField, "Z report number %q is not a positive integer", r.PathValue("n"))
 	}
 	return n, nil
 }
@@ -185,7 +186,7 @@ func (s *Server) writeReport(w http.ResponseWriter, r *http.Request, rep *books.
 	case "png":
 		s.writePNG(w, r, s.books.Printable(rep, false))
 	default:
-		writeErr(w, errf(400, "invalid_format", "format must be json, csv or png, got %q", f))
+		writeErr(w, errf(CodeInvalidFormat, "format must be json, csv or png, got %q", f))
 	}
 }
 
@@ -199,7 +200,7 @@ func (s *Server) writeReconciliation(w http.ResponseWriter, r *http.Request, rc 
 	case "png":
 		s.writePNG(w, r, s.books.PrintableReconciliation(rc))
 	default:
-		writeErr(w, errf(400, "invalid_format", "format must be json, csv or png, got %q", f))
+		writeErr(w, errf(CodeInvalidFormat, "format must be json, csv or png, got %q", f))
 	}
 }
 
@@ -215,7 +216,7 @@ func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, pr slip.Report
 			width = "58mm"
 		}
 		if s.o.RenderReport == nil {
-			err = errf(404, "no_renderer", "report rendering for a paper width is not available in this build")
+			err = errf(CodeNoRenderer, "report rendering for a paper width is not available in this build")
 		} else {
 			b, err = s.o.RenderReport(pr, width)
 		}

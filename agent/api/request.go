@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // MaxBody bounds every request body (413 beyond it).
@@ -42,11 +43,8 @@ type apiErr struct {
 }
 
 func writeErr(w http.ResponseWriter, err error) {
-	var oe *agent.OpError
-	if !errors.As(err, &oe) {
-		oe = &agent.OpError{Status: 500, Code: "internal", Message: err.Error()}
-	}
-	writeJSON(w, oe.Status, errBody{Error: apiErr{oe.Code, oe.Message}})
+	status, code, msg := answer(err)
+	writeJSON(w, status, errBody{Error: apiErr{string(code), msg}})
 }
 
 // readBody reads a bounded body (413 beyond MaxBody).
@@ -54,14 +52,14 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return nil, errf(413, "body_too_large", "request body is larger than %d KiB", MaxBody>>10)
+		return nil, errf(CodeBodyTooLarge, "request body is larger than %d KiB", MaxBody>>10)
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return nil, errf(408, "body_timeout", "the request body did not arrive in time")
+		return nil, errf(CodeBodyTimeout, "the request body did not arrive in time")
 	}
 	if err != nil {
-		return nil, errf(400, "bad_request", "reading the request body: %v", err)
+		return nil, errf(CodeBadRequest, "reading the request body: %v", err)
 	}
 	return b, nil
 }
@@ -74,7 +72,7 @@ func decodeBody(body []byte, v any, optional bool) error {
 		if optional {
 			return nil
 		}
-		return errf(400, "invalid_json", "the request body is empty; a JSON object is required")
+		return errf(CodeInvalidJSON, "the request body is empty; a JSON object is required")
 	}
 	if err := exactKeys(body, v); err != nil {
 		return err
@@ -90,12 +88,12 @@ func decodeBody(body []byte, v any, optional bool) error {
 	switch {
 	case err == nil:
 	case errors.As(err, &se):
-		return errf(400, "invalid_json", "the request body is not valid JSON: %v (at byte %d)", se, se.Offset)
+		return errf(CodeInvalidJSON, "the request body is not valid JSON: %v (at byte %d)", se, se.Offset)
 	case errors.As(err, &te):
 		te.Field = jsonPath(te.Field)
-		code := "invalid_field"
+		code := operr.CodeInvalidField
 		if te.Field == "amount" {
-			code = "invalid_amount"
+			code = operr.CodeInvalidAmount
 		}
 		want := te.Type.String()
 		switch te.Type.Kind().String() {
@@ -108,14 +106,14 @@ func decodeBody(body []byte, v any, optional bool) error {
 		if field == "" {
 			field = "the body"
 		}
-		return errf(400, code, "%s must be %s, got %s", field, want, te.Value)
+		return errf(code, "%s must be %s, got %s", field, want, te.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return errf(400, "invalid_json", "the request body is truncated JSON")
+		return errf(CodeInvalidJSON, "the request body is truncated JSON")
 	default:
-		return errf(400, "invalid_json", "the request body is not valid JSON: %v", err)
+		return errf(CodeInvalidJSON, "the request body is not valid JSON: %v", err)
 	}
 	if dec.More() {
-		return errf(400, "invalid_json", "the request body has data after the JSON object")
+		return errf(CodeInvalidJSON, "the request body has data after the JSON object")
 	}
 	return nil
 }
@@ -188,13 +186,13 @@ func exactKeysOf(body []byte, t reflect.Type, prefix string) error {
 		if !ok {
 			for f := range fields {
 				if strings.EqualFold(f, key) {
-					return errf(400, "unknown_field", "field %q is not a field of this request (did you mean %q? keys are case-sensitive)", prefix+key, prefix+f)
+					return errf(CodeUnknownField, "field %q is not a field of this request (did you mean %q? keys are case-sensitive)", prefix+key, prefix+f)
 				}
 			}
-			return errf(400, "unknown_field", "field %q is not a field of this request", prefix+key)
+			return errf(CodeUnknownField, "field %q is not a field of this request", prefix+key)
 		}
 		if seen[key] {
-			return errf(400, "duplicate_field", "field %q appears more than once; send each field once", prefix+key)
+			return errf(CodeDuplicateField, "field %q appears more than once; send each field once", prefix+key)
 		}
 		seen[key] = true
 		var raw json.RawMessage
@@ -202,11 +200,11 @@ func exactKeysOf(body []byte, t reflect.Type, prefix string) error {
 			return nil
 		}
 		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-			code := "invalid_field"
+			code := operr.CodeInvalidField
 			if key == "amount" {
-				code = "invalid_amount"
+				code = operr.CodeInvalidAmount
 			}
-			return errf(400, code, "field %q is null; give a value or leave the key out", prefix+key)
+			return errf(code, "field %q is null; give a value or leave the key out", prefix+key)
 		}
 		for ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
@@ -227,13 +225,13 @@ func idemKey(r *http.Request, body []byte, required bool) (agent.IdemKey, error)
 	k := r.Header.Get("Idempotency-Key")
 	if k == "" {
 		if required {
-			return agent.IdemKey{}, errf(400, "idempotency_key_required",
+			return agent.IdemKey{}, errf(CodeIdempotencyKeyMissing,
 				"%s %s moves money and needs an Idempotency-Key header (a unique string per intended operation, reused on every retry of it)", r.Method, r.URL.Path)
 		}
 		return agent.IdemKey{}, nil
 	}
 	if len(k) > 255 {
-		return agent.IdemKey{}, errf(400, "invalid_idempotency_key", "Idempotency-Key is longer than 255 characters")
+		return agent.IdemKey{}, errf(CodeInvalidIdempotencyKey, "Idempotency-Key is longer than 255 characters")
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s\n", r.Method, r.URL.Path)
@@ -286,10 +284,4 @@ func requestKey(w http.ResponseWriter, r *http.Request, v any, optional, keyRequ
 		return agent.IdemKey{}, err
 	}
 	return ik, nil
-}
-
-// errf is a refusal of the API's own (bad input), answered like the
-// engine's.
-func errf(status int, code, format string, args ...any) *agent.OpError {
-	return &agent.OpError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/posagent/posagent/agent"
@@ -26,8 +25,7 @@ func FuzzDecodeCreate(f *testing.F) {
 		if err == nil {
 			return
 		}
-		var oe *agent.OpError
-		if !errors.As(err, &oe) || oe.Status != 400 || oe.Message == "" {
+		if status, _, msg := answer(err); status != 400 || msg == "" {
 			t.Fatalf("decode error is not a 400 with a message: %v", err)
 		}
 	})

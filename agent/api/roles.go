@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // Approval is a manager's approval in a refund request:
@@ -34,15 +34,15 @@ func (s *Server) operator(c caller, id string) (Operator, error) {
 	for _, op := range a.Operators {
 		if op.ID == id {
 			if op.Role == "manager" && !c.roles.has(RoleManager) {
-				return Operator{}, errf(403, "operator_not_allowed", "operator %q is a manager: the %s credential may not act as one (name a cashier, or use the manager's token)", clip(id, 64), c.name)
+				return Operator{}, errf(CodeOperatorNotAllowed, "operator %q is a manager: the %s credential may not act as one (name a cashier, or use the manager's token)", clip(id, 64), c.name)
 			}
 			return op, nil
 		}
 	}
 	if len(a.Operators) == 0 {
-		return Operator{}, errf(400, "unknown_operator", "operator %q: no operators are configured (operators: in the config)", clip(id, 64))
+		return Operator{}, errf(CodeUnknownOperator, "operator %q: no operators are configured (operators: in the config)", clip(id, 64))
 	}
-	return Operator{}, errf(400, "unknown_operator", "operator %q is not one of the configured operators", clip(id, 64))
+	return Operator{}, errf(CodeUnknownOperator, "operator %q is not one of the configured operators", clip(id, 64))
 }
 
 func (s *Server) apiStatus() APIStatus {
@@ -80,18 +80,17 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case req.All != nil && !*req.All:
-		writeErr(w, errf(400, "invalid_field", `"all" may only be true; to refund part, send {"amount": <cents>}`))
+		writeErr(w, errf(operr.CodeInvalidField, `"all" may only be true; to refund part, send {"amount": <cents>}`))
 		return
 	case req.All != nil && req.Amount != nil:
-		writeErr(w, errf(400, "invalid_field", `send either {"amount": <cents>} or {"all": true}, not both`))
+		writeErr(w, errf(operr.CodeInvalidField, `send either {"amount": <cents>} or {"all": true}, not both`))
 		return
 	}
 	c := callerOf(r)
 	note := noteOf(r)
 	op, err := s.operator(c, req.Operator)
 	if err != nil {
-		var oe *agent.OpError
-		note.force = errors.As(err, &oe) && oe.Code == "operator_not_allowed" // an attempt to act as a manager is on the trail
+		note.force = codeOf(err) == CodeOperatorNotAllowed // an attempt to act as a manager is on the trail
 		note.operator = clip(req.Operator, 64)
 		writeErr(w, err)
 		return
@@ -113,8 +112,7 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var oe *agent.OpError
-	if errors.As(err, &oe) && strings.HasPrefix(oe.Code, "approval_") {
+	if code := codeOf(err); code == operr.CodeApprovalRequired || code == CodeApprovalDenied || code == CodeApprovalLocked {
 		note.force = true // a refused approval is on the audit trail
 		note.approver = ""
 		if req.Approval != nil {
@@ -141,7 +139,7 @@ func (d *door) approve(r *http.Request, ap *Approval) (string, *agent.RefundLimi
 		return mgr, nil, err
 	}
 	if !a.Approval && !c.roles.has(RoleManager) {
-		return "", nil, errf(403, "approval_required", "the %s credential may refund only with a manager's approval (refunds.approval_above is -1): add \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", c.name)
+		return "", nil, errf(operr.CodeApprovalRequired, "the %s credential may refund only with a manager's approval (refunds.approval_above is -1): add \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", c.name)
 	}
 	lim := &agent.RefundLimits{PerPayment: -1, PerShift: a.UnapprovedPerShift}
 	if a.Approval {
@@ -169,7 +167,7 @@ func (d *door) checkPIN(r *http.Request, ap *Approval) (string, error) {
 	}
 	if mgr == nil {
 		d.log.Warn("api: refund approval refused: not a manager with a PIN", "client", c.client, "approver", clip(ap.Operator, 64))
-		return "", errf(403, "approval_denied", "approval by %q refused: not a manager with a PIN", clip(ap.Operator, 64))
+		return "", errf(CodeApprovalDenied, "approval by %q refused: not a manager with a PIN", clip(ap.Operator, 64))
 	}
 	unlock, err := d.pinGate(r.Context(), mgr.ID)
 	if err != nil {
@@ -181,19 +179,19 @@ func (d *door) checkPIN(r *http.Request, ap *Approval) (string, error) {
 		return "", err
 	}
 	if left > 0 {
-		return "", errf(429, "approval_locked", "manager %s is locked after %d wrong PINs; try again in %s", mgr.ID, a.PINAttempts, left.Round(time.Second))
+		return "", errf(CodeApprovalLocked, "manager %s is locked after %d wrong PINs; try again in %s", mgr.ID, a.PINAttempts, left.Round(time.Second))
 	}
 	err = VerifyPIN(mgr.PINHash, ap.PIN)
 	if errors.Is(err, ErrPINMismatch) {
 		d.log.Warn("api: refund approval refused: wrong PIN", "client", c.client, "approver", mgr.ID, "locked", last)
 		if last {
-			return "", errf(429, "approval_locked", "wrong PIN; manager %s is now locked for %s after %d wrong PINs", mgr.ID, a.PINLockout, a.PINAttempts)
+			return "", errf(CodeApprovalLocked, "wrong PIN; manager %s is now locked for %s after %d wrong PINs", mgr.ID, a.PINLockout, a.PINAttempts)
 		}
-		return "", errf(403, "approval_denied", "wrong PIN for manager %s", mgr.ID)
+		return "", errf(CodeApprovalDenied, "wrong PIN for manager %s", mgr.ID)
 	}
 	if err != nil {
 		d.log.Error("api: refund approval: the manager's PIN hash is unusable", "approver", mgr.ID, "err", err)
-		return "", errf(403, "approval_denied", "manager %s has an unusable PIN hash: set it again with posagent operator add", mgr.ID)
+		return "", errf(CodeApprovalDenied, "manager %s has an unusable PIN hash: set it again with posagent operator add", mgr.ID)
 	}
 	if err := d.s.eng.PINAccepted(mgr.ID); err != nil {
 		return "", err
@@ -215,7 +213,7 @@ func (d *door) pinGate(ctx context.Context, op string) (func(), error) {
 	case g <- struct{}{}:
 		return func() { <-g }, nil
 	case <-ctx.Done():
-		return nil, errf(408, "request_timeout", "the request ended while another approval by %s was being checked", op)
+		return nil, errf(CodeRequestTimeout, "the request ended while another approval by %s was being checked", op)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // hEvents streams events (Server-Sent Events), except the audit trail
@@ -24,7 +25,7 @@ func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
 	s := d.s
 	fl, ok := w.(http.Flusher)
 	if !ok {
-		writeErr(w, errf(500, "internal", "streaming is not supported by this connection"))
+		writeErr(w, errf(operr.CodeInternal, "streaming is not supported by this connection"))
 		return
 	}
 	c := callerOf(r)
@@ -41,7 +42,7 @@ func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		a := d.s.accessNow().a
 		w.Header().Set("Retry-After", "5")
-		writeErr(w, errf(503, "too_many_streams", "too many event streams are open (%d in all, %d per role); try again later", a.MaxStreams, a.MaxStreamsPerRole))
+		writeErr(w, errf(CodeTooManyStreams, "too many event streams are open (%d in all, %d per role); try again later", a.MaxStreams, a.MaxStreamsPerRole))
 		return
 	}
 	defer sl.release()
@@ -110,10 +111,10 @@ func streamCursor(r *http.Request, last uint64) (uint64, error) {
 	}
 	n, err := strconv.ParseUint(cursor, 10, 64)
 	if err != nil {
-		return 0, errf(400, "invalid_cursor", "after / Last-Event-ID must be an event sequence number, got %q", clip(cursor, 40))
+		return 0, errf(CodeInvalidCursor, "after / Last-Event-ID must be an event sequence number, got %q", clip(cursor, 40))
 	}
 	if n > last {
-		return 0, errf(400, "invalid_cursor", "after %d is beyond the newest event, %d: reconnect without it, or with the last id you received", n, last)
+		return 0, errf(CodeInvalidCursor, "after %d is beyond the newest event, %d: reconnect without it, or with the last id you received", n, last)
 	}
 	return n, nil
 }

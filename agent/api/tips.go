@@ -1,10 +1,10 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // Tips by role: the display answers a cart's tip prompt with one of the
@@ -48,7 +48,7 @@ func (d *door) hCartTip(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
 	ch := agent.TipChoice{Percent: req.Percent, Tip: req.Tip, Cashier: c.roles.has(RolePOS) || c.roles.has(RoleManager)}
 	if !ch.Cashier && req.Approval != nil {
-		writeErr(w, errf(403, "tip_not_offered", "the display answers with one of the suggestions or no tip; an approved tip is the cashier's"))
+		writeErr(w, errf(operr.CodeTipNotOffered, "the display answers with one of the suggestions or no tip; an approved tip is the cashier's"))
 		return
 	}
 	if cur := d.s.eng.CurrentCart(); cur != nil && req.Tip != nil { // what a refused approval was for
@@ -61,9 +61,8 @@ func (d *door) hCartTip(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := d.s.eng.ChooseTip(ch)
 	if err != nil {
-		var oe *agent.OpError
-		if !ch.Cashier && errors.As(err, &oe) && (oe.Code == "tip_not_offered" || oe.Code == "tip_already_chosen") {
-			d.log.Warn("api: a tip from the display refused", "client", c.client, "credential", c.name, "code", oe.Code)
+		if code := codeOf(err); !ch.Cashier && (code == operr.CodeTipNotOffered || code == operr.CodeTipAlreadyChosen) {
+			d.log.Warn("api: a tip from the display refused", "client", c.client, "credential", c.name, "code", code)
 		}
 		writeErr(w, err)
 		return

@@ -133,6 +133,6 @@ func (b *Books) Location() *time.Location {
 	return time.Local
 }
 
-func errf(status int, code, format string, args ...any) *operr.Error {
-	return operr.New(status, code, format, args...)
+func errf(code operr.Code, format string, args ...any) *operr.Error {
+	return operr.Errorf(code, format, args...)
 }

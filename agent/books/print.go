@@ -7,13 +7,14 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/slip"
 )
 
 // PrintReport prints a report on the receipt printer.
 func (b *Books) PrintReport(ctx context.Context, rep *Report, reprint bool) error {
 	if b.o.Printer == nil {
-		return errf(422, "no_printer", "no printer is configured to print reports")
+		return errf(operr.CodeNoPrinter, "no printer is configured to print reports")
 	}
 	pctx := ctx
 	if b.o.PrintTimeout > 0 {
@@ -22,7 +23,7 @@ func (b *Books) PrintReport(ctx context.Context, rep *Report, reprint bool) erro
 		defer cancel()
 	}
 	if err := b.o.Printer.PrintReport(pctx, b.Printable(rep, reprint)); err != nil {
-		return errf(503, "printer_error", "the report was not printed: %v", err)
+		return errf(operr.CodePrinterError, "the report was not printed: %v", err)
 	}
 	return nil
 }

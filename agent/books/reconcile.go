@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 )
@@ -156,7 +157,7 @@ func sent(p *store.Payment) bool {
 	return p.Attempts > 0 || p.Mode == "qr" || p.Answer != nil
 }
 
-// LastReconciliation returns the reconciliation of Z report no (404 when
+// LastReconciliation returns the reconciliation of Z report no (not_found when
 // it has not run yet).
 func (b *Books) LastReconciliation(no uint64) (*Reconciliation, error) {
 	var data []byte
@@ -165,7 +166,7 @@ func (b *Books) LastReconciliation(no uint64) (*Reconciliation, error) {
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errf(404, "not_found", "Z report %d has not been reconciled yet", no)
+		return nil, errf(operr.CodeNotFound, "Z report %d has not been reconciled yet", no)
 	}
 	if err != nil {
 		return nil, err

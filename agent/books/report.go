@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/store"
 )
 
@@ -104,7 +105,7 @@ func tipOf(p *store.Payment) int64 { return p.Tip }
 // taken reports whether a payment's money was taken by the gateway.
 func taken(p *store.Payment) bool { return p.State == store.Succeeded || p.State == store.Reversed }
 
-// XReport builds the X report of the open shift (404 no_open_shift).
+// XReport builds the X report of the open shift (no_open_shift).
 func (b *Books) XReport() (*Report, error) {
 	var rep *Report
 	err := b.st.View(func(tx *store.Tx) error {
@@ -113,7 +114,7 @@ func (b *Books) XReport() (*Report, error) {
 			return err
 		}
 		if sh == nil {
-			return errf(404, "no_open_shift", "no shift is open: the first payment opens one, or open one with posagent shift open")
+			return errf(operr.CodeNoOpenShift, "no shift is open: the first payment opens one, or open one with posagent shift open")
 		}
 		rep, err = b.buildReport(tx, sh, "x", b.now())
 		return err
@@ -129,10 +130,10 @@ func (b *Books) ZReport(no uint64) (*Report, []byte, error) {
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, errf(404, "not_found", "no Z report %d", no)
+		return nil, nil, errf(operr.CodeNotFound, "no Z report %d", no)
 	}
 	if errors.Is(err, store.ErrChecksum) {
-		return nil, nil, errf(500, "report_corrupt", "Z report %d does not match its checksum: the journal was damaged; run posagent journal check", no)
+		return nil, nil, errf(operr.CodeReportCorrupt, "Z report %d does not match its checksum: the journal was damaged; run posagent journal check", no)
 	}
 	if err != nil {
 		return nil, nil, err

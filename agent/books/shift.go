@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/store"
 )
 
@@ -46,10 +47,10 @@ func (b *Books) localShift(sh *store.Shift) {
 	}
 }
 
-// OpenShift opens a shift (409 shift_open when one is open).
+// OpenShift opens a shift (shift_open when one is open).
 func (b *Books) OpenShift(by string) (*store.Shift, error) {
 	if len(by) > 64 {
-		return nil, errf(400, "invalid_field", "operator is at most 64 characters")
+		return nil, errf(operr.CodeInvalidField, "operator is at most 64 characters")
 	}
 	var sh *store.Shift
 	err := b.st.Update(func(tx *store.Tx) error {
@@ -58,7 +59,7 @@ func (b *Books) OpenShift(by string) (*store.Shift, error) {
 			return err
 		}
 		if cur != nil {
-			return errf(409, "shift_open", "shift %d is open since %s: close it (Z report) first", cur.No, cur.OpenedAt.In(b.Location()).Format(time.DateTime))
+			return errf(operr.CodeShiftOpen, "shift %d is open since %s: close it (Z report) first", cur.No, cur.OpenedAt.In(b.Location()).Format(time.DateTime))
 		}
 		sh, err = b.newShift(tx, by)
 		return err
@@ -84,7 +85,7 @@ func (b *Books) newShift(tx *store.Tx, by string) (*store.Shift, error) {
 	return sh, err
 }
 
-// CloseShift closes the open shift with its Z report (404 no_open_shift).
+// CloseShift closes the open shift with its Z report (no_open_shift).
 // The shift's end, the report with its checksum and the report.z event
 // are one transaction: after a crash either all exist or none, and a Z
 // number once committed is never used again. The reconciliation with the
@@ -92,7 +93,7 @@ func (b *Books) newShift(tx *store.Tx, by string) (*store.Shift, error) {
 // Options.ReconcileSpread).
 func (b *Books) CloseShift(by string, auto bool) (*Report, error) {
 	if len(by) > 64 {
-		return nil, errf(400, "invalid_field", "operator is at most 64 characters")
+		return nil, errf(operr.CodeInvalidField, "operator is at most 64 characters")
 	}
 	var rep *Report
 	err := b.st.Update(func(tx *store.Tx) error {
@@ -101,7 +102,7 @@ func (b *Books) CloseShift(by string, auto bool) (*Report, error) {
 			return err
 		}
 		if sh == nil {
-			return errf(404, "no_open_shift", "no shift is open: there is nothing to close")
+			return errf(operr.CodeNoOpenShift, "no shift is open: there is nothing to close")
 		}
 		now := b.now()
 		sh.ClosedAt, sh.ClosedBy, sh.AutoClosed = now, by, auto

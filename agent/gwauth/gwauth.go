@@ -11,8 +11,8 @@
 //     EX_RATE_QUERY answered with authenticated data (soundAfter);
 //   - a probe the gateway refuses (a refusal code, or data that does not
 //     verify: another key, another merchant) marks the credentials
-//     refused (gateway_auth): payments and refunds are held with 503
-//     gateway_auth instead of being sent and declined, /v1/status,
+//     refused (gateway_auth): payments and refunds are held with
+//     gateway_auth (unavailable) instead of being sent and declined, /v1/status,
 //     /metrics and the alert PosagentGatewayAuth say so, and the probe
 //     runs again every AuthRecheck until it passes (or a reload brings
 //     new credentials);
@@ -121,7 +121,7 @@ func (a *Watch) Refuse() error {
 	if a.st.State != Refused {
 		return nil
 	}
-	return operr.New(503, "gateway_auth", "the gateway refuses this terminal's credentials (%s): check gateway.merchant_id and gateway.sign_key, then reload; nothing is sent until a check passes", a.st.Reason)
+	return operr.Errorf(operr.CodeGatewayAuth, "the gateway refuses this terminal's credentials (%s): check gateway.merchant_id and gateway.sign_key, then reload; nothing is sent until a check passes", a.st.Reason)
 }
 
 // Status is the credentials' state now.

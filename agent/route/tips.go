@@ -27,13 +27,13 @@ func (t Tips) Max(amount int64) int64 { return TipFor(amount, t.MaxPercent) }
 // checked) approved it, and never more than a payment may be.
 func (t Tips) Check(amount, tip int64, approver string) error {
 	if tip < 0 {
-		return operr.New(400, "invalid_tip", "tip must be zero or a positive integer number of cents, got %d", tip)
+		return operr.Errorf(operr.CodeInvalidTip, "tip must be zero or a positive integer number of cents, got %d", tip)
 	}
 	if amount+tip > t.MaxTotal {
-		return operr.New(400, "invalid_tip", "amount %d and tip %d come to more than the %d cents a payment may be", amount, tip, t.MaxTotal)
+		return operr.Errorf(operr.CodeInvalidTip, "amount %d and tip %d come to more than the %d cents a payment may be", amount, tip, t.MaxTotal)
 	}
 	if capped := t.Max(amount); tip > capped && approver == "" {
-		return operr.New(403, "tip_approval_required", "a tip of %d is more than %d, the tips.max_percent (%d %%) of the amount %d: it needs a manager's approval (\"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"})",
+		return operr.Errorf(operr.CodeTipApprovalRequired, "a tip of %d is more than %d, the tips.max_percent (%d %%) of the amount %d: it needs a manager's approval (\"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"})",
 			tip, capped, t.MaxPercent, amount)
 	}
 	return nil
@@ -49,10 +49,10 @@ func (t Tips) Prepare(c *Cart) error {
 	c.TipChoices, c.TipChosen = nil, false
 	if c.TipPrompt {
 		if len(t.Choices) == 0 {
-			return operr.New(400, "no_tip_choices", "tip_prompt needs tip suggestions: set display.tip_choices (e.g. [10, 15, 18] percent)")
+			return operr.Errorf(operr.CodeNoTipChoices, "tip_prompt needs tip suggestions: set display.tip_choices (e.g. [10, 15, 18] percent)")
 		}
 		if c.Tip != 0 {
-			return operr.New(400, "invalid_tip", "send either a tip or tip_prompt (the customer chooses), not both")
+			return operr.Errorf(operr.CodeInvalidTip, "send either a tip or tip_prompt (the customer chooses), not both")
 		}
 		c.TipChoices = append([]int(nil), t.Choices...)
 	}
@@ -76,22 +76,22 @@ type TipChoice struct {
 // rules of who chose it.
 func (t Tips) Apply(c *Cart, ch TipChoice) error {
 	if c == nil || !c.TipPrompt {
-		return operr.New(409, "no_tip_prompt", "no amount due is asking for a tip: set the cart with \"tip_prompt\": true first")
+		return operr.Errorf(operr.CodeNoTipPrompt, "no amount due is asking for a tip: set the cart with \"tip_prompt\": true first")
 	}
 	if !ch.Cashier && c.TipChosen {
-		return operr.New(409, "tip_already_chosen", "a tip of %d was already chosen for this amount due; only the cashier may change it", c.Tip)
+		return operr.Errorf(operr.CodeTipAlreadyChosen, "a tip of %d was already chosen for this amount due; only the cashier may change it", c.Tip)
 	}
 	var tip int64
 	if ch.Percent != nil {
 		if !slices.Contains(c.TipChoices, *ch.Percent) {
-			return operr.New(400, "invalid_tip", "%d %% is not one of the suggestions %v", *ch.Percent, c.TipChoices)
+			return operr.Errorf(operr.CodeInvalidTip, "%d %% is not one of the suggestions %v", *ch.Percent, c.TipChoices)
 		}
 		tip = TipFor(c.Amount, *ch.Percent)
 	} else {
 		tip = *ch.Tip
 	}
 	if !ch.Cashier && ch.Tip != nil && tip != 0 {
-		return operr.New(403, "tip_not_offered", `the display may answer with one of the suggestions {"percent": %v} or no tip {"tip": 0}; a tip of another amount is the cashier's`, c.TipChoices)
+		return operr.Errorf(operr.CodeTipNotOffered, `the display may answer with one of the suggestions {"percent": %v} or no tip {"tip": 0}; a tip of another amount is the cashier's`, c.TipChoices)
 	}
 	approver := ""
 	if ch.Cashier && tip > t.Max(c.Amount) {

@@ -10,7 +10,7 @@ import (
 func code(err error) string {
 	var oe *operr.Error
 	if errors.As(err, &oe) {
-		return oe.Code
+		return string(oe.Code)
 	}
 	return ""
 }

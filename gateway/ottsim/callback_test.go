@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/gateway/internal/envelope"
 	"github.com/posagent/posagent/gateway/ottsim"
 )
 
@@ -135,11 +136,11 @@ func TestNoCallbacksByDefault(t *testing.T) {
 
 func TestParseCallbackRejectsForgeries(t *testing.T) {
 	r := newRig(t)
-	good := func(f gateway.Fields, merchantID string) gateway.ResponseEnvelope {
-		data, digest, _ := gateway.Seal(f, signKey)
-		return gateway.ResponseEnvelope{RspCode: "SUCCESS", MerchantID: merchantID, Data: data, MD5: digest}
+	good := func(f envelope.Fields, merchantID string) envelope.ResponseEnvelope {
+		data, digest, _ := envelope.Seal(f, signKey)
+		return envelope.ResponseEnvelope{RspCode: "SUCCESS", MerchantID: merchantID, Data: data, MD5: digest}
 	}
-	paid := gateway.Fields{{Key: "order_id", Value: "X1"}, {Key: "order_status", Value: "success"}, {Key: "total_amount", Value: "100"}}
+	paid := envelope.Fields{{Key: "order_id", Value: "X1"}, {Key: "order_status", Value: "success"}, {Key: "total_amount", Value: "100"}}
 	res, err := r.client.ParseCallback(marshal(good(paid, merchant)))
 	if err != nil || res.Outcome != gateway.Paid || res.Amount != 100 || res.OrderID != "X1" {
 		t.Fatalf("genuine: %+v %v", res, err)
@@ -149,14 +150,14 @@ func TestParseCallbackRejectsForgeries(t *testing.T) {
 	ct[3] ^= 1
 	flipped.Data = base64.StdEncoding.EncodeToString(ct)
 	wrongKey := good(paid, merchant)
-	wrongKey.Data, wrongKey.MD5, _ = gateway.Seal(paid, "0000000000000000")
+	wrongKey.Data, wrongKey.MD5, _ = envelope.Seal(paid, "0000000000000000")
 	for name, body := range map[string][]byte{
 		"flipped byte":    marshal(flipped),
 		"wrong sign key":  marshal(wrongKey),
 		"other merchant":  marshal(good(paid, "QC00005496")),
 		"no data":         []byte(`{"rsp_code":"SUCCESS","merchant_id":"ON00004652"}`),
-		"no order_id":     marshal(good(gateway.Fields{{Key: "order_status", Value: "success"}}, merchant)),
-		"bad amount":      marshal(good(gateway.Fields{{Key: "order_id", Value: "X1"}, {Key: "total_amount", Value: "1.00"}}, merchant)),
+		"no order_id":     marshal(good(envelope.Fields{{Key: "order_status", Value: "success"}}, merchant)),
+		"bad amount":      marshal(good(envelope.Fields{{Key: "order_id", Value: "X1"}, {Key: "total_amount", Value: "1.00"}}, merchant)),
 		"not an envelope": []byte(`hello`),
 	} {
 		res, err := r.client.ParseCallback(body)

@@ -2,7 +2,7 @@
 // to run the agent against it: OTTPay has no sandbox for WeChat Pay or
 // Alipay, so this is where payments are tested.
 //
-// It uses the same wire code as the client (gateway.Seal and gateway.Open):
+// It uses the same wire code as the client (envelope.Seal and envelope.Open):
 // every request is decrypted and its digest verified, every answer is
 // encrypted and signed with the merchant's sign key. It keeps a ledger of
 // every order (what was charged, what was refunded, the order_status and

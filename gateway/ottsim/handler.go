@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/gateway/internal/envelope"
 	"github.com/posagent/posagent/money"
 	"github.com/posagent/posagent/paycode"
 )
@@ -36,9 +37,9 @@ func (s *Sim) Handler() http.Handler {
 // reply is the answer to one processV2 request.
 type reply struct {
 	code, msg string
-	data      gateway.Fields // nil: no data in the answer
-	drop      bool           // close the connection instead of answering
-	delay     time.Duration  // answer this late (already scaled)
+	data      envelope.Fields // nil: no data in the answer
+	drop      bool            // close the connection instead of answering
+	delay     time.Duration   // answer this late (already scaled)
 }
 
 func refuse(code, format string, args ...any) reply {
@@ -86,11 +87,11 @@ func (s *Sim) serveProcess(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) writeReply(w http.ResponseWriter, rep reply) {
-	env := gateway.ResponseEnvelope{RspCode: rep.code, RspMsg: rep.msg}
+	env := envelope.ResponseEnvelope{RspCode: rep.code, RspMsg: rep.msg}
 	if rep.data != nil {
-		data, digest, err := gateway.Seal(rep.data, s.o.SignKey)
+		data, digest, err := envelope.Seal(rep.data, s.o.SignKey)
 		if err != nil {
-			env = gateway.ResponseEnvelope{RspCode: gateway.CodeSystemError, RspMsg: "simulator could not seal its answer"}
+			env = envelope.ResponseEnvelope{RspCode: gateway.CodeSystemError, RspMsg: "simulator could not seal its answer"}
 		} else {
 			env.Data, env.MD5 = data, digest
 		}
@@ -101,7 +102,7 @@ func (s *Sim) writeReply(w http.ResponseWriter, rep reply) {
 
 // process decrypts, verifies and acts on one request.
 func (s *Sim) process(r *http.Request, body []byte) reply {
-	var env gateway.RequestEnvelope
+	var env envelope.RequestEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return refuse(gateway.CodeParamError, "request body is not a JSON envelope")
 	}
@@ -119,9 +120,9 @@ func (s *Sim) process(r *http.Request, body []byte) reply {
 	if env.MerchantID != s.o.MerchantID {
 		return refuse(gateway.CodeParamInvalid, "merchant_id %q does not exist", env.MerchantID)
 	}
-	f, err := gateway.Open(env.Data, env.MD5, s.o.SignKey)
+	f, err := envelope.Open(env.Data, env.MD5, s.o.SignKey)
 	switch {
-	case errors.Is(err, gateway.ErrBase64), errors.Is(err, gateway.ErrBlockSize):
+	case errors.Is(err, envelope.ErrBase64), errors.Is(err, envelope.ErrBlockSize):
 		return refuse(gateway.CodeParamError, "data is malformed")
 	case err != nil:
 		return refuse(gateway.CodeFail, "signature verification failed")
@@ -161,7 +162,7 @@ func (s *Sim) process(r *http.Request, body []byte) reply {
 }
 
 // required returns a PARAM_ERROR reply naming the first missing field.
-func required(f gateway.Fields, names ...string) (reply, bool) {
+func required(f envelope.Fields, names ...string) (reply, bool) {
 	for _, n := range names {
 		if v, ok := f.Get(n); !ok || v == "" {
 			return refuse(gateway.CodeParamError, "%s is required", n), false
@@ -200,7 +201,7 @@ func cents(v string) (int64, bool) {
 var walletOf = map[string]string{"WECHATPAY": "wechat", "ALIPAY": "alipay", "UNIONPAY": "unionpay"}
 
 // newOrder checks the fields common to PASSIVEPAY and ACTIVEPAY.
-func (s *Sim) newOrder(action string, f gateway.Fields) (*order, reply, bool) {
+func (s *Sim) newOrder(action string, f envelope.Fields) (*order, reply, bool) {
 	id := f.Value("order_id")
 	if !validOrderID(id) {
 		return nil, refuse(gateway.CodeParamInvalid, "order_id %q: up to 20 letters and digits", id), false
@@ -242,7 +243,7 @@ func (s *Sim) add(o *order) { // mu held
 	s.ids = append(s.ids, o.OrderID)
 }
 
-func (s *Sim) passivePay(f gateway.Fields) reply {
+func (s *Sim) passivePay(f envelope.Fields) reply {
 	if rep, ok := required(f, "order_id", "operator_id", "amount", "auth_code", "biz_type"); !ok {
 		return rep
 	}
@@ -265,16 +266,16 @@ func (s *Sim) passivePay(f gateway.Fields) reply {
 	}
 	o.AuthCode = code
 	charge := func() { o.Status, o.Charged, o.paidAt = gateway.StatusSuccess, o.total(), now }
-	data := func() gateway.Fields {
-		d := withTip(gateway.Fields{
+	data := func() envelope.Fields {
+		d := withTip(envelope.Fields{
 			{Key: "order_id", Value: o.OrderID},
 			{Key: "order_status", Value: o.Status},
 			{Key: "total_amount", Value: strconv.FormatInt(o.total(), 10)},
 		}, o)
 		if o.Status == gateway.StatusSuccess {
-			d = append(d, gateway.Field{Key: "buyer_login_id", Value: "sim_" + o.Wallet + "_buyer"},
-				gateway.Field{Key: "trade_time", Value: now.UTC().Format("20060102150405")},
-				gateway.Field{Key: "bizpay_order_id", Value: o.walletTxn()})
+			d = append(d, envelope.Field{Key: "buyer_login_id", Value: "sim_" + o.Wallet + "_buyer"},
+				envelope.Field{Key: "trade_time", Value: now.UTC().Format("20060102150405")},
+				envelope.Field{Key: "bizpay_order_id", Value: o.walletTxn()})
 		}
 		return d
 	}
@@ -303,7 +304,7 @@ func (s *Sim) passivePay(f gateway.Fields) reply {
 	return reply{code: gateway.CodeSuccess, msg: "success", data: data()}
 }
 
-func (s *Sim) activePay(r *http.Request, f gateway.Fields) reply {
+func (s *Sim) activePay(r *http.Request, f envelope.Fields) reply {
 	if rep, ok := required(f, "order_id", "operator_id", "amount", "biz_type", "call_back_url"); !ok {
 		return rep
 	}
@@ -322,7 +323,7 @@ func (s *Sim) activePay(r *http.Request, f gateway.Fields) reply {
 		base = "http://" + r.Host
 	}
 	codeURL := strings.TrimRight(base, "/") + "/_sim/pay/" + o.OrderID
-	data := gateway.Fields{{Key: "order_id", Value: o.OrderID}, {Key: "code_url", Value: codeURL}}
+	data := envelope.Fields{{Key: "order_id", Value: o.OrderID}, {Key: "code_url", Value: codeURL}}
 	s.add(o)
 	o.cbURL = f.Value("call_back_url")
 	o.closeAt = now.Add(s.scaled(s.o.QRTimeout))
@@ -342,7 +343,7 @@ func (s *Sim) activePay(r *http.Request, f gateway.Fields) reply {
 	return reply{code: gateway.CodeSuccess, msg: "success", data: data}
 }
 
-func (s *Sim) statusQuery(f gateway.Fields) reply {
+func (s *Sim) statusQuery(f envelope.Fields) reply {
 	if rep, ok := required(f, "order_id"); !ok {
 		return rep
 	}
@@ -351,7 +352,7 @@ func (s *Sim) statusQuery(f gateway.Fields) reply {
 	defer s.mu.Unlock()
 	if o, ok := s.orders[id]; ok {
 		s.settle(o, s.now())
-		return reply{code: gateway.CodeSuccess, msg: "success", data: o.buyer(withTip(gateway.Fields{
+		return reply{code: gateway.CodeSuccess, msg: "success", data: o.buyer(withTip(envelope.Fields{
 			{Key: "order_id", Value: o.OrderID},
 			{Key: "order_status", Value: o.Status},
 			{Key: "amount", Value: strconv.FormatInt(o.Amount, 10)},
@@ -368,7 +369,7 @@ func (s *Sim) statusQuery(f gateway.Fields) reply {
 	return refuse(gateway.CodeFail, "order %s not found", id)
 }
 
-func (s *Sim) refund(f gateway.Fields) reply {
+func (s *Sim) refund(f envelope.Fields) reply {
 	if rep, ok := required(f, "ori_order_id", "refund_amt"); !ok {
 		return rep
 	}
@@ -407,14 +408,14 @@ func (s *Sim) refund(f gateway.Fields) reply {
 		o.Status = gateway.StatusFullyRefunded
 	}
 	s.refundOf[id] = ori
-	return reply{code: gateway.CodeSuccess, msg: "success", data: gateway.Fields{
+	return reply{code: gateway.CodeSuccess, msg: "success", data: envelope.Fields{
 		{Key: "order_id", Value: id},
 		{Key: "ori_order_id", Value: ori},
 		{Key: "refund_amt", Value: strconv.FormatInt(amount, 10)},
 	}}
 }
 
-func (s *Sim) exRate(f gateway.Fields) reply {
+func (s *Sim) exRate(f envelope.Fields) reply {
 	if rep, ok := required(f, "fee_type"); !ok {
 		return rep
 	}
@@ -423,7 +424,7 @@ func (s *Sim) exRate(f gateway.Fields) reply {
 	if !ok {
 		return refuse(gateway.CodeParamInvalid, "fee_type %q is not supported", ft)
 	}
-	return reply{code: gateway.CodeSuccess, msg: "success", data: gateway.Fields{
+	return reply{code: gateway.CodeSuccess, msg: "success", data: envelope.Fields{
 		{Key: "fee_type", Value: ft},
 		{Key: "rate", Value: strconv.FormatInt(rate, 10)},
 	}}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/gateway/internal/envelope"
 	"github.com/posagent/posagent/paycode"
 )
 
@@ -179,7 +180,7 @@ type order struct {
 // callback is a call-back due to be delivered.
 type callback struct {
 	orderID, url string
-	data         gateway.Fields
+	data         envelope.Fields
 }
 
 // New returns a simulator. Zero Options fields take their defaults.
@@ -283,7 +284,7 @@ func (s *Sim) settle(o *order, now time.Time) {
 		s.log.Info("ottsim: order paid", "order_id", o.OrderID, "amount", o.Amount, "tip", o.Tip)
 		if s.o.Callbacks && o.cbURL != "" {
 			o.Callback = "pending"
-			s.due = append(s.due, callback{orderID: o.OrderID, url: o.cbURL, data: withTip(gateway.Fields{
+			s.due = append(s.due, callback{orderID: o.OrderID, url: o.cbURL, data: withTip(envelope.Fields{
 				{Key: "order_id", Value: o.OrderID},
 				{Key: "order_status", Value: gateway.StatusSuccess},
 				{Key: "total_amount", Value: strconv.FormatInt(o.total(), 10)},
@@ -538,11 +539,11 @@ func (s *Sim) callbackLoop(ctx context.Context) {
 // deliver POSTs one call-back, up to 3 attempts; it returns "delivered"
 // or "failed: <last error>".
 func (s *Sim) deliver(ctx context.Context, hc *http.Client, cb callback) string {
-	data, digest, err := gateway.Seal(cb.data, s.o.SignKey)
+	data, digest, err := envelope.Seal(cb.data, s.o.SignKey)
 	if err != nil {
 		return "failed: " + err.Error()
 	}
-	body, _ := json.Marshal(gateway.ResponseEnvelope{RspCode: gateway.CodeSuccess, RspMsg: "success",
+	body, _ := json.Marshal(envelope.ResponseEnvelope{RspCode: gateway.CodeSuccess, RspMsg: "success",
 		MerchantID: s.o.MerchantID, Data: data, MD5: digest})
 	var last string
 	for attempt := 1; attempt <= 3; attempt++ {
@@ -575,11 +576,11 @@ func (s *Sim) deliver(ctx context.Context, hc *http.Client, cb callback) string 
 func (o *order) total() int64 { return o.Amount + o.Tip + o.Fee }
 
 // withTip adds the order's tip to an answer's data when it has one.
-func withTip(d gateway.Fields, o *order) gateway.Fields {
+func withTip(d envelope.Fields, o *order) envelope.Fields {
 	if o.Tip == 0 {
 		return d
 	}
-	return append(d, gateway.Field{Key: "tip", Value: strconv.FormatInt(o.Tip, 10)})
+	return append(d, envelope.Field{Key: "tip", Value: strconv.FormatInt(o.Tip, 10)})
 }
 
 // walletTxn is the wallet's own transaction number of an order, shaped
@@ -601,10 +602,10 @@ func (o *order) walletTxn() string {
 
 // buyer adds the buyer's account and the wallet's time to a
 // STATUS_QUERY answer about an order that was charged.
-func (o *order) buyer(d gateway.Fields) gateway.Fields {
+func (o *order) buyer(d envelope.Fields) envelope.Fields {
 	if o.paidAt.IsZero() {
 		return d
 	}
-	return append(d, gateway.Field{Key: "buyer_login_id", Value: "sim_" + o.Wallet + "_buyer"},
-		gateway.Field{Key: "trade_time", Value: o.paidAt.UTC().Format("20060102150405")})
+	return append(d, envelope.Field{Key: "buyer_login_id", Value: "sim_" + o.Wallet + "_buyer"},
+		envelope.Field{Key: "trade_time", Value: o.paidAt.UTC().Format("20060102150405")})
 }

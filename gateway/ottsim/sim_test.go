@@ -14,28 +14,29 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/gateway/internal/envelope"
 	"github.com/posagent/posagent/gateway/ottsim"
 )
 
 // FuzzProcess: any body posted to /processV2 gets a JSON envelope (or a
 // deliberate drop), never a panic, and a refusal never creates an order.
 func FuzzProcess(f *testing.F) {
-	seal := func(action string, fl gateway.Fields) string {
-		data, digest, _ := gateway.Seal(fl, signKey)
-		b, _ := json.Marshal(gateway.RequestEnvelope{Action: action, Version: "1.0", MerchantID: merchant, Data: data, MD5: digest})
+	seal := func(action string, fl envelope.Fields) string {
+		data, digest, _ := envelope.Seal(fl, signKey)
+		b, _ := json.Marshal(envelope.RequestEnvelope{Action: action, Version: "1.0", MerchantID: merchant, Data: data, MD5: digest})
 		return string(b)
 	}
-	payFields := func(amount string) gateway.Fields {
-		return gateway.Fields{{Key: "order_id", Value: "F1"}, {Key: "operator_id", Value: operator},
+	payFields := func(amount string) envelope.Fields {
+		return envelope.Fields{{Key: "order_id", Value: "F1"}, {Key: "operator_id", Value: operator},
 			{Key: "amount", Value: amount}, {Key: "auth_code", Value: wechat}, {Key: "biz_type", Value: "ALIPAY"},
 			{Key: "call_back_url", Value: "http://x/cb"}}
 	}
 	f.Add(seal("PASSIVEPAY", payFields("100")))
 	f.Add(seal("PASSIVEPAY", payFields("104")))
 	f.Add(seal("ACTIVEPAY", payFields("100")))
-	f.Add(seal("STATUS_QUERY", gateway.Fields{{Key: "order_id", Value: "F1"}}))
-	f.Add(seal("REFUND", gateway.Fields{{Key: "ori_order_id", Value: "F1"}, {Key: "refund_amt", Value: "1"}}))
-	f.Add(seal("EX_RATE_QUERY", gateway.Fields{{Key: "fee_type", Value: "CAD"}}))
+	f.Add(seal("STATUS_QUERY", envelope.Fields{{Key: "order_id", Value: "F1"}}))
+	f.Add(seal("REFUND", envelope.Fields{{Key: "ori_order_id", Value: "F1"}, {Key: "refund_amt", Value: "1"}}))
+	f.Add(seal("EX_RATE_QUERY", envelope.Fields{{Key: "fee_type", Value: "CAD"}}))
 	f.Add(`{"action":"PASSIVEPAY","version":"1.0","merchant_id":"ON00004652","data":"AAAA","md5":"00"}`)
 	f.Add(`{}`)
 	f.Add(``)
@@ -60,12 +61,12 @@ func FuzzProcess(f *testing.F) {
 		if dropped {
 			return // amount ending in 04: the connection is dropped on purpose
 		}
-		env, err := gateway.ParseResponseEnvelope(rec.Body.Bytes())
+		env, err := envelope.ParseResponseEnvelope(rec.Body.Bytes())
 		if err != nil {
 			t.Fatalf("answer to %q is not an envelope: %v: %s", body, err, rec.Body.Bytes())
 		}
 		if env.Data != "" {
-			if _, err := gateway.Open(env.Data, env.MD5, signKey); err != nil {
+			if _, err := envelope.Open(env.Data, env.MD5, signKey); err != nil {
 				t.Fatalf("the simulator's own answer does not open: %v", err)
 			}
 		}

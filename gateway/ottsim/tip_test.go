@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/gateway/internal/envelope"
 	"github.com/posagent/posagent/gateway/ottsim"
 )
 
@@ -100,7 +101,7 @@ func TestTipAnswersMustMatch(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		edit func(gateway.Fields) gateway.Fields
+		edit func(envelope.Fields) envelope.Fields
 	}{
 		{"another tip", set("tip", "400")},
 		{"tip not a number", set("tip", "4.00")},
@@ -108,17 +109,17 @@ func TestTipAnswersMustMatch(t *testing.T) {
 		{"total below amount + tip", set("total_amount", "5200")},
 		// Issue 22: an answer that echoes only the request's amount says
 		// nothing of the tip; it was taken as paid with the tip.
-		{"amount echoed, tip and total left out", func(f gateway.Fields) gateway.Fields {
-			var out gateway.Fields
+		{"amount echoed, tip and total left out", func(f envelope.Fields) envelope.Fields {
+			var out envelope.Fields
 			for _, x := range f {
 				if x.Key != "tip" && x.Key != "total_amount" && x.Key != "amount" {
 					out = append(out, x)
 				}
 			}
-			return append(out, gateway.Field{Key: "amount", Value: "5000"})
+			return append(out, envelope.Field{Key: "amount", Value: "5000"})
 		}},
-		{"named fee that does not add up", func(f gateway.Fields) gateway.Fields {
-			f = append(f, gateway.Field{Key: gateway.FeeKey, Value: "10"})
+		{"named fee that does not add up", func(f envelope.Fields) envelope.Fields {
+			f = append(f, envelope.Field{Key: gateway.FeeKey, Value: "10"})
 			return set("total_amount", "5600")(f)
 		}},
 	} {
@@ -130,8 +131,8 @@ func TestTipAnswersMustMatch(t *testing.T) {
 		})
 	}
 	// A fee named in the answer is believed when the total adds up.
-	err := tipped(r.tamperProxy(resign(t, func(f gateway.Fields) gateway.Fields {
-		f = append(f, gateway.Field{Key: gateway.FeeKey, Value: "10"})
+	err := tipped(r.tamperProxy(resign(t, func(f envelope.Fields) envelope.Fields {
+		f = append(f, envelope.Field{Key: gateway.FeeKey, Value: "10"})
 		return set("total_amount", "5510")(f)
 	})))
 	if err != nil {

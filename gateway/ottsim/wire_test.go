@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/gateway/internal/envelope"
 	"github.com/posagent/posagent/gateway/ottsim"
 )
 
@@ -52,9 +53,9 @@ func (r *rig) clientAt(url string) *gateway.Client {
 	return c
 }
 
-func envelopeOf(t *testing.T, body []byte) gateway.ResponseEnvelope {
+func envelopeOf(t *testing.T, body []byte) envelope.ResponseEnvelope {
 	t.Helper()
-	env, err := gateway.ParseResponseEnvelope(body)
+	env, err := envelope.ParseResponseEnvelope(body)
 	if err != nil {
 		t.Fatalf("proxy: %v: %s", err, body)
 	}
@@ -103,7 +104,7 @@ func TestTamperedResponsesAreNotBelieved(t *testing.T) {
 		}},
 		{"re-signed with another amount", func(t *testing.T, b []byte) []byte {
 			env := envelopeOf(t, b)
-			f, err := gateway.Open(env.Data, env.MD5, signKey)
+			f, err := envelope.Open(env.Data, env.MD5, signKey)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +113,7 @@ func TestTamperedResponsesAreNotBelieved(t *testing.T) {
 					f[i].Value = "1"
 				}
 			}
-			env.Data, env.MD5, _ = gateway.Seal(f, signKey)
+			env.Data, env.MD5, _ = envelope.Seal(f, signKey)
 			return marshal(env)
 		}},
 		{"another order's genuine answer", func(t *testing.T, b []byte) []byte { return replay }},
@@ -389,7 +390,7 @@ func TestDowntimeNeedsRun(t *testing.T) {
 }
 
 // rawPost sends a processV2 body as is and returns the envelope.
-func rawPost(t *testing.T, url string, body string) gateway.ResponseEnvelope {
+func rawPost(t *testing.T, url string, body string) envelope.ResponseEnvelope {
 	t.Helper()
 	resp, err := http.Post(url+"/processV2", "application/json", strings.NewReader(body))
 	if err != nil {
@@ -400,23 +401,23 @@ func rawPost(t *testing.T, url string, body string) gateway.ResponseEnvelope {
 	return envelopeOf(t, raw)
 }
 
-func sealed(t *testing.T, action, merchantID string, f gateway.Fields, key string) gateway.RequestEnvelope {
+func sealed(t *testing.T, action, merchantID string, f envelope.Fields, key string) envelope.RequestEnvelope {
 	t.Helper()
-	data, digest, err := gateway.Seal(f, key)
+	data, digest, err := envelope.Seal(f, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return gateway.RequestEnvelope{Action: action, Version: "1.0", MerchantID: merchantID, Data: data, MD5: digest}
+	return envelope.RequestEnvelope{Action: action, Version: "1.0", MerchantID: merchantID, Data: data, MD5: digest}
 }
 
 func TestSimRefusesBadRequests(t *testing.T) {
 	sim := ottsim.New(ottsim.Options{MerchantID: merchant, SignKey: signKey})
 	srv := httptest.NewServer(sim.Handler())
 	defer func() { srv.Close(); http.DefaultClient.CloseIdleConnections() }()
-	good := gateway.Fields{{Key: "order_id", Value: "B1"}, {Key: "operator_id", Value: operator},
+	good := envelope.Fields{{Key: "order_id", Value: "B1"}, {Key: "operator_id", Value: operator},
 		{Key: "amount", Value: "100"}, {Key: "auth_code", Value: wechat}, {Key: "biz_type", Value: "WECHATPAY"}}
-	without := func(key string) gateway.Fields {
-		var f gateway.Fields
+	without := func(key string) envelope.Fields {
+		var f envelope.Fields
 		for _, kv := range good {
 			if kv.Key != key {
 				f = append(f, kv)
@@ -424,8 +425,8 @@ func TestSimRefusesBadRequests(t *testing.T) {
 		}
 		return f
 	}
-	with := func(key, v string) gateway.Fields {
-		f := append(gateway.Fields{}, good...)
+	with := func(key, v string) envelope.Fields {
+		f := append(envelope.Fields{}, good...)
 		for i := range f {
 			if f[i].Key == key {
 				f[i].Value = v
@@ -434,7 +435,7 @@ func TestSimRefusesBadRequests(t *testing.T) {
 		return f
 	}
 	badDigest := sealed(t, "PASSIVEPAY", merchant, good, signKey)
-	badDigest.MD5 = gateway.Digest(with("amount", "1"))
+	badDigest.MD5 = envelope.Digest(with("amount", "1"))
 	wrongKey := sealed(t, "PASSIVEPAY", merchant, good, "0000000000000000")
 	badB64 := sealed(t, "PASSIVEPAY", merchant, good, signKey)
 	badB64.Data = "%%%"
@@ -469,8 +470,8 @@ func TestSimRefusesBadRequests(t *testing.T) {
 		{"auth_code not a code", string(marshal(sealed(t, "PASSIVEPAY", merchant, with("auth_code", "ABC"), signKey))), "PARAM_INVALID", "auth_code"},
 		{"qr without call_back_url", string(marshal(sealed(t, "ACTIVEPAY", merchant, without("auth_code"), signKey))), "PARAM_ERROR", "call_back_url"},
 		{"refund without refund_amt", string(marshal(sealed(t, "REFUND", merchant,
-			gateway.Fields{{Key: "ori_order_id", Value: "B1"}}, signKey))), "PARAM_ERROR", "refund_amt"},
-		{"query without order_id", string(marshal(sealed(t, "STATUS_QUERY", merchant, gateway.Fields{{Key: "x", Value: "y"}}, signKey))), "PARAM_ERROR", "order_id"},
+			envelope.Fields{{Key: "ori_order_id", Value: "B1"}}, signKey))), "PARAM_ERROR", "refund_amt"},
+		{"query without order_id", string(marshal(sealed(t, "STATUS_QUERY", merchant, envelope.Fields{{Key: "x", Value: "y"}}, signKey))), "PARAM_ERROR", "order_id"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -541,36 +542,36 @@ func TestConcurrentPaymentsAndRefunds(t *testing.T) {
 
 // resign decrypts an answer, lets edit change its fields, and signs it
 // again with the right key: a well-formed answer that says the wrong thing.
-func resign(t *testing.T, edit func(gateway.Fields) gateway.Fields) func([]byte) []byte {
+func resign(t *testing.T, edit func(envelope.Fields) envelope.Fields) func([]byte) []byte {
 	return func(b []byte) []byte {
 		env := envelopeOf(t, b)
 		if env.Data == "" {
 			return b
 		}
-		f, err := gateway.Open(env.Data, env.MD5, signKey)
+		f, err := envelope.Open(env.Data, env.MD5, signKey)
 		if err != nil {
 			t.Fatal(err)
 		}
-		env.Data, env.MD5, _ = gateway.Seal(edit(f), signKey)
+		env.Data, env.MD5, _ = envelope.Seal(edit(f), signKey)
 		return marshal(env)
 	}
 }
 
-func set(key, v string) func(gateway.Fields) gateway.Fields {
-	return func(f gateway.Fields) gateway.Fields {
+func set(key, v string) func(envelope.Fields) envelope.Fields {
+	return func(f envelope.Fields) envelope.Fields {
 		for i := range f {
 			if f[i].Key == key {
 				f[i].Value = v
 				return f
 			}
 		}
-		return append(f, gateway.Field{Key: key, Value: v})
+		return append(f, envelope.Field{Key: key, Value: v})
 	}
 }
 
-func drop(key string) func(gateway.Fields) gateway.Fields {
-	return func(f gateway.Fields) gateway.Fields {
-		var out gateway.Fields
+func drop(key string) func(envelope.Fields) envelope.Fields {
+	return func(f envelope.Fields) envelope.Fields {
+		var out envelope.Fields
 		for _, kv := range f {
 			if kv.Key != key {
 				out = append(out, kv)
@@ -595,7 +596,7 @@ func TestVerifiedAnswersMustMatchTheRequest(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		edit func(gateway.Fields) gateway.Fields
+		edit func(envelope.Fields) envelope.Fields
 		call func(c *gateway.Client) error
 	}{
 		{"refund amount", set("refund_amt", "99"), refund},
@@ -648,7 +649,7 @@ func TestQueryAnswerWithAnotherAmountIsNotBelieved(t *testing.T) {
 	}
 	c := r.tamperProxy(func(b []byte) []byte {
 		env := envelopeOf(t, b)
-		f, err := gateway.Open(env.Data, env.MD5, signKey)
+		f, err := envelope.Open(env.Data, env.MD5, signKey)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -657,7 +658,7 @@ func TestQueryAnswerWithAnotherAmountIsNotBelieved(t *testing.T) {
 				f[i].Value = "1"
 			}
 		}
-		env.Data, env.MD5, _ = gateway.Seal(f, signKey)
+		env.Data, env.MD5, _ = envelope.Seal(f, signKey)
 		return marshal(env)
 	})
 	res, err := c.QueryOrder(bg, "QA1", 1500, 0)

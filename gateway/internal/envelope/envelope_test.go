@@ -1,4 +1,4 @@
-package gateway
+package envelope
 
 import (
 	"bytes"
