@@ -28,8 +28,11 @@ import (
 // Engine is the payment daemon's core: the payment state machine and its
 // flows, recovery, and what the outbox's jobs do. It uses parts that keep
 // their own state behind their own locks: the event bus (agent/events),
-// the outbox's pool (agent/outbox), routing's dedupe and cart
-// (agent/route) and the device registry. Create with New, then Run.
+// the outbox's pool (agent/outbox), routing's dedupe, cart and tip rules
+// (agent/route), the gateway's meter (agent/gwmeter), the credentials'
+// watch (agent/gwauth), the exchange rate (agent/rate), the clock watch
+// (agent/clockwatch) and the device registry. Shifts and reports are
+// agent/books, built over the engine. Create with New, then Run.
 type Engine struct {
 	o       Options
 	rates   *rate.Keeper // the exchange rate to CNY
