@@ -85,11 +85,10 @@ func Keys() []string {
 	return out
 }
 
-// Secret reports whether key (for example "gateway.sign_key") holds a
-// secret that must never be shown.
+// Secret reports whether key (for example "gateway.sign_key", or a list
+// item's "operators[0].pin_hash") holds a secret that must never be shown.
 func Secret(key string) bool {
-	l, ok := newSchema().byPath[key]
-	return ok && l.secret
+	return secretKey(newSchema(), key)
 }
 
 // kindName says in words what a key takes, for error messages.

@@ -14,4 +14,17 @@
 // store and for the chain) are sums over the payments, with the lanes' own
 // rule: a payment counts when the gateway took its money (succeeded or
 // reversed), a refund when it succeeded.
+//
+// # The fleet
+//
+// Head office's side of package fleet (docs/fleet.md): Publisher checks a
+// configuration fragment as a lane would (config.CheckFragment), takes a
+// chain-wide version from a counter moved by compare-and-set, signs the
+// bundle and puts it under its target's key with compare-and-set on the
+// key's revision (so the bundle standing last under a key has the highest
+// version). Fleet watches the lanes' heartbeats and the published bundles,
+// keeps each lane's last heartbeat with its arrival on head office's
+// monotonic clock, calls a lane stale after Limits.StaleAfter without one,
+// and says each lane's problems in words (Problems, pure); View is what
+// posagent-hq fleet ls, GET /api/fleet, the page and /metrics show.
 package hq

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 //go:embed page.html
@@ -23,6 +26,9 @@ type Server struct {
 	Loc *time.Location
 	// Now is the clock of the lanes' "since" (default time.Now).
 	Now func() time.Time
+	// Fleet is the lanes' heartbeats and the published configuration
+	// (nil: no fleet routes).
+	Fleet *Fleet
 }
 
 // Handler is the server's routes:
@@ -33,8 +39,18 @@ type Server struct {
 //	GET /api/z            Z reports across lanes
 //	GET /api/aside        messages kept aside
 //	GET /api/export.csv?day=  payments and refunds for an accountant
+//	GET /api/fleet        each lane's heartbeat, versions, state and problems; the published bundles
+//	GET /metrics          the fleet for Prometheus
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	if s.Fleet != nil {
+		mux.HandleFunc("GET /api/fleet", func(w http.ResponseWriter, r *http.Request) {
+			s.reply(w, FleetReport{Lanes: s.Fleet.View(), Published: s.Fleet.PublishedBundles()}, nil)
+		})
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(s.Fleet.Collector())
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
@@ -140,4 +156,10 @@ func (s *Server) reply(w http.ResponseWriter, v any, err error) {
 		return
 	}
 	json.NewEncoder(w).Encode(v)
+}
+
+// FleetReport is GET /api/fleet (and fleet ls --json).
+type FleetReport struct {
+	Lanes     []FleetLane `json:"lanes"`
+	Published []Published `json:"published"`
 }

@@ -7,10 +7,19 @@
 // By default it runs an embedded NATS server with JetStream (a small chain
 // needs one box and one command); with --nats URL it uses an existing
 // cluster.
+//
+// Its commands push signed configuration to the lanes and list the fleet
+// (docs/fleet.md):
+//
+//	posagent-hq keygen [--out FILE]
+//	posagent-hq config set --merchant M --store S [--lane L] [--expires 7d] [--note TEXT] FILE
+//	posagent-hq config show --merchant M --store S [--lane L]
+//	posagent-hq fleet ls [--json]
 package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,8 +35,10 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/posagent/posagent/fleet"
 	"github.com/posagent/posagent/hq"
 )
 
@@ -38,10 +49,20 @@ type options struct {
 	natsCreds, natsUser, natsPassword string
 	replicas                          int
 	quiet                             bool // no server log (tests)
+	// publicKey checks the published bundles in the fleet view; staleAfter
+	// is when a lane without a heartbeat is stale.
+	publicKey  ed25519.PublicKey
+	staleAfter time.Duration
 }
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if len(os.Args) > 1 && commands[os.Args[1]] {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := command(ctx, os.Args[1:], env{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr})
+		stop()
+		os.Exit(code)
+	}
 	o, err := parse(os.Args[1:], os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "posagent-hq:", err)
@@ -57,8 +78,13 @@ func main() {
 
 func parse(args []string, getenv func(string) string) (options, error) {
 	var o options
-	var tokenFile string
+	var tokenFile, pub string
 	fs := flag.NewFlagSet("posagent-hq", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of posagent-hq (head office):\n")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), "\n"+commandsUsage)
+	}
 	fs.StringVar(&o.data, "data", "./posagent-hq", "directory of the books (and of the embedded server's JetStream store)")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:7430", "address of the API and web page")
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the API token (else POSAGENT_HQ_TOKEN)")
@@ -69,8 +95,23 @@ func parse(args []string, getenv func(string) string) (options, error) {
 	fs.StringVar(&o.stream, "stream", "POSAGENT", "the lanes' stream")
 	fs.IntVar(&o.replicas, "replicas", 1, "replicas of the stream when posagent-hq makes it (a cluster: 3)")
 	fs.StringVar(&o.tz, "tz", "", "the chain's time zone for days (IANA name; empty: the system's)")
+	fs.StringVar(&pub, "public-key", "", "head office's public key (ed25519:..., from keygen; else POSAGENT_HQ_PUBLIC_KEY): the fleet view checks the published bundles with it")
+	fs.DurationVar(&o.staleAfter, "stale-after", fleet.StaleAfter, "a lane without a heartbeat this long is stale (three missed)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if pub == "" {
+		pub = getenv("POSAGENT_HQ_PUBLIC_KEY")
+	}
+	if pub != "" {
+		k, err := fleet.ParsePublicKey(pub)
+		if err != nil {
+			return o, fmt.Errorf("--public-key: %w", err)
+		}
+		o.publicKey = k
+	}
+	if o.staleAfter <= 0 {
+		return o, fmt.Errorf("--stale-after %s: a positive duration", o.staleAfter)
 	}
 	o.token = getenv("POSAGENT_HQ_TOKEN")
 	o.natsUser, o.natsPassword = getenv("POSAGENT_HQ_NATS_USER"), getenv("POSAGENT_HQ_NATS_PASSWORD")
@@ -124,6 +165,18 @@ func run(ctx context.Context, o options, log *slog.Logger, ready func(running)) 
 	if err := hq.EnsureStream(ctx, nc, hq.StreamConfig(o.stream, o.replicas)); err != nil {
 		return err
 	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	if err := hq.EnsureFleetBuckets(ctx, js, o.replicas); err != nil {
+		return err
+	}
+	bundles, lanes, err := hq.OpenBuckets(ctx, js)
+	if err != nil {
+		return err
+	}
+	fl := &hq.Fleet{Conn: nc, Lanes: lanes, Bundles: bundles, PublicKey: o.publicKey, Limits: hq.Limits{StaleAfter: o.staleAfter}, Log: log}
 	books, err := hq.Open(filepath.Join(o.data, "books.db"), nil)
 	if err != nil {
 		return err
@@ -137,9 +190,10 @@ func run(ctx context.Context, o options, log *slog.Logger, ready func(running)) 
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: (&hq.Server{Books: books, Token: o.token, Loc: loc}).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: (&hq.Server{Books: books, Token: o.token, Loc: loc, Fleet: fl}).Handler(), ReadHeaderTimeout: 10 * time.Second}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return (&hq.Consumer{Books: books, Conn: nc, Stream: o.stream, Log: log}).Run(ctx) })
+	g.Go(func() error { return fl.Run(ctx) })
 	g.Go(func() error {
 		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -34,6 +34,9 @@ func TestParse(t *testing.T) {
 		{nil, map[string]string{"POSAGENT_HQ_TOKEN": "short"}, "a token of at least 16 characters"},
 		{[]string{"--tz", "Mars/Olympus"}, map[string]string{"POSAGENT_HQ_TOKEN": token}, `--tz "Mars/Olympus"`},
 		{[]string{"--token-file", "/nonexistent/token"}, nil, "--token-file"},
+		{[]string{"--public-key", "ed25519:AAAA"}, map[string]string{"POSAGENT_HQ_TOKEN": token}, "--public-key: fleet: a public key is"},
+		{nil, map[string]string{"POSAGENT_HQ_TOKEN": token, "POSAGENT_HQ_PUBLIC_KEY": "rsa:x"}, "--public-key: fleet: a public key is"},
+		{[]string{"--stale-after", "0s"}, map[string]string{"POSAGENT_HQ_TOKEN": token}, "--stale-after 0s: a positive duration"},
 	} {
 		if _, err := parse(tc.args, env(tc.env)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("parse(%v) = %v, want %q", tc.args, err, tc.want)
@@ -46,9 +49,12 @@ func TestParse(t *testing.T) {
 }
 
 // startHQ runs posagent-hq as main runs it, with its embedded server.
-func startHQ(t *testing.T) running {
+func startHQ(t *testing.T, tweaks ...func(*options)) running {
 	t.Helper()
 	o := options{data: t.TempDir(), listen: "127.0.0.1:0", token: token, natsListen: "127.0.0.1:0", stream: "POSAGENT", replicas: 1, tz: "UTC", quiet: true}
+	for _, tw := range tweaks {
+		tw(&o)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan running, 1)
 	done := make(chan error, 1)
