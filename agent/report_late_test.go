@@ -19,7 +19,7 @@ import (
 	"github.com/posagent/posagent/store"
 )
 
-// Late settlements (report_late.go): what settles after its shift's Z
+// Late settlements (agent/books/late.go): what settles after its shift's Z
 // report is counted by the next report, so that the Z reports' nets add
 // up to the gateway's net. These tests run the real engine and simulator
 // in synctest bubbles, at the real defaults (60 s scan window, 3 min QR,

@@ -23,7 +23,7 @@ import (
 // succeeded refunds created during the shift (of any payment), automatic
 // reversals included. ShiftNet is sales plus tips minus refunds. Late is
 // what settled since the last Z report of payments and refunds of earlier
-// shifts (report_late.go); Net is ShiftNet plus Late.Net, so that the Z
+// shifts (late.go); Net is ShiftNet plus Late.Net, so that the Z
 // reports' nets add up to the gateway's net. Each total is the sum of its
 // lines: ByWallet, ByMode and ByOperator each add up to Sales, Refunds and
 // ShiftNet; ByState adds up to Payments.
