@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/check"
 )
 
 // runFeed runs a feed until the returned stop is called.
@@ -83,7 +84,7 @@ func TestFeedPublishesEveryEventOnceInOrder(t *testing.T) {
 	}
 	// The journal with its feed state passes the check before use.
 	st.Close()
-	if _, err := store.CheckFile(path, store.CheckOptions{}); err != nil {
+	if _, err := check.CheckFile(path, store.CheckOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

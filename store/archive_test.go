@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/store/archive"
+	"github.com/posagent/posagent/store/check"
 )
 
 // Archive writes the final payments created before the cut and the events
@@ -76,7 +79,7 @@ func TestArchive(t *testing.T) {
 	}
 	before, _ := os.ReadFile(path)
 	out := filepath.Join(dir, "a.db")
-	res, err := Archive(path, out, cut, CheckOptions{})
+	res, err := archive.Archive(path, out, cut, CheckOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +91,7 @@ func TestArchive(t *testing.T) {
 	if res.Payments != 6 || res.NotFinal != 4 || res.Orders != 6 {
 		t.Fatalf("archived %d payments (%d orders), %d not final; want 6 (6), 4", res.Payments, res.Orders, res.NotFinal)
 	}
-	rep, err := CheckFile(out, CheckOptions{})
+	rep, err := check.CheckFile(out, CheckOptions{})
 	if err != nil || rep.Damaged() || rep.Payments != 6 || rep.Open != 0 {
 		t.Fatalf("check of the archive: %v %+v", err, rep)
 	}
@@ -163,17 +166,17 @@ func TestArchiveRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "a.db")
-	if _, err := Archive(path, out, time.Now(), CheckOptions{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, ErrLocked) {
+	if _, err := archive.Archive(path, out, time.Now(), CheckOptions{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, ErrLocked) {
 		t.Errorf("held journal: %v, want ErrLocked", err)
 	}
 	s.Close()
 	os.WriteFile(out, []byte("x"), 0o600)
-	if _, err := Archive(path, out, time.Now(), CheckOptions{}); err == nil || !strings.Contains(err.Error(), "the file exists") {
+	if _, err := archive.Archive(path, out, time.Now(), CheckOptions{}); err == nil || !strings.Contains(err.Error(), "the file exists") {
 		t.Errorf("existing out: %v", err)
 	}
 	os.Remove(out)
 	os.WriteFile(path, bytes.Repeat([]byte("not a journal "), 1000), 0o600)
-	if _, err := Archive(path, out, time.Now(), CheckOptions{}); !errors.Is(err, ErrCorrupt) {
+	if _, err := archive.Archive(path, out, time.Now(), CheckOptions{}); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("damaged journal: %v, want ErrCorrupt", err)
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, "a.db*")); len(m) > 0 {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/posagent/posagent/store/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -21,23 +22,12 @@ import (
 // Keyed by the stamp itself, not by the sequence, so that it is exact
 // whatever the wall clock did between events: a clock set back makes a
 // later event's stamp earlier, and the index orders it by that stamp.
-var bAuditAt = []byte("audit_at")
+var bAuditAt = record.BucketAuditAt
 
-// KindAudit is the kind of an audit-trail event ("kind" in its JSON).
-const KindAudit = "api.audit"
-
-func auditKey(at time.Time, seq uint64) []byte {
-	k := make([]byte, 16)
-	binary.BigEndian.PutUint64(k, uint64(at.UnixNano())^(1<<63))
-	binary.BigEndian.PutUint64(k[8:], seq)
-	return k
-}
+func auditKey(at time.Time, seq uint64) []byte { return record.AuditKey(at, seq) }
 
 // eventHead is what the index needs of an event.
-type eventHead struct {
-	Kind string    `json:"kind"`
-	At   time.Time `json:"at"`
-}
+type eventHead = record.EventHead
 
 // AppendAudit appends an audit-trail event (build as AppendEvent) stamped
 // at, and indexes it in the same transaction.

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/store/check"
 )
 
 func auditEvent(seq uint64, at time.Time) ([]byte, error) {
@@ -101,7 +103,7 @@ func TestAuditIndex(t *testing.T) {
 		t.Fatalf("check: %v", err)
 	}
 	s.Close()
-	rep, err := CheckFile(path, CheckOptions{})
+	rep, err := check.CheckFile(path, CheckOptions{})
 	if err != nil || rep.Damaged() {
 		t.Fatalf("full check: %v %+v", err, rep.Findings)
 	}
@@ -165,7 +167,7 @@ func TestCheckFindsABadAuditIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	rep, err := CheckFile(path, CheckOptions{})
+	rep, err := check.CheckFile(path, CheckOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

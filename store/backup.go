@@ -7,10 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
+	"github.com/posagent/posagent/store/backup"
+	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/internal/fsutil"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -79,95 +80,11 @@ func (s *Store) BackupFile(out string) (*Report, error) {
 // verified copy holds.
 func (s *Store) backupFile(out string) (*Report, uint64, error) {
 	var seq uint64
-	if err := writeVerified(out, func(w io.Writer) error { _, err := s.writeBackup(w, nil, &seq); return err }); err != nil {
+	if err := backup.Write(out, func(w io.Writer) error { _, err := s.writeBackup(w, nil, &seq); return err }); err != nil {
 		return nil, 0, err
 	}
-	rep, err := verifyBackup(out)
+	rep, err := backup.Verify(out)
 	return rep, seq, err
-}
-
-// CopyJournal backs up the journal at path when no agent holds it: the
-// journal is checked first (a damaged journal is refused: use Salvage),
-// then copied from a read-only transaction and verified.
-func CopyJournal(path, out string, opt CheckOptions) (*Report, error) {
-	rep, err := CheckFile(path, opt)
-	if err != nil {
-		return nil, err
-	}
-	if rep.Damaged() {
-		return rep, &DamageError{Report: rep}
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: max(opt.LockTimeout, time.Second)})
-	if err != nil {
-		return nil, fmt.Errorf("store: backup %s: %w", path, err)
-	}
-	defer db.Close()
-	err = writeVerified(out, func(w io.Writer) error {
-		return db.View(func(tx *bolt.Tx) error { _, err := tx.WriteTo(w); return err })
-	})
-	if err != nil {
-		return nil, err
-	}
-	return verifyBackup(out)
-}
-
-// SaveBackup writes a copy received from r (a running agent's
-// GET /v1/journal/backup) to out durably and verifies it.
-func SaveBackup(out string, r io.Reader) (*Report, error) {
-	err := writeVerified(out, func(w io.Writer) error {
-		if _, err := io.Copy(w, r); err != nil {
-			return fmt.Errorf("store: backup %s: %w", out, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return verifyBackup(out)
-}
-
-func verifyBackup(out string) (*Report, error) {
-	rep, err := CheckFile(out, CheckOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("store: verify backup %s: %w", out, err)
-	}
-	if rep.Damaged() {
-		os.Remove(out)
-		return rep, fmt.Errorf("store: verify backup %s: the copy is damaged (%v); it was removed", out, &DamageError{Report: rep})
-	}
-	return rep, nil
-}
-
-// writeVerified writes out through a temporary file in its directory:
-// written, fsynced, renamed, directory fsynced. An existing out is refused.
-func writeVerified(out string, write func(io.Writer) error) error {
-	if _, err := os.Lstat(out); err == nil {
-		return fmt.Errorf("store: backup %s: the file exists; choose a new name", out)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("store: backup %s: %w", out, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("store: backup %s: %w", out, err)
-	}
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("store: backup %s: %w", out, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("store: backup %s: %w", out, err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return fmt.Errorf("store: backup %s: %w", out, err)
-	}
-	return syncDir(filepath.Dir(out))
 }
 
 // BackupOptions configure scheduled backups (config store.backup.*).
@@ -186,37 +103,6 @@ func (o *BackupOptions) defaults() {
 	}
 }
 
-const backupPrefix, backupExt = "posagent-", ".db"
-
-// backupName is the file name of a backup made at t; names sort by time.
-func backupName(t time.Time) string {
-	return backupPrefix + t.UTC().Format("20060102T150405.000Z") + backupExt
-}
-
-// Backups lists the backups in dir, newest first, with their times.
-func Backups(dir string) ([]string, []time.Time, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: backups %s: %w", dir, err)
-	}
-	var names []string
-	for _, e := range ents {
-		n := e.Name()
-		if e.Type().IsRegular() && strings.HasPrefix(n, backupPrefix) && strings.HasSuffix(n, backupExt) {
-			if _, err := time.Parse("20060102T150405.000Z", strings.TrimSuffix(strings.TrimPrefix(n, backupPrefix), backupExt)); err == nil {
-				names = append(names, n)
-			}
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(names)))
-	paths, times := make([]string, len(names)), make([]time.Time, len(names))
-	for i, n := range names {
-		paths[i] = filepath.Join(dir, n)
-		times[i], _ = time.Parse("20060102T150405.000Z", strings.TrimSuffix(strings.TrimPrefix(n, backupPrefix), backupExt))
-	}
-	return paths, times, nil
-}
-
 // BackupNow writes one scheduled backup into o.Dir, verifies it, and
 // removes the oldest beyond o.Keep. BackupStatus follows.
 func (s *Store) BackupNow(o BackupOptions) (string, error) {
@@ -231,7 +117,7 @@ func (s *Store) BackupNow(o BackupOptions) (string, error) {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return fail(fmt.Errorf("store: backup: %w", err))
 	}
-	out := filepath.Join(o.Dir, backupName(now))
+	out := filepath.Join(o.Dir, backup.Name(now))
 	_, seq, err := s.backupFile(out)
 	if err != nil {
 		return fail(err)
@@ -242,7 +128,7 @@ func (s *Store) BackupNow(o BackupOptions) (string, error) {
 	s.bmu.Lock()
 	s.backup = BackupStatus{Dir: o.Dir, Last: now, LastPath: out}
 	s.bmu.Unlock()
-	paths, _, err := Backups(o.Dir)
+	paths, _, err := backup.List(o.Dir)
 	if err != nil {
 		return out, err
 	}
@@ -283,9 +169,9 @@ func (s *Store) RunMaintenance(ctx context.Context, o MaintenanceOptions) error 
 	var nextBackup time.Time
 	if o.Backup.Dir != "" {
 		nextBackup = s.now()
-		if _, times, err := Backups(o.Backup.Dir); err == nil && len(times) > 0 {
+		if _, times, err := backup.List(o.Backup.Dir); err == nil && len(times) > 0 {
 			s.bmu.Lock()
-			s.backup = BackupStatus{Dir: o.Backup.Dir, Last: times[0], LastPath: filepath.Join(o.Backup.Dir, backupName(times[0]))}
+			s.backup = BackupStatus{Dir: o.Backup.Dir, Last: times[0], LastPath: filepath.Join(o.Backup.Dir, backup.Name(times[0]))}
 			s.bmu.Unlock()
 			nextBackup = times[0].Add(o.Backup.Every)
 		} else {
@@ -351,7 +237,7 @@ type RestoreResult struct {
 // every sequence already announced, and the high-water mark follows.
 func Restore(path, in string, opts Options) (*RestoreResult, error) {
 	res := &RestoreResult{}
-	rep, err := CheckFile(in, CheckOptions{LockTimeout: opts.LockTimeout})
+	rep, err := check.CheckFile(in, CheckOptions{LockTimeout: opts.LockTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("store: restore from %s: %w", in, err)
 	}
@@ -367,7 +253,7 @@ func Restore(path, in string, opts Options) (*RestoreResult, error) {
 	}
 	now := opts.clockNow()
 	if cur, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
-		err := lockFile(cur, true, max(opts.LockTimeout, 100*time.Millisecond))
+		err := fsutil.Lock(cur, true, max(opts.LockTimeout, 100*time.Millisecond))
 		if err != nil {
 			cur.Close()
 			if errors.Is(err, ErrLocked) {
@@ -377,7 +263,7 @@ func Restore(path, in string, opts Options) (*RestoreResult, error) {
 		}
 		res.Replaced = path + ".replaced-" + now.UTC().Format("20060102T150405Z")
 		err = os.Rename(path, res.Replaced)
-		unlockFile(cur)
+		fsutil.Unlock(cur)
 		cur.Close()
 		if err != nil {
 			return res, fmt.Errorf("store: restore %s: %w", path, err)
@@ -389,7 +275,7 @@ func Restore(path, in string, opts Options) (*RestoreResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("store: restore from %s: %w", in, err)
 	}
-	err = writeVerified(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
+	err = backup.Write(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
 	src.Close()
 	if err != nil {
 		return res, err

@@ -2,28 +2,17 @@ package store
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/store/check"
 	bolt "go.etcd.io/bbolt"
 )
 
 // sumCheck runs the streamed check (checksum.go) on the file at path.
 func sumCheck(t *testing.T, path string) (sound bool, rep *Report) {
 	t.Helper()
-	rep, err := checkFileWith(path, CheckOptions{}, false, func(f *os.File, rep *Report) {
-		pf, fs := openPageFile(f, rep.Size)
-		rep.Findings = append(rep.Findings, fs...)
-		if pf == nil {
-			return
-		}
-		sum := newSumInventory()
-		w := &walker{pf: pf, v: sum, noPageBuckets: true}
-		w.walk()
-		rep.Findings = append(rep.Findings, w.finds...)
-		sound = sum.finishSum(rep)
-	})
+	sound, rep, err := check.Streamed(path, CheckOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +60,7 @@ func TestStreamedCheckAgrees(t *testing.T) {
 		return path
 	}
 	path := build(t)
-	exact, err := CheckFile(path, CheckOptions{})
+	exact, err := check.CheckFile(path, CheckOptions{})
 	if err != nil || exact.Damaged() {
 		t.Fatalf("record-level check of the clean journal: %v %+v", err, exact)
 	}
@@ -120,7 +109,7 @@ func TestStreamedCheckAgrees(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := build(t)
 			tamper(t, path, tc.change)
-			exact, err := CheckFile(path, CheckOptions{})
+			exact, err := check.CheckFile(path, CheckOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/posagent/posagent/store/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -159,14 +160,9 @@ func (s *Store) ForgetCodes(olderThan time.Time) (int, error) {
 
 // The due index orders outbox jobs by next_at: key = next_at (unix nano,
 // big-endian, sign bit flipped so that times before 1970 sort first) + seq.
-var bDue = []byte("outbox_due")
+var bDue = record.BucketDue
 
-func dueKey(at time.Time, seq uint64) []byte {
-	k := make([]byte, 16)
-	binary.BigEndian.PutUint64(k, uint64(at.UnixNano())^(1<<63))
-	binary.BigEndian.PutUint64(k[8:], seq)
-	return k
-}
+func dueKey(at time.Time, seq uint64) []byte { return record.DueKey(at, seq) }
 
 func (t *Tx) dueBucket() (*bolt.Bucket, error) {
 	if b := t.tx.Bucket(bDue); b != nil {

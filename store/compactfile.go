@@ -1,13 +1,15 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/hwm"
+	"github.com/posagent/posagent/store/internal/fsutil"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -132,13 +134,13 @@ func copyChecked(src *bolt.DB, path, tmp string, opts Options, res *CompactFileR
 	if err != nil {
 		return fmt.Errorf("store: compact %s: copy: %w", path, err)
 	}
-	if res.Report, err = CheckFile(tmp, CheckOptions{}); err != nil {
+	if res.Report, err = check.CheckFile(tmp, CheckOptions{}); err != nil {
 		return fmt.Errorf("store: compact %s: check the copy: %w", path, err)
 	}
 	if res.Report.Damaged() {
 		return fmt.Errorf("store: compact %s: the copy does not check (%v); the journal was not touched", path, &DamageError{Report: res.Report})
 	}
-	if err := sameRecords(src, tmp); err != nil {
+	if err := check.SameRecords(src, tmp); err != nil {
 		return fmt.Errorf("store: compact %s: the copy differs from the journal (%v); the journal was not touched", path, err)
 	}
 	return nil
@@ -151,12 +153,12 @@ func swapIn(path, tmp string, rep *Report, m Mark) error {
 	if rep.Mark != nil {
 		gen = rep.Mark.Gen
 	}
-	mf, err := openMarkFile(MarkPath(path), gen)
+	mf, err := hwm.Open(MarkPath(path), gen, nil)
 	if err != nil {
 		return err
 	}
-	err = mf.write(m)
-	if cerr := mf.f.Close(); err == nil {
+	err = mf.Write(m)
+	if cerr := mf.Discard(); err == nil {
 		err = cerr
 	}
 	if err != nil {
@@ -165,7 +167,7 @@ func swapIn(path, tmp string, rep *Report, m Mark) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("store: compact %s: %w", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("store: compact %s: %w", path, err)
 	}
 	return nil
@@ -187,61 +189,4 @@ func recordCompaction(path string, opts Options, res *CompactFileResult) error {
 	}
 	res.Recorded = true
 	return s.Close()
-}
-
-// sameRecords compares every bucket of db, key, value and sequence, with
-// the journal file at path.
-func sameRecords(db *bolt.DB, path string) error {
-	other, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
-	if err != nil {
-		return err
-	}
-	defer other.Close()
-	return db.View(func(a *bolt.Tx) error {
-		return other.View(func(b *bolt.Tx) error {
-			var cmp func(name string, x, y *bolt.Bucket) error
-			cmp = func(name string, x, y *bolt.Bucket) error {
-				if y == nil {
-					return fmt.Errorf("bucket %s missing", name)
-				}
-				if x.Sequence() != y.Sequence() {
-					return fmt.Errorf("bucket %s: sequence %d, copy %d", name, x.Sequence(), y.Sequence())
-				}
-				cx, cy := x.Cursor(), y.Cursor()
-				kx, vx := cx.First()
-				ky, vy := cy.First()
-				for ; kx != nil || ky != nil; kx, vx, ky, vy = nextPair(cx, cy) {
-					if !bytes.Equal(kx, ky) || !bytes.Equal(vx, vy) {
-						return fmt.Errorf("bucket %s: record %q differs", name, kx)
-					}
-					if vx == nil {
-						if err := cmp(name+"/"+string(kx), x.Bucket(kx), y.Bucket(ky)); err != nil {
-							return err
-						}
-					}
-				}
-				return nil
-			}
-			n := 0
-			err := a.ForEach(func(name []byte, x *bolt.Bucket) error {
-				n++
-				return cmp(string(name), x, b.Bucket(name))
-			})
-			if err != nil {
-				return err
-			}
-			m := 0
-			b.ForEach(func([]byte, *bolt.Bucket) error { m++; return nil })
-			if m != n {
-				return fmt.Errorf("%d buckets, copy %d", n, m)
-			}
-			return nil
-		})
-	})
-}
-
-func nextPair(cx, cy *bolt.Cursor) (kx, vx, ky, vy []byte) {
-	kx, vx = cx.Next()
-	ky, vy = cy.Next()
-	return
 }

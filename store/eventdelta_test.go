@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/store/check"
 )
 
 // payEvent is an event about payment id as the agent writes them: the
@@ -59,7 +61,7 @@ func TestEventDeltasReadBackExact(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	check := func(stage string, from uint64) {
+	readBack := func(stage string, from uint64) {
 		t.Helper()
 		var evs []Event
 		s.View(func(tx *Tx) error { evs, err = tx.Events(from, 0, 0); return err })
@@ -72,7 +74,7 @@ func TestEventDeltasReadBackExact(t *testing.T) {
 			}
 		}
 	}
-	check("stored", 0)
+	readBack("stored", 0)
 	for _, e := range announced {
 		if !bytes.Equal(e.Data, want[e.Seq]) {
 			t.Fatalf("event %d announced as %s", e.Seq, e.Data)
@@ -100,20 +102,20 @@ func TestEventDeltasReadBackExact(t *testing.T) {
 	if _, err := s.Compact(t0.Add(300 * time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	check("after compaction", 300)
+	readBack("after compaction", 300)
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	// Salvage writes them in full.
 	out := filepath.Join(t.TempDir(), "salvaged.db")
-	if _, err := Salvage(path, out, CheckOptions{}); err != nil {
+	if _, err := check.Salvage(path, out, CheckOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	s, err = Open(out, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	check("salvaged", 300)
+	readBack("salvaged", 300)
 	s.Close()
 }

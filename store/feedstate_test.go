@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/store/check"
 )
 
 func TestFeedState(t *testing.T) {
@@ -65,7 +67,7 @@ func TestFeedState(t *testing.T) {
 	}
 	// The journal with its feed bucket and its recorded gap checks clean
 	// and reopens with the state.
-	if rep, err := CheckFile(path, CheckOptions{}); err != nil || rep.Damaged() {
+	if rep, err := check.CheckFile(path, CheckOptions{}); err != nil || rep.Damaged() {
 		t.Fatalf("check: %v %v", rep, err)
 	}
 	s, err = Open(path, Options{})

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/posagent/posagent/store/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -23,23 +23,15 @@ import (
 // They are derived from the payments: salvage leaves them out and Open
 // builds them when meta "index" is missing (a journal from before them).
 var (
-	bPayState = []byte("pay_state")
-	bByState  = []byte("by_state")
-	kIndex    = []byte("index") // meta: the index format, when built
-	kCount    = "count/"
+	bPayState = record.BucketPayState
+	bByState  = record.BucketByState
+	kIndex    = record.KeyIndex // meta: the index format, when built
+	kCount    = record.CountPrefix
 	// indexFormat is the version of the indexes above.
 	indexFormat = uint64(1)
 )
 
-// States lists every payment state, open ones first.
-var States = []State{AwaitingCode, Processing, Queued, InDoubt, Succeeded, Failed, Cancelled, Expired, Reversed}
-
-func stateKey(s State, id string) []byte {
-	k := make([]byte, 0, len(s)+1+len(id))
-	k = append(k, s...)
-	k = append(k, 0)
-	return append(k, id...)
-}
+func stateKey(s State, id string) []byte { return record.StateKey(s, id) }
 
 // indexPayment moves payment id from state old ("" none) to state to
 // ("" removed).
@@ -221,29 +213,5 @@ func step(c *bolt.Cursor, reverse bool) []byte {
 	return k
 }
 
-// IDAt is the smallest payment id made at or after t (ids are
-// "pay_" + 13 base-36 digits of Unix nanoseconds + 6 random characters).
-func IDAt(t time.Time) string {
-	n := t.UnixNano()
-	if n < 0 {
-		return "pay_"
-	}
-	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, 13)
-	for i := 12; i >= 0; i-- {
-		b[i] = digits[n%36]
-		n /= 36
-	}
-	return "pay_" + string(b)
-}
-
-// indexed reports whether the indexes are built (meta "index").
-func indexed(meta map[string][]byte) bool {
-	v, ok := meta[string(kIndex)]
-	return ok && len(v) == 8
-}
-
-// isIndexMeta: a meta key the indexes own (salvage leaves them out).
-func isIndexMeta(k string) bool {
-	return k == string(kIndex) || strings.HasPrefix(k, kCount)
-}
+// IDAt is the smallest payment id made at or after t (record.IDAt).
+func IDAt(t time.Time) string { return record.IDAt(t) }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/store/check"
 )
 
 // The payment indexes follow every change, answer by state in id order
@@ -77,7 +79,7 @@ func TestPaymentIndexes(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := CheckFile(path, CheckOptions{})
+	rep, err := check.CheckFile(path, CheckOptions{})
 	if err != nil || rep.Damaged() {
 		t.Fatalf("a journal without indexes: %v %v", err, rep.Findings)
 	}
@@ -90,7 +92,7 @@ func TestPaymentIndexes(t *testing.T) {
 	// A wrong counter is damage the check finds.
 	s.Update(func(tx *Tx) error { return tx.tx.Bucket(bMeta).Put([]byte(kCount+"failed"), u64(9)) })
 	s.Close()
-	if rep, _ = CheckFile(path, CheckOptions{}); !rep.Damaged() {
+	if rep, _ = check.CheckFile(path, CheckOptions{}); !rep.Damaged() {
 		t.Errorf("a wrong counter passes the check: %v", rep.Findings)
 	}
 }

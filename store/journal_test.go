@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -16,6 +15,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/store/backup"
+	"github.com/posagent/posagent/store/check"
 )
 
 // fakeClock is an injectable clock.
@@ -127,13 +129,13 @@ func damagePage(t testing.TB, path string, id uint64, seed uint64) {
 }
 
 // pagesOf lists the pages of a type in a bucket.
-func pagesOf(t testing.TB, path, typ, bucket string) []PageInfo {
+func pagesOf(t testing.TB, path, typ, bucket string) []check.PageInfo {
 	t.Helper()
-	pages, err := Pages(path)
+	pages, err := check.Pages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []PageInfo
+	var out []check.PageInfo
 	for _, p := range pages {
 		if p.Type == typ && (bucket == "*" || p.Bucket == bucket) {
 			out = append(out, p)
@@ -174,17 +176,13 @@ func TestDamagedLeafRefusedUntouchedAndSalvaged(t *testing.T) {
 		t.Fatalf("precondition: %d payment leaves", len(leaves))
 	}
 	victim := leaves[len(leaves)/2]
-	f, _ := os.Open(path)
-	pf, _ := openPageFile(f, int64(1<<40))
-	p, err := pf.page(victim.ID)
-	f.Close()
+	recs, err := check.PageRecords(path, victim.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, els, _ := elements(p)
 	var onPage []string
-	for _, e := range els {
-		onPage = append(onPage, string(e.key))
+	for _, e := range recs {
+		onPage = append(onPage, string(e.Key))
 	}
 	damagePage(t, path, victim.ID, 1)
 	before := hashFile(t, path)
@@ -202,7 +200,7 @@ func TestDamagedLeafRefusedUntouchedAndSalvaged(t *testing.T) {
 	}
 
 	out := filepath.Join(dir, "salvaged.db")
-	sr, err := Salvage(path, out, CheckOptions{})
+	sr, err := check.Salvage(path, out, CheckOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +255,7 @@ func TestDamagedBranchSalvagedFromOrphans(t *testing.T) {
 	if _, err := Open(path, Options{}); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Open: %v", err)
 	}
-	sr, err := Salvage(path, filepath.Join(dir, "out.db"), CheckOptions{})
+	sr, err := check.Salvage(path, filepath.Join(dir, "out.db"), CheckOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +334,7 @@ func TestRollbackDetected(t *testing.T) {
 				}
 				return nil
 			})
-			if rep, _ := CheckFile(path, CheckOptions{LockTimeout: time.Millisecond}); rep != nil && rep.Damaged() {
+			if rep, _ := check.CheckFile(path, CheckOptions{LockTimeout: time.Millisecond}); rep != nil && rep.Damaged() {
 				t.Errorf("after accept: %v", rep.Findings)
 			}
 		})
@@ -413,7 +411,7 @@ func TestCodesShredded(t *testing.T) {
 	opened := 0
 	for _, sb := range left {
 		for i := range n {
-			if c, err := s.keys.open(string(sb), fmt.Sprintf("pay_%08d", i)); err == nil {
+			if c, err := s.keys.Open(string(sb), fmt.Sprintf("pay_%08d", i)); err == nil {
 				t.Errorf("a sealed code left in the file still opens: %s", c)
 				opened++
 			}
@@ -504,7 +502,7 @@ func TestScheduledBackupsRotateAndStatus(t *testing.T) {
 		}
 		clk.add(time.Hour)
 	}
-	paths, times, err := Backups(bdir)
+	paths, times, err := backup.List(bdir)
 	if err != nil || len(paths) != 3 {
 		t.Fatalf("backups kept: %v %v", paths, err)
 	}
@@ -515,7 +513,7 @@ func TestScheduledBackupsRotateAndStatus(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 	for _, p := range paths {
-		if rep, err := CheckFile(p, CheckOptions{}); err != nil || rep.Damaged() || rep.Payments != 10 {
+		if rep, err := check.CheckFile(p, CheckOptions{}); err != nil || rep.Damaged() || rep.Payments != 10 {
 			t.Errorf("backup %s: %v %v", p, rep, err)
 		}
 	}
@@ -545,7 +543,7 @@ func TestRestore(t *testing.T) {
 	if res.Rollback == nil || res.Replaced == "" {
 		t.Errorf("result %+v", res)
 	}
-	if rep, err := CheckFile(res.Replaced, CheckOptions{}); err != nil || rep.Payments != 8 {
+	if rep, err := check.CheckFile(res.Replaced, CheckOptions{}); err != nil || rep.Payments != 8 {
 		t.Errorf("the replaced journal was not kept: %v %v", rep, err)
 	}
 	s, err = Open(path, Options{})
@@ -562,43 +560,13 @@ func TestRestore(t *testing.T) {
 	})
 }
 
-// TestMarkTornWrite: a torn write of one slot leaves the other.
-func TestMarkTornWrite(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "m.hwm")
-	mf, err := openMarkFile(path, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mf.write(Mark{JournalID: "a", Seq: 1, TxID: 3})
-	mf.write(Mark{JournalID: "a", Seq: 2, TxID: 4})
-	go mf.run()
-	mf.close()
-	m, err := readMark(path)
-	if err != nil || m.Seq != 2 {
-		t.Fatalf("%+v %v", m, err)
-	}
-	f, _ := os.OpenFile(path, os.O_RDWR, 0)
-	f.WriteAt([]byte("torn"), int64(m.Gen%2)*markSlot+10)
-	f.Close()
-	if m, err = readMark(path); err != nil || m.Seq != 1 {
-		t.Fatalf("after a torn write: %+v %v", m, err)
-	}
-}
-
-func TestFindingJSON(t *testing.T) {
-	b, _ := json.Marshal(Finding{Page: pg(3), Bucket: "payments", Problem: "x", Damage: true})
-	if string(b) != `{"page":3,"bucket":"payments","problem":"x","damage":true}` {
-		t.Error(string(b))
-	}
-}
-
 // BenchmarkCheckFile: the check every start makes, on a journal of 2,000
 // payments.
 func BenchmarkCheckFile(b *testing.B) {
 	path := journal(b, b.TempDir(), 2000)
 	b.ResetTimer()
 	for range b.N {
-		if rep, err := CheckFile(path, CheckOptions{}); err != nil || rep.Damaged() {
+		if rep, err := check.CheckFile(path, CheckOptions{}); err != nil || rep.Damaged() {
 			b.Fatal(err, rep.Findings)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+
+	"github.com/posagent/posagent/store/record"
 )
 
 // The newest event of a name. What the start needs of the event history
@@ -11,9 +13,9 @@ import (
 // bucket, "latest/" + name -> the event's sequence, written in the
 // transaction that appends the event, instead of by reading back through
 // the newest events: the start then reads one event, whatever the history,
-// and the quick check before it reads that event too (quickcheck.go).
+// and the quick check before it reads that event too (store/check).
 
-const latestPrefix = "latest/"
+const latestPrefix = record.LatestPrefix
 
 // AppendEventLatest is AppendEvent, also recording the event as the newest
 // of name (LatestEvent).
@@ -41,29 +43,4 @@ func (t *Tx) LatestEvent(name string) (ev Event, ok bool, err error) {
 		return Event{}, false, err
 	}
 	return evs[0], true, nil
-}
-
-// latestSeqs lists the sequences the meta bucket's latest/ entries name.
-func latestSeqs(meta map[string][]byte) []uint64 {
-	var out []uint64
-	for k, v := range meta {
-		if strings.HasPrefix(k, latestPrefix) && len(v) == 8 {
-			out = append(out, binary.BigEndian.Uint64(v))
-		}
-	}
-	return out
-}
-
-// checkLatest: each latest/ entry names a sequence already assigned.
-func checkLatest(rep *Report, meta map[string][]byte, lastSeq uint64) {
-	for k, v := range meta {
-		if !strings.HasPrefix(k, latestPrefix) {
-			continue
-		}
-		if len(v) != 8 {
-			rep.Findings = append(rep.Findings, Finding{Bucket: "meta", Key: printable([]byte(k)), Problem: "not an event sequence number", Damage: true})
-		} else if seq := binary.BigEndian.Uint64(v); seq == 0 || seq > lastSeq {
-			rep.Findings = append(rep.Findings, Finding{Bucket: "meta", Key: printable([]byte(k)), Problem: fmt.Sprintf("names event #%d, past the event sequence %d", seq, lastSeq), Damage: true})
-		}
-	}
 }

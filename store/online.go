@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/posagent/posagent/store/internal/fsutil"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -116,11 +117,9 @@ func (s *Store) compactLocked() (*CompactFileResult, error) {
 		<-old.idle
 		old.db.Close()
 	}()
-	v := &Verified{TxID: res.Report.TxID, Root: res.Report.root, At: s.now()}
-	s.mark.setVerified(v)
-	s.integ.mu.Lock()
-	s.integ.st.VerifiedTxID, s.integ.st.VerifiedAt = v.TxID, v.At
-	s.integ.mu.Unlock()
+	v := &Verified{TxID: res.Report.TxID, Root: res.Report.Root, At: s.now()}
+	s.mark.SetVerified(v)
+	s.integ.Verified(v)
 	s.step(stepSwapped)
 	return res, nil
 }
@@ -132,22 +131,20 @@ func (s *Store) swapFile(ndb *bolt.DB, tmp string, seq uint64, res *CompactFileR
 	if err := s.step(stepOpened); err != nil {
 		return err
 	}
-	s.mark.mu.Lock()
-	verified := s.mark.verified
-	s.mark.mu.Unlock()
-	if err := s.mark.writeNow(Mark{JournalID: s.id, Seq: seq, TxID: res.Report.TxID, At: s.now()}, nil); err != nil {
-		s.mark.setVerified(verified)
+	verified := s.mark.Verified()
+	if err := s.mark.WriteNow(Mark{JournalID: s.id, Seq: seq, TxID: res.Report.TxID, At: s.now()}, nil); err != nil {
+		s.mark.SetVerified(verified)
 		return fmt.Errorf("store: compact %s: %w", s.path, err)
 	}
 	if err := s.step(stepMarked); err != nil {
-		s.mark.setVerified(verified)
+		s.mark.SetVerified(verified)
 		return err
 	}
 	if err := os.Rename(tmp, s.path); err != nil {
-		s.mark.setVerified(verified)
+		s.mark.SetVerified(verified)
 		return fmt.Errorf("store: compact %s: %w", s.path, err)
 	}
-	if err := syncDir(filepath.Dir(s.path)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(s.path)); err != nil {
 		// The copy is in place; only the directory entry may not be on
 		// disk yet. Either file, found after a crash, matches the mark.
 		s.log.Warn("store: compact: fsync of the journal's directory failed", "journal", s.path, "err", err)

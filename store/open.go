@@ -11,96 +11,27 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/hwm"
+	"github.com/posagent/posagent/store/record"
+	"github.com/posagent/posagent/store/seal"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
 
 var (
-	keySchema    = []byte("schema")
-	keyJournalID = []byte("journal_id")
-	gapPrefix    = "gap/"
+	keySchema    = record.KeySchema
+	keyJournalID = record.KeyJournalID
+	gapPrefix    = record.GapPrefix
 )
 
 // Inspect checks the journal at path as Open will use it, without
-// modifying anything: CheckFile, plus its high-water mark (Report.Mark,
-// Report.Rollback) and its data keys. A missing journal is a report with
-// Missing set, not an error.
-func Inspect(path string, opt CheckOptions) (*Report, error) {
-	rep, inv, err := inspect(path, opt)
-	_ = inv
-	return rep, err
-}
+// modifying anything (check.Inspect): CheckFile, plus its high-water mark
+// (Report.Mark, Report.Rollback) and its data keys.
+func Inspect(path string, opt CheckOptions) (*Report, error) { return check.Inspect(path, opt) }
 
-func inspect(path string, opt CheckOptions) (*Report, *inventory, error) {
-	return inspectWith(path, opt, false, 0)
-}
-
-// inspectWith is inspect; with quick, a journal whose mark names a state a
-// full check verified gets the quick check (quickcheck.go) when its pages
-// in use take fullBelow bytes or more. Damage the quick check finds is
-// reported by the full check, every finding of it.
-func inspectWith(path string, opt CheckOptions, quick bool, fullBelow int64) (*Report, *inventory, error) {
-	mark, merr := readMark(MarkPath(path))
-	var (
-		rep  *Report
-		inv  *inventory
-		err  error
-		full = true
-	)
-	if quick && merr == nil && mark != nil && mark.Verified != nil {
-		rep, inv, full, err = quickCheck(path, opt, mark.Verified, fullBelow)
-		full = full || (err == nil && rep.Damaged())
-	}
-	if full {
-		rep, inv, err = checkFile(path, opt, false)
-	}
-	if errors.Is(err, os.ErrNotExist) {
-		rep, err = &Report{Path: path, Missing: true}, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	rep.Mark = mark
-	switch {
-	case merr != nil:
-		rep.Findings = append(rep.Findings, Finding{Problem: fmt.Sprintf("%v: a rollback of the journal cannot be seen until the agent writes it again", merr)})
-	case mark == nil && !rep.Missing && !rep.Empty && rep.TxID > 2:
-		rep.Findings = append(rep.Findings, Finding{Problem: "no high-water mark beside the journal (" + MarkPath(path) + "): the first start of this version, or it was removed; the agent writes one"})
-	}
-	if !rep.Damaged() {
-		rep.Rollback = compareMark(rep, mark)
-	}
-	if rep.Empty && mark == nil {
-		rep.Findings = append(rep.Findings, Finding{Problem: "the agent starts a new journal in this empty file"})
-	}
-	if inv != nil && !rep.Damaged() {
-		keys, kerr := loadKeyring(KeysPath(path))
-		if kerr != nil {
-			rep.Findings = append(rep.Findings, Finding{Problem: kerr.Error()})
-		} else {
-			missing := map[uint32]int{}
-			for _, p := range inv.payments {
-				if p.keyID != 0 && !p.final {
-					if _, ok := keys.keys[p.keyID]; !ok {
-						missing[p.keyID]++
-					}
-				}
-			}
-			for id, n := range missing {
-				rep.Findings = append(rep.Findings, Finding{Problem: fmt.Sprintf("%d open payment(s) need data key %d, which is not in %s: their payment codes are lost (they are queried, never sent again with a code)", n, id, KeysPath(path))})
-			}
-		}
-	}
-	return rep, inv, nil
-}
-
-// checkFile is CheckFile, also returning what the walk read.
-func checkFile(path string, opt CheckOptions, keep bool) (*Report, *inventory, error) {
-	var inv *inventory
-	rep, err := checkFileWith(path, opt, true, func(f *os.File, rep *Report) {
-		inv = checkRawKeep(f, rep, keep)
-	})
-	return rep, inv, err
+func inspect(path string, opt CheckOptions) (*Report, *check.Codes, error) {
+	return check.Before(path, opt, false, 0)
 }
 
 // Options configure Open. The zero value is usable.
@@ -158,18 +89,18 @@ type acceptFn func(t *Tx, rep *Report) error
 
 func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Report, err error) {
 	opts = opts.withDefaults()
-	rep, inv, err := checkBeforeOpen(path, opts, accept)
+	rep, codes, err := checkBeforeOpen(path, opts, accept)
 	if err != nil {
 		return nil, rep, err
 	}
 	if err := refuseArchive(path, rep); err != nil {
 		return nil, rep, err
 	}
-	keys, err := loadKeyring(KeysPath(path))
+	keys, err := seal.Load(KeysPath(path))
 	if err != nil {
 		return nil, rep, err
 	}
-	if err := keys.ensure(opts.Clock()); err != nil {
+	if err := keys.Ensure(opts.Clock()); err != nil {
 		return nil, rep, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db, err := boltOpen(path, opts)
@@ -191,7 +122,7 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 		}
 	}()
 	var txid, seq uint64
-	clearCodes := inv != nil && hasClearCodes(inv)
+	clearCodes := codes != nil && codes.Clear
 	err = db.Update(func(btx *bolt.Tx) error {
 		t := &Tx{tx: btx, keys: keys}
 		if err := t.prepare(clearCodes); err != nil {
@@ -238,9 +169,9 @@ func (o Options) withDefaults() Options {
 // checkBeforeOpen checks the journal (quick or full: inspectWith) and
 // refuses a damaged one, or one behind its mark unless accept is set; it
 // logs the warnings.
-func checkBeforeOpen(path string, opts Options, accept acceptFn) (*Report, *inventory, error) {
+func checkBeforeOpen(path string, opts Options, accept acceptFn) (*Report, *check.Codes, error) {
 	quick := accept == nil && !opts.FullCheck
-	rep, inv, err := inspectWith(path, CheckOptions{LockTimeout: opts.LockTimeout}, quick, max(opts.FullCheckBelow, 0))
+	rep, codes, err := check.Before(path, CheckOptions{LockTimeout: opts.LockTimeout}, quick, max(opts.FullCheckBelow, 0))
 	if errors.Is(err, ErrLocked) {
 		return nil, nil, fmt.Errorf("%w: %s is in use by another posagent (already running?)", ErrLocked, path)
 	}
@@ -256,7 +187,7 @@ func checkBeforeOpen(path string, opts Options, accept acceptFn) (*Report, *inve
 	for _, w := range rep.Warnings() {
 		opts.Logger.Warn("store: journal: "+w.String(), "journal", path)
 	}
-	return rep, inv, nil
+	return rep, codes, nil
 }
 
 // compactAtStart rewrites the journal into a fresh file (CompactFile) when
@@ -335,17 +266,16 @@ func (s *Store) startMark(rep *Report, txid, seq uint64) error {
 	if rep.Mark != nil {
 		gen = rep.Mark.Gen
 	}
-	mf, err := openMarkFile(MarkPath(s.path), gen)
+	mf, err := hwm.Open(MarkPath(s.path), gen, s.startCheck(rep))
 	if err != nil {
 		return err
 	}
-	mf.verified = s.startCheck(rep)
-	if err := mf.write(Mark{JournalID: s.id, Seq: seq, TxID: txid, At: s.now()}); err != nil {
-		mf.f.Close()
+	if err := mf.Write(Mark{JournalID: s.id, Seq: seq, TxID: txid, At: s.now()}); err != nil {
+		mf.Discard()
 		return err
 	}
 	s.mark = mf
-	go mf.run()
+	go mf.Run()
 	return nil
 }
 
@@ -382,15 +312,6 @@ func boltOpen(path string, opts Options) (db *bolt.DB, err error) {
 		}
 	}
 	return db, nil
-}
-
-func hasClearCodes(inv *inventory) bool {
-	for _, p := range inv.payments {
-		if p.clear {
-			return true
-		}
-	}
-	return false
 }
 
 // sealClearCodes rewrites payments that hold a code in clear (journals

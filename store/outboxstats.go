@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/posagent/posagent/store/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -18,12 +19,12 @@ import (
 //	"k/" + kind                  -> the number of jobs of that kind (absent: none)
 //	"a/" + created_at + seq      -> created_at (binary): the jobs by age (dueKey's layout)
 //	"e/" + seq                   -> the job's last error, for jobs that have one
-var bOutboxStats = []byte("outbox_stats")
+var bOutboxStats = record.BucketOutboxStats
 
 const (
-	statKind = "k/"
-	statAge  = "a/"
-	statErr  = "e/"
+	statKind = record.StatKind
+	statAge  = record.StatAge
+	statErr  = record.StatErr
 )
 
 // OutboxSummary is the outbox's depth, kinds, oldest job and last error.
@@ -37,9 +38,7 @@ type OutboxSummary struct {
 	LastError string
 }
 
-func statKey(prefix string, rest []byte) []byte {
-	return append([]byte(prefix), rest...)
-}
+func statKey(prefix string, rest []byte) []byte { return record.StatKey(prefix, rest) }
 
 // statsBucket is the outbox_stats bucket, built from the jobs when a write
 // transaction finds none (nil in a read transaction then).

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/store/check"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -109,7 +110,7 @@ func TestOutboxSummaryFollowsJobs(t *testing.T) {
 		checkSummary(t, s, fmt.Sprintf("round %d", round))
 	}
 	s.Close()
-	if rep, err := CheckFile(path, CheckOptions{}); err != nil || rep.Damaged() {
+	if rep, err := check.CheckFile(path, CheckOptions{}); err != nil || rep.Damaged() {
 		t.Fatalf("check: %v %v", rep, err)
 	}
 
@@ -136,7 +137,7 @@ func TestOutboxSummaryFollowsJobs(t *testing.T) {
 		return tx.Bucket(bOutboxStats).Put(statKey(statKind, []byte(JobQuery)), u64(999))
 	})
 	db.Close()
-	rep, err := CheckFile(path, CheckOptions{})
+	rep, err := check.CheckFile(path, CheckOptions{})
 	if err != nil || !rep.Damaged() || !strings.Contains(fmt.Sprint(rep.Findings), "outbox_stats k/query: the outbox counters do not match the jobs") {
 		t.Fatalf("tampered counter: %v %v", rep.Findings, err)
 	}

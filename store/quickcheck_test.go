@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/store/check"
 )
 
 // quick: Open takes the quick check at any size.
@@ -67,25 +69,14 @@ func mixedJournal(t *testing.T) (path string, final []string) {
 // recordAt is the file offset of the value of key in bucket.
 func recordAt(t *testing.T, path, bucket string, key []byte) int64 {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fi, _ := f.Stat()
-	pf, _ := openPageFile(f, fi.Size())
 	for _, pi := range pagesOf(t, path, "leaf", bucket) {
-		p, err := pf.page(pi.ID)
+		recs, err := check.PageRecords(path, pi.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, els, err := elements(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range els {
-			if bytes.Equal(e.key, key) {
-				return int64(pi.ID)*int64(pf.ps) + int64(cap(p)-cap(e.value)) // e.value is p[at:]
+		for _, e := range recs {
+			if bytes.Equal(e.Key, key) {
+				return e.ValueAt
 			}
 		}
 	}
@@ -182,7 +173,7 @@ func TestQuickCheckRefusesWhatStartReads(t *testing.T) {
 				t.Error("a refused journal was modified")
 			}
 			// What the quick check alone found.
-			qrep, _, full, err := quickCheck(path, CheckOptions{}, readVerified(t, path), 0)
+			qrep, full, err := check.Quick(path, CheckOptions{}, readVerified(t, path), 0)
 			if err != nil || full || !qrep.Damaged() {
 				t.Fatalf("quick check alone: %v full %v err %v", qrep, full, err)
 			}
@@ -253,7 +244,7 @@ func TestBackgroundCheckUnderLoad(t *testing.T) {
 		t.Fatalf("next start: quick %v, %v", rep != nil && rep.Quick, err)
 	}
 	s.Close()
-	if rep, err := CheckFile(path, CheckOptions{}); err != nil || rep.Damaged() {
+	if rep, err := check.CheckFile(path, CheckOptions{}); err != nil || rep.Damaged() {
 		t.Fatalf("full check: %v %v", rep, err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/store/check"
 )
 
 // Guarded retention removes an old final payment only once it is in a Z
@@ -72,7 +74,7 @@ func TestGuardedRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	compact("in a Z report, a backup, acknowledged", true)
-	rep, err := CheckFile(filepath.Join(dir, "j.db"), CheckOptions{LockTimeout: time.Millisecond})
+	rep, err := check.CheckFile(filepath.Join(dir, "j.db"), CheckOptions{LockTimeout: time.Millisecond})
 	if err == nil && rep.Damaged() {
 		t.Errorf("the journal after retention: %+v", rep.Findings)
 	}

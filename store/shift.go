@@ -1,15 +1,12 @@
 package store
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/posagent/posagent/store/record"
 )
 
 // Shifts and Z reports. A shift is a cashier's period on one lane: payments
@@ -23,60 +20,23 @@ import (
 //	zreports         u64 Z number -> ZRecord (JSON; Report checked by SHA256)
 //	reconciliations  u64 Z number -> the latest reconciliation of that Z (JSON)
 var (
-	bShifts   = []byte("shifts")
-	bZReports = []byte("zreports")
-	bRecons   = []byte("reconciliations")
+	bShifts   = record.BucketShifts
+	bZReports = record.BucketZReports
+	bRecons   = record.BucketRecons
 )
 
 // ErrChecksum: a stored Z report does not match its checksum.
-var ErrChecksum = errors.New("store: Z report checksum mismatch")
+var ErrChecksum = record.ErrChecksum
 
-// Shift is one shift of a lane.
-type Shift struct {
-	No       uint64    `json:"no"`
-	Lane     string    `json:"lane"` // terminal_no
-	OpenedAt time.Time `json:"opened_at"`
-	OpenedBy string    `json:"opened_by,omitempty"`
-	ClosedAt time.Time `json:"closed_at,omitzero"`
-	ClosedBy string    `json:"closed_by,omitempty"`
-	// Auto: opened by the first payment when none was open, or closed at
-	// reports.close_at because nobody closed it.
-	AutoOpened bool `json:"auto_opened,omitempty"`
-	AutoClosed bool `json:"auto_closed,omitempty"`
-	// Z is the number of the shift's Z report (0 while open).
-	Z uint64 `json:"z,omitempty"`
-	// UnapprovedRefunds is what was asked to be refunded in this shift
-	// without a manager's approval (refunds.unapproved_per_shift), failed
-	// refunds included.
-	UnapprovedRefunds int64 `json:"unapproved_refunds,omitempty"`
-}
-
-// Open reports whether the shift is still open.
-func (s *Shift) Open() bool { return s.ClosedAt.IsZero() }
-
-// ZRecord is a stored Z report: the report's JSON exactly as built, and
-// its SHA-256 in hex.
-type ZRecord struct {
-	No     uint64          `json:"no"`
-	Shift  uint64          `json:"shift"`
-	At     time.Time       `json:"at"`
-	SHA256 string          `json:"sha256"`
-	Report json.RawMessage `json:"report"`
-}
+type (
+	// Shift is one shift of a lane (record.Shift).
+	Shift = record.Shift
+	// ZRecord is a stored Z report (record.ZRecord).
+	ZRecord = record.ZRecord
+)
 
 // Checksum is the hex SHA-256 of a report's bytes.
-func Checksum(report []byte) string {
-	s := sha256.Sum256(report)
-	return hex.EncodeToString(s[:])
-}
-
-// Verify checks the record's report against its checksum.
-func (z *ZRecord) Verify() error {
-	if Checksum(z.Report) != z.SHA256 {
-		return fmt.Errorf("store: Z report %d: %w", z.No, ErrChecksum)
-	}
-	return nil
-}
+func Checksum(report []byte) string { return record.Checksum(report) }
 
 // OpenShift returns the open shift, or nil when none is open.
 func (t *Tx) OpenShift() (*Shift, error) {
@@ -249,61 +209,4 @@ func (t *Tx) LastReconciliation() (uint64, []byte) {
 		return 0, nil
 	}
 	return binary.BigEndian.Uint64(k), append([]byte(nil), v...)
-}
-
-// acceptShift checks a record of the shift buckets (check.go's accept).
-func (inv *inventory) acceptShift(b string, k, v []byte) bool {
-	if len(k) != 8 {
-		inv.bad(b, k, "key is not a number")
-		return false
-	}
-	switch b {
-	case string(bShifts):
-		var s Shift
-		if err := json.Unmarshal(v, &s); err != nil || s.No != binary.BigEndian.Uint64(k) {
-			inv.bad(b, k, "shift unreadable or misnumbered")
-			return false
-		}
-	case string(bZReports):
-		var z ZRecord
-		if err := json.Unmarshal(v, &z); err != nil || z.No != binary.BigEndian.Uint64(k) {
-			inv.bad(b, k, "Z report unreadable or misnumbered")
-			return false
-		}
-		if err := z.Verify(); err != nil {
-			inv.bad(b, k, "Z report does not match its checksum")
-			return false
-		}
-	case string(bRecons):
-		if !json.Valid(v) {
-			inv.bad(b, k, "reconciliation unreadable (not JSON)")
-			return false
-		}
-	}
-	return true
-}
-
-// restoreShiftSeqs gives a salvaged journal's shift and Z buckets their
-// sequences (the highest number kept or ever assigned), so that no shift
-// or Z number is handed out twice.
-func restoreShiftSeqs(tx *bolt.Tx, inv *inventory) error {
-	for _, name := range [][]byte{bShifts, bZReports} {
-		seq := inv.seqs[string(name)]
-		for _, kv := range inv.records[string(name)] {
-			if len(kv[0]) == 8 {
-				seq = max(seq, binary.BigEndian.Uint64(kv[0]))
-			}
-		}
-		if seq == 0 {
-			continue
-		}
-		b, err := tx.CreateBucketIfNotExists(name)
-		if err != nil {
-			return err
-		}
-		if err := b.SetSequence(seq); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/store/check"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -44,12 +45,12 @@ func TestZReportChecksumCheckAndSalvage(t *testing.T) {
 		return tx.w().Bucket(bShifts).Delete(u64(3))
 	})
 	s.Close()
-	rep, err := CheckFile(path, CheckOptions{})
+	rep, err := check.CheckFile(path, CheckOptions{})
 	if err != nil || rep.Damaged() {
 		t.Fatalf("clean journal: %v %+v", err, rep)
 	}
 	out := filepath.Join(dir, "salvaged.db")
-	if _, err := Salvage(path, out, CheckOptions{}); err != nil {
+	if _, err := check.Salvage(path, out, CheckOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	s2, err := Open(out, Options{})
@@ -82,7 +83,7 @@ func TestZReportChecksumCheckAndSalvage(t *testing.T) {
 		return b.Put(u64(1), []byte(v))
 	})
 	db.Close()
-	rep, err = CheckFile(path, CheckOptions{})
+	rep, err = check.CheckFile(path, CheckOptions{})
 	if err != nil || !rep.Damaged() || !strings.Contains(rep.Findings[0].Problem, "checksum") {
 		t.Fatalf("tampered Z report: %v %+v", err, rep)
 	}

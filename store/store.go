@@ -11,35 +11,37 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/hwm"
+	"github.com/posagent/posagent/store/record"
+	"github.com/posagent/posagent/store/seal"
 	bolt "go.etcd.io/bbolt"
 )
-
-// SchemaVersion is the journal layout version written in the meta bucket.
-const SchemaVersion = 1
 
 // Sentinel errors; test with errors.Is.
 var (
 	// ErrLocked: another process holds the journal file.
-	ErrLocked = errors.New("store: journal in use")
+	ErrLocked = check.ErrLocked
 	// ErrCorrupt: the file is not a readable journal; it was left untouched.
-	ErrCorrupt = errors.New("store: journal unreadable")
+	ErrCorrupt = check.ErrCorrupt
 	// ErrNotFound: no such record.
 	ErrNotFound = errors.New("store: not found")
 	// ErrDuplicate: an order id is already used by another payment.
 	ErrDuplicate = errors.New("store: duplicate order id")
 	// ErrRolledBack: the journal is behind its high-water mark (it went
 	// back in time or was replaced); it was left untouched.
-	ErrRolledBack = errors.New("store: journal rolled back")
+	ErrRolledBack = check.ErrRolledBack
 )
 
+// The buckets (record/layout.go).
 var (
-	bPayments = []byte("payments")
-	bOrders   = []byte("orders")
-	bIdem     = []byte("idem")
-	bOutbox   = []byte("outbox")
-	bEvents   = []byte("events")
-	bMeta     = []byte("meta")
-	allBkts   = [][]byte{bPayments, bOrders, bIdem, bOutbox, bEvents, bMeta}
+	bPayments = record.BucketPayments
+	bOrders   = record.BucketOrders
+	bIdem     = record.BucketIdem
+	bOutbox   = record.BucketOutbox
+	bEvents   = record.BucketEvents
+	bMeta     = record.BucketMeta
+	allBkts   = record.CoreBuckets
 )
 
 // Store is an open journal. It is safe for concurrent use.
@@ -51,8 +53,8 @@ type Store struct {
 	path     string
 	onCommit func([]Event)
 	log      *slog.Logger
-	keys     *keyring
-	mark     *markFile
+	keys     *seal.Ring
+	mark     *hwm.File
 	id       string // the journal's id (meta journal_id)
 	clock    func() time.Time
 	keyEvery time.Duration
@@ -96,7 +98,7 @@ func (s *Store) Close() error {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
 	}
 	// The last mark is written after the last commit.
-	return s.mark.close()
+	return s.mark.Close()
 }
 
 // SetOnCommit replaces Options.OnCommit (the engine installs its event
@@ -333,7 +335,7 @@ func (s *Store) commitGroup(group []*change) {
 			s.log.Error("store: a commit failed; the journal takes no more changes until the agent restarts", "err", err)
 			return
 		}
-		s.mark.post(m)
+		s.mark.Post(m)
 		s.lastCommit.Store(m.At.UnixNano())
 		if s.onCommit != nil && len(events) > 0 {
 			s.onCommit(events)
@@ -357,7 +359,7 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 // Tx is a journal transaction. It is valid only inside the closure.
 type Tx struct {
 	tx     *bolt.Tx
-	keys   *keyring
+	keys   *seal.Ring
 	events []Event
 	batch  *batchState // nil outside Update
 	wrote  bool        // a write was attempted (the change cannot be left out alone)
@@ -380,11 +382,7 @@ func (t *Tx) Uncommitted() []Event {
 	return append(t.batch.events[:len(t.batch.events):len(t.batch.events)], t.events...)
 }
 
-func u64(n uint64) []byte {
-	b := make([]byte, 8)
-	binary.BigEndian.PutUint64(b, n)
-	return b
-}
+func u64(n uint64) []byte { return record.U64(n) }
 
 // Payment reads one payment.
 func (t *Tx) Payment(id string) (*Payment, error) {
@@ -406,7 +404,7 @@ func (t *Tx) decodePayment(id string, v []byte) (*Payment, error) {
 	p := r.Payment
 	switch {
 	case r.Sealed != "" && t.keys != nil:
-		if code, err := t.keys.open(r.Sealed, p.ID); err == nil {
+		if code, err := t.keys.Open(r.Sealed, p.ID); err == nil {
 			p.AuthCode = code
 		}
 	case r.AuthCode != "":
@@ -463,7 +461,7 @@ func (t *Tx) PutPayment(p *Payment) error {
 		if t.keys == nil {
 			return fmt.Errorf("store: payment %s: no data key to seal its code", p.ID)
 		}
-		sealed, err := t.keys.seal(p.AuthCode, p.ID)
+		sealed, err := t.keys.Seal(p.AuthCode, p.ID)
 		if err != nil {
 			return fmt.Errorf("store: payment %s: %w", p.ID, err)
 		}
@@ -700,7 +698,7 @@ func (t *Tx) Events(after, upto uint64, limit int) ([]Event, error) {
 		if upto != 0 && seq > upto {
 			break
 		}
-		full, err := r.full(seq, v)
+		full, err := r.Full(seq, v)
 		if err != nil {
 			continue // its base was lost with a damaged page (salvage drops it)
 		}

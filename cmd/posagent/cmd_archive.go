@@ -13,6 +13,7 @@ import (
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/archive"
 )
 
 func newJournalArchiveCmd(path journalPath) *cobra.Command {
@@ -49,7 +50,7 @@ systemctl stop posagent), or archive a copy while it runs:
 			if err != nil {
 				return err
 			}
-			res, err := store.Archive(p, args[0], at, store.CheckOptions{LockTimeout: 200 * time.Millisecond})
+			res, err := archive.Archive(p, args[0], at, store.CheckOptions{LockTimeout: 200 * time.Millisecond})
 			if errors.Is(err, store.ErrLocked) {
 				return fmt.Errorf("%s is held by the running agent: stop it first (systemctl stop posagent), or archive a copy while it runs: posagent journal backup /tmp/now.db && posagent journal archive --file /tmp/now.db --before %s %s", p, before, args[0])
 			}
@@ -64,7 +65,7 @@ systemctl stop posagent), or archive a copy while it runs:
 	return c
 }
 
-func printArchive(w io.Writer, res *store.ArchiveResult) {
+func printArchive(w io.Writer, res *archive.Result) {
 	fmt.Fprintf(w, "archive %s written and verified: the history of %s before %s\n", res.To, res.From, res.Before.Format(time.RFC3339Nano))
 	fmt.Fprintf(w, "  %d payments, %d order ids, %d events", res.Payments, res.Orders, res.Events)
 	if res.Events > 0 {

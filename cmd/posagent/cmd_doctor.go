@@ -26,6 +26,7 @@ import (
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/backup"
 )
 
 // doctorOptions are the knobs of a doctor run; tests set them directly.
@@ -228,7 +229,7 @@ func (d *doctor) backups(b config.Backup) {
 		d.warn(name, "no scheduled backups of the journal: set store.backup.dir (ideally on another disk or card)")
 		return
 	}
-	paths, times, err := store.Backups(b.Dir)
+	paths, times, err := backup.List(b.Dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		d.warn(name, "%s does not exist yet; the agent creates it with the first backup", b.Dir)

@@ -18,6 +18,8 @@ import (
 
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/backup"
+	"github.com/posagent/posagent/store/check"
 )
 
 // Exit codes of a journal that must not be used as it is (run, journal check).
@@ -138,7 +140,7 @@ written. Exit status: 0 sound (warnings allowed), 3 damaged, 4 rolled back.`,
 				printReport(out, rep)
 			}
 			if pages && !rep.Missing && !rep.Empty {
-				if ps, err := store.Pages(p); err == nil {
+				if ps, err := check.Pages(p); err == nil {
 					for _, pi := range ps {
 						fmt.Fprintf(out, "page %6d  %-11s %-10s %d\n", pi.ID, pi.Type, pi.Bucket, pi.Count)
 					}
@@ -211,7 +213,7 @@ with: posagent journal restore OUT.`,
 			if err != nil {
 				return err
 			}
-			sr, err := store.Salvage(p, args[0], store.CheckOptions{})
+			sr, err := check.Salvage(p, args[0], store.CheckOptions{})
 			if errors.Is(err, store.ErrLocked) {
 				return fmt.Errorf("%s is held by the running agent: stop it first (systemctl stop posagent)", p)
 			}
@@ -228,7 +230,7 @@ with: posagent journal restore OUT.`,
 	}
 }
 
-func printSalvage(w io.Writer, sr *store.SalvageReport) {
+func printSalvage(w io.Writer, sr *check.SalvageReport) {
 	fmt.Fprintf(w, "salvaged %s into %s:\n", sr.From, sr.To)
 	names := make([]string, 0, len(sr.Copied))
 	for b := range sr.Copied {
@@ -270,7 +272,7 @@ of the copy cannot be read from it.`,
 				return err
 			}
 			out := args[0]
-			rep, err := store.CopyJournal(p, out, store.CheckOptions{LockTimeout: 200 * time.Millisecond})
+			rep, err := backup.Copy(p, out, store.CheckOptions{LockTimeout: 200 * time.Millisecond})
 			via := "directly (no agent running)"
 			if errors.Is(err, store.ErrLocked) {
 				via = "from the running agent"
@@ -308,7 +310,7 @@ func backupFromAgent(cmd *cobra.Command, g *globalFlags, out string) (*store.Rep
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return nil, fmt.Errorf("the agent refused the backup: HTTP %d: %s", resp.StatusCode, b)
 	}
-	return store.SaveBackup(out, resp.Body)
+	return backup.Save(out, resp.Body)
 }
 
 func newJournalRestoreCmd(path journalPath) *cobra.Command {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/check"
 )
 
 // TestDamageFoundWhileRunningRefusesPayments: a journal large enough for
@@ -45,7 +46,7 @@ func TestDamageFoundWhileRunningRefusesPayments(t *testing.T) {
 		t.Fatal(err)
 	}
 	var leaves []uint64
-	pages, err := store.Pages(path)
+	pages, err := check.Pages(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/check"
 )
 
 // template is a real journal made by real payments through the daemon
@@ -146,7 +147,7 @@ func randomPage(t testing.TB, path string, id uint64, seed uint64) {
 
 func pageOf(t testing.TB, path, typ, bucket string) uint64 {
 	t.Helper()
-	ps, err := store.Pages(path)
+	ps, err := check.Pages(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +296,7 @@ func firstWarning(logs string) string {
 
 // inUse is the size of the pages below the journal's high-water mark.
 func inUse(t *testing.T, path string) int64 {
-	ps, err := store.Pages(path)
+	ps, err := check.Pages(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package store
+package check
 
 import (
 	"bytes"
@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/store/hwm"
+	"github.com/posagent/posagent/store/internal/fsutil"
+	"github.com/posagent/posagent/store/record"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -36,18 +39,20 @@ type Report struct {
 	LastSeq   uint64    `json:"last_event_seq"` // the events bucket's sequence
 	Findings  []Finding `json:"findings"`
 	// Mark is the high-water mark beside the journal (Inspect only).
-	Mark *Mark `json:"mark,omitempty"`
+	Mark *hwm.Mark `json:"mark,omitempty"`
 	// Rollback is set (Inspect only) when the journal is behind its
 	// high-water mark: it went back in time, or was replaced.
-	Rollback *Rollback `json:"rollback,omitempty"`
+	Rollback *hwm.Rollback `json:"rollback,omitempty"`
 	// Quick: only what the start reads was checked (quickcheck.go); the
 	// payment counts are the journal's counters, and Orders, IdemKeys and
 	// Events are not counted.
 	Quick bool `json:"quick,omitempty"`
-	// ArchiveBefore is set when the file is an archive (archive.go): it
+	// ArchiveBefore is set when the file is an archive (store/archive): it
 	// holds the history before that time. The agent does not run on one.
 	ArchiveBefore *time.Time `json:"archive_before,omitempty"`
-	root          uint64     // the root bucket's page (Verified)
+	// Root is the root bucket's page of the state checked (with TxID, what
+	// hwm.Verified names).
+	Root uint64 `json:"-"`
 }
 
 // Damaged reports whether any finding is damage.
@@ -97,8 +102,8 @@ func (e *DamageError) Error() string {
 
 func (e *DamageError) Is(target error) bool { return target == ErrCorrupt }
 
-// CheckOptions configure CheckFile and Inspect.
-type CheckOptions struct {
+// Options configure CheckFile and Inspect.
+type Options struct {
 	// LockTimeout: how long to wait for a running agent to release the
 	// file (default 1 s); then the error is ErrLocked.
 	LockTimeout time.Duration
@@ -113,14 +118,14 @@ type CheckOptions struct {
 // runs too. Damage is reported as findings; the error is for a file that
 // could not be examined at all (missing, locked, unreadable directory).
 // No panic escapes, whatever the file holds.
-func CheckFile(path string, opt CheckOptions) (*Report, error) {
+func CheckFile(path string, opt Options) (*Report, error) {
 	rep, _, err := checkFile(path, opt, false)
 	return rep, err
 }
 
 // checkFileWith opens path read-only under a shared lock and runs raw on
 // it; then, with boltToo and when raw found no damage, bbolt's check.
-func checkFileWith(path string, opt CheckOptions, boltToo bool, raw func(f *os.File, rep *Report)) (rep *Report, err error) {
+func checkFileWith(path string, opt Options, boltToo bool, raw func(f *os.File, rep *Report)) (rep *Report, err error) {
 	if opt.LockTimeout <= 0 {
 		opt.LockTimeout = time.Second
 	}
@@ -142,13 +147,13 @@ func checkFileWith(path string, opt CheckOptions, boltToo bool, raw func(f *os.F
 		return nil, fmt.Errorf("store: check %s: %w", path, err)
 	}
 	defer f.Close()
-	if err := lockFile(f, false, opt.LockTimeout); err != nil {
+	if err := fsutil.Lock(f, false, opt.LockTimeout); err != nil {
 		if errors.Is(err, ErrLocked) {
 			return nil, fmt.Errorf("%w: %s is in use by a running posagent", ErrLocked, path)
 		}
 		return nil, fmt.Errorf("store: check %s: %w", path, err)
 	}
-	defer unlockFile(f)
+	defer fsutil.Unlock(f)
 	if fi, err = f.Stat(); err != nil {
 		return nil, fmt.Errorf("store: check %s: %w", path, err)
 	}
@@ -181,7 +186,7 @@ func checkRawKeep(f *os.File, rep *Report, keep bool) *inventory {
 		return nil
 	}
 	m := pf.m()
-	rep.PageSize, rep.Pages, rep.TxID, rep.root = pf.ps, m.pgid, m.txid, m.root
+	rep.PageSize, rep.Pages, rep.TxID, rep.Root = pf.ps, m.pgid, m.txid, m.root
 	if int64(m.pgid)*int64(pf.ps) > rep.Size {
 		return nil
 	}
@@ -222,9 +227,6 @@ func boltCheck(path string, lock time.Duration, rep *Report) {
 	})
 }
 
-// coreBkts are the buckets every journal has had since format 1.
-var coreBkts = [][]byte{bPayments, bOrders, bIdem, bOutbox, bEvents, bMeta}
-
 // inventory gathers what a walk read, record by record, to check the
 // journal's invariants (and, for salvage, to keep the records).
 type inventory struct {
@@ -251,7 +253,7 @@ type payIndex struct {
 	orders  []string        // the payment's and its refunds' order ids
 	refunds map[string]bool // nil when it has none (most payments)
 	final   bool
-	state   State
+	state   record.State
 	keyID   uint32 // the data key its sealed code needs (0: none)
 	clear   bool   // a payment code stored in clear (a journal from before sealing)
 }
@@ -289,12 +291,12 @@ func (inv *inventory) record(b string, k, v []byte) {
 
 func (inv *inventory) accept(b string, k, v []byte) bool {
 	switch b {
-	case string(bPayments):
+	case string(record.BucketPayments):
 		return inv.acceptPayment(b, k, v)
-	case string(bOrders):
+	case string(record.BucketOrders):
 		inv.orders[string(k)] = string(v)
-	case string(bOutbox):
-		var j Job
+	case string(record.BucketOutbox):
+		var j record.Job
 		if len(k) != 8 {
 			inv.bad(b, k, "key is not a sequence number")
 			return false
@@ -305,22 +307,22 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 		}
 		inv.jobs = append(inv.jobs, jobRef{seq: binary.BigEndian.Uint64(k), key: bytes.Clone(k), paymentID: j.PaymentID, refundID: j.RefundID,
 			kind: j.Kind, created: j.CreatedAt, lastErr: j.LastError})
-	case string(bOutboxStats):
+	case string(record.BucketOutboxStats):
 		inv.stats[string(k)] = string(v)
-	case string(bAuditAt):
+	case string(record.BucketAuditAt):
 		if len(k) != 16 {
 			inv.bad(b, k, "not a stamp and an event sequence number")
 			return false
 		}
 		inv.auditIdx[string(k)] = true
-	case string(bIdem):
-		var r Idem
+	case string(record.BucketIdem):
+		var r record.Idem
 		if err := json.Unmarshal(v, &r); err != nil {
 			inv.bad(b, k, "idempotency key unreadable: "+err.Error())
 			return false
 		}
 		inv.idem[string(k)] = r.PaymentID
-	case string(bEvents):
+	case string(record.BucketEvents):
 		if len(k) != 8 {
 			inv.bad(b, k, "key is not a sequence number")
 			return false
@@ -330,17 +332,17 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 			return false
 		}
 		inv.events = append(inv.events, binary.BigEndian.Uint64(k))
-		var h eventHead
-		if json.Unmarshal(v, &h) == nil && h.Kind == KindAudit {
-			inv.audits[string(auditKey(h.At, binary.BigEndian.Uint64(k)))] = true
+		var h record.EventHead
+		if json.Unmarshal(v, &h) == nil && h.Kind == record.KindAudit {
+			inv.audits[string(record.AuditKey(h.At, binary.BigEndian.Uint64(k)))] = true
 		}
-	case string(bMeta):
+	case string(record.BucketMeta):
 		inv.meta[string(k)] = bytes.Clone(v)
-	case string(bPayState):
+	case string(record.BucketPayState):
 		inv.payState[string(k)] = string(v)
-	case string(bShifts), string(bZReports), string(bRecons):
+	case string(record.BucketShifts), string(record.BucketZReports), string(record.BucketRecons):
 		return inv.acceptShift(b, k, v)
-	case string(bByState):
+	case string(record.BucketByState):
 		st, id, ok := strings.Cut(string(k), "\x00")
 		if !ok {
 			inv.bad(b, k, "not a state and a payment id")
@@ -358,7 +360,7 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 // acceptPayment decodes a payment record and notes its order ids,
 // refunds, state and sealed code's key.
 func (inv *inventory) acceptPayment(b string, k, v []byte) bool {
-	p, err := decodePayment(v)
+	p, err := record.DecodePayment(v)
 	if err != nil {
 		inv.bad(b, k, "record unreadable: "+err.Error())
 		return false
@@ -376,7 +378,7 @@ func (inv *inventory) acceptPayment(b string, k, v []byte) bool {
 		pi.refunds[r.ID] = true
 	}
 	if p.Sealed != "" {
-		id, _, err := parseSealed(p.Sealed)
+		id, _, err := record.ParseSealed(p.Sealed)
 		if err != nil {
 			inv.bad(b, k, "sealed payment code unreadable: "+err.Error())
 			return false
@@ -387,10 +389,10 @@ func (inv *inventory) acceptPayment(b string, k, v []byte) bool {
 	return true
 }
 
-// checkIndexes checks the payment indexes (index.go) against the payments,
+// checkIndexes checks the payment indexes (store/index.go) against the payments,
 // when the journal has them.
 func (inv *inventory) checkIndexes(rep *Report, ids []string) {
-	if !indexed(inv.meta) || len(inv.lostIn) > 0 {
+	if !record.Indexed(inv.meta) || len(inv.lostIn) > 0 {
 		return
 	}
 	counts := map[string]uint64{}
@@ -398,29 +400,29 @@ func (inv *inventory) checkIndexes(rep *Report, ids []string) {
 		st := string(inv.payments[id].state)
 		counts[st]++
 		if got := inv.payState[id]; got != st {
-			rep.Findings = append(rep.Findings, Finding{Bucket: string(bPayState), Key: id, Problem: fmt.Sprintf("says %q, the payment is %s", got, st), Damage: true})
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(record.BucketPayState), Key: id, Problem: fmt.Sprintf("says %q, the payment is %s", got, st), Damage: true})
 		}
 		if got := inv.byState[id]; got != st {
-			rep.Findings = append(rep.Findings, Finding{Bucket: string(bByState), Key: id, Problem: fmt.Sprintf("indexed as %q, the payment is %s", got, st), Damage: true})
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(record.BucketByState), Key: id, Problem: fmt.Sprintf("indexed as %q, the payment is %s", got, st), Damage: true})
 		}
 	}
 	for id := range inv.byState {
 		if _, ok := inv.payments[id]; !ok {
-			rep.Findings = append(rep.Findings, Finding{Bucket: string(bByState), Key: id, Problem: "indexes a payment that is not in the journal", Damage: true})
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(record.BucketByState), Key: id, Problem: "indexes a payment that is not in the journal", Damage: true})
 		}
 	}
 	for id := range inv.payState {
 		if _, ok := inv.payments[id]; !ok {
-			rep.Findings = append(rep.Findings, Finding{Bucket: string(bPayState), Key: id, Problem: "names a payment that is not in the journal", Damage: true})
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(record.BucketPayState), Key: id, Problem: "names a payment that is not in the journal", Damage: true})
 		}
 	}
-	for _, s := range States {
+	for _, s := range record.States {
 		var n uint64
-		if v := inv.meta[kCount+string(s)]; len(v) == 8 {
+		if v := inv.meta[record.CountPrefix+string(s)]; len(v) == 8 {
 			n = binary.BigEndian.Uint64(v)
 		}
 		if n != counts[string(s)] {
-			rep.Findings = append(rep.Findings, Finding{Bucket: "meta", Key: kCount + string(s), Problem: fmt.Sprintf("counts %d payments, the journal has %d", n, counts[string(s)]), Damage: true})
+			rep.Findings = append(rep.Findings, Finding{Bucket: "meta", Key: record.CountPrefix + string(s), Problem: fmt.Sprintf("counts %d payments, the journal has %d", n, counts[string(s)]), Damage: true})
 		}
 	}
 }
@@ -430,8 +432,8 @@ func (inv *inventory) checkIndexes(rep *Report, ids []string) {
 func (inv *inventory) gaps() map[uint64]uint64 {
 	g := map[uint64]uint64{}
 	for k, v := range inv.meta {
-		if strings.HasPrefix(k, gapPrefix) && len(k) == len(gapPrefix)+8 && len(v) == 8 {
-			g[binary.BigEndian.Uint64([]byte(k[len(gapPrefix):]))] = binary.BigEndian.Uint64(v)
+		if strings.HasPrefix(k, record.GapPrefix) && len(k) == len(record.GapPrefix)+8 && len(v) == 8 {
+			g[binary.BigEndian.Uint64([]byte(k[len(record.GapPrefix):]))] = binary.BigEndian.Uint64(v)
 		}
 	}
 	return g
@@ -447,22 +449,22 @@ func (inv *inventory) finishCore(rep *Report) bool {
 		rep.Findings = append(rep.Findings, Finding{Problem: "a new journal with no records yet"})
 		return false
 	}
-	for _, b := range coreBkts {
+	for _, b := range record.CoreBuckets {
 		if !inv.buckets[string(b)] {
 			rep.Findings = append(rep.Findings, Finding{Bucket: string(b), Problem: "bucket missing", Damage: true})
 		}
 	}
-	if v, ok := inv.meta[string(keySchema)]; ok && len(v) == 8 {
+	if v, ok := inv.meta[string(record.KeySchema)]; ok && len(v) == 8 {
 		rep.Schema = binary.BigEndian.Uint64(v)
-		if rep.Schema > SchemaVersion {
+		if rep.Schema > record.SchemaVersion {
 			rep.Findings = append(rep.Findings, Finding{Bucket: "meta", Key: "schema", Damage: true,
-				Problem: fmt.Sprintf("written by a newer posagent (journal format %d; this posagent reads up to %d): install that version again", rep.Schema, SchemaVersion)})
+				Problem: fmt.Sprintf("written by a newer posagent (journal format %d; this posagent reads up to %d): install that version again", rep.Schema, record.SchemaVersion)})
 		}
-	} else if inv.buckets[string(bMeta)] {
+	} else if inv.buckets[string(record.BucketMeta)] {
 		rep.Findings = append(rep.Findings, Finding{Bucket: "meta", Key: "schema", Problem: "journal format version missing or unreadable", Damage: true})
 	}
-	rep.JournalID = string(inv.meta[string(keyJournalID)])
-	rep.ArchiveBefore = archivedBefore(inv.meta[string(kArchiveBefore)])
+	rep.JournalID = string(inv.meta[string(record.KeyJournalID)])
+	rep.ArchiveBefore = record.ArchivedBefore(inv.meta[string(record.KeyArchiveBefore)])
 	if len(inv.lostIn) > 0 {
 		// Cross-bucket checks would only repeat the loss.
 		for b, pages := range inv.lostIn {
@@ -538,8 +540,8 @@ func (inv *inventory) checkJobs(rep *Report, lost bool) {
 			rep.Findings = append(rep.Findings, Finding{Bucket: "outbox", Key: printable(j.key), Problem: "job for refund " + j.refundID + ", which payment " + j.paymentID + " does not have", Damage: true})
 		}
 	}
-	if maxJob > inv.seqs[string(bOutbox)] {
-		rep.Findings = append(rep.Findings, Finding{Bucket: "outbox", Problem: fmt.Sprintf("job #%d is past the outbox sequence %d", maxJob, inv.seqs[string(bOutbox)]), Damage: true})
+	if maxJob > inv.seqs[string(record.BucketOutbox)] {
+		rep.Findings = append(rep.Findings, Finding{Bucket: "outbox", Problem: fmt.Sprintf("job #%d is past the outbox sequence %d", maxJob, inv.seqs[string(record.BucketOutbox)]), Damage: true})
 	}
 	if !lost {
 		inv.checkOutboxStats(rep)
@@ -551,7 +553,7 @@ func (inv *inventory) checkJobs(rep *Report, lost bool) {
 // sequence, but for recorded gaps.
 func (inv *inventory) checkEvents(rep *Report, lost bool) {
 	// Compact removes only the oldest.
-	rep.Events, rep.LastSeq = len(inv.events), inv.seqs[string(bEvents)]
+	rep.Events, rep.LastSeq = len(inv.events), inv.seqs[string(record.BucketEvents)]
 	checkLatest(rep, inv.meta, rep.LastSeq)
 	gaps := inv.gaps()
 	for i := 1; i < len(inv.events); i++ {
@@ -578,18 +580,18 @@ func (inv *inventory) checkEvents(rep *Report, lost bool) {
 // journal has it, against the audit events: one entry per event, none for
 // an event that is not there.
 func (inv *inventory) checkAuditIndex(rep *Report) {
-	if !inv.buckets[string(bAuditAt)] {
+	if !inv.buckets[string(record.BucketAuditAt)] {
 		return
 	}
 	var finds []Finding
 	for k := range inv.audits {
 		if !inv.auditIdx[k] {
-			finds = append(finds, Finding{Bucket: string(bAuditAt), Key: printable([]byte(k)), Problem: "missing: an audit event is not in the audit index", Damage: true})
+			finds = append(finds, Finding{Bucket: string(record.BucketAuditAt), Key: printable([]byte(k)), Problem: "missing: an audit event is not in the audit index", Damage: true})
 		}
 	}
 	for k := range inv.auditIdx {
 		if !inv.audits[k] {
-			finds = append(finds, Finding{Bucket: string(bAuditAt), Key: printable([]byte(k)), Problem: "the audit index names no audit event with this stamp", Damage: true})
+			finds = append(finds, Finding{Bucket: string(record.BucketAuditAt), Key: printable([]byte(k)), Problem: "the audit index names no audit event with this stamp", Damage: true})
 		}
 	}
 	sort.Slice(finds, func(i, j int) bool { return finds[i].Key < finds[j].Key })
@@ -599,7 +601,7 @@ func (inv *inventory) checkAuditIndex(rep *Report) {
 // checkOutboxStats checks the outbox counters (outbox_stats), when the
 // journal has them, against the jobs.
 func (inv *inventory) checkOutboxStats(rep *Report) {
-	if !inv.buckets[string(bOutboxStats)] {
+	if !inv.buckets[string(record.BucketOutboxStats)] {
 		return
 	}
 	want := map[string]string{}
@@ -607,13 +609,13 @@ func (inv *inventory) checkOutboxStats(rep *Report) {
 	for _, j := range inv.jobs {
 		kinds[j.kind]++
 		at, _ := j.created.MarshalBinary()
-		want[string(statKey(statAge, dueKey(j.created, j.seq)))] = string(at)
+		want[string(record.StatKey(record.StatAge, record.DueKey(j.created, j.seq)))] = string(at)
 		if j.lastErr != "" {
-			want[string(statKey(statErr, u64(j.seq)))] = j.lastErr
+			want[string(record.StatKey(record.StatErr, record.U64(j.seq)))] = j.lastErr
 		}
 	}
 	for kind, n := range kinds {
-		want[string(statKey(statKind, []byte(kind)))] = string(u64(n))
+		want[string(record.StatKey(record.StatKind, []byte(kind)))] = string(record.U64(n))
 	}
 	keys := make([]string, 0, len(want)+len(inv.stats))
 	for k := range want {
@@ -629,9 +631,9 @@ func (inv *inventory) checkOutboxStats(rep *Report) {
 		got, ok := inv.stats[k]
 		switch {
 		case !ok:
-			rep.Findings = append(rep.Findings, Finding{Bucket: string(bOutboxStats), Key: printable([]byte(k)), Problem: "missing: the outbox counters do not match the jobs", Damage: true})
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(record.BucketOutboxStats), Key: printable([]byte(k)), Problem: "missing: the outbox counters do not match the jobs", Damage: true})
 		case got != want[k]:
-			rep.Findings = append(rep.Findings, Finding{Bucket: string(bOutboxStats), Key: printable([]byte(k)), Problem: "the outbox counters do not match the jobs", Damage: true})
+			rep.Findings = append(rep.Findings, Finding{Bucket: string(record.BucketOutboxStats), Key: printable([]byte(k)), Problem: "the outbox counters do not match the jobs", Damage: true})
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package store
+package check
 
 import (
 	"bytes"
@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"sort"
+
+	"github.com/posagent/posagent/store/hwm"
+	"github.com/posagent/posagent/store/record"
 )
 
 // The quick check before start. The full check reads every page and
@@ -33,7 +36,7 @@ import (
 // quickEventTail is how many of the newest events the quick check reads:
 // more than the start reads (the newest event, for the newest stamp; what
 // it needs further back, the last exchange rate, it finds through the
-// latest/ entries of the meta bucket, latest.go, and the quick check reads
+// latest/ entries of the meta bucket, store/latest.go, and the quick check reads
 // those events too). A constant, so the start costs the same whatever the
 // history.
 const quickEventTail = 256
@@ -53,7 +56,7 @@ type quickVisitor struct {
 
 func (q quickVisitor) record(b string, k, v []byte) {
 	q.inventory.record(b, k, v)
-	if b == string(bEvents) && len(k) == 8 {
+	if b == string(record.BucketEvents) && len(k) == 8 {
 		q.evs[binary.BigEndian.Uint64(k)] = bytes.Clone(v)
 	}
 }
@@ -81,7 +84,7 @@ func overlaps(lo, hi, a, b []byte) bool {
 // full check verified an earlier state of it (v) and its pages in use
 // take fullBelow bytes or more. full says the journal must be checked in
 // full instead (small, not indexed, not past v).
-func quickCheck(path string, opt CheckOptions, v *Verified, fullBelow int64) (rep *Report, inv *inventory, full bool, err error) {
+func quickCheck(path string, opt Options, v *hwm.Verified, fullBelow int64) (rep *Report, inv *inventory, full bool, err error) {
 	rep, err = checkFileWith(path, opt, false, func(f *os.File, rep *Report) {
 		inv, full = quickRaw(f, rep, v, fullBelow)
 	})
@@ -91,7 +94,7 @@ func quickCheck(path string, opt CheckOptions, v *Verified, fullBelow int64) (re
 	return rep, inv, false, nil
 }
 
-func quickRaw(f *os.File, rep *Report, v *Verified, fullBelow int64) (*inventory, bool) {
+func quickRaw(f *os.File, rep *Report, v *hwm.Verified, fullBelow int64) (*inventory, bool) {
 	pf, fs := openPageFile(f, rep.Size)
 	rep.Findings = append(rep.Findings, fs...)
 	if pf == nil || rep.Damaged() {
@@ -101,12 +104,12 @@ func quickRaw(f *os.File, rep *Report, v *Verified, fullBelow int64) (*inventory
 	if int64(m.pgid)*int64(pf.ps) < fullBelow || m.txid < v.TxID || (m.txid == v.TxID && m.root != v.Root) {
 		return nil, true
 	}
-	rep.PageSize, rep.Pages, rep.TxID, rep.root, rep.Quick = pf.ps, m.pgid, m.txid, m.root, true
+	rep.PageSize, rep.Pages, rep.TxID, rep.Root, rep.Quick = pf.ps, m.pgid, m.txid, m.root, true
 	q := quickVisitor{inventory: newInventory(), evs: map[uint64][]byte{}, asked: map[string]bool{}}
 	w := &walker{pf: pf, v: q, scope: q.firstScope()}
 	w.walk()
 	rep.Findings = append(rep.Findings, w.finds...)
-	for round := 0; round <= maxDeltaDepth+2; round++ {
+	for round := 0; round <= record.MaxDeltaDepth+2; round++ {
 		want := q.missing()
 		if len(want) == 0 {
 			break
@@ -119,7 +122,7 @@ func quickRaw(f *os.File, rep *Report, v *Verified, fullBelow int64) (*inventory
 	if !q.finishCore(rep) || len(q.lostIn) > 0 {
 		return q.inventory, false // cross-checks would only repeat a loss
 	}
-	if !indexed(q.meta) {
+	if !record.Indexed(q.meta) {
 		return nil, true // Open builds the indexes from every payment
 	}
 	q.quickFinish(rep)
@@ -131,25 +134,25 @@ func quickRaw(f *os.File, rep *Report, v *Verified, fullBelow int64) (*inventory
 func (q quickVisitor) firstScope() func(b string, lo, hi []byte) bool {
 	return func(b string, lo, hi []byte) bool {
 		switch b {
-		case string(bMeta), string(bOutbox), string(bDue), string(bOutboxStats), string(bShifts):
+		case string(record.BucketMeta), string(record.BucketOutbox), string(record.BucketDue), string(record.BucketOutboxStats), string(record.BucketShifts):
 			return true
-		case string(bByState):
-			for _, s := range States {
+		case string(record.BucketByState):
+			for _, s := range record.States {
 				if !s.Final() {
-					p := stateKey(s, "")
+					p := record.StateKey(s, "")
 					end := append(p[:len(p)-1:len(p)-1], 1)
 					if overlaps(lo, hi, p, end) {
 						return true
 					}
 				}
 			}
-		case string(bEvents):
-			seq := q.seqs[string(bEvents)]
+		case string(record.BucketEvents):
+			seq := q.seqs[string(record.BucketEvents)]
 			from := uint64(1)
 			if seq > quickEventTail {
 				from = seq - quickEventTail + 1
 			}
-			return overlaps(lo, hi, u64(from), nil)
+			return overlaps(lo, hi, record.U64(from), nil)
 		}
 		return false
 	}
@@ -164,7 +167,7 @@ func (q quickVisitor) missing() map[string]keySet {
 	add := func(b string, k []byte) { want[b] = append(want[b], k) }
 	pays := map[string]bool{}
 	for id, st := range q.byState {
-		if !State(st).Final() {
+		if !record.State(st).Final() {
 			pays[id] = true
 		}
 	}
@@ -173,35 +176,35 @@ func (q quickVisitor) missing() map[string]keySet {
 	}
 	for id := range pays {
 		p, ok := q.payments[id]
-		if !ok && !q.asked[string(bPayments)+"\x00"+id] {
-			add(string(bPayments), []byte(id))
-			add(string(bPayState), []byte(id))
+		if !ok && !q.asked[string(record.BucketPayments)+"\x00"+id] {
+			add(string(record.BucketPayments), []byte(id))
+			add(string(record.BucketPayState), []byte(id))
 			continue
 		}
 		if ok {
 			for _, oid := range p.orders {
-				if _, ok := q.orders[oid]; !ok && !q.asked[string(bOrders)+"\x00"+oid] {
-					add(string(bOrders), []byte(oid))
+				if _, ok := q.orders[oid]; !ok && !q.asked[string(record.BucketOrders)+"\x00"+oid] {
+					add(string(record.BucketOrders), []byte(oid))
 				}
 			}
 		}
 	}
-	for _, seq := range latestSeqs(q.meta) {
-		if _, ok := q.evs[seq]; !ok && !q.asked[string(bEvents)+"\x00"+string(u64(seq))] {
-			add(string(bEvents), u64(seq))
+	for _, seq := range record.LatestSeqs(q.meta) {
+		if _, ok := q.evs[seq]; !ok && !q.asked[string(record.BucketEvents)+"\x00"+string(record.U64(seq))] {
+			add(string(record.BucketEvents), record.U64(seq))
 		}
 	}
 	for seq, v := range q.evs {
-		if !isDelta(v) {
+		if !record.IsDelta(v) {
 			continue
 		}
-		var d deltaRec
+		var d record.Delta
 		if json.Unmarshal(v, &d) != nil {
 			continue // quickFinish reports it
 		}
 		if base := d.Delta[0]; base < seq {
-			if _, ok := q.evs[base]; !ok && !q.asked[string(bEvents)+"\x00"+string(u64(base))] {
-				add(string(bEvents), u64(base))
+			if _, ok := q.evs[base]; !ok && !q.asked[string(record.BucketEvents)+"\x00"+string(record.U64(base))] {
+				add(string(record.BucketEvents), record.U64(base))
 			}
 		}
 	}
@@ -221,9 +224,9 @@ func (q quickVisitor) quickFinish(rep *Report) {
 		rep.Findings = append(rep.Findings, Finding{Bucket: b, Key: k, Problem: why, Damage: true})
 	}
 	counts := map[string]int64{}
-	for _, s := range States {
+	for _, s := range record.States {
 		var n uint64
-		if v := q.meta[kCount+string(s)]; len(v) == 8 {
+		if v := q.meta[record.CountPrefix+string(s)]; len(v) == 8 {
 			n = binary.BigEndian.Uint64(v)
 		}
 		rep.Payments += int(n)
@@ -234,7 +237,7 @@ func (q quickVisitor) quickFinish(rep *Report) {
 	}
 	ids := make([]string, 0, len(q.byState))
 	for id, st := range q.byState {
-		if !State(st).Final() {
+		if !record.State(st).Final() {
 			ids = append(ids, id)
 			counts[st]--
 		}
@@ -242,7 +245,7 @@ func (q quickVisitor) quickFinish(rep *Report) {
 	sort.Strings(ids)
 	for st, n := range counts {
 		if n != 0 {
-			dmg("meta", kCount+st, fmt.Sprintf("counts %d payments more than the open-payment index holds", n))
+			dmg("meta", record.CountPrefix+st, fmt.Sprintf("counts %d payments more than the open-payment index holds", n))
 		}
 	}
 	for _, id := range ids {
@@ -250,12 +253,12 @@ func (q quickVisitor) quickFinish(rep *Report) {
 		p, ok := q.payments[id]
 		switch {
 		case !ok:
-			dmg(string(bByState), id, "indexes a payment that is not in the journal")
+			dmg(string(record.BucketByState), id, "indexes a payment that is not in the journal")
 			continue
 		case string(p.state) != st:
-			dmg(string(bByState), id, fmt.Sprintf("indexed as %q, the payment is %s", st, p.state))
+			dmg(string(record.BucketByState), id, fmt.Sprintf("indexed as %q, the payment is %s", st, p.state))
 		case q.payState[id] != st:
-			dmg(string(bPayState), id, fmt.Sprintf("says %q, the payment is %s", q.payState[id], p.state))
+			dmg(string(record.BucketPayState), id, fmt.Sprintf("says %q, the payment is %s", q.payState[id], p.state))
 		}
 		q.checkOrders(rep, id, p)
 	}
@@ -291,15 +294,15 @@ func (q quickVisitor) quickJobs(rep *Report) {
 			q.checkOrders(rep, j.paymentID, p)
 		}
 	}
-	if maxJob > q.seqs[string(bOutbox)] {
-		rep.Findings = append(rep.Findings, Finding{Bucket: "outbox", Problem: fmt.Sprintf("job #%d is past the outbox sequence %d", maxJob, q.seqs[string(bOutbox)]), Damage: true})
+	if maxJob > q.seqs[string(record.BucketOutbox)] {
+		rep.Findings = append(rep.Findings, Finding{Bucket: "outbox", Problem: fmt.Sprintf("job #%d is past the outbox sequence %d", maxJob, q.seqs[string(record.BucketOutbox)]), Damage: true})
 	}
 }
 
 // quickEvents: the newest events follow each other up to the sequence
 // (but for recorded gaps), and each reads back whole.
 func (q quickVisitor) quickEvents(rep *Report) {
-	rep.LastSeq = q.seqs[string(bEvents)]
+	rep.LastSeq = q.seqs[string(record.BucketEvents)]
 	from := uint64(1)
 	if rep.LastSeq > quickEventTail {
 		from = rep.LastSeq - quickEventTail + 1
@@ -326,14 +329,14 @@ func (q quickVisitor) quickEvents(rep *Report) {
 		rep.Findings = append(rep.Findings, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", last), Problem: problem, Damage: true})
 	}
 	checkLatest(rep, q.meta, rep.LastSeq)
-	for _, seq := range latestSeqs(q.meta) {
+	for _, seq := range record.LatestSeqs(q.meta) {
 		if _, ok := q.evs[seq]; ok && seq < from {
 			tail = append(tail, seq) // read back below; the sequence check above is the tail's
 		}
 	}
-	r := newEventReader(func(seq uint64) []byte { return q.evs[seq] })
+	r := record.NewEventReader(func(seq uint64) []byte { return q.evs[seq] })
 	for _, seq := range tail {
-		if _, err := r.full(seq, q.evs[seq]); err != nil {
+		if _, err := r.Full(seq, q.evs[seq]); err != nil {
 			rep.Findings = append(rep.Findings, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", seq), Problem: "does not read back: " + err.Error(), Damage: true})
 		}
 	}

@@ -1,4 +1,4 @@
-package store
+package check
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/posagent/posagent/store/internal/fsutil"
+	"github.com/posagent/posagent/store/record"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -38,7 +40,7 @@ type SalvageReport struct {
 // payments; outbox jobs, idempotency keys and code uses of lost payments
 // are dropped; lost event sequences are recorded as a gap. The new journal
 // is checked before Salvage returns.
-func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
+func Salvage(in, out string, opt Options) (*SalvageReport, error) {
 	if _, err := os.Lstat(out); err == nil {
 		return nil, fmt.Errorf("store: salvage to %s: the file exists; choose a new name", out)
 	}
@@ -58,9 +60,9 @@ func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
 	sr.Rescued = rescued
 
 	// What survives: payments first, then what points at them.
-	sv := &salvager{sr: sr, inv: inv, pays: map[string]*Payment{}}
-	for _, kv := range inv.records[string(bPayments)] {
-		r, err := decodePayment(kv[1])
+	sv := &salvager{sr: sr, inv: inv, pays: map[string]*record.Payment{}}
+	for _, kv := range inv.records[string(record.BucketPayments)] {
+		r, err := record.DecodePayment(kv[1])
 		if err == nil {
 			sv.pays[string(kv[0])] = r.Payment
 		}
@@ -82,7 +84,7 @@ func Salvage(in, out string, opt CheckOptions) (*SalvageReport, error) {
 
 // readDamaged reads every readable record of the file in (kept in the
 // inventory), also from pages whose parent was lost (rescued).
-func readDamaged(in string, opt CheckOptions) (rep *Report, inv *inventory, rescued int, err error) {
+func readDamaged(in string, opt Options) (rep *Report, inv *inventory, rescued int, err error) {
 	rep, err = checkFileWith(in, opt, true, func(f *os.File, rep *Report) {
 		pf, fs := openPageFile(f, rep.Size)
 		rep.Findings = append(rep.Findings, fs...)
@@ -105,13 +107,13 @@ func readDamaged(in string, opt CheckOptions) (rep *Report, inv *inventory, resc
 // finishSalvage copies the data keys beside the new journal (its open
 // payments keep their codes) and checks it.
 func finishSalvage(in, out string, sr *SalvageReport) error {
-	if b, err := os.ReadFile(KeysPath(in)); err == nil {
-		if err := writeFileSync(KeysPath(out), b, 0o600); err != nil {
+	if b, err := os.ReadFile(record.KeysPath(in)); err == nil {
+		if err := fsutil.WriteFileSync(record.KeysPath(out), b, 0o600); err != nil {
 			return fmt.Errorf("store: salvage: copy the data keys: %w", err)
 		}
 	}
 	var err error
-	sr.Check, err = CheckFile(out, CheckOptions{})
+	sr.Check, err = CheckFile(out, Options{})
 	if err != nil {
 		return fmt.Errorf("store: salvage: check %s: %w", out, err)
 	}
@@ -126,10 +128,10 @@ func finishSalvage(in, out string, sr *SalvageReport) error {
 type salvager struct {
 	sr   *SalvageReport
 	inv  *inventory
-	pays map[string]*Payment // the payments read
+	pays map[string]*record.Payment // the payments read
 	tx   *bolt.Tx
 	bk   map[string]*bolt.Bucket
-	evr  *eventReader
+	evr  *record.EventReader
 	// maxEvent, maxJob: the highest sequences read; events: the events
 	// written.
 	maxEvent, maxJob uint64
@@ -140,7 +142,7 @@ type salvager struct {
 // the gaps.
 func (sv *salvager) write(tx *bolt.Tx) error {
 	sv.tx, sv.bk = tx, map[string]*bolt.Bucket{}
-	for _, b := range coreBkts {
+	for _, b := range record.CoreBuckets {
 		if _, err := sv.bucket(string(b)); err != nil {
 			return err
 		}
@@ -148,12 +150,12 @@ func (sv *salvager) write(tx *bolt.Tx) error {
 	// Events stored as deltas are written in full, from the readable
 	// events; one whose base was lost is lost with it.
 	readable := map[uint64][]byte{}
-	for _, kv := range sv.inv.records[string(bEvents)] {
+	for _, kv := range sv.inv.records[string(record.BucketEvents)] {
 		if len(kv[0]) == 8 {
 			readable[binary.BigEndian.Uint64(kv[0])] = kv[1]
 		}
 	}
-	sv.evr = newEventReader(func(seq uint64) []byte { return readable[seq] })
+	sv.evr = record.NewEventReader(func(seq uint64) []byte { return readable[seq] })
 	names := make([]string, 0, len(sv.inv.records))
 	for b := range sv.inv.records {
 		names = append(names, b)
@@ -176,18 +178,18 @@ func (sv *salvager) write(tx *bolt.Tx) error {
 	if err := restoreShiftSeqs(tx, sv.inv); err != nil {
 		return err
 	}
-	if err := sv.bk[string(bOutbox)].SetSequence(max(sv.maxJob, sv.inv.seqs[string(bOutbox)])); err != nil {
+	if err := sv.bk[string(record.BucketOutbox)].SetSequence(max(sv.maxJob, sv.inv.seqs[string(record.BucketOutbox)])); err != nil {
 		return err
 	}
-	seq := max(sv.maxEvent, sv.inv.seqs[string(bEvents)])
-	if err := sv.bk[string(bEvents)].SetSequence(seq); err != nil {
+	seq := max(sv.maxEvent, sv.inv.seqs[string(record.BucketEvents)])
+	if err := sv.bk[string(record.BucketEvents)].SetSequence(seq); err != nil {
 		return err
 	}
 	if err := sv.gaps(seq); err != nil {
 		return err
 	}
-	if meta := sv.bk[string(bMeta)]; meta.Get(keySchema) == nil {
-		return meta.Put(keySchema, u64(SchemaVersion))
+	if meta := sv.bk[string(record.BucketMeta)]; meta.Get(record.KeySchema) == nil {
+		return meta.Put(record.KeySchema, record.U64(record.SchemaVersion))
 	}
 	return nil
 }
@@ -215,20 +217,20 @@ func (sv *salvager) put(b string, k, v []byte) error {
 // full.
 func (sv *salvager) keep(b string, k, v []byte) ([]byte, bool) {
 	switch b {
-	case string(bOrders):
+	case string(record.BucketOrders):
 		return nil, false // rebuilt below
-	case string(bDueIndex), string(bOutboxStats):
+	case string(record.BucketDue), string(record.BucketOutboxStats):
 		return nil, false // derived from the outbox; rebuilt on first use
-	case string(bAuditAt):
+	case string(record.BucketAuditAt):
 		return nil, false // derived from the events; rebuilt by the next audit event
-	case string(bPayState), string(bByState):
+	case string(record.BucketPayState), string(record.BucketByState):
 		return nil, false // derived from the payments; rebuilt by Open
-	case string(bEvLast):
+	case string(record.BucketEvLast):
 		return nil, false // events are written in full below
-	case string(bMeta):
-		return v, !isIndexMeta(string(k))
-	case string(bOutbox):
-		var j Job
+	case string(record.BucketMeta):
+		return v, !record.IsIndexMeta(string(k))
+	case string(record.BucketOutbox):
+		var j record.Job
 		json.Unmarshal(v, &j)
 		p, ok := sv.pays[j.PaymentID]
 		if !ok || (j.RefundID != "" && p.Refund(j.RefundID) == nil) {
@@ -236,8 +238,8 @@ func (sv *salvager) keep(b string, k, v []byte) ([]byte, bool) {
 			return nil, false
 		}
 		sv.maxJob = max(sv.maxJob, binary.BigEndian.Uint64(k))
-	case string(bIdem):
-		var r Idem
+	case string(record.BucketIdem):
+		var r record.Idem
 		json.Unmarshal(v, &r)
 		if _, ok := sv.pays[r.PaymentID]; !ok {
 			sv.sr.Dropped = append(sv.sr.Dropped, fmt.Sprintf("idempotency key %s (payment %s was lost)", printable(k), r.PaymentID))
@@ -252,10 +254,10 @@ func (sv *salvager) keep(b string, k, v []byte) ([]byte, bool) {
 			sv.sr.Dropped = append(sv.sr.Dropped, "code use of payment "+u.PaymentID+" (lost)")
 			return nil, false
 		}
-	case string(bEvents):
+	case string(record.BucketEvents):
 		seq := binary.BigEndian.Uint64(k)
 		sv.maxEvent = max(sv.maxEvent, seq)
-		full, err := sv.evr.full(seq, v)
+		full, err := sv.evr.Full(seq, v)
 		if err != nil {
 			return nil, false // a recorded gap, below
 		}
@@ -274,7 +276,7 @@ func (sv *salvager) orderIndex() error {
 		}
 		for _, oid := range oids {
 			if oid != "" {
-				if err := sv.put(string(bOrders), []byte(oid), []byte(id)); err != nil {
+				if err := sv.put(string(record.BucketOrders), []byte(oid), []byte(id)); err != nil {
 					return err
 				}
 			}
@@ -288,17 +290,17 @@ func (sv *salvager) orderIndex() error {
 func (sv *salvager) gaps(seq uint64) error {
 	events := sv.events
 	sort.Slice(events, func(i, j int) bool { return events[i] < events[j] })
-	meta := sv.bk[string(bMeta)]
+	meta := sv.bk[string(record.BucketMeta)]
 	gap := func(from, to uint64) error {
 		if to < from {
 			return nil
 		}
 		sv.sr.Lost = append(sv.sr.Lost, Finding{Bucket: "events", Key: fmt.Sprintf("#%d", from), Problem: fmt.Sprintf("events #%d to #%d were lost", from, to)})
-		return meta.Put([]byte(gapPrefix+string(u64(from))), u64(to))
+		return meta.Put([]byte(record.GapPrefix+string(record.U64(from))), record.U64(to))
 	}
 	known := sv.inv.gaps()
 	for k, v := range known {
-		if err := meta.Put([]byte(gapPrefix+string(u64(k))), u64(v)); err != nil {
+		if err := meta.Put([]byte(record.GapPrefix+string(record.U64(k))), record.U64(v)); err != nil {
 			return err
 		}
 	}
@@ -317,9 +319,6 @@ func (sv *salvager) gaps(seq uint64) error {
 	}
 	return nil
 }
-
-// bDueIndex is the outbox's due index (derived; rebuilt when missing).
-var bDueIndex = []byte("outbox_due")
 
 // rescueOrphans reads the leaf pages that are neither in use nor free
 // (their parent page was lost) and keeps the records whose shape says
@@ -364,8 +363,8 @@ func rescueOrphans(pf *pageFile, w *walker, inv *inventory) int {
 // shapeOf recognises a record by its key and value.
 func shapeOf(k, v []byte) string {
 	if bytes.HasPrefix(k, []byte("pay_")) {
-		if r, err := decodePayment(v); err == nil && r.ID == string(k) && r.OrderID != "" {
-			return string(bPayments)
+		if r, err := record.DecodePayment(v); err == nil && r.ID == string(k) && r.OrderID != "" {
+			return string(record.BucketPayments)
 		}
 		return ""
 	}
@@ -378,15 +377,15 @@ func shapeOf(k, v []byte) string {
 		if json.Unmarshal(m["seq"], &seq) == nil && seq == binary.BigEndian.Uint64(k) {
 			if _, ok := m["kind"]; ok {
 				if _, ok := m["payment_id"]; ok {
-					return string(bOutbox)
+					return string(record.BucketOutbox)
 				}
-				return string(bEvents)
+				return string(record.BucketEvents)
 			}
 		}
 	}
 	if _, ok := m["hash"]; ok {
 		if _, ok := m["payment_id"]; ok {
-			return string(bIdem)
+			return string(record.BucketIdem)
 		}
 	}
 	return ""

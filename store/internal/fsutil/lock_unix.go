@@ -1,6 +1,6 @@
 //go:build unix
 
-package store
+package fsutil
 
 import (
 	"errors"
@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// lockFile takes a flock on f (shared, or exclusive), the lock bbolt takes,
+// Lock takes a flock on f (shared, or exclusive), the lock bbolt takes,
 // waiting up to timeout; a lock held elsewhere gives ErrLocked.
-func lockFile(f *os.File, exclusive bool, timeout time.Duration) error {
+func Lock(f *os.File, exclusive bool, timeout time.Duration) error {
 	how := syscall.LOCK_SH
 	if exclusive {
 		how = syscall.LOCK_EX
@@ -32,4 +32,5 @@ func lockFile(f *os.File, exclusive bool, timeout time.Duration) error {
 	}
 }
 
-func unlockFile(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+// Unlock releases the lock Lock took.
+func Unlock(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package store
+package check
 
 // lowPriority: the thread's priority is left as it is on this system.
 func lowPriority() {}

@@ -1,4 +1,4 @@
-package store
+package check
 
 import (
 	"bytes"
@@ -624,6 +624,46 @@ func Pages(path string) ([]PageInfo, error) {
 			pi.Bucket = b
 		}
 		out = append(out, pi)
+	}
+	return out, nil
+}
+
+// PageRecord is one entry of a leaf page: its key, and where its value
+// starts in the file.
+type PageRecord struct {
+	Key     []byte
+	ValueAt int64
+}
+
+// PageRecords lists the entries of page id (a leaf) of the journal file at
+// path, read with the checked reader (diagnostics, and the tests that
+// damage one record or one page).
+func PageRecords(path string, id uint64) ([]PageRecord, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: pages %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("store: pages %s: %w", path, err)
+	}
+	pf, fs := openPageFile(f, fi.Size())
+	if pf == nil {
+		return nil, fmt.Errorf("store: pages %s: %s", path, fs[0].Problem)
+	}
+	p, err := pf.page(id)
+	if err != nil {
+		return nil, fmt.Errorf("store: page %d of %s: %s", id, path, err)
+	}
+	_, els, err := elements(p)
+	if err != nil {
+		return nil, fmt.Errorf("store: page %d of %s: %s", id, path, err)
+	}
+	out := make([]PageRecord, 0, len(els))
+	for _, e := range els {
+		// e.value is p[at:], so its offset in p is what its capacity lacks.
+		out = append(out, PageRecord{Key: bytes.Clone(e.key), ValueAt: int64(id)*int64(pf.ps) + int64(cap(p)-cap(e.value))})
 	}
 	return out, nil
 }

@@ -1,4 +1,4 @@
-package store
+package check
 
 import (
 	"encoding/binary"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/maphash"
 	"strings"
+
+	"github.com/posagent/posagent/store/record"
 )
 
 // The streamed check of the whole journal (the check while the agent
@@ -41,10 +43,10 @@ type sumInventory struct {
 	*inventory
 	seed maphash.Seed
 
-	pays     map[uint64]struct{} // hash of every payment id
-	refunds  map[uint64]struct{} // hash of payment id and refund id
-	idemPays []uint64            // hash of the payment each idempotency key names
-	counts   map[State]uint64    // payments by state
+	pays     map[uint64]struct{}     // hash of every payment id
+	refunds  map[uint64]struct{}     // hash of payment id and refund id
+	idemPays []uint64                // hash of the payment each idempotency key names
+	counts   map[record.State]uint64 // payments by state
 	open     int
 
 	orderP, orderO      mirror // (order id, payment id): from the payments, from the order index
@@ -59,7 +61,7 @@ type sumInventory struct {
 
 func newSumInventory() *sumInventory {
 	return &sumInventory{inventory: newInventory(), seed: maphash.MakeSeed(),
-		pays: map[uint64]struct{}{}, refunds: map[uint64]struct{}{}, counts: map[State]uint64{}}
+		pays: map[uint64]struct{}{}, refunds: map[uint64]struct{}{}, counts: map[record.State]uint64{}}
 }
 
 // h hashes parts, each followed by a 0 byte (ids hold none).
@@ -75,12 +77,12 @@ func (s *sumInventory) h(parts ...string) uint64 {
 
 func (s *sumInventory) record(b string, k, v []byte) {
 	switch b {
-	case string(bPayments):
+	case string(record.BucketPayments):
 		s.payment(k, v)
-	case string(bOrders):
+	case string(record.BucketOrders):
 		s.orderO.add(s.h(string(k), string(v)))
-	case string(bIdem):
-		var r Idem
+	case string(record.BucketIdem):
+		var r record.Idem
 		if err := json.Unmarshal(v, &r); err != nil {
 			s.notSound = true
 			return
@@ -88,17 +90,17 @@ func (s *sumInventory) record(b string, k, v []byte) {
 		if r.PaymentID != "" {
 			s.idemPays = append(s.idemPays, s.h(r.PaymentID))
 		}
-	case string(bEvents):
+	case string(record.BucketEvents):
 		s.event(k, v)
-	case string(bAuditAt):
+	case string(record.BucketAuditAt):
 		if len(k) != 16 {
 			s.notSound = true
 			return
 		}
 		s.auditIndex.add(s.h(string(k)))
-	case string(bPayState):
+	case string(record.BucketPayState):
 		s.payState.add(s.h(string(k), string(v)))
-	case string(bByState):
+	case string(record.BucketByState):
 		st, id, ok := strings.Cut(string(k), "\x00")
 		if !ok {
 			s.notSound = true
@@ -111,13 +113,13 @@ func (s *sumInventory) record(b string, k, v []byte) {
 }
 
 func (s *sumInventory) payment(k, v []byte) {
-	p, err := decodePayment(v)
+	p, err := record.DecodePayment(v)
 	if err != nil || p.ID != string(k) || p.OrderID == "" {
 		s.notSound = true
 		return
 	}
 	if p.Sealed != "" {
-		if _, _, err := parseSealed(p.Sealed); err != nil {
+		if _, _, err := record.ParseSealed(p.Sealed); err != nil {
 			s.notSound = true
 			return
 		}
@@ -146,9 +148,9 @@ func (s *sumInventory) event(k, v []byte) {
 	}
 	s.events++
 	s.lastEv = seq
-	var h eventHead
-	if json.Unmarshal(v, &h) == nil && h.Kind == KindAudit {
-		s.auditEv.add(s.h(string(auditKey(h.At, seq))))
+	var h record.EventHead
+	if json.Unmarshal(v, &h) == nil && h.Kind == record.KindAudit {
+		s.auditEv.add(s.h(string(record.AuditKey(h.At, seq))))
 	}
 }
 
@@ -166,13 +168,13 @@ func (s *sumInventory) finishSum(rep *Report) bool {
 	if s.orderP != s.orderO || uint64(len(s.pays)) != s.stateP.n {
 		return false // an order id missing, foreign or claimed twice; a payment id twice
 	}
-	if indexed(s.meta) {
+	if record.Indexed(s.meta) {
 		if s.stateP != s.payState || s.stateP != s.byState {
 			return false
 		}
-		for _, st := range States {
+		for _, st := range record.States {
 			var n uint64
-			if v := s.meta[kCount+string(st)]; len(v) == 8 {
+			if v := s.meta[record.CountPrefix+string(st)]; len(v) == 8 {
 				n = binary.BigEndian.Uint64(v)
 			}
 			if n != s.counts[st] {
@@ -205,12 +207,12 @@ func (s *sumInventory) sumJobs(rep *Report) bool {
 			return false
 		}
 	}
-	if maxJob > s.seqs[string(bOutbox)] {
+	if maxJob > s.seqs[string(record.BucketOutbox)] {
 		return false
 	}
 	n := len(rep.Findings)
 	s.checkOutboxStats(rep)
-	if s.buckets[string(bAuditAt)] && s.auditEv != s.auditIndex {
+	if s.buckets[string(record.BucketAuditAt)] && s.auditEv != s.auditIndex {
 		return false
 	}
 	return len(rep.Findings) == n
@@ -219,7 +221,7 @@ func (s *sumInventory) sumJobs(rep *Report) bool {
 // sumEvents: the events follow each other but for recorded gaps, up to
 // the sequence; the latest/ entries name assigned sequences.
 func (s *sumInventory) sumEvents(rep *Report) bool {
-	rep.Events, rep.LastSeq = int(s.events), s.seqs[string(bEvents)]
+	rep.Events, rep.LastSeq = int(s.events), s.seqs[string(record.BucketEvents)]
 	gaps := s.gaps()
 	for _, h := range s.holes {
 		if to, ok := gaps[h[0]+1]; !ok || to < h[1]-1 {
