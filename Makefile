@@ -48,7 +48,7 @@ rules: ## check and unit-test the Prometheus alerts (deploy/prometheus) with pro
 	cd deploy/prometheus && promtool test rules alerts_test.yml
 
 soak: setup-test ## the money model test for longer: SOAK_OPS operations (default 10000), SOAK_SEED to replay a seed
-	set -o pipefail; SOAK_OPS=$${SOAK_OPS:-10000} $(GO) test -count=1 -timeout 0 -run '^TestModel$$' -v ./agent/ | grep -E 'model:|invariant|replay|seed|^(ok|FAIL|---)'
+	set -o pipefail; SOAK_OPS=$${SOAK_OPS:-10000} $(GO) test -count=1 -timeout 0 -run '^TestModel$$' -v ./agent/stacktest | grep -E 'model:|invariant|replay|seed|^(ok|FAIL|---)'
 
 bench: build ## every benchmark, the binary's start on daemon-written journals (scripts/bench-start), each figure beside its floor (bench.txt; record it in bench.md)
 	@mkdir -p .bench

@@ -1,10 +1,10 @@
 // The import-direction test: posagent's packages depend one way,
 //
-//	cmd -> agent/api -> agent -> agent/events -> store
-//	        agent -> (gateway, store); cmd -> (scanner, printer, display) -> drivers
+//	cmd -> daemon -> agent/api -> agent -> agent/events -> store
+//	        agent -> (gateway, store, devices); daemon -> (scanner, printer, display) -> drivers
 //
-// with paycode, money and slip as leaves anyone may use (standard library
-// only), fonts beside them, and config read only by cmd. It runs `go list -deps
+// with paycode, money, slip and devices as leaves anyone may use (standard library
+// only), fonts beside them, and config read only by cmd and the daemon. It runs `go list -deps
 // -json` over the module (non-test code) and fails when an arrow runs up.
 package posagent_test
 
@@ -27,7 +27,17 @@ const module = "github.com/posagent/posagent"
 // package in no room fails the test until it is placed here. A room may
 // always import its own subpackages.
 var allowed = map[string][]string{
-	"cmd": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq", "fleet"},
+	"cmd": {"daemon", "agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "hq", "devices", "fleet", "internal/mangen", "client"},
+	// The Go client of the local API, for POS integrators: the standard
+	// library only (TestClientLinksNoEngine).
+	"client": {},
+	// The daemon composes the parts from the configuration; only cmd
+	// imports it.
+	"daemon": {"agent", "config", "gateway", "scanner", "printer", "display", "store", "drivers", "fonts", "paycode", "money", "slip", "feed", "devices", "fleet"},
+	// The device registry: plain data behind a lock (standard library only).
+	"devices": {},
+	// Man pages from the cobra commands (posagent gen-docs).
+	"internal/mangen": {},
 	// The lane's feed to NATS JetStream reads the journal only.
 	"feed": {"store", "paycode", "money"},
 	// The head office's books (posagent-hq) read the feed's envelopes.
@@ -35,12 +45,15 @@ var allowed = map[string][]string{
 	// Signed configuration bundles and heartbeats: the wire format of the
 	// fleet, shared by head office and the lanes; a leaf.
 	"fleet": {},
+	// The lane's side of the fleet: watches head office's bundles, keeps
+	// what it applied in the journal; the configuration is its Applier's.
+	"fleet/lane": {"fleet", "store"},
 	// The engine builds slips (receipts, reports) and takes scans of its
 	// own type: no device, printer or display code (TestAgentLinksNoDeviceCode).
-	"agent": {"gateway", "store", "paycode", "money", "slip"},
+	"agent": {"gateway", "store", "paycode", "money", "slip", "devices"},
 	// The HTTP API holds the engine and its books; the engine never
 	// imports it (a cycle the compiler refuses anyway). It draws PNGs with
-	// functions cmd gives it (Options.Render*).
+	// functions the daemon gives it (Options.Render*).
 	"agent/api": {"agent", "agent/books", "gateway", "store", "paycode", "money", "slip"},
 	// The books (shifts, X/Z reports, reconciliation) reach the engine
 	// through an interface of their own: they never import it, and the
@@ -64,7 +77,7 @@ var allowed = map[string][]string{
 	"agent/outbox": {"store"},
 	// The event bus knows the journal only.
 	"agent/events": {"store"},
-	// Test support shared by agent's and agent/api's tests: no engine.
+	// Test support shared by the stack's, agent/api's and client's tests: no engine.
 	"agent/agenttest": {"gateway"},
 	"gateway":         {"paycode", "money"},
 	"scanner":         {"drivers", "paycode", "money"},
@@ -73,7 +86,7 @@ var allowed = map[string][]string{
 	"store":           {"paycode", "money"},
 	"drivers":         {"paycode", "money"},
 	"fonts":           {},
-	"config":          {"paycode", "money"},
+	"config":          {"paycode", "money", "fleet"},
 	"scripts":         {},
 	"paycode":         {}, // standard library only (checked below)
 	"money":           {}, // standard library only (checked below)
@@ -172,8 +185,9 @@ func TestImportsPointDown(t *testing.T) {
 			}
 			t.Errorf("%s imports %s: %s may import only %v (and its own subpackages)", from, to, room, allowed[room])
 		}
-		// Nothing below agent depends on agent or config, even indirectly.
-		if room != "cmd" {
+		// Nothing below agent depends on agent or config, even indirectly:
+		// only cmd and the daemon it runs compose them.
+		if room != "cmd" && room != "daemon" {
 			for _, dep := range p.Deps {
 				to, ok := rel(dep)
 				if !ok {
@@ -181,7 +195,7 @@ func TestImportsPointDown(t *testing.T) {
 				}
 				for _, top := range []string{"agent", "config"} {
 					if within(to, top) && !within(from, top) {
-						t.Errorf("%s depends on %s: only cmd may", from, to)
+						t.Errorf("%s depends on %s: only cmd and the daemon may", from, to)
 					}
 				}
 			}
@@ -248,7 +262,7 @@ func TestGatewayLinksNoDeviceCode(t *testing.T) {
 // engineForbidden are the packages the engine and its local API must not
 // link: the scanner and printer code, the drivers (the cgo HID library, the
 // serial library), the QR codec and the font rasterizer. Receipts and
-// reports reach agent as slip values; pictures are drawn by functions cmd
+// reports reach agent as slip values; pictures are drawn by functions the daemon
 // hands the API.
 var engineForbidden = []string{module + "/scanner", module + "/printer", module + "/drivers",
 	module + "/display", module + "/fonts", "github.com/karalabe/hid", "github.com/tarm/serial",
@@ -281,6 +295,24 @@ func TestLaneLinksNoNATSServer(t *testing.T) {
 	for path := range pkgs {
 		if within(path, "github.com/nats-io/nats-server") {
 			t.Errorf("./cmd/posagent depends on %s: the lane must not link a NATS server", path)
+		}
+	}
+}
+
+// TestClientLinksNoEngine is `go list -deps ./client`: the Go client a POS
+// imports links none of the daemon (no engine, journal, gateway, device,
+// printer or display code) and nothing outside the standard library.
+func TestClientLinksNoEngine(t *testing.T) {
+	pkgs := goList(t, "./client")
+	if pkgs[module+"/client"] == nil {
+		t.Fatal("go list ./client did not list the client package")
+	}
+	for path, p := range pkgs {
+		if path == module+"/client" {
+			continue
+		}
+		if !p.Standard {
+			t.Errorf("./client depends on %s: the client is the standard library only", path)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package agent is the payment engine of posagent: the payment state
 // machine and its flows, the reconciler and outbox worker, recovery after a
-// crash, scan routing, the cart and the device registry. A shop trusts it
+// crash, scan routing and the cart; it reads the device registry the daemon
+// owns (Options.Devices) and journals its changes (RecordDevice). A shop trusts it
 // with its money; every rule below is about never charging twice, never
 // losing a charge, and never keeping money for a sale that was abandoned.
 //

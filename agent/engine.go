@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/posagent/posagent/agent/clockwatch"
@@ -31,24 +32,25 @@ import (
 // the outbox's pool (agent/outbox), routing's dedupe, cart and tip rules
 // (agent/route), the gateway's meter (agent/gwmeter), the credentials'
 // watch (agent/gwauth), the exchange rate (agent/rate), the clock watch
-// (agent/clockwatch) and the device registry. Shifts and reports are
-// agent/books, built over the engine. Create with New, then Run.
+// (agent/clockwatch); it reads the device registry it is given
+// (Options.Devices). Shifts and reports are agent/books, built over the
+// engine. Create with New, then Run.
 type Engine struct {
-	o       Options
-	rates   *rate.Keeper // the exchange rate to CNY
-	st      *store.Store
-	gw      *gwmeter.Meter    // the gateway, measured
-	auth    *gwauth.Watch     // the gateway's credentials, proven
-	watch   *clockwatch.Watch // the wall clock against the monotonic one
-	log     *slog.Logger
-	clock   Clock
-	bus     *events.Bus
-	pool    *outbox.Pool  // runs the outbox jobs
-	cart    *route.Slot   // the amount due
-	cartMu  sync.Mutex    // orders the cart's changes with their cart.updated events
-	dedupe  *route.Dedupe // repeated scans
-	tips    route.Tips    // the tip rules
-	devices *registry     // the device registry
+	o      Options
+	rates  *rate.Keeper // the exchange rate to CNY
+	st     *store.Store
+	gw     *gwmeter.Meter    // the gateway, measured
+	auth   *gwauth.Watch     // the gateway's credentials, proven
+	watch  *clockwatch.Watch // the wall clock against the monotonic one
+	log    *slog.Logger
+	clock  Clock
+	bus    *events.Bus
+	pool   *outbox.Pool               // runs the outbox jobs
+	cart   *route.Slot                // the amount due
+	cartMu sync.Mutex                 // orders the cart's changes with their cart.updated events
+	dedupe *route.Dedupe              // repeated scans
+	tips   atomic.Pointer[route.Tips] // the tip rules (SetTipChoices changes their suggestions live)
+	dups   *dupSet                    // the candidates of the possible-duplicate warning
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -129,10 +131,11 @@ func New(opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
-		flows: map[string]*flow{}, active: map[string]activeInfo{}, devices: newRegistry(),
-		cart: route.NewSlot(opts.CartTimeout), tips: route.Tips{MaxPercent: opts.TipMaxPercent, Choices: opts.TipChoices, MaxTotal: MaxAmount}, dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
-		quit: make(chan struct{}), ready: make(chan struct{}),
+		flows: map[string]*flow{}, active: map[string]activeInfo{},
+		cart: route.NewSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
+		quit: make(chan struct{}), ready: make(chan struct{}), dups: newDupSet(),
 	}
+	e.tips.Store(&route.Tips{MaxPercent: opts.TipMaxPercent, Choices: slices.Clone(opts.TipChoices), MaxTotal: MaxAmount})
 	e.gw = gwmeter.New(opts.Gateway, e.clock.Now)
 	fetcher, _ := opts.Gateway.(rate.Fetcher)
 	e.rates = rate.New(rate.Options{Store: e.st, Gateway: fetcher, Currency: opts.Currency, Every: opts.RateEvery,
@@ -170,6 +173,9 @@ func New(opts Options) (*Engine, error) {
 		})
 	})
 	if err != nil {
+		return nil, fmt.Errorf("agent: new: %w", err)
+	}
+	if err := e.st.View(e.loadDups); err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)
 	}
 	// The newest stamp in the journal: a wall clock behind it is not believed.
@@ -403,6 +409,9 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	}
 	if err := tx.PutPayment(p); err != nil {
 		return err
+	}
+	if e.o.DuplicateWindow > 0 {
+		e.dups.note(p, now.Add(-e.o.DuplicateWindow))
 	}
 	pub := publicPayment(p)
 	_, err := tx.AppendEventAbout(p.ID, snapshot(p), func(seq uint64) ([]byte, error) {

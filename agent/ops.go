@@ -35,6 +35,11 @@ func replay(tx *store.Tx, ik IdemKey) (*store.Idem, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
+	if errors.Is(err, store.ErrIdemExpired) {
+		// The key was used and its answer is gone: taking the request
+		// anew could pay or refund twice.
+		return nil, errf(operr.CodeIdempotencyKeyExpired, "Idempotency-Key %q was used longer ago than keys are kept (agent.idempotency_window) and its answer is gone: look the payment up (GET /v1/payments?reference=...) and use a new key only for a new operation", ik.Key)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +107,7 @@ func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 	if r.Currency != e.o.Currency {
 		return "", errf(operr.CodeCurrencyMismatch, "currency %q does not match the merchant account's %s", r.Currency, e.o.Currency)
 	}
-	if err := e.tips.Check(r.Amount, r.Tip, r.TipApprover); err != nil {
+	if err := e.tipRules().Check(r.Amount, r.Tip, r.TipApprover); err != nil {
 		return "", err
 	}
 	if strings.ContainsFunc(r.Reference, unicode.IsControl) {

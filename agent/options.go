@@ -72,6 +72,10 @@ type Options struct {
 	Timing
 	TimeScale float64
 
+	// Devices is the device registry (the daemon's devices.Registry):
+	// status and metrics list it, a taken scan stamps its scanner. nil:
+	// no devices.
+	Devices       Devices
 	Printer       ReceiptPrinter // nil = no printer
 	AutoPrint     bool           // queue a receipt when a payment or refund becomes final
 	ReceiptFooter []string
@@ -109,11 +113,11 @@ type Options struct {
 	// answers (gateway.time_zone; nil: UTC, as the simulator answers).
 	GatewayZone *time.Location
 
-	// scanStep, nil outside tests, is called as a scan that starts a
+	// ScanStep, nil outside tests, is called as a scan that starts a
 	// payment from the cart passes a step ("cart-read": the cart was
 	// read; "cart-taken": it was taken, the payment not yet recorded), so
-	// that a test can interleave another request there.
-	scanStep func(step string)
+	// that a test can interleave another request there (agent/stacktest).
+	ScanStep func(step string)
 }
 
 func (o *Options) setDefaults() error {

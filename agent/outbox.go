@@ -312,7 +312,7 @@ func (e *Engine) printJob(ctx context.Context, j *store.Job, free func()) {
 // while the wall clock is implausible or jumped since the last round: ages
 // are read from wall-clock stamps, and a jump would make new records look old.
 func (e *Engine) compactLoop(ctx context.Context) {
-	if e.o.Retention <= 0 {
+	if e.o.Retention <= 0 && e.o.IdempotencyWindow <= 0 {
 		return
 	}
 	first := true
@@ -328,6 +328,10 @@ func (e *Engine) compactLoop(ctx context.Context) {
 		}
 		if why := e.watch.CompactionHeld(); why != "" {
 			e.log.Warn("agent: compaction held: it removes records by their age, and the wall clock cannot be trusted now", "why", why)
+			continue
+		}
+		e.expireIdem()
+		if e.o.Retention <= 0 {
 			continue
 		}
 		codesBefore, err := e.cutoff(e.o.CodeReuseWindow, false)
@@ -351,5 +355,23 @@ func (e *Engine) compactLoop(ctx context.Context) {
 		} else if res.Payments > 0 || res.Events > 0 {
 			e.log.Info("agent: compacted the journal", "payments", res.Payments, "events", res.Events)
 		}
+	}
+}
+
+// expireIdem removes the idempotency keys older than IdempotencyWindow
+// (their tombstones stay: a late replay is refused, not taken anew).
+func (e *Engine) expireIdem() {
+	if e.o.IdempotencyWindow <= 0 {
+		return
+	}
+	before, err := e.cutoff(e.o.IdempotencyWindow, false)
+	if err != nil {
+		e.storeError("compaction cutoff", err)
+		return
+	}
+	if n, err := e.st.ExpireIdem(before); err != nil {
+		e.storeError("expire idempotency keys", err)
+	} else if n > 0 {
+		e.log.Info("agent: idempotency keys expired", "keys", n)
 	}
 }

@@ -58,7 +58,9 @@ func (e *Engine) HandleScan(ctx context.Context, s Scan) error {
 		e.log.Debug("agent: duplicate scan suppressed", "code", paycode.Mask(code), "device", s.Device)
 		return nil
 	}
-	e.devices.scanned(s.Device, now)
+	if e.o.Devices != nil {
+		e.o.Devices.Scanned(s.Device, now)
+	}
 
 	if _, ok := paycode.Classify(code); !ok {
 		// A payment code wrapped in a symbology prefix, split by invisible
@@ -145,10 +147,10 @@ func (e *Engine) scanCart(ctx context.Context, masked *ScanInfo, code string, se
 	return e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: &Cart{Currency: e.o.Currency}})
 }
 
-// step is the test hook Options.scanStep.
+// step is the test hook Options.ScanStep.
 func (e *Engine) step(name string) {
-	if e.o.scanStep != nil {
-		e.o.scanStep(name)
+	if e.o.ScanStep != nil {
+		e.o.ScanStep(name)
 	}
 }
 
@@ -262,13 +264,13 @@ func (e *Engine) SetCart(c Cart) (*Cart, error) {
 	if c.Currency != e.o.Currency {
 		return nil, errf(operr.CodeCurrencyMismatch, "currency %q does not match the merchant account's %s", c.Currency, e.o.Currency)
 	}
-	if err := e.tips.Check(c.Amount, c.Tip, c.TipApprover); err != nil {
+	if err := e.tipRules().Check(c.Amount, c.Tip, c.TipApprover); err != nil {
 		return nil, err
 	}
 	if err := checkReference(c.Reference); err != nil {
 		return nil, err
 	}
-	if err := e.tips.Prepare(&c); err != nil {
+	if err := e.tipRules().Prepare(&c); err != nil {
 		return nil, err
 	}
 	exp := e.now().Add(e.o.CartTimeout)

@@ -54,6 +54,10 @@ type Timing struct {
 	// default; the daemon fetches hourly); RateMaxAge is how old a rate may
 	// be and still be printed as a CNY estimate (2 h).
 	RateEvery, RateMaxAge time.Duration
+	// IdempotencyWindow is how long an Idempotency-Key and its answer are
+	// kept (24 h; 0: as long as the payment). A key replayed after it is
+	// refused with 409 idempotency_key_expired, never taken anew.
+	IdempotencyWindow time.Duration
 	// CodeReuseWindow is how long a payment code's use is remembered to
 	// refuse a second use (24 h; never less than CodeValidity).
 	CodeReuseWindow time.Duration
@@ -98,7 +102,7 @@ func DefaultTiming() Timing {
 		APIWait:          3 * time.Second, DedupWindow: 2 * time.Second, PrintTimeout: 30 * time.Second,
 		Retention: 90 * 24 * time.Hour, CompactEvery: 24 * time.Hour,
 		AwaitCodeTimeout: 2 * time.Minute, CartTimeout: 10 * time.Minute, DuplicateWindow: 10 * time.Minute,
-		RateMaxAge: 2 * time.Hour, CodeReuseWindow: 24 * time.Hour, RefundSettle: 10 * time.Minute,
+		RateMaxAge: 2 * time.Hour, IdempotencyWindow: 24 * time.Hour, CodeReuseWindow: 24 * time.Hour, RefundSettle: 10 * time.Minute,
 		ReversalEscalate: time.Hour, AuthRecheck: 30 * time.Second, ShutdownGrace: 10 * time.Second,
 		JumpCheck: 5 * time.Second, ReconcileSpread: 10 * time.Minute, SSEPing: 15 * time.Second,
 	}

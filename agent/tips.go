@@ -126,7 +126,7 @@ func (e *Engine) ChooseTip(ch TipChoice) (*Cart, error) {
 	}
 	e.cartMu.Lock()
 	defer e.cartMu.Unlock()
-	c, err := e.cart.Update(e.mono(), func(c *Cart) error { return e.tips.Apply(c, ch) })
+	c, err := e.cart.Update(e.mono(), func(c *Cart) error { return e.tipRules().Apply(c, ch) })
 	switch {
 	case errors.Is(err, route.ErrChanged): // the answer was to another amount
 		return nil, errf(operr.CodeNoTipPrompt, "the amount due changed while the tip was chosen; choose again")

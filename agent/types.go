@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent/route"
+	"github.com/posagent/posagent/devices"
 	"github.com/posagent/posagent/store"
 )
 
@@ -150,13 +151,7 @@ type ScanInfo struct {
 }
 
 // DeviceStatus is one device in the registry (/v1/status, device.changed).
-type DeviceStatus struct {
-	Kind       string    `json:"kind"` // scanner, printer, display
-	Name       string    `json:"name"`
-	State      string    `json:"state"` // e.g. connected, disconnected, error
-	LastError  string    `json:"last_error,omitempty"`
-	LastScanAt time.Time `json:"last_scan_at,omitzero"`
-}
+type DeviceStatus = devices.Status
 
 // Cart is the amount due set by the POS (PUT /v1/cart); see route.Cart.
 type Cart = route.Cart

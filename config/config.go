@@ -13,7 +13,7 @@ type Config struct {
 	Gateway  Gateway   `key:"gateway"`
 	API      API       `key:"api"`
 	Store    Store     `key:"store"`
-	Scanners []Scanner `key:"scanners"`
+	Scanners []Scanner `key:"scanners" live:"yes"`
 	Printer  Printer   `key:"printer"`
 	Receipt  Receipt   `key:"receipt"`
 	Display  Display   `key:"display"`
@@ -23,7 +23,7 @@ type Config struct {
 	Sim      Sim       `key:"sim"`
 	Bridge   Bridge    `key:"bridge"`
 	// Operators are the cashiers and managers who use the POS.
-	Operators []Operator `key:"operators"`
+	Operators []Operator `key:"operators" live:"yes"`
 	Refunds   Refunds    `key:"refunds"`
 	// Tips are the rules for tips.
 	Tips Tips `key:"tips"`
@@ -31,6 +31,8 @@ type Config struct {
 	Reports Reports `key:"reports"`
 	// Feed streams the journal's events to the chain's NATS JetStream (feed.go).
 	Feed Feed `key:"feed"`
+	// Fleet is configuration pushed from head office (fleet.go).
+	Fleet Fleet `key:"fleet"`
 }
 
 // Device names the hardware the agent runs on or beside.
@@ -51,25 +53,25 @@ type Merchant struct {
 	// is gateway.terminal_no.
 	ID       string   `key:"id"`
 	Store    string   `key:"store"`
-	Name     string   `key:"name"`
-	Currency string   `key:"currency"` // ISO 4217, e.g. CAD
-	Address  []string `key:"address"`  // header lines under the name
-	Footer   []string `key:"footer"`   // lines at the bottom of each receipt
+	Name     string   `key:"name" live:"yes"`
+	Currency string   `key:"currency"`           // ISO 4217, e.g. CAD
+	Address  []string `key:"address" live:"yes"` // header lines under the name
+	Footer   []string `key:"footer" live:"yes"`  // lines at the bottom of each receipt
 	// ReceiptQR is the content of the QR printed on receipts, with
 	// {order_id} and {payment_id} replaced; "" prints none. The default,
 	// the OTTPay order id, lets a cashier scan a receipt to find the sale.
-	ReceiptQR string `key:"receipt_qr"`
+	ReceiptQR string `key:"receipt_qr" live:"yes"`
 	// Timezone is the shop's IANA time zone (America/Toronto): receipts,
 	// reports and shift boundaries use it. "" is the system's.
-	Timezone string `key:"timezone"`
+	Timezone string `key:"timezone" live:"yes"`
 	// StaticQR is the URL of the merchant's OTTPay static QR (from the
 	// merchant portal), shown on the idle display (display.idle_qr) and
 	// printed by posagent placard. "" none. Payments made with it do not
 	// pass through the agent.
-	StaticQR string `key:"static_qr"`
+	StaticQR string `key:"static_qr" live:"yes"`
 	// PaymentLinks are the merchant's OTTPay item payment links, printed
 	// on the placard each with its QR. They do not pass through the agent either.
-	PaymentLinks []PaymentLink `key:"payment_links"`
+	PaymentLinks []PaymentLink `key:"payment_links" live:"yes"`
 }
 
 // PaymentLink is one merchant.payment_links item: a name and its URL.
@@ -107,21 +109,21 @@ type API struct {
 	Listen string `key:"listen"`
 	Token  string `key:"token" secret:"true"` // required when Listen is not loopback
 	// Tokens are the role credentials (docs/api.md "Security").
-	Tokens APITokens `key:"tokens"`
+	Tokens APITokens `key:"tokens" live:"yes"`
 	// AllowedHosts are names the Host header may carry besides loopback
 	// names, IP addresses and the listen host (DNS rebinding guard).
-	AllowedHosts []string `key:"allowed_hosts"`
+	AllowedHosts []string `key:"allowed_hosts" live:"yes"`
 	// AllowedOrigins are the web origins of a browser-based POS (CORS).
-	AllowedOrigins []string `key:"allowed_origins"`
+	AllowedOrigins []string `key:"allowed_origins" live:"yes"`
 	// Socket is a Unix socket to listen on as well ("" none); mode 0660,
 	// group SocketGroup; only SocketUsers (names or uids) may use it.
 	Socket      string   `key:"socket"`
 	SocketGroup string   `key:"socket_group"`
-	SocketUsers []string `key:"socket_users"`
+	SocketUsers []string `key:"socket_users" live:"yes"`
 	TLS         APITLS   `key:"tls"`
 	// DefaultOperator is recorded on payments and refunds whose request
 	// names no operator ("" none).
-	DefaultOperator string `key:"default_operator"`
+	DefaultOperator string `key:"default_operator" live:"yes"`
 }
 
 // APITokens holds one secret per role of the local API; "" leaves the
@@ -161,10 +163,10 @@ type Refunds struct {
 	// manager's PIN, counting what the payment was already refunded
 	// without one; 0 every refund; -1 none (then the manager token
 	// refunds alone, and a pos token only with a manager's PIN).
-	ApprovalAbove int `key:"approval_above"`
+	ApprovalAbove int `key:"approval_above" live:"yes"`
 	// UnapprovedPerShift: what the open shift may refund in all without a
 	// manager's PIN, whoever asks; 0: no such limit.
-	UnapprovedPerShift int `key:"unapproved_per_shift"`
+	UnapprovedPerShift int `key:"unapproved_per_shift" live:"yes"`
 }
 
 // Tips are the rules for tips.
@@ -212,33 +214,33 @@ type Scanner struct {
 
 // Printer is the receipt printer.
 type Printer struct {
-	Kind    string `key:"kind"`    // none | serial | usb | network | file | bridge
-	Address string `key:"address"` // network: host:port
-	Device  string `key:"device"`  // serial, usb: /dev/usb/lp0, /dev/ttyUSB0
-	Path    string `key:"path"`    // file: ESC/POS bytes appended here
-	Baud    int    `key:"baud"`    // serial
-	Paper   string `key:"paper"`   // 58mm | 80mm
-	Dots    int    `key:"dots"`    // printable width in dots; 0: from paper (384 / 576)
+	Kind    string `key:"kind" live:"printer-kind"` // none | serial | usb | network | file | bridge
+	Address string `key:"address" live:"unbridged"` // network: host:port
+	Device  string `key:"device" live:"unbridged"`  // serial, usb: /dev/usb/lp0, /dev/ttyUSB0
+	Path    string `key:"path" live:"unbridged"`    // file: ESC/POS bytes appended here
+	Baud    int    `key:"baud" live:"unbridged"`    // serial
+	Paper   string `key:"paper" live:"unbridged"`   // 58mm | 80mm
+	Dots    int    `key:"dots" live:"unbridged"`    // printable width in dots; 0: from paper (384 / 576)
 	// NativeQR: the printer understands GS ( k; false prints QR codes as raster.
-	NativeQR bool `key:"native_qr"`
+	NativeQR bool `key:"native_qr" live:"unbridged"`
 	// Chinese: the printer has a GB18030 font (FS &) and prints Chinese
 	// text itself. False (most printers sold outside China): what the code
 	// page cannot print (a Chinese shop name, Chinese labels, 微信支付) is
 	// drawn with render.font and sent as raster image lines.
-	Chinese bool `key:"chinese"`
+	Chinese bool `key:"chinese" live:"unbridged"`
 	// Image: print the whole receipt as one raster image (Clover, whose SDK
 	// takes images, not ESC/POS).
 	Image bool   `key:"image"`
-	Cut   string `key:"cut"` // full | partial | none
+	Cut   string `key:"cut" live:"unbridged"` // full | partial | none
 	// FeedCut: the printer accepts the parameterised "feed and cut"
 	// (GS V 65/66 n). Sunmi's does not: false feeds with ESC d, then GS V 0/1.
-	FeedCut   bool     `key:"feed_cut"`
-	Drawer    bool     `key:"drawer"`     // kick the cash drawer after a paid receipt
-	Copies    []string `key:"copies"`     // customer, merchant
-	AutoPrint bool     `key:"auto_print"` // print when a payment succeeds
+	FeedCut   bool     `key:"feed_cut" live:"unbridged"`
+	Drawer    bool     `key:"drawer" live:"unbridged"` // kick the cash drawer after a paid receipt
+	Copies    []string `key:"copies" live:"unbridged"` // customer, merchant
+	AutoPrint bool     `key:"auto_print"`              // print when a payment succeeds
 	// Status: ask the printer for its status (DLE EOT) before and after each
 	// receipt. Turn off for a printer that never answers.
-	Status bool `key:"status"`
+	Status bool `key:"status" live:"unbridged"`
 }
 
 // Receipt is what receipts say.
@@ -246,7 +248,7 @@ type Receipt struct {
 	// Language of the labels: en, zh or en+zh (both, "TOTAL 合计"), on any
 	// printer (see printer.chinese). Wallet names are printed in their own
 	// scripts (微信支付) with printer.chinese, or on a zh / en+zh receipt.
-	Language string `key:"language"`
+	Language string `key:"language" live:"unbridged"`
 }
 
 // Render is how the agent draws pictures: receipt PNGs (previews, Clover,
@@ -264,19 +266,19 @@ type Display struct {
 	// Language is the primary language: en, zh, or auto (Chinese first for
 	// WeChat Pay and Alipay payments, else the shop's language: zh when
 	// receipt.language is zh, else en).
-	Language string        `key:"language"`
-	Logo     string        `key:"logo"` // optional image file shown when idle
-	Pole     Pole          `key:"pole"`
-	PNG      PNG           `key:"png"`
+	Language string        `key:"language" live:"same-display-kind"`
+	Logo     string        `key:"logo" live:"same-display-kind"` // optional image file shown when idle
+	Pole     Pole          `key:"pole" live:"same-display-kind"`
+	PNG      PNG           `key:"png" live:"same-display-kind"`
 	Hold     time.Duration `key:"hold"` // how long "paid"/"failed" stays before idle
 	// RateMaxAge: an exchange rate to CNY older than this is not shown as
 	// an estimate (display) or printed (receipt).
 	RateMaxAge time.Duration `key:"rate_max_age"`
 	// IdleQR: the idle screen shows merchant.static_qr ("scan to pay us").
-	IdleQR bool `key:"idle_qr"`
+	IdleQR bool `key:"idle_qr" live:"same-display-kind"`
 	// TipChoices are the tip suggestions (percent) a cart with tip_prompt
 	// shows on the display's touch screen, beside "no tip".
-	TipChoices []int `key:"tip_choices"`
+	TipChoices []int `key:"tip_choices" live:"yes"`
 }
 
 // Pole is a 2x20 serial pole display.
@@ -312,6 +314,9 @@ type Agent struct {
 	// DuplicateWindow: a payment for the same amount as one that failed or
 	// is in doubt within this long carries a possible_duplicate warning (0: off).
 	DuplicateWindow time.Duration `key:"duplicate_window"`
+	// IdempotencyWindow: how long an Idempotency-Key and its answer are
+	// kept (0: as long as the payment).
+	IdempotencyWindow time.Duration `key:"idempotency_window"`
 	// ShutdownGrace: gateway calls in flight at a stop get this long to answer.
 	ShutdownGrace time.Duration `key:"shutdown_grace"`
 	// OutboxWorkers bounds the follow-ups (queries, refunds, receipts) run at once.
@@ -325,8 +330,8 @@ type Agent struct {
 // Log is how the agent logs (to stderr; under systemd, to journald with a
 // priority per level).
 type Log struct {
-	Level  string `key:"level"`  // debug | info | warn | error; changes apply on reload
-	Format string `key:"format"` // text | json (fields in docs/configuration.md)
+	Level  string `key:"level" live:"yes"` // debug | info | warn | error; changes apply on reload
+	Format string `key:"format"`           // text | json (fields in docs/configuration.md)
 }
 
 // Sim configures the in-process simulator (gateway.url: sim).
@@ -340,5 +345,5 @@ type Sim struct {
 // Bridge is the Android bridge (deployment on-device).
 type Bridge struct {
 	Enabled bool   `key:"enabled"`
-	Token   string `key:"token" secret:"true"`
+	Token   string `key:"token" live:"yes" secret:"true"`
 }

@@ -12,7 +12,11 @@
 // Validate remain for callers that want one half (doctor, config show).
 // Diff and WriteDiff say what differs from the built-in defaults and the
 // profile (posagent config diff); Changes and With are what a reload of a
-// running agent compares and merges.
+// running agent compares and merges, and Live says which changes it
+// applies at once: a `live` tag on the field names the rule (live.go;
+// LiveKeys, LiveTable and WriteLive list them for the docs and posagent
+// config live). ExampleFor and WriteFile write a new file (posagent config
+// init); AddOperator adds an operator to an existing one.
 //
 // Load layers four sources, each overriding the one before:
 //

@@ -56,6 +56,12 @@ func CheckFragment(file string, data []byte) ([]string, error) {
 	}
 	told := map[string]bool{}
 	for _, k := range written {
+		if FleetLocalOnlyKey(k) && !told[k] {
+			told[k] = true
+			problems = append(problems, Problem{Key: k, Line: src.Line(k),
+				Msg: k + " is set only in the lane's own file: head office cannot push it (it names the lane, its journal or whom it trusts)"})
+			continue
+		}
 		if secretKey(s, k) && !told[k] {
 			told[k] = true
 			line := src.Line(k)

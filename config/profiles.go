@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/posagent/posagent/fleet"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -107,6 +109,7 @@ func defaults() map[string]any {
 		"agent.await_code_timeout": 2 * time.Minute,
 		"agent.cart_timeout":       10 * time.Minute,
 		"agent.duplicate_window":   10 * time.Minute,
+		"agent.idempotency_window": 24 * time.Hour,
 		"agent.shutdown_grace":     10 * time.Second,
 		"agent.outbox_workers":     4,
 		"agent.log_level":          "",
@@ -148,6 +151,17 @@ func defaults() map[string]any {
 		"feed.window":                  64,
 		"feed.ack_timeout":             5 * time.Second,
 		"feed.stuck_after":             5 * time.Minute,
+		"fleet.enabled":                false,
+		"fleet.public_key":             "",
+		"fleet.local_overrides":        []string{},
+		"fleet.maintenance_window":     "",
+		"fleet.url":                    []string{},
+		"fleet.creds":                  "",
+		"fleet.nkey_seed":              "",
+		"fleet.user":                   "",
+		"fleet.password":               "",
+		"fleet.tls_ca":                 "",
+		"fleet.heartbeat_every":        fleet.HeartbeatEvery,
 	}
 }
 

@@ -16,6 +16,7 @@ type leaf struct {
 	index  []int  // reflect field index from the struct the walk began at
 	typ    reflect.Type
 	secret bool
+	live   string // the `live` tag (inherited from the enclosing struct): when a reload applies a change (live.go)
 	item   []leaf // for a list of structs: the item's leaves
 }
 
@@ -23,6 +24,11 @@ var durationType = reflect.TypeFor[time.Duration]()
 
 // leaves lists the keys of struct type t, depth first in declaration order.
 func leaves(t reflect.Type, prefix string, index []int) []leaf {
+	return liveLeaves(t, prefix, index, "")
+}
+
+// liveLeaves is leaves with the live tag of the enclosing struct field.
+func liveLeaves(t reflect.Type, prefix string, index []int, live string) []leaf {
 	var out []leaf
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -35,13 +41,17 @@ func leaves(t reflect.Type, prefix string, index []int) []leaf {
 			p = prefix + "." + k
 		}
 		idx := append(append([]int(nil), index...), i)
+		lv := live
+		if t := f.Tag.Get("live"); t != "" {
+			lv = t
+		}
 		switch {
 		case f.Type.Kind() == reflect.Struct:
-			out = append(out, leaves(f.Type, p, idx)...)
+			out = append(out, liveLeaves(f.Type, p, idx, lv)...)
 		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
-			out = append(out, leaf{path: p, index: idx, typ: f.Type, item: leaves(f.Type.Elem(), "", nil)})
+			out = append(out, leaf{path: p, index: idx, typ: f.Type, live: lv, item: leaves(f.Type.Elem(), "", nil)})
 		default:
-			out = append(out, leaf{path: p, index: idx, typ: f.Type, secret: f.Tag.Get("secret") == "true"})
+			out = append(out, leaf{path: p, index: idx, typ: f.Type, live: lv, secret: f.Tag.Get("secret") == "true"})
 		}
 	}
 	return out

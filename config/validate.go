@@ -117,7 +117,8 @@ func (c *Config) validate(v *validator) {
 		c.validateAgent,
 		c.validateSim,
 		c.validateBridge,
-		c.validateFeed, // feed.*, merchant.id, merchant.store (feed.go)
+		c.validateFeed,  // feed.*, merchant.id, merchant.store (feed.go)
+		c.validateFleet, // fleet.* (fleet.go)
 	} {
 		section(v)
 	}
@@ -509,6 +510,9 @@ func (c *Config) validateAgent(v *validator) {
 	v.positive("agent.cart_timeout", a.CartTimeout)
 	if a.DuplicateWindow < 0 {
 		v.add("agent.duplicate_window", "agent.duplicate_window %s is negative: use 0 (off) or a duration like 10m", fmtDuration(a.DuplicateWindow))
+	}
+	if a.IdempotencyWindow != 0 && a.IdempotencyWindow < time.Hour {
+		v.add("agent.idempotency_window", "agent.idempotency_window %s is shorter than an hour: a POS retries a request whose answer it lost for longer; use 24h (the default), or 0 to keep keys as long as their payment", fmtDuration(a.IdempotencyWindow))
 	}
 	if a.ShutdownGrace < 0 || a.ShutdownGrace > 2*time.Minute {
 		v.add("agent.shutdown_grace", "agent.shutdown_grace %s: use 0 to 2m (default 10s); systemd's stop timeout must be longer", fmtDuration(a.ShutdownGrace))

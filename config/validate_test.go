@@ -52,6 +52,8 @@ func TestValidateRules(t *testing.T) {
 		{"token short", func(c *Config) { c.API.Token = "abc" }, "api.token is too short (3 characters)"},
 		{"store path", func(c *Config) { c.Store.Path = "" }, "store.path is missing"},
 		{"retention", func(c *Config) { c.Store.Retention = -time.Hour }, "store.retention -1h0m0s is negative"},
+		{"idempotency window", func(c *Config) { c.Agent.IdempotencyWindow = 10 * time.Minute }, "agent.idempotency_window 10m0s is shorter than an hour"},
+		{"idempotency window negative", func(c *Config) { c.Agent.IdempotencyWindow = -time.Hour }, "agent.idempotency_window -1h0m0s is shorter than an hour"},
 		{"scanner kind", func(c *Config) { s := serial; s.Kind = "usb"; c.Scanners = []Scanner{s} }, "scanners[0].kind usb: use serial, hid or bridge"},
 		{"scanner device", func(c *Config) { s := serial; s.Device = ""; c.Scanners = []Scanner{s} }, "scanners[0].device missing for kind serial"},
 		{"scanner device relative", func(c *Config) { s := serial; s.Device = "ttyACM0"; c.Scanners = []Scanner{s} }, `scanners[0].device "ttyACM0" is not a device path`},

@@ -64,7 +64,7 @@ func TestArchive(t *testing.T) {
 	s.View(func(tx *Tx) error {
 		live, _ = tx.Events(0, 0, 0)
 		tx.tx.Bucket(bEvents).ForEach(func(_, v []byte) error {
-			if isDelta(v) {
+			if storedDelta(v) {
 				deltas++
 			}
 			return nil

@@ -46,9 +46,9 @@ func (t *Tx) deltaOf(thing string, seq uint64, data []byte) ([]byte, error) {
 		return data, nil
 	}
 	base := binary.BigEndian.Uint64(v)
-	bv := t.tx.Bucket(bEvents).Get(u64(base))
-	if bv == nil {
-		return data, nil // removed by the retention compaction
+	bv, err := record.UnpackEvent(t.tx.Bucket(bEvents).Get(u64(base)))
+	if bv == nil || err != nil {
+		return data, nil // removed by the retention compaction (or unreadable)
 	}
 	depth := uint64(0)
 	if isDelta(bv) {
@@ -90,7 +90,8 @@ func (t *Tx) fullFrom(cut uint64) error {
 	reach := map[uint64]uint64{} // delta -> the lowest event its chain reads
 	c := b.Cursor()
 	for k, v := c.Seek(u64(cut + 1)); k != nil; k, v = c.Next() {
-		if !isDelta(v) {
+		v, err := record.UnpackEvent(v)
+		if err != nil || !isDelta(v) {
 			continue
 		}
 		seq := binary.BigEndian.Uint64(k)
@@ -114,7 +115,7 @@ func (t *Tx) fullFrom(cut uint64) error {
 	}
 	b.FillPercent = appendFull
 	for _, kv := range rewrite {
-		if err := b.Put(kv[0], kv[1]); err != nil {
+		if err := b.Put(kv[0], record.PackEvent(kv[1])); err != nil {
 			return err
 		}
 	}
@@ -125,7 +126,7 @@ func (t *Tx) fullFrom(cut uint64) error {
 func (t *Tx) DeltaEvents() int {
 	n := 0
 	t.tx.Bucket(bEvents).ForEach(func(_, v []byte) error {
-		if isDelta(v) {
+		if v, err := record.UnpackEvent(v); err == nil && isDelta(v) {
 			n++
 		}
 		return nil

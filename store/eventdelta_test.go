@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/record"
 )
 
 // payEvent is an event about payment id as the agent writes them: the
@@ -83,7 +84,7 @@ func TestEventDeltasReadBackExact(t *testing.T) {
 	var deltas, stored, full int
 	s.View(func(tx *Tx) error {
 		return tx.tx.Bucket(bEvents).ForEach(func(k, v []byte) error {
-			if isDelta(v) {
+			if storedDelta(v) {
 				deltas++
 			}
 			stored += len(v)
@@ -118,4 +119,10 @@ func TestEventDeltasReadBackExact(t *testing.T) {
 	}
 	readBack("salvaged", 300)
 	s.Close()
+}
+
+// storedDelta reports whether a stored event (packed or not) is a delta.
+func storedDelta(v []byte) bool {
+	js, err := record.UnpackEvent(v)
+	return err == nil && isDelta(js)
 }

@@ -215,3 +215,17 @@ func step(c *bolt.Cursor, reverse bool) []byte {
 
 // IDAt is the smallest payment id made at or after t (record.IDAt).
 func IDAt(t time.Time) string { return record.IDAt(t) }
+
+// StateOf returns payment id's state from the state index, without
+// reading the payment (false when there is no such payment).
+func (t *Tx) StateOf(id string) (State, bool) {
+	if ps := t.tx.Bucket(bPayState); ps != nil {
+		v := ps.Get([]byte(id))
+		return State(v), v != nil
+	}
+	p, err := t.Payment(id) // not indexed yet
+	if err != nil {
+		return "", false
+	}
+	return p.State, true
+}

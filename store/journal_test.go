@@ -367,7 +367,7 @@ func TestCodesShredded(t *testing.T) {
 	const n = 40
 	takePayments(t, s, 0, n) // even: succeeded; odd: in_doubt, code still needed
 	sealedRe := regexp.MustCompile(`v1\.[0-9]+\.[A-Za-z0-9_-]+`)
-	raw, _ := os.ReadFile(path)
+	raw := fileAndUnpacked(path)
 	for i := range n {
 		if bytes.Contains(raw, []byte(code(i))) {
 			t.Fatalf("code %d is in the journal file in clear", i)
@@ -400,7 +400,7 @@ func TestCodesShredded(t *testing.T) {
 	if err != nil || len(r.Destroyed) != 1 || len(r.Kept) != 1 {
 		t.Fatalf("rotate after the payments ended: %+v %v", r, err)
 	}
-	raw, _ = os.ReadFile(path)
+	raw = fileAndUnpacked(path)
 	keys, _ := os.ReadFile(KeysPath(path))
 	for i := range n {
 		if bytes.Contains(raw, []byte(code(i))) || bytes.Contains(keys, []byte(code(i))) {

@@ -478,6 +478,12 @@ func (t *Tx) PutPayment(p *Payment) error {
 	if err := t.indexPayment(p.ID, old, p.State); err != nil {
 		return err
 	}
+	if rec.Sealed == "" {
+		// Packed (record/codec.go); a record that seals a code stays plain
+		// JSON, so a sealed code is in the file only as itself: what the
+		// key destruction shreds is there to be seen.
+		b = record.PackPayment(b)
+	}
 	pb := t.tx.Bucket(bPayments)
 	pb.FillPercent = appendFill
 	return pb.Put([]byte(p.ID), b)
@@ -535,10 +541,14 @@ func (t *Tx) ForEachPayment(reverse bool, after string, fn func(p *Payment) (boo
 	return nil
 }
 
-// Idem reads an idempotency key (ErrNotFound when unknown).
+// Idem reads an idempotency key (ErrNotFound when unknown, ErrIdemExpired
+// when it expired: ExpireIdem).
 func (t *Tx) Idem(key string) (*Idem, error) {
 	v := t.tx.Bucket(bIdem).Get([]byte(key))
 	if v == nil {
+		if t.idemGone(key) {
+			return nil, fmt.Errorf("store: idempotency key: %w", ErrIdemExpired)
+		}
 		return nil, fmt.Errorf("store: idempotency key: %w", ErrNotFound)
 	}
 	var r Idem
@@ -553,6 +563,9 @@ func (t *Tx) PutIdem(key string, r *Idem) error {
 	t.wrote = true
 	b, err := json.Marshal(r)
 	if err != nil {
+		return err
+	}
+	if err := t.noteIdemAt(r.CreatedAt); err != nil {
 		return err
 	}
 	return t.tx.Bucket(bIdem).Put([]byte(key), b)
@@ -677,7 +690,7 @@ func (t *Tx) AppendEventAbout(thing string, v any, build func(seq uint64) ([]byt
 			return 0, err
 		}
 	}
-	if err := b.Put(u64(seq), stored); err != nil {
+	if err := b.Put(u64(seq), record.PackEvent(stored)); err != nil {
 		return 0, err
 	}
 	t.events = append(t.events, Event{Seq: seq, Data: data, Value: v})
@@ -820,7 +833,10 @@ func (t *Tx) compactIdem(olderThan time.Time, gone map[string]bool, res *Compact
 		return json.Unmarshal(v, &r) != nil || gone[r.PaymentID] || r.CreatedAt.Before(olderThan)
 	})
 	res.IdemKeys += n
-	return err
+	if err != nil {
+		return err
+	}
+	return t.compactIdemGone(olderThan)
 }
 
 // deleteWhere deletes the records of b for which drop holds (collected
@@ -859,7 +875,7 @@ func (t *Tx) compactEvents(olderThan time.Time, g *retentionGuard, res *CompactR
 		var e struct {
 			At time.Time `json:"at"`
 		}
-		if json.Unmarshal(v, &e) == nil && !e.At.IsZero() && !e.At.Before(olderThan) {
+		if v, err := record.UnpackEvent(v); err == nil && json.Unmarshal(v, &e) == nil && !e.At.IsZero() && !e.At.Before(olderThan) {
 			break // events are in time order
 		}
 		evDel = append(evDel, bytes.Clone(k))

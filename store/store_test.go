@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/store/record"
 )
 
 // open opens a journal in a temp dir and checks its consistency at the end.
@@ -192,7 +194,7 @@ func TestFinalStateErasesCodeFromFile(t *testing.T) {
 	code := "134567890123456789"
 	p := &Payment{ID: "pay_1", OrderID: "P1", State: Processing, AuthCode: code}
 	s.Update(func(tx *Tx) error { return tx.PutPayment(p) })
-	raw, _ := os.ReadFile(path)
+	raw := fileAndUnpacked(path)
 	if bytes.Contains(raw, []byte(code)) {
 		t.Fatal("the code is in the file in clear while processing; it should be sealed")
 	}
@@ -225,7 +227,7 @@ func TestFinalStateErasesCodeFromFile(t *testing.T) {
 			p.Reference = fmt.Sprintf("ref-%d", i)
 			return tx.PutPayment(p)
 		})
-		raw, _ = os.ReadFile(path)
+		raw = fileAndUnpacked(path)
 		if !bytes.Contains(raw, []byte(code)) {
 			return
 		}
@@ -467,4 +469,11 @@ func BenchmarkCommit(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// fileAndUnpacked is a journal file's bytes followed by its packed
+// records (live and freed) unpacked: what a search for a secret must read.
+func fileAndUnpacked(path string) []byte {
+	raw, _ := os.ReadFile(path)
+	return append(raw, bytes.Join(record.Unpacked(raw), []byte{'\n'})...)
 }

@@ -76,16 +76,17 @@ const (
 	CodeNoOpenShift Code = "no_open_shift"
 
 	// KindConflict
-	CodeAlreadyRetried      Code = "already_retried"
-	CodeCartBusy            Code = "cart_busy"
-	CodeCartChanged         Code = "cart_changed"
-	CodeCodeAlreadyUsed     Code = "code_already_used"
-	CodeIdempotencyConflict Code = "idempotency_conflict"
-	CodeNoTipPrompt         Code = "no_tip_prompt"
-	CodePaymentWaiting      Code = "payment_waiting"
-	CodeScanAmbiguous       Code = "scan_ambiguous"
-	CodeShiftOpen           Code = "shift_open"
-	CodeTipAlreadyChosen    Code = "tip_already_chosen"
+	CodeAlreadyRetried        Code = "already_retried"
+	CodeCartBusy              Code = "cart_busy"
+	CodeCartChanged           Code = "cart_changed"
+	CodeCodeAlreadyUsed       Code = "code_already_used"
+	CodeIdempotencyConflict   Code = "idempotency_conflict"
+	CodeIdempotencyKeyExpired Code = "idempotency_key_expired"
+	CodeNoTipPrompt           Code = "no_tip_prompt"
+	CodePaymentWaiting        Code = "payment_waiting"
+	CodeScanAmbiguous         Code = "scan_ambiguous"
+	CodeShiftOpen             Code = "shift_open"
+	CodeTipAlreadyChosen      Code = "tip_already_chosen"
 
 	// KindWrongState
 	CodeAmountTooLarge  Code = "amount_too_large"
@@ -120,7 +121,7 @@ var codeKinds = map[Code]Kind{
 	CodeNotFound: KindNotFound, CodeNoOpenShift: KindNotFound,
 
 	CodeAlreadyRetried: KindConflict, CodeCartBusy: KindConflict, CodeCartChanged: KindConflict,
-	CodeCodeAlreadyUsed: KindConflict, CodeIdempotencyConflict: KindConflict, CodeNoTipPrompt: KindConflict,
+	CodeCodeAlreadyUsed: KindConflict, CodeIdempotencyConflict: KindConflict, CodeIdempotencyKeyExpired: KindConflict, CodeNoTipPrompt: KindConflict,
 	CodePaymentWaiting: KindConflict, CodeScanAmbiguous: KindConflict, CodeShiftOpen: KindConflict,
 	CodeTipAlreadyChosen: KindConflict,
 

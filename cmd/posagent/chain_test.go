@@ -20,6 +20,7 @@ import (
 
 	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/daemon"
 	"github.com/posagent/posagent/hq"
 	"github.com/posagent/posagent/store"
 )
@@ -27,6 +28,9 @@ import (
 // laneChildEnv names the configuration file of a lane run as a child
 // process of the test binary (SIGKILLed by TestChainThroughOutages).
 const laneChildEnv = "POSAGENT_TEST_LANE_CONFIG"
+
+// laneChildReloadEnv set to 1 runs the lane child reloadable, as `posagent run`.
+const laneChildReloadEnv = "POSAGENT_TEST_LANE_RELOADABLE"
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(laneChildEnv); path != "" {
@@ -46,10 +50,16 @@ func laneChild(path string) int {
 		fmt.Fprintln(os.Stderr, "lane child:", err)
 		return 2
 	}
-	err = runDaemon(context.Background(), cfg, slog.New(slog.DiscardHandler), func(r running) {
+	// A fleet lane (TestFleetHeartbeatsStopWhenKilled) runs as `posagent
+	// run` does: reloadable, with head office's bundles laid over its file.
+	do := daemon.Options{}
+	if os.Getenv(laneChildReloadEnv) == "1" {
+		do = daemon.Options{ConfigPath: path, Reloadable: true}
+	}
+	err = runDaemonWith(context.Background(), cfg, slog.New(slog.DiscardHandler), func(r running) {
 		os.WriteFile(path+".addr.tmp", []byte(r.API), 0o600)
 		os.Rename(path+".addr.tmp", path+".addr")
-	})
+	}, do)
 	fmt.Fprintln(os.Stderr, "lane child:", err)
 	return 1
 }

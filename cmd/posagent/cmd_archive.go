@@ -12,6 +12,7 @@ import (
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/daemon"
 	"github.com/posagent/posagent/store"
 	"github.com/posagent/posagent/store/archive"
 )
@@ -102,7 +103,7 @@ func cfgLocation(cfg *config.Config) *time.Location {
 	if cfg == nil {
 		return time.Local
 	}
-	return shopLocation(cfg)
+	return daemon.ShopLocation(cfg)
 }
 
 // exportArchive writes the export of the archive (or backup) file at path,

@@ -6,18 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/money"
-	"github.com/posagent/posagent/store"
 )
 
 // parseAmount turns what a cashier types ("12.50", "12.5", "12", "0.99")
@@ -84,67 +81,59 @@ type payFlags struct {
 
 // body is the POST /v1/payments request for amount (as typed) and the
 // flags; flags that do not go together are refused.
-func (pf *payFlags) body(amountText string) (map[string]any, error) {
+func (pf *payFlags) body(amountText string) (client.PaymentRequest, error) {
 	amount, err := parseAmount(amountText)
 	if err != nil {
-		return nil, err
+		return client.PaymentRequest{}, err
 	}
-	body := map[string]any{"amount": amount, "mode": "scan"}
+	body := client.PaymentRequest{Amount: amount, Mode: "scan", Currency: pf.currency, Reference: pf.ref}
 	if pf.tipText != "" {
 		tip, err := money.Parse(pf.tipText, "")
 		if err != nil || tip < 0 {
-			return nil, fmt.Errorf("--tip %q: give the tip as an amount, like 2.00", pf.tipText)
+			return body, fmt.Errorf("--tip %q: give the tip as an amount, like 2.00", pf.tipText)
 		}
-		if tip > 0 {
-			body["tip"] = int64(tip)
-		}
-	}
-	if pf.currency != "" {
-		body["currency"] = pf.currency
-	}
-	if pf.ref != "" {
-		body["reference"] = pf.ref
+		body.Tip = int64(tip)
 	}
 	if pf.qr {
-		body["mode"] = "qr"
+		body.Mode = "qr"
 		if pf.wallet == "" {
 			pf.wallet = "wechat"
 		}
-		body["wallet"] = pf.wallet
+		body.Wallet = pf.wallet
 		if pf.code != "" {
-			return nil, errors.New("--code is for scan payments; a qr payment is paid by the customer scanning the QR")
+			return body, errors.New("--code is for scan payments; a qr payment is paid by the customer scanning the QR")
 		}
 	} else if pf.wallet != "" {
-		return nil, errors.New("--wallet is for qr payments (--qr); a scan payment's wallet comes from the code")
+		return body, errors.New("--wallet is for qr payments (--qr); a scan payment's wallet comes from the code")
 	}
 	return body, nil
 }
 
 // pay starts the payment, gives a typed code and follows it to its end.
-func (pf *payFlags) pay(cmd *cobra.Command, c *apiClient, body map[string]any) error {
+func (pf *payFlags) pay(cmd *cobra.Command, c *client.Client, body client.PaymentRequest) error {
 	// A typed code is given after the payment exists, so that the
 	// cashier can answer a possible_duplicate warning before
 	// anything is charged.
-	var p payment
-	if err := c.do(cmd.Context(), "POST", "/v1/payments", body, newIdempotencyKey(), &p); err != nil {
+	p, err := c.CreatePayment(cmd.Context(), body)
+	if err != nil {
 		return err
 	}
-	if !confirmDuplicate(cmd, c, &p, pf.yes) {
+	if !confirmDuplicate(cmd, c, p, pf.yes) {
 		return exitError{code: 1, msg: fmt.Sprintf("payment %s not taken: %s", p.ID, p.State)}
 	}
 	if pf.code != "" {
-		if err := c.do(cmd.Context(), "POST", "/v1/payments/"+url.PathEscape(p.ID)+"/code", map[string]any{"code": pf.code}, newIdempotencyKey(), &p); err != nil {
+		if p, err = c.GiveCode(cmd.Context(), p.ID, pf.code); err != nil {
 			return err
 		}
 	}
-	return follow(cmd.Context(), c, &p, cmd.OutOrStdout(), pf.jsonOut)
+	return follow(cmd.Context(), c, p, cmd.OutOrStdout(), pf.jsonOut)
 }
 
 // follow prints a payment's state changes until it is final. On Ctrl-C it asks
 // the daemon to cancel and keeps following for a short while.
-func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOut bool) error {
+func follow(ctx context.Context, c *client.Client, p *client.Payment, out io.Writer, jsonOut bool) error {
 	fmt.Fprintf(out, "payment %s  %s %s%s  %s\n", p.ID, money.Amount(p.Amount+p.Tip).Format(p.Currency), p.Currency, tipNote(p), p.Mode)
-	var last agent.State
+	var last string
 	lastReason := ""
 	shownQR := false
 	cancelled := false
@@ -155,22 +144,21 @@ func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOu
 			fmt.Fprintf(out, "  %s  %s%s\n", time.Now().Format("15:04:05"), p.State, describeState(p))
 			last, lastReason = p.State, p.Reason
 		}
-		if p.CodeURL != "" && !shownQR && !p.State.Final() {
+		if p.CodeURL != "" && !shownQR && !p.Final() {
 			fmt.Fprintf(out, "  customer scans: %s\n", p.CodeURL)
 			printTerminalQR(out, p.CodeURL)
 			shownQR = true
 		}
-		if p.State.Final() || (cancelled && p.State == "in_doubt") {
+		if p.Final() || (cancelled && p.State == client.InDoubt) {
 			break
 		}
 		if !cancelled && ctx.Err() != nil {
 			cancelled = true
 			fmt.Fprintln(out, "  cancelling...")
-			var cp payment
-			if err := c.do(bg, "POST", "/v1/payments/"+p.ID+"/cancel", struct{}{}, newIdempotencyKey(), &cp); err != nil {
+			if cp, err := c.Cancel(bg, p.ID); err != nil {
 				fmt.Fprintf(out, "  cancel refused: %v\n", err)
 			} else {
-				*p = cp
+				*p = *cp
 			}
 			deadline = time.Now().Add(20 * time.Second)
 			continue
@@ -186,11 +174,11 @@ func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOu
 			}
 		case <-time.After(wait):
 		}
-		var np payment
-		if err := c.do(bg, "GET", "/v1/payments/"+p.ID, nil, "", &np); err != nil {
+		np, err := c.Payment(bg, p.ID)
+		if err != nil {
 			return err
 		}
-		*p = np
+		*p = *np
 	}
 	if jsonOut {
 		enc := json.NewEncoder(out)
@@ -204,14 +192,14 @@ func follow(ctx context.Context, c *apiClient, p *payment, out io.Writer, jsonOu
 	return nil
 }
 
-func describeState(p *payment) string {
+func describeState(p *client.Payment) string {
 	if p.Error != nil && p.Error.Code != "" {
 		if p.Error.Message != "" {
 			return fmt.Sprintf(" (%s: %s)", p.Error.Code, p.Error.Message)
 		}
 		return " (" + p.Error.Code + ")"
 	}
-	if p.State == "processing" && p.Reason == agent.ReasonWaitingForCustomer {
+	if p.State == client.Processing && p.Reason == client.ReasonWaitingForCustomer {
 		return " - waiting for the customer to confirm on the phone (the display asks them to); " +
 			"Ctrl-C cancels: if the customer confirms after that, the payment is refunded to them automatically"
 	}
@@ -236,11 +224,11 @@ func newCancelCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var p payment
-			if err := c.do(cmd.Context(), "POST", "/v1/payments/"+url.PathEscape(args[0])+"/cancel", struct{}{}, newIdempotencyKey(), &p); err != nil {
+			p, err := c.Cancel(cmd.Context(), args[0])
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "payment %s: %s%s\n", p.ID, p.State, describeState(&p))
+			fmt.Fprintf(cmd.OutOrStdout(), "payment %s: %s%s\n", p.ID, p.State, describeState(p))
 			return nil
 		},
 	}
@@ -262,21 +250,20 @@ exceeds what is left. While the gateway is unreachable the refund waits in the
 daemon's durable queue and is sent when it returns.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body := map[string]any{"all": true} // everything left, said explicitly
+			var req client.RefundRequest // no amount: everything left, said explicitly ({"all":true})
 			if len(args) == 2 {
-				delete(body, "all")
 				a, err := parseAmount(args[1])
 				if err != nil {
 					return err
 				}
-				body["amount"] = a
+				req.Amount = a
 			}
 			c, err := newAPIClient(g)
 			if err != nil {
 				return err
 			}
-			var p payment
-			if err := c.do(cmd.Context(), "POST", "/v1/payments/"+url.PathEscape(args[0])+"/refunds", body, newIdempotencyKey(), &p); err != nil {
+			p, err := c.Refund(cmd.Context(), args[0], req)
+			if err != nil {
 				return err
 			}
 			// Follow the newest refund briefly so the cashier sees its outcome.
@@ -306,7 +293,7 @@ daemon's durable queue and is sent when it returns.`,
 					return cmd.Context().Err()
 				case <-time.After(100 * time.Millisecond):
 				}
-				if err := c.do(cmd.Context(), "GET", "/v1/payments/"+url.PathEscape(p.ID), nil, "", &p); err != nil {
+				if p, err = c.Payment(cmd.Context(), p.ID); err != nil {
 					return err
 				}
 			}
@@ -328,30 +315,12 @@ func newPaymentsCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
-			if state != "" {
-				q.Set("state", state)
-			}
-			if ref != "" {
-				q.Set("reference", ref)
-			}
-			if find != "" {
-				q.Set("find", find)
-			}
-			q.Set("limit", strconv.Itoa(limit))
-			var list struct {
-				Payments []payment `json:"payments"`
-			}
-			var raw []byte
-			if err := c.do(cmd.Context(), "GET", "/v1/payments?"+q.Encode(), nil, "", &raw); err != nil {
+			list, err := c.Payments(cmd.Context(), client.ListQuery{State: state, Reference: ref, Find: find, Limit: limit})
+			if err != nil {
 				return err
 			}
 			if jsonOut {
-				_, err := cmd.OutOrStdout().Write(append(raw, '\n'))
-				return err
-			}
-			if err := json.Unmarshal(raw, &list); err != nil {
-				return fmt.Errorf("payments: unexpected answer: %w", err)
+				return writeJSONOut(cmd.OutOrStdout(), list)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tCREATED\tMODE\tWALLET\tAMOUNT\tSTATE\tREFUNDED\tREFERENCE")
@@ -381,18 +350,13 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var raw []byte
-			if err := c.do(cmd.Context(), "GET", "/v1/payments/"+url.PathEscape(args[0]), nil, "", &raw); err != nil {
+			p, err := c.Payment(cmd.Context(), args[0])
+			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			if jsonOut {
-				_, err := out.Write(append(raw, '\n'))
-				return err
-			}
-			var p payment
-			if err := json.Unmarshal(raw, &p); err != nil {
-				return fmt.Errorf("show: unexpected answer: %w", err)
+				return writeJSONOut(out, p)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "payment\t%s\n", p.ID)
@@ -405,8 +369,8 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(tw, "tip\t%s %s\n", money.Amount(p.Tip).Format(p.Currency), p.Currency)
 				fmt.Fprintf(tw, "total\t%s %s\n", money.Amount(p.Amount+p.Tip).Format(p.Currency), p.Currency)
 			}
-			showWalletSide(tw, &p)
-			fmt.Fprintf(tw, "state\t%s%s\n", p.State, describeState(&p))
+			showWalletSide(tw, p)
+			fmt.Fprintf(tw, "state\t%s%s\n", p.State, describeState(p))
 			if p.AuthCodeMasked != "" {
 				fmt.Fprintf(tw, "code\t%s\n", p.AuthCodeMasked)
 			}
@@ -444,10 +408,9 @@ func newReceiptCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id := url.PathEscape(args[0])
 			if pngPath != "" {
-				var raw []byte
-				if err := c.do(cmd.Context(), "GET", "/v1/payments/"+id+"/receipt.png", nil, "", &raw); err != nil {
+				raw, err := c.ReceiptPNG(cmd.Context(), args[0])
+				if err != nil {
 					return err
 				}
 				if err := os.WriteFile(pngPath, raw, 0o644); err != nil {
@@ -456,7 +419,7 @@ func newReceiptCmd(g *globalFlags) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "receipt of %s written to %s (%d bytes)\n", args[0], pngPath, len(raw))
 				return nil
 			}
-			if err := c.do(cmd.Context(), "POST", "/v1/payments/"+id+"/receipt", struct{}{}, "", nil); err != nil {
+			if err := c.PrintReceipt(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "receipt of %s queued for printing\n", args[0])
@@ -481,33 +444,21 @@ GET /v1/status as it is, for scripts.`,
 			if err != nil {
 				return err
 			}
-			var raw json.RawMessage
-			var b []byte
-			if err := c.do(cmd.Context(), "GET", "/v1/status", nil, "", &b); err != nil {
+			st, err := c.Status(cmd.Context())
+			if err != nil {
 				return err
 			}
-			raw = b
-			if !jsonOut {
-				st, err := decodeStatus(b)
-				if err != nil {
-					return fmt.Errorf("status: unexpected answer: %w", err)
-				}
-				var sh struct {
-					Shift *store.Shift `json:"shift"`
-				}
-				if err := c.do(cmd.Context(), "GET", "/v1/shifts/current", nil, "", &sh); err != nil {
-					sh.Shift = nil // a token without the read role: the rest still shows
-				}
-				writeStatus(cmd.OutOrStdout(), st, sh.Shift, time.Now())
-				return nil
+			if jsonOut {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
 			}
-			var pretty any
-			if err := json.Unmarshal(raw, &pretty); err != nil {
-				return fmt.Errorf("status: unexpected answer: %w", err)
+			sh, err := c.CurrentShift(cmd.Context())
+			if err != nil {
+				sh = nil // a token without the read role: the rest still shows
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(pretty)
+			writeStatus(cmd.OutOrStdout(), st, sh, time.Now())
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print GET /v1/status as JSON (the output before the summary existed)")
@@ -524,11 +475,11 @@ func newSyncCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var b []byte
-			if err := c.do(cmd.Context(), "POST", "/v1/sync", struct{}{}, "", &b); err != nil {
+			n, err := c.Sync(cmd.Context())
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", strings.TrimSpace(string(b)))
+			fmt.Fprintf(cmd.OutOrStdout(), "{\"jobs\":%d}\n", n)
 			return nil
 		},
 	}
@@ -549,7 +500,6 @@ journal backup) instead, without the agent: the same columns and members.`,
 			if format != "csv" && format != "json" {
 				return fmt.Errorf("--format %q: use csv or json", format)
 			}
-			q := url.Values{"format": {format}}
 			var from time.Time
 			if since != "" {
 				t, err := parseSince(since, time.Now())
@@ -557,7 +507,6 @@ journal backup) instead, without the agent: the same columns and members.`,
 					return err
 				}
 				from = t
-				q.Set("since", t.UTC().Format(time.RFC3339))
 			}
 			if archive != "" {
 				return exportArchiveTo(cmd, g, archive, outPath, from, format)
@@ -566,15 +515,12 @@ journal backup) instead, without the agent: the same columns and members.`,
 			if err != nil {
 				return err
 			}
-			var b []byte
-			if err := c.do(cmd.Context(), "GET", "/v1/export?"+q.Encode(), nil, "", &b); err != nil {
+			rd, err := c.Export(cmd.Context(), from, format)
+			if err != nil {
 				return err
 			}
-			if outPath != "" {
-				return os.WriteFile(outPath, b, 0o600)
-			}
-			_, err = cmd.OutOrStdout().Write(b)
-			return err
+			defer rd.Close()
+			return copyOut(cmd.OutOrStdout(), outPath, rd)
 		},
 	}
 	cmd.Flags().StringVar(&since, "since", "", "start time: RFC 3339 (2026-11-01T00:00:00Z), a date (2026-11-01) or a duration ago (24h)")
@@ -605,11 +551,10 @@ func postScan(ctx context.Context, g *globalFlags, code string, out io.Writer) e
 	if err != nil {
 		return err
 	}
-	var b []byte
-	if err := c.do(ctx, "POST", "/v1/scans", map[string]string{"code": code}, "", &b); err != nil {
+	if err := c.Scan(ctx, client.ScanRequest{Code: code}); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s\n", strings.TrimSpace(string(b)))
+	fmt.Fprintln(out, `{"accepted":true}`)
 	return nil
 }
 
@@ -637,20 +582,19 @@ journal as a payment.resolved event. Reconciliation of the payment stops.`,
 			if strings.TrimSpace(reason) == "" {
 				return fmt.Errorf("--reason is required: say what was checked (e.g. \"merchant portal shows no order\")")
 			}
-			outcome := "paid"
+			outcome := client.Paid
 			if notPaid {
-				outcome = "not_paid"
+				outcome = client.NotPaid
 			}
 			c, err := newAPIClient(g)
 			if err != nil {
 				return err
 			}
-			var p payment
-			body := map[string]any{"outcome": outcome, "reason": reason, "operator": operator}
-			if err := c.do(cmd.Context(), "POST", "/v1/payments/"+url.PathEscape(args[0])+"/resolve", body, newIdempotencyKey(), &p); err != nil {
+			p, err := c.Resolve(cmd.Context(), args[0], client.ResolveRequest{Outcome: outcome, Reason: reason, Operator: operator})
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "payment %s: %s%s (resolved by hand: %s)\n", p.ID, p.State, describeState(&p), reason)
+			fmt.Fprintf(cmd.OutOrStdout(), "payment %s: %s%s (resolved by hand: %s)\n", p.ID, p.State, describeState(p), reason)
 			return nil
 		},
 	}
@@ -684,18 +628,16 @@ and later refunds of the payment wait behind it. Check the portal first.
 			if strings.TrimSpace(reason) == "" {
 				return fmt.Errorf("--reason is required: say what was checked (e.g. \"portal shows only the owner's refund of 10.00\")")
 			}
-			outcome := "made"
+			outcome := client.Made
 			if notMade {
-				outcome = "not_made"
+				outcome = client.NotMade
 			}
 			c, err := newAPIClient(g)
 			if err != nil {
 				return err
 			}
-			var p payment
-			body := map[string]any{"outcome": outcome, "reason": reason, "operator": operator}
-			path := "/v1/payments/" + url.PathEscape(args[0]) + "/refunds/" + url.PathEscape(args[1]) + "/resolve"
-			if err := c.do(cmd.Context(), "POST", path, body, newIdempotencyKey(), &p); err != nil {
+			p, err := c.ResolveRefund(cmd.Context(), args[0], args[1], client.ResolveRequest{Outcome: outcome, Reason: reason, Operator: operator})
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "refund %s of payment %s settled by hand: %s (refunded %s in all)\n",
@@ -720,9 +662,8 @@ func newRefundRetryCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var p payment
-			path := "/v1/payments/" + url.PathEscape(args[0]) + "/refunds/" + url.PathEscape(args[1]) + "/retry"
-			if err := c.do(cmd.Context(), "POST", path, map[string]any{}, newIdempotencyKey(), &p); err != nil {
+			p, err := c.RetryRefund(cmd.Context(), args[0], args[1])
+			if err != nil {
 				return err
 			}
 			r := p.Refunds[len(p.Refunds)-1]
@@ -730,4 +671,29 @@ func newRefundRetryCmd(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// writeJSONOut prints v as the API's JSON, indented, for --json.
+func writeJSONOut(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// copyOut writes what rd streams to the file at path (0600), or to w when
+// path is "".
+func copyOut(w io.Writer, path string, rd io.Reader) error {
+	if path == "" {
+		_, err := io.Copy(w, rd)
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, rd); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

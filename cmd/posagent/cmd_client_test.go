@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/money"
 	"github.com/posagent/posagent/store"
 )
@@ -175,8 +177,8 @@ func TestClientReportsAPIError(t *testing.T) {
 	root.SetOut(io.Discard)
 	root.SetArgs([]string{"--api", srv.URL, "refund", "pay_1", "5.00"})
 	err := root.Execute()
-	var ae *apiError
-	if !errors.As(err, &ae) || ae.Status != 422 || ae.Code != "refund_exceeds" {
+	var ae *client.Error
+	if !errors.As(err, &ae) || ae.StatusCode != 422 || ae.Code != "refund_exceeds" {
 		t.Fatalf("err = %v; want the API's 422 refund_exceeds", err)
 	}
 }
@@ -220,3 +222,10 @@ func TestRefundRetriesWithTheSameKey(t *testing.T) {
 		t.Fatalf("output %s", out.String())
 	}
 }
+
+// payment is the payment JSON the tests read from the daemon (and the
+// stand-in daemons write).
+type payment = agent.Payment
+
+// newIdempotencyKey is a fresh Idempotency-Key for a test's own request.
+func newIdempotencyKey() string { return "test-" + rand.Text() }

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -32,7 +29,7 @@ with none, the defaults run the built-in OTTPay simulator. Every key can be
 overridden by the environment: POSAGENT_ and the key in capitals with "." as
 "_" (gateway.sign_key is POSAGENT_GATEWAY_SIGN_KEY).`,
 	}
-	cmd.AddCommand(newConfigInitCmd(g), newConfigCheckCmd(g), newConfigShowCmd(g), newConfigDiffCmd(g), newConfigProfilesCmd())
+	cmd.AddCommand(newConfigInitCmd(g), newConfigCheckCmd(g), newConfigShowCmd(g), newConfigDiffCmd(g), newConfigProfilesCmd(), newConfigLiveCmd())
 	return cmd
 }
 
@@ -54,11 +51,11 @@ file is kept unless --force is given.`,
 			if path == "" {
 				path = "posagent.yaml"
 			}
-			data, err := exampleFor(profile)
+			data, err := config.ExampleFor(profile)
 			if err != nil {
 				return err
 			}
-			if err := writeConfigFile(path, data, force); err != nil {
+			if err := config.WriteFile(path, data, force); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (check it with: posagent config check --config %s)\n", path, path)
@@ -68,58 +65,6 @@ file is kept unless --force is given.`,
 	c.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
 	c.Flags().StringVar(&profile, "profile", "", "device profile to write into device.profile ("+strings.Join(config.ProfileNames(), ", ")+")")
 	return c
-}
-
-// exampleFor returns the example file with device.profile set to profile.
-func exampleFor(profile string) ([]byte, error) {
-	data := config.Example()
-	if profile == "" {
-		return data, nil
-	}
-	if _, ok := config.LookupProfile(profile); !ok {
-		return nil, fmt.Errorf("config init: profile %q: use one of %s", profile, strings.Join(config.ProfileNames(), ", "))
-	}
-	const line = "\n  profile: generic-linux\n"
-	if !bytes.Contains(data, []byte(line)) {
-		return nil, errors.New("config init: the example has no device.profile line (bug)")
-	}
-	return bytes.Replace(data, []byte(line), []byte("\n  profile: "+profile+"\n"), 1), nil
-}
-
-// writeConfigFile writes data to path (mode 0640) through a temporary file
-// and a rename, so a reader never sees half a file; it refuses to replace an
-// existing file unless force.
-func writeConfigFile(path string, data []byte, force bool) error {
-	if fi, err := os.Stat(path); err == nil {
-		if !force {
-			return fmt.Errorf("config init: %s already exists: keep it, or overwrite it with --force", path)
-		}
-		if fi.IsDir() {
-			return fmt.Errorf("config init: %s is a directory", path)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("config init: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".posagent-*.yaml")
-	if err != nil {
-		return fmt.Errorf("config init: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("config init: write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Chmod(0o640); err != nil {
-		tmp.Close()
-		return fmt.Errorf("config init: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("config init: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("config init: %w", err)
-	}
-	return nil
 }
 
 func newConfigCheckCmd(g *globalFlags) *cobra.Command {
@@ -245,5 +190,17 @@ func newConfigProfilesCmd() *cobra.Command {
 			}
 			return nil
 		},
+	}
+}
+
+func newConfigLiveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "live",
+		Short: "List the keys a reload applies at once (the others need a restart)",
+		Long: `List the keys a running agent applies at once on a reload (posagent reload,
+SIGHUP), and when; a change of any other key needs a restart: a reload lists
+it and leaves it as it was.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return config.WriteLive(cmd.OutOrStdout()) },
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -144,5 +145,23 @@ func TestConfigShowWithProblems(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("show lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestConfigLive lists the live keys with their rule, and says the rest
+// need a restart.
+func TestConfigLive(t *testing.T) {
+	out, err := runCLI(t, "config", "live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, re := range []string{`(?m)^log\.level\s+always$`, `(?m)^printer\.paper\s+unless printer\.kind is or was bridge$`,
+		`(?m)^display\.language\s+while display\.kind stays the same$`, `needs a restart`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("no %s in\n%s", re, out)
+		}
+	}
+	if strings.Contains(out, "store.path") {
+		t.Errorf("store.path listed as live:\n%s", out)
 	}
 }

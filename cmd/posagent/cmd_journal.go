@@ -5,17 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/store"
 	"github.com/posagent/posagent/store/backup"
@@ -38,33 +36,6 @@ func journalExit(err error) error {
 		return exitError{code: exitJournalRollback, msg: err.Error(), err: err}
 	}
 	return err
-}
-
-// openJournal is the start path's journal: checked before it is used
-// (store.Open reads it with bound checks, checks its invariants and its
-// high-water mark, and writes nothing to a file that fails), with the
-// warnings logged.
-func openJournal(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
-	// Retention removes only what a Z report and a verified backup hold
-	// (and the back-office feed acknowledged, when one registered).
-	st, _, err := store.OpenReport(cfg.Store.Path, store.Options{Logger: log.With("part", "store"), GuardRetention: true})
-	if err != nil {
-		return nil, journalExit(err)
-	}
-	return st, nil
-}
-
-// journalBackupHandler is GET /v1/journal/backup: a consistent copy of the
-// journal from one read transaction, while payments go on.
-func journalBackupHandler(st *store.Store, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="posagent-journal.db"`)
-		_, err := st.WriteBackup(w, func(n int64) { w.Header().Set("Content-Length", strconv.FormatInt(n, 10)) })
-		if err != nil {
-			log.Error("journal backup over the API", "err", err) // the client sees a short body
-		}
-	})
 }
 
 func newJournalCmd(g *globalFlags) *cobra.Command {
@@ -293,24 +264,16 @@ func backupFromAgent(cmd *cobra.Command, g *globalFlags, out string) (*store.Rep
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(cmd.Context(), http.MethodGet, c.base+"/v1/journal/backup", nil)
+	rd, err := c.JournalBackup(cmd.Context()) // no overall time-out: a large journal takes a while
+	var ae *client.Error
+	if errors.As(err, &ae) {
+		return nil, fmt.Errorf("the agent refused the backup: %w", err)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the journal is held by a running agent, which did not answer: %w", err)
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	hc := &http.Client{} // no overall time-out: a large journal takes a while
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("the journal is held by a running agent, which did not answer: %w", c.explain(err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return nil, fmt.Errorf("the agent refused the backup: HTTP %d: %s", resp.StatusCode, b)
-	}
-	return backup.Save(out, resp.Body)
+	defer rd.Close()
+	return backup.Save(out, rd)
 }
 
 func newJournalRestoreCmd(path journalPath) *cobra.Command {

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/config"
 )
@@ -53,7 +50,7 @@ it is added to the config file (--config). Then reload or restart the agent.`,
 					return fmt.Errorf("operator add: %s", p.Msg)
 				}
 			}
-			entry := operatorYAML(op)
+			entry := config.OperatorYAML(op)
 			if !write {
 				fmt.Fprintf(cmd.OutOrStdout(), "operators:\n%s", entry)
 				return nil
@@ -69,7 +66,7 @@ it is added to the config file (--config). Then reload or restart the agent.`,
 			if path == "" {
 				return fmt.Errorf("operator add --write: no config file: give --config")
 			}
-			return addOperator(path, entry)
+			return config.AddOperator(path, entry)
 		},
 	}
 	add.Flags().StringVar(&id, "id", "", "operator id (letters, digits, - or _), e.g. m1")
@@ -79,61 +76,6 @@ it is added to the config file (--config). Then reload or restart the agent.`,
 	add.Flags().BoolVar(&write, "write", false, "add the entry to the config file")
 	cmd.AddCommand(add)
 	return cmd
-}
-
-func operatorYAML(op config.Operator) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "  - id: %s\n    name: %q\n    role: %s\n", op.ID, op.Name, op.Role)
-	if op.PINHash != "" {
-		fmt.Fprintf(&b, "    pin_hash: %q\n", op.PINHash)
-	}
-	if op.OTTPayID != "" {
-		fmt.Fprintf(&b, "    ottpay_id: %q\n", op.OTTPayID)
-	}
-	return b.String()
-}
-
-// addOperator adds an entry under operators: in the file (made if absent),
-// keeping the rest of the file as it is.
-func addOperator(path, entry string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("operator add: %w", err)
-	}
-	lines := strings.SplitAfter(string(b), "\n")
-	out, done := "", false
-	for _, l := range lines {
-		t := strings.TrimRight(l, "\r\n")
-		switch {
-		case !done && (t == "operators: []" || strings.HasPrefix(t, "operators: [] ")):
-			out += "operators:\n" + entry
-			done = true
-		case !done && t == "operators:":
-			out += l + entry
-			done = true
-		default:
-			out += l
-		}
-	}
-	if !done {
-		if !strings.HasSuffix(out, "\n") && out != "" {
-			out += "\n"
-		}
-		out += "operators:\n" + entry
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("operator add: %w", err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(out), fi.Mode().Perm()); err != nil {
-		return fmt.Errorf("operator add: %w", err)
-	}
-	if _, _, err := config.Load(tmp, nil); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("operator add: the file would not load with the entry (%v): add it by hand", err)
-	}
-	return os.Rename(tmp, path)
 }
 
 func newAuditCmd(g *globalFlags) *cobra.Command {
@@ -149,28 +91,25 @@ func newAuditCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
+			var from time.Time
 			if since != "" {
-				q.Set("since", since)
+				if from, err = parseSince(since, time.Now()); err != nil {
+					return err
+				}
 			}
-			q.Set("limit", fmt.Sprint(limit))
-			var b []byte
-			if err := c.do(cmd.Context(), "GET", "/v1/audit?"+q.Encode(), nil, "", &b); err != nil {
+			if limit < 1 {
+				return fmt.Errorf("--limit %d: give a positive number", limit)
+			}
+			entries, err := c.AuditTrail(cmd.Context(), from, limit)
+			if err != nil {
 				return err
 			}
 			if asJSON {
-				_, err := cmd.OutOrStdout().Write(b)
-				return err
-			}
-			var resp struct {
-				Audit []agent.AuditEntry `json:"audit"`
-			}
-			if err := json.Unmarshal(b, &resp); err != nil {
-				return fmt.Errorf("audit: unexpected answer: %w", err)
+				return writeJSONOut(cmd.OutOrStdout(), map[string]any{"audit": entries})
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "TIME\tACTION\tCREDENTIAL\tOPERATOR\tAPPROVER\tCLIENT\tPAYMENT\tAMOUNT\tRESULT")
-			for _, a := range resp.Audit {
+			for _, a := range entries {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d %s\n", a.At.Local().Format(time.DateTime), a.Action, a.Credential,
 					dash(a.Operator), dash(a.Approver), a.Client, dash(a.Payment), a.Amount, a.Status, a.Result)
 			}
@@ -188,22 +127,4 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// apiTLS is doctor's line about the API's transport: the certificate's
-// fingerprint for the POS to pin, or a warning about plain HTTP on the LAN.
-func (d *doctor) apiTLS(cfg *config.Config) {
-	fp, err := fingerprintOf(cfg)
-	switch {
-	case err != nil && cfg.API.TLSAuto():
-		d.ok("api", "TLS auto: the certificate is made on the first start (then doctor prints its fingerprint)")
-	case err != nil:
-		d.fail("api", "TLS certificate: %v", err)
-	case fp != "":
-		d.ok("api", "TLS; certificate SHA-256 fingerprint for the POS to pin: %s", fp)
-	case !config.IsLoopback(cfg.API.Listen):
-		d.warn("api", "plain HTTP on %s: tokens and payments cross the LAN readable; set api.tls.cert: auto", cfg.API.Listen)
-	default:
-		d.ok("api", "plain HTTP on loopback %s", cfg.API.Listen)
-	}
 }

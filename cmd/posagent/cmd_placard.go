@@ -1,17 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 
 	"github.com/spf13/cobra"
-
-	"github.com/posagent/posagent/agent/api"
-	"github.com/posagent/posagent/config"
-	"github.com/posagent/posagent/printer"
 )
 
 // newPlacardCmd is posagent placard [--print] [--png F] [--paper 58mm|80mm].
@@ -32,18 +26,14 @@ func newPlacardCmd(g *globalFlags) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			if print {
-				if err := c.do(ctx, "POST", "/v1/placard/print", map[string]any{}, "", nil); err != nil {
+				if err := c.PrintPlacard(ctx); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), "placard printed")
 			}
 			if pngPath != "" {
-				q := url.Values{"format": {"png"}}
-				if paper != "" {
-					q.Set("paper", paper)
-				}
-				var b []byte
-				if err := c.do(ctx, "GET", "/v1/placard?"+q.Encode(), nil, "", &b); err != nil {
+				b, err := c.PlacardPNG(ctx, paper)
+				if err != nil {
 					return err
 				}
 				if err := os.WriteFile(pngPath, b, 0o644); err != nil {
@@ -58,32 +48,4 @@ func newPlacardCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&pngPath, "png", "", "write it as a PNG, as the printer prints it")
 	cmd.Flags().StringVar(&paper, "paper", "", "58mm or 80mm for --png (default: the configured printer's)")
 	return cmd
-}
-
-// placardOf is the placard of merchant.static_qr and merchant.payment_links.
-func placardOf(cfg *config.Config) printer.Placard {
-	pl := printer.Placard{Merchant: cfg.Merchant.Name, StaticQR: cfg.Merchant.StaticQR}
-	for _, l := range cfg.Merchant.PaymentLinks {
-		pl.Links = append(pl.Links, printer.PlacardLink{Name: l.Name, URL: l.URL})
-	}
-	return pl
-}
-
-var _ api.PlacardPrinter = (*livePrinter)(nil)
-
-// Placard is the current configuration's placard.
-func (lp *livePrinter) Placard() printer.Placard {
-	lp.mu.Lock()
-	defer lp.mu.Unlock()
-	return lp.gen.placard
-}
-
-// PrintPlacard prints a placard on the current printer, in its profile.
-func (lp *livePrinter) PrintPlacard(ctx context.Context, pl printer.Placard) error {
-	return lp.printDocument(ctx, "placards", func(p printer.Profile) []byte { return printer.EncodePlacard(pl, p) })
-}
-
-// RenderPlacard draws a placard as the current printer would print it.
-func (lp *livePrinter) RenderPlacard(pl printer.Placard) ([]byte, error) {
-	return printer.RenderPlacardPNG(pl, lp.profile())
 }

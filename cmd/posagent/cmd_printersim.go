@@ -3,12 +3,9 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/posagent/posagent/fonts"
 	"github.com/posagent/posagent/printer"
 )
 
@@ -37,85 +34,43 @@ from fonts-noto-cjk, or --font); without one the PNGs leave it out and say
 		RunE: func(cmd *cobra.Command, _ []string) error { return s.run(cmd) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&s.listen, "listen", "127.0.0.1:9100", "address to accept ESC/POS connections on")
-	f.StringVar(&s.out, "out", "receipts", "directory for receipt-NNNN.png/.txt/.bin")
-	f.StringVar(&s.paper, "paper", "80mm", "paper width: 58mm (384 dots) or 80mm (576 dots)")
-	f.BoolVar(&s.paperOut, "paper-out", false, "simulate a printer out of paper (status replies say so)")
-	f.BoolVar(&s.mute, "mute", false, "never answer status requests (a printer without DLE EOT)")
+	f.StringVar(&s.Listen, "listen", "127.0.0.1:9100", "address to accept ESC/POS connections on")
+	f.StringVar(&s.Dir, "out", "receipts", "directory for receipt-NNNN.png/.txt/.bin")
+	f.StringVar(&s.Paper, "paper", "80mm", "paper width: 58mm (384 dots) or 80mm (576 dots)")
+	f.BoolVar(&s.PaperOut, "paper-out", false, "simulate a printer out of paper (status replies say so)")
+	f.BoolVar(&s.Mute, "mute", false, "never answer status requests (a printer without DLE EOT)")
 	f.BoolVarP(&s.verbose, "verbose", "v", false, "log every connection and receipt")
-	f.StringVar(&s.fontPath, "font", "", "CJK font file for Chinese in the PNGs (default: find Noto Sans CJK)")
+	f.StringVar(&s.FontPath, "font", "", "CJK font file for Chinese in the PNGs (default: find Noto Sans CJK)")
 	_ = g
 	return cmd
 }
 
 // printerSim is what `posagent printer-sim` runs with: its flags.
 type printerSim struct {
-	listen   string
-	out      string
-	paper    string
-	paperOut bool
-	mute     bool
-	verbose  bool
-	fontPath string
+	printer.SimConfig
+	verbose bool
 }
 
-// run checks the flags, listens and runs the virtual printer until the
+// run starts the virtual printer (printer.StartSim) and serves it until the
 // command's context ends.
 func (s *printerSim) run(cmd *cobra.Command) error {
-	prof, err := printer.ProfileFor(s.paper)
-	if err != nil {
-		return fmt.Errorf("printer-sim: --paper: %w", err)
-	}
-	if s.paperOut && s.mute {
-		return fmt.Errorf("printer-sim: --paper-out and --mute exclude each other")
-	}
-	if err := os.MkdirAll(s.out, 0o755); err != nil {
-		return fmt.Errorf("printer-sim: --out %s: %w", s.out, err)
-	}
 	level := slog.LevelWarn
 	if s.verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-	l, err := net.Listen("tcp", s.listen)
-	if err != nil {
-		return fmt.Errorf("printer-sim: listen %s: %w", s.listen, err)
-	}
+	s.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 	w := cmd.OutOrStdout()
-	cjk, err := fonts.Load(s.fontPath)
+	s.OnReceipt = func(r printer.VirtualReceipt) {
+		fmt.Fprintf(w, "%s.png (%d lines, %d bytes)\n", r.Path, len(r.Page.Lines), len(r.Page.Raw))
+	}
+	sim, err := printer.StartSim(s.SimConfig)
 	if err != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "printer-sim: %v; Chinese is left out of the PNGs\n", err)
-		cjk = nil
-	} else {
-		defer cjk.Close()
+		return err
 	}
-	v := printer.NewVirtualPrinter(printer.VirtualOptions{
-		Dir: s.out, Width: prof.Dots, Condition: s.condition(), Logger: log, CJK: cjk,
-		OnReceipt: func(r printer.VirtualReceipt) {
-			fmt.Fprintf(w, "%s.png (%d lines, %d bytes)\n", r.Path, len(r.Page.Lines), len(r.Page.Raw))
-		},
-	})
-	fmt.Fprintf(w, "printer-sim: listening on %s, %s paper (%d dots), %s, writing to %s\n", l.Addr(), prof.Paper, prof.Dots, s.state(), s.out)
-	return v.Run(cmd.Context(), l)
-}
-
-// condition is the status the virtual printer answers with.
-func (s *printerSim) condition() printer.Condition {
-	switch {
-	case s.paperOut:
-		return printer.PaperOut
-	case s.mute:
-		return printer.Mute
+	if sim.FontErr != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "printer-sim: %v; Chinese is left out of the PNGs\n", sim.FontErr)
 	}
-	return printer.Ready
-}
-
-// state words the condition for the start-up line.
-func (s *printerSim) state() string {
-	if s.paperOut {
-		return "paper out"
-	} else if s.mute {
-		return "mute (no status replies)"
-	}
-	return "ready"
+	prof := sim.Profile
+	fmt.Fprintf(w, "printer-sim: listening on %s, %s paper (%d dots), %s, writing to %s\n", sim.Addr(), prof.Paper, prof.Dots, sim.State(), s.Dir)
+	return sim.Run(cmd.Context())
 }

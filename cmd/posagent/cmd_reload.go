@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 
+	"github.com/posagent/posagent/client"
 	"github.com/spf13/cobra"
 )
 
@@ -32,13 +30,8 @@ problem is printed, and the exit status is 1.`,
 			if err != nil {
 				return err
 			}
-			// A refused reload is 422 with the same result: its problems.
-			var res reloadResult
-			err = c.do(cmd.Context(), "POST", "/v1/config/reload", nil, "", &res)
-			var ae *apiError
-			if errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity && json.Unmarshal(ae.Body, &res) == nil {
-				err = nil
-			}
+			// A refused reload is a result too: its problems.
+			res, err := c.Reload(cmd.Context())
 			if err != nil {
 				return fmt.Errorf("reload: %w", err)
 			}
@@ -48,7 +41,7 @@ problem is printed, and the exit status is 1.`,
 }
 
 // printReload words a reload's result for the technician.
-func printReload(w io.Writer, res reloadResult) error {
+func printReload(w io.Writer, res *client.ReloadResult) error {
 	for _, wmsg := range res.Warnings {
 		fmt.Fprintln(w, "warning:", wmsg)
 	}

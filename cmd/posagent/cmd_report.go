@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"strconv"
-	"time"
 	_ "time/tzdata" // merchant.timezone on terminals without /usr/share/zoneinfo (Android)
 
 	"github.com/spf13/cobra"
 
-	"github.com/posagent/posagent/config"
-	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/client"
 )
 
 // newShiftCmd is posagent shift open|close|show.
@@ -21,32 +18,33 @@ func newShiftCmd(g *globalFlags) *cobra.Command {
 	var operator string
 	var print bool
 	cmd := &cobra.Command{Use: "shift", Short: "Open or close the lane's shift (closing prints nothing unless --print; it writes the Z report)"}
-	show := func(cmd *cobra.Command, method, path string, body any) error {
+	// show prints what do answers, as the API's JSON.
+	show := func(cmd *cobra.Command, do func(context.Context, *client.Client) (any, error)) error {
 		c, err := newAPIClient(g)
 		if err != nil {
 			return err
 		}
-		var b []byte
-		key := ""
-		if method == "POST" {
-			key = fmt.Sprintf("cli-shift-%d", time.Now().UnixNano())
-		}
-		if err := c.do(cmd.Context(), method, path, body, key, &b); err != nil {
+		v, err := do(cmd.Context(), c)
+		if err != nil {
 			return err
 		}
-		_, err = cmd.OutOrStdout().Write(b)
-		return err
+		return writeJSONOut(cmd.OutOrStdout(), v)
 	}
 	open := &cobra.Command{Use: "open", Short: "Open a shift (a manager's; the first payment opens one if nobody did)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return show(cmd, "POST", "/v1/shifts/open", map[string]any{"operator": operator})
+			return show(cmd, func(ctx context.Context, c *client.Client) (any, error) { return c.OpenShift(ctx, operator) })
 		}}
 	closeCmd := &cobra.Command{Use: "close", Short: "Close the open shift with its Z report (a manager's)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return show(cmd, "POST", "/v1/shifts/close", map[string]any{"operator": operator, "print": print})
+			return show(cmd, func(ctx context.Context, c *client.Client) (any, error) { return c.CloseShift(ctx, operator, print) })
 		}}
 	cur := &cobra.Command{Use: "show", Short: "Show the open shift", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return show(cmd, "GET", "/v1/shifts/current", nil) }}
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return show(cmd, func(ctx context.Context, c *client.Client) (any, error) {
+				sh, err := c.CurrentShift(ctx)
+				return map[string]any{"shift": sh}, err
+			})
+		}}
 	for _, c := range []*cobra.Command{open, closeCmd} {
 		c.Flags().StringVar(&operator, "operator", "", "who opens or closes it (an operator id)")
 	}
@@ -73,48 +71,55 @@ func newReportCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			ctx := cmd.Context()
-			var path string
+			var z uint64 // 0: the X report
 			switch {
 			case args[0] == "x" && len(args) == 1:
-				path = "/v1/reports/x"
-			case args[0] == "z":
-				n := ""
-				if len(args) == 2 {
-					n = args[1]
-				} else if n, err = lastZ(ctx, c); err != nil {
+			case args[0] == "z" && len(args) == 1:
+				if z, err = lastZ(ctx, c); err != nil {
 					return err
 				}
-				path = "/v1/reports/z/" + n
-			case args[0] == "reconcile" && len(args) == 2:
-				var b []byte
-				if err := c.do(ctx, "POST", "/v1/reports/z/"+url.PathEscape(args[1])+"/reconcile?format="+format, nil, "", &b); err != nil {
+			case args[0] == "z", args[0] == "reconcile" && len(args) == 2:
+				if z, err = strconv.ParseUint(args[1], 10, 64); err != nil || z == 0 {
+					return fmt.Errorf("report %s %q: give the Z report's number (a positive integer)", args[0], args[1])
+				}
+				if args[0] == "reconcile" {
+					b, err := c.ReconcileFile(ctx, z, format)
+					if err != nil {
+						return err
+					}
+					_, err = cmd.OutOrStdout().Write(b)
 					return err
 				}
-				_, err = cmd.OutOrStdout().Write(b)
-				return err
 			default:
 				return errors.New("usage: posagent report x | z [N] | reconcile N")
 			}
+			file := func(format, paper string) ([]byte, error) {
+				if z == 0 {
+					return c.XReportFile(ctx, format, paper)
+				}
+				return c.ZReportFile(ctx, z, format, paper)
+			}
 			if print {
-				if err := c.do(ctx, "POST", path+"/print", map[string]any{}, "", nil); err != nil {
+				if z == 0 {
+					_, err = c.PrintXReport(ctx)
+				} else {
+					_, err = c.PrintZReport(ctx, z)
+				}
+				if err != nil {
 					return err
 				}
 			}
 			if pngPath != "" {
-				var b []byte
-				q := url.Values{"format": {"png"}}
-				if paper != "" {
-					q.Set("paper", paper)
-				}
-				if err := c.do(ctx, "GET", path+"?"+q.Encode(), nil, "", &b); err != nil {
+				b, err := file(client.FormatPNG, paper)
+				if err != nil {
 					return err
 				}
 				if err := os.WriteFile(pngPath, b, 0o644); err != nil {
 					return err
 				}
 			}
-			var b []byte
-			if err := c.do(ctx, "GET", path+"?format="+format, nil, "", &b); err != nil {
+			b, err := file(format, "")
+			if err != nil {
 				return err
 			}
 			_, err = cmd.OutOrStdout().Write(b)
@@ -129,58 +134,13 @@ func newReportCmd(g *globalFlags) *cobra.Command {
 }
 
 // lastZ is the newest Z report's number.
-func lastZ(ctx context.Context, c *apiClient) (string, error) {
-	var list struct {
-		Reports []struct {
-			No uint64 `json:"no"`
-		} `json:"reports"`
-	}
-	if err := c.do(ctx, "GET", "/v1/reports/z", nil, "", &list); err != nil {
-		return "", err
-	}
-	if len(list.Reports) == 0 {
-		return "", errors.New("no Z report yet: close a shift with posagent shift close")
-	}
-	return strconv.FormatUint(list.Reports[0].No, 10), nil
-}
-
-// shopLocation is merchant.timezone (validated by Load), else the system's.
-func shopLocation(cfg *config.Config) *time.Location {
-	loc, err := cfg.Location()
+func lastZ(ctx context.Context, c *client.Client) (uint64, error) {
+	zs, err := c.ZReports(ctx)
 	if err != nil {
-		return time.Local
+		return 0, err
 	}
-	return loc
-}
-
-// PrintReport prints a report on the current printer, in its profile.
-func (lp *livePrinter) PrintReport(ctx context.Context, r printer.Report) error {
-	return lp.printDocument(ctx, "reports", func(p printer.Profile) []byte { return printer.EncodeReport(r, p) })
-}
-
-// RenderReport draws a report as the current printer would print it.
-func (lp *livePrinter) RenderReport(r printer.Report) ([]byte, error) {
-	return printer.RenderReportPNG(r, lp.profile())
-}
-
-// printDocument prints what encode makes for the current printer's
-// profile (a report, a placard), counted as a job so that a reload lets it
-// finish on the printer it started on.
-func (lp *livePrinter) printDocument(ctx context.Context, what string, encode func(printer.Profile) []byte) error {
-	lp.mu.Lock()
-	g := lp.gen
-	g.jobs.Add(1)
-	lp.mu.Unlock()
-	defer g.jobs.Done()
-	if g.prn == nil {
-		return fmt.Errorf("printer: %s are printed on a printer the agent drives (not printer.kind none or bridge)", what)
+	if len(zs) == 0 {
+		return 0, errors.New("no Z report yet: close a shift with posagent shift close")
 	}
-	return g.prn.Print(ctx, encode(g.prof))
-}
-
-// profile is the current printer's profile.
-func (lp *livePrinter) profile() printer.Profile {
-	lp.mu.Lock()
-	defer lp.mu.Unlock()
-	return lp.gen.prof
+	return zs[0].No, nil
 }

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -21,14 +16,6 @@ import (
 
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/money"
-)
-
-// The contract's gateway defaults (docs/configuration.md).
-const (
-	simDefaultListen     = "127.0.0.1:7421"
-	simDefaultMerchantID = "ON00004652"
-	simDefaultSignKey    = "6698851A525C9433" // OTTPay's published test key, not a secret
-	simDefaultURL        = "http://127.0.0.1:7421"
 )
 
 // newSimCmd is `posagent sim`: the OTTPay simulator, and its customer
@@ -44,8 +31,8 @@ func newSimCmd(g *globalFlags) *cobra.Command {
   POSAGENT_GATEWAY_SIGN_KEY=... posagent sim --error-rate 0.2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s.defaults()
-			if err := s.check(); err != nil {
+			s.FillDefaults(os.Getenv)
+			if err := s.Check(); err != nil {
 				return err
 			}
 			return s.run(cmd)
@@ -92,161 +79,56 @@ simulator stops.`
 
 // simRun is what `posagent sim` runs with: its flags.
 type simRun struct {
-	listen, merchantID, signKey, baseURL string
-	o                                    ottsim.Options
-	f                                    ottsim.Faults
-	quiet                                bool
+	ottsim.Standalone
+	quiet bool
 }
 
 func (s *simRun) flags(fl *pflag.FlagSet) {
-	fl.StringVar(&s.listen, "listen", simDefaultListen, "address to listen on")
-	fl.StringVar(&s.merchantID, "merchant-id", "", "merchant id the simulator accepts (default $POSAGENT_GATEWAY_MERCHANT_ID, else "+simDefaultMerchantID+")")
-	fl.StringVar(&s.signKey, "sign-key", "", "merchant sign key (default $POSAGENT_GATEWAY_SIGN_KEY, else OTTPay's published test key)")
-	fl.StringVar(&s.baseURL, "base-url", "", "base of the code_url in qr answers (default http://LISTEN; set it when phones open the QR over the LAN)")
-	fl.Float64Var(&s.o.TimeScale, "time-scale", 1, "multiplies every delay (0.01 = 100 times faster)")
-	fl.DurationVar(&s.o.PaidAfter, "paid-after", ottsim.DefaultPaidAfter, `"02": paid this long after the payment (qr: after the code_url is opened)`)
-	fl.DurationVar(&s.o.CloseAfter, "close-after", ottsim.DefaultCloseAfter, `"03": closed unpaid this long after the payment`)
-	fl.DurationVar(&s.o.SlowReply, "slow-reply", ottsim.DefaultSlowReply, `"06": the answer is delayed this long`)
-	fl.DurationVar(&s.o.QRTimeout, "qr-timeout", ottsim.DefaultQRTimeout, "an unpaid qr order closes after this long")
-	fl.Int64Var(&s.f.LatencyMS, "latency-ms", 0, "added before every answer, in milliseconds (scaled)")
-	fl.Float64Var(&s.f.ErrorRate, "error-rate", 0, "share of requests answered SYSTEM_ERROR without acting (0-1)")
-	fl.Float64Var(&s.f.DropRate, "drop-rate", 0, "share of requests whose connection is dropped without acting (0-1)")
-	fl.Uint64Var(&s.o.Seed, "seed", 1, "seed of the random fault choices (same seed, same sequence)")
-	fl.BoolVar(&s.o.Callbacks, "callbacks", false, "POST a call-back to a qr order's call_back_url when it is paid (3 attempts)")
+	o := &s.Options
+	fl.StringVar(&s.Listen, "listen", ottsim.DefaultListen, "address to listen on")
+	fl.StringVar(&o.MerchantID, "merchant-id", "", "merchant id the simulator accepts (default $POSAGENT_GATEWAY_MERCHANT_ID, else "+ottsim.DefaultMerchantID+")")
+	fl.StringVar(&o.SignKey, "sign-key", "", "merchant sign key (default $POSAGENT_GATEWAY_SIGN_KEY, else OTTPay's published test key)")
+	fl.StringVar(&o.BaseURL, "base-url", "", "base of the code_url in qr answers (default http://LISTEN; set it when phones open the QR over the LAN)")
+	fl.Float64Var(&o.TimeScale, "time-scale", 1, "multiplies every delay (0.01 = 100 times faster)")
+	fl.DurationVar(&o.PaidAfter, "paid-after", ottsim.DefaultPaidAfter, `"02": paid this long after the payment (qr: after the code_url is opened)`)
+	fl.DurationVar(&o.CloseAfter, "close-after", ottsim.DefaultCloseAfter, `"03": closed unpaid this long after the payment`)
+	fl.DurationVar(&o.SlowReply, "slow-reply", ottsim.DefaultSlowReply, `"06": the answer is delayed this long`)
+	fl.DurationVar(&o.QRTimeout, "qr-timeout", ottsim.DefaultQRTimeout, "an unpaid qr order closes after this long")
+	fl.Int64Var(&o.Faults.LatencyMS, "latency-ms", 0, "added before every answer, in milliseconds (scaled)")
+	fl.Float64Var(&o.Faults.ErrorRate, "error-rate", 0, "share of requests answered SYSTEM_ERROR without acting (0-1)")
+	fl.Float64Var(&o.Faults.DropRate, "drop-rate", 0, "share of requests whose connection is dropped without acting (0-1)")
+	fl.Uint64Var(&o.Seed, "seed", 1, "seed of the random fault choices (same seed, same sequence)")
+	fl.BoolVar(&o.Callbacks, "callbacks", false, "POST a call-back to a qr order's call_back_url when it is paid (3 attempts)")
 	fl.BoolVar(&s.quiet, "quiet", false, "log warnings only, not every request")
-}
-
-// defaults fills the sign key and merchant id from the environment, else
-// the contract's test values.
-func (s *simRun) defaults() {
-	if s.signKey == "" {
-		s.signKey = os.Getenv("POSAGENT_GATEWAY_SIGN_KEY")
-	}
-	if s.signKey == "" {
-		s.signKey = simDefaultSignKey
-	}
-	if s.merchantID == "" {
-		s.merchantID = os.Getenv("POSAGENT_GATEWAY_MERCHANT_ID")
-	}
-	if s.merchantID == "" {
-		s.merchantID = simDefaultMerchantID
-	}
-}
-
-// check refuses flags out of range.
-func (s *simRun) check() error {
-	o, f := &s.o, &s.f
-	if o.TimeScale <= 0 {
-		return fmt.Errorf("sim: --time-scale %v: must be more than 0 (1 is real time, 0.01 is 100x faster)", o.TimeScale)
-	}
-	for name, d := range map[string]time.Duration{"--paid-after": o.PaidAfter, "--close-after": o.CloseAfter,
-		"--slow-reply": o.SlowReply, "--qr-timeout": o.QRTimeout} {
-		if d <= 0 {
-			return fmt.Errorf("sim: %s %v: must be positive", name, d)
-		}
-	}
-	if f.ErrorRate < 0 || f.ErrorRate > 1 || f.DropRate < 0 || f.DropRate > 1 {
-		return errors.New("sim: --error-rate and --drop-rate are shares between 0 and 1")
-	}
-	if f.LatencyMS < 0 {
-		return fmt.Errorf("sim: --latency-ms %d: must be 0 or more", f.LatencyMS)
-	}
-	if s.baseURL != "" {
-		if u, err := url.Parse(s.baseURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return fmt.Errorf("sim: --base-url %q: want an http(s) URL such as http://192.168.1.20:7421", s.baseURL)
-		}
-	}
-	return nil
 }
 
 // run listens and runs the simulator until the command's context ends.
 func (s *simRun) run(cmd *cobra.Command) error {
-	o := &s.o
 	level := slog.LevelInfo
 	if s.quiet {
 		level = slog.LevelWarn
 	}
-	o.MerchantID, o.SignKey, o.BaseURL, o.Faults = s.merchantID, s.signKey, s.baseURL, s.f
-	o.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-	l, err := net.Listen("tcp", s.listen)
+	s.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	sim, l, base, err := s.Start()
 	if err != nil {
-		return fmt.Errorf("sim: listen %s: %w", s.listen, err)
-	}
-	sim := ottsim.New(*o)
-	base := s.baseURL
-	if base == "" {
-		base = "http://" + l.Addr().String()
+		return err
 	}
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "OTTPay simulator listening on %s/processV2\n", base)
 	fmt.Fprintf(w, "  merchant %s, time scale %g; ledger %s/_sim/ledger; faults %s/_sim/faults\n",
-		s.merchantID, o.TimeScale, base, base)
+		s.MerchantID, s.TimeScale, base, base)
 	if err := sim.Run(cmd.Context(), l); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil
 }
 
-// simClient talks to a running simulator's /_sim endpoints.
-type simClient struct {
-	base string
-	hc   *http.Client
-}
-
 func addSimURLFlag(cmd *cobra.Command, u *string) {
 	def := os.Getenv("POSAGENT_SIM_URL")
 	if def == "" {
-		def = simDefaultURL
+		def = ottsim.DefaultURL
 	}
-	cmd.Flags().StringVar(u, "sim-url", def, "the running simulator (default $POSAGENT_SIM_URL, else "+simDefaultURL+")")
-}
-
-func newSimClient(base string) (*simClient, error) {
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("sim: --sim-url %q: want http://HOST:PORT", base)
-	}
-	return &simClient{base: strings.TrimRight(base, "/"), hc: &http.Client{Timeout: 10 * time.Second}}, nil
-}
-
-// do sends a request and decodes a JSON answer into v; non-2xx answers
-// carrying {"error": "..."} become that error.
-func (c *simClient) do(ctx context.Context, method, path string, body any, v any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("sim: %s %s: %w (is 'posagent sim' running there?)", method, c.base+path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return resp.StatusCode, fmt.Errorf("sim: %s %s: %w", method, path, err)
-	}
-	if v != nil {
-		if err := json.Unmarshal(raw, v); err != nil {
-			return resp.StatusCode, fmt.Errorf("sim: %s %s: HTTP %d, not the simulator's JSON: %.200s", method, path, resp.StatusCode, raw)
-		}
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct{ Error string }
-		if json.Unmarshal(raw, &e) == nil && e.Error != "" {
-			return resp.StatusCode, errors.New(e.Error)
-		}
-		return resp.StatusCode, fmt.Errorf("sim: %s %s: HTTP %d", method, path, resp.StatusCode)
-	}
-	return resp.StatusCode, nil
+	cmd.Flags().StringVar(u, "sim-url", def, "the running simulator (default $POSAGENT_SIM_URL, else "+ottsim.DefaultURL+")")
 }
 
 func newSimPayCmd() *cobra.Command {
@@ -262,19 +144,15 @@ order id is the payment's order_id (posagent show ID prints it).`,
   posagent sim pay P20261125183000A1B2 --sim-url http://192.168.1.20:7421`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newSimClient(simURL)
+			c, err := ottsim.NewClient(simURL)
 			if err != nil {
 				return err
 			}
-			var out struct {
-				Error string        `json:"error"`
-				Order *ottsim.Order `json:"order"`
-			}
-			_, err = c.do(cmd.Context(), http.MethodPost, "/_sim/pay/"+url.PathEscape(args[0]), nil, &out)
+			o, err := c.Pay(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			if o := out.Order; o != nil {
+			if o != nil {
 				fmt.Fprintf(cmd.OutOrStdout(), "order %s: %s %s, %s\n", o.OrderID, o.Wallet, money.Amount(o.Amount).String(), o.Status)
 				if o.Status == "notpay" {
 					fmt.Fprintln(cmd.OutOrStdout(), "the customer is confirming in the app: it will be paid shortly")
@@ -303,14 +181,14 @@ journal with. --json prints GET /_sim/ledger as is (amounts in cents).`,
   posagent sim ledger --json | jq '.orders[] | select(.charged > 0)'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := newSimClient(simURL)
+			c, err := ottsim.NewClient(simURL)
 			if err != nil {
 				return err
 			}
 			var out struct {
 				Orders []ottsim.Order `json:"orders"`
 			}
-			if _, err := c.do(cmd.Context(), http.MethodGet, "/_sim/ledger", nil, &out); err != nil {
+			if out.Orders, err = c.Ledger(cmd.Context()); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -369,15 +247,12 @@ clients get "connection refused", then it listens again on the same address.`,
   posagent sim faults --clear`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := newSimClient(simURL)
+			c, err := ottsim.NewClient(simURL)
 			if err != nil {
 				return err
 			}
-			var cur struct {
-				ottsim.Faults
-				DownUntil *time.Time `json:"down_until"`
-			}
-			if _, err := c.do(cmd.Context(), http.MethodGet, "/_sim/faults", nil, &cur); err != nil {
+			cur, err := c.Faults(cmd.Context())
+			if err != nil {
 				return err
 			}
 			fl := cmd.Flags()
@@ -396,7 +271,7 @@ clients get "connection refused", then it listens again on the same address.`,
 					next.DropRate = f.DropRate
 				}
 				next.DownForMS = f.DownForMS
-				if _, err := c.do(cmd.Context(), http.MethodPost, "/_sim/faults", next, &cur); err != nil {
+				if cur, err = c.SetFaults(cmd.Context(), next); err != nil {
 					return err
 				}
 			}

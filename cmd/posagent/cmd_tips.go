@@ -5,18 +5,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/money"
 )
 
 // tipNote is " (12.50 + tip 2.00)" for a payment with a tip, else "".
-func tipNote(p *payment) string {
+func tipNote(p *client.Payment) string {
 	if p.Tip == 0 {
 		return ""
 	}
@@ -25,7 +23,7 @@ func tipNote(p *payment) string {
 
 // showWalletSide prints what the gateway told of the wallet's side of a
 // payment, as "key<TAB>value" lines for show's table.
-func showWalletSide(w io.Writer, p *payment) {
+func showWalletSide(w io.Writer, p *client.Payment) {
 	s := p.WalletSide
 	if s == nil {
 		return
@@ -60,8 +58,8 @@ func showWalletSide(w io.Writer, p *payment) {
 // the cashier whether to take it (yes: no question). On "no" (or no
 // answer: stdin closed) the payment is cancelled, and false returned.
 // Nothing was charged yet: pay gives a typed code only after this.
-func confirmDuplicate(cmd *cobra.Command, c *apiClient, p *payment, yes bool) bool {
-	var w *agent.Warning
+func confirmDuplicate(cmd *cobra.Command, c *client.Client, p *client.Payment, yes bool) bool {
+	var w *client.Warning
 	for i := range p.Warnings {
 		if p.Warnings[i].Code == "possible_duplicate" {
 			w = &p.Warnings[i]
@@ -82,26 +80,10 @@ func confirmDuplicate(cmd *cobra.Command, c *apiClient, p *payment, yes bool) bo
 		return true
 	}
 	fmt.Fprintln(out)
-	var cp payment
-	if err := c.do(context.WithoutCancel(cmd.Context()), "POST", "/v1/payments/"+url.PathEscape(p.ID)+"/cancel", struct{}{}, newIdempotencyKey(), &cp); err != nil {
+	if cp, err := c.Cancel(context.WithoutCancel(cmd.Context()), p.ID); err != nil {
 		fmt.Fprintf(out, "  cancel refused: %v\n", err)
 	} else {
-		*p = cp
+		*p = *cp
 	}
 	return false
-}
-
-// engineRate is the display's view of the engine's exchange rate to CNY.
-func engineRate(eng func() *agent.Engine) func() (string, int64, time.Time, bool) {
-	return func() (string, int64, time.Time, bool) {
-		e := eng()
-		if e == nil {
-			return "", 0, time.Time{}, false
-		}
-		r := e.Rate()
-		if r == nil {
-			return "", 0, time.Time{}, false
-		}
-		return r.Currency, r.Rate, r.At, true
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/posagent/posagent/daemon/doctor"
 	"github.com/posagent/posagent/feed"
 )
 
@@ -134,7 +135,7 @@ func TestDaemonFeedsTheStream(t *testing.T) {
 // TestDoctorFeed: doctor tests the connection and the permissions.
 func TestDoctorFeed(t *testing.T) {
 	url, _ := feedServer(t)
-	out, n := doctorOn(t, feedYAML(url, "LANE1"), doctorOptions{timeout: 500 * time.Millisecond})
+	out, n := doctorOn(t, feedYAML(url, "LANE1"), doctor.Options{Timeout: 500 * time.Millisecond})
 	for _, want := range []string{"ok    feed: connected", "ok    feed stream: POSAGENT", "ok    feed publish: may publish on posagent.maple.s1.LANE1.>", "ok    feed permissions: another lane's subjects are refused"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor: no %q in\n%s", want, out)
@@ -144,7 +145,7 @@ func TestDoctorFeed(t *testing.T) {
 		t.Fatalf("doctor printed the feed's password:\n%s", out)
 	}
 	// The same credential configured as another lane.
-	out, n2 := doctorOn(t, feedYAML(url, "LANE2"), doctorOptions{timeout: 500 * time.Millisecond})
+	out, n2 := doctorOn(t, feedYAML(url, "LANE2"), doctor.Options{Timeout: 500 * time.Millisecond})
 	if n2 != n+1 || !strings.Contains(out, "FAIL  feed publish: posagent.maple.s1.LANE2.doctor.probe") {
 		t.Fatalf("doctor as LANE2 (failures %d, before %d):\n%s", n2, n, out)
 	}

@@ -23,9 +23,12 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/daemon"
+	"github.com/posagent/posagent/daemon/doctor"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/record"
 )
 
 // template is a real journal made by real payments through the daemon
@@ -318,12 +321,33 @@ func journalConfig(t testing.TB, dir, path string) *config.Config {
 	return cfg
 }
 
-// flipInRecord changes one byte inside a payment's JSON (the page stays a
-// well-formed page: only the record is wrong).
+// paymentValue is the offset in a leaf page of a payment record's first
+// byte, JSON ('{') or packed (0x01, store/reccodec.go), right after its
+// key, a payment id; -1 when there is none.
+func paymentValue(page []byte) int {
+	for off := 0; ; {
+		i := bytes.Index(page[off:], []byte("pay_"))
+		if i < 0 {
+			return -1
+		}
+		v := off + i + len("pay_")
+		for v < len(page) && (page[v] >= '0' && page[v] <= '9' || page[v] >= 'a' && page[v] <= 'z' || page[v] == '_') {
+			v++
+		}
+		if v < len(page) && (page[v] == '{' || page[v] == 0x01) {
+			return v
+		}
+		off += i + 1
+	}
+}
+
+// flipInRecord changes the first byte of a payment's record (JSON or
+// packed) to '[' (the page stays a well-formed page: only the record is
+// wrong).
 func flipInRecord(t *testing.T, path string) {
 	leaf := int(pageOf(t, path, "leaf", "payments"))
 	b, _ := os.ReadFile(path)
-	i := bytes.Index(b[leaf*4096:(leaf+1)*4096], []byte(`{"id":"pay_`))
+	i := paymentValue(b[leaf*4096 : (leaf+1)*4096])
 	if i < 0 {
 		t.Fatal("no payment record found")
 	}
@@ -405,7 +429,7 @@ func FuzzJournalStart(f *testing.F) {
 		os.WriteFile(store.KeysPath(path), tp.keys, 0o600)
 		before := fileHash(path)
 		cfg := journalConfig(t, dir, path)
-		st, err := openJournal(cfg, slog.New(slog.DiscardHandler))
+		st, err := daemon.OpenJournal(cfg, slog.New(slog.DiscardHandler))
 		if err != nil {
 			if fileHash(path) != before {
 				t.Fatalf("refused (%v) but the file changed", err)
@@ -425,8 +449,10 @@ func FuzzJournalStart(f *testing.F) {
 // payment code is anywhere in the journal file in clear.
 func TestJournalCodesNeverInClear(t *testing.T) {
 	tp := realJournal(t)
+	// The file's bytes, and its packed records (live and freed) as plain.
+	all := append(bytes.Clone(tp.db), bytes.Join(record.Unpacked(tp.db), []byte{'\n'})...)
 	for _, c := range tp.codes {
-		if bytes.Contains(tp.db, []byte(c)) {
+		if bytes.Contains(all, []byte(c)) {
 			t.Errorf("payment code %s is in the journal in clear", c)
 		}
 	}
@@ -434,7 +460,7 @@ func TestJournalCodesNeverInClear(t *testing.T) {
 	// nothing waits, masked); a code inside a longer string is a barcode
 	// whose code is masked; a product barcode stays plain.
 	for _, want := range []string{"1345**********6789", "PAY:1345**********6788;", "4006381333931"} {
-		if !bytes.Contains(tp.db, []byte(want)) {
+		if !bytes.Contains(all, []byte(want)) {
 			t.Errorf("the scan events should hold %q", want)
 		}
 	}
@@ -474,7 +500,7 @@ func TestJournalCommands(t *testing.T) {
 	// doctor says so too (it used to say "ok").
 	cfg, src, lerr := config.Load(cf, nil)
 	var dout bytes.Buffer
-	if n := runDoctor(context.Background(), &dout, cfg, src, lerr, doctorOptions{}); n == 0 || !strings.Contains(dout.String(), "FAIL  journal: "+path+" is damaged") {
+	if n := doctor.Run(context.Background(), &dout, cfg, src, lerr, doctor.Options{}); n == 0 || !strings.Contains(dout.String(), "FAIL  journal: "+path+" is damaged") {
 		t.Errorf("doctor on a damaged journal:\n%s", dout.String())
 	}
 	sal := filepath.Join(dir, "salvaged.db")

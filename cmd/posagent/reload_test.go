@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/daemon"
 	"github.com/posagent/posagent/display/displaytest"
 )
 
@@ -127,7 +128,7 @@ scanners:
 	ready, done := make(chan running, 1), make(chan error, 1)
 	go func() {
 		done <- runDaemonWith(ctx, cfg, testLogger(t), func(r running) { ready <- r },
-			daemonOptions{ConfigPath: path, Reload: reload, Reloadable: true, Level: new(slog.LevelVar)})
+			daemon.Options{ConfigPath: path, Reload: reload, Reloadable: true, Level: new(slog.LevelVar)})
 	}()
 	defer func() {
 		cancel()
@@ -358,7 +359,7 @@ display:
 	ready, done := make(chan running, 1), make(chan error, 1)
 	go func() {
 		done <- runDaemonWith(ctx, cfg, testLogger(t), func(r running) { ready <- r },
-			daemonOptions{ConfigPath: path, Reload: reload, Reloadable: true, Level: new(slog.LevelVar)})
+			daemon.Options{ConfigPath: path, Reload: reload, Reloadable: true, Level: new(slog.LevelVar)})
 	}()
 	defer func() {
 		cancel()

@@ -32,7 +32,7 @@ of that API or tools for technicians.`,
 	root.PersistentFlags().StringVar(&g.token, "token", "", "API bearer token (default $POSAGENT_API_TOKEN, else the config's api.token)")
 
 	root.AddCommand(
-		// the daemon and its wiring (cmd_run.go)
+		// the daemon (cmd_run.go: package daemon)
 		newRunCmd(g),
 		// clients of the local API (cmd_client.go)
 		newPayCmd(g), newCancelCmd(g), newRefundCmd(g), newResolveCmd(g), newPaymentsCmd(g), newShowCmd(g),
@@ -43,7 +43,7 @@ of that API or tools for technicians.`,
 		newOperatorCmd(g),
 		// scanners (cmd_scan.go, cmd_devices.go)
 		newScanCmd(g), newDevicesCmd(g),
-		// configuration and diagnosis (cmd_config.go, cmd_doctor.go)
+		// configuration and diagnosis (cmd_config.go, cmd_doctor.go: daemon/doctor)
 		newConfigCmd(g), newDoctorCmd(g), newReloadCmd(g),
 		// the payment journal (cmd_journal.go)
 		newJournalCmd(g),

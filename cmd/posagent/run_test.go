@@ -18,9 +18,9 @@ import (
 	"github.com/posagent/posagent/config"
 )
 
-// daemon is the real daemon (runDaemon, as `posagent run` runs it) with the
+// testDaemon is the real daemon (runDaemon, as `posagent run` runs it) with the
 // in-process simulator, a journal in a temp dir and compressed time.
-type daemon struct {
+type testDaemon struct {
 	t      *testing.T
 	cfg    *config.Config
 	cancel context.CancelFunc
@@ -28,7 +28,7 @@ type daemon struct {
 	run    running
 }
 
-func newDaemon(t *testing.T, extraYAML string) *daemon {
+func newDaemon(t *testing.T, extraYAML string) *testDaemon {
 	t.Helper()
 	dir := t.TempDir()
 	yaml := "store:\n  path: " + filepath.Join(dir, "posagent.db") + "\n" +
@@ -51,14 +51,14 @@ func newDaemon(t *testing.T, extraYAML string) *daemon {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{t: t, cfg: cfg}
+	d := &testDaemon{t: t, cfg: cfg}
 	t.Cleanup(d.stop)
 	return d
 }
 
 // start runs the daemon; after a stop it runs again on the same API
 // address and journal.
-func (d *daemon) start() running {
+func (d *testDaemon) start() running {
 	d.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan running, 1)
@@ -80,7 +80,7 @@ func (d *daemon) start() running {
 	return running{}
 }
 
-func (d *daemon) stop() {
+func (d *testDaemon) stop() {
 	if d.cancel == nil {
 		return
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -10,30 +9,16 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/feed"
 	"github.com/posagent/posagent/money"
-	"github.com/posagent/posagent/store"
 )
-
-// statusView is what `posagent status` reads: GET /v1/status (the
-// engine's status and the API's) and the current shift.
-type statusView struct {
-	agent.Status
-	API struct {
-		Open           bool     `json:"open"`
-		Roles          []string `json:"roles"`
-		TLSFingerprint string   `json:"tls_fingerprint"`
-		Socket         string   `json:"socket"`
-	} `json:"api"`
-	// Feed is the journal's feed (feed.enabled; feed.go), nil when off.
-	Feed *feed.Status `json:"feed"`
-}
 
 // writeStatus prints a short summary a person reads, like systemctl
 // status: a first line that says whether all is well, then one line per
 // part (gateway, journal, outbox, in doubt, devices, shift, clock). It is
 // pure: now is the time ages are counted to.
-func writeStatus(w io.Writer, st statusView, shift *store.Shift, now time.Time) {
+func writeStatus(w io.Writer, st *client.Status, shift *client.Shift, now time.Time) {
 	var problems []string
 	line := func(label, format string, args ...any) {
 		fmt.Fprintf(w, "%10s: %s\n", label, fmt.Sprintf(format, args...))
@@ -58,12 +43,12 @@ func writeStatus(w io.Writer, st statusView, shift *store.Shift, now time.Time) 
 	}
 	ok(st.Gateway.Reachable, "gateway unreachable")
 	switch a := st.Gateway.Auth; a.State {
-	case agent.AuthRefused:
+	case client.AuthRefused:
 		gw += "; CREDENTIALS REFUSED (gateway_auth): " + a.Reason + ": payments are refused until gateway.merchant_id / the sign key are fixed"
-	case agent.AuthOK:
+	case client.AuthOK:
 		gw += "; credentials accepted"
 	}
-	ok(st.Gateway.Auth.State != agent.AuthRefused, "gateway refuses the credentials (gateway_auth)")
+	ok(st.Gateway.Auth.State != client.AuthRefused, "gateway refuses the credentials (gateway_auth)")
 
 	j := st.Journal
 	journal := fmt.Sprintf("%s, %s, check %s", j.Path, sizeText(j.SizeBytes), j.Check.State)
@@ -149,7 +134,7 @@ func writeStatus(w io.Writer, st statusView, shift *store.Shift, now time.Time) 
 		clock += fmt.Sprintf(", %d jump(s) since start", st.Clock.Jumps)
 	}
 	ok(st.Clock.Plausible, "clock not plausible")
-	feedText, feedProblem := feedStatusLine(st.Feed, now)
+	feedText, feedProblem := feedStatusLine((*feed.Status)(st.Feed), now)
 	ok(feedProblem == "", feedProblem)
 
 	mark, head := "●", "all well"
@@ -217,9 +202,29 @@ func kinds(by map[string]int) string {
 	return strings.Join(out, ", ")
 }
 
-// decodeStatus reads GET /v1/status.
-func decodeStatus(b []byte) (statusView, error) {
-	var st statusView
-	err := json.Unmarshal(b, &st)
-	return st, err
+// feedStatusLine is the feed's line of `posagent status` and, when the
+// feed is stuck, the problem of its first line ("" when well or off).
+func feedStatusLine(f *feed.Status, now time.Time) (text, problem string) {
+	if f == nil {
+		return "", ""
+	}
+	text = fmt.Sprintf("%s, %s on %s", strings.ReplaceAll(f.State, "_", " "), f.Subject, f.Stream)
+	if f.Server != "" {
+		text += " via " + f.Server
+	}
+	text += fmt.Sprintf(", acknowledged #%d", f.Acked)
+	if f.LagEvents > 0 {
+		text += fmt.Sprintf(", %d event(s) %s behind", f.LagEvents, (time.Duration(f.LagSeconds) * time.Second).String())
+	}
+	if f.LastError != "" {
+		text += ", last error"
+		if !f.LastErrAt.IsZero() {
+			text += " " + ago(now, f.LastErrAt)
+		}
+		text += ": " + f.LastError
+	}
+	if f.State == feed.StateStuck {
+		problem = "feed stuck"
+	}
+	return text, problem
 }

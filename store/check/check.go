@@ -322,9 +322,19 @@ func (inv *inventory) accept(b string, k, v []byte) bool {
 			return false
 		}
 		inv.idem[string(k)] = r.PaymentID
+	case string(record.BucketIdemGone):
+		if len(k) != 8 || len(v) != 4 {
+			inv.bad(b, k, "not an expired idempotency key's tombstone (8-byte hash, 4-byte day)")
+			return false
+		}
 	case string(record.BucketEvents):
 		if len(k) != 8 {
 			inv.bad(b, k, "key is not a sequence number")
+			return false
+		}
+		v, err := record.UnpackEvent(v)
+		if err != nil {
+			inv.bad(b, k, "event unreadable: "+err.Error())
 			return false
 		}
 		if !json.Valid(v) {

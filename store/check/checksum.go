@@ -138,7 +138,8 @@ func (s *sumInventory) payment(k, v []byte) {
 }
 
 func (s *sumInventory) event(k, v []byte) {
-	if len(k) != 8 || !json.Valid(v) {
+	v, err := record.UnpackEvent(v)
+	if err != nil || len(k) != 8 || !json.Valid(v) {
 		s.notSound = true
 		return
 	}

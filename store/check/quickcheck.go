@@ -195,8 +195,9 @@ func (q quickVisitor) missing() map[string]keySet {
 		}
 	}
 	for seq, v := range q.evs {
-		if !record.IsDelta(v) {
-			continue
+		v, err := record.UnpackEvent(v)
+		if err != nil || !record.IsDelta(v) {
+			continue // (unreadable: quickFinish reports it)
 		}
 		var d record.Delta
 		if json.Unmarshal(v, &d) != nil {

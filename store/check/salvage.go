@@ -368,6 +368,13 @@ func shapeOf(k, v []byte) string {
 		}
 		return ""
 	}
+	if len(k) == 8 && len(v) > 0 && v[0] == record.PackFlate2 {
+		js, err := record.UnpackEvent(v) // a packed event (record/codec.go)
+		if err != nil {
+			return ""
+		}
+		v = js
+	}
 	var m map[string]json.RawMessage
 	if json.Unmarshal(v, &m) != nil {
 		return ""

@@ -140,6 +140,10 @@ func NewEventReader(get func(uint64) []byte) *EventReader {
 
 // Full returns event seq's bytes as appended, given its stored record v.
 func (r *EventReader) Full(seq uint64, v []byte) ([]byte, error) {
+	v, err := UnpackEvent(v)
+	if err != nil {
+		return nil, fmt.Errorf("event %d: %w", seq, err)
+	}
 	if !IsDelta(v) {
 		return v, nil
 	}

@@ -38,6 +38,10 @@ var (
 	BucketOutboxStats = []byte("outbox_stats")
 	// BucketAuditAt: AuditKey(at, seq) -> nothing, one per audit event.
 	BucketAuditAt = []byte("audit_at")
+	// BucketIdemGone: the tombstones of expired idempotency keys, the
+	// first 8 bytes of SHA-256 of the key -> the unix day it expired
+	// (4 bytes, big-endian); store/idemexpiry.go.
+	BucketIdemGone = []byte("idem_gone")
 	// BucketEvLast: the thing an event is about -> the sequence of its
 	// last event (the base of the next delta).
 	BucketEvLast = []byte("ev_last")

@@ -19,6 +19,10 @@ type StoredPayment struct {
 
 // DecodePayment decodes a record of the payments bucket.
 func DecodePayment(v []byte) (*StoredPayment, error) {
+	v, err := UnpackPayment(v)
+	if err != nil {
+		return nil, err
+	}
 	r := &StoredPayment{Payment: &Payment{}}
 	if err := json.Unmarshal(v, r); err != nil {
 		return nil, err

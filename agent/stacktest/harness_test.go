@@ -1,0 +1,294 @@
+package stacktest
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/agent"
+
+	"go.uber.org/goleak"
+
+	"github.com/posagent/posagent/agent/agenttest"
+	"github.com/posagent/posagent/agent/api"
+	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/store"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(crashChild())
+	}
+	if os.Getenv(modelEnv) != "" {
+		os.Exit(modelChild())
+	}
+	goleak.VerifyTestMain(m)
+}
+
+const (
+	merchantID = agenttest.MerchantID
+	signKey    = agenttest.SignKey
+	scale      = agenttest.Scale // agent and simulator time scale in end-to-end tests
+)
+
+var testLogger = agenttest.Logger
+
+// simEnv is a simulator served over loopback HTTP (agenttest.Sim, with the
+// names these tests use).
+type simEnv struct {
+	*agenttest.Sim
+	sim  *ottsim.Sim
+	url  string // base URL
+	stop func()
+}
+
+func simOptions() ottsim.Options { return agenttest.SimOptions() }
+
+func startSim(t testing.TB, addr string) *simEnv {
+	t.Helper()
+	s := agenttest.StartSim(t, addr)
+	return &simEnv{Sim: s, sim: s.Sim, url: s.URL, stop: s.Stop}
+}
+
+// ledger returns the simulator's orders by order id.
+func (s *simEnv) ledger() map[string]ottsim.Order { return agenttest.LedgerOf(s.sim) }
+
+var newGatewayClient = agenttest.GatewayClient
+
+// testOptions are the engine options of the end-to-end tests: real
+// defaults compressed by scale, with a faster reconciler and retry.
+func testOptions() agent.Options {
+	return agent.Options{
+		TimeScale: scale, MerchantName: agenttest.MerchantName, TerminalNo: agenttest.TerminalNo,
+		Timing: timingWith(func(t *agent.Timing) {
+			t.ReconcileBackoff, t.RetryBackoff, t.APIWait = agenttest.ReconcileBackoff, agenttest.RetryBackoff, agenttest.APIWait
+		}),
+	}
+}
+
+// timingWith is DefaultTiming with f's changes.
+func timingWith(f func(*agent.Timing)) agent.Timing {
+	t := agent.DefaultTiming()
+	f(&t)
+	return t
+}
+
+// agentEnv is an engine with its API on a real HTTP server, and a client
+// of that API.
+type agentEnv struct {
+	*agenttest.Client
+	t      testing.TB
+	e      *agent.Engine
+	bk     *books.Books // the books beside e, running with it
+	st     *store.Store
+	srv    *httptest.Server
+	hc     *http.Client
+	stop   func()
+	cancel context.CancelFunc // ends Run only
+	path   string
+}
+
+// startAgent starts an engine on the journal at path ("" a new one) with
+// its API (conf: at most one) on a loopback HTTP server.
+func startAgent(t testing.TB, path string, gw agent.Gateway, o agent.Options, conf ...APIConf) *agentEnv {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "posagent.db")
+	}
+	st, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Gateway, o.Store = gw, st
+	if o.Logger == nil {
+		o.Logger = testLogger(t)
+	}
+	e, err := agent.New(o)
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	var c APIConf
+	if len(conf) > 0 {
+		c = conf[0]
+	}
+	bk := testBooks(t, e, o, c.Books)
+	ctx, cancel := context.WithCancel(context.Background())
+	done, booksDone := make(chan error, 1), make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	<-e.Ready()
+	go func() { booksDone <- bk.Run(ctx) }()
+	srv := httptest.NewServer(testAPI(e, bk, o, conf...))
+	a := &agentEnv{t: t, e: e, bk: bk, st: st, srv: srv, hc: srv.Client(), path: path, cancel: cancel,
+		Client: &agenttest.Client{T: t, Base: srv.URL, HC: srv.Client()}}
+	if len(conf) > 0 {
+		a.Token = conf[0].Token
+	}
+	var once sync.Once
+	a.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			if err := <-booksDone; err != nil {
+				t.Errorf("books: Run: %v", err)
+			}
+			srv.CloseClientConnections()
+			srv.Close()
+			if err := st.Check(); err != nil {
+				t.Errorf("journal consistency: %v", err)
+			}
+			st.Close()
+		})
+	}
+	t.Cleanup(a.stop)
+	return a
+}
+
+func (a *agentEnv) call(method, path string, body any, hdr ...string) (int, map[string]any) {
+	a.t.Helper()
+	return a.Call(method, path, body, hdr...)
+}
+
+func (a *agentEnv) raw(method, path string, body any, hdr ...string) (int, []byte) {
+	a.t.Helper()
+	return a.Raw(method, path, body, hdr...)
+}
+
+func (a *agentEnv) payment(id string) *agent.Payment {
+	a.t.Helper()
+	status, raw := a.raw("GET", "/v1/payments/"+id, nil)
+	if status != 200 {
+		a.t.Fatalf("GET payment %s: %d %s", id, status, raw)
+	}
+	var p agent.Payment
+	if err := json.Unmarshal(raw, &p); err != nil {
+		a.t.Fatal(err)
+	}
+	return &p
+}
+
+func decodePayment(t testing.TB, m map[string]any) *agent.Payment {
+	t.Helper()
+	j, _ := json.Marshal(m)
+	var p agent.Payment
+	if err := json.Unmarshal(j, &p); err != nil || p.ID == "" {
+		t.Fatalf("not a payment: %s", j)
+	}
+	return &p
+}
+
+// waitFinal polls the API until the payment is final (or cond holds).
+// The limit is a hang guard, not a speed assertion.
+func (a *agentEnv) waitUntil(id string, what string, cond func(*agent.Payment) bool) *agent.Payment {
+	a.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		p := a.payment(id)
+		if cond(p) {
+			return p
+		}
+		if time.Now().After(deadline) {
+			a.t.Fatalf("payment %s never became %s; it is %s (history %v, error %v)", id, what, p.State, p.History, p.Error)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (a *agentEnv) waitFinal(id string) *agent.Payment {
+	return a.waitUntil(id, "final", func(p *agent.Payment) bool { return p.State.Final() && refundsFinal(p) })
+}
+
+func refundsFinal(p *agent.Payment) bool {
+	for _, r := range p.Refunds {
+		if !r.State.Final() {
+			return false
+		}
+	}
+	return true
+}
+
+// payment codes per wallet (paycode.Classify rules).
+var wechatCode, alipayCode = agenttest.WechatCode, agenttest.AlipayCode
+
+// APIConf is what a test asks of the API in front of its engine.
+type APIConf struct {
+	Token     string
+	Operators []APIOperator // operators: (config operators:)
+	SSEPing   time.Duration
+	// RenderReceipt draws receipt.png (nil: 404).
+	RenderReceipt func(printer.Receipt) ([]byte, error)
+	// Books adds to the books the API serves (testBooks): the shop's
+	// time zone, close_at, the reconciliation rate.
+	Books books.Options
+}
+
+// APIOperator is a configured operator (id and role).
+type APIOperator struct{ ID, Role string }
+
+// testAPI is the local API (agent/api) in front of e and its books, as
+// posagent run serves it, its event-stream ping in the engine's time scale.
+func testAPI(e *agent.Engine, bk *books.Books, o agent.Options, conf ...APIConf) http.Handler {
+	var c APIConf
+	if len(conf) > 0 {
+		c = conf[0]
+	}
+	if c.SSEPing == 0 {
+		c.SSEPing = e.Timing().SSEPing
+	}
+	acc := api.Access{}
+	for _, op := range c.Operators {
+		acc.Operators = append(acc.Operators, api.Operator{ID: op.ID, Role: op.Role})
+	}
+	return api.New(e, bk, api.Options{Token: c.Token, Access: acc, SSEPing: c.SSEPing, RenderReceipt: c.RenderReceipt,
+		RenderReport: printer.RenderReportPaper, RenderPlacard: printer.RenderPlacardPaper})
+}
+
+// testBooks are the books beside e (agent/books) as the daemon builds them:
+// the engine's journal, clock, merchant, lane and timing (o: the options e
+// was made with); bo adds what a test sets (the shop's time zone,
+// close_at, a reconciliation rate: 5 a second when unset, as configured by
+// default).
+func testBooks(t testing.TB, e *agent.Engine, o agent.Options, bo books.Options) *books.Books {
+	t.Helper()
+	bk, err := newBooks(e, o, bo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bk
+}
+
+// newBooks is testBooks for the crash and model children (no testing.TB).
+func newBooks(e *agent.Engine, o agent.Options, bo books.Options) (*books.Books, error) {
+	tm := e.Timing()
+	bo.Store, bo.Engine, bo.Clock, bo.Logger = o.Store, e, e.Clock(), o.Logger
+	bo.Merchant, bo.Currency, bo.Lane = o.MerchantName, e.Currency(), o.TerminalNo
+	bo.ReconcileSpread, bo.PrintTimeout = tm.ReconcileSpread, tm.PrintTimeout
+	if bo.ReconcileRate == 0 {
+		bo.ReconcileRate = 5
+	}
+	return books.New(bo)
+}
+
+// newID is an id in the engine's form (the prefix, the time in 13 base-36
+// digits, 6 random base-36 letters), for payments written straight into a
+// journal as fixtures.
+func newID(prefix string, t time.Time) string {
+	ts := strconv.FormatInt(t.UnixNano(), 36)
+	r := strconv.FormatInt(rand.Int64N(36*36*36*36*36*36), 36)
+	return prefix + strings.Repeat("0", 13-len(ts)) + ts + strings.Repeat("0", 6-len(r)) + r
+}
+
+var errCode = agenttest.ErrCode

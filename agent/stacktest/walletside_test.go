@@ -1,0 +1,123 @@
+package stacktest
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/printer"
+)
+
+// The wallet's side of a payment (buyer account, wallet time, the
+// wallet's transaction number) is kept from the answers, printed on the
+// receipt, exported, and a payment is found by a part of its transaction
+// number.
+func TestWalletSideKeptPrintedFound(t *testing.T) {
+	sim := startSim(t, "")
+	gw, hc := newGatewayClient(t, sim.url)
+	defer hc.CloseIdleConnections()
+	pr := &recordingPrinter{}
+	o := testOptions()
+	o.Printer, o.AutoPrint = pr, true
+	tor, err := time.LoadLocation("America/Toronto") // time/tzdata is linked in
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the shop's zone (the books'); the simulator answers trade_time in UTC (o.GatewayZone nil)
+	a := startAgent(t, "", gw, o, APIConf{Books: books.Options{Location: tor}})
+	var ps []*agent.Payment
+	for i, body := range []map[string]any{
+		{"amount": 1250, "mode": "scan", "auth_code": wechatCode(5101), "reference": "INV-51"},
+		{"amount": 900, "mode": "scan", "auth_code": alipayCode(5102)},
+		{"amount": 1202, "mode": "scan", "auth_code": wechatCode(5103)}, // paid after a query
+	} {
+		s, m := a.call("POST", "/v1/payments", body)
+		if s != 201 {
+			t.Fatalf("%d: %d %v", i, s, m)
+		}
+		ps = append(ps, a.waitFinal(decodePayment(t, m).ID))
+	}
+	for _, p := range ps {
+		w := p.WalletSide
+		if p.State != agent.Succeeded || w == nil || w.BuyerLoginID != "sim_"+p.Wallet+"_buyer" || len(w.TradeTime) != 14 || len(w.TransactionID) != 28 {
+			t.Fatalf("payment %s %s: wallet side %+v", p.ID, p.State, w)
+		}
+		// The wallet's time is read as a time (UTC digits from the
+		// simulator) and it is the time of the payment, to the second.
+		if want, _ := time.ParseInLocation("20060102150405", w.TradeTime, time.UTC); !w.TradeAt.Equal(want) || w.TradeAt.Sub(p.UpdatedAt).Abs() > 2*time.Second {
+			t.Errorf("payment %s: trade_at %v from trade_time %s, want %v, near the payment's %v", p.ID, w.TradeAt, w.TradeTime, want, p.UpdatedAt)
+		}
+		if p.Answer != nil && p.Answer.Wallet != nil {
+			t.Errorf("the wallet's side is kept twice (also on the answer): %+v", p.Answer)
+		}
+	}
+	wx := ps[0].WalletSide.TransactionID
+	if !strings.HasPrefix(wx, "42000") {
+		t.Fatalf("a WeChat transaction number %q", wx)
+	}
+
+	// Found by a part of the transaction number, as typed from the phone.
+	for _, find := range []string{wx, wx[:22], wx[len(wx)-8:]} {
+		_, m := a.call("GET", "/v1/payments?find="+url.QueryEscape(find), nil)
+		list := m["payments"].([]any)
+		if len(list) != 1 || list[0].(map[string]any)["id"] != ps[0].ID {
+			t.Fatalf("find %q: %v", find, m)
+		}
+	}
+	if s, m := a.call("GET", "/v1/payments?find=420", nil); s != 400 || errCode(m) != "invalid_find" {
+		t.Fatalf("a 3-character find: %d %v", s, m)
+	}
+	_, m := a.call("GET", "/v1/payments?reference=INV-51", nil)
+	if list := m["payments"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != ps[0].ID {
+		t.Fatalf("by reference: %v", m)
+	}
+
+	// Printed.
+	var r printer.Receipt
+	a.waitUntilPrinted(pr, ps[0].ID, &r)
+	text := printer.Render(printer.Encode(r, printer.Profile{Location: tor}), 576)[0].Text()
+	shopTime := ps[0].WalletSide.TradeAt.In(tor)
+	for _, want := range []string{"Buyer", "sim_wechat_buyer", "Wallet txn", wx, "Wallet time", shopTime.Format("2006-01-02 15:04:05")} {
+		if !strings.Contains(text, want) {
+			t.Errorf("receipt lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, ps[0].WalletSide.TradeTime) {
+		t.Errorf("the receipt prints the wire format %s:\n%s", ps[0].WalletSide.TradeTime, text)
+	}
+	// Exported, in the shop's zone.
+	_, raw := a.raw("GET", "/v1/export?format=csv", nil)
+	if !strings.Contains(string(raw), ",sim_wechat_buyer,"+shopTime.Format(time.RFC3339)+","+wx+",") || strings.Contains(string(raw), ps[0].WalletSide.TradeTime) {
+		t.Fatalf("csv export, want the wallet time %s:\n%s", shopTime.Format(time.RFC3339), raw)
+	}
+}
+
+// TestTradeTimeAt: the gateway's yyyyMMddHHmmss is read in its zone;
+// anything else is not a time.
+func TestTradeTimeAt(t *testing.T) {
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		raw  string
+		zone *time.Location
+		want time.Time
+		ok   bool
+	}{
+		{"20261207061617", nil, time.Date(2026, 12, 7, 6, 16, 17, 0, time.UTC), true},
+		{"20261207141617", sh, time.Date(2026, 12, 7, 6, 16, 17, 0, time.UTC), true},
+		{"2026-12-07 06:16:17", nil, time.Time{}, false},
+		{"20261307061617", nil, time.Time{}, false},
+		{"2026120706161", nil, time.Time{}, false},
+		{"", nil, time.Time{}, false},
+	} {
+		got, ok := agent.TradeTimeAt(tt.raw, tt.zone)
+		if ok != tt.ok || !got.Equal(tt.want) {
+			t.Errorf("TradeTimeAt(%q, %v) = %v %v, want %v %v", tt.raw, tt.zone, got, ok, tt.want, tt.ok)
+		}
+	}
+}
