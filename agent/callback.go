@@ -8,11 +8,11 @@ import (
 	"github.com/posagent/posagent/store"
 )
 
-// Nudge makes the payment owning orderID poll now: its running flow (a qr
+// PollOrderNow makes the payment owning orderID poll now: its running flow (a qr
 // payment being shown) and its outbox jobs (reconciliation) alike; it
 // returns how many it woke. amount, when not zero, must be the payment's.
 // A verified OTTPay call-back calls it: polling stays the source of truth.
-func (e *Engine) Nudge(orderID string, amount int64) (int, error) {
+func (e *Engine) PollOrderNow(orderID string, amount int64) (int, error) {
 	n := 0
 	err := e.st.Update(func(tx *store.Tx) error {
 		id, err := tx.PaymentIDByOrder(orderID)

@@ -46,7 +46,7 @@ type Engine struct {
 	clock  Clock
 	bus    *events.Bus
 	pool   *outbox.Pool               // runs the outbox jobs
-	cart   *route.Slot                // the amount due
+	cart   *route.CartSlot            // the amount due
 	cartMu sync.Mutex                 // orders the cart's changes with their cart.updated events
 	dedupe *route.Dedupe              // repeated scans
 	tips   atomic.Pointer[route.Tips] // the tip rules (SetTipChoices changes their suggestions live)
@@ -132,7 +132,7 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{},
-		cart: route.NewSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
+		cart: route.NewCartSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
 		quit: make(chan struct{}), ready: make(chan struct{}), dups: newDupSet(),
 	}
 	e.tips.Store(&route.Tips{MaxPercent: opts.TipMaxPercent, Choices: slices.Clone(opts.TipChoices), MaxTotal: MaxAmount})

@@ -12,18 +12,18 @@ import (
 // books.Books.Collector). Names, labels and
 // buckets are the dashboard's and the alert rules' contract (deploy/;
 // cmd/posagent/deploy_test.go checks it on a real scrape).
-func (e *Engine) Collector() prometheus.Collector { return collectors2{e.gw, engineCollector{e}} }
+func (e *Engine) Collector() prometheus.Collector { return collectorPair{e.gw, engineCollector{e}} }
 
-// collectors2 is two collectors as one.
-type collectors2 [2]prometheus.Collector
+// collectorPair is two collectors as one.
+type collectorPair [2]prometheus.Collector
 
-func (c collectors2) Describe(ch chan<- *prometheus.Desc) {
+func (c collectorPair) Describe(ch chan<- *prometheus.Desc) {
 	for _, x := range c {
 		x.Describe(ch)
 	}
 }
 
-func (c collectors2) Collect(ch chan<- prometheus.Metric) {
+func (c collectorPair) Collect(ch chan<- prometheus.Metric) {
 	for _, x := range c {
 		x.Collect(ch)
 	}
@@ -86,7 +86,7 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	e.mu.Lock()
 	storeErrs := e.storeErrs
 	e.mu.Unlock()
-	gauge(descClockOK, b2f(e.watch.Problem() == ""))
+	gauge(descClockOK, boolGauge(e.watch.Problem() == ""))
 	counter(descClockJumps, float64(jumps))
 	counter(descStoreErrs, float64(storeErrs))
 	e.collectMoney(gauge, counter, ob.ByKind[store.JobRefund])
@@ -102,7 +102,7 @@ type metricFunc func(d *prometheus.Desc, v float64, labels ...string)
 // It reads the in-doubt payments and the refund jobs only, not the whole
 // status.
 func (e *Engine) collectMoney(gauge, counter metricFunc, refundJobs int) {
-	gauge(descAuthRefused, b2f(e.auth.Status().State == AuthRefused))
+	gauge(descAuthRefused, boolGauge(e.auth.Status().State == AuthRefused))
 	e.mu.Lock()
 	contradicted := e.contradicted
 	e.mu.Unlock()
@@ -127,8 +127,8 @@ func (e *Engine) collectMoney(gauge, counter metricFunc, refundJobs int) {
 	gauge(descReversalStuck, float64(stuck))
 }
 
-// b2f is 1 for true, 0 for false.
-func b2f(b bool) float64 {
+// boolGauge is a gauge of a condition: 1 for true, 0 for false.
+func boolGauge(b bool) float64 {
 	if b {
 		return 1
 	}

@@ -74,7 +74,7 @@ func (e *Engine) HandleScan(ctx context.Context, s Scan) error {
 	switch route.Decide(len(waiting), auto) {
 	case route.Ambiguous:
 		err := errf(operr.CodeScanAmbiguous, "%d payments could take this code (%s); nothing was charged: cancel the one the customer is not paying",
-			len(waiting)+btoi(auto), describeCandidates(waiting, auto, cart))
+			len(waiting)+oneIf(auto), describeCandidates(waiting, auto, cart))
 		return e.refuseScan(masked, err)
 	case route.Waiting:
 		_, err := e.giveCode(ctx, waiting[0], code, IdemKey{}, false) // a scanner never waits for the gateway
@@ -306,7 +306,8 @@ func (e *Engine) cartExpired() bool { return e.cart.Expired(e.mono()) }
 // CurrentCart returns the amount due, or nil (also once it expired).
 func (e *Engine) CurrentCart() *Cart { return e.cart.Current(e.mono()) }
 
-func btoi(b bool) int {
+// oneIf counts a condition: 1 when b holds, else 0.
+func oneIf(b bool) int {
 	if b {
 		return 1
 	}

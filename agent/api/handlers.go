@@ -11,7 +11,7 @@ import (
 
 // hCreate: POST /v1/payments. A tip above tips.max_percent of the amount
 // needs a manager's "approval" (tips.go).
-func (d *door) hCreate(w http.ResponseWriter, r *http.Request) {
+func (d *frontDoor) hCreate(w http.ResponseWriter, r *http.Request) {
 	s := d.s
 	var req struct {
 		agent.CreateRequest
@@ -207,7 +207,7 @@ func (s *Server) hCartGet(w http.ResponseWriter, r *http.Request) {
 
 // hCartPut: PUT /v1/cart. A tip above tips.max_percent of the amount
 // needs a manager's "approval" (tips.go).
-func (d *door) hCartPut(w http.ResponseWriter, r *http.Request) {
+func (d *frontDoor) hCartPut(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		agent.Cart
 		Approval *Approval `json:"approval"`

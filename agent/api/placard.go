@@ -22,7 +22,7 @@ type PlacardPrinter interface {
 
 // placardRoutes registers GET /v1/placard (the PNG, as printed) and POST
 // /v1/placard/print. Neither moves money.
-func (s *Server) placardRoutes(d *door) {
+func (s *Server) placardRoutes(d *frontDoor) {
 	d.handle("GET /v1/placard", readRoles, "", s.hPlacard)
 	d.handle("POST /v1/placard/print", posRoles, "placard.print", s.hPlacardPrint)
 }

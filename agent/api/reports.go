@@ -12,7 +12,7 @@ import (
 // reportRoutes registers the shift and report routes: opening and closing
 // shifts and reconciling are the manager's; reading and printing reports
 // are the POS's too.
-func (s *Server) reportRoutes(d *door) {
+func (s *Server) reportRoutes(d *frontDoor) {
 	d.handle("GET /v1/shifts/current", readRoles, "", s.hShiftCurrent)
 	d.handle("POST /v1/shifts/open", mgrRoles, "shift.open", s.hShiftOpen)
 	d.handle("POST /v1/shifts/close", mgrRoles, "shift.close", s.hShiftClose)

@@ -65,7 +65,7 @@ func (s *Server) apiStatus() APIStatus {
 // that records the refund (agent.RefundLimits), against everything the
 // payment (and the shift) was refunded without one: a refund split into
 // small ones, or raced, needs the approval one refund would.
-func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
+func (d *frontDoor) hRefund(w http.ResponseWriter, r *http.Request) {
 	s := d.s
 	var req struct {
 		Amount   *int64    `json:"amount"`
@@ -131,7 +131,7 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 //   - refunds.approval_above -1: the manager role alone (within the
 //     per-shift limit, when set); a pos credential needs a PIN for every
 //     refund.
-func (d *door) approve(r *http.Request, ap *Approval) (string, *agent.RefundLimits, error) {
+func (d *frontDoor) approve(r *http.Request, ap *Approval) (string, *agent.RefundLimits, error) {
 	c := callerOf(r)
 	a := &d.s.accessNow().a
 	if ap != nil {
@@ -156,7 +156,7 @@ func (d *door) approve(r *http.Request, ap *Approval) (string, *agent.RefundLimi
 // time, so that neither concurrent guesses nor a restart get more tries
 // than Access.PINAttempts; the lock-out is kept in the journal (it
 // survives a restart and a reload).
-func (d *door) checkPIN(r *http.Request, ap *Approval) (string, error) {
+func (d *frontDoor) checkPIN(r *http.Request, ap *Approval) (string, error) {
 	c := callerOf(r)
 	a := &d.s.accessNow().a
 	var mgr *Operator
@@ -201,7 +201,7 @@ func (d *door) checkPIN(r *http.Request, ap *Approval) (string, error) {
 
 // pinGate lets one PIN check per operator run at a time; the others wait
 // for it (or for their request to end).
-func (d *door) pinGate(ctx context.Context, op string) (func(), error) {
+func (d *frontDoor) pinGate(ctx context.Context, op string) (func(), error) {
 	d.mu.Lock()
 	g := d.pinGates[op]
 	if g == nil {

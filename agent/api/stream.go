@@ -21,7 +21,7 @@ import (
 // A stream ends when its credential is revoked (a reload), when it stayed
 // idle (no event) for Access.StreamIdle, or when a newer display stream
 // needs its slot.
-func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
+func (d *frontDoor) hEvents(w http.ResponseWriter, r *http.Request) {
 	s := d.s
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -226,7 +226,7 @@ func streamRole(c caller) Role {
 // slot that only a display may take. A display stream beyond its quota
 // closes the oldest display stream instead of being refused, so the real
 // display, which reconnects, always gets in, whoever holds the others.
-func (d *door) acquireStream(c caller) (*streamSlot, bool) {
+func (d *frontDoor) acquireStream(c caller) (*streamSlot, bool) {
 	a := d.s.accessNow().a
 	role := streamRole(c)
 	d.mu.Lock()
@@ -268,7 +268,7 @@ func (d *door) acquireStream(c caller) (*streamSlot, bool) {
 }
 
 // openStreams counts the event streams open now.
-func (d *door) openStreams() int {
+func (d *frontDoor) openStreams() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.total

@@ -16,7 +16,7 @@ import (
 // tipApprover checks the manager's approval a request carries for its tip
 // and returns the manager's id ("" when it carries none). A refused
 // approval is answered and put on the audit trail, as for refunds.
-func (d *door) tipApprover(r *http.Request, ap *Approval) (string, error) {
+func (d *frontDoor) tipApprover(r *http.Request, ap *Approval) (string, error) {
 	if ap == nil {
 		return "", nil
 	}
@@ -35,7 +35,7 @@ func (d *door) tipApprover(r *http.Request, ap *Approval) (string, error) {
 // {"percent": 15} or {"tip": 0} from the display's touch screen; the POS
 // may also send {"tip": <cents>} (with "approval" above tips.max_percent)
 // and change an answer.
-func (d *door) hCartTip(w http.ResponseWriter, r *http.Request) {
+func (d *frontDoor) hCartTip(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Percent  *int      `json:"percent"`
 		Tip      *int64    `json:"tip"`

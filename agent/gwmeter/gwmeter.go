@@ -198,11 +198,11 @@ func (m *Meter) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Lock()
 	up := m.reachable || !m.everTried
 	m.mu.Unlock()
-	ch <- prometheus.MustNewConstMetric(m.up, prometheus.GaugeValue, b2f(up))
+	ch <- prometheus.MustNewConstMetric(m.up, prometheus.GaugeValue, boolGauge(up))
 }
 
-// b2f is 1 for true, 0 for false.
-func b2f(b bool) float64 {
+// boolGauge is a gauge of a condition: 1 for true, 0 for false.
+func boolGauge(b bool) float64 {
 	if b {
 		return 1
 	}
