@@ -54,12 +54,27 @@ var allowed = map[string][]string{
 	// The engine builds slips (receipts, reports) and takes scans of its
 	// own type: no device, printer or display code (TestAgentLinksNoDeviceCode).
 	"agent": {"gateway", "store", "paycode", "money", "slip", "devices"},
-	// The HTTP API depends on the engine through interfaces of its own;
-	// the engine never imports it (a cycle the compiler refuses anyway).
-	// It draws PNGs with functions the daemon gives it (Options.Render*).
-	"agent/api": {"agent", "gateway", "store", "paycode", "money", "slip"},
-	// Scan routing, dedupe and the cart: the standard library only.
-	"agent/route": {},
+	// The HTTP API holds the engine and its books; the engine never
+	// imports it (a cycle the compiler refuses anyway). It draws PNGs with
+	// functions the daemon gives it (Options.Render*).
+	"agent/api": {"agent", "agent/books", "gateway", "store", "paycode", "money", "slip"},
+	// The books (shifts, X/Z reports, reconciliation) reach the engine
+	// through an interface of their own: they never import it, and the
+	// engine never imports them (TestEngineImportsNoFeature).
+	"agent/books": {"agent/operr", "gateway", "store", "paycode", "money", "slip"},
+	// The exchange rate and the clock watch: the engine composes them.
+	"agent/rate":       {"gateway", "store"},
+	"agent/clockwatch": {"store"},
+	// The gateway credentials' watch probes the metered gateway it is given.
+	"agent/gwauth": {"agent/operr", "gateway", "store"},
+	// The gateway's meter (latency, errors, reachability) tells the
+	// credentials' watch of a suspect answer.
+	"agent/gwmeter": {"agent/gwauth", "agent/rate", "gateway"},
+	// The error an engine operation returns: a leaf (standard library only).
+	"agent/operr": {},
+	// Scan routing, dedupe, the cart and its tip rules: the standard
+	// library and the engine's error leaf only.
+	"agent/route": {"agent/operr"},
 	// The outbox's pool of workers knows the journal only; what a job
 	// does is the engine's.
 	"agent/outbox": {"store"},
@@ -82,7 +97,7 @@ var allowed = map[string][]string{
 }
 
 // stdlibOnly are the leaves: they import nothing outside the standard library.
-var stdlibOnly = []string{"paycode", "money", "slip", "devices", "fleet", "client"}
+var stdlibOnly = []string{"paycode", "money", "slip", "fleet", "agent/operr"}
 
 // devicePackages must never be linked into the OTTPay client or its
 // simulator: the protocol is pure, and the simulator runs anywhere.
@@ -212,6 +227,22 @@ func TestEngineSpeaksNoHTTP(t *testing.T) {
 		if imp == "net/http" || strings.HasPrefix(imp, "net/http/") {
 			t.Errorf("agent imports %s: HTTP belongs in agent/api", imp)
 		}
+	}
+}
+
+// TestEngineImportsNoFeature: the payment engine (package agent) links
+// neither its books nor the API built over it (go list -deps ./agent): they
+// reach the engine through interfaces of their own, and the daemon wires
+// them, so the engine's tests can build them without a cycle.
+func TestEngineImportsNoFeature(t *testing.T) {
+	pkgs := goList(t, "./agent")
+	for _, feature := range []string{"agent/books", "agent/api"} {
+		if pkgs[module+"/"+feature] != nil {
+			t.Errorf("agent links %s: the engine must not depend on the parts built over it", feature)
+		}
+	}
+	if pkgs[module+"/agent"] == nil {
+		t.Fatal("go list ./agent did not list the agent package")
 	}
 }
 

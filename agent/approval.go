@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/store"
 )
 
@@ -43,7 +44,7 @@ func (e *Engine) checkUnapproved(tx *store.Tx, p *store.Payment, amt int64, by R
 	}
 	before := unapprovedRefunds(p)
 	if lim.PerPayment >= 0 && before+amt > lim.PerPayment {
-		return errf(CodeApprovalRequired, "a refund of %d would bring what payment %s was refunded without a manager's approval to %d, above the %d a cashier may refund alone: add a manager's approval, \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", amt, p.ID, before+amt, lim.PerPayment)
+		return errf(operr.CodeApprovalRequired, "a refund of %d would bring what payment %s was refunded without a manager's approval to %d, above the %d a cashier may refund alone: add a manager's approval, \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", amt, p.ID, before+amt, lim.PerPayment)
 	}
 	if lim.PerShift <= 0 {
 		return nil
@@ -62,7 +63,7 @@ func (e *Engine) checkUnapproved(tx *store.Tx, p *store.Payment, amt int64, by R
 		}
 	}
 	if sh.UnapprovedRefunds+amt > lim.PerShift {
-		return errf(CodeApprovalRequired, "a refund of %d would bring the refunds of shift %d without a manager's approval to %d, above refunds.unapproved_per_shift (%d): add a manager's approval", amt, sh.No, sh.UnapprovedRefunds+amt, lim.PerShift)
+		return errf(operr.CodeApprovalRequired, "a refund of %d would bring the refunds of shift %d without a manager's approval to %d, above refunds.unapproved_per_shift (%d): add a manager's approval", amt, sh.No, sh.UnapprovedRefunds+amt, lim.PerShift)
 	}
 	sh.UnapprovedRefunds += amt
 	return tx.PutShift(sh)

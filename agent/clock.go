@@ -1,10 +1,11 @@
 package agent
 
 import (
-	"context"
 	"encoding/json"
 	"time"
 
+	"github.com/posagent/posagent/agent/clockwatch"
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/store"
 )
 
@@ -22,14 +23,6 @@ import (
 // wall clock moves outbox deadlines with it (backwards) and holds compaction
 // for one round.
 
-// jumpTolerance is how far the wall clock may drift from the monotonic
-// clock between two checks before it counts as a jump.
-const jumpTolerance = 2 * time.Second
-
-// clockSlack is how far behind the newest journal record the wall clock may
-// be and still be believed (an NTP step back of a few seconds is normal).
-const clockSlack = 5 * time.Minute
-
 // now is the wall clock in UTC, for stamps. Never subtract two of these to
 // measure a duration inside the process: use mono.
 func (e *Engine) now() time.Time { return e.clock.Now().UTC() }
@@ -46,12 +39,6 @@ func (e *Engine) mono() time.Duration {
 	}
 }
 
-// wallOffset is the wall clock minus the monotonic clock: constant while
-// the wall clock runs true, and it moves by the size of a jump.
-func (e *Engine) wallOffset() time.Duration {
-	return e.clock.Now().Round(0).Sub(e.wallOrigin) - e.mono() // Round(0): the wall reading only
-}
-
 // ageOf is how long ago a persisted wall-clock time was, clamped at zero
 // (a wall clock that went back never makes a negative age).
 func (e *Engine) ageOf(t time.Time) time.Duration {
@@ -61,28 +48,16 @@ func (e *Engine) ageOf(t time.Time) time.Duration {
 	return max(0, e.now().Sub(t))
 }
 
-// checkClock compares the wall clock with the monotonic clock since the
-// last check. A jump is logged, journaled as a clock.jumped event, counted,
-// holds the next compaction, and, when the clock went back, moves every
-// outbox deadline back by as much so that no follow-up stalls.
-func (e *Engine) checkClock() {
-	off := e.wallOffset()
-	e.mu.Lock()
-	jump := off - e.lastOffset
-	if jump > -jumpTolerance && jump < jumpTolerance {
-		e.mu.Unlock()
-		return
-	}
-	e.lastOffset = off
-	e.jumps++
-	e.lastJumpMono = e.mono()
-	e.jumpSeen = true
-	e.mu.Unlock()
+// onJump is the engine's side of a jump the clock watch saw: it is
+// logged and journaled as a clock.jumped event; a jump forward is kept for
+// compaction (clockwatch.Cutoff); when the clock went back, every outbox
+// deadline moves back by as much so that no follow-up stalls.
+func (e *Engine) onJump(jump time.Duration) {
 	e.log.Warn("agent: the wall clock jumped; durations run on the monotonic clock, outbox deadlines follow the jump",
 		"jump", jump.Round(time.Millisecond).String(), "now", e.now())
 	err := e.st.Update(func(tx *store.Tx) error {
 		if jump > 0 {
-			if err := addJump(tx, store.ClockJump{At: e.now().Add(-jump), By: jump}); err != nil {
+			if err := clockwatch.AddJump(tx, store.ClockJump{At: e.now().Add(-jump), By: jump}); err != nil {
 				return err
 			}
 		}
@@ -110,140 +85,32 @@ func (e *Engine) checkClock() {
 	e.kickOutbox()
 }
 
-// clockLoop checks the wall clock every JumpCheck.
-func (e *Engine) clockLoop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-e.clock.After(e.o.JumpCheck):
-		}
-		e.checkClock()
-	}
-}
-
-// clockProblem says why the wall clock cannot be believed for a new
-// payment, or "" when it can: earlier than the build (a board without a
-// real-time clock booting in 1970 or 2000), or earlier than the newest
-// record already in the journal.
-func (e *Engine) clockProblem() string {
-	now := e.now()
-	if now.Before(e.o.NotBefore) {
-		return "the wall clock reads " + now.Format(time.RFC3339) + ", earlier than this posagent was built (" +
-			e.o.NotBefore.UTC().Format(time.RFC3339) + "): set the time (NTP) and try again"
-	}
-	e.mu.Lock()
-	newest := e.newest
-	e.mu.Unlock()
-	if now.Add(clockSlack).Before(newest) {
-		return "the wall clock reads " + now.Format(time.RFC3339) + ", earlier than the newest journal record (" +
-			newest.Format(time.RFC3339) + "): the clock went back; set the time (NTP) and try again"
-	}
-	return ""
-}
-
 // checkClockPlausible refuses money-moving work while the clock is wrong,
 // or while the journal is known to be damaged (store.Damage: found by the
 // check while the agent runs; open payments are still recovered).
 func (e *Engine) checkClockPlausible() error {
-	if p := e.clockProblem(); p != "" {
-		return errf(CodeClockImplausible, "%s", p)
+	if p := e.watch.Problem(); p != "" {
+		return errf(operr.CodeClockImplausible, "%s", p)
 	}
 	if err := e.st.Damage(); err != nil {
-		return errf(CodeJournalDamaged, "%s", err)
+		return errf(operr.CodeJournalDamaged, "%s", err)
 	}
 	if err := e.st.Failed(); err != nil {
-		return errf(CodeJournalFailed, "%s", err)
+		return errf(operr.CodeJournalFailed, "%s", err)
 	}
 	return nil
 }
 
-// noteStamp remembers the newest stamp written to the journal.
-func (e *Engine) noteStamp(t time.Time) {
-	e.mu.Lock()
-	if t.After(e.newest) {
-		e.newest = t
-	}
-	e.mu.Unlock()
-}
-
-// compactHeld reports why compaction must not run now, or "".
-func (e *Engine) compactHeld() string {
-	if p := e.clockProblem(); p != "" {
-		return p
-	}
-	e.checkClock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.jumpSeen {
-		e.jumpSeen = false
-		return "the wall clock jumped since the last compaction"
-	}
-	return ""
-}
-
-// gapTolerance: a start more than this after the newest journal record
-// counts as a possible forward jump of the clock while the agent was down.
-const gapTolerance = time.Hour
-
-// addJump appends one jump to the journal's list.
-func addJump(tx *store.Tx, j store.ClockJump) error {
-	js, err := tx.ClockJumps()
-	if err != nil {
-		return err
-	}
-	return tx.PutClockJumps(append(js, j))
-}
-
-// noteStartGap records the time between the newest journal record and
-// this start as a possible clock jump: the terminal may have been off, or
-// its clock may have jumped while it was; compaction cannot tell, so it
-// keeps records that much longer. Called once, before compaction runs.
+// noteStartGap journals the gap since the newest record as a possible
+// jump (clockwatch.Watch.StartGap).
 func (e *Engine) noteStartGap() {
-	e.mu.Lock()
-	newest := e.newest
-	e.mu.Unlock()
-	if newest.IsZero() {
-		return
-	}
-	gap := e.now().Sub(newest)
-	if gap <= gapTolerance {
-		return
-	}
-	err := e.st.Update(func(tx *store.Tx) error { return addJump(tx, store.ClockJump{At: newest, By: gap}) })
-	if err != nil {
+	if err := e.watch.StartGap(e.st); err != nil {
 		e.storeError("record start gap", err)
 	}
 }
 
-// cutoff is the wall-clock time before which a record may be removed when
-// it must be kept for keep: now - keep, moved back by every forward jump
-// (and start gap) recorded, so that no record younger than keep is ever
-// removed because the clock jumped. prune (with the longest keep, the
-// retention) drops jumps too old to matter to any record kept.
+// cutoff is the wall-clock time before which a record kept for keep may
+// be removed (clockwatch.Cutoff: moved back by every jump forward).
 func (e *Engine) cutoff(keep time.Duration, prune bool) (time.Time, error) {
-	now := e.now()
-	var c time.Time
-	err := e.st.Update(func(tx *store.Tx) error {
-		js, err := tx.ClockJumps()
-		if err != nil {
-			return err
-		}
-		var total time.Duration
-		for _, j := range js {
-			total += j.By
-		}
-		c = now.Add(-keep - total)
-		var kept []store.ClockJump
-		for _, j := range js {
-			if j.At.After(c) {
-				kept = append(kept, j)
-			}
-		}
-		if prune && len(kept) != len(js) {
-			return tx.PutClockJumps(kept)
-		}
-		return nil
-	})
-	return c, err
+	return clockwatch.Cutoff(e.st, e.now(), keep, prune)
 }

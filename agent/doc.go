@@ -9,9 +9,12 @@
 // Cancel, RefundPayment, Resolve, SetCart, HandleScan, Subscribe, ...) and
 // its refusals are error kinds and codes (see Errors). The local API, its
 // routes and statuses, its front door and OTTPay's call-backs are package
-// agent/api (docs/api.md is the reference), which depends on the engine
-// through interfaces of its own; the live side of the event log is package
-// agent/events.
+// agent/api (docs/api.md is the reference); the live side of the event
+// log is package agent/events. Beside the engine, each in a package of its
+// own: the shifts, X/Z reports and reconciliations (agent/books, built over
+// the engine, which never imports it), the exchange rate (agent/rate), the
+// clock-jump watch (agent/clockwatch), the proof of the gateway's
+// credentials (agent/gwauth) and the gateway's meter (agent/gwmeter).
 //
 // # Basics
 //
@@ -19,6 +22,8 @@
 //	e, _ := agent.New(agent.Options{Gateway: client, Store: st, Logger: log})
 //	go e.Run(ctx)                    // recovery, outbox worker, compaction
 //	<-e.Ready()                      // recovered; payments are accepted (not_running before)
+//	bk, _ := books.New(books.Options{Store: st, Engine: e, Clock: e.Clock()})
+//	go bk.Run(ctx)                   // shifts closed at close_at, reconciliations
 //	p, _, err := e.CreatePayment(ctx, agent.CreateRequest{Amount: 1250, Mode: "scan"}, agent.IdemKey{})
 //
 // New installs the engine's commit hook on the store (store.SetOnCommit):
@@ -89,7 +94,7 @@
 // confirms or contradicts it (resolve.go).
 //
 // A FAIL to STATUS_QUERY counts as "no such order" only when a probe
-// started after it proved the gateway's credentials (gwauth.go); refused
+// started after it proved the gateway's credentials (agent/gwauth); refused
 // credentials hold payments with gateway_auth (unavailable).
 //
 // A crash between committing processing and sending leaves an order the
@@ -150,20 +155,21 @@
 //
 // A refusal or failure of an operation is an *OpError (errors.As): a Kind
 // (invalid, not found, conflict, wrong state, unavailable, forbidden,
-// internal) and a stable Code, one of the constants in codes.go, whose
+// internal) and a stable Code, one of the constants of agent/operr, whose
 // kind is fixed. The engine decides on kinds only; agent/api turns a kind
 // into an HTTP status with one table, and docs/api.md lists every code.
 //
-// Operations that start work wait up to APIWait (3 s) for a first answer
-// (a qr payment's code_url, a scan payment leaving processing, a refund's
-// result) and otherwise return the payment as it is; follow it with
-// Payment or Subscribe.
+// Operations that start work wait up to Timing.APIWait (3 s) for a first
+// answer (a qr payment's code_url, a scan payment leaving processing, a
+// refund's result) and otherwise return the payment as it is; follow it
+// with Payment or Subscribe.
 //
 // # Time
 //
-// Every delay is an Options field with the documented default; TimeScale
-// multiplies all of them, so tests run real flows in compressed time. The
-// Clock is injectable.
+// Every delay is a field of one Timing value (DefaultTiming has the
+// documented defaults); Options.TimeScale multiplies all of them
+// (Timing.Scaled), so tests run real flows in compressed time. The Clock
+// is injectable.
 //
 // # Caveats
 //

@@ -15,8 +15,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/posagent/posagent/agent/clockwatch"
 	"github.com/posagent/posagent/agent/events"
+	"github.com/posagent/posagent/agent/gwauth"
+	"github.com/posagent/posagent/agent/gwmeter"
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/agent/outbox"
+	"github.com/posagent/posagent/agent/rate"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/store"
 )
@@ -24,24 +29,28 @@ import (
 // Engine is the payment daemon's core: the payment state machine and its
 // flows, recovery, and what the outbox's jobs do. It uses parts that keep
 // their own state behind their own locks: the event bus (agent/events),
-// the outbox's pool (agent/outbox), routing's dedupe and cart
-// (agent/route); it reads the device registry it is given (Options.Devices).
-// Create with New, then Run.
+// the outbox's pool (agent/outbox), routing's dedupe, cart and tip rules
+// (agent/route), the gateway's meter (agent/gwmeter), the credentials'
+// watch (agent/gwauth), the exchange rate (agent/rate), the clock watch
+// (agent/clockwatch); it reads the device registry it is given
+// (Options.Devices). Shifts and reports are agent/books, built over the
+// engine. Create with New, then Run.
 type Engine struct {
 	o      Options
-	rate   atomic.Pointer[ExRate] // the exchange rate to CNY (rateLoop)
-	tips   atomic.Pointer[[]int]  // a new cart's tip suggestions once SetTipChoices ran
+	rates  *rate.Keeper // the exchange rate to CNY
 	st     *store.Store
-	gw     *meter
-	auth   *authWatch // the gateway's credentials, proven (gwauth.go)
+	gw     *gwmeter.Meter    // the gateway, measured
+	auth   *gwauth.Watch     // the gateway's credentials, proven
+	watch  *clockwatch.Watch // the wall clock against the monotonic one
 	log    *slog.Logger
 	clock  Clock
 	bus    *events.Bus
-	pool   *outbox.Pool  // runs the outbox jobs
-	cart   *route.Slot   // the amount due
-	cartMu sync.Mutex    // orders the cart's changes with their cart.updated events
-	dedupe *route.Dedupe // repeated scans
-	dups   *dupSet       // the candidates of the possible-duplicate warning
+	pool   *outbox.Pool               // runs the outbox jobs
+	cart   *route.CartSlot            // the amount due
+	cartMu sync.Mutex                 // orders the cart's changes with their cart.updated events
+	dedupe *route.Dedupe              // repeated scans
+	tips   atomic.Pointer[route.Tips] // the tip rules (SetTipChoices changes their suggestions live)
+	dups   *dupSet                    // the candidates of the possible-duplicate warning
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -56,15 +65,10 @@ type Engine struct {
 	ready     chan struct{} // closed once Run has recovered and takes payments
 	readyOnce sync.Once
 	// clock bookkeeping (clock.go)
-	monoOrigin   time.Duration // MonoClock reading at New
-	realOrigin   time.Time     // Clock.Now at New, with Go's monotonic reading
-	wallOrigin   time.Time     // the same, wall reading only
-	lastOffset   time.Duration // wall minus monotonic at the last check
-	jumps        int           // wall-clock jumps seen
-	lastJumpMono time.Duration
-	jumpSeen     bool      // a jump since the last compaction
-	newest       time.Time // newest stamp in the journal
-	awaitMono    map[string]time.Duration
+	monoOrigin time.Duration // MonoClock reading at New
+	realOrigin time.Time     // Clock.Now at New, with Go's monotonic reading
+	wallOrigin time.Time     // the same, wall reading only
+	awaitMono  map[string]time.Duration
 	// notFoundSince: per reconciliation job, the monotonic reading of the
 	// first of its consecutive "no such order" answers (neverReached).
 	notFoundSince map[uint64]time.Duration
@@ -114,7 +118,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.Store == nil {
 		return nil, errors.New("agent: new: Options.Store is required")
 	}
-	opts.setDefaults()
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
 	for _, c := range opts.TipChoices {
 		if c > opts.TipMaxPercent {
 			return nil, fmt.Errorf("agent: new: the tip suggestion %d %% is above TipMaxPercent %d %%", c, opts.TipMaxPercent)
@@ -126,12 +132,16 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{},
-		cart: route.NewSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
+		cart: route.NewCartSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
 		quit: make(chan struct{}), ready: make(chan struct{}), dups: newDupSet(),
 	}
-	e.gw = newMeter(opts.Gateway, e.clock)
-	e.auth = newAuthWatch(e)
-	e.gw.suspect, e.gw.auth = e.auth.suspect, e.auth.status
+	e.tips.Store(&route.Tips{MaxPercent: opts.TipMaxPercent, Choices: slices.Clone(opts.TipChoices), MaxTotal: MaxAmount})
+	e.gw = gwmeter.New(opts.Gateway, e.clock.Now)
+	fetcher, _ := opts.Gateway.(rate.Fetcher)
+	e.rates = rate.New(rate.Options{Store: e.st, Gateway: fetcher, Currency: opts.Currency, Every: opts.RateEvery,
+		Now: e.clock.Now, After: e.clock.After, StoreError: e.storeError, Logger: e.log})
+	e.auth = e.newAuth()
+	e.gw.Watch(e.auth.Suspect, e.auth.Status)
 	e.pool = outbox.New(outbox.Options{Store: e.st, Run: e.runJob, Workers: opts.OutboxWorkers,
 		Horizon: opts.longestBackoff(), Now: e.now, After: e.clock.After, OnError: e.storeError,
 		Retry: opts.RetryBackoff[0], Logger: e.log})
@@ -169,6 +179,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("agent: new: %w", err)
 	}
 	// The newest stamp in the journal: a wall clock behind it is not believed.
+	var newest time.Time
 	err = e.st.View(func(tx *store.Tx) error {
 		evs, err := tx.Events(max(last, 1)-1, 0, 1)
 		if err != nil || len(evs) == 0 {
@@ -178,14 +189,15 @@ func New(opts Options) (*Engine, error) {
 			At time.Time `json:"at"`
 		}
 		if json.Unmarshal(evs[0].Data, &ev) == nil {
-			e.newest = ev.At
+			newest = ev.At
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)
 	}
-	e.lastOffset = e.wallOffset()
+	e.watch = clockwatch.New(clockwatch.Options{Now: e.clock.Now, Mono: e.mono, After: e.clock.After, Every: opts.JumpCheck,
+		NotBefore: opts.NotBefore, Newest: newest, OnJump: e.onJump})
 	return e, nil
 }
 
@@ -229,13 +241,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.storeError("recovery", err)
 	}
 	e.readyOnce.Do(func() { close(e.ready) })
-	e.wg.Add(7)
-	go func() { defer e.wg.Done(); e.auth.run(ctx) }()
-	go func() { defer e.wg.Done(); e.rateLoop(ctx) }()
+	e.wg.Add(6)
+	go func() { defer e.wg.Done(); e.auth.Run(ctx) }()
+	go func() { defer e.wg.Done(); e.rates.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.pool.Run(ctx) }()
-	go func() { defer e.wg.Done(); e.shiftLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()
-	go func() { defer e.wg.Done(); e.clockLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.watch.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.awaitLoop(ctx) }()
 
 	<-ctx.Done()
@@ -356,7 +367,7 @@ func (e *Engine) mutate(id string, fn mutation) (*store.Payment, error) {
 		p, err := tx.Payment(id)
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return errf(CodeNotFound, "no payment %s", id)
+				return errf(operr.CodeNotFound, "no payment %s", id)
 			}
 			return err
 		}
@@ -376,9 +387,9 @@ func (e *Engine) mutate(id string, fn mutation) (*store.Payment, error) {
 // putPayment writes p (whose previous state is from) and its event.
 func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	now := e.now()
-	e.noteStamp(now)
+	e.watch.NoteStamp(now)
 	if from != "" && !CanTransition(from, p.State) && !contradicts(from, p) {
-		return errf(CodeInvalidState, "payment %s is %s and cannot become %s", p.ID, from, p.State)
+		return errf(operr.CodeInvalidState, "payment %s is %s and cannot become %s", p.ID, from, p.State)
 	}
 	if from != p.State || len(p.History) == 0 {
 		p.History = appendHistory(p.History, p.State, now, p.Attempts)
@@ -466,7 +477,7 @@ func (e *Engine) payment(id string) (*store.Payment, error) {
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errf(CodeNotFound, "no payment %s", id)
+		return nil, errf(operr.CodeNotFound, "no payment %s", id)
 	}
 	return p, err
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/store"
 )
 
@@ -97,7 +98,7 @@ func FuzzValidateCreate(f *testing.F) {
 		}
 		if _, err := e.validateCreate(&r); err != nil {
 			var oe *OpError
-			if !asOpError(err, &oe) || oe.Kind != KindInvalid {
+			if !asOpError(err, &oe) || oe.Kind != operr.KindInvalid {
 				t.Fatalf("validation error is not of kind invalid (a 400): %v", err)
 			}
 		} else if r.Amount <= 0 || r.Amount > MaxAmount || r.Currency != "CAD" {

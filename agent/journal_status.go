@@ -14,5 +14,5 @@ func (e *Engine) journalStatus() JournalStatus {
 func (e *Engine) collectJournal(gauge metricFunc) {
 	gauge(descBackupAge, e.st.BackupStatus().AgeSeconds)
 	gauge(descJournalSize, float64(e.st.Size()))
-	gauge(descJournalDamaged, b2f(e.st.Damage() != nil))
+	gauge(descJournalDamaged, boolGauge(e.st.Damage() != nil))
 }

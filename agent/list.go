@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/store"
 )
 
@@ -28,7 +29,7 @@ type ListQuery struct {
 // the next page.
 func (e *Engine) List(q ListQuery) ([]*Payment, string, error) {
 	if q.State != "" && !validState(q.State) {
-		return nil, "", errf(CodeInvalidStateFilter, "state %q is not a payment state", q.State)
+		return nil, "", errf(operr.CodeInvalidStateFilter, "state %q is not a payment state", q.State)
 	}
 	match, err := listFilter(q)
 	if err != nil {
@@ -72,7 +73,7 @@ func listFilter(q ListQuery) (func(*store.Payment) bool, error) {
 		find = strings.TrimSpace(*q.Find)
 	}
 	if q.Find != nil && len(find) < 4 {
-		return nil, errf(CodeInvalidFind, "find needs at least 4 characters (a transaction number, an order id, a reference), got %q", find)
+		return nil, errf(operr.CodeInvalidFind, "find needs at least 4 characters (a transaction number, an order id, a reference), got %q", find)
 	}
 	return func(p *store.Payment) bool {
 		if q.Reference != nil && p.Reference != ref {

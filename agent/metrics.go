@@ -7,22 +7,23 @@ import (
 )
 
 // Collector is the engine's metrics: the gateway meter's histogram and
-// counters (kept as calls end, meter.go) and engineCollector, which reads
-// the journal's counters and the engine at scrape time. Names, labels and
+// counters (kept as calls end, agent/gwmeter) and engineCollector, which reads
+// the journal's counters and the engine at scrape time (the books' are
+// books.Books.Collector). Names, labels and
 // buckets are the dashboard's and the alert rules' contract (deploy/;
 // cmd/posagent/deploy_test.go checks it on a real scrape).
-func (e *Engine) Collector() prometheus.Collector { return collectors2{e.gw, engineCollector{e}} }
+func (e *Engine) Collector() prometheus.Collector { return collectorPair{e.gw, engineCollector{e}} }
 
-// collectors2 is two collectors as one.
-type collectors2 [2]prometheus.Collector
+// collectorPair is two collectors as one.
+type collectorPair [2]prometheus.Collector
 
-func (c collectors2) Describe(ch chan<- *prometheus.Desc) {
+func (c collectorPair) Describe(ch chan<- *prometheus.Desc) {
 	for _, x := range c {
 		x.Describe(ch)
 	}
 }
 
-func (c collectors2) Collect(ch chan<- prometheus.Metric) {
+func (c collectorPair) Collect(ch chan<- prometheus.Metric) {
 	for _, x := range c {
 		x.Collect(ch)
 	}
@@ -43,9 +44,6 @@ var (
 	descJournalSize   = prometheus.NewDesc("posagent_journal_size_bytes", "Size of the journal file.", nil, nil)
 	descDeviceUp      = prometheus.NewDesc("posagent_device_up", "1 while a device (scanner, printer, display, bridge) can do its job.", []string{"kind", "name"}, nil)
 	descDeviceState   = prometheus.NewDesc("posagent_device_state", "The state of each device as a label (printer: ok, paper_out, paper_near_end, cover_open, offline, unreachable, ...; scanner: connected, disconnected, ...); always 1.", []string{"kind", "name", "state"}, nil)
-	descZReports      = prometheus.NewDesc("posagent_z_reports", "Number of the last Z report.", nil, nil)
-	descReconMismatch = prometheus.NewDesc("posagent_reconciliation_mismatches", "Differences with the gateway found by the last reconciliation of a Z report.", []string{"z"}, nil)
-	descReconUnanswer = prometheus.NewDesc("posagent_reconciliation_unanswered", "Orders the last reconciliation got no believable answer for.", []string{"z"}, nil)
 	descAuthRefused   = prometheus.NewDesc("posagent_gateway_auth_refused", "1 while the gateway refuses this terminal's credentials (sign key, merchant id): payments are refused with gateway_auth.", nil, nil)
 	descContradicted  = prometheus.NewDesc("posagent_resolutions_contradicted_total", "Resolutions by hand that the gateway later contradicted (since start).", nil, nil)
 	descRefundsDoubt  = prometheus.NewDesc("posagent_refunds_in_doubt", "Refunds whose outcome is not known yet; ambiguous: they need a manager (the gateway's total cannot be attributed).", []string{"ambiguous"}, nil)
@@ -59,7 +57,7 @@ type engineCollector struct{ e *Engine }
 func (c engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPayments, descInDoubt, descOutboxDepth, descOutboxOldest,
 		descEventsSeq, descUptime, descClockOK, descClockJumps, descStoreErrs, descBackupAge,
-		descJournalSize, descJournalDamaged, descDeviceUp, descDeviceState, descZReports, descReconMismatch, descReconUnanswer,
+		descJournalSize, descJournalDamaged, descDeviceUp, descDeviceState,
 		descAuthRefused, descContradicted, descRefundsDoubt, descReversalStuck} {
 		ch <- d
 	}
@@ -84,16 +82,16 @@ func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descOutboxOldest, ob.OldestAgeSeconds)
 	counter(descEventsSeq, float64(e.bus.Last()))
 	gauge(descUptime, e.mono().Seconds())
+	jumps := e.watch.Jumps()
 	e.mu.Lock()
-	jumps, storeErrs := e.jumps, e.storeErrs
+	storeErrs := e.storeErrs
 	e.mu.Unlock()
-	gauge(descClockOK, b2f(e.clockProblem() == ""))
+	gauge(descClockOK, boolGauge(e.watch.Problem() == ""))
 	counter(descClockJumps, float64(jumps))
 	counter(descStoreErrs, float64(storeErrs))
 	e.collectMoney(gauge, counter, ob.ByKind[store.JobRefund])
-	e.collectJournal(gauge)          // journal_status.go
-	e.collectDevices(gauge)          // metrics_devices.go
-	e.collectReports(gauge, counter) // reconcile.go
+	e.collectJournal(gauge) // journal_status.go
+	e.collectDevices(gauge) // metrics_devices.go
 }
 
 // metricFunc adds one sample of d with the label values given.
@@ -104,7 +102,7 @@ type metricFunc func(d *prometheus.Desc, v float64, labels ...string)
 // It reads the in-doubt payments and the refund jobs only, not the whole
 // status.
 func (e *Engine) collectMoney(gauge, counter metricFunc, refundJobs int) {
-	gauge(descAuthRefused, b2f(e.auth.status().State == AuthRefused))
+	gauge(descAuthRefused, boolGauge(e.auth.Status().State == AuthRefused))
 	e.mu.Lock()
 	contradicted := e.contradicted
 	e.mu.Unlock()
@@ -127,4 +125,12 @@ func (e *Engine) collectMoney(gauge, counter metricFunc, refundJobs int) {
 	gauge(descRefundsDoubt, float64(plain), "false")
 	gauge(descRefundsDoubt, float64(ambiguous), "true")
 	gauge(descReversalStuck, float64(stuck))
+}
+
+// boolGauge is a gauge of a condition: 1 for true, 0 for false.
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -11,7 +11,7 @@ func DeviceWorking(state string) bool { return devices.Working(state) }
 // scanner gone).
 func (e *Engine) collectDevices(gauge metricFunc) {
 	for _, d := range e.Devices() {
-		gauge(descDeviceUp, b2f(devices.Working(d.State)), d.Kind, d.Name)
+		gauge(descDeviceUp, boolGauge(devices.Working(d.State)), d.Kind, d.Name)
 		gauge(descDeviceState, 1, d.Kind, d.Name, d.State)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/posagent/posagent/agent/operr"
+	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/slip"
 	"github.com/posagent/posagent/store"
@@ -36,13 +38,13 @@ func replay(tx *store.Tx, ik IdemKey) (*store.Idem, error) {
 	if errors.Is(err, store.ErrIdemExpired) {
 		// The key was used and its answer is gone: taking the request
 		// anew could pay or refund twice.
-		return nil, errf(CodeIdempotencyKeyExpired, "Idempotency-Key %q was used longer ago than keys are kept (agent.idempotency_window) and its answer is gone: look the payment up (GET /v1/payments?reference=...) and use a new key only for a new operation", ik.Key)
+		return nil, errf(operr.CodeIdempotencyKeyExpired, "Idempotency-Key %q was used longer ago than keys are kept (agent.idempotency_window) and its answer is gone: look the payment up (GET /v1/payments?reference=...) and use a new key only for a new operation", ik.Key)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if r.Hash != ik.Hash {
-		return nil, errf(CodeIdempotencyConflict, "Idempotency-Key %q was already used with a different request", ik.Key)
+		return nil, errf(operr.CodeIdempotencyConflict, "Idempotency-Key %q was already used with a different request", ik.Key)
 	}
 	return r, nil
 }
@@ -61,7 +63,7 @@ func (e *Engine) checkRunning() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.running {
-		return errf(CodeNotRunning, "the payment engine is not running (starting or shutting down); try again")
+		return errf(operr.CodeNotRunning, "the payment engine is not running (starting or shutting down); try again")
 	}
 	return nil
 }
@@ -94,22 +96,22 @@ type CreateRequest struct {
 
 func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 	if r.Amount <= 0 {
-		return "", errf(CodeInvalidAmount, "amount must be a positive integer number of cents, got %d", r.Amount)
+		return "", errf(operr.CodeInvalidAmount, "amount must be a positive integer number of cents, got %d", r.Amount)
 	}
 	if r.Amount > MaxAmount {
-		return "", errf(CodeInvalidAmount, "amount %d is more than the %d cents a payment may be", r.Amount, int64(MaxAmount))
+		return "", errf(operr.CodeInvalidAmount, "amount %d is more than the %d cents a payment may be", r.Amount, int64(MaxAmount))
 	}
 	if r.Currency == "" {
 		r.Currency = e.o.Currency
 	}
 	if r.Currency != e.o.Currency {
-		return "", errf(CodeCurrencyMismatch, "currency %q does not match the merchant account's %s", r.Currency, e.o.Currency)
+		return "", errf(operr.CodeCurrencyMismatch, "currency %q does not match the merchant account's %s", r.Currency, e.o.Currency)
 	}
-	if err := e.checkTip(r.Amount, r.Tip, r.TipApprover); err != nil {
+	if err := e.tipRules().Check(r.Amount, r.Tip, r.TipApprover); err != nil {
 		return "", err
 	}
 	if strings.ContainsFunc(r.Reference, unicode.IsControl) {
-		return "", errf(CodeInvalidReference, "reference has control characters; it is printed on receipts and exported")
+		return "", errf(operr.CodeInvalidReference, "reference has control characters; it is printed on receipts and exported")
 	}
 	if err := checkReference(r.Reference); err != nil {
 		return "", err
@@ -119,29 +121,29 @@ func (e *Engine) validateCreate(r *CreateRequest) (wallet string, err error) {
 		if r.AuthCode != "" {
 			w, ok := paycode.Classify(r.AuthCode)
 			if !ok {
-				return "", errf(CodeInvalidCode, "auth_code %s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(r.AuthCode))
+				return "", errf(operr.CodeInvalidCode, "auth_code %s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(r.AuthCode))
 			}
 			if r.Wallet != "" && r.Wallet != w {
-				return "", errf(CodeInvalidWallet, "wallet %q does not match the payment code, which is %s", r.Wallet, w)
+				return "", errf(operr.CodeInvalidWallet, "wallet %q does not match the payment code, which is %s", r.Wallet, w)
 			}
 			return w, nil
 		}
 		if r.Wallet != "" && r.Wallet != "wechat" && r.Wallet != "alipay" && r.Wallet != "unionpay" {
-			return "", errf(CodeInvalidWallet, "wallet must be wechat, alipay or unionpay, got %q", r.Wallet)
+			return "", errf(operr.CodeInvalidWallet, "wallet must be wechat, alipay or unionpay, got %q", r.Wallet)
 		}
 		return r.Wallet, nil
 	case "qr":
 		if r.AuthCode != "" {
-			return "", errf(CodeInvalidField, "auth_code is for scan payments only")
+			return "", errf(operr.CodeInvalidField, "auth_code is for scan payments only")
 		}
 		if r.Wallet != "wechat" && r.Wallet != "alipay" && r.Wallet != "unionpay" {
-			return "", errf(CodeInvalidWallet, "a qr payment needs wallet wechat, alipay or unionpay, got %q", r.Wallet)
+			return "", errf(operr.CodeInvalidWallet, "a qr payment needs wallet wechat, alipay or unionpay, got %q", r.Wallet)
 		}
 		return r.Wallet, nil
 	case "":
-		return "", errf(CodeInvalidMode, "mode is required: scan or qr")
+		return "", errf(operr.CodeInvalidMode, "mode is required: scan or qr")
 	}
-	return "", errf(CodeInvalidMode, "mode must be scan or qr, got %q", r.Mode)
+	return "", errf(operr.CodeInvalidMode, "mode must be scan or qr, got %q", r.Mode)
 }
 
 // CreatePayment persists a new payment and starts it: a scan payment with
@@ -161,7 +163,7 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 	if err := e.checkRunning(); err != nil {
 		return nil, false, err
 	}
-	if err := e.auth.refuse(); err != nil {
+	if err := e.auth.Refuse(); err != nil {
 		return nil, false, err
 	}
 	var rec *store.Payment
@@ -257,7 +259,7 @@ func (e *Engine) oneWaiter(tx *store.Tx, newID string, replace bool) error {
 			continue
 		}
 		if !replace {
-			return errf(CodePaymentWaiting, "payment %s (%d %s) is already waiting for a payment code: give it the code, cancel it, or create this one with \"replace\": true",
+			return errf(operr.CodePaymentWaiting, "payment %s (%d %s) is already waiting for a payment code: give it the code, cancel it, or create this one with \"replace\": true",
 				p.ID, p.Amount, p.Currency)
 		}
 		from := p.State
@@ -285,7 +287,7 @@ func (e *Engine) useCode(tx *store.Tx, code, id string) error {
 	// a real case), and the wall clock can jump. The index forgets a use
 	// only by compaction, after CodeReuseWindow, which a clock jump holds.
 	if u != nil && u.PaymentID != id {
-		return errf(CodeCodeAlreadyUsed, "payment code %s was already used by payment %s: a payment code pays once; ask the customer to refresh the code in their wallet",
+		return errf(operr.CodeCodeAlreadyUsed, "payment code %s was already used by payment %s: a payment code pays once; ask the customer to refresh the code in their wallet",
 			paycode.Mask(code), u.PaymentID)
 	}
 	return tx.MarkCodeUsed(code, id, e.now())
@@ -339,12 +341,12 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 	code = strings.TrimSpace(code)
 	wallet, ok := paycode.Classify(code)
 	if !ok {
-		return nil, errf(CodeInvalidCode, "%s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(code))
+		return nil, errf(operr.CodeInvalidCode, "%s is not a WeChat Pay, Alipay or UnionPay payment code", paycode.Mask(code))
 	}
 	if err := e.checkRunning(); err != nil {
 		return nil, err
 	}
-	if err := e.auth.refuse(); err != nil {
+	if err := e.auth.Refuse(); err != nil {
 		return nil, err
 	}
 	started := false
@@ -358,16 +360,16 @@ func (e *Engine) giveCode(ctx context.Context, id, code string, ik IdemKey, wait
 			return errNoChange
 		}
 		if p.Mode != "scan" {
-			return errf(CodeInvalidState, "payment %s is a qr payment; it takes no code", id)
+			return errf(operr.CodeInvalidState, "payment %s is a qr payment; it takes no code", id)
 		}
 		if p.State != AwaitingCode {
-			return errf(CodeInvalidState, "payment %s is %s, not awaiting_code", id, p.State)
+			return errf(operr.CodeInvalidState, "payment %s is %s, not awaiting_code", id, p.State)
 		}
 		if e.waitedTooLong(id) {
-			return errf(CodeInvalidState, "payment %s waited longer than %s for a code and is being cancelled; start a new payment", id, e.o.AwaitCodeTimeout)
+			return errf(operr.CodeInvalidState, "payment %s waited longer than %s for a code and is being cancelled; start a new payment", id, e.o.AwaitCodeTimeout)
 		}
 		if p.Wallet != "" && p.Wallet != wallet {
-			return errf(CodeInvalidWallet, "the code is a %s code but the payment is for %s", wallet, p.Wallet)
+			return errf(operr.CodeInvalidWallet, "the code is a %s code but the payment is for %s", wallet, p.Wallet)
 		}
 		if err := e.checkClockPlausible(); err != nil {
 			return err
@@ -461,7 +463,7 @@ func (e *Engine) Cancel(ctx context.Context, id string, ik IdemKey) (*Payment, e
 			signal = true
 		case InDoubt:
 		default:
-			return errf(CodeInvalidState, "payment %s is already %s", id, p.State)
+			return errf(operr.CodeInvalidState, "payment %s is already %s", id, p.State)
 		}
 		p.CancelRequested = true
 		return e.remember(tx, ik, id, "", 200)
@@ -503,7 +505,7 @@ func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik
 			return errNoChange
 		}
 		if p.State != Succeeded {
-			return errf(CodeInvalidState, "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
+			return errf(operr.CodeInvalidState, "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
 		}
 		if err := e.checkClockPlausible(); err != nil {
 			return err
@@ -514,13 +516,13 @@ func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik
 			amt = *amount
 		}
 		if amt <= 0 && amount != nil {
-			return errf(CodeInvalidAmount, "amount must be a positive integer number of cents, got %d", amt)
+			return errf(operr.CodeInvalidAmount, "amount must be a positive integer number of cents, got %d", amt)
 		}
 		if left <= 0 {
-			return errf(CodeNothingToRefund, "payment %s has nothing left to refund", id)
+			return errf(operr.CodeNothingToRefund, "payment %s has nothing left to refund", id)
 		}
 		if amt > left {
-			return errf(CodeAmountTooLarge, "at most %d can be refunded (amount %d, tip %d, refunds %d)", left, p.Amount, p.Tip, p.Committed())
+			return errf(operr.CodeAmountTooLarge, "at most %d can be refunded (amount %d, tip %d, refunds %d)", left, p.Amount, p.Tip, p.Committed())
 		}
 		if err := e.checkUnapproved(tx, p, amt, by); err != nil {
 			return err
@@ -560,19 +562,19 @@ func (e *Engine) addRefund(tx *store.Tx, p *store.Payment, amount int64, auto bo
 // Reprint queues a receipt for a final payment (POST /v1/payments/{id}/receipt).
 func (e *Engine) Reprint(id string) (*Payment, error) {
 	if e.o.Printer == nil {
-		return nil, errf(CodeNoPrinter, "no printer is configured")
+		return nil, errf(operr.CodeNoPrinter, "no printer is configured")
 	}
 	var rec *store.Payment
 	err := e.st.Update(func(tx *store.Tx) error {
 		p, err := tx.Payment(id)
 		if errors.Is(err, store.ErrNotFound) {
-			return errf(CodeNotFound, "no payment %s", id)
+			return errf(operr.CodeNotFound, "no payment %s", id)
 		}
 		if err != nil {
 			return err
 		}
 		if !p.State.Final() {
-			return errf(CodeInvalidState, "payment %s is %s; a receipt is printed once it is final", id, p.State)
+			return errf(operr.CodeInvalidState, "payment %s is %s; a receipt is printed once it is final", id, p.State)
 		}
 		rec = p
 		now := e.now()
@@ -647,4 +649,19 @@ func (e *Engine) ReceiptFor(id string) (slip.Receipt, error) {
 		return slip.Receipt{}, err
 	}
 	return e.Receipt(p, false), nil
+}
+
+// QueryOrder asks the gateway for an order (STATUS_QUERY), counted in the
+// gateway metrics: agent/books reconciles a Z report's shift with it.
+func (e *Engine) QueryOrder(ctx context.Context, orderID string, amount, tip int64) (*gateway.Result, error) {
+	return e.gw.QueryOrder(ctx, orderID, amount, tip)
+}
+
+// Recheck makes the outbox jobs of one payment due now and wakes the
+// worker: an in-doubt payment a reconciliation found paid is refunded by
+// its reconciliation job at once.
+func (e *Engine) Recheck(paymentID string) error {
+	err := e.st.Update(func(tx *store.Tx) error { _, err := e.dueNow(tx, paymentID); return err })
+	e.kickOutbox()
+	return err
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/posagent/posagent/agent/outbox"
 	"github.com/posagent/posagent/gateway"
-	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/slip"
 	"github.com/posagent/posagent/store"
 )
@@ -55,8 +54,8 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// Options configure an Engine. Zero durations take the documented
-// defaults; TimeScale multiplies every duration (tests use 0.01-0.05).
+// Options configure an Engine. Every delay is in Timing (left zero:
+// DefaultTiming()); TimeScale multiplies it (tests use 0.01-0.05).
 type Options struct {
 	Gateway Gateway      // required
 	Store   *store.Store // required; opened by the caller
@@ -68,31 +67,10 @@ type Options struct {
 	MerchantName string
 	CallbackURL  string // optional call_back_url for qr orders
 
-	// scan (PASSIVEPAY)
-	ScanFirstPoll      time.Duration // first STATUS_QUERY after a reply (3 s)
-	ScanFirstPollOnErr time.Duration // ... after a system error / no answer (5 s)
-	ScanPollEvery      time.Duration // then every (3 s)
-	ScanPollWindow     time.Duration // until this long after the code arrived (60 s)
-	CodeValidity       time.Duration // offline window: a queued payment expires after (60 s)
-	OfflineRetry       time.Duration // retry of a queued payment (3 s)
-	// qr (ACTIVEPAY)
-	QRPollEvery time.Duration // (2 s)
-	QRWindow    time.Duration // how long the QR is shown and polled (3 min)
-	// background
-	ReconcileBackoff []time.Duration // in-doubt queries (2m, 10m, 1h, 6h, 24h; then the last, forever)
-	// WalletsClose is how long after its code a scan order nobody paid
-	// has been closed by the wallets (WeChat Pay revokes it after about
-	// 45 s, Alipay closes it after 3 min; 3m30s with a margin): the first
-	// query of an in-doubt scan payment comes no earlier, so that it finds
-	// an answer instead of waiting for the next one (docs/payments.md).
-	WalletsClose time.Duration
-	RetryBackoff []time.Duration // refunds and receipts (3s, 15s, 1m, 5m, 15m, 1h; then the last)
-	APIWait      time.Duration   // how long a POST waits for a qr code_url or a quick final answer (3 s)
-	DedupWindow  time.Duration   // the same code within this is one scan (2 s)
-	PrintTimeout time.Duration   // one receipt print attempt (30 s)
-	Retention    time.Duration   // final, synced payments older than this are compacted (90 days; <0: never)
-	CompactEvery time.Duration   // (24 h)
-	TimeScale    float64         // multiplies every duration above (default 1)
+	// Timing is every delay of the engine (zero: DefaultTiming()), and
+	// TimeScale multiplies it (Timing.Scaled; default 1).
+	Timing
+	TimeScale float64
 
 	// Devices is the device registry (the daemon's devices.Registry):
 	// status and metrics list it, a taken scan stamps its scanner. nil:
@@ -105,39 +83,6 @@ type Options struct {
 	ScanAutoStart bool // a payment code with no waiting payment starts one for the cart amount
 	Version       string
 
-	// AwaitCodeTimeout is how long a scan payment waits for its code
-	// before it is cancelled with error no_code (2 min).
-	AwaitCodeTimeout time.Duration
-	// CartTimeout is how long an amount due set by the POS stays (10 min).
-	CartTimeout time.Duration
-	// DuplicateWindow: a new payment for the same amount as one that
-	// failed or is in doubt within this long carries a possible_duplicate
-	// warning (10 min; negative: off).
-	DuplicateWindow time.Duration
-	// RateEvery is how often the exchange rate to CNY is fetched
-	// (EX_RATE_QUERY), at start and then each RateEvery (0: never; the
-	// daemon fetches hourly); RateMaxAge is how old a rate may be and still
-	// be printed as a CNY estimate (2 h).
-	RateEvery, RateMaxAge time.Duration
-	// IdempotencyWindow is how long an Idempotency-Key and its answer are
-	// kept (24 h; negative: as long as the payment). A key replayed after
-	// it is refused with 409 idempotency_key_expired, never taken anew.
-	IdempotencyWindow time.Duration
-	// CodeReuseWindow is how long a payment code's use is remembered to
-	// refuse a second use (24 h; never less than CodeValidity).
-	CodeReuseWindow time.Duration
-	// RefundSettle is how long an in-doubt refund is given to show on its
-	// original order before it is judged not made (10 min).
-	RefundSettle time.Duration
-	// ReversalEscalate: an automatic refund of a sale paid after it was
-	// abandoned that is still not made this long after it started is
-	// reported (error.code reversal_stuck, status, metric, alert); it goes
-	// on being made again (1 h).
-	ReversalEscalate time.Duration
-	// AuthRecheck is how often the gateway's credentials are proven again
-	// while they are refused (gateway_auth), and the least time between
-	// two checks another answer triggers (30 s).
-	AuthRecheck time.Duration
 	// FeeAllowanceBPS: the convenience fee believed from a call-back that
 	// charges more than was due without naming it (gateway.FeeAllowance);
 	// the same as the gateway client's (gateway.fee_allowance_bps). 0: none.
@@ -150,9 +95,6 @@ type Options struct {
 	// a suggestion is) unless a manager approved it (tips.max_percent, 30);
 	// a suggestion above it is refused by New.
 	TipMaxPercent int
-	// ShutdownGrace is how long gateway calls in flight may finish after
-	// Run's context ends, so that a clean answer is recorded (10 s).
-	ShutdownGrace time.Duration
 	// OutboxWorkers bounds the outbox jobs run at once (4).
 	OutboxWorkers int
 	// BackoffJitter spreads every delay the outbox schedules by up to this
@@ -163,32 +105,13 @@ type Options struct {
 	// Rand returns a uniform number in [0, 1) for the jitter; it is called
 	// from several goroutines (nil: math/rand/v2's Float64). A test seam.
 	Rand func() float64
-	// JumpCheck is how often the wall clock is compared with the
-	// monotonic clock to detect a jump (5 s).
-	JumpCheck time.Duration
 	// NotBefore is the earliest plausible wall-clock time (the build time);
 	// payments are refused while the clock is earlier. Zero: 2025-01-01.
 	NotBefore time.Time
 
-	// Location is the shop's time zone (merchant.timezone): shift
-	// boundaries and reports use it (nil: time.Local).
-	Location *time.Location
 	// GatewayZone is the zone of the wallet's trade_time in the gateway's
 	// answers (gateway.time_zone; nil: UTC, as the simulator answers).
 	GatewayZone *time.Location
-	// CloseAt is the local time of day ("03:00") at which a shift still
-	// open is closed with its Z report ("": never).
-	CloseAt string
-	// ReconcileRate is how many STATUS_QUERY a second a reconciliation
-	// after a Z report sends (5; negative: no reconciliation by itself).
-	ReconcileRate float64
-	// ReconcileSpread: the reconciliation after a Z report starts after
-	// a random delay up to this (10 min), so that a fleet of terminals
-	// closing at the same minute does not query OTTPay at once.
-	ReconcileSpread time.Duration
-	// Reports prints and draws X and Z reports with the printer's profile
-	// (nil: not printed).
-	Reports ReportPrinter
 
 	// ScanStep, nil outside tests, is called as a scan that starts a
 	// payment from the cart passes a step ("cart-read": the cart was
@@ -197,41 +120,23 @@ type Options struct {
 	ScanStep func(step string)
 }
 
-func (o *Options) setDefaults() {
-	d := func(v *time.Duration, def time.Duration) {
-		if *v == 0 {
-			*v = def
-		}
+func (o *Options) setDefaults() error {
+	if o.Timing.isZero() {
+		o.Timing = DefaultTiming()
+	}
+	if err := o.Timing.check(); err != nil {
+		return err
+	}
+	if o.TimeScale <= 0 {
+		o.TimeScale = 1
+	}
+	o.Timing = o.Timing.Scaled(o.TimeScale)
+	if o.CodeReuseWindow < o.CodeValidity {
+		o.CodeReuseWindow = o.CodeValidity
 	}
 	if o.Currency == "" {
 		o.Currency = "CAD"
 	}
-	d(&o.ScanFirstPoll, 3*time.Second)
-	d(&o.ScanFirstPollOnErr, 5*time.Second)
-	d(&o.ScanPollEvery, 3*time.Second)
-	d(&o.ScanPollWindow, 60*time.Second)
-	d(&o.CodeValidity, paycode.Validity)
-	d(&o.OfflineRetry, 3*time.Second)
-	d(&o.QRPollEvery, 2*time.Second)
-	d(&o.QRWindow, 3*time.Minute)
-	d(&o.WalletsClose, 3*time.Minute+30*time.Second)
-	d(&o.APIWait, 3*time.Second)
-	d(&o.DedupWindow, 2*time.Second)
-	d(&o.PrintTimeout, 30*time.Second)
-	d(&o.Retention, 90*24*time.Hour)
-	d(&o.CompactEvery, 24*time.Hour)
-	d(&o.AwaitCodeTimeout, 2*time.Minute)
-	d(&o.CartTimeout, 10*time.Minute)
-	d(&o.DuplicateWindow, 10*time.Minute)
-	d(&o.RateMaxAge, 2*time.Hour)
-	d(&o.CodeReuseWindow, 24*time.Hour)
-	d(&o.IdempotencyWindow, 24*time.Hour)
-	d(&o.RefundSettle, 10*time.Minute)
-	d(&o.ReversalEscalate, time.Hour)
-	d(&o.AuthRecheck, 30*time.Second)
-	d(&o.ShutdownGrace, 10*time.Second)
-	d(&o.JumpCheck, 5*time.Second)
-	d(&o.ReconcileSpread, 10*time.Minute)
 	if o.TipMaxPercent <= 0 {
 		o.TipMaxPercent = 30
 	}
@@ -248,55 +153,13 @@ func (o *Options) setDefaults() {
 	if o.NotBefore.IsZero() {
 		o.NotBefore = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	if len(o.ReconcileBackoff) == 0 {
-		o.ReconcileBackoff = []time.Duration{2 * time.Minute, 10 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
-	}
-	if len(o.RetryBackoff) == 0 {
-		o.RetryBackoff = []time.Duration{3 * time.Second, 15 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
-	}
-	if o.TimeScale <= 0 {
-		o.TimeScale = 1
-	}
-	if o.TimeScale != 1 {
-		o.scale()
-	}
 	if o.Clock == nil {
 		o.Clock = realClock{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.CodeReuseWindow < o.CodeValidity {
-		o.CodeReuseWindow = o.CodeValidity
-	}
-}
-
-// scale multiplies every duration by TimeScale (the schedules are copied:
-// the caller's slices are left as they were).
-func (o *Options) scale() {
-	s := func(v *time.Duration) { *v = time.Duration(float64(*v) * o.TimeScale) }
-	for _, v := range []*time.Duration{&o.ScanFirstPoll, &o.ScanFirstPollOnErr, &o.ScanPollEvery, &o.ScanPollWindow,
-		&o.CodeValidity, &o.OfflineRetry, &o.QRPollEvery, &o.QRWindow, &o.APIWait, &o.DedupWindow, &o.CompactEvery, &o.PrintTimeout,
-		&o.AwaitCodeTimeout, &o.CartTimeout, &o.DuplicateWindow, &o.RateEvery, &o.RateMaxAge, &o.CodeReuseWindow, &o.RefundSettle, &o.ShutdownGrace, &o.JumpCheck,
-		&o.ReversalEscalate, &o.AuthRecheck, &o.ReconcileSpread, &o.WalletsClose} {
-		s(v)
-	}
-	if o.Retention > 0 {
-		s(&o.Retention)
-	}
-	if o.IdempotencyWindow > 0 {
-		s(&o.IdempotencyWindow)
-	}
-	rb := append([]time.Duration(nil), o.ReconcileBackoff...)
-	for i := range rb {
-		s(&rb[i])
-	}
-	o.ReconcileBackoff = rb
-	tb := append([]time.Duration(nil), o.RetryBackoff...)
-	for i := range tb {
-		s(&tb[i])
-	}
-	o.RetryBackoff = tb
+	return nil
 }
 
 // longestBackoff is the longest delay the outbox ever schedules, jitter

@@ -11,8 +11,11 @@ import (
 	"github.com/posagent/posagent/store"
 )
 
-// storeError logs and counts a journal error that a background step could
-// not return to anyone; the step is retried by its loop.
+// StoreError logs and counts a journal error that a background step (of
+// the engine or of a part beside it, agent/books) could not return to
+// anyone; the step is retried by its loop.
+func (e *Engine) StoreError(op string, err error) { e.storeError(op, err) }
+
 func (e *Engine) storeError(op string, err error) {
 	e.mu.Lock()
 	e.storeErrs++
@@ -72,7 +75,7 @@ func (e *Engine) dropJob(j *store.Job) {
 
 // notFound: a verified STATUS_QUERY answer that the gateway has no such
 // order (rsp_code FAIL; a query's FAIL says nothing else), on a channel a
-// probe proved sound in the same round (gwauth.go): a bare FAIL carries no
+// probe proved sound in the same round (agent/gwauth): a bare FAIL carries no
 // data and is not authenticated, so alone it proves nothing.
 func notFound(a *store.Answer) bool {
 	return a.Action == gateway.ActionStatusQuery && a.Answered && a.RspCode == gateway.CodeFail && a.ChannelSound
@@ -110,7 +113,7 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
 	if a.Action == gateway.ActionStatusQuery && a.Answered && a.RspCode == gateway.CodeFail {
 		// "No such order" counts only on a channel proven sound now.
-		a.ChannelSound = e.auth.soundAfter(ctx, answered)
+		a.ChannelSound = e.auth.SoundAfter(ctx, answered)
 	}
 	outcome := queryOutcome(err)
 	e.noteNotFound(j.Seq, a)
@@ -309,7 +312,7 @@ func (e *Engine) printJob(ctx context.Context, j *store.Job, free func()) {
 // while the wall clock is implausible or jumped since the last round: ages
 // are read from wall-clock stamps, and a jump would make new records look old.
 func (e *Engine) compactLoop(ctx context.Context) {
-	if e.o.Retention < 0 && e.o.IdempotencyWindow < 0 {
+	if e.o.Retention <= 0 && e.o.IdempotencyWindow <= 0 {
 		return
 	}
 	first := true
@@ -323,12 +326,12 @@ func (e *Engine) compactLoop(ctx context.Context) {
 			return
 		case <-e.clock.After(wait):
 		}
-		if why := e.compactHeld(); why != "" {
+		if why := e.watch.CompactionHeld(); why != "" {
 			e.log.Warn("agent: compaction held: it removes records by their age, and the wall clock cannot be trusted now", "why", why)
 			continue
 		}
 		e.expireIdem()
-		if e.o.Retention < 0 {
+		if e.o.Retention <= 0 {
 			continue
 		}
 		codesBefore, err := e.cutoff(e.o.CodeReuseWindow, false)
@@ -358,7 +361,7 @@ func (e *Engine) compactLoop(ctx context.Context) {
 // expireIdem removes the idempotency keys older than IdempotencyWindow
 // (their tombstones stay: a late replay is refused, not taken anew).
 func (e *Engine) expireIdem() {
-	if e.o.IdempotencyWindow < 0 {
+	if e.o.IdempotencyWindow <= 0 {
 		return
 	}
 	before, err := e.cutoff(e.o.IdempotencyWindow, false)

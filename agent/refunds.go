@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 )
@@ -50,7 +51,7 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job, free func()) {
 		e.deferJob(j, backoff(e.o.RetryBackoff, 2), fmt.Errorf("agent: waits behind refund %s of the same payment", h.ID))
 		return
 	}
-	if err := e.auth.refuse(); err != nil {
+	if err := e.auth.Refuse(); err != nil {
 		e.deferJob(j, backoff(e.o.RetryBackoff, 1), err)
 		return
 	}
@@ -69,7 +70,7 @@ func (e *Engine) sendRefund(ctx context.Context, j *store.Job, free func()) {
 		e.refundDone(j, store.RefundSucceeded, nil)
 	case errors.Is(err, gateway.ErrNotSent):
 		e.retryJob(j, e.o.RetryBackoff, err, a)
-	case gateway.OutcomeOf(err) == gateway.Failed && !r.Auto && e.auth.soundAfter(ctx, e.mono()):
+	case gateway.OutcomeOf(err) == gateway.Failed && !r.Auto && e.auth.SoundAfter(ctx, e.mono()):
 		// A refusal of a cashier's refund on a channel just proven sound:
 		// nothing was refunded, and the cashier is told so.
 		code, msg := gwError(err)
@@ -143,7 +144,7 @@ func (e *Engine) settleRefund(ctx context.Context, j *store.Job, p *store.Paymen
 	answered := e.mono()
 	free()
 	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
-	if a.Answered && a.RspCode == gateway.CodeFail && e.auth.soundAfter(ctx, answered) {
+	if a.Answered && a.RspCode == gateway.CodeFail && e.auth.SoundAfter(ctx, answered) {
 		// The gateway has no such original order, on a channel proven
 		// sound: nothing of it can have been refunded (a payment settled
 		// by hand as paid that was never charged, for one).
@@ -318,7 +319,7 @@ func (e *Engine) refundDone(j *store.Job, to store.RefundState, rerr *store.Erro
 // later and later, until it is made: a reversal never ends silently.
 func (e *Engine) finishRefund(tx *store.Tx, p *store.Payment, r *store.Refund, to store.RefundState, rerr *store.Error) error {
 	if !canRefundTransition(r.State, to) {
-		return errf(CodeInvalidState, "refund %s is %s and cannot become %s", r.ID, r.State, to)
+		return errf(operr.CodeInvalidState, "refund %s is %s and cannot become %s", r.ID, r.State, to)
 	}
 	e.setRefundState(r, to, rerr)
 	r.Ambiguous = ""
@@ -467,10 +468,10 @@ func (e *Engine) ResolveRefund(id, rid string, r ResolveRefundRequest, ik IdemKe
 		}
 		ref := p.Refund(rid)
 		if ref == nil {
-			return errf(CodeNotFound, "payment %s has no refund %s", id, rid)
+			return errf(operr.CodeNotFound, "payment %s has no refund %s", id, rid)
 		}
 		if ref.State != store.RefundInDoubt {
-			return errf(CodeInvalidState, "refund %s is %s; only an in_doubt refund can be settled by hand", rid, ref.State)
+			return errf(operr.CodeInvalidState, "refund %s is %s; only an in_doubt refund can be settled by hand", rid, ref.State)
 		}
 		now := e.now()
 		ref.Resolution = &store.Resolution{Outcome: r.Outcome, Reason: r.Reason, Operator: r.Operator, At: now}
@@ -536,21 +537,21 @@ func (e *Engine) RetryRefund(ctx context.Context, id, rid string, ik IdemKey) (*
 		}
 		ref := p.Refund(rid)
 		if ref == nil {
-			return errf(CodeNotFound, "payment %s has no refund %s", id, rid)
+			return errf(operr.CodeNotFound, "payment %s has no refund %s", id, rid)
 		}
 		if ref.State != store.RefundFailed || ref.Error == nil || ref.Error.Code != "refund_not_made" {
-			return errf(CodeInvalidState, "refund %s is not a refund proven not made; ask for a new refund instead", rid)
+			return errf(operr.CodeInvalidState, "refund %s is not a refund proven not made; ask for a new refund instead", rid)
 		}
 		for _, o := range p.Refunds {
 			if o.RetryOf == rid {
-				return errf(CodeAlreadyRetried, "refund %s was already made again as %s", rid, o.ID)
+				return errf(operr.CodeAlreadyRetried, "refund %s was already made again as %s", rid, o.ID)
 			}
 		}
 		if p.State != Succeeded {
-			return errf(CodeInvalidState, "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
+			return errf(operr.CodeInvalidState, "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
 		}
 		if left := total(p) - p.Committed(); ref.Amount > left {
-			return errf(CodeAmountTooLarge, "at most %d can be refunded now", left)
+			return errf(operr.CodeAmountTooLarge, "at most %d can be refunded now", left)
 		}
 		nr, err := e.addRefund(tx, p, ref.Amount, false)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 )
@@ -42,10 +43,10 @@ func (e *Engine) Resolve(id string, r ResolveRequest, ik IdemKey) (*Payment, err
 			return errNoChange
 		}
 		if p.State != InDoubt {
-			return errf(CodeInvalidState, "payment %s is %s; only an in_doubt payment can be resolved by hand", id, p.State)
+			return errf(operr.CodeInvalidState, "payment %s is %s; only an in_doubt payment can be resolved by hand", id, p.State)
 		}
 		if p.PaidLate {
-			return errf(CodeInvalidState, "payment %s was paid after the sale was abandoned and its automatic refund is under way; it settles by itself", id)
+			return errf(operr.CodeInvalidState, "payment %s was paid after the sale was abandoned and its automatic refund is under way; it settles by itself", id)
 		}
 		now := e.now()
 		p.Resolution = &store.Resolution{Outcome: r.Outcome, Reason: r.Reason, Operator: r.Operator, At: now}
@@ -85,14 +86,14 @@ func (e *Engine) Resolve(id string, r ResolveRequest, ik IdemKey) (*Payment, err
 // bounded lengths.
 func checkDecision(outcome string, reason *string, operator, yes, no, checked string) error {
 	if outcome != yes && outcome != no {
-		return errf(CodeInvalidOutcome, `outcome must be %q or %q, got %q`, yes, no, outcome)
+		return errf(operr.CodeInvalidOutcome, `outcome must be %q or %q, got %q`, yes, no, outcome)
 	}
 	*reason = strings.TrimSpace(*reason)
 	if *reason == "" {
-		return errf(CodeReasonRequired, "a reason is required: say what was checked (%s)", checked)
+		return errf(operr.CodeReasonRequired, "a reason is required: say what was checked (%s)", checked)
 	}
 	if len(*reason) > 500 || len(operator) > 64 {
-		return errf(CodeInvalidField, "reason is at most 500 characters, operator at most 64")
+		return errf(operr.CodeInvalidField, "reason is at most 500 characters, operator at most 64")
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/store"
@@ -38,11 +39,11 @@ type Scan struct {
 //   - with nothing to take it, a scan.ignored event: nothing is charged.
 func (e *Engine) HandleScan(ctx context.Context, s Scan) error {
 	if err := paycode.CheckInput(s.Code); err != nil { // one rule, however the code arrives
-		return errf(CodeInvalidCode, "scan %v; nothing was recorded", err)
+		return errf(operr.CodeInvalidCode, "scan %v; nothing was recorded", err)
 	}
 	code := strings.TrimSpace(s.Code)
 	if code == "" {
-		return errf(CodeInvalidCode, "empty scan")
+		return errf(operr.CodeInvalidCode, "empty scan")
 	}
 	// A payment code the scanner wrapped (an AIM prefix such as "]Q1",
 	// invisible or bidi characters) is the same payment code.
@@ -72,16 +73,16 @@ func (e *Engine) HandleScan(ctx context.Context, s Scan) error {
 	auto := cart.CanStart(e.o.ScanAutoStart) // a tip prompt waits for its answer
 	switch route.Decide(len(waiting), auto) {
 	case route.Ambiguous:
-		err := errf(CodeScanAmbiguous, "%d payments could take this code (%s); nothing was charged: cancel the one the customer is not paying",
-			len(waiting)+btoi(auto), describeCandidates(waiting, auto, cart))
+		err := errf(operr.CodeScanAmbiguous, "%d payments could take this code (%s); nothing was charged: cancel the one the customer is not paying",
+			len(waiting)+oneIf(auto), describeCandidates(waiting, auto, cart))
 		return e.refuseScan(masked, err)
 	case route.Waiting:
 		_, err := e.giveCode(ctx, waiting[0], code, IdemKey{}, false) // a scanner never waits for the gateway
 		var oe *OpError
-		if errors.As(err, &oe) && (oe.Code == CodeCodeAlreadyUsed || oe.Code == CodeClockImplausible) {
+		if errors.As(err, &oe) && (oe.Code == operr.CodeCodeAlreadyUsed || oe.Code == operr.CodeClockImplausible) {
 			return e.refuseScan(masked, err)
 		}
-		if errors.As(err, &oe) && oe.Kind == KindWrongState {
+		if errors.As(err, &oe) && oe.Kind == operr.KindWrongState {
 			return e.appendEvent(Event{Kind: KindScanIgnored, At: now, Scan: masked, Reason: "the payment stopped waiting for a code: " + oe.Message})
 		}
 		return err
@@ -90,7 +91,7 @@ func (e *Engine) HandleScan(ctx context.Context, s Scan) error {
 	}
 	if e.o.ScanAutoStart && len(waiting) == 0 && e.cart.Busy() {
 		// Another code is starting a payment from the cart this moment.
-		return e.refuseScan(masked, errf(CodeCartBusy, "another payment code is starting a payment for the amount due; nothing was charged for this one"))
+		return e.refuseScan(masked, errf(operr.CodeCartBusy, "another payment code is starting a payment for the amount due; nothing was charged for this one"))
 	}
 	return e.appendEvent(Event{Kind: KindScanIgnored, At: now, Scan: masked, Reason: "no payment is waiting for a code"})
 }
@@ -107,10 +108,10 @@ func (e *Engine) scanCart(ctx context.Context, masked *ScanInfo, code string, se
 	e.step("cart-read")
 	c, err := e.cart.Take(seen, e.mono())
 	if errors.Is(err, route.ErrBusy) {
-		return e.refuseScan(masked, errf(CodeCartBusy, "another payment code is starting a payment for the amount due; nothing was charged for this one"))
+		return e.refuseScan(masked, errf(operr.CodeCartBusy, "another payment code is starting a payment for the amount due; nothing was charged for this one"))
 	}
 	if err != nil {
-		return e.refuseScan(masked, errf(CodeCartChanged, "the amount due changed as the code was scanned; nothing was charged: check the amount and scan again"))
+		return e.refuseScan(masked, errf(operr.CodeCartChanged, "the amount due changed as the code was scanned; nothing was charged: check the amount and scan again"))
 	}
 	e.step("cart-taken")
 	p, _, err := e.createPayment(ctx, CreateRequest{Amount: c.Amount, Currency: c.Currency, Mode: "scan",
@@ -120,7 +121,7 @@ func (e *Engine) scanCart(ctx context.Context, masked *ScanInfo, code string, se
 		// Refused before the transaction committed (validation, a used
 		// code, the clock): nothing was recorded or sent.
 		e.cart.Release()
-		if oe.Kind.refusal() || oe.Code == CodeClockImplausible {
+		if oe.Kind.Refusal() || oe.Code == operr.CodeClockImplausible {
 			return e.refuseScan(masked, err)
 		}
 		return err
@@ -241,7 +242,7 @@ func (e *Engine) awaitLoop(ctx context.Context) {
 		e.awaitingCode()
 		if e.cartExpired() {
 			var oe *OpError
-			if err := e.ClearCart(); err != nil && !(errors.As(err, &oe) && oe.Code == CodeCartBusy) { // a scan is paying it
+			if err := e.ClearCart(); err != nil && !(errors.As(err, &oe) && oe.Code == operr.CodeCartBusy) { // a scan is paying it
 				e.storeError("clear expired cart", err)
 			}
 		}
@@ -252,36 +253,25 @@ func (e *Engine) awaitLoop(ctx context.Context) {
 // expires CartTimeout later.
 func (e *Engine) SetCart(c Cart) (*Cart, error) {
 	if c.Amount <= 0 {
-		return nil, errf(CodeInvalidAmount, "amount must be a positive integer number of cents, got %d", c.Amount)
+		return nil, errf(operr.CodeInvalidAmount, "amount must be a positive integer number of cents, got %d", c.Amount)
 	}
 	if c.Amount > MaxAmount {
-		return nil, errf(CodeInvalidAmount, "amount %d is more than the %d cents a payment may be", c.Amount, int64(MaxAmount))
+		return nil, errf(operr.CodeInvalidAmount, "amount %d is more than the %d cents a payment may be", c.Amount, int64(MaxAmount))
 	}
 	if c.Currency == "" {
 		c.Currency = e.o.Currency
 	}
 	if c.Currency != e.o.Currency {
-		return nil, errf(CodeCurrencyMismatch, "currency %q does not match the merchant account's %s", c.Currency, e.o.Currency)
+		return nil, errf(operr.CodeCurrencyMismatch, "currency %q does not match the merchant account's %s", c.Currency, e.o.Currency)
 	}
-	if err := e.checkTip(c.Amount, c.Tip, c.TipApprover); err != nil {
+	if err := e.tipRules().Check(c.Amount, c.Tip, c.TipApprover); err != nil {
 		return nil, err
 	}
 	if err := checkReference(c.Reference); err != nil {
 		return nil, err
 	}
-	if c.Tip <= e.maxTip(c.Amount) {
-		c.TipApprover = "" // kept only where it is needed
-	}
-	c.TipChoices, c.TipChosen = nil, false
-	if c.TipPrompt {
-		choices := e.tipChoices()
-		if len(choices) == 0 {
-			return nil, errf(CodeNoTipChoices, "tip_prompt needs tip suggestions: set display.tip_choices (e.g. [10, 15, 18] percent)")
-		}
-		if c.Tip != 0 {
-			return nil, errf(CodeInvalidTip, "send either a tip or tip_prompt (the customer chooses), not both")
-		}
-		c.TipChoices = choices
+	if err := e.tipRules().Prepare(&c); err != nil {
+		return nil, err
 	}
 	exp := e.now().Add(e.o.CartTimeout)
 	c.ExpiresAt = &exp
@@ -297,7 +287,7 @@ func (e *Engine) SetCart(c Cart) (*Cart, error) {
 // errCartBusy is the answer to a change of the cart while a scanned code
 // starts a payment from it.
 func errCartBusy() error {
-	return errf(CodeCartBusy, "a scanned payment code is starting a payment for the amount due as it is: it cannot change now; if the sale changed, cancel that payment (it is announced at once)")
+	return errf(operr.CodeCartBusy, "a scanned payment code is starting a payment for the amount due as it is: it cannot change now; if the sale changed, cancel that payment (it is announced at once)")
 }
 
 // ClearCart clears the amount due (DELETE /v1/cart).
@@ -316,7 +306,8 @@ func (e *Engine) cartExpired() bool { return e.cart.Expired(e.mono()) }
 // CurrentCart returns the amount due, or nil (also once it expired).
 func (e *Engine) CurrentCart() *Cart { return e.cart.Current(e.mono()) }
 
-func btoi(b bool) int {
+// oneIf counts a condition: 1 when b holds, else 0.
+func oneIf(b bool) int {
 	if b {
 		return 1
 	}

@@ -88,12 +88,12 @@ type JournalStatus struct {
 func (e *Engine) Status() Status {
 	now := e.now()
 	s := Status{Version: e.o.Version, StartedAt: e.realOrigin.UTC(), UptimeSeconds: e.mono().Seconds(),
-		Devices: e.Devices(), Gateway: e.gw.status(), Outbox: e.outboxStatus(now), Cart: e.CurrentCart(),
+		Devices: e.Devices(), Gateway: e.gw.Status(), Outbox: e.outboxStatus(now), Cart: e.CurrentCart(),
 		Journal: e.journalStatus()}
-	problem := e.clockProblem()
+	problem := e.watch.Problem()
+	s.Clock = ClockStatus{Plausible: problem == "", Problem: problem, Jumps: e.watch.Jumps()}
 	e.mu.Lock()
 	s.OpenPayments = len(e.active)
-	s.Clock = ClockStatus{Plausible: problem == "", Problem: problem, Jumps: e.jumps}
 	s.StoreErrors = e.storeErrs
 	s.Contradicted = e.contradicted
 	e.mu.Unlock()

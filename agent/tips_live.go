@@ -3,6 +3,8 @@ package agent
 import (
 	"fmt"
 	"slices"
+
+	"github.com/posagent/posagent/agent/route"
 )
 
 // SetTipChoices replaces the tip suggestions (display.tip_choices) a cart
@@ -14,15 +16,17 @@ func (e *Engine) SetTipChoices(choices []int) error {
 			return fmt.Errorf("agent: the tip suggestion %d %% is not between 1 and the maximum %d %%", c, e.o.TipMaxPercent)
 		}
 	}
-	cs := slices.Clone(choices)
-	e.tips.Store(&cs)
+	t := e.tipRules()
+	t.Choices = slices.Clone(choices)
+	e.tips.Store(&t)
 	return nil
 }
 
-// tipChoices are the suggestions a new cart offers (a copy).
-func (e *Engine) tipChoices() []int {
-	if p := e.tips.Load(); p != nil {
-		return slices.Clone(*p)
+// tipRules are the lane's tip rules now (route.Tips), with the suggestions
+// SetTipChoices last set (none on an engine New did not make).
+func (e *Engine) tipRules() route.Tips {
+	if t := e.tips.Load(); t != nil {
+		return *t
 	}
-	return slices.Clone(e.o.TipChoices)
+	return route.Tips{}
 }

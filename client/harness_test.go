@@ -17,6 +17,7 @@ import (
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/agent/api"
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
@@ -80,7 +81,14 @@ func newDaemon(dir string, s stack, log *slog.Logger) (*daemon, error) {
 	if err == nil && serr == nil {
 		e, err = agent.New(agent.Options{Gateway: gw, Store: st, Logger: log,
 			TimeScale: agenttest.Scale, MerchantName: agenttest.MerchantName, TerminalNo: agenttest.TerminalNo,
-			ReconcileBackoff: agenttest.ReconcileBackoff, RetryBackoff: agenttest.RetryBackoff, APIWait: agenttest.APIWait})
+			Timing: timing()})
+	}
+	var bk *books.Books
+	if err == nil && serr == nil {
+		tm := e.Timing()
+		bk, err = books.New(books.Options{Store: st, Engine: e, Clock: e.Clock(), Logger: log,
+			Merchant: agenttest.MerchantName, Currency: e.Currency(), Lane: agenttest.TerminalNo,
+			ReconcileRate: 5, ReconcileSpread: tm.ReconcileSpread, PrintTimeout: tm.PrintTimeout})
 	}
 	l, lerr := net.Listen("tcp", "127.0.0.1:0")
 	if err = errors.Join(err, serr, lerr); err != nil {
@@ -95,9 +103,11 @@ func newDaemon(dir string, s stack, log *slog.Logger) (*daemon, error) {
 		return nil, err
 	}
 	runDone := make(chan error, 1)
+	booksDone := make(chan error, 1)
 	go func() { runDone <- e.Run(ctx) }()
 	<-e.Ready()
-	h := api.New(e, api.Options{Token: s.token, Access: s.access, Logger: log, SSEPing: 300 * time.Millisecond})
+	go func() { booksDone <- bk.Run(ctx) }()
+	h := api.New(e, bk, api.Options{Token: s.token, Access: s.access, Logger: log, SSEPing: 300 * time.Millisecond})
 	srv := api.NewServer(h, log)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- api.Serve(ctx, srv, append([]net.Listener{l}, s.extra...)...) }()
@@ -107,7 +117,7 @@ func newDaemon(dir string, s stack, log *slog.Logger) (*daemon, error) {
 	d.stop = func() error {
 		once.Do(func() {
 			cancel()
-			stopErr = errors.Join(<-serveDone, <-runDone, <-simDone)
+			stopErr = errors.Join(<-serveDone, <-runDone, <-booksDone, <-simDone)
 			if err := st.Check(); err != nil {
 				stopErr = errors.Join(stopErr, fmt.Errorf("journal consistency: %w", err))
 			}
@@ -165,4 +175,12 @@ func waitPayment(t testing.TB, c *client.Client, id, what string, cond func(*cli
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// timing is the engine's real timing with the end-to-end tests' faster
+// reconciler, retry and API wait (agenttest), before TimeScale.
+func timing() agent.Timing {
+	t := agent.DefaultTiming()
+	t.ReconcileBackoff, t.RetryBackoff, t.APIWait = agenttest.ReconcileBackoff, agenttest.RetryBackoff, agenttest.APIWait
+	return t
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/api"
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/feed"
@@ -96,9 +97,9 @@ func TestTypesMatchTheAPI(t *testing.T) {
 		{"cart", &agent.Cart{}, &client.Cart{}},
 		{"status", &status{}, &client.Status{}},
 		{"shift", &store.Shift{}, &client.Shift{}},
-		{"report", &agent.Report{}, &client.Report{}},
+		{"report", &books.Report{}, &client.Report{}},
 		{"z record", &store.ZRecord{}, &client.ZRecord{}},
-		{"reconciliation", &agent.Reconciliation{}, &client.Reconciliation{}},
+		{"reconciliation", &books.Reconciliation{}, &client.Reconciliation{}},
 		{"audit entry", &agent.AuditEntry{}, &client.AuditEntry{}},
 		{"reload", &reload{}, &client.ReloadResult{}},
 		{"create request", &agent.CreateRequest{}, &client.PaymentRequest{}},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/api"
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/devices"
 	"github.com/posagent/posagent/drivers/bridge"
@@ -108,6 +109,11 @@ func (d *Daemon) buildDevices(cfg *config.Config, front *apiFront, st *store.Sto
 		return err
 	}
 	d.add(lp)
+	bk, err := d.newBooks(cfg, st, lp, eng)
+	if err != nil {
+		return err
+	}
+	d.add(booksPart{bk})
 	if bp != nil {
 		d.add(bp)
 	}
@@ -135,7 +141,7 @@ func (d *Daemon) buildDevices(cfg *config.Config, front *apiFront, st *store.Sto
 		}
 	}
 	ap := &apiPart{front: front, cfg: cfg, log: log, version: d.opts.Version, ready: d.opts.Ready, simURL: sim.url()}
-	ap.srv = d.newAPI(cfg, ap, st, gw, hub, lp, disp, fp, eng)
+	ap.srv = d.newAPI(cfg, ap, st, gw, hub, lp, disp, fp, eng, bk)
 	scs, err := newScanners(cfg, log, reg, eng)
 	if err != nil {
 		return err
@@ -169,29 +175,71 @@ func (d *Daemon) newEngine(cfg *config.Config, gw *gateway.Client, st *store.Sto
 	opts := agent.Options{
 		Gateway: gw, Store: st, Logger: d.log.With("part", "agent"),
 		Currency: cfg.Merchant.Currency, TerminalNo: cfg.Gateway.TerminalNo, MerchantName: cfg.Merchant.Name,
-		ScanPollWindow: cfg.Agent.ScanWindow, QRWindow: cfg.Agent.QRWindow, ScanPollEvery: cfg.Agent.PollInterval,
-		DedupWindow: cfg.Agent.Dedup, Retention: retention(cfg.Store.Retention), TimeScale: cfg.Agent.TimeScale,
+		Timing: timing(cfg), TimeScale: cfg.Agent.TimeScale,
 		Printer: rp, AutoPrint: cfg.Printer.AutoPrint && rp != nil,
 		ReceiptFooter: cfg.Merchant.Footer,
 		ScanAutoStart: cfg.Agent.ScanAutoStart, Version: d.opts.Version,
-		AwaitCodeTimeout: cfg.Agent.AwaitCodeTimeout, CartTimeout: cfg.Agent.CartTimeout, DuplicateWindow: duplicateWindow(cfg.Agent.DuplicateWindow), IdempotencyWindow: duplicateWindow(cfg.Agent.IdempotencyWindow),
-		RateEvery: time.Hour, RateMaxAge: cfg.Display.RateMaxAge,
-		ShutdownGrace: cfg.Agent.ShutdownGrace, OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: d.opts.NotBefore,
+		OutboxWorkers: cfg.Agent.OutboxWorkers, NotBefore: d.opts.NotBefore,
 		FeeAllowanceBPS: cfg.Gateway.FeeAllowanceBPS, TipChoices: cfg.Display.TipChoices, TipMaxPercent: cfg.Tips.MaxPercent,
-		Location: ShopLocation(cfg), CloseAt: cfg.Reports.CloseAt, ReconcileRate: reconcileRate(cfg), Reports: lp,
 		GatewayZone: gatewayZone(cfg), Devices: reg,
 	}
 	return agent.New(opts)
 }
 
+// timing is the engine's timing from the configuration: the real defaults
+// (agent.DefaultTiming) with the configured delays. A key left at 0 keeps
+// the default, except store.retention, agent.duplicate_window and
+// agent.idempotency_window, whose 0 is off in the configuration and in
+// agent.Timing alike.
+func timing(cfg *config.Config) agent.Timing {
+	t := agent.DefaultTiming()
+	set := func(d *time.Duration, v time.Duration) {
+		if v > 0 {
+			*d = v
+		}
+	}
+	set(&t.ScanPollWindow, cfg.Agent.ScanWindow)
+	set(&t.QRWindow, cfg.Agent.QRWindow)
+	set(&t.ScanPollEvery, cfg.Agent.PollInterval)
+	set(&t.DedupWindow, cfg.Agent.Dedup)
+	set(&t.AwaitCodeTimeout, cfg.Agent.AwaitCodeTimeout)
+	set(&t.CartTimeout, cfg.Agent.CartTimeout)
+	set(&t.RateMaxAge, cfg.Display.RateMaxAge)
+	set(&t.ShutdownGrace, cfg.Agent.ShutdownGrace)
+	t.Retention, t.DuplicateWindow = cfg.Store.Retention, cfg.Agent.DuplicateWindow
+	t.IdempotencyWindow = cfg.Agent.IdempotencyWindow
+	t.RateEvery = time.Hour
+	return t
+}
+
+// newBooks are the shifts, X/Z reports and reconciliations beside the
+// engine, in its journal, clock and timing.
+func (d *Daemon) newBooks(cfg *config.Config, st *store.Store, lp *livePrinter, eng *agent.Engine) (*books.Books, error) {
+	tm := eng.Timing()
+	o := books.Options{Store: st, Engine: eng, Clock: eng.Clock(), Logger: d.log.With("part", "books"),
+		Merchant: cfg.Merchant.Name, Currency: eng.Currency(), Lane: cfg.Gateway.TerminalNo, Location: ShopLocation(cfg),
+		CloseAt: cfg.Reports.CloseAt, ReconcileRate: cfg.Reports.ReconcileRate, ReconcileSpread: tm.ReconcileSpread,
+		PrintTimeout: tm.PrintTimeout, Printer: lp}
+	return books.New(o)
+}
+
+// booksPart is the books beside the engine: Run closes shifts at
+// reports.close_at and owns the reconciliations; it starts once the engine
+// is ready.
+type booksPart struct{ bk *books.Books }
+
+func (b booksPart) Name() string                  { return "books" }
+func (b booksPart) Run(ctx context.Context) error { return b.bk.Run(ctx) }
+func (b booksPart) Close() error                  { return nil }
+
 // newAPI is the local API in front of the engine, with the journal backup,
 // the reload endpoint and the display page mounted behind its front door.
 func (d *Daemon) newAPI(cfg *config.Config, ap *apiPart, st *store.Store, gw *gateway.Client, hub *bridge.Hub,
-	lp *livePrinter, disp *displayPart, fp *feedPart, eng *agent.Engine) *api.Server {
+	lp *livePrinter, disp *displayPart, fp *feedPart, eng *agent.Engine, bk *books.Books) *api.Server {
 	o := api.Options{Token: cfg.API.Token, Access: ap.front.access, Reports: lp,
 		RenderReceipt: lp.RenderPNG, Logger: d.log.With("part", "api"),
 		RenderReport: printer.RenderReportPaper, RenderPlacard: printer.RenderPlacardPaper,
-		SSEPing: scaled(15*time.Second, cfg.Agent.TimeScale), PrintTimeout: scaled(30*time.Second, cfg.Agent.TimeScale)}
+		SSEPing: eng.Timing().SSEPing, PrintTimeout: eng.Timing().PrintTimeout}
 	o.Mount = map[string]http.Handler{"GET /v1/journal/backup": journalBackupHandler(st, d.log)}
 	// The bridge and OTTPay's call-backs are behind the same front door:
 	// the bridge with its role's token, the call-back with no token (its
@@ -209,7 +257,7 @@ func (d *Daemon) newAPI(cfg *config.Config, ap *apiPart, st *store.Store, gw *ga
 	if fp != nil {
 		o.Feed = fp
 	}
-	return api.New(eng, o)
+	return api.New(eng, bk, o)
 }
 
 // enginePart is the payment engine; the parts after it start once it is
@@ -252,24 +300,6 @@ func ShopLocation(cfg *config.Config) *time.Location {
 	return loc
 }
 
-// reconcileRate maps reports.reconcile_rate (0: off) to the engine's
-// option (negative: off).
-func reconcileRate(cfg *config.Config) float64 {
-	if cfg.Reports.ReconcileRate <= 0 {
-		return -1
-	}
-	return cfg.Reports.ReconcileRate
-}
-
-// duplicateWindow is agent.duplicate_window for the engine: 0 in the
-// config is off, which the engine spells negative (its 0 is the default).
-func duplicateWindow(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
-}
-
 // engineRate is the display's view of the engine's exchange rate to CNY.
 func engineRate(e *agent.Engine) func() (string, int64, time.Time, bool) {
 	return func() (string, int64, time.Time, bool) {
@@ -290,21 +320,4 @@ func loadCJK(cfg *config.Config, log *slog.Logger) *fonts.CJK {
 		return nil
 	}
 	return cjk
-}
-
-// scaled is d in the agent's time scale (agent.time_scale; 0: 1).
-func scaled(d time.Duration, scale float64) time.Duration {
-	if scale <= 0 {
-		return d
-	}
-	return time.Duration(float64(d) * scale)
-}
-
-// retention maps store.retention (0 keeps everything) to the engine's
-// option (negative: never compact).
-func retention(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }

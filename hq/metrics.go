@@ -39,7 +39,8 @@ func (c fleetCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-func b2f(b bool) float64 {
+// boolGauge is a gauge of a condition: 1 for true, 0 for false.
+func boolGauge(b bool) float64 {
 	if b {
 		return 1
 	}
@@ -53,7 +54,7 @@ func (c fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		g := func(d *prometheus.Desc, v float64, extra ...string) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append(append([]string(nil), lv...), extra...)...)
 		}
-		g(mLaneUp, b2f(l.State == LaneUp))
+		g(mLaneUp, boolGauge(l.State == LaneUp))
 		g(mHeartbeatAge, l.AgeSeconds)
 		g(mProblems, float64(len(l.Problems)))
 		g(mConfigPub, float64(l.Published.Store), "store")
@@ -65,15 +66,15 @@ func (c fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		g(mConfigApplied, float64(h.Config.Store), "store")
 		g(mConfigApplied, float64(h.Config.Lane), "lane")
 		g(mConfigStaged, float64(h.Config.Staged))
-		g(mRefused, b2f(h.Refusal != nil && !refusalSuperseded(*h.Refusal, h)))
-		g(mGateway, b2f(h.Gateway == "ok"))
+		g(mRefused, boolGauge(h.Refusal != nil && !refusalSuperseded(*h.Refusal, h)))
+		g(mGateway, boolGauge(h.Gateway == "ok"))
 		g(mOutboxDepth, float64(h.OutboxDepth))
 		g(mOutboxAge, float64(h.OutboxOldestS))
 		g(mInDoubt, float64(h.InDoubt))
 		g(mFeedLag, float64(h.FeedLag))
 		g(mFeedLagS, float64(h.FeedLagS))
-		g(mClockOK, b2f(h.ClockOK))
-		g(mJournalOK, b2f(h.JournalCheck != "damaged"))
+		g(mClockOK, boolGauge(h.ClockOK))
+		g(mJournalOK, boolGauge(h.JournalCheck != "damaged"))
 		g(mBackupAge, float64(h.BackupAgeS))
 	}
 	for _, p := range c.f.PublishedBundles() {

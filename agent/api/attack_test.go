@@ -432,7 +432,7 @@ func TestAttackCallbackThroughTheDoor(t *testing.T) {
 	sim := startSim(t, "")
 	gw, hc := newGatewayClient(t, sim.url)
 	t.Cleanup(hc.CloseIdleConnections)
-	var eng Nudger
+	var eng OrderPoller
 	o.Callback = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { CallbackHandler(eng, gw, nil).ServeHTTP(w, r) })
 	d := startRoles(t, o)
 	eng = d.e
@@ -513,7 +513,7 @@ func TestIdleStreamClosed(t *testing.T) {
 	if _, open := nextLine(lines, "never"); open {
 		t.Error("the idle stream stayed open")
 	}
-	if n := d.api.h.(*door).openStreams(); n != 0 {
+	if n := d.api.h.(*frontDoor).openStreams(); n != 0 {
 		t.Errorf("%d streams still hold a slot", n)
 	}
 }

@@ -36,7 +36,7 @@ func AuditDetail(r *http.Request, detail string) {
 // request that succeeded, and refused approvals. Requests refused before
 // they could change anything (bad input, wrong state) are only answered:
 // they leave the journal as it was.
-func (d *door) serveAudited(w http.ResponseWriter, r *http.Request, rt route, c caller) {
+func (d *frontDoor) serveAudited(w http.ResponseWriter, r *http.Request, rt route, c caller) {
 	note := &auditNote{}
 	rec := &recorder{ResponseWriter: w}
 	rt.h.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), auditKey, note)))

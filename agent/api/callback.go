@@ -4,7 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 )
 
@@ -14,10 +14,10 @@ type CallbackParser interface {
 	ParseCallback(body []byte) (*gateway.Result, error)
 }
 
-// Nudger makes the payment owning an order poll now; *agent.Engine
+// OrderPoller makes the payment owning an order poll now; *agent.Engine
 // satisfies it.
-type Nudger interface {
-	Nudge(orderID string, amount int64) (int, error)
+type OrderPoller interface {
+	PollOrderNow(orderID string, amount int64) (int, error)
 }
 
 // CallbackHandler serves OTTPay's call-backs (the call_back_url of qr
@@ -28,7 +28,7 @@ type Nudger interface {
 // the bearer-token check (OTTPay cannot carry our token); the digest is
 // its authentication.
 // cp nil: this gateway sends no call-backs (404).
-func CallbackHandler(n Nudger, cp CallbackParser, log *slog.Logger) http.Handler {
+func CallbackHandler(n OrderPoller, cp CallbackParser, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -38,7 +38,7 @@ func CallbackHandler(n Nudger, cp CallbackParser, log *slog.Logger) http.Handler
 			return
 		}
 		if cp == nil {
-			writeErr(w, errf(agent.CodeNotFound, "this gateway sends no call-backs"))
+			writeErr(w, errf(operr.CodeNotFound, "this gateway sends no call-backs"))
 			return
 		}
 		body, err := readBody(w, r) // 413 too large, 408 too slow
@@ -52,7 +52,7 @@ func CallbackHandler(n Nudger, cp CallbackParser, log *slog.Logger) http.Handler
 			writeErr(w, errf(CodeBadCallback, "call-back failed verification"))
 			return
 		}
-		woke, err := n.Nudge(res.OrderID, res.Amount)
+		woke, err := n.PollOrderNow(res.OrderID, res.Amount)
 		if err != nil {
 			log.Warn("agent: call-back refused", "order", res.OrderID, "err", err)
 			writeErr(w, err)

@@ -6,12 +6,13 @@ import (
 	"net/http"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // The API's own error codes: refusals by the front door (door.go), of a
 // request's form (request.go) and of what only the API does (streams,
-// rendering, a manager's PIN). The engine's codes are the agent.Code
-// constants in agent/codes.go. docs/api.md lists both (codes_test.go).
+// rendering, a manager's PIN). The engine's codes are the operr.Code
+// constants in agent/operr/operr.go. docs/api.md lists both (codes_test.go).
 const (
 	CodeBadCallback           agent.Code = "bad_callback"
 	CodeBadRequest            agent.Code = "bad_request"
@@ -76,17 +77,17 @@ var ownStatus = map[agent.Code]int{
 // status the API answers it with.
 func kindStatus(k agent.Kind) int {
 	switch k {
-	case agent.KindInvalid:
+	case operr.KindInvalid:
 		return http.StatusBadRequest
-	case agent.KindForbidden:
+	case operr.KindForbidden:
 		return http.StatusForbidden
-	case agent.KindNotFound:
+	case operr.KindNotFound:
 		return http.StatusNotFound
-	case agent.KindConflict:
+	case operr.KindConflict:
 		return http.StatusConflict
-	case agent.KindWrongState:
+	case operr.KindWrongState:
 		return http.StatusUnprocessableEntity
-	case agent.KindUnavailable:
+	case operr.KindUnavailable:
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
@@ -122,7 +123,7 @@ func answer(err error) (status int, code agent.Code, msg string) {
 	case errors.As(err, &oe):
 		return kindStatus(oe.Kind), oe.Code, oe.Message
 	default:
-		return http.StatusInternalServerError, agent.CodeInternal, err.Error()
+		return http.StatusInternalServerError, operr.CodeInternal, err.Error()
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // TestErrorCodesDocumented ties the error codes to the table under
@@ -20,12 +21,12 @@ import (
 func TestErrorCodesDocumented(t *testing.T) {
 	documented := docErrorCodes(t, "../../docs/api.md")
 	answered := map[agent.Code]int{}
-	for _, c := range agent.Codes() {
+	for _, c := range operr.Codes() {
 		answered[c] = kindStatus(c.Kind())
 	}
 	for c, st := range ownStatus {
 		if _, dup := answered[c]; dup {
-			t.Errorf("code %s is both the engine's (agent/codes.go) and the API's own (api/codes.go)", c)
+			t.Errorf("code %s is both the engine's (agent/operr) and the API's own (api/codes.go)", c)
 		}
 		answered[c] = st
 	}
@@ -39,23 +40,23 @@ func TestErrorCodesDocumented(t *testing.T) {
 	}
 	for c, st := range documented {
 		if _, ok := answered[c]; !ok {
-			t.Errorf("docs/api.md lists code %s under %d, but no such code is answered (agent/codes.go, api/codes.go)", c, st)
+			t.Errorf("docs/api.md lists code %s under %d, but no such code is answered (agent/operr, api/codes.go)", c, st)
 		}
 	}
 }
 
 // TestCodeConstantsHaveStatus: every Code constant declared in
-// agent/codes.go has a kind (it is in agent.Codes), and every one declared
+// agent/operr/operr.go has a kind (it is in operr.Codes), and every one declared
 // in api/codes.go has a status, so a constant added to a block without its
 // table fails here rather than answering 500.
 func TestCodeConstantsHaveStatus(t *testing.T) {
 	engine := map[agent.Code]bool{}
-	for _, c := range agent.Codes() {
+	for _, c := range operr.Codes() {
 		engine[c] = true
 	}
-	for _, c := range codeConstants(t, "../codes.go") {
+	for _, c := range codeConstants(t, "../operr/operr.go") {
 		if !engine[c] {
-			t.Errorf("agent/codes.go declares %s but gives it no kind (codeKinds)", c)
+			t.Errorf("agent/operr/operr.go declares %s but gives it no kind (codeKinds)", c)
 		}
 	}
 	for _, c := range codeConstants(t, "codes.go") {
@@ -71,15 +72,15 @@ func TestCodeConstantsHaveStatus(t *testing.T) {
 // TestKindStatus: each kind has its own status; an unknown kind is 500.
 func TestKindStatus(t *testing.T) {
 	want := map[agent.Kind]int{
-		agent.KindInvalid: 400, agent.KindForbidden: 403, agent.KindNotFound: 404, agent.KindConflict: 409,
-		agent.KindWrongState: 422, agent.KindInternal: 500, agent.KindUnavailable: 503, agent.Kind(200): 500,
+		operr.KindInvalid: 400, operr.KindForbidden: 403, operr.KindNotFound: 404, operr.KindConflict: 409,
+		operr.KindWrongState: 422, operr.KindInternal: 500, operr.KindUnavailable: 503, agent.Kind(200): 500,
 	}
 	for k, st := range want {
 		if got := kindStatus(k); got != st {
 			t.Errorf("kind %s: status %d, want %d", k, got, st)
 		}
 	}
-	if st, code, _ := answer(os.ErrClosed); st != 500 || code != agent.CodeInternal {
+	if st, code, _ := answer(os.ErrClosed); st != 500 || code != operr.CodeInternal {
 		t.Errorf("a plain error is answered %d %s, want 500 internal", st, code)
 	}
 }

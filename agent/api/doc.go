@@ -23,18 +23,19 @@
 // gives the display token the present only, with a screen's fields, and
 // each role its own quota with a slot kept for the display.
 //
-// The API depends on the engine through small interfaces defined here
-// (Payments, Counter, Books, Watch); *agent.Engine satisfies Engine, their
-// union.
+// The API holds the concrete parts it serves: the engine (*agent.Engine:
+// payments, the cart, status, events, the audit trail) and its books
+// (*books.Books: shifts, reports, reconciliations).
 //
-// Only the API knows HTTP statuses. The engine's refusals are
-// *agent.OpError, with a Kind and a Code (agent/codes.go); kindStatus in
-// codes.go is the one table from a kind to its status. The API's own
-// refusals (the front door, a request's form, streams, rendering, a PIN)
-// have their codes and statuses beside it. docs/api.md lists every code
-// under its status, and codes_test.go checks that it does.
+// Only the API knows HTTP statuses. The refusals of the engine and of its
+// books are *agent.OpError (agent/operr's Error), with a Kind and a Code
+// (the constants of agent/operr); kindStatus in codes.go is the one table
+// from a kind to its status. The API's own refusals (the front door, a
+// request's form, streams, rendering, a PIN) have their codes and statuses
+// beside it. docs/api.md lists every code under its status, and
+// codes_test.go checks that it does.
 //
-//	srv := api.New(engine, api.Options{Token: tok, Access: acc})
+//	srv := api.New(engine, books, api.Options{Token: tok, Access: acc})
 //	api.Serve(ctx, api.NewServer(srv, log), listeners...)
 //
 // SetAccess puts new access rules in force at once (a config reload); event

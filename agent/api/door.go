@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // door is the API's front door: every request passes it before a handler
@@ -26,8 +27,8 @@ import (
 // context (Origin, Sec-Fetch-Site; CORS for allowed origins), the Unix
 // socket caller's uid, the credentials (from the headers only, before any
 // body is read), the route and the role, then the body's size and type.
-// One door serves every listener of an engine.
-type door struct {
+// One frontDoor serves every listener of an engine.
+type frontDoor struct {
 	s      *Server
 	mux    *http.ServeMux
 	routes map[string]route // by mux pattern
@@ -92,15 +93,15 @@ var (
 	refundRole = setOf(RolePOS, RoleManager) // pos only within the approval rules
 )
 
-func newDoor(s *Server) *door {
+func newFrontDoor(s *Server) *frontDoor {
 	a := s.accessNow().a
-	d := &door{s: s, mux: http.NewServeMux(), routes: map[string]route{},
+	d := &frontDoor{s: s, mux: http.NewServeMux(), routes: map[string]route{},
 		log: s.log, streams: map[Role][]*streamSlot{}, pinGates: map[string]chan struct{}{}}
 	d.authFails = newStrikes(a.AuthFailures, a.AuthBlock, s.mono)
 	return d
 }
 
-func (d *door) handle(pattern string, roles roleSet, audit string, h http.HandlerFunc) {
+func (d *frontDoor) handle(pattern string, roles roleSet, audit string, h http.HandlerFunc) {
 	rt := route{roles: roles, audit: audit, h: h}
 	d.routes[pattern] = rt
 	if audit == "" {
@@ -113,7 +114,7 @@ func (d *door) handle(pattern string, roles roleSet, audit string, h http.Handle
 // Handler is the local HTTP API (docs/api.md), with
 // Options.Mount behind the same front door.
 func (s *Server) handler() http.Handler {
-	d := newDoor(s)
+	d := newFrontDoor(s)
 	d.handle("POST /v1/payments", posRoles, "payment.create", d.hCreate)
 	d.handle("GET /v1/payments", readRoles, "", s.hList)
 	d.handle("GET /v1/payments/{id}", readRoles, "", s.hGet)
@@ -173,7 +174,7 @@ func refuse(w http.ResponseWriter, r *http.Request, code agent.Code, format stri
 	writeErr(w, errf(code, format, args...))
 }
 
-func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (d *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	uid, onSocket := peerUID(r)
 	corsOK, ok := d.checkBrowser(w, r, onSocket)
 	if !ok {
@@ -200,7 +201,7 @@ func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // digest authenticates it) behind the same Host, size, type and time
 // limits as every route; a client whose requests failed too often is
 // refused with 429 before its body is read.
-func (d *door) servePublic(w http.ResponseWriter, r *http.Request, client string) {
+func (d *frontDoor) servePublic(w http.ResponseWriter, r *http.Request, client string) {
 	key := "client " + clientKey(client)
 	if left := d.authFails.blocked(key); left > 0 {
 		w.Header().Set("Retry-After", fmtRetry(left))
@@ -220,7 +221,7 @@ func (d *door) servePublic(w http.ResponseWriter, r *http.Request, client string
 
 // checkBrowser is steps 1 and 2: the Host and the browser context (CORS
 // for allowed origins, whose preflight it answers). ok false: answered.
-func (d *door) checkBrowser(w http.ResponseWriter, r *http.Request, onSocket bool) (corsOK, ok bool) {
+func (d *frontDoor) checkBrowser(w http.ResponseWriter, r *http.Request, onSocket bool) (corsOK, ok bool) {
 	// 1. Host: a page on a rebound name (rebind.attacker.example -> 127.0.0.1)
 	// carries its own name in Host. A Unix socket has no browser behind it.
 	if !onSocket && !d.hostAllowed(r.Host) {
@@ -259,7 +260,7 @@ func (d *door) checkBrowser(w http.ResponseWriter, r *http.Request, onSocket boo
 
 // checkSocket is step 3: the Unix socket's caller, by uid. It returns the
 // client's name for the logs and the audit trail.
-func (d *door) checkSocket(w http.ResponseWriter, r *http.Request, uid int, onSocket bool) (client string, ok bool) {
+func (d *frontDoor) checkSocket(w http.ResponseWriter, r *http.Request, uid int, onSocket bool) (client string, ok bool) {
 	if !onSocket {
 		return clientOf(r), true
 	}
@@ -272,7 +273,7 @@ func (d *door) checkSocket(w http.ResponseWriter, r *http.Request, uid int, onSo
 }
 
 // checkRoute is step 5: the route exists, and the caller's role may use it.
-func (d *door) checkRoute(w http.ResponseWriter, r *http.Request, c caller) bool {
+func (d *frontDoor) checkRoute(w http.ResponseWriter, r *http.Request, c caller) bool {
 	_, pattern := d.mux.Handler(r)
 	rt, known := d.routes[pattern]
 	if !known {
@@ -281,7 +282,7 @@ func (d *door) checkRoute(w http.ResponseWriter, r *http.Request, c caller) bool
 			refuse(w, r, CodeMethodNotAllowed, "%s is not allowed on %s: use %s", clip(r.Method, 16), clip(r.URL.Path, 80), strings.Join(allow, ", "))
 			return false
 		}
-		refuse(w, r, agent.CodeNotFound, "no route %s %s", clip(r.Method, 16), clip(r.URL.Path, 80))
+		refuse(w, r, operr.CodeNotFound, "no route %s %s", clip(r.Method, 16), clip(r.URL.Path, 80))
 		return false
 	}
 	if rt.roles&c.roles == 0 {
@@ -295,7 +296,7 @@ func (d *door) checkRoute(w http.ResponseWriter, r *http.Request, c caller) bool
 
 // checkBody is step 6: the body's size from Content-Length and its type
 // from Content-Type, both before it is read; then a deadline for reading it.
-func (d *door) checkBody(w http.ResponseWriter, r *http.Request) bool {
+func (d *frontDoor) checkBody(w http.ResponseWriter, r *http.Request) bool {
 	if r.ContentLength > MaxBody {
 		refuse(w, r, CodeBodyTooLarge, "request body is larger than %d KiB", MaxBody>>10)
 		return false
@@ -322,7 +323,7 @@ func hasBody(r *http.Request) bool { return r.ContentLength > 0 || r.ContentLeng
 // and per presented credential, and a wrong credential from a blocked
 // client, or one that was presented too often, is answered 429 instead of
 // 401 and not logged again.
-func (d *door) authenticate(w http.ResponseWriter, r *http.Request, client string, onSocket, fromWeb bool) (caller, bool) {
+func (d *frontDoor) authenticate(w http.ResponseWriter, r *http.Request, client string, onSocket, fromWeb bool) (caller, bool) {
 	tok, inURL, hasTok := bearer(r)
 	if !hasTok {
 		if d.s.accessNow().open && !fromWeb && (onSocket || isLoopbackAddr(r.RemoteAddr)) {
@@ -353,7 +354,7 @@ func (d *door) authenticate(w http.ResponseWriter, r *http.Request, client strin
 
 // authFailed counts a wrong credential against its client and itself. It
 // answers 429 and returns false when either is blocked; true: answer 401.
-func (d *door) authFailed(w http.ResponseWriter, r *http.Request, client, tok string, inURL bool) bool {
+func (d *frontDoor) authFailed(w http.ResponseWriter, r *http.Request, client, tok string, inURL bool) bool {
 	sum := sha256.Sum256([]byte(tok))
 	ckey, tkey := "client "+clientKey(client), "credential "+hex.EncodeToString(sum[:8])
 	if left := max(d.authFails.blocked(ckey), d.authFails.blocked(tkey)); left > 0 {
@@ -405,7 +406,7 @@ func bearer(r *http.Request) (tok string, inURL, ok bool) {
 }
 
 // allowed lists the methods that do have a route for r's path.
-func (d *door) allowed(r *http.Request) []string {
+func (d *frontDoor) allowed(r *http.Request) []string {
 	var out []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
 		probe := &http.Request{Method: m, URL: &url.URL{Path: r.URL.Path}, Host: r.Host, Header: http.Header{}}
@@ -423,7 +424,7 @@ func (d *door) allowed(r *http.Request) []string {
 
 // hostAllowed: loopback names, IP literals (a rebound page always carries
 // a name), the listen host and api.allowed_hosts.
-func (d *door) hostAllowed(hostport string) bool {
+func (d *frontDoor) hostAllowed(hostport string) bool {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h
@@ -463,7 +464,7 @@ func sameOrigin(origin string, r *http.Request) bool {
 // of holding the read transaction for as long as it likes: a bbolt read
 // transaction keeps the pages it sees from being reused, and a journal
 // that must grow its memory map waits for every read transaction to end.
-func (d *door) stallGuard(h http.HandlerFunc) http.HandlerFunc {
+func (d *frontDoor) stallGuard(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		h(&deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: d.s.accessNow().a.WriteTimeout}, r)
 	}
@@ -482,7 +483,7 @@ func (d *deadlineWriter) Write(b []byte) (int, error) {
 
 func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }
 
-func (d *door) uidAllowed(uid int) bool {
+func (d *frontDoor) uidAllowed(uid int) bool {
 	if len(d.s.accessNow().a.SocketUIDs) == 0 {
 		return uid == selfUID()
 	}

@@ -6,11 +6,12 @@ import (
 	"strings"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // hCreate: POST /v1/payments. A tip above tips.max_percent of the amount
 // needs a manager's "approval" (tips.go).
-func (d *door) hCreate(w http.ResponseWriter, r *http.Request) {
+func (d *frontDoor) hCreate(w http.ResponseWriter, r *http.Request) {
 	s := d.s
 	var req struct {
 		agent.CreateRequest
@@ -72,7 +73,7 @@ func (s *Server) hCode(w http.ResponseWriter, r *http.Request) {
 		code = req.AuthCode
 	}
 	if code == "" {
-		writeErr(w, errf(agent.CodeInvalidCode, `code is required: {"code":"<payment code>"}`))
+		writeErr(w, errf(operr.CodeInvalidCode, `code is required: {"code":"<payment code>"}`))
 		return
 	}
 	p, err := s.eng.GiveCode(r.Context(), r.PathValue("id"), code, ik)
@@ -158,7 +159,7 @@ func (s *Server) hScan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.TrimSpace(req.Code) == "" {
-		writeErr(w, errf(agent.CodeInvalidCode, `code is required: {"code":"..."}`))
+		writeErr(w, errf(operr.CodeInvalidCode, `code is required: {"code":"..."}`))
 		return
 	}
 	if req.Device == "" {
@@ -206,7 +207,7 @@ func (s *Server) hCartGet(w http.ResponseWriter, r *http.Request) {
 
 // hCartPut: PUT /v1/cart. A tip above tips.max_percent of the amount
 // needs a manager's "approval" (tips.go).
-func (d *door) hCartPut(w http.ResponseWriter, r *http.Request) {
+func (d *frontDoor) hCartPut(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		agent.Cart
 		Approval *Approval `json:"approval"`

@@ -14,6 +14,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/agenttest"
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/store"
 )
@@ -58,9 +59,10 @@ type testConfig struct {
 // testOptions are the engine options of the end-to-end tests: real
 // defaults compressed by scale, with a faster reconciler and retry.
 func testOptions() testConfig {
+	t := agent.DefaultTiming()
+	t.ReconcileBackoff, t.RetryBackoff, t.APIWait = agenttest.ReconcileBackoff, agenttest.RetryBackoff, agenttest.APIWait
 	return testConfig{Options: agent.Options{
-		TimeScale: scale, MerchantName: agenttest.MerchantName, TerminalNo: agenttest.TerminalNo,
-		ReconcileBackoff: agenttest.ReconcileBackoff, RetryBackoff: agenttest.RetryBackoff, APIWait: agenttest.APIWait,
+		TimeScale: scale, MerchantName: agenttest.MerchantName, TerminalNo: agenttest.TerminalNo, Timing: t,
 	}}
 }
 
@@ -96,12 +98,20 @@ func startAgent(t testing.TB, path string, gw agent.Gateway, c testConfig) *agen
 		st.Close()
 		t.Fatal(err)
 	}
+	tm := e.Timing()
+	bk, err := books.New(books.Options{Store: st, Engine: e, Clock: e.Clock(), Logger: o.Logger, Merchant: o.MerchantName,
+		Currency: e.Currency(), Lane: o.TerminalNo, ReconcileRate: 5, ReconcileSpread: tm.ReconcileSpread, PrintTimeout: tm.PrintTimeout})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done, booksDone := make(chan error, 1), make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
 	<-e.Ready()
-	s := New(e, Options{Token: c.APIToken, Access: c.Access, Mount: c.Mount, Bridge: c.Bridge, Callback: c.Callback, Logger: o.Logger,
-		SSEPing: time.Duration(float64(15*time.Second) * scale)})
+	go func() { booksDone <- bk.Run(ctx) }()
+	s := New(e, bk, Options{Token: c.APIToken, Access: c.Access, Mount: c.Mount, Bridge: c.Bridge, Callback: c.Callback, Logger: o.Logger,
+		SSEPing: tm.SSEPing})
 	srv := httptest.NewServer(s)
 	a := &agentEnv{t: t, e: e, api: s, st: st, srv: srv, path: path, cancel: cancel,
 		Client: &agenttest.Client{T: t, Base: srv.URL, HC: srv.Client(), Token: c.APIToken}}
@@ -111,6 +121,9 @@ func startAgent(t testing.TB, path string, gw agent.Gateway, c testConfig) *agen
 			cancel()
 			if err := <-done; err != nil {
 				t.Errorf("Run: %v", err)
+			}
+			if err := <-booksDone; err != nil {
+				t.Errorf("books: Run: %v", err)
 			}
 			srv.CloseClientConnections()
 			srv.Close()

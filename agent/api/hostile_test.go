@@ -217,7 +217,7 @@ func TestHostileRequests(t *testing.T) {
 	if streams[200] != 500 {
 		t.Errorf("500 display streams: %v, want each answered (the newest closes the oldest)", streams)
 	}
-	if n := d.api.h.(*door).openStreams(); n > 16 {
+	if n := d.api.h.(*frontDoor).openStreams(); n > 16 {
 		t.Errorf("%d display streams open, want at most the per-role cap, 16", n)
 	}
 	for _, b := range open {

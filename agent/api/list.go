@@ -109,7 +109,7 @@ func (s *Server) writeExport(w http.ResponseWriter, since time.Time, format stri
 	if format == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="posagent-export.csv"`)
-		if err := writeCSV(w, s.eng, since); err != nil {
+		if err := writeCSV(w, s.export(), since); err != nil {
 			s.log.Error("agent: export: stopped", "err", err)
 		}
 		return
@@ -121,7 +121,7 @@ func (s *Server) writeExport(w http.ResponseWriter, since time.Time, format stri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
-	if err := writeJSONExport(w, s.eng, since, members); err != nil {
+	if err := writeJSONExport(w, s.export(), since, members); err != nil {
 		s.log.Error("agent: export: stopped", "err", err)
 	}
 }
@@ -254,3 +254,13 @@ func exportExtras(p *agent.Payment, loc *time.Location) []string {
 	return []string{strconv.FormatInt(p.Tip, 10), strconv.FormatInt(p.Total, 10), n(w.Fee),
 		csvSafe(w.BuyerLoginID), csvSafe(trade), csvSafe(w.TransactionID), n(w.CNYAmount)}
 }
+
+// liveExport is the export of the running engine, in the books' time zone.
+type liveExport struct {
+	*agent.Engine
+	loc *time.Location
+}
+
+func (x liveExport) Location() *time.Location { return x.loc }
+
+func (s *Server) export() Exporter { return liveExport{s.eng, s.books.Location()} }

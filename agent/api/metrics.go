@@ -9,14 +9,15 @@ import (
 )
 
 // metricsHandler serves /metrics from a registry of the API's own (never
-// the global default one): the Go runtime and process collectors and the
-// engine's collector.
+// the global default one): the Go runtime and process collectors, the
+// engine's collector and the books'.
 func (s *Server) metricsHandler() http.HandlerFunc {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		s.eng.Collector(),
+		s.books.Collector(),
 	)
 	if s.o.Feed != nil {
 		reg.MustRegister(s.o.Feed.Collector())

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/slip"
 )
 
@@ -22,7 +22,7 @@ type PlacardPrinter interface {
 
 // placardRoutes registers GET /v1/placard (the PNG, as printed) and POST
 // /v1/placard/print. Neither moves money.
-func (s *Server) placardRoutes(d *door) {
+func (s *Server) placardRoutes(d *frontDoor) {
 	d.handle("GET /v1/placard", readRoles, "", s.hPlacard)
 	d.handle("POST /v1/placard/print", posRoles, "placard.print", s.hPlacardPrint)
 }
@@ -31,7 +31,7 @@ func (s *Server) placardRoutes(d *door) {
 func (s *Server) placard() (PlacardPrinter, slip.Placard, error) {
 	pp, ok := s.o.Reports.(PlacardPrinter)
 	if !ok {
-		return nil, slip.Placard{}, errf(agent.CodeNoPrinter, "no printer is configured to print the placard")
+		return nil, slip.Placard{}, errf(operr.CodeNoPrinter, "no printer is configured to print the placard")
 	}
 	pl := pp.Placard()
 	if pl.Empty() {
@@ -94,7 +94,7 @@ func (s *Server) hPlacardPrint(w http.ResponseWriter, r *http.Request) {
 	pctx, cancel := context.WithTimeout(r.Context(), s.o.PrintTimeout)
 	defer cancel()
 	if err := pp.PrintPlacard(pctx, pl); err != nil {
-		writeErr(w, errf(agent.CodePrinterError, "the placard was not printed: %v", err))
+		writeErr(w, errf(operr.CodePrinterError, "the placard was not printed: %v", err))
 		return
 	}
 	writeJSON(w, 200, map[string]any{"printed": true})

@@ -4,14 +4,15 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/slip"
 )
 
 // reportRoutes registers the shift and report routes: opening and closing
 // shifts and reconciling are the manager's; reading and printing reports
 // are the POS's too.
-func (s *Server) reportRoutes(d *door) {
+func (s *Server) reportRoutes(d *frontDoor) {
 	d.handle("GET /v1/shifts/current", readRoles, "", s.hShiftCurrent)
 	d.handle("POST /v1/shifts/open", mgrRoles, "shift.open", s.hShiftOpen)
 	d.handle("POST /v1/shifts/close", mgrRoles, "shift.close", s.hShiftClose)
@@ -31,7 +32,7 @@ type shiftRequest struct {
 }
 
 func (s *Server) hShiftCurrent(w http.ResponseWriter, r *http.Request) {
-	sh, err := s.eng.CurrentShift()
+	sh, err := s.books.CurrentShift()
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -45,7 +46,7 @@ func (s *Server) hShiftOpen(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	sh, err := s.eng.OpenShift(req.Operator)
+	sh, err := s.books.OpenShift(req.Operator)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -59,13 +60,13 @@ func (s *Server) hShiftClose(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	rep, err := s.eng.CloseShift(req.Operator, false)
+	rep, err := s.books.CloseShift(req.Operator, false)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	if req.Print {
-		if err := s.eng.PrintReport(r.Context(), rep, false); err != nil {
+		if err := s.books.PrintReport(r.Context(), rep, false); err != nil {
 			s.log.Warn("agent: Z report not printed (it is stored: print it again)", "z", rep.Z, "err", err)
 		}
 	}
@@ -73,7 +74,7 @@ func (s *Server) hShiftClose(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) hReportX(w http.ResponseWriter, r *http.Request) {
-	rep, err := s.eng.XReport()
+	rep, err := s.books.XReport()
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -82,9 +83,9 @@ func (s *Server) hReportX(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) hReportXPrint(w http.ResponseWriter, r *http.Request) {
-	rep, err := s.eng.XReport()
+	rep, err := s.books.XReport()
 	if err == nil {
-		err = s.eng.PrintReport(r.Context(), rep, false)
+		err = s.books.PrintReport(r.Context(), rep, false)
 	}
 	if err != nil {
 		writeErr(w, err)
@@ -96,13 +97,13 @@ func (s *Server) hReportXPrint(w http.ResponseWriter, r *http.Request) {
 func zNumber(r *http.Request) (uint64, error) {
 	n, err := strconv.ParseUint(r.PathValue("n"), 10, 64)
 	if err != nil || n == 0 {
-		return 0, errf(agent.CodeInvalidField, "Z report number %q is not a positive integer", r.PathValue("n"))
+		return 0, errf(operr.CodeInvalidField, "Z report number %q is not a positive integer", r.PathValue("n"))
 	}
 	return n, nil
 }
 
 func (s *Server) hReportZList(w http.ResponseWriter, r *http.Request) {
-	zs, err := s.eng.ZList(0)
+	zs, err := s.books.ZList(0)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -120,7 +121,7 @@ func (s *Server) hReportZ(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	rep, _, err := s.eng.ZReport(n)
+	rep, _, err := s.books.ZReport(n)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -134,9 +135,9 @@ func (s *Server) hReportZPrint(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	rep, _, err := s.eng.ZReport(n)
+	rep, _, err := s.books.ZReport(n)
 	if err == nil {
-		err = s.eng.PrintReport(r.Context(), rep, true)
+		err = s.books.PrintReport(r.Context(), rep, true)
 	}
 	if err != nil {
 		writeErr(w, err)
@@ -151,7 +152,7 @@ func (s *Server) hReconciliation(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	rc, err := s.eng.LastReconciliation(n)
+	rc, err := s.books.LastReconciliation(n)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -165,7 +166,7 @@ func (s *Server) hReconcile(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	rc, err := s.eng.Reconcile(r.Context(), n)
+	rc, err := s.books.Reconcile(r.Context(), n)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -175,7 +176,7 @@ func (s *Server) hReconcile(w http.ResponseWriter, r *http.Request) {
 
 // writeReport answers with ?format=json (default), csv or png (?paper=58mm
 // for a 58 mm picture when no printer draws it).
-func (s *Server) writeReport(w http.ResponseWriter, r *http.Request, rep *agent.Report) {
+func (s *Server) writeReport(w http.ResponseWriter, r *http.Request, rep *books.Report) {
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "json":
 		writeJSON(w, 200, rep)
@@ -183,13 +184,13 @@ func (s *Server) writeReport(w http.ResponseWriter, r *http.Request, rep *agent.
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Write(rep.CSV())
 	case "png":
-		s.writePNG(w, r, s.eng.Printable(rep, false))
+		s.writePNG(w, r, s.books.Printable(rep, false))
 	default:
 		writeErr(w, errf(CodeInvalidFormat, "format must be json, csv or png, got %q", f))
 	}
 }
 
-func (s *Server) writeReconciliation(w http.ResponseWriter, r *http.Request, rc *agent.Reconciliation) {
+func (s *Server) writeReconciliation(w http.ResponseWriter, r *http.Request, rc *books.Reconciliation) {
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "json":
 		writeJSON(w, 200, rc)
@@ -197,7 +198,7 @@ func (s *Server) writeReconciliation(w http.ResponseWriter, r *http.Request, rc 
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Write(rc.CSV())
 	case "png":
-		s.writePNG(w, r, s.eng.PrintableReconciliation(rc))
+		s.writePNG(w, r, s.books.PrintableReconciliation(rc))
 	default:
 		writeErr(w, errf(CodeInvalidFormat, "format must be json, csv or png, got %q", f))
 	}

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // MaxBody bounds every request body (413 beyond it).
@@ -90,9 +91,9 @@ func decodeBody(body []byte, v any, optional bool) error {
 		return errf(CodeInvalidJSON, "the request body is not valid JSON: %v (at byte %d)", se, se.Offset)
 	case errors.As(err, &te):
 		te.Field = jsonPath(te.Field)
-		code := agent.CodeInvalidField
+		code := operr.CodeInvalidField
 		if te.Field == "amount" {
-			code = agent.CodeInvalidAmount
+			code = operr.CodeInvalidAmount
 		}
 		want := te.Type.String()
 		switch te.Type.Kind().String() {
@@ -199,9 +200,9 @@ func exactKeysOf(body []byte, t reflect.Type, prefix string) error {
 			return nil
 		}
 		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-			code := agent.CodeInvalidField
+			code := operr.CodeInvalidField
 			if key == "amount" {
-				code = agent.CodeInvalidAmount
+				code = operr.CodeInvalidAmount
 			}
 			return errf(code, "field %q is null; give a value or leave the key out", prefix+key)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // Approval is a manager's approval in a refund request:
@@ -64,7 +65,7 @@ func (s *Server) apiStatus() APIStatus {
 // that records the refund (agent.RefundLimits), against everything the
 // payment (and the shift) was refunded without one: a refund split into
 // small ones, or raced, needs the approval one refund would.
-func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
+func (d *frontDoor) hRefund(w http.ResponseWriter, r *http.Request) {
 	s := d.s
 	var req struct {
 		Amount   *int64    `json:"amount"`
@@ -79,10 +80,10 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case req.All != nil && !*req.All:
-		writeErr(w, errf(agent.CodeInvalidField, `"all" may only be true; to refund part, send {"amount": <cents>}`))
+		writeErr(w, errf(operr.CodeInvalidField, `"all" may only be true; to refund part, send {"amount": <cents>}`))
 		return
 	case req.All != nil && req.Amount != nil:
-		writeErr(w, errf(agent.CodeInvalidField, `send either {"amount": <cents>} or {"all": true}, not both`))
+		writeErr(w, errf(operr.CodeInvalidField, `send either {"amount": <cents>} or {"all": true}, not both`))
 		return
 	}
 	c := callerOf(r)
@@ -111,7 +112,7 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if code := codeOf(err); code == agent.CodeApprovalRequired || code == CodeApprovalDenied || code == CodeApprovalLocked {
+	if code := codeOf(err); code == operr.CodeApprovalRequired || code == CodeApprovalDenied || code == CodeApprovalLocked {
 		note.force = true // a refused approval is on the audit trail
 		note.approver = ""
 		if req.Approval != nil {
@@ -130,7 +131,7 @@ func (d *door) hRefund(w http.ResponseWriter, r *http.Request) {
 //   - refunds.approval_above -1: the manager role alone (within the
 //     per-shift limit, when set); a pos credential needs a PIN for every
 //     refund.
-func (d *door) approve(r *http.Request, ap *Approval) (string, *agent.RefundLimits, error) {
+func (d *frontDoor) approve(r *http.Request, ap *Approval) (string, *agent.RefundLimits, error) {
 	c := callerOf(r)
 	a := &d.s.accessNow().a
 	if ap != nil {
@@ -138,7 +139,7 @@ func (d *door) approve(r *http.Request, ap *Approval) (string, *agent.RefundLimi
 		return mgr, nil, err
 	}
 	if !a.Approval && !c.roles.has(RoleManager) {
-		return "", nil, errf(agent.CodeApprovalRequired, "the %s credential may refund only with a manager's approval (refunds.approval_above is -1): add \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", c.name)
+		return "", nil, errf(operr.CodeApprovalRequired, "the %s credential may refund only with a manager's approval (refunds.approval_above is -1): add \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", c.name)
 	}
 	lim := &agent.RefundLimits{PerPayment: -1, PerShift: a.UnapprovedPerShift}
 	if a.Approval {
@@ -155,7 +156,7 @@ func (d *door) approve(r *http.Request, ap *Approval) (string, *agent.RefundLimi
 // time, so that neither concurrent guesses nor a restart get more tries
 // than Access.PINAttempts; the lock-out is kept in the journal (it
 // survives a restart and a reload).
-func (d *door) checkPIN(r *http.Request, ap *Approval) (string, error) {
+func (d *frontDoor) checkPIN(r *http.Request, ap *Approval) (string, error) {
 	c := callerOf(r)
 	a := &d.s.accessNow().a
 	var mgr *Operator
@@ -200,7 +201,7 @@ func (d *door) checkPIN(r *http.Request, ap *Approval) (string, error) {
 
 // pinGate lets one PIN check per operator run at a time; the others wait
 // for it (or for their request to end).
-func (d *door) pinGate(ctx context.Context, op string) (func(), error) {
+func (d *frontDoor) pinGate(ctx context.Context, op string) (func(), error) {
 	d.mu.Lock()
 	g := d.pinGates[op]
 	if g == nil {

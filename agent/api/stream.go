@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // hEvents streams events (Server-Sent Events), except the audit trail
@@ -20,11 +21,11 @@ import (
 // A stream ends when its credential is revoked (a reload), when it stayed
 // idle (no event) for Access.StreamIdle, or when a newer display stream
 // needs its slot.
-func (d *door) hEvents(w http.ResponseWriter, r *http.Request) {
+func (d *frontDoor) hEvents(w http.ResponseWriter, r *http.Request) {
 	s := d.s
 	fl, ok := w.(http.Flusher)
 	if !ok {
-		writeErr(w, errf(agent.CodeInternal, "streaming is not supported by this connection"))
+		writeErr(w, errf(operr.CodeInternal, "streaming is not supported by this connection"))
 		return
 	}
 	c := callerOf(r)
@@ -225,7 +226,7 @@ func streamRole(c caller) Role {
 // slot that only a display may take. A display stream beyond its quota
 // closes the oldest display stream instead of being refused, so the real
 // display, which reconnects, always gets in, whoever holds the others.
-func (d *door) acquireStream(c caller) (*streamSlot, bool) {
+func (d *frontDoor) acquireStream(c caller) (*streamSlot, bool) {
 	a := d.s.accessNow().a
 	role := streamRole(c)
 	d.mu.Lock()
@@ -267,7 +268,7 @@ func (d *door) acquireStream(c caller) (*streamSlot, bool) {
 }
 
 // openStreams counts the event streams open now.
-func (d *door) openStreams() int {
+func (d *frontDoor) openStreams() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.total

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/operr"
 )
 
 // Tips by role: the display answers a cart's tip prompt with one of the
@@ -15,7 +16,7 @@ import (
 // tipApprover checks the manager's approval a request carries for its tip
 // and returns the manager's id ("" when it carries none). A refused
 // approval is answered and put on the audit trail, as for refunds.
-func (d *door) tipApprover(r *http.Request, ap *Approval) (string, error) {
+func (d *frontDoor) tipApprover(r *http.Request, ap *Approval) (string, error) {
 	if ap == nil {
 		return "", nil
 	}
@@ -34,7 +35,7 @@ func (d *door) tipApprover(r *http.Request, ap *Approval) (string, error) {
 // {"percent": 15} or {"tip": 0} from the display's touch screen; the POS
 // may also send {"tip": <cents>} (with "approval" above tips.max_percent)
 // and change an answer.
-func (d *door) hCartTip(w http.ResponseWriter, r *http.Request) {
+func (d *frontDoor) hCartTip(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Percent  *int      `json:"percent"`
 		Tip      *int64    `json:"tip"`
@@ -47,7 +48,7 @@ func (d *door) hCartTip(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
 	ch := agent.TipChoice{Percent: req.Percent, Tip: req.Tip, Cashier: c.roles.has(RolePOS) || c.roles.has(RoleManager)}
 	if !ch.Cashier && req.Approval != nil {
-		writeErr(w, errf(agent.CodeTipNotOffered, "the display answers with one of the suggestions or no tip; an approved tip is the cashier's"))
+		writeErr(w, errf(operr.CodeTipNotOffered, "the display answers with one of the suggestions or no tip; an approved tip is the cashier's"))
 		return
 	}
 	if cur := d.s.eng.CurrentCart(); cur != nil && req.Tip != nil { // what a refused approval was for
@@ -60,7 +61,7 @@ func (d *door) hCartTip(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := d.s.eng.ChooseTip(ch)
 	if err != nil {
-		if code := codeOf(err); !ch.Cashier && (code == agent.CodeTipNotOffered || code == agent.CodeTipAlreadyChosen) {
+		if code := codeOf(err); !ch.Cashier && (code == operr.CodeTipNotOffered || code == operr.CodeTipAlreadyChosen) {
 			d.log.Warn("api: a tip from the display refused", "client", c.client, "credential", c.name, "code", code)
 		}
 		writeErr(w, err)

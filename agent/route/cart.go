@@ -26,7 +26,7 @@ type Cart struct {
 	// the PIN, never read from a request.
 	TipApprover string `json:"-"`
 
-	gen uint64 // the Slot's change count when this copy was made
+	gen uint64 // the CartSlot's change count when this copy was made
 }
 
 // CanStart reports whether the cart may start a scan payment by itself
@@ -35,7 +35,7 @@ func (c *Cart) CanStart(autoStart bool) bool {
 	return autoStart && c != nil && c.Amount > 0 && !(c.TipPrompt && !c.TipChosen)
 }
 
-// Slot holds the one amount due and when it was set (monotonic).
+// CartSlot holds the one amount due and when it was set (monotonic).
 //
 // One cart becomes at most one payment: Take hands the cart to one scan
 // and marks it taken; until that scan ends it with Done (the payment
@@ -43,7 +43,7 @@ func (c *Cart) CanStart(autoStart bool) bool {
 // due again, unchanged), every change (Set, Clear, Update) is refused with
 // ErrBusy and every other Take too. A change is never lost and a paid cart
 // never comes back.
-type Slot struct {
+type CartSlot struct {
 	timeout time.Duration
 	// mu guards the fields below.
 	mu    sync.Mutex
@@ -54,14 +54,14 @@ type Slot struct {
 }
 
 // NewSlot returns an empty slot whose carts live for timeout.
-func NewSlot(timeout time.Duration) *Slot { return &Slot{timeout: timeout} }
+func NewCartSlot(timeout time.Duration) *CartSlot { return &CartSlot{timeout: timeout} }
 
-func (s *Slot) liveLocked(mono time.Duration) bool {
+func (s *CartSlot) liveLocked(mono time.Duration) bool {
 	return s.cart != nil && mono-s.set < s.timeout
 }
 
 // storeLocked makes c the cart, a change.
-func (s *Slot) storeLocked(c Cart) *Cart {
+func (s *CartSlot) storeLocked(c Cart) *Cart {
 	s.gen++
 	c.gen = s.gen
 	s.cart = &c
@@ -70,7 +70,7 @@ func (s *Slot) storeLocked(c Cart) *Cart {
 
 // Set makes c the amount due, set at mono. It is refused (ErrBusy) while
 // a payment is being started from the cart.
-func (s *Slot) Set(c Cart, mono time.Duration) (*Cart, error) {
+func (s *CartSlot) Set(c Cart, mono time.Duration) (*Cart, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.taken {
@@ -83,7 +83,7 @@ func (s *Slot) Set(c Cart, mono time.Duration) (*Cart, error) {
 
 // Clear removes the amount due. It is refused (ErrBusy) while a payment
 // is being started from the cart.
-func (s *Slot) Clear() error {
+func (s *CartSlot) Clear() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.taken {
@@ -96,7 +96,7 @@ func (s *Slot) Clear() error {
 
 // Current returns a copy of the amount due at mono, or nil (none,
 // expired, or taken by a payment being started).
-func (s *Slot) Current(mono time.Duration) *Cart {
+func (s *CartSlot) Current(mono time.Duration) *Cart {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.taken || !s.liveLocked(mono) {
@@ -107,7 +107,7 @@ func (s *Slot) Current(mono time.Duration) *Cart {
 }
 
 // Busy reports whether a payment is being started from the cart.
-func (s *Slot) Busy() bool {
+func (s *CartSlot) Busy() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.taken
@@ -115,7 +115,7 @@ func (s *Slot) Busy() bool {
 
 // Expired reports whether a cart is set, not taken, and past its lifetime
 // at mono.
-func (s *Slot) Expired(mono time.Duration) bool {
+func (s *CartSlot) Expired(mono time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.cart != nil && !s.taken && !s.liveLocked(mono)
@@ -126,7 +126,7 @@ func (s *Slot) Expired(mono time.Duration) bool {
 // still live at mono. It answers ErrBusy when another payment is being
 // started from it, ErrChanged when it changed, expired or is gone. The
 // taker must end with Done or Release.
-func (s *Slot) Take(c *Cart, mono time.Duration) (*Cart, error) {
+func (s *CartSlot) Take(c *Cart, mono time.Duration) (*Cart, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -141,7 +141,7 @@ func (s *Slot) Take(c *Cart, mono time.Duration) (*Cart, error) {
 }
 
 // Done ends a Take whose payment was started: the cart is gone.
-func (s *Slot) Done() {
+func (s *CartSlot) Done() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.taken {
@@ -153,7 +153,7 @@ func (s *Slot) Done() {
 // Release ends a Take whose payment was refused before anything was
 // recorded: the same cart is due again (nothing could change it
 // meanwhile), its lifetime still running from when it was set.
-func (s *Slot) Release() {
+func (s *CartSlot) Release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.taken = false
@@ -163,7 +163,7 @@ func (s *Slot) Release() {
 // the result, unless the cart changed between the copy and the store
 // (ErrChanged) or is being paid (ErrBusy); fn's error (or none live: fn
 // gets nil) leaves the slot as it was. It returns the stored cart.
-func (s *Slot) Update(mono time.Duration, fn func(c *Cart) error) (*Cart, error) {
+func (s *CartSlot) Update(mono time.Duration, fn func(c *Cart) error) (*Cart, error) {
 	s.mu.Lock()
 	if s.taken {
 		s.mu.Unlock()

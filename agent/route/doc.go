@@ -12,12 +12,17 @@
 //     by the cashier;
 //   - none: the scan is ignored, and nothing is charged.
 //
-// One cart becomes at most one payment: Slot.Take hands the amount due to
+// The cart's tip follows Tips, the lane's tip rules: a tip above
+// MaxPercent of the amount needs a manager's approval; a tip prompt shows
+// the suggestions (Choices) and takes one answer from the customer, which
+// the cashier may change (Apply). Their refusals are agent/operr errors.
+//
+// One cart becomes at most one payment: CartSlot.Take hands the amount due to
 // one scan, and only if it is still the cart that scan read; until that
 // scan ends with Done (paid) or Release (refused before anything was
 // recorded), no change and no other Take is allowed (ErrBusy).
 //
-// Dedupe and Slot guard their own state with their own mutex; times are
+// Dedupe and CartSlot guard their own state with their own mutex; times are
 // monotonic readings (time.Duration since an arbitrary origin), never the
 // wall clock, because a POS board may boot with a wrong one. The engine
 // (package agent) owns the payments and acts on the decision.

@@ -88,7 +88,7 @@ func TestDedupeIsBounded(t *testing.T) {
 }
 
 func TestSlotLifetime(t *testing.T) {
-	s := NewSlot(10 * time.Minute)
+	s := NewCartSlot(10 * time.Minute)
 	if s.Current(0) != nil || s.Expired(0) {
 		t.Fatal("a new slot holds a cart")
 	}
@@ -112,7 +112,7 @@ func TestSlotLifetime(t *testing.T) {
 	}
 }
 
-func mustSet(t *testing.T, s *Slot, c Cart, mono time.Duration) {
+func mustSet(t *testing.T, s *CartSlot, c Cart, mono time.Duration) {
 	t.Helper()
 	if _, err := s.Set(c, mono); err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func mustSet(t *testing.T, s *Slot, c Cart, mono time.Duration) {
 // is taken nothing changes it and no other Take has it; Done ends it for
 // good, Release gives the same cart back.
 func TestSlotTakeOnce(t *testing.T) {
-	s := NewSlot(time.Hour)
+	s := NewCartSlot(time.Hour)
 	mustSet(t, s, Cart{Amount: 100}, 0)
 	first := s.Current(0)
 	mustSet(t, s, Cart{Amount: 200}, 0) // the POS changed the amount
@@ -181,7 +181,7 @@ func TestSlotTakeOnce(t *testing.T) {
 // Concurrent takes of one cart: exactly one wins.
 func TestSlotTakeRace(t *testing.T) {
 	for range 200 {
-		s := NewSlot(time.Hour)
+		s := NewCartSlot(time.Hour)
 		mustSet(t, s, Cart{Amount: 100}, 0)
 		c := s.Current(0)
 		var wins atomic.Int32
@@ -203,7 +203,7 @@ func TestSlotTakeRace(t *testing.T) {
 }
 
 func TestSlotUpdate(t *testing.T) {
-	s := NewSlot(time.Hour)
+	s := NewCartSlot(time.Hour)
 	refuse := errors.New("refused")
 	if _, err := s.Update(0, func(c *Cart) error {
 		if c != nil {

@@ -104,7 +104,7 @@ func TestOfflineWindowFollowsTheClock(t *testing.T) {
 	gw, hc := newGatewayClient(t, dead)
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	a := startAgent(t, "", gw, agent.Options{Clock: clk, APIWait: time.Nanosecond})
+	a := startAgent(t, "", gw, agent.Options{Clock: clk, Timing: timingWith(func(t *agent.Timing) { t.APIWait = time.Nanosecond })})
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": wechatCode(500)})
 	id := decodePayment(t, m).ID
 	a.waitUntil(id, "queued", func(p *agent.Payment) bool { return p.State == agent.Queued })

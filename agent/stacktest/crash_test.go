@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 )
@@ -55,9 +55,15 @@ func crashChild() int {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 2
 	}
+	bk, err := newBooks(e, o, books.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
 	go e.Run(context.Background()) // until SIGKILL
 	<-e.Ready()
-	go http.Serve(l, testAPI(e, o))
+	go bk.Run(context.Background())
+	go http.Serve(l, testAPI(e, bk, o))
 	tmp := addrFile + ".tmp"
 	os.WriteFile(tmp, []byte(l.Addr().String()), 0o600)
 	os.Rename(tmp, addrFile)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/store"
@@ -438,7 +438,7 @@ func TestNotRunningRefusesPayments(t *testing.T) {
 	}
 	_, _, err = e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 100, Mode: "qr", Wallet: "wechat"}, agent.IdemKey{})
 	var oe *agent.OpError
-	if !errors.As(err, &oe) || oe.Kind != agent.KindUnavailable || oe.Code != agent.CodeNotRunning {
+	if !errors.As(err, &oe) || oe.Kind != operr.KindUnavailable || oe.Code != operr.CodeNotRunning {
 		t.Fatalf("create before Run: %v", err)
 	}
 	if len(sim.sim.Ledger()) != 0 {

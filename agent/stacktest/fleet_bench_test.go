@@ -135,7 +135,7 @@ func fleetOutage(b *testing.B, agents, refunds int, jit float64) {
 		}
 		gw, hc := newGatewayClient(b, "http://"+front.addr)
 		b.Cleanup(hc.CloseIdleConnections)
-		o := agent.Options{RetryBackoff: sched, BackoffJitter: jit, Logger: testLogger(b)}
+		o := agent.Options{Timing: timingWith(func(t *agent.Timing) { t.RetryBackoff = sched }), BackoffJitter: jit, Logger: testLogger(b)}
 		envs = append(envs, startAgent(b, path, gw, o))
 	}
 	if time.Now().After(due) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/agent/api"
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
@@ -70,8 +71,17 @@ var newGatewayClient = agenttest.GatewayClient
 func testOptions() agent.Options {
 	return agent.Options{
 		TimeScale: scale, MerchantName: agenttest.MerchantName, TerminalNo: agenttest.TerminalNo,
-		ReconcileBackoff: agenttest.ReconcileBackoff, RetryBackoff: agenttest.RetryBackoff, APIWait: agenttest.APIWait,
+		Timing: timingWith(func(t *agent.Timing) {
+			t.ReconcileBackoff, t.RetryBackoff, t.APIWait = agenttest.ReconcileBackoff, agenttest.RetryBackoff, agenttest.APIWait
+		}),
 	}
+}
+
+// timingWith is DefaultTiming with f's changes.
+func timingWith(f func(*agent.Timing)) agent.Timing {
+	t := agent.DefaultTiming()
+	f(&t)
+	return t
 }
 
 // agentEnv is an engine with its API on a real HTTP server, and a client
@@ -80,6 +90,7 @@ type agentEnv struct {
 	*agenttest.Client
 	t      testing.TB
 	e      *agent.Engine
+	bk     *books.Books // the books beside e, running with it
 	st     *store.Store
 	srv    *httptest.Server
 	hc     *http.Client
@@ -108,12 +119,18 @@ func startAgent(t testing.TB, path string, gw agent.Gateway, o agent.Options, co
 		st.Close()
 		t.Fatal(err)
 	}
+	var c APIConf
+	if len(conf) > 0 {
+		c = conf[0]
+	}
+	bk := testBooks(t, e, o, c.Books)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done, booksDone := make(chan error, 1), make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
 	<-e.Ready()
-	srv := httptest.NewServer(testAPI(e, o, conf...))
-	a := &agentEnv{t: t, e: e, st: st, srv: srv, hc: srv.Client(), path: path, cancel: cancel,
+	go func() { booksDone <- bk.Run(ctx) }()
+	srv := httptest.NewServer(testAPI(e, bk, o, conf...))
+	a := &agentEnv{t: t, e: e, bk: bk, st: st, srv: srv, hc: srv.Client(), path: path, cancel: cancel,
 		Client: &agenttest.Client{T: t, Base: srv.URL, HC: srv.Client()}}
 	if len(conf) > 0 {
 		a.Token = conf[0].Token
@@ -124,6 +141,9 @@ func startAgent(t testing.TB, path string, gw agent.Gateway, o agent.Options, co
 			cancel()
 			if err := <-done; err != nil {
 				t.Errorf("Run: %v", err)
+			}
+			if err := <-booksDone; err != nil {
+				t.Errorf("books: Run: %v", err)
 			}
 			srv.CloseClientConnections()
 			srv.Close()
@@ -210,30 +230,56 @@ type APIConf struct {
 	SSEPing   time.Duration
 	// RenderReceipt draws receipt.png (nil: 404).
 	RenderReceipt func(printer.Receipt) ([]byte, error)
+	// Books adds to the books the API serves (testBooks): the shop's
+	// time zone, close_at, the reconciliation rate.
+	Books books.Options
 }
 
 // APIOperator is a configured operator (id and role).
 type APIOperator struct{ ID, Role string }
 
-// testAPI is the local API (agent/api) in front of e, as posagent run
-// serves it, its event-stream ping in the engine's time scale.
-func testAPI(e *agent.Engine, o agent.Options, conf ...APIConf) http.Handler {
+// testAPI is the local API (agent/api) in front of e and its books, as
+// posagent run serves it, its event-stream ping in the engine's time scale.
+func testAPI(e *agent.Engine, bk *books.Books, o agent.Options, conf ...APIConf) http.Handler {
 	var c APIConf
 	if len(conf) > 0 {
 		c = conf[0]
 	}
 	if c.SSEPing == 0 {
-		c.SSEPing = 15 * time.Second
-		if o.TimeScale > 0 {
-			c.SSEPing = time.Duration(float64(c.SSEPing) * o.TimeScale)
-		}
+		c.SSEPing = e.Timing().SSEPing
 	}
 	acc := api.Access{}
 	for _, op := range c.Operators {
 		acc.Operators = append(acc.Operators, api.Operator{ID: op.ID, Role: op.Role})
 	}
-	return api.New(e, api.Options{Token: c.Token, Access: acc, SSEPing: c.SSEPing, RenderReceipt: c.RenderReceipt,
+	return api.New(e, bk, api.Options{Token: c.Token, Access: acc, SSEPing: c.SSEPing, RenderReceipt: c.RenderReceipt,
 		RenderReport: printer.RenderReportPaper, RenderPlacard: printer.RenderPlacardPaper})
+}
+
+// testBooks are the books beside e (agent/books) as the daemon builds them:
+// the engine's journal, clock, merchant, lane and timing (o: the options e
+// was made with); bo adds what a test sets (the shop's time zone,
+// close_at, a reconciliation rate: 5 a second when unset, as configured by
+// default).
+func testBooks(t testing.TB, e *agent.Engine, o agent.Options, bo books.Options) *books.Books {
+	t.Helper()
+	bk, err := newBooks(e, o, bo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bk
+}
+
+// newBooks is testBooks for the crash and model children (no testing.TB).
+func newBooks(e *agent.Engine, o agent.Options, bo books.Options) (*books.Books, error) {
+	tm := e.Timing()
+	bo.Store, bo.Engine, bo.Clock, bo.Logger = o.Store, e, e.Clock(), o.Logger
+	bo.Merchant, bo.Currency, bo.Lane = o.MerchantName, e.Currency(), o.TerminalNo
+	bo.ReconcileSpread, bo.PrintTimeout = tm.ReconcileSpread, tm.PrintTimeout
+	if bo.ReconcileRate == 0 {
+		bo.ReconcileRate = 5
+	}
+	return books.New(bo)
 }
 
 // newID is an id in the engine's form (the prefix, the time in 13 base-36

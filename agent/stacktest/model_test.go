@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/store"
@@ -89,9 +89,14 @@ func modelChild() int {
 	if err != nil {
 		return fail(err)
 	}
+	bk, err := newBooks(e, o, books.Options{})
+	if err != nil {
+		return fail(err)
+	}
 	go e.Run(context.Background()) // until SIGKILL
 	<-e.Ready()
-	go http.Serve(l, testAPI(e, o))
+	go bk.Run(context.Background())
+	go http.Serve(l, testAPI(e, bk, o))
 	tmp := addrFile + ".tmp"
 	os.WriteFile(tmp, []byte(l.Addr().String()), 0o600)
 	os.Rename(tmp, addrFile)
@@ -858,7 +863,7 @@ var modelInvariants = []string{
 // Z reports' nets add up to the ledger's net for the journal's orders
 // (what was refunded in the merchant portal is not the agent's to count).
 func (m *modelRun) zNets(v map[string][]string) {
-	var last agent.Report
+	var last books.Report
 	// Closed until the last Z lists nothing unsettled (the outbox drops
 	// the follow-ups of final payments as it runs them).
 	for i := 0; i < 5; i++ {
@@ -889,7 +894,7 @@ func (m *modelRun) zNets(v map[string][]string) {
 		if err != nil {
 			m.t.Fatal(err)
 		}
-		var rep agent.Report
+		var rep books.Report
 		json.NewDecoder(resp.Body).Decode(&rep)
 		resp.Body.Close()
 		sum += rep.Net

@@ -12,6 +12,7 @@ import (
 	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/agent/agenttest"
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/store"
@@ -75,7 +76,7 @@ func TestFailOnAnUnprovenChannelIsNotNoSuchOrder(t *testing.T) {
 		code, _ := sim.IssueCode("alipay")
 		_, _, err := w.e.CreatePayment(context.Background(), agent.CreateRequest{Amount: 700, Mode: "scan", AuthCode: code}, agent.IdemKey{Key: "k2"})
 		var ae *agent.OpError
-		if !errors.As(err, &ae) || ae.Code != agent.CodeGatewayAuth || ae.Kind != agent.KindUnavailable {
+		if !errors.As(err, &ae) || ae.Code != operr.CodeGatewayAuth || ae.Kind != operr.KindUnavailable {
 			t.Fatalf("a payment while the credentials are refused: %v", err)
 		}
 		if len(sim.Ledger()) != orders {
@@ -287,7 +288,7 @@ func TestUsedCodeAfterAForwardJump(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	a := startAgent(t, "", gw, agent.Options{Clock: clk, APIWait: time.Nanosecond})
+	a := startAgent(t, "", gw, agent.Options{Clock: clk, Timing: timingWith(func(t *agent.Timing) { t.APIWait = time.Nanosecond })})
 	code, _ := sim.sim.IssueCode("wechat")
 	status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code}, "Idempotency-Key", "sale-1")
 	if status != 201 {

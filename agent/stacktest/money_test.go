@@ -223,7 +223,7 @@ func TestWaitingPaymentAndCartExpire(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	o := agent.Options{Clock: clk, APIWait: time.Nanosecond, ScanAutoStart: true}
+	o := agent.Options{Clock: clk, Timing: timingWith(func(t *agent.Timing) { t.APIWait = time.Nanosecond }), ScanAutoStart: true}
 	a := startAgent(t, "", gw, o)
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 5000, "mode": "scan"})
 	stale := decodePayment(t, m)
@@ -430,7 +430,7 @@ func TestForwardJumpNeverCompactsNewRecords(t *testing.T) {
 	// comes three days later, and the key must be there to be replayed
 	// (with the default 24 h window it is refused as expired: the test of
 	// that is TestExpiredIdempotencyKeyIsNotTakenAnew).
-	a := startAgent(t, "", gw, agent.Options{Clock: clk, APIWait: time.Nanosecond, IdempotencyWindow: -1})
+	a := startAgent(t, "", gw, agent.Options{Clock: clk, Timing: timingWith(func(t *agent.Timing) { t.APIWait, t.IdempotencyWindow = time.Nanosecond, 0 })})
 	code, _ := sim.sim.IssueCode("wechat")
 	body := map[string]any{"amount": 1000, "mode": "scan", "auth_code": code}
 	status, m := a.call("POST", "/v1/payments", body, "Idempotency-Key", "pos-sale-1")
@@ -462,7 +462,7 @@ func TestBackwardJumpDoesNotStallRefunds(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	gw := &scriptGateway{Gateway: real}
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
-	a := startAgent(t, "", gw, agent.Options{Clock: clk, APIWait: time.Nanosecond})
+	a := startAgent(t, "", gw, agent.Options{Clock: clk, Timing: timingWith(func(t *agent.Timing) { t.APIWait = time.Nanosecond })})
 	clk.run(t, 100*time.Millisecond) // 100 ms of clock time per real millisecond
 	code, _ := sim.sim.IssueCode("alipay")
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code})

@@ -12,15 +12,6 @@ import (
 	"github.com/posagent/posagent/printer"
 )
 
-func TestExRateCNY(t *testing.T) {
-	r := agent.ExRate{Rate: 515000000} // 5.15
-	for _, c := range []struct{ cents, fen int64 }{{1713, 8822}, {1, 5}, {100, 515}, {agent.MaxAmount, 51499999995}} {
-		if got := r.CNY(c.cents); got != c.fen {
-			t.Errorf("CNY(%d) = %d, want %d", c.cents, got, c.fen)
-		}
-	}
-}
-
 // The rate is fetched from the gateway at start (EX_RATE_QUERY), kept in
 // the journal as a rate.updated event (read back from there at a start),
 // and printed on a WeChat Pay receipt as an estimate in CNY with

@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/store"
 )
 
@@ -80,7 +79,7 @@ func TestZReportSurvivesSIGKILL(t *testing.T) {
 				if err != nil || sh.Open() || sh.Z != z.No {
 					return fmt.Errorf("Z %d: its shift %+v (%v) is not closed by it", z.No, sh, err)
 				}
-				var rep agent.Report
+				var rep books.Report
 				if err := json.Unmarshal(full.Report, &rep); err != nil || rep.Z != z.No || rep.Payments.Count == 0 {
 					return fmt.Errorf("Z %d: report %+v (%v)", z.No, rep, err)
 				}

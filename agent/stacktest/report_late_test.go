@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/money"
@@ -20,7 +20,7 @@ import (
 	"github.com/posagent/posagent/store"
 )
 
-// Late settlements (report_late.go): what settles after its shift's Z
+// Late settlements (agent/books/late.go): what settles after its shift's Z
 // report is counted by the next report, so that the Z reports' nets add
 // up to the gateway's net. These tests run the real engine and simulator
 // in synctest bubbles, at the real defaults (60 s scan window, 3 min QR,
@@ -28,14 +28,14 @@ import (
 
 // zSum reads every stored Z report (checksums verified), oldest first,
 // and sums their nets.
-func zSum(t *testing.T, e *agent.Engine) (int64, []*agent.Report) {
+func zSum(t *testing.T, e *books.Books) (int64, []*books.Report) {
 	t.Helper()
 	list, err := e.ZList(0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sum int64
-	reps := make([]*agent.Report, len(list))
+	reps := make([]*books.Report, len(list))
 	for i, z := range list {
 		rep, _, err := e.ZReport(z.No)
 		if err != nil {
@@ -59,7 +59,7 @@ func ledgerNet(sim *ottsim.Sim) int64 {
 
 // closeZ closes the open shift (opening an empty one first when none is
 // open) and returns its Z report and stored bytes.
-func closeZ(t *testing.T, e *agent.Engine) (*agent.Report, []byte) {
+func closeZ(t *testing.T, e *books.Books) (*books.Report, []byte) {
 	t.Helper()
 	if sh, err := e.CurrentShift(); err != nil {
 		t.Fatal(err)
@@ -81,9 +81,9 @@ func closeZ(t *testing.T, e *agent.Engine) (*agent.Report, []byte) {
 
 // checkBalance checks every Z report's arithmetic and that their nets add
 // up to the simulator's net.
-func checkBalance(t *testing.T, b *bubbleEnv) []*agent.Report {
+func checkBalance(t *testing.T, b *bubbleEnv) []*books.Report {
 	t.Helper()
-	sum, reps := zSum(t, b.e)
+	sum, reps := zSum(t, b.bk)
 	for _, z := range reps {
 		checkSums(t, z)
 		checkLate(t, z)
@@ -99,9 +99,9 @@ func checkBalance(t *testing.T, b *bubbleEnv) []*agent.Report {
 
 // checkLate checks that a report's late settlements add up, by Z and in
 // total, and that Net is the shift's net plus the late one.
-func checkLate(t *testing.T, rep *agent.Report) {
+func checkLate(t *testing.T, rep *books.Report) {
 	t.Helper()
-	var items, byZ agent.LateZ
+	var items, byZ books.LateZ
 	for _, it := range rep.Late.Items {
 		if it.Net != it.Sales+it.Tips-it.Refunded {
 			t.Errorf("late item %+v: net is not sales + tips - refunded", it)
@@ -134,7 +134,7 @@ func checkLate(t *testing.T, rep *agent.Report) {
 }
 
 // unsettled finds an item of a report's unsettled list.
-func unsettled(rep *agent.Report, id string) *agent.UnsettledItem {
+func unsettled(rep *books.Report, id string) *books.UnsettledItem {
 	for i, u := range rep.Unsettled {
 		if u.PaymentID == id && u.Kind == "payment" || u.RefundID == id {
 			return &rep.Unsettled[i]
@@ -173,7 +173,7 @@ func TestBubbleReversalAfterTheZBalances(t *testing.T) {
 		if p := b.payment(sale.ID); p.State != agent.Succeeded {
 			t.Fatalf("sale %s", p.State)
 		}
-		z1, raw1 := closeZ(t, b.e)
+		z1, raw1 := closeZ(t, b.bk)
 		if z1.Net != 1000 || len(z1.InDoubt) != 1 || z1.Late.Count != 0 {
 			t.Fatalf("Z1: net %d in doubt %+v late %+v", z1.Net, z1.InDoubt, z1.Late)
 		}
@@ -187,14 +187,14 @@ func TestBubbleReversalAfterTheZBalances(t *testing.T) {
 			t.Fatalf("the late payment is %s, refund %+v", p.State, p.Refunds)
 		}
 		scanPay(t, b, 1500, "k3")
-		x, err := b.e.XReport()
+		x, err := b.bk.XReport()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if x.Late.Count != 1 || x.Late.Sales.Amount != 2502 || len(x.Late.ByZ) != 1 || x.Late.ByZ[0].Z != 1 || x.Net != 1500 {
 			t.Fatalf("X report: late %+v net %d", x.Late, x.Net)
 		}
-		z2, _ := closeZ(t, b.e)
+		z2, _ := closeZ(t, b.bk)
 		if z2.ShiftNet != 1500-2502 || z2.Refunds.Automatic != 1 || z2.Late.Net != 2502 || z2.Net != 1500 {
 			t.Fatalf("Z2: shift net %d refunds %+v late %+v net %d", z2.ShiftNet, z2.Refunds, z2.Late, z2.Net)
 		}
@@ -207,16 +207,16 @@ func TestBubbleReversalAfterTheZBalances(t *testing.T) {
 		}
 		// Through the API, as the POS reads it.
 		s, m := b.call("GET", "/v1/reports/z/2", nil)
-		var api agent.Report
+		var api books.Report
 		if js, err := json.Marshal(m); err != nil || json.Unmarshal(js, &api) != nil || s != 200 ||
 			api.Net != 1500 || api.ShiftNet != -1002 || api.Late.Net != 2502 || len(api.Late.ByZ) != 1 || api.Late.ByZ[0].Z != 1 {
 			t.Fatalf("GET /v1/reports/z/2: %d %v", s, m)
 		}
-		if _, again, _ := b.e.ZReport(1); !bytes.Equal(again, raw1) {
+		if _, again, _ := b.bk.ZReport(1); !bytes.Equal(again, raw1) {
 			t.Fatal("Z1 was rewritten")
 		}
 		// Printed and CSV: the late section says what the JSON says.
-		text := printedText(b.e.Printable(z2, false), printer.Profile58())
+		text := printedText(b.bk.Printable(z2, false), printer.Profile58())
 		for label, want := range map[string]string{
 			"Z #1":             "1  " + money.Amount(2502).Format("CAD"),
 			"Late settlements": "1  " + money.Amount(2502).Format("CAD"),
@@ -232,7 +232,7 @@ func TestBubbleReversalAfterTheZBalances(t *testing.T) {
 		}
 		zh := printer.Profile80()
 		zh.GB18030, zh.Language = true, printer.Chinese
-		if text := printedText(b.e.Printable(z2, false), zh); printedValue(text, "结班后结算") != "1  "+money.Amount(2502).Format("CAD") {
+		if text := printedText(b.bk.Printable(z2, false), zh); printedValue(text, "结班后结算") != "1  "+money.Amount(2502).Format("CAD") {
 			t.Errorf("Chinese report:\n%s", text)
 		}
 		csv := string(z2.CSV())
@@ -243,7 +243,7 @@ func TestBubbleReversalAfterTheZBalances(t *testing.T) {
 		}
 		checkBalance(t, b)
 		// A third Z counts nothing of it again.
-		if z3, _ := closeZ(t, b.e); z3.Late.Count != 0 || z3.Net != 0 {
+		if z3, _ := closeZ(t, b.bk); z3.Late.Count != 0 || z3.Net != 0 {
 			t.Fatalf("Z3 late %+v net %d", z3.Late, z3.Net)
 		}
 		checkBalance(t, b)
@@ -271,7 +271,7 @@ func TestBubbleRefundInDoubtAtTheZSettlesLate(t *testing.T) {
 		}
 		p = b.waitUntil(p.ID, "refund in doubt", func(p *agent.Payment) bool { return p.Refunds[0].State == store.RefundInDoubt })
 		refund := p.Refunds[0].ID
-		z1, _ := closeZ(t, b.e)
+		z1, _ := closeZ(t, b.bk)
 		if z1.Refunds.Pending != 1 || z1.Refunds.Amount != 0 || z1.Net != 4000 {
 			t.Fatalf("Z1: refunds %+v net %d", z1.Refunds, z1.Net)
 		}
@@ -283,12 +283,12 @@ func TestBubbleRefundInDoubtAtTheZSettlesLate(t *testing.T) {
 		if p.Refunds[0].State != store.RefundSucceeded || b.env.ledger()[p.OrderID].Refunded != 1500 {
 			t.Fatalf("refund %+v; ledger %+v", p.Refunds[0], b.env.ledger()[p.OrderID])
 		}
-		x, err := b.e.XReport()
+		x, err := b.bk.XReport()
 		if isCode(err, "no_open_shift") { // the refund settled with no shift open
-			if _, err := b.e.OpenShift("mia"); err != nil {
+			if _, err := b.bk.OpenShift("mia"); err != nil {
 				t.Fatal(err)
 			}
-			x, err = b.e.XReport()
+			x, err = b.bk.XReport()
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -296,8 +296,8 @@ func TestBubbleRefundInDoubtAtTheZSettlesLate(t *testing.T) {
 		if x.Late.Refunds.Amount != 1500 || x.Late.Net != -1500 {
 			t.Fatalf("X report late %+v", x.Late)
 		}
-		z2, _ := closeZ(t, b.e)
-		if z2.Late.Count != 1 || z2.Late.Refunds != (agent.Totals{Count: 1, Amount: 1500}) || z2.Net != -1500 || z2.Refunds.Amount != 0 {
+		z2, _ := closeZ(t, b.bk)
+		if z2.Late.Count != 1 || z2.Late.Refunds != (books.Totals{Count: 1, Amount: 1500}) || z2.Net != -1500 || z2.Refunds.Amount != 0 {
 			t.Fatalf("Z2: late %+v refunds %+v net %d", z2.Late, z2.Refunds, z2.Net)
 		}
 		if it := z2.Late.Items[0]; it.Kind != "refund" || it.RefundID != refund || it.Z != 1 || it.From != "in_doubt" || it.State != "succeeded" {
@@ -333,11 +333,11 @@ func TestBubbleResolutionAfterTheZ(t *testing.T) {
 		if err := b.sim.Pay(qr[0].OrderID); err != nil {
 			t.Fatal(err)
 		}
-		z1, _ := closeZ(t, b.e)
+		z1, _ := closeZ(t, b.bk)
 		if z1.Net != 1000 || len(z1.InDoubt) != 2 || len(z1.Unsettled) != 2 {
 			t.Fatalf("Z1: net %d in doubt %+v unsettled %+v", z1.Net, z1.InDoubt, z1.Unsettled)
 		}
-		if _, err := b.e.OpenShift("mia"); err != nil {
+		if _, err := b.bk.OpenShift("mia"); err != nil {
 			t.Fatal(err)
 		}
 		for i, outcome := range []string{"paid", "not_paid"} {
@@ -345,8 +345,8 @@ func TestBubbleResolutionAfterTheZ(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		z2, _ := closeZ(t, b.e)
-		if z2.Late.Count != 2 || z2.Late.Sales != (agent.Totals{Count: 1, Amount: 2500}) || z2.Late.Tips != 300 || z2.Net != 2800 || z2.ShiftNet != 0 {
+		z2, _ := closeZ(t, b.bk)
+		if z2.Late.Count != 2 || z2.Late.Sales != (books.Totals{Count: 1, Amount: 2500}) || z2.Late.Tips != 300 || z2.Net != 2800 || z2.ShiftNet != 0 {
 			t.Fatalf("Z2: late %+v net %d", z2.Late, z2.Net)
 		}
 		states := map[string]string{}
@@ -377,27 +377,27 @@ func TestBubbleChargedInDoubtAcrossTwoZs(t *testing.T) {
 		late := scanPay(t, b, 2502, "k2")
 		b.waitUntil(late.ID, "in doubt", func(p *agent.Payment) bool { return p.State == agent.InDoubt })
 		b.sim.SetFaults(ottsim.Faults{ErrorRate: 1})
-		z1, _ := closeZ(t, b.e)
+		z1, _ := closeZ(t, b.bk)
 		time.Sleep(5 * time.Minute) // paid at 90 s; the queries at 2 min fail
 		settle()
 		if o := b.env.ledger()[late.OrderID]; o.Charged != 2502 {
 			t.Fatalf("ledger %+v", o)
 		}
-		z2, _ := closeZ(t, b.e)
+		z2, _ := closeZ(t, b.bk)
 		if u := unsettled(z2, late.ID); u == nil || u.Z != 1 || u.Shift != 1 || z2.Late.Count != 0 || z2.Net != 0 {
 			t.Fatalf("Z2: unsettled %+v late %+v net %d", z2.Unsettled, z2.Late, z2.Net)
 		}
 		if csv := string(z2.CSV()); !strings.Contains(csv, "unsettled_payment,"+late.ID+",1,2502,") {
 			t.Errorf("Z2 CSV lists no unsettled payment:\n%s", csv)
 		}
-		if text := printedText(b.e.Printable(z2, false), printer.Profile58()); !strings.Contains(text, late.ID) {
+		if text := printedText(b.bk.Printable(z2, false), printer.Profile58()); !strings.Contains(text, late.ID) {
 			t.Errorf("Z2 printed without the payment unsettled since Z1:\n%s", text)
 		}
 		b.sim.SetFaults(ottsim.Faults{})
 		if p := b.waitFinal(late.ID); p.State != agent.Reversed {
 			t.Fatalf("state %s", p.State)
 		}
-		z3, _ := closeZ(t, b.e)
+		z3, _ := closeZ(t, b.bk)
 		if z3.Late.Count != 1 || z3.Late.ByZ[0].Z != 1 || z3.Late.Sales.Amount != 2502 || z3.ShiftNet != -2502 || z3.Net != 0 {
 			t.Fatalf("Z3: late %+v shift net %d net %d", z3.Late, z3.ShiftNet, z3.Net)
 		}
@@ -430,7 +430,7 @@ func TestLateSettlementsAfterAnOldZReport(t *testing.T) {
 				return err
 			}
 			old, _ := json.Marshal(map[string]any{"kind": "z", "z": 1, "shift": sh, "net": 0,
-				"in_doubt": []agent.InDoubtLine{{ID: "pay_a", OrderID: "Ppay_a", State: agent.InDoubt, Amount: 2500, Since: now}}})
+				"in_doubt": []books.InDoubtLine{{ID: "pay_a", OrderID: "Ppay_a", State: agent.InDoubt, Amount: 2500, Since: now}}})
 			if _, err := tx.AddZ(1, now.Add(-time.Minute), func(uint64) ([]byte, error) { return old, nil }); err != nil {
 				return err
 			}
@@ -454,7 +454,7 @@ func TestLateSettlementsAfterAnOldZReport(t *testing.T) {
 		}
 		b := startBubble(t, agent.Options{}, ottsim.Options{}, withJournal(path))
 		defer b.stop()
-		x, err := b.e.XReport()
+		x, err := b.bk.XReport()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -467,8 +467,8 @@ func TestLateSettlementsAfterAnOldZReport(t *testing.T) {
 			t.Fatalf("unsettled %+v", x.Unsettled)
 		}
 		// The next Z lists its unsettled items: the one after it is not seeded.
-		z2, _ := closeZ(t, b.e)
-		z3, _ := closeZ(t, b.e)
+		z2, _ := closeZ(t, b.bk)
+		z3, _ := closeZ(t, b.bk)
 		if !z2.Late.Seeded || z3.Late.Seeded || z3.Late.SinceZ != 2 || unsettled(z3, "pay_b") == nil || z3.Late.Count != 0 {
 			t.Fatalf("Z2 late %+v; Z3 late %+v unsettled %+v", z2.Late, z3.Late, z3.Unsettled)
 		}
@@ -493,7 +493,7 @@ func TestBubbleZReportsWhileMoneySettles(t *testing.T) {
 					return
 				case <-time.After(45 * time.Second):
 				}
-				if _, err := b.e.CloseShift("mia", false); err != nil && !isCode(err, "no_open_shift") {
+				if _, err := b.bk.CloseShift("mia", false); err != nil && !isCode(err, "no_open_shift") {
 					closer <- err
 					return
 				}
@@ -522,7 +522,7 @@ func TestBubbleZReportsWhileMoneySettles(t *testing.T) {
 		if err := <-closer; err != nil {
 			t.Fatal(err)
 		}
-		closeZ(t, b.e)
+		closeZ(t, b.bk)
 		reps := checkBalance(t, b)
 		if len(reps) < 3 {
 			t.Fatalf("only %d Z reports", len(reps))

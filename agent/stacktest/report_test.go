@@ -11,28 +11,31 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/money"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
 )
 
-// reportAPI configures the report tests' operators.
 // update rewrites the Z report sample in docs/reports.md (TestZReportOfAMixedDay).
 var update = flag.Bool("update", false, "rewrite docs/reports-z-sample.json and .png")
 
-var reportAPI = APIConf{Operators: []APIOperator{{"alice", "cashier"}, {"bob", "cashier"}, {"mia", "manager"}}}
+// reportAPI configures the report tests' operators and books.
+var reportAPI = APIConf{Operators: []APIOperator{{"alice", "cashier"}, {"bob", "cashier"}, {"mia", "manager"}}, Books: reportBooks()}
 
 func reportOptions() agent.Options {
 	o := testOptions()
-	o.ReconcileRate, o.ReconcileSpread = 500, -1
-	o.Location = time.FixedZone("EST", -5*3600)
+	o.ReconcileSpread = 0
 	return o
 }
 
+func reportBooks() books.Options {
+	return books.Options{ReconcileRate: 500, Location: time.FixedZone("EST", -5*3600)}
+}
+
 // checkSums checks that every grouping's lines add up to the totals.
-func checkSums(t *testing.T, rep *agent.Report) {
+func checkSums(t *testing.T, rep *books.Report) {
 	t.Helper()
 	var n int
 	var amt int64
@@ -42,8 +45,8 @@ func checkSums(t *testing.T, rep *agent.Report) {
 	if n != rep.Payments.Count || amt != rep.Payments.Amount {
 		t.Errorf("by state: %d payments %d, totals %+v", n, amt, rep.Payments)
 	}
-	for name, ls := range map[string][]agent.Line{"wallet": rep.ByWallet, "mode": rep.ByMode, "operator": rep.ByOperator} {
-		var s agent.Line
+	for name, ls := range map[string][]books.Line{"wallet": rep.ByWallet, "mode": rep.ByMode, "operator": rep.ByOperator} {
+		var s books.Line
 		for _, l := range ls {
 			if l.Net != l.Amount+l.Tips-l.Refunded {
 				t.Errorf("by %s %s: net %d != %d + %d - %d", name, l.Key, l.Net, l.Amount, l.Tips, l.Refunded)
@@ -158,7 +161,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	if s != 201 {
 		t.Fatalf("close: %d %s", s, raw)
 	}
-	var z agent.Report
+	var z books.Report
 	if err := json.Unmarshal(raw, &z); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +217,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	if len(z.InDoubt) != 1 || z.InDoubt[0].ID != doubt.ID || z.InDoubt[0].Amount != 5000 {
 		t.Errorf("in doubt %+v, want %s", z.InDoubt, doubt.ID)
 	}
-	ops := map[string]agent.Line{}
+	ops := map[string]books.Line{}
 	for _, l := range z.ByOperator {
 		ops[l.Key] = l
 	}
@@ -241,7 +244,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	}
 
 	// The reconciliation after the Z report finds the planted refund.
-	var rc agent.Reconciliation
+	var rc books.Reconciliation
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		s, raw := a.raw("GET", "/v1/reports/z/1/reconciliation", nil)
@@ -267,7 +270,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	// Printed on 58 and 80 mm, read back from the virtual printer's
 	// rendering: the totals are the JSON's.
 	for _, prof := range []printer.Profile{printer.Profile58(), printer.Profile80()} {
-		whole := printedText(a.e.Printable(&z, false), prof)
+		whole := printedText(a.bk.Printable(&z, false), prof)
 		text := whole[strings.Index(whole, "TOTALS"):]
 		for label, want := range map[string]string{
 			"Sales":    fmt.Sprintf("%d  %s", z.Sales.Count, money.Amount(z.Sales.Amount).Format("CAD")),
@@ -285,7 +288,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	}
 	if *update { // the sample in docs/reports.md
 		js, _ := json.MarshalIndent(z, "", "  ")
-		png, err := printer.RenderReportPNG(a.e.Printable(&z, false), printer.Profile58())
+		png, err := printer.RenderReportPNG(a.bk.Printable(&z, false), printer.Profile58())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +297,7 @@ func TestZReportOfAMixedDay(t *testing.T) {
 	}
 	zh := printer.Profile80()
 	zh.GB18030, zh.Language = true, printer.Chinese
-	if text := printedText(a.e.Printable(&z, false), zh); printedValue(text, "净额") != money.Amount(z.Net).Format("CAD") {
+	if text := printedText(a.bk.Printable(&z, false), zh); printedValue(text, "净额") != money.Amount(z.Net).Format("CAD") {
 		t.Errorf("Chinese report:\n%s", text)
 	}
 }
@@ -325,13 +328,13 @@ func printedValue(text, label string) string {
 	return ""
 }
 
-func (a *agentEnv) report(method, path string) *agent.Report {
+func (a *agentEnv) report(method, path string) *books.Report {
 	a.t.Helper()
 	s, raw := a.raw(method, path, nil)
 	if s != 200 {
 		a.t.Fatalf("%s %s: %d %s", method, path, s, raw)
 	}
-	var r agent.Report
+	var r books.Report
 	if err := json.Unmarshal(raw, &r); err != nil {
 		a.t.Fatal(err)
 	}

@@ -27,12 +27,12 @@ func TestShiftClosesByItselfAtCloseAt(t *testing.T) {
 	sim := startSim(t, "")
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
-	o := reportOptions()
-	o.CloseAt = "03:00"
-	a := startAgent(t, path, gw, o)
+	bo := reportBooks()
+	bo.CloseAt = "03:00"
+	a := startAgent(t, path, gw, reportOptions(), APIConf{Books: bo})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		zs, err := a.e.ZList(0)
+		zs, err := a.bk.ZList(0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func TestShiftClosesByItselfAtCloseAt(t *testing.T) {
 	if !z.Shift.AutoClosed || z.Shift.OpenedBy != "mia" || z.Payments.Count != 0 {
 		t.Fatalf("Z %+v", z)
 	}
-	if sh, _ := a.e.CurrentShift(); sh != nil {
+	if sh, _ := a.bk.CurrentShift(); sh != nil {
 		t.Fatalf("a shift is still open: %+v", sh)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/agent/agenttest"
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/store"
@@ -69,6 +70,7 @@ type bubbleEnv struct {
 	*agenttest.Client
 	t    *testing.T
 	e    *agent.Engine
+	bk   *books.Books // the books beside e, running with it
 	st   *store.Store
 	gw   agent.Gateway // what the engine was given (a script's wrapper, or the client)
 	sim  *ottsim.Sim
@@ -137,16 +139,21 @@ func startBubble(t *testing.T, o agent.Options, so ottsim.Options, opts ...bubbl
 	if err != nil {
 		t.Fatal(err)
 	}
+	bk := testBooks(t, e, o, books.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done, booksDone := make(chan error, 1), make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
 	<-e.Ready()
-	b := &bubbleEnv{t: t, e: e, st: st, gw: o.Gateway, sim: sim, env: &simEnv{sim: sim},
-		Client: &agenttest.Client{T: t, Base: "http://127.0.0.1:7420", HC: &http.Client{Transport: memTransport{testAPI(e, o)}}}}
+	go func() { booksDone <- bk.Run(ctx) }()
+	b := &bubbleEnv{t: t, e: e, bk: bk, st: st, gw: o.Gateway, sim: sim, env: &simEnv{sim: sim},
+		Client: &agenttest.Client{T: t, Base: "http://127.0.0.1:7420", HC: &http.Client{Transport: memTransport{testAPI(e, bk, o)}}}}
 	b.stop = func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
+		}
+		if err := <-booksDone; err != nil {
+			t.Errorf("books: Run: %v", err)
 		}
 		if err := st.Check(); err != nil {
 			t.Errorf("journal consistency: %v", err)

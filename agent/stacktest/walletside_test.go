@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/printer"
 )
 
@@ -26,8 +26,8 @@ func TestWalletSideKeptPrintedFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Location = tor // the shop's zone; the simulator answers trade_time in UTC (o.GatewayZone nil)
-	a := startAgent(t, "", gw, o)
+	// the shop's zone (the books'); the simulator answers trade_time in UTC (o.GatewayZone nil)
+	a := startAgent(t, "", gw, o, APIConf{Books: books.Options{Location: tor}})
 	var ps []*agent.Payment
 	for i, body := range []map[string]any{
 		{"amount": 1250, "mode": "scan", "auth_code": wechatCode(5101), "reference": "INV-51"},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/api"
+	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/drivers/bridge"
 	"github.com/posagent/posagent/drivers/bridge/bridgeclient"
 	"github.com/posagent/posagent/gateway"
@@ -110,13 +111,17 @@ func startE2E(t *testing.T) *e2eAgent {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tm := agent.DefaultTiming()
+	tm.RetryBackoff, tm.APIWait = []time.Duration{3 * time.Second, 5 * time.Second}, 50*time.Second
 	a.eng, err = agent.New(agent.Options{
-		Gateway: gw, Store: st, Logger: testLogger(t), TimeScale: e2eScale,
+		Gateway: gw, Store: st, Logger: testLogger(t), Timing: tm, TimeScale: e2eScale,
 		MerchantName: "Maple Tea House", TerminalNo: "LANE1", Currency: "CAD",
-		RetryBackoff: []time.Duration{3 * time.Second, 5 * time.Second},
-		APIWait:      50 * time.Second,
-		Printer:      printer.JobPrinter{Sender: a.hub, Encode: escpos58}, AutoPrint: true,
+		Printer: printer.JobPrinter{Sender: a.hub, Encode: escpos58}, AutoPrint: true,
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bk, err := books.New(books.Options{Store: st, Engine: a.eng, Clock: a.eng.Clock(), Currency: "CAD", Lane: "LANE1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +130,7 @@ func startE2E(t *testing.T) *e2eAgent {
 	// sits beside the API's front door.
 	mux := http.NewServeMux()
 	mux.Handle("/v1/bridge", a.hub.Handler())
-	mux.Handle("/", api.New(a.eng, api.Options{}))
+	mux.Handle("/", api.New(a.eng, bk, api.Options{}))
 	a.srv = httptest.NewServer(mux)
 	stops = append(stops, a.srv.Close)
 	run("hub", a.hub.Run) // stopped before the server closes

@@ -1,4 +1,4 @@
-package agent
+package books
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/store"
 )
 
@@ -22,7 +23,7 @@ import (
 // succeeded refunds created during the shift (of any payment), automatic
 // reversals included. ShiftNet is sales plus tips minus refunds. Late is
 // what settled since the last Z report of payments and refunds of earlier
-// shifts (report_late.go); Net is ShiftNet plus Late.Net, so that the Z
+// shifts (late.go); Net is ShiftNet plus Late.Net, so that the Z
 // reports' nets add up to the gateway's net. Each total is the sum of its
 // lines: ByWallet, ByMode and ByOperator each add up to Sales, Refunds and
 // ShiftNet; ByState adds up to Payments.
@@ -90,49 +91,49 @@ type RefundTotals struct {
 
 // InDoubtLine is a payment whose outcome is not known yet.
 type InDoubtLine struct {
-	ID         string    `json:"id"`
-	OrderID    string    `json:"order_id"`
-	State      State     `json:"state"`
-	Amount     int64     `json:"amount"`
-	Since      time.Time `json:"since"`
-	AgeSeconds int64     `json:"age_seconds"`
+	ID         string      `json:"id"`
+	OrderID    string      `json:"order_id"`
+	State      store.State `json:"state"`
+	Amount     int64       `json:"amount"`
+	Since      time.Time   `json:"since"`
+	AgeSeconds int64       `json:"age_seconds"`
 }
 
 // tipOf is a payment's tip: every report line and total follows it.
 func tipOf(p *store.Payment) int64 { return p.Tip }
 
 // taken reports whether a payment's money was taken by the gateway.
-func taken(p *store.Payment) bool { return p.State == Succeeded || p.State == Reversed }
+func taken(p *store.Payment) bool { return p.State == store.Succeeded || p.State == store.Reversed }
 
 // XReport builds the X report of the open shift (no_open_shift).
-func (e *Engine) XReport() (*Report, error) {
+func (b *Books) XReport() (*Report, error) {
 	var rep *Report
-	err := e.st.View(func(tx *store.Tx) error {
+	err := b.st.View(func(tx *store.Tx) error {
 		sh, err := tx.OpenShift()
 		if err != nil {
 			return err
 		}
 		if sh == nil {
-			return errf(CodeNoOpenShift, "no shift is open: the first payment opens one, or open one with posagent shift open")
+			return errf(operr.CodeNoOpenShift, "no shift is open: the first payment opens one, or open one with posagent shift open")
 		}
-		rep, err = e.buildReport(tx, sh, "x", e.now())
+		rep, err = b.buildReport(tx, sh, "x", b.now())
 		return err
 	})
 	return rep, err
 }
 
 // ZReport reads a stored Z report and checks its checksum.
-func (e *Engine) ZReport(no uint64) (*Report, []byte, error) {
+func (b *Books) ZReport(no uint64) (*Report, []byte, error) {
 	var z *store.ZRecord
-	err := e.st.View(func(tx *store.Tx) (err error) {
+	err := b.st.View(func(tx *store.Tx) (err error) {
 		z, err = tx.Z(no)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, errf(CodeNotFound, "no Z report %d", no)
+		return nil, nil, errf(operr.CodeNotFound, "no Z report %d", no)
 	}
 	if errors.Is(err, store.ErrChecksum) {
-		return nil, nil, errf(CodeReportCorrupt, "Z report %d does not match its checksum: the journal was damaged; run posagent journal check", no)
+		return nil, nil, errf(operr.CodeReportCorrupt, "Z report %d does not match its checksum: the journal was damaged; run posagent journal check", no)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -146,13 +147,13 @@ func (e *Engine) ZReport(no uint64) (*Report, []byte, error) {
 }
 
 // ZList lists the Z reports' numbers, shifts and checksums, newest first.
-func (e *Engine) ZList(limit int) ([]store.ZRecord, error) {
+func (b *Books) ZList(limit int) ([]store.ZRecord, error) {
 	var out []store.ZRecord
-	err := e.st.View(func(tx *store.Tx) error {
+	err := b.st.View(func(tx *store.Tx) error {
 		zs, err := tx.ZList(limit)
 		for _, z := range zs {
 			z.Report = nil
-			z.At = z.At.In(e.Location())
+			z.At = z.At.In(b.Location())
 			out = append(out, *z)
 		}
 		return err
@@ -196,18 +197,18 @@ func (s lineSet) sorted() []Line {
 
 // buildReport reads every payment of the journal once and sums those of
 // shift sh (and the refunds made during it). Totals are sums of lines.
-func (e *Engine) buildReport(tx *store.Tx, sh *store.Shift, kind string, now time.Time) (*Report, error) {
-	loc := e.Location()
+func (b *Books) buildReport(tx *store.Tx, sh *store.Shift, kind string, now time.Time) (*Report, error) {
+	loc := b.Location()
 	shift := *sh
 	shift.OpenedAt = shift.OpenedAt.In(loc)
 	if !shift.ClosedAt.IsZero() {
 		shift.ClosedAt = shift.ClosedAt.In(loc)
 	}
-	rep := &Report{Kind: kind, Shift: shift, Merchant: e.o.MerchantName, Lane: sh.Lane, Currency: e.o.Currency,
+	rep := &Report{Kind: kind, Shift: shift, Merchant: b.o.Merchant, Lane: sh.Lane, Currency: b.o.Currency,
 		TimeZone: loc.String(), GeneratedAt: now.In(loc), LastEventSeq: tx.LastEventSeq(), InDoubt: []InDoubtLine{}}
 	states := lineSet{}
 	wallets, modes, operators := lineSet{}, lineSet{}, lineSet{}
-	lb, err := e.newLateBook(tx, sh, &rep.Late)
+	lb, err := b.newLateBook(tx, sh, &rep.Late)
 	if err != nil {
 		return nil, fmt.Errorf("agent: report of shift %d: %w", sh.No, err)
 	}
@@ -225,7 +226,7 @@ func (e *Engine) buildReport(tx *store.Tx, sh *store.Shift, kind string, now tim
 					l.Amount += p.Amount
 					l.Tips += tip
 				}
-			case !p.State.Final() && p.State != AwaitingCode:
+			case !p.State.Final() && p.State != store.AwaitingCode:
 				since := p.CreatedAt
 				rep.InDoubt = append(rep.InDoubt, InDoubtLine{ID: p.ID, OrderID: p.OrderID, State: p.State, Amount: p.Amount,
 					Since: since.In(loc), AgeSeconds: int64(now.Sub(since) / time.Second)})

@@ -1,4 +1,4 @@
-package agent
+package books
 
 import (
 	"context"
@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 )
@@ -48,25 +48,25 @@ type Mismatch struct {
 // reconcileLater runs Reconcile for Z report no in the background, owned
 // by Run (it ends with it), after a random delay up to ReconcileSpread when
 // spread is set.
-func (e *Engine) reconcileLater(no uint64, spread bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.running || e.o.ReconcileRate < 0 {
+func (b *Books) reconcileLater(no uint64, spread bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.running || b.o.ReconcileRate <= 0 {
 		return
 	}
-	ctx := e.runCtx
-	e.wg.Add(1)
+	ctx := b.runCtx
+	b.wg.Add(1)
 	go func() {
-		defer e.wg.Done()
-		if spread && e.o.ReconcileSpread > 0 {
+		defer b.wg.Done()
+		if spread && b.o.ReconcileSpread > 0 {
 			select {
 			case <-ctx.Done():
 				return
-			case <-e.clock.After(rand.N(e.o.ReconcileSpread)):
+			case <-b.clock.After(rand.N(b.o.ReconcileSpread)):
 			}
 		}
-		if _, err := e.Reconcile(ctx, no); err != nil && ctx.Err() == nil {
-			e.log.Warn("agent: reconciliation with the gateway failed", "z", no, "err", err)
+		if _, err := b.Reconcile(ctx, no); err != nil && ctx.Err() == nil {
+			b.log.Warn("agent: reconciliation with the gateway failed", "z", no, "err", err)
 		}
 	}()
 }
@@ -76,13 +76,13 @@ func (e *Engine) reconcileLater(no uint64, spread bool) {
 // (the latest per Z report) and announces it (report.reconciled). An
 // in-doubt payment found paid is left to the reconciler, which refunds it
 // (its query is made due now).
-func (e *Engine) Reconcile(ctx context.Context, no uint64) (*Reconciliation, error) {
-	rep, _, err := e.ZReport(no)
+func (b *Books) Reconcile(ctx context.Context, no uint64) (*Reconciliation, error) {
+	rep, _, err := b.ZReport(no)
 	if err != nil {
 		return nil, err
 	}
 	var pays []*store.Payment
-	err = e.st.View(func(tx *store.Tx) error {
+	err = b.st.View(func(tx *store.Tx) error {
 		return tx.ForEachPayment(false, "", func(p *store.Payment) (bool, error) {
 			if p.Shift == rep.Shift.No {
 				pays = append(pays, p)
@@ -93,15 +93,15 @@ func (e *Engine) Reconcile(ctx context.Context, no uint64) (*Reconciliation, err
 	if err != nil {
 		return nil, fmt.Errorf("agent: reconcile Z %d: %w", no, err)
 	}
-	rc := &Reconciliation{Z: no, Shift: rep.Shift.No, StartedAt: e.now().In(e.Location()), Mismatches: []Mismatch{}}
-	rate := e.o.ReconcileRate
+	rc := &Reconciliation{Z: no, Shift: rep.Shift.No, StartedAt: b.now().In(b.Location()), Mismatches: []Mismatch{}}
+	rate := b.o.ReconcileRate
 	if rate <= 0 {
 		rate = 5
 	}
 	every := time.Duration(float64(time.Second) / rate)
 	first := true
 	for _, p := range pays {
-		if !sent(p) || p.State == AwaitingCode || p.State == Processing || p.State == Queued {
+		if !sent(p) || p.State == store.AwaitingCode || p.State == store.Processing || p.State == store.Queued {
 			rc.Skipped++
 			continue
 		}
@@ -109,16 +109,16 @@ func (e *Engine) Reconcile(ctx context.Context, no uint64) (*Reconciliation, err
 			select { // paced, with jitter: between half and one and a half intervals
 			case <-ctx.Done():
 				return nil, ctx.Err()
-			case <-e.clock.After(every/2 + rand.N(every+1)):
+			case <-b.clock.After(every/2 + rand.N(every+1)):
 			}
 		}
 		first = false
-		res, qerr := e.gw.QueryOrder(ctx, p.OrderID, p.Amount, p.Tip)
+		res, qerr := b.eng.QueryOrder(ctx, p.OrderID, p.Amount, p.Tip)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		rc.Checked++
-		m, ok := e.compare(p, res, qerr)
+		m, ok := b.compare(p, res, qerr)
 		switch {
 		case !ok:
 			rc.Unanswered++
@@ -128,17 +128,17 @@ func (e *Engine) Reconcile(ctx context.Context, no uint64) (*Reconciliation, err
 			rc.Mismatches = append(rc.Mismatches, *m)
 		}
 	}
-	rc.FinishedAt = e.now().In(e.Location())
+	rc.FinishedAt = b.now().In(b.Location())
 	data, err := json.Marshal(rc)
 	if err != nil {
 		return nil, err
 	}
-	err = e.st.Update(func(tx *store.Tx) error {
+	err = b.st.Update(func(tx *store.Tx) error {
 		if err := tx.PutReconciliation(no, data); err != nil {
 			return err
 		}
 		_, err := tx.AppendEvent(func(seq uint64) ([]byte, error) {
-			return json.Marshal(map[string]any{"seq": seq, "kind": KindReportReconcile, "at": e.now(), "z": no, "shift": rc.Shift,
+			return json.Marshal(map[string]any{"seq": seq, "kind": KindReportReconcile, "at": b.now(), "z": no, "shift": rc.Shift,
 				"checked": rc.Checked, "mismatches": len(rc.Mismatches), "unanswered": rc.Unanswered})
 		})
 		return err
@@ -147,7 +147,7 @@ func (e *Engine) Reconcile(ctx context.Context, no uint64) (*Reconciliation, err
 		return nil, fmt.Errorf("agent: reconcile Z %d: %w", no, err)
 	}
 	if len(rc.Mismatches) > 0 {
-		e.log.Warn("agent: the gateway disagrees with the journal", "z", no, "mismatches", len(rc.Mismatches))
+		b.log.Warn("agent: the gateway disagrees with the journal", "z", no, "mismatches", len(rc.Mismatches))
 	}
 	return rc, nil
 }
@@ -159,14 +159,14 @@ func sent(p *store.Payment) bool {
 
 // LastReconciliation returns the reconciliation of Z report no (not_found when
 // it has not run yet).
-func (e *Engine) LastReconciliation(no uint64) (*Reconciliation, error) {
+func (b *Books) LastReconciliation(no uint64) (*Reconciliation, error) {
 	var data []byte
-	err := e.st.View(func(tx *store.Tx) (err error) {
+	err := b.st.View(func(tx *store.Tx) (err error) {
 		data, err = tx.Reconciliation(no)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errf(CodeNotFound, "Z report %d has not been reconciled yet", no)
+		return nil, errf(operr.CodeNotFound, "Z report %d has not been reconciled yet", no)
 	}
 	if err != nil {
 		return nil, err
@@ -177,7 +177,7 @@ func (e *Engine) LastReconciliation(no uint64) (*Reconciliation, error) {
 
 // compare judges one payment against its STATUS_QUERY answer; ok is false
 // when there is no believable answer.
-func (e *Engine) compare(p *store.Payment, res *gateway.Result, err error) (m *Mismatch, ok bool) {
+func (b *Books) compare(p *store.Payment, res *gateway.Result, err error) (m *Mismatch, ok bool) {
 	var ge *gateway.Error
 	notFound := errors.As(err, &ge) && ge.Code == gateway.CodeFail
 	status, gwRefunded := "", int64(0)
@@ -187,7 +187,10 @@ func (e *Engine) compare(p *store.Payment, res *gateway.Result, err error) (m *M
 			gwRefunded = res.Refunded
 		}
 	}
-	outcome := queryOutcome(err)
+	outcome := gateway.OutcomeOf(err)
+	if errors.Is(err, gateway.ErrNotSent) {
+		outcome = gateway.Unknown // a query that was not sent says nothing about the order
+	}
 	if err != nil && !notFound && outcome == gateway.Unknown {
 		return nil, false
 	}
@@ -210,32 +213,14 @@ func (e *Engine) compare(p *store.Payment, res *gateway.Result, err error) (m *M
 		return mk("gateway_refunded", fmt.Sprintf("%d was refunded at the gateway without posagent (the merchant portal?): find out who refunded it; the shift's net is %d lower", gwRefunded-p.Refunded(), gwRefunded-p.Refunded()))
 	case taken(p) && gwRefunded < p.Refunded():
 		return mk("refund_missing", "a refund the journal shows succeeded is not on the order at the gateway: check the OTTPay merchant portal, and refund again if the customer has not been refunded")
-	case p.State == InDoubt && paid:
+	case p.State == store.InDoubt && paid:
 		// The reconciler's rules: a late success is refunded automatically.
-		e.st.Update(func(tx *store.Tx) error { _, err := e.dueNow(tx, p.ID); return err })
-		e.kickOutbox()
+		if err := b.eng.Recheck(p.ID); err != nil {
+			b.eng.StoreError("reconcile: recheck a late success", err)
+		}
 		return mk("late_success", "paid at the gateway while in doubt: the reconciler refunds it automatically (it becomes reversed); nothing to do")
 	case !taken(p) && p.State.Final() && paid:
 		return mk("late_success", "the customer was charged for a payment the journal shows "+string(p.State)+": refund the order in the OTTPay merchant portal")
 	}
 	return nil, true
-}
-
-// collectReports adds the Z report and reconciliation metrics, read from
-// the journal.
-func (e *Engine) collectReports(gauge, counter metricFunc) {
-	var lastZ, reconZ uint64
-	var rc Reconciliation
-	e.st.View(func(tx *store.Tx) error {
-		lastZ = tx.LastZ()
-		var data []byte
-		if reconZ, data = tx.LastReconciliation(); data != nil {
-			json.Unmarshal(data, &rc)
-		}
-		return nil
-	})
-	counter(descZReports, float64(lastZ))
-	z := strconv.FormatUint(reconZ, 10)
-	gauge(descReconMismatch, float64(len(rc.Mismatches)), z)
-	gauge(descReconUnanswer, float64(rc.Unanswered), z)
 }

@@ -1,4 +1,4 @@
-package agent
+package books
 
 import (
 	"bytes"
@@ -7,25 +7,30 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/slip"
 )
 
 // PrintReport prints a report on the receipt printer.
-func (e *Engine) PrintReport(ctx context.Context, rep *Report, reprint bool) error {
-	if e.o.Reports == nil {
-		return errf(CodeNoPrinter, "no printer is configured to print reports")
+func (b *Books) PrintReport(ctx context.Context, rep *Report, reprint bool) error {
+	if b.o.Printer == nil {
+		return errf(operr.CodeNoPrinter, "no printer is configured to print reports")
 	}
-	pctx, cancel := context.WithTimeout(ctx, e.o.PrintTimeout)
-	defer cancel()
-	if err := e.o.Reports.PrintReport(pctx, e.Printable(rep, reprint)); err != nil {
-		return errf(CodePrinterError, "the report was not printed: %v", err)
+	pctx := ctx
+	if b.o.PrintTimeout > 0 {
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithTimeout(ctx, b.o.PrintTimeout)
+		defer cancel()
+	}
+	if err := b.o.Printer.PrintReport(pctx, b.Printable(rep, reprint)); err != nil {
+		return errf(operr.CodePrinterError, "the report was not printed: %v", err)
 	}
 	return nil
 }
 
 // printable lays a report out for the printer.
-func (e *Engine) Printable(rep *Report, reprint bool) slip.Report {
-	loc := e.Location()
+func (b *Books) Printable(rep *Report, reprint bool) slip.Report {
+	loc := b.Location()
 	tf := func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -128,8 +133,8 @@ func unsettledSection(rep *Report) slip.ReportSection {
 	return s
 }
 
-func (e *Engine) PrintableReconciliation(rc *Reconciliation) slip.Report {
-	pr := slip.Report{Title: "RECONCILIATION", Number: "Z #" + strconv.FormatUint(rc.Z, 10), Merchant: e.o.MerchantName, Currency: e.o.Currency}
+func (b *Books) PrintableReconciliation(rc *Reconciliation) slip.Report {
+	pr := slip.Report{Title: "RECONCILIATION", Number: "Z #" + strconv.FormatUint(rc.Z, 10), Merchant: b.o.Merchant, Currency: b.o.Currency}
 	pr.Info = [][2]string{{"Shift", strconv.FormatUint(rc.Shift, 10)}, {"Printed", rc.FinishedAt.Format("2006-01-02 15:04")}}
 	s := slip.ReportSection{Title: "TOTALS", Rows: []slip.ReportRow{
 		{Label: "Checked", Text: strconv.Itoa(rc.Checked)}, {Label: "Matched", Text: strconv.Itoa(rc.Matched)},
@@ -158,11 +163,4 @@ func (rc *Reconciliation) CSV() []byte {
 	}
 	w.Flush()
 	return b.Bytes()
-}
-
-// ReportPrinter prints and draws reports with the printer's own profile
-// (paper, language, font).
-type ReportPrinter interface {
-	PrintReport(ctx context.Context, r slip.Report) error
-	RenderReport(r slip.Report) ([]byte, error)
 }

@@ -1,4 +1,4 @@
-package agent
+package books
 
 import (
 	"cmp"
@@ -110,7 +110,7 @@ type itemRef struct {
 func itemKey(kind, id string) itemRef { return itemRef{refund: kind == "refund", id: id} }
 
 // newLateBook reads the last Z report's unsettled items and the outbox.
-func (e *Engine) newLateBook(tx *store.Tx, sh *store.Shift, late *Late) (*lateBook, error) {
+func (b *Books) newLateBook(tx *store.Tx, sh *store.Shift, late *Late) (*lateBook, error) {
 	lb := &lateBook{shift: sh.No, prev: map[itemRef]*UnsettledItem{}, jobs: map[itemRef]bool{}}
 	zs := map[uint64]uint64{}
 	lb.zOf = func(shift uint64) uint64 {
@@ -157,7 +157,7 @@ func (e *Engine) newLateBook(tx *store.Tx, sh *store.Shift, late *Late) (*lateBo
 	case err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrChecksum):
 		return nil, err
 	case err != nil:
-		e.log.Warn("agent: the last Z report is unreadable; late settlements are taken from the journal", "z", last, "err", err)
+		b.log.Warn("agent: the last Z report is unreadable; late settlements are taken from the journal", "z", last, "err", err)
 		lb.seeded = true
 	case prev.Unsettled == nil: // a Z report made before this section existed
 		lb.seeded = true

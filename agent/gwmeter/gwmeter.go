@@ -1,4 +1,4 @@
-package agent
+package gwmeter
 
 import (
 	"context"
@@ -9,15 +9,25 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/posagent/posagent/agent/gwauth"
+	"github.com/posagent/posagent/agent/rate"
 	"github.com/posagent/posagent/gateway"
 )
 
-// meter wraps the Gateway and records latency, errors and reachability.
-// The latency histogram and the error counter are kept as calls end; the
-// engine's registry (metrics.go) collects them with the meter itself.
-type meter struct {
+// Gateway is what the engine needs of the OTTPay client (agent.Gateway);
+// *gateway.Client satisfies it.
+type Gateway interface {
+	PassivePay(ctx context.Context, r gateway.PayRequest) (*gateway.Result, error)
+	ActivePay(ctx context.Context, r gateway.QRRequest) (*gateway.Result, error)
+	QueryOrder(ctx context.Context, orderID string, amount, tip int64) (*gateway.Result, error)
+	Refund(ctx context.Context, r gateway.RefundRequest) (*gateway.Result, error)
+}
+
+// Meter wraps a Gateway and records latency, errors and reachability.
+// It is a Gateway itself, and a prometheus.Collector.
+type Meter struct {
 	g       Gateway
-	clock   Clock
+	now     func() time.Time
 	latency *prometheus.HistogramVec // action
 	errs    *prometheus.CounterVec   // action, outcome
 	up      *prometheus.Desc
@@ -28,9 +38,9 @@ type meter struct {
 	lastContact time.Time
 	lastError   string
 	// suspect, when set, is told of an answer that refused the request or
-	// did not verify (the credentials may be wrong: gwauth.go).
+	// did not verify (the credentials may be wrong: agent/gwauth).
 	suspect func()
-	auth    func() AuthStatus
+	auth    func() gwauth.Status
 }
 
 // latencyBuckets are posagent_gateway_request_duration_seconds' buckets;
@@ -45,8 +55,9 @@ var (
 	meterOutcomes = []string{"failed", "not_sent", "unknown"}
 )
 
-func newMeter(g Gateway, c Clock) *meter {
-	m := &meter{g: g, clock: c,
+// New returns a Meter of g, timed by now (the engine's wall clock).
+func New(g Gateway, now func() time.Time) *Meter {
+	m := &Meter{g: g, now: now,
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "posagent_gateway_request_duration_seconds", Help: "Gateway call latency by action.",
 			Buckets: latencyBuckets,
@@ -64,14 +75,14 @@ func newMeter(g Gateway, c Clock) *meter {
 	return m
 }
 
-func (m *meter) record(action string, t0 time.Time, err error) {
-	d := m.clock.Now().Sub(t0).Seconds()
+func (m *Meter) record(action string, t0 time.Time, err error) {
+	d := m.now().Sub(t0).Seconds()
 	m.latency.WithLabelValues(action).Observe(d)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.everTried = true
 	if err == nil {
-		m.reachable, m.lastContact = true, m.clock.Now()
+		m.reachable, m.lastContact = true, m.now()
 		return
 	}
 	if errors.Is(err, context.Canceled) {
@@ -94,68 +105,75 @@ func (m *meter) record(action string, t0 time.Time, err error) {
 		m.lastError = err.Error()
 	}
 	if answered {
-		m.reachable, m.lastContact = true, m.clock.Now()
+		m.reachable, m.lastContact = true, m.now()
 	} else {
 		m.reachable = false
 	}
 }
 
-func (m *meter) PassivePay(ctx context.Context, r gateway.PayRequest) (*gateway.Result, error) {
-	t0 := m.clock.Now()
+func (m *Meter) PassivePay(ctx context.Context, r gateway.PayRequest) (*gateway.Result, error) {
+	t0 := m.now()
 	res, err := m.g.PassivePay(ctx, r)
 	m.record("scan", t0, err)
 	return res, err
 }
 
-func (m *meter) ActivePay(ctx context.Context, r gateway.QRRequest) (*gateway.Result, error) {
-	t0 := m.clock.Now()
+func (m *Meter) ActivePay(ctx context.Context, r gateway.QRRequest) (*gateway.Result, error) {
+	t0 := m.now()
 	res, err := m.g.ActivePay(ctx, r)
 	m.record("qr", t0, err)
 	return res, err
 }
 
-func (m *meter) QueryOrder(ctx context.Context, orderID string, amount, tip int64) (*gateway.Result, error) {
-	t0 := m.clock.Now()
+func (m *Meter) QueryOrder(ctx context.Context, orderID string, amount, tip int64) (*gateway.Result, error) {
+	t0 := m.now()
 	res, err := m.g.QueryOrder(ctx, orderID, amount, tip)
 	m.record("query", t0, err)
 	return res, err
 }
 
-func (m *meter) Refund(ctx context.Context, r gateway.RefundRequest) (*gateway.Result, error) {
-	t0 := m.clock.Now()
+func (m *Meter) Refund(ctx context.Context, r gateway.RefundRequest) (*gateway.Result, error) {
+	t0 := m.now()
 	res, err := m.g.Refund(ctx, r)
 	m.record("refund", t0, err)
 	return res, err
 }
 
 // ExchangeRate is EX_RATE_QUERY, when the wrapped gateway has it.
-func (m *meter) ExchangeRate(ctx context.Context, currency string) (*gateway.Result, error) {
-	g, ok := m.g.(rater)
+func (m *Meter) ExchangeRate(ctx context.Context, currency string) (*gateway.Result, error) {
+	g, ok := m.g.(rate.Fetcher)
 	if !ok {
 		return nil, &gateway.Error{Action: gateway.ActionExRateQuery, Outcome: gateway.Unknown, Err: fmt.Errorf("%w: this gateway has no exchange-rate query", gateway.ErrNotSent)}
 	}
-	t0 := m.clock.Now()
+	t0 := m.now()
 	res, err := g.ExchangeRate(ctx, currency)
 	m.record("rate", t0, err)
 	return res, err
 }
 
-// hasRate reports whether the wrapped gateway answers EX_RATE_QUERY.
-func (m *meter) hasRate() bool { _, ok := m.g.(rater); return ok }
+// Watch tells the credentials' watch of an answer that refused a request
+// or did not verify (suspect), and takes the credentials' state for Status
+// from it (auth). Call it once, before the first call.
+func (m *Meter) Watch(suspect func(), auth func() gwauth.Status) { m.suspect, m.auth = suspect, auth }
 
-// GatewayStatus is the gateway part of /v1/status.
-type GatewayStatus struct {
+// HasRate reports whether the wrapped gateway answers EX_RATE_QUERY.
+func (m *Meter) HasRate() bool { _, ok := m.g.(rate.Fetcher); return ok }
+
+// Status is the gateway part of /v1/status.
+type Status struct {
 	Reachable   bool       `json:"reachable"`
 	LastContact *time.Time `json:"last_contact,omitempty"`
 	LastError   string     `json:"last_error,omitempty"`
 	// Auth is whether the gateway accepts this terminal's credentials.
-	Auth AuthStatus `json:"auth"`
+	Auth gwauth.Status `json:"auth"`
 }
 
-func (m *meter) status() GatewayStatus {
+// Status is whether the gateway answers, when it last did, its last error
+// and the credentials' state.
+func (m *Meter) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := GatewayStatus{Reachable: m.reachable || !m.everTried, LastError: m.lastError}
+	s := Status{Reachable: m.reachable || !m.everTried, LastError: m.lastError}
 	if m.auth != nil {
 		s.Auth = m.auth()
 	}
@@ -168,23 +186,23 @@ func (m *meter) status() GatewayStatus {
 
 // Describe and Collect make the meter a prometheus.Collector: the
 // histogram and the error counter as kept, reachability as it is now.
-func (m *meter) Describe(ch chan<- *prometheus.Desc) {
+func (m *Meter) Describe(ch chan<- *prometheus.Desc) {
 	m.latency.Describe(ch)
 	m.errs.Describe(ch)
 	ch <- m.up
 }
 
-func (m *meter) Collect(ch chan<- prometheus.Metric) {
+func (m *Meter) Collect(ch chan<- prometheus.Metric) {
 	m.latency.Collect(ch)
 	m.errs.Collect(ch)
 	m.mu.Lock()
 	up := m.reachable || !m.everTried
 	m.mu.Unlock()
-	ch <- prometheus.MustNewConstMetric(m.up, prometheus.GaugeValue, b2f(up))
+	ch <- prometheus.MustNewConstMetric(m.up, prometheus.GaugeValue, boolGauge(up))
 }
 
-// b2f is 1 for true, 0 for false.
-func b2f(b bool) float64 {
+// boolGauge is a gauge of a condition: 1 for true, 0 for false.
+func boolGauge(b bool) float64 {
 	if b {
 		return 1
 	}
