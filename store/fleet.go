@@ -2,14 +2,9 @@ package store
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"maps"
-	"os"
-	"slices"
-	"time"
 
-	"github.com/posagent/posagent/store/internal/fsutil"
+	"github.com/posagent/posagent/store/fleetmark"
 )
 
 // The fleet's state (configuration pushed from head office: package
@@ -23,40 +18,22 @@ import (
 // file is the fleet's high-water mark: a journal restored from an older
 // backup cannot lower the highest version a lane ever applied, and the lane
 // keeps running the newest bundles (FleetState takes the higher of the
-// two, key by key).
+// two, key by key). The state, its merge rule and the file are package
+// store/fleetmark; the bucket and the transaction are here.
 
 var (
 	bFleet        = []byte("fleet")
 	keyFleetState = []byte("state")
 )
 
-// FleetBundle is a bundle a lane applied.
-type FleetBundle struct {
-	Version uint64 `json:"version"`
-	// Envelope is the signed bundle as it came from head office.
-	Envelope []byte    `json:"envelope"`
-	At       time.Time `json:"at"`
-}
+// FleetBundle is a bundle a lane applied (store/fleetmark).
+type FleetBundle = fleetmark.Bundle
 
-// FleetState is what a lane applied from head office.
-type FleetState struct {
-	// Highest is, per bundle key (config.<merchant>.<store>[.<lane>]),
-	// the highest version ever applied: never lowered.
-	Highest map[string]uint64 `json:"highest,omitempty"`
-	// Applied is, per key, the bundle in effect.
-	Applied map[string]FleetBundle `json:"applied,omitempty"`
-	// Staged are the restart-only keys the applied bundles changed, which
-	// wait for the next restart; StagedVersion the bundle that staged the
-	// last of them. The daemon clears them when it starts with them.
-	Staged        []string `json:"staged,omitempty"`
-	StagedVersion uint64   `json:"staged_version,omitempty"`
-	// Gen counts the changes (the newer of the journal and the file wins
-	// for Staged).
-	Gen uint64 `json:"gen"`
-}
+// FleetState is what a lane applied from head office (store/fleetmark).
+type FleetState = fleetmark.State
 
 // FleetMarkPath is the fleet's high-water file of the journal at path.
-func FleetMarkPath(path string) string { return path + ".fleet" }
+func FleetMarkPath(path string) string { return fleetmark.Path(path) }
 
 // FleetState reads the fleet's state: the journal's, raised by the file
 // beside it (a restored older journal does not lower it).
@@ -70,11 +47,11 @@ func (s *Store) FleetState() (FleetState, error) {
 	if err != nil {
 		return st, err
 	}
-	file, err := readFleetMark(FleetMarkPath(s.path))
+	file, err := fleetmark.Read(FleetMarkPath(s.path))
 	if err != nil {
 		return st, err
 	}
-	return mergeFleet(st, file), nil
+	return fleetmark.Merge(st, file), nil
 }
 
 func (t *Tx) fleetState() (FleetState, error) {
@@ -95,7 +72,7 @@ func (t *Tx) fleetState() (FleetState, error) {
 // key's Highest is refused. The file beside the journal is written after
 // the commit.
 func (s *Store) UpdateFleet(fn func(t *Tx, st *FleetState) error) error {
-	file, err := readFleetMark(FleetMarkPath(s.path))
+	file, err := fleetmark.Read(FleetMarkPath(s.path))
 	if err != nil {
 		return err
 	}
@@ -105,15 +82,13 @@ func (s *Store) UpdateFleet(fn func(t *Tx, st *FleetState) error) error {
 		if err != nil {
 			return err
 		}
-		cur = mergeFleet(cur, file)
-		next = cloneFleet(cur)
+		cur = fleetmark.Merge(cur, file)
+		next = fleetmark.Clone(cur)
 		if err := fn(t, &next); err != nil {
 			return err
 		}
-		for k, v := range cur.Highest {
-			if next.Highest[k] < v {
-				return fmt.Errorf("store: fleet: the highest version of %s would go back from %d to %d", k, v, next.Highest[k])
-			}
+		if err := fleetmark.Lowered(cur, next); err != nil {
+			return err
 		}
 		next.Gen = cur.Gen + 1
 		b, err := t.w().CreateBucketIfNotExists(bFleet)
@@ -129,62 +104,5 @@ func (s *Store) UpdateFleet(fn func(t *Tx, st *FleetState) error) error {
 	if err != nil {
 		return err
 	}
-	return writeFleetMark(FleetMarkPath(s.path), next)
-}
-
-func cloneFleet(st FleetState) FleetState {
-	st.Highest = maps.Clone(st.Highest)
-	st.Applied = maps.Clone(st.Applied)
-	st.Staged = slices.Clone(st.Staged)
-	if st.Highest == nil {
-		st.Highest = map[string]uint64{}
-	}
-	if st.Applied == nil {
-		st.Applied = map[string]FleetBundle{}
-	}
-	return st
-}
-
-// mergeFleet is a raised by b: per key the higher Highest and the newer
-// applied bundle; the staged keys of the newer generation.
-func mergeFleet(a, b FleetState) FleetState {
-	out := cloneFleet(a)
-	for k, v := range b.Highest {
-		out.Highest[k] = max(out.Highest[k], v)
-	}
-	for k, ab := range b.Applied {
-		if cur, ok := out.Applied[k]; !ok || ab.Version > cur.Version {
-			out.Applied[k] = ab
-		}
-	}
-	if b.Gen > a.Gen {
-		out.Staged, out.StagedVersion, out.Gen = slices.Clone(b.Staged), b.StagedVersion, b.Gen
-	}
-	return out
-}
-
-func readFleetMark(path string) (FleetState, error) {
-	var st FleetState
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return st, nil
-	}
-	if err != nil {
-		return st, fmt.Errorf("store: fleet mark %s: %w", path, err)
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("store: fleet mark %s unreadable (%v): restore it from a backup or remove it to take the journal's", path, err)
-	}
-	return st, nil
-}
-
-func writeFleetMark(path string, st FleetState) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	if err := fsutil.WriteFileSync(path, b, 0o600); err != nil {
-		return fmt.Errorf("store: fleet mark %s: %w", path, err)
-	}
-	return nil
+	return fleetmark.Write(FleetMarkPath(s.path), next)
 }
