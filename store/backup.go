@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -140,87 +139,18 @@ func (s *Store) BackupNow(o BackupOptions) (string, error) {
 	return out, nil
 }
 
-// MaintenanceOptions configure RunMaintenance.
-type MaintenanceOptions struct {
-	Backup BackupOptions
-	// KeyCheck is how often data keys are rotated and destroyed when no
-	// longer needed (default 1 h; keys rotate at Options.KeyRotation).
-	KeyCheck time.Duration
-	// CompactFree: the journal is rewritten without its free pages
-	// (CompactNow) when they take this many bytes and half its pages, no
-	// payment is being taken and nothing was committed for CompactIdle
-	// (0: DefaultCompactFree; negative: never). CompactCheck is how often
-	// that is looked at (default 10 min); CompactIdle defaults to 1 min.
-	CompactFree  int64
-	CompactIdle  time.Duration
-	CompactCheck time.Duration
-}
-
-// RunMaintenance runs the journal's background work until ctx ends:
-// scheduled backups (when o.Backup.Dir is set; the first one is due
-// o.Backup.Every after the newest backup already in the directory),
-// data-key rotation, and the online compaction (o.CompactFree). Cancellation is not an error; failures are logged and
-// shown by BackupStatus, and never stop the agent.
-func (s *Store) RunMaintenance(ctx context.Context, o MaintenanceOptions) error {
-	o.Backup.defaults()
-	if o.KeyCheck <= 0 {
-		o.KeyCheck = time.Hour
+// NoteBackupDir makes BackupStatus report on the scheduled backups in
+// dir, from the newest one already there (newest, ok). The schedule
+// (package daemon) takes the next one due from it.
+func (s *Store) NoteBackupDir(dir string) (newest time.Time, ok bool) {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	if _, times, err := backup.List(dir); err == nil && len(times) > 0 {
+		s.backup = BackupStatus{Dir: dir, Last: times[0], LastPath: filepath.Join(dir, backup.Name(times[0]))}
+		return times[0], true
 	}
-	var nextBackup time.Time
-	if o.Backup.Dir != "" {
-		nextBackup = s.now()
-		if _, times, err := backup.List(o.Backup.Dir); err == nil && len(times) > 0 {
-			s.bmu.Lock()
-			s.backup = BackupStatus{Dir: o.Backup.Dir, Last: times[0], LastPath: filepath.Join(o.Backup.Dir, backup.Name(times[0]))}
-			s.bmu.Unlock()
-			nextBackup = times[0].Add(o.Backup.Every)
-		} else {
-			s.bmu.Lock()
-			s.backup.Dir = o.Backup.Dir
-			s.bmu.Unlock()
-		}
-	}
-	nextKeys := s.now()
-	o.compactDefaults()
-	nextCompact := s.now().Add(o.CompactCheck)
-	for {
-		now := s.now()
-		if o.CompactFree >= 0 && !now.Before(nextCompact) {
-			s.compactIfDue(o)
-			nextCompact = now.Add(o.CompactCheck)
-		}
-		if !now.Before(nextKeys) {
-			if r, err := s.RotateKeys(false); err != nil {
-				s.log.Error("store: rotate data keys", "err", err)
-			} else if r.New != 0 || len(r.Destroyed) > 0 {
-				s.log.Info("store: data keys rotated", "new", r.New, "destroyed", r.Destroyed)
-			}
-			nextKeys = now.Add(o.KeyCheck)
-		}
-		if o.Backup.Dir != "" && !now.Before(nextBackup) {
-			if p, err := s.BackupNow(o.Backup); err != nil {
-				s.log.Error("store: scheduled backup failed", "err", err)
-				nextBackup = now.Add(min(o.Backup.Every, 10*time.Minute))
-			} else {
-				s.log.Info("store: backup written and verified", "path", p)
-				nextBackup = now.Add(o.Backup.Every)
-			}
-		}
-		wait := nextKeys.Sub(now)
-		if o.CompactFree >= 0 {
-			wait = min(wait, nextCompact.Sub(now))
-		}
-		if o.Backup.Dir != "" {
-			wait = min(wait, nextBackup.Sub(now))
-		}
-		t := time.NewTimer(max(wait, time.Second))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-	}
+	s.backup.Dir = dir
+	return time.Time{}, false
 }
 
 // RestoreResult says what Restore did.
@@ -308,31 +238,4 @@ func sameFile(a, b string) (bool, error) {
 		return false, err
 	}
 	return os.SameFile(fa, fb), nil
-}
-
-func (o *MaintenanceOptions) compactDefaults() {
-	if o.CompactFree == 0 {
-		o.CompactFree = DefaultCompactFree
-	}
-	if o.CompactIdle <= 0 {
-		o.CompactIdle = time.Minute
-	}
-	if o.CompactCheck <= 0 {
-		o.CompactCheck = 10 * time.Minute
-	}
-}
-
-// compactIfDue runs the online compaction when compactDue says so.
-func (s *Store) compactIfDue(o MaintenanceOptions) {
-	if !s.compactDue(o.CompactFree, o.CompactIdle) {
-		return
-	}
-	res, err := s.CompactNow()
-	if err != nil {
-		if !errors.Is(err, errCompactBusy) {
-			s.log.Warn("store: journal: compaction while running failed; the journal is used as it is", "journal", s.path, "err", err)
-		}
-		return
-	}
-	s.log.Info("store: journal: compacted while running", "journal", s.path, "size_before", res.Before, "size_after", res.After)
 }

@@ -34,8 +34,10 @@
 // commits.
 //
 // Backups: [Store.WriteBackup] and [Store.BackupFile] copy from one read
-// transaction while writers go on; [Store.RunMaintenance] takes scheduled,
-// verified backups, rotates data keys and compacts a quiet journal. [Open]
+// transaction while writers go on; [Store.BackupNow] takes a scheduled,
+// verified backup, [Store.RotateKeys] rotates data keys and
+// [Store.CompactIfDue] compacts a quiet journal; the daemon's journal part
+// schedules them (daemon/journalmaint.go). [Open]
 // and [Restore] refuse an archive ([ErrArchive]); [OpenReader] reads one.
 //
 // Every state change is one [Store.Update]: a closure that reads and writes
@@ -70,7 +72,7 @@
 //   - [Store.Compact] deletes final, synced payments (no pending outbox job)
 //     older than a cut-off, with their order-index and idempotency entries,
 //     and events older than the cut-off. It does not shrink the file; bbolt
-//     reuses the freed pages, and [Store.CompactNow] (run by RunMaintenance
+//     reuses the freed pages, and [Store.CompactNow] (run by CompactIfDue
 //     on a quiet journal with half its pages free) rewrites the file
 //     without them while it is open.
 package store

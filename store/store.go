@@ -112,6 +112,10 @@ func (s *Store) SetOnCommit(fn func(events []Event)) {
 // Path is the journal's file path.
 func (s *Store) Path() string { return s.path }
 
+// Logger is the logger the journal writes to (Options.Logger), for the
+// work done on it from outside (the daemon's maintenance schedule).
+func (s *Store) Logger() *slog.Logger { return s.log }
+
 // Size is the journal's size in bytes as bbolt sees it.
 func (s *Store) Size() int64 {
 	var n int64
