@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,8 +8,6 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/store/backup"
-	"github.com/posagent/posagent/store/check"
-	"github.com/posagent/posagent/store/internal/fsutil"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -151,91 +148,4 @@ func (s *Store) NoteBackupDir(dir string) (newest time.Time, ok bool) {
 	}
 	s.backup.Dir = dir
 	return time.Time{}, false
-}
-
-// RestoreResult says what Restore did.
-type RestoreResult struct {
-	Replaced string    // where the journal that was in place now is ("" when there was none)
-	Report   *Report   // the check of the restored file
-	Rollback *Rollback // how far back the restored journal is from the mark (nil: not behind)
-}
-
-// Restore puts the journal file in in place of the journal at path. It
-// refuses while an agent holds the journal (ErrLocked) and when in is
-// damaged. The journal in place is kept as path.replaced-TIME; the restore
-// is recorded as a "journal.restored" event, the event sequence moves past
-// every sequence already announced, and the high-water mark follows.
-func Restore(path, in string, opts Options) (*RestoreResult, error) {
-	res := &RestoreResult{}
-	rep, err := check.CheckFile(in, CheckOptions{LockTimeout: opts.LockTimeout})
-	if err != nil {
-		return nil, fmt.Errorf("store: restore from %s: %w", in, err)
-	}
-	res.Report = rep
-	if rep.Damaged() || rep.Empty {
-		return res, fmt.Errorf("store: restore from %s: not a sound journal (%v); run posagent journal check on it, or salvage it first", in, &DamageError{Report: rep})
-	}
-	if err := refuseArchive(in, rep); err != nil {
-		return res, fmt.Errorf("store: restore from %s: %w", in, err)
-	}
-	if same, _ := sameFile(path, in); same {
-		return res, fmt.Errorf("store: restore from %s: that is the journal itself", in)
-	}
-	now := opts.clockNow()
-	if cur, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
-		err := fsutil.Lock(cur, true, max(opts.LockTimeout, 100*time.Millisecond))
-		if err != nil {
-			cur.Close()
-			if errors.Is(err, ErrLocked) {
-				return res, fmt.Errorf("%w: %s is held by a running posagent: stop it first (systemctl stop posagent), then restore", ErrLocked, path)
-			}
-			return res, fmt.Errorf("store: restore %s: %w", path, err)
-		}
-		res.Replaced = path + ".replaced-" + now.UTC().Format("20060102T150405Z")
-		err = os.Rename(path, res.Replaced)
-		fsutil.Unlock(cur)
-		cur.Close()
-		if err != nil {
-			return res, fmt.Errorf("store: restore %s: %w", path, err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return res, fmt.Errorf("store: restore %s: %w", path, err)
-	}
-	src, err := os.Open(in)
-	if err != nil {
-		return res, fmt.Errorf("store: restore from %s: %w", in, err)
-	}
-	err = backup.Write(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
-	src.Close()
-	if err != nil {
-		return res, err
-	}
-	s, _, err := openJournal(path, opts, func(t *Tx, rep *Report) error {
-		res.Rollback = rep.Rollback
-		detail := map[string]any{"from": in, "replaced": res.Replaced, "found_seq": rep.LastSeq, "found_txid": rep.TxID}
-		if m := rep.Mark; m != nil {
-			detail["expected_seq"], detail["expected_txid"] = m.Seq, m.TxID
-			if err := t.skipTo(m.Seq); err != nil {
-				return err
-			}
-		}
-		_, err := t.journalEvent("journal.restored", now, detail)
-		return err
-	})
-	if err != nil {
-		return res, err
-	}
-	return res, s.Close()
-}
-
-func sameFile(a, b string) (bool, error) {
-	fa, err := os.Stat(a)
-	if err != nil {
-		return false, err
-	}
-	fb, err := os.Stat(b)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(fa, fb), nil
 }

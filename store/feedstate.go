@@ -135,13 +135,13 @@ func (s *Store) NewFeedEpoch(streamSeq uint64, reason string) (FeedState, error)
 		if st.Acked > t.LastEventSeq() {
 			st.Acked = t.LastEventSeq()
 		}
-		if err := t.skipTo(streamSeq); err != nil {
+		if err := t.SkipTo(streamSeq); err != nil {
 			return err
 		}
 		if err := t.putFeedState(st); err != nil {
 			return err
 		}
-		_, err = t.journalEvent("journal.feed_epoch", s.now(), map[string]any{
+		_, err = t.JournalEvent("journal.feed_epoch", s.now(), map[string]any{
 			"reason": reason, "old_id": old, "new_id": st.ID, "stream_seq": streamSeq,
 		})
 		return err

@@ -64,7 +64,7 @@ func (s *Store) CompactNow() (*CompactFileResult, error) {
 		return nil, err
 	}
 	err = s.Update(func(t *Tx) error {
-		_, err := t.journalEvent("journal.compacted", s.now(), map[string]any{
+		_, err := t.JournalEvent("journal.compacted", s.now(), map[string]any{
 			"size_before": res.Before, "size_after": res.After, "free_before": res.FreeBefore, "online": true})
 		return err
 	})
