@@ -19,6 +19,7 @@ import (
 	"github.com/posagent/posagent/fleet"
 	"github.com/posagent/posagent/fleet/lane"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/fleetmark"
 )
 
 // Configuration from head office (fleet.enabled; docs/fleet.md): the lane
@@ -40,7 +41,7 @@ func laneTarget(cfg *config.Config) fleet.Target {
 // fleetLayers are the bundles in effect (the store's, then the lane's) as
 // configuration layers, opened again with head office's key.
 func fleetLayers(st *store.Store, pub ed25519.PublicKey, t fleet.Target) ([]config.Layer, error) {
-	fs, err := st.FleetState()
+	fs, err := fleetmark.Get(st)
 	if err != nil {
 		return nil, err
 	}
@@ -93,10 +94,10 @@ func (d *Daemon) fleetStart(cfg *config.Config) (*store.Store, *config.Config, e
 		d.log.Error("fleet: head office's bundles no longer fit the local file: running on the local file alone until a new bundle comes", "err", err)
 		return st, cfg, nil
 	}
-	fs, err := st.FleetState()
+	fs, err := fleetmark.Get(st)
 	if err == nil && len(fs.Staged) > 0 {
 		d.log.Info("fleet: staged keys from head office in effect after the restart", "keys", fs.Staged, "version", fs.StagedVersion)
-		err = st.UpdateFleet(func(_ *store.Tx, fs *store.FleetState) error {
+		err = fleetmark.Update(st, func(_ *store.Tx, fs *fleetmark.State) error {
 			fs.Staged, fs.StagedVersion = nil, 0
 			return nil
 		})

@@ -12,8 +12,9 @@ import (
 )
 
 // journalPart is the journal: Run does its maintenance (scheduled backups,
-// retention) and the background check of what the quick check at start
-// left (store/bgcheck.go); Close closes the file.
+// data-key rotation, online compaction: journalmaint.go) and the
+// background check of what the quick check at start left
+// (store/bgcheck.go); Close closes the file.
 type journalPart struct {
 	st     *store.Store
 	backup config.Backup
@@ -24,7 +25,7 @@ func (j *journalPart) Name() string { return "journal" }
 func (j *journalPart) Run(ctx context.Context) error {
 	grp, ctx := errgroup.WithContext(ctx)
 	grp.Go(func() error {
-		return j.st.RunMaintenance(ctx, store.MaintenanceOptions{Backup: store.BackupOptions{
+		return maintainJournal(ctx, j.st, j.st.Logger(), journalSchedule{Backup: store.BackupOptions{
 			Dir: j.backup.Dir, Every: j.backup.Every, Keep: j.backup.Keep}})
 	})
 	grp.Go(func() error { return j.st.RunCheck(ctx) })

@@ -15,7 +15,7 @@ import (
 var ErrArchive = errors.New("store: an archive, not a live journal")
 
 // refuseArchive refuses a file its check found to be an archive.
-func refuseArchive(path string, rep *Report) error {
+func RefuseArchive(path string, rep *Report) error {
 	if rep == nil || rep.ArchiveBefore == nil {
 		return nil
 	}

@@ -1,8 +1,6 @@
 package store
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,8 +8,6 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/store/backup"
-	"github.com/posagent/posagent/store/check"
-	"github.com/posagent/posagent/store/internal/fsutil"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -140,199 +136,16 @@ func (s *Store) BackupNow(o BackupOptions) (string, error) {
 	return out, nil
 }
 
-// MaintenanceOptions configure RunMaintenance.
-type MaintenanceOptions struct {
-	Backup BackupOptions
-	// KeyCheck is how often data keys are rotated and destroyed when no
-	// longer needed (default 1 h; keys rotate at Options.KeyRotation).
-	KeyCheck time.Duration
-	// CompactFree: the journal is rewritten without its free pages
-	// (CompactNow) when they take this many bytes and half its pages, no
-	// payment is being taken and nothing was committed for CompactIdle
-	// (0: DefaultCompactFree; negative: never). CompactCheck is how often
-	// that is looked at (default 10 min); CompactIdle defaults to 1 min.
-	CompactFree  int64
-	CompactIdle  time.Duration
-	CompactCheck time.Duration
-}
-
-// RunMaintenance runs the journal's background work until ctx ends:
-// scheduled backups (when o.Backup.Dir is set; the first one is due
-// o.Backup.Every after the newest backup already in the directory),
-// data-key rotation, and the online compaction (o.CompactFree). Cancellation is not an error; failures are logged and
-// shown by BackupStatus, and never stop the agent.
-func (s *Store) RunMaintenance(ctx context.Context, o MaintenanceOptions) error {
-	o.Backup.defaults()
-	if o.KeyCheck <= 0 {
-		o.KeyCheck = time.Hour
+// NoteBackupDir makes BackupStatus report on the scheduled backups in
+// dir, from the newest one already there (newest, ok). The schedule
+// (package daemon) takes the next one due from it.
+func (s *Store) NoteBackupDir(dir string) (newest time.Time, ok bool) {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	if _, times, err := backup.List(dir); err == nil && len(times) > 0 {
+		s.backup = BackupStatus{Dir: dir, Last: times[0], LastPath: filepath.Join(dir, backup.Name(times[0]))}
+		return times[0], true
 	}
-	var nextBackup time.Time
-	if o.Backup.Dir != "" {
-		nextBackup = s.now()
-		if _, times, err := backup.List(o.Backup.Dir); err == nil && len(times) > 0 {
-			s.bmu.Lock()
-			s.backup = BackupStatus{Dir: o.Backup.Dir, Last: times[0], LastPath: filepath.Join(o.Backup.Dir, backup.Name(times[0]))}
-			s.bmu.Unlock()
-			nextBackup = times[0].Add(o.Backup.Every)
-		} else {
-			s.bmu.Lock()
-			s.backup.Dir = o.Backup.Dir
-			s.bmu.Unlock()
-		}
-	}
-	nextKeys := s.now()
-	o.compactDefaults()
-	nextCompact := s.now().Add(o.CompactCheck)
-	for {
-		now := s.now()
-		if o.CompactFree >= 0 && !now.Before(nextCompact) {
-			s.compactIfDue(o)
-			nextCompact = now.Add(o.CompactCheck)
-		}
-		if !now.Before(nextKeys) {
-			if r, err := s.RotateKeys(false); err != nil {
-				s.log.Error("store: rotate data keys", "err", err)
-			} else if r.New != 0 || len(r.Destroyed) > 0 {
-				s.log.Info("store: data keys rotated", "new", r.New, "destroyed", r.Destroyed)
-			}
-			nextKeys = now.Add(o.KeyCheck)
-		}
-		if o.Backup.Dir != "" && !now.Before(nextBackup) {
-			if p, err := s.BackupNow(o.Backup); err != nil {
-				s.log.Error("store: scheduled backup failed", "err", err)
-				nextBackup = now.Add(min(o.Backup.Every, 10*time.Minute))
-			} else {
-				s.log.Info("store: backup written and verified", "path", p)
-				nextBackup = now.Add(o.Backup.Every)
-			}
-		}
-		wait := nextKeys.Sub(now)
-		if o.CompactFree >= 0 {
-			wait = min(wait, nextCompact.Sub(now))
-		}
-		if o.Backup.Dir != "" {
-			wait = min(wait, nextBackup.Sub(now))
-		}
-		t := time.NewTimer(max(wait, time.Second))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-	}
-}
-
-// RestoreResult says what Restore did.
-type RestoreResult struct {
-	Replaced string    // where the journal that was in place now is ("" when there was none)
-	Report   *Report   // the check of the restored file
-	Rollback *Rollback // how far back the restored journal is from the mark (nil: not behind)
-}
-
-// Restore puts the journal file in in place of the journal at path. It
-// refuses while an agent holds the journal (ErrLocked) and when in is
-// damaged. The journal in place is kept as path.replaced-TIME; the restore
-// is recorded as a "journal.restored" event, the event sequence moves past
-// every sequence already announced, and the high-water mark follows.
-func Restore(path, in string, opts Options) (*RestoreResult, error) {
-	res := &RestoreResult{}
-	rep, err := check.CheckFile(in, CheckOptions{LockTimeout: opts.LockTimeout})
-	if err != nil {
-		return nil, fmt.Errorf("store: restore from %s: %w", in, err)
-	}
-	res.Report = rep
-	if rep.Damaged() || rep.Empty {
-		return res, fmt.Errorf("store: restore from %s: not a sound journal (%v); run posagent journal check on it, or salvage it first", in, &DamageError{Report: rep})
-	}
-	if err := refuseArchive(in, rep); err != nil {
-		return res, fmt.Errorf("store: restore from %s: %w", in, err)
-	}
-	if same, _ := sameFile(path, in); same {
-		return res, fmt.Errorf("store: restore from %s: that is the journal itself", in)
-	}
-	now := opts.clockNow()
-	if cur, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
-		err := fsutil.Lock(cur, true, max(opts.LockTimeout, 100*time.Millisecond))
-		if err != nil {
-			cur.Close()
-			if errors.Is(err, ErrLocked) {
-				return res, fmt.Errorf("%w: %s is held by a running posagent: stop it first (systemctl stop posagent), then restore", ErrLocked, path)
-			}
-			return res, fmt.Errorf("store: restore %s: %w", path, err)
-		}
-		res.Replaced = path + ".replaced-" + now.UTC().Format("20060102T150405Z")
-		err = os.Rename(path, res.Replaced)
-		fsutil.Unlock(cur)
-		cur.Close()
-		if err != nil {
-			return res, fmt.Errorf("store: restore %s: %w", path, err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return res, fmt.Errorf("store: restore %s: %w", path, err)
-	}
-	src, err := os.Open(in)
-	if err != nil {
-		return res, fmt.Errorf("store: restore from %s: %w", in, err)
-	}
-	err = backup.Write(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
-	src.Close()
-	if err != nil {
-		return res, err
-	}
-	s, _, err := openJournal(path, opts, func(t *Tx, rep *Report) error {
-		res.Rollback = rep.Rollback
-		detail := map[string]any{"from": in, "replaced": res.Replaced, "found_seq": rep.LastSeq, "found_txid": rep.TxID}
-		if m := rep.Mark; m != nil {
-			detail["expected_seq"], detail["expected_txid"] = m.Seq, m.TxID
-			if err := t.skipTo(m.Seq); err != nil {
-				return err
-			}
-		}
-		_, err := t.journalEvent("journal.restored", now, detail)
-		return err
-	})
-	if err != nil {
-		return res, err
-	}
-	return res, s.Close()
-}
-
-func sameFile(a, b string) (bool, error) {
-	fa, err := os.Stat(a)
-	if err != nil {
-		return false, err
-	}
-	fb, err := os.Stat(b)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(fa, fb), nil
-}
-
-func (o *MaintenanceOptions) compactDefaults() {
-	if o.CompactFree == 0 {
-		o.CompactFree = DefaultCompactFree
-	}
-	if o.CompactIdle <= 0 {
-		o.CompactIdle = time.Minute
-	}
-	if o.CompactCheck <= 0 {
-		o.CompactCheck = 10 * time.Minute
-	}
-}
-
-// compactIfDue runs the online compaction when compactDue says so.
-func (s *Store) compactIfDue(o MaintenanceOptions) {
-	if !s.compactDue(o.CompactFree, o.CompactIdle) {
-		return
-	}
-	res, err := s.CompactNow()
-	if err != nil {
-		if !errors.Is(err, errCompactBusy) {
-			s.log.Warn("store: journal: compaction while running failed; the journal is used as it is", "journal", s.path, "err", err)
-		}
-		return
-	}
-	s.log.Info("store: journal: compacted while running", "journal", s.path, "size_before", res.Before, "size_after", res.After)
+	s.backup.Dir = dir
+	return time.Time{}, false
 }

@@ -178,7 +178,7 @@ func swapIn(path, tmp string, rep *Report, m Mark) error {
 func recordCompaction(path string, opts Options, res *CompactFileResult) error {
 	s, _, err := openJournal(path, Options{LockTimeout: opts.LockTimeout, Logger: opts.Logger, Clock: opts.Clock, KeyRotation: opts.KeyRotation, CompactFree: -1},
 		func(t *Tx, _ *Report) error {
-			_, err := t.journalEvent("journal.compacted", opts.clockNow(), map[string]any{
+			_, err := t.JournalEvent("journal.compacted", opts.clockNow(), map[string]any{
 				"size_before": res.Before, "size_after": res.After, "free_before": res.FreeBefore})
 			return err
 		})

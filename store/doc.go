@@ -23,9 +23,10 @@
 // damaged file gives a [*DamageError] (errors.Is [ErrCorrupt]) naming the
 // page or record; a journal behind its high-water mark (an older copy, a
 // meta-page fallback, an empty, missing or foreign file) a
-// [*RollbackError] (errors.Is [ErrRolledBack]) until [AcceptRollback] or
-// [Restore] records, as a journal.* event, what was lost, and moves the
-// event sequence past every sequence ever announced. Nothing is written
+// [*RollbackError] (errors.Is [ErrRolledBack]) until store/offline's
+// AcceptRollback or Restore (with the agent stopped, through
+// [OpenAccepting]) records, as a journal.* event, what was lost, and
+// moves the event sequence past every sequence ever announced. Nothing is written
 // to a journal either refuses. A journal of Options.FullCheckBelow (4 MiB)
 // or more whose mark names a state a full check verified gets the quick
 // check; [Store.RunCheck] checks the rest while the journal is in use
@@ -34,9 +35,12 @@
 // commits.
 //
 // Backups: [Store.WriteBackup] and [Store.BackupFile] copy from one read
-// transaction while writers go on; [Store.RunMaintenance] takes scheduled,
-// verified backups, rotates data keys and compacts a quiet journal. [Open]
-// and [Restore] refuse an archive ([ErrArchive]); [OpenReader] reads one.
+// transaction while writers go on; [Store.BackupNow] takes a scheduled,
+// verified backup, [Store.RotateKeys] rotates data keys and
+// [Store.CompactIfDue] compacts a quiet journal; the daemon's journal part
+// schedules them (daemon/journalmaint.go). [Open] and
+// store/offline.Restore refuse an archive ([ErrArchive]); [OpenReader]
+// reads one.
 //
 // Every state change is one [Store.Update]: a closure that reads and writes
 // records through [Tx], appends its events and queues its outbox jobs. The
@@ -70,7 +74,7 @@
 //   - [Store.Compact] deletes final, synced payments (no pending outbox job)
 //     older than a cut-off, with their order-index and idempotency entries,
 //     and events older than the cut-off. It does not shrink the file; bbolt
-//     reuses the freed pages, and [Store.CompactNow] (run by RunMaintenance
+//     reuses the freed pages, and [Store.CompactNow] (run by CompactIfDue
 //     on a quiet journal with half its pages free) rewrites the file
 //     without them while it is open.
 package store

@@ -3,22 +3,15 @@ package store
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"time"
 )
 
 // The feed's state (package feed streams the events to NATS JetStream) is
-// kept in the journal, in a bucket of its own:
-//
-//	feed   "state" -> FeedState JSON
-//
-// so that it commits, backs up and restores with the events it speaks of.
+// kept in the journal as the document "feed" (statedoc.go), so that it
+// commits, backs up and restores with the events it speaks of.
 
-var (
-	bFeed        = []byte("feed")
-	keyFeedState = []byte("state")
-)
+const docFeed = "feed"
 
 // FeedState is how far the feed got: the id it publishes under and the last
 // event sequence the stream acknowledged.
@@ -53,16 +46,8 @@ func (s *Store) FeedState() (FeedState, error) {
 
 func (t *Tx) feedState(journalID string) (FeedState, error) {
 	st := FeedState{ID: journalID}
-	b := t.tx.Bucket(bFeed)
-	if b == nil {
-		return st, nil
-	}
-	v := b.Get(keyFeedState)
-	if v == nil {
-		return st, nil
-	}
-	if err := json.Unmarshal(v, &st); err != nil {
-		return st, fmt.Errorf("store: feed state unreadable: %w", err)
+	if _, err := t.Doc(docFeed, &st); err != nil {
+		return st, err
 	}
 	if st.ID == "" {
 		st.ID = journalID
@@ -70,17 +55,7 @@ func (t *Tx) feedState(journalID string) (FeedState, error) {
 	return st, nil
 }
 
-func (t *Tx) putFeedState(st FeedState) error {
-	b, err := t.w().CreateBucketIfNotExists(bFeed)
-	if err != nil {
-		return err
-	}
-	v, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	return b.Put(keyFeedState, v)
-}
+func (t *Tx) putFeedState(st FeedState) error { return t.PutDoc(docFeed, st) }
 
 // SetFeedAcked records that the stream acknowledged every event up to seq
 // under id. It never moves Acked back, and refuses an id that is not the
@@ -135,13 +110,13 @@ func (s *Store) NewFeedEpoch(streamSeq uint64, reason string) (FeedState, error)
 		if st.Acked > t.LastEventSeq() {
 			st.Acked = t.LastEventSeq()
 		}
-		if err := t.skipTo(streamSeq); err != nil {
+		if err := t.SkipTo(streamSeq); err != nil {
 			return err
 		}
 		if err := t.putFeedState(st); err != nil {
 			return err
 		}
-		_, err = t.journalEvent("journal.feed_epoch", s.now(), map[string]any{
+		_, err = t.JournalEvent("journal.feed_epoch", s.now(), map[string]any{
 			"reason": reason, "old_id": old, "new_id": st.ID, "stream_seq": streamSeq,
 		})
 		return err

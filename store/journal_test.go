@@ -268,79 +268,6 @@ func TestDamagedBranchSalvagedFromOrphans(t *testing.T) {
 	t.Logf("salvage with the payments branch page damaged: %d of %d payments (%d from orphaned leaves)", sr.Copied["payments"], n, sr.Rescued)
 }
 
-// TestRollbackDetected: an older copy of the journal put back in place, an
-// empty file, a missing file and another journal are each refused with
-// the file untouched, until a technician accepts.
-func TestRollbackDetected(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		replace func(t *testing.T, path, older, other string)
-		reason  string
-	}{
-		{"older copy", func(t *testing.T, path, older, _ string) { copyFile(t, older, path) }, "went back in time"},
-		{"zero length", func(t *testing.T, path, _, _ string) { os.WriteFile(path, nil, 0o600) }, "empty (0 bytes)"},
-		{"missing", func(t *testing.T, path, _, _ string) { os.Remove(path) }, "missing"},
-		{"another journal", func(t *testing.T, path, _, other string) { copyFile(t, other, path) }, "replaced by another journal"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, "posagent.db")
-			s, err := Open(path, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			takePayments(t, s, 0, 5)
-			s.Close()
-			older := filepath.Join(dir, "older.db")
-			copyFile(t, path, older)
-			s, _ = Open(path, Options{})
-			takePayments(t, s, 5, 5)
-			s.Close()
-			other := journal(t, t.TempDir(), 3)
-			tc.replace(t, path, older, other)
-			var before [32]byte
-			if _, err := os.Stat(path); err == nil {
-				before = hashFile(t, path)
-			}
-			_, err = Open(path, Options{})
-			var re *RollbackError
-			if !errors.As(err, &re) || !errors.Is(err, ErrRolledBack) {
-				t.Fatalf("Open: got %v, want a RollbackError", err)
-			}
-			if !strings.Contains(err.Error(), tc.reason) || !strings.Contains(err.Error(), "accept-rollback") {
-				t.Errorf("message %q", err)
-			}
-			if _, err := os.Stat(path); err == nil && hashFile(t, path) != before {
-				t.Fatal("Open modified the file")
-			} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-				t.Fatal(err)
-			}
-			r, err := AcceptRollback(path, Options{}, "test")
-			if err != nil || r == nil {
-				t.Fatalf("accept: %v %v", r, err)
-			}
-			s, err = Open(path, Options{})
-			if err != nil {
-				t.Fatalf("after accept: %v", err)
-			}
-			defer s.Close()
-			s.View(func(tx *Tx) error {
-				if seq := tx.LastEventSeq(); seq != 21 {
-					t.Errorf("event sequence after accept %d, want 21 (past the 20 announced)", seq)
-				}
-				evs, _ := tx.Events(20, 0, 0)
-				if len(evs) != 1 || !bytes.Contains(evs[0].Data, []byte(`"kind":"journal.rollback_accepted"`)) {
-					t.Errorf("accept event: %v", evs)
-				}
-				return nil
-			})
-			if rep, _ := check.CheckFile(path, CheckOptions{LockTimeout: time.Millisecond}); rep != nil && rep.Damaged() {
-				t.Errorf("after accept: %v", rep.Findings)
-			}
-		})
-	}
-}
-
 func copyFile(t testing.TB, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
@@ -517,47 +444,6 @@ func TestScheduledBackupsRotateAndStatus(t *testing.T) {
 			t.Errorf("backup %s: %v %v", p, rep, err)
 		}
 	}
-}
-
-// TestRestore: refused while the journal is open; afterwards the journal
-// in place is kept aside, the restore is an event, and the event sequence
-// does not go back.
-func TestRestore(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "posagent.db")
-	s, _ := Open(path, Options{})
-	takePayments(t, s, 0, 4)
-	bk := filepath.Join(dir, "b.db")
-	if _, err := s.BackupFile(bk); err != nil {
-		t.Fatal(err)
-	}
-	takePayments(t, s, 4, 4)
-	if _, err := Restore(path, bk, Options{LockTimeout: 50 * time.Millisecond}); !errors.Is(err, ErrLocked) {
-		t.Fatalf("restore while open: %v", err)
-	}
-	s.Close()
-	res, err := Restore(path, bk, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Rollback == nil || res.Replaced == "" {
-		t.Errorf("result %+v", res)
-	}
-	if rep, err := check.CheckFile(res.Replaced, CheckOptions{}); err != nil || rep.Payments != 8 {
-		t.Errorf("the replaced journal was not kept: %v %v", rep, err)
-	}
-	s, err = Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.View(func(tx *Tx) error {
-		evs, _ := tx.Events(16, 0, 0)
-		if tx.LastEventSeq() != 17 || len(evs) != 1 || !bytes.Contains(evs[0].Data, []byte("journal.restored")) {
-			t.Errorf("after restore: seq %d, events %v", tx.LastEventSeq(), evs)
-		}
-		return nil
-	})
 }
 
 // BenchmarkCheckFile: the check every start makes, on a journal of 2,000

@@ -64,7 +64,7 @@ func (s *Store) CompactNow() (*CompactFileResult, error) {
 		return nil, err
 	}
 	err = s.Update(func(t *Tx) error {
-		_, err := t.journalEvent("journal.compacted", s.now(), map[string]any{
+		_, err := t.JournalEvent("journal.compacted", s.now(), map[string]any{
 			"size_before": res.Before, "size_after": res.After, "free_before": res.FreeBefore, "online": true})
 		return err
 	})
@@ -181,4 +181,33 @@ func (s *Store) compactDue(lim int64, idle time.Duration) bool {
 		})
 	})
 	return err == nil && !busy && free >= lim && 2*free >= size
+}
+
+// CompactIfDue runs the online compaction (CompactNow) when the free pages
+// take free bytes and half the journal's pages, no payment is being taken
+// and nothing was committed for idle (0: DefaultCompactFree and 1 min). A
+// failure is logged; the journal is used as it is.
+func (s *Store) CompactIfDue(free int64, idle time.Duration) {
+	free, idle = compactDefaults(free, idle)
+	if !s.compactDue(free, idle) {
+		return
+	}
+	res, err := s.CompactNow()
+	if err != nil {
+		if !errors.Is(err, errCompactBusy) {
+			s.log.Warn("store: journal: compaction while running failed; the journal is used as it is", "journal", s.path, "err", err)
+		}
+		return
+	}
+	s.log.Info("store: journal: compacted while running", "journal", s.path, "size_before", res.Before, "size_after", res.After)
+}
+
+func compactDefaults(free int64, idle time.Duration) (int64, time.Duration) {
+	if free == 0 {
+		free = DefaultCompactFree
+	}
+	if idle <= 0 {
+		idle = time.Minute
+	}
+	return free, idle
 }

@@ -205,13 +205,12 @@ func TestMaintenanceCompactsWhenQuiet(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	o := MaintenanceOptions{CompactFree: 1 << 20}
-	o.compactDefaults()
-	if s.compactDue(o.CompactFree, o.CompactIdle) {
+	free, idle := compactDefaults(1<<20, 0)
+	if s.compactDue(free, idle) {
 		t.Error("due right after a commit")
 	}
 	clock.add(2 * time.Minute)
-	if !s.compactDue(o.CompactFree, o.CompactIdle) {
+	if !s.compactDue(free, idle) {
 		t.Fatal("not due on a quiet journal with half its pages free")
 	}
 	err = s.Update(func(tx *Tx) error {
@@ -221,7 +220,7 @@ func TestMaintenanceCompactsWhenQuiet(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.add(2 * time.Minute)
-	if s.compactDue(o.CompactFree, o.CompactIdle) {
+	if s.compactDue(free, idle) {
 		t.Error("due while a payment awaits its code")
 	}
 	err = s.Update(func(tx *Tx) error {
@@ -240,7 +239,7 @@ func TestMaintenanceCompactsWhenQuiet(t *testing.T) {
 	}
 	clock.add(2 * time.Minute)
 	size := s.Size()
-	s.compactIfDue(o)
+	s.CompactIfDue(free, idle)
 	if s.Size() >= size {
 		t.Errorf("not compacted: %d -> %d bytes", size, s.Size())
 	}

@@ -93,7 +93,7 @@ func openJournal(path string, opts Options, accept acceptFn) (s *Store, rep *Rep
 	if err != nil {
 		return nil, rep, err
 	}
-	if err := refuseArchive(path, rep); err != nil {
+	if err := RefuseArchive(path, rep); err != nil {
 		return nil, rep, err
 	}
 	keys, err := seal.Load(KeysPath(path))
@@ -347,9 +347,10 @@ func (t *Tx) recordGap(from, to uint64) error {
 	return t.tx.Bucket(bMeta).Put([]byte(gapPrefix+string(u64(from))), u64(to))
 }
 
-// skipTo moves the event sequence up to at least seq (recording the gap),
-// so that no sequence a client has seen is ever used again.
-func (t *Tx) skipTo(seq uint64) error {
+// SkipTo moves the event sequence up to at least seq (recording the gap),
+// so that no sequence a client has seen is ever used again: a journal put
+// back (store/offline) goes past every sequence its mark announced.
+func (t *Tx) SkipTo(seq uint64) error {
 	t.wrote = true
 	b := t.tx.Bucket(bEvents)
 	cur := b.Sequence()
@@ -362,40 +363,26 @@ func (t *Tx) skipTo(seq uint64) error {
 	return b.SetSequence(seq)
 }
 
-// journalEvent appends a journal.* event (technician actions on the file).
-func (t *Tx) journalEvent(kind string, at time.Time, detail map[string]any) (uint64, error) {
+// JournalEvent appends a journal.* event (technician actions on the file:
+// a restore, an accepted rollback, a compaction).
+func (t *Tx) JournalEvent(kind string, at time.Time, detail map[string]any) (uint64, error) {
 	return t.AppendEvent(func(seq uint64) ([]byte, error) {
 		return json.Marshal(map[string]any{"seq": seq, "kind": kind, "at": at.UTC(), "journal": detail})
 	})
 }
 
-// AcceptRollback opens a journal that is behind its high-water mark,
-// records the acceptance as a "journal.rollback_accepted" event (with what
-// the mark said and what the file holds, and note), moves the event
-// sequence past every sequence already announced, and writes a new mark.
-// A damaged journal is still refused. It returns what was accepted (nil
-// when the journal was not behind its mark).
-func AcceptRollback(path string, opts Options, note string) (*Rollback, error) {
-	var accepted *Rollback
-	s, _, err := openJournal(path, opts, func(t *Tx, rep *Report) error {
-		r := rep.Rollback
-		if r == nil {
-			return nil
-		}
-		accepted = r
-		if err := t.skipTo(r.Mark.Seq); err != nil {
-			return err
-		}
-		_, err := t.journalEvent("journal.rollback_accepted", opts.clockNow(), map[string]any{
-			"reason": r.Reason, "expected_seq": r.Mark.Seq, "expected_txid": r.Mark.TxID, "expected_journal_id": r.Mark.JournalID,
-			"found_seq": r.Seq, "found_txid": r.TxID, "note": note,
-		})
-		return err
-	})
-	if err != nil {
-		return nil, err
+// OpenAccepting opens the journal at path for a tool run with the agent
+// stopped (package store/offline): like OpenReport, but a journal behind
+// its high-water mark is opened (a damaged one is still refused), it is
+// not compacted at start, and accept runs in the first transaction, before
+// anything else writes, with the check's report. accept records what the
+// tool did (Tx.JournalEvent) and moves the event sequence past what the
+// mark announced (Tx.SkipTo); the mark follows the commit.
+func OpenAccepting(path string, opts Options, accept func(t *Tx, rep *Report) error) (*Store, *Report, error) {
+	if accept == nil {
+		return nil, nil, errors.New("store: OpenAccepting needs accept")
 	}
-	return accepted, s.Close()
+	return openJournal(path, opts, accept)
 }
 
 func (o Options) clockNow() time.Time {

@@ -112,6 +112,10 @@ func (s *Store) SetOnCommit(fn func(events []Event)) {
 // Path is the journal's file path.
 func (s *Store) Path() string { return s.path }
 
+// Logger is the logger the journal writes to (Options.Logger), for the
+// work done on it from outside (the daemon's maintenance schedule).
+func (s *Store) Logger() *slog.Logger { return s.log }
+
 // Size is the journal's size in bytes as bbolt sees it.
 func (s *Store) Size() int64 {
 	var n int64
@@ -119,47 +123,15 @@ func (s *Store) Size() int64 {
 	return n
 }
 
-// Usage is how the journal file's bytes are used.
-type Usage struct {
-	FileBytes int64 `json:"file_bytes"` // the file as bbolt sees it
-	LiveBytes int64 `json:"live_bytes"` // every record's key and value
-	FreeBytes int64 `json:"free_bytes"` // free pages, reused by later commits
-	// Buckets is LiveBytes by bucket.
-	Buckets map[string]int64 `json:"buckets"`
-}
+// Usage is how the journal file's bytes are used (check.Usage).
+type Usage = check.Usage
 
-// Usage measures the journal: one read transaction over every record.
+// Usage measures the journal: one read transaction over every record
+// (check.Measure).
 func (s *Store) Usage() (Usage, error) {
 	r := s.acquire()
 	defer r.release()
-	var u Usage
-	err := r.db.View(func(tx *bolt.Tx) error {
-		u.FileBytes = tx.Size()
-		u.Buckets = map[string]int64{}
-		var walk func(b *bolt.Bucket) int64
-		walk = func(b *bolt.Bucket) int64 {
-			var n int64
-			c := b.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				n += int64(len(k) + len(v))
-				if v == nil {
-					if sub := b.Bucket(k); sub != nil {
-						n += walk(sub)
-					}
-				}
-			}
-			return n
-		}
-		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			n := int64(len(name)) + walk(b)
-			u.Buckets[string(name)] = n
-			u.LiveBytes += n
-			return nil
-		})
-	})
-	st := r.db.Stats()
-	u.FreeBytes = max(int64(st.FreeAlloc), int64(st.FreePageN)*int64(r.db.Info().PageSize))
-	return u, err
+	return check.Measure(r.db)
 }
 
 // Check verifies the consistency of the file (bbolt's tx.Check).

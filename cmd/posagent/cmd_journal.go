@@ -16,6 +16,7 @@ import (
 	"github.com/posagent/posagent/store"
 	"github.com/posagent/posagent/store/backup"
 	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/offline"
 )
 
 // Exit codes of a journal that must not be used as it is (run, journal check).
@@ -225,7 +226,7 @@ sequence continues after the last one ever announced.`,
 			if err != nil {
 				return err
 			}
-			res, err := store.Restore(p, args[0], store.Options{LockTimeout: 200 * time.Millisecond})
+			res, err := offline.Restore(p, args[0], store.Options{LockTimeout: 200 * time.Millisecond})
 			if err != nil {
 				if errors.Is(err, store.ErrLocked) {
 					return fmt.Errorf("the agent is running and holds %s: stop it first (systemctl stop posagent), then restore", p)
@@ -294,7 +295,7 @@ past every sequence already announced. A damaged journal is still refused.`,
 			if err != nil {
 				return err
 			}
-			r, err := store.AcceptRollback(p, store.Options{LockTimeout: 200 * time.Millisecond}, note)
+			r, err := offline.AcceptRollback(p, store.Options{LockTimeout: 200 * time.Millisecond}, note)
 			if err != nil {
 				if errors.Is(err, store.ErrLocked) {
 					return fmt.Errorf("the agent is running and holds %s, so there is nothing to accept", p)

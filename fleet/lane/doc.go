@@ -6,7 +6,7 @@
 // A bundle is applied when [fleet.Open] accepts it (head office's signature,
 // the format, the target, the expiry) and its version is above the highest
 // the lane ever applied for its key ([fleet.CheckVersion]; the highest is kept
-// in the journal and in a file beside it: store.FleetState). What the
+// in the journal and in a file beside it: fleetmark.State). What the
 // bundle says is then checked and applied by an [Applier] (the daemon's
 // reload path: the local file, then the store's bundle, then the lane's).
 // Every bundle accepted or refused is a journal event (fleet.applied,

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/posagent/posagent/fleet"
+	"github.com/posagent/posagent/store/fleetmark"
 )
 
 // Kick asks for a heartbeat now (after an apply or a refusal).
@@ -68,7 +69,7 @@ func (w *Watcher) publish(ctx context.Context, kv jetstream.KeyValue, h fleet.He
 // Heartbeat is the lane's report now.
 func (w *Watcher) Heartbeat() (fleet.Heartbeat, error) {
 	h := w.o.Status()
-	st, err := w.o.Store.FleetState()
+	st, err := fleetmark.Get(w.o.Store)
 	if err != nil {
 		return h, err
 	}

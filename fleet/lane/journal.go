@@ -10,6 +10,7 @@ import (
 
 	"github.com/posagent/posagent/fleet"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/fleetmark"
 )
 
 // The journal events of the fleet: every bundle accepted or refused.
@@ -47,7 +48,7 @@ type auditEntry struct {
 // apply has the Applier check and apply b over the other key's bundle in
 // effect, then records it: the highest version, the bundle, the staged
 // keys, the events and the audit entry, in one transaction.
-func (w *Watcher) apply(ctx context.Context, key string, b fleet.Bundle, data []byte, st store.FleetState) error {
+func (w *Watcher) apply(ctx context.Context, key string, b fleet.Bundle, data []byte, st fleetmark.State) error {
 	sk, lk := w.Keys()
 	var layers []Layer
 	for _, k := range []string{sk, lk} {
@@ -64,12 +65,12 @@ func (w *Watcher) apply(ctx context.Context, key string, b fleet.Bundle, data []
 	}
 	at := w.o.Clock()
 	ef := eventFleet{Key: key, Version: b.Version, KeyID: fleet.KeyID(w.o.PublicKey), By: b.By, Note: b.Note, Live: live, Staged: staged}
-	err = w.o.Store.UpdateFleet(func(t *store.Tx, fs *store.FleetState) error {
+	err = fleetmark.Update(w.o.Store, func(t *store.Tx, fs *fleetmark.State) error {
 		if err := fleet.CheckVersion(b, fs.Highest[key]); err != nil {
 			return err // raised meanwhile (another process on the journal cannot; a restore can)
 		}
 		fs.Highest[key] = b.Version
-		fs.Applied[key] = store.FleetBundle{Version: b.Version, Envelope: data, At: at.UTC()}
+		fs.Applied[key] = fleetmark.Bundle{Version: b.Version, Envelope: data, At: at.UTC()}
 		if len(staged) > 0 {
 			fs.Staged = union(fs.Staged, staged)
 			fs.StagedVersion = b.Version
@@ -98,7 +99,7 @@ func (w *Watcher) apply(ctx context.Context, key string, b fleet.Bundle, data []
 
 // appliedLayer is the bundle in effect for k, opened again (its signature
 // still holds; its expiry no longer matters: it was in time when applied).
-func (w *Watcher) appliedLayer(k string, a store.FleetBundle) Layer {
+func (w *Watcher) appliedLayer(k string, a fleetmark.Bundle) Layer {
 	b, err := fleet.Open(a.Envelope, w.o.PublicKey, w.o.Lane, time.Time{})
 	if err != nil && fleet.ReasonOf(err) != fleet.ReasonExpired {
 		w.o.Log.Warn("fleet: the bundle in effect no longer verifies (was fleet.public_key changed?); left out", "key", k, "err", err)

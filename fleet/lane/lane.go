@@ -15,6 +15,7 @@ import (
 
 	"github.com/posagent/posagent/fleet"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/fleetmark"
 )
 
 // Layer is one applied or offered bundle, as the Applier gets it.
@@ -170,7 +171,7 @@ func (w *Watcher) Handle(ctx context.Context, key string, data []byte) {
 	if same {
 		return
 	}
-	st, err := w.o.Store.FleetState()
+	st, err := fleetmark.Get(w.o.Store)
 	if err != nil {
 		w.o.Log.Error("fleet: the journal's fleet state", "err", err)
 		return

@@ -20,6 +20,7 @@ import (
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/fleet"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/fleetmark"
 )
 
 // The lane's watcher against an embedded JetStream server, real journals
@@ -289,9 +290,9 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-func (l *laneUnderTest) state() store.FleetState {
+func (l *laneUnderTest) state() fleetmark.State {
 	l.t.Helper()
-	fs, err := l.st.FleetState()
+	fs, err := fleetmark.Get(l.st)
 	if err != nil {
 		l.t.Fatal(err)
 	}

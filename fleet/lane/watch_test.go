@@ -10,6 +10,7 @@ import (
 
 	"github.com/posagent/posagent/fleet"
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/offline"
 )
 
 var later = t0.Add(24 * time.Hour) // bundles' expiry in these tests
@@ -193,10 +194,10 @@ func TestReplayAndRestoreChangeNothing(t *testing.T) {
 	}
 	// The older journal put back: the fleet's high-water beside it holds.
 	l.stop()
-	if _, err := store.Restore(l.path, backup, store.Options{NoSync: true}); err != nil {
+	if _, err := offline.Restore(l.path, backup, store.Options{NoSync: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.AcceptRollback(l.path, store.Options{NoSync: true}, "test"); err != nil {
+	if _, err := offline.AcceptRollback(l.path, store.Options{NoSync: true}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	l.app = newApplier(t)

@@ -16,5 +16,5 @@
 // damaged one is refused): what leaves the live journal is for the
 // store's guarded retention to remove. check.CheckFile verifies an
 // archive like any journal; store.OpenReader reads it (posagent export
-// --archive), and store.Open and store.Restore refuse one.
+// --archive), and store.Open and store/offline.Restore refuse one.
 package archive

@@ -41,8 +41,9 @@
 // Salvage copies every readable record of a damaged file into a new
 // journal (derived records rebuilt, what points at lost payments dropped,
 // lost event sequences recorded as a gap) and checks it. Pages and
-// PageRecords list pages and records for diagnostics; OpenReadOnly lets
-// bbolt open a file only once it checked clean.
+// PageRecords list pages and records for diagnostics; Measure says how a
+// journal's bytes are used (live records by bucket, free pages);
+// OpenReadOnly lets bbolt open a file only once it checked clean.
 //
 // The format the checks read (records, buckets, keys) is package
 // store/record; nothing here imports package store.

@@ -1,25 +1,28 @@
-package store
+package fleetmark
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/posagent/posagent/store"
 )
 
 // The fleet's high-water: never lowered, and the file beside the journal
 // raises a journal that went back (a restored copy).
 func TestFleetHighWater(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "posagent.db")
-	s, err := Open(path, Options{NoSync: true})
+	s, err := store.Open(path, store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	set := func(key string, v uint64) error {
-		return s.UpdateFleet(func(_ *Tx, st *FleetState) error {
+		return Update(s, func(_ *store.Tx, st *State) error {
 			st.Highest[key] = v
-			st.Applied[key] = FleetBundle{Version: v, Envelope: []byte{byte(v)}}
+			st.Applied[key] = Bundle{Version: v, Envelope: []byte{byte(v)}}
 			return nil
 		})
 	}
@@ -31,12 +34,12 @@ func TestFleetHighWater(t *testing.T) {
 	}
 	// The journal's own state lowered behind the store's back (as a
 	// restored older journal holds): the file beside it still says 3.
-	if err := s.Update(func(t *Tx) error {
-		return t.w().Bucket(bFleet).Put(keyFleetState, []byte(`{"highest":{"config.maple.s01":1},"gen":1}`))
+	if err := s.Update(func(t *store.Tx) error {
+		return t.PutDoc(doc, json.RawMessage(`{"highest":{"config.maple.s01":1},"gen":1}`))
 	}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := s.FleetState()
+	st, err := Get(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,10 +50,10 @@ func TestFleetHighWater(t *testing.T) {
 		t.Fatal("lowered below the file's highest")
 	}
 	// An unreadable file is an error, not a silent zero.
-	if err := os.WriteFile(FleetMarkPath(path), []byte("{"), 0o600); err != nil {
+	if err := os.WriteFile(Path(path), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.FleetState(); err == nil || !strings.Contains(err.Error(), "unreadable") {
+	if _, err := Get(s); err == nil || !strings.Contains(err.Error(), "unreadable") {
 		t.Fatalf("a damaged fleet file: %v", err)
 	}
 }
