@@ -242,25 +242,6 @@ func CertFileFingerprint(path string) (string, error) {
 	return Fingerprint(blk.Bytes), nil
 }
 
-// PinnedTLS is a client TLS config that trusts exactly the certificate
-// whose Fingerprint is fp (a self-signed api.tls auto certificate).
-func PinnedTLS(fp string) *tls.Config {
-	want := strings.ToUpper(strings.ReplaceAll(fp, ":", ""))
-	return &tls.Config{
-		InsecureSkipVerify: true, // the chain is replaced by the pin below
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("agent: tls pin: no certificate")
-			}
-			got := strings.ReplaceAll(Fingerprint(cs.PeerCertificates[0].Raw), ":", "")
-			if got != want {
-				return fmt.Errorf("agent: tls pin: the server's certificate %s is not the pinned one", Fingerprint(cs.PeerCertificates[0].Raw))
-			}
-			return nil
-		},
-	}
-}
-
 // CheckListen refuses a non-loopback listen address without a token
 // (contract: loopback needs no credentials; anything else requires api.token).
 func CheckListen(addr, token string) error {

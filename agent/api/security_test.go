@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/store/record"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -368,7 +369,11 @@ func TestUnixSocketUID(t *testing.T) {
 
 func TestTLSPinnedFingerprint(t *testing.T) {
 	d := startDoor(t, securedOptions(t), true)
-	pinned := &http.Client{Transport: &http.Transport{TLSClientConfig: PinnedTLS(d.fp)}}
+	pinTLS, err := client.PinnedTLS(d.fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := &http.Client{Transport: &http.Transport{TLSClientConfig: pinTLS}}
 	defer pinned.CloseIdleConnections()
 	status, m, _ := d.do(pinned, "GET", "/v1/status", "", bearerH(posTok)...)
 	if status != 200 {
@@ -377,7 +382,11 @@ func TestTLSPinnedFingerprint(t *testing.T) {
 	if api, _ := m["api"].(map[string]any); api["tls_fingerprint"] != d.fp {
 		t.Errorf("/v1/status tls_fingerprint %v, want %s", m["api"], d.fp)
 	}
-	other := &http.Client{Transport: &http.Transport{TLSClientConfig: PinnedTLS(strings.Repeat("AB:", 31) + "AB")}}
+	otherTLS, err := client.PinnedTLS(strings.Repeat("AB:", 31) + "AB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &http.Client{Transport: &http.Transport{TLSClientConfig: otherTLS}}
 	defer other.CloseIdleConnections()
 	req, _ := http.NewRequest("GET", d.base+"/v1/status", nil)
 	if _, err := other.Do(req); err == nil || !strings.Contains(err.Error(), "pinned") {
