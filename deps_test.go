@@ -80,6 +80,10 @@ var allowed = map[string][]string{
 	"agent/outbox": {"store"},
 	// The event bus knows the journal only.
 	"agent/events": {"store"},
+	// The read side (status, lists, exports, audit trail, metrics) reads
+	// the journal and is told the engine's live state (view.Live): it
+	// never imports the engine, which builds it (Engine.View).
+	"agent/view": {"agent/gwauth", "agent/gwmeter", "agent/operr", "agent/route", "store", "devices"},
 	// Test support shared by the stack's, agent/api's and client's tests: no engine.
 	"agent/agenttest": {"gateway"},
 	"gateway":         {"paycode", "money"},

@@ -14,7 +14,10 @@
 // own: the shifts, X/Z reports and reconciliations (agent/books, built over
 // the engine, which never imports it), the exchange rate (agent/rate), the
 // clock-jump watch (agent/clockwatch), the proof of the gateway's
-// credentials (agent/gwauth) and the gateway's meter (agent/gwmeter).
+// credentials (agent/gwauth), the gateway's meter (agent/gwmeter) and the
+// read side (agent/view: the status, payment lists and exports, the audit
+// trail and the metrics, which the engine builds over its journal and
+// hands out with View).
 //
 // # Basics
 //

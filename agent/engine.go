@@ -23,6 +23,7 @@ import (
 	"github.com/posagent/posagent/agent/outbox"
 	"github.com/posagent/posagent/agent/rate"
 	"github.com/posagent/posagent/agent/route"
+	"github.com/posagent/posagent/agent/view"
 	"github.com/posagent/posagent/store"
 )
 
@@ -51,6 +52,7 @@ type Engine struct {
 	dedupe *route.Dedupe              // repeated scans
 	tips   atomic.Pointer[route.Tips] // the tip rules (SetTipChoices changes their suggestions live)
 	dups   *dupSet                    // the candidates of the possible-duplicate warning
+	view   *view.Reader               // the read side: status, lists, audit trail, metrics
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -198,6 +200,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.watch = clockwatch.New(clockwatch.Options{Now: e.clock.Now, Mono: e.mono, After: e.clock.After, Every: opts.JumpCheck,
 		NotBefore: opts.NotBefore, Newest: newest, OnJump: e.onJump})
+	e.view = view.New(view.Options{Store: e.st, Meter: e.gw, Live: e.live})
 	return e, nil
 }
 

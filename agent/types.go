@@ -77,6 +77,10 @@ type Refund struct {
 	Resolution *store.Resolution `json:"resolution,omitempty"`
 }
 
+// PublicPayment is the public JSON of a journal record: what the lists
+// and exports of agent/view read becomes in the API's answers.
+func PublicPayment(p *store.Payment) *Payment { return publicPayment(p) }
+
 func publicPayment(p *store.Payment) *Payment {
 	out := &Payment{
 		ID: p.ID, OrderID: p.OrderID, Reference: p.Reference, Mode: p.Mode, Wallet: p.Wallet,

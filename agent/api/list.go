@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/view"
 	"github.com/posagent/posagent/store"
 )
 
@@ -31,7 +32,7 @@ func (s *Server) hList(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	lq := agent.ListQuery{State: agent.State(q.Get("state")), After: q.Get("after"), Limit: limit}
+	lq := view.ListQuery{State: store.State(q.Get("state")), After: q.Get("after"), Limit: limit}
 	if q.Has("reference") {
 		ref := q.Get("reference")
 		lq.Reference = &ref
@@ -40,10 +41,14 @@ func (s *Server) hList(w http.ResponseWriter, r *http.Request) {
 		find := q.Get("find")
 		lq.Find = &find
 	}
-	out, next, err := s.eng.List(lq)
+	recs, next, err := s.view.List(lq)
 	if err != nil {
 		writeErr(w, err)
 		return
+	}
+	out := make([]*agent.Payment, len(recs))
+	for i, p := range recs {
+		out[i] = agent.PublicPayment(p)
 	}
 	resp := map[string]any{"payments": out}
 	if next != "" {
@@ -82,11 +87,13 @@ func parseExport(r *http.Request) (since time.Time, format string, err error) {
 	return since, format, nil
 }
 
-// Exporter is what an export reads: the engine, or a journal file read
-// without one (agent.ArchiveExport: posagent export --archive).
+// Exporter is what an export reads: the engine's journal (view.Reader),
+// or a journal file read without an engine (view.Archive: posagent export
+// --archive). It yields journal records; the export writes each in its
+// public form (agent.PublicPayment).
 type Exporter interface {
-	EachExported(since time.Time, fn func(p *agent.Payment) error) error
-	AuditTrail(since time.Time, limit int) ([]agent.AuditEntry, error)
+	EachExported(since time.Time, fn func(p *store.Payment) error) error
+	AuditTrail(since time.Time, limit int) ([]view.AuditEntry, error)
 	Location() *time.Location
 }
 
@@ -178,8 +185,8 @@ type exportMember struct {
 // writeExportPayments streams the payments array of the JSON export.
 func writeExportPayments(bw *bufio.Writer, x Exporter, since time.Time) error {
 	n := 0
-	err := x.EachExported(since, func(p *agent.Payment) error {
-		raw, err := json.MarshalIndent(p, "    ", "  ")
+	err := x.EachExported(since, func(rec *store.Payment) error {
+		raw, err := json.MarshalIndent(agent.PublicPayment(rec), "    ", "  ")
 		if err != nil {
 			return err
 		}
@@ -208,7 +215,8 @@ func writeCSV(w io.Writer, x Exporter, since time.Time) error {
 	cw := csv.NewWriter(w)
 	cw.Write(append([]string{"id", "order_id", "reference", "mode", "wallet", "amount", "currency", "state", "error_code", "refunded", "created_at", "updated_at"},
 		exportExtraColumns...))
-	err := x.EachExported(since, func(p *agent.Payment) error {
+	err := x.EachExported(since, func(rec *store.Payment) error {
+		p := agent.PublicPayment(rec)
 		ec := ""
 		if p.Error != nil {
 			ec = p.Error.Code
@@ -257,10 +265,10 @@ func exportExtras(p *agent.Payment, loc *time.Location) []string {
 
 // liveExport is the export of the running engine, in the books' time zone.
 type liveExport struct {
-	*agent.Engine
+	*view.Reader
 	loc *time.Location
 }
 
 func (x liveExport) Location() *time.Location { return x.loc }
 
-func (s *Server) export() Exporter { return liveExport{s.eng, s.books.Location()} }
+func (s *Server) export() Exporter { return liveExport{s.view, s.books.Location()} }

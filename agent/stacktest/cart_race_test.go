@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/view"
 
 	"github.com/posagent/posagent/gateway/ottsim"
 )
@@ -359,9 +360,9 @@ func TestScanStartedPaymentIsAudited(t *testing.T) {
 	if s, m := a.call("POST", "/v1/scans", map[string]any{"code": code, "device": "counter"}); s != 202 {
 		t.Fatalf("scan: %d %v", s, m)
 	}
-	var entry *agent.AuditEntry
+	var entry *view.AuditEntry
 	waitFor(t, "the scan's payment on the audit trail", func() bool {
-		trail, err := a.e.AuditTrail(time.Time{}, 0)
+		trail, err := a.e.View().AuditTrail(time.Time{}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
