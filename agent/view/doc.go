@@ -20,7 +20,7 @@
 //	trail, err := r.AuditTrail(since, 100)
 //	reg.MustRegister(r.Collector())                     // /metrics
 //
-// The package never imports agent: the engine imports it (for Status and
-// Audit, which its events carry), as tailscale's engine imports its
-// ipnstate types.
+// The package never imports agent: the engine imports it, to build the
+// Reader and for Audit (which its events carry), as tailscale's engine
+// (ipnlocal) imports its status types (ipnstate).
 package view
