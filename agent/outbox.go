@@ -73,6 +73,7 @@ func (e *Engine) dropJob(j *store.Job) {
 	}
 }
 
+// deleteJobIfAny deletes job seq in tx; a job already gone is no error.
 func deleteJobIfAny(tx *store.Tx, seq uint64) error {
 	if err := tx.DeleteJob(seq); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err

@@ -209,6 +209,7 @@ func (d *Desk) apply(tx *store.Tx, p *store.Payment, j *store.Job, v verdict) er
 	return deleteJobIfAny(tx, j.Seq)
 }
 
+// deleteJobIfAny deletes job seq in tx; a job already gone is no error.
 func deleteJobIfAny(tx *store.Tx, seq uint64) error {
 	if err := tx.DeleteJob(seq); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
