@@ -13,9 +13,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 

@@ -18,10 +18,10 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
 )

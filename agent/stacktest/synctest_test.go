@@ -13,10 +13,10 @@ import (
 
 	"github.com/posagent/posagent/agent"
 
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 

@@ -8,4 +8,7 @@
 // It imports neither agent nor agent/api, so the engine's own (internal)
 // tests can use it as well as agent/api's. The typed client a POS imports
 // is package client.
+//
+// It lives under the module's internal/: test support, importable only
+// inside the module, no API.
 package agenttest
