@@ -81,10 +81,11 @@ var allowed = map[string][]string{
 	// The event bus knows the journal only.
 	"agent/events": {"store"},
 	// Test support (internal/: no API, importable only inside the module).
-	// The stack's, agent/api's, client's and cmd's tests share agenttest:
-	// no engine. displaytest drives the display page in Chromium; fontstest
+	// The stack's, agent/api's, client's and cmd's tests share agenttest (the
+	// typed client dialled at a test server, a raw one): no engine.
+	// displaytest drives the display page in Chromium; fontstest
 	// loads the CJK font.
-	"internal/agenttest":   {"gateway"},
+	"internal/agenttest":   {"gateway", "client"},
 	"internal/displaytest": {"display"},
 	"internal/fontstest":   {"fonts"},
 	"gateway":              {"paycode", "money"},
