@@ -140,7 +140,7 @@ func startAgent(t testing.TB, path string, gw agent.Gateway, o agent.Options, co
 	if len(conf) > 0 {
 		a.Token = conf[0].Token
 	}
-	a.pos = pos{t: t, Client: agenttest.POS(t, srv.URL, a.Token, srv.Client().Transport)}
+	a.pos = pos{t: t, Client: agenttest.POS(t, client.Options{URL: srv.URL, Token: a.Token, Transport: srv.Client().Transport})}
 	var once sync.Once
 	a.stop = func() {
 		once.Do(func() {

@@ -14,6 +14,7 @@ import (
 	"github.com/posagent/posagent/agent"
 
 	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/internal/agenttest"
@@ -149,7 +150,7 @@ func startBubble(t *testing.T, o agent.Options, so ottsim.Options, opts ...bubbl
 	go func() { booksDone <- bk.Run(ctx) }()
 	b := &bubbleEnv{t: t, e: e, bk: bk, st: st, gw: o.Gateway, sim: sim, env: &simEnv{sim: sim},
 		Raw: &agenttest.Raw{T: t, Base: "http://127.0.0.1:7420", HC: &http.Client{Transport: memTransport{testAPI(e, bk, o)}}}}
-	b.pos = pos{t: t, Client: agenttest.POS(t, b.Base, "", b.HC.Transport)}
+	b.pos = pos{t: t, Client: agenttest.POS(t, client.Options{URL: b.Base, Transport: b.HC.Transport})}
 	b.stop = func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -9,23 +9,30 @@ import (
 	"github.com/posagent/posagent/client"
 )
 
-// POS is the typed client a POS integrator imports (package client),
-// dialled at the local API on base ("http://127.0.0.1:port") through rt: a
-// test server's transport, or an in-memory one inside a synctest bubble.
-// token is the bearer token ("" none). It never sends a request again by
-// itself (Retries -1): a test that loses an answer sees the error, and a
-// test that retries does it with its own client.Key, as a POS does.
+// POS is the typed client a POS integrator imports (package client) with
+// the options o: o.URL is the local API ("http://127.0.0.1:port"), reached
+// through o.Transport (a test server's, or an in-memory one inside a
+// synctest bubble; nil: http.DefaultTransport). Unless o says otherwise
+// it never sends a request again by itself (Retries -1): a test that loses
+// an answer sees the error, and a test that retries does it with its own
+// client.Key, as a POS does.
 //
 // A call made with a context from Status records the HTTP status of its
 // answer, for the tests that assert the exact status of a success (201,
 // 202); an error answer's status is also in the *client.Error.
-func POS(t testing.TB, base, token string, rt http.RoundTripper) *client.Client {
+func POS(t testing.TB, o client.Options) *client.Client {
 	t.Helper()
-	if rt == nil {
-		rt = http.DefaultTransport
+	if o.Transport == nil {
+		o.Transport = http.DefaultTransport
 	}
-	c, err := client.New(client.Options{URL: base, Token: token, Retries: -1, KeyPrefix: "test-",
-		Transport: statusTransport{rt}})
+	o.Transport = statusTransport{o.Transport}
+	if o.Retries == 0 {
+		o.Retries = -1
+	}
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = "test-"
+	}
+	c, err := client.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,4 +83,3 @@ func (c *Raw) Bytes(method, path string, body any, hdr ...string) (int, []byte) 
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, out
 }
-
