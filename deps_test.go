@@ -75,6 +75,9 @@ var allowed = map[string][]string{
 	// Scan routing, dedupe, the cart and its tip rules: the standard
 	// library and the engine's error leaf only.
 	"agent/route": {"agent/operr"},
+	// The possible-duplicate warning reads the candidates' states in the
+	// payment's own store transaction: the journal only, never the engine.
+	"agent/dupguard": {"store", "money"},
 	// The outbox's pool of workers knows the journal only; what a job
 	// does is the engine's.
 	"agent/outbox": {"store"},

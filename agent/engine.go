@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent/clockwatch"
+	"github.com/posagent/posagent/agent/dupguard"
 	"github.com/posagent/posagent/agent/events"
 	"github.com/posagent/posagent/agent/gwauth"
 	"github.com/posagent/posagent/agent/gwmeter"
@@ -50,7 +51,7 @@ type Engine struct {
 	cartMu sync.Mutex                 // orders the cart's changes with their cart.updated events
 	dedupe *route.Dedupe              // repeated scans
 	tips   atomic.Pointer[route.Tips] // the tip rules (SetTipChoices changes their suggestions live)
-	dups   *dupSet                    // the candidates of the possible-duplicate warning
+	dups   *dupguard.Guard            // the possible-duplicate warning
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -133,9 +134,10 @@ func New(opts Options) (*Engine, error) {
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{},
 		cart: route.NewCartSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
-		quit: make(chan struct{}), ready: make(chan struct{}), dups: newDupSet(),
+		quit: make(chan struct{}), ready: make(chan struct{}),
 	}
 	e.tips.Store(&route.Tips{MaxPercent: opts.TipMaxPercent, Choices: slices.Clone(opts.TipChoices), MaxTotal: MaxAmount})
+	e.dups = dupguard.New(opts.DuplicateWindow, e.now)
 	e.gw = gwmeter.New(opts.Gateway, e.clock.Now)
 	fetcher, _ := opts.Gateway.(rate.Fetcher)
 	e.rates = rate.New(rate.Options{Store: e.st, Gateway: fetcher, Currency: opts.Currency, Every: opts.RateEvery,
@@ -175,7 +177,7 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)
 	}
-	if err := e.st.View(e.loadDups); err != nil {
+	if err := e.st.View(e.dups.Load); err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)
 	}
 	// The newest stamp in the journal: a wall clock behind it is not believed.
@@ -410,9 +412,7 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	if err := tx.PutPayment(p); err != nil {
 		return err
 	}
-	if e.o.DuplicateWindow > 0 {
-		e.dups.note(p, now.Add(-e.o.DuplicateWindow))
-	}
+	e.dups.Note(p, now)
 	pub := publicPayment(p)
 	_, err := tx.AppendEventAbout(p.ID, snapshot(p), func(seq uint64) ([]byte, error) {
 		return json.Marshal(Event{Seq: seq, Kind: KindPaymentUpdated, At: now, Payment: pub})

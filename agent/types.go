@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/posagent/posagent/agent/dupguard"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/devices"
 	"github.com/posagent/posagent/store"
@@ -84,7 +85,7 @@ func publicPayment(p *store.Payment) *Payment {
 		AuthCodeMasked: p.AuthCodeMasked, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
 		History: []HistoryEntry{}, Refunds: []Refund{}, Refunded: p.Refunded(),
 		Answer: p.Answer, Resolution: p.Resolution, Operator: p.Operator,
-		Tip: p.Tip, Total: total(p), WalletSide: p.WalletSide, Warnings: warningsOf(p),
+		Tip: p.Tip, Total: total(p), WalletSide: p.WalletSide, Warnings: dupguard.Warnings(p),
 	}
 	if !p.QRExpiresAt.IsZero() {
 		t := p.QRExpiresAt.UTC()
@@ -149,6 +150,10 @@ type ScanInfo struct {
 	Symbology string `json:"symbology,omitempty"`
 	Device    string `json:"device,omitempty"`
 }
+
+// Warning is something a cashier should look at before going on
+// (possible_duplicate); nothing was refused (dupguard.Warning).
+type Warning = dupguard.Warning
 
 // DeviceStatus is one device in the registry (/v1/status, device.changed).
 type DeviceStatus = devices.Status
