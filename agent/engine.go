@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/posagent/posagent/agent/clockwatch"
@@ -46,12 +45,9 @@ type Engine struct {
 	log    *slog.Logger
 	clock  Clock
 	bus    *events.Bus
-	pool   *outbox.Pool               // runs the outbox jobs
-	cart   *route.CartSlot            // the amount due
-	cartMu sync.Mutex                 // orders the cart's changes with their cart.updated events
-	dedupe *route.Dedupe              // repeated scans
-	tips   atomic.Pointer[route.Tips] // the tip rules (SetTipChoices changes their suggestions live)
-	dups   *dupguard.Guard            // the possible-duplicate warning
+	pool   *outbox.Pool    // runs the outbox jobs
+	intake *route.Intake   // where a scan goes; the cart and its tips
+	dups   *dupguard.Guard // the possible-duplicate warning
 
 	// mu guards everything below.
 	mu        sync.Mutex
@@ -133,11 +129,11 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{},
-		cart: route.NewCartSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
-		quit: make(chan struct{}), ready: make(chan struct{}),
+		waiting: map[string]map[chan *store.Payment]struct{}{},
+		quit:    make(chan struct{}), ready: make(chan struct{}),
 	}
-	e.tips.Store(&route.Tips{MaxPercent: opts.TipMaxPercent, Choices: slices.Clone(opts.TipChoices), MaxTotal: MaxAmount})
 	e.dups = dupguard.New(opts.DuplicateWindow, e.now)
+	e.intake = e.newIntake()
 	e.gw = gwmeter.New(opts.Gateway, e.clock.Now)
 	fetcher, _ := opts.Gateway.(rate.Fetcher)
 	e.rates = rate.New(rate.Options{Store: e.st, Gateway: fetcher, Currency: opts.Currency, Every: opts.RateEvery,
@@ -249,7 +245,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() { defer e.wg.Done(); e.pool.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.watch.Run(ctx) }()
-	go func() { defer e.wg.Done(); e.awaitLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.intake.Run(ctx) }()
 
 	<-ctx.Done()
 	e.mu.Lock()

@@ -105,13 +105,13 @@ func publicPayment(p *store.Payment) *Payment {
 // Event kinds.
 const (
 	KindPaymentUpdated = "payment.updated"
-	KindScanBarcode    = "scan.barcode"
-	KindScanIgnored    = "scan.ignored"
+	KindScanBarcode    = route.KindScanBarcode
+	KindScanIgnored    = route.KindScanIgnored
 	KindDeviceChanged  = "device.changed"
-	KindCartUpdated    = "cart.updated"
+	KindCartUpdated    = route.KindCartUpdated
 	// KindScanRefused: a payment code that was not charged because it
 	// could not be routed safely (already used, two payments could take it).
-	KindScanRefused = "scan.refused"
+	KindScanRefused = route.KindScanRefused
 	// KindClockJumped: the wall clock moved against the monotonic clock.
 	KindClockJumped = "clock.jumped"
 	// KindPaymentResolved: a manager settled an in-doubt payment by hand.
@@ -142,13 +142,6 @@ type Event struct {
 	Rate *ExRate `json:"rate,omitempty"`
 	// Data is the event's JSON exactly as journaled.
 	Data json.RawMessage `json:"-"`
-}
-
-// ScanInfo is a scan in an event (masked when it is a payment code).
-type ScanInfo struct {
-	Code      string `json:"code"`
-	Symbology string `json:"symbology,omitempty"`
-	Device    string `json:"device,omitempty"`
 }
 
 // Warning is something a cashier should look at before going on
