@@ -29,10 +29,11 @@ import (
 // Engine is the payment daemon's core: the payment state machine and its
 // flows, recovery, and what the outbox's jobs do. It uses parts that keep
 // their own state behind their own locks: the event bus (agent/events),
-// the outbox's pool (agent/outbox), routing's dedupe, cart and tip rules
-// (agent/route), the gateway's meter (agent/gwmeter), the credentials'
-// watch (agent/gwauth), the exchange rate (agent/rate), the clock watch
-// (agent/clockwatch); it reads the device registry it is given
+// the outbox's pool (agent/outbox), where a scan goes with the cart and
+// its tips (agent/route's Intake, over the engine through intakeEngine),
+// the possible-duplicate warning (agent/dupguard), the gateway's meter
+// (agent/gwmeter), the credentials' watch (agent/gwauth), the exchange
+// rate (agent/rate), the clock watch (agent/clockwatch); it reads the device registry it is given
 // (Options.Devices). Shifts and reports are agent/books, built over the
 // engine. Create with New, then Run.
 type Engine struct {

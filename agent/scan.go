@@ -66,27 +66,10 @@ func (a intakeEngine) AuditStart(id string, c *Cart, s *ScanInfo) error {
 		Detail: "started from the amount due by payment code " + s.Code})
 }
 
-// HandleScan routes one scan (a hardware scanner, a bridge, POST
-// /v1/scans): route.Intake.HandleScan.
-func (e *Engine) HandleScan(ctx context.Context, s Scan) error { return e.intake.HandleScan(ctx, s) }
-
-// SetCart sets the amount due shown on the display (PUT /v1/cart): route.Intake.SetCart.
-func (e *Engine) SetCart(c Cart) (*Cart, error) { return e.intake.SetCart(c) }
-
-// ClearCart clears the amount due (DELETE /v1/cart).
-func (e *Engine) ClearCart() error { return e.intake.ClearCart() }
-
-// CurrentCart returns the amount due, or nil (also once it expired).
-func (e *Engine) CurrentCart() *Cart { return e.intake.CurrentCart() }
-
-// ChooseTip answers the tip prompt of the amount due (POST /v1/cart/tip):
-// route.Intake.ChooseTip.
-func (e *Engine) ChooseTip(ch TipChoice) (*Cart, error) { return e.intake.ChooseTip(ch) }
-
-// SetTipChoices replaces the tip suggestions (display.tip_choices) a cart
-// set from now on offers; a cart already set keeps its own. A reload and a
-// bundle from head office change them live.
-func (e *Engine) SetTipChoices(choices []int) error { return e.intake.SetTipChoices(choices) }
+// Intake is where a scan goes, applied: HandleScan, the cart (SetCart,
+// ClearCart, CurrentCart), its tip prompt's answer (ChooseTip) and the tip
+// suggestions (SetTipChoices). It reaches the payments through the engine.
+func (e *Engine) Intake() *route.Intake { return e.intake }
 
 // tipRules are the lane's tip rules now (route.Tips), with the suggestions
 // SetTipChoices last set (none on an engine New did not make).

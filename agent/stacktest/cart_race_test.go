@@ -60,7 +60,7 @@ func TestConcurrentScansOneCart(t *testing.T) {
 				t.Errorf("round %d: scan %d: %d %v", r, i, s, answer[i])
 			}
 		}
-		if c := a.e.CurrentCart(); c != nil {
+		if c := a.e.Intake().CurrentCart(); c != nil {
 			t.Fatalf("round %d: the cart is still due after a scan paid it: %+v", r, c)
 		}
 	}
@@ -187,7 +187,7 @@ func TestScanThatLostTheRaceChargesNothing(t *testing.T) {
 	if os := ordersOf(t, a, sim, 2300); len(os) != 1 || os[0].Charged != 2300 {
 		t.Fatalf("orders of the cart: %+v, want one charged 2300", os)
 	}
-	if c := a.e.CurrentCart(); c != nil {
+	if c := a.e.Intake().CurrentCart(); c != nil {
 		t.Fatalf("a paid cart is due: %+v", c)
 	}
 }
@@ -216,7 +216,7 @@ func TestLostRaceNeverRestoresAPaidCart(t *testing.T) {
 	if s, m := answered(t, first); s != 409 {
 		t.Errorf("the scan that lost the race: %d %v, want 409", s, m)
 	}
-	if c := a.e.CurrentCart(); c != nil {
+	if c := a.e.Intake().CurrentCart(); c != nil {
 		t.Fatalf("the paid cart came back: %+v", c)
 	}
 	c3, _ := sim.sim.IssueCode("wechat")
@@ -252,7 +252,7 @@ func TestCartChangedDuringScan(t *testing.T) {
 		if s, m := answered(t, scan); s != 202 {
 			t.Fatalf("scan: %d %v", s, m)
 		}
-		if c := a.e.CurrentCart(); c != nil {
+		if c := a.e.Intake().CurrentCart(); c != nil {
 			t.Errorf("a cart is due after the scan paid it: %+v", c)
 		}
 		if os := ordersOf(t, a, sim, 2300); len(os) != 1 || os[0].Charged != 2300 || len(sim.sim.Ledger()) != 1 {
@@ -274,7 +274,7 @@ func TestCartChangedDuringScan(t *testing.T) {
 		if s, m := answered(t, scan); s != 409 || errCode(m) != "cart_changed" {
 			t.Errorf("scan of a changed cart: %d %v, want 409 cart_changed", s, m)
 		}
-		if c := a.e.CurrentCart(); c == nil || c.Amount != 2500 {
+		if c := a.e.Intake().CurrentCart(); c == nil || c.Amount != 2500 {
 			t.Errorf("the new cart is not due: %+v", c)
 		}
 		ordersOf(t, a, sim, 0)
@@ -319,7 +319,7 @@ func TestTipChosenAgainDuringScan(t *testing.T) {
 		if s != 409 || errCode(m) != "cart_changed" {
 			t.Errorf("scan: %d %v, want 409 cart_changed", s, m)
 		}
-		if c := a.e.CurrentCart(); c == nil || c.Tip != 360 {
+		if c := a.e.Intake().CurrentCart(); c == nil || c.Tip != 360 {
 			t.Errorf("cart %+v, want the tip 360 due", c)
 		}
 	})
