@@ -90,20 +90,26 @@ var allowed = map[string][]string{
 	"agent/outbox": {"store"},
 	// The event bus knows the journal only.
 	"agent/events": {"store"},
-	// Test support shared by the stack's, agent/api's and client's tests: no engine.
-	"agent/agenttest": {"gateway"},
-	"gateway":         {"paycode", "money"},
-	"scanner":         {"drivers", "paycode", "money"},
-	"printer":         {"drivers", "fonts", "paycode", "money", "slip"},
-	"display":         {"drivers", "fonts", "paycode", "money"},
-	"store":           {"paycode", "money"},
-	"drivers":         {"paycode", "money"},
-	"fonts":           {},
-	"config":          {"paycode", "money", "fleet"},
-	"scripts":         {},
-	"paycode":         {}, // standard library only (checked below)
-	"money":           {}, // standard library only (checked below)
-	"slip":            {}, // standard library only (checked below)
+	// Test support (internal/: no API, importable only inside the module).
+	// The stack's, agent/api's, client's and cmd's tests share agenttest (the
+	// typed client dialled at a test server, a raw one): no engine.
+	// displaytest drives the display page in Chromium; fontstest
+	// loads the CJK font.
+	"internal/agenttest":   {"gateway", "client"},
+	"internal/displaytest": {"display"},
+	"internal/fontstest":   {"fonts"},
+	"gateway":              {"paycode", "money"},
+	"scanner":              {"drivers", "paycode", "money"},
+	"printer":              {"drivers", "fonts", "paycode", "money", "slip"},
+	"display":              {"drivers", "fonts", "paycode", "money"},
+	"store":                {"paycode", "money"},
+	"drivers":              {"paycode", "money"},
+	"fonts":                {},
+	"config":               {"paycode", "money", "fleet"},
+	"scripts":              {},
+	"paycode":              {}, // standard library only (checked below)
+	"money":                {}, // standard library only (checked below)
+	"slip":                 {}, // standard library only (checked below)
 }
 
 // stdlibOnly are the leaves: they import nothing outside the standard library.
@@ -282,7 +288,7 @@ var engineForbidden = []string{module + "/scanner", module + "/printer", module 
 	"github.com/makiuchi-d/gozxing", "golang.org/x/image/font", "github.com/golang/freetype"}
 
 // TestAgentLinksNoDeviceCode is `go list -deps ./agent/...`: the payment
-// engine, its API, events, outbox, routing and test support link no device,
+// engine, its API, events, outbox and routing link no device,
 // printer, QR or font code.
 func TestAgentLinksNoDeviceCode(t *testing.T) {
 	pkgs := goList(t, "./agent/...")

@@ -12,10 +12,10 @@ import (
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/refund"
 
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 
