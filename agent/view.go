@@ -14,7 +14,7 @@ func (e *Engine) Status() view.Status { return e.view.Status() }
 // not in the journal, at one moment.
 func (e *Engine) live() view.Live {
 	l := view.Live{Version: e.o.Version, StartedAt: e.realOrigin.UTC(), Uptime: e.mono(), Now: e.now(),
-		Devices: []DeviceStatus{}, Gateway: e.gw.Status(), Cart: e.CurrentCart(),
+		Devices: []DeviceStatus{}, Gateway: e.gw.Status(), Cart: e.intake.CurrentCart(),
 		ClockProblem: e.watch.Problem(), ClockJumps: e.watch.Jumps(), LastSeq: e.bus.Last()}
 	if e.o.Devices != nil {
 		l.Devices = e.o.Devices.List() // sorted by kind and name
