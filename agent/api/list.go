@@ -41,14 +41,10 @@ func (s *Server) hList(w http.ResponseWriter, r *http.Request) {
 		find := q.Get("find")
 		lq.Find = &find
 	}
-	recs, next, err := s.view.List(lq)
+	out, next, err := s.view.List(lq)
 	if err != nil {
 		writeErr(w, err)
 		return
-	}
-	out := make([]*agent.Payment, len(recs))
-	for i, p := range recs {
-		out[i] = agent.PublicPayment(p)
 	}
 	resp := map[string]any{"payments": out}
 	if next != "" {
@@ -89,10 +85,9 @@ func parseExport(r *http.Request) (since time.Time, format string, err error) {
 
 // Exporter is what an export reads: the engine's journal (view.Reader),
 // or a journal file read without an engine (view.Archive: posagent export
-// --archive). It yields journal records; the export writes each in its
-// public form (agent.PublicPayment).
+// --archive).
 type Exporter interface {
-	EachExported(since time.Time, fn func(p *store.Payment) error) error
+	EachExported(since time.Time, fn func(p *agent.Payment) error) error
 	AuditTrail(since time.Time, limit int) ([]view.AuditEntry, error)
 	Location() *time.Location
 }
@@ -185,8 +180,8 @@ type exportMember struct {
 // writeExportPayments streams the payments array of the JSON export.
 func writeExportPayments(bw *bufio.Writer, x Exporter, since time.Time) error {
 	n := 0
-	err := x.EachExported(since, func(rec *store.Payment) error {
-		raw, err := json.MarshalIndent(agent.PublicPayment(rec), "    ", "  ")
+	err := x.EachExported(since, func(p *agent.Payment) error {
+		raw, err := json.MarshalIndent(p, "    ", "  ")
 		if err != nil {
 			return err
 		}
@@ -215,8 +210,7 @@ func writeCSV(w io.Writer, x Exporter, since time.Time) error {
 	cw := csv.NewWriter(w)
 	cw.Write(append([]string{"id", "order_id", "reference", "mode", "wallet", "amount", "currency", "state", "error_code", "refunded", "created_at", "updated_at"},
 		exportExtraColumns...))
-	err := x.EachExported(since, func(rec *store.Payment) error {
-		p := agent.PublicPayment(rec)
+	err := x.EachExported(since, func(p *agent.Payment) error {
 		ec := ""
 		if p.Error != nil {
 			ec = p.Error.Code

@@ -27,7 +27,7 @@ func NewArchive(r *store.Reader, loc *time.Location) *Archive {
 
 // EachExported calls fn for each payment created at or after since, oldest
 // first.
-func (a *Archive) EachExported(since time.Time, fn func(p *store.Payment) error) error {
+func (a *Archive) EachExported(since time.Time, fn func(p *Payment) error) error {
 	return a.r.View(func(tx *store.Tx) error { return eachExported(tx, since, fn) })
 }
 

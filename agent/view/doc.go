@@ -10,9 +10,8 @@
 // The engine (package agent) builds its Reader and hands it out
 // (Engine.View); agent/api serves it. The same lists and exports read a
 // journal file without an engine (Archive: posagent export --archive), so
-// both give the same JSON and CSV. Payments come back as journal records
-// (*store.Payment); their public JSON is agent.PublicPayment's, which
-// the API writes.
+// both give the same JSON and CSV. Payments come in their public form,
+// Payment (PaymentOf a journal record), which the engine answers too.
 //
 //	r := eng.View()
 //	st := r.Status()                                   // GET /v1/status
@@ -21,6 +20,7 @@
 //	reg.MustRegister(r.Collector())                     // /metrics
 //
 // The package never imports agent: the engine imports it, to build the
-// Reader and for Audit (which its events carry), as tailscale's engine
-// (ipnlocal) imports its status types (ipnstate).
+// Reader and for the public forms it answers with and its events carry
+// (Payment, Audit), as tailscale's engine (ipnlocal) imports its status
+// types (ipnstate).
 package view

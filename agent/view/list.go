@@ -27,7 +27,7 @@ type ListQuery struct {
 
 // List returns a page of payments and, when more follow, the cursor of
 // the next page.
-func (r *Reader) List(q ListQuery) ([]*store.Payment, string, error) {
+func (r *Reader) List(q ListQuery) ([]*Payment, string, error) {
 	if q.State != "" && !slices.Contains(store.States, q.State) {
 		return nil, "", operr.Errorf(operr.CodeInvalidStateFilter, "state %q is not a payment state", q.State)
 	}
@@ -35,7 +35,7 @@ func (r *Reader) List(q ListQuery) ([]*store.Payment, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	out := []*store.Payment{}
+	out := []*Payment{}
 	more := false
 	each := func(p *store.Payment) (bool, error) {
 		if !match(p) {
@@ -45,7 +45,7 @@ func (r *Reader) List(q ListQuery) ([]*store.Payment, string, error) {
 			more = true
 			return false, nil
 		}
-		out = append(out, p)
+		out = append(out, PaymentOf(p))
 		return true, nil
 	}
 	err = r.st.View(func(tx *store.Tx) error {
@@ -97,11 +97,11 @@ func listFilter(q ListQuery) (func(*store.Payment) bool, error) {
 
 // EachExported calls fn for each payment created at or after since, oldest
 // first, starting at the first id that time can have.
-func (r *Reader) EachExported(since time.Time, fn func(p *store.Payment) error) error {
+func (r *Reader) EachExported(since time.Time, fn func(p *Payment) error) error {
 	return r.st.View(func(tx *store.Tx) error { return eachExported(tx, since, fn) })
 }
 
-func eachExported(tx *store.Tx, since time.Time, fn func(p *store.Payment) error) error {
+func eachExported(tx *store.Tx, since time.Time, fn func(p *Payment) error) error {
 	after := ""
 	if !since.IsZero() {
 		after = store.IDAt(since)
@@ -110,6 +110,6 @@ func eachExported(tx *store.Tx, since time.Time, fn func(p *store.Payment) error
 		if p.CreatedAt.Before(since) {
 			return true, nil
 		}
-		return true, fn(p)
+		return true, fn(PaymentOf(p))
 	})
 }

@@ -226,9 +226,9 @@ func TestArchiveReadsAsTheReader(t *testing.T) {
 	j := newJournal(t)
 	r := j.reader(Live{})
 	since := j.t0.Add(2 * time.Second)
-	exported := func(each func(time.Time, func(*store.Payment) error) error) []string {
+	exported := func(each func(time.Time, func(*Payment) error) error) []string {
 		var ids []string
-		if err := each(since, func(p *store.Payment) error { ids = append(ids, p.ID); return nil }); err != nil {
+		if err := each(since, func(p *Payment) error { ids = append(ids, p.ID); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		return ids
