@@ -247,9 +247,9 @@ func (p pos) get(id string) *client.Payment {
 // create starts a payment and fails the test unless the API answered with
 // one (as decodePayment does of a raw answer). A test that asserts the
 // status passes a context from agenttest.Status.
-func (p pos) create(ctx context.Context, r client.PaymentRequest) *client.Payment {
+func (p pos) create(ctx context.Context, r client.PaymentRequest, key ...client.Key) *client.Payment {
 	p.t.Helper()
-	got, err := p.CreatePayment(ctx, r)
+	got, err := p.CreatePayment(ctx, r, key...)
 	if err != nil || got.ID == "" {
 		p.t.Fatalf("create %+v: %v %+v", r, err, got)
 	}
