@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/store"
 )
@@ -75,10 +75,10 @@ func BenchmarkScanPaymentHTTP(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": alipayCode(i)})
+		status, p, err := a.pos.pay(client.PaymentRequest{Amount: 1000, Mode: "scan", AuthCode: alipayCode(i)})
 		lat = append(lat, time.Since(t0))
-		if status != 201 || m["state"] != "succeeded" {
-			b.Fatalf("%d %v", status, m)
+		if status != 201 || err != nil || p.State != client.Succeeded {
+			b.Fatalf("%d %v %+v", status, err, p)
 		}
 	}
 	b.StopTimer()
