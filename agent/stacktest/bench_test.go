@@ -19,6 +19,7 @@ import (
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 
@@ -112,11 +113,12 @@ func BenchmarkIdleMemory(b *testing.B) {
 // ---- issue 14: throughput, start, queries and the drain at scale ----
 
 // payLoad takes n scan payments through the real HTTP API on c
-// connections at once and returns payments per second.
+// connections at once, as POSes through the typed client, and returns
+// payments per second.
 func payLoad(b *testing.B, a *agentEnv, n, c int, codes *atomic.Int64) float64 {
 	tr := &http.Transport{MaxIdleConns: c, MaxIdleConnsPerHost: c}
 	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr}
+	pos := agenttest.POS(b, client.Options{URL: a.srv.URL, Transport: tr})
 	var left atomic.Int64
 	left.Store(int64(n))
 	var wg sync.WaitGroup
@@ -127,20 +129,11 @@ func payLoad(b *testing.B, a *agentEnv, n, c int, codes *atomic.Int64) float64 {
 			defer wg.Done()
 			for left.Add(-1) >= 0 {
 				i := codes.Add(1)
-				body := fmt.Sprintf(`{"amount":1000,"mode":"scan","auth_code":%q}`, alipayCode(int(i)))
-				req, _ := http.NewRequest("POST", a.srv.URL+"/v1/payments", strings.NewReader(body))
-				req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", i))
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := hc.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				raw, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				var got struct{ State agent.State }
-				if resp.StatusCode != 201 || json.Unmarshal(raw, &got) != nil || got.State != agent.Succeeded {
-					b.Errorf("%d %s", resp.StatusCode, raw)
+				ctx, status := agenttest.Status(context.Background())
+				got, err := pos.CreatePayment(ctx, client.PaymentRequest{Amount: 1000, Mode: "scan", AuthCode: alipayCode(int(i))},
+					client.Key(fmt.Sprintf("bench-%d", i)))
+				if err != nil || status() != 201 || got.State != client.Succeeded {
+					b.Errorf("%d %v %+v", status(), err, got)
 					return
 				}
 			}
