@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"errors"
-
 	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/gateway"
@@ -114,26 +112,3 @@ func (e *Engine) receiptExtras(r *slip.Receipt, p *store.Payment) {
 
 // TipChoice is the answer to a cart's tip prompt (route.TipChoice).
 type TipChoice = route.TipChoice
-
-// ChooseTip answers the tip prompt of the amount due: the cart's tip is
-// set and marked chosen, and a cart.updated event tells the POS (which
-// then starts the payment with the cart's tip) and the display. It moves
-// no money: the payment does not exist yet. While a scanned code starts a
-// payment from the cart the tip cannot change (cart_busy).
-func (e *Engine) ChooseTip(ch TipChoice) (*Cart, error) {
-	if (ch.Percent == nil) == (ch.Tip == nil) {
-		return nil, errf(operr.CodeInvalidField, `send {"percent": <one of the suggestions>} or {"tip": <cents, 0 for no tip>}`)
-	}
-	e.cartMu.Lock()
-	defer e.cartMu.Unlock()
-	c, err := e.cart.Update(e.mono(), func(c *Cart) error { return e.tipRules().Apply(c, ch) })
-	switch {
-	case errors.Is(err, route.ErrChanged): // the answer was to another amount
-		return nil, errf(operr.CodeNoTipPrompt, "the amount due changed while the tip was chosen; choose again")
-	case errors.Is(err, route.ErrBusy):
-		return nil, errCartBusy()
-	case err != nil:
-		return nil, err
-	}
-	return c, e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: c})
-}
