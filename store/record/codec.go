@@ -52,23 +52,49 @@ var (
 )
 
 // codec packs records with one dictionary under one tag.
+//
+// Its writers are kept in a small free list rather than a sync.Pool: a
+// DEFLATE writer is some 800 KB (its hash chains), which a pool lets go at
+// every collection (and, under the race detector, at a quarter of its Puts
+// at random), so that a pack would often allocate and fill a new one.
+// Records are packed inside write transactions, one at a time: a list of
+// a few writers serves every pack.
 type codec struct {
-	tag              byte
-	dict             []byte
-	writers, readers sync.Pool
+	tag     byte
+	dict    []byte
+	writers chan *flate.Writer
+	readers sync.Pool
 }
 
+// keptWriters is how many idle writers a codec keeps.
+const keptWriters = 2
+
 func newCodec(tag byte, dict []byte) *codec {
-	c := &codec{tag: tag, dict: dict}
-	c.writers.New = func() any {
-		w, err := flate.NewWriterDict(io.Discard, packLevel, dict)
-		if err != nil {
-			panic(err) // only for a bad level
-		}
-		return w
-	}
+	c := &codec{tag: tag, dict: dict, writers: make(chan *flate.Writer, keptWriters)}
 	c.readers.New = func() any { return flate.NewReaderDict(bytes.NewReader(nil), dict) }
 	return c
+}
+
+// writer returns an idle writer, or a new one.
+func (c *codec) writer() *flate.Writer {
+	select {
+	case w := <-c.writers:
+		return w
+	default:
+	}
+	w, err := flate.NewWriterDict(io.Discard, packLevel, c.dict)
+	if err != nil {
+		panic(err) // only for a bad level
+	}
+	return w
+}
+
+// idle keeps w for the next pack, unless keptWriters are kept already.
+func (c *codec) idle(w *flate.Writer) {
+	select {
+	case c.writers <- w:
+	default:
+	}
 }
 
 // PackPayment returns what to store for a payment's JSON: packed, or the
@@ -91,8 +117,8 @@ func (c *codec) pack(js []byte) []byte {
 	var buf bytes.Buffer
 	buf.Grow(len(js)/3 + 8)
 	buf.WriteByte(c.tag)
-	w := c.writers.Get().(*flate.Writer)
-	defer c.writers.Put(w)
+	w := c.writer()
+	defer c.idle(w)
 	w.Reset(&buf)
 	if _, err := w.Write(js); err != nil || w.Close() != nil {
 		return js
