@@ -7,59 +7,28 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
 // fragmented writes a journal at path whose older half was removed by
 // the retention compaction: half its pages are free. It returns the ids
-// of the payments kept.
-//
-// The journal is built once per test process (buildFragmented) and each
-// caller gets a copy of its files (journal, data keys, mark): the same
-// journal bit for bit, without packing its 4,000 records again, some
-// 2 s of CPU under -race for each of the dozen tests that start from it.
+// of the payments kept. The journal is built once per test process
+// (built): a dozen tests start from it.
 func fragmented(t testing.TB, path string) []string {
 	t.Helper()
-	fragmentedOnce.Do(func() {
-		fragmentedDir, fragmentedErr = os.MkdirTemp("", "store-fragmented-")
-		if fragmentedErr == nil {
-			fragmentedKept, fragmentedErr = buildFragmented(filepath.Join(fragmentedDir, "posagent.db"))
-		}
-	})
-	if fragmentedErr != nil {
-		t.Fatal(fragmentedErr)
-	}
-	files, err := os.ReadDir(fragmentedDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		suffix, ok := strings.CutPrefix(f.Name(), "posagent.db")
-		if !ok {
-			t.Fatalf("unexpected %s beside the fragmented journal", f.Name())
-		}
-		mustCopy(t, filepath.Join(fragmentedDir, f.Name()), path+suffix)
-	}
-	return slices.Clone(fragmentedKept)
+	return fragmentedJournal.copyTo(t, path, buildFragmented)
 }
 
-// The journal fragmented copies, and where (removed by TestMain).
-var (
-	fragmentedOnce sync.Once
-	fragmentedDir  string
-	fragmentedKept []string
-	fragmentedErr  error
-)
+var fragmentedJournal = &built{name: "fragmented"}
 
 // buildFragmented writes the journal fragmented copies at path.
-func buildFragmented(path string) ([]string, error) {
+func buildFragmented(t testing.TB, path string) []string {
+	t.Helper()
 	s, err := Open(path, Options{CompactFree: -1})
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
 	old := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	// Records are stored compressed: their pads do not compress (noise).
@@ -89,15 +58,16 @@ func buildFragmented(path string) ([]string, error) {
 			return nil
 		})
 		if err != nil {
-			s.Close()
-			return nil, err
+			t.Fatal(err)
 		}
 	}
 	if _, err := s.Compact(old.AddDate(0, 2, 0)); err != nil {
-		s.Close()
-		return nil, err
+		t.Fatal(err)
 	}
-	return kept, s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return kept
 }
 
 func TestCompactFile(t *testing.T) {
