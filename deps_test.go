@@ -57,11 +57,15 @@ var allowed = map[string][]string{
 	// The HTTP API holds the engine and its books; the engine never
 	// imports it (a cycle the compiler refuses anyway). It draws PNGs with
 	// functions the daemon gives it (Options.Render*).
-	"agent/api": {"agent", "agent/books", "gateway", "store", "paycode", "money", "slip"},
+	"agent/api": {"agent", "agent/books", "agent/refund", "gateway", "store", "paycode", "money", "slip"},
 	// The books (shifts, X/Z reports, reconciliation) reach the engine
 	// through an interface of their own: they never import it, and the
 	// engine never imports them (TestEngineImportsNoFeature).
 	"agent/books": {"agent/operr", "gateway", "store", "paycode", "money", "slip"},
+	// The refund desk (taking, sending and settling refunds) reaches the
+	// engine through interfaces of its own (refund.Engine, refund.Clock):
+	// the engine builds it and runs its jobs; it never imports the engine.
+	"agent/refund": {"agent/operr", "agent/outbox", "gateway", "store"},
 	// The exchange rate and the clock watch: the engine composes them.
 	"agent/rate":       {"gateway", "store"},
 	"agent/clockwatch": {"store"},
@@ -80,20 +84,26 @@ var allowed = map[string][]string{
 	"agent/outbox": {"store"},
 	// The event bus knows the journal only.
 	"agent/events": {"store"},
-	// Test support shared by the stack's, agent/api's and client's tests: no engine.
-	"agent/agenttest": {"gateway"},
-	"gateway":         {"paycode", "money"},
-	"scanner":         {"drivers", "paycode", "money"},
-	"printer":         {"drivers", "fonts", "paycode", "money", "slip"},
-	"display":         {"drivers", "fonts", "paycode", "money"},
-	"store":           {"paycode", "money"},
-	"drivers":         {"paycode", "money"},
-	"fonts":           {},
-	"config":          {"paycode", "money", "fleet"},
-	"scripts":         {},
-	"paycode":         {}, // standard library only (checked below)
-	"money":           {}, // standard library only (checked below)
-	"slip":            {}, // standard library only (checked below)
+	// Test support (internal/: no API, importable only inside the module).
+	// The stack's, agent/api's, client's and cmd's tests share agenttest (the
+	// typed client dialled at a test server, a raw one): no engine.
+	// displaytest drives the display page in Chromium; fontstest
+	// loads the CJK font.
+	"internal/agenttest":   {"gateway", "client"},
+	"internal/displaytest": {"display"},
+	"internal/fontstest":   {"fonts"},
+	"gateway":              {"paycode", "money"},
+	"scanner":              {"drivers", "paycode", "money"},
+	"printer":              {"drivers", "fonts", "paycode", "money", "slip"},
+	"display":              {"drivers", "fonts", "paycode", "money"},
+	"store":                {"paycode", "money"},
+	"drivers":              {"paycode", "money"},
+	"fonts":                {},
+	"config":               {"paycode", "money", "fleet"},
+	"scripts":              {},
+	"paycode":              {}, // standard library only (checked below)
+	"money":                {}, // standard library only (checked below)
+	"slip":                 {}, // standard library only (checked below)
 }
 
 // stdlibOnly are the leaves: they import nothing outside the standard library.
@@ -272,7 +282,7 @@ var engineForbidden = []string{module + "/scanner", module + "/printer", module 
 	"github.com/makiuchi-d/gozxing", "golang.org/x/image/font", "github.com/golang/freetype"}
 
 // TestAgentLinksNoDeviceCode is `go list -deps ./agent/...`: the payment
-// engine, its API, events, outbox, routing and test support link no device,
+// engine, its API, events, outbox and routing link no device,
 // printer, QR or font code.
 func TestAgentLinksNoDeviceCode(t *testing.T) {
 	pkgs := goList(t, "./agent/...")

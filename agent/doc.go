@@ -12,8 +12,9 @@
 // agent/api (docs/api.md is the reference); the live side of the event
 // log is package agent/events. Beside the engine, each in a package of its
 // own: the shifts, X/Z reports and reconciliations (agent/books, built over
-// the engine, which never imports it), the exchange rate (agent/rate), the
-// clock-jump watch (agent/clockwatch), the proof of the gateway's
+// the engine, which never imports it), the refund desk (agent/refund, built
+// by the engine, which it never imports), the exchange rate (agent/rate),
+// the clock-jump watch (agent/clockwatch), the proof of the gateway's
 // credentials (agent/gwauth) and the gateway's meter (agent/gwmeter).
 //
 // # Basics
@@ -85,7 +86,8 @@
 // doubt has been abandoned (the cashier was told it did not go through),
 // so when the gateway later says paid, the agent refunds the whole amount
 // automatically (a refund record with its own persisted order id, sent by
-// the outbox) and the payment becomes reversed when the refund succeeds.
+// the outbox: agent/refund's Reverse) and the payment becomes reversed
+// when the refund succeeds.
 // Confirmed not paid -> cancelled (or failed for a scan payment the
 // cashier did not cancel). The automatic refund is carried through: one
 // proven not made is made again under a new refund order id, with
@@ -106,15 +108,15 @@
 //
 // # Refunds
 //
-// Only of a succeeded payment; never more than what is left, counting
-// pending, in_doubt and succeeded refunds as used. The refund is committed
-// with its own order id and sent by the outbox. NotSent -> stays pending
-// and is retried (backoff 3 s, 15 s, 1 min, 5 min, 15 min, 1 h...). Unknown
-// (including ORDER_USED) -> in_doubt: never sent again, settled from the
-// original order's refunded total (refunds.go). Refunds of one payment
-// reach the gateway one at a time, so that total can always be
-// explained; one it cannot explain stays in doubt, ambiguous, for a
-// manager (ResolveRefund).
+// The refund desk, package agent/refund, takes, sends and settles refunds
+// (refund.Desk; see its doc): only of a succeeded payment, never more than
+// what is left, judged and recorded in one transaction; sent one at a time
+// per payment; NotSent -> stays pending and is retried (backoff 3 s, 15 s,
+// 1 min, 5 min, 15 min, 1 h...); Unknown (including ORDER_USED) ->
+// in_doubt, never sent again, settled from the original order's refunded
+// total or by a manager (ResolveRefund). The engine builds the desk, runs
+// its jobs in the outbox and keeps RefundPayment, ResolveRefund,
+// RetryRefund and Refundable for its callers.
 //
 // # Outbox
 //

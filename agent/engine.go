@@ -22,6 +22,7 @@ import (
 	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/agent/outbox"
 	"github.com/posagent/posagent/agent/rate"
+	"github.com/posagent/posagent/agent/refund"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/store"
 )
@@ -52,6 +53,8 @@ type Engine struct {
 	tips   atomic.Pointer[route.Tips] // the tip rules (SetTipChoices changes their suggestions live)
 	dups   *dupSet                    // the candidates of the possible-duplicate warning
 
+	refunds *refund.Desk // takes, sends and settles refunds (agent/refund)
+
 	// mu guards everything below.
 	mu        sync.Mutex
 	runCtx    context.Context
@@ -72,12 +75,7 @@ type Engine struct {
 	// notFoundSince: per reconciliation job, the monotonic reading of the
 	// first of its consecutive "no such order" answers (neverReached).
 	notFoundSince map[uint64]time.Duration
-	// refundSent: per refund, the monotonic reading when its last send
-	// ended (or, after a restart, when this process first judged it): an
-	// in-doubt refund is called not made only RefundSettle after it on
-	// this clock too, never on the wall clock alone.
-	refundSent map[string]time.Duration
-	storeErrs  int // store errors logged (metrics)
+	storeErrs     int // store errors logged (metrics)
 	// contradicted counts resolutions by hand the gateway contradicted.
 	contradicted int
 }
@@ -142,6 +140,10 @@ func New(opts Options) (*Engine, error) {
 		Now: e.clock.Now, After: e.clock.After, StoreError: e.storeError, Logger: e.log})
 	e.auth = e.newAuth()
 	e.gw.Watch(e.auth.Suspect, e.auth.Status)
+	var err error
+	if e.refunds, err = e.newDesk(); err != nil {
+		return nil, err
+	}
 	e.pool = outbox.New(outbox.Options{Store: e.st, Run: e.runJob, Workers: opts.OutboxWorkers,
 		Horizon: opts.longestBackoff(), Now: e.now, After: e.clock.After, OnError: e.storeError,
 		Retry: opts.RetryBackoff[0], Logger: e.log})
@@ -152,7 +154,6 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.awaitMono = map[string]time.Duration{}
 	e.notFoundSince = map[uint64]time.Duration{}
-	e.refundSent = map[string]time.Duration{}
 	var last uint64
 	if err := e.st.View(func(tx *store.Tx) error { last = tx.LastEventSeq(); return nil }); err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)
@@ -161,7 +162,7 @@ func New(opts Options) (*Engine, error) {
 	e.st.SetOnCommit(e.onCommit)
 	// The in-memory index of open payments (scan routing, status), from
 	// the journal's open-payment index: it costs the open payments only.
-	err := e.st.View(func(tx *store.Tx) error {
+	err = e.st.View(func(tx *store.Tx) error {
 		return tx.OpenPayments(func(p *store.Payment) error {
 			e.active[p.ID] = activeInfo{p.State, p.CreatedAt}
 			if p.State == AwaitingCode {

@@ -291,7 +291,7 @@ func (e *Engine) paid(f *flow, late bool, a *store.Answer) {
 		}
 		p.LastOutcome, p.Answer = "paid", a
 		if late || p.CancelRequested {
-			return e.paidLate(tx, p)
+			return e.refunds.Reverse(tx, p)
 		}
 		p.State, p.Error = Succeeded, nil
 		return nil
@@ -299,26 +299,6 @@ func (e *Engine) paid(f *flow, late bool, a *store.Answer) {
 	if err != nil && !errors.Is(err, errNoChange) {
 		e.storeError("payment "+f.id+" paid", err)
 	}
-}
-
-// paidLate: the gateway says paid after the sale was abandoned. The
-// payment goes (or stays) in_doubt with an automatic full refund queued;
-// the refund's success makes it reversed.
-func (e *Engine) paidLate(tx *store.Tx, p *store.Payment) error {
-	if p.PaidLate {
-		return nil
-	}
-	p.State, p.PaidLate = InDoubt, true
-	p.Error = &store.Error{Code: "paid_after_cancel", Message: "paid after the sale was abandoned; refunding automatically"}
-	left := total(p) - p.Committed()
-	if left <= 0 {
-		return nil
-	}
-	_, err := e.addRefund(tx, p, left, true)
-	if err == nil {
-		e.kickOutbox()
-	}
-	return err
 }
 
 // addQueryJob schedules the reconciler's first query of an in-doubt

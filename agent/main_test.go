@@ -6,7 +6,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/posagent/posagent/agent/agenttest"
+	"github.com/posagent/posagent/internal/agenttest"
 )
 
 // The engine's own tests call it directly; the tests of the whole stack

@@ -488,77 +488,6 @@ func (e *Engine) Cancel(ctx context.Context, id string, ik IdemKey) (*Payment, e
 	return publicPayment(rec), nil
 }
 
-// RefundPayment refunds amount (nil: all that is left, which the API
-// reaches only by an explicit "all": true or no amount key) of a succeeded
-// payment. The refund is persisted with its own order id and sent by the
-// outbox; the call waits up to APIWait for its answer.
-// by is who asked, as recorded on the refund.
-func (e *Engine) RefundPayment(ctx context.Context, id string, amount *int64, ik IdemKey, by RefundBy) (*Payment, error) {
-	var refundID string
-	_, err := e.mutateOrSame(id, func(tx *store.Tx, p *store.Payment) error {
-		old, err := replay(tx, ik)
-		if err != nil {
-			return err
-		}
-		if old != nil {
-			refundID = old.RefundID
-			return errNoChange
-		}
-		if p.State != Succeeded {
-			return errf(operr.CodeInvalidState, "payment %s is %s; only a succeeded payment can be refunded", id, p.State)
-		}
-		if err := e.checkClockPlausible(); err != nil {
-			return err
-		}
-		left := total(p) - p.Committed()
-		amt := left
-		if amount != nil {
-			amt = *amount
-		}
-		if amt <= 0 && amount != nil {
-			return errf(operr.CodeInvalidAmount, "amount must be a positive integer number of cents, got %d", amt)
-		}
-		if left <= 0 {
-			return errf(operr.CodeNothingToRefund, "payment %s has nothing left to refund", id)
-		}
-		if amt > left {
-			return errf(operr.CodeAmountTooLarge, "at most %d can be refunded (amount %d, tip %d, refunds %d)", left, p.Amount, p.Tip, p.Committed())
-		}
-		if err := e.checkUnapproved(tx, p, amt, by); err != nil {
-			return err
-		}
-		r, err := e.addRefund(tx, p, amt, false)
-		if err != nil {
-			return err
-		}
-		r.Operator, r.GatewayOperator, r.ApprovedBy = by.Operator, by.GatewayOperator, by.Approver
-		refundID = r.ID
-		return e.remember(tx, ik, id, r.ID, 201)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return e.waitRefund(ctx, id, refundID)
-}
-
-// addRefund appends a pending refund with its own order id and queues it.
-func (e *Engine) addRefund(tx *store.Tx, p *store.Payment, amount int64, auto bool) (*store.Refund, error) {
-	now := e.now()
-	r := store.Refund{ID: newID("ref_", now), OrderID: newOrderID(tx, 'R', now), Amount: amount, State: store.RefundPending,
-		Auto: auto, CreatedAt: now, UpdatedAt: now, History: []store.HistoryEntry{{State: string(store.RefundPending), At: now}}}
-	shift, err := e.shiftNo(tx)
-	if err != nil {
-		return nil, err
-	}
-	r.Shift = shift
-	r.Behind = refundBehind(p)
-	p.Refunds = append(p.Refunds, r)
-	if err := tx.AddJob(&store.Job{Kind: store.JobRefund, PaymentID: p.ID, RefundID: r.ID, NextAt: now, CreatedAt: now}); err != nil {
-		return nil, err
-	}
-	return &p.Refunds[len(p.Refunds)-1], nil
-}
-
 // Reprint queues a receipt for a final payment (POST /v1/payments/{id}/receipt).
 func (e *Engine) Reprint(id string) (*Payment, error) {
 	if e.o.Printer == nil {
@@ -622,24 +551,6 @@ func (e *Engine) dueNow(tx *store.Tx, paymentID string) (int, error) {
 		n++
 	}
 	return n, nil
-}
-
-// RefundBy is who asked for a refund: the operator, the OTTPay operator_id
-// sent for them, and the manager who approved it. Unapproved, when set,
-// bounds a refund without an approver (approval.go).
-type RefundBy struct {
-	Operator, GatewayOperator, Approver string
-	Unapproved                          *RefundLimits
-}
-
-// Refundable is what is left to refund of payment id now: its total less
-// the refunds made or under way.
-func (e *Engine) Refundable(id string) (int64, error) {
-	p, err := e.payment(id)
-	if err != nil {
-		return 0, err
-	}
-	return total(p) - p.Committed(), nil
 }
 
 // ReceiptFor is payment id's receipt as it would be printed now.

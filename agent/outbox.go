@@ -30,7 +30,7 @@ func (e *Engine) runJob(ctx context.Context, j *store.Job, free func()) {
 	case store.JobQuery:
 		e.reconcile(ctx, j, free)
 	case store.JobRefund:
-		e.sendRefund(ctx, j, free)
+		e.refunds.Send(ctx, j, free)
 	case store.JobReceipt:
 		e.printJob(ctx, j, free)
 	default:
@@ -71,6 +71,14 @@ func (e *Engine) dropJob(j *store.Job) {
 	if err := e.st.Update(func(tx *store.Tx) error { return tx.DeleteJob(j.Seq) }); err != nil {
 		e.storeError("outbox: drop job", err)
 	}
+}
+
+// deleteJobIfAny deletes job seq in tx; a job already gone is no error.
+func deleteJobIfAny(tx *store.Tx, seq uint64) error {
+	if err := tx.DeleteJob(seq); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 // notFound: a verified STATUS_QUERY answer that the gateway has no such
@@ -178,7 +186,7 @@ func (e *Engine) settleInDoubt(tx *store.Tx, p *store.Payment, outcome gateway.O
 	p.Answer = a
 	if outcome == gateway.Paid {
 		e.log.Info("agent: in-doubt payment turned out paid; refunding automatically", "id", p.ID, "order_id", p.OrderID)
-		return e.paidLate(tx, p)
+		return e.refunds.Reverse(tx, p)
 	}
 	if gone {
 		p.State = Failed

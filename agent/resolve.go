@@ -54,7 +54,7 @@ func (e *Engine) Resolve(id string, r ResolveRequest, ik IdemKey) (*Payment, err
 			p.State, p.Error = Succeeded, nil
 			if p.CancelRequested {
 				// The sale was abandoned but the money was taken: refund it.
-				return e.paidLate(tx, p)
+				return e.refunds.Reverse(tx, p)
 			}
 		} else {
 			p.State = Failed
@@ -138,7 +138,7 @@ func (e *Engine) checkResolution(tx *store.Tx, p *store.Payment, outcome gateway
 		// Resolved not paid, but the money was taken: refund it, as for a
 		// sale paid after it was abandoned.
 		p.Answer, p.CancelRequested = a, true
-		if err := e.paidLate(tx, p); err != nil {
+		if err := e.refunds.Reverse(tx, p); err != nil {
 			return err
 		}
 		p.Error = &store.Error{Code: "resolution_contradicted", Message: "settled by hand as not paid, but the gateway reports it paid: refunding automatically"}
@@ -147,7 +147,7 @@ func (e *Engine) checkResolution(tx *store.Tx, p *store.Payment, outcome gateway
 		if p.State == InDoubt && p.PaidLate {
 			// Settled paid for a sale that had been abandoned, so an
 			// automatic refund was under way: there is nothing to give
-			// back. It is not made again (finishRefund), and the sale
+			// back. It is not made again (agent/refund: finish), and the sale
 			// ends as it began: cancelled.
 			p.State = Cancelled
 		}

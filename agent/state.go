@@ -63,23 +63,6 @@ func CanTransition(from, to State) bool {
 	return false
 }
 
-// refundTransitions: pending -> in_doubt|succeeded|failed; in_doubt -> succeeded|failed|in_doubt.
-func canRefundTransition(from, to store.RefundState) bool {
-	if from.Final() {
-		return false
-	}
-	if from == to {
-		return true
-	}
-	switch from {
-	case store.RefundPending:
-		return to == store.RefundInDoubt || to == store.RefundSucceeded || to == store.RefundFailed
-	case store.RefundInDoubt:
-		return to == store.RefundSucceeded || to == store.RefundFailed
-	}
-	return false
-}
-
 // ReasonWaitingForCustomer is a processing scan payment's reason while
 // the gateway says the customer must confirm it on the phone (a password,
 // or WeChat's confirmation above a limit or after several payments a day):

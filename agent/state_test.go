@@ -1,10 +1,6 @@
 package agent
 
-import (
-	"testing"
-
-	"github.com/posagent/posagent/store"
-)
+import "testing"
 
 func TestCanTransition(t *testing.T) {
 	all := []State{AwaitingCode, Processing, Queued, InDoubt, Succeeded, Failed, Cancelled, Expired, Reversed}
@@ -47,22 +43,6 @@ func TestFinalStates(t *testing.T) {
 	for _, s := range []State{AwaitingCode, Processing, Queued, InDoubt, Succeeded, Failed, Cancelled, Expired, Reversed} {
 		if s.Final() != final[s] {
 			t.Errorf("%s.Final() = %v", s, s.Final())
-		}
-	}
-}
-
-func TestRefundTransitions(t *testing.T) {
-	P, D, S, F := store.RefundPending, store.RefundInDoubt, store.RefundSucceeded, store.RefundFailed
-	cases := []struct {
-		from, to store.RefundState
-		want     bool
-	}{
-		{P, D, true}, {P, S, true}, {P, F, true}, {D, S, true}, {D, F, true},
-		{D, P, false}, {S, F, false}, {F, S, false}, {S, S, false},
-	}
-	for _, c := range cases {
-		if got := canRefundTransition(c.from, c.to); got != c.want {
-			t.Errorf("canRefundTransition(%s, %s) = %v, want %v", c.from, c.to, got, c.want)
 		}
 	}
 }

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/client"
+	"github.com/posagent/posagent/internal/agenttest"
 )
 
 // TestPayRefundAndList: a scan payment taken with a code given through the

@@ -15,12 +15,12 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 

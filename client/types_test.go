@@ -10,6 +10,7 @@ import (
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/agent/refund"
 	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/feed"
@@ -104,7 +105,7 @@ func TestTypesMatchTheAPI(t *testing.T) {
 		{"reload", &reload{}, &client.ReloadResult{}},
 		{"create request", &agent.CreateRequest{}, &client.PaymentRequest{}},
 		{"resolve request", &agent.ResolveRequest{}, &client.ResolveRequest{}},
-		{"refund resolve request", &agent.ResolveRefundRequest{}, &client.ResolveRequest{}},
+		{"refund resolve request", &refund.ResolveRequest{}, &client.ResolveRequest{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fill(reflect.ValueOf(tc.api).Elem(), "", 0)

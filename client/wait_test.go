@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/client"
+	"github.com/posagent/posagent/internal/agenttest"
 )
 
 // TestWaitRefund: against the whole stack, WaitRefund returns once the

@@ -53,7 +53,7 @@
 // atomically; FramebufferSink writes it into a Linux framebuffer (/dev/fbN)
 // in gray8, rgb565 or xrgb8888 with a configured stride (EncodeFramebuffer
 // is the pure layout step). Pole displays are in the subpackage pole; the browser test
-// helpers in displaytest.
+// helpers in the module's internal/displaytest.
 //
 // # Caveats
 //

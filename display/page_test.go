@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/display"
-	"github.com/posagent/posagent/display/displaytest"
+	"github.com/posagent/posagent/internal/displaytest"
 )
 
 // stand is the agent's side of the page for a test: a Hub (the event

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/display"
-	"github.com/posagent/posagent/display/displaytest"
+	"github.com/posagent/posagent/internal/displaytest"
 )
 
 func TestScreenForTip(t *testing.T) {

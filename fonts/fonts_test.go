@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/posagent/posagent/fonts"
-	"github.com/posagent/posagent/fonts/fontstest"
+	"github.com/posagent/posagent/internal/fontstest"
 )
 
 var load = fontstest.Load

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/fonts"
-	"github.com/posagent/posagent/fonts/fontstest"
+	"github.com/posagent/posagent/internal/fontstest"
 )
 
 var loadCJK = fontstest.Load

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 )
 
 // A verified OTTPay call-back makes a qr payment confirm by query at once,

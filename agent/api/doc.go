@@ -17,7 +17,7 @@
 //
 // What a role may do is judged where the money moves: a refund without a
 // manager's approval is bounded in the engine's transaction that records
-// it (agent.RefundLimits, cumulative per payment and per shift), and each
+// it (refund.Limits, cumulative per payment and per shift), and each
 // PIN attempt is counted in the journal before the PIN is compared, one
 // check per manager at a time (roles.go). The event stream (stream.go)
 // gives the display token the present only, with a screen's fields, and

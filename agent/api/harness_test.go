@@ -13,9 +13,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 
@@ -66,10 +66,12 @@ func testOptions() testConfig {
 	}}
 }
 
-// agentEnv is an engine with its API on a real HTTP server, and a client
-// of that API.
+// agentEnv is an engine with its API on a real HTTP server, and a raw
+// HTTP client of that API (agenttest.Raw): these tests are of the API's
+// wire itself (exact statuses, headers, bodies, the front door), which the
+// typed client (package client) is tested against in its own package.
 type agentEnv struct {
-	*agenttest.Client
+	*agenttest.Raw
 	t      testing.TB
 	e      *agent.Engine
 	api    *Server
@@ -114,7 +116,7 @@ func startAgent(t testing.TB, path string, gw agent.Gateway, c testConfig) *agen
 		SSEPing: tm.SSEPing})
 	srv := httptest.NewServer(s)
 	a := &agentEnv{t: t, e: e, api: s, st: st, srv: srv, path: path, cancel: cancel,
-		Client: &agenttest.Client{T: t, Base: srv.URL, HC: srv.Client(), Token: c.APIToken}}
+		Raw: &agenttest.Raw{T: t, Base: srv.URL, HC: srv.Client(), Token: c.APIToken}}
 	var once sync.Once
 	t.Cleanup(func() {
 		once.Do(func() {
@@ -143,7 +145,7 @@ func (a *agentEnv) call(method, path string, body any, hdr ...string) (int, map[
 
 func (a *agentEnv) raw(method, path string, body any, hdr ...string) (int, []byte) {
 	a.t.Helper()
-	return a.Raw(method, path, body, hdr...)
+	return a.Bytes(method, path, body, hdr...)
 }
 
 func (a *agentEnv) payment(id string) *agent.Payment {

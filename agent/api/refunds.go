@@ -3,13 +3,13 @@ package api
 import (
 	"net/http"
 
-	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/refund"
 )
 
 // hResolveRefund settles an in-doubt refund by hand (a manager, with the
 // merchant portal in hand): {"outcome": "made"|"not_made", "reason": ...}.
 func (s *Server) hResolveRefund(w http.ResponseWriter, r *http.Request) {
-	var req agent.ResolveRefundRequest
+	var req refund.ResolveRequest
 	ik, err := moneyRequest(w, r, &req, false)
 	if err != nil {
 		writeErr(w, err)

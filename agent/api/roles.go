@@ -8,6 +8,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/operr"
+	"github.com/posagent/posagent/agent/refund"
 )
 
 // Approval is a manager's approval in a refund request:
@@ -61,8 +62,8 @@ func (s *Server) apiStatus() APIStatus {
 // when asked explicitly, by {"all": true} or a body without an amount key
 // ({} or none). A null amount is refused, never read as "everything".
 // "operator" names the cashier who asks; "approval" carries a manager's
-// PIN. Whether one is needed is decided by the engine in the transaction
-// that records the refund (agent.RefundLimits), against everything the
+// PIN. Whether one is needed is decided by the engine's refund desk in the
+// transaction that records the refund (refund.Limits), against everything the
 // payment (and the shift) was refunded without one: a refund split into
 // small ones, or raced, needs the approval one refund would.
 func (d *frontDoor) hRefund(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +103,7 @@ func (d *frontDoor) hRefund(w http.ResponseWriter, r *http.Request) {
 	} else if left, err := s.eng.Refundable(id); err == nil {
 		note.amount = left // for the audit trail; the engine decides on what is left when it commits
 	}
-	by := agent.RefundBy{Operator: op.ID, GatewayOperator: op.GatewayID}
+	by := refund.By{Operator: op.ID, GatewayOperator: op.GatewayID}
 	by.Approver, by.Unapproved, err = d.approve(r, req.Approval)
 	if err == nil {
 		var out *agent.Payment
@@ -131,7 +132,7 @@ func (d *frontDoor) hRefund(w http.ResponseWriter, r *http.Request) {
 //   - refunds.approval_above -1: the manager role alone (within the
 //     per-shift limit, when set); a pos credential needs a PIN for every
 //     refund.
-func (d *frontDoor) approve(r *http.Request, ap *Approval) (string, *agent.RefundLimits, error) {
+func (d *frontDoor) approve(r *http.Request, ap *Approval) (string, *refund.Limits, error) {
 	c := callerOf(r)
 	a := &d.s.accessNow().a
 	if ap != nil {
@@ -141,7 +142,7 @@ func (d *frontDoor) approve(r *http.Request, ap *Approval) (string, *agent.Refun
 	if !a.Approval && !c.roles.has(RoleManager) {
 		return "", nil, errf(operr.CodeApprovalRequired, "the %s credential may refund only with a manager's approval (refunds.approval_above is -1): add \"approval\": {\"operator\": \"<manager id>\", \"pin\": \"...\"}", c.name)
 	}
-	lim := &agent.RefundLimits{PerPayment: -1, PerShift: a.UnapprovedPerShift}
+	lim := &refund.Limits{PerPayment: -1, PerShift: a.UnapprovedPerShift}
 	if a.Approval {
 		lim.PerPayment = a.ApprovalAbove
 	}

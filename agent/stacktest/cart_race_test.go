@@ -1,6 +1,7 @@
 package stacktest
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -8,8 +9,9 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 )
 
 // One cart becomes at most one payment (issue 22, finding 4): payment
@@ -30,8 +32,8 @@ func TestConcurrentScansOneCart(t *testing.T) {
 	refused := 0
 	for r := range rounds {
 		amount := int64(2300 + 100*r) // x00: the simulator pays it
-		if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": amount}); s != 200 {
-			t.Fatalf("round %d: cart: %d %v", r, s, m)
+		if s, err := a.pos.setCart(client.CartRequest{Amount: amount}); s != 200 {
+			t.Fatalf("round %d: cart: %d %v", r, s, err)
 		}
 		codes := make([]string, scans)
 		for i := range codes {
@@ -40,13 +42,13 @@ func TestConcurrentScansOneCart(t *testing.T) {
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		status := make([]int, scans)
-		answer := make([]map[string]any, scans)
+		answer := make([]error, scans)
 		for i := range scans {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				<-start
-				status[i], answer[i] = a.Call("POST", "/v1/scans", map[string]any{"code": codes[i], "device": fmt.Sprint("lane", i)})
+				status[i], answer[i] = a.pos.scan(codes[i], fmt.Sprint("lane", i))
 			}()
 		}
 		close(start)
@@ -54,7 +56,7 @@ func TestConcurrentScansOneCart(t *testing.T) {
 		for i, s := range status {
 			switch {
 			case s == 202:
-			case s == 409 && (errCode(answer[i]) == "cart_busy" || errCode(answer[i]) == "cart_changed"):
+			case s == 409 && (client.IsCode(answer[i], "cart_busy") || client.IsCode(answer[i], "cart_changed")):
 				refused++
 			default:
 				t.Errorf("round %d: scan %d: %d %v", r, i, s, answer[i])
@@ -108,24 +110,57 @@ func (g *scanGate) hook(step string) {
 	}
 }
 
+// The cart and scan calls of these tests, through the typed client: the
+// HTTP status of the answer (agenttest.Status; 0: none came) and the
+// call's error (a *client.Error carries the API's code).
+
+func (p pos) scan(code, device string) (int, error) {
+	ctx, status := agenttest.Status(context.Background())
+	err := p.Scan(ctx, client.ScanRequest{Code: code, Device: device})
+	return status(), err
+}
+
+func (p pos) setCart(r client.CartRequest) (int, error) {
+	ctx, status := agenttest.Status(context.Background())
+	_, err := p.SetCart(ctx, r)
+	return status(), err
+}
+
+func (p pos) clearCart() (int, error) {
+	ctx, status := agenttest.Status(context.Background())
+	err := p.ClearCart(ctx)
+	return status(), err
+}
+
+func (p pos) chooseTip(percent int) (int, *client.Cart, error) {
+	ctx, status := agenttest.Status(context.Background())
+	c, err := p.ChooseTip(ctx, client.TipChoice{Percent: &percent})
+	return status(), c, err
+}
+
+// scanAnswer is the answer to a scan: its status and the call's error.
+type scanAnswer struct {
+	status int
+	err    error
+}
+
 // scanAsync posts a scan over HTTP in the background; the answer comes on
 // the returned channel.
-func (a *agentEnv) scanAsync(code string) <-chan [2]any {
-	out := make(chan [2]any, 1)
+func (a *agentEnv) scanAsync(code string) <-chan scanAnswer {
+	out := make(chan scanAnswer, 1)
 	go func() {
-		s, m := a.Call("POST", "/v1/scans", map[string]any{"code": code, "device": "lane1"})
-		out <- [2]any{s, m}
+		s, err := a.pos.scan(code, "lane1")
+		out <- scanAnswer{s, err}
 	}()
 	return out
 }
 
-// wait returns what a scanAsync answered.
-func answered(t *testing.T, ch <-chan [2]any) (int, map[string]any) {
+// answered returns what a scanAsync answered.
+func answered(t *testing.T, ch <-chan scanAnswer) (int, error) {
 	t.Helper()
 	select {
 	case r := <-ch:
-		m, _ := r[1].(map[string]any)
-		return r[0].(int), m
+		return r.status, r.err
 	case <-time.After(30 * time.Second): // a hang guard
 		t.Fatal("the scan never answered")
 	}
@@ -152,10 +187,13 @@ func gatedAgent(t *testing.T, step string, edit ...func(*agent.Options)) (*agent
 // the simulator's orders of amount.
 func ordersOf(t *testing.T, a *agentEnv, sim *simEnv, amount int64) (out []ottsim.Order) {
 	t.Helper()
-	_, m := a.call("GET", "/v1/payments?limit=1000", nil)
-	ps, _ := m["payments"].([]any)
-	for _, p := range ps {
-		a.waitFinal(decodePayment(t, p.(map[string]any)).ID)
+	// (Over raw HTTP this asked for limit=1000, above the API's 500: the
+	// 400 it got was read as no payments, and nothing was waited for.)
+	for p, err := range a.pos.AllPayments(context.Background(), client.ListQuery{Limit: 500}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.pos.waitFinal(p.ID)
 	}
 	for _, o := range sim.sim.Ledger() {
 		if o.Amount == amount {
@@ -170,19 +208,19 @@ func ordersOf(t *testing.T, a *agentEnv, sim *simEnv, amount int64) (out []ottsi
 // due any more (on the old code both were charged).
 func TestScanThatLostTheRaceChargesNothing(t *testing.T) {
 	a, sim, g := gatedAgent(t, "cart-read")
-	if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 2300}); s != 200 {
-		t.Fatalf("cart: %d %v", s, m)
+	if s, err := a.pos.setCart(client.CartRequest{Amount: 2300}); s != 200 {
+		t.Fatalf("cart: %d %v", s, err)
 	}
 	c1, _ := sim.sim.IssueCode("wechat")
 	c2, _ := sim.sim.IssueCode("wechat")
 	first := a.scanAsync(c1)
 	<-g.reached // the first scan has read the cart, not taken it
-	if s, m := a.call("POST", "/v1/scans", map[string]any{"code": c2, "device": "lane2"}); s != 202 {
-		t.Fatalf("the second scan: %d %v", s, m)
+	if s, err := a.pos.scan(c2, "lane2"); s != 202 {
+		t.Fatalf("the second scan: %d %v", s, err)
 	}
 	close(g.release)
-	if s, m := answered(t, first); s != 409 || errCode(m) != "cart_changed" {
-		t.Errorf("the scan that lost the race: %d %v, want 409 cart_changed", s, m)
+	if s, err := answered(t, first); s != 409 || !client.IsCode(err, "cart_changed") {
+		t.Errorf("the scan that lost the race: %d %v, want 409 cart_changed", s, err)
 	}
 	if os := ordersOf(t, a, sim, 2300); len(os) != 1 || os[0].Charged != 2300 {
 		t.Fatalf("orders of the cart: %+v, want one charged 2300", os)
@@ -198,30 +236,31 @@ func TestScanThatLostTheRaceChargesNothing(t *testing.T) {
 func TestLostRaceNeverRestoresAPaidCart(t *testing.T) {
 	a, sim, g := gatedAgent(t, "cart-read")
 	used := wechatCode(7301)
-	s, m := a.call("POST", "/v1/payments", map[string]any{"amount": 500, "mode": "scan", "auth_code": used})
-	if s != 201 {
-		t.Fatalf("pay: %d %v", s, m)
+	ctx, status := agenttest.Status(context.Background())
+	paid := a.pos.create(ctx, client.PaymentRequest{Amount: 500, Mode: "scan", AuthCode: used})
+	if status() != 201 {
+		t.Fatalf("pay: %d %+v", status(), paid)
 	}
-	a.waitFinal(decodePayment(t, m).ID)
-	if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 2300}); s != 200 {
-		t.Fatalf("cart: %d %v", s, m)
+	a.pos.waitFinal(paid.ID)
+	if s, err := a.pos.setCart(client.CartRequest{Amount: 2300}); s != 200 {
+		t.Fatalf("cart: %d %v", s, err)
 	}
 	first := a.scanAsync(used)
 	<-g.reached
 	c2, _ := sim.sim.IssueCode("wechat")
-	if s, m := a.call("POST", "/v1/scans", map[string]any{"code": c2, "device": "lane2"}); s != 202 {
-		t.Fatalf("the second scan: %d %v", s, m)
+	if s, err := a.pos.scan(c2, "lane2"); s != 202 {
+		t.Fatalf("the second scan: %d %v", s, err)
 	}
 	close(g.release)
-	if s, m := answered(t, first); s != 409 {
-		t.Errorf("the scan that lost the race: %d %v, want 409", s, m)
+	if s, err := answered(t, first); s != 409 {
+		t.Errorf("the scan that lost the race: %d %v, want 409", s, err)
 	}
 	if c := a.e.CurrentCart(); c != nil {
 		t.Fatalf("the paid cart came back: %+v", c)
 	}
 	c3, _ := sim.sim.IssueCode("wechat")
-	if s, m := a.call("POST", "/v1/scans", map[string]any{"code": c3, "device": "lane3"}); s != 202 {
-		t.Fatalf("a third scan: %d %v", s, m)
+	if s, err := a.pos.scan(c3, "lane3"); s != 202 {
+		t.Fatalf("a third scan: %d %v", s, err)
 	}
 	if os := ordersOf(t, a, sim, 2300); len(os) != 1 {
 		t.Fatalf("the cart of 23.00 was charged %d times: %+v", len(os), os)
@@ -236,21 +275,21 @@ func TestLostRaceNeverRestoresAPaidCart(t *testing.T) {
 func TestCartChangedDuringScan(t *testing.T) {
 	t.Run("after the take", func(t *testing.T) {
 		a, sim, g := gatedAgent(t, "cart-taken")
-		if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 2300}); s != 200 {
-			t.Fatalf("cart: %d %v", s, m)
+		if s, err := a.pos.setCart(client.CartRequest{Amount: 2300}); s != 200 {
+			t.Fatalf("cart: %d %v", s, err)
 		}
 		code, _ := sim.sim.IssueCode("wechat")
 		scan := a.scanAsync(code)
 		<-g.reached
-		if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 2500}); s != 409 || errCode(m) != "cart_busy" {
-			t.Errorf("PUT /v1/cart during the scan: %d %v, want 409 cart_busy", s, m)
+		if s, err := a.pos.setCart(client.CartRequest{Amount: 2500}); s != 409 || !client.IsCode(err, "cart_busy") {
+			t.Errorf("PUT /v1/cart during the scan: %d %v, want 409 cart_busy", s, err)
 		}
-		if s, m := a.call("DELETE", "/v1/cart", nil); s != 409 || errCode(m) != "cart_busy" {
-			t.Errorf("DELETE /v1/cart during the scan: %d %v, want 409 cart_busy", s, m)
+		if s, err := a.pos.clearCart(); s != 409 || !client.IsCode(err, "cart_busy") {
+			t.Errorf("DELETE /v1/cart during the scan: %d %v, want 409 cart_busy", s, err)
 		}
 		close(g.release)
-		if s, m := answered(t, scan); s != 202 {
-			t.Fatalf("scan: %d %v", s, m)
+		if s, err := answered(t, scan); s != 202 {
+			t.Fatalf("scan: %d %v", s, err)
 		}
 		if c := a.e.CurrentCart(); c != nil {
 			t.Errorf("a cart is due after the scan paid it: %+v", c)
@@ -261,18 +300,18 @@ func TestCartChangedDuringScan(t *testing.T) {
 	})
 	t.Run("before the take", func(t *testing.T) {
 		a, sim, g := gatedAgent(t, "cart-read")
-		if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 2300}); s != 200 {
-			t.Fatalf("cart: %d %v", s, m)
+		if s, err := a.pos.setCart(client.CartRequest{Amount: 2300}); s != 200 {
+			t.Fatalf("cart: %d %v", s, err)
 		}
 		code, _ := sim.sim.IssueCode("wechat")
 		scan := a.scanAsync(code)
 		<-g.reached
-		if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 2500}); s != 200 {
-			t.Fatalf("PUT /v1/cart before the take: %d %v", s, m)
+		if s, err := a.pos.setCart(client.CartRequest{Amount: 2500}); s != 200 {
+			t.Fatalf("PUT /v1/cart before the take: %d %v", s, err)
 		}
 		close(g.release)
-		if s, m := answered(t, scan); s != 409 || errCode(m) != "cart_changed" {
-			t.Errorf("scan of a changed cart: %d %v, want 409 cart_changed", s, m)
+		if s, err := answered(t, scan); s != 409 || !client.IsCode(err, "cart_changed") {
+			t.Errorf("scan of a changed cart: %d %v, want 409 cart_changed", s, err)
 		}
 		if c := a.e.CurrentCart(); c == nil || c.Amount != 2500 {
 			t.Errorf("the new cart is not due: %+v", c)
@@ -292,11 +331,11 @@ func TestTipChosenAgainDuringScan(t *testing.T) {
 	tips := func(o *agent.Options) { o.TipChoices = []int{10, 15, 18} }
 	prompt := func(t *testing.T, a *agentEnv) {
 		t.Helper()
-		if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 2000, "tip_prompt": true}); s != 200 {
-			t.Fatalf("cart: %d %v", s, m)
+		if s, err := a.pos.setCart(client.CartRequest{Amount: 2000, TipPrompt: true}); s != 200 {
+			t.Fatalf("cart: %d %v", s, err)
 		}
-		if s, m := a.call("POST", "/v1/cart/tip", map[string]any{"percent": 10}); s != 200 {
-			t.Fatalf("tip: %d %v", s, m)
+		if s, _, err := a.pos.chooseTip(10); s != 200 {
+			t.Fatalf("tip: %d %v", s, err)
 		}
 	}
 	t.Run("before the take", func(t *testing.T) {
@@ -305,19 +344,19 @@ func TestTipChosenAgainDuringScan(t *testing.T) {
 		code, _ := sim.sim.IssueCode("wechat")
 		scan := a.scanAsync(code)
 		<-g.reached
-		if s, m := a.call("POST", "/v1/cart/tip", map[string]any{"percent": 18}); s != 200 || m["tip"] != float64(360) {
-			t.Fatalf("the tip chosen again: %d %v", s, m)
+		if s, c, err := a.pos.chooseTip(18); s != 200 || c == nil || c.Tip != 360 {
+			t.Fatalf("the tip chosen again: %d %+v %v", s, c, err)
 		}
 		close(g.release)
-		s, m := answered(t, scan)
+		s, err := answered(t, scan)
 		ordersOf(t, a, sim, 0)
 		for _, o := range sim.sim.Ledger() {
 			if o.Tip != 360 {
-				t.Errorf("charged a tip of %d after the tip 360 was accepted (scan %d %v)", o.Tip, s, m)
+				t.Errorf("charged a tip of %d after the tip 360 was accepted (scan %d %v)", o.Tip, s, err)
 			}
 		}
-		if s != 409 || errCode(m) != "cart_changed" {
-			t.Errorf("scan: %d %v, want 409 cart_changed", s, m)
+		if s != 409 || !client.IsCode(err, "cart_changed") {
+			t.Errorf("scan: %d %v, want 409 cart_changed", s, err)
 		}
 		if c := a.e.CurrentCart(); c == nil || c.Tip != 360 {
 			t.Errorf("cart %+v, want the tip 360 due", c)
@@ -329,12 +368,12 @@ func TestTipChosenAgainDuringScan(t *testing.T) {
 		code, _ := sim.sim.IssueCode("wechat")
 		scan := a.scanAsync(code)
 		<-g.reached
-		if s, m := a.call("POST", "/v1/cart/tip", map[string]any{"percent": 18}); s != 409 || errCode(m) != "cart_busy" {
-			t.Errorf("the tip chosen again during the scan: %d %v, want 409 cart_busy", s, m)
+		if s, _, err := a.pos.chooseTip(18); s != 409 || !client.IsCode(err, "cart_busy") {
+			t.Errorf("the tip chosen again during the scan: %d %v, want 409 cart_busy", s, err)
 		}
 		close(g.release)
-		if s, m := answered(t, scan); s != 202 {
-			t.Fatalf("scan: %d %v", s, m)
+		if s, err := answered(t, scan); s != 202 {
+			t.Fatalf("scan: %d %v", s, err)
 		}
 		if os := ordersOf(t, a, sim, 2000); len(os) != 1 || os[0].Tip != 200 || os[0].Charged != 2200 {
 			t.Fatalf("orders %+v, want one with the tip 200 taken", os)
@@ -352,12 +391,12 @@ func TestScanStartedPaymentIsAudited(t *testing.T) {
 	o := testOptions()
 	o.ScanAutoStart = true
 	a := startAgent(t, "", gw, o)
-	if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 2300, "tip": 200}); s != 200 {
-		t.Fatalf("cart: %d %v", s, m)
+	if s, err := a.pos.setCart(client.CartRequest{Amount: 2300, Tip: 200}); s != 200 {
+		t.Fatalf("cart: %d %v", s, err)
 	}
 	code, _ := sim.sim.IssueCode("alipay")
-	if s, m := a.call("POST", "/v1/scans", map[string]any{"code": code, "device": "counter"}); s != 202 {
-		t.Fatalf("scan: %d %v", s, m)
+	if s, err := a.pos.scan(code, "counter"); s != 202 {
+		t.Fatalf("scan: %d %v", s, err)
 	}
 	var entry *agent.AuditEntry
 	waitFor(t, "the scan's payment on the audit trail", func() bool {
@@ -376,7 +415,7 @@ func TestScanStartedPaymentIsAudited(t *testing.T) {
 	if entry.Payment == "" || entry.Amount != 2300 || entry.Tip != 200 || entry.Client != "scanner counter" || strings.Contains(entry.Detail, code) {
 		t.Fatalf("audit entry %+v", entry)
 	}
-	if p := a.payment(entry.Payment); p.Amount != 2300 || p.Tip != 200 {
+	if p := a.pos.get(entry.Payment); p.Amount != 2300 || p.Tip != 200 {
 		t.Fatalf("the audited payment: %+v", p)
 	}
 }

@@ -1,18 +1,18 @@
 package stacktest
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
+	"context"
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/client"
+	"github.com/posagent/posagent/internal/agenttest"
 
 	"github.com/posagent/posagent/store"
 )
@@ -28,14 +28,15 @@ func TestCrashDuringGroupCommit(t *testing.T) {
 	sim := startSim(t, "")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "posagent.db")
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	defer hc.CloseIdleConnections()
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	defer tr.CloseIdleConnections()
 	answered := map[string]agent.State{} // payment id -> state in its 201
 	var mu sync.Mutex
 	base := rand.IntN(1 << 30)
 	n := 0
 	for round := range 3 {
 		c := startChild(t, dir, path, sim.url, round)
+		pos := c.pos(t, tr)
 		mu.Lock()
 		before := len(answered)
 		mu.Unlock()
@@ -52,23 +53,15 @@ func TestCrashDuringGroupCommit(t *testing.T) {
 					default:
 					}
 					code := alipayCode(base + round*1_000_000 + g*10_000 + i)
-					body := fmt.Sprintf(`{"amount":1000,"mode":"scan","auth_code":%q}`, code)
-					req, _ := http.NewRequest("POST", c.base+"/v1/payments", strings.NewReader(body))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("Idempotency-Key", "crash-"+code)
-					resp, err := hc.Do(req)
-					if err != nil {
+					ctx, status := agenttest.Status(context.Background())
+					p, err := pos.CreatePayment(ctx, client.PaymentRequest{Amount: 1000, Mode: "scan", AuthCode: code}, client.Key("crash-"+code))
+					var ae *client.Error
+					if err != nil && !errors.As(err, &ae) {
 						return // killed
 					}
-					raw, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					var p struct {
-						ID    string      `json:"id"`
-						State agent.State `json:"state"`
-					}
-					if resp.StatusCode == 201 && json.Unmarshal(raw, &p) == nil && p.ID != "" {
+					if status() == 201 && err == nil && p.ID != "" {
 						mu.Lock()
-						answered[p.ID] = p.State
+						answered[p.ID] = agent.State(p.State)
 						mu.Unlock()
 					}
 				}
@@ -89,7 +82,7 @@ func TestCrashDuringGroupCommit(t *testing.T) {
 		c.kill()
 		close(stop)
 		wg.Wait()
-		hc.CloseIdleConnections()
+		tr.CloseIdleConnections()
 	}
 	st, err := store.Open(path, store.Options{})
 	if err != nil {

@@ -2,16 +2,13 @@ package stacktest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,7 +16,9 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 
@@ -98,6 +97,15 @@ func startChild(t *testing.T, dir, path, simURL string, n int) *child {
 	}
 }
 
+// pos is the typed client a POS imports (package client), dialled at the
+// child through tr: it never sends a request again by itself (Retries -1),
+// so a request whose answer a SIGKILL cut is the test's to send again
+// after the restart, with its own key, as a POS does; 5 s per request.
+func (c *child) pos(t testing.TB, tr http.RoundTripper) *client.Client {
+	t.Helper()
+	return agenttest.POS(t, client.Options{URL: c.base, Timeout: 5 * time.Second, Transport: tr})
+}
+
 func (c *child) kill() {
 	c.cmd.Process.Kill() // SIGKILL: no cleanup at all
 	c.cmd.Wait()
@@ -116,46 +124,29 @@ func TestCrashRecovery(t *testing.T) {
 	var rmu sync.Mutex
 	rnd := func(n int) int { rmu.Lock(); defer rmu.Unlock(); return rng.IntN(n) }
 
-	hc := &http.Client{Timeout: 5 * time.Second}
+	tr := http.DefaultTransport.(*http.Transport).Clone() // the POS's connections to each child
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Timeout: 5 * time.Second} // the customers' phones
 	defer hc.CloseIdleConnections()
-	post := func(url string, body any, key ...string) (map[string]any, error) {
-		var rd io.Reader
-		if body != nil {
-			j, _ := json.Marshal(body)
-			rd = strings.NewReader(string(j))
-		}
-		req, _ := http.NewRequest("POST", url, rd)
-		req.Header.Set("Content-Type", "application/json")
-		if len(key) > 0 {
-			req.Header.Set("Idempotency-Key", key[0])
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		err = json.NewDecoder(resp.Body).Decode(&m)
-		return m, err
-	}
+	bg := context.Background()
 
 	var codeN atomic.Int64
 	var customers sync.WaitGroup
 	// Requests whose answer was lost in a crash are retried with the same
 	// Idempotency-Key after the restart, as a POS would: never a second payment.
 	type retry struct {
-		key  string
-		body map[string]any
+		key client.Key
+		req client.PaymentRequest
 	}
 	var qmu sync.Mutex
 	var retries []retry
-	resend := func(base string) {
+	resend := func(pos *client.Client) {
 		qmu.Lock()
 		todo := retries
 		retries = nil
 		qmu.Unlock()
 		for _, r := range todo {
-			if _, err := post(base+"/v1/payments", r.body, r.key); err != nil {
+			if _, err := pos.CreatePayment(bg, r.req, r.key); err != nil {
 				qmu.Lock()
 				retries = append(retries, r)
 				qmu.Unlock()
@@ -165,7 +156,8 @@ func TestCrashRecovery(t *testing.T) {
 	const rounds = 8
 	for round := 0; round < rounds; round++ {
 		c := startChild(t, dir, path, sim.url, round)
-		resend(c.base)
+		pos := c.pos(t, tr)
+		resend(pos)
 		killAt := time.Duration(50+rnd(600)) * time.Millisecond
 		ctx, cancel := context.WithTimeout(context.Background(), killAt)
 		var workers sync.WaitGroup
@@ -175,24 +167,24 @@ func TestCrashRecovery(t *testing.T) {
 				defer workers.Done()
 				for ctx.Err() == nil {
 					cents := int64(100*(10+rnd(40)) + rnd(7))
-					var body map[string]any
+					var req client.PaymentRequest
 					if rnd(2) == 0 {
-						body = map[string]any{"amount": cents, "mode": "scan", "auth_code": wechatCode(int(codeN.Add(1)))}
+						req = client.PaymentRequest{Amount: cents, Mode: "scan", AuthCode: wechatCode(int(codeN.Add(1)))}
 					} else {
-						body = map[string]any{"amount": cents, "mode": "qr", "wallet": "alipay"}
+						req = client.PaymentRequest{Amount: cents, Mode: "qr", Wallet: "alipay"}
 					}
 					key := fmt.Sprintf("k%d", codeN.Add(1))
-					body["reference"] = key
-					m, err := post(c.base+"/v1/payments", body, key)
-					if err != nil || m["id"] == nil {
+					req.Reference = key
+					p, err := pos.CreatePayment(bg, req, client.Key(key))
+					if err != nil || p == nil || p.ID == "" { // lost in the crash, or refused: sent again after the restart
 						qmu.Lock()
-						retries = append(retries, retry{key, body})
+						retries = append(retries, retry{client.Key(key), req})
 						qmu.Unlock()
 						time.Sleep(10 * time.Millisecond)
 						continue
 					}
-					id, _ := m["id"].(string)
-					if u, _ := m["code_url"].(string); u != "" && rnd(4) != 0 {
+					id := p.ID
+					if u := p.CodeURL; u != "" && rnd(4) != 0 {
 						customers.Add(1)
 						go func(delay time.Duration) { // the customer pays, maybe late
 							defer customers.Done()
@@ -203,10 +195,10 @@ func TestCrashRecovery(t *testing.T) {
 						}(time.Duration(rnd(1500)) * time.Millisecond)
 					}
 					if rnd(3) == 0 { // the cashier gives up (the customer may still pay: reversed)
-						post(c.base+"/v1/payments/"+id+"/cancel", nil)
+						pos.Cancel(bg, id)
 					}
 					if rnd(6) == 0 {
-						post(c.base+"/v1/payments/"+id+"/refunds", map[string]any{"amount": 100})
+						pos.Refund(bg, id, client.RefundRequest{Amount: 100})
 					}
 				}
 			}()
@@ -221,33 +213,22 @@ func TestCrashRecovery(t *testing.T) {
 	// Final run: recovery drives everything to a final state.
 	c := startChild(t, dir, path, sim.url, rounds)
 	defer c.kill()
-	resend(c.base)
-	var list []*agent.Payment
+	pos := c.pos(t, tr)
+	resend(pos)
+	var list []*client.Payment
 	deadline := time.Now().Add(90 * time.Second) // hang guard
 	for {
-		post(c.base+"/v1/sync", nil)
+		pos.Sync(bg)
 		list = nil
-		after := ""
-		for {
-			resp, err := hc.Get(c.base + "/v1/payments?limit=500&after=" + after)
+		for p, err := range pos.AllPayments(bg, client.ListQuery{Limit: 500}) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var page struct {
-				Payments  []*agent.Payment `json:"payments"`
-				NextAfter string           `json:"next_after"`
-			}
-			json.NewDecoder(resp.Body).Decode(&page)
-			resp.Body.Close()
-			list = append(list, page.Payments...)
-			if page.NextAfter == "" {
-				break
-			}
-			after = page.NextAfter
+			list = append(list, &p)
 		}
 		open := 0
 		for _, p := range list {
-			if !p.State.Final() || !refundsFinal(p) {
+			if !p.Final() || !posRefundsFinal(p) {
 				open++
 			}
 		}
@@ -256,7 +237,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			for _, p := range list {
-				if !p.State.Final() || !refundsFinal(p) {
+				if !p.Final() || !posRefundsFinal(p) {
 					t.Errorf("still open: %s %s %d %s history %v refunds %+v error %v", p.ID, p.Mode, p.Amount, p.State, p.History, p.Refunds, p.Error)
 				}
 			}
@@ -273,8 +254,8 @@ func TestCrashRecovery(t *testing.T) {
 			t.Errorf("Idempotency-Key %s produced %d payments", p.Reference, byRef[p.Reference])
 		}
 	}
-	byOrder := map[string]*agent.Payment{}
-	counts := map[agent.State]int{}
+	byOrder := map[string]*client.Payment{}
+	counts := map[string]int{}
 	for _, p := range list {
 		byOrder[p.OrderID] = p
 		counts[p.State]++
@@ -286,11 +267,11 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 		switch p.State {
-		case agent.Succeeded:
+		case client.Succeeded:
 			if !ok || o.Charged != p.Amount || o.Refunded != refunded {
 				t.Errorf("%s succeeded %d refunded %d: ledger %+v", p.ID, p.Amount, refunded, o)
 			}
-		case agent.Reversed:
+		case client.Reversed:
 			if !ok || o.Charged != p.Amount || o.Refunded != p.Amount || refunded != p.Amount {
 				t.Errorf("%s reversed %d: ledger %+v, journal refunded %d", p.ID, p.Amount, o, refunded)
 			}

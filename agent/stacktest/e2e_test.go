@@ -13,8 +13,10 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/operr"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 
@@ -29,16 +31,29 @@ type outcome struct {
 // checkLedger asserts what the simulator charged and refunded for p.
 func checkLedger(t *testing.T, sim *simEnv, p *agent.Payment, charged, refunded int64) {
 	t.Helper()
-	o, ok := sim.ledger()[p.OrderID]
+	checkOrder(t, sim, p.ID, p.OrderID, string(p.State), p.Amount, charged, refunded)
+}
+
+// checkPOSLedger is checkLedger of a payment the typed client read.
+func checkPOSLedger(t *testing.T, sim *simEnv, p *client.Payment, charged, refunded int64) {
+	t.Helper()
+	checkOrder(t, sim, p.ID, p.OrderID, p.State, p.Amount, charged, refunded)
+}
+
+// checkOrder asserts what the simulator charged and refunded for the
+// payment id of amount, whose order is orderID.
+func checkOrder(t *testing.T, sim *simEnv, id, orderID, state string, amount, charged, refunded int64) {
+	t.Helper()
+	o, ok := sim.ledger()[orderID]
 	if !ok {
 		if charged != 0 {
-			t.Errorf("%s (%d): no order %s at the simulator, want %d charged", p.ID, p.Amount, p.OrderID, charged)
+			t.Errorf("%s (%d): no order %s at the simulator, want %d charged", id, amount, orderID, charged)
 		}
 		return
 	}
 	if o.Charged != charged || o.Refunded != refunded {
 		t.Errorf("%s (%d, %s): simulator charged %d refunded %d (status %s), want charged %d refunded %d",
-			p.ID, p.Amount, p.State, o.Charged, o.Refunded, o.Status, charged, refunded)
+			id, amount, state, o.Charged, o.Refunded, o.Status, charged, refunded)
 	}
 }
 
@@ -64,15 +79,15 @@ func TestScanOutcomesEndToEnd(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				status, m := b.Call("POST", "/v1/payments", map[string]any{"amount": c.cents, "currency": "CAD", "mode": "scan", "auth_code": code, "reference": "INV-1"})
-				if status != 201 {
-					t.Fatalf("create: %d %v", status, m)
+				ctx, status := agenttest.Status(context.Background())
+				created := b.pos.create(ctx, client.PaymentRequest{Amount: c.cents, Currency: "CAD", Mode: "scan", AuthCode: code, Reference: "INV-1"})
+				if status() != 201 {
+					t.Fatalf("create: %d %+v", status(), created)
 				}
-				p := decodePayment(t, m)
-				if p.AuthCodeMasked != code[:4]+"**********"+code[14:] {
-					t.Errorf("auth_code_masked = %q", p.AuthCodeMasked)
+				if created.AuthCodeMasked != code[:4]+"**********"+code[14:] {
+					t.Errorf("auth_code_masked = %q", created.AuthCodeMasked)
 				}
-				p = b.waitFinal(p.ID)
+				p := b.waitFinal(created.ID)
 				if p.State != c.state {
 					t.Fatalf("state %s, want %s (error %v, history %v)", p.State, c.state, p.Error, p.History)
 				}
@@ -110,25 +125,25 @@ func TestQROutcomesEndToEnd(t *testing.T) {
 				b := startBubble(t, agent.Options{}, ottsim.Options{})
 				defer b.stop()
 				wallet := []string{"wechat", "alipay"}[i%2]
-				status, m := b.Call("POST", "/v1/payments", map[string]any{"amount": c.cents, "mode": "qr", "wallet": wallet})
-				if status != 201 {
-					t.Fatalf("create: %d %v", status, m)
+				ctx, status := agenttest.Status(context.Background())
+				created := b.pos.create(ctx, client.PaymentRequest{Amount: c.cents, Mode: "qr", Wallet: wallet})
+				if status() != 201 {
+					t.Fatalf("create: %d %+v", status(), created)
 				}
-				p := decodePayment(t, m)
 				if c.customer {
-					if p.CodeURL == "" {
-						t.Fatalf("no code_url in %+v", p)
+					if created.CodeURL == "" {
+						t.Fatalf("no code_url in %+v", created)
 					}
-					if p.QRExpiresAt == nil || !p.QRExpiresAt.After(p.CreatedAt) {
-						t.Errorf("qr_expires_at %v", p.QRExpiresAt)
+					if created.QRExpiresAt == nil || !created.QRExpiresAt.After(created.CreatedAt) {
+						t.Errorf("qr_expires_at %v", created.QRExpiresAt)
 					}
-					resp, err := b.customer().Get(p.CodeURL) // the customer's wallet opens the QR
+					resp, err := b.customer().Get(created.CodeURL) // the customer's wallet opens the QR
 					if err != nil {
 						t.Fatal(err)
 					}
 					resp.Body.Close()
 				}
-				p = b.waitFinal(p.ID)
+				p := b.waitFinal(created.ID)
 				if p.State != c.state {
 					t.Fatalf("state %s, want %s (error %v, history %v)", p.State, c.state, p.Error, p.History)
 				}
@@ -151,22 +166,23 @@ func TestQRCancelThenLatePaymentIsReversed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := startBubble(t, agent.Options{}, ottsim.Options{})
 		defer b.stop()
-		status, m := b.Call("POST", "/v1/payments", map[string]any{"amount": 3300, "mode": "qr", "wallet": "alipay"})
-		if status != 201 {
-			t.Fatalf("create: %d %v", status, m)
+		ctx, status := agenttest.Status(context.Background())
+		created := b.pos.create(ctx, client.PaymentRequest{Amount: 3300, Mode: "qr", Wallet: "alipay"})
+		if status() != 201 {
+			t.Fatalf("create: %d %+v", status(), created)
 		}
-		p := decodePayment(t, m)
-		status, m = b.Call("POST", "/v1/payments/"+p.ID+"/cancel", nil)
-		if status != 200 {
-			t.Fatalf("cancel: %d %v", status, m)
+		ctx, status = agenttest.Status(context.Background())
+		got, err := b.pos.Cancel(ctx, created.ID)
+		if err != nil || status() != 200 {
+			t.Fatalf("cancel: %d %v", status(), err)
 		}
-		if got := decodePayment(t, m); got.State != agent.InDoubt {
+		if got.State != client.InDoubt {
 			t.Fatalf("after cancel: %s, want in_doubt (the customer may still pay a scanned QR)", got.State)
 		}
-		if err := b.sim.Pay(p.OrderID); err != nil { // the customer pays anyway
+		if err := b.sim.Pay(created.OrderID); err != nil { // the customer pays anyway
 			t.Fatal(err)
 		}
-		p = b.waitFinal(p.ID)
+		p := b.waitFinal(created.ID)
 		if p.State != agent.Reversed || len(p.Refunds) != 1 || !p.Refunds[0].Automatic || p.Refunded != 3300 {
 			t.Fatalf("late payment: %s refunds %+v refunded %d", p.State, p.Refunds, p.Refunded)
 		}
@@ -187,15 +203,16 @@ func TestScanLatePaymentIsReversed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			status, m := b.Call("POST", "/v1/payments", map[string]any{"amount": 4402, "mode": "scan", "auth_code": code})
-			if status != 201 {
-				t.Fatalf("create: %d %v", status, m)
+			ctx, status := agenttest.Status(context.Background())
+			p := b.pos.create(ctx, client.PaymentRequest{Amount: 4402, Mode: "scan", AuthCode: code})
+			if status() != 201 {
+				t.Fatalf("create: %d %+v", status(), p)
 			}
-			p := decodePayment(t, m)
 			if cancelIt {
-				status, m = b.Call("POST", "/v1/payments/"+p.ID+"/cancel", nil)
-				if status != 200 || decodePayment(t, m).State != agent.InDoubt {
-					t.Fatalf("cancel: %d %v", status, m)
+				ctx, status = agenttest.Status(context.Background())
+				got, err := b.pos.Cancel(ctx, p.ID)
+				if err != nil || status() != 200 || got.State != client.InDoubt {
+					t.Fatalf("cancel: %d %v %+v", status(), err, got)
 				}
 			}
 			ids = append(ids, p.ID)
@@ -227,22 +244,26 @@ func testRefunds(t *testing.T) {
 		return c
 	}
 	sim := a.env
-	_, m := a.Call("POST", "/v1/payments", map[string]any{"amount": 5000, "mode": "scan", "auth_code": code()})
-	p := a.waitFinal(decodePayment(t, m).ID)
+	bg := context.Background()
+	p := a.waitFinal(a.pos.create(bg, client.PaymentRequest{Amount: 5000, Mode: "scan", AuthCode: code()}).ID)
 	if p.State != agent.Succeeded {
 		t.Fatalf("payment %s", p.State)
 	}
-	status, m := a.Call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 1500})
-	if status != 201 {
-		t.Fatalf("refund: %d %v", status, m)
+	// refund asks for amount of p (0: all that is left) and returns the
+	// HTTP status of the answer and the error.
+	refund := func(p *agent.Payment, amount int64) (int, error) {
+		ctx, status := agenttest.Status(bg)
+		_, err := a.pos.Refund(ctx, p.ID, client.RefundRequest{Amount: amount})
+		return status(), err
 	}
-	status, m = a.Call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 3501})
-	if status != 422 || m["error"].(map[string]any)["code"] != "amount_too_large" {
-		t.Fatalf("over-refund: %d %v", status, m)
+	if status, err := refund(p, 1500); err != nil || status != 201 {
+		t.Fatalf("refund: %d %v", status, err)
 	}
-	status, m = a.Call("POST", "/v1/payments/"+p.ID+"/refunds", nil) // all that is left
-	if status != 201 {
-		t.Fatalf("refund rest: %d %v", status, m)
+	if status, err := refund(p, 3501); status != 422 || !client.IsCode(err, "amount_too_large") {
+		t.Fatalf("over-refund: %d %v", status, err)
+	}
+	if status, err := refund(p, 0); err != nil || status != 201 { // all that is left
+		t.Fatalf("refund rest: %d %v", status, err)
 	}
 	p = a.waitFinal(p.ID)
 	if len(p.Refunds) != 2 || p.Refunds[1].Amount != 3500 || p.Refunded != 5000 || p.State != agent.Succeeded {
@@ -251,17 +272,14 @@ func testRefunds(t *testing.T) {
 	if p.Refunds[0].OrderID == p.Refunds[1].OrderID || p.Refunds[0].OrderID == p.OrderID {
 		t.Errorf("refund order ids not distinct: %s %s %s", p.OrderID, p.Refunds[0].OrderID, p.Refunds[1].OrderID)
 	}
-	status, m = a.Call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 1})
-	if status != 422 || m["error"].(map[string]any)["code"] != "nothing_to_refund" {
-		t.Fatalf("refund of a fully refunded payment: %d %v", status, m)
+	if status, err := refund(p, 1); status != 422 || !client.IsCode(err, "nothing_to_refund") {
+		t.Fatalf("refund of a fully refunded payment: %d %v", status, err)
 	}
 	checkLedger(t, sim, p, 5000, 5000)
 	// Only a succeeded payment can be refunded.
-	_, m = a.Call("POST", "/v1/payments", map[string]any{"amount": 5001, "mode": "scan", "auth_code": code()})
-	f := a.waitFinal(decodePayment(t, m).ID)
-	status, m = a.Call("POST", "/v1/payments/"+f.ID+"/refunds", map[string]any{"amount": 1})
-	if status != 422 || m["error"].(map[string]any)["code"] != "invalid_state" {
-		t.Fatalf("refund of a failed payment: %d %v", status, m)
+	f := a.waitFinal(a.pos.create(bg, client.PaymentRequest{Amount: 5001, Mode: "scan", AuthCode: code()}).ID)
+	if status, err := refund(f, 1); status != 422 || !client.IsCode(err, "invalid_state") {
+		t.Fatalf("refund of a failed payment: %d %v", status, err)
 	}
 }
 
@@ -281,13 +299,13 @@ func TestGatewayDownThenBack(t *testing.T) {
 
 	// Before the outage: a paid scan payment (to refund later) and a paid qr
 	// payment whose cashier will cancel during the outage.
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 6000, "mode": "scan", "auth_code": wechatCode(60)})
-	paid := a.waitFinal(decodePayment(t, m).ID)
-	if paid.State != agent.Succeeded {
+	bg := context.Background()
+	paid := a.pos.waitFinal(a.pos.create(bg, client.PaymentRequest{Amount: 6000, Mode: "scan", AuthCode: wechatCode(60)}).ID)
+	if paid.State != client.Succeeded {
 		t.Fatalf("setup: %s", paid.State)
 	}
-	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 6100, "mode": "qr", "wallet": "wechat"})
-	qr := a.waitUntil(decodePayment(t, m).ID, "shown", func(p *agent.Payment) bool { return p.CodeURL != "" })
+	qr := a.pos.create(bg, client.PaymentRequest{Amount: 6100, Mode: "qr", Wallet: "wechat"})
+	qr = a.pos.waitUntil(qr.ID, "shown", func(p *client.Payment) bool { return p.CodeURL != "" })
 
 	down := 120 * time.Second // scaled: 2.4 s; the code validity is 90 s (1.8 s)
 	sim.sim.SetFaults(ottsim.Faults{DownForMS: down.Milliseconds()})
@@ -295,9 +313,8 @@ func TestGatewayDownThenBack(t *testing.T) {
 	waitDown(t, sim.url)
 
 	// Scan A now: its code expires before the gateway is back.
-	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 6200, "mode": "scan", "auth_code": wechatCode(62)})
-	expA := decodePayment(t, m)
-	if expA.State != agent.Queued {
+	expA := a.pos.create(bg, client.PaymentRequest{Amount: 6200, Mode: "scan", AuthCode: wechatCode(62)})
+	if expA.State != client.Queued {
 		t.Fatalf("scan during outage is %s, want queued", expA.State)
 	}
 	// The customer pays the qr on their phone meanwhile (the wallet talks to
@@ -305,33 +322,34 @@ func TestGatewayDownThenBack(t *testing.T) {
 	if err := sim.sim.Pay(qr.OrderID); err != nil {
 		t.Fatal(err)
 	}
-	status, m := a.call("POST", "/v1/payments/"+qr.ID+"/cancel", nil)
-	if status != 200 || decodePayment(t, m).State != agent.InDoubt {
-		t.Fatalf("cancel during outage: %d %v", status, m)
+	ctx, status := agenttest.Status(bg)
+	cancelled, err := a.pos.Cancel(ctx, qr.ID)
+	if err != nil || status() != 200 || cancelled.State != client.InDoubt {
+		t.Fatalf("cancel during outage: %d %v %+v", status(), err, cancelled)
 	}
-	status, m = a.call("POST", "/v1/payments/"+paid.ID+"/refunds", map[string]any{"amount": 2000})
-	if status != 201 {
-		t.Fatalf("refund during outage: %d %v", status, m)
+	ctx, status = agenttest.Status(bg)
+	refunding, err := a.pos.Refund(ctx, paid.ID, client.RefundRequest{Amount: 2000})
+	if err != nil || status() != 201 {
+		t.Fatalf("refund during outage: %d %v", status(), err)
 	}
-	if r := decodePayment(t, m).Refunds[0]; r.State != "pending" {
+	if r := refunding.Refunds[0]; r.State != "pending" {
 		t.Fatalf("refund during outage is %s, want pending (queued)", r.State)
 	}
 	// Scan B late in the outage: still valid when the gateway returns.
 	time.Sleep(time.Until(t0.Add(1000 * time.Millisecond)))
-	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 6300, "mode": "scan", "auth_code": wechatCode(63)})
-	sentB := decodePayment(t, m)
+	sentB := a.pos.create(bg, client.PaymentRequest{Amount: 6300, Mode: "scan", AuthCode: wechatCode(63)})
 	st := a.e.Status()
 	if st.Gateway.Reachable || st.Outbox.Depth == 0 {
 		t.Errorf("status during outage: %+v", st)
 	}
 
-	pA := a.waitFinal(expA.ID)
-	if pA.State != agent.Expired || pA.Error == nil || pA.Error.Code != "code_expired" {
+	pA := a.pos.waitFinal(expA.ID)
+	if pA.State != client.Expired || pA.Error == nil || pA.Error.Code != "code_expired" {
 		t.Errorf("scan A: %s %v", pA.State, pA.Error)
 	}
-	checkLedger(t, sim, pA, 0, 0)
-	pB := a.waitFinal(sentB.ID)
-	if pB.State != agent.Succeeded {
+	checkPOSLedger(t, sim, pA, 0, 0)
+	pB := a.pos.waitFinal(sentB.ID)
+	if pB.State != client.Succeeded {
 		t.Errorf("scan B: %s %v %v", pB.State, pB.Error, pB.History)
 	}
 	seenQueued := false
@@ -341,17 +359,17 @@ func TestGatewayDownThenBack(t *testing.T) {
 	if !seenQueued {
 		t.Errorf("scan B was never queued: %v", pB.History)
 	}
-	checkLedger(t, sim, pB, 6300, 0)
-	pr := a.waitFinal(paid.ID)
+	checkPOSLedger(t, sim, pB, 6300, 0)
+	pr := a.pos.waitFinal(paid.ID)
 	if pr.Refunded != 2000 {
 		t.Errorf("refund after recovery: %+v", pr.Refunds)
 	}
-	checkLedger(t, sim, pr, 6000, 2000)
-	pq := a.waitFinal(qr.ID)
-	if pq.State != agent.Reversed {
+	checkPOSLedger(t, sim, pr, 6000, 2000)
+	pq := a.pos.waitFinal(qr.ID)
+	if pq.State != client.Reversed {
 		t.Errorf("qr paid during the outage and cancelled: %s %v", pq.State, pq.History)
 	}
-	checkLedger(t, sim, pq, 6100, 6100)
+	checkPOSLedger(t, sim, pq, 6100, 6100)
 	if st := a.e.Status(); !st.Gateway.Reachable || st.Outbox.Depth != 0 {
 		t.Errorf("status after recovery: %+v", st)
 	}
@@ -401,17 +419,17 @@ func TestRefundLostAnswerNotDoubled(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	lg := &lossyRefunds{Gateway: gw}
 	a := startAgent(t, "", lg, testOptions())
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 7000, "mode": "scan", "auth_code": wechatCode(70)})
-	p := a.waitFinal(decodePayment(t, m).ID)
-	status, m := a.call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"amount": 2500})
-	if status != 201 {
-		t.Fatalf("refund: %d %v", status, m)
+	bg := context.Background()
+	p := a.pos.waitFinal(a.pos.create(bg, client.PaymentRequest{Amount: 7000, Mode: "scan", AuthCode: wechatCode(70)}).ID)
+	ctx, status := agenttest.Status(bg)
+	if _, err := a.pos.Refund(ctx, p.ID, client.RefundRequest{Amount: 2500}); err != nil || status() != 201 {
+		t.Fatalf("refund: %d %v", status(), err)
 	}
-	p = a.waitFinal(p.ID)
+	p = a.pos.waitFinal(p.ID)
 	if p.Refunds[0].State != "succeeded" || p.Refunded != 2500 {
 		t.Fatalf("refund %+v", p.Refunds)
 	}
-	checkLedger(t, sim, p, 7000, 2500)
+	checkPOSLedger(t, sim, p, 7000, 2500)
 	lg.mu.Lock()
 	calls := lg.calls
 	lg.mu.Unlock()

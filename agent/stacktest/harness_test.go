@@ -18,10 +18,11 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
 )
@@ -84,10 +85,14 @@ func timingWith(f func(*agent.Timing)) agent.Timing {
 	return t
 }
 
-// agentEnv is an engine with its API on a real HTTP server, and a client
-// of that API.
+// agentEnv is an engine with its API on a real HTTP server, and two
+// clients of that API: pos, the typed client a POS imports (package
+// client), for what a POS does; and the raw HTTP client (agenttest.Raw,
+// embedded: call, raw) for what a POS does not send (hostile headers,
+// malformed bodies) and for the tests not yet moved to pos.
 type agentEnv struct {
-	*agenttest.Client
+	*agenttest.Raw
+	pos    pos
 	t      testing.TB
 	e      *agent.Engine
 	bk     *books.Books // the books beside e, running with it
@@ -131,10 +136,11 @@ func startAgent(t testing.TB, path string, gw agent.Gateway, o agent.Options, co
 	go func() { booksDone <- bk.Run(ctx) }()
 	srv := httptest.NewServer(testAPI(e, bk, o, conf...))
 	a := &agentEnv{t: t, e: e, bk: bk, st: st, srv: srv, hc: srv.Client(), path: path, cancel: cancel,
-		Client: &agenttest.Client{T: t, Base: srv.URL, HC: srv.Client()}}
+		Raw: &agenttest.Raw{T: t, Base: srv.URL, HC: srv.Client()}}
 	if len(conf) > 0 {
 		a.Token = conf[0].Token
 	}
+	a.pos = pos{t: t, Client: agenttest.POS(t, client.Options{URL: srv.URL, Token: a.Token, Transport: srv.Client().Transport})}
 	var once sync.Once
 	a.stop = func() {
 		once.Do(func() {
@@ -164,7 +170,7 @@ func (a *agentEnv) call(method, path string, body any, hdr ...string) (int, map[
 
 func (a *agentEnv) raw(method, path string, body any, hdr ...string) (int, []byte) {
 	a.t.Helper()
-	return a.Raw(method, path, body, hdr...)
+	return a.Bytes(method, path, body, hdr...)
 }
 
 func (a *agentEnv) payment(id string) *agent.Payment {
@@ -214,6 +220,67 @@ func (a *agentEnv) waitFinal(id string) *agent.Payment {
 func refundsFinal(p *agent.Payment) bool {
 	for _, r := range p.Refunds {
 		if !r.State.Final() {
+			return false
+		}
+	}
+	return true
+}
+
+// pos is a POS on the local API: the typed client a POS integrator imports
+// (package client), with the waits these tests share.
+type pos struct {
+	*client.Client
+	t testing.TB
+}
+
+// get reads a payment (GET /v1/payments/{id}).
+func (p pos) get(id string) *client.Payment {
+	p.t.Helper()
+	got, err := p.Payment(context.Background(), id)
+	if err != nil {
+		p.t.Fatalf("GET payment %s: %v", id, err)
+	}
+	return got
+}
+
+// create starts a payment and fails the test unless the API answered with
+// one (as decodePayment does of a raw answer). A test that asserts the
+// status passes a context from agenttest.Status.
+func (p pos) create(ctx context.Context, r client.PaymentRequest) *client.Payment {
+	p.t.Helper()
+	got, err := p.CreatePayment(ctx, r)
+	if err != nil || got.ID == "" {
+		p.t.Fatalf("create %+v: %v %+v", r, err, got)
+	}
+	return got
+}
+
+// waitUntil reads the payment until cond holds of it. The limit is a hang
+// guard, not a speed assertion.
+func (p pos) waitUntil(id, what string, cond func(*client.Payment) bool) *client.Payment {
+	p.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := p.get(id)
+		if cond(got) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("payment %s never became %s; it is %s (history %v, error %v)", id, what, got.State, got.History, got.Error)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitFinal reads the payment until it and its refunds are final.
+func (p pos) waitFinal(id string) *client.Payment {
+	return p.waitUntil(id, "final", func(got *client.Payment) bool { return got.Final() && posRefundsFinal(got) })
+}
+
+// posRefundsFinal is refundsFinal of a payment the typed client read.
+func posRefundsFinal(p *client.Payment) bool {
+	for _, r := range p.Refunds {
+		if r.State != client.RefundSucceeded && r.State != client.RefundFailed {
 			return false
 		}
 	}

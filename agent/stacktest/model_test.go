@@ -215,6 +215,12 @@ func (m *modelRun) kill() {
 
 // do sends one request; a lost answer (the daemon killed, a reset) is kept
 // for a resend with the same key after the next start.
+//
+// The model test speaks raw HTTP, not the typed client (package client)
+// the other stack tests use as a POS: its requests are data (modelRequest)
+// kept and replayed byte for byte after each SIGKILL, and its invariants
+// read the journal's own payment type (agent.Payment) from the answers.
+// Moving it would change what it asserts on; it stays as it is.
 func (m *modelRun) do(r modelRequest) (int, map[string]any) {
 	var rd io.Reader
 	if r.body != nil {

@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/refund"
 
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 
@@ -225,7 +226,7 @@ func TestAmbiguousRefundWaitsForAManager(t *testing.T) {
 		b.waitFinal(p.ID)
 		g.set(func(g *scriptGateway) { g.refundScript = []string{"notsent"} })
 		amt := int64(3000)
-		if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, agent.IdemKey{Key: "r1"}, agent.RefundBy{}); err != nil {
+		if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, agent.IdemKey{Key: "r1"}, refund.By{}); err != nil {
 			t.Fatal(err)
 		}
 		if err := b.sim.RefundBehind(p.OrderID, 1000); err != nil {
@@ -238,14 +239,14 @@ func TestAmbiguousRefundWaitsForAManager(t *testing.T) {
 			t.Fatalf("refund with an unexplained total: %+v", r)
 		}
 		amt2 := int64(500)
-		q, err := b.e.RefundPayment(context.Background(), p.ID, &amt2, agent.IdemKey{Key: "r2"}, agent.RefundBy{})
+		q, err := b.e.RefundPayment(context.Background(), p.ID, &amt2, agent.IdemKey{Key: "r2"}, refund.By{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r := q.Refunds[1]; r.State != "pending" || r.Behind != got.Refunds[0].ID {
 			t.Fatalf("a refund behind an ambiguous one: %+v", r)
 		}
-		if _, err := b.e.ResolveRefund(p.ID, got.Refunds[0].ID, agent.ResolveRefundRequest{Outcome: "not_made", Reason: "the portal shows only a 10.00 refund by the owner"}, agent.IdemKey{Key: "m1"}); err != nil {
+		if _, err := b.e.ResolveRefund(p.ID, got.Refunds[0].ID, refund.ResolveRequest{Outcome: "not_made", Reason: "the portal shows only a 10.00 refund by the owner"}, agent.IdemKey{Key: "m1"}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Minute)

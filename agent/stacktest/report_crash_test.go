@@ -1,16 +1,18 @@
 package stacktest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/client"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 
@@ -25,34 +27,25 @@ func TestZReportSurvivesSIGKILL(t *testing.T) {
 	sim := startSim(t, "")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "posagent.db")
-	hc := &http.Client{Timeout: 5 * time.Second}
-	defer hc.CloseIdleConnections()
-	post := func(url, body string) (int, map[string]any) {
-		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", fmt.Sprintf("k%d", rand.Int64()))
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, nil
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
-	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	defer tr.CloseIdleConnections()
+	bg := context.Background()
 	seen := map[uint64]string{} // Z number -> checksum
 	code := 7000
 	for round := 0; round < 12; round++ {
 		c := startChild(t, dir, path, sim.url, round)
+		pos := c.pos(t, tr)
 		for i := 0; i < 15; i++ { // payments of the open shift (the first opens it)
 			code++
-			if s, m := post(c.base+"/v1/payments", fmt.Sprintf(`{"amount":%d,"mode":"scan","auth_code":%q}`, 1000+i*100, wechatCode(code))); s != 201 {
+			ctx, status := agenttest.Status(bg)
+			req := client.PaymentRequest{Amount: int64(1000 + i*100), Mode: "scan", AuthCode: wechatCode(code)}
+			if _, err := pos.CreatePayment(ctx, req, client.Key(fmt.Sprintf("k%d", rand.Int64()))); status() != 201 {
 				c.kill()
-				t.Fatalf("round %d: pay: %d %v", round, s, m)
+				t.Fatalf("round %d: pay: %d %v", round, status(), err)
 			}
 		}
 		done := make(chan struct{})
-		go func() { defer close(done); post(c.base+"/v1/shifts/close", `{}`) }()
+		go func() { defer close(done); pos.CloseShift(bg, "", false) }()
 		time.Sleep(time.Duration(rand.IntN(2500)) * time.Microsecond)
 		c.kill()
 		<-done

@@ -13,6 +13,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/agent/refund"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/money"
@@ -266,7 +267,7 @@ func TestBubbleRefundInDoubtAtTheZSettlesLate(t *testing.T) {
 		p := b.waitFinal(scanPay(t, b, 4000, "k1").ID)
 		gw.set(func(g *scriptGateway) { g.loseRefund, g.queryDefault = 1, lost })
 		amt := int64(1500)
-		if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, agent.IdemKey{Key: "r1"}, agent.RefundBy{Operator: "alice"}); err != nil {
+		if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, agent.IdemKey{Key: "r1"}, refund.By{Operator: "alice"}); err != nil {
 			t.Fatal(err)
 		}
 		p = b.waitUntil(p.ID, "refund in doubt", func(p *agent.Payment) bool { return p.Refunds[0].State == store.RefundInDoubt })
@@ -508,7 +509,7 @@ func TestBubbleZReportsWhileMoneySettles(t *testing.T) {
 			if i%3 == 0 {
 				if p = b.waitFinal(p.ID); p.State == agent.Succeeded {
 					amt := p.Amount / 2
-					if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, agent.IdemKey{Key: "r" + p.ID}, agent.RefundBy{Operator: "alice"}); err != nil {
+					if _, err := b.e.RefundPayment(context.Background(), p.ID, &amt, agent.IdemKey{Key: "r" + p.ID}, refund.By{Operator: "alice"}); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -13,10 +13,11 @@ import (
 
 	"github.com/posagent/posagent/agent"
 
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 
@@ -65,9 +66,11 @@ func (m memTransport) RoundTrip(r *http.Request) (resp *http.Response, err error
 }
 
 // bubbleEnv is an engine, its API and a simulator in one bubble; the API
-// is called in memory as a POS would call it (agenttest.Client).
+// is called in memory by the typed client a POS imports (pos), and by the
+// raw HTTP client (agenttest.Raw, embedded) for the tests not yet moved to it.
 type bubbleEnv struct {
-	*agenttest.Client
+	*agenttest.Raw
+	pos  pos // the typed client a POS imports, over the same in-memory transport
 	t    *testing.T
 	e    *agent.Engine
 	bk   *books.Books // the books beside e, running with it
@@ -146,7 +149,8 @@ func startBubble(t *testing.T, o agent.Options, so ottsim.Options, opts ...bubbl
 	<-e.Ready()
 	go func() { booksDone <- bk.Run(ctx) }()
 	b := &bubbleEnv{t: t, e: e, bk: bk, st: st, gw: o.Gateway, sim: sim, env: &simEnv{sim: sim},
-		Client: &agenttest.Client{T: t, Base: "http://127.0.0.1:7420", HC: &http.Client{Transport: memTransport{testAPI(e, bk, o)}}}}
+		Raw: &agenttest.Raw{T: t, Base: "http://127.0.0.1:7420", HC: &http.Client{Transport: memTransport{testAPI(e, bk, o)}}}}
+	b.pos = pos{t: t, Client: agenttest.POS(t, client.Options{URL: b.Base, Transport: b.HC.Transport})}
 	b.stop = func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -19,9 +19,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/posagent/posagent/display/displaytest"
 	"github.com/posagent/posagent/fleet"
 	"github.com/posagent/posagent/hq"
+	"github.com/posagent/posagent/internal/displaytest"
 )
 
 // cli runs a command as main does; it returns the exit status and what it

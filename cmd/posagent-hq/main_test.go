@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/posagent/posagent/display/displaytest"
 	"github.com/posagent/posagent/feed"
+	"github.com/posagent/posagent/internal/displaytest"
 	"github.com/posagent/posagent/store"
 )
 

@@ -18,10 +18,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/posagent/posagent/agent/agenttest"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/daemon"
 	"github.com/posagent/posagent/hq"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/creack/pty"
 
-	"github.com/posagent/posagent/display/displaytest"
+	"github.com/posagent/posagent/internal/displaytest"
 )
 
 // apiJSON does one request against the daemon and decodes the answer.

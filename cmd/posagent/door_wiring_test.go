@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posagent/posagent/display/displaytest"
+	"github.com/posagent/posagent/internal/displaytest"
 )
 
 // Every route of the daemon is behind the API's front door: an unclean

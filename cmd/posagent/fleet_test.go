@@ -18,9 +18,9 @@ import (
 
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/daemon"
-	"github.com/posagent/posagent/display/displaytest"
 	"github.com/posagent/posagent/fleet"
 	"github.com/posagent/posagent/hq"
+	"github.com/posagent/posagent/internal/displaytest"
 )
 
 // The fleet end to end on the lane's side: real daemons (as `posagent run`

@@ -44,7 +44,11 @@ func TestPlacardPrintAndPNG(t *testing.T) {
 	vp := startVirtualPrinter(t, "127.0.0.1:0", t.TempDir())
 	addr := startDaemon(t, fmt.Sprintf("merchant:\n  name: Maple Tea House\n  static_qr: %q\n"+
 		"  payment_links:\n    - { name: Gift card $50, url: \"https://pay.ottpay.com/l/gift50\" }\n"+
-		"printer:\n  kind: network\n  address: %s\n  paper: 80mm\n", static, vp.addr))
+		"printer:\n  kind: network\n  address: %s\n  paper: 80mm\n"+
+		// The agent's time is not compressed here: no payment flow runs, and a
+		// print attempt compressed 50 times (0.6 s) is less than rendering
+		// the placard under -race takes on a loaded machine.
+		"agent:\n  time_scale: 1\n", static, vp.addr))
 
 	out, err := cli(t, addr, "placard", "--print")
 	if err != nil || !strings.Contains(out, "placard printed") {

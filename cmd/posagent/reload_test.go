@@ -21,7 +21,7 @@ import (
 
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/daemon"
-	"github.com/posagent/posagent/display/displaytest"
+	"github.com/posagent/posagent/internal/displaytest"
 )
 
 // reloadEvent is a config.reloaded or config.reload_refused event.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/display"
-	"github.com/posagent/posagent/display/displaytest"
+	"github.com/posagent/posagent/internal/displaytest"
 )
 
 // agent is the client of the agent POSAGENT_AGENT_URL names (with

@@ -1,4 +1,5 @@
 // Package fontstest loads the system CJK font for tests that draw Chinese.
+// It lives under the module's internal/: test support, no API.
 package fontstest
 
 import (

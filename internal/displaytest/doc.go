@@ -16,4 +16,7 @@
 // hanging; that bound is a guard, not a speed requirement. Chromium runs with
 // --headless --no-sandbox --disable-gpu --disable-quic and a temporary
 // profile, from /usr/bin/chromium or $POSAGENT_CHROMIUM.
+//
+// It lives under the module's internal/: test support, importable only
+// inside the module, no API.
 package displaytest
