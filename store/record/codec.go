@@ -53,11 +53,11 @@ var (
 // codec packs records with one dictionary under one tag.
 //
 // Its writers and readers are kept in small free lists, not sync.Pools: a
-// DEFLATE writer is some 800 KB (its hash chains), which a pool lets go at
+// DEFLATE writer is some 750 KB (its hash chains), which a pool lets go at
 // every collection (and, under the race detector, at a quarter of its Puts
 // at random), so that a pack would often allocate and fill a new one.
-// Records are packed inside write transactions, one at a time: a list of
-// a few writers serves every pack.
+// Records are packed inside write transactions, one at a time: one kept
+// writer serves every pack (another pack at the same time makes its own).
 type codec struct {
 	tag     byte
 	dict    []byte
