@@ -74,11 +74,20 @@ var allowed = map[string][]string{
 	// The gateway's meter (latency, errors, reachability) tells the
 	// credentials' watch of a suspect answer.
 	"agent/gwmeter": {"agent/gwauth", "agent/rate", "gateway"},
+	// What an answer says of the wallet's side: pure, over the gateway's
+	// result and the journal's record of it.
+	"agent/walletside": {"gateway", "store"},
 	// The error an engine operation returns: a leaf (standard library only).
 	"agent/operr": {},
-	// Scan routing, dedupe, the cart and its tip rules: the standard
-	// library and the engine's error leaf only.
-	"agent/route": {"agent/operr"},
+	// Where a scan goes, applied (Intake: the routing rule, dedupe, the
+	// cart and its tip rules): the standard library and two leaves, the
+	// engine's errors and payment codes (classify, mask). It reaches the
+	// payments through an interface of its own (route.Engine), never
+	// through the journal or the gateway: the engine implements it.
+	"agent/route": {"agent/operr", "paycode"},
+	// The possible-duplicate warning reads the candidates' states in the
+	// payment's own store transaction: the journal only, never the engine.
+	"agent/dupguard": {"store", "money"},
 	// The outbox's pool of workers knows the journal only; what a job
 	// does is the engine's.
 	"agent/outbox": {"store"},

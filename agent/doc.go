@@ -1,12 +1,12 @@
 // Package agent is the payment engine of posagent: the payment state
 // machine and its flows, the reconciler and outbox worker, recovery after a
-// crash, scan routing and the cart; it reads the device registry the daemon
+// crash; it reads the device registry the daemon
 // owns (Options.Devices) and journals its changes (RecordDevice). A shop trusts it
 // with its money; every rule below is about never charging twice, never
 // losing a charge, and never keeping money for a sale that was abandoned.
 //
 // It speaks no HTTP: its callers are Go methods (CreatePayment, GiveCode,
-// Cancel, RefundPayment, Resolve, SetCart, HandleScan, Subscribe, ...) and
+// Cancel, RefundPayment, Resolve, Subscribe, Intake().HandleScan, ...) and
 // its refusals are error kinds and codes (see Errors). The local API, its
 // routes and statuses, its front door and OTTPay's call-backs are package
 // agent/api (docs/api.md is the reference); the live side of the event
@@ -15,7 +15,11 @@
 // the engine, which never imports it), the refund desk (agent/refund, built
 // by the engine, which it never imports), the exchange rate (agent/rate),
 // the clock-jump watch (agent/clockwatch), the proof of the gateway's
-// credentials (agent/gwauth) and the gateway's meter (agent/gwmeter).
+// credentials (agent/gwauth), the gateway's meter (agent/gwmeter), the
+// possible-duplicate warning (agent/dupguard), and where a scan goes with
+// the cart and its tips (agent/route's Intake: HandleScan, SetCart,
+// ClearCart, CurrentCart, ChooseTip, SetTipChoices; the engine builds it
+// over itself, and Engine.Intake hands it to the API and the daemon).
 //
 // # Basics
 //
@@ -138,11 +142,16 @@
 //
 // # Scans
 //
-// HandleScan suppresses the same code within DedupWindow (2 s); a payment
-// code goes to the oldest scan payment in awaiting_code, else (with
-// ScanAutoStart and an amount due set with SetCart) starts a payment for
-// the cart, else becomes a scan.ignored event: never charged. Other codes
-// become scan.barcode events for the POS.
+// Intake().HandleScan suppresses the same code within
+// DedupWindow (2 s); a payment code goes to the one scan payment in
+// awaiting_code, else (with ScanAutoStart and an amount due set with
+// SetCart) starts a payment for the cart, else becomes a scan.ignored
+// event: never charged; two candidates, or a code already used, make a
+// scan.refused event. Other codes become scan.barcode events for the POS.
+// The engine's part is the payments: which wait for a code (awaitingCode,
+// cancelling those that waited AwaitCodeTimeout), a code given to one
+// (giveCode, the code's one use checked in its transaction), a payment
+// started from the cart (createPayment); intakeEngine hands them to Intake.
 //
 // # Idempotency
 //

@@ -12,10 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/posagent/posagent/agent/clockwatch"
+	"github.com/posagent/posagent/agent/dupguard"
 	"github.com/posagent/posagent/agent/events"
 	"github.com/posagent/posagent/agent/gwauth"
 	"github.com/posagent/posagent/agent/gwmeter"
@@ -24,16 +24,18 @@ import (
 	"github.com/posagent/posagent/agent/rate"
 	"github.com/posagent/posagent/agent/refund"
 	"github.com/posagent/posagent/agent/route"
+	"github.com/posagent/posagent/agent/walletside"
 	"github.com/posagent/posagent/store"
 )
 
 // Engine is the payment daemon's core: the payment state machine and its
 // flows, recovery, and what the outbox's jobs do. It uses parts that keep
 // their own state behind their own locks: the event bus (agent/events),
-// the outbox's pool (agent/outbox), routing's dedupe, cart and tip rules
-// (agent/route), the gateway's meter (agent/gwmeter), the credentials'
-// watch (agent/gwauth), the exchange rate (agent/rate), the clock watch
-// (agent/clockwatch); it reads the device registry it is given
+// the outbox's pool (agent/outbox), where a scan goes with the cart and
+// its tips (agent/route's Intake, over the engine through intakeEngine),
+// the possible-duplicate warning (agent/dupguard), the gateway's meter
+// (agent/gwmeter), the credentials' watch (agent/gwauth), the exchange
+// rate (agent/rate), the clock watch (agent/clockwatch); it reads the device registry it is given
 // (Options.Devices). Shifts and reports are agent/books, built over the
 // engine. Create with New, then Run.
 type Engine struct {
@@ -46,12 +48,9 @@ type Engine struct {
 	log    *slog.Logger
 	clock  Clock
 	bus    *events.Bus
-	pool   *outbox.Pool               // runs the outbox jobs
-	cart   *route.CartSlot            // the amount due
-	cartMu sync.Mutex                 // orders the cart's changes with their cart.updated events
-	dedupe *route.Dedupe              // repeated scans
-	tips   atomic.Pointer[route.Tips] // the tip rules (SetTipChoices changes their suggestions live)
-	dups   *dupSet                    // the candidates of the possible-duplicate warning
+	pool   *outbox.Pool    // runs the outbox jobs
+	intake *route.Intake   // where a scan goes; the cart and its tips
+	dups   *dupguard.Guard // the possible-duplicate warning
 
 	refunds *refund.Desk // takes, sends and settles refunds (agent/refund)
 
@@ -130,10 +129,11 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{
 		o: opts, st: opts.Store, log: opts.Logger, clock: opts.Clock,
 		flows: map[string]*flow{}, active: map[string]activeInfo{},
-		cart: route.NewCartSlot(opts.CartTimeout), dedupe: route.NewDedupe(opts.DedupWindow), waiting: map[string]map[chan *store.Payment]struct{}{},
-		quit: make(chan struct{}), ready: make(chan struct{}), dups: newDupSet(),
+		waiting: map[string]map[chan *store.Payment]struct{}{},
+		quit:    make(chan struct{}), ready: make(chan struct{}),
 	}
-	e.tips.Store(&route.Tips{MaxPercent: opts.TipMaxPercent, Choices: slices.Clone(opts.TipChoices), MaxTotal: MaxAmount})
+	e.dups = dupguard.New(opts.DuplicateWindow, e.now)
+	e.intake = e.newIntake()
 	e.gw = gwmeter.New(opts.Gateway, e.clock.Now)
 	fetcher, _ := opts.Gateway.(rate.Fetcher)
 	e.rates = rate.New(rate.Options{Store: e.st, Gateway: fetcher, Currency: opts.Currency, Every: opts.RateEvery,
@@ -176,7 +176,7 @@ func New(opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)
 	}
-	if err := e.st.View(e.loadDups); err != nil {
+	if err := e.st.View(e.dups.Load); err != nil {
 		return nil, fmt.Errorf("agent: new: %w", err)
 	}
 	// The newest stamp in the journal: a wall clock behind it is not believed.
@@ -248,7 +248,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	go func() { defer e.wg.Done(); e.pool.Run(ctx) }()
 	go func() { defer e.wg.Done(); e.compactLoop(ctx) }()
 	go func() { defer e.wg.Done(); e.watch.Run(ctx) }()
-	go func() { defer e.wg.Done(); e.awaitLoop(ctx) }()
+	go func() { defer e.wg.Done(); e.intake.Run(ctx) }()
 
 	<-ctx.Done()
 	e.mu.Lock()
@@ -400,8 +400,8 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	if p.Refunds == nil {
 		p.Refunds = []store.Refund{}
 	}
-	keepWalletSide(p)
-	e.readTradeTime(p.WalletSide)
+	walletside.Keep(p)
+	walletside.ReadTradeTime(p.WalletSide, e.o.GatewayZone)
 	if from != p.State && p.State.Final() && e.o.AutoPrint && e.o.Printer != nil &&
 		(p.State == Succeeded || p.State == Reversed) {
 		if err := tx.AddJob(&store.Job{Kind: store.JobReceipt, PaymentID: p.ID, NextAt: now, CreatedAt: now}); err != nil {
@@ -411,9 +411,7 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	if err := tx.PutPayment(p); err != nil {
 		return err
 	}
-	if e.o.DuplicateWindow > 0 {
-		e.dups.note(p, now.Add(-e.o.DuplicateWindow))
-	}
+	e.dups.Note(p, now)
 	pub := publicPayment(p)
 	_, err := tx.AppendEventAbout(p.ID, snapshot(p), func(seq uint64) ([]byte, error) {
 		return json.Marshal(Event{Seq: seq, Kind: KindPaymentUpdated, At: now, Payment: pub})

@@ -186,7 +186,7 @@ func (e *Engine) createPayment(ctx context.Context, r CreateRequest, ik IdemKey,
 		}
 		rec = e.newPayment(tx, r.Mode, wallet, r.Amount, r.Currency, r.Reference, r.AuthCode)
 		rec.Operator, rec.GatewayOperator, rec.Tip = r.Operator, r.GatewayOperator, r.Tip
-		if rec.DuplicateOf, err = e.duplicateOf(tx, r.Amount); err != nil {
+		if rec.DuplicateOf, err = e.dups.Of(tx, r.Amount); err != nil {
 			return err
 		}
 		if rec.Shift, err = e.shiftNo(tx); err != nil {

@@ -88,7 +88,7 @@ type JournalStatus struct {
 func (e *Engine) Status() Status {
 	now := e.now()
 	s := Status{Version: e.o.Version, StartedAt: e.realOrigin.UTC(), UptimeSeconds: e.mono().Seconds(),
-		Devices: e.Devices(), Gateway: e.gw.Status(), Outbox: e.outboxStatus(now), Cart: e.CurrentCart(),
+		Devices: e.Devices(), Gateway: e.gw.Status(), Outbox: e.outboxStatus(now), Cart: e.intake.CurrentCart(),
 		Journal: e.journalStatus()}
 	problem := e.watch.Problem()
 	s.Clock = ClockStatus{Plausible: problem == "", Problem: problem, Jumps: e.watch.Jumps()}

@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"errors"
-
 	"github.com/posagent/posagent/agent/operr"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/gateway"
@@ -24,77 +22,6 @@ func checkReference(ref string) error {
 	return nil
 }
 
-// walletSideOf reads what an answer says about the wallet's side of a
-// payment (nil when it says nothing).
-func walletSideOf(res *gateway.Result) *store.WalletSide {
-	if res == nil || res.Fields == nil {
-		return nil
-	}
-	f := res.Fields
-	w := &store.WalletSide{BuyerLoginID: f["buyer_login_id"], TradeTime: f["trade_time"],
-		TransactionID: f["bizpay_order_id"], Fee: res.Fee, Total: res.Total}
-	if w.TransactionID == "" {
-		w.TransactionID = f["transaction_id"]
-	}
-	w.Rate = digits(f["exchange_rate"])
-	if w.Rate == 0 {
-		w.Rate = digits(f["rate"])
-	}
-	w.CNYAmount = digits(f["cny_amount"])
-	if *w == (store.WalletSide{}) {
-		return nil
-	}
-	return w
-}
-
-// digits parses a non-negative integer field ("" or anything else: 0).
-func digits(s string) int64 {
-	var n int64
-	if s == "" || len(s) > 18 {
-		return 0
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0
-		}
-		n = n*10 + int64(s[i]-'0')
-	}
-	return n
-}
-
-// keepWalletSide moves the wallet's side carried by the payment's last
-// answer into what the payment keeps (it is not kept twice): a later
-// answer adds what an earlier one lacked and never erases it.
-func keepWalletSide(p *store.Payment) {
-	if p.Answer == nil || p.Answer.Wallet == nil {
-		return
-	}
-	w := p.Answer.Wallet
-	a := *p.Answer
-	a.Wallet = nil
-	p.Answer = &a
-	if p.WalletSide == nil {
-		p.WalletSide = &store.WalletSide{}
-	}
-	k := p.WalletSide
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	set(&k.BuyerLoginID, w.BuyerLoginID)
-	set(&k.TradeTime, w.TradeTime)
-	set(&k.TransactionID, w.TransactionID)
-	for _, x := range []struct {
-		dst *int64
-		v   int64
-	}{{&k.Fee, w.Fee}, {&k.Total, w.Total}, {&k.Rate, w.Rate}, {&k.CNYAmount, w.CNYAmount}} {
-		if x.v != 0 {
-			*x.dst = x.v
-		}
-	}
-}
-
 // receiptExtras adds the tip, the sale number and the wallet's side to a
 // receipt and, for WeChat Pay and Alipay when the gateway's answers gave
 // no CNY amount, an estimate in CNY at the agent's rate if it is fresh.
@@ -114,26 +41,3 @@ func (e *Engine) receiptExtras(r *slip.Receipt, p *store.Payment) {
 
 // TipChoice is the answer to a cart's tip prompt (route.TipChoice).
 type TipChoice = route.TipChoice
-
-// ChooseTip answers the tip prompt of the amount due: the cart's tip is
-// set and marked chosen, and a cart.updated event tells the POS (which
-// then starts the payment with the cart's tip) and the display. It moves
-// no money: the payment does not exist yet. While a scanned code starts a
-// payment from the cart the tip cannot change (cart_busy).
-func (e *Engine) ChooseTip(ch TipChoice) (*Cart, error) {
-	if (ch.Percent == nil) == (ch.Tip == nil) {
-		return nil, errf(operr.CodeInvalidField, `send {"percent": <one of the suggestions>} or {"tip": <cents, 0 for no tip>}`)
-	}
-	e.cartMu.Lock()
-	defer e.cartMu.Unlock()
-	c, err := e.cart.Update(e.mono(), func(c *Cart) error { return e.tipRules().Apply(c, ch) })
-	switch {
-	case errors.Is(err, route.ErrChanged): // the answer was to another amount
-		return nil, errf(operr.CodeNoTipPrompt, "the amount due changed while the tip was chosen; choose again")
-	case errors.Is(err, route.ErrBusy):
-		return nil, errCartBusy()
-	case err != nil:
-		return nil, err
-	}
-	return c, e.appendEvent(Event{Kind: KindCartUpdated, At: e.now(), Cart: c})
-}

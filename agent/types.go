@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/posagent/posagent/agent/dupguard"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/devices"
 	"github.com/posagent/posagent/store"
@@ -84,7 +85,7 @@ func publicPayment(p *store.Payment) *Payment {
 		AuthCodeMasked: p.AuthCodeMasked, CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC(),
 		History: []HistoryEntry{}, Refunds: []Refund{}, Refunded: p.Refunded(),
 		Answer: p.Answer, Resolution: p.Resolution, Operator: p.Operator,
-		Tip: p.Tip, Total: total(p), WalletSide: p.WalletSide, Warnings: warningsOf(p),
+		Tip: p.Tip, Total: total(p), WalletSide: p.WalletSide, Warnings: dupguard.Warnings(p),
 	}
 	if !p.QRExpiresAt.IsZero() {
 		t := p.QRExpiresAt.UTC()
@@ -104,13 +105,13 @@ func publicPayment(p *store.Payment) *Payment {
 // Event kinds.
 const (
 	KindPaymentUpdated = "payment.updated"
-	KindScanBarcode    = "scan.barcode"
-	KindScanIgnored    = "scan.ignored"
+	KindScanBarcode    = route.KindScanBarcode
+	KindScanIgnored    = route.KindScanIgnored
 	KindDeviceChanged  = "device.changed"
-	KindCartUpdated    = "cart.updated"
+	KindCartUpdated    = route.KindCartUpdated
 	// KindScanRefused: a payment code that was not charged because it
 	// could not be routed safely (already used, two payments could take it).
-	KindScanRefused = "scan.refused"
+	KindScanRefused = route.KindScanRefused
 	// KindClockJumped: the wall clock moved against the monotonic clock.
 	KindClockJumped = "clock.jumped"
 	// KindPaymentResolved: a manager settled an in-doubt payment by hand.
@@ -143,12 +144,9 @@ type Event struct {
 	Data json.RawMessage `json:"-"`
 }
 
-// ScanInfo is a scan in an event (masked when it is a payment code).
-type ScanInfo struct {
-	Code      string `json:"code"`
-	Symbology string `json:"symbology,omitempty"`
-	Device    string `json:"device,omitempty"`
-}
+// Warning is something a cashier should look at before going on
+// (possible_duplicate); nothing was refused (dupguard.Warning).
+type Warning = dupguard.Warning
 
 // DeviceStatus is one device in the registry (/v1/status, device.changed).
 type DeviceStatus = devices.Status

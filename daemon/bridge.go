@@ -40,7 +40,7 @@ func newBridge(cfg *config.Config, cjk *fonts.CJK, eng *agent.Engine, reg *devic
 	}
 	hub, err := bridge.New(bridge.Options{
 		Token: cfg.BridgeToken(), Format: format, WidthDots: prof.Dots,
-		OnScan:  func(ctx context.Context, s bridge.Scan) error { return eng.HandleScan(ctx, agent.Scan(s)) },
+		OnScan:  func(ctx context.Context, s bridge.Scan) error { return eng.Intake().HandleScan(ctx, agent.Scan(s)) },
 		OnState: func(h bridge.HelperStatus) { bridgeDevices(h, reg.Set) },
 		Logger:  log.With("part", "bridge"),
 	})

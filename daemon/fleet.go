@@ -292,7 +292,7 @@ func (t tipsLive) Prepare(old, next *config.Config) (Commit, error) {
 	}
 	choices := next.Display.TipChoices
 	return func() {
-		if err := t.eng.SetTipChoices(choices); err != nil {
+		if err := t.eng.Intake().SetTipChoices(choices); err != nil {
 			t.log.Error("config: tip suggestions not applied", "err", err)
 		}
 	}, nil

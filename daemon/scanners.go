@@ -25,7 +25,7 @@ func newScanners(cfg *config.Config, log *slog.Logger, reg *devices.Registry, en
 		}
 	}
 	return &scannerSet{cfg: cfg, log: log, setDevice: reg.Set, emit: func(ctx context.Context, s scanner.Scan) {
-		if err := eng.HandleScan(ctx, agent.Scan(s)); err != nil {
+		if err := eng.Intake().HandleScan(ctx, agent.Scan(s)); err != nil {
 			log.Warn("scan not taken", "scanner", s.Device, "err", err)
 		}
 	}}, nil

@@ -165,7 +165,7 @@ func (s *Server) hScan(w http.ResponseWriter, r *http.Request) {
 	if req.Device == "" {
 		req.Device = "api"
 	}
-	if err := s.eng.HandleScan(r.Context(), agent.Scan{Code: req.Code, Symbology: req.Symbology, Device: req.Device, At: s.now()}); err != nil {
+	if err := s.eng.Intake().HandleScan(r.Context(), agent.Scan{Code: req.Code, Symbology: req.Symbology, Device: req.Device, At: s.now()}); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -198,7 +198,7 @@ func (s *Server) hSync(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) hCartGet(w http.ResponseWriter, r *http.Request) {
-	c := s.eng.CurrentCart()
+	c := s.eng.Intake().CurrentCart()
 	if c == nil {
 		c = &agent.Cart{Currency: s.eng.Currency()}
 	}
@@ -222,7 +222,7 @@ func (d *frontDoor) hCartPut(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	out, err := d.s.eng.SetCart(req.Cart)
+	out, err := d.s.eng.Intake().SetCart(req.Cart)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -231,7 +231,7 @@ func (d *frontDoor) hCartPut(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) hCartDelete(w http.ResponseWriter, r *http.Request) {
-	if err := s.eng.ClearCart(); err != nil {
+	if err := s.eng.Intake().ClearCart(); err != nil {
 		writeErr(w, err)
 		return
 	}

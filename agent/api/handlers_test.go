@@ -245,7 +245,7 @@ func TestEventsSSEReplayAndLive(t *testing.T) {
 	// Last-Event-ID resumes after the given seq; live events follow the replay.
 	go func() {
 		time.Sleep(50 * time.Millisecond)
-		a.e.HandleScan(context.Background(), agent.Scan{Code: "4006381333931", Device: "counter"})
+		a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: "4006381333931", Device: "counter"})
 	}()
 	evs = readSSE(t, a, "", []string{"Last-Event-ID", "1"}, 2)
 	// Seq 3 is the audit entry of the POST: journaled, but not streamed.

@@ -51,7 +51,7 @@ func (d *frontDoor) hCartTip(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errf(operr.CodeTipNotOffered, "the display answers with one of the suggestions or no tip; an approved tip is the cashier's"))
 		return
 	}
-	if cur := d.s.eng.CurrentCart(); cur != nil && req.Tip != nil { // what a refused approval was for
+	if cur := d.s.eng.Intake().CurrentCart(); cur != nil && req.Tip != nil { // what a refused approval was for
 		noteOf(r).amount, noteOf(r).tip = cur.Amount, *req.Tip
 	}
 	var err error
@@ -59,7 +59,7 @@ func (d *frontDoor) hCartTip(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	out, err := d.s.eng.ChooseTip(ch)
+	out, err := d.s.eng.Intake().ChooseTip(ch)
 	if err != nil {
 		if code := codeOf(err); !ch.Cashier && (code == operr.CodeTipNotOffered || code == operr.CodeTipAlreadyChosen) {
 			d.log.Warn("api: a tip from the display refused", "client", c.client, "credential", c.name, "code", code)

@@ -2,6 +2,7 @@ package route
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/posagent/posagent/agent/operr"
@@ -55,5 +56,36 @@ func TestTips(t *testing.T) {
 	}
 	if TipFor(1713, 15) != 257 || TipFor(1000, 0) != 0 {
 		t.Errorf("TipFor rounds half up: %d %d", TipFor(1713, 15), TipFor(1000, 0))
+	}
+}
+
+// The tip suggestions an Intake offers change live (a reload, a bundle
+// from head office), within 1 and the cap, and are its own copy: the
+// caller's slice changing later changes nothing.
+func TestIntakeTipChoices(t *testing.T) {
+	given := []int{10, 15}
+	in := NewIntake(IntakeOptions{Tips: Tips{MaxPercent: 30, Choices: given, MaxTotal: 1000}})
+	given[0] = 99
+	if got := in.Tips(); !slices.Equal(got.Choices, []int{10, 15}) || got.MaxPercent != 30 || got.MaxTotal != 1000 {
+		t.Fatalf("tips at start: %+v", got)
+	}
+	for _, bad := range [][]int{{0}, {10, 31}, {-5}} {
+		if err := in.SetTipChoices(bad); err == nil {
+			t.Errorf("SetTipChoices(%v) accepted", bad)
+		}
+	}
+	if got := in.Tips().Choices; !slices.Equal(got, []int{10, 15}) {
+		t.Fatalf("a refused change changed the suggestions: %v", got)
+	}
+	next := []int{18, 30}
+	if err := in.SetTipChoices(next); err != nil {
+		t.Fatal(err)
+	}
+	next[1] = 1
+	if got := in.Tips(); !slices.Equal(got.Choices, []int{18, 30}) || got.MaxPercent != 30 {
+		t.Fatalf("after SetTipChoices: %+v", got)
+	}
+	if err := in.SetTipChoices(nil); err != nil || len(in.Tips().Choices) != 0 {
+		t.Fatalf("no suggestions: %v %v", err, in.Tips().Choices)
 	}
 }

@@ -57,7 +57,7 @@ func BenchmarkScanToSend(b *testing.B) {
 		}
 		b.StartTimer()
 		t0 := time.Now()
-		go a.e.HandleScan(ctx, agent.Scan{Code: wechatCode(i), Device: "bench"})
+		go a.e.Intake().HandleScan(ctx, agent.Scan{Code: wechatCode(i), Device: "bench"})
 		lat = append(lat, (<-sg.sent).Sub(t0))
 	}
 	b.StopTimer()

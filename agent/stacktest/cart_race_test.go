@@ -62,7 +62,7 @@ func TestConcurrentScansOneCart(t *testing.T) {
 				t.Errorf("round %d: scan %d: %d %v", r, i, s, answer[i])
 			}
 		}
-		if c := a.e.CurrentCart(); c != nil {
+		if c := a.e.Intake().CurrentCart(); c != nil {
 			t.Fatalf("round %d: the cart is still due after a scan paid it: %+v", r, c)
 		}
 	}
@@ -225,7 +225,7 @@ func TestScanThatLostTheRaceChargesNothing(t *testing.T) {
 	if os := ordersOf(t, a, sim, 2300); len(os) != 1 || os[0].Charged != 2300 {
 		t.Fatalf("orders of the cart: %+v, want one charged 2300", os)
 	}
-	if c := a.e.CurrentCart(); c != nil {
+	if c := a.e.Intake().CurrentCart(); c != nil {
 		t.Fatalf("a paid cart is due: %+v", c)
 	}
 }
@@ -255,7 +255,7 @@ func TestLostRaceNeverRestoresAPaidCart(t *testing.T) {
 	if s, err := answered(t, first); s != 409 {
 		t.Errorf("the scan that lost the race: %d %v, want 409", s, err)
 	}
-	if c := a.e.CurrentCart(); c != nil {
+	if c := a.e.Intake().CurrentCart(); c != nil {
 		t.Fatalf("the paid cart came back: %+v", c)
 	}
 	c3, _ := sim.sim.IssueCode("wechat")
@@ -291,7 +291,7 @@ func TestCartChangedDuringScan(t *testing.T) {
 		if s, err := answered(t, scan); s != 202 {
 			t.Fatalf("scan: %d %v", s, err)
 		}
-		if c := a.e.CurrentCart(); c != nil {
+		if c := a.e.Intake().CurrentCart(); c != nil {
 			t.Errorf("a cart is due after the scan paid it: %+v", c)
 		}
 		if os := ordersOf(t, a, sim, 2300); len(os) != 1 || os[0].Charged != 2300 || len(sim.sim.Ledger()) != 1 {
@@ -313,7 +313,7 @@ func TestCartChangedDuringScan(t *testing.T) {
 		if s, err := answered(t, scan); s != 409 || !client.IsCode(err, "cart_changed") {
 			t.Errorf("scan of a changed cart: %d %v, want 409 cart_changed", s, err)
 		}
-		if c := a.e.CurrentCart(); c == nil || c.Amount != 2500 {
+		if c := a.e.Intake().CurrentCart(); c == nil || c.Amount != 2500 {
 			t.Errorf("the new cart is not due: %+v", c)
 		}
 		ordersOf(t, a, sim, 0)
@@ -358,7 +358,7 @@ func TestTipChosenAgainDuringScan(t *testing.T) {
 		if s != 409 || !client.IsCode(err, "cart_changed") {
 			t.Errorf("scan: %d %v, want 409 cart_changed", s, err)
 		}
-		if c := a.e.CurrentCart(); c == nil || c.Tip != 360 {
+		if c := a.e.Intake().CurrentCart(); c == nil || c.Tip != 360 {
 			t.Errorf("cart %+v, want the tip 360 due", c)
 		}
 	})

@@ -234,14 +234,14 @@ func TestScanRouting(t *testing.T) {
 
 	// A payment code with nothing waiting and no cart: ignored, masked, not charged.
 	code := wechatCode(11)
-	if err := a.e.HandleScan(ctx, agent.Scan{Code: code, Device: "counter"}); err != nil {
+	if err := a.e.Intake().HandleScan(ctx, agent.Scan{Code: code, Device: "counter"}); err != nil {
 		t.Fatal(err)
 	}
 	if ev := next(); ev.Kind != agent.KindScanIgnored || ev.Scan.Code != paycode.Mask(code) || strings.Contains(string(ev.Data), code) {
 		t.Fatalf("ignored event %+v %s", ev, ev.Data)
 	}
 	// A barcode goes to the POS.
-	a.e.HandleScan(ctx, agent.Scan{Code: "4006381333931", Symbology: "]E0", Device: "counter"})
+	a.e.Intake().HandleScan(ctx, agent.Scan{Code: "4006381333931", Symbology: "]E0", Device: "counter"})
 	if ev := next(); ev.Kind != agent.KindScanBarcode || ev.Scan.Symbology != "]E0" {
 		t.Fatalf("barcode event %+v", ev)
 	}
@@ -261,8 +261,8 @@ func TestScanRouting(t *testing.T) {
 		t.Fatalf("replaced payment: %s %+v", p.State, p.Error)
 	}
 	code2 := alipayCode(12)
-	a.e.HandleScan(ctx, agent.Scan{Code: code2, Device: "counter"})
-	a.e.HandleScan(ctx, agent.Scan{Code: code2, Device: "counter"})
+	a.e.Intake().HandleScan(ctx, agent.Scan{Code: code2, Device: "counter"})
+	a.e.Intake().HandleScan(ctx, agent.Scan{Code: code2, Device: "counter"})
 	p2 := a.waitFinal(second.ID)
 	if p2.State != agent.Succeeded || p2.Wallet != "alipay" || p2.Amount != 1100 {
 		t.Fatalf("waiting payment: %s %s %d", p2.State, p2.Wallet, p2.Amount)
@@ -280,7 +280,7 @@ func TestScanRouting(t *testing.T) {
 	if latest.Amount != 1250 || latest.Reference != "T-9" || latest.State != agent.Succeeded {
 		t.Fatalf("auto-started payment %+v", latest)
 	}
-	if a.e.CurrentCart() != nil {
+	if a.e.Intake().CurrentCart() != nil {
 		t.Error("the cart was not cleared by the payment it started")
 	}
 	charged := 0
@@ -354,8 +354,8 @@ func TestCodesMaskedInLogsAndEvents(t *testing.T) {
 	}
 	ignored := alipayCode(399)
 	codes = append(codes, ignored)
-	a.e.HandleScan(context.Background(), agent.Scan{Code: ignored, Device: "counter"})
-	a.e.HandleScan(context.Background(), agent.Scan{Code: ignored, Device: "counter"}) // duplicate (debug log)
+	a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: ignored, Device: "counter"})
+	a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: ignored, Device: "counter"}) // duplicate (debug log)
 	_, events := a.raw("GET", "/v1/export?format=json", nil)
 	var all strings.Builder
 	all.WriteString(logs.String())

@@ -238,9 +238,9 @@ func TestWaitingPaymentAndCartExpire(t *testing.T) {
 	if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 4200}); s != 200 || m["expires_at"] == nil {
 		t.Fatalf("cart: %d %v", s, m)
 	}
-	waitFor(t, "the cart to expire", func() bool { clk.Advance(30 * time.Second); return a.e.CurrentCart() == nil })
+	waitFor(t, "the cart to expire", func() bool { clk.Advance(30 * time.Second); return a.e.Intake().CurrentCart() == nil })
 	code, _ := sim.sim.IssueCode("alipay")
-	if err := a.e.HandleScan(context.Background(), agent.Scan{Code: code, Device: "counter"}); err != nil {
+	if err := a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: code, Device: "counter"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := sim.chargedWith(code); len(got) != 0 || len(sim.sim.Ledger()) != 0 {
@@ -284,7 +284,7 @@ func TestCodePaysOnce(t *testing.T) {
 	}
 	evs, cancel := a.e.Subscribe(a.e.LastSeq())
 	defer cancel()
-	err := a.e.HandleScan(context.Background(), agent.Scan{Code: code, Device: "lane1"})
+	err := a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: code, Device: "lane1"})
 	var oe *agent.OpError
 	if !errors.As(err, &oe) || oe.Code != "code_already_used" {
 		t.Fatalf("a re-scan after the dedupe window: %v", err)
@@ -695,7 +695,7 @@ func TestWrappedCodeIsTheSameCode(t *testing.T) {
 	code, _ := sim.sim.IssueCode("wechat")
 	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 800, "mode": "scan"})
 	id := decodePayment(t, m).ID
-	if err := a.e.HandleScan(context.Background(), agent.Scan{Code: "]Q1" + code[:6] + "\u200e" + code[6:], Device: "lane1"}); err != nil {
+	if err := a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: "]Q1" + code[:6] + "\u200e" + code[6:], Device: "lane1"}); err != nil {
 		t.Fatal(err)
 	}
 	if p := a.waitFinal(id); p.State != agent.Succeeded || p.Amount != 800 {
@@ -704,7 +704,7 @@ func TestWrappedCodeIsTheSameCode(t *testing.T) {
 	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 800, "mode": "scan"})
 	second := decodePayment(t, m).ID
 	time.Sleep(time.Duration(float64(2*time.Second)*scale) + 10*time.Millisecond) // the default dedupe window (2 s), scaled
-	err := a.e.HandleScan(context.Background(), agent.Scan{Code: code, Device: "lane2"})
+	err := a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: code, Device: "lane2"})
 	var oe *agent.OpError
 	if !errors.As(err, &oe) || oe.Code != "code_already_used" {
 		t.Fatalf("the bare code after the wrapped one: %v", err)

@@ -335,7 +335,7 @@ func TestBubbleWaitsEndOnTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.e.SetCart(agent.Cart{Amount: 900}); err != nil {
+		if _, err := b.e.Intake().SetCart(agent.Cart{Amount: 900}); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Until(p.CreatedAt.Add(2*time.Minute - time.Second)))
@@ -349,12 +349,12 @@ func TestBubbleWaitsEndOnTime(t *testing.T) {
 		if p.State != agent.Cancelled || p.Error == nil || p.Error.Code != "no_code" {
 			t.Fatalf("after the timeout: %s %+v", p.State, p.Error)
 		}
-		if b.e.CurrentCart() == nil {
+		if b.e.Intake().CurrentCart() == nil {
 			t.Fatal("the cart expired before 10 min")
 		}
 		time.Sleep(8 * time.Minute)
 		settle()
-		if c := b.e.CurrentCart(); c != nil {
+		if c := b.e.Intake().CurrentCart(); c != nil {
 			t.Fatalf("the cart outlived 10 min: %+v", c)
 		}
 	})

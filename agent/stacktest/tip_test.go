@@ -201,7 +201,7 @@ func TestCartTipPrompt(t *testing.T) {
 		t.Fatalf("cart: %d %v", s, m)
 	}
 	code, _ := sim.sim.IssueCode("wechat")
-	if err := a.e.HandleScan(context.Background(), agent.Scan{Code: code, Device: "lane1"}); err != nil {
+	if err := a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: code, Device: "lane1"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(sim.sim.Ledger()); n != 0 {
@@ -225,7 +225,7 @@ func TestCartTipPrompt(t *testing.T) {
 		t.Fatalf("18 %% of 19.99: %d %v; want 360 (359.82 rounded)", s, m)
 	}
 	code2, _ := sim.sim.IssueCode("wechat")
-	if err := a.e.HandleScan(context.Background(), agent.Scan{Code: code2, Device: "lane1"}); err != nil {
+	if err := a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: code2, Device: "lane1"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the auto-started payment", func() bool { return len(sim.sim.Ledger()) == 1 })

@@ -100,7 +100,7 @@ func startE2E(t *testing.T) *e2eAgent {
 	// The hub: ESC/POS for a Sunmi; scans go to the engine.
 	a.hub, err = bridge.New(bridge.Options{
 		Token: testToken, WidthDots: 384, Logger: testLogger(t),
-		OnScan: func(ctx context.Context, s bridge.Scan) error { return a.eng.HandleScan(ctx, agent.Scan(s)) },
+		OnScan: func(ctx context.Context, s bridge.Scan) error { return a.eng.Intake().HandleScan(ctx, agent.Scan(s)) },
 		OnState: func(s bridge.HelperStatus) {
 			select {
 			case a.states <- s:
