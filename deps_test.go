@@ -74,6 +74,9 @@ var allowed = map[string][]string{
 	// The gateway's meter (latency, errors, reachability) tells the
 	// credentials' watch of a suspect answer.
 	"agent/gwmeter": {"agent/gwauth", "agent/rate", "gateway"},
+	// What an answer says of the wallet's side: pure, over the gateway's
+	// result and the journal's record of it.
+	"agent/walletside": {"gateway", "store"},
 	// The error an engine operation returns: a leaf (standard library only).
 	"agent/operr": {},
 	// Where a scan goes, applied (Intake: the routing rule, dedupe, the

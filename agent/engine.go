@@ -24,6 +24,7 @@ import (
 	"github.com/posagent/posagent/agent/rate"
 	"github.com/posagent/posagent/agent/refund"
 	"github.com/posagent/posagent/agent/route"
+	"github.com/posagent/posagent/agent/walletside"
 	"github.com/posagent/posagent/store"
 )
 
@@ -399,8 +400,8 @@ func (e *Engine) putPayment(tx *store.Tx, p *store.Payment, from State) error {
 	if p.Refunds == nil {
 		p.Refunds = []store.Refund{}
 	}
-	keepWalletSide(p)
-	e.readTradeTime(p.WalletSide)
+	walletside.Keep(p)
+	walletside.ReadTradeTime(p.WalletSide, e.o.GatewayZone)
 	if from != p.State && p.State.Final() && e.o.AutoPrint && e.o.Printer != nil &&
 		(p.State == Succeeded || p.State == Reversed) {
 		if err := tx.AddJob(&store.Job{Kind: store.JobReceipt, PaymentID: p.ID, NextAt: now, CreatedAt: now}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/posagent/posagent/agent/walletside"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/store"
@@ -66,7 +67,7 @@ func answerOf(action string, res *gateway.Result, err error, at time.Time) *stor
 	a := &store.Answer{Action: action, Sent: !errors.Is(err, gateway.ErrNotSent), Outcome: gateway.OutcomeOf(err).String(), At: at}
 	if res != nil {
 		a.RspCode, a.OrderStatus, a.Answered = res.Code, res.OrderStatus, true
-		a.Wallet = walletSideOf(res)
+		a.Wallet = walletside.Of(res)
 	}
 	var ge *gateway.Error
 	if errors.As(err, &ge) {

@@ -96,30 +96,3 @@ func TestWalletSideKeptPrintedFound(t *testing.T) {
 		t.Fatalf("csv export, want the wallet time %s:\n%s", shopTime.Format(time.RFC3339), raw)
 	}
 }
-
-// TestTradeTimeAt: the gateway's yyyyMMddHHmmss is read in its zone;
-// anything else is not a time.
-func TestTradeTimeAt(t *testing.T) {
-	sh, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		raw  string
-		zone *time.Location
-		want time.Time
-		ok   bool
-	}{
-		{"20261207061617", nil, time.Date(2026, 12, 7, 6, 16, 17, 0, time.UTC), true},
-		{"20261207141617", sh, time.Date(2026, 12, 7, 6, 16, 17, 0, time.UTC), true},
-		{"2026-12-07 06:16:17", nil, time.Time{}, false},
-		{"20261307061617", nil, time.Time{}, false},
-		{"2026120706161", nil, time.Time{}, false},
-		{"", nil, time.Time{}, false},
-	} {
-		got, ok := agent.TradeTimeAt(tt.raw, tt.zone)
-		if ok != tt.ok || !got.Equal(tt.want) {
-			t.Errorf("TradeTimeAt(%q, %v) = %v %v, want %v %v", tt.raw, tt.zone, got, ok, tt.want, tt.ok)
-		}
-	}
-}
