@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -40,23 +41,28 @@ func tamper(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
 // other, which the record-level check reports.
 func TestStreamedCheckAgrees(t *testing.T) {
 	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	// The journal, built once (built), copied for each case.
 	build := func(t *testing.T) string {
-		path, _ := mixedJournal(t)
-		s, err := Open(path, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = s.Update(func(tx *Tx) error {
-			_, err := tx.AppendAudit(at, func(seq uint64) ([]byte, error) { return auditEvent(seq, at) })
-			if err == nil {
-				err = tx.PutIdem("k1", &Idem{Hash: "h", PaymentID: "pay_90000001", Status: 201, CreatedAt: at})
+		path := filepath.Join(t.TempDir(), "posagent.db")
+		streamedJournal.copyTo(t, path, func(t testing.TB, path string) []string {
+			mixed.copyTo(t, path, buildMixed)
+			s, err := Open(path, Options{})
+			if err != nil {
+				t.Fatal(err)
 			}
-			return err
+			err = s.Update(func(tx *Tx) error {
+				_, err := tx.AppendAudit(at, func(seq uint64) ([]byte, error) { return auditEvent(seq, at) })
+				if err == nil {
+					err = tx.PutIdem("k1", &Idem{Hash: "h", PaymentID: "pay_90000001", Status: 201, CreatedAt: at})
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			return nil
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
 		return path
 	}
 	path := build(t)
@@ -122,6 +128,8 @@ func TestStreamedCheckAgrees(t *testing.T) {
 		})
 	}
 }
+
+var streamedJournal = &built{name: "streamed"}
 
 // The check while running names the damage the streamed check cannot
 // (it runs the record-level check then), and a sound journal is

@@ -14,8 +14,17 @@ import (
 
 // fragmented writes a journal at path whose older half was removed by
 // the retention compaction: half its pages are free. It returns the ids
-// of the payments kept.
+// of the payments kept. The journal is built once per test process
+// (built): a dozen tests start from it.
 func fragmented(t testing.TB, path string) []string {
+	t.Helper()
+	return fragmentedJournal.copyTo(t, path, buildFragmented)
+}
+
+var fragmentedJournal = &built{name: "fragmented"}
+
+// buildFragmented writes the journal fragmented copies at path.
+func buildFragmented(t testing.TB, path string) []string {
 	t.Helper()
 	s, err := Open(path, Options{CompactFree: -1})
 	if err != nil {

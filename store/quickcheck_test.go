@@ -21,9 +21,19 @@ var quick = Options{FullCheckBelow: -1}
 // mixedJournal writes a journal whose first payments are open (in doubt,
 // with query jobs) or final, followed by final payments only (with an
 // event each), so that some payment pages hold no record the start reads.
+// It is built once per test process (built): some twenty tests and
+// subtests start from it.
 func mixedJournal(t *testing.T) (path string, final []string) {
 	t.Helper()
 	path = filepath.Join(t.TempDir(), "posagent.db")
+	return path, mixed.copyTo(t, path, buildMixed)
+}
+
+var mixed = &built{name: "mixed"}
+
+// buildMixed writes the journal mixedJournal copies at path.
+func buildMixed(t testing.TB, path string) (final []string) {
+	t.Helper()
 	s, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +73,7 @@ func mixedJournal(t *testing.T) (path string, final []string) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return path, final
+	return final
 }
 
 // recordAt is the file offset of the value of key in bucket.

@@ -17,8 +17,9 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/store"
 )
 
@@ -75,10 +76,10 @@ func BenchmarkScanPaymentHTTP(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": alipayCode(i)})
+		status, p, err := a.pos.pay(client.PaymentRequest{Amount: 1000, Mode: "scan", AuthCode: alipayCode(i)})
 		lat = append(lat, time.Since(t0))
-		if status != 201 || m["state"] != "succeeded" {
-			b.Fatalf("%d %v", status, m)
+		if status != 201 || err != nil || p.State != client.Succeeded {
+			b.Fatalf("%d %v %+v", status, err, p)
 		}
 	}
 	b.StopTimer()
@@ -112,11 +113,12 @@ func BenchmarkIdleMemory(b *testing.B) {
 // ---- issue 14: throughput, start, queries and the drain at scale ----
 
 // payLoad takes n scan payments through the real HTTP API on c
-// connections at once and returns payments per second.
+// connections at once, as POSes through the typed client, and returns
+// payments per second.
 func payLoad(b *testing.B, a *agentEnv, n, c int, codes *atomic.Int64) float64 {
 	tr := &http.Transport{MaxIdleConns: c, MaxIdleConnsPerHost: c}
 	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr}
+	pos := agenttest.POS(b, client.Options{URL: a.srv.URL, Transport: tr})
 	var left atomic.Int64
 	left.Store(int64(n))
 	var wg sync.WaitGroup
@@ -127,20 +129,11 @@ func payLoad(b *testing.B, a *agentEnv, n, c int, codes *atomic.Int64) float64 {
 			defer wg.Done()
 			for left.Add(-1) >= 0 {
 				i := codes.Add(1)
-				body := fmt.Sprintf(`{"amount":1000,"mode":"scan","auth_code":%q}`, alipayCode(int(i)))
-				req, _ := http.NewRequest("POST", a.srv.URL+"/v1/payments", strings.NewReader(body))
-				req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", i))
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := hc.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				raw, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				var got struct{ State agent.State }
-				if resp.StatusCode != 201 || json.Unmarshal(raw, &got) != nil || got.State != agent.Succeeded {
-					b.Errorf("%d %s", resp.StatusCode, raw)
+				ctx, status := agenttest.Status(context.Background())
+				got, err := pos.CreatePayment(ctx, client.PaymentRequest{Amount: 1000, Mode: "scan", AuthCode: alipayCode(int(i))},
+					client.Key(fmt.Sprintf("bench-%d", i)))
+				if err != nil || status() != 201 || got.State != client.Succeeded {
+					b.Errorf("%d %v %+v", status(), err, got)
 					return
 				}
 			}
@@ -285,7 +278,7 @@ func BenchmarkStart(b *testing.B) {
 func BenchmarkQuery(b *testing.B) {
 	dir := benchDir(b)
 	sim := startSim(b, "")
-	future := time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	future := time.Now().Add(24 * time.Hour)
 	for _, n := range []int{0, 100000} {
 		b.Run(fmt.Sprintf("payments=%d", n), func(b *testing.B) {
 			src := benchFixture(b, dir, n)
@@ -294,31 +287,47 @@ func BenchmarkQuery(b *testing.B) {
 			gw, hc := newGatewayClient(b, sim.url)
 			defer hc.CloseIdleConnections()
 			a := startAgent(b, path, gw, agent.Options{})
-			for _, q := range []struct{ name, path string }{
-				{"list-failed", "/v1/payments?state=failed&limit=50"},
-				{"list-newest", "/v1/payments?limit=50"},
-				{"export-future", "/v1/export?since=" + future},
-				{"metrics", "/metrics"},
+			ctx := context.Background()
+			list := func(q client.ListQuery) func() (int64, error) {
+				return func() (int64, error) { _, err := a.pos.Payments(ctx, q); return 0, err }
+			}
+			export := func(since time.Time) func() (int64, error) {
+				return func() (int64, error) {
+					rc, err := a.pos.Export(ctx, since, client.FormatJSON)
+					if err != nil {
+						return 0, err
+					}
+					defer rc.Close()
+					return io.Copy(io.Discard, rc)
+				}
+			}
+			for _, q := range []struct {
+				name string
+				get  func() (int64, error) // the bytes read, when counted
+			}{
+				{"list-failed", list(client.ListQuery{State: client.Failed, Limit: 50})},
+				{"list-newest", list(client.ListQuery{Limit: 50})},
+				{"export-future", func() (int64, error) { _, err := export(future)(); return 0, err }},
+				{"metrics", func() (int64, error) { // raw HTTP: the Prometheus scrape is no call of the POS API
+					if st, raw := a.raw("GET", "/metrics", nil); st != 200 {
+						return 0, fmt.Errorf("%d %s", st, raw)
+					}
+					return 0, nil
+				}},
+				{"export-all-json", export(time.Time{})},
 			} {
 				b.Run(q.name, func(b *testing.B) {
 					for range b.N {
-						if st, raw := a.raw("GET", q.path, nil); st != 200 {
-							b.Fatalf("%d %s", st, raw)
+						n, err := q.get()
+						if err != nil {
+							b.Fatal(err)
+						}
+						if n > 0 {
+							b.SetBytes(n)
 						}
 					}
 				})
 			}
-			b.Run("export-all-json", func(b *testing.B) {
-				for range b.N {
-					resp, err := a.hc.Get(a.srv.URL + "/v1/export?format=json")
-					if err != nil {
-						b.Fatal(err)
-					}
-					n, _ := io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					b.SetBytes(n)
-				}
-			})
 			a.stop()
 		})
 	}

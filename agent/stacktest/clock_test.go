@@ -1,12 +1,14 @@
 package stacktest
 
 import (
+	"context"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/client"
 )
 
 // manualClock is a Clock that moves only when the test advances it. Its
@@ -105,8 +107,7 @@ func TestOfflineWindowFollowsTheClock(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
 	a := startAgent(t, "", gw, agent.Options{Clock: clk, Timing: timingWith(func(t *agent.Timing) { t.APIWait = time.Nanosecond })})
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": wechatCode(500)})
-	id := decodePayment(t, m).ID
+	id := a.pos.create(context.Background(), client.PaymentRequest{Amount: 1000, Mode: "scan", AuthCode: wechatCode(500)}).ID
 	a.waitUntil(id, "queued", func(p *agent.Payment) bool { return p.State == agent.Queued })
 	for s := 0; s < 59; s++ {
 		clk.Advance(time.Second)

@@ -1,9 +1,11 @@
 package stacktest
 
 import (
+	"context"
 	"testing"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway/ottsim"
 )
 
@@ -16,31 +18,29 @@ func TestPossibleDuplicateWarning(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	a := startAgent(t, "", gw, testOptions())
 
-	s, m := a.call("POST", "/v1/payments", map[string]any{"amount": 2001, "mode": "scan", "auth_code": wechatCode(6001)})
-	if s != 201 {
-		t.Fatalf("create: %d %v", s, m)
+	s, created, err := a.pos.pay(client.PaymentRequest{Amount: 2001, Mode: "scan", AuthCode: wechatCode(6001)})
+	if s != 201 || err != nil {
+		t.Fatalf("create: %d %v", s, err)
 	}
-	first := a.waitFinal(decodePayment(t, m).ID)
+	first := a.waitFinal(created.ID)
 	if first.State != agent.Failed || len(first.Warnings) != 0 {
 		t.Fatalf("first %+v", first)
 	}
 	// The same amount again: a warning, and nothing blocked.
-	s, m = a.call("POST", "/v1/payments", map[string]any{"amount": 2001, "mode": "scan"})
-	second := decodePayment(t, m)
-	if s != 201 || len(second.Warnings) != 1 || second.Warnings[0].Code != "possible_duplicate" || second.Warnings[0].PaymentID != first.ID {
-		t.Fatalf("second: %d %+v", s, m)
+	s, second, err := a.pos.pay(client.PaymentRequest{Amount: 2001, Mode: "scan"})
+	if s != 201 || err != nil || len(second.Warnings) != 1 || second.Warnings[0].Code != client.WarningPossibleDuplicate || second.Warnings[0].PaymentID != first.ID {
+		t.Fatalf("second: %d %v %+v", s, err, second)
 	}
 	// It stays on the payment (GET, and the idempotent replay).
 	if p := a.payment(second.ID); len(p.Warnings) != 1 || p.Warnings[0].PaymentID != first.ID {
 		t.Fatalf("GET: %+v", p.Warnings)
 	}
-	if s, m := a.call("POST", "/v1/payments/"+second.ID+"/cancel", nil); s != 200 {
-		t.Fatalf("cancel: %d %v", s, m)
+	if s, _, err := a.pos.cancel(second.ID); s != 200 || err != nil {
+		t.Fatalf("cancel: %d %v", s, err)
 	}
 	// Another amount: no warning.
-	s, m = a.call("POST", "/v1/payments", map[string]any{"amount": 2000, "mode": "scan", "auth_code": wechatCode(6002)})
-	if p := decodePayment(t, m); s != 201 || len(p.Warnings) != 0 {
-		t.Fatalf("another amount: %d %+v", s, m)
+	if s, p, err := a.pos.pay(client.PaymentRequest{Amount: 2000, Mode: "scan", AuthCode: wechatCode(6002)}); s != 201 || err != nil || len(p.Warnings) != 0 {
+		t.Fatalf("another amount: %d %v %+v", s, err, p)
 	}
 }
 
@@ -52,10 +52,8 @@ func TestPossibleDuplicateOff(t *testing.T) {
 	o := testOptions()
 	o.DuplicateWindow = -1
 	a := startAgent(t, "", gw, o)
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 2001, "mode": "scan", "auth_code": wechatCode(6011)})
-	a.waitFinal(decodePayment(t, m).ID)
-	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 2001, "mode": "scan", "auth_code": wechatCode(6012)})
-	if p := decodePayment(t, m); len(p.Warnings) != 0 {
+	a.waitFinal(a.pos.create(context.Background(), client.PaymentRequest{Amount: 2001, Mode: "scan", AuthCode: wechatCode(6011)}).ID)
+	if p := a.pos.create(context.Background(), client.PaymentRequest{Amount: 2001, Mode: "scan", AuthCode: wechatCode(6012)}); len(p.Warnings) != 0 {
 		t.Fatalf("warnings with the guard off: %+v", p.Warnings)
 	}
 }
@@ -67,11 +65,10 @@ func TestPossibleDuplicateAfterInDoubt(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	a := startAgent(t, "", gw, testOptions())
 	sim.sim.SetFaults(ottsim.Faults{ErrorRate: 1}) // the gateway answers nothing believable
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 3000, "mode": "scan", "auth_code": wechatCode(6021)})
-	first := a.waitUntil(decodePayment(t, m).ID, "in doubt", func(p *agent.Payment) bool { return p.State == agent.InDoubt })
-	s, m := a.call("POST", "/v1/payments", map[string]any{"amount": 3000, "mode": "scan"})
-	if p := decodePayment(t, m); s != 201 || len(p.Warnings) != 1 || p.Warnings[0].PaymentID != first.ID {
-		t.Fatalf("after an in-doubt payment: %d %+v", s, m)
+	created := a.pos.create(context.Background(), client.PaymentRequest{Amount: 3000, Mode: "scan", AuthCode: wechatCode(6021)})
+	first := a.waitUntil(created.ID, "in doubt", func(p *agent.Payment) bool { return p.State == agent.InDoubt })
+	if s, p, err := a.pos.pay(client.PaymentRequest{Amount: 3000, Mode: "scan"}); s != 201 || err != nil || len(p.Warnings) != 1 || p.Warnings[0].PaymentID != first.ID {
+		t.Fatalf("after an in-doubt payment: %d %v %+v", s, err, p)
 	}
 }
 
@@ -82,8 +79,7 @@ func TestPossibleDuplicateAfterRestart(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	a := startAgent(t, "", gw, testOptions())
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 2001, "mode": "scan", "auth_code": wechatCode(6031)})
-	first := a.waitFinal(decodePayment(t, m).ID)
+	first := a.waitFinal(a.pos.create(context.Background(), client.PaymentRequest{Amount: 2001, Mode: "scan", AuthCode: wechatCode(6031)}).ID)
 	if first.State != agent.Failed {
 		t.Fatalf("first %+v", first)
 	}
@@ -91,8 +87,7 @@ func TestPossibleDuplicateAfterRestart(t *testing.T) {
 	a.stop()
 	b := startAgent(t, path, gw, testOptions())
 	defer b.stop()
-	s, m := b.call("POST", "/v1/payments", map[string]any{"amount": 2001, "mode": "scan"}, "Idempotency-Key", "after-restart")
-	if p := decodePayment(t, m); s != 201 || len(p.Warnings) != 1 || p.Warnings[0].PaymentID != first.ID {
-		t.Fatalf("after a restart: %d %+v", s, m)
+	if s, p, err := b.pos.pay(client.PaymentRequest{Amount: 2001, Mode: "scan"}, "after-restart"); s != 201 || err != nil || len(p.Warnings) != 1 || p.Warnings[0].PaymentID != first.ID {
+		t.Fatalf("after a restart: %d %v %+v", s, err, p)
 	}
 }

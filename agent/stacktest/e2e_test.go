@@ -335,13 +335,15 @@ func TestGatewayDownThenBack(t *testing.T) {
 	if r := refunding.Refunds[0]; r.State != "pending" {
 		t.Fatalf("refund during outage is %s, want pending (queued)", r.State)
 	}
-	// Scan B late in the outage: still valid when the gateway returns.
-	time.Sleep(time.Until(t0.Add(1000 * time.Millisecond)))
-	sentB := a.pos.create(bg, client.PaymentRequest{Amount: 6300, Mode: "scan", AuthCode: wechatCode(63)})
 	st := a.e.Status()
 	if st.Gateway.Reachable || st.Outbox.Depth == 0 {
 		t.Errorf("status during outage: %+v", st)
 	}
+	// Scan B late in the outage (1.8 s of 2.4): its code is still valid for
+	// 1.2 s after the gateway returns, room enough on a loaded machine for
+	// the queued send (retried every 60 ms) to reach it.
+	time.Sleep(time.Until(t0.Add(1800 * time.Millisecond)))
+	sentB := a.pos.create(bg, client.PaymentRequest{Amount: 6300, Mode: "scan", AuthCode: wechatCode(63)})
 
 	pA := a.pos.waitFinal(expA.ID)
 	if pA.State != client.Expired || pA.Error == nil || pA.Error.Code != "code_expired" {

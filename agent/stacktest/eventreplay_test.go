@@ -2,10 +2,12 @@ package stacktest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/store"
 )
 
@@ -21,11 +23,10 @@ func TestReplayedEventsAreTheLiveOnes(t *testing.T) {
 	defer stop()
 	got := map[uint64][]byte{}
 	for i := range 3 {
-		_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": wechatCode(900 + i)})
-		id := decodePayment(t, m).ID
+		id := a.pos.create(context.Background(), client.PaymentRequest{Amount: 1000, Mode: "scan", AuthCode: wechatCode(900 + i)}).ID
 		a.waitFinal(id)
 		for r := range 3 {
-			a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": 100}, "Idempotency-Key", fmt.Sprintf("rr-%d-%d", i, r))
+			a.pos.mustRefund(id, 100, client.Key(fmt.Sprintf("rr-%d-%d", i, r)))
 		}
 		a.waitUntil(id, "its refunds final", refundsFinal)
 	}

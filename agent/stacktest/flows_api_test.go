@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/devices"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
@@ -24,17 +27,18 @@ func TestIdempotency(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	path := filepath.Join(t.TempDir(), "posagent.db")
 	a := startAgent(t, path, gw, testOptions())
-	body := map[string]any{"amount": 1500, "mode": "scan", "auth_code": wechatCode(7)}
-	s1, m1 := a.call("POST", "/v1/payments", body, "Idempotency-Key", "k-1")
-	s2, m2 := a.call("POST", "/v1/payments", body, "Idempotency-Key", "k-1")
-	if s1 != 201 || s2 != 201 || m1["id"] != m2["id"] {
-		t.Fatalf("same key twice: %d %v / %d %v", s1, m1["id"], s2, m2["id"])
+	body := client.PaymentRequest{Amount: 1500, Mode: "scan", AuthCode: wechatCode(7)}
+	s1, p1, err1 := a.pos.pay(body, "k-1")
+	s2, p2, err2 := a.pos.pay(body, "k-1")
+	if s1 != 201 || s2 != 201 || err1 != nil || err2 != nil || p1.ID != p2.ID || p1.Replayed || !p2.Replayed {
+		t.Fatalf("same key twice: %d %v %+v / %d %v %+v", s1, err1, p1, s2, err2, p2)
 	}
+	// Raw HTTP: the same key with another body, which a POS never sends on purpose.
 	s3, m3 := a.call("POST", "/v1/payments", map[string]any{"amount": 1501, "mode": "scan", "auth_code": wechatCode(7)}, "Idempotency-Key", "k-1")
 	if s3 != 409 || errCode(m3) != "idempotency_conflict" {
 		t.Fatalf("same key, other body: %d %v", s3, m3)
 	}
-	id := m1["id"].(string)
+	id := p1.ID
 	a.waitFinal(id)
 	// Concurrent retries of one refund with one key: one refund.
 	var wg sync.WaitGroup
@@ -42,25 +46,26 @@ func TestIdempotency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": 100}, "Idempotency-Key", "r-1")
+			a.pos.refund(id, 100, "r-1") // what each answered is not the point: one refund is
 		}()
 	}
 	wg.Wait()
 	// Restart on the same journal: the keys survive.
 	a.stop()
 	a = startAgent(t, path, gw, testOptions())
-	s4, m4 := a.call("POST", "/v1/payments", body, "Idempotency-Key", "k-1")
-	if s4 != 201 || m4["id"] != id {
-		t.Fatalf("after restart: %d %v", s4, m4)
+	s4, p4, err := a.pos.pay(body, "k-1")
+	if s4 != 201 || err != nil || p4.ID != id || !p4.Replayed {
+		t.Fatalf("after restart: %d %v %+v", s4, err, p4)
 	}
-	s5, m5 := a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": 100}, "Idempotency-Key", "r-1")
-	if s5 != 201 {
-		t.Fatalf("refund replay after restart: %d %v", s5, m5)
+	s5, _, err := a.pos.refund(id, 100, "r-1")
+	if s5 != 201 || err != nil {
+		t.Fatalf("refund replay after restart: %d %v", s5, err)
 	}
 	p := a.waitFinal(id)
 	if len(p.Refunds) != 1 || p.Refunded != 100 {
 		t.Fatalf("refunds after 6 retries of one key: %+v", p.Refunds)
 	}
+	// Raw HTTP: the same key with another body, as above.
 	s6, m6 := a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": 200}, "Idempotency-Key", "r-1")
 	if s6 != 409 {
 		t.Fatalf("refund key with another amount: %d %v", s6, m6)
@@ -113,8 +118,7 @@ func TestReceiptsNeverBlockPayments(t *testing.T) {
 	o.Printer, o.AutoPrint = pr, true
 	render := func(r printer.Receipt) ([]byte, error) { return []byte("\x89PNG " + r.OrderID), nil }
 	a := startAgent(t, "", gw, o, APIConf{RenderReceipt: render})
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 800, "mode": "scan", "auth_code": alipayCode(8), "reference": "INV-8"})
-	p := a.waitFinal(decodePayment(t, m).ID)
+	p := a.waitFinal(a.pos.create(context.Background(), client.PaymentRequest{Amount: 800, Mode: "scan", AuthCode: alipayCode(8), Reference: "INV-8"}).ID)
 	if p.State != agent.Succeeded {
 		t.Fatalf("with a broken printer the payment is %s", p.State)
 	}
@@ -132,7 +136,7 @@ func TestReceiptsNeverBlockPayments(t *testing.T) {
 	pr.mu.Lock()
 	pr.broken = false
 	pr.mu.Unlock()
-	a.call("POST", "/v1/sync", nil)
+	a.pos.sync()
 	for {
 		if _, printed, _ := pr.snapshot(); len(printed) == 1 {
 			r := printed[0]
@@ -143,8 +147,9 @@ func TestReceiptsNeverBlockPayments(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if status, _ := a.call("POST", "/v1/payments/"+p.ID+"/receipt", nil); status != 202 {
-		t.Fatalf("reprint: %d", status)
+	ctx, status := agenttest.Status(context.Background())
+	if err := a.pos.PrintReceipt(ctx, p.ID); err != nil || status() != 202 {
+		t.Fatalf("reprint: %d %v", status(), err)
 	}
 	for {
 		if _, printed, _ := pr.snapshot(); len(printed) == 2 {
@@ -155,9 +160,10 @@ func TestReceiptsNeverBlockPayments(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	status, png := a.raw("GET", "/v1/payments/"+p.ID+"/receipt.png", nil)
-	if status != 200 || string(png) != "\x89PNG "+p.OrderID {
-		t.Errorf("receipt.png: %d %q", status, png)
+	ctx, status = agenttest.Status(context.Background())
+	png, err := a.pos.ReceiptPNG(ctx, p.ID)
+	if err != nil || status() != 200 || string(png) != "\x89PNG "+p.OrderID {
+		t.Errorf("receipt.png: %d %v %q", status(), err, png)
 	}
 }
 
@@ -249,14 +255,12 @@ func TestScanRouting(t *testing.T) {
 	// naming the first) unless it replaces it; the code goes to the one that
 	// waits (the one the display shows); a duplicate read within the window
 	// is one scan.
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan"})
-	first := decodePayment(t, m)
-	status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1100, "mode": "scan"})
-	if status != 409 || errCode(m) != "payment_waiting" || !strings.Contains(m["error"].(map[string]any)["message"].(string), first.ID) {
-		t.Fatalf("second waiting payment: %d %v", status, m)
+	first := a.pos.create(ctx, client.PaymentRequest{Amount: 1000, Mode: "scan"})
+	status, _, err := a.pos.pay(client.PaymentRequest{Amount: 1100, Mode: "scan"})
+	if status != 409 || apiCode(err) != "payment_waiting" || !strings.Contains(apiMessage(err), first.ID) {
+		t.Fatalf("second waiting payment: %d %v", status, err)
 	}
-	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 1100, "mode": "scan", "replace": true})
-	second := decodePayment(t, m)
+	second := a.pos.create(ctx, client.PaymentRequest{Amount: 1100, Mode: "scan", Replace: true})
 	if p := a.payment(first.ID); p.State != agent.Cancelled || p.Error == nil || p.Error.Code != "replaced" {
 		t.Fatalf("replaced payment: %s %+v", p.State, p.Error)
 	}
@@ -268,15 +272,18 @@ func TestScanRouting(t *testing.T) {
 		t.Fatalf("waiting payment: %s %s %d", p2.State, p2.Wallet, p2.Amount)
 	}
 	// Cart + auto start: a code starts a payment for the amount due.
-	if status, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 1250, "reference": "T-9"}); status != 200 || m["amount"] != float64(1250) {
-		t.Fatalf("cart: %d %v", status, m)
+	cctx, cstatus := agenttest.Status(ctx)
+	if c, err := a.pos.SetCart(cctx, client.CartRequest{Amount: 1250, Reference: "T-9"}); cstatus() != 200 || err != nil || c.Amount != 1250 {
+		t.Fatalf("cart: %d %v %+v", cstatus(), err, c)
 	}
-	if status, _ := a.call("POST", "/v1/scans", map[string]any{"code": wechatCode(13)}); status != 202 {
-		t.Fatal("scan")
+	if status, err := a.pos.scan(wechatCode(13), ""); status != 202 {
+		t.Fatalf("scan: %d %v", status, err)
 	}
-	_, m = a.call("GET", "/v1/payments?limit=1", nil)
-	latest := decodePayment(t, m["payments"].([]any)[0].(map[string]any))
-	latest = a.waitFinal(latest.ID)
+	page, err := a.pos.Payments(ctx, client.ListQuery{Limit: 1})
+	if err != nil || len(page.Payments) != 1 {
+		t.Fatalf("the newest payment: %v %+v", err, page)
+	}
+	latest := a.waitFinal(page.Payments[0].ID)
 	if latest.Amount != 1250 || latest.Reference != "T-9" || latest.State != agent.Succeeded {
 		t.Fatalf("auto-started payment %+v", latest)
 	}
@@ -302,17 +309,16 @@ func TestCancelAwaitingCode(t *testing.T) {
 	gw, hc := newGatewayClient(t, sim.url)
 	defer hc.CloseIdleConnections()
 	a := startAgent(t, "", gw, testOptions())
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "reference": "R1"})
-	p := decodePayment(t, m)
-	if p.State != agent.AwaitingCode || p.Wallet != "" || p.Error != nil {
+	p := a.pos.create(context.Background(), client.PaymentRequest{Amount: 1000, Mode: "scan", Reference: "R1"})
+	if p.State != client.AwaitingCode || p.Wallet != "" || p.Error != nil {
 		t.Fatalf("created %+v", p)
 	}
-	status, m := a.call("POST", "/v1/payments/"+p.ID+"/cancel", nil)
-	if status != 200 || decodePayment(t, m).State != agent.Cancelled {
-		t.Fatalf("cancel: %d %v", status, m)
+	status, cancelled, err := a.pos.cancel(p.ID)
+	if status != 200 || err != nil || cancelled.State != client.Cancelled {
+		t.Fatalf("cancel: %d %v %+v", status, err, cancelled)
 	}
-	if status, m := a.call("POST", "/v1/payments/"+p.ID+"/code", map[string]any{"code": wechatCode(3)}); status != 422 {
-		t.Fatalf("code after cancel: %d %v", status, m)
+	if status, _, err := a.pos.giveCode(p.ID, wechatCode(3)); status != 422 {
+		t.Fatalf("code after cancel: %d %v", status, err)
 	}
 	if len(sim.sim.Ledger()) != 0 {
 		t.Error("a cancelled payment reached the gateway")
@@ -349,14 +355,13 @@ func TestCodesMaskedInLogsAndEvents(t *testing.T) {
 	for i, cents := range []int64{1000, 1001, 1004, 1003} {
 		code := wechatCode(300 + i)
 		codes = append(codes, code)
-		_, m := a.call("POST", "/v1/payments", map[string]any{"amount": cents, "mode": "scan", "auth_code": code})
-		a.waitFinal(decodePayment(t, m).ID)
+		a.waitFinal(a.pos.create(context.Background(), client.PaymentRequest{Amount: cents, Mode: "scan", AuthCode: code}).ID)
 	}
 	ignored := alipayCode(399)
 	codes = append(codes, ignored)
 	a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: ignored, Device: "counter"})
 	a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: ignored, Device: "counter"}) // duplicate (debug log)
-	_, events := a.raw("GET", "/v1/export?format=json", nil)
+	events := export(t, a.pos, client.FormatJSON)
 	var all strings.Builder
 	all.WriteString(logs.String())
 	all.Write(events)
@@ -375,4 +380,19 @@ func TestCodesMaskedInLogsAndEvents(t *testing.T) {
 			t.Errorf("payment code %s appears unmasked", paycode.Mask(c))
 		}
 	}
+}
+
+// export reads the bookkeeping export of every payment in format.
+func export(t testing.TB, p pos, format string) []byte {
+	t.Helper()
+	rc, err := p.Export(context.Background(), time.Time{}, format)
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	return b
 }

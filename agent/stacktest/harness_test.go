@@ -3,6 +3,7 @@ package stacktest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -88,8 +89,10 @@ func timingWith(f func(*agent.Timing)) agent.Timing {
 // agentEnv is an engine with its API on a real HTTP server, and two
 // clients of that API: pos, the typed client a POS imports (package
 // client), for what a POS does; and the raw HTTP client (agenttest.Raw,
-// embedded: call, raw) for what a POS does not send (hostile headers,
-// malformed bodies) and for the tests not yet moved to pos.
+// embedded: call, raw) only for what a POS does not send (a request
+// without an Idempotency-Key, a key reused with another body, bodies the
+// typed client cannot write) and the Prometheus scrape, each commented
+// where it is used.
 type agentEnv struct {
 	*agenttest.Raw
 	pos    pos
@@ -173,25 +176,19 @@ func (a *agentEnv) raw(method, path string, body any, hdr ...string) (int, []byt
 	return a.Bytes(method, path, body, hdr...)
 }
 
+// payment reads payment id through the typed client (GET
+// /v1/payments/{id}) as the engine's own type, whose states and methods
+// (State.Final, Resolution.Open) the tests use; no field is lost on the
+// way (client's TestTypesMatchTheAPI).
 func (a *agentEnv) payment(id string) *agent.Payment {
 	a.t.Helper()
-	status, raw := a.raw("GET", "/v1/payments/"+id, nil)
-	if status != 200 {
-		a.t.Fatalf("GET payment %s: %d %s", id, status, raw)
-	}
-	var p agent.Payment
-	if err := json.Unmarshal(raw, &p); err != nil {
+	j, err := json.Marshal(a.pos.get(id))
+	if err != nil {
 		a.t.Fatal(err)
 	}
-	return &p
-}
-
-func decodePayment(t testing.TB, m map[string]any) *agent.Payment {
-	t.Helper()
-	j, _ := json.Marshal(m)
 	var p agent.Payment
-	if err := json.Unmarshal(j, &p); err != nil || p.ID == "" {
-		t.Fatalf("not a payment: %s", j)
+	if err := json.Unmarshal(j, &p); err != nil || p.ID != id {
+		a.t.Fatalf("GET payment %s: %v %s", id, err, j)
 	}
 	return &p
 }
@@ -244,15 +241,104 @@ func (p pos) get(id string) *client.Payment {
 }
 
 // create starts a payment and fails the test unless the API answered with
-// one (as decodePayment does of a raw answer). A test that asserts the
-// status passes a context from agenttest.Status.
-func (p pos) create(ctx context.Context, r client.PaymentRequest) *client.Payment {
+// one. A test that asserts the status passes a context from
+// agenttest.Status.
+func (p pos) create(ctx context.Context, r client.PaymentRequest, key ...client.Key) *client.Payment {
 	p.t.Helper()
-	got, err := p.CreatePayment(ctx, r)
+	got, err := p.CreatePayment(ctx, r, key...)
 	if err != nil || got.ID == "" {
 		p.t.Fatalf("create %+v: %v %+v", r, err, got)
 	}
 	return got
+}
+
+// The money-moving calls of these tests, through the typed client, with
+// the HTTP status of the answer (agenttest.Status; 0: none came) for the
+// tests that assert it, and the call's error (a *client.Error carries the
+// API's code and message: apiCode, apiMessage).
+
+// pay starts a payment (POST /v1/payments).
+func (p pos) pay(r client.PaymentRequest, key ...client.Key) (int, *client.Payment, error) {
+	ctx, status := agenttest.Status(context.Background())
+	got, err := p.CreatePayment(ctx, r, key...)
+	return status(), got, err
+}
+
+// refund refunds amount of payment id (0: all that is left).
+func (p pos) refund(id string, amount int64, key ...client.Key) (int, *client.Payment, error) {
+	return p.refundAs(id, client.RefundRequest{Amount: amount}, key...)
+}
+
+// refundAs is refund with an operator or an approval.
+func (p pos) refundAs(id string, r client.RefundRequest, key ...client.Key) (int, *client.Payment, error) {
+	ctx, status := agenttest.Status(context.Background())
+	got, err := p.Refund(ctx, id, r, key...)
+	return status(), got, err
+}
+
+// mustRefund refunds amount of payment id (0: all) and fails the test
+// unless the API took the refund.
+func (p pos) mustRefund(id string, amount int64, key ...client.Key) *client.Payment {
+	p.t.Helper()
+	s, got, err := p.refund(id, amount, key...)
+	if err != nil || s != 201 && s != 200 {
+		p.t.Fatalf("refund %d of %s: %d %v", amount, id, s, err)
+	}
+	return got
+}
+
+// cancel stops payment id (POST /v1/payments/{id}/cancel).
+func (p pos) cancel(id string) (int, *client.Payment, error) {
+	ctx, status := agenttest.Status(context.Background())
+	got, err := p.Cancel(ctx, id)
+	return status(), got, err
+}
+
+// giveCode gives a waiting payment a code (POST /v1/payments/{id}/code).
+func (p pos) giveCode(id, code string) (int, *client.Payment, error) {
+	ctx, status := agenttest.Status(context.Background())
+	got, err := p.GiveCode(ctx, id, code)
+	return status(), got, err
+}
+
+// resolve settles an in-doubt payment by hand.
+func (p pos) resolve(id string, r client.ResolveRequest) (int, *client.Payment, error) {
+	ctx, status := agenttest.Status(context.Background())
+	got, err := p.Resolve(ctx, id, r)
+	return status(), got, err
+}
+
+// retryRefund makes again a refund proven not made.
+func (p pos) retryRefund(id, refund string) (int, *client.Payment, error) {
+	ctx, status := agenttest.Status(context.Background())
+	got, err := p.RetryRefund(ctx, id, refund)
+	return status(), got, err
+}
+
+// sync asks for a reconciliation and an outbox flush now (POST /v1/sync).
+func (p pos) sync() {
+	p.t.Helper()
+	if _, err := p.Sync(context.Background()); err != nil {
+		p.t.Fatalf("sync: %v", err)
+	}
+}
+
+// apiCode is the API's error code in err ("" when err is no *client.Error).
+func apiCode(err error) string {
+	var ae *client.Error
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return ""
+}
+
+// apiMessage is the API's error message in err.
+func apiMessage(err error) string {
+	var ae *client.Error
+	if errors.As(err, &ae) {
+		return ae.Message
+	}
+	return ""
 }
 
 // waitUntil reads the payment until cond holds of it. The limit is a hang

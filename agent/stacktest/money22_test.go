@@ -13,6 +13,7 @@ import (
 	"github.com/posagent/posagent/agent/refund"
 
 	"github.com/posagent/posagent/agent/operr"
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/internal/agenttest"
@@ -291,16 +292,16 @@ func TestUsedCodeAfterAForwardJump(t *testing.T) {
 	clk := &manualClock{now: time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)}
 	a := startAgent(t, "", gw, agent.Options{Clock: clk, Timing: timingWith(func(t *agent.Timing) { t.APIWait = time.Nanosecond })})
 	code, _ := sim.sim.IssueCode("wechat")
-	status, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code}, "Idempotency-Key", "sale-1")
-	if status != 201 {
-		t.Fatalf("%d %v", status, m)
+	status, first, err := a.pos.pay(client.PaymentRequest{Amount: 1000, Mode: "scan", AuthCode: code}, "sale-1")
+	if status != 201 || err != nil {
+		t.Fatalf("%d %v", status, err)
 	}
-	id := decodePayment(t, m).ID
+	id := first.ID
 	waitFor(t, "the payment to succeed", func() bool { return a.payment(id).State == agent.Succeeded })
 	clk.Jump(25 * time.Hour)
-	status, m = a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": code}, "Idempotency-Key", "sale-2")
-	if status != 409 || errCode(m) != "code_already_used" {
-		t.Fatalf("the used code after a 25 h jump: %d %v", status, m)
+	status, _, err = a.pos.pay(client.PaymentRequest{Amount: 1000, Mode: "scan", AuthCode: code}, "sale-2")
+	if status != 409 || apiCode(err) != "code_already_used" {
+		t.Fatalf("the used code after a 25 h jump: %d %v", status, err)
 	}
 	if n := len(sim.sim.Ledger()); n != 1 {
 		t.Fatalf("%d orders reached the gateway, want 1", n)
@@ -312,25 +313,24 @@ func TestUsedCodeAfterAForwardJump(t *testing.T) {
 func TestRefundNotMadeIsRetriedInOneStep(t *testing.T) {
 	a, sim, gw, id := paidForRefunds(t, 5000)
 	gw.set(func(g *scriptGateway) { g.refundScript = []string{"notsent"} })
-	a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": 2000})
+	a.pos.mustRefund(id, 2000)
 	p := a.waitUntil(id, "the refund settled", refundsFinal)
 	r := p.Refunds[0]
 	if r.State != "failed" || r.Error == nil || r.Error.Code != "refund_not_made" {
 		t.Fatalf("refund not made: %+v", r)
 	}
-	s, m := a.call("POST", "/v1/payments/"+id+"/refunds/"+r.ID+"/retry", map[string]any{})
-	if s != 201 {
-		t.Fatalf("retry: %d %v", s, m)
+	if s, _, err := a.pos.retryRefund(id, r.ID); s != 201 || err != nil {
+		t.Fatalf("retry: %d %v", s, err)
 	}
 	p = a.waitUntil(id, "the retry settled", refundsFinal)
 	if len(p.Refunds) != 2 || p.Refunds[1].State != "succeeded" || p.Refunds[1].RetryOf != r.ID || p.Refunds[1].Amount != 2000 {
 		t.Fatalf("after the retry: %+v", p.Refunds)
 	}
-	if s, m := a.call("POST", "/v1/payments/"+id+"/refunds/"+r.ID+"/retry", map[string]any{}); s != 409 || errCode(m) != "already_retried" {
-		t.Fatalf("a second retry: %d %v", s, m)
+	if s, _, err := a.pos.retryRefund(id, r.ID); s != 409 || apiCode(err) != "already_retried" {
+		t.Fatalf("a second retry: %d %v", s, err)
 	}
-	if s, m := a.call("POST", "/v1/payments/"+id+"/refunds/"+p.Refunds[1].ID+"/retry", map[string]any{}); s != 422 {
-		t.Fatalf("retrying a refund that succeeded: %d %v", s, m)
+	if s, _, err := a.pos.retryRefund(id, p.Refunds[1].ID); s != 422 {
+		t.Fatalf("retrying a refund that succeeded: %d %v", s, err)
 	}
 	if led := sim.ledger()[p.OrderID]; led.Refunded != 2000 {
 		t.Fatalf("ledger refunded %d", led.Refunded)

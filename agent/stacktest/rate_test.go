@@ -1,15 +1,16 @@
 package stacktest
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/posagent/posagent/agent"
-	"github.com/posagent/posagent/store"
-
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/printer"
+	"github.com/posagent/posagent/store"
 )
 
 // The rate is fetched from the gateway at start (EX_RATE_QUERY), kept in
@@ -37,8 +38,7 @@ func TestRateFetchedJournaledAndPrinted(t *testing.T) {
 		t.Fatalf("journaled rate %+v, want %+v", got, r)
 	}
 
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1713, "mode": "scan", "auth_code": wechatCode(7101)})
-	p := a.waitFinal(decodePayment(t, m).ID)
+	p := a.waitFinal(a.pos.create(context.Background(), client.PaymentRequest{Amount: 1713, Mode: "scan", AuthCode: wechatCode(7101)}).ID)
 	var rc printer.Receipt
 	a.waitUntilPrinted(pr, p.ID, &rc)
 	text := receiptText(t, rc)
@@ -47,12 +47,11 @@ func TestRateFetchedJournaledAndPrinted(t *testing.T) {
 			t.Errorf("receipt lacks %q:\n%s", want, text)
 		}
 	}
-	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 800, "mode": "qr", "wallet": "unionpay"})
-	q := decodePayment(t, m)
-	if err := sim.sim.Pay(q.OrderID); err != nil {
+	qr := a.pos.create(context.Background(), client.PaymentRequest{Amount: 800, Mode: "qr", Wallet: "unionpay"})
+	if err := sim.sim.Pay(qr.OrderID); err != nil {
 		t.Fatal(err)
 	}
-	q = a.waitFinal(q.ID)
+	q := a.waitFinal(qr.ID)
 	a.waitUntilPrinted(pr, q.ID, &rc)
 	if text := receiptText(t, rc); strings.Contains(text, "CNY") {
 		t.Errorf("a UnionPay receipt with a CNY estimate:\n%s", text)

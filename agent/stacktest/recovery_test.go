@@ -1,12 +1,14 @@
 package stacktest
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/client"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/paycode"
 	"github.com/posagent/posagent/store"
 )
@@ -101,14 +103,12 @@ func TestRetentionCompacts(t *testing.T) {
 	o.Retention = 20 * time.Second    // 0.4 s scaled
 	o.CompactEvery = 10 * time.Second // 0.2 s scaled
 	a := startAgent(t, "", gw, o)
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan", "auth_code": wechatCode(95)})
-	done := a.waitFinal(decodePayment(t, m).ID)
-	_, m = a.call("POST", "/v1/payments", map[string]any{"amount": 1000, "mode": "scan"})
-	open := decodePayment(t, m) // awaiting_code: never compacted
+	done := a.waitFinal(a.pos.create(context.Background(), client.PaymentRequest{Amount: 1000, Mode: "scan", AuthCode: wechatCode(95)}).ID)
+	open := a.pos.create(context.Background(), client.PaymentRequest{Amount: 1000, Mode: "scan"}) // awaiting_code: never compacted
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		status, _ := a.call("GET", "/v1/payments/"+done.ID, nil)
-		if status == 404 {
+		ctx, status := agenttest.Status(context.Background())
+		if _, err := a.pos.Payment(ctx, done.ID); status() == 404 && apiCode(err) == "not_found" {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -1,8 +1,11 @@
 package stacktest
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/posagent/posagent/client"
 )
 
 // Issue 22, findings 1 and 2: refunds of one payment whose outcome is
@@ -19,7 +22,7 @@ func TestTwoInDoubtRefundsAreNotBothMade(t *testing.T) {
 	done := make(chan struct{}, 2)
 	for range 2 {
 		go func() {
-			a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": 4000})
+			a.pos.refund(id, 4000) // each is taken; how each ends is the test
 			done <- struct{}{}
 		}()
 	}
@@ -43,11 +46,11 @@ func TestRefundsInDoubtAreAttributedExactly(t *testing.T) {
 	a, sim, gw, id := paidForRefunds(t, 9750)
 
 	gw.set(func(g *scriptGateway) { g.refundByAmount = map[int64]string{1117: "ok", 2597: "notsent", 2877: "lost"} })
-	a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": 1117})
+	a.pos.mustRefund(id, 1117)
 	done := make(chan struct{}, 2)
 	for _, amt := range []int64{2597, 2877} {
 		go func() {
-			a.call("POST", "/v1/payments/"+id+"/refunds", map[string]any{"amount": amt})
+			a.pos.refund(id, amt)
 			done <- struct{}{}
 		}()
 	}
@@ -72,6 +75,7 @@ func TestRefundsInDoubtAreAttributedExactly(t *testing.T) {
 // paidForRefunds starts an agent whose refunds a script can lose, against
 // the simulator, and a scan payment of amount it took: the start of each
 // refund test. An in-doubt refund is judged not made 2 ms (scaled) after.
+// The payment was asked for with the Idempotency-Key paidKey.
 func paidForRefunds(t *testing.T, amount int64) (*agentEnv, *simEnv, *scriptGateway, string) {
 	t.Helper()
 	sim := startSim(t, "")
@@ -82,6 +86,9 @@ func paidForRefunds(t *testing.T, amount int64) (*agentEnv, *simEnv, *scriptGate
 	o.RefundSettle = 100 * time.Millisecond
 	a := startAgent(t, "", gw, o)
 	code, _ := sim.sim.IssueCode("wechat")
-	_, m := a.call("POST", "/v1/payments", map[string]any{"amount": amount, "mode": "scan", "auth_code": code})
-	return a, sim, gw, a.waitFinal(decodePayment(t, m).ID).ID
+	p := a.pos.create(context.Background(), client.PaymentRequest{Amount: amount, Mode: "scan", AuthCode: code}, paidKey)
+	return a, sim, gw, a.waitFinal(p.ID).ID
 }
+
+// paidKey is the Idempotency-Key of paidForRefunds's payment.
+const paidKey client.Key = "paid-for-refunds"

@@ -16,6 +16,7 @@ import (
 	"github.com/posagent/posagent/agent/refund"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/money"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
@@ -207,11 +208,11 @@ func TestBubbleReversalAfterTheZBalances(t *testing.T) {
 			t.Fatalf("Z2 unsettled %+v", z2.Unsettled)
 		}
 		// Through the API, as the POS reads it.
-		s, m := b.call("GET", "/v1/reports/z/2", nil)
-		var api books.Report
-		if js, err := json.Marshal(m); err != nil || json.Unmarshal(js, &api) != nil || s != 200 ||
+		ctx, status := agenttest.Status(context.Background())
+		api, err := b.pos.ZReport(ctx, 2)
+		if err != nil || status() != 200 ||
 			api.Net != 1500 || api.ShiftNet != -1002 || api.Late.Net != 2502 || len(api.Late.ByZ) != 1 || api.Late.ByZ[0].Z != 1 {
-			t.Fatalf("GET /v1/reports/z/2: %d %v", s, m)
+			t.Fatalf("GET /v1/reports/z/2: %d %v %+v", status(), err, api)
 		}
 		if _, again, _ := b.bk.ZReport(1); !bytes.Equal(again, raw1) {
 			t.Fatal("Z1 was rewritten")

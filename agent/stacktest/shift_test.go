@@ -1,6 +1,7 @@
 package stacktest
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 	"time"
@@ -44,7 +45,10 @@ func TestShiftClosesByItselfAtCloseAt(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	z := a.report("GET", "/v1/reports/z/1")
+	z, err := a.pos.ZReport(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !z.Shift.AutoClosed || z.Shift.OpenedBy != "mia" || z.Payments.Count != 0 {
 		t.Fatalf("Z %+v", z)
 	}

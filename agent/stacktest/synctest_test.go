@@ -66,11 +66,9 @@ func (m memTransport) RoundTrip(r *http.Request) (resp *http.Response, err error
 }
 
 // bubbleEnv is an engine, its API and a simulator in one bubble; the API
-// is called in memory by the typed client a POS imports (pos), and by the
-// raw HTTP client (agenttest.Raw, embedded) for the tests not yet moved to it.
+// is called in memory by the typed client a POS imports (pos).
 type bubbleEnv struct {
-	*agenttest.Raw
-	pos  pos // the typed client a POS imports, over the same in-memory transport
+	pos  pos // the typed client a POS imports, over an in-memory transport
 	t    *testing.T
 	e    *agent.Engine
 	bk   *books.Books // the books beside e, running with it
@@ -148,9 +146,8 @@ func startBubble(t *testing.T, o agent.Options, so ottsim.Options, opts ...bubbl
 	go func() { done <- e.Run(ctx) }()
 	<-e.Ready()
 	go func() { booksDone <- bk.Run(ctx) }()
-	b := &bubbleEnv{t: t, e: e, bk: bk, st: st, gw: o.Gateway, sim: sim, env: &simEnv{sim: sim},
-		Raw: &agenttest.Raw{T: t, Base: "http://127.0.0.1:7420", HC: &http.Client{Transport: memTransport{testAPI(e, bk, o)}}}}
-	b.pos = pos{t: t, Client: agenttest.POS(t, client.Options{URL: b.Base, Transport: b.HC.Transport})}
+	b := &bubbleEnv{t: t, e: e, bk: bk, st: st, gw: o.Gateway, sim: sim, env: &simEnv{sim: sim}}
+	b.pos = pos{t: t, Client: agenttest.POS(t, client.Options{URL: "http://127.0.0.1:7420", Transport: memTransport{testAPI(e, bk, o)}})}
 	b.stop = func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -177,11 +174,6 @@ func (b *bubbleEnv) payment(id string) *agent.Payment {
 		b.t.Fatal(err)
 	}
 	return p
-}
-
-func (b *bubbleEnv) call(method, path string, body any, hdr ...string) (int, map[string]any) {
-	b.t.Helper()
-	return b.Call(method, path, body, hdr...)
 }
 
 // customer is the customer's phone: it opens a qr payment's code_url.

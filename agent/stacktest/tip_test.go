@@ -8,9 +8,10 @@ import (
 	"testing"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/printer"
 	"github.com/posagent/posagent/store"
 )
@@ -69,11 +70,11 @@ func TestTipEndToEnd(t *testing.T) {
 	o.Printer, o.AutoPrint = pr, true
 	a := startAgent(t, "", gw, o)
 
-	s, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1250, "tip": 200, "mode": "scan", "auth_code": wechatCode(4201), "reference": "INV-42"})
-	if s != 201 {
-		t.Fatalf("create: %d %v", s, m)
+	s, created, err := a.pos.pay(client.PaymentRequest{Amount: 1250, Tip: 200, Mode: "scan", AuthCode: wechatCode(4201), Reference: "INV-42"})
+	if s != 201 || err != nil {
+		t.Fatalf("create: %d %v", s, err)
 	}
-	p := a.waitFinal(decodePayment(t, m).ID)
+	p := a.waitFinal(created.ID)
 	if p.State != agent.Succeeded || p.Amount != 1250 || p.Tip != 200 || p.Total != 1450 {
 		t.Fatalf("payment %+v", p)
 	}
@@ -96,35 +97,36 @@ func TestTipEndToEnd(t *testing.T) {
 	}
 
 	// A qr payment with a tip: ACTIVEPAY carries it.
-	s, m = a.call("POST", "/v1/payments", map[string]any{"amount": 800, "tip": 120, "mode": "qr", "wallet": "alipay"})
-	if s != 201 {
-		t.Fatalf("qr: %d %v", s, m)
+	s, qr, err := a.pos.pay(client.PaymentRequest{Amount: 800, Tip: 120, Mode: "qr", Wallet: "alipay"})
+	if s != 201 || err != nil {
+		t.Fatalf("qr: %d %v", s, err)
 	}
-	q := decodePayment(t, m)
-	if err := sim.sim.Pay(q.OrderID); err != nil {
+	if err := sim.sim.Pay(qr.OrderID); err != nil {
 		t.Fatal(err)
 	}
-	q = a.waitFinal(q.ID)
+	q := a.waitFinal(qr.ID)
 	if q.State != agent.Succeeded || sim.ledger()[q.OrderID].Tip != 120 || sim.ledger()[q.OrderID].Charged != 945 {
 		t.Fatalf("qr payment %+v, order %+v", q, sim.ledger()[q.OrderID])
 	}
 
 	// The totals: tips apart, in the net.
-	x := a.report("GET", "/v1/reports/x")
+	x, err := a.pos.XReport(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if x.Sales.Amount != 2050 || x.Tips != 320 || x.Net != 2370 {
 		t.Fatalf("X report sales %+v tips %d net %d", x.Sales, x.Tips, x.Net)
 	}
 	// The export carries the tip and the total.
-	_, raw := a.raw("GET", "/v1/export?format=csv", nil)
+	raw := export(t, a.pos, client.FormatCSV)
 	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
 	if !strings.HasSuffix(lines[0], ",tip,total,fee,buyer_login_id,trade_time,wallet_transaction_id,cny_amount") ||
 		!strings.Contains(lines[1], ",200,1450,25,") {
 		t.Fatalf("csv export:\n%s", raw)
 	}
 	// A refund of all refunds the tip too.
-	s, m = a.call("POST", "/v1/payments/"+p.ID+"/refunds", map[string]any{"all": true})
-	if s != 201 {
-		t.Fatalf("refund: %d %v", s, m)
+	if s, _, err := a.pos.refund(p.ID, 0); s != 201 || err != nil {
+		t.Fatalf("refund: %d %v", s, err)
 	}
 	p = a.waitUntil(p.ID, "refunded", refundsFinal)
 	if p.Refunded != 1450 || sim.ledger()[p.OrderID].Refunded != 1450 {
@@ -154,21 +156,24 @@ func TestTipAndReferenceValidation(t *testing.T) {
 	defer hc.CloseIdleConnections()
 	a := startAgent(t, "", gw, testOptions())
 	for _, c := range []struct {
-		body map[string]any
+		req  client.PaymentRequest
 		code string
 	}{
-		{map[string]any{"amount": 100, "tip": -1, "mode": "scan"}, "invalid_tip"},
-		{map[string]any{"amount": agent.MaxAmount, "tip": 1, "mode": "scan"}, "invalid_tip"},
-		{map[string]any{"amount": 100, "tip": "1", "mode": "scan"}, "invalid_field"},
-		{map[string]any{"amount": 100, "mode": "scan", "reference": "INV 1"}, "invalid_reference"},
-		{map[string]any{"amount": 100, "mode": "scan", "reference": strings.Repeat("7", 33)}, "invalid_reference"},
+		{client.PaymentRequest{Amount: 100, Tip: -1, Mode: "scan"}, "invalid_tip"},
+		{client.PaymentRequest{Amount: int64(agent.MaxAmount), Tip: 1, Mode: "scan"}, "invalid_tip"},
+		{client.PaymentRequest{Amount: 100, Mode: "scan", Reference: "INV 1"}, "invalid_reference"},
+		{client.PaymentRequest{Amount: 100, Mode: "scan", Reference: strings.Repeat("7", 33)}, "invalid_reference"},
 	} {
-		if s, m := a.call("POST", "/v1/payments", c.body); s != 400 || errCode(m) != c.code {
-			t.Errorf("%v: %d %v, want 400 %s", c.body, s, m, c.code)
+		if s, _, err := a.pos.pay(c.req); s != 400 || apiCode(err) != c.code {
+			t.Errorf("%+v: %d %v, want 400 %s", c.req, s, err, c.code)
 		}
 	}
-	if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 100, "tip": -5}); s != 400 || errCode(m) != "invalid_tip" {
-		t.Errorf("cart: %d %v", s, m)
+	// Raw HTTP: a tip as a string, which the typed client cannot write.
+	if s, m := a.call("POST", "/v1/payments", map[string]any{"amount": 100, "tip": "1", "mode": "scan"}); s != 400 || errCode(m) != "invalid_field" {
+		t.Errorf("a tip as a string: %d %v, want 400 invalid_field", s, m)
+	}
+	if s, err := a.pos.setCart(client.CartRequest{Amount: 100, Tip: -5}); s != 400 || apiCode(err) != "invalid_tip" {
+		t.Errorf("cart: %d %v", s, err)
 	}
 	if len(sim.sim.Ledger()) != 0 {
 		t.Fatal("a refused request reached the gateway")
@@ -185,20 +190,20 @@ func TestCartTipPrompt(t *testing.T) {
 	o := testOptions()
 	o.ScanAutoStart = true
 	a := startAgent(t, "", gw, o)
-	if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 1000, "tip_prompt": true}); s != 400 || errCode(m) != "no_tip_choices" {
-		t.Fatalf("a tip prompt without suggestions: %d %v", s, m)
+	if s, err := a.pos.setCart(client.CartRequest{Amount: 1000, TipPrompt: true}); s != 400 || apiCode(err) != "no_tip_choices" {
+		t.Fatalf("a tip prompt without suggestions: %d %v", s, err)
 	}
 	a.stop()
 	o.TipChoices = []int{10, 15, 18}
 	a = startAgent(t, "", gw, o)
-	if s, m := a.call("POST", "/v1/cart/tip", map[string]any{"percent": 10}); s != 409 || errCode(m) != "no_tip_prompt" {
-		t.Fatalf("a tip with no prompt: %d %v", s, m)
+	if s, _, err := a.pos.chooseTip(10); s != 409 || apiCode(err) != "no_tip_prompt" {
+		t.Fatalf("a tip with no prompt: %d %v", s, err)
 	}
-	if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 1000, "tip": 100, "tip_prompt": true}); s != 400 || errCode(m) != "invalid_tip" {
-		t.Fatalf("a tip and a prompt: %d %v", s, m)
+	if s, err := a.pos.setCart(client.CartRequest{Amount: 1000, Tip: 100, TipPrompt: true}); s != 400 || apiCode(err) != "invalid_tip" {
+		t.Fatalf("a tip and a prompt: %d %v", s, err)
 	}
-	if s, m := a.call("PUT", "/v1/cart", map[string]any{"amount": 1999, "tip_prompt": true}); s != 200 {
-		t.Fatalf("cart: %d %v", s, m)
+	if s, err := a.pos.setCart(client.CartRequest{Amount: 1999, TipPrompt: true}); s != 200 || err != nil {
+		t.Fatalf("cart: %d %v", s, err)
 	}
 	code, _ := sim.sim.IssueCode("wechat")
 	if err := a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: code, Device: "lane1"}); err != nil {
@@ -207,22 +212,25 @@ func TestCartTipPrompt(t *testing.T) {
 	if n := len(sim.sim.Ledger()); n != 0 {
 		t.Fatalf("a scan started a payment before the customer chose a tip: %d orders", n)
 	}
+	pct := func(n int) *int { return &n }
+	cents := func(n int64) *int64 { return &n }
 	for _, c := range []struct {
-		body map[string]any
-		code string
+		choice client.TipChoice
+		code   string
 	}{
-		{map[string]any{"percent": 12}, "invalid_tip"},
-		{map[string]any{"percent": 10, "tip": 5}, "invalid_field"},
-		{map[string]any{}, "invalid_field"},
-		{map[string]any{"tip": -5}, "invalid_tip"},
+		{client.TipChoice{Percent: pct(12)}, "invalid_tip"},
+		{client.TipChoice{Percent: pct(10), Tip: cents(5)}, "invalid_field"},
+		{client.TipChoice{}, "invalid_field"},
+		{client.TipChoice{Tip: cents(-5)}, "invalid_tip"},
 	} {
-		if s, m := a.call("POST", "/v1/cart/tip", c.body); s != 400 || errCode(m) != c.code {
-			t.Errorf("%v: %d %v; want 400 %s", c.body, s, m, c.code)
+		ctx, status := agenttest.Status(context.Background())
+		if _, err := a.pos.ChooseTip(ctx, c.choice); status() != 400 || apiCode(err) != c.code {
+			t.Errorf("%+v: %d %v; want 400 %s", c.choice, status(), err, c.code)
 		}
 	}
-	s, m := a.call("POST", "/v1/cart/tip", map[string]any{"percent": 18})
-	if s != 200 || m["tip"] != float64(360) || m["tip_chosen"] != true {
-		t.Fatalf("18 %% of 19.99: %d %v; want 360 (359.82 rounded)", s, m)
+	s, cart, err := a.pos.chooseTip(18)
+	if s != 200 || err != nil || cart.Tip != 360 || !cart.TipChosen {
+		t.Fatalf("18 %% of 19.99: %d %v %+v; want 360 (359.82 rounded)", s, err, cart)
 	}
 	code2, _ := sim.sim.IssueCode("wechat")
 	if err := a.e.Intake().HandleScan(context.Background(), agent.Scan{Code: code2, Device: "lane1"}); err != nil {

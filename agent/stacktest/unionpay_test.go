@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/printer"
 )
 
@@ -21,11 +21,11 @@ func TestUnionPayQREndToEnd(t *testing.T) {
 	o := testOptions()
 	o.Printer, o.AutoPrint = pr, true
 	a := startAgent(t, "", gw, o)
-	s, m := a.call("POST", "/v1/payments", map[string]any{"amount": 1888, "mode": "qr", "wallet": "unionpay", "reference": "INV-88"})
-	if s != 201 {
-		t.Fatalf("create: %d %v", s, m)
+	s, created, err := a.pos.pay(client.PaymentRequest{Amount: 1888, Mode: "qr", Wallet: "unionpay", Reference: "INV-88"})
+	if s != 201 || err != nil {
+		t.Fatalf("create: %d %v", s, err)
 	}
-	p := a.waitUntil(decodePayment(t, m).ID, "code_url", func(p *agent.Payment) bool { return p.CodeURL != "" })
+	p := a.waitUntil(created.ID, "code_url", func(p *agent.Payment) bool { return p.CodeURL != "" })
 	resp, err := http.Get(p.CodeURL)
 	if err != nil {
 		t.Fatal(err)

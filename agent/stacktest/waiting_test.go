@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
-
+	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway/ottsim"
 )
 
@@ -40,9 +40,8 @@ func TestBubbleWaitingForCustomer(t *testing.T) {
 		}
 		time.Sleep(time.Until(start.Add(10 * time.Second)))
 		settle()
-		_, m := b.call("GET", "/v1/payments/"+p.ID, nil)
-		if m["state"] != "processing" || m["reason"] != agent.ReasonWaitingForCustomer {
-			t.Fatalf("10 s into the customer's confirmation the API says %v (reason %v)", m["state"], m["reason"])
+		if got := b.pos.get(p.ID); got.State != client.Processing || got.Reason != client.ReasonWaitingForCustomer {
+			t.Fatalf("10 s into the customer's confirmation the API says %v (reason %v)", got.State, got.Reason)
 		}
 		time.Sleep(time.Minute)
 		settle()
@@ -84,13 +83,12 @@ func TestBubbleCancelWhileWaitingForCustomer(t *testing.T) {
 		if p = b.payment(p.ID); p.Reason != agent.ReasonWaitingForCustomer {
 			t.Fatalf("not waiting for the customer: %s, reason %q", p.State, p.Reason)
 		}
-		s, m := b.call("POST", "/v1/payments/"+p.ID+"/cancel", struct{}{})
-		if s != 200 {
-			t.Fatalf("cancel: %d %v", s, m)
+		s, got, err := b.pos.cancel(p.ID)
+		if s != 200 || err != nil {
+			t.Fatalf("cancel: %d %v", s, err)
 		}
-		e, _ := m["error"].(map[string]any)
-		if m["state"] != "in_doubt" || e == nil || e["message"] != agent.MsgCancelledWaiting || m["reason"] != nil {
-			t.Fatalf("cancelled while waiting: %v %v reason %v; want in_doubt saying %q", m["state"], e, m["reason"], agent.MsgCancelledWaiting)
+		if got.State != client.InDoubt || got.Error == nil || got.Error.Message != agent.MsgCancelledWaiting || got.Reason != "" {
+			t.Fatalf("cancelled while waiting: %v %+v reason %q; want in_doubt saying %q", got.State, got.Error, got.Reason, agent.MsgCancelledWaiting)
 		}
 		time.Sleep(10 * time.Minute)
 		settle()

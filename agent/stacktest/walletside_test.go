@@ -1,13 +1,15 @@
 package stacktest
 
 import (
-	"net/url"
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/client"
+	"github.com/posagent/posagent/internal/agenttest"
 	"github.com/posagent/posagent/printer"
 )
 
@@ -29,16 +31,16 @@ func TestWalletSideKeptPrintedFound(t *testing.T) {
 	// the shop's zone (the books'); the simulator answers trade_time in UTC (o.GatewayZone nil)
 	a := startAgent(t, "", gw, o, APIConf{Books: books.Options{Location: tor}})
 	var ps []*agent.Payment
-	for i, body := range []map[string]any{
-		{"amount": 1250, "mode": "scan", "auth_code": wechatCode(5101), "reference": "INV-51"},
-		{"amount": 900, "mode": "scan", "auth_code": alipayCode(5102)},
-		{"amount": 1202, "mode": "scan", "auth_code": wechatCode(5103)}, // paid after a query
+	for i, req := range []client.PaymentRequest{
+		{Amount: 1250, Mode: "scan", AuthCode: wechatCode(5101), Reference: "INV-51"},
+		{Amount: 900, Mode: "scan", AuthCode: alipayCode(5102)},
+		{Amount: 1202, Mode: "scan", AuthCode: wechatCode(5103)}, // paid after a query
 	} {
-		s, m := a.call("POST", "/v1/payments", body)
-		if s != 201 {
-			t.Fatalf("%d: %d %v", i, s, m)
+		s, p, err := a.pos.pay(req)
+		if s != 201 || err != nil {
+			t.Fatalf("%d: %d %v", i, s, err)
 		}
-		ps = append(ps, a.waitFinal(decodePayment(t, m).ID))
+		ps = append(ps, a.waitFinal(p.ID))
 	}
 	for _, p := range ps {
 		w := p.WalletSide
@@ -60,19 +62,19 @@ func TestWalletSideKeptPrintedFound(t *testing.T) {
 	}
 
 	// Found by a part of the transaction number, as typed from the phone.
+	ctx := context.Background()
 	for _, find := range []string{wx, wx[:22], wx[len(wx)-8:]} {
-		_, m := a.call("GET", "/v1/payments?find="+url.QueryEscape(find), nil)
-		list := m["payments"].([]any)
-		if len(list) != 1 || list[0].(map[string]any)["id"] != ps[0].ID {
-			t.Fatalf("find %q: %v", find, m)
+		pg, err := a.pos.Payments(ctx, client.ListQuery{Find: find})
+		if err != nil || len(pg.Payments) != 1 || pg.Payments[0].ID != ps[0].ID {
+			t.Fatalf("find %q: %v %+v", find, err, pg)
 		}
 	}
-	if s, m := a.call("GET", "/v1/payments?find=420", nil); s != 400 || errCode(m) != "invalid_find" {
-		t.Fatalf("a 3-character find: %d %v", s, m)
+	sctx, status := agenttest.Status(ctx)
+	if _, err := a.pos.Payments(sctx, client.ListQuery{Find: "420"}); status() != 400 || apiCode(err) != "invalid_find" {
+		t.Fatalf("a 3-character find: %d %v", status(), err)
 	}
-	_, m := a.call("GET", "/v1/payments?reference=INV-51", nil)
-	if list := m["payments"].([]any); len(list) != 1 || list[0].(map[string]any)["id"] != ps[0].ID {
-		t.Fatalf("by reference: %v", m)
+	if pg, err := a.pos.Payments(ctx, client.ListQuery{Reference: "INV-51"}); err != nil || len(pg.Payments) != 1 || pg.Payments[0].ID != ps[0].ID {
+		t.Fatalf("by reference: %v %+v", err, pg)
 	}
 
 	// Printed.
@@ -89,7 +91,7 @@ func TestWalletSideKeptPrintedFound(t *testing.T) {
 		t.Errorf("the receipt prints the wire format %s:\n%s", ps[0].WalletSide.TradeTime, text)
 	}
 	// Exported, in the shop's zone.
-	_, raw := a.raw("GET", "/v1/export?format=csv", nil)
+	raw := export(t, a.pos, client.FormatCSV)
 	if !strings.Contains(string(raw), ",sim_wechat_buyer,"+shopTime.Format(time.RFC3339)+","+wx+",") || strings.Contains(string(raw), ps[0].WalletSide.TradeTime) {
 		t.Fatalf("csv export, want the wallet time %s:\n%s", shopTime.Format(time.RFC3339), raw)
 	}

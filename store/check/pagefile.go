@@ -564,6 +564,13 @@ type PageInfo struct {
 	Count  int    `json:"count,omitempty"`  // entries
 }
 
+// pagesOnly is the visitor of a walk for the page list: it reads no record.
+type pagesOnly struct{}
+
+func (pagesOnly) record(string, []byte, []byte) {}
+func (pagesOnly) bucketSeq(string, uint64)      {}
+func (pagesOnly) lost(string, uint64)           {}
+
 // Pages lists every page of the journal file at path, read with the
 // checked reader (nothing is modified; damaged pages read as unreachable).
 func Pages(path string) ([]PageInfo, error) {
@@ -586,8 +593,8 @@ func Pages(path string) ([]PageInfo, error) {
 	for _, id := range ids {
 		free[id] = true
 	}
-	inv := newInventory()
-	w := &walker{pf: pf, v: inv}
+	// The pages alone: their records are not decoded (the check does that).
+	w := &walker{pf: pf, v: pagesOnly{}}
 	w.walk()
 	out := make([]PageInfo, 0, m.pgid)
 	for id := uint64(0); id < m.pgid; id++ {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"sync"
 )
 
 // Payment records are stored compressed (those that seal a code
@@ -52,23 +51,70 @@ var (
 )
 
 // codec packs records with one dictionary under one tag.
+//
+// Its writers and readers are kept in small free lists, not sync.Pools: a
+// DEFLATE writer is some 750 KB (its hash chains), which a pool lets go at
+// every collection (and, under the race detector, at a quarter of its Puts
+// at random), so that a pack would often allocate and fill a new one.
+// Records are packed inside write transactions, one at a time: one kept
+// writer serves every pack (another pack at the same time makes its own).
 type codec struct {
-	tag              byte
-	dict             []byte
-	writers, readers sync.Pool
+	tag     byte
+	dict    []byte
+	writers chan *flate.Writer
+	readers chan io.ReadCloser
 }
 
+// keptWriters and keptReaders are how many idle writers and readers
+// (some 45 KB each; reads run side by side) a codec keeps.
+const (
+	keptWriters = 1
+	keptReaders = 4
+)
+
 func newCodec(tag byte, dict []byte) *codec {
-	c := &codec{tag: tag, dict: dict}
-	c.writers.New = func() any {
-		w, err := flate.NewWriterDict(io.Discard, packLevel, dict)
-		if err != nil {
-			panic(err) // only for a bad level
-		}
+	return &codec{tag: tag, dict: dict,
+		writers: make(chan *flate.Writer, keptWriters), readers: make(chan io.ReadCloser, keptReaders)}
+}
+
+// writer returns an idle writer, or a new one.
+func (c *codec) writer() *flate.Writer {
+	select {
+	case w := <-c.writers:
 		return w
+	default:
 	}
-	c.readers.New = func() any { return flate.NewReaderDict(bytes.NewReader(nil), dict) }
-	return c
+	w, err := flate.NewWriterDict(io.Discard, packLevel, c.dict)
+	if err != nil {
+		panic(err) // only for a bad level
+	}
+	return w
+}
+
+// idle keeps w for the next pack, unless keptWriters are kept already.
+func (c *codec) idle(w *flate.Writer) {
+	select {
+	case c.writers <- w:
+	default:
+	}
+}
+
+// reader returns an idle reader reset to read body, or a new one.
+func (c *codec) reader(body []byte) (io.ReadCloser, error) {
+	select {
+	case r := <-c.readers:
+		return r, r.(flate.Resetter).Reset(bytes.NewReader(body), c.dict)
+	default:
+		return flate.NewReaderDict(bytes.NewReader(body), c.dict), nil
+	}
+}
+
+// idleReader keeps r for the next unpack, unless keptReaders are kept.
+func (c *codec) idleReader(r io.ReadCloser) {
+	select {
+	case c.readers <- r:
+	default:
+	}
 }
 
 // PackPayment returns what to store for a payment's JSON: packed, or the
@@ -91,8 +137,8 @@ func (c *codec) pack(js []byte) []byte {
 	var buf bytes.Buffer
 	buf.Grow(len(js)/3 + 8)
 	buf.WriteByte(c.tag)
-	w := c.writers.Get().(*flate.Writer)
-	defer c.writers.Put(w)
+	w := c.writer()
+	defer c.idle(w)
 	w.Reset(&buf)
 	if _, err := w.Write(js); err != nil || w.Close() != nil {
 		return js
@@ -113,9 +159,9 @@ func (c *codec) unpack(v []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d bytes", ErrPacked, len(v))
 	}
 	body, sum := v[1:len(v)-4], binary.BigEndian.Uint32(v[len(v)-4:])
-	r := c.readers.Get().(io.ReadCloser)
-	defer c.readers.Put(r)
-	if err := r.(flate.Resetter).Reset(bytes.NewReader(body), c.dict); err != nil {
+	r, err := c.reader(body)
+	defer c.idleReader(r)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPacked, err)
 	}
 	// A record is a few KB at most; a stream that inflates beyond 1 MiB
