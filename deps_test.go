@@ -93,6 +93,10 @@ var allowed = map[string][]string{
 	"agent/outbox": {"store"},
 	// The event bus knows the journal only.
 	"agent/events": {"store"},
+	// The read side (status, lists, exports, audit trail, metrics) reads
+	// the journal and is told the engine's live state (view.Live): it
+	// never imports the engine, which builds it (Engine.View).
+	"agent/view": {"agent/dupguard", "agent/gwauth", "agent/gwmeter", "agent/operr", "agent/route", "store", "devices"},
 	// Test support (internal/: no API, importable only inside the module).
 	// The stack's, agent/api's, client's and cmd's tests share agenttest (the
 	// typed client dialled at a test server, a raw one): no engine.

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent/gwauth"
-	"github.com/posagent/posagent/agent/gwmeter"
 )
 
 // Gateway credential states (Status.Gateway.Auth): agent/gwauth proves them.
@@ -13,9 +12,6 @@ const (
 	AuthOK      = gwauth.OK
 	AuthRefused = gwauth.Refused
 )
-
-// AuthStatus is what /v1/status reports of the gateway's credentials.
-type AuthStatus = gwauth.Status
 
 // CredentialsRefused reads, by structure, the error of a harmless request
 // (EX_RATE_QUERY) made to test the gateway's credentials
@@ -35,6 +31,3 @@ func (e *Engine) newAuth() *gwauth.Watch {
 			}
 		}})
 }
-
-// GatewayStatus is the gateway part of /v1/status (agent/gwmeter).
-type GatewayStatus = gwmeter.Status

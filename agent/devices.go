@@ -16,11 +16,3 @@ func (e *Engine) RecordDevice(d DeviceStatus) {
 		e.log.Error("agent: device event", "err", err)
 	}
 }
-
-// Devices lists the registry, sorted by kind and name (none without one).
-func (e *Engine) Devices() []DeviceStatus {
-	if e.o.Devices == nil {
-		return []DeviceStatus{}
-	}
-	return e.o.Devices.List()
-}

@@ -24,6 +24,7 @@ import (
 	"github.com/posagent/posagent/agent/rate"
 	"github.com/posagent/posagent/agent/refund"
 	"github.com/posagent/posagent/agent/route"
+	"github.com/posagent/posagent/agent/view"
 	"github.com/posagent/posagent/agent/walletside"
 	"github.com/posagent/posagent/store"
 )
@@ -51,6 +52,7 @@ type Engine struct {
 	pool   *outbox.Pool    // runs the outbox jobs
 	intake *route.Intake   // where a scan goes; the cart and its tips
 	dups   *dupguard.Guard // the possible-duplicate warning
+	view   *view.Reader    // the read side: status, lists, audit trail, metrics
 
 	refunds *refund.Desk // takes, sends and settles refunds (agent/refund)
 
@@ -199,6 +201,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.watch = clockwatch.New(clockwatch.Options{Now: e.clock.Now, Mono: e.mono, After: e.clock.After, Every: opts.JumpCheck,
 		NotBefore: opts.NotBefore, Newest: newest, OnJump: e.onJump})
+	e.view = view.New(view.Options{Store: e.st, Meter: e.gw, Live: e.live})
 	return e, nil
 }
 

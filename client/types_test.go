@@ -11,6 +11,7 @@ import (
 	"github.com/posagent/posagent/agent/api"
 	"github.com/posagent/posagent/agent/books"
 	"github.com/posagent/posagent/agent/refund"
+	"github.com/posagent/posagent/agent/view"
 	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/feed"
@@ -75,7 +76,7 @@ func fill(v reflect.Value, name string, depth int) {
 func TestTypesMatchTheAPI(t *testing.T) {
 	// GET /v1/status is the engine's status with the API's and the feed's.
 	type status struct {
-		agent.Status
+		view.Status
 		API  api.APIStatus `json:"api"`
 		Feed *feed.Status  `json:"feed,omitempty"`
 	}
@@ -101,7 +102,7 @@ func TestTypesMatchTheAPI(t *testing.T) {
 		{"report", &books.Report{}, &client.Report{}},
 		{"z record", &store.ZRecord{}, &client.ZRecord{}},
 		{"reconciliation", &books.Reconciliation{}, &client.Reconciliation{}},
-		{"audit entry", &agent.AuditEntry{}, &client.AuditEntry{}},
+		{"audit entry", &view.AuditEntry{}, &client.AuditEntry{}},
 		{"reload", &reload{}, &client.ReloadResult{}},
 		{"create request", &agent.CreateRequest{}, &client.PaymentRequest{}},
 		{"resolve request", &agent.ResolveRequest{}, &client.ResolveRequest{}},

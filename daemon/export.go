@@ -7,8 +7,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/api"
+	"github.com/posagent/posagent/agent/view"
 	"github.com/posagent/posagent/store"
 )
 
@@ -29,5 +29,5 @@ func ExportArchive(w io.Writer, path string, loc *time.Location, since time.Time
 		return fmt.Errorf("--archive %s: %w", path, err)
 	}
 	defer r.Close()
-	return api.WriteExport(w, agent.NewArchiveExport(r, loc), since, format)
+	return api.WriteExport(w, view.NewArchive(r, loc), since, format)
 }

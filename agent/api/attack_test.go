@@ -21,7 +21,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/view"
 	"github.com/posagent/posagent/store"
 )
 
@@ -468,11 +468,11 @@ func TestAuditBackupDownload(t *testing.T) {
 	if s, _, _ := d.do(nil, "GET", "/v1/journal/backup", "", bearerH(mgrTok)...); s != 200 {
 		t.Errorf("manager downloads the journal: %d", s)
 	}
-	trail, err := d.e.AuditTrail(time.Time{}, 0)
+	trail, err := d.e.View().AuditTrail(time.Time{}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var found *agent.AuditEntry
+	var found *view.AuditEntry
 	for i := range trail {
 		if trail[i].Action == "journal.backup" {
 			found = &trail[i]

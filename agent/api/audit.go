@@ -87,7 +87,7 @@ func (s *Server) hAudit(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	entries, err := s.eng.AuditTrail(since, limit)
+	entries, err := s.view.AuditTrail(since, limit)
 	if err != nil {
 		writeErr(w, err)
 		return

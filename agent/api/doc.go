@@ -24,8 +24,10 @@
 // each role its own quota with a slot kept for the display.
 //
 // The API holds the concrete parts it serves: the engine (*agent.Engine:
-// payments, the cart, status, events, the audit trail) and its books
-// (*books.Books: shifts, reports, reconciliations).
+// payments, the cart, events, the audit trail's writes), its read side
+// (*view.Reader, from Engine.View: status, lists, exports, the audit
+// trail, metrics) and its books (*books.Books: shifts, reports,
+// reconciliations).
 //
 // Only the API knows HTTP statuses. The refusals of the engine and of its
 // books are *agent.OpError (agent/operr's Error), with a Kind and a Code

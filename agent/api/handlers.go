@@ -7,6 +7,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/operr"
+	"github.com/posagent/posagent/agent/view"
 )
 
 // hCreate: POST /v1/payments. A tip above tips.max_percent of the amount
@@ -174,14 +175,14 @@ func (s *Server) hScan(w http.ResponseWriter, r *http.Request) {
 
 // status is GET /v1/status: the engine's, and how the API is reached.
 type status struct {
-	agent.Status
+	view.Status
 	API APIStatus `json:"api"`
 	// Feed is the journal's feed (absent when feed.enabled is off).
 	Feed any `json:"feed,omitempty"`
 }
 
 func (s *Server) hStatus(w http.ResponseWriter, r *http.Request) {
-	st := status{Status: s.eng.Status(), API: s.apiStatus()}
+	st := status{Status: s.view.Status(), API: s.apiStatus()}
 	if s.o.Feed != nil {
 		st.Feed = s.o.Feed.FeedStatus()
 	}
@@ -246,5 +247,5 @@ func (s *Server) hExport(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	s.writeExport(w, since, format, exportField{"audit", func() (any, error) { return s.eng.AuditTrail(since, 0) }})
+	s.writeExport(w, since, format, exportField{"audit", func() (any, error) { return s.view.AuditTrail(since, 0) }})
 }

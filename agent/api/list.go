@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/view"
 	"github.com/posagent/posagent/store"
 )
 
@@ -31,7 +32,7 @@ func (s *Server) hList(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	lq := agent.ListQuery{State: agent.State(q.Get("state")), After: q.Get("after"), Limit: limit}
+	lq := view.ListQuery{State: store.State(q.Get("state")), After: q.Get("after"), Limit: limit}
 	if q.Has("reference") {
 		ref := q.Get("reference")
 		lq.Reference = &ref
@@ -40,7 +41,7 @@ func (s *Server) hList(w http.ResponseWriter, r *http.Request) {
 		find := q.Get("find")
 		lq.Find = &find
 	}
-	out, next, err := s.eng.List(lq)
+	out, next, err := s.view.List(lq)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -82,11 +83,12 @@ func parseExport(r *http.Request) (since time.Time, format string, err error) {
 	return since, format, nil
 }
 
-// Exporter is what an export reads: the engine, or a journal file read
-// without one (agent.ArchiveExport: posagent export --archive).
+// Exporter is what an export reads: the engine's journal (view.Reader),
+// or a journal file read without an engine (view.Archive: posagent export
+// --archive).
 type Exporter interface {
 	EachExported(since time.Time, fn func(p *agent.Payment) error) error
-	AuditTrail(since time.Time, limit int) ([]agent.AuditEntry, error)
+	AuditTrail(since time.Time, limit int) ([]view.AuditEntry, error)
 	Location() *time.Location
 }
 
@@ -257,10 +259,10 @@ func exportExtras(p *agent.Payment, loc *time.Location) []string {
 
 // liveExport is the export of the running engine, in the books' time zone.
 type liveExport struct {
-	*agent.Engine
+	*view.Reader
 	loc *time.Location
 }
 
 func (x liveExport) Location() *time.Location { return x.loc }
 
-func (s *Server) export() Exporter { return liveExport{s.eng, s.books.Location()} }
+func (s *Server) export() Exporter { return liveExport{s.view, s.books.Location()} }

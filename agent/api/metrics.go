@@ -10,13 +10,13 @@ import (
 
 // metricsHandler serves /metrics from a registry of the API's own (never
 // the global default one): the Go runtime and process collectors, the
-// engine's collector and the books'.
+// engine's collector (agent/view) and the books'.
 func (s *Server) metricsHandler() http.HandlerFunc {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		s.eng.Collector(),
+		s.view.Collector(),
 		s.books.Collector(),
 	)
 	if s.o.Feed != nil {

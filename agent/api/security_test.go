@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/view"
 	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/store/record"
 	"golang.org/x/crypto/bcrypt"
@@ -287,7 +287,7 @@ func TestAttacksRefused(t *testing.T) {
 		t.Fatalf("audit: %d %v", status, m)
 	}
 	raw, _ := json.Marshal(m["audit"])
-	var trail []agent.AuditEntry
+	var trail []view.AuditEntry
 	json.Unmarshal(raw, &trail)
 	var refunds, denied int
 	for _, a := range trail {

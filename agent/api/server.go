@@ -11,6 +11,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/agent/view"
 	"github.com/posagent/posagent/slip"
 )
 
@@ -59,7 +60,8 @@ type Options struct {
 // Server is the local HTTP API (docs/api.md) in front of one engine. It is
 // an http.Handler; serve it with NewServer and Serve.
 type Server struct {
-	eng    *agent.Engine // payments, the cart, status, events, audit
+	eng    *agent.Engine // payments, the cart, events, the audit's writes
+	view   *view.Reader  // status, lists, exports, the audit trail, metrics
 	books  *books.Books  // shifts, reports, reconciliations
 	o      Options
 	log    *slog.Logger
@@ -78,7 +80,7 @@ func New(eng *agent.Engine, bk *books.Books, o Options) *Server {
 	if o.PrintTimeout <= 0 {
 		o.PrintTimeout = agent.DefaultTiming().PrintTimeout
 	}
-	s := &Server{eng: eng, books: bk, o: o, log: o.Logger}
+	s := &Server{eng: eng, view: eng.View(), books: bk, o: o, log: o.Logger}
 	s.access.Store(newAccessState(o.Access, o.Token))
 	s.h = s.handler()
 	return s

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/agent"
+	"github.com/posagent/posagent/agent/view"
 	"github.com/posagent/posagent/client"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/internal/agenttest"
@@ -398,9 +399,9 @@ func TestScanStartedPaymentIsAudited(t *testing.T) {
 	if s, err := a.pos.scan(code, "counter"); s != 202 {
 		t.Fatalf("scan: %d %v", s, err)
 	}
-	var entry *agent.AuditEntry
+	var entry *view.AuditEntry
 	waitFor(t, "the scan's payment on the audit trail", func() bool {
-		trail, err := a.e.AuditTrail(time.Time{}, 0)
+		trail, err := a.e.View().AuditTrail(time.Time{}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/posagent/posagent/agent"
 	"github.com/posagent/posagent/agent/books"
+	"github.com/posagent/posagent/agent/view"
 	"github.com/posagent/posagent/gateway"
 	"github.com/posagent/posagent/gateway/ottsim"
 	"github.com/posagent/posagent/store"
@@ -672,7 +673,7 @@ func refundsSettled(p *agent.Payment) bool {
 // (the ledger), checks that each is listed in /v1/status first, and waits
 // for what then follows.
 func (m *modelRun) manager(list []*agent.Payment) {
-	var st agent.Status
+	var st view.Status
 	if resp, err := m.hc.Get(m.child.base + "/v1/status"); err == nil {
 		json.NewDecoder(resp.Body).Decode(&st)
 		resp.Body.Close()

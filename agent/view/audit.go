@@ -1,4 +1,4 @@
-package agent
+package view
 
 import (
 	"encoding/json"
@@ -6,10 +6,6 @@ import (
 
 	"github.com/posagent/posagent/store"
 )
-
-// KindAudit is an audit-trail event: a request that moved money or changed
-// a setting, or a refused manager approval.
-const KindAudit = store.KindAudit
 
 // Audit is one entry of the audit trail (an api.audit event in the
 // journal): who asked what, from where, and what came of it.
@@ -39,36 +35,32 @@ type AuditEntry struct {
 // AuditTrail returns the audit entries stamped at or after since, oldest
 // first, the newest limit of them (limit <= 0: all). It reads the journal's
 // audit index: the entries it returns, not every event.
-func (e *Engine) AuditTrail(since time.Time, limit int) ([]AuditEntry, error) {
+func (r *Reader) AuditTrail(since time.Time, limit int) ([]AuditEntry, error) {
 	var out []AuditEntry
-	err := e.st.View(func(tx *store.Tx) (err error) {
+	err := r.st.View(func(tx *store.Tx) (err error) {
 		out, err = auditTrail(tx, since, limit)
 		return err
 	})
 	return out, err
 }
 
+// auditEvent is the part of a journaled event (agent.Event) an audit
+// entry is read from.
+type auditEvent struct {
+	Kind  string    `json:"kind"`
+	At    time.Time `json:"at"`
+	Audit *Audit    `json:"audit"`
+}
+
 func auditTrail(tx *store.Tx, since time.Time, limit int) ([]AuditEntry, error) {
 	out := []AuditEntry{}
 	err := tx.AuditEvents(since, limit, func(ev store.Event) error {
-		var m Event
-		if json.Unmarshal(ev.Data, &m) != nil || m.Kind != KindAudit || m.Audit == nil || m.At.Before(since) {
+		var m auditEvent
+		if json.Unmarshal(ev.Data, &m) != nil || m.Kind != store.KindAudit || m.Audit == nil || m.At.Before(since) {
 			return nil
 		}
 		out = append(out, AuditEntry{Seq: ev.Seq, At: m.At.UTC(), Audit: *m.Audit})
 		return nil
 	})
 	return out, err
-}
-
-// RecordAudit journals one audit-trail entry (an api.audit event), stamped
-// now, with its entry in the audit index.
-func (e *Engine) RecordAudit(a Audit) error {
-	at := e.now()
-	return e.st.Update(func(tx *store.Tx) error {
-		_, err := tx.AppendAudit(at, func(seq uint64) ([]byte, error) {
-			return json.Marshal(Event{Seq: seq, Kind: KindAudit, At: at, Audit: &a})
-		})
-		return err
-	})
 }

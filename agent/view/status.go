@@ -1,23 +1,26 @@
-package agent
+package view
 
 import (
 	"sort"
 	"time"
 
+	"github.com/posagent/posagent/agent/gwmeter"
+	"github.com/posagent/posagent/agent/route"
+	"github.com/posagent/posagent/devices"
 	"github.com/posagent/posagent/store"
 )
 
 // Status is GET /v1/status.
 type Status struct {
-	Version       string         `json:"version"`
-	StartedAt     time.Time      `json:"started_at"`
-	UptimeSeconds float64        `json:"uptime_seconds"`
-	Devices       []DeviceStatus `json:"devices"`
-	Gateway       GatewayStatus  `json:"gateway"`
-	Outbox        OutboxStatus   `json:"outbox"`
-	Journal       JournalStatus  `json:"journal"`
-	OpenPayments  int            `json:"open_payments"`
-	Cart          *Cart          `json:"cart"`
+	Version       string           `json:"version"`
+	StartedAt     time.Time        `json:"started_at"`
+	UptimeSeconds float64          `json:"uptime_seconds"`
+	Devices       []devices.Status `json:"devices"`
+	Gateway       gwmeter.Status   `json:"gateway"`
+	Outbox        OutboxStatus     `json:"outbox"`
+	Journal       JournalStatus    `json:"journal"`
+	OpenPayments  int              `json:"open_payments"`
+	Cart          *route.Cart      `json:"cart"`
 	// InDoubt lists the payments whose outcome the gateway has not told
 	// yet: they keep being reconciled, or a manager resolves them by hand.
 	InDoubt []InDoubtPayment `json:"in_doubt"`
@@ -84,41 +87,29 @@ type JournalStatus struct {
 	Check store.CheckStatus `json:"check"`
 }
 
-// Status reports the engine's state.
-func (e *Engine) Status() Status {
-	now := e.now()
-	s := Status{Version: e.o.Version, StartedAt: e.realOrigin.UTC(), UptimeSeconds: e.mono().Seconds(),
-		Devices: e.Devices(), Gateway: e.gw.Status(), Outbox: e.outboxStatus(now), Cart: e.intake.CurrentCart(),
-		Journal: e.journalStatus()}
-	problem := e.watch.Problem()
-	s.Clock = ClockStatus{Plausible: problem == "", Problem: problem, Jumps: e.watch.Jumps()}
-	e.mu.Lock()
-	s.OpenPayments = len(e.active)
-	s.StoreErrors = e.storeErrs
-	s.Contradicted = e.contradicted
-	e.mu.Unlock()
-	s.RefundsInDoubt = e.refundsInDoubt(s.Outbox.ByKind[store.JobRefund])
-	s.InDoubt = e.inDoubt()
+// Status reports the engine's state: its live part as the engine tells
+// it, the rest from the journal.
+func (r *Reader) Status() Status {
+	l := r.live()
+	s := Status{Version: l.Version, StartedAt: l.StartedAt, UptimeSeconds: l.Uptime.Seconds(),
+		Devices: l.Devices, Gateway: l.Gateway, Outbox: r.outboxStatus(l.Now), Cart: l.Cart,
+		Journal: r.journalStatus(l.LastSeq), OpenPayments: l.Open, StoreErrors: l.StoreErrors, Contradicted: l.Contradicted,
+		Clock: ClockStatus{Plausible: l.ClockProblem == "", Problem: l.ClockProblem, Jumps: l.ClockJumps}}
+	s.RefundsInDoubt = r.refundsInDoubt(l.Now, s.Outbox.ByKind[store.JobRefund])
+	s.InDoubt = r.inDoubt(l.Now, l.InDoubt)
 	return s
 }
 
-// inDoubt lists the in-doubt payments (from the open payments the engine
-// keeps, read from the journal), oldest id first.
-func (e *Engine) inDoubt() []InDoubtPayment {
-	e.mu.Lock()
-	var doubt []string
-	for id, a := range e.active {
-		if a.state == InDoubt {
-			doubt = append(doubt, id)
-		}
-	}
-	e.mu.Unlock()
+// inDoubt lists the in-doubt payments among ids (the open payments the
+// engine keeps in doubt), read from the journal, oldest id first.
+func (r *Reader) inDoubt(now time.Time, ids []string) []InDoubtPayment {
+	doubt := append([]string(nil), ids...)
 	sort.Strings(doubt)
 	out := []InDoubtPayment{}
-	e.st.View(func(tx *store.Tx) error {
+	r.st.View(func(tx *store.Tx) error {
 		for _, id := range doubt {
-			if p, err := tx.Payment(id); err == nil && p.State == InDoubt {
-				out = append(out, InDoubtPayment{ID: p.ID, OrderID: p.OrderID, Amount: p.Amount, AgeSeconds: e.ageOf(p.CreatedAt).Seconds(),
+			if p, err := tx.Payment(id); err == nil && p.State == store.InDoubt {
+				out = append(out, InDoubtPayment{ID: p.ID, OrderID: p.OrderID, Amount: p.Amount, AgeSeconds: age(now, p.CreatedAt).Seconds(),
 					Reversal: p.PaidLate, Stuck: p.Error != nil && p.Error.Code == "reversal_stuck"})
 			}
 		}
@@ -129,9 +120,9 @@ func (e *Engine) inDoubt() []InDoubtPayment {
 
 // outboxStatus reads the outbox's counters (store.Tx.OutboxSummary), not
 // its jobs.
-func (e *Engine) outboxStatus(now time.Time) OutboxStatus {
+func (r *Reader) outboxStatus(now time.Time) OutboxStatus {
 	o := OutboxStatus{ByKind: map[string]int{}}
-	e.st.View(func(tx *store.Tx) error {
+	r.st.View(func(tx *store.Tx) error {
 		sum, err := tx.OutboxSummary()
 		o.Depth, o.ByKind, o.LastError = sum.Depth, sum.ByKind, sum.LastError
 		if age := now.Sub(sum.Oldest).Seconds(); sum.Depth > 0 && age > 0 {
@@ -147,12 +138,12 @@ const maxListedRefunds = 100
 
 // refundsInDoubt lists the refunds in doubt and those waiting behind one,
 // from the outbox's refund jobs (read only when there are some).
-func (e *Engine) refundsInDoubt(jobs int) []InDoubtRefund {
+func (r *Reader) refundsInDoubt(now time.Time, jobs int) []InDoubtRefund {
 	out := []InDoubtRefund{}
 	if jobs == 0 {
 		return out
 	}
-	e.st.View(func(tx *store.Tx) error {
+	r.st.View(func(tx *store.Tx) error {
 		all, err := tx.Jobs()
 		if err != nil {
 			return err
@@ -165,12 +156,18 @@ func (e *Engine) refundsInDoubt(jobs int) []InDoubtRefund {
 			if err != nil {
 				continue
 			}
-			if r := p.Refund(j.RefundID); r != nil && (r.State == store.RefundInDoubt || r.Behind != "") {
-				out = append(out, InDoubtRefund{PaymentID: p.ID, RefundID: r.ID, Amount: r.Amount, State: string(r.State),
-					AgeSeconds: e.ageOf(r.CreatedAt).Seconds(), Ambiguous: r.Ambiguous, Behind: r.Behind})
+			if rf := p.Refund(j.RefundID); rf != nil && (rf.State == store.RefundInDoubt || rf.Behind != "") {
+				out = append(out, InDoubtRefund{PaymentID: p.ID, RefundID: rf.ID, Amount: rf.Amount, State: string(rf.State),
+					AgeSeconds: age(now, rf.CreatedAt).Seconds(), Ambiguous: rf.Ambiguous, Behind: rf.Behind})
 			}
 		}
 		return nil
 	})
 	return out
+}
+
+// journalStatus is the journal part of /v1/status, with the journal's
+// backups (store.backup.*) and how far it was checked.
+func (r *Reader) journalStatus(lastSeq uint64) JournalStatus {
+	return JournalStatus{Path: r.st.Path(), SizeBytes: r.st.Size(), LastSeq: lastSeq, Backup: r.st.BackupStatus(), Check: r.st.CheckStatus()}
 }

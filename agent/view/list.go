@@ -1,4 +1,4 @@
-package agent
+package view
 
 import (
 	"slices"
@@ -18,7 +18,7 @@ import (
 // After (a payment id), at most Limit, in one State if given, with the
 // reference and find filters if given.
 type ListQuery struct {
-	State     State
+	State     store.State
 	After     string
 	Limit     int
 	Reference *string
@@ -27,9 +27,9 @@ type ListQuery struct {
 
 // List returns a page of payments and, when more follow, the cursor of
 // the next page.
-func (e *Engine) List(q ListQuery) ([]*Payment, string, error) {
-	if q.State != "" && !validState(q.State) {
-		return nil, "", errf(operr.CodeInvalidStateFilter, "state %q is not a payment state", q.State)
+func (r *Reader) List(q ListQuery) ([]*Payment, string, error) {
+	if q.State != "" && !slices.Contains(store.States, q.State) {
+		return nil, "", operr.Errorf(operr.CodeInvalidStateFilter, "state %q is not a payment state", q.State)
 	}
 	match, err := listFilter(q)
 	if err != nil {
@@ -45,10 +45,10 @@ func (e *Engine) List(q ListQuery) ([]*Payment, string, error) {
 			more = true
 			return false, nil
 		}
-		out = append(out, publicPayment(p))
+		out = append(out, PaymentOf(p))
 		return true, nil
 	}
-	err = e.st.View(func(tx *store.Tx) error {
+	err = r.st.View(func(tx *store.Tx) error {
 		if q.State != "" {
 			return tx.PaymentsIn(q.State, true, q.After, each)
 		}
@@ -73,7 +73,7 @@ func listFilter(q ListQuery) (func(*store.Payment) bool, error) {
 		find = strings.TrimSpace(*q.Find)
 	}
 	if q.Find != nil && len(find) < 4 {
-		return nil, errf(operr.CodeInvalidFind, "find needs at least 4 characters (a transaction number, an order id, a reference), got %q", find)
+		return nil, operr.Errorf(operr.CodeInvalidFind, "find needs at least 4 characters (a transaction number, an order id, a reference), got %q", find)
 	}
 	return func(p *store.Payment) bool {
 		if q.Reference != nil && p.Reference != ref {
@@ -95,14 +95,10 @@ func listFilter(q ListQuery) (func(*store.Payment) bool, error) {
 	}, nil
 }
 
-func validState(s State) bool {
-	return slices.Contains(store.States, s)
-}
-
 // EachExported calls fn for each payment created at or after since, oldest
 // first, starting at the first id that time can have.
-func (e *Engine) EachExported(since time.Time, fn func(p *Payment) error) error {
-	return e.st.View(func(tx *store.Tx) error { return eachExported(tx, since, fn) })
+func (r *Reader) EachExported(since time.Time, fn func(p *Payment) error) error {
+	return r.st.View(func(tx *store.Tx) error { return eachExported(tx, since, fn) })
 }
 
 func eachExported(tx *store.Tx, since time.Time, fn func(p *Payment) error) error {
@@ -114,6 +110,6 @@ func eachExported(tx *store.Tx, since time.Time, fn func(p *Payment) error) erro
 		if p.CreatedAt.Before(since) {
 			return true, nil
 		}
-		return true, fn(publicPayment(p))
+		return true, fn(PaymentOf(p))
 	})
 }
