@@ -16,7 +16,8 @@
 // by the engine, which it never imports), the exchange rate (agent/rate),
 // the clock-jump watch (agent/clockwatch), the proof of the gateway's
 // credentials (agent/gwauth), the gateway's meter (agent/gwmeter), the
-// possible-duplicate warning (agent/dupguard), where a scan goes with
+// possible-duplicate warning (agent/dupguard), what the gateway's answers
+// say of the wallet's side (agent/walletside), where a scan goes with
 // the cart and its tips (agent/route's Intake: HandleScan, SetCart,
 // ClearCart, CurrentCart, ChooseTip, SetTipChoices; the engine builds it
 // over itself, and Engine.Intake hands it to the API and the daemon), and
