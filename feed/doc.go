@@ -2,7 +2,7 @@
 // every event, in journal order, once, through outages and restarts.
 //
 // A [Feed] reads the journal's events after the last one the stream
-// acknowledged (kept in the journal, store.FeedState), wraps each in a
+// acknowledged (kept in the journal, store/feedmark), wraps each in a
 // versioned [Envelope] (docs/feed.md) and publishes it on
 // posagent.<merchant>.<store>.<lane>.<kind> with the header Nats-Msg-Id =
 // <feed id>-<sequence>, so that a publish sent again (after a timeout, a

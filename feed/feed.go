@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/feedmark"
 )
 
 // Options configure a Feed.
@@ -317,7 +318,7 @@ func (f *Feed) acked(seq uint64, dup bool) {
 // journal (package doc): a journal behind the stream, or different from
 // it, gets a new feed id. An acknowledgement the journal missed (a stop
 // between the PubAck and the save) is taken from the stream.
-func (f *Feed) checkStream(ctx context.Context, js jetstream.JetStream, st store.FeedState) (store.FeedState, error) {
+func (f *Feed) checkStream(ctx context.Context, js jetstream.JetStream, st feedmark.State) (feedmark.State, error) {
 	cctx, cancel := context.WithTimeout(ctx, f.o.AckTimeout)
 	defer cancel()
 	s, err := js.Stream(cctx, f.o.Stream)
@@ -363,7 +364,7 @@ func (f *Feed) checkStream(ctx context.Context, js jetstream.JetStream, st store
 
 // diverged says why the journal cannot go on publishing under st.ID given
 // the stream's last message env of this journal; "" when it can.
-func (f *Feed) diverged(st store.FeedState, env Envelope) string {
+func (f *Feed) diverged(st feedmark.State, env Envelope) string {
 	if env.Journal != st.ID {
 		if epochOf(env.Journal) > st.Epoch {
 			return fmt.Sprintf("the stream's last message of this lane has id %s, a later epoch than this journal's %s (a journal restored from a copy)", env.Journal, st.ID)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/posagent/posagent/store"
 	"github.com/posagent/posagent/store/check"
+	"github.com/posagent/posagent/store/feedmark"
 )
 
 // runFeed runs a feed until the returned stop is called.
@@ -79,7 +80,7 @@ func TestFeedPublishesEveryEventOnceInOrder(t *testing.T) {
 		t.Fatalf("status: %+v", s)
 	}
 	checkOnce(t, readStream(t, nc, lane1.Prefix()), st.JournalID(), 200)
-	if fs, _ := st.FeedState(); fs.Acked != 200 || fs.ID != st.JournalID() {
+	if fs, _ := feedmark.Get(st); fs.Acked != 200 || fs.ID != st.JournalID() {
 		t.Fatalf("the journal's feed state: %+v", fs)
 	}
 	// The journal with its feed state passes the check before use.
@@ -103,7 +104,7 @@ func TestFeedResumesWhereTheStreamIs(t *testing.T) {
 	stop := runFeed(t, f)
 	waitFor(t, "caught up", 10*time.Second, caughtUp(f))
 	stop()
-	if fs, _ := st.FeedState(); fs.Acked != 25 {
+	if fs, _ := feedmark.Get(st); fs.Acked != 25 {
 		t.Fatalf("the journal says %d acknowledged, want 25", fs.Acked)
 	}
 	appendEvents(t, st, 10, "b")

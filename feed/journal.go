@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/feedmark"
 )
 
 // Journal is what the feed reads and writes of the lane's journal.
@@ -14,13 +15,28 @@ type Journal interface {
 	Events(after uint64, limit int) ([]store.Event, error)
 	// LastSeq is the last event sequence assigned.
 	LastSeq() uint64
-	FeedState() (store.FeedState, error)
+	// FeedState, SetFeedAcked and NewFeedEpoch are the feed's state as
+	// the journal keeps it (store/feedmark's Get, SetAcked, NewEpoch).
+	FeedState() (feedmark.State, error)
 	SetFeedAcked(id string, seq uint64, at time.Time) error
-	NewFeedEpoch(streamSeq uint64, reason string) (store.FeedState, error)
+	NewFeedEpoch(streamSeq uint64, reason string) (feedmark.State, error)
 }
 
 // StoreJournal is a *store.Store as the feed's Journal.
 type StoreJournal struct{ *store.Store }
+
+// FeedState reads the feed's state (feedmark.Get).
+func (j StoreJournal) FeedState() (feedmark.State, error) { return feedmark.Get(j.Store) }
+
+// SetFeedAcked records the stream's acknowledgement (feedmark.SetAcked).
+func (j StoreJournal) SetFeedAcked(id string, seq uint64, at time.Time) error {
+	return feedmark.SetAcked(j.Store, id, seq, at)
+}
+
+// NewFeedEpoch gives the feed a new id (feedmark.NewEpoch).
+func (j StoreJournal) NewFeedEpoch(streamSeq uint64, reason string) (feedmark.State, error) {
+	return feedmark.NewEpoch(j.Store, streamSeq, reason)
+}
 
 // Events reads events from the journal.
 func (j StoreJournal) Events(after uint64, limit int) ([]store.Event, error) {

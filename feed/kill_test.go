@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/store"
+	"github.com/posagent/posagent/store/feedmark"
 )
 
 // A feed in a child process of the test binary, SIGKILLed while it
@@ -85,13 +86,13 @@ func TestFeedSIGKILLedMidPublish(t *testing.T) {
 	}
 	st = openJournal(t, path)
 	defer st.Close()
-	saved, _ := st.FeedState()
+	saved, _ := feedmark.Get(st)
 	f, _ := New(StoreJournal{st}, nc, testOptions(lane1))
 	stop := runFeed(t, f)
 	waitFor(t, "caught up", 20*time.Second, caughtUp(f))
 	stop()
 	checkOnce(t, readStream(t, nc, lane1.Prefix()), jid, 1200)
-	if fs, _ := st.FeedState(); fs.Acked != 1200 {
+	if fs, _ := feedmark.Get(st); fs.Acked != 1200 {
 		t.Fatalf("the journal's acknowledged sequence: %d", fs.Acked)
 	}
 	t.Logf("killed with %v messages in the stream; the journal had saved %d acknowledged; the restart published %d (%d answered as duplicates)",

@@ -393,3 +393,10 @@ func (o Options) clockNow() time.Time {
 }
 
 func (s *Store) now() time.Time { return s.clock() }
+
+// JournalID is the journal's id (meta journal_id), made at its creation.
+func (s *Store) JournalID() string { return s.id }
+
+// Now is the journal's clock (Options.Clock), for what others journal
+// through its exported API (store/feedmark's feed_epoch event).
+func (s *Store) Now() time.Time { return s.clock() }
