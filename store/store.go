@@ -84,10 +84,22 @@ type Store struct {
 	// hook, when set (tests), is called at each step of the online
 	// compaction (online.go); an error stops it there.
 	hook func(step string) error
+	// closeOnce runs Close once; closeErr is what it returned.
+	closeOnce sync.Once
+	closeErr  error
 }
 
-// Close closes the file (stopping a check RunCheck is making).
+// Close closes the file (stopping a check RunCheck is making). It may be
+// called more than once: the calls after the first return its result.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+// close is Close's one run: a second Close (a deferred one after an
+// explicit one, say) returns the first's result instead of closing the
+// mark file's channel again.
+func (s *Store) close() error {
 	s.stopCheck()
 	// The writer's lock: a commit or an online compaction under way (it
 	// holds the lock from the copy to the swap) ends before the file closes.

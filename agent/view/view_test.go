@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -93,10 +92,9 @@ func TestAge(t *testing.T) {
 // (the third and fifth in doubt, the fifth a stuck reversal), a refund in
 // doubt on the first with its outbox job, and three audit entries.
 type journal struct {
-	st    *store.Store
-	close func() error // closes st once (store.Store.Close must not run twice)
-	t0    time.Time
-	ids   []string
+	st  *store.Store
+	t0  time.Time
+	ids []string
 }
 
 func newJournal(t *testing.T) *journal {
@@ -105,8 +103,8 @@ func newJournal(t *testing.T) *journal {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := &journal{st: st, close: sync.OnceValue(st.Close), t0: time.Date(2026, 11, 25, 18, 30, 0, 0, time.UTC)}
-	t.Cleanup(func() { j.close() })
+	j := &journal{st: st, t0: time.Date(2026, 11, 25, 18, 30, 0, 0, time.UTC)}
+	t.Cleanup(func() { st.Close() }) // a second Close after the test's own returns the first's result
 	states := []store.State{store.Succeeded, store.Failed, store.InDoubt, store.Succeeded, store.InDoubt}
 	err = st.Update(func(tx *store.Tx) error {
 		for i, s := range states {
@@ -246,7 +244,7 @@ func TestArchiveReadsAsTheReader(t *testing.T) {
 		t.Fatalf("AuditTrail = %+v, %v; want 3 entries", all, err)
 	}
 	path := j.st.Path()
-	if err := j.close(); err != nil {
+	if err := j.st.Close(); err != nil {
 		t.Fatal(err)
 	}
 	sr, err := store.OpenReader(path, store.CheckOptions{})
