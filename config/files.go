@@ -8,23 +8,25 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/posagent/posagent/config/profile"
 )
 
-// ExampleFor returns the example file with device.profile set to profile
+// ExampleFor returns the example file with device.profile set to name
 // ("" leaves generic-linux).
-func ExampleFor(profile string) ([]byte, error) {
+func ExampleFor(name string) ([]byte, error) {
 	data := Example()
-	if profile == "" {
+	if name == "" {
 		return data, nil
 	}
-	if _, ok := LookupProfile(profile); !ok {
-		return nil, fmt.Errorf("config init: profile %q: use one of %s", profile, strings.Join(ProfileNames(), ", "))
+	if _, ok := profile.Lookup(name); !ok {
+		return nil, fmt.Errorf("config init: profile %q: use one of %s", name, strings.Join(profile.Names(), ", "))
 	}
 	const line = "\n  profile: generic-linux\n"
 	if !bytes.Contains(data, []byte(line)) {
 		return nil, errors.New("config init: the example has no device.profile line (bug)")
 	}
-	return bytes.Replace(data, []byte(line), []byte("\n  profile: "+profile+"\n"), 1), nil
+	return bytes.Replace(data, []byte(line), []byte("\n  profile: "+name+"\n"), 1), nil
 }
 
 // WriteFile writes data to path (mode 0640) through a temporary file

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/posagent/posagent/config/profile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -14,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // profile chosen by the environment, one secret from the environment).
 // Rewrite with: go test ./config -run TestShowGolden -update
 func TestShowGolden(t *testing.T) {
-	for _, p := range ProfileNames() {
+	for _, p := range profile.Names() {
 		t.Run(p, func(t *testing.T) {
 			cfg, src, err := loadData("", nil, []string{
 				"POSAGENT_DEVICE_PROFILE=" + p,

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/posagent/posagent/config/profile"
 )
 
 // The installer (scripts/install) is tested by running it for real into a
@@ -221,7 +223,7 @@ func TestDocsNameEveryKey(t *testing.T) {
 			t.Errorf("docs/configuration.md does not document `%s`", k)
 		}
 	}
-	for _, p := range ProfileNames() {
+	for _, p := range profile.Names() {
 		if !strings.Contains(string(doc), "| `"+p+"` |") {
 			t.Errorf("docs/configuration.md has no row for profile %s", p)
 		}

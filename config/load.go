@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/posagent/posagent/config/profile"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 )
@@ -171,7 +172,7 @@ func loadData(file string, data []byte, env []string) (*Config, Sources, error) 
 // profile is the device profile named by the environment, else the file,
 // else the default. An unknown name is a problem reported with the rest,
 // and generic-linux stands in for it so that loading goes on.
-func (d *decoder) profile(fileMap map[string]any, envVals map[string]any) Profile {
+func (d *decoder) profile(fileMap map[string]any, envVals map[string]any) profile.Profile {
 	name := defaults()["device.profile"].(string)
 	if v, ok := lookupPath(fileMap, "device.profile"); ok {
 		name = v.(string)
@@ -179,10 +180,10 @@ func (d *decoder) profile(fileMap map[string]any, envVals map[string]any) Profil
 	if v, ok := envVals["device.profile"]; ok {
 		name = v.(string)
 	}
-	prof, ok := LookupProfile(name)
+	prof, ok := profile.Lookup(name)
 	if !ok {
 		d.problems = append(d.problems, Problem{Key: "device.profile", Line: d.lines["device.profile"], Msg: unknownProfile(name)})
-		prof, _ = LookupProfile("generic-linux")
+		prof, _ = profile.Lookup("generic-linux")
 	}
 	return prof
 }
@@ -190,7 +191,7 @@ func (d *decoder) profile(fileMap map[string]any, envVals map[string]any) Profil
 // layerValues sets every key of cfg but the lists from viper, layered as
 // defaults (with the profile's values), the file, the environment, and
 // records where each value came from.
-func layerValues(cfg *Config, s *schema, src *Sources, prof Profile, fileMap, envVals map[string]any, envUsed map[string]bool) error {
+func layerValues(cfg *Config, s *schema, src *Sources, prof profile.Profile, fileMap, envVals map[string]any, envUsed map[string]bool) error {
 	v := viper.New()
 	base := defaults()
 	for k, val := range prof.Values {
@@ -231,7 +232,7 @@ func layerValues(cfg *Config, s *schema, src *Sources, prof Profile, fileMap, en
 // loadScanners sets cfg.Scanners: the whole list comes from one layer
 // (environment, file, profile); its items' missing keys from
 // scannerDefaults; indexed environment variables override fields.
-func (d *decoder) loadScanners(cfg *Config, src *Sources, prof Profile, fileMap map[string]any, envScanners envScannerLayer) error {
+func (d *decoder) loadScanners(cfg *Config, src *Sources, prof profile.Profile, fileMap map[string]any, envScanners envScannerLayer) error {
 	var list []any
 	listSrc := Source{FromDefault, ""}
 	switch {

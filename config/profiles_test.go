@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/posagent/posagent/config/profile"
 )
 
 func problemKeys(c *Config) string {
@@ -20,10 +22,10 @@ func problemKeys(c *Config) string {
 // checks that its values and sources arrived, and that an explicit key in
 // the file overrides one of them.
 func TestProfiles(t *testing.T) {
-	if len(Profiles()) != 8 {
-		t.Fatalf("%d profiles, want 8", len(Profiles()))
+	if len(profile.All()) != 8 {
+		t.Fatalf("%d profiles, want 8", len(profile.All()))
 	}
-	for _, p := range Profiles() {
+	for _, p := range profile.All() {
 		t.Run(p.Name, func(t *testing.T) {
 			cfg, src := mustLoad(t, "device:\n  profile: "+p.Name+"\n")
 			if p.Values["device.deployment"] == "on-device" {
@@ -150,7 +152,7 @@ func TestExampleFile(t *testing.T) {
 			t.Errorf("example does not explain %s", k)
 		}
 	}
-	for _, p := range ProfileNames() {
+	for _, p := range profile.Names() {
 		if !strings.Contains(text, p) {
 			t.Errorf("example does not name profile %s", p)
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posagent/posagent/config/profile"
 	"golang.org/x/text/currency"
 )
 
@@ -125,7 +126,7 @@ func (c *Config) validate(v *validator) {
 }
 
 func (c *Config) validateDevice(v *validator) {
-	if _, ok := LookupProfile(c.Device.Profile); !ok {
+	if _, ok := profile.Lookup(c.Device.Profile); !ok {
 		v.add("device.profile", "%s", unknownProfile(c.Device.Profile))
 	}
 	v.oneOf("device.deployment", c.Device.Deployment, "beside", "on-device")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/posagent/posagent/config"
 	"github.com/posagent/posagent/config/configtext"
+	"github.com/posagent/posagent/config/profile"
 )
 
 // loadConfig loads the configuration the global flags name (--config, else
@@ -35,7 +36,7 @@ overridden by the environment: POSAGENT_ and the key in capitals with "." as
 
 func newConfigInitCmd(g *globalFlags) *cobra.Command {
 	var force bool
-	var profile string
+	var profileName string
 	c := &cobra.Command{
 		Use:   "init [PATH]",
 		Short: "Write the fully commented example configuration (default ./posagent.yaml)",
@@ -51,7 +52,7 @@ file is kept unless --force is given.`,
 			if path == "" {
 				path = "posagent.yaml"
 			}
-			data, err := config.ExampleFor(profile)
+			data, err := config.ExampleFor(profileName)
 			if err != nil {
 				return err
 			}
@@ -63,7 +64,7 @@ file is kept unless --force is given.`,
 		},
 	}
 	c.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
-	c.Flags().StringVar(&profile, "profile", "", "device profile to write into device.profile ("+strings.Join(config.ProfileNames(), ", ")+")")
+	c.Flags().StringVar(&profileName, "profile", "", "device profile to write into device.profile ("+strings.Join(profile.Names(), ", ")+")")
 	return c
 }
 

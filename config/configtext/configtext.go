@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/config/profile"
 )
 
 // WriteCheck runs config.Check on the file at path (or the search path) and
@@ -68,7 +69,7 @@ func WriteProblems(w io.Writer, problems []config.Problem) bool {
 // WriteProfiles lists the device profiles, each with its notes, as
 // `posagent config profiles` prints them.
 func WriteProfiles(w io.Writer) {
-	for _, p := range config.Profiles() {
+	for _, p := range profile.All() {
 		fmt.Fprintf(w, "%s: %s\n", p.Name, p.Description)
 		for _, n := range p.Notes {
 			fmt.Fprintf(w, "  - %s\n", n)

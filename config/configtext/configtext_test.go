@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/posagent/posagent/config"
+	"github.com/posagent/posagent/config/profile"
 )
 
 // TestWriteCheck: `config check` says ok with the file and profile, lists
@@ -43,7 +44,7 @@ func TestWriteProblemsAndProfiles(t *testing.T) {
 	}
 	b.Reset()
 	WriteProfiles(&b)
-	for _, p := range config.Profiles() {
+	for _, p := range profile.All() {
 		if !strings.Contains(b.String(), p.Name+": "+p.Description+"\n") {
 			t.Errorf("profile %s missing from:\n%s", p.Name, b.String())
 		}
