@@ -52,15 +52,6 @@ func gwError(err error) (code, msg string) {
 	return "", ""
 }
 
-// queryOutcome reads a STATUS_QUERY result: a query that was not sent says
-// nothing about the order.
-func queryOutcome(err error) gateway.Outcome {
-	if errors.Is(err, gateway.ErrNotSent) {
-		return gateway.Unknown
-	}
-	return gateway.OutcomeOf(err)
-}
-
 // answerOf turns a gateway call's result into the structured answer kept
 // on payments and jobs: decisions read it, never error text.
 func answerOf(action string, res *gateway.Result, err error, at time.Time) *store.Answer {
@@ -438,7 +429,7 @@ func (e *Engine) pollScan(f *flow, p *store.Payment, delay time.Duration) step {
 		}
 		res, err := e.gw.QueryOrder(f.ctx, p.OrderID, p.Amount, p.Tip)
 		a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
-		switch queryOutcome(err) {
+		switch gateway.QueryOutcome(err) {
 		case gateway.Paid:
 			e.paid(f, f.cancelled(), a)
 			return stepDone
@@ -482,7 +473,7 @@ func (e *Engine) cancelQuery(f *flow) {
 	stop()
 	cancel()
 	a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
-	switch queryOutcome(err) {
+	switch gateway.QueryOutcome(err) {
 	case gateway.Paid:
 		e.paid(f, true, a)
 	case gateway.Failed:
@@ -561,7 +552,7 @@ func (e *Engine) pollQR(f *flow) step {
 		}
 		res, err := e.gw.QueryOrder(f.ctx, p.OrderID, p.Amount, p.Tip)
 		a := answerOf(gateway.ActionStatusQuery, res, err, e.now())
-		switch queryOutcome(err) {
+		switch gateway.QueryOutcome(err) {
 		case gateway.Paid:
 			e.paid(f, f.cancelled(), a)
 			return stepDone

@@ -73,14 +73,6 @@ func (e *Engine) dropJob(j *store.Job) {
 	}
 }
 
-// deleteJobIfAny deletes job seq in tx; a job already gone is no error.
-func deleteJobIfAny(tx *store.Tx, seq uint64) error {
-	if err := tx.DeleteJob(seq); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	return nil
-}
-
 // notFound: a verified STATUS_QUERY answer that the gateway has no such
 // order (rsp_code FAIL; a query's FAIL says nothing else), on a channel a
 // probe proved sound in the same round (agent/gwauth): a bare FAIL carries no
@@ -123,7 +115,7 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 		// "No such order" counts only on a channel proven sound now.
 		a.ChannelSound = e.auth.SoundAfter(ctx, answered)
 	}
-	outcome := queryOutcome(err)
+	outcome := gateway.QueryOutcome(err)
 	e.noteNotFound(j.Seq, a)
 	gone := outcome == gateway.Unknown && e.neverReached(p, j, a)
 	if outcome == gateway.Unknown && !gone {
@@ -148,12 +140,12 @@ func (e *Engine) reconcile(ctx context.Context, j *store.Job, free func()) {
 	_, err = e.mutate(p.ID, func(tx *store.Tx, p *store.Payment) error {
 		switch {
 		case p.State == InDoubt && !p.PaidLate:
-			if err := deleteJobIfAny(tx, j.Seq); err != nil {
+			if err := tx.DeleteJob(j.Seq); err != nil {
 				return err
 			}
 			return e.settleInDoubt(tx, p, outcome, gone, res, a)
 		case p.Resolution != nil && p.Resolution.Open():
-			if err := deleteJobIfAny(tx, j.Seq); err != nil {
+			if err := tx.DeleteJob(j.Seq); err != nil {
 				return err
 			}
 			return e.checkResolution(tx, p, outcome, res, a)

@@ -182,7 +182,7 @@ func contradicts(from State, p *store.Payment) bool {
 // never answered decisively on the reconcile schedule.
 func (e *Engine) endFollowUp(j *store.Job, why string) {
 	_, err := e.mutate(j.PaymentID, func(tx *store.Tx, p *store.Payment) error {
-		if err := deleteJobIfAny(tx, j.Seq); err != nil {
+		if err := tx.DeleteJob(j.Seq); err != nil {
 			return err
 		}
 		if !p.Resolution.Open() || p.State == InDoubt {

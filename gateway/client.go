@@ -222,6 +222,15 @@ func OutcomeOf(err error) Outcome {
 	return Unknown
 }
 
+// QueryOutcome reads a STATUS_QUERY's error: a query that was not sent
+// says nothing about the order (Unknown), else OutcomeOf.
+func QueryOutcome(err error) Outcome {
+	if errors.Is(err, ErrNotSent) {
+		return Unknown
+	}
+	return OutcomeOf(err)
+}
+
 // Response codes of Appendix B that the client names.
 const (
 	CodeSuccess        = "SUCCESS"

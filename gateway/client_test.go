@@ -120,6 +120,26 @@ func TestOutcomeOf(t *testing.T) {
 	}
 }
 
+// TestQueryOutcome: a query that never left says nothing about the order,
+// even when the client called its own failure final.
+func TestQueryOutcome(t *testing.T) {
+	notSent := &gateway.Error{Outcome: gateway.Failed, Err: fmt.Errorf("%w: dial: refused", gateway.ErrNotSent)}
+	for _, tc := range []struct {
+		err  error
+		want gateway.Outcome
+	}{
+		{nil, gateway.Paid},
+		{notSent, gateway.Unknown},
+		{fmt.Errorf("agent: query: %w", notSent), gateway.Unknown},
+		{&gateway.Error{Outcome: gateway.Failed}, gateway.Failed},
+		{&gateway.Error{Outcome: gateway.Unknown}, gateway.Unknown},
+	} {
+		if got := gateway.QueryOutcome(tc.err); got != tc.want {
+			t.Errorf("QueryOutcome(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
 func TestNewRejectsBadConfig(t *testing.T) {
 	good := gateway.Config{URL: "https://frontapi.ottpay.com:443/processV2", MerchantID: merchant, SignKey: signKey, OperatorID: operator}
 	if _, err := gateway.New(good); err != nil {

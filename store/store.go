@@ -590,7 +590,7 @@ func (t *Tx) PutJob(j *Job) error {
 	return t.tx.Bucket(bOutbox).Put(u64(j.Seq), v)
 }
 
-// DeleteJob removes a done job.
+// DeleteJob removes a done job; a job already gone is no error.
 func (t *Tx) DeleteJob(seq uint64) error {
 	t.wrote = true
 	old, err := t.Job(seq)

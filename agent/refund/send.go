@@ -116,15 +116,6 @@ func (d *Desk) settledTooLong(r *store.Refund) bool {
 	return mono >= d.o.RefundSettle && d.clock.OlderThan(at, d.o.RefundSettle)
 }
 
-// queryOutcome reads a STATUS_QUERY result: a query that was not sent
-// says nothing about the order.
-func queryOutcome(err error) gateway.Outcome {
-	if errors.Is(err, gateway.ErrNotSent) {
-		return gateway.Unknown
-	}
-	return gateway.OutcomeOf(err)
-}
-
 // settle resolves an in-doubt refund from the original order's
 // STATUS_QUERY, in the transaction that records the outcome, against the
 // payment as it is then (judge).
@@ -142,7 +133,7 @@ func (d *Desk) settle(ctx context.Context, j *store.Job, p *store.Payment, r *st
 		// by hand as paid that was never charged, for one).
 		res, err = &gateway.Result{Action: gateway.ActionStatusQuery, OrderID: p.OrderID, HasRefunded: true}, nil
 	}
-	if err != nil && queryOutcome(err) != gateway.Failed || res == nil {
+	if err != nil && gateway.QueryOutcome(err) != gateway.Failed || res == nil {
 		if err == nil {
 			err = errors.New("agent: no answer")
 		}
@@ -206,15 +197,7 @@ func (d *Desk) apply(tx *store.Tx, p *store.Payment, j *store.Job, v verdict) er
 		r.UpdatedAt = d.clock.Now()
 		return nil
 	}
-	return deleteJobIfAny(tx, j.Seq)
-}
-
-// deleteJobIfAny deletes job seq in tx; a job already gone is no error.
-func deleteJobIfAny(tx *store.Tx, seq uint64) error {
-	if err := tx.DeleteJob(seq); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	return nil
+	return tx.DeleteJob(j.Seq)
 }
 
 func (d *Desk) setState(r *store.Refund, to store.RefundState, rerr *store.Error) {
@@ -228,7 +211,7 @@ func (d *Desk) setState(r *store.Refund, to store.RefundState, rerr *store.Error
 // done makes a refund final (finish) and deletes its job.
 func (d *Desk) done(j *store.Job, to store.RefundState, rerr *store.Error) {
 	_, err := d.eng.Mutate(j.PaymentID, func(tx *store.Tx, p *store.Payment) error {
-		if err := deleteJobIfAny(tx, j.Seq); err != nil {
+		if err := tx.DeleteJob(j.Seq); err != nil {
 			return err
 		}
 		r := p.Refund(j.RefundID)
