@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/posagent/posagent/agent/dupguard"
 	"github.com/posagent/posagent/agent/route"
 	"github.com/posagent/posagent/agent/view"
 	"github.com/posagent/posagent/devices"
@@ -64,10 +63,6 @@ type Event struct {
 	// Data is the event's JSON exactly as journaled.
 	Data json.RawMessage `json:"-"`
 }
-
-// Warning is something a cashier should look at before going on
-// (possible_duplicate); nothing was refused (dupguard.Warning).
-type Warning = dupguard.Warning
 
 // DeviceStatus is one device in the registry (/v1/status, device.changed).
 type DeviceStatus = devices.Status

@@ -8,8 +8,8 @@
 // It is pure: Of reads one answer (a *gateway.Result) into a
 // store.WalletSide; Keep merges the side carried by a payment's last
 // answer into what the payment keeps, so that a later answer adds what an
-// earlier one lacked and never erases it; TradeTimeAt reads the wallet's
-// yyyyMMddHHmmss in the gateway's zone. The engine (package agent) calls
-// Of when it records an answer and Keep with ReadTradeTime when it writes
-// the payment.
+// earlier one lacked and never erases it; ReadTradeTime reads the
+// wallet's yyyyMMddHHmmss trade time in the gateway's zone, once. The
+// engine (package agent) calls Of when it records an answer and Keep with
+// ReadTradeTime when it writes the payment.
 package walletside

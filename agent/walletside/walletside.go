@@ -84,10 +84,10 @@ func Keep(p *store.Payment) {
 // tradeTimeLayout is the gateway's trade_time: yyyyMMddHHmmss, no zone.
 const tradeTimeLayout = "20060102150405"
 
-// TradeTimeAt reads a wallet trade_time (yyyyMMddHHmmss) in the gateway's
+// tradeTimeAt reads a wallet trade_time (yyyyMMddHHmmss) in the gateway's
 // zone (nil: UTC); ok is false for anything else (the raw text is then
 // all there is).
-func TradeTimeAt(raw string, gatewayZone *time.Location) (t time.Time, ok bool) {
+func tradeTimeAt(raw string, gatewayZone *time.Location) (t time.Time, ok bool) {
 	if gatewayZone == nil {
 		gatewayZone = time.UTC
 	}
@@ -107,7 +107,7 @@ func ReadTradeTime(w *store.WalletSide, gatewayZone *time.Location) {
 	if w == nil || w.TradeTime == "" || !w.TradeAt.IsZero() {
 		return
 	}
-	if t, ok := TradeTimeAt(w.TradeTime, gatewayZone); ok {
+	if t, ok := tradeTimeAt(w.TradeTime, gatewayZone); ok {
 		w.TradeAt = t
 	}
 }

@@ -90,9 +90,9 @@ func TestTradeTimeAt(t *testing.T) {
 		{"2026120706161", nil, time.Time{}, false},
 		{"", nil, time.Time{}, false},
 	} {
-		got, ok := TradeTimeAt(tt.raw, tt.zone)
+		got, ok := tradeTimeAt(tt.raw, tt.zone)
 		if ok != tt.ok || !got.Equal(tt.want) {
-			t.Errorf("TradeTimeAt(%q, %v) = %v %v, want %v %v", tt.raw, tt.zone, got, ok, tt.want, tt.ok)
+			t.Errorf("tradeTimeAt(%q, %v) = %v %v, want %v %v", tt.raw, tt.zone, got, ok, tt.want, tt.ok)
 		}
 	}
 }
